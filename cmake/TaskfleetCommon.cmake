@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: MIT
+# Shared compile options, and the helpers that register plugins and tests.
+
+add_library(tf_options INTERFACE)
+target_compile_features(tf_options INTERFACE cxx_std_17)
+target_compile_definitions(tf_options INTERFACE
+    QT_NO_CAST_FROM_ASCII
+    QT_NO_CAST_TO_ASCII
+    QT_NO_URL_CAST_FROM_STRING
+    QT_NO_CAST_FROM_BYTEARRAY
+    QT_NO_CONTEXTLESS_CONNECT
+    QT_NO_FOREACH
+    QT_USE_QSTRINGBUILDER
+)
+target_compile_options(tf_options INTERFACE -Wall -Wextra -Wpedantic -Wno-unused-parameter)
+if(TASKFLEET_SANITIZE)
+    target_compile_options(tf_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+    target_link_options(tf_options INTERFACE -fsanitize=address,undefined)
+endif()
+
+# tf_add_plugin(NAME SOURCES ...): a task plugin built as a Qt plugin into build/plugins.
+function(tf_add_plugin name)
+    cmake_parse_arguments(ARG "" "" "SOURCES" ${ARGN})
+    qt_add_plugin(tf_plugin_${name} SHARED CLASS_NAME ${name})
+    target_sources(tf_plugin_${name} PRIVATE ${ARG_SOURCES})
+    target_link_libraries(tf_plugin_${name} PRIVATE tf_sdk tf_options)
+    set_target_properties(tf_plugin_${name} PROPERTIES
+        OUTPUT_NAME taskfleet_${name}
+        PREFIX "lib"
+        LIBRARY_OUTPUT_DIRECTORY ${TASKFLEET_PLUGIN_OUTPUT_DIR})
+    install(TARGETS tf_plugin_${name} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/taskfleet/plugins)
+endfunction()
+
+# tf_add_test(NAME SOURCES ... [LIBS ...] [LABELS ...] [TIMEOUT s]): one Qt Test executable, one ctest entry.
+function(tf_add_test name)
+    cmake_parse_arguments(ARG "GUI" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+    add_executable(tst_${name} ${ARG_SOURCES})
+    target_link_libraries(tst_${name} PRIVATE tf_testsupport tf_options ${ARG_LIBS})
+    if(NOT ARG_TIMEOUT)
+        set(ARG_TIMEOUT 120)
+    endif()
+    if(NOT ARG_LABELS)
+        set(ARG_LABELS unit)
+    endif()
+    add_test(NAME ${name} COMMAND tst_${name})
+    set_tests_properties(${name} PROPERTIES
+        TIMEOUT ${ARG_TIMEOUT}
+        LABELS "${ARG_LABELS}"
+        ENVIRONMENT "QT_QPA_PLATFORM=offscreen;TASKFLEET_PLUGIN_PATH=${TASKFLEET_PLUGIN_OUTPUT_DIR};ASAN_OPTIONS=detect_leaks=0")
+endfunction()
