@@ -35,9 +35,11 @@ public:
  * are CBOR values: job files give JSON, which maps onto CBOR one to one; byte strings (images,
  * blobs) travel without base64 inside the cluster.
  *
- * To fail a task for *this input*, set *error to a message and return anything: the task ends
- * with an error result and is not retried. A crash, a hang or an exception ends only the
- * worker process; the controller then retries the task within the job's retry budget.
+ * To fail a task for *this input*, set *error to a message and return anything (or throw a
+ * std::exception: the worker catches it and uses its what() as the message): the task ends with
+ * an error result and is not retried. A crash, a call to exit() or a hang past the job's timeout
+ * ends only the worker process; the controller then retries the task within the job's retry
+ * budget, and marks it failed once it has ended workers on several nodes.
  */
 class TaskPlugin
 {

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+// taskfleet-run: runs job files on the local node (and agents) without a window.
+#include "runner.h"
+
+#include <QtCore/QCommandLineParser>
+#include <QtCore/QCoreApplication>
+
+#include <cstdio>
+
+using namespace taskfleet::app;
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("taskfleet-run"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(TASKFLEET_VERSION));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Runs Taskfleet job files without a window and writes one JSON line per task.\n\n"
+        "Examples:\n"
+        "  taskfleet-run resources/jobs/sumprimes.json\n"
+        "  taskfleet-run -n 2 -o results.jsonl --stats-csv stats.csv --progress job.json\n\n"
+        "Exit codes: 0 every task succeeded, 1 some tasks ended in error, 2 bad usage or bad job file,\n"
+        "3 no node could be used."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument(QStringLiteral("JOBFILE"), QStringLiteral("Job file(s) to run (JSON)."),
+                                 QStringLiteral("JOBFILE..."));
+    const QCommandLineOption resultsOpt({QStringLiteral("o"), QStringLiteral("results")},
+                                        QStringLiteral("Write results (JSON Lines) to FILE instead of stdout."),
+                                        QStringLiteral("FILE"));
+    const QCommandLineOption statsOpt(QStringLiteral("stats-csv"),
+                                      QStringLiteral("Write statistics as CSV: FILE (per node), and beside it "
+                                                     "NAME.timeseries.csv (per second) and NAME.tasks.csv (per task)."),
+                                      QStringLiteral("FILE"));
+    const QCommandLineOption workersOpt({QStringLiteral("n"), QStringLiteral("local-workers")},
+                                        QStringLiteral("Worker processes on this computer (default: logical CPUs; "
+                                                       "0 = remote nodes only)."),
+                                        QStringLiteral("N"));
+    const QCommandLineOption pluginPathOpt(QStringLiteral("plugin-path"),
+                                           QStringLiteral("Also look for plugins in DIR (repeatable)."),
+                                           QStringLiteral("DIR"));
+    const QCommandLineOption progressOpt(QStringLiteral("progress"),
+                                         QStringLiteral("Show a progress line with rate and ETA on stderr."));
+    const QCommandLineOption keepOrderOpt({QStringLiteral("k"), QStringLiteral("keep-order")},
+                                          QStringLiteral("Write results in input order instead of completion order."));
+    const QCommandLineOption restartOpt({QStringLiteral("r"), QStringLiteral("restart-workers")},
+                                        QStringLiteral("Start a fresh worker process for every task."));
+    const QCommandLineOption noSpecOpt(QStringLiteral("no-speculation"),
+                                       QStringLiteral("Never run duplicate copies of slow tasks at the end of a job."));
+    parser.addOptions({resultsOpt, statsOpt, workersOpt, pluginPathOpt, progressOpt, keepOrderOpt, restartOpt, noSpecOpt});
+
+    if (!parser.parse(QCoreApplication::arguments())) {
+        std::fprintf(stderr, "taskfleet-run: %s\nTry 'taskfleet-run --help'.\n", qPrintable(parser.errorText()));
+        return ExitBadUsage;
+    }
+    if (parser.isSet(QStringLiteral("help"))) {
+        std::fputs(qPrintable(parser.helpText()), stdout);
+        return 0;
+    }
+    if (parser.isSet(QStringLiteral("version"))) {
+        std::printf("taskfleet-run %s\n", TASKFLEET_VERSION);
+        return 0;
+    }
+
+    RunOptions options;
+    options.jobFiles = parser.positionalArguments();
+    if (options.jobFiles.isEmpty()) {
+        std::fputs("taskfleet-run: no job file given\nTry 'taskfleet-run --help'.\n", stderr);
+        return ExitBadUsage;
+    }
+    options.resultsFile = parser.value(resultsOpt);
+    options.statsCsv = parser.value(statsOpt);
+    if (parser.isSet(workersOpt)) {
+        bool ok = false;
+        options.localWorkers = parser.value(workersOpt).toInt(&ok);
+        if (!ok || options.localWorkers < 0 || options.localWorkers > 4096) {
+            std::fprintf(stderr, "taskfleet-run: --local-workers wants a number from 0 to 4096, not \"%s\"\n",
+                         qPrintable(parser.value(workersOpt)));
+            return ExitBadUsage;
+        }
+    }
+    options.pluginPaths = parser.values(pluginPathOpt);
+    options.progress = parser.isSet(progressOpt);
+    options.keepOrder = parser.isSet(keepOrderOpt);
+    options.restartWorkers = parser.isSet(restartOpt);
+    options.speculation = !parser.isSet(noSpecOpt);
+
+    Runner runner(options);
+    int exitCode = 0;
+    QObject::connect(&runner, &Runner::finished, &app, [&exitCode, &app](int code) {
+        exitCode = code;
+        app.exit(code);
+    });
+    if (!runner.start(&exitCode))
+        return exitCode;
+    app.exec();
+    return exitCode;
+}

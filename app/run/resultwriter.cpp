@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+#include "resultwriter.h"
+
+#include "util/jsonwriter.h"
+
+#include <cstdio>
+
+namespace taskfleet::app {
+
+bool ResultWriter::open(const QString &path, QString *error)
+{
+    const bool ok = path.isEmpty() || path == QStringLiteral("-")
+                        ? m_file.open(stdout, QIODevice::WriteOnly)
+                        : (m_file.setFileName(path), m_file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    if (!ok)
+        *error = QStringLiteral("cannot write results to %1: %2").arg(path, m_file.errorString());
+    return ok;
+}
+
+QByteArray ResultWriter::line(const sched::Job &job, const sched::TaskRecord &r) const
+{
+    QByteArray out;
+    out.reserve(128);
+    out.append("{");
+    const auto label = m_labels.constFind(job.id);
+    if (label != m_labels.constEnd()) {
+        out.append("\"job\":");
+        util::appendJsonString(out, label.value());
+        out.append(',');
+    }
+    out.append("\"index\":");
+    out.append(QByteArray::number(r.index));
+    out.append(",\"input\":");
+    util::appendJson(out, job.spec.inputs.at(r.index));
+    if (r.status == stats::TaskStatus::Ok) {
+        out.append(",\"output\":");
+        util::appendJson(out, r.output);
+    } else {
+        out.append(",\"error\":");
+        util::appendJsonString(out, r.error);
+        out.append(",\"status\":");
+        util::appendJsonString(out, stats::taskStatusName(r.status));
+    }
+    out.append(",\"node\":");
+    util::appendJsonString(out, r.nodeName);
+    out.append(",\"seconds\":");
+    out.append(QByteArray::number(double(r.runtimeUs) / 1e6, 'f', 6));
+    out.append(",\"attempts\":");
+    out.append(QByteArray::number(r.attempts));
+    out.append("}\n");
+    return out;
+}
+
+void ResultWriter::write(const sched::Job &job, const QVector<sched::TaskRecord> &records)
+{
+    if (!m_keepOrder) {
+        for (const sched::TaskRecord &r : records)
+            m_buffer.append(line(job, r));
+    } else {
+        QMap<int, QByteArray> &held = m_heldBack[job.id];
+        for (const sched::TaskRecord &r : records)
+            held.insert(r.index, line(job, r));
+        int &next = m_nextIndex[job.id];
+        while (!held.isEmpty() && held.firstKey() == next) {
+            m_buffer.append(held.take(next));
+            ++next;
+        }
+    }
+    if (m_buffer.size() > 1 << 20)
+        flush();
+}
+
+void ResultWriter::flush()
+{
+    if (!m_buffer.isEmpty()) {
+        m_file.write(m_buffer);
+        m_buffer.clear();
+    }
+    m_file.flush();
+}
+
+} // namespace taskfleet::app

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+// Writes task results as JSON Lines, in completion order or in input order.
+#pragma once
+
+#include "sched/controller.h"
+
+#include <QtCore/QFile>
+#include <QtCore/QHash>
+#include <QtCore/QMap>
+
+namespace taskfleet::app {
+
+/**
+ * One JSON object per line: {"index", "input", "output" | "error", "node", "seconds", "attempts"},
+ * plus "job" when several jobs run. With keepOrder, lines are held back until every earlier index
+ * of the job is written (like GNU parallel -k).
+ */
+class ResultWriter
+{
+public:
+    bool open(const QString &path, QString *error);
+    void setKeepOrder(bool on) { m_keepOrder = on; }
+    void setJobLabel(int jobId, const QString &label) { m_labels.insert(jobId, label); }
+    void write(const sched::Job &job, const QVector<sched::TaskRecord> &records);
+    void flush();
+
+private:
+    QByteArray line(const sched::Job &job, const sched::TaskRecord &r) const;
+
+    QFile m_file;
+    bool m_keepOrder = false;
+    QHash<int, QString> m_labels;
+    QHash<int, int> m_nextIndex;
+    QHash<int, QMap<int, QByteArray>> m_heldBack;
+    QByteArray m_buffer;
+};
+
+} // namespace taskfleet::app

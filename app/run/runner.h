@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+// taskfleet-run's engine: loads jobs, runs them on the cluster, writes results and statistics.
+#pragma once
+
+#include "resultwriter.h"
+#include "runoptions.h"
+#include "sched/controller.h"
+
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QObject>
+#include <QtCore/QTimer>
+
+namespace taskfleet::app {
+
+/** Exit codes of taskfleet-run. */
+enum ExitCode {
+    ExitAllOk = 0,
+    ExitSomeFailed = 1,
+    ExitBadUsage = 2,
+    ExitNoNode = 3,
+};
+
+class Runner : public QObject
+{
+    Q_OBJECT
+
+public:
+    explicit Runner(RunOptions options, QObject *parent = nullptr);
+
+    /** Loads the jobs and starts them. Returns false (with *exitCode set) when it cannot. */
+    bool start(int *exitCode);
+
+signals:
+    void finished(int exitCode);
+
+private:
+    void onResults(int jobId, const QVector<sched::TaskRecord> &records);
+    void onJobFinished(int jobId);
+    void onProgressTick();
+    void finish(int exitCode);
+
+    RunOptions m_options;
+    sched::Controller *m_controller = nullptr;
+    ResultWriter m_writer;
+    QTimer m_progressTimer;
+    QElapsedTimer m_clock;
+    qint64 m_tasksTotal = 0;
+    bool m_anyFailed = false;
+    bool m_done = false;
+};
+
+} // namespace taskfleet::app

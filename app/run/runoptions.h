@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+// Everything taskfleet-run was asked to do, parsed from its command line.
+#pragma once
+
+#include <QtCore/QStringList>
+
+namespace taskfleet::app {
+
+struct RunOptions {
+    QStringList jobFiles;
+    QString resultsFile;      ///< empty: stdout
+    QString statsCsv;         ///< empty: none
+    int localWorkers = -1;    ///< -1: logical CPU count
+    QStringList pluginPaths;
+    bool progress = false;
+    bool keepOrder = false;
+    bool restartWorkers = false;
+    bool speculation = true;
+    QStringList nodes;        ///< host:port of agents
+    QString secret;           ///< the cluster secret, already loaded
+    int connectTimeoutSeconds = 10;
+};
+
+} // namespace taskfleet::app

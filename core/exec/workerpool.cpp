@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: MIT
+#include "workerpool.h"
+
+#include "protocol/frame.h"
+#include "util/logging.h"
+
+#include <QtCore/QCborArray>
+#include <QtCore/QCoreApplication>
+#include <QtCore/QDir>
+#include <QtCore/QFileInfo>
+#include <QtCore/QProcess>
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+
+namespace taskfleet::exec {
+
+namespace {
+constexpr double TargetBatchUs = 2000; // each batch is about this much work
+constexpr int MaxBatch = 256;
+constexpr int StartFailuresBeforeGivingUp = 3;
+
+QString signalName(int sig)
+{
+    const char *desc = strsignal(sig);
+    return QStringLiteral("signal %1 (%2)").arg(sig).arg(QString::fromLocal8Bit(desc ? desc : "unknown"));
+}
+} // namespace
+
+struct WorkerPool::Worker {
+    QProcess *process = nullptr;
+    int serial = 0;
+    bool draining = false;
+    bool gone = false;
+    std::deque<PoolTask> inFlight; // in the order sent, which is the order results come back
+    protocol::FrameDecoder decoder;
+    QByteArray stderrTail;
+    qint64 startedMs = 0;
+    qint64 lastActivityMs = 0;
+    qint64 pid = 0;
+    enum class Note { None, Crash, Exit, Timeout, Hang } note = Note::None;
+    quint64 noteId = 0;
+    int noteSignal = 0;
+};
+
+WorkerPool::WorkerPool(WorkerPoolOptions options, QObject *parent)
+    : QObject(parent)
+    , m_options(std::move(options))
+{
+    if (m_options.program.isEmpty())
+        m_options.program = defaultWorkerProgram();
+    m_clock.start();
+    m_housekeeping.setInterval(250);
+    connect(&m_housekeeping, &QTimer::timeout, this, &WorkerPool::onHousekeeping);
+    m_housekeeping.start();
+    setWorkerCount(m_options.workers);
+}
+
+WorkerPool::~WorkerPool()
+{
+    for (auto &w : m_workers) {
+        if (!w->process)
+            continue;
+        w->process->disconnect(this);
+        w->process->kill();
+        w->process->waitForFinished(2000);
+    }
+}
+
+QString WorkerPool::defaultWorkerProgram()
+{
+    const QString fromEnv = qEnvironmentVariable("TASKFLEET_WORKER");
+    if (!fromEnv.isEmpty())
+        return fromEnv;
+    return QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral("taskfleet-worker"));
+}
+
+void WorkerPool::setWorkerCount(int count)
+{
+    count = std::max(0, count);
+    const bool changed = count != m_target;
+    m_target = count;
+    int live = 0;
+    for (const auto &w : m_workers)
+        live += (!w->gone && !w->draining) ? 1 : 0;
+    for (int i = live; i < m_target; ++i)
+        startWorker();
+    trimToTarget();
+    if (changed)
+        emit workerCountChanged(m_target);
+    scheduleDispatch();
+}
+
+void WorkerPool::trimToTarget()
+{
+    std::vector<Worker *> active;
+    for (const auto &w : m_workers)
+        if (!w->gone && !w->draining)
+            active.push_back(w.get());
+    int surplus = int(active.size()) - m_target;
+    if (surplus <= 0)
+        return;
+    // Retire idle workers first; busy ones finish what they hold before they exit.
+    std::stable_sort(active.begin(), active.end(),
+                     [](const Worker *a, const Worker *b) { return a->inFlight.size() < b->inFlight.size(); });
+    for (Worker *w : active) {
+        if (surplus-- <= 0)
+            break;
+        w->draining = true;
+        QCborMap quit;
+        quit.insert(QStringLiteral("t"), wire::Quit);
+        w->process->write(protocol::encodeFrame(quit));
+    }
+}
+
+int WorkerPool::runningWorkers() const
+{
+    return int(std::count_if(m_workers.begin(), m_workers.end(), [](const auto &w) { return !w->gone; }));
+}
+
+int WorkerPool::busyWorkers() const
+{
+    return int(std::count_if(m_workers.begin(), m_workers.end(),
+                             [](const auto &w) { return !w->gone && !w->inFlight.empty(); }));
+}
+
+int WorkerPool::inFlightTasks() const
+{
+    int n = 0;
+    for (const auto &w : m_workers)
+        n += int(w->inFlight.size());
+    return n;
+}
+
+int WorkerPool::batchSize() const
+{
+    if (m_options.restartAfterEachTask)
+        return 1;
+    if (m_avgRuntimeUs <= 0)
+        return 1; // nothing measured yet: start small, grow once tasks prove short
+    return std::clamp(int(TargetBatchUs / std::max(m_avgRuntimeUs, 1.0)), 1, MaxBatch);
+}
+
+int WorkerPool::depth() const
+{
+    // Short tasks: keep a second batch waiting in the worker's pipe so it never idles.
+    // Long (or not yet measured) tasks: one at a time, so none waits behind a busy worker.
+    if (m_options.restartAfterEachTask || m_avgRuntimeUs <= 0 || m_avgRuntimeUs > TargetBatchUs)
+        return 1;
+    return 2 * batchSize();
+}
+
+int WorkerPool::capacity() const
+{
+    if (m_target <= 0)
+        return 0;
+    const bool shortTasks = depth() > 1;
+    return m_target * depth() + (shortTasks ? batchSize() : 0);
+}
+
+void WorkerPool::startWorker()
+{
+    auto w = std::make_unique<Worker>();
+    Worker *raw = w.get();
+    raw->serial = ++m_serial;
+    raw->process = new QProcess(this);
+    raw->process->setProcessChannelMode(QProcess::SeparateChannels);
+    connect(raw->process, &QProcess::readyReadStandardOutput, this, [this, raw] { onStdout(raw); });
+    connect(raw->process, &QProcess::readyReadStandardError, this, [this, raw] { onStderr(raw); });
+    connect(raw->process, &QProcess::finished, this, [this, raw](int code, QProcess::ExitStatus status) {
+        onFinished(raw, code, status == QProcess::CrashExit);
+    });
+    connect(raw->process, &QProcess::errorOccurred, this, [this, raw](QProcess::ProcessError error) {
+        if (error == QProcess::FailedToStart)
+            onStartFailed(raw, raw->process->errorString());
+    });
+    raw->startedMs = m_clock.elapsed();
+    raw->lastActivityMs = raw->startedMs;
+    m_workers.push_back(std::move(w));
+    ++m_workersStarted;
+    raw->process->start(m_options.program, m_options.arguments);
+}
+
+void WorkerPool::scheduleDispatch()
+{
+    if (m_dispatchPending)
+        return;
+    m_dispatchPending = true;
+    QMetaObject::invokeMethod(this, [this] {
+        m_dispatchPending = false;
+        dispatch();
+    }, Qt::QueuedConnection);
+}
+
+void WorkerPool::submit(QVector<PoolTask> tasks)
+{
+    for (PoolTask &t : tasks)
+        m_queue.push_back(std::move(t));
+    dispatch();
+}
+
+void WorkerPool::dispatch()
+{
+    if (m_queue.empty())
+        return;
+    const size_t depth = size_t(this->depth());
+    // Feed the emptiest workers first, so a short queue spreads over all of them.
+    std::vector<Worker *> ready;
+    for (const auto &w : m_workers)
+        if (!w->gone && !w->draining && w->inFlight.size() < depth)
+            ready.push_back(w.get());
+    std::stable_sort(ready.begin(), ready.end(),
+                     [](const Worker *a, const Worker *b) { return a->inFlight.size() < b->inFlight.size(); });
+    for (Worker *w : ready) {
+        while (!m_queue.empty() && w->inFlight.size() < depth)
+            sendBatch(w);
+    }
+}
+
+void WorkerPool::sendBatch(Worker *w)
+{
+    WorkBatch batch;
+    batch.pluginPath = m_queue.front().pluginPath;
+    batch.timeoutMs = m_queue.front().timeoutMs;
+    const int limit = batchSize();
+    if (w->inFlight.empty())
+        w->lastActivityMs = m_clock.elapsed();
+    while (!m_queue.empty() && batch.items.size() < limit && m_queue.front().pluginPath == batch.pluginPath
+           && m_queue.front().timeoutMs == batch.timeoutMs) {
+        PoolTask &t = m_queue.front();
+        batch.items.append(WorkItem{t.id, t.input});
+        w->inFlight.push_back(std::move(t));
+        m_queue.pop_front();
+    }
+    w->process->write(protocol::encodeFrame(encodeRun(batch)));
+}
+
+void WorkerPool::cancel(const QVector<quint64> &ids)
+{
+    if (ids.isEmpty())
+        return;
+    QSet<quint64> wanted(ids.begin(), ids.end());
+    QVector<WorkResult> cancelled;
+    for (auto it = m_queue.begin(); it != m_queue.end();) {
+        if (wanted.remove(it->id)) {
+            cancelled.append(WorkResult{it->id, Outcome::Cancelled, {}, QStringLiteral("cancelled"), 0});
+            it = m_queue.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (const auto &w : m_workers) {
+        if (w->gone || wanted.isEmpty())
+            continue;
+        QCborArray mine;
+        for (const PoolTask &t : w->inFlight)
+            if (wanted.contains(t.id))
+                mine.append(qint64(t.id));
+        if (!mine.isEmpty()) {
+            QCborMap m;
+            m.insert(QStringLiteral("t"), wire::Cancel);
+            m.insert(QStringLiteral("ids"), mine);
+            w->process->write(protocol::encodeFrame(m));
+        }
+    }
+    if (!cancelled.isEmpty())
+        emit resultsReady(cancelled);
+}
+
+void WorkerPool::onStdout(Worker *w)
+{
+    const QByteArray data = w->process->readAllStandardOutput();
+    if (data.isEmpty())
+        return;
+    w->lastActivityMs = m_clock.elapsed();
+    w->decoder.append(data);
+    QVector<WorkResult> results;
+    QCborMap message;
+    for (;;) {
+        const auto status = w->decoder.next(&message);
+        if (status == protocol::FrameDecoder::Status::NeedMore)
+            break;
+        if (status == protocol::FrameDecoder::Status::Error) {
+            qCWarning(lcExec) << "worker" << w->pid << "sent a bad frame:" << w->decoder.errorString();
+            w->process->kill();
+            break;
+        }
+        handleFrame(w, message, &results);
+        if (w->gone)
+            break;
+    }
+    if (m_options.restartAfterEachTask && !w->draining && !w->gone && w->inFlight.empty() && !results.isEmpty()) {
+        w->draining = true;
+        QCborMap quit;
+        quit.insert(QStringLiteral("t"), wire::Quit);
+        w->process->write(protocol::encodeFrame(quit));
+        startWorker();
+    }
+    if (!results.isEmpty())
+        emit resultsReady(results);
+    dispatch();
+}
+
+void WorkerPool::handleFrame(Worker *w, const QCborMap &message, QVector<WorkResult> *out)
+{
+    const QString type = message.value(QStringLiteral("t")).toString();
+    if (type == wire::Results) {
+        QVector<WorkResult> results;
+        QString error;
+        if (!decodeResults(message, &results, &error)) {
+            qCWarning(lcExec) << "worker" << w->pid << "sent bad results:" << error;
+            w->process->kill();
+            return;
+        }
+        for (WorkResult &r : results) {
+            if (w->inFlight.empty() || w->inFlight.front().id != r.id) {
+                qCWarning(lcExec) << "worker" << w->pid << "answered task" << r.id << "out of order";
+                w->process->kill();
+                return;
+            }
+            w->inFlight.pop_front();
+            if (r.outcome == Outcome::Ok || r.outcome == Outcome::PluginError)
+                m_avgRuntimeUs = m_avgRuntimeUs <= 0 ? double(r.runtimeUs) : 0.9 * m_avgRuntimeUs + 0.1 * double(r.runtimeUs);
+            out->append(std::move(r));
+        }
+    } else if (type == wire::CrashNote || type == wire::ExitNote || type == wire::TimeoutNote) {
+        w->note = type == wire::CrashNote ? Worker::Note::Crash
+                  : type == wire::ExitNote ? Worker::Note::Exit
+                                           : Worker::Note::Timeout;
+        w->noteId = quint64(message.value(QStringLiteral("id")).toInteger());
+        w->noteSignal = int(message.value(QStringLiteral("sig")).toInteger());
+    } else if (type == wire::Progress) {
+        emit progressReported(quint64(message.value(QStringLiteral("id")).toInteger()),
+                              message.value(QStringLiteral("f")).toDouble());
+    } else if (type == wire::Hello) {
+        w->pid = message.value(QStringLiteral("pid")).toInteger();
+    } else {
+        qCWarning(lcExec) << "worker sent an unknown frame type" << type;
+    }
+}
+
+void WorkerPool::onStderr(Worker *w)
+{
+    // Always drain: a plugin that writes a lot to stderr must never block on a full pipe.
+    w->stderrTail += w->process->readAllStandardError();
+    if (w->stderrTail.size() > m_options.stderrTailBytes)
+        w->stderrTail = w->stderrTail.right(m_options.stderrTailBytes);
+}
+
+QString WorkerPool::stderrTail(const Worker *w) const
+{
+    const QByteArray tail = w->stderrTail.trimmed();
+    if (tail.isEmpty())
+        return {};
+    const QList<QByteArray> lines = tail.split('\n');
+    return QStringLiteral(" — worker stderr: ") + QString::fromLocal8Bit(lines.last().trimmed());
+}
+
+void WorkerPool::onFinished(Worker *w, int exitCode, bool crashed)
+{
+    onStdout(w); // results written just before the end still count
+    onStderr(w);
+    const bool expected = w->draining && w->inFlight.empty() && !crashed && exitCode == 0;
+    QVector<WorkResult> blamed;
+    if (!expected && !w->inFlight.empty()) {
+        // Only one task was running; the others it held never started and go back to the queue.
+        const PoolTask culprit = w->inFlight.front();
+        w->inFlight.pop_front();
+        WorkResult r;
+        r.id = culprit.id;
+        r.outcome = Outcome::Crashed;
+        const bool noteMatches = w->noteId == culprit.id;
+        if (noteMatches && w->note == Worker::Note::Timeout) {
+            r.outcome = Outcome::TimedOut;
+            r.error = QStringLiteral("timed out after %1 ms; worker ended").arg(culprit.timeoutMs);
+        } else if (w->note == Worker::Note::Hang) {
+            r.outcome = Outcome::TimedOut;
+            r.error = QStringLiteral("worker gave no sign of life for %1 ms past the %2 ms timeout; killed")
+                          .arg(m_options.hangGraceMs)
+                          .arg(culprit.timeoutMs);
+        } else if (noteMatches && w->note == Worker::Note::Crash) {
+            r.error = QStringLiteral("worker killed by %1 while running this task").arg(signalName(w->noteSignal));
+        } else if (noteMatches && w->note == Worker::Note::Exit) {
+            r.error = QStringLiteral("plugin ended the worker process (exit code %1)").arg(exitCode);
+        } else if (crashed) {
+            r.error = QStringLiteral("worker process crashed");
+        } else {
+            r.error = QStringLiteral("worker process exited with code %1").arg(exitCode);
+        }
+        r.error += stderrTail(w);
+        blamed.append(r);
+    }
+    if (!expected) {
+        ++m_workerFailures;
+        const QString reason = QStringLiteral("worker %1 (pid %2) ended unexpectedly: %3")
+                                   .arg(w->serial)
+                                   .arg(w->pid)
+                                   .arg(blamed.isEmpty() ? QStringLiteral("exit code %1").arg(exitCode) : blamed.first().error);
+        qCInfo(lcExec).noquote() << reason;
+        emit workerFailed(reason);
+    }
+    retire(w, true);
+    if (!blamed.isEmpty())
+        emit resultsReady(blamed);
+    scheduleDispatch();
+}
+
+void WorkerPool::onStartFailed(Worker *w, const QString &error)
+{
+    ++m_workerFailures;
+    ++m_consecutiveStartFailures;
+    const QString reason = QStringLiteral("cannot start worker program %1: %2").arg(m_options.program, error);
+    qCWarning(lcExec).noquote() << reason;
+    emit workerFailed(reason);
+    retire(w, true);
+    if (m_consecutiveStartFailures >= StartFailuresBeforeGivingUp && runningWorkers() == 0) {
+        // No worker can run here: fail what waits instead of holding it forever.
+        QVector<WorkResult> failed;
+        for (const PoolTask &t : m_queue)
+            failed.append(WorkResult{t.id, Outcome::Crashed, {}, reason, 0});
+        m_queue.clear();
+        if (!failed.isEmpty())
+            emit resultsReady(failed);
+    }
+}
+
+void WorkerPool::retire(Worker *w, bool requeue)
+{
+    w->gone = true;
+    if (requeue) {
+        for (auto it = w->inFlight.rbegin(); it != w->inFlight.rend(); ++it)
+            m_queue.push_front(std::move(*it));
+    }
+    w->inFlight.clear();
+    QProcess *process = w->process;
+    w->process = nullptr;
+    process->disconnect(this);
+    process->deleteLater();
+    const qint64 lifetime = m_clock.elapsed() - w->startedMs;
+    m_workers.erase(std::remove_if(m_workers.begin(), m_workers.end(), [w](const auto &p) { return p.get() == w; }),
+                    m_workers.end());
+    if (lifetime > 1000)
+        m_consecutiveStartFailures = 0;
+    // Replace it, but back off when workers die at once after starting (a broken install).
+    const qint64 delay = lifetime < 1000 ? std::min<qint64>(5000, 100LL << std::min(m_consecutiveStartFailures, 6)) : 0;
+    m_nextStartAllowedMs = m_clock.elapsed() + (lifetime < 1000 ? delay : 0);
+    if (lifetime < 1000)
+        ++m_consecutiveStartFailures;
+    onHousekeeping();
+}
+
+void WorkerPool::onHousekeeping()
+{
+    const qint64 now = m_clock.elapsed();
+    for (const auto &w : m_workers) {
+        if (w->gone || w->inFlight.empty())
+            continue;
+        const qint64 timeout = w->inFlight.front().timeoutMs;
+        // Backstop only: the worker's own watchdog normally reports a timeout first.
+        if (timeout > 0 && now - w->lastActivityMs > timeout + m_options.hangGraceMs && w->note == Worker::Note::None) {
+            w->note = Worker::Note::Hang;
+            w->process->kill();
+        }
+    }
+    int active = 0;
+    for (const auto &w : m_workers)
+        active += (!w->gone && !w->draining) ? 1 : 0;
+    if (active < m_target && now >= m_nextStartAllowedMs) {
+        for (int i = active; i < m_target; ++i)
+            startWorker();
+        scheduleDispatch();
+    }
+}
+
+} // namespace taskfleet::exec

@@ -1,0 +1,525 @@
+// SPDX-License-Identifier: MIT
+#include "workerprocess.h"
+
+#include "protocol/frame.h"
+#include "workerprotocol.h"
+
+#include <taskfleet/TaskPlugin.h>
+
+#include <QtCore/QBuffer>
+#include <QtCore/QCborArray>
+#include <QtCore/QCborStreamWriter>
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QHash>
+#include <QtCore/QPluginLoader>
+#include <QtCore/QSet>
+#include <QtCore/QSysInfo>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <errno.h>
+#include <sys/prctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+namespace taskfleet::exec {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// State the crash handler reads. It only reads plain memory and calls write(): async-signal-safe.
+int g_outFd = -1;
+volatile sig_atomic_t g_inPlugin = 0;
+std::atomic<quint64> g_currentId{0};
+std::atomic<bool> g_currentCancelled{false};
+const char *g_pendingData = nullptr; // encoded results not yet sent (valid while g_inPlugin)
+volatile size_t g_pendingSize = 0;
+volatile size_t g_pendingCount = 0;
+
+constexpr int FlushEveryCount = 256;
+constexpr qsizetype FlushEveryBytes = 256 * 1024;
+constexpr auto FlushEveryTime = std::chrono::milliseconds(2);
+constexpr auto ProgressInterval = std::chrono::milliseconds(250);
+
+void writeAll(const struct iovec *iov, int count)
+{
+    struct iovec local[4];
+    std::memcpy(local, iov, sizeof(struct iovec) * size_t(count));
+    int index = 0;
+    while (index < count) {
+        const ssize_t n = ::writev(g_outFd, local + index, count - index);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            _exit(0); // the pool is gone: nobody wants our results
+        }
+        size_t left = size_t(n);
+        while (index < count && left >= local[index].iov_len) {
+            left -= local[index].iov_len;
+            ++index;
+        }
+        if (index < count) {
+            local[index].iov_base = static_cast<char *>(local[index].iov_base) + left;
+            local[index].iov_len -= left;
+        }
+    }
+}
+
+// Encodes a CBOR head (major type + unsigned argument) into out; returns its length.
+int cborHead(unsigned char *out, unsigned major, quint64 value)
+{
+    const unsigned char m = static_cast<unsigned char>(major << 5);
+    if (value < 24) {
+        out[0] = m | static_cast<unsigned char>(value);
+        return 1;
+    }
+    int bytes = value <= 0xff ? 1 : value <= 0xffff ? 2 : value <= 0xffffffffULL ? 4 : 8;
+    out[0] = m | static_cast<unsigned char>(bytes == 1 ? 24 : bytes == 2 ? 25 : bytes == 4 ? 26 : 27);
+    for (int i = 0; i < bytes; ++i)
+        out[1 + i] = static_cast<unsigned char>(value >> (8 * (bytes - 1 - i)));
+    return 1 + bytes;
+}
+
+int cborText(unsigned char *out, const char *text)
+{
+    const size_t len = std::strlen(text);
+    const int head = cborHead(out, 3, len);
+    std::memcpy(out + head, text, len);
+    return head + int(len);
+}
+
+void putLength(unsigned char *out, size_t length)
+{
+    out[0] = static_cast<unsigned char>(length >> 24);
+    out[1] = static_cast<unsigned char>(length >> 16);
+    out[2] = static_cast<unsigned char>(length >> 8);
+    out[3] = static_cast<unsigned char>(length);
+}
+
+// Writes the pending results as one "res" frame. Safe in a signal handler.
+void writePendingResults(const char *data, size_t size, size_t count)
+{
+    if (count == 0)
+        return;
+    unsigned char head[32];
+    int n = 4;
+    n += cborHead(head + n, 5, 2); // map of two pairs
+    n += cborText(head + n, "t");
+    n += cborText(head + n, "res");
+    n += cborText(head + n, "r");
+    n += cborHead(head + n, 4, 4 * quint64(count));
+    putLength(head, size_t(n - 4) + size);
+    struct iovec iov[2] = {{head, size_t(n)}, {const_cast<char *>(data), size}};
+    writeAll(iov, 2);
+}
+
+// Writes {"t": type, "id": id [, "sig": sig]} as one frame. Safe in a signal handler.
+void writeNote(const char *type, quint64 id, int sig)
+{
+    unsigned char buf[64];
+    int n = 4;
+    n += cborHead(buf + n, 5, sig >= 0 ? 3 : 2);
+    n += cborText(buf + n, "t");
+    n += cborText(buf + n, type);
+    n += cborText(buf + n, "id");
+    n += cborHead(buf + n, 0, id);
+    if (sig >= 0) {
+        n += cborText(buf + n, "sig");
+        n += cborHead(buf + n, 0, quint64(sig));
+    }
+    putLength(buf, size_t(n - 4));
+    struct iovec iov[1] = {{buf, size_t(n)}};
+    writeAll(iov, 1);
+}
+
+void onCrashSignal(int sig)
+{
+    if (g_inPlugin) {
+        writePendingResults(g_pendingData, g_pendingSize, g_pendingCount);
+        writeNote("crash", g_currentId.load(), sig);
+    }
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+}
+
+void onExitWhileInPlugin()
+{
+    // A plugin called exit(): say which task did it, with the finished results, before we go.
+    if (g_inPlugin) {
+        writePendingResults(g_pendingData, g_pendingSize, g_pendingCount);
+        writeNote("exit", g_currentId.load(), -1);
+    }
+}
+
+void installCrashHandlers()
+{
+    // An alternate stack, so that a stack overflow in a plugin can still be reported.
+    static char altStack[64 * 1024];
+    stack_t ss{};
+    ss.ss_sp = altStack;
+    ss.ss_size = sizeof(altStack);
+    sigaltstack(&ss, nullptr);
+    struct sigaction sa{};
+    sa.sa_handler = onCrashSignal;
+    sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS})
+        sigaction(sig, &sa, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+    std::atexit(onExitWhileInPlugin);
+}
+
+struct BatchInfo {
+    QString pluginPath;
+    qint64 timeoutMs = 0;
+};
+
+struct QueuedTask {
+    WorkItem item;
+    std::shared_ptr<const BatchInfo> batch;
+};
+
+QIODevice *openForAppend(QBuffer *buffer)
+{
+    buffer->open(QIODevice::WriteOnly);
+    return buffer;
+}
+
+class Worker;
+
+class Context final : public TaskContext
+{
+public:
+    explicit Context(Worker *worker) : m_worker(worker) {}
+    bool isCancelled() const override { return g_currentCancelled.load(std::memory_order_relaxed); }
+    void reportProgress(double fraction) override;
+
+private:
+    Worker *m_worker;
+};
+
+class Worker
+{
+public:
+    [[noreturn]] void run()
+    {
+        installCrashHandlers();
+        sendHello();
+        std::thread(&Worker::readLoop, this).detach();
+        std::thread(&Worker::watchdogLoop, this).detach();
+        Context context(this);
+        for (;;) {
+            QueuedTask task;
+            if (!takeTask(&task)) {
+                flush();
+                std::_Exit(0);
+            }
+            runOne(task, context);
+        }
+    }
+
+    void sendProgress(double fraction)
+    {
+        const auto now = Clock::now();
+        if (now - m_lastProgress < ProgressInterval)
+            return;
+        m_lastProgress = now;
+        QCborMap m;
+        m.insert(QStringLiteral("t"), wire::Progress);
+        m.insert(QStringLiteral("id"), qint64(g_currentId.load()));
+        m.insert(QStringLiteral("f"), qBound(0.0, fraction, 1.0));
+        writeFrame(protocol::encodeFrame(m));
+    }
+
+private:
+    void sendHello()
+    {
+        QCborMap m;
+        m.insert(QStringLiteral("t"), wire::Hello);
+        m.insert(QStringLiteral("pid"), qint64(::getpid()));
+        m.insert(QStringLiteral("abi"), QSysInfo::buildAbi());
+        writeFrame(protocol::encodeFrame(m));
+    }
+
+    void writeFrame(const QByteArray &frame)
+    {
+        std::lock_guard<std::mutex> lock(m_outMutex);
+        struct iovec iov[1] = {{const_cast<char *>(frame.constData()), size_t(frame.size())}};
+        writeAll(iov, 1);
+    }
+
+    // --- reader thread -------------------------------------------------------------------
+    void readLoop()
+    {
+        protocol::FrameDecoder decoder;
+        char buf[64 * 1024];
+        for (;;) {
+            const ssize_t n = ::read(STDIN_FILENO, buf, sizeof(buf));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                _exit(0); // the pool closed our stdin or died: stop at once
+            decoder.append(buf, n);
+            QCborMap message;
+            for (;;) {
+                const auto status = decoder.next(&message);
+                if (status == protocol::FrameDecoder::Status::NeedMore)
+                    break;
+                if (status == protocol::FrameDecoder::Status::Error) {
+                    fprintf(stderr, "taskfleet-worker: bad frame from pool: %s\n", qPrintable(decoder.errorString()));
+                    _exit(2);
+                }
+                handleMessage(message);
+            }
+        }
+    }
+
+    void handleMessage(const QCborMap &message)
+    {
+        const QString type = message.value(QStringLiteral("t")).toString();
+        if (type == wire::Run) {
+            WorkBatch batch;
+            QString error;
+            if (!decodeRun(message, &batch, &error)) {
+                fprintf(stderr, "taskfleet-worker: bad run message: %s\n", qPrintable(error));
+                _exit(2);
+            }
+            auto info = std::make_shared<BatchInfo>(BatchInfo{batch.pluginPath, batch.timeoutMs});
+            std::lock_guard<std::mutex> lock(m_queueMutex);
+            for (WorkItem &item : batch.items)
+                m_queue.push_back(QueuedTask{std::move(item), info});
+            m_queueChanged.notify_one();
+        } else if (type == wire::Cancel) {
+            const QCborArray ids = message.value(QStringLiteral("ids")).toArray();
+            std::lock_guard<std::mutex> lock(m_queueMutex);
+            for (const QCborValue &id : ids) {
+                const quint64 v = quint64(id.toInteger());
+                if (v == g_currentId.load())
+                    g_currentCancelled.store(true);
+                m_cancelled.insert(v);
+            }
+        } else if (type == wire::Quit) {
+            std::lock_guard<std::mutex> lock(m_queueMutex);
+            m_quit = true;
+            m_queueChanged.notify_one();
+        }
+    }
+
+    // --- main thread ---------------------------------------------------------------------
+    bool takeTask(QueuedTask *task)
+    {
+        std::unique_lock<std::mutex> lock(m_queueMutex);
+        if (m_queue.empty()) {
+            lock.unlock();
+            flush(); // nothing else to do: let the pool see every result now
+            lock.lock();
+            m_queueChanged.wait(lock, [this] { return !m_queue.empty() || m_quit; });
+        }
+        if (m_queue.empty())
+            return false; // quit requested and everything done
+        *task = std::move(m_queue.front());
+        m_queue.pop_front();
+        return true;
+    }
+
+    bool takeCancelled(quint64 id)
+    {
+        std::lock_guard<std::mutex> lock(m_queueMutex);
+        return m_cancelled.remove(id);
+    }
+
+    TaskPlugin *plugin(const QString &path, QString *error)
+    {
+        auto it = m_plugins.constFind(path);
+        if (it != m_plugins.constEnd()) {
+            *error = m_loadErrors.value(path);
+            return it.value();
+        }
+        auto *loader = new QPluginLoader(path); // kept for the life of the process
+        QObject *instance = loader->instance();
+        TaskPlugin *p = qobject_cast<TaskPlugin *>(instance);
+        if (!instance)
+            *error = QStringLiteral("cannot load plugin %1: %2").arg(path, loader->errorString());
+        else if (!p)
+            *error = QStringLiteral("%1 is a Qt plugin but not a Taskfleet task plugin (IID %2)")
+                         .arg(path, QLatin1String(TaskfleetTaskPlugin_iid));
+        m_plugins.insert(path, p);
+        m_loadErrors.insert(path, *error);
+        return p;
+    }
+
+    void runOne(const QueuedTask &task, Context &context)
+    {
+        WorkResult result;
+        result.id = task.item.id;
+        if (takeCancelled(task.item.id)) {
+            result.outcome = Outcome::Cancelled;
+            result.error = QStringLiteral("cancelled before it started");
+            append(result);
+            return;
+        }
+        QString error;
+        TaskPlugin *p = plugin(task.batch->pluginPath, &error);
+        if (!p) {
+            result.outcome = Outcome::LoadFailed;
+            result.error = error;
+            append(result);
+            return;
+        }
+
+        const auto start = Clock::now();
+        {
+            std::lock_guard<std::mutex> lock(m_outMutex);
+            g_currentId.store(task.item.id);
+            g_currentCancelled.store(false);
+            m_deadline = task.batch->timeoutMs > 0 ? start + std::chrono::milliseconds(task.batch->timeoutMs)
+                                                   : Clock::time_point::max();
+            m_timeoutMs = task.batch->timeoutMs;
+            g_pendingData = m_pending.constData();
+            g_pendingSize = size_t(m_pending.size());
+            g_pendingCount = size_t(m_pendingCount);
+            g_inPlugin = 1;
+        }
+        m_watchdogWake.notify_one();
+        QString pluginError;
+        QCborValue output;
+        try {
+            output = p->run(task.item.input, context, &pluginError);
+        } catch (const std::exception &e) {
+            pluginError = QStringLiteral("plugin threw an exception: %1").arg(QString::fromLocal8Bit(e.what()));
+        } catch (...) {
+            pluginError = QStringLiteral("plugin threw an unknown exception");
+        }
+        const auto end = Clock::now();
+        {
+            std::lock_guard<std::mutex> lock(m_outMutex);
+            g_inPlugin = 0;
+            m_deadline = Clock::time_point::max();
+        }
+        result.runtimeUs = std::chrono::duration_cast<std::chrono::microseconds>(end - start).count();
+        if (g_currentCancelled.load() && !pluginError.isEmpty()) {
+            result.outcome = Outcome::Cancelled;
+            result.error = pluginError;
+        } else if (!pluginError.isEmpty()) {
+            result.outcome = Outcome::PluginError;
+            result.error = pluginError;
+        } else {
+            result.output = std::move(output);
+        }
+        append(result);
+    }
+
+    void append(const WorkResult &r)
+    {
+        {
+            std::lock_guard<std::mutex> lock(m_outMutex);
+            m_writer.append(r.id);
+            m_writer.append(quint64(r.outcome));
+            if (r.outcome == Outcome::Ok)
+                r.output.toCbor(m_writer);
+            else
+                m_writer.append(r.error);
+            m_writer.append(r.runtimeUs);
+            ++m_pendingCount;
+        }
+        if (m_pendingCount >= FlushEveryCount || m_pending.size() >= FlushEveryBytes
+            || Clock::now() - m_lastFlush >= FlushEveryTime)
+            flush();
+    }
+
+    void flush()
+    {
+        std::lock_guard<std::mutex> lock(m_outMutex);
+        flushLocked();
+    }
+
+    void flushLocked()
+    {
+        m_lastFlush = Clock::now();
+        if (m_pendingCount == 0)
+            return;
+        writePendingResults(m_pending.constData(), size_t(m_pending.size()), size_t(m_pendingCount));
+        m_pending.resize(0); // keeps the allocation
+        m_pendingDevice.seek(0);
+        m_pendingCount = 0;
+    }
+
+    // --- watchdog thread -----------------------------------------------------------------
+    void watchdogLoop()
+    {
+        std::unique_lock<std::mutex> lock(m_outMutex);
+        for (;;) {
+            if (m_deadline == Clock::time_point::max()) {
+                m_watchdogWake.wait(lock);
+                continue;
+            }
+            if (m_watchdogWake.wait_until(lock, m_deadline) == std::cv_status::timeout && g_inPlugin
+                && Clock::now() >= m_deadline) {
+                // The plugin is stuck past its timeout: report it, with what finished before it, and end.
+                flushLocked();
+                QCborMap m;
+                m.insert(QStringLiteral("t"), wire::TimeoutNote);
+                m.insert(QStringLiteral("id"), qint64(g_currentId.load()));
+                m.insert(QStringLiteral("ms"), m_timeoutMs);
+                const QByteArray frame = protocol::encodeFrame(m);
+                struct iovec iov[1] = {{const_cast<char *>(frame.constData()), size_t(frame.size())}};
+                writeAll(iov, 1);
+                _exit(124);
+            }
+        }
+    }
+
+    std::mutex m_queueMutex;
+    std::condition_variable m_queueChanged;
+    std::deque<QueuedTask> m_queue;
+    QSet<quint64> m_cancelled;
+    bool m_quit = false;
+
+    std::mutex m_outMutex; // guards writes to the pool, m_pending and the current-task deadline
+    std::condition_variable m_watchdogWake;
+    Clock::time_point m_deadline = Clock::time_point::max();
+    qint64 m_timeoutMs = 0;
+    // Results not yet sent, already CBOR-encoded, so the crash handler can send them as they are.
+    QByteArray m_pending;
+    QBuffer m_pendingDevice{&m_pending};
+    QCborStreamWriter m_writer{openForAppend(&m_pendingDevice)};
+    int m_pendingCount = 0;
+    Clock::time_point m_lastFlush = Clock::now();
+    Clock::time_point m_lastProgress{};
+
+    QHash<QString, TaskPlugin *> m_plugins;
+    QHash<QString, QString> m_loadErrors;
+};
+
+void Context::reportProgress(double fraction)
+{
+    m_worker->sendProgress(fraction);
+}
+
+} // namespace
+
+void runWorkerProcess()
+{
+    // Frames go to a private copy of stdout; fd 1 becomes stderr so plugin output cannot corrupt them.
+    g_outFd = ::dup(STDOUT_FILENO);
+    ::dup2(STDERR_FILENO, STDOUT_FILENO);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() == 1)
+        _exit(0);
+    // Never destroyed: exit() from a plugin must not tear down mutexes other threads wait on.
+    auto *worker = new Worker;
+    worker->run();
+}
+
+} // namespace taskfleet::exec

@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: MIT
+// The worker side: the main loop of a `taskfleet-worker` process.
+#pragma once
+
+namespace taskfleet::exec {
+
+/**
+ * Runs the worker protocol on stdin (frames from the pool) and the original stdout (frames to
+ * the pool) until told to quit or until the pool goes away. Never returns normally: it ends the
+ * process. Plugin code runs on the calling thread; a reader thread takes frames off stdin (so
+ * cancellation reaches a running task) and a watchdog thread enforces per-task timeouts.
+ *
+ * What plugins print to stdout is sent to stderr, so it can never corrupt the frame stream.
+ * A crash signal inside a plugin sends a note naming the task before the process dies.
+ */
+[[noreturn]] void runWorkerProcess();
+
+} // namespace taskfleet::exec

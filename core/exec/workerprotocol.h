@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+// Messages between a worker pool and its worker processes (frames over the worker's stdin/stdout).
+#pragma once
+
+#include <QtCore/QByteArray>
+#include <QtCore/QCborMap>
+#include <QtCore/QCborValue>
+#include <QtCore/QString>
+#include <QtCore/QVector>
+
+namespace taskfleet::exec {
+
+/** How one attempt of a task ended. The numeric values travel on the wire. */
+enum class Outcome : quint8 {
+    Ok = 0,          ///< the plugin returned a value
+    PluginError = 1, ///< the plugin rejected this input: a final error result, not retried
+    Crashed = 2,     ///< the worker process died while running it
+    TimedOut = 3,    ///< it ran past the job's per-task timeout; the worker was ended
+    LoadFailed = 4,  ///< the plugin could not be loaded on this node
+    Cancelled = 5,   ///< the controller withdrew it before or while it ran
+    Lost = 6,        ///< the node running it went away; nobody knows whether it ran
+};
+
+/** Returns true for outcomes that end a task for good (a value or the plugin's own error). */
+inline bool isFinal(Outcome o)
+{
+    return o == Outcome::Ok || o == Outcome::PluginError;
+}
+
+QString outcomeName(Outcome o);
+
+/** One task handed to a worker: an id chosen by the caller, and the plugin input. */
+struct WorkItem {
+    quint64 id = 0;
+    QCborValue input;
+};
+
+/** The result of one WorkItem. For Ok, output holds the value; otherwise error says why. */
+struct WorkResult {
+    quint64 id = 0;
+    Outcome outcome = Outcome::Ok;
+    QCborValue output;
+    QString error;
+    qint64 runtimeUs = 0;
+};
+
+/** Tasks of one plugin with one timeout, sent to a worker in a single frame. */
+struct WorkBatch {
+    QString pluginPath;
+    qint64 timeoutMs = 0; ///< 0: no per-task timeout
+    QVector<WorkItem> items;
+};
+
+namespace wire {
+// Frame types of the worker protocol.
+inline const QString Run = QStringLiteral("run");         // pool -> worker: a WorkBatch
+inline const QString Cancel = QStringLiteral("cancel");   // pool -> worker: ids to withdraw
+inline const QString Quit = QStringLiteral("quit");       // pool -> worker: finish what you have, then exit 0
+inline const QString Hello = QStringLiteral("hello");     // worker -> pool: pid, abi
+inline const QString Results = QStringLiteral("res");     // worker -> pool: WorkResults
+inline const QString CrashNote = QStringLiteral("crash"); // worker -> pool: dying from signal while running id
+inline const QString ExitNote = QStringLiteral("exit");   // worker -> pool: the plugin called exit() while running id
+inline const QString TimeoutNote = QStringLiteral("timeout"); // worker -> pool: id ran past its timeout
+inline const QString Progress = QStringLiteral("prog");   // worker -> pool: id, fraction
+} // namespace wire
+
+QCborMap encodeRun(const WorkBatch &batch);
+bool decodeRun(const QCborMap &message, WorkBatch *batch, QString *error);
+
+/** Results travel as one flat array [id, outcome, value, runtimeUs, id, ...]; value is the error text unless Ok. */
+QCborMap encodeResults(const QVector<WorkResult> &results);
+bool decodeResults(const QCborMap &message, QVector<WorkResult> *results, QString *error);
+
+} // namespace taskfleet::exec

@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: MIT
+// TLS-PSK frame channel: socket set-up, adaptive write coalescing, frame decoding, error reasons.
+#include "securechannel.h"
+
+#include "net/keyderivation.h"
+#include "util/logging.h"
+
+#include <QtCore/QPointer>
+#include <QtCore/QTimer>
+#include <QtNetwork/QSslConfiguration>
+#include <QtNetwork/QSslPreSharedKeyAuthenticator>
+
+namespace taskfleet::net {
+
+namespace {
+
+/** How long a closed channel keeps flushing what was queued before it, in the background. */
+constexpr int LingerMs = 5000;
+
+/** Buffers larger than this are freed after a write instead of being kept for reuse. */
+constexpr qsizetype KeepCapacity = 1024 * 1024;
+
+/** ECDHE-PSK suites in order of preference; only those this OpenSSL offers are used. */
+const char *const PskCipherNames[] = {
+    "ECDHE-PSK-CHACHA20-POLY1305",
+    "ECDHE-PSK-AES256-CBC-SHA384",
+    "ECDHE-PSK-AES128-CBC-SHA256",
+};
+
+const QList<QSslCipher> &pskCiphers()
+{
+    static const QList<QSslCipher> ciphers = [] {
+        QList<QSslCipher> result;
+        const QList<QSslCipher> supported = QSslConfiguration::supportedCiphers();
+        for (const char *name : PskCipherNames) {
+            for (const QSslCipher &cipher : supported) {
+                if (cipher.name() == QLatin1String(name)) {
+                    result.append(cipher);
+                    break;
+                }
+            }
+        }
+        return result;
+    }();
+    return ciphers;
+}
+
+QString seconds(int ms)
+{
+    return QString::number(ms / 1000.0, 'g', 3);
+}
+
+QHostAddress normalized(const QHostAddress &address)
+{
+    bool isV4 = false;
+    const quint32 v4 = address.toIPv4Address(&isV4);
+    return isV4 ? QHostAddress(v4) : address;
+}
+
+QString hostPort(const QString &host, quint16 port)
+{
+    if (host.contains(QLatin1Char(':')))
+        return QStringLiteral("[%1]:%2").arg(host).arg(port);
+    return QStringLiteral("%1:%2").arg(host).arg(port);
+}
+
+bool isBadKeyAlert(QSsl::AlertType type)
+{
+    // With a different PSK both sides derive different keys: the first encrypted handshake record
+    // (Finished) fails to decrypt or verify.
+    return type == QSsl::AlertType::BadRecordMac || type == QSsl::AlertType::DecryptError;
+}
+
+} // namespace
+
+ChannelOptions ChannelOptions::fromSecret(const QByteArray &secret)
+{
+    ChannelOptions options;
+    options.psk = deriveKey(secret, KeyPurpose::TlsPsk);
+    return options;
+}
+
+SecureChannel::SecureChannel(const ChannelOptions &options, QObject *parent)
+    : QObject(parent)
+    , m_mode(Mode::Client)
+    , m_options(options)
+    , m_socket(new QSslSocket(this))
+    , m_handshakeTimer(new QTimer(this))
+    , m_decoder(options.maxFrameSize)
+{
+    setUpSocket();
+}
+
+SecureChannel::SecureChannel(QSslSocket *socket, const ChannelOptions &options, QObject *parent)
+    : QObject(parent)
+    , m_mode(Mode::Server)
+    , m_options(options)
+    , m_socket(socket)
+    , m_handshakeTimer(new QTimer(this))
+    , m_decoder(options.maxFrameSize)
+{
+    Q_ASSERT(socket);
+    m_socket->setParent(this);
+    m_peerHost = normalized(m_socket->peerAddress());
+    m_peerPort = m_socket->peerPort();
+    setUpSocket();
+    if (!checkOptions())
+        return;
+    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    m_state = State::Handshaking;
+    m_handshakeTimer->start(m_options.handshakeTimeoutMs);
+    m_socket->startServerEncryption();
+}
+
+SecureChannel::~SecureChannel()
+{
+    if (m_socket) {
+        m_socket->disconnect(this);
+        m_socket->abort();
+    }
+}
+
+void SecureChannel::setUpSocket()
+{
+    QSslConfiguration config = QSslConfiguration::defaultConfiguration();
+    config.setProtocol(QSsl::TlsV1_2);
+    config.setCiphers(pskCiphers());
+    config.setPeerVerifyMode(QSslSocket::VerifyNone);
+    config.setCaCertificates({});
+    if (m_mode == Mode::Server)
+        config.setPreSharedKeyIdentityHint(QByteArray(PskIdentity));
+    m_socket->setSslConfiguration(config);
+    m_socket->setPeerVerifyMode(QSslSocket::VerifyNone);
+
+    m_handshakeTimer->setSingleShot(true);
+    connect(m_handshakeTimer, &QTimer::timeout, this, &SecureChannel::onHandshakeTimeout);
+
+    connect(m_socket, &QAbstractSocket::connected, this, &SecureChannel::onConnected);
+    connect(m_socket, &QSslSocket::encrypted, this, &SecureChannel::onEncrypted);
+    connect(m_socket, &QIODevice::readyRead, this, &SecureChannel::onReadyRead);
+    connect(m_socket, &QIODevice::bytesWritten, this, &SecureChannel::onBytesWritten);
+    connect(m_socket, &QSslSocket::encryptedBytesWritten, this, &SecureChannel::onBytesWritten);
+    connect(m_socket, &QAbstractSocket::disconnected, this, &SecureChannel::onDisconnected);
+    connect(m_socket, &QAbstractSocket::errorOccurred, this, &SecureChannel::onErrorOccurred);
+    connect(m_socket, &QSslSocket::preSharedKeyAuthenticationRequired, this,
+            &SecureChannel::onPreSharedKeyRequired);
+    connect(m_socket, &QSslSocket::alertReceived, this, &SecureChannel::onAlertReceived);
+    connect(m_socket, &QSslSocket::alertSent, this, &SecureChannel::onAlertSent);
+}
+
+bool SecureChannel::checkOptions()
+{
+    if (m_options.psk.isEmpty()) {
+        close(QStringLiteral("no cluster secret configured"));
+        return false;
+    }
+    if (!QSslSocket::supportsSsl()) {
+        close(QStringLiteral("TLS is not available (OpenSSL could not be loaded)"));
+        return false;
+    }
+    if (pskCiphers().isEmpty()) {
+        close(QStringLiteral("this OpenSSL build offers no ECDHE-PSK cipher suite"));
+        return false;
+    }
+    return true;
+}
+
+void SecureChannel::connectToHost(const QString &host, quint16 port)
+{
+    if (m_mode != Mode::Client || m_state != State::Idle) {
+        qCWarning(lcNet) << "SecureChannel::connectToHost: only once, and only on a new client channel";
+        return;
+    }
+    m_host = host;
+    m_peerPort = port;
+    if (!checkOptions())
+        return;
+    m_state = State::Connecting;
+    m_handshakeTimer->start(m_options.handshakeTimeoutMs);
+    m_socket->connectToHost(host, port);
+}
+
+bool SecureChannel::isEncrypted() const
+{
+    return m_state == State::Ready && m_socket && m_socket->isEncrypted();
+}
+
+QString SecureChannel::peerAddress() const
+{
+    if (m_peerHost.isNull()) {
+        if (m_host.isEmpty())
+            return QStringLiteral("(not connected)");
+        return hostPort(m_host, m_peerPort);
+    }
+    return hostPort(m_peerHost.toString(), m_peerPort);
+}
+
+bool SecureChannel::setMaxFrameSize(quint32 bytes)
+{
+    if (bytes == 0 || m_decoder.bufferedBytes() > 0 || m_counters.bytesReceived > 0)
+        return false;
+    m_decoder = protocol::FrameDecoder(bytes);
+    return true;
+}
+
+qint64 SecureChannel::queuedBytes() const
+{
+    qint64 total = m_outgoing.size();
+    if (m_socket)
+        total += m_socket->bytesToWrite() + m_socket->encryptedBytesToWrite();
+    return total;
+}
+
+bool SecureChannel::send(const QCborMap &message)
+{
+    if (m_state == State::Closed)
+        return false;
+    const qsizetype before = m_outgoing.size();
+    protocol::appendFrame(m_outgoing, message);
+    const qsizetype frameSize = m_outgoing.size() - before - protocol::FrameHeaderSize;
+    if (frameSize > qsizetype(protocol::MaxFrameSize)) {
+        // A caller bug, not a peer problem: the peer would close on it, so refuse it here and keep the channel.
+        m_outgoing.truncate(before);
+        qCWarning(lcNet) << "not sending a frame of" << frameSize << "bytes to" << peerAddress()
+                         << "- the protocol limit is" << protocol::MaxFrameSize;
+        return false;
+    }
+    ++m_counters.framesSent;
+    if (queuedBytes() > m_options.maxOutgoingBytes) {
+        const QString reason = QStringLiteral("outgoing buffer of %1 bytes exceeds the limit of %2 bytes — the peer does not read")
+                                   .arg(queuedBytes())
+                                   .arg(m_options.maxOutgoingBytes);
+        qCWarning(lcNet).noquote() << "closing the connection with" << peerAddress() << ":" << reason;
+        m_outgoing.clear();
+        closeChannel(reason, false);
+        return false;
+    }
+    // Adaptive coalescing: write at once when the socket is idle; otherwise the frame waits in
+    // m_outgoing and goes out with everything else queued meanwhile, in one write, on bytesWritten.
+    if (m_state == State::Ready && m_socket->bytesToWrite() == 0 && m_socket->encryptedBytesToWrite() == 0)
+        flush();
+    return true;
+}
+
+void SecureChannel::flush()
+{
+    if (m_outgoing.isEmpty() || !m_socket || m_state != State::Ready)
+        return;
+    const qint64 written = m_socket->write(m_outgoing);
+    if (written != m_outgoing.size()) {
+        const QString reason = QStringLiteral("write to %1 failed: %2").arg(peerAddress(), m_socket->errorString());
+        closeChannel(reason, false);
+        return;
+    }
+    m_counters.bytesSent += quint64(written);
+    ++m_counters.writes;
+    if (m_outgoing.capacity() > KeepCapacity)
+        m_outgoing.clear();
+    else
+        m_outgoing.resize(0);
+}
+
+void SecureChannel::close(const QString &reason)
+{
+    closeChannel(reason, true);
+}
+
+void SecureChannel::closeChannel(const QString &reason, bool flushQueued)
+{
+    if (m_state == State::Closed)
+        return;
+    const bool wasReady = m_state == State::Ready;
+    m_state = State::Closed;
+    m_closeReason = reason;
+    m_handshakeTimer->stop();
+    releaseSocket(wasReady && flushQueued);
+    QMetaObject::invokeMethod(
+        this, [this, reason] { emit closed(reason); }, Qt::QueuedConnection);
+}
+
+void SecureChannel::releaseSocket(bool flushFirst)
+{
+    if (!m_socket)
+        return;
+    QSslSocket *socket = m_socket;
+    m_socket = nullptr;
+    socket->disconnect(this);
+    socket->setParent(nullptr);
+
+    if (flushFirst && !m_outgoing.isEmpty() && socket->state() == QAbstractSocket::ConnectedState)
+        socket->write(m_outgoing);
+    m_outgoing.clear();
+
+    connect(socket, &QAbstractSocket::disconnected, socket, &QObject::deleteLater);
+    if (flushFirst && socket->state() == QAbstractSocket::ConnectedState) {
+        // The detached socket drains what it holds (and sends close_notify), bounded by LingerMs.
+        QTimer::singleShot(LingerMs, socket, [socket] {
+            socket->abort();
+            socket->deleteLater();
+        });
+        socket->disconnectFromHost();
+        if (socket->state() == QAbstractSocket::UnconnectedState)
+            socket->deleteLater();
+        return;
+    }
+    // Never abort synchronously: we may be inside one of the socket's own signals. On a failed
+    // handshake Qt emits errorOccurred() first and only then sends the fatal TLS alert (which tells
+    // the peer *why*, e.g. bad_record_mac for a wrong secret); aborting here would drop that alert.
+    QMetaObject::invokeMethod(
+        socket,
+        [socket] {
+            socket->abort();
+            socket->deleteLater();
+        },
+        Qt::QueuedConnection);
+}
+
+void SecureChannel::onConnected()
+{
+    if (m_state != State::Connecting)
+        return;
+    m_peerHost = normalized(m_socket->peerAddress());
+    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    m_state = State::Handshaking;
+    m_socket->startClientEncryption();
+}
+
+void SecureChannel::onEncrypted()
+{
+    if (m_state != State::Handshaking)
+        return;
+    const QSslCipher cipher = m_socket->sessionCipher();
+    // Defence in depth: only PSK suites are configured, so anything else means a broken TLS stack.
+    if (m_socket->sessionProtocol() != QSsl::TlsV1_2 || !cipher.name().contains(QLatin1String("PSK"))) {
+        const QString reason = QStringLiteral("TLS session with %1 is not PSK-authenticated (cipher %2) — refused")
+                                   .arg(peerAddress(), cipher.name());
+        qCWarning(lcNet) << reason;
+        closeChannel(reason, false);
+        return;
+    }
+    m_handshakeTimer->stop();
+    m_cipher = cipher;
+    m_state = State::Ready;
+    qCDebug(lcNet) << "TLS up with" << peerAddress() << "cipher" << cipher.name();
+
+    QPointer<SecureChannel> guard(this);
+    emit ready();
+    if (!guard || m_state != State::Ready)
+        return;
+    if (!m_outgoing.isEmpty() && m_socket->bytesToWrite() == 0 && m_socket->encryptedBytesToWrite() == 0)
+        flush();
+    if (m_socket && m_socket->bytesAvailable() > 0)
+        onReadyRead();
+}
+
+void SecureChannel::onReadyRead()
+{
+    if (m_state != State::Ready || !m_socket)
+        return;
+    const QByteArray data = m_socket->readAll();
+    m_counters.bytesReceived += quint64(data.size());
+    m_decoder.append(data);
+
+    QPointer<SecureChannel> guard(this);
+    for (;;) {
+        QCborMap message;
+        switch (m_decoder.next(&message)) {
+        case protocol::FrameDecoder::Status::Frame:
+            ++m_counters.framesReceived;
+            emit messageReceived(message);
+            if (!guard || m_state != State::Ready)
+                return;
+            break;
+        case protocol::FrameDecoder::Status::NeedMore:
+            return;
+        case protocol::FrameDecoder::Status::Error: {
+            const QString reason = m_decoder.errorString();
+            qCWarning(lcNet).noquote() << "closing the connection with" << peerAddress() << ":" << reason;
+            closeChannel(reason, false);
+            return;
+        }
+        }
+    }
+}
+
+void SecureChannel::onBytesWritten()
+{
+    if (m_state == State::Ready && !m_outgoing.isEmpty() && m_socket->bytesToWrite() == 0
+        && m_socket->encryptedBytesToWrite() == 0)
+        flush();
+}
+
+void SecureChannel::onDisconnected()
+{
+    if (m_state == State::Closed)
+        return;
+    onErrorOccurred(QAbstractSocket::RemoteHostClosedError);
+}
+
+void SecureChannel::onErrorOccurred(QAbstractSocket::SocketError error)
+{
+    if (m_state == State::Closed)
+        return;
+    if (m_state == State::Ready) {
+        const QString reason = error == QAbstractSocket::RemoteHostClosedError
+                                   ? QStringLiteral("connection closed by the peer")
+                                   : QStringLiteral("connection error: %1").arg(m_socket->errorString());
+        qCDebug(lcNet) << "connection with" << peerAddress() << "ended:" << reason;
+        closeChannel(reason, false);
+        return;
+    }
+    const QString reason = m_mode == Mode::Client ? clientErrorReason(error) : serverErrorReason(error);
+    if (m_mode == Mode::Client) {
+        qCWarning(lcNet).noquote() << "connection to" << peerAddress() << "failed:" << reason << "("
+                                   << m_socket->errorString() << ")";
+    }
+    closeChannel(reason, false);
+}
+
+QString SecureChannel::clientErrorReason(QAbstractSocket::SocketError error) const
+{
+    const QString where = hostPort(m_host, m_peerPort);
+    const QString detail = m_socket->errorString();
+    switch (error) {
+    case QAbstractSocket::ConnectionRefusedError:
+        return QStringLiteral("connection refused — nothing listens on %1").arg(where);
+    case QAbstractSocket::HostNotFoundError:
+        return QStringLiteral("host not found: %1").arg(m_host);
+    case QAbstractSocket::SocketTimeoutError:
+        return QStringLiteral("timed out — no connection to %1").arg(where);
+    case QAbstractSocket::NetworkError:
+        return QStringLiteral("network error reaching %1: %2").arg(where, detail);
+    case QAbstractSocket::SslHandshakeFailedError:
+        if (m_receivedAlertBadKey || m_sentAlertBadKey || detail.contains(QLatin1String("bad record mac"))
+            || detail.contains(QLatin1String("decrypt")))
+            return QStringLiteral("TLS handshake failed — the secrets differ");
+        return QStringLiteral("TLS handshake failed — the peer is not a Taskfleet agent (or speaks no TLS)");
+    case QAbstractSocket::RemoteHostClosedError:
+        if (m_receivedAlertBadKey || m_sentAlertBadKey)
+            return QStringLiteral("TLS handshake failed — the secrets differ");
+        return QStringLiteral("TLS handshake failed — %1 closed the connection (not a Taskfleet agent, or it refuses "
+                              "this address after repeated failed handshakes)")
+            .arg(where);
+    case QAbstractSocket::SslInternalError:
+    case QAbstractSocket::SslInvalidUserDataError:
+        return QStringLiteral("TLS error: %1").arg(detail);
+    default:
+        return QStringLiteral("connection to %1 failed: %2").arg(where, detail);
+    }
+}
+
+QString SecureChannel::serverErrorReason(QAbstractSocket::SocketError error) const
+{
+    if (m_sentAlertBadKey || m_receivedAlertBadKey)
+        return QStringLiteral("TLS handshake failed — the client uses a different secret");
+    switch (error) {
+    case QAbstractSocket::RemoteHostClosedError:
+        return QStringLiteral("the client closed the connection during the TLS handshake");
+    case QAbstractSocket::SslHandshakeFailedError:
+        return QStringLiteral("TLS handshake failed — not a Taskfleet client (or no TLS): %1").arg(m_socket->errorString());
+    default:
+        return QStringLiteral("connection error during the TLS handshake: %1").arg(m_socket->errorString());
+    }
+}
+
+void SecureChannel::onPreSharedKeyRequired(QSslPreSharedKeyAuthenticator *authenticator)
+{
+    if (m_state != State::Handshaking)
+        return;
+    if (m_mode == Mode::Client) {
+        authenticator->setIdentity(QByteArray(PskIdentity));
+        authenticator->setPreSharedKey(m_options.psk);
+        return;
+    }
+    // Server: a key is only given for our identity; without one OpenSSL aborts the handshake.
+    if (authenticator->identity() != QByteArray(PskIdentity)) {
+        qCDebug(lcNet) << "unknown PSK identity from" << peerAddress();
+        return;
+    }
+    authenticator->setPreSharedKey(m_options.psk);
+}
+
+void SecureChannel::onAlertReceived(QSsl::AlertLevel level, QSsl::AlertType type, const QString &description)
+{
+    if (m_state == State::Handshaking && isBadKeyAlert(type))
+        m_receivedAlertBadKey = true;
+    m_lastAlert = description;
+    qCDebug(lcNet) << "TLS alert from" << peerAddress() << ":" << description << int(level);
+}
+
+void SecureChannel::onAlertSent(QSsl::AlertLevel level, QSsl::AlertType type, const QString &description)
+{
+    if (m_state == State::Handshaking && isBadKeyAlert(type))
+        m_sentAlertBadKey = true;
+    m_lastAlert = description;
+    qCDebug(lcNet) << "TLS alert to" << peerAddress() << ":" << description << int(level);
+}
+
+void SecureChannel::onHandshakeTimeout()
+{
+    if (m_state == State::Closed || m_state == State::Ready)
+        return;
+    const QString limit = seconds(m_options.handshakeTimeoutMs);
+    QString reason;
+    if (m_mode == Mode::Server)
+        reason = QStringLiteral("TLS handshake timed out after %1 s").arg(limit);
+    else if (m_state == State::Connecting)
+        reason = QStringLiteral("timed out — no connection to %1 within %2 s").arg(peerAddress(), limit);
+    else
+        reason = QStringLiteral("timed out — %1 did not complete the TLS handshake within %2 s").arg(peerAddress(), limit);
+    if (m_mode == Mode::Client)
+        qCWarning(lcNet).noquote() << reason;
+    closeChannel(reason, false);
+}
+
+} // namespace taskfleet::net

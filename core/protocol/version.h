@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: MIT
+// The Taskfleet protocol version, shared by the TCP hello and the discovery beacon.
+#pragma once
+
+namespace taskfleet::protocol {
+
+/** Bumped on breaking wire changes; peers with another major version refuse each other. */
+constexpr int ProtocolMajor = 1;
+/** Bumped on additive wire changes; peers with the same major and another minor interoperate. */
+constexpr int ProtocolMinor = 0;
+
+} // namespace taskfleet::protocol

@@ -1,0 +1,664 @@
+// SPDX-License-Identifier: MIT
+#include "controller.h"
+
+#include "util/logging.h"
+
+#include <algorithm>
+
+namespace taskfleet::sched {
+
+using exec::Outcome;
+using stats::TaskStatus;
+
+QString jobStateName(JobState state)
+{
+    switch (state) {
+    case JobState::Queued:
+        return QStringLiteral("queued");
+    case JobState::Running:
+        return QStringLiteral("running");
+    case JobState::Paused:
+        return QStringLiteral("paused");
+    case JobState::Finished:
+        return QStringLiteral("finished");
+    case JobState::Cancelled:
+        return QStringLiteral("cancelled");
+    }
+    return QStringLiteral("unknown");
+}
+
+Controller::Controller(QObject *parent)
+    : QObject(parent)
+{
+    qRegisterMetaType<ClusterSnapshot>();
+    qRegisterMetaType<TaskRecord>();
+    qRegisterMetaType<QVector<TaskRecord>>();
+}
+
+Controller::~Controller()
+{
+    // Nodes are children; delete them first so none calls back into a half-destroyed controller.
+    const QVector<Node *> nodes = m_nodes;
+    m_nodes.clear();
+    for (Node *n : nodes) {
+        n->disconnect(this);
+        delete n;
+    }
+}
+
+void Controller::addNode(Node *node)
+{
+    node->setParent(this);
+    m_nodes.append(node);
+    statIndex(node);
+    connect(node, &Node::resultsArrived, this,
+            [this, node](const QVector<exec::WorkResult> &results) { onResults(node, results); });
+    connect(node, &Node::creditAvailable, this, &Controller::scheduleDispatch);
+    connect(node, &Node::stateChanged, this, [this, node] {
+        m_stats.renameNode(statIndex(node), node->name());
+        emit eventLogged(QStringLiteral("%1 (%2): %3%4")
+                             .arg(node->name(), node->address(), nodeStateName(node->state()),
+                                  node->stateReason().isEmpty() ? QString() : QStringLiteral(" — ") + node->stateReason()));
+        scheduleDispatch();
+    });
+    connect(node, &Node::tasksLost, this,
+            [this, node](const QVector<quint64> &attempts, const QString &reason) { onTasksLost(node, attempts, reason); });
+    connect(node, &Node::eventLogged, this,
+            [this, node](const QString &message) { emit eventLogged(node->name() + QStringLiteral(": ") + message); });
+    emit nodeAdded(node->id());
+    scheduleDispatch();
+}
+
+void Controller::removeNode(const QString &nodeId)
+{
+    Node *node = findNode(nodeId);
+    if (!node)
+        return;
+    QVector<quint64> mine;
+    for (auto it = m_attempts.cbegin(); it != m_attempts.cend(); ++it)
+        if (it->node == node)
+            mine.append(it.key());
+    onTasksLost(node, mine, QStringLiteral("node removed"));
+    m_nodes.removeAll(node);
+    m_nodeStat.remove(node);
+    node->disconnect(this);
+    node->deleteLater();
+    emit nodeRemoved(nodeId);
+    scheduleDispatch();
+}
+
+Node *Controller::findNode(const QString &nodeId) const
+{
+    for (Node *n : m_nodes)
+        if (n->id() == nodeId)
+            return n;
+    return nullptr;
+}
+
+int Controller::statIndex(Node *node)
+{
+    auto it = m_nodeStat.constFind(node);
+    if (it != m_nodeStat.constEnd())
+        return it.value();
+    const int index = m_stats.nodeIndex(node->id(), node->name());
+    m_nodeStat.insert(node, index);
+    return index;
+}
+
+Job *Controller::findJob(int jobId) const
+{
+    auto it = m_jobs.find(jobId);
+    return it == m_jobs.end() ? nullptr : it->second.get();
+}
+
+const Job *Controller::job(int jobId) const
+{
+    return findJob(jobId);
+}
+
+QVector<int> Controller::jobIds() const
+{
+    QVector<int> ids;
+    for (const auto &entry : m_jobs)
+        ids.append(entry.first);
+    return ids;
+}
+
+bool Controller::allJobsOver() const
+{
+    return std::all_of(m_jobs.begin(), m_jobs.end(), [](const auto &e) { return e.second->isOver(); });
+}
+
+int Controller::submit(JobSpec spec)
+{
+    auto job = std::make_unique<Job>();
+    job->id = ++m_nextJobId;
+    const size_t n = size_t(spec.inputs.size());
+    job->spec = std::move(spec);
+    job->taskState.assign(n, TaskState::Pending);
+    job->attempts.assign(n, 0);
+    job->losses.assign(n, 0);
+    job->runningCopies.assign(n, 0);
+    job->speculated.assign(n, 0);
+    for (size_t i = 0; i < n; ++i)
+        job->pending.push_back(int(i));
+    job->submittedUs = m_stats.nowUs();
+    Job *raw = job.get();
+    m_jobs.emplace(raw->id, std::move(job));
+    emit jobSubmitted(raw->id);
+    emit eventLogged(QStringLiteral("job %1 \"%2\" queued: %3 tasks of plugin %4")
+                         .arg(raw->id)
+                         .arg(raw->spec.name)
+                         .arg(n)
+                         .arg(raw->spec.plugin.name));
+    checkFinished(raw);
+    scheduleDispatch();
+    return raw->id;
+}
+
+void Controller::pauseJob(int jobId)
+{
+    Job *job = findJob(jobId);
+    if (job && !job->isOver())
+        job->state = JobState::Paused;
+}
+
+void Controller::resumeJob(int jobId)
+{
+    Job *job = findJob(jobId);
+    if (job && job->state == JobState::Paused) {
+        job->state = job->startedUs >= 0 ? JobState::Running : JobState::Queued;
+        scheduleDispatch();
+    }
+}
+
+void Controller::setJobPriority(int jobId, int priority)
+{
+    if (Job *job = findJob(jobId)) {
+        job->spec.priority = priority;
+        scheduleDispatch();
+    }
+}
+
+void Controller::cancelJob(int jobId)
+{
+    Job *job = findJob(jobId);
+    if (!job || job->isOver())
+        return;
+    QHash<Node *, QVector<quint64>> perNode;
+    for (auto it = m_attempts.begin(); it != m_attempts.end();) {
+        if (it->jobId == jobId) {
+            perNode[it->node].append(it.key());
+            it = m_attempts.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (auto it = perNode.cbegin(); it != perNode.cend(); ++it)
+        it.key()->cancel(it.value());
+    QHash<int, QVector<TaskRecord>> records;
+    for (size_t i = 0; i < job->taskState.size(); ++i) {
+        const TaskState s = job->taskState[i];
+        if (s == TaskState::Pending || s == TaskState::Running) {
+            job->runningCopies[i] = 0;
+            finishTask(job, int(i), TaskStatus::Cancelled, {}, QStringLiteral("cancelled"), nullptr, 0, &records);
+        }
+    }
+    job->pending.clear();
+    job->state = JobState::Cancelled;
+    job->finishedUs = m_stats.nowUs();
+    flushRecords(records);
+    emit eventLogged(QStringLiteral("job %1 cancelled").arg(jobId));
+    emit jobFinished(jobId);
+    scheduleDispatch();
+}
+
+void Controller::scheduleDispatch()
+{
+    if (m_dispatchScheduled)
+        return;
+    m_dispatchScheduled = true;
+    QMetaObject::invokeMethod(this, [this] {
+        m_dispatchScheduled = false;
+        dispatch();
+    }, Qt::QueuedConnection);
+}
+
+bool Controller::nodeMayRun(Job *job, Node *node)
+{
+    if (job->excludedNodes.contains(node->id()))
+        return false;
+    QString why;
+    if (!node->canRun(job->spec.plugin, &why)) {
+        job->excludedNodes.insert(node->id(), why);
+        emit eventLogged(QStringLiteral("job %1 will not run on %2: %3").arg(job->id).arg(node->name(), why));
+        return false;
+    }
+    return true;
+}
+
+quint64 Controller::startAttempt(Job *job, int index, Node *node, QVector<NodeTask> *batch)
+{
+    const quint64 attempt = ++m_nextAttempt;
+    if (job->taskState[size_t(index)] != TaskState::Running) {
+        job->taskState[size_t(index)] = TaskState::Running;
+        ++job->running;
+    }
+    ++job->runningCopies[size_t(index)];
+    m_attempts.insert(attempt, Attempt{job->id, index, node, statIndex(node), m_stats.nowUs()});
+    batch->append(NodeTask{attempt, job->spec.inputs.at(index)});
+    if (job->state == JobState::Queued) {
+        job->state = JobState::Running;
+        job->startedUs = m_stats.nowUs();
+    }
+    return attempt;
+}
+
+void Controller::dispatch()
+{
+    QVector<Job *> runnable;
+    for (const auto &entry : m_jobs) {
+        Job *j = entry.second.get();
+        if ((j->state == JobState::Queued || j->state == JobState::Running) && !j->pending.empty())
+            runnable.append(j);
+    }
+    // Highest priority first; among equals, the oldest job first.
+    std::stable_sort(runnable.begin(), runnable.end(),
+                     [](const Job *a, const Job *b) { return a->spec.priority > b->spec.priority; });
+
+    if (!runnable.isEmpty() && !m_nodes.isEmpty()) {
+        const int count = int(m_nodes.size());
+        m_roundRobin = (m_roundRobin + 1) % count;
+        for (int k = 0; k < count; ++k) {
+            Node *node = m_nodes.at((m_roundRobin + k) % count);
+            if (node->state() != NodeState::Online)
+                continue;
+            int credit = node->credit();
+            for (Job *job : std::as_const(runnable)) {
+                if (credit <= 0)
+                    break;
+                if (job->pending.empty() || !nodeMayRun(job, node))
+                    continue;
+                QVector<NodeTask> batch;
+                const int n = int(std::min<size_t>(size_t(credit), job->pending.size()));
+                batch.reserve(n);
+                for (int i = 0; i < n; ++i) {
+                    const int index = job->pending.front();
+                    job->pending.pop_front();
+                    startAttempt(job, index, node, &batch);
+                }
+                credit -= n;
+                node->submit(job->spec.plugin, job->spec.timeoutMs, std::move(batch));
+            }
+        }
+        failUnrunnableJobs();
+    }
+    speculate();
+}
+
+void Controller::failUnrunnableJobs()
+{
+    // A job that no online node can run (plugin fails to load everywhere) ends instead of waiting forever.
+    for (const auto &entry : m_jobs) {
+        Job *job = entry.second.get();
+        if (job->isOver() || job->pending.empty() || job->excludedNodes.isEmpty())
+            continue;
+        bool someoneCan = false;
+        for (Node *node : std::as_const(m_nodes))
+            if (node->state() == NodeState::Online && node->workerCount() > 0 && !job->excludedNodes.contains(node->id()))
+                someoneCan = true;
+        if (someoneCan)
+            continue;
+        QStringList reasons;
+        for (auto it = job->excludedNodes.cbegin(); it != job->excludedNodes.cend(); ++it)
+            reasons << it.value();
+        const QString why = QStringLiteral("no node can run plugin %1: %2")
+                                .arg(job->spec.plugin.name, reasons.join(QStringLiteral("; ")));
+        QHash<int, QVector<TaskRecord>> records;
+        while (!job->pending.empty()) {
+            const int index = job->pending.front();
+            job->pending.pop_front();
+            finishTask(job, index, TaskStatus::Failed, {}, why, nullptr, 0, &records);
+        }
+        emit eventLogged(QStringLiteral("job %1: %2").arg(job->id).arg(why));
+        flushRecords(records);
+    }
+}
+
+void Controller::speculate()
+{
+    if (!m_speculation || m_attempts.isEmpty() || m_nodes.size() < 2)
+        return;
+    for (const auto &entry : m_jobs)
+        if ((entry.second->state == JobState::Running || entry.second->state == JobState::Queued) && !entry.second->pending.empty())
+            return; // real work first
+    const qint64 now = m_stats.nowUs();
+    for (Node *node : std::as_const(m_nodes)) {
+        if (node->state() != NodeState::Online || node->credit() <= 0 || node->busyWorkers() >= node->workerCount())
+            continue;
+        // The longest-running single copy on another node, of a job that can run here.
+        const Attempt *best = nullptr;
+        quint64 bestId = 0;
+        for (auto it = m_attempts.cbegin(); it != m_attempts.cend(); ++it) {
+            const Attempt &a = it.value();
+            if (a.node == node)
+                continue;
+            Job *job = findJob(a.jobId);
+            if (!job || job->state != JobState::Running || job->runningCopies[size_t(a.index)] != 1
+                || job->speculated[size_t(a.index)])
+                continue;
+            const qint64 finished = job->done + job->errors;
+            const double mean = finished ? job->runtimeSumUs / double(finished) : 0.0;
+            const qint64 age = now - a.startUs;
+            if (finished == 0 || age < m_speculationMinAgeUs || double(age) < 2.0 * mean)
+                continue;
+            if (!best || a.startUs < best->startUs) {
+                best = &a;
+                bestId = it.key();
+            }
+        }
+        if (!best)
+            return;
+        Job *job = findJob(best->jobId);
+        const int index = best->index;
+        if (!nodeMayRun(job, node))
+            continue;
+        job->speculated[size_t(index)] = 1;
+        QVector<NodeTask> batch;
+        startAttempt(job, index, node, &batch);
+        qCDebug(lcSched) << "speculating task" << index << "of job" << job->id << "on" << node->name() << "(attempt"
+                         << bestId << "is slow)";
+        node->submit(job->spec.plugin, job->spec.timeoutMs, std::move(batch));
+    }
+}
+
+void Controller::releaseCopy(Job *job, int index)
+{
+    quint8 &copies = job->runningCopies[size_t(index)];
+    if (copies > 0)
+        --copies;
+}
+
+void Controller::requeue(Job *job, int index)
+{
+    if (job->taskState[size_t(index)] == TaskState::Running) {
+        job->taskState[size_t(index)] = TaskState::Pending;
+        --job->running;
+    }
+    job->pending.push_front(index);
+}
+
+void Controller::finishTask(Job *job, int index, TaskStatus status, QCborValue output, QString error,
+                            const Attempt *attempt, qint64 runtimeUs, QHash<int, QVector<TaskRecord>> *records)
+{
+    TaskState &state = job->taskState[size_t(index)];
+    if (state == TaskState::Running)
+        --job->running;
+    state = status == TaskStatus::Ok || status == TaskStatus::Error ? TaskState::Done
+            : status == TaskStatus::Cancelled                          ? TaskState::Cancelled
+                                                                       : TaskState::Failed;
+    switch (status) {
+    case TaskStatus::Ok:
+        ++job->done;
+        job->runtimeSumUs += double(runtimeUs);
+        break;
+    case TaskStatus::Error:
+        ++job->errors;
+        job->runtimeSumUs += double(runtimeUs);
+        break;
+    case TaskStatus::Failed:
+        ++job->failed;
+        break;
+    case TaskStatus::Cancelled:
+        ++job->cancelled;
+        break;
+    }
+    const int attempts = job->attempts[size_t(index)] + (attempt && (status == TaskStatus::Ok || status == TaskStatus::Error) ? 1 : 0);
+    const int nodeStat = attempt ? attempt->nodeStat : -1;
+    const qint64 startUs = attempt ? attempt->startUs : m_stats.nowUs();
+    m_stats.taskFinished(nodeStat, job->id, index, startUs, runtimeUs, attempts, status);
+
+    TaskRecord r;
+    r.index = index;
+    r.status = status;
+    r.output = std::move(output);
+    r.error = std::move(error);
+    if (attempt) {
+        r.nodeId = attempt->node->id();
+        r.nodeName = attempt->node->name();
+    }
+    r.startUs = startUs;
+    r.runtimeUs = runtimeUs;
+    r.attempts = attempts;
+    (*records)[job->id].append(std::move(r));
+    job->failedOn.remove(index);
+}
+
+void Controller::cancelOtherCopies(int jobId, int index)
+{
+    for (auto it = m_attempts.begin(); it != m_attempts.end();) {
+        if (it->jobId == jobId && it->index == index) {
+            it->node->cancel({it.key()});
+            m_stats.duplicateDiscarded(it->nodeStat);
+            it = m_attempts.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void Controller::onResults(Node *node, const QVector<exec::WorkResult> &results)
+{
+    QHash<int, QVector<TaskRecord>> records;
+    QSet<int> touchedJobs;
+    for (const exec::WorkResult &r : results) {
+        auto it = m_attempts.find(r.id);
+        if (it == m_attempts.end()) {
+            // A copy that lost the race, or a task of a cancelled job: already accounted for.
+            continue;
+        }
+        const Attempt attempt = it.value();
+        m_attempts.erase(it);
+        Job *job = findJob(attempt.jobId);
+        if (!job)
+            continue;
+        const int index = attempt.index;
+        releaseCopy(job, index);
+        touchedJobs.insert(job->id);
+        const TaskState state = job->taskState[size_t(index)];
+        if (state != TaskState::Running) {
+            m_stats.duplicateDiscarded(attempt.nodeStat);
+            continue;
+        }
+        switch (r.outcome) {
+        case Outcome::Ok:
+        case Outcome::PluginError: {
+            const bool ok = r.outcome == Outcome::Ok;
+            finishTask(job, index, ok ? TaskStatus::Ok : TaskStatus::Error, ok ? r.output : QCborValue(),
+                       ok ? QString() : r.error, &attempt, r.runtimeUs, &records);
+            if (job->runningCopies[size_t(index)] > 0) {
+                job->runningCopies[size_t(index)] = 0;
+                cancelOtherCopies(job->id, index);
+            }
+            break;
+        }
+        case Outcome::Crashed:
+        case Outcome::TimedOut: {
+            m_stats.attemptFailed(attempt.nodeStat);
+            quint8 &tries = job->attempts[size_t(index)];
+            tries = quint8(std::min(255, tries + 1));
+            QSet<QString> &nodes = job->failedOn[index];
+            nodes.insert(node->id());
+            if (job->runningCopies[size_t(index)] > 0)
+                break; // another copy is still running; let it decide
+            if (nodes.size() >= PoisonNodes) {
+                finishTask(job, index, TaskStatus::Failed, {},
+                           QStringLiteral("poison task: it ended workers on %1 different nodes; last: %2")
+                               .arg(nodes.size())
+                               .arg(r.error),
+                           &attempt, r.runtimeUs, &records);
+            } else if (tries > job->spec.retries) {
+                finishTask(job, index, TaskStatus::Failed, {},
+                           QStringLiteral("failed after %1 attempts; last: %2").arg(tries).arg(r.error), &attempt,
+                           r.runtimeUs, &records);
+            } else {
+                m_stats.retried();
+                requeue(job, index);
+            }
+            break;
+        }
+        case Outcome::LoadFailed:
+            job->excludedNodes.insert(node->id(), r.error);
+            if (job->runningCopies[size_t(index)] == 0)
+                requeue(job, index);
+            break;
+        case Outcome::Cancelled:
+        case Outcome::Lost:
+            if (job->runningCopies[size_t(index)] == 0 && !job->isOver())
+                requeue(job, index);
+            break;
+        }
+    }
+    flushRecords(records);
+    for (int jobId : std::as_const(touchedJobs))
+        if (Job *job = findJob(jobId))
+            checkFinished(job);
+    dispatch();
+}
+
+void Controller::onTasksLost(Node *node, const QVector<quint64> &attempts, const QString &reason)
+{
+    QHash<int, QVector<TaskRecord>> records;
+    int requeued = 0;
+    for (quint64 id : attempts) {
+        auto it = m_attempts.find(id);
+        if (it == m_attempts.end())
+            continue;
+        const Attempt attempt = it.value();
+        m_attempts.erase(it);
+        Job *job = findJob(attempt.jobId);
+        if (!job)
+            continue;
+        releaseCopy(job, attempt.index);
+        m_stats.attemptLost(attempt.nodeStat);
+        if (job->taskState[size_t(attempt.index)] != TaskState::Running || job->runningCopies[size_t(attempt.index)] > 0)
+            continue;
+        quint8 &losses = job->losses[size_t(attempt.index)];
+        losses = quint8(std::min(255, losses + 1));
+        if (losses >= MaxLosses) {
+            finishTask(job, attempt.index, TaskStatus::Failed, {},
+                       QStringLiteral("lost %1 times with its node; last: %2").arg(losses).arg(reason), &attempt, 0,
+                       &records);
+        } else {
+            requeue(job, attempt.index);
+            ++requeued;
+        }
+    }
+    if (requeued)
+        emit eventLogged(QStringLiteral("%1: %2 running tasks put back in the queue (%3)")
+                             .arg(node->name())
+                             .arg(requeued)
+                             .arg(reason));
+    flushRecords(records);
+    for (const auto &entry : m_jobs)
+        checkFinished(entry.second.get());
+    scheduleDispatch();
+}
+
+void Controller::flushRecords(QHash<int, QVector<TaskRecord>> &records)
+{
+    for (auto it = records.begin(); it != records.end(); ++it)
+        emit resultsRecorded(it.key(), it.value());
+    records.clear();
+}
+
+void Controller::checkFinished(Job *job)
+{
+    if (job->isOver() || job->ended() != job->total())
+        return;
+    job->state = JobState::Finished;
+    job->finishedUs = m_stats.nowUs();
+    emit eventLogged(QStringLiteral("job %1 \"%2\" finished: %3 ok, %4 errors, %5 failed in %6 s")
+                         .arg(job->id)
+                         .arg(job->spec.name)
+                         .arg(job->done)
+                         .arg(job->errors)
+                         .arg(job->failed)
+                         .arg(double(job->finishedUs - job->submittedUs) / 1e6, 0, 'f', 3));
+    emit jobFinished(job->id);
+}
+
+ClusterSnapshot Controller::snapshot(int historySeconds) const
+{
+    ClusterSnapshot s;
+    s.takenUs = m_stats.nowUs();
+    const auto &totals = m_stats.nodes();
+    const qint64 allDone = m_stats.totalDone();
+    for (Node *node : m_nodes) {
+        NodeSnapshot n;
+        n.id = node->id();
+        n.name = node->name();
+        n.address = node->address();
+        n.local = node->isLocal();
+        n.state = node->state();
+        n.stateReason = node->stateReason();
+        n.workers = node->workerCount();
+        n.busy = node->busyWorkers();
+        const int index = m_nodeStat.value(node, -1);
+        if (index >= 0) {
+            const stats::NodeTotals &t = totals.at(index);
+            n.tasksDone = t.tasksDone;
+            n.percentOfAll = allDone ? 100.0 * double(t.tasksDone) / double(allDone) : 0.0;
+            n.taskTimeSum = t.taskTimeSum;
+            n.timePerTask = t.timePerTask();
+            n.tasksPerSecond = m_stats.rate(index);
+            n.failures = t.failures;
+            n.lost = t.lost;
+        }
+        s.nodes.append(n);
+    }
+    for (const auto &entry : m_jobs) {
+        const Job &j = *entry.second;
+        JobSnapshot js;
+        js.id = j.id;
+        js.name = j.spec.name;
+        js.plugin = j.spec.plugin.name;
+        js.state = j.state;
+        js.priority = j.spec.priority;
+        js.total = j.total();
+        js.done = j.done;
+        js.errors = j.errors;
+        js.failed = j.failed;
+        js.cancelled = j.cancelled;
+        js.running = j.running;
+        if (j.startedUs >= 0) {
+            const qint64 end = j.finishedUs >= 0 ? j.finishedUs : s.takenUs;
+            const double seconds = double(end - j.startedUs) / 1e6;
+            const qint64 ended = j.ended() - j.cancelled;
+            js.tasksPerSecond = seconds > 0 ? double(ended) / seconds : 0;
+            if (!j.isOver() && js.tasksPerSecond > 0)
+                js.etaSeconds = double(j.total() - j.ended()) / js.tasksPerSecond;
+        }
+        s.jobs.append(js);
+    }
+    s.tasksDone = allDone;
+    s.tasksPerSecond = m_stats.rate(-1);
+    s.failures = m_stats.totalFailures();
+    const int last = m_stats.seconds() - 1;
+    const int first = std::max(0, last - historySeconds + 1);
+    QVector<int> total;
+    for (int sec = first; sec <= last; ++sec)
+        total.append(m_stats.doneInSecond(-1, sec));
+    s.throughputHistory.append(total);
+    for (Node *node : m_nodes) {
+        const int index = m_nodeStat.value(node, -1);
+        QVector<int> series;
+        for (int sec = first; sec <= last; ++sec)
+            series.append(m_stats.doneInSecond(index, sec));
+        s.throughputHistory.append(series);
+        s.throughputNodeNames.append(node->name());
+    }
+    return s;
+}
+
+} // namespace taskfleet::sched

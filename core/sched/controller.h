@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+// The scheduler: owns the job queue, hands tasks to nodes, retries, speculates, counts.
+#pragma once
+
+#include "job.h"
+#include "node.h"
+#include "snapshot.h"
+#include "stats/statistics.h"
+
+#include <QtCore/QHash>
+#include <QtCore/QObject>
+
+#include <map>
+#include <memory>
+
+namespace taskfleet::sched {
+
+/** How one task ended for good, as handed to result writers and views. */
+struct TaskRecord {
+    int index = 0;
+    stats::TaskStatus status = stats::TaskStatus::Ok;
+    QCborValue output; ///< for Ok
+    QString error;     ///< for every other status
+    QString nodeId;
+    QString nodeName;
+    qint64 startUs = 0; ///< when its final attempt was sent, since the controller started
+    qint64 runtimeUs = 0;
+    int attempts = 0;   ///< attempts made, the final one included
+};
+
+/**
+ * Pp's Server, rebuilt: jobs in, results out, nodes in between.
+ *
+ * Tasks go to whichever online node has credit (faster nodes return credit sooner and so get
+ * more). Every task ends exactly once: one TaskRecord per task index, delivered in batches by
+ * resultsRecorded(). A task whose worker crashes or times out is retried up to the job's
+ * retries, but a task that ended workers on PoisonNodes distinct nodes fails at once. Tasks
+ * lost with a node go back to the front of the queue. Near the end of a job, idle nodes run
+ * duplicates of the longest-running tasks; the first result wins and the other copy is
+ * cancelled.
+ *
+ * Lives on one thread (the GUI runs it in a thread of its own); never blocks.
+ */
+class Controller : public QObject
+{
+    Q_OBJECT
+
+public:
+    /** A task that ended workers on this many distinct nodes fails ("poison"). */
+    static constexpr int PoisonNodes = 3;
+    /** A task lost with its node this many times fails. */
+    static constexpr int MaxLosses = 5;
+
+    explicit Controller(QObject *parent = nullptr);
+    ~Controller() override;
+
+    /** Takes ownership of \a node. */
+    void addNode(Node *node);
+    /** Puts the node's running tasks back in the queue and deletes it. */
+    void removeNode(const QString &nodeId);
+    QVector<Node *> nodes() const { return m_nodes; }
+    Node *findNode(const QString &nodeId) const;
+
+    /** Queues a job; returns its id. A job with no inputs finishes at once. */
+    int submit(JobSpec spec);
+    void pauseJob(int jobId);
+    void resumeJob(int jobId);
+    void cancelJob(int jobId);
+    void setJobPriority(int jobId, int priority);
+    const Job *job(int jobId) const;
+    QVector<int> jobIds() const;
+    bool allJobsOver() const;
+
+    void setSpeculation(bool on) { m_speculation = on; }
+    /** Minimum age before a running task may get a duplicate (also at least 2x the job's mean). */
+    void setSpeculationMinAgeMs(qint64 ms) { m_speculationMinAgeUs = ms * 1000; }
+
+    const stats::Statistics &statistics() const { return m_stats; }
+    /** A copy of everything a window shows, with \a historySeconds of throughput history. */
+    ClusterSnapshot snapshot(int historySeconds = 120) const;
+
+signals:
+    void jobSubmitted(int jobId);
+    void resultsRecorded(int jobId, const QVector<taskfleet::sched::TaskRecord> &records);
+    void jobFinished(int jobId);
+    void nodeAdded(const QString &nodeId);
+    void nodeRemoved(const QString &nodeId);
+    void eventLogged(const QString &message);
+
+private:
+    struct Attempt {
+        int jobId = 0;
+        int index = 0;
+        Node *node = nullptr;
+        int nodeStat = -1;
+        qint64 startUs = 0;
+    };
+
+    void scheduleDispatch();
+    void dispatch();
+    void speculate();
+    bool nodeMayRun(Job *job, Node *node);
+    void failUnrunnableJobs();
+    quint64 startAttempt(Job *job, int index, Node *node, QVector<NodeTask> *batch);
+    void onResults(Node *node, const QVector<exec::WorkResult> &results);
+    void onTasksLost(Node *node, const QVector<quint64> &attempts, const QString &reason);
+    void releaseCopy(Job *job, int index);
+    void requeue(Job *job, int index);
+    void finishTask(Job *job, int index, stats::TaskStatus status, QCborValue output, QString error,
+                    const Attempt *attempt, qint64 runtimeUs, QHash<int, QVector<TaskRecord>> *records);
+    void cancelOtherCopies(int jobId, int index);
+    void flushRecords(QHash<int, QVector<TaskRecord>> &records);
+    void checkFinished(Job *job);
+    int statIndex(Node *node);
+    Job *findJob(int jobId) const;
+
+    QVector<Node *> m_nodes;
+    QHash<Node *, int> m_nodeStat;
+    std::map<int, std::unique_ptr<Job>> m_jobs;
+    QHash<quint64, Attempt> m_attempts;
+    stats::Statistics m_stats;
+    quint64 m_nextAttempt = 0;
+    int m_nextJobId = 0;
+    int m_roundRobin = 0;
+    bool m_dispatchScheduled = false;
+    bool m_speculation = true;
+    qint64 m_speculationMinAgeUs = 500000;
+};
+
+} // namespace taskfleet::sched
+
+Q_DECLARE_METATYPE(taskfleet::sched::TaskRecord)

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+// A job while it runs: per-task state, the queue of tasks still to run, and counters.
+#pragma once
+
+#include "jobspec.h"
+
+#include <QtCore/QHash>
+#include <QtCore/QSet>
+
+#include <deque>
+#include <vector>
+
+namespace taskfleet::sched {
+
+enum class JobState {
+    Queued,   ///< nothing ran yet
+    Running,
+    Paused,   ///< no new tasks start; running ones finish
+    Finished, ///< every task ended (values, errors or failures)
+    Cancelled,
+};
+
+QString jobStateName(JobState state);
+
+enum class TaskState : quint8 {
+    Pending,
+    Running,
+    Done,      ///< final: value or plugin error
+    Failed,    ///< final: retries used up, poison, or no node can run it
+    Cancelled, ///< final
+};
+
+/**
+ * Runtime state of one job. Owned by the Controller; its per-task arrays are compact because a
+ * job may have millions of tasks. Task outputs are not kept here: they are handed to whoever
+ * listens (results file, GUI table, journal) as they arrive.
+ */
+struct Job {
+    int id = 0;
+    JobSpec spec;
+    JobState state = JobState::Queued;
+    std::vector<TaskState> taskState;
+    std::vector<quint8> attempts;      ///< crash/timeout attempts so far
+    std::vector<quint8> losses;        ///< times a node vanished while running it
+    std::vector<quint8> runningCopies; ///< attempts in flight (2 while speculating)
+    std::vector<quint8> speculated;    ///< 1 once a duplicate was started
+    std::deque<int> pending;           ///< task indices waiting to run, front first
+    QHash<int, QSet<QString>> failedOn; ///< node ids where a task crashed or timed out
+    QHash<QString, QString> excludedNodes; ///< node id -> why it cannot run this job's plugin
+    qint64 done = 0;      ///< tasks with a value
+    qint64 errors = 0;    ///< tasks with a plugin error
+    qint64 failed = 0;    ///< tasks failed for good (crashes, timeouts, poison)
+    qint64 cancelled = 0;
+    qint64 running = 0;   ///< tasks with at least one attempt in flight
+    double runtimeSumUs = 0; ///< of finished tasks, for the mean used by speculation
+    qint64 submittedUs = 0;
+    qint64 startedUs = -1;
+    qint64 finishedUs = -1;
+
+    qint64 total() const { return qint64(taskState.size()); }
+    qint64 ended() const { return done + errors + failed + cancelled; }
+    bool isOver() const { return state == JobState::Finished || state == JobState::Cancelled; }
+};
+
+} // namespace taskfleet::sched

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: MIT
+#include "jobfile.h"
+
+#include <QtCore/QDir>
+#include <QtCore/QFile>
+#include <QtCore/QFileInfo>
+#include <QtCore/QJsonArray>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
+
+#include <cmath>
+
+namespace taskfleet::sched {
+
+namespace {
+
+QString typeName(const QJsonValue &v)
+{
+    switch (v.type()) {
+    case QJsonValue::Null:
+        return QStringLiteral("null");
+    case QJsonValue::Bool:
+        return QStringLiteral("a boolean");
+    case QJsonValue::Double:
+        return QStringLiteral("the number %1").arg(v.toDouble());
+    case QJsonValue::String:
+        return QStringLiteral("the text \"%1\"").arg(v.toString().left(40));
+    case QJsonValue::Array:
+        return QStringLiteral("an array");
+    case QJsonValue::Object:
+        return QStringLiteral("an object");
+    case QJsonValue::Undefined:
+        return QStringLiteral("nothing");
+    }
+    return QStringLiteral("something else");
+}
+
+bool isInteger(const QJsonValue &v)
+{
+    if (!v.isDouble())
+        return false;
+    const double d = v.toDouble();
+    return std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15;
+}
+
+// Collects the first error as "origin: field "x": expected ..., got ...".
+struct Problem {
+    QString origin;
+    QString *error;
+    bool set(const QString &field, const QString &expected, const QJsonValue &got)
+    {
+        *error = QStringLiteral("%1: field \"%2\": expected %3, got %4").arg(origin, field, expected, typeName(got));
+        return false;
+    }
+    bool say(const QString &text)
+    {
+        *error = QStringLiteral("%1: %2").arg(origin, text);
+        return false;
+    }
+};
+
+bool readRange(const QJsonValue &range, QVector<QCborValue> *inputs, Problem &p)
+{
+    const QString expected = QStringLiteral("[start, stop] or [start, stop, step] of integers");
+    if (!range.isArray())
+        return p.set(QStringLiteral("inputs.range"), expected, range);
+    const QJsonArray a = range.toArray();
+    if (a.size() < 2 || a.size() > 3)
+        return p.set(QStringLiteral("inputs.range"), expected, range);
+    for (const QJsonValue &v : a)
+        if (!isInteger(v))
+            return p.set(QStringLiteral("inputs.range"), expected, v);
+    const qint64 start = qint64(a.at(0).toDouble());
+    const qint64 stop = qint64(a.at(1).toDouble());
+    const qint64 step = a.size() == 3 ? qint64(a.at(2).toDouble()) : 1;
+    if (step == 0)
+        return p.say(QStringLiteral("field \"inputs.range\": the step must not be 0"));
+    const qint64 count = step > 0 ? (stop > start ? (stop - start + step - 1) / step : 0)
+                                  : (start > stop ? (start - stop - step - 1) / -step : 0);
+    if (count > MaxJobInputs)
+        return p.say(QStringLiteral("field \"inputs.range\": %1 inputs is more than the limit of %2").arg(count).arg(MaxJobInputs));
+    inputs->reserve(int(count));
+    for (qint64 i = 0, v = start; i < count; ++i, v += step)
+        inputs->append(QCborValue(v));
+    return true;
+}
+
+bool readLines(const QJsonValue &lines, const QString &baseDir, QVector<QCborValue> *inputs, Problem &p)
+{
+    if (!lines.isString() || lines.toString().isEmpty())
+        return p.set(QStringLiteral("inputs.lines"), QStringLiteral("the name of a text file"), lines);
+    const QString path = QDir(baseDir).absoluteFilePath(lines.toString());
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly | QIODevice::Text))
+        return p.say(QStringLiteral("field \"inputs.lines\": cannot read %1: %2").arg(path, f.errorString()));
+    // Each non-empty line is one input: JSON if it parses as JSON (42, "x", {...}), otherwise the text itself.
+    while (!f.atEnd()) {
+        const QByteArray line = f.readLine().trimmed();
+        if (line.isEmpty())
+            continue;
+        QJsonParseError err;
+        const QJsonDocument doc = QJsonDocument::fromJson("[" + line + "]", &err);
+        if (err.error == QJsonParseError::NoError && doc.array().size() == 1)
+            inputs->append(QCborValue::fromJsonValue(doc.array().at(0)));
+        else
+            inputs->append(QCborValue(QString::fromUtf8(line)));
+        if (inputs->size() > MaxJobInputs)
+            return p.say(QStringLiteral("field \"inputs.lines\": more than %1 lines").arg(MaxJobInputs));
+    }
+    return true;
+}
+
+} // namespace
+
+std::optional<JobSpec> parseJobJson(const QByteArray &json, const QString &origin, const QString &baseDir,
+                                    const exec::PluginRegistry &plugins, QString *error)
+{
+    Problem p{origin, error};
+    QJsonParseError parseError;
+    const QJsonDocument doc = QJsonDocument::fromJson(json, &parseError);
+    if (parseError.error != QJsonParseError::NoError) {
+        p.say(QStringLiteral("not valid JSON at offset %1: %2").arg(parseError.offset).arg(parseError.errorString()));
+        return std::nullopt;
+    }
+    if (!doc.isObject()) {
+        p.say(QStringLiteral("expected a JSON object with \"plugin\" and \"inputs\""));
+        return std::nullopt;
+    }
+    const QJsonObject o = doc.object();
+    static const QStringList known = {QStringLiteral("plugin"),  QStringLiteral("inputs"),   QStringLiteral("name"),
+                                      QStringLiteral("retries"), QStringLiteral("timeout"), QStringLiteral("priority")};
+    for (auto it = o.begin(); it != o.end(); ++it) {
+        if (!known.contains(it.key())) {
+            p.say(QStringLiteral("unknown field \"%1\" (known: %2)").arg(it.key(), known.join(QStringLiteral(", "))));
+            return std::nullopt;
+        }
+    }
+
+    JobSpec spec;
+    spec.sourceFile = origin;
+
+    const QJsonValue plugin = o.value(QStringLiteral("plugin"));
+    if (!plugin.isString() || plugin.toString().isEmpty()) {
+        p.set(QStringLiteral("plugin"), QStringLiteral("a plugin name or the path of a plugin file"), plugin);
+        return std::nullopt;
+    }
+    QString pluginRef = plugin.toString();
+    if (pluginRef.contains(QLatin1Char('/')) && QDir::isRelativePath(pluginRef))
+        pluginRef = QDir(baseDir).absoluteFilePath(pluginRef);
+    QString pluginError;
+    const auto info = plugins.resolve(pluginRef, &pluginError);
+    if (!info) {
+        p.say(QStringLiteral("field \"plugin\": %1").arg(pluginError));
+        return std::nullopt;
+    }
+    spec.plugin = *info;
+
+    const QJsonValue inputs = o.value(QStringLiteral("inputs"));
+    const QString inputsExpected =
+        QStringLiteral("an array of inputs, {\"range\": [start, stop, step]} or {\"lines\": \"file.txt\"}");
+    if (inputs.isArray()) {
+        const QJsonArray a = inputs.toArray();
+        spec.inputs.reserve(a.size());
+        for (const QJsonValue &v : a)
+            spec.inputs.append(QCborValue::fromJsonValue(v));
+    } else if (inputs.isObject()) {
+        const QJsonObject io = inputs.toObject();
+        if (io.size() != 1 || !(io.contains(QStringLiteral("range")) || io.contains(QStringLiteral("lines")))) {
+            p.set(QStringLiteral("inputs"), inputsExpected, inputs);
+            return std::nullopt;
+        }
+        const bool ok = io.contains(QStringLiteral("range"))
+                            ? readRange(io.value(QStringLiteral("range")), &spec.inputs, p)
+                            : readLines(io.value(QStringLiteral("lines")), baseDir, &spec.inputs, p);
+        if (!ok)
+            return std::nullopt;
+    } else {
+        p.set(QStringLiteral("inputs"), inputsExpected, inputs);
+        return std::nullopt;
+    }
+
+    if (o.contains(QStringLiteral("name"))) {
+        const QJsonValue v = o.value(QStringLiteral("name"));
+        if (!v.isString()) {
+            p.set(QStringLiteral("name"), QStringLiteral("text"), v);
+            return std::nullopt;
+        }
+        spec.name = v.toString();
+    }
+    if (spec.name.isEmpty())
+        spec.name = origin.isEmpty() ? spec.plugin.name : QFileInfo(origin).completeBaseName();
+
+    if (o.contains(QStringLiteral("retries"))) {
+        const QJsonValue v = o.value(QStringLiteral("retries"));
+        if (!isInteger(v) || v.toDouble() < 0 || v.toDouble() > 100) {
+            p.set(QStringLiteral("retries"), QStringLiteral("an integer from 0 to 100"), v);
+            return std::nullopt;
+        }
+        spec.retries = int(v.toDouble());
+    }
+    if (o.contains(QStringLiteral("timeout"))) {
+        const QJsonValue v = o.value(QStringLiteral("timeout"));
+        if (!v.isDouble() || !(v.toDouble() > 0) || v.toDouble() > 30 * 86400) {
+            p.set(QStringLiteral("timeout"), QStringLiteral("a number of seconds greater than 0"), v);
+            return std::nullopt;
+        }
+        spec.timeoutMs = std::max<qint64>(1, qint64(v.toDouble() * 1000.0));
+    }
+    if (o.contains(QStringLiteral("priority"))) {
+        const QJsonValue v = o.value(QStringLiteral("priority"));
+        if (!isInteger(v) || std::fabs(v.toDouble()) > 1000) {
+            p.set(QStringLiteral("priority"), QStringLiteral("an integer from -1000 to 1000"), v);
+            return std::nullopt;
+        }
+        spec.priority = int(v.toDouble());
+    }
+    return spec;
+}
+
+std::optional<JobSpec> parseJobFile(const QString &path, const exec::PluginRegistry &plugins, QString *error)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("%1: cannot read the job file: %2").arg(path, f.errorString());
+        return std::nullopt;
+    }
+    if (f.size() > 512 * 1024 * 1024) {
+        *error = QStringLiteral("%1: job file is larger than 512 MiB").arg(path);
+        return std::nullopt;
+    }
+    return parseJobJson(f.readAll(), path, QFileInfo(path).absolutePath(), plugins, error);
+}
+
+} // namespace taskfleet::sched

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+// Reading JSON job files, with messages that name the file, the field and what was expected.
+#pragma once
+
+#include "jobspec.h"
+
+#include <optional>
+
+namespace taskfleet::sched {
+
+/** Largest number of inputs one job file may expand to (a range can describe billions). */
+constexpr qint64 MaxJobInputs = 50'000'000;
+
+/**
+ * Parses a job file:
+ * {"plugin": name-or-path, "inputs": [...] | {"range": [start, stop, step]} | {"lines": "file.txt"},
+ *  "name": text, "retries": n, "timeout": seconds, "priority": n}
+ * A relative plugin path or lines file is taken relative to the job file's folder.
+ * On failure returns nullopt and sets *error to "FILE: field \"x\": expected ..., got ...".
+ */
+std::optional<JobSpec> parseJobFile(const QString &path, const exec::PluginRegistry &plugins, QString *error);
+
+/** The same, for JSON already in memory; \a origin names it in messages, \a baseDir resolves relative paths. */
+std::optional<JobSpec> parseJobJson(const QByteArray &json, const QString &origin, const QString &baseDir,
+                                    const exec::PluginRegistry &plugins, QString *error);
+
+} // namespace taskfleet::sched

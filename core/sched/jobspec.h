@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MIT
+// What a job is before it runs: a plugin, its inputs and options.
+#pragma once
+
+#include "exec/pluginregistry.h"
+
+#include <QtCore/QCborValue>
+#include <QtCore/QVector>
+
+namespace taskfleet::sched {
+
+/** A job as read from a job file (or built by a program): N inputs make N tasks. */
+struct JobSpec {
+    QString name;
+    exec::PluginInfo plugin;
+    QVector<QCborValue> inputs;
+    int retries = 2;        ///< extra attempts after a worker crash or timeout
+    qint64 timeoutMs = 0;   ///< per task; 0 means none
+    int priority = 0;       ///< higher runs first
+    QString sourceFile;     ///< the job file it came from, if any
+};
+
+} // namespace taskfleet::sched

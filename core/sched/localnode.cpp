@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+#include "localnode.h"
+
+#include <QtCore/QFileInfo>
+#include <QtNetwork/QHostInfo>
+
+namespace taskfleet::sched {
+
+QString nodeStateName(NodeState state)
+{
+    switch (state) {
+    case NodeState::Connecting:
+        return QStringLiteral("connecting");
+    case NodeState::Online:
+        return QStringLiteral("online");
+    case NodeState::Offline:
+        return QStringLiteral("offline");
+    case NodeState::Refused:
+        return QStringLiteral("refused");
+    case NodeState::Incompatible:
+        return QStringLiteral("incompatible");
+    }
+    return QStringLiteral("unknown");
+}
+
+LocalNode::LocalNode(exec::WorkerPoolOptions options, QObject *parent)
+    : Node(parent)
+    , m_pool(std::move(options))
+{
+    connect(&m_pool, &exec::WorkerPool::resultsReady, this, [this](const QVector<exec::WorkResult> &results) {
+        emit resultsArrived(results);
+        emit creditAvailable();
+    });
+    connect(&m_pool, &exec::WorkerPool::workerCountChanged, this, [this](int count) {
+        emit workerCountChanged(count);
+        emit creditAvailable();
+    });
+    connect(&m_pool, &exec::WorkerPool::workerFailed, this, &Node::eventLogged);
+}
+
+QString LocalNode::name() const
+{
+    return QHostInfo::localHostName() + QStringLiteral(" (local)");
+}
+
+int LocalNode::credit() const
+{
+    return std::max(0, m_pool.capacity() - m_pool.queuedTasks() - m_pool.inFlightTasks());
+}
+
+bool LocalNode::canRun(const exec::PluginInfo &plugin, QString *why) const
+{
+    if (!QFileInfo::exists(plugin.path)) {
+        *why = QStringLiteral("plugin file %1 is gone").arg(plugin.path);
+        return false;
+    }
+    return true;
+}
+
+void LocalNode::submit(const exec::PluginInfo &plugin, qint64 timeoutMs, QVector<NodeTask> tasks)
+{
+    QVector<exec::PoolTask> poolTasks;
+    poolTasks.reserve(tasks.size());
+    for (NodeTask &t : tasks)
+        poolTasks.append(exec::PoolTask{t.attempt, std::move(t.input), plugin.path, timeoutMs});
+    m_pool.submit(std::move(poolTasks));
+}
+
+} // namespace taskfleet::sched

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+// The embedded local node: worker processes on this computer, always present.
+#pragma once
+
+#include "exec/workerpool.h"
+#include "node.h"
+
+namespace taskfleet::sched {
+
+/** A Node backed by a WorkerPool in this process. Worker count 0 is allowed (remote-only). */
+class LocalNode : public Node
+{
+    Q_OBJECT
+
+public:
+    explicit LocalNode(exec::WorkerPoolOptions options, QObject *parent = nullptr);
+
+    QString id() const override { return QStringLiteral("local"); }
+    QString name() const override;
+    QString address() const override { return QStringLiteral("local"); }
+    bool isLocal() const override { return true; }
+    NodeState state() const override { return NodeState::Online; }
+    int workerCount() const override { return m_pool.workerCount(); }
+    int busyWorkers() const override { return m_pool.busyWorkers(); }
+    int credit() const override;
+    bool canRun(const exec::PluginInfo &plugin, QString *why) const override;
+    void submit(const exec::PluginInfo &plugin, qint64 timeoutMs, QVector<NodeTask> tasks) override;
+    void cancel(const QVector<quint64> &attempts) override { m_pool.cancel(attempts); }
+    void setWorkerCount(int count) override { m_pool.setWorkerCount(count); }
+
+    exec::WorkerPool &pool() { return m_pool; }
+
+private:
+    exec::WorkerPool m_pool;
+};
+
+} // namespace taskfleet::sched

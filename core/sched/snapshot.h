@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+// Plain copies of the controller's state, made a few times a second for a window to show.
+#pragma once
+
+#include "job.h"
+#include "node.h"
+
+#include <QtCore/QMetaType>
+#include <QtCore/QVector>
+
+namespace taskfleet::sched {
+
+struct NodeSnapshot {
+    QString id;
+    QString name;
+    QString address;
+    bool local = false;
+    NodeState state = NodeState::Offline;
+    QString stateReason;
+    int workers = 0;
+    int busy = 0;
+    qint64 tasksDone = 0;
+    double percentOfAll = 0;
+    double taskTimeSum = 0;
+    double timePerTask = 0;
+    double tasksPerSecond = 0;
+    qint64 failures = 0;
+    qint64 lost = 0;
+};
+
+struct JobSnapshot {
+    int id = 0;
+    QString name;
+    QString plugin;
+    JobState state = JobState::Queued;
+    int priority = 0;
+    qint64 total = 0;
+    qint64 done = 0;
+    qint64 errors = 0;
+    qint64 failed = 0;
+    qint64 cancelled = 0;
+    qint64 running = 0;
+    double tasksPerSecond = 0; ///< since the job started
+    double etaSeconds = -1;    ///< -1 when unknown
+};
+
+struct ClusterSnapshot {
+    qint64 takenUs = 0;
+    QVector<NodeSnapshot> nodes;
+    QVector<JobSnapshot> jobs;
+    qint64 tasksDone = 0;
+    double tasksPerSecond = 0;
+    qint64 failures = 0;
+    /** Tasks finished per second for the last seconds, oldest first: [0] total, [1 + i] node i. */
+    QVector<QVector<int>> throughputHistory;
+    QStringList throughputNodeNames;
+};
+
+} // namespace taskfleet::sched
+
+Q_DECLARE_METATYPE(taskfleet::sched::ClusterSnapshot)

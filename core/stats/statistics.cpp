@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: MIT
+#include "statistics.h"
+
+#include "csv.h"
+
+#include <QtCore/QDateTime>
+#include <QtCore/QFile>
+#include <QtCore/QFileInfo>
+#include <QtCore/QSaveFile>
+
+namespace taskfleet::stats {
+
+QString taskStatusName(TaskStatus status)
+{
+    switch (status) {
+    case TaskStatus::Ok:
+        return QStringLiteral("ok");
+    case TaskStatus::Error:
+        return QStringLiteral("error");
+    case TaskStatus::Failed:
+        return QStringLiteral("failed");
+    case TaskStatus::Cancelled:
+        return QStringLiteral("cancelled");
+    }
+    return QStringLiteral("unknown");
+}
+
+Statistics::Statistics()
+{
+    m_clock.start();
+    m_startEpochMs = QDateTime::currentMSecsSinceEpoch();
+}
+
+int Statistics::nodeIndex(const QString &id, const QString &name)
+{
+    for (int i = 0; i < m_nodes.size(); ++i)
+        if (m_nodes.at(i).id == id)
+            return i;
+    NodeTotals n;
+    n.id = id;
+    n.name = name;
+    m_nodes.append(n);
+    return int(m_nodes.size() - 1);
+}
+
+void Statistics::renameNode(int node, const QString &name)
+{
+    if (node >= 0 && node < m_nodes.size())
+        m_nodes[node].name = name;
+}
+
+void Statistics::addToSeries(int node, qint64 atUs)
+{
+    const size_t second = size_t(atUs / 1000000);
+    while (m_series.size() <= second)
+        m_series.emplace_back();
+    QVector<int> &bucket = m_series[second];
+    if (bucket.size() < m_nodes.size())
+        bucket.resize(m_nodes.size());
+    if (node >= 0)
+        ++bucket[node];
+}
+
+void Statistics::taskFinished(int node, int jobId, int index, qint64 startUs, qint64 runtimeUs, int attempts,
+                              TaskStatus status)
+{
+    const qint64 now = nowUs();
+    m_log.push_back(TaskLogEntry{qint64(m_log.size() + 1), jobId, index, node, startUs, runtimeUs, attempts, status});
+    if (node >= 0 && (status == TaskStatus::Ok || status == TaskStatus::Error)) {
+        NodeTotals &n = m_nodes[node];
+        ++n.tasksDone;
+        if (status == TaskStatus::Error)
+            ++n.pluginErrors;
+        n.taskTimeSum += double(runtimeUs) / 1e6;
+        ++m_totalDone;
+        addToSeries(node, now);
+    } else {
+        addToSeries(-1, now);
+    }
+}
+
+void Statistics::attemptFailed(int node)
+{
+    if (node >= 0)
+        ++m_nodes[node].failures;
+}
+
+void Statistics::attemptLost(int node)
+{
+    if (node >= 0)
+        ++m_nodes[node].lost;
+}
+
+void Statistics::duplicateDiscarded(int node)
+{
+    if (node >= 0)
+        ++m_nodes[node].duplicates;
+}
+
+qint64 Statistics::totalFailures() const
+{
+    qint64 n = 0;
+    for (const NodeTotals &t : m_nodes)
+        n += t.failures;
+    return n;
+}
+
+int Statistics::doneInSecond(int node, int second) const
+{
+    if (second < 0 || size_t(second) >= m_series.size())
+        return 0;
+    const QVector<int> &bucket = m_series[size_t(second)];
+    if (node >= 0)
+        return node < bucket.size() ? bucket.at(node) : 0;
+    int sum = 0;
+    for (int v : bucket)
+        sum += v;
+    return sum;
+}
+
+double Statistics::rate(int node, int windowSeconds) const
+{
+    const qint64 now = nowUs();
+    const int current = int(now / 1000000);
+    const double partial = double(now % 1000000) / 1e6;
+    int count = 0;
+    for (int s = current - windowSeconds + 1; s <= current; ++s)
+        count += doneInSecond(node, s);
+    // The window spans (windowSeconds - 1) full seconds plus the part of this one that has passed.
+    const double span = std::min(double(windowSeconds - 1) + partial, double(now) / 1e6);
+    return span > 0.05 ? double(count) / span : 0.0;
+}
+
+QString Statistics::printStats() const
+{
+    QString out = QStringLiteral("Task execution statistics:\n");
+    out += QStringLiteral(" task count | % of all tasks | task time sum | time per task | tasks/s | failures | node\n");
+    qint64 total = 0;
+    for (const NodeTotals &n : m_nodes)
+        total += n.tasksDone;
+    for (int i = 0; i < m_nodes.size(); ++i) {
+        const NodeTotals &n = m_nodes.at(i);
+        const double share = total ? 100.0 * double(n.tasksDone) / double(total) : 0.0;
+        out += QStringLiteral("%1 | %2 | %3 | %4 | %5 | %6 | %7\n")
+                   .arg(n.tasksDone, 11)
+                   .arg(share, 14, 'f', 2)
+                   .arg(n.taskTimeSum, 13, 'f', 4)
+                   .arg(n.timePerTask(), 13, 'f', 6)
+                   .arg(rate(i, 5), 7, 'f', 1)
+                   .arg(n.failures, 8)
+                   .arg(n.name);
+    }
+    out += QStringLiteral("Time elapsed since the controller started: %1 s\n").arg(double(nowUs()) / 1e6, 0, 'f', 3);
+    return out;
+}
+
+bool Statistics::writeSummaryCsv(QIODevice *out) const
+{
+    QString text = csvRow({QStringLiteral("node_id"), QStringLiteral("node"), QStringLiteral("tasks_done"),
+                           QStringLiteral("percent_of_all"), QStringLiteral("task_time_sum_s"),
+                           QStringLiteral("time_per_task_s"), QStringLiteral("tasks_per_s_5s"),
+                           QStringLiteral("plugin_errors"), QStringLiteral("failures"), QStringLiteral("lost"),
+                           QStringLiteral("duplicates_discarded")});
+    const auto row = [&](const NodeTotals &n, double rateNow) {
+        const double share = m_totalDone ? 100.0 * double(n.tasksDone) / double(m_totalDone) : 0.0;
+        text += csvRow({n.id, n.name, QString::number(n.tasksDone), QString::number(share, 'f', 2),
+                        QString::number(n.taskTimeSum, 'f', 6), QString::number(n.timePerTask(), 'f', 6),
+                        QString::number(rateNow, 'f', 2), QString::number(n.pluginErrors), QString::number(n.failures),
+                        QString::number(n.lost), QString::number(n.duplicates)});
+    };
+    NodeTotals all;
+    all.id = QStringLiteral("total");
+    all.name = QStringLiteral("total");
+    for (int i = 0; i < m_nodes.size(); ++i) {
+        const NodeTotals &n = m_nodes.at(i);
+        row(n, rate(i));
+        all.tasksDone += n.tasksDone;
+        all.pluginErrors += n.pluginErrors;
+        all.failures += n.failures;
+        all.lost += n.lost;
+        all.duplicates += n.duplicates;
+        all.taskTimeSum += n.taskTimeSum;
+    }
+    row(all, rate(-1));
+    return out->write(text.toUtf8()) >= 0;
+}
+
+bool Statistics::writeTimeSeriesCsv(QIODevice *out) const
+{
+    QStringList header{QStringLiteral("second"), QStringLiteral("unix_time"), QStringLiteral("total")};
+    for (const NodeTotals &n : m_nodes)
+        header << n.name;
+    QString text = csvRow(header);
+    for (int s = 0; s < seconds(); ++s) {
+        QStringList row{QString::number(s), QString::number(m_startEpochMs / 1000 + s),
+                        QString::number(doneInSecond(-1, s))};
+        for (int i = 0; i < m_nodes.size(); ++i)
+            row << QString::number(doneInSecond(i, s));
+        text += csvRow(row);
+    }
+    return out->write(text.toUtf8()) >= 0;
+}
+
+bool Statistics::writeTaskLogCsv(QIODevice *out) const
+{
+    if (out->write(csvRow({QStringLiteral("seq"), QStringLiteral("job"), QStringLiteral("index"), QStringLiteral("node"),
+                           QStringLiteral("start_s"), QStringLiteral("runtime_s"), QStringLiteral("attempts"),
+                           QStringLiteral("status")})
+                       .toUtf8())
+        < 0)
+        return false;
+    QString text;
+    for (const TaskLogEntry &e : m_log) {
+        text += csvRow({QString::number(e.seq), QString::number(e.jobId), QString::number(e.index),
+                        e.node >= 0 ? m_nodes.at(e.node).name : QString(), QString::number(double(e.startUs) / 1e6, 'f', 6),
+                        QString::number(double(e.runtimeUs) / 1e6, 'f', 6), QString::number(e.attempts),
+                        taskStatusName(e.status)});
+        if (text.size() > 1 << 20) {
+            if (out->write(text.toUtf8()) < 0)
+                return false;
+            text.clear();
+        }
+    }
+    return out->write(text.toUtf8()) >= 0;
+}
+
+QStringList Statistics::exportCsv(const QString &path, QString *error) const
+{
+    QString base = path;
+    if (base.endsWith(QStringLiteral(".csv"), Qt::CaseInsensitive))
+        base.chop(4);
+    const QStringList files{path, base + QStringLiteral(".timeseries.csv"), base + QStringLiteral(".tasks.csv")};
+    for (int i = 0; i < files.size(); ++i) {
+        QSaveFile f(files.at(i));
+        if (!f.open(QIODevice::WriteOnly)) {
+            *error = QStringLiteral("cannot write %1: %2").arg(files.at(i), f.errorString());
+            return {};
+        }
+        const bool ok = i == 0 ? writeSummaryCsv(&f) : i == 1 ? writeTimeSeriesCsv(&f) : writeTaskLogCsv(&f);
+        if (!ok || !f.commit()) {
+            *error = QStringLiteral("cannot write %1: %2").arg(files.at(i), f.errorString());
+            return {};
+        }
+    }
+    return files;
+}
+
+} // namespace taskfleet::stats

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+// Execution statistics: per node and total, live, and exported as CSV.
+#pragma once
+
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QString>
+#include <QtCore/QVector>
+
+#include <vector>
+
+class QIODevice;
+
+namespace taskfleet::stats {
+
+/** How a task ended for good. Each task is counted once, whatever its attempts. */
+enum class TaskStatus : quint8 {
+    Ok,        ///< the plugin returned a value
+    Error,     ///< the plugin returned an error for this input
+    Failed,    ///< crashes/timeouts used up the retries, or it was poison on several nodes
+    Cancelled, ///< the job was cancelled before it ran
+};
+
+QString taskStatusName(TaskStatus status);
+
+/** One line of the per-task log, in the spirit of GNU parallel's --joblog. */
+struct TaskLogEntry {
+    qint64 seq = 0;
+    int jobId = 0;
+    int index = 0;
+    int node = -1;      ///< index into Statistics::nodes(), -1 when no node finished it
+    qint64 startUs = 0; ///< since the statistics began
+    qint64 runtimeUs = 0;
+    int attempts = 0;
+    TaskStatus status = TaskStatus::Ok;
+};
+
+/** Per-node counters: pp's print_stats columns plus failures. */
+struct NodeTotals {
+    QString id;
+    QString name;
+    qint64 tasksDone = 0;    ///< final results this node produced (values and plugin errors)
+    qint64 pluginErrors = 0; ///< of tasksDone, how many were plugin errors
+    qint64 failures = 0;     ///< attempts that crashed or timed out here
+    qint64 lost = 0;         ///< attempts lost when the node went away
+    qint64 duplicates = 0;   ///< results that arrived after another copy had won
+    double taskTimeSum = 0;  ///< seconds of task runtime for tasksDone
+
+    double timePerTask() const { return tasksDone ? taskTimeSum / double(tasksDone) : 0.0; }
+};
+
+/**
+ * Counts everything the controller does, once per task. Kept on the controller's thread;
+ * a GUI reads copies (snapshots). Per-second counts are kept for the whole run (a few bytes
+ * per node per second), the per-task log for every finished task.
+ */
+class Statistics
+{
+public:
+    Statistics();
+
+    /** Index of a node in nodes(), registering it on first sight. */
+    int nodeIndex(const QString &id, const QString &name);
+    void renameNode(int node, const QString &name);
+
+    void taskFinished(int node, int jobId, int index, qint64 startUs, qint64 runtimeUs, int attempts, TaskStatus status);
+    void attemptFailed(int node);
+    void attemptLost(int node);
+    void duplicateDiscarded(int node);
+    void retried() { ++m_retries; }
+
+    /** Microseconds since the statistics began (the controller's creation). */
+    qint64 nowUs() const { return m_clock.nsecsElapsed() / 1000; }
+    qint64 startedAtMsSinceEpoch() const { return m_startEpochMs; }
+
+    const QVector<NodeTotals> &nodes() const { return m_nodes; }
+    qint64 totalDone() const { return m_totalDone; }
+    qint64 totalFinished() const { return qint64(m_log.size()); }
+    qint64 totalFailures() const;
+    qint64 retries() const { return m_retries; }
+    /** Tasks per second over the last \a windowSeconds, for one node or (node = -1) all. */
+    double rate(int node, int windowSeconds = 5) const;
+    /** Seconds of the time series so far (the current partial second included). */
+    int seconds() const { return int(m_series.size()); }
+    /** Tasks finished by \a node (or -1: all) during second \a second. */
+    int doneInSecond(int node, int second) const;
+    const std::vector<TaskLogEntry> &taskLog() const { return m_log; }
+
+    /** The pp-style table ("task count | % of all tasks | task time sum | time per task | node"). */
+    QString printStats() const;
+
+    bool writeSummaryCsv(QIODevice *out) const;
+    bool writeTimeSeriesCsv(QIODevice *out) const;
+    bool writeTaskLogCsv(QIODevice *out) const;
+    /**
+     * Writes \a path (the summary) and, beside it, NAME.timeseries.csv and NAME.tasks.csv,
+     * where NAME is \a path without its .csv suffix. Returns the files written.
+     */
+    QStringList exportCsv(const QString &path, QString *error) const;
+
+private:
+    void addToSeries(int node, qint64 atUs);
+
+    QElapsedTimer m_clock;
+    qint64 m_startEpochMs = 0;
+    QVector<NodeTotals> m_nodes;
+    std::vector<QVector<int>> m_series; // [second][node]
+    std::vector<TaskLogEntry> m_log;
+    qint64 m_totalDone = 0;
+    qint64 m_retries = 0;
+};
+
+} // namespace taskfleet::stats

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: MIT
+// The worker pool runs real worker processes with real plugins: results, crashes, timeouts, resizing.
+#include "exec/workerpool.h"
+#include "testsupport.h"
+
+#include <QtCore/QCborMap>
+#include <QtTest/QtTest>
+
+using namespace taskfleet;
+using namespace taskfleet::exec;
+
+class TestWorkerPool : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void echoResultsExactlyOnce();
+    void sumPrimesCorrect();
+    void crashIsReportedAndPoolServesOn_data();
+    void crashIsReportedAndPoolServesOn();
+    void timeoutKillsTask_data();
+    void timeoutKillsTask();
+    void growAndShrinkLoseNothing();
+    void restartAfterEachTask();
+    void loadFailureIsReported();
+    void missingWorkerProgramFailsTasks();
+    void cancelQueuedTasks();
+
+private:
+    static WorkerPoolOptions options(int workers)
+    {
+        WorkerPoolOptions o;
+        o.program = test::program(QStringLiteral("taskfleet-worker"));
+        o.workers = workers;
+        return o;
+    }
+};
+
+// Collects every result the pool emits, keyed by id, and fails on a second result for one id.
+class Collector : public QObject
+{
+public:
+    explicit Collector(WorkerPool *pool)
+    {
+        connect(pool, &WorkerPool::resultsReady, this, [this](const QVector<WorkResult> &results) {
+            for (const WorkResult &r : results) {
+                if (byId.contains(r.id))
+                    ++duplicates;
+                byId.insert(r.id, r);
+            }
+        });
+    }
+    QHash<quint64, WorkResult> byId;
+    int duplicates = 0;
+};
+
+static QVector<PoolTask> tasks(const QString &plugin, const QVector<QCborValue> &inputs, qint64 timeoutMs = 0,
+                               quint64 firstId = 1)
+{
+    QVector<PoolTask> out;
+    for (const QCborValue &v : inputs)
+        out.append(PoolTask{firstId++, v, test::pluginPath(plugin), timeoutMs});
+    return out;
+}
+
+void TestWorkerPool::initTestCase()
+{
+    QStandardPaths::setTestModeEnabled(true);
+    QVERIFY2(QFile::exists(test::program(QStringLiteral("taskfleet-worker"))), "taskfleet-worker not built");
+    QVERIFY2(QFile::exists(test::pluginPath(QStringLiteral("echo"))), "echo plugin not built");
+}
+
+void TestWorkerPool::echoResultsExactlyOnce()
+{
+    WorkerPool pool(options(2));
+    Collector c(&pool);
+    QVector<QCborValue> inputs;
+    for (int i = 0; i < 5000; ++i)
+        inputs.append(i % 3 == 0 ? QCborValue(QStringLiteral("s%1").arg(i)) : QCborValue(i));
+    pool.submit(tasks(QStringLiteral("echo"), inputs));
+    QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 5000, 30000);
+    QCOMPARE(c.duplicates, 0);
+    for (int i = 0; i < 5000; ++i) {
+        const WorkResult r = c.byId.value(quint64(i + 1));
+        QCOMPARE(r.outcome, Outcome::Ok);
+        QCOMPARE(r.output, inputs.at(i));
+    }
+    QCOMPARE(pool.inFlightTasks(), 0);
+    QCOMPARE(pool.queuedTasks(), 0);
+}
+
+static qint64 sumPrimesBelow(qint64 n)
+{
+    QVector<bool> composite(n + 1, false);
+    qint64 sum = 0;
+    for (qint64 i = 2; i < n; ++i) {
+        if (composite[i])
+            continue;
+        sum += i;
+        for (qint64 j = i * i; j <= n; j += i)
+            composite[j] = true;
+    }
+    return sum;
+}
+
+void TestWorkerPool::sumPrimesCorrect()
+{
+    WorkerPool pool(options(2));
+    Collector c(&pool);
+    QVector<QCborValue> inputs;
+    for (int n : {2, 3, 10, 1000, 100000, 100100})
+        inputs.append(n);
+    pool.submit(tasks(QStringLiteral("sumprimes"), inputs));
+    QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), inputs.size(), 30000);
+    for (int i = 0; i < inputs.size(); ++i)
+        QCOMPARE(c.byId.value(quint64(i + 1)).output.toInteger(), sumPrimesBelow(inputs.at(i).toInteger()));
+    QCOMPARE(c.byId.value(5).output.toInteger(), 454396537);
+}
+
+void TestWorkerPool::crashIsReportedAndPoolServesOn_data()
+{
+    QTest::addColumn<QString>("mode");
+    QTest::addColumn<QString>("reason");
+    QTest::newRow("abort") << QStringLiteral("abort") << QStringLiteral("signal 6");
+    QTest::newRow("segfault") << QStringLiteral("segfault") << QStringLiteral("signal 11");
+    QTest::newRow("exit") << QStringLiteral("exit") << QStringLiteral("exit code 3");
+}
+
+void TestWorkerPool::crashIsReportedAndPoolServesOn()
+{
+    QFETCH(QString, mode);
+    QFETCH(QString, reason);
+    WorkerPool pool(options(1));
+    Collector c(&pool);
+    // Echo tasks before and after the crash, on the one worker: none may be lost or blamed.
+    QVector<PoolTask> all = tasks(QStringLiteral("echo"), {1, 2, 3}, 0, 1);
+    all += tasks(QStringLiteral("crash"), {QCborValue(mode)}, 0, 100);
+    all += tasks(QStringLiteral("echo"), {4, 5, 6}, 0, 200);
+    pool.submit(all);
+    QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 7, 30000);
+    QCOMPARE(c.duplicates, 0);
+    const WorkResult crash = c.byId.value(100);
+    QCOMPARE(crash.outcome, Outcome::Crashed);
+    QVERIFY2(crash.error.contains(reason), qPrintable(crash.error));
+    for (quint64 id : {1, 2, 3, 200, 201, 202})
+        QCOMPARE(c.byId.value(id).outcome, Outcome::Ok);
+    QCOMPARE(pool.workerFailures(), 1);
+    QTRY_COMPARE_WITH_TIMEOUT(pool.runningWorkers(), 1, 5000);
+}
+
+void TestWorkerPool::timeoutKillsTask_data()
+{
+    QTest::addColumn<QString>("plugin");
+    QTest::addColumn<QCborValue>("input");
+    QTest::newRow("sleep past timeout") << QStringLiteral("sleep") << QCborValue(60000);
+    QTest::newRow("hang ignoring cancel") << QStringLiteral("crash") << QCborValue(QStringLiteral("hang"));
+}
+
+void TestWorkerPool::timeoutKillsTask()
+{
+    QFETCH(QString, plugin);
+    QFETCH(QCborValue, input);
+    WorkerPool pool(options(1));
+    Collector c(&pool);
+    QElapsedTimer timer;
+    timer.start();
+    pool.submit(tasks(plugin, {input}, 300, 1));
+    pool.submit(tasks(QStringLiteral("echo"), {7}, 300, 2));
+    QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 2, 20000);
+    QCOMPARE(c.byId.value(1).outcome, Outcome::TimedOut);
+    QVERIFY2(c.byId.value(1).error.contains(QStringLiteral("timed out after 300 ms")), qPrintable(c.byId.value(1).error));
+    QCOMPARE(c.byId.value(2).outcome, Outcome::Ok);
+    QVERIFY(timer.elapsed() < 10000);
+}
+
+void TestWorkerPool::growAndShrinkLoseNothing()
+{
+    WorkerPool pool(options(1));
+    Collector c(&pool);
+    QVector<QCborValue> inputs;
+    for (int i = 0; i < 120; ++i)
+        inputs.append(15);
+    pool.submit(tasks(QStringLiteral("sleep"), inputs));
+    QTRY_VERIFY_WITH_TIMEOUT(c.byId.size() >= 5, 10000);
+    pool.setWorkerCount(4);
+    QCOMPARE(pool.workerCount(), 4);
+    QTRY_COMPARE_WITH_TIMEOUT(pool.busyWorkers(), 4, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(c.byId.size() >= 60, 20000);
+    pool.setWorkerCount(1);
+    QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 120, 30000);
+    QCOMPARE(c.duplicates, 0);
+    for (const WorkResult &r : std::as_const(c.byId))
+        QCOMPARE(r.outcome, Outcome::Ok);
+    // Shrinking really ends the surplus processes (ppft only lowered a cap).
+    QTRY_COMPARE_WITH_TIMEOUT(pool.runningWorkers(), 1, 10000);
+    QCOMPARE(pool.workerFailures(), 0);
+}
+
+void TestWorkerPool::restartAfterEachTask()
+{
+    WorkerPoolOptions o = options(2);
+    o.restartAfterEachTask = true;
+    WorkerPool pool(o);
+    Collector c(&pool);
+    pool.submit(tasks(QStringLiteral("echo"), {1, 2, 3, 4, 5, 6, 7, 8}));
+    QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 8, 30000);
+    QVERIFY2(pool.workersStarted() >= 8, qPrintable(QString::number(pool.workersStarted())));
+    QCOMPARE(pool.workerFailures(), 0);
+}
+
+void TestWorkerPool::loadFailureIsReported()
+{
+    WorkerPool pool(options(1));
+    Collector c(&pool);
+    pool.submit({PoolTask{1, 5, QStringLiteral("/nonexistent/libnothing.so"), 0}});
+    pool.submit(tasks(QStringLiteral("echo"), {5}, 0, 2));
+    QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 2, 20000);
+    QCOMPARE(c.byId.value(1).outcome, Outcome::LoadFailed);
+    QVERIFY(c.byId.value(1).error.contains(QStringLiteral("cannot load plugin")));
+    QCOMPARE(c.byId.value(2).outcome, Outcome::Ok);
+}
+
+void TestWorkerPool::missingWorkerProgramFailsTasks()
+{
+    WorkerPoolOptions o = options(1);
+    o.program = QStringLiteral("/nonexistent/taskfleet-worker");
+    WorkerPool pool(o);
+    Collector c(&pool);
+    pool.submit(tasks(QStringLiteral("echo"), {1, 2}));
+    QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 2, 20000);
+    QCOMPARE(c.byId.value(1).outcome, Outcome::Crashed);
+    QVERIFY2(c.byId.value(1).error.contains(QStringLiteral("cannot start worker program")), qPrintable(c.byId.value(1).error));
+}
+
+void TestWorkerPool::cancelQueuedTasks()
+{
+    WorkerPool pool(options(1));
+    Collector c(&pool);
+    pool.submit(tasks(QStringLiteral("sleep"), {2000}, 0, 1));
+    pool.submit(tasks(QStringLiteral("echo"), {1, 2, 3}, 0, 10));
+    QTRY_COMPARE_WITH_TIMEOUT(pool.busyWorkers(), 1, 5000);
+    pool.cancel({1, 10, 11, 12});
+    QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 4, 10000);
+    for (quint64 id : {10, 11, 12})
+        QVERIFY(c.byId.value(id).outcome == Outcome::Cancelled || c.byId.value(id).outcome == Outcome::Ok);
+    // The running sleep notices cancellation and stops long before its 2 s.
+    QVERIFY(c.byId.value(1).runtimeUs < 1500000);
+}
+
+QTEST_GUILESS_MAIN(TestWorkerPool)
+#include "tst_workerpool.moc"
