@@ -33,6 +33,13 @@ Controller::Controller(QObject *parent)
     qRegisterMetaType<ClusterSnapshot>();
     qRegisterMetaType<TaskRecord>();
     qRegisterMetaType<QVector<TaskRecord>>();
+    // Speculation depends on how long tasks have been running, so it needs a clock, not only events.
+    m_tick.setInterval(200);
+    connect(&m_tick, &QTimer::timeout, this, [this] {
+        if (!m_attempts.isEmpty())
+            speculate();
+    });
+    m_tick.start();
 }
 
 Controller::~Controller()
@@ -322,6 +329,7 @@ void Controller::failUnrunnableJobs()
         }
         emit eventLogged(QStringLiteral("job %1: %2").arg(job->id).arg(why));
         flushRecords(records);
+        checkFinished(job);
     }
 }
 
@@ -358,7 +366,7 @@ void Controller::speculate()
             }
         }
         if (!best)
-            return;
+            continue;
         Job *job = findJob(best->jobId);
         const int index = best->index;
         if (!nodeMayRun(job, node))

@@ -9,6 +9,7 @@
 
 #include <QtCore/QHash>
 #include <QtCore/QObject>
+#include <QtCore/QTimer>
 
 #include <map>
 #include <memory>
@@ -125,6 +126,7 @@ private:
     bool m_dispatchScheduled = false;
     bool m_speculation = true;
     qint64 m_speculationMinAgeUs = 500000;
+    QTimer m_tick;
 };
 
 } // namespace taskfleet::sched

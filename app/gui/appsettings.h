@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+// What the desktop app remembers between runs (QSettings), and the cluster secret (a 0600 file).
+#pragma once
+
+#include <QtCore/QStringList>
+
+namespace taskfleet::gui {
+
+/**
+ * The app's settings. load()/save() use QSettings (organisation "taskfleet", application
+ * "taskfleet"). The cluster secret is kept apart, in a QSettings file of its own whose
+ * permissions are set to owner read/write (0600) before anything is written to it.
+ */
+struct AppSettings {
+    static constexpr quint16 DefaultAgentPort = 45450;
+    static constexpr quint16 DefaultDiscoveryPort = 45451;
+
+    int localWorkers = -1; ///< -1: one per logical CPU
+    QStringList pluginFolders;
+    quint16 agentPort = DefaultAgentPort;
+    quint16 discoveryPort = DefaultDiscoveryPort;
+    bool discovery = true;
+
+    static AppSettings load();
+    void save() const;
+
+    /** The file holding the cluster secret. */
+    static QString secretFilePath();
+    static QString secret();
+    /** Stores \a secret (empty: removes it); false with *error when the file cannot be made private. */
+    static bool setSecret(const QString &secret, QString *error);
+};
+
+} // namespace taskfleet::gui

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+// Item delegates: a spin box for worker counts, a progress bar for jobs.
+#pragma once
+
+#include <QtWidgets/QStyledItemDelegate>
+
+namespace taskfleet::gui {
+
+/** Edits an integer cell with a QSpinBox (0..maximum); the value is committed as it changes. */
+class WorkerCountDelegate : public QStyledItemDelegate
+{
+    Q_OBJECT
+
+public:
+    explicit WorkerCountDelegate(int maximum, QObject *parent = nullptr);
+
+    QWidget *createEditor(QWidget *parent, const QStyleOptionViewItem &option, const QModelIndex &index) const override;
+    void setEditorData(QWidget *editor, const QModelIndex &index) const override;
+    void setModelData(QWidget *editor, QAbstractItemModel *model, const QModelIndex &index) const override;
+
+private:
+    int m_maximum;
+};
+
+/** Draws the cell's \a role value (0..1000) as a progress bar with the display text on it. */
+class ProgressDelegate : public QStyledItemDelegate
+{
+    Q_OBJECT
+
+public:
+    explicit ProgressDelegate(int role, QObject *parent = nullptr);
+    void paint(QPainter *painter, const QStyleOptionViewItem &option, const QModelIndex &index) const override;
+
+private:
+    int m_role;
+};
+
+} // namespace taskfleet::gui

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+// Short human texts for values shown in tables.
+#include "format.h"
+
+#include <QtCore/QCborArray>
+#include <QtCore/QCborMap>
+
+namespace taskfleet::gui {
+
+namespace {
+void append(const QCborValue &value, QString *out, int maxChars, int depth)
+{
+    if (out->size() > maxChars)
+        return;
+    switch (value.type()) {
+    case QCborValue::ByteArray:
+        *out += QStringLiteral("<%1 bytes>").arg(value.toByteArray().size());
+        break;
+    case QCborValue::String: {
+        const QString s = value.toString();
+        *out += depth == 0 ? s : QLatin1Char('"') + s + QLatin1Char('"');
+        break;
+    }
+    case QCborValue::Array: {
+        *out += QLatin1Char('[');
+        const QCborArray a = value.toArray();
+        for (qsizetype i = 0; i < a.size() && out->size() <= maxChars; ++i) {
+            if (i)
+                *out += QStringLiteral(", ");
+            append(a.at(i), out, maxChars, depth + 1);
+        }
+        *out += QLatin1Char(']');
+        break;
+    }
+    case QCborValue::Map: {
+        *out += QLatin1Char('{');
+        const QCborMap m = value.toMap();
+        bool first = true;
+        for (auto it = m.constBegin(); it != m.constEnd() && out->size() <= maxChars; ++it) {
+            if (!first)
+                *out += QStringLiteral(", ");
+            first = false;
+            *out += it.key().isString() ? it.key().toString() : it.key().toDiagnosticNotation();
+            *out += QStringLiteral(": ");
+            append(it.value(), out, maxChars, depth + 1);
+        }
+        *out += QLatin1Char('}');
+        break;
+    }
+    case QCborValue::Double:
+        *out += QString::number(value.toDouble(), 'g', 12);
+        break;
+    default:
+        *out += value.toDiagnosticNotation();
+        break;
+    }
+}
+} // namespace
+
+QString summarizeValue(const QCborValue &value, int maxChars)
+{
+    QString out;
+    append(value, &out, maxChars, 0);
+    if (out.size() > maxChars) {
+        out.truncate(maxChars);
+        out += QChar(0x2026);
+    }
+    return out;
+}
+
+QString formatDuration(double seconds)
+{
+    if (seconds < 0)
+        return QStringLiteral("\u2013");
+    const qint64 s = qint64(seconds + 0.5);
+    if (s >= 3600)
+        return QStringLiteral("%1:%2:%3").arg(s / 3600).arg((s / 60) % 60, 2, 10, QLatin1Char('0')).arg(s % 60, 2, 10, QLatin1Char('0'));
+    return QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
+}
+
+QString formatSeconds(double seconds)
+{
+    if (seconds < 1)
+        return QStringLiteral("%1 ms").arg(seconds * 1000, 0, 'f', seconds < 0.01 ? 2 : 1);
+    return QStringLiteral("%1 s").arg(seconds, 0, 'f', 2);
+}
+
+QString formatRate(double perSecond)
+{
+    return QString::number(perSecond, 'f', perSecond >= 100 ? 0 : (perSecond >= 10 ? 1 : 2));
+}
+
+} // namespace taskfleet::gui

@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: MIT
+// Short human texts for values shown in tables.
+#pragma once
+
+#include <QtCore/QCborValue>
+#include <QtCore/QString>
+
+namespace taskfleet::gui {
+
+/** A one-line summary of a CBOR value: byte strings as "<N bytes>", long texts cut at \a maxChars. */
+QString summarizeValue(const QCborValue &value, int maxChars = 200);
+/** "1:05", "2:03:04", or "–" for a negative (unknown) duration. */
+QString formatDuration(double seconds);
+/** "12.3 ms", "1.24 s". */
+QString formatSeconds(double seconds);
+/** "1234", "12.5", "0.25" — a rate with sensible precision. */
+QString formatRate(double perSecond);
+
+} // namespace taskfleet::gui

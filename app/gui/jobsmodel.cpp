@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: MIT
+// The jobs table: one row per job of the latest snapshot.
+#include "jobsmodel.h"
+
+#include "format.h"
+
+namespace taskfleet::gui {
+
+void JobsModel::setSnapshot(const sched::ClusterSnapshot &snapshot)
+{
+    const QVector<sched::JobSnapshot> &jobs = snapshot.jobs;
+    bool prefix = jobs.size() >= m_jobs.size();
+    for (int i = 0; prefix && i < m_jobs.size(); ++i)
+        prefix = m_jobs.at(i).id == jobs.at(i).id;
+    if (!prefix) {
+        beginResetModel();
+        m_jobs = jobs;
+        endResetModel();
+        return;
+    }
+    const int old = int(m_jobs.size());
+    for (int i = 0; i < old; ++i)
+        m_jobs[i] = jobs.at(i);
+    if (old > 0)
+        emit dataChanged(index(0, 0), index(old - 1, ColumnCount - 1));
+    if (jobs.size() > old) {
+        beginInsertRows({}, old, int(jobs.size()) - 1);
+        for (int i = old; i < jobs.size(); ++i)
+            m_jobs.append(jobs.at(i));
+        endInsertRows();
+    }
+}
+
+const sched::JobSnapshot *JobsModel::job(int jobId) const
+{
+    const int row = rowOf(jobId);
+    return row < 0 ? nullptr : &m_jobs.at(row);
+}
+
+int JobsModel::rowOf(int jobId) const
+{
+    for (int i = 0; i < m_jobs.size(); ++i)
+        if (m_jobs.at(i).id == jobId)
+            return i;
+    return -1;
+}
+
+int JobsModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : int(m_jobs.size());
+}
+
+int JobsModel::columnCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant JobsModel::data(const QModelIndex &index, int role) const
+{
+    if (!index.isValid() || index.row() >= m_jobs.size())
+        return {};
+    const sched::JobSnapshot &j = m_jobs.at(index.row());
+    const qint64 ended = j.done + j.errors + j.failed + j.cancelled;
+    if (role == JobIdRole)
+        return j.id;
+    if (role == ProgressRole)
+        return j.total ? int(1000 * ended / j.total) : 1000;
+    if (role == Qt::TextAlignmentRole && index.column() != Name && index.column() != Plugin && index.column() != State)
+        return int(Qt::AlignRight | Qt::AlignVCenter);
+    if (role == Qt::ToolTipRole && index.column() == Failed)
+        return tr("%1 plugin errors, %2 failed (crash/timeout), %3 cancelled").arg(j.errors).arg(j.failed).arg(j.cancelled);
+    if (role != Qt::DisplayRole)
+        return {};
+    switch (index.column()) {
+    case Id:
+        return j.id;
+    case Name:
+        return j.name;
+    case Plugin:
+        return j.plugin;
+    case State:
+        return sched::jobStateName(j.state);
+    case Progress:
+        return QStringLiteral("%1 %").arg(j.total ? 100.0 * double(ended) / double(j.total) : 100.0, 0, 'f', 1);
+    case Done:
+        return j.done;
+    case Failed:
+        return j.errors + j.failed;
+    case Total:
+        return j.total;
+    case Rate:
+        return formatRate(j.tasksPerSecond);
+    case Eta:
+        return formatDuration(j.etaSeconds);
+    case Priority:
+        return j.priority;
+    default:
+        return {};
+    }
+}
+
+QVariant JobsModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    static const char *const names[ColumnCount] = {
+        QT_TR_NOOP("#"), QT_TR_NOOP("Job"), QT_TR_NOOP("Plugin"), QT_TR_NOOP("State"), QT_TR_NOOP("Progress"), QT_TR_NOOP("Done"),
+        QT_TR_NOOP("Failed"), QT_TR_NOOP("Total"), QT_TR_NOOP("Tasks/s"), QT_TR_NOOP("ETA"), QT_TR_NOOP("Priority"),
+    };
+    return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
+}
+
+} // namespace taskfleet::gui

@@ -1,0 +1,694 @@
+// SPDX-License-Identifier: MIT
+// The Taskfleet main window: nodes, jobs, results, picture, throughput and log.
+#include "mainwindow.h"
+
+#include "addnodedialog.h"
+#include "delegates.h"
+#include "jobsmodel.h"
+#include "mandelbrotview.h"
+#include "nodesmodel.h"
+#include "plugininputsdialog.h"
+#include "resultsmodel.h"
+#include "settingsdialog.h"
+#include "throughputchart.h"
+
+#include "sched/jobfile.h"
+
+#include <QtCore/QDateTime>
+#include <QtCore/QDir>
+#include <QtCore/QFile>
+#include <QtCore/QFileInfo>
+#include <QtCore/QMimeData>
+#include <QtCore/QThread>
+#include <QtGui/QCloseEvent>
+#include <QtGui/QDragEnterEvent>
+#include <QtGui/QDropEvent>
+#include <QtGui/QFontDatabase>
+#include <QtGui/QIcon>
+#include <QtWidgets/QApplication>
+#include <QtWidgets/QCheckBox>
+#include <QtWidgets/QFileDialog>
+#include <QtWidgets/QGroupBox>
+#include <QtWidgets/QHBoxLayout>
+#include <QtWidgets/QHeaderView>
+#include <QtWidgets/QLabel>
+#include <QtWidgets/QMenuBar>
+#include <QtWidgets/QMessageBox>
+#include <QtWidgets/QPlainTextEdit>
+#include <QtWidgets/QPushButton>
+#include <QtWidgets/QSplitter>
+#include <QtWidgets/QStatusBar>
+#include <QtWidgets/QTabWidget>
+#include <QtWidgets/QTableView>
+#include <QtWidgets/QToolBar>
+#include <QtWidgets/QToolButton>
+#include <QtWidgets/QVBoxLayout>
+
+static void initTaskfleetResources()
+{
+    Q_INIT_RESOURCE(taskfleet);
+}
+
+namespace taskfleet::gui {
+
+namespace {
+const QString MandelbrotPlugin = QStringLiteral("mandelbrot");
+
+bool looksLikePlugin(const QString &path)
+{
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    return suffix == QLatin1String("so") || suffix == QLatin1String("dylib") || suffix == QLatin1String("dll");
+}
+
+QTableView *makeTable(QWidget *parent)
+{
+    auto *view = new QTableView(parent);
+    view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    view->setSelectionMode(QAbstractItemView::SingleSelection);
+    view->verticalHeader()->hide();
+    view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 10);
+    view->horizontalHeader()->setHighlightSections(false);
+    view->setAlternatingRowColors(true);
+    view->setWordWrap(false);
+    return view;
+}
+
+QGroupBox *group(const QString &title, QWidget *content, QWidget *parent)
+{
+    auto *box = new QGroupBox(title, parent);
+    auto *layout = new QVBoxLayout(box);
+    layout->setContentsMargins(4, 4, 4, 4);
+    layout->addWidget(content);
+    return box;
+}
+} // namespace
+
+MainWindow::MainWindow(MainWindowOptions options, QWidget *parent)
+    : QMainWindow(parent)
+    , m_options(std::move(options))
+{
+    initTaskfleetResources();
+    if (m_options.useSettings)
+        m_settings = AppSettings::load();
+    rebuildRegistry();
+
+    sched::ControllerHostOptions hostOptions;
+    hostOptions.localWorkers = m_options.localWorkers >= 0 ? m_options.localWorkers : m_settings.localWorkers;
+    hostOptions.workerProgram = m_options.workerProgram;
+    m_host = new sched::ControllerHost(hostOptions, this);
+    m_host->setExitStatisticsPath(m_options.exitStatisticsPath);
+
+    m_nodesModel = new NodesModel(this);
+    m_jobsModel = new JobsModel(this);
+    m_resultsModel = new ResultsModel(this);
+
+    setWindowTitle(tr("Taskfleet"));
+    setWindowIcon(QIcon(QStringLiteral(":/taskfleet/icons/taskfleet.png")));
+    setAcceptDrops(true);
+    buildActions();
+    buildLayout();
+
+    connect(m_host, &sched::ControllerHost::snapshotReady, this, &MainWindow::onSnapshot);
+    connect(m_host, &sched::ControllerHost::jobSubmitted, this, &MainWindow::onJobSubmitted);
+    connect(m_host, &sched::ControllerHost::resultsRecorded, this, &MainWindow::onResults);
+    connect(m_host, &sched::ControllerHost::jobFinished, this, &MainWindow::onJobFinished);
+    connect(m_host, &sched::ControllerHost::eventLogged, this, &MainWindow::log);
+    connect(m_host, &sched::ControllerHost::statisticsExported, this, &MainWindow::onStatisticsExported);
+    connect(m_nodesModel, &NodesModel::workerCountRequested, m_host, &sched::ControllerHost::setNodeWorkerCount);
+    m_host->start();
+    log(tr("Taskfleet started; local node with %1 workers")
+            .arg(hostOptions.localWorkers >= 0 ? hostOptions.localWorkers : QThread::idealThreadCount()));
+    resize(1280, 820);
+}
+
+MainWindow::~MainWindow()
+{
+    delete m_host; // joins the controller thread (and writes the exit statistics) before the views go
+    m_host = nullptr;
+}
+
+void MainWindow::rebuildRegistry()
+{
+    m_registry = exec::PluginRegistry();
+    for (const QString &dir : std::as_const(m_settings.pluginFolders))
+        m_registry.addSearchPath(dir);
+    for (auto it = m_options.pluginPaths.crbegin(); it != m_options.pluginPaths.crend(); ++it)
+        m_registry.addSearchPath(*it);
+}
+
+void MainWindow::buildActions()
+{
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    QAction *open = file->addAction(tr("&Open Job…"), this, &MainWindow::onOpenJob);
+    open->setShortcut(QKeySequence::Open);
+    file->addAction(tr("Export &Statistics…"), this, &MainWindow::onExportStatistics);
+    file->addSeparator();
+    file->addAction(tr("Export Results as &JSON Lines…"), this, [this] { onExportResults(true); });
+    file->addAction(tr("Export Results as &CSV…"), this, [this] { onExportResults(false); });
+    file->addSeparator();
+    file->addAction(tr("Se&ttings…"), this, &MainWindow::onSettings);
+    file->addSeparator();
+    QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+
+    QMenu *examples = menuBar()->addMenu(tr("&Examples"));
+    const QStringList jobs = exampleJobs();
+    for (const QString &name : jobs)
+        examples->addAction(QFileInfo(name).completeBaseName(), this, [this, name] { queueExample(name); });
+
+    QMenu *jobsMenu = menuBar()->addMenu(tr("&Jobs"));
+    m_pauseAction = jobsMenu->addAction(tr("&Pause"), this, &MainWindow::onPause);
+    m_resumeAction = jobsMenu->addAction(tr("&Resume"), this, &MainWindow::onResume);
+    m_cancelAction = jobsMenu->addAction(tr("&Cancel"), this, &MainWindow::onCancel);
+    jobsMenu->addSeparator();
+    m_raiseAction = jobsMenu->addAction(tr("Raise Priority"), this, [this] { onPriority(+1); });
+    m_lowerAction = jobsMenu->addAction(tr("Lower Priority"), this, [this] { onPriority(-1); });
+
+    QMenu *nodes = menuBar()->addMenu(tr("&Nodes"));
+    nodes->addAction(tr("&Add Node…"), this, &MainWindow::onAddNode);
+    m_removeNodeAction = nodes->addAction(tr("&Remove Node"), this, &MainWindow::onRemoveNode);
+
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About Taskfleet"), this, &MainWindow::onAbout);
+
+    QToolBar *bar = addToolBar(tr("Main"));
+    bar->setObjectName(QStringLiteral("mainToolBar"));
+    bar->setMovable(false);
+    bar->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    bar->addAction(open);
+    bar->addSeparator();
+    bar->addAction(m_pauseAction);
+    bar->addAction(m_resumeAction);
+    bar->addAction(m_cancelAction);
+    bar->addAction(m_raiseAction);
+    bar->addAction(m_lowerAction);
+    bar->addSeparator();
+    bar->addAction(tr("Export Statistics…"), this, &MainWindow::onExportStatistics);
+}
+
+QWidget *MainWindow::buildWelcome()
+{
+    auto *welcome = new QFrame(this);
+    welcome->setFrameShape(QFrame::StyledPanel);
+    welcome->setStyleSheet(QStringLiteral("QFrame { background: palette(alternate-base); }"));
+    auto *layout = new QHBoxLayout(welcome);
+    layout->setContentsMargins(8, 4, 8, 4);
+    auto *text = new QLabel(tr("Drop job files or task plugins here, or try an example:"), welcome);
+    layout->addWidget(text);
+    const QStringList jobs = exampleJobs();
+    for (const QString &name : jobs) {
+        auto *button = new QPushButton(QFileInfo(name).completeBaseName(), welcome);
+        button->setObjectName(QStringLiteral("example_") + QFileInfo(name).completeBaseName());
+        connect(button, &QPushButton::clicked, this, [this, name] { queueExample(name); });
+        layout->addWidget(button);
+    }
+    layout->addStretch();
+    return welcome;
+}
+
+void MainWindow::buildLayout()
+{
+    // Error bar: non-modal, so that a bad file never blocks the window (or a test).
+    m_errorBar = new QFrame(this);
+    m_errorBar->setObjectName(QStringLiteral("errorBar"));
+    m_errorBar->setStyleSheet(QStringLiteral("#errorBar { background: #fdecea; border: 1px solid #e57373; border-radius: 3px; }"
+                                             "QLabel { color: #8e1c1c; }"));
+    auto *errorLayout = new QHBoxLayout(m_errorBar);
+    errorLayout->setContentsMargins(8, 4, 4, 4);
+    m_errorText = new QLabel(m_errorBar);
+    m_errorText->setWordWrap(true);
+    m_errorText->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    auto *dismiss = new QToolButton(m_errorBar);
+    dismiss->setText(QStringLiteral("\u2715"));
+    dismiss->setAutoRaise(true);
+    connect(dismiss, &QToolButton::clicked, m_errorBar, &QWidget::hide);
+    errorLayout->addWidget(m_errorText, 1);
+    errorLayout->addWidget(dismiss);
+    m_errorBar->hide();
+
+    m_welcome = buildWelcome();
+
+    // Nodes
+    m_nodesView = makeTable(this);
+    m_nodesView->setModel(m_nodesModel);
+    m_nodesView->setItemDelegateForColumn(NodesModel::Workers,
+                                          new WorkerCountDelegate(qMax(256, 8 * QThread::idealThreadCount()), m_nodesView));
+    m_nodesView->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed | QAbstractItemView::SelectedClicked);
+    m_nodesView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_nodesView->horizontalHeader()->setSectionResizeMode(NodesModel::State, QHeaderView::Stretch);
+
+    // Jobs
+    m_jobsView = makeTable(this);
+    m_jobsView->setModel(m_jobsModel);
+    m_jobsView->setItemDelegateForColumn(JobsModel::Progress, new ProgressDelegate(JobsModel::ProgressRole, m_jobsView));
+    m_jobsView->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_jobsView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_jobsView->horizontalHeader()->setSectionResizeMode(JobsModel::Name, QHeaderView::Stretch);
+    m_jobsView->horizontalHeader()->setMinimumSectionSize(40);
+    m_jobsView->setColumnWidth(JobsModel::Progress, 140);
+    m_jobsView->horizontalHeader()->setSectionResizeMode(JobsModel::Progress, QHeaderView::Fixed);
+    connect(m_jobsView->selectionModel(), &QItemSelectionModel::selectionChanged, this, &MainWindow::onSelectionChanged);
+    connect(m_nodesView->selectionModel(), &QItemSelectionModel::selectionChanged, this, &MainWindow::updateActions);
+
+    // Results
+    auto *resultsPage = new QWidget(this);
+    auto *resultsLayout = new QVBoxLayout(resultsPage);
+    resultsLayout->setContentsMargins(4, 4, 4, 4);
+    auto *resultsBar = new QHBoxLayout;
+    m_resultsNote = new QLabel(resultsPage);
+    auto *jsonl = new QPushButton(tr("Export JSON Lines…"), resultsPage);
+    auto *csv = new QPushButton(tr("Export CSV…"), resultsPage);
+    connect(jsonl, &QPushButton::clicked, this, [this] { onExportResults(true); });
+    connect(csv, &QPushButton::clicked, this, [this] { onExportResults(false); });
+    resultsBar->addWidget(m_resultsNote, 1);
+    resultsBar->addWidget(jsonl);
+    resultsBar->addWidget(csv);
+    m_resultsView = makeTable(resultsPage);
+    m_resultsView->setModel(m_resultsModel);
+    m_resultsView->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_resultsView->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
+    m_resultsView->horizontalHeader()->setStretchLastSection(false);
+    m_resultsView->setColumnWidth(ResultsModel::Index, 60);
+    m_resultsView->setColumnWidth(ResultsModel::Input, 230);
+    m_resultsView->setColumnWidth(ResultsModel::Output, 300);
+    m_resultsView->setColumnWidth(ResultsModel::Node, 120);
+    m_resultsView->setColumnWidth(ResultsModel::Time, 80);
+    m_resultsView->setColumnWidth(ResultsModel::Attempts, 70);
+    resultsLayout->addLayout(resultsBar);
+    resultsLayout->addWidget(m_resultsView);
+    connect(m_resultsModel, &ResultsModel::countsChanged, this, &MainWindow::updateResultsNote);
+
+    // Log
+    m_log = new QPlainTextEdit(this);
+    m_log->setReadOnly(true);
+    m_log->setMaximumBlockCount(5000);
+    m_log->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+
+    m_tabs = new QTabWidget(this);
+    m_tabs->addTab(resultsPage, tr("Results"));
+    m_tabs->addTab(m_log, tr("Log"));
+
+    // Picture
+    auto *picturePage = new QWidget(this);
+    auto *pictureLayout = new QVBoxLayout(picturePage);
+    pictureLayout->setContentsMargins(4, 4, 4, 4);
+    m_mandelbrot = new MandelbrotView(picturePage);
+    m_tint = new QCheckBox(tr("Tint tiles by node"), picturePage);
+    connect(m_tint, &QCheckBox::toggled, m_mandelbrot, &MandelbrotView::setTintByNode);
+    pictureLayout->addWidget(m_mandelbrot, 1);
+    pictureLayout->addWidget(m_tint);
+
+    m_chart = new ThroughputChart(this);
+
+    auto *left = new QSplitter(Qt::Vertical, this);
+    left->addWidget(group(tr("Nodes"), m_nodesView, left));
+    left->addWidget(group(tr("Jobs"), m_jobsView, left));
+    left->addWidget(m_tabs);
+    left->setStretchFactor(0, 2);
+    left->setStretchFactor(1, 3);
+    left->setStretchFactor(2, 4);
+    auto *right = new QSplitter(Qt::Vertical, this);
+    right->addWidget(group(tr("Picture"), picturePage, right));
+    right->addWidget(group(tr("Throughput"), m_chart, right));
+    right->setStretchFactor(0, 3);
+    right->setStretchFactor(1, 1);
+    auto *main = new QSplitter(Qt::Horizontal, this);
+    main->addWidget(left);
+    main->addWidget(right);
+    main->setStretchFactor(0, 3);
+    main->setStretchFactor(1, 2);
+
+    auto *central = new QWidget(this);
+    auto *layout = new QVBoxLayout(central);
+    layout->setContentsMargins(6, 6, 6, 6);
+    layout->addWidget(m_errorBar);
+    layout->addWidget(m_welcome);
+    layout->addWidget(main, 1);
+    setCentralWidget(central);
+
+    m_statusText = new QLabel(this);
+    statusBar()->addWidget(m_statusText, 1);
+    updateResultsNote();
+    updateActions();
+}
+
+QStringList MainWindow::exampleJobs()
+{
+    initTaskfleetResources();
+    QStringList names = QDir(QStringLiteral(":/taskfleet/jobs")).entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name);
+    // The picture first: it is the most telling demo.
+    const QString first = QStringLiteral("mandelbrot.json");
+    if (names.removeAll(first))
+        names.prepend(first);
+    return names;
+}
+
+bool MainWindow::queueExample(const QString &fileName)
+{
+    QFile f(QStringLiteral(":/taskfleet/jobs/") + fileName);
+    if (!f.open(QIODevice::ReadOnly)) {
+        showError(tr("example %1: %2").arg(fileName, f.errorString()));
+        return false;
+    }
+    QString error;
+    auto spec = sched::parseJobJson(f.readAll(), tr("example %1").arg(fileName), QDir::currentPath(), m_registry, &error);
+    if (!spec) {
+        showError(error);
+        return false;
+    }
+    if (spec->name.isEmpty())
+        spec->name = QFileInfo(fileName).completeBaseName();
+    submit(*spec);
+    return true;
+}
+
+int MainWindow::openFiles(const QStringList &paths)
+{
+    int queued = 0;
+    for (const QString &path : paths) {
+        if (looksLikePlugin(path)) {
+            QString error;
+            const auto plugin = exec::PluginRegistry::inspect(path, &error);
+            if (!plugin) {
+                showError(tr("%1: not a task plugin: %2").arg(QDir::toNativeSeparators(path), error));
+                continue;
+            }
+            openPluginFile(path, *plugin);
+            continue;
+        }
+        QString error;
+        if (queueJobFile(path, &error))
+            ++queued;
+        else
+            showError(error);
+    }
+    return queued;
+}
+
+bool MainWindow::queueJobFile(const QString &path, QString *error)
+{
+    auto spec = sched::parseJobFile(path, m_registry, error);
+    if (!spec)
+        return false;
+    if (spec->name.isEmpty())
+        spec->name = QFileInfo(path).completeBaseName();
+    submit(*spec);
+    return true;
+}
+
+void MainWindow::openPluginFile(const QString &path, const exec::PluginInfo &plugin)
+{
+    auto *dialog = new PluginInputsDialog(plugin, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog, path] {
+        QString error;
+        if (auto spec = dialog->jobSpec(&error)) {
+            spec->sourceFile = path;
+            submit(*spec);
+        } else {
+            showError(error);
+        }
+    });
+    dialog->open();
+}
+
+void MainWindow::submit(const sched::JobSpec &spec)
+{
+    m_host->submit(spec);
+    m_welcome->hide();
+    log(tr("queued \"%1\": %2 tasks of %3").arg(spec.name).arg(spec.inputs.size()).arg(spec.plugin.name));
+    emit jobQueued(spec.name);
+}
+
+void MainWindow::showError(const QString &message)
+{
+    m_lastError = message;
+    m_errorText->setText(message);
+    m_errorBar->show();
+    log(tr("error: %1").arg(message));
+    emit errorShown(message);
+}
+
+void MainWindow::log(const QString &message)
+{
+    m_log->appendPlainText(QDateTime::currentDateTime().toString(QStringLiteral("HH:mm:ss  ")) + message);
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent *event)
+{
+    const QList<QUrl> urls = event->mimeData()->urls();
+    for (const QUrl &url : urls) {
+        if (url.isLocalFile()) {
+            event->acceptProposedAction();
+            return;
+        }
+    }
+}
+
+void MainWindow::dropEvent(QDropEvent *event)
+{
+    QStringList paths;
+    const QList<QUrl> urls = event->mimeData()->urls();
+    for (const QUrl &url : urls)
+        if (url.isLocalFile())
+            paths.append(url.toLocalFile());
+    if (paths.isEmpty())
+        return;
+    event->acceptProposedAction();
+    openFiles(paths);
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    event->accept();
+}
+
+void MainWindow::onSnapshot(const sched::ClusterSnapshot &snapshot)
+{
+    m_nodesModel->setSnapshot(snapshot);
+    m_jobsModel->setSnapshot(snapshot);
+    m_chart->setSnapshot(snapshot);
+    if (m_pendingSelect >= 0 && m_jobsModel->rowOf(m_pendingSelect) >= 0) {
+        selectJob(m_pendingSelect);
+        m_pendingSelect = -1;
+    }
+    int workers = 0, busy = 0;
+    for (const sched::NodeSnapshot &n : snapshot.nodes) {
+        workers += n.workers;
+        busy += n.busy;
+    }
+    qint64 running = 0;
+    for (const sched::JobSnapshot &j : snapshot.jobs)
+        running += j.state == sched::JobState::Running || j.state == sched::JobState::Queued;
+    m_statusText->setText(tr("%1 nodes · %2 of %3 workers busy · %4 tasks done · %5 tasks/s · %6 jobs active")
+                              .arg(snapshot.nodes.size())
+                              .arg(busy)
+                              .arg(workers)
+                              .arg(snapshot.tasksDone)
+                              .arg(snapshot.tasksPerSecond, 0, 'f', 1)
+                              .arg(running));
+    updateActions();
+}
+
+void MainWindow::onJobSubmitted(int jobId, const sched::JobSpec &spec)
+{
+    m_jobPlugins.insert(jobId, spec.plugin.name);
+    m_resultsModel->setJobInputs(jobId, spec.inputs);
+    if (spec.plugin.name == MandelbrotPlugin) {
+        m_mandelbrot->setJobInputs(jobId, spec.inputs);
+        m_lastMandelbrotJob = jobId;
+        m_mandelbrot->setCurrentJob(jobId);
+    }
+    if (selectedJob() < 0 || spec.plugin.name == MandelbrotPlugin)
+        m_pendingSelect = jobId;
+}
+
+void MainWindow::onResults(int jobId, const QVector<sched::TaskRecord> &records)
+{
+    m_resultsModel->addRecords(jobId, records);
+    if (m_jobPlugins.value(jobId) == MandelbrotPlugin)
+        m_mandelbrot->addRecords(jobId, records);
+}
+
+void MainWindow::onJobFinished(int jobId)
+{
+    const sched::JobSnapshot *job = m_jobsModel->job(jobId);
+    log(tr("job %1 \"%2\" finished").arg(jobId).arg(job ? job->name : QString()));
+}
+
+void MainWindow::onStatisticsExported(const QStringList &files, const QString &error)
+{
+    if (files.isEmpty())
+        showError(tr("Statistics not exported: %1").arg(error));
+    else
+        log(tr("statistics written: %1").arg(files.join(QStringLiteral(", "))));
+}
+
+void MainWindow::selectJob(int jobId)
+{
+    const int row = m_jobsModel->rowOf(jobId);
+    if (row >= 0)
+        m_jobsView->selectRow(row);
+}
+
+int MainWindow::selectedJob() const
+{
+    const QModelIndexList rows = m_jobsView->selectionModel()->selectedRows();
+    return rows.isEmpty() ? -1 : rows.first().data(JobsModel::JobIdRole).toInt();
+}
+
+void MainWindow::onSelectionChanged()
+{
+    const int jobId = selectedJob();
+    m_resultsModel->setCurrentJob(jobId);
+    if (m_mandelbrot->hasPicture(jobId))
+        m_mandelbrot->setCurrentJob(jobId);
+    updateActions();
+}
+
+void MainWindow::updateResultsNote()
+{
+    const int jobId = m_resultsModel->currentJob();
+    if (jobId < 0) {
+        m_resultsNote->setText(tr("Select a job to see its results."));
+        return;
+    }
+    const qint64 kept = m_resultsModel->keptRows(jobId);
+    const qint64 dropped = m_resultsModel->droppedRows(jobId);
+    m_resultsNote->setText(dropped ? tr("%1 results (the last %2 are kept here; %3 older ones are not shown)")
+                                         .arg(kept + dropped)
+                                         .arg(m_resultsModel->rowLimit())
+                                         .arg(dropped)
+                                   : tr("%1 results").arg(kept));
+}
+
+void MainWindow::updateActions()
+{
+    const sched::JobSnapshot *job = m_jobsModel->job(selectedJob());
+    const bool over = !job || job->state == sched::JobState::Finished || job->state == sched::JobState::Cancelled;
+    m_pauseAction->setEnabled(!over && job->state != sched::JobState::Paused);
+    m_resumeAction->setEnabled(!over && job->state == sched::JobState::Paused);
+    m_cancelAction->setEnabled(!over);
+    m_raiseAction->setEnabled(!over);
+    m_lowerAction->setEnabled(!over);
+    const QModelIndexList nodes = m_nodesView->selectionModel()->selectedRows();
+    const int nodeRow = nodes.isEmpty() ? -1 : nodes.first().row();
+    m_removeNodeAction->setEnabled(nodeRow >= 0 && nodeRow < m_nodesModel->nodes().size() && !m_nodesModel->nodes().at(nodeRow).local);
+}
+
+void MainWindow::onOpenJob()
+{
+    const QStringList files = QFileDialog::getOpenFileNames(this, tr("Open Job"), QString(),
+                                                            tr("Job files (*.json);;Task plugins (*.so);;All files (*)"));
+    openFiles(files);
+}
+
+void MainWindow::onExportStatistics()
+{
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export Statistics"), QStringLiteral("taskfleet-stats.csv"),
+                                                      tr("CSV files (*.csv)"));
+    if (!path.isEmpty())
+        m_host->exportStatistics(path);
+}
+
+void MainWindow::onExportResults(bool jsonLines)
+{
+    if (m_resultsModel->currentJob() < 0) {
+        showError(tr("Select a job first: its results are exported."));
+        return;
+    }
+    const QString path = QFileDialog::getSaveFileName(this, jsonLines ? tr("Export Results as JSON Lines") : tr("Export Results as CSV"),
+                                                      jsonLines ? QStringLiteral("results.jsonl") : QStringLiteral("results.csv"));
+    if (path.isEmpty())
+        return;
+    QString error;
+    const bool ok = jsonLines ? m_resultsModel->exportJsonLines(path, &error) : m_resultsModel->exportCsv(path, &error);
+    if (ok)
+        log(tr("results written: %1").arg(path));
+    else
+        showError(error);
+}
+
+void MainWindow::onSettings()
+{
+    auto *dialog = new SettingsDialog(m_settings, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog] {
+        const AppSettings old = m_settings;
+        m_settings = dialog->settings();
+        m_settings.save();
+        if (dialog->secretChanged()) {
+            QString error;
+            if (!AppSettings::setSecret(dialog->secret(), &error))
+                showError(error);
+        }
+        rebuildRegistry();
+        if (m_settings.localWorkers != old.localWorkers)
+            m_host->setNodeWorkerCount(QStringLiteral("local"),
+                                       m_settings.localWorkers >= 0 ? m_settings.localWorkers : QThread::idealThreadCount());
+        log(tr("settings saved"));
+    });
+    dialog->open();
+}
+
+void MainWindow::onAddNode()
+{
+    auto *dialog = new AddNodeDialog(m_settings.agentPort, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog] {
+        const QVector<NodeTypes::Type> types = NodeTypes::types();
+        const int type = dialog->typeIndex();
+        if (type < 0 || type >= types.size())
+            return;
+        const NodeTypes::Factory factory = types.at(type).factory;
+        const QString host = dialog->host();
+        const quint16 port = dialog->port();
+        const QString secret = AppSettings::secret();
+        m_host->addNode([factory, host, port, secret] { return factory(host, port, secret); });
+        log(tr("adding node %1:%2").arg(host).arg(port));
+    });
+    dialog->open();
+}
+
+void MainWindow::onRemoveNode()
+{
+    const QModelIndexList rows = m_nodesView->selectionModel()->selectedRows();
+    if (rows.isEmpty())
+        return;
+    const QString id = rows.first().data(NodesModel::NodeIdRole).toString();
+    if (!id.isEmpty())
+        m_host->removeNode(id);
+}
+
+void MainWindow::onPause()
+{
+    if (const int id = selectedJob(); id >= 0)
+        m_host->pauseJob(id);
+}
+
+void MainWindow::onResume()
+{
+    if (const int id = selectedJob(); id >= 0)
+        m_host->resumeJob(id);
+}
+
+void MainWindow::onCancel()
+{
+    if (const int id = selectedJob(); id >= 0)
+        m_host->cancelJob(id);
+}
+
+void MainWindow::onPriority(int delta)
+{
+    if (const sched::JobSnapshot *job = m_jobsModel->job(selectedJob()))
+        m_host->setJobPriority(job->id, job->priority + delta);
+}
+
+void MainWindow::onAbout()
+{
+    QMessageBox::about(this, tr("About Taskfleet"),
+                       tr("<b>Taskfleet %1</b><p>Parallel tasks on the cores of this computer and the machines of your LAN.</p>")
+                           .arg(QApplication::applicationVersion()));
+}
+
+} // namespace taskfleet::gui

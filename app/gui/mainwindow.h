@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+// The Taskfleet main window: nodes, jobs, results, picture, throughput and log.
+#pragma once
+
+#include "appsettings.h"
+#include "exec/pluginregistry.h"
+#include "sched/controllerhost.h"
+
+#include <QtWidgets/QMainWindow>
+
+class QAction;
+class QCheckBox;
+class QLabel;
+class QPlainTextEdit;
+class QPushButton;
+class QTableView;
+class QTabWidget;
+class QWidget;
+
+namespace taskfleet::gui {
+
+class JobsModel;
+class MandelbrotView;
+class NodesModel;
+class ResultsModel;
+class ThroughputChart;
+
+/** How the window starts its controller. */
+struct MainWindowOptions {
+    int localWorkers = -1;         ///< -1: from the settings, else one per CPU
+    QStringList pluginPaths;       ///< searched first (e.g. --plugin-path)
+    QString workerProgram;         ///< empty: the default worker program
+    QString exitStatisticsPath;    ///< statistics CSV written when the window is destroyed
+    bool useSettings = true;       ///< read AppSettings (tests turn this off)
+};
+
+/**
+ * The desktop app's window. It owns a ControllerHost (the controller runs on its own thread)
+ * and shows what its snapshots and result batches say; it never touches the controller.
+ *
+ * Job files (and plugin files) dropped on the window or opened with File ▸ Open Job are queued;
+ * a file that cannot be read or parsed is refused with a message in a bar at the top of the
+ * window (lastError(), errorShown()) and nothing already queued changes.
+ */
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+
+public:
+    explicit MainWindow(MainWindowOptions options = {}, QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    sched::ControllerHost *host() const { return m_host; }
+    NodesModel *nodesModel() const { return m_nodesModel; }
+    JobsModel *jobsModel() const { return m_jobsModel; }
+    ResultsModel *resultsModel() const { return m_resultsModel; }
+    QTableView *nodesView() const { return m_nodesView; }
+    QTableView *jobsView() const { return m_jobsView; }
+    MandelbrotView *mandelbrotView() const { return m_mandelbrot; }
+    const exec::PluginRegistry &plugins() const { return m_registry; }
+
+    /** Queues every file (job files; plugin files open the inputs dialog). Returns how many jobs were queued. */
+    int openFiles(const QStringList &paths);
+    /** Parses and queues one job file; false with *error (and nothing queued) when it is bad. */
+    bool queueJobFile(const QString &path, QString *error);
+    /** Queues an example job embedded in the app (":/taskfleet/jobs/NAME"). */
+    bool queueExample(const QString &fileName);
+    /** Example job files embedded in the app. */
+    static QStringList exampleJobs();
+
+    /** The last message shown in the error bar (empty when none yet). */
+    QString lastError() const { return m_lastError; }
+    /** Shows \a message in the error bar and the log. */
+    void showError(const QString &message);
+    /** Selects a job in the jobs table (results and picture follow). */
+    void selectJob(int jobId);
+    /** The job selected in the jobs table, or -1. */
+    int selectedJob() const;
+
+signals:
+    void errorShown(const QString &message);
+    /** A file or example became a job (its id arrives later in the jobs model). */
+    void jobQueued(const QString &name);
+
+protected:
+    void dragEnterEvent(QDragEnterEvent *event) override;
+    void dropEvent(QDropEvent *event) override;
+    void closeEvent(QCloseEvent *event) override;
+
+private:
+    void buildActions();
+    void buildLayout();
+    QWidget *buildWelcome();
+    void rebuildRegistry();
+    void submit(const sched::JobSpec &spec);
+    void openPluginFile(const QString &path, const exec::PluginInfo &plugin);
+    void log(const QString &message);
+
+    void onSnapshot(const sched::ClusterSnapshot &snapshot);
+    void onJobSubmitted(int jobId, const sched::JobSpec &spec);
+    void onResults(int jobId, const QVector<sched::TaskRecord> &records);
+    void onJobFinished(int jobId);
+    void onStatisticsExported(const QStringList &files, const QString &error);
+    void onSelectionChanged();
+    void onOpenJob();
+    void onExportStatistics();
+    void onExportResults(bool jsonLines);
+    void onSettings();
+    void onAddNode();
+    void onRemoveNode();
+    void onPause();
+    void onResume();
+    void onCancel();
+    void onPriority(int delta);
+    void onAbout();
+    void updateResultsNote();
+    void updateActions();
+
+    MainWindowOptions m_options;
+    AppSettings m_settings;
+    exec::PluginRegistry m_registry;
+    sched::ControllerHost *m_host = nullptr;
+    NodesModel *m_nodesModel = nullptr;
+    JobsModel *m_jobsModel = nullptr;
+    ResultsModel *m_resultsModel = nullptr;
+    QTableView *m_nodesView = nullptr;
+    QTableView *m_jobsView = nullptr;
+    QTableView *m_resultsView = nullptr;
+    MandelbrotView *m_mandelbrot = nullptr;
+    QCheckBox *m_tint = nullptr;
+    ThroughputChart *m_chart = nullptr;
+    QPlainTextEdit *m_log = nullptr;
+    QTabWidget *m_tabs = nullptr;
+    QWidget *m_errorBar = nullptr;
+    QLabel *m_errorText = nullptr;
+    QWidget *m_welcome = nullptr;
+    QLabel *m_resultsNote = nullptr;
+    QLabel *m_statusText = nullptr;
+    QAction *m_pauseAction = nullptr;
+    QAction *m_resumeAction = nullptr;
+    QAction *m_cancelAction = nullptr;
+    QAction *m_raiseAction = nullptr;
+    QAction *m_lowerAction = nullptr;
+    QAction *m_removeNodeAction = nullptr;
+    QString m_lastError;
+    QHash<int, QString> m_jobPlugins;
+    int m_pendingSelect = -1;
+    int m_lastMandelbrotJob = -1;
+};
+
+} // namespace taskfleet::gui

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+// The picture of a mandelbrot job, assembling as its tiles arrive.
+#include "mandelbrotview.h"
+
+#include <QtCore/QCborMap>
+#include <QtGui/QPainter>
+
+#include <cmath>
+
+namespace taskfleet::gui {
+
+namespace {
+/** Largest picture side we allocate (pixels). */
+constexpr int MaxSide = 8192;
+
+QVector<QRgb> makePalette()
+{
+    QVector<QRgb> palette(256);
+    for (int i = 0; i < 255; ++i) {
+        // Smooth dark-blue -> orange -> white gradient on a sqrt scale, so the edge detail shows.
+        const double t = std::sqrt(double(i) / 254.0);
+        const int r = int(255 * std::min(1.0, 1.6 * t * t + 0.1 * t));
+        const int g = int(255 * std::min(1.0, std::pow(t, 1.4) * 1.05));
+        const int b = int(255 * std::min(1.0, 0.35 + 0.65 * std::sin(t * 3.14159 * 0.9)));
+        palette[i] = qRgb(r, g, int(b * (1 - t * 0.6)));
+    }
+    palette[255] = qRgb(0, 0, 0); // inside the set
+    return palette;
+}
+} // namespace
+
+MandelbrotView::MandelbrotView(QWidget *parent)
+    : QWidget(parent)
+    , m_palette(makePalette())
+{
+    setMinimumSize(160, 160);
+}
+
+void MandelbrotView::setJobInputs(int jobId, const QVector<QCborValue> &inputs)
+{
+    if (inputs.isEmpty() || !inputs.first().isMap())
+        return;
+    const QCborMap first = inputs.first().toMap();
+    const qint64 tiles = first.value(QStringLiteral("tiles")).toInteger(8);
+    const qint64 size = first.value(QStringLiteral("size")).toInteger(64);
+    if (tiles <= 0 || size <= 0 || tiles * size > MaxSide)
+        return;
+    Picture &p = m_jobs[jobId];
+    p.image = QImage(int(tiles * size), int(tiles * size), QImage::Format_Indexed8);
+    p.image.setColorTable(m_palette);
+    p.image.fill(0);
+    if (jobId == m_current)
+        update();
+}
+
+void MandelbrotView::addRecords(int jobId, const QVector<sched::TaskRecord> &records)
+{
+    auto it = m_jobs.find(jobId);
+    if (it == m_jobs.end())
+        return;
+    Picture &p = *it;
+    for (const sched::TaskRecord &r : records) {
+        if (r.status != stats::TaskStatus::Ok || !r.output.isMap())
+            continue;
+        const QCborMap m = r.output.toMap();
+        const qint64 w = m.value(QStringLiteral("w")).toInteger();
+        const qint64 h = m.value(QStringLiteral("h")).toInteger();
+        const qint64 x0 = m.value(QStringLiteral("x")).toInteger() * w;
+        const qint64 y0 = m.value(QStringLiteral("y")).toInteger() * h;
+        const QByteArray pixels = m.value(QStringLiteral("pixels")).toByteArray();
+        if (w <= 0 || h <= 0 || pixels.size() != w * h || x0 < 0 || y0 < 0 || x0 + w > p.image.width() || y0 + h > p.image.height())
+            continue;
+        for (int row = 0; row < h; ++row)
+            memcpy(p.image.scanLine(int(y0) + row) + x0, pixels.constData() + row * w, size_t(w));
+        p.tiles.append({QRect(int(x0), int(y0), int(w), int(h)), r.nodeName});
+    }
+    if (jobId == m_current)
+        update();
+}
+
+void MandelbrotView::setCurrentJob(int jobId)
+{
+    m_current = jobId;
+    update();
+}
+
+int MandelbrotView::tileCount(int jobId) const
+{
+    const auto it = m_jobs.constFind(jobId);
+    return it == m_jobs.constEnd() ? 0 : int(it->tiles.size());
+}
+
+void MandelbrotView::setTintByNode(bool on)
+{
+    m_tint = on;
+    update();
+}
+
+QColor MandelbrotView::nodeColor(const QString &node) const
+{
+    static const QRgb colors[] = {0x1e88e5, 0xe53935, 0x43a047, 0xfdd835, 0x8e24aa, 0x00acc1, 0xfb8c00, 0x6d4c41};
+    if (node.isEmpty())
+        return Qt::gray;
+    return QColor(colors[qHash(node) % (sizeof colors / sizeof colors[0])]);
+}
+
+void MandelbrotView::paintEvent(QPaintEvent *)
+{
+    QPainter painter(this);
+    painter.fillRect(rect(), QColor(0x20, 0x22, 0x28));
+    const auto it = m_jobs.constFind(m_current);
+    if (it == m_jobs.constEnd() || it->image.isNull()) {
+        painter.setPen(QColor(0xb0, 0xb0, 0xb0));
+        painter.drawText(rect(), Qt::AlignCenter | Qt::TextWordWrap,
+                         tr("Select a mandelbrot job to see its picture assemble.\nExamples \u25b8 Mandelbrot starts one."));
+        return;
+    }
+    const Picture &p = *it;
+    const int side = qMin(width(), height()) - 8;
+    const QRect target((width() - side) / 2, (height() - side) / 2, side, side);
+    painter.setRenderHint(QPainter::SmoothPixmapTransform);
+    painter.drawImage(target, p.image);
+    const double scale = double(side) / double(p.image.width());
+    QHash<QString, QColor> legend;
+    if (m_tint) {
+        for (const Tile &t : p.tiles) {
+            QColor c = nodeColor(t.node);
+            legend.insert(t.node, c);
+            c.setAlpha(90);
+            const QRectF r(target.left() + t.rect.left() * scale, target.top() + t.rect.top() * scale, t.rect.width() * scale,
+                           t.rect.height() * scale);
+            painter.fillRect(r, c);
+        }
+    }
+    painter.setPen(QColor(0x60, 0x60, 0x68));
+    painter.drawRect(target.adjusted(0, 0, -1, -1));
+    int y = target.top() + 6;
+    for (auto l = legend.constBegin(); l != legend.constEnd(); ++l) {
+        painter.fillRect(target.left() + 6, y, 12, 12, l.value());
+        painter.setPen(Qt::white);
+        painter.drawText(target.left() + 24, y + 11, l.key());
+        y += 16;
+    }
+}
+
+} // namespace taskfleet::gui

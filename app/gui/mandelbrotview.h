@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+// The picture of a mandelbrot job, assembling as its tiles arrive.
+#pragma once
+
+#include "sched/controller.h"
+
+#include <QtGui/QImage>
+#include <QtWidgets/QWidget>
+
+namespace taskfleet::gui {
+
+/**
+ * Paints mandelbrot tiles ({x, y, w, h, pixels}) into one image per job, with a palette, and
+ * shows the current job's image scaled to fit. With tinting on, each tile is washed with the
+ * colour of the node that computed it, and a legend names the nodes.
+ */
+class MandelbrotView : public QWidget
+{
+    Q_OBJECT
+
+public:
+    explicit MandelbrotView(QWidget *parent = nullptr);
+
+    /** Records a job's inputs, which give the picture size (tiles * size a side). */
+    void setJobInputs(int jobId, const QVector<QCborValue> &inputs);
+    /** Paints the tiles among \a records; others are ignored. */
+    void addRecords(int jobId, const QVector<sched::TaskRecord> &records);
+    void setCurrentJob(int jobId);
+    int currentJob() const { return m_current; }
+    bool hasPicture(int jobId) const { return m_jobs.contains(jobId); }
+    /** Tiles painted so far for a job. */
+    int tileCount(int jobId) const;
+    void setTintByNode(bool on);
+
+    QSize sizeHint() const override { return {420, 420}; }
+
+protected:
+    void paintEvent(QPaintEvent *event) override;
+
+private:
+    struct Tile {
+        QRect rect;
+        QString node;
+    };
+    struct Picture {
+        QImage image;
+        QVector<Tile> tiles;
+    };
+    QColor nodeColor(const QString &node) const;
+
+    QHash<int, Picture> m_jobs;
+    QVector<QRgb> m_palette;
+    int m_current = -1;
+    bool m_tint = false;
+};
+
+} // namespace taskfleet::gui

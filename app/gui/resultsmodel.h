@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+// Results of every job, kept in the window, and the table of one job's results.
+#pragma once
+
+#include "sched/controller.h"
+
+#include <QtCore/QAbstractTableModel>
+
+#include <deque>
+
+namespace taskfleet::gui {
+
+/**
+ * Keeps the task records of every job (the last rowLimit() per job; older ones are dropped
+ * and counted) with the job's inputs, and shows one job's records as a table. Records arrive
+ * in batches through addRecords(); inputs through setJobInputs() when the job is submitted.
+ */
+class ResultsModel : public QAbstractTableModel
+{
+    Q_OBJECT
+
+public:
+    enum Column { Index, Input, Output, Node, Time, Attempts, ColumnCount };
+
+    explicit ResultsModel(QObject *parent = nullptr, int rowLimit = 100000);
+
+    void setJobInputs(int jobId, const QVector<QCborValue> &inputs);
+    void addRecords(int jobId, const QVector<sched::TaskRecord> &records);
+    /** Shows this job's records (-1: none). */
+    void setCurrentJob(int jobId);
+    int currentJob() const { return m_current; }
+    int rowLimit() const { return m_rowLimit; }
+    /** Records of a job dropped because of the row limit. */
+    qint64 droppedRows(int jobId) const;
+    /** Records kept for a job. */
+    qint64 keptRows(int jobId) const;
+
+    /** Writes the current job's kept records as JSON Lines ({"index","input","output"|"error",...}). */
+    bool exportJsonLines(const QString &path, QString *error) const;
+    /** Writes the current job's kept records as CSV (index,status,input,output,error,node,runtime_s,attempts). */
+    bool exportCsv(const QString &path, QString *error) const;
+
+    int rowCount(const QModelIndex &parent = {}) const override;
+    int columnCount(const QModelIndex &parent = {}) const override;
+    QVariant data(const QModelIndex &index, int role) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
+
+signals:
+    /** The current job's kept/dropped counts changed. */
+    void countsChanged();
+
+private:
+    struct JobResults {
+        QVector<QCborValue> inputs;
+        std::deque<sched::TaskRecord> records;
+        qint64 dropped = 0;
+    };
+    QCborValue inputOf(const JobResults &job, int index) const;
+
+    int m_rowLimit;
+    int m_current = -1;
+    QHash<int, JobResults> m_jobs;
+};
+
+} // namespace taskfleet::gui

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: MIT
+// Settings: local workers, plugin folders, cluster secret, ports.
+#pragma once
+
+#include "appsettings.h"
+
+#include <QtWidgets/QDialog>
+
+class QCheckBox;
+class QLineEdit;
+class QListWidget;
+class QSpinBox;
+
+namespace taskfleet::gui {
+
+/** Edits AppSettings and the cluster secret; the secret field is masked unless "Show" is ticked. */
+class SettingsDialog : public QDialog
+{
+    Q_OBJECT
+
+public:
+    explicit SettingsDialog(const AppSettings &settings, QWidget *parent = nullptr);
+    AppSettings settings() const;
+    QString secret() const;
+    bool secretChanged() const;
+
+private:
+    void onAddFolder();
+    void onRemoveFolder();
+
+    QSpinBox *m_workers;
+    QListWidget *m_folders;
+    QLineEdit *m_secret;
+    QCheckBox *m_showSecret;
+    QSpinBox *m_agentPort;
+    QSpinBox *m_discoveryPort;
+    QCheckBox *m_discovery;
+    QString m_initialSecret;
+};
+
+} // namespace taskfleet::gui

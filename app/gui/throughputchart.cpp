@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+// Tasks per second over the last two minutes, total and per node, drawn with QPainter.
+#include "throughputchart.h"
+
+#include <QtGui/QPainter>
+#include <QtGui/QPainterPath>
+
+#include <cmath>
+
+namespace taskfleet::gui {
+
+namespace {
+/** A "nice" axis maximum at or above \a v: 1, 2, 5 times a power of ten. */
+double niceCeiling(double v)
+{
+    if (v <= 1)
+        return 1;
+    const double p = std::pow(10.0, std::floor(std::log10(v)));
+    for (double m : {1.0, 2.0, 5.0, 10.0})
+        if (m * p >= v)
+            return m * p;
+    return 10 * p;
+}
+
+QColor seriesColor(int i)
+{
+    static const QRgb colors[] = {0x1e88e5, 0xe53935, 0x43a047, 0xfb8c00, 0x8e24aa, 0x00acc1, 0x6d4c41, 0xc0ca33};
+    return QColor(colors[i % int(sizeof colors / sizeof colors[0])]);
+}
+} // namespace
+
+ThroughputChart::ThroughputChart(QWidget *parent)
+    : QWidget(parent)
+{
+    setMinimumHeight(120);
+}
+
+void ThroughputChart::setSnapshot(const sched::ClusterSnapshot &snapshot)
+{
+    m_series = snapshot.throughputHistory;
+    m_names = snapshot.throughputNodeNames;
+    update();
+}
+
+void ThroughputChart::paintEvent(QPaintEvent *)
+{
+    QPainter p(this);
+    p.setRenderHint(QPainter::Antialiasing);
+    p.fillRect(rect(), palette().base());
+    const QFontMetrics fm = fontMetrics();
+    const QRect plot = rect().adjusted(fm.horizontalAdvance(QStringLiteral("00000")) + 8, fm.height() + 8, -12, -fm.height() - 8);
+    if (plot.width() < 20 || plot.height() < 20)
+        return;
+
+    // The last second is still filling up: leave it out so the line does not dip at the end.
+    int maxValue = 0;
+    for (const QVector<int> &s : std::as_const(m_series))
+        for (int i = 0; i + 1 < s.size(); ++i)
+            maxValue = qMax(maxValue, s.at(i));
+    const double top = niceCeiling(maxValue * 1.1);
+
+    p.setPen(QPen(palette().mid().color(), 1, Qt::DotLine));
+    for (int k = 0; k <= 4; ++k) {
+        const double y = plot.bottom() - plot.height() * k / 4.0;
+        p.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y));
+        p.setPen(palette().text().color());
+        const QString label = QString::number(top * k / 4.0, 'g', 4);
+        p.drawText(QRectF(0, y - fm.height() / 2.0, plot.left() - 6, fm.height()), Qt::AlignRight | Qt::AlignVCenter, label);
+        p.setPen(QPen(palette().mid().color(), 1, Qt::DotLine));
+    }
+    p.setPen(palette().text().color());
+    p.drawText(QRect(plot.left(), plot.bottom() + 4, plot.width(), fm.height()), Qt::AlignLeft, tr("-%1 s").arg(m_seconds));
+    p.drawText(QRect(plot.left(), plot.bottom() + 4, plot.width(), fm.height()), Qt::AlignRight, tr("now"));
+    p.drawText(QRect(plot.left(), 2, plot.width(), fm.height()), Qt::AlignLeft, tr("tasks per second"));
+
+    const double dx = double(plot.width()) / double(m_seconds - 1);
+    int legendX = plot.right();
+    for (int s = int(m_series.size()) - 1; s >= 0; --s) {
+        const QVector<int> &values = m_series.at(s);
+        const int n = int(values.size()) - 1; // without the partial last second
+        const QColor color = s == 0 ? palette().text().color() : seriesColor(s - 1);
+        if (n >= 1) {
+            QPainterPath path;
+            for (int i = 0; i < n; ++i) {
+                const double x = plot.right() - (n - 1 - i) * dx;
+                const double y = plot.bottom() - plot.height() * values.at(i) / top;
+                if (i == 0)
+                    path.moveTo(x, y);
+                else
+                    path.lineTo(x, y);
+            }
+            p.setPen(QPen(color, s == 0 ? 2.5 : 1.5));
+            p.drawPath(path);
+        }
+        const QString name = s == 0 ? tr("total") : m_names.value(s - 1);
+        const int w = fm.horizontalAdvance(name);
+        legendX -= w + 22;
+        p.fillRect(legendX, 4 + fm.height() / 2 - 2, 12, 4, color);
+        p.setPen(palette().text().color());
+        p.drawText(legendX + 16, 2 + fm.ascent(), name);
+    }
+    p.setPen(palette().mid().color());
+    p.drawRect(plot);
+}
+
+} // namespace taskfleet::gui

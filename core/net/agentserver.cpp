@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: MIT
+// The node agent's service: sessions, shared worker pool, plugin cache, status and heartbeats.
+#include "agentserver.h"
+
+#include "net/keyderivation.h"
+#include "protocol/version.h"
+#include "util/logging.h"
+
+#include <QtCore/QDir>
+#include <QtCore/QSet>
+#include <QtCore/QSettings>
+#include <QtCore/QSysInfo>
+#include <QtCore/QThread>
+#include <QtCore/QUuid>
+#include <QtNetwork/QHostInfo>
+
+#include <cstdlib>
+
+namespace taskfleet::net {
+
+using namespace taskfleet::protocol;
+
+namespace {
+constexpr int TickMs = 100;
+constexpr int StatusMinIntervalMs = 250;
+
+bool sameStatus(const Status &a, const Status &b)
+{
+    return a.workers == b.workers && a.busy == b.busy && a.queued == b.queued && a.capacity == b.capacity
+        && a.tasksDone == b.tasksDone && a.failures == b.failures && a.uploads == b.uploads;
+}
+} // namespace
+
+struct AgentServer::Session {
+    SecureChannel *channel = nullptr;
+    bool helloDone = false;
+    QString peer;       ///< host:port
+    QString peerName;   ///< from hello
+    qint64 lastHeardMs = 0;
+    qint64 lastSentMs = 0;
+    qint64 lastStatusMs = -1000000;
+    Status lastStatus;
+    bool statusSent = false;
+    QSet<quint64> poolIds;
+    QVector<TaskResult> outbox;
+};
+
+AgentServer::AgentServer(AgentOptions options, QObject *parent)
+    : QObject(parent)
+    , m_options(std::move(options))
+    , m_cache(m_options.stateDir + QStringLiteral("/plugins"))
+{
+    m_clock.start();
+    connect(&m_tick, &QTimer::timeout, this, &AgentServer::onTick);
+}
+
+AgentServer::~AgentServer()
+{
+    // Sessions are owned by us, channels by the server.
+    for (Session *s : std::as_const(m_sessions)) {
+        s->channel->disconnect(this);
+        delete s;
+    }
+    m_sessions.clear();
+}
+
+QString AgentServer::settingsPath() const
+{
+    return m_options.stateDir + QStringLiteral("/agent.ini");
+}
+
+quint16 AgentServer::port() const
+{
+    return m_server ? m_server->serverPort() : 0;
+}
+
+QHostAddress AgentServer::address() const
+{
+    return m_server ? m_server->serverAddress() : QHostAddress();
+}
+
+bool AgentServer::start()
+{
+    if (!QDir().mkpath(m_options.stateDir)) {
+        m_error = QStringLiteral("cannot create the state directory %1").arg(m_options.stateDir);
+        return false;
+    }
+    QSettings settings(settingsPath(), QSettings::IniFormat);
+    m_nodeId = settings.value(QStringLiteral("node/id")).toString();
+    if (QUuid::fromString(m_nodeId).isNull()) {
+        m_nodeId = QUuid::createUuid().toString(QUuid::WithoutBraces);
+        settings.setValue(QStringLiteral("node/id"), m_nodeId);
+    }
+    int workers = m_options.workers;
+    if (!m_options.workersExplicit) {
+        bool ok = false;
+        const int saved = settings.value(QStringLiteral("pool/workers")).toInt(&ok);
+        workers = ok && saved >= 0 ? saved : (workers >= 0 ? workers : QThread::idealThreadCount());
+    }
+    settings.sync();
+    if (settings.status() != QSettings::NoError)
+        qCWarning(lcAgent) << "cannot write" << settingsPath();
+
+    exec::WorkerPoolOptions poolOptions;
+    poolOptions.program = m_options.workerProgram;
+    poolOptions.workers = workers;
+    poolOptions.restartAfterEachTask = m_options.restartWorkers;
+    m_pool = std::make_unique<exec::WorkerPool>(poolOptions);
+    connect(m_pool.get(), &exec::WorkerPool::resultsReady, this, &AgentServer::onPoolResults);
+    connect(m_pool.get(), &exec::WorkerPool::workerFailed, this,
+            [](const QString &reason) { qCWarning(lcAgent).noquote() << "worker failed:" << reason; });
+
+    ServerOptions serverOptions;
+    serverOptions.channel = ChannelOptions::fromSecret(m_options.secret);
+    m_server = std::make_unique<SecureServer>(serverOptions);
+    connect(m_server.get(), &SecureServer::channelReady, this, &AgentServer::onChannelReady);
+    if (!m_server->listen(m_options.address, m_options.port)) {
+        m_error = m_server->errorString();
+        return false;
+    }
+    m_idleSinceMs = m_clock.elapsed();
+    m_tick.start(TickMs);
+    return true;
+}
+
+void AgentServer::stop(const QString &reason)
+{
+    if (m_stopping)
+        return;
+    m_stopping = true;
+    qCInfo(lcAgent).noquote() << "stopping:" << reason;
+    flushResults();
+    if (m_server)
+        m_server->close();
+    const QList<Session *> sessions = m_sessions.values();
+    for (Session *s : sessions) {
+        s->channel->send(encodeBye(reason));
+        s->channel->close(QStringLiteral("agent stopping: ") + reason);
+    }
+    m_tick.stop();
+    // Give the bye frames a moment to leave; the channels flush in the background.
+    QTimer::singleShot(300, this, &AgentServer::stopped);
+}
+
+void AgentServer::onChannelReady(SecureChannel *channel)
+{
+    if (m_stopping) {
+        channel->close(QStringLiteral("agent stopping"));
+        return;
+    }
+    auto *s = new Session;
+    s->channel = channel;
+    s->peer = channel->peerAddress();
+    s->lastHeardMs = s->lastSentMs = m_clock.elapsed();
+    m_sessions.insert(channel, s);
+    ++m_counters.sessionsAccepted;
+    connect(channel, &SecureChannel::messageReceived, this, [this, s](const QCborMap &m) { onMessage(s, m); });
+    connect(channel, &SecureChannel::closed, this, [this, s](const QString &reason) { onChannelClosed(s, reason); });
+
+    Hello hello;
+    hello.major = ProtocolMajor;
+    hello.minor = ProtocolMinor;
+    hello.role = QStringLiteral("agent");
+    hello.nodeId = m_nodeId;
+    hello.hostName = QHostInfo::localHostName();
+    hello.abi = QSysInfo::buildAbi();
+    hello.qtVersion = QString::fromLatin1(qVersion());
+    hello.cores = QThread::idealThreadCount();
+    hello.workers = m_pool->workerCount();
+    channel->send(encode(hello));
+    qCInfo(lcAgent).noquote() << "controller connected from" << s->peer;
+}
+
+void AgentServer::protocolError(Session *s, const QString &reason)
+{
+    qCWarning(lcAgent).noquote() << "closing" << s->peer << "—" << reason;
+    ++m_counters.sessionsRefused;
+    s->channel->send(encodeError(reason));
+    s->channel->close(reason);
+}
+
+void AgentServer::onMessage(Session *s, const QCborMap &message)
+{
+    if (s->channel->state() != SecureChannel::State::Ready)
+        return;
+    s->lastHeardMs = m_clock.elapsed();
+    QString error;
+    const MessageType type = messageType(message, &error);
+    if (type == MessageType::Unknown)
+        return protocolError(s, error);
+    if (!s->helloDone && type != MessageType::Hello)
+        return protocolError(s, QStringLiteral("expected hello, got %1").arg(messageTypeName(type)));
+    switch (type) {
+    case MessageType::Hello:
+        return handleHello(s, message);
+    case MessageType::Run:
+        return handleRun(s, message);
+    case MessageType::Cancel:
+        return handleCancel(s, message);
+    case MessageType::SetWorkers:
+        return handleSetWorkers(s, message);
+    case MessageType::PluginQuery:
+        return handlePluginQuery(s, message);
+    case MessageType::PluginUpload:
+        return handlePluginUpload(s, message);
+    case MessageType::Heartbeat:
+        return;
+    case MessageType::Error:
+    case MessageType::Bye: {
+        ErrorMessage e;
+        decode(message, &e, &error);
+        qCInfo(lcAgent).noquote() << s->peer << "says:" << e.text;
+        s->channel->close(QStringLiteral("controller closed: ") + e.text);
+        return;
+    }
+    default:
+        return protocolError(s, QStringLiteral("a controller may not send %1").arg(messageTypeName(type)));
+    }
+}
+
+void AgentServer::handleHello(Session *s, const QCborMap &message)
+{
+    if (s->helloDone)
+        return protocolError(s, QStringLiteral("second hello"));
+    Hello hello;
+    QString error;
+    if (!decode(message, &hello, &error))
+        return protocolError(s, QStringLiteral("bad hello: ") + error);
+    const QString why = checkCompatible(hello, QStringLiteral("controller"));
+    if (!why.isEmpty())
+        return protocolError(s, why);
+    s->helloDone = true;
+    s->peerName = hello.hostName;
+    qCInfo(lcAgent).noquote() << "controller" << hello.hostName << "at" << s->peer << "ready (protocol"
+                              << QStringLiteral("%1.%2)").arg(hello.major).arg(hello.minor);
+    pushStatus(true);
+}
+
+void AgentServer::handleRun(Session *s, const QCborMap &message)
+{
+    Run run;
+    QString error;
+    if (!decode(message, &run, &error))
+        return protocolError(s, QStringLiteral("bad run: ") + error);
+    m_counters.tasksReceived += run.tasks.size();
+    if (!m_cache.contains(run.sha256)) {
+        const QCborValue why(QStringLiteral("plugin %1 is not in this agent's cache").arg(QString::fromLatin1(run.sha256.left(12))));
+        for (const TaskItem &t : std::as_const(run.tasks))
+            s->outbox.append(TaskResult{t.id, int(exec::Outcome::LoadFailed), why, 0});
+        m_counters.failures += run.tasks.size();
+        scheduleFlush();
+        return;
+    }
+    const QString path = m_cache.path(run.sha256);
+    QVector<exec::PoolTask> tasks;
+    tasks.reserve(run.tasks.size());
+    for (TaskItem &t : run.tasks) {
+        const quint64 id = ++m_nextPoolId;
+        m_poolTasks.insert(id, PoolRef{s, t.id});
+        s->poolIds.insert(id);
+        tasks.append(exec::PoolTask{id, std::move(t.input), path, run.timeoutMs});
+    }
+    m_pool->submit(std::move(tasks));
+}
+
+void AgentServer::handleCancel(Session *s, const QCborMap &message)
+{
+    Cancel cancel;
+    QString error;
+    if (!decode(message, &cancel, &error))
+        return protocolError(s, QStringLiteral("bad cancel: ") + error);
+    QSet<quint64> wanted(cancel.ids.cbegin(), cancel.ids.cend());
+    QVector<quint64> ids;
+    for (quint64 poolId : std::as_const(s->poolIds)) {
+        const auto it = m_poolTasks.constFind(poolId);
+        if (it != m_poolTasks.constEnd() && wanted.contains(it->attempt))
+            ids.append(poolId);
+    }
+    if (!ids.isEmpty())
+        m_pool->cancel(ids);
+}
+
+void AgentServer::handleSetWorkers(Session *s, const QCborMap &message)
+{
+    SetWorkers set;
+    QString error;
+    if (!decode(message, &set, &error))
+        return protocolError(s, QStringLiteral("bad set-workers: ") + error);
+    qCInfo(lcAgent).noquote() << s->peer << "sets the worker count to" << set.count;
+    m_pool->setWorkerCount(set.count);
+    saveWorkerCount(set.count);
+    pushStatus(true);
+}
+
+void AgentServer::saveWorkerCount(int count)
+{
+    QSettings settings(settingsPath(), QSettings::IniFormat);
+    settings.setValue(QStringLiteral("pool/workers"), count);
+    settings.sync();
+    if (settings.status() != QSettings::NoError)
+        qCWarning(lcAgent) << "cannot save the worker count to" << settingsPath();
+}
+
+void AgentServer::handlePluginQuery(Session *s, const QCborMap &message)
+{
+    PluginQuery q;
+    QString error;
+    if (!decode(message, &q, &error))
+        return protocolError(s, QStringLiteral("bad plugin-query: ") + error);
+    s->channel->send(encode(PluginHave{q.sha256, m_cache.contains(q.sha256)}));
+}
+
+void AgentServer::handlePluginUpload(Session *s, const QCborMap &message)
+{
+    PluginUpload up;
+    QString error;
+    if (!decode(message, &up, &error))
+        return protocolError(s, QStringLiteral("bad plugin-upload: ") + error);
+    const bool had = m_cache.contains(up.sha256);
+    if (!m_cache.store(up.sha256, up.bytes, &error)) {
+        ++m_counters.pluginUploadsRejected;
+        qCWarning(lcAgent).noquote() << "plugin upload from" << s->peer << "rejected:" << error;
+        s->channel->send(encode(PluginRejected{up.sha256, error}));
+        return;
+    }
+    if (!had)
+        ++m_counters.pluginUploads;
+    qCInfo(lcAgent).noquote() << "plugin" << up.name << up.sha256.left(12) << "from" << s->peer
+                              << (had ? "was already cached" : "stored");
+    s->channel->send(encode(PluginStored{up.sha256}));
+    pushStatus(true);
+}
+
+void AgentServer::onChannelClosed(Session *s, const QString &reason)
+{
+    qCInfo(lcAgent).noquote() << "controller" << s->peer << "gone:" << reason;
+    QVector<quint64> cancel;
+    for (quint64 id : std::as_const(s->poolIds)) {
+        auto it = m_poolTasks.find(id);
+        if (it != m_poolTasks.end()) {
+            it->session = nullptr;
+            cancel.append(id);
+        }
+    }
+    m_sessions.remove(s->channel);
+    s->channel->deleteLater();
+    delete s;
+    if (!cancel.isEmpty() && m_pool)
+        m_pool->cancel(cancel);
+    if (m_sessions.isEmpty())
+        m_idleSinceMs = m_clock.elapsed();
+}
+
+void AgentServer::onPoolResults(const QVector<exec::WorkResult> &results)
+{
+    for (const exec::WorkResult &r : results) {
+        const PoolRef ref = m_poolTasks.take(r.id);
+        if (exec::isFinal(r.outcome))
+            ++m_counters.tasksDone;
+        else if (r.outcome == exec::Outcome::Cancelled)
+            ++m_counters.cancelled;
+        else
+            ++m_counters.failures;
+        if (!ref.session)
+            continue; // its controller is gone
+        ref.session->poolIds.remove(r.id);
+        ref.session->outbox.append(TaskResult{ref.attempt, int(r.outcome),
+                                              r.outcome == exec::Outcome::Ok ? r.output : QCborValue(r.error),
+                                              r.runtimeUs});
+    }
+    scheduleFlush();
+}
+
+void AgentServer::scheduleFlush()
+{
+    if (m_flushScheduled)
+        return;
+    m_flushScheduled = true;
+    QMetaObject::invokeMethod(this, &AgentServer::flushResults, Qt::QueuedConnection);
+}
+
+void AgentServer::flushResults()
+{
+    m_flushScheduled = false;
+    const qint64 now = m_clock.elapsed();
+    for (Session *s : std::as_const(m_sessions)) {
+        if (s->outbox.isEmpty())
+            continue;
+        Results res;
+        res.results.swap(s->outbox);
+        s->channel->send(encode(res));
+        s->lastSentMs = now;
+    }
+}
+
+Status AgentServer::currentStatus() const
+{
+    Status st;
+    st.workers = m_pool->workerCount();
+    st.busy = m_pool->busyWorkers();
+    st.queued = m_pool->queuedTasks();
+    st.capacity = m_pool->capacity();
+    st.tasksDone = m_counters.tasksDone;
+    st.failures = m_counters.failures;
+    double load[1] = {-1};
+    st.load = getloadavg(load, 1) == 1 ? load[0] : -1.0;
+    st.uploads = m_counters.pluginUploads;
+    return st;
+}
+
+void AgentServer::pushStatus(bool force)
+{
+    if (m_sessions.isEmpty() || !m_pool)
+        return;
+    const Status st = currentStatus();
+    const qint64 now = m_clock.elapsed();
+    const QCborMap frame = encode(st);
+    for (Session *s : std::as_const(m_sessions)) {
+        if (!s->helloDone)
+            continue;
+        const bool changed = !s->statusSent || !sameStatus(st, s->lastStatus);
+        if (!force && (!changed || now - s->lastStatusMs < StatusMinIntervalMs))
+            continue;
+        s->channel->send(frame);
+        s->lastStatus = st;
+        s->statusSent = true;
+        s->lastStatusMs = s->lastSentMs = now;
+    }
+}
+
+void AgentServer::onTick()
+{
+    const qint64 now = m_clock.elapsed();
+    pushStatus(false);
+    const qint64 timeoutMs = qint64(std::max(1, m_options.socketTimeoutSeconds)) * 1000;
+    const qint64 heartbeatMs = std::clamp<qint64>(timeoutMs / 3, 500, 5000);
+    const QList<Session *> sessions = m_sessions.values();
+    for (Session *s : sessions) {
+        if (now - s->lastHeardMs > timeoutMs) {
+            qCWarning(lcAgent).noquote() << "controller" << s->peer << "silent for" << m_options.socketTimeoutSeconds
+                                         << "s — dropping it";
+            s->channel->close(QStringLiteral("no heartbeat for %1 s").arg(m_options.socketTimeoutSeconds));
+            continue;
+        }
+        if (now - s->lastSentMs >= heartbeatMs) {
+            s->channel->send(encodeHeartbeat());
+            s->lastSentMs = now;
+        }
+    }
+    if (m_options.idleExitSeconds > 0 && m_sessions.isEmpty() && !m_stopping
+        && now - m_idleSinceMs >= qint64(m_options.idleExitSeconds) * 1000) {
+        m_idleSinceMs = now; // once per idle period
+        emit idleExpired();
+    }
+}
+
+QString AgentServer::statisticsText() const
+{
+    QString t;
+    t += QStringLiteral("taskfleet-agent statistics (node %1)\n").arg(m_nodeId);
+    t += QStringLiteral("  listening on       %1:%2\n").arg(address().toString()).arg(port());
+    if (m_pool)
+        t += QStringLiteral("  workers            %1 (%2 busy, %3 queued tasks, %4 started, %5 worker failures)\n")
+                 .arg(m_pool->workerCount())
+                 .arg(m_pool->busyWorkers())
+                 .arg(m_pool->queuedTasks())
+                 .arg(m_pool->workersStarted())
+                 .arg(m_pool->workerFailures());
+    t += QStringLiteral("  controllers        %1 connected, %2 accepted, %3 refused\n")
+             .arg(m_sessions.size())
+             .arg(m_counters.sessionsAccepted)
+             .arg(m_counters.sessionsRefused);
+    if (m_server) {
+        const ServerCounters c = m_server->counters();
+        t += QStringLiteral("  TLS handshakes     %1 ok, %2 failed, %3 rate-limited\n")
+                 .arg(c.established)
+                 .arg(c.failedHandshakes)
+                 .arg(c.rejectedRateLimited);
+    }
+    t += QStringLiteral("  tasks              %1 received, %2 done, %3 failed, %4 cancelled\n")
+             .arg(m_counters.tasksReceived)
+             .arg(m_counters.tasksDone)
+             .arg(m_counters.failures)
+             .arg(m_counters.cancelled);
+    t += QStringLiteral("  plugin uploads     %1 stored, %2 rejected (cache %3)\n")
+             .arg(m_counters.pluginUploads)
+             .arg(m_counters.pluginUploadsRejected)
+             .arg(m_cache.dir());
+    return t;
+}
+
+} // namespace taskfleet::net

@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: MIT
+// Encoding and validating decoding of the controller <-> agent messages.
+#include "messages.h"
+
+#include "messagereader.h"
+#include "version.h"
+
+#include <QtCore/QCborArray>
+#include <QtCore/QHash>
+
+namespace taskfleet::protocol {
+
+namespace {
+
+const QString KeyType = QStringLiteral("t");
+constexpr qint64 MaxWorkers = 4096;
+constexpr qsizetype MaxText = 4096;
+constexpr int MaxOutcome = 6;
+
+struct TypeEntry {
+    MessageType type;
+    const char *name;
+};
+
+constexpr TypeEntry Types[] = {
+    {MessageType::Hello, "hello"},
+    {MessageType::Run, "run"},
+    {MessageType::Results, "results"},
+    {MessageType::Cancel, "cancel"},
+    {MessageType::Status, "status"},
+    {MessageType::SetWorkers, "set-workers"},
+    {MessageType::PluginQuery, "plugin-query"},
+    {MessageType::PluginHave, "plugin-have"},
+    {MessageType::PluginUpload, "plugin-upload"},
+    {MessageType::PluginStored, "plugin-stored"},
+    {MessageType::PluginRejected, "plugin-rejected"},
+    {MessageType::Heartbeat, "heartbeat"},
+    {MessageType::Error, "error"},
+    {MessageType::Bye, "bye"},
+};
+
+QCborMap envelope(MessageType type)
+{
+    QCborMap m;
+    m.insert(KeyType, messageTypeName(type));
+    return m;
+}
+
+bool finish(MessageReader &r, QString *error)
+{
+    if (r.ok())
+        return true;
+    *error = r.error();
+    return false;
+}
+
+/** A string field of at most \a maxLength characters. */
+QString text(MessageReader &r, const char *key, qsizetype maxLength = 256)
+{
+    QString s = r.string(key);
+    if (r.ok() && s.size() > maxLength)
+        r.fail(QStringLiteral("field \"%1\" is longer than %2 characters").arg(QLatin1String(key)).arg(maxLength));
+    return s;
+}
+
+QByteArray sha(MessageReader &r, const char *key = "sha")
+{
+    const QByteArray hex = r.string(key).toLatin1();
+    if (r.ok() && !isSha256Hex(hex))
+        r.fail(QStringLiteral("field \"%1\" must be a SHA-256 as 64 lowercase hex digits").arg(QLatin1String(key)));
+    return hex;
+}
+
+QCborArray idArray(const QVector<quint64> &ids)
+{
+    QCborArray a;
+    for (quint64 id : ids)
+        a.append(qint64(id));
+    return a;
+}
+
+} // namespace
+
+QString messageTypeName(MessageType type)
+{
+    for (const TypeEntry &e : Types)
+        if (e.type == type)
+            return QLatin1String(e.name);
+    return QStringLiteral("unknown");
+}
+
+MessageType messageType(const QCborMap &message, QString *error)
+{
+    const QCborValue t = message.value(KeyType);
+    if (!t.isString()) {
+        *error = t.isUndefined() ? QStringLiteral("message without a type (field \"t\")")
+                                 : QStringLiteral("field \"t\" must be a string");
+        return MessageType::Unknown;
+    }
+    const QString name = t.toString();
+    for (const TypeEntry &e : Types)
+        if (name == QLatin1String(e.name))
+            return e.type;
+    *error = QStringLiteral("unknown message type \"%1\"").arg(name.left(40));
+    return MessageType::Unknown;
+}
+
+bool isSha256Hex(const QByteArray &hex)
+{
+    if (hex.size() != 64)
+        return false;
+    for (char c : hex)
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return false;
+    return true;
+}
+
+// ---- hello ----
+
+QCborMap encode(const Hello &m)
+{
+    QCborMap c = envelope(MessageType::Hello);
+    c.insert(QStringLiteral("major"), m.major);
+    c.insert(QStringLiteral("minor"), m.minor);
+    c.insert(QStringLiteral("role"), m.role);
+    c.insert(QStringLiteral("id"), m.nodeId);
+    c.insert(QStringLiteral("host"), m.hostName);
+    c.insert(QStringLiteral("abi"), m.abi);
+    c.insert(QStringLiteral("qt"), m.qtVersion);
+    c.insert(QStringLiteral("cores"), m.cores);
+    c.insert(QStringLiteral("workers"), m.workers);
+    return c;
+}
+
+bool decode(const QCborMap &message, Hello *out, QString *error)
+{
+    MessageReader r(message);
+    // Version first: a peer of another major version may have changed anything else.
+    out->major = int(r.integer("major", 0, 65535));
+    out->minor = int(r.integer("minor", 0, 65535));
+    if (!r.ok())
+        return finish(r, error);
+    if (out->major != ProtocolMajor) {
+        // Still read what helps the message, but do not insist on it.
+        out->role = message.value(QStringLiteral("role")).toString().left(32);
+        out->hostName = message.value(QStringLiteral("host")).toString().left(256);
+        return true;
+    }
+    out->role = text(r, "role", 32);
+    if (r.ok() && out->role != QLatin1String("controller") && out->role != QLatin1String("agent"))
+        r.fail(QStringLiteral("field \"role\" must be \"controller\" or \"agent\""));
+    out->nodeId = text(r, "id", 64);
+    out->hostName = text(r, "host");
+    out->abi = text(r, "abi");
+    out->qtVersion = text(r, "qt", 32);
+    out->cores = int(r.integer("cores", 0, 1 << 20));
+    out->workers = int(r.integer("workers", 0, MaxWorkers));
+    return finish(r, error);
+}
+
+QString checkCompatible(const Hello &peer, const QString &expectedRole)
+{
+    if (peer.major != ProtocolMajor)
+        return QStringLiteral("protocol version %1.%2 of %3 is not supported (this side speaks %4.x)")
+            .arg(peer.major)
+            .arg(peer.minor)
+            .arg(peer.hostName.isEmpty() ? QStringLiteral("the peer") : peer.hostName)
+            .arg(ProtocolMajor);
+    if (peer.role != expectedRole)
+        return QStringLiteral("peer says it is a %1, expected a %2").arg(peer.role, expectedRole);
+    return {};
+}
+
+// ---- run ----
+
+QCborMap encode(const Run &m)
+{
+    QCborMap c = envelope(MessageType::Run);
+    c.insert(QStringLiteral("sha"), QString::fromLatin1(m.sha256));
+    c.insert(QStringLiteral("timeout"), m.timeoutMs);
+    QCborArray flat;
+    for (const TaskItem &t : m.tasks) {
+        flat.append(qint64(t.id));
+        flat.append(t.input);
+    }
+    c.insert(QStringLiteral("tasks"), flat);
+    return c;
+}
+
+bool decode(const QCborMap &message, Run *out, QString *error)
+{
+    MessageReader r(message);
+    out->sha256 = sha(r);
+    out->timeoutMs = r.integer("timeout", 0, qint64(7) * 24 * 3600 * 1000);
+    const QCborArray flat = r.array("tasks");
+    if (!r.ok())
+        return finish(r, error);
+    if (flat.size() % 2 != 0 || flat.size() / 2 > MaxBatch) {
+        *error = QStringLiteral("field \"tasks\" must hold [id, input] pairs, at most %1").arg(MaxBatch);
+        return false;
+    }
+    out->tasks.clear();
+    out->tasks.reserve(flat.size() / 2);
+    for (qsizetype i = 0; i < flat.size(); i += 2) {
+        const QCborValue id = flat.at(i);
+        if (!id.isInteger() || id.toInteger() < 0) {
+            *error = QStringLiteral("task %1: id must be a non-negative integer").arg(i / 2);
+            return false;
+        }
+        out->tasks.append(TaskItem{quint64(id.toInteger()), flat.at(i + 1)});
+    }
+    return true;
+}
+
+// ---- results ----
+
+QCborMap encode(const Results &m)
+{
+    QCborMap c = envelope(MessageType::Results);
+    QCborArray flat;
+    for (const TaskResult &t : m.results) {
+        flat.append(qint64(t.id));
+        flat.append(t.outcome);
+        flat.append(t.value);
+        flat.append(t.runtimeUs);
+    }
+    c.insert(QStringLiteral("r"), flat);
+    return c;
+}
+
+bool decode(const QCborMap &message, Results *out, QString *error)
+{
+    MessageReader r(message);
+    const QCborArray flat = r.array("r");
+    if (!r.ok())
+        return finish(r, error);
+    if (flat.size() % 4 != 0 || flat.size() / 4 > MaxBatch) {
+        *error = QStringLiteral("field \"r\" must hold [id, outcome, value, runtimeUs] groups, at most %1").arg(MaxBatch);
+        return false;
+    }
+    out->results.clear();
+    out->results.reserve(flat.size() / 4);
+    for (qsizetype i = 0; i < flat.size(); i += 4) {
+        const QCborValue id = flat.at(i);
+        const QCborValue outcome = flat.at(i + 1);
+        const QCborValue runtime = flat.at(i + 3);
+        if (!id.isInteger() || id.toInteger() < 0 || !outcome.isInteger() || outcome.toInteger() < 0
+            || outcome.toInteger() > MaxOutcome || !runtime.isInteger() || runtime.toInteger() < 0) {
+            *error = QStringLiteral("result %1 is malformed").arg(i / 4);
+            return false;
+        }
+        const QCborValue value = flat.at(i + 2);
+        if (outcome.toInteger() != 0 && !value.isString()) {
+            *error = QStringLiteral("result %1: an error result must carry its reason as text").arg(i / 4);
+            return false;
+        }
+        out->results.append(TaskResult{quint64(id.toInteger()), int(outcome.toInteger()), value, runtime.toInteger()});
+    }
+    return true;
+}
+
+// ---- cancel ----
+
+QCborMap encode(const Cancel &m)
+{
+    QCborMap c = envelope(MessageType::Cancel);
+    c.insert(QStringLiteral("ids"), idArray(m.ids));
+    return c;
+}
+
+bool decode(const QCborMap &message, Cancel *out, QString *error)
+{
+    MessageReader r(message);
+    const QCborArray ids = r.array("ids");
+    if (!r.ok())
+        return finish(r, error);
+    if (ids.size() > MaxBatch) {
+        *error = QStringLiteral("too many ids");
+        return false;
+    }
+    out->ids.clear();
+    for (const QCborValue &v : ids) {
+        if (!v.isInteger() || v.toInteger() < 0) {
+            *error = QStringLiteral("field \"ids\" must hold non-negative integers");
+            return false;
+        }
+        out->ids.append(quint64(v.toInteger()));
+    }
+    return true;
+}
+
+// ---- status ----
+
+QCborMap encode(const Status &m)
+{
+    QCborMap c = envelope(MessageType::Status);
+    c.insert(QStringLiteral("workers"), m.workers);
+    c.insert(QStringLiteral("busy"), m.busy);
+    c.insert(QStringLiteral("queued"), m.queued);
+    c.insert(QStringLiteral("capacity"), m.capacity);
+    c.insert(QStringLiteral("done"), m.tasksDone);
+    c.insert(QStringLiteral("failures"), m.failures);
+    c.insert(QStringLiteral("load"), m.load);
+    c.insert(QStringLiteral("uploads"), m.uploads);
+    return c;
+}
+
+bool decode(const QCborMap &message, Status *out, QString *error)
+{
+    MessageReader r(message);
+    out->workers = int(r.integer("workers", 0, MaxWorkers));
+    out->busy = int(r.integer("busy", 0, MaxWorkers));
+    out->queued = int(r.integer("queued", 0, std::numeric_limits<int>::max()));
+    out->capacity = int(r.integer("capacity", 0, 1 << 24));
+    out->tasksDone = r.integer("done", 0);
+    out->failures = r.integer("failures", 0);
+    out->load = r.number("load");
+    out->uploads = r.integerOr("uploads", 0, 0);
+    return finish(r, error);
+}
+
+// ---- set-workers ----
+
+QCborMap encode(const SetWorkers &m)
+{
+    QCborMap c = envelope(MessageType::SetWorkers);
+    c.insert(QStringLiteral("count"), m.count);
+    return c;
+}
+
+bool decode(const QCborMap &message, SetWorkers *out, QString *error)
+{
+    MessageReader r(message);
+    out->count = int(r.integer("count", 0, MaxWorkers));
+    return finish(r, error);
+}
+
+// ---- plugins ----
+
+QCborMap encode(const PluginQuery &m)
+{
+    QCborMap c = envelope(MessageType::PluginQuery);
+    c.insert(QStringLiteral("sha"), QString::fromLatin1(m.sha256));
+    return c;
+}
+
+bool decode(const QCborMap &message, PluginQuery *out, QString *error)
+{
+    MessageReader r(message);
+    out->sha256 = sha(r);
+    return finish(r, error);
+}
+
+QCborMap encode(const PluginHave &m)
+{
+    QCborMap c = envelope(MessageType::PluginHave);
+    c.insert(QStringLiteral("sha"), QString::fromLatin1(m.sha256));
+    c.insert(QStringLiteral("have"), m.have);
+    return c;
+}
+
+bool decode(const QCborMap &message, PluginHave *out, QString *error)
+{
+    MessageReader r(message);
+    out->sha256 = sha(r);
+    out->have = r.boolean("have");
+    return finish(r, error);
+}
+
+QCborMap encode(const PluginUpload &m)
+{
+    QCborMap c = envelope(MessageType::PluginUpload);
+    c.insert(QStringLiteral("sha"), QString::fromLatin1(m.sha256));
+    c.insert(QStringLiteral("name"), m.name);
+    c.insert(QStringLiteral("bytes"), m.bytes);
+    return c;
+}
+
+bool decode(const QCborMap &message, PluginUpload *out, QString *error)
+{
+    MessageReader r(message);
+    out->sha256 = sha(r);
+    out->name = text(r, "name");
+    out->bytes = r.bytes("bytes");
+    if (r.ok() && out->bytes.size() > MaxPluginSize)
+        r.fail(QStringLiteral("plugin upload of %1 bytes is larger than %2").arg(out->bytes.size()).arg(MaxPluginSize));
+    return finish(r, error);
+}
+
+QCborMap encode(const PluginStored &m)
+{
+    QCborMap c = envelope(MessageType::PluginStored);
+    c.insert(QStringLiteral("sha"), QString::fromLatin1(m.sha256));
+    return c;
+}
+
+bool decode(const QCborMap &message, PluginStored *out, QString *error)
+{
+    MessageReader r(message);
+    out->sha256 = sha(r);
+    return finish(r, error);
+}
+
+QCborMap encode(const PluginRejected &m)
+{
+    QCborMap c = envelope(MessageType::PluginRejected);
+    c.insert(QStringLiteral("sha"), QString::fromLatin1(m.sha256));
+    c.insert(QStringLiteral("reason"), m.reason);
+    return c;
+}
+
+bool decode(const QCborMap &message, PluginRejected *out, QString *error)
+{
+    MessageReader r(message);
+    out->sha256 = sha(r);
+    out->reason = text(r, "reason", MaxText);
+    return finish(r, error);
+}
+
+// ---- heartbeat, error, bye ----
+
+QCborMap encodeHeartbeat()
+{
+    return envelope(MessageType::Heartbeat);
+}
+
+QCborMap encodeError(const QString &text)
+{
+    QCborMap c = envelope(MessageType::Error);
+    c.insert(QStringLiteral("text"), text.left(MaxText));
+    return c;
+}
+
+QCborMap encodeBye(const QString &text)
+{
+    QCborMap c = envelope(MessageType::Bye);
+    c.insert(QStringLiteral("text"), text.left(MaxText));
+    return c;
+}
+
+bool decode(const QCborMap &message, ErrorMessage *out, QString *error)
+{
+    MessageReader r(message);
+    out->text = text(r, "text", MaxText);
+    return finish(r, error);
+}
+
+} // namespace taskfleet::protocol

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+// The controller <-> agent wire messages: one plain struct per message, encode/decode with full validation.
+#pragma once
+
+#include <QtCore/QByteArray>
+#include <QtCore/QCborMap>
+#include <QtCore/QCborValue>
+#include <QtCore/QString>
+#include <QtCore/QVector>
+
+namespace taskfleet::protocol {
+
+/**
+ * Message types of the controller <-> agent protocol (value of the "t" key). See docs/protocol.md.
+ * Every decode function validates every field and returns false with a human-readable *error;
+ * the caller then closes the connection with that error. Nothing here executes or allocates
+ * more than the (already size-limited) frame holds.
+ */
+enum class MessageType {
+    Unknown,
+    Hello,
+    Run,
+    Results,
+    Cancel,
+    Status,
+    SetWorkers,
+    PluginQuery,
+    PluginHave,
+    PluginUpload,
+    PluginStored,
+    PluginRejected,
+    Heartbeat,
+    Error,
+    Bye,
+};
+
+/** The wire name of \a type ("hello", "run", ...). */
+QString messageTypeName(MessageType type);
+/** The type of \a message; Unknown (with *error set) if "t" is missing, not a string or not known. */
+MessageType messageType(const QCborMap &message, QString *error);
+
+/** Largest plugin file a controller may upload (must fit in one frame with its envelope). */
+constexpr qint64 MaxPluginSize = qint64(60) * 1024 * 1024;
+/** Largest number of tasks or results in one frame. */
+constexpr qsizetype MaxBatch = 1 << 20;
+
+/** First frame both ways. */
+struct Hello {
+    int major = 0;
+    int minor = 0;
+    QString role;       ///< "controller" or "agent"
+    QString nodeId;     ///< persistent QUuid (string form) of the sender
+    QString hostName;
+    QString abi;        ///< QSysInfo::buildAbi()
+    QString qtVersion;
+    int cores = 0;
+    int workers = 0;    ///< the agent's worker count (0 from a controller)
+};
+
+/** One task of a Run batch: the controller's attempt id and the plugin input. */
+struct TaskItem {
+    quint64 id = 0;
+    QCborValue input;
+};
+
+/** Controller -> agent: a batch of tasks of one plugin. */
+struct Run {
+    QByteArray sha256; ///< hex SHA-256 of the plugin (64 lowercase hex characters)
+    qint64 timeoutMs = 0;
+    QVector<TaskItem> tasks;
+};
+
+/** One result; outcome uses exec::Outcome's numeric values (0..6). value is the output when Ok, else the error text. */
+struct TaskResult {
+    quint64 id = 0;
+    int outcome = 0;
+    QCborValue value;
+    qint64 runtimeUs = 0;
+};
+
+/** Agent -> controller: results, streamed as they finish. */
+struct Results {
+    QVector<TaskResult> results;
+};
+
+/** Controller -> agent: withdraw tasks. */
+struct Cancel {
+    QVector<quint64> ids;
+};
+
+/** Agent -> controller: the node's state, pushed at a bounded rate. */
+struct Status {
+    int workers = 0;   ///< target worker count
+    int busy = 0;
+    int queued = 0;    ///< tasks queued in the pool (all sessions)
+    int capacity = 0;  ///< how many outstanding tasks this controller may have here
+    qint64 tasksDone = 0;
+    qint64 failures = 0;
+    double load = 0;   ///< 1-minute load average, -1 if unknown
+    qint64 uploads = 0; ///< plugins stored from uploads since the agent started
+};
+
+/** Controller -> agent. */
+struct SetWorkers {
+    int count = 0;
+};
+
+/** Controller -> agent: do you have this plugin? */
+struct PluginQuery {
+    QByteArray sha256;
+};
+
+/** Agent -> controller: answer to PluginQuery. */
+struct PluginHave {
+    QByteArray sha256;
+    bool have = false;
+};
+
+/** Controller -> agent: the plugin file. */
+struct PluginUpload {
+    QByteArray sha256;
+    QString name;
+    QByteArray bytes;
+};
+
+/** Agent -> controller: the upload was verified and stored (or was already there). */
+struct PluginStored {
+    QByteArray sha256;
+};
+
+/** Agent -> controller: the upload was refused. */
+struct PluginRejected {
+    QByteArray sha256;
+    QString reason;
+};
+
+/** Either side: text, then the sender closes. Bye is the same for a clean shutdown. */
+struct ErrorMessage {
+    QString text;
+};
+
+QCborMap encode(const Hello &m);
+QCborMap encode(const Run &m);
+QCborMap encode(const Results &m);
+QCborMap encode(const Cancel &m);
+QCborMap encode(const Status &m);
+QCborMap encode(const SetWorkers &m);
+QCborMap encode(const PluginQuery &m);
+QCborMap encode(const PluginHave &m);
+QCborMap encode(const PluginUpload &m);
+QCborMap encode(const PluginStored &m);
+QCborMap encode(const PluginRejected &m);
+QCborMap encodeHeartbeat();
+QCborMap encodeError(const QString &text);
+QCborMap encodeBye(const QString &text);
+
+bool decode(const QCborMap &message, Hello *out, QString *error);
+bool decode(const QCborMap &message, Run *out, QString *error);
+bool decode(const QCborMap &message, Results *out, QString *error);
+bool decode(const QCborMap &message, Cancel *out, QString *error);
+bool decode(const QCborMap &message, Status *out, QString *error);
+bool decode(const QCborMap &message, SetWorkers *out, QString *error);
+bool decode(const QCborMap &message, PluginQuery *out, QString *error);
+bool decode(const QCborMap &message, PluginHave *out, QString *error);
+bool decode(const QCborMap &message, PluginUpload *out, QString *error);
+bool decode(const QCborMap &message, PluginStored *out, QString *error);
+bool decode(const QCborMap &message, PluginRejected *out, QString *error);
+/** Error and Bye. */
+bool decode(const QCborMap &message, ErrorMessage *out, QString *error);
+
+/** True for 64 lowercase hex characters. */
+bool isSha256Hex(const QByteArray &hex);
+
+/**
+ * Checks a peer's hello against ours: nullopt-like empty string when compatible, otherwise the
+ * reason ("protocol version 2.0 is not supported (this side speaks 1.x)").
+ */
+QString checkCompatible(const Hello &peer, const QString &expectedRole);
+
+} // namespace taskfleet::protocol

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: MIT
+// Runs a Controller (and its local node) on a thread of its own, for a window to drive.
+#include "controllerhost.h"
+
+#include "localnode.h"
+
+#include <QtCore/QMutexLocker>
+#include <QtCore/QTimer>
+
+namespace taskfleet::sched {
+
+/** Lives on the host's thread; owns the controller there. */
+class ControllerHost::Backend : public QObject
+{
+public:
+    Backend(ControllerHost *host, ControllerHostOptions options)
+        : m_host(host)
+        , m_options(std::move(options))
+    {
+    }
+
+    void init()
+    {
+        m_controller = new Controller(this);
+        exec::WorkerPoolOptions pool;
+        pool.program = m_options.workerProgram;
+        pool.workers = m_options.localWorkers >= 0 ? m_options.localWorkers : QThread::idealThreadCount();
+        m_controller->addNode(new LocalNode(pool));
+
+        connect(m_controller, &Controller::resultsRecorded, this, &Backend::onResults);
+        connect(m_controller, &Controller::jobFinished, this, &Backend::onJobFinished);
+        connect(m_controller, &Controller::eventLogged, m_host, &ControllerHost::eventLogged);
+
+        m_snapshotTimer = new QTimer(this);
+        connect(m_snapshotTimer, &QTimer::timeout, this, &Backend::emitSnapshot);
+        m_snapshotTimer->start(m_options.snapshotIntervalMs);
+        m_flushTimer = new QTimer(this);
+        connect(m_flushTimer, &QTimer::timeout, this, &Backend::flush);
+        m_flushTimer->start(m_options.resultFlushMs);
+        emitSnapshot();
+        emit m_host->started();
+    }
+
+    void shutdown(const QString &exitStatsPath)
+    {
+        if (m_controller) {
+            flush();
+            if (!exitStatsPath.isEmpty()) {
+                QString error;
+                const QStringList files = m_controller->statistics().exportCsv(exitStatsPath, &error);
+                if (files.isEmpty())
+                    qWarning("taskfleet: could not write statistics: %s", qPrintable(error));
+            }
+            delete m_snapshotTimer;
+            delete m_flushTimer;
+            m_snapshotTimer = m_flushTimer = nullptr;
+            delete m_controller;
+            m_controller = nullptr;
+        }
+        QThread::currentThread()->quit();
+    }
+
+    Controller *controller() const { return m_controller; }
+
+    void emitSnapshot()
+    {
+        if (!m_controller)
+            return;
+        const ClusterSnapshot s = m_controller->snapshot(m_options.historySeconds);
+        m_host->storeSnapshot(s);
+        emit m_host->snapshotReady(s);
+    }
+
+    /** Hands on the records collected since the last flush, one signal per job. */
+    void flush()
+    {
+        if (m_pending.empty())
+            return;
+        // Take the batch first: a receiver on this thread may not re-enter and see it twice.
+        std::vector<std::pair<int, QVector<TaskRecord>>> batch;
+        batch.swap(m_pending);
+        for (auto &entry : batch)
+            emit m_host->resultsRecorded(entry.first, entry.second);
+    }
+
+private:
+    void onResults(int jobId, const QVector<TaskRecord> &records)
+    {
+        for (auto &entry : m_pending) {
+            if (entry.first == jobId) {
+                entry.second += records;
+                return;
+            }
+        }
+        m_pending.emplace_back(jobId, records);
+    }
+
+    void onJobFinished(int jobId)
+    {
+        flush(); // a job's records come before its end
+        emit m_host->jobFinished(jobId);
+        emitSnapshot();
+    }
+
+    ControllerHost *m_host;
+    ControllerHostOptions m_options;
+    Controller *m_controller = nullptr;
+    QTimer *m_snapshotTimer = nullptr;
+    QTimer *m_flushTimer = nullptr;
+    std::vector<std::pair<int, QVector<TaskRecord>>> m_pending; // in arrival order of jobs
+};
+
+ControllerHost::ControllerHost(ControllerHostOptions options, QObject *parent)
+    : QObject(parent)
+    , m_options(std::move(options))
+{
+    qRegisterMetaType<ClusterSnapshot>();
+    qRegisterMetaType<TaskRecord>();
+    qRegisterMetaType<QVector<TaskRecord>>();
+    qRegisterMetaType<JobSpec>();
+    m_thread.setObjectName(QStringLiteral("taskfleet-controller"));
+    m_backend = new Backend(this, m_options);
+    m_backend->moveToThread(&m_thread);
+}
+
+ControllerHost::~ControllerHost()
+{
+    if (m_thread.isRunning()) {
+        QString path;
+        {
+            QMutexLocker lock(&m_mutex);
+            path = m_exitStatsPath;
+        }
+        Backend *backend = m_backend;
+        QMetaObject::invokeMethod(m_backend, [backend, path] { backend->shutdown(path); }, Qt::QueuedConnection);
+        m_thread.wait(); // joins: the backend ends the controller (and its workers), then quits
+    }
+    delete m_backend;
+}
+
+void ControllerHost::start()
+{
+    if (m_thread.isRunning())
+        return;
+    m_thread.start();
+    Backend *backend = m_backend;
+    QMetaObject::invokeMethod(m_backend, [backend] { backend->init(); }, Qt::QueuedConnection);
+}
+
+void ControllerHost::post(std::function<void(Controller *)> work)
+{
+    Backend *backend = m_backend;
+    QMetaObject::invokeMethod(
+        m_backend,
+        [backend, work = std::move(work)] {
+            if (Controller *c = backend->controller()) {
+                work(c);
+                backend->emitSnapshot();
+            }
+        },
+        Qt::QueuedConnection);
+}
+
+void ControllerHost::submit(const JobSpec &spec)
+{
+    post([this, spec](Controller *c) {
+        const int id = c->submit(spec);
+        emit jobSubmitted(id, spec);
+    });
+}
+
+void ControllerHost::pauseJob(int jobId)
+{
+    post([jobId](Controller *c) { c->pauseJob(jobId); });
+}
+
+void ControllerHost::resumeJob(int jobId)
+{
+    post([jobId](Controller *c) { c->resumeJob(jobId); });
+}
+
+void ControllerHost::cancelJob(int jobId)
+{
+    post([jobId](Controller *c) { c->cancelJob(jobId); });
+}
+
+void ControllerHost::setJobPriority(int jobId, int priority)
+{
+    post([jobId, priority](Controller *c) { c->setJobPriority(jobId, priority); });
+}
+
+void ControllerHost::setNodeWorkerCount(const QString &nodeId, int count)
+{
+    post([this, nodeId, count](Controller *c) {
+        if (Node *node = c->findNode(nodeId)) {
+            node->setWorkerCount(qMax(0, count));
+            emit eventLogged(QStringLiteral("%1: %2 workers").arg(node->name()).arg(qMax(0, count)));
+        }
+    });
+}
+
+void ControllerHost::addNode(NodeFactory factory)
+{
+    post([factory = std::move(factory)](Controller *c) {
+        if (Node *node = factory())
+            c->addNode(node);
+    });
+}
+
+void ControllerHost::removeNode(const QString &nodeId)
+{
+    post([nodeId](Controller *c) {
+        if (Node *node = c->findNode(nodeId); node && !node->isLocal())
+            c->removeNode(nodeId);
+    });
+}
+
+void ControllerHost::exportStatistics(const QString &path)
+{
+    post([this, path](Controller *c) {
+        QString error;
+        const QStringList files = c->statistics().exportCsv(path, &error);
+        emit statisticsExported(files, error);
+    });
+}
+
+void ControllerHost::setExitStatisticsPath(const QString &path)
+{
+    QMutexLocker lock(&m_mutex);
+    m_exitStatsPath = path;
+}
+
+void ControllerHost::requestSnapshot()
+{
+    post([](Controller *) {});
+}
+
+ClusterSnapshot ControllerHost::lastSnapshot() const
+{
+    QMutexLocker lock(&m_mutex);
+    return m_lastSnapshot;
+}
+
+void ControllerHost::storeSnapshot(const ClusterSnapshot &snapshot)
+{
+    QMutexLocker lock(&m_mutex);
+    m_lastSnapshot = snapshot;
+}
+
+} // namespace taskfleet::sched

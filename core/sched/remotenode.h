@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+// A node agent as the controller sees it: sched::Node over a TLS-PSK SecureChannel.
+#pragma once
+
+#include "net/securechannel.h"
+#include "node.h"
+#include "protocol/messages.h"
+
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QHash>
+#include <QtCore/QSet>
+#include <QtCore/QTimer>
+
+namespace taskfleet::sched {
+
+/** Settings of one RemoteNode. */
+struct RemoteNodeOptions {
+    QString host;
+    quint16 port = 0;
+    net::ChannelOptions channel;        ///< PSK etc. (ChannelOptions::fromSecret)
+    int heartbeatTimeoutMs = 30000;     ///< no frame from the agent this long: the link is dead
+    int maxBackoffMs = 30000;           ///< reconnect delays grow 1, 2, 4 ... up to this
+};
+
+/**
+ * A remote node agent behind one SecureChannel. Behaves like LocalNode towards the controller.
+ *
+ * Lifecycle: Connecting -> (TLS-PSK handshake, hello both ways) -> Online. On a lost connection, a
+ * "bye" from the agent or missed heartbeats, every in-flight attempt is reported in tasksLost() and
+ * the node goes Offline, then reconnects with backoff 1, 2, 4 ... 30 s, so a restarted agent rejoins.
+ * A wrong secret makes it Refused ("TLS handshake failed — the secrets differ"; retried every 30 s);
+ * an agent of another protocol major version makes it Incompatible (not retried).
+ *
+ * Flow control: credit() = the agent's advertised capacity (status) + a small allowance for the round
+ * trip - tasks in flight. Every submit() sends one run frame (or, for a plugin the agent has not
+ * confirmed yet, holds the batch until plugin-query / plugin-upload succeed; a plugin is uploaded at
+ * most once per agent cache). Results arrive in batches. Lives on the controller's thread; never blocks
+ * (plugin files are read when uploaded).
+ */
+class RemoteNode : public Node
+{
+    Q_OBJECT
+
+public:
+    explicit RemoteNode(RemoteNodeOptions options, QObject *parent = nullptr);
+    ~RemoteNode() override;
+
+    /** Starts connecting (call once, after the node was connected to the controller). */
+    void start();
+
+    /** "host:port": stable for the node's lifetime (the agent's own id is agentNodeId()). */
+    QString id() const override { return address(); }
+    QString name() const override;
+    QString address() const override;
+    NodeState state() const override { return m_state; }
+    QString stateReason() const override { return m_reason; }
+    int workerCount() const override { return m_workers; }
+    int busyWorkers() const override { return m_busy; }
+    int credit() const override;
+    bool canRun(const exec::PluginInfo &plugin, QString *why) const override;
+    void submit(const exec::PluginInfo &plugin, qint64 timeoutMs, QVector<NodeTask> tasks) override;
+    void cancel(const QVector<quint64> &attempts) override;
+    void setWorkerCount(int count) override;
+
+    /** The agent's persistent node id (from its hello; empty before). */
+    QString agentNodeId() const { return m_peer.nodeId; }
+    QString agentAbi() const { return m_peer.abi; }
+    /** Plugin files this node uploaded (each upload counted once). */
+    int uploads() const { return m_uploads; }
+    /** The last status the agent pushed. */
+    protocol::Status lastStatus() const { return m_status; }
+    /** Connection attempts that ended without reaching Online. */
+    int failedAttempts() const { return m_failedAttempts; }
+    bool hasBeenOnline() const { return m_everOnline; }
+    int inFlight() const { return int(m_inFlight.size()); }
+
+signals:
+    /** The agent pushed a status frame. */
+    void statusReceived();
+
+private:
+    struct PendingRun {
+        qint64 timeoutMs = 0;
+        QVector<NodeTask> tasks;
+    };
+    struct PluginEntry {
+        enum class Stage { Querying, Uploading, Ready, Rejected } stage = Stage::Querying;
+        exec::PluginInfo info;
+        QVector<PendingRun> waiting;
+        QString reason;
+    };
+
+    void connectNow();
+    void onReady();
+    void onMessage(const QCborMap &message);
+    void onClosed(const QString &reason);
+    void onTick();
+    void handleHello(const QCborMap &message);
+    void handleResults(const QCborMap &message);
+    void handleStatus(const QCborMap &message);
+    void handlePluginHave(const QCborMap &message);
+    void handlePluginStored(const QCborMap &message);
+    void handlePluginRejected(const QCborMap &message);
+    void sendRun(const QByteArray &sha, qint64 timeoutMs, const QVector<NodeTask> &tasks);
+    void upload(PluginEntry &entry);
+    void failWaiting(PluginEntry &entry, exec::Outcome outcome, const QString &reason);
+    void emitLater(QVector<exec::WorkResult> results);
+    bool send(const QCborMap &message);
+    void setState(NodeState state, const QString &reason);
+    void dropConnection(const QString &reason);
+
+    RemoteNodeOptions m_options;
+    net::SecureChannel *m_channel = nullptr;
+    NodeState m_state = NodeState::Connecting;
+    QString m_reason;
+    protocol::Hello m_peer;
+    bool m_helloReceived = false;
+    bool m_everOnline = false;
+    bool m_onlineThisAttempt = false;
+    QString m_agentError; ///< text of an error frame from the agent
+    protocol::Status m_status;
+    int m_workers = 0;
+    int m_busy = 0;
+    int m_capacity = 0;
+    int m_pendingWorkerCount = -1;
+    QSet<quint64> m_inFlight;
+    QHash<QByteArray, PluginEntry> m_plugins;
+    int m_uploads = 0;
+    int m_failedAttempts = 0;
+    int m_backoffMs = 1000;
+    QTimer m_reconnect;
+    QTimer m_tick;
+    QElapsedTimer m_clock;
+    qint64 m_lastHeardMs = 0;
+    qint64 m_lastSentMs = 0;
+};
+
+} // namespace taskfleet::sched

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: MIT
+// taskfleet-agent: the node agent daemon; parses options, loads the secret, runs an AgentServer.
+#include "agentoptions.h"
+
+#include "net/agentserver.h"
+#include "net/secretstore.h"
+
+#include <QtCore/QCoreApplication>
+#include <QtCore/QFile>
+#include <QtCore/QLoggingCategory>
+#include <QtCore/QSocketNotifier>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <fcntl.h>
+#include <unistd.h>
+
+using namespace taskfleet;
+
+namespace {
+int g_signalPipe[2] = {-1, -1};
+
+void onSignal(int signal)
+{
+    const int saved = errno;
+    const char c = char(signal);
+    [[maybe_unused]] const ssize_t n = ::write(g_signalPipe[1], &c, 1);
+    errno = saved;
+}
+
+bool installSignalHandlers()
+{
+    if (::pipe2(g_signalPipe, O_CLOEXEC | O_NONBLOCK) != 0)
+        return false;
+    struct sigaction sa = {};
+    sa.sa_handler = onSignal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    for (int s : {SIGTERM, SIGINT, SIGUSR1})
+        if (::sigaction(s, &sa, nullptr) != 0)
+            return false;
+    std::signal(SIGPIPE, SIG_IGN);
+    return true;
+}
+
+void printErr(const QString &text)
+{
+    std::fprintf(stderr, "%s\n", qPrintable(text));
+}
+} // namespace
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("taskfleet-agent"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(TASKFLEET_VERSION));
+
+    agent::AgentCommandLine options;
+    QString message;
+    int exitCode = 0;
+    if (!agent::parseCommandLine(QCoreApplication::arguments(), &options, &message, &exitCode)) {
+        std::fprintf(exitCode == 0 ? stdout : stderr, "%s\n", qPrintable(message));
+        return exitCode;
+    }
+    if (options.debug)
+        QLoggingCategory::setFilterRules(QStringLiteral("tf.*.debug=true"));
+
+    // The secret: --secret-file, TASKFLEET_SECRET, --secret (warns), else generated in the state dir.
+    net::SecretResult secret;
+    QString secretSource;
+    if (!options.secretFile.isEmpty()) {
+        secret = net::SecretStore::loadFile(options.secretFile);
+        secretSource = QStringLiteral("file %1").arg(options.secretFile);
+    } else if (!qEnvironmentVariableIsEmpty(net::SecretStore::EnvironmentVariable)) {
+        secret = net::SecretStore::fromEnvironment();
+        secretSource = QStringLiteral("TASKFLEET_SECRET");
+    } else if (options.secretArgSet) {
+        secret = net::SecretStore::fromString(options.secretArg);
+        secretSource = QStringLiteral("the command line");
+    } else {
+        secret = net::SecretStore::loadOrGenerate(options.server.stateDir);
+        secretSource = QStringLiteral("file %1").arg(secret.path);
+    }
+    for (const QString &w : std::as_const(secret.warnings))
+        printErr(QStringLiteral("taskfleet-agent: warning: ") + w);
+    if (!secret.ok()) {
+        printErr(QStringLiteral("taskfleet-agent: no usable secret: %1").arg(secret.error));
+        return agent::ExitBadUsage;
+    }
+    options.server.secret = secret.secret;
+
+    if (!installSignalHandlers()) {
+        printErr(QStringLiteral("taskfleet-agent: cannot install signal handlers"));
+        return 1;
+    }
+
+    net::AgentServer server(options.server);
+    if (!server.start()) {
+        printErr(QStringLiteral("taskfleet-agent: %1").arg(server.errorString()));
+        return 1;
+    }
+    if (!options.pidFile.isEmpty()) {
+        QFile pid(options.pidFile);
+        if (!pid.open(QIODevice::WriteOnly | QIODevice::Truncate)) {
+            printErr(QStringLiteral("taskfleet-agent: cannot write the pid file %1").arg(options.pidFile));
+            return 1;
+        }
+        pid.write(QByteArray::number(qint64(::getpid())) + '\n');
+    }
+
+    QSocketNotifier notifier(g_signalPipe[0], QSocketNotifier::Read);
+    QObject::connect(&notifier, &QSocketNotifier::activated, &server, [&server] {
+        char c = 0;
+        while (::read(g_signalPipe[0], &c, 1) == 1) {
+            if (c == SIGUSR1) {
+                std::fputs(qPrintable(server.statisticsText()), stderr);
+                std::fflush(stderr);
+            } else {
+                server.stop(c == SIGINT ? QStringLiteral("interrupted") : QStringLiteral("terminated"));
+            }
+        }
+    });
+    QObject::connect(&server, &net::AgentServer::stopped, &app, [&app] { app.exit(0); });
+    QObject::connect(&server, &net::AgentServer::idleExpired, &server, [&server, &options] {
+        server.stop(QStringLiteral("no controller for %1 s (--idle-exit)").arg(options.server.idleExitSeconds));
+    });
+
+    const QString addr = server.address() == QHostAddress::Any || server.address() == QHostAddress::AnyIPv6
+                             ? QStringLiteral("*")
+                             : server.address().toString();
+    std::printf("taskfleet-agent listening on %s:%u, %d workers, secret from %s\n", qPrintable(addr),
+                unsigned(server.port()), server.workerCount(), qPrintable(secretSource));
+    std::fflush(stdout);
+
+    const int rc = app.exec();
+    if (!options.pidFile.isEmpty())
+        QFile::remove(options.pidFile);
+    return rc;
+}

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+// Parsing of taskfleet-agent's options with QCommandLineParser.
+#include "agentoptions.h"
+
+#include <QtCore/QCommandLineParser>
+#include <QtCore/QCoreApplication>
+#include <QtCore/QDir>
+#include <QtCore/QFileInfo>
+
+namespace taskfleet::agent {
+
+QString defaultStateDir()
+{
+    const QByteArray xdg = qgetenv("XDG_STATE_HOME");
+    const QString base = !xdg.isEmpty() ? QString::fromLocal8Bit(xdg) : QDir::homePath() + QStringLiteral("/.local/state");
+    return base + QStringLiteral("/taskfleet-agent");
+}
+
+namespace {
+bool intValue(const QCommandLineParser &p, const QCommandLineOption &o, int min, int max, int *out, QString *message)
+{
+    bool ok = false;
+    const int v = p.value(o).toInt(&ok);
+    if (!ok || v < min || v > max) {
+        *message = QStringLiteral("taskfleet-agent: --%1 wants a number from %2 to %3, not \"%4\"")
+                       .arg(o.names().constLast())
+                       .arg(min)
+                       .arg(max)
+                       .arg(p.value(o));
+        return false;
+    }
+    *out = v;
+    return true;
+}
+} // namespace
+
+bool parseCommandLine(const QStringList &arguments, AgentCommandLine *out, QString *message, int *exitCode)
+{
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral(
+        "The Taskfleet node agent: runs tasks for Taskfleet controllers (taskfleet, taskfleet-run --node)\n"
+        "that know the cluster secret. All traffic is TLS with a pre-shared key derived from the secret.\n\n"
+        "Secret, first found: --secret-file, TASKFLEET_SECRET, --secret (visible in ps; warns), else\n"
+        "<state-dir>/secret (generated on first start, mode 0600).\n\n"
+        "Signals: SIGUSR1 prints statistics to stderr; SIGTERM/SIGINT stop cleanly."));
+    p.addHelpOption();
+    p.addVersionOption();
+    const QCommandLineOption port({QStringLiteral("p"), QStringLiteral("port")},
+                                  QStringLiteral("TCP port to listen on (default 45450; 0 = any free port)."),
+                                  QStringLiteral("PORT"), QStringLiteral("45450"));
+    const QCommandLineOption iface({QStringLiteral("i"), QStringLiteral("interface")},
+                                   QStringLiteral("Address to listen on (default: all)."), QStringLiteral("ADDR"));
+    const QCommandLineOption workers({QStringLiteral("w"), QStringLiteral("workers")},
+                                     QStringLiteral("Worker processes (default: the saved count, else logical CPUs)."),
+                                     QStringLiteral("N"));
+    const QCommandLineOption secretFile(QStringLiteral("secret-file"),
+                                        QStringLiteral("Read the cluster secret from FILE."), QStringLiteral("FILE"));
+    const QCommandLineOption secret({QStringLiteral("s"), QStringLiteral("secret")},
+                                    QStringLiteral("The cluster secret (visible to other users in ps; prefer --secret-file)."),
+                                    QStringLiteral("SECRET"));
+    const QCommandLineOption restart({QStringLiteral("r"), QStringLiteral("restart-workers")},
+                                     QStringLiteral("Start a fresh worker process for every task."));
+    const QCommandLineOption idle({QStringLiteral("t"), QStringLiteral("idle-exit")},
+                                  QStringLiteral("Exit after SECONDS without any connected controller (default: never)."),
+                                  QStringLiteral("SECONDS"));
+    const QCommandLineOption sockTimeout({QStringLiteral("k"), QStringLiteral("socket-timeout")},
+                                         QStringLiteral("Drop a controller silent for SECONDS (default 30). Task time is not limited by it."),
+                                         QStringLiteral("SECONDS"), QStringLiteral("30"));
+    const QCommandLineOption pidFile({QStringLiteral("P"), QStringLiteral("pid-file")},
+                                     QStringLiteral("Write the process id to FILE (removed on exit)."), QStringLiteral("FILE"));
+    const QCommandLineOption debug({QStringLiteral("d"), QStringLiteral("debug")}, QStringLiteral("Log debug messages."));
+    const QCommandLineOption stateDir(QStringLiteral("state-dir"),
+                                      QStringLiteral("Directory for agent.ini, the plugin cache and a generated secret "
+                                                     "(default %1).").arg(defaultStateDir()),
+                                      QStringLiteral("DIR"));
+    const QCommandLineOption workerProgram(QStringLiteral("worker-program"),
+                                           QStringLiteral("The worker executable (default: taskfleet-worker beside this program)."),
+                                           QStringLiteral("FILE"));
+    p.addOptions({port, iface, workers, secretFile, secret, restart, idle, sockTimeout, pidFile, debug, stateDir, workerProgram});
+
+    *exitCode = ExitBadUsage;
+    if (!p.parse(arguments)) {
+        *message = QStringLiteral("taskfleet-agent: %1\nTry 'taskfleet-agent --help'.").arg(p.errorText());
+        return false;
+    }
+    if (p.isSet(QStringLiteral("help"))) {
+        *message = p.helpText();
+        *exitCode = 0;
+        return false;
+    }
+    if (p.isSet(QStringLiteral("version"))) {
+        *message = QStringLiteral("taskfleet-agent %1").arg(QCoreApplication::applicationVersion());
+        *exitCode = 0;
+        return false;
+    }
+    if (!p.positionalArguments().isEmpty()) {
+        *message = QStringLiteral("taskfleet-agent: unexpected argument \"%1\"").arg(p.positionalArguments().constFirst());
+        return false;
+    }
+    net::AgentOptions &s = out->server;
+    int n = 0;
+    if (!intValue(p, port, 0, 65535, &n, message))
+        return false;
+    s.port = quint16(n);
+    if (p.isSet(iface)) {
+        const QHostAddress a(p.value(iface));
+        if (a.isNull()) {
+            *message = QStringLiteral("taskfleet-agent: --interface wants an IP address, not \"%1\"").arg(p.value(iface));
+            return false;
+        }
+        s.address = a;
+    }
+    if (p.isSet(workers)) {
+        if (!intValue(p, workers, 0, 4096, &s.workers, message))
+            return false;
+        s.workersExplicit = true;
+    }
+    if (p.isSet(idle) && !intValue(p, idle, 0, 100000000, &s.idleExitSeconds, message))
+        return false;
+    if (!intValue(p, sockTimeout, 1, 100000000, &s.socketTimeoutSeconds, message))
+        return false;
+    s.restartWorkers = p.isSet(restart);
+    s.stateDir = p.isSet(stateDir) ? QFileInfo(p.value(stateDir)).absoluteFilePath() : defaultStateDir();
+    s.workerProgram = p.value(workerProgram);
+    if (s.workerProgram.isEmpty())
+        s.workerProgram = QCoreApplication::applicationDirPath() + QStringLiteral("/taskfleet-worker");
+    out->secretFile = p.value(secretFile);
+    out->secretArgSet = p.isSet(secret);
+    out->secretArg = p.value(secret);
+    out->pidFile = p.value(pidFile);
+    out->debug = p.isSet(debug);
+    *exitCode = 0;
+    return true;
+}
+
+} // namespace taskfleet::agent

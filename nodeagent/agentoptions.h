@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+// taskfleet-agent's command line, parsed into one options struct (with environment fallbacks).
+#pragma once
+
+#include "net/agentserver.h"
+
+#include <QtCore/QStringList>
+
+namespace taskfleet::agent {
+
+/** Everything taskfleet-agent was asked to do. */
+struct AgentCommandLine {
+    net::AgentOptions server;
+    QString secretFile;
+    QString secretArg;       ///< -s/--secret (warns)
+    bool secretArgSet = false;
+    QString pidFile;
+    bool debug = false;
+};
+
+/** Exit code for bad usage. */
+constexpr int ExitBadUsage = 2;
+
+/**
+ * Parses \a arguments (argv, program name first). Returns false with *message to print and *exitCode
+ * (0 for --help/--version, ExitBadUsage for errors).
+ */
+bool parseCommandLine(const QStringList &arguments, AgentCommandLine *out, QString *message, int *exitCode);
+
+/** The default state directory: $XDG_STATE_HOME/taskfleet-agent or ~/.local/state/taskfleet-agent. */
+QString defaultStateDir();
+
+} // namespace taskfleet::agent

@@ -1,0 +1,395 @@
+// SPDX-License-Identifier: MIT
+// Scheduling rules of the Controller, driven through fake nodes: exactly-once, retries, poison,
+// lost nodes, speculation, plugin load failures, priorities and cancellation.
+#include "sched/controller.h"
+#include "testsupport.h"
+
+#include <QtTest/QtTest>
+
+#include <functional>
+#include <optional>
+
+using namespace taskfleet;
+using namespace taskfleet::sched;
+using exec::Outcome;
+using exec::WorkResult;
+
+// A node whose answer to each task is decided by the test. nullopt: hold the task until released.
+class FakeNode : public Node
+{
+public:
+    using Behaviour = std::function<std::optional<WorkResult>(const NodeTask &)>;
+
+    FakeNode(const QString &id, int capacity, Behaviour behaviour)
+        : m_id(id), m_capacity(capacity), m_behaviour(std::move(behaviour))
+    {
+    }
+
+    QString id() const override { return m_id; }
+    QString name() const override { return m_id; }
+    QString address() const override { return m_id + QStringLiteral(":1"); }
+    NodeState state() const override { return m_state; }
+    int workerCount() const override { return m_capacity; }
+    int busyWorkers() const override { return m_inFlight; }
+    int credit() const override { return std::max(0, m_capacity - m_inFlight); }
+    bool canRun(const exec::PluginInfo &, QString *) const override { return true; }
+    void setWorkerCount(int count) override { m_capacity = count; }
+
+    void submit(const exec::PluginInfo &, qint64, QVector<NodeTask> tasks) override
+    {
+        for (const NodeTask &t : tasks) {
+            ++m_inFlight;
+            ++submitted;
+            inputsSeen.append(t.input);
+            std::optional<WorkResult> r = m_behaviour(t);
+            if (!r) {
+                held.append(t.attempt);
+                continue;
+            }
+            r->id = t.attempt;
+            QMetaObject::invokeMethod(this, [this, result = *r] { deliver({result}); }, Qt::QueuedConnection);
+        }
+    }
+
+    void cancel(const QVector<quint64> &attempts) override
+    {
+        cancelled += attempts;
+        QVector<WorkResult> out;
+        for (quint64 a : attempts) {
+            if (held.removeOne(a))
+                out.append(WorkResult{a, Outcome::Cancelled, {}, QStringLiteral("cancelled"), 0});
+        }
+        if (!out.isEmpty())
+            QMetaObject::invokeMethod(this, [this, out] { deliver(out); }, Qt::QueuedConnection);
+    }
+
+    void loseEverything()
+    {
+        const QVector<quint64> lost = held;
+        held.clear();
+        m_inFlight -= int(lost.size());
+        m_state = NodeState::Offline;
+        emit stateChanged();
+        emit tasksLost(lost, QStringLiteral("connection lost"));
+    }
+
+    QVector<quint64> held;
+    QVector<quint64> cancelled;
+    QVector<QCborValue> inputsSeen;
+    int submitted = 0;
+
+private:
+    void deliver(const QVector<WorkResult> &results)
+    {
+        m_inFlight -= int(results.size());
+        emit resultsArrived(results);
+        emit creditAvailable();
+    }
+
+    QString m_id;
+    int m_capacity;
+    int m_inFlight = 0;
+    NodeState m_state = NodeState::Online;
+    Behaviour m_behaviour;
+};
+
+static std::optional<WorkResult> echo(const NodeTask &t)
+{
+    return WorkResult{0, Outcome::Ok, t.input, {}, 1000};
+}
+
+// Records every TaskRecord per job and checks that no index ends twice.
+class Recorder : public QObject
+{
+public:
+    explicit Recorder(Controller *c)
+    {
+        connect(c, &Controller::resultsRecorded, this, [this](int job, const QVector<TaskRecord> &records) {
+            for (const TaskRecord &r : records) {
+                if (byIndex[job].contains(r.index))
+                    ++duplicates;
+                byIndex[job].insert(r.index, r);
+            }
+        });
+        connect(c, &Controller::jobFinished, this, [this](int job) { finished.append(job); });
+    }
+    QHash<int, QHash<int, TaskRecord>> byIndex;
+    QVector<int> finished;
+    int duplicates = 0;
+};
+
+static JobSpec job(int n, int retries = 2)
+{
+    JobSpec spec;
+    spec.name = QStringLiteral("test");
+    spec.plugin.name = QStringLiteral("fake");
+    spec.plugin.path = QStringLiteral("/fake");
+    spec.plugin.sha256 = QByteArray(64, 'a');
+    for (int i = 0; i < n; ++i)
+        spec.inputs.append(i);
+    spec.retries = retries;
+    return spec;
+}
+
+class TestController : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void exactlyOnceAcrossNodes();
+    void retriesThenSucceeds();
+    void retriesExhausted();
+    void poisonAfterThreeNodes();
+    void pluginErrorIsFinal();
+    void lostNodeTasksRescheduled();
+    void speculationFirstResultWins();
+    void loadFailureExcludesNode();
+    void noNodeCanRunFailsJob();
+    void priorityOrder();
+    void cancelEndsEveryTask();
+    void emptyJobFinishes();
+    void statisticsCountEachTaskOnce();
+};
+
+void TestController::exactlyOnceAcrossNodes()
+{
+    Controller c;
+    auto *a = new FakeNode(QStringLiteral("a"), 4, echo);
+    auto *b = new FakeNode(QStringLiteral("b"), 4, echo);
+    c.addNode(a);
+    c.addNode(b);
+    Recorder rec(&c);
+    const int id = c.submit(job(1000));
+    QTRY_COMPARE_WITH_TIMEOUT(rec.finished.size(), 1, 10000);
+    QCOMPARE(rec.byIndex[id].size(), 1000);
+    QCOMPARE(rec.duplicates, 0);
+    for (int i = 0; i < 1000; ++i)
+        QCOMPARE(rec.byIndex[id][i].output.toInteger(), i);
+    QVERIFY(a->submitted > 100);
+    QVERIFY(b->submitted > 100);
+    QCOMPARE(a->submitted + b->submitted, 1000);
+    QCOMPARE(c.job(id)->state, JobState::Finished);
+}
+
+void TestController::retriesThenSucceeds()
+{
+    Controller c;
+    QHash<qint64, int> tries;
+    c.addNode(new FakeNode(QStringLiteral("a"), 2, [&tries](const NodeTask &t) -> std::optional<WorkResult> {
+        if (t.input.toInteger() == 3 && ++tries[3] <= 2)
+            return WorkResult{0, Outcome::Crashed, {}, QStringLiteral("worker killed by signal 11"), 5};
+        return echo(t);
+    }));
+    Recorder rec(&c);
+    const int id = c.submit(job(5, 2));
+    QTRY_COMPARE_WITH_TIMEOUT(rec.finished.size(), 1, 10000);
+    QCOMPARE(rec.byIndex[id][3].status, stats::TaskStatus::Ok);
+    QCOMPARE(rec.byIndex[id][3].attempts, 3);
+    QCOMPARE(rec.byIndex[id][0].attempts, 1);
+    QCOMPARE(c.statistics().retries(), 2);
+    QCOMPARE(c.statistics().nodes().at(0).failures, 2);
+}
+
+void TestController::retriesExhausted()
+{
+    Controller c;
+    c.addNode(new FakeNode(QStringLiteral("a"), 2, [](const NodeTask &t) -> std::optional<WorkResult> {
+        if (t.input.toInteger() == 1)
+            return WorkResult{0, Outcome::TimedOut, {}, QStringLiteral("timed out after 10 ms"), 10000};
+        return echo(t);
+    }));
+    Recorder rec(&c);
+    const int id = c.submit(job(3, 1));
+    QTRY_COMPARE_WITH_TIMEOUT(rec.finished.size(), 1, 10000);
+    const TaskRecord r = rec.byIndex[id][1];
+    QCOMPARE(r.status, stats::TaskStatus::Failed);
+    QCOMPARE(r.attempts, 2);
+    QVERIFY2(r.error.contains(QStringLiteral("failed after 2 attempts")) && r.error.contains(QStringLiteral("timed out")),
+             qPrintable(r.error));
+    QCOMPARE(c.job(id)->failed, 1);
+    QCOMPARE(c.job(id)->done, 2);
+}
+
+void TestController::poisonAfterThreeNodes()
+{
+    Controller c;
+    c.setSpeculation(false);
+    const auto crashOnZero = [](const NodeTask &t) -> std::optional<WorkResult> {
+        if (t.input.toInteger() == 0)
+            return WorkResult{0, Outcome::Crashed, {}, QStringLiteral("worker killed by signal 6"), 1};
+        return echo(t);
+    };
+    for (const char *name : {"a", "b", "c", "d"})
+        c.addNode(new FakeNode(QString::fromLatin1(name), 1, crashOnZero));
+    Recorder rec(&c);
+    const int id = c.submit(job(20, 50));
+    QTRY_COMPARE_WITH_TIMEOUT(rec.finished.size(), 1, 10000);
+    const TaskRecord r = rec.byIndex[id][0];
+    QCOMPARE(r.status, stats::TaskStatus::Failed);
+    QVERIFY2(r.error.contains(QStringLiteral("poison")), qPrintable(r.error));
+    // It stopped once three distinct nodes had died on it, far below its 50 retries.
+    QVERIFY2(r.attempts >= 3 && r.attempts < 50, qPrintable(QString::number(r.attempts)));
+    QCOMPARE(rec.byIndex[id].size(), 20);
+}
+
+void TestController::pluginErrorIsFinal()
+{
+    Controller c;
+    FakeNode *a = new FakeNode(QStringLiteral("a"), 2, [](const NodeTask &t) -> std::optional<WorkResult> {
+        return WorkResult{0, Outcome::PluginError, {}, QStringLiteral("bad input %1").arg(t.input.toInteger()), 3};
+    });
+    c.addNode(a);
+    Recorder rec(&c);
+    const int id = c.submit(job(4));
+    QTRY_COMPARE_WITH_TIMEOUT(rec.finished.size(), 1, 10000);
+    QCOMPARE(a->submitted, 4); // no retries
+    QCOMPARE(rec.byIndex[id][2].status, stats::TaskStatus::Error);
+    QCOMPARE(rec.byIndex[id][2].error, QStringLiteral("bad input 2"));
+    QCOMPARE(c.job(id)->errors, 4);
+}
+
+void TestController::lostNodeTasksRescheduled()
+{
+    Controller c;
+    c.setSpeculation(false);
+    auto *a = new FakeNode(QStringLiteral("a"), 8, [](const NodeTask &) { return std::optional<WorkResult>(); });
+    c.addNode(a);
+    Recorder rec(&c);
+    const int id = c.submit(job(50));
+    QTRY_COMPARE_WITH_TIMEOUT(a->held.size(), 8, 5000);
+    auto *b = new FakeNode(QStringLiteral("b"), 4, echo);
+    c.addNode(b);
+    QTRY_VERIFY_WITH_TIMEOUT(c.job(id)->pending.empty(), 5000);
+    a->loseEverything();
+    QTRY_COMPARE_WITH_TIMEOUT(rec.finished.size(), 1, 10000);
+    QCOMPARE(rec.byIndex[id].size(), 50);
+    QCOMPARE(rec.duplicates, 0);
+    QCOMPARE(b->submitted, 50);
+    QCOMPARE(c.statistics().nodes().at(0).lost, 8);
+    QCOMPARE(c.statistics().nodes().at(0).tasksDone, 0);
+}
+
+void TestController::speculationFirstResultWins()
+{
+    Controller c;
+    c.setSpeculationMinAgeMs(50);
+    // Node a never answers input 7; node b answers everything at once.
+    auto *a = new FakeNode(QStringLiteral("a"), 2, [](const NodeTask &t) -> std::optional<WorkResult> {
+        if (t.input.toInteger() == 7)
+            return std::nullopt;
+        return echo(t);
+    });
+    auto *b = new FakeNode(QStringLiteral("b"), 2, echo);
+    c.addNode(a);
+    c.addNode(b);
+    Recorder rec(&c);
+    const int id = c.submit(job(40));
+    // Speculation only starts when something else happens; keep the loop busy with a second tiny job.
+    QTRY_COMPARE_WITH_TIMEOUT(rec.byIndex[id].size(), 40, 10000);
+    QCOMPARE(rec.duplicates, 0);
+    const TaskRecord r = rec.byIndex[id][7];
+    QCOMPARE(r.status, stats::TaskStatus::Ok);
+    QCOMPARE(r.nodeId, QStringLiteral("b"));
+    QTRY_COMPARE_WITH_TIMEOUT(a->cancelled.size(), 1, 5000); // the losing copy was withdrawn
+}
+
+void TestController::loadFailureExcludesNode()
+{
+    Controller c;
+    auto *a = new FakeNode(QStringLiteral("a"), 4, [](const NodeTask &) -> std::optional<WorkResult> {
+        return WorkResult{0, Outcome::LoadFailed, {}, QStringLiteral("cannot load plugin: wrong ELF class"), 0};
+    });
+    auto *b = new FakeNode(QStringLiteral("b"), 4, echo);
+    c.addNode(a);
+    c.addNode(b);
+    Recorder rec(&c);
+    const int id = c.submit(job(30));
+    QTRY_COMPARE_WITH_TIMEOUT(rec.finished.size(), 1, 10000);
+    QCOMPARE(rec.byIndex[id].size(), 30);
+    for (const TaskRecord &r : std::as_const(rec.byIndex[id]))
+        QCOMPARE(r.nodeId, QStringLiteral("b"));
+    QVERIFY(a->submitted <= 4); // one batch at most, then never again
+    QVERIFY(c.job(id)->excludedNodes.contains(QStringLiteral("a")));
+}
+
+void TestController::noNodeCanRunFailsJob()
+{
+    Controller c;
+    c.addNode(new FakeNode(QStringLiteral("a"), 4, [](const NodeTask &) -> std::optional<WorkResult> {
+        return WorkResult{0, Outcome::LoadFailed, {}, QStringLiteral("cannot load plugin: missing symbol"), 0};
+    }));
+    Recorder rec(&c);
+    const int id = c.submit(job(10));
+    QTRY_COMPARE_WITH_TIMEOUT(rec.finished.size(), 1, 10000);
+    QCOMPARE(c.job(id)->failed, 10);
+    QVERIFY2(rec.byIndex[id][9].error.contains(QStringLiteral("missing symbol")), qPrintable(rec.byIndex[id][9].error));
+}
+
+void TestController::priorityOrder()
+{
+    Controller c;
+    auto *a = new FakeNode(QStringLiteral("a"), 1, echo);
+    Recorder rec(&c);
+    JobSpec low = job(5);
+    low.priority = 0;
+    JobSpec high = job(5);
+    high.priority = 10;
+    for (QCborValue &v : high.inputs)
+        v = QCborValue(v.toInteger() + 100);
+    c.submit(low);
+    c.submit(high);
+    c.addNode(a); // both jobs queued before any node exists
+    QTRY_COMPARE_WITH_TIMEOUT(rec.finished.size(), 2, 10000);
+    for (int i = 0; i < 5; ++i)
+        QVERIFY2(a->inputsSeen.at(i).toInteger() >= 100, "the high-priority job must run first");
+}
+
+void TestController::cancelEndsEveryTask()
+{
+    Controller c;
+    auto *a = new FakeNode(QStringLiteral("a"), 3, [](const NodeTask &) { return std::optional<WorkResult>(); });
+    c.addNode(a);
+    Recorder rec(&c);
+    const int id = c.submit(job(20));
+    QTRY_COMPARE_WITH_TIMEOUT(a->held.size(), 3, 5000);
+    c.cancelJob(id);
+    QCOMPARE(rec.finished.size(), 1);
+    QCOMPARE(rec.byIndex[id].size(), 20);
+    QCOMPARE(c.job(id)->state, JobState::Cancelled);
+    QCOMPARE(c.job(id)->cancelled, 20);
+    QCOMPARE(a->cancelled.size(), 3);
+    QCOMPARE(rec.duplicates, 0);
+}
+
+void TestController::emptyJobFinishes()
+{
+    Controller c;
+    Recorder rec(&c);
+    const int id = c.submit(job(0));
+    QCOMPARE(rec.finished, QVector<int>{id});
+}
+
+void TestController::statisticsCountEachTaskOnce()
+{
+    Controller c;
+    c.setSpeculationMinAgeMs(20);
+    auto *a = new FakeNode(QStringLiteral("a"), 2, echo);
+    auto *b = new FakeNode(QStringLiteral("b"), 2, echo);
+    c.addNode(a);
+    c.addNode(b);
+    Recorder rec(&c);
+    c.submit(job(300));
+    QTRY_COMPARE_WITH_TIMEOUT(rec.finished.size(), 1, 10000);
+    const auto &nodes = c.statistics().nodes();
+    QCOMPARE(nodes.at(0).tasksDone + nodes.at(1).tasksDone, 300);
+    QCOMPARE(c.statistics().totalDone(), 300);
+    QCOMPARE(qint64(c.statistics().taskLog().size()), 300);
+    const ClusterSnapshot s = c.snapshot();
+    QCOMPARE(s.nodes.size(), 2);
+    QCOMPARE(s.jobs.size(), 1);
+    QCOMPARE(s.jobs.first().done, 300);
+    QVERIFY(std::abs(s.nodes.at(0).percentOfAll + s.nodes.at(1).percentOfAll - 100.0) < 0.01);
+}
+
+QTEST_GUILESS_MAIN(TestController)
+#include "tst_controller.moc"

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: MIT
+// Job files: every documented form parses, and every bad form is refused naming file, field and expectation.
+#include "sched/jobfile.h"
+#include "testsupport.h"
+
+#include <QtCore/QTemporaryDir>
+#include <QtTest/QtTest>
+
+using namespace taskfleet;
+using namespace taskfleet::sched;
+
+static QStringList words(std::initializer_list<const char *> list)
+{
+    QStringList out;
+    for (const char *w : list)
+        out << QString::fromUtf8(w);
+    return out;
+}
+
+class TestJobFile : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void arrayInputs();
+    void rangeInputs_data();
+    void rangeInputs();
+    void linesInputs();
+    void options();
+    void pluginByPath();
+    void rejects_data();
+    void rejects();
+    void missingFile();
+    void shippedExamplesParse();
+
+private:
+    std::optional<JobSpec> parse(const QByteArray &json, QString *error)
+    {
+        return parseJobJson(json, QStringLiteral("job.json"), m_dir.path(), m_registry, error);
+    }
+
+    QTemporaryDir m_dir;
+    exec::PluginRegistry m_registry{QStringList{test::pluginDir()}};
+};
+
+void TestJobFile::initTestCase()
+{
+    QVERIFY(m_dir.isValid());
+}
+
+void TestJobFile::arrayInputs()
+{
+    QString error;
+    const auto spec = parse(R"({"plugin": "echo", "inputs": [1, "two", {"three": 3}, [4], null, 2.5]})", &error);
+    QVERIFY2(spec, qPrintable(error));
+    QCOMPARE(spec->inputs.size(), 6);
+    QCOMPARE(spec->inputs.at(0), QCborValue(1));
+    QCOMPARE(spec->inputs.at(1), QCborValue(QStringLiteral("two")));
+    QVERIFY(spec->inputs.at(2).isMap());
+    QVERIFY(spec->inputs.at(4).isNull());
+    QCOMPARE(spec->plugin.name, QStringLiteral("echo"));
+    QCOMPARE(spec->plugin.sha256.size(), 64);
+    QCOMPARE(spec->retries, 2);
+    QCOMPARE(spec->timeoutMs, 0);
+    QCOMPARE(spec->name, QStringLiteral("job"));
+}
+
+void TestJobFile::rangeInputs_data()
+{
+    QTest::addColumn<QByteArray>("range");
+    QTest::addColumn<QVector<qint64>>("expected");
+    QTest::newRow("start stop") << QByteArray("[0, 4]") << QVector<qint64>{0, 1, 2, 3};
+    QTest::newRow("step") << QByteArray("[100000, 100800, 100]")
+                          << QVector<qint64>{100000, 100100, 100200, 100300, 100400, 100500, 100600, 100700};
+    QTest::newRow("uneven step") << QByteArray("[0, 10, 3]") << QVector<qint64>{0, 3, 6, 9};
+    QTest::newRow("negative step") << QByteArray("[5, 0, -2]") << QVector<qint64>{5, 3, 1};
+    QTest::newRow("empty") << QByteArray("[5, 5]") << QVector<qint64>{};
+    QTest::newRow("backwards is empty") << QByteArray("[5, 0]") << QVector<qint64>{};
+}
+
+void TestJobFile::rangeInputs()
+{
+    QFETCH(QByteArray, range);
+    QFETCH(QVector<qint64>, expected);
+    QString error;
+    const auto spec = parse(R"({"plugin": "echo", "inputs": {"range": )" + range + "}}", &error);
+    QVERIFY2(spec, qPrintable(error));
+    QVector<qint64> got;
+    for (const QCborValue &v : spec->inputs)
+        got.append(v.toInteger());
+    QCOMPARE(got, expected);
+}
+
+void TestJobFile::linesInputs()
+{
+    QFile f(m_dir.filePath(QStringLiteral("inputs.txt")));
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("100000\n\nhello world\n\"quoted\"\n{\"samples\": 5}\n007\n");
+    f.close();
+    QString error;
+    const auto spec = parse(R"({"plugin": "echo", "inputs": {"lines": "inputs.txt"}})", &error);
+    QVERIFY2(spec, qPrintable(error));
+    QCOMPARE(spec->inputs.size(), 5);
+    QCOMPARE(spec->inputs.at(0), QCborValue(100000));
+    QCOMPARE(spec->inputs.at(1), QCborValue(QStringLiteral("hello world")));
+    QCOMPARE(spec->inputs.at(2), QCborValue(QStringLiteral("quoted")));
+    QVERIFY(spec->inputs.at(3).isMap());
+    QCOMPARE(spec->inputs.at(4), QCborValue(QStringLiteral("007"))); // not JSON: kept as text
+}
+
+void TestJobFile::options()
+{
+    QString error;
+    const auto spec = parse(
+        R"({"name": "N", "plugin": "sleep", "inputs": [1], "retries": 5, "timeout": 1.5, "priority": -3})", &error);
+    QVERIFY2(spec, qPrintable(error));
+    QCOMPARE(spec->name, QStringLiteral("N"));
+    QCOMPARE(spec->retries, 5);
+    QCOMPARE(spec->timeoutMs, 1500);
+    QCOMPARE(spec->priority, -3);
+}
+
+void TestJobFile::pluginByPath()
+{
+    QString error;
+    const QByteArray json = R"({"plugin": ")" + test::pluginPath(QStringLiteral("sumprimes")).toUtf8() + R"(", "inputs": [10]})";
+    const auto spec = parse(json, &error);
+    QVERIFY2(spec, qPrintable(error));
+    QCOMPARE(spec->plugin.name, QStringLiteral("sumprimes"));
+}
+
+void TestJobFile::rejects_data()
+{
+    QTest::addColumn<QByteArray>("json");
+    QTest::addColumn<QStringList>("mustMention");
+    QTest::newRow("not JSON") << QByteArray("{plugin: echo") << words({"job.json", "not valid JSON"});
+    QTest::newRow("not an object") << QByteArray("[1, 2]") << words({"job.json", "JSON object"});
+    QTest::newRow("no plugin") << QByteArray(R"({"inputs": [1]})") << words({"job.json", "\"plugin\"", "nothing"});
+    QTest::newRow("plugin not text") << QByteArray(R"({"plugin": 5, "inputs": [1]})")
+                                     << words({"\"plugin\"", "the number 5"});
+    QTest::newRow("unknown plugin") << QByteArray(R"({"plugin": "nosuch", "inputs": [1]})")
+                                    << words({"\"plugin\"", "no plugin named \"nosuch\""});
+    QTest::newRow("plugin file missing") << QByteArray(R"({"plugin": "/no/such/libx.so", "inputs": [1]})")
+                                         << words({"\"plugin\"", "does not exist"});
+    QTest::newRow("not a plugin") << QByteArray(R"({"plugin": "/etc/hostname", "inputs": [1]})")
+                                  << words({"\"plugin\"", "not a Qt plugin"});
+    QTest::newRow("no inputs") << QByteArray(R"({"plugin": "echo"})") << words({"\"inputs\"", "expected an array", "nothing"});
+    QTest::newRow("inputs text") << QByteArray(R"({"plugin": "echo", "inputs": "1,2"})") << words({"\"inputs\"", "the text"});
+    QTest::newRow("inputs bad object") << QByteArray(R"({"plugin": "echo", "inputs": {"from": 1}})")
+                                       << words({"\"inputs\"", "range"});
+    QTest::newRow("range not array") << QByteArray(R"({"plugin": "echo", "inputs": {"range": 5}})")
+                                     << words({"\"inputs.range\"", "[start, stop"});
+    QTest::newRow("range fractional") << QByteArray(R"({"plugin": "echo", "inputs": {"range": [0, 2.5]}})")
+                                      << words({"\"inputs.range\"", "2.5"});
+    QTest::newRow("range step 0") << QByteArray(R"({"plugin": "echo", "inputs": {"range": [0, 5, 0]}})")
+                                  << words({"\"inputs.range\"", "step must not be 0"});
+    QTest::newRow("range too big") << QByteArray(R"({"plugin": "echo", "inputs": {"range": [0, 1000000000000]}})")
+                                   << words({"\"inputs.range\"", "limit"});
+    QTest::newRow("lines missing file") << QByteArray(R"({"plugin": "echo", "inputs": {"lines": "nope.txt"}})")
+                                        << words({"\"inputs.lines\"", "cannot read"});
+    QTest::newRow("retries negative") << QByteArray(R"({"plugin": "echo", "inputs": [1], "retries": -1})")
+                                      << words({"\"retries\"", "integer from 0 to 100"});
+    QTest::newRow("timeout text") << QByteArray(R"({"plugin": "echo", "inputs": [1], "timeout": "5s"})")
+                                  << words({"\"timeout\"", "seconds", "the text"});
+    QTest::newRow("timeout zero") << QByteArray(R"({"plugin": "echo", "inputs": [1], "timeout": 0})")
+                                  << words({"\"timeout\"", "greater than 0"});
+    QTest::newRow("priority fractional") << QByteArray(R"({"plugin": "echo", "inputs": [1], "priority": 0.5})")
+                                         << words({"\"priority\"", "integer"});
+    QTest::newRow("name number") << QByteArray(R"({"plugin": "echo", "inputs": [1], "name": 3})")
+                                 << words({"\"name\"", "text"});
+    QTest::newRow("unknown field") << QByteArray(R"({"plugin": "echo", "inputs": [1], "retry": 3})")
+                                   << words({"unknown field \"retry\""});
+}
+
+void TestJobFile::rejects()
+{
+    QFETCH(QByteArray, json);
+    QFETCH(QStringList, mustMention);
+    QString error;
+    QVERIFY(!parse(json, &error));
+    for (const QString &part : mustMention)
+        QVERIFY2(error.contains(part), qPrintable(QStringLiteral("\"%1\" not in: %2").arg(part, error)));
+}
+
+void TestJobFile::missingFile()
+{
+    QString error;
+    QVERIFY(!parseJobFile(m_dir.filePath(QStringLiteral("absent.json")), m_registry, &error));
+    QVERIFY(error.contains(QStringLiteral("absent.json")));
+    QVERIFY(error.contains(QStringLiteral("cannot read")));
+}
+
+void TestJobFile::shippedExamplesParse()
+{
+    const QDir jobs(test::sourceDir() + QStringLiteral("/resources/jobs"));
+    const QStringList files = jobs.entryList({QStringLiteral("*.json")});
+    QVERIFY(files.contains(QStringLiteral("sumprimes.json")));
+    for (const QString &file : files) {
+        QString error;
+        const auto spec = parseJobFile(jobs.filePath(file), m_registry, &error);
+        QVERIFY2(spec, qPrintable(error));
+        QVERIFY(!spec->inputs.isEmpty());
+    }
+    QString error;
+    const auto pp = parseJobFile(jobs.filePath(QStringLiteral("sumprimes.json")), m_registry, &error);
+    QCOMPARE(pp->inputs.size(), 8);
+    QCOMPARE(pp->inputs.first().toInteger(), 100000);
+    QCOMPARE(pp->inputs.last().toInteger(), 100700);
+}
+
+QTEST_GUILESS_MAIN(TestJobFile)
+#include "tst_jobfile.moc"
