@@ -363,6 +363,10 @@ private:
     {
         WorkResult result;
         result.id = task.item.id;
+        // Make this task current first, then look for a cancel that came before: the reader
+        // either sees it as current or leaves the id in the set, never neither.
+        g_currentCancelled.store(false);
+        g_currentId.store(task.item.id);
         if (takeCancelled(task.item.id)) {
             result.outcome = Outcome::Cancelled;
             result.error = QStringLiteral("cancelled before it started");
@@ -381,8 +385,6 @@ private:
         const auto start = Clock::now();
         {
             std::lock_guard<std::mutex> lock(m_outMutex);
-            g_currentId.store(task.item.id);
-            g_currentCancelled.store(false);
             m_deadline = task.batch->timeoutMs > 0 ? start + std::chrono::milliseconds(task.batch->timeoutMs)
                                                    : Clock::time_point::max();
             m_timeoutMs = task.batch->timeoutMs;
