@@ -4,7 +4,7 @@
 
 #include <QtWidgets/QApplication>
 #include <QtWidgets/QSpinBox>
-#include <QtWidgets/QStyleOptionProgressBar>
+#include <QtGui/QPainter>
 
 namespace taskfleet::gui {
 
@@ -46,20 +46,32 @@ ProgressDelegate::ProgressDelegate(int role, QObject *parent)
 
 void ProgressDelegate::paint(QPainter *painter, const QStyleOptionViewItem &option, const QModelIndex &index) const
 {
-    QStyleOptionProgressBar bar;
-    bar.rect = option.rect.adjusted(2, 3, -2, -3);
-    bar.minimum = 0;
-    bar.maximum = 1000;
-    bar.progress = index.data(m_role).toInt();
-    bar.text = index.data(Qt::DisplayRole).toString();
-    bar.textVisible = true;
-    bar.textAlignment = Qt::AlignCenter;
-    bar.state = option.state | QStyle::State_Horizontal;
-    bar.palette = option.palette;
-    bar.fontMetrics = option.fontMetrics;
+    // Drawn by hand rather than with the style's progress bar, so that it reads the same in a
+    // selected row and in every style.
+    QStyleOptionViewItem background = option;
+    initStyleOption(&background, index);
+    background.text.clear();
     const QWidget *widget = option.widget;
     QStyle *style = widget ? widget->style() : QApplication::style();
-    style->drawControl(QStyle::CE_ProgressBar, &bar, painter, widget);
+    style->drawControl(QStyle::CE_ItemViewItem, &background, painter, widget);
+
+    const double fraction = qBound(0, index.data(m_role).toInt(), 1000) / 1000.0;
+    const QRectF bar = QRectF(option.rect).adjusted(3, 4, -3, -4);
+    painter->save();
+    painter->setRenderHint(QPainter::Antialiasing);
+    painter->setPen(QColor(0xb0, 0xb6, 0xc0));
+    painter->setBrush(QColor(0xf4, 0xf5, 0xf7));
+    painter->drawRoundedRect(bar, 3, 3);
+    if (fraction > 0) {
+        QRectF done = bar.adjusted(1, 1, -1, -1);
+        done.setWidth(done.width() * fraction);
+        painter->setPen(Qt::NoPen);
+        painter->setBrush(fraction >= 1 ? QColor(0x66, 0xbb, 0x6a) : QColor(0x42, 0xa5, 0xf5));
+        painter->drawRoundedRect(done, 2, 2);
+    }
+    painter->setPen(QColor(0x20, 0x20, 0x20));
+    painter->drawText(bar, Qt::AlignCenter, index.data(Qt::DisplayRole).toString());
+    painter->restore();
 }
 
 } // namespace taskfleet::gui

@@ -118,7 +118,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget *parent)
     m_host->start();
     log(tr("Taskfleet started; local node with %1 workers")
             .arg(hostOptions.localWorkers >= 0 ? hostOptions.localWorkers : QThread::idealThreadCount()));
-    resize(1280, 820);
+    resize(1280, 840);
 }
 
 MainWindow::~MainWindow()
@@ -235,7 +235,9 @@ void MainWindow::buildLayout()
                                           new WorkerCountDelegate(qMax(256, 8 * QThread::idealThreadCount()), m_nodesView));
     m_nodesView->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed | QAbstractItemView::SelectedClicked);
     m_nodesView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    m_nodesView->horizontalHeader()->setSectionResizeMode(NodesModel::State, QHeaderView::Stretch);
+    m_nodesView->horizontalHeader()->setSectionResizeMode(NodesModel::State, QHeaderView::Interactive);
+    m_nodesView->setColumnWidth(NodesModel::State, 90);
+    m_nodesView->horizontalHeader()->setStretchLastSection(true);
 
     // Jobs
     m_jobsView = makeTable(this);
@@ -243,7 +245,9 @@ void MainWindow::buildLayout()
     m_jobsView->setItemDelegateForColumn(JobsModel::Progress, new ProgressDelegate(JobsModel::ProgressRole, m_jobsView));
     m_jobsView->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_jobsView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    m_jobsView->horizontalHeader()->setSectionResizeMode(JobsModel::Name, QHeaderView::Stretch);
+    m_jobsView->horizontalHeader()->setSectionResizeMode(JobsModel::Name, QHeaderView::Interactive);
+    m_jobsView->setColumnWidth(JobsModel::Name, 200);
+    m_jobsView->horizontalHeader()->setStretchLastSection(true);
     m_jobsView->horizontalHeader()->setMinimumSectionSize(40);
     m_jobsView->setColumnWidth(JobsModel::Progress, 140);
     m_jobsView->horizontalHeader()->setSectionResizeMode(JobsModel::Progress, QHeaderView::Fixed);
@@ -267,11 +271,11 @@ void MainWindow::buildLayout()
     m_resultsView->setModel(m_resultsModel);
     m_resultsView->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_resultsView->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
-    m_resultsView->horizontalHeader()->setStretchLastSection(false);
+    m_resultsView->horizontalHeader()->setStretchLastSection(true);
     m_resultsView->setColumnWidth(ResultsModel::Index, 60);
-    m_resultsView->setColumnWidth(ResultsModel::Input, 230);
-    m_resultsView->setColumnWidth(ResultsModel::Output, 300);
-    m_resultsView->setColumnWidth(ResultsModel::Node, 120);
+    m_resultsView->setColumnWidth(ResultsModel::Input, 200);
+    m_resultsView->setColumnWidth(ResultsModel::Output, 250);
+    m_resultsView->setColumnWidth(ResultsModel::Node, 100);
     m_resultsView->setColumnWidth(ResultsModel::Time, 80);
     m_resultsView->setColumnWidth(ResultsModel::Attempts, 70);
     resultsLayout->addLayout(resultsBar);
@@ -317,6 +321,9 @@ void MainWindow::buildLayout()
     main->addWidget(right);
     main->setStretchFactor(0, 3);
     main->setStretchFactor(1, 2);
+    main->setSizes({780, 500});
+    left->setSizes({150, 230, 400});
+    right->setSizes({560, 220});
 
     auto *central = new QWidget(this);
     auto *layout = new QVBoxLayout(central);

@@ -16,13 +16,19 @@ constexpr int MaxSide = 8192;
 QVector<QRgb> makePalette()
 {
     QVector<QRgb> palette(256);
+    // Escape counts are scaled by the job's maximum, so most detail sits in the low indices:
+    // a steep curve spreads it out (deep blue -> cyan -> white -> orange).
+    const QColor stops[] = {QColor(0x0b, 0x10, 0x33), QColor(0x1f, 0x4e, 0x9c), QColor(0x40, 0xb0, 0xe0),
+                            QColor(0xf5, 0xf5, 0xe8), QColor(0xff, 0xa0, 0x30), QColor(0x80, 0x20, 0x10)};
+    constexpr int last = int(sizeof stops / sizeof stops[0]) - 1;
     for (int i = 0; i < 255; ++i) {
-        // Smooth dark-blue -> orange -> white gradient on a sqrt scale, so the edge detail shows.
-        const double t = std::sqrt(double(i) / 254.0);
-        const int r = int(255 * std::min(1.0, 1.6 * t * t + 0.1 * t));
-        const int g = int(255 * std::min(1.0, std::pow(t, 1.4) * 1.05));
-        const int b = int(255 * std::min(1.0, 0.35 + 0.65 * std::sin(t * 3.14159 * 0.9)));
-        palette[i] = qRgb(r, g, int(b * (1 - t * 0.6)));
+        const double t = std::pow(double(i) / 254.0, 0.3) * last;
+        const int k = std::min(int(t), last - 1);
+        const double f = t - k;
+        const QColor &a = stops[k];
+        const QColor &b = stops[k + 1];
+        palette[i] = qRgb(int(a.red() + (b.red() - a.red()) * f), int(a.green() + (b.green() - a.green()) * f),
+                          int(a.blue() + (b.blue() - a.blue()) * f));
     }
     palette[255] = qRgb(0, 0, 0); // inside the set
     return palette;
@@ -48,7 +54,7 @@ void MandelbrotView::setJobInputs(int jobId, const QVector<QCborValue> &inputs)
     Picture &p = m_jobs[jobId];
     p.image = QImage(int(tiles * size), int(tiles * size), QImage::Format_Indexed8);
     p.image.setColorTable(m_palette);
-    p.image.fill(0);
+    p.image.fill(255);
     if (jobId == m_current)
         update();
 }
@@ -118,18 +124,24 @@ void MandelbrotView::paintEvent(QPaintEvent *)
     const Picture &p = *it;
     const int side = qMin(width(), height()) - 8;
     const QRect target((width() - side) / 2, (height() - side) / 2, side, side);
-    painter.setRenderHint(QPainter::SmoothPixmapTransform);
-    painter.drawImage(target, p.image);
     const double scale = double(side) / double(p.image.width());
+    // Tiles not computed yet stay a quiet grey; computed ones are copied from the image.
+    painter.fillRect(target, QColor(0x3a, 0x3d, 0x45));
+    painter.setRenderHint(QPainter::SmoothPixmapTransform);
+    for (const Tile &t : p.tiles) {
+        const QRectF r(target.left() + t.rect.left() * scale, target.top() + t.rect.top() * scale, t.rect.width() * scale,
+                       t.rect.height() * scale);
+        painter.drawImage(r, p.image, t.rect);
+    }
     QHash<QString, QColor> legend;
     if (m_tint) {
         for (const Tile &t : p.tiles) {
             QColor c = nodeColor(t.node);
             legend.insert(t.node, c);
             c.setAlpha(90);
-            const QRectF r(target.left() + t.rect.left() * scale, target.top() + t.rect.top() * scale, t.rect.width() * scale,
-                           t.rect.height() * scale);
-            painter.fillRect(r, c);
+            painter.fillRect(QRectF(target.left() + t.rect.left() * scale, target.top() + t.rect.top() * scale,
+                                    t.rect.width() * scale, t.rect.height() * scale),
+                             c);
         }
     }
     painter.setPen(QColor(0x60, 0x60, 0x68));

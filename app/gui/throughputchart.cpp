@@ -13,8 +13,8 @@ namespace {
 /** A "nice" axis maximum at or above \a v: 1, 2, 5 times a power of ten. */
 double niceCeiling(double v)
 {
-    if (v <= 1)
-        return 1;
+    if (v <= 0.25)
+        return 0.25;
     const double p = std::pow(10.0, std::floor(std::log10(v)));
     for (double m : {1.0, 2.0, 5.0, 10.0})
         if (m * p >= v)
@@ -48,7 +48,7 @@ void ThroughputChart::paintEvent(QPaintEvent *)
     p.setRenderHint(QPainter::Antialiasing);
     p.fillRect(rect(), palette().base());
     const QFontMetrics fm = fontMetrics();
-    const QRect plot = rect().adjusted(fm.horizontalAdvance(QStringLiteral("00000")) + 8, fm.height() + 8, -12, -fm.height() - 8);
+    const QRect plot = rect().adjusted(fm.horizontalAdvance(QStringLiteral("000000")) + 8, fm.height() + 8, -12, -fm.height() - 8);
     if (plot.width() < 20 || plot.height() < 20)
         return;
 
@@ -57,39 +57,48 @@ void ThroughputChart::paintEvent(QPaintEvent *)
     for (const QVector<int> &s : std::as_const(m_series))
         for (int i = 0; i + 1 < s.size(); ++i)
             maxValue = qMax(maxValue, s.at(i));
-    const double top = niceCeiling(maxValue * 1.1);
+    const double top = 4 * niceCeiling(maxValue * 1.1 / 4);
+    // A young run fills the chart instead of hugging its right edge; it grows to the full history.
+    int length = 0;
+    for (const QVector<int> &s : std::as_const(m_series))
+        length = qMax(length, int(s.size()) - 1);
+    const int seconds = qBound(30, length, m_seconds);
 
     p.setPen(QPen(palette().mid().color(), 1, Qt::DotLine));
     for (int k = 0; k <= 4; ++k) {
         const double y = plot.bottom() - plot.height() * k / 4.0;
         p.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y));
         p.setPen(palette().text().color());
-        const QString label = QString::number(top * k / 4.0, 'g', 4);
+        const double v = top * k / 4.0;
+        const QString label = top >= 4 ? QString::number(qint64(v + 0.5)) : QString::number(v, 'g', 3);
         p.drawText(QRectF(0, y - fm.height() / 2.0, plot.left() - 6, fm.height()), Qt::AlignRight | Qt::AlignVCenter, label);
         p.setPen(QPen(palette().mid().color(), 1, Qt::DotLine));
     }
     p.setPen(palette().text().color());
-    p.drawText(QRect(plot.left(), plot.bottom() + 4, plot.width(), fm.height()), Qt::AlignLeft, tr("-%1 s").arg(m_seconds));
+    p.drawText(QRect(plot.left(), plot.bottom() + 4, plot.width(), fm.height()), Qt::AlignLeft, tr("-%1 s").arg(seconds));
     p.drawText(QRect(plot.left(), plot.bottom() + 4, plot.width(), fm.height()), Qt::AlignRight, tr("now"));
     p.drawText(QRect(plot.left(), 2, plot.width(), fm.height()), Qt::AlignLeft, tr("tasks per second"));
 
-    const double dx = double(plot.width()) / double(m_seconds - 1);
+    const double dx = double(plot.width()) / double(seconds - 1);
     int legendX = plot.right();
     for (int s = int(m_series.size()) - 1; s >= 0; --s) {
         const QVector<int> &values = m_series.at(s);
-        const int n = int(values.size()) - 1; // without the partial last second
-        const QColor color = s == 0 ? palette().text().color() : seriesColor(s - 1);
+        const int n = qMin(int(values.size()) - 1, seconds); // without the partial last second
+        QColor color = s == 0 ? palette().text().color() : seriesColor(s - 1);
+        if (s == 0)
+            color.setAlpha(110); // the total is drawn last, over its nodes: let them show through
         if (n >= 1) {
             QPainterPath path;
+            const int first = int(values.size()) - 1 - n;
             for (int i = 0; i < n; ++i) {
                 const double x = plot.right() - (n - 1 - i) * dx;
-                const double y = plot.bottom() - plot.height() * values.at(i) / top;
+                const double y = plot.bottom() - plot.height() * values.at(first + i) / top;
                 if (i == 0)
                     path.moveTo(x, y);
                 else
                     path.lineTo(x, y);
             }
-            p.setPen(QPen(color, s == 0 ? 2.5 : 1.5));
+            p.setPen(QPen(color, s == 0 ? 3.5 : 1.5));
             p.drawPath(path);
         }
         const QString name = s == 0 ? tr("total") : m_names.value(s - 1);

@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: MIT
+// The main window end to end: drops, bad files, worker counts, results, statistics export.
+#include "appsettings.h"
+#include "delegates.h"
+#include "jobsmodel.h"
+#include "mainwindow.h"
+#include "mandelbrotview.h"
+#include "nodesmodel.h"
+#include "plugininputsdialog.h"
+#include "resultsmodel.h"
+#include "testsupport.h"
+
+#include <QtCore/QFile>
+#include <QtCore/QMimeData>
+#include <QtCore/QTemporaryDir>
+#include <QtCore/QUrl>
+#include <QtGui/QDragEnterEvent>
+#include <QtGui/QDropEvent>
+#include <QtTest/QSignalSpy>
+#include <QtTest/QTest>
+#include <QtWidgets/QComboBox>
+#include <QtWidgets/QSpinBox>
+#include <QtWidgets/QTableView>
+
+#include <memory>
+
+#include <sys/stat.h>
+
+using namespace taskfleet;
+using gui::JobsModel;
+using gui::MainWindow;
+using gui::NodesModel;
+
+namespace {
+
+constexpr int JobTimeoutMs = 60000;
+
+/** A node that is only seen, never given work: stands in for a remote agent in the nodes table. */
+class FakeNode : public sched::Node
+{
+public:
+    explicit FakeNode(int workers)
+        : m_workers(workers)
+    {
+    }
+    QString id() const override { return QStringLiteral("fake-1"); }
+    QString name() const override { return QStringLiteral("fake-agent"); }
+    QString address() const override { return QStringLiteral("192.0.2.7:45450"); }
+    sched::NodeState state() const override { return sched::NodeState::Online; }
+    int workerCount() const override { return m_workers; }
+    int busyWorkers() const override { return 0; }
+    int credit() const override { return 0; }
+    bool canRun(const exec::PluginInfo &, QString *why) const override
+    {
+        *why = QStringLiteral("fake node");
+        return false;
+    }
+    void submit(const exec::PluginInfo &, qint64, QVector<sched::NodeTask>) override {}
+    void cancel(const QVector<quint64> &) override {}
+    void setWorkerCount(int count) override
+    {
+        m_workers = count;
+        emit workerCountChanged(count);
+    }
+
+private:
+    int m_workers;
+};
+
+std::unique_ptr<MainWindow> makeWindow(int workers, const QString &exitStats = {})
+{
+    gui::MainWindowOptions options;
+    options.localWorkers = workers;
+    options.pluginPaths = {test::pluginDir()};
+    options.workerProgram = test::program(QStringLiteral("taskfleet-worker"));
+    options.exitStatisticsPath = exitStats;
+    options.useSettings = false;
+    auto window = std::make_unique<MainWindow>(options);
+    window->show();
+    return window;
+}
+
+QString writeFile(const QTemporaryDir &dir, const QString &name, const QByteArray &content)
+{
+    const QString path = dir.filePath(name);
+    QFile f(path);
+    if (!f.open(QIODevice::WriteOnly) || f.write(content) != content.size())
+        return {};
+    return path;
+}
+
+/** Drops \a paths on \a window as a file manager would: drag enter, then drop. Returns whether the drop was accepted. */
+bool dropFiles(QWidget *window, const QStringList &paths)
+{
+    QMimeData mime;
+    QList<QUrl> urls;
+    for (const QString &p : paths)
+        urls.append(QUrl::fromLocalFile(p));
+    mime.setUrls(urls);
+    const QPointF pos(window->width() / 2.0, window->height() / 2.0);
+    QDragEnterEvent enter(pos.toPoint(), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(window, &enter);
+    if (!enter.isAccepted())
+        return false;
+    QDropEvent drop(pos, Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(window, &drop);
+    return drop.isAccepted();
+}
+
+const sched::JobSnapshot *onlyJob(MainWindow *w)
+{
+    return w->jobsModel()->rowCount() == 1 ? &w->jobsModel()->jobs().first() : nullptr;
+}
+
+bool jobFinished(MainWindow *w, int row)
+{
+    const auto &jobs = w->jobsModel()->jobs();
+    return row < jobs.size() && jobs.at(row).state == sched::JobState::Finished;
+}
+
+/** A small CSV reader for the files Statistics writes (quoted fields allowed). */
+QVector<QStringList> readCsv(const QString &path)
+{
+    QVector<QStringList> rows;
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return rows;
+    const QString text = QString::fromUtf8(f.readAll());
+    QStringList row;
+    QString field;
+    bool quoted = false;
+    for (qsizetype i = 0; i < text.size(); ++i) {
+        const QChar c = text.at(i);
+        if (quoted) {
+            if (c == QLatin1Char('"') && i + 1 < text.size() && text.at(i + 1) == QLatin1Char('"')) {
+                field += c;
+                ++i;
+            } else if (c == QLatin1Char('"')) {
+                quoted = false;
+            } else {
+                field += c;
+            }
+        } else if (c == QLatin1Char('"')) {
+            quoted = true;
+        } else if (c == QLatin1Char(',')) {
+            row.append(field);
+            field.clear();
+        } else if (c == QLatin1Char('\n')) {
+            row.append(field);
+            rows.append(row);
+            row.clear();
+            field.clear();
+        } else if (c != QLatin1Char('\r')) {
+            field += c;
+        }
+    }
+    if (!field.isEmpty() || !row.isEmpty()) {
+        row.append(field);
+        rows.append(row);
+    }
+    return rows;
+}
+
+} // namespace
+
+class TestMainWindow : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase()
+    {
+        QVERIFY(m_config.isValid());
+        qputenv("XDG_CONFIG_HOME", QFile::encodeName(m_config.path()));
+        QCoreApplication::setOrganizationName(QStringLiteral("taskfleet-test"));
+        QCoreApplication::setApplicationName(QStringLiteral("taskfleet-test"));
+        QVERIFY2(QFile::exists(test::program(QStringLiteral("taskfleet-worker"))), "build taskfleet-worker first");
+        QVERIFY2(QFile::exists(test::pluginPath(QStringLiteral("echo"))), "build the plugins first");
+    }
+
+    void dropJobFileRunsToCompletion()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString job = writeFile(dir, QStringLiteral("echo.json"),
+                                      R"({"name": "dropped echo", "plugin": "echo", "inputs": {"range": [0, 300, 1]}})");
+        auto w = makeWindow(2);
+        QVERIFY(dropFiles(w.get(), {job}));
+        QVERIFY(w->lastError().isEmpty());
+        QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) != nullptr, 10000);
+        QCOMPARE(onlyJob(w.get())->name, QStringLiteral("dropped echo"));
+        QCOMPARE(onlyJob(w.get())->total, 300);
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
+        QCOMPARE(onlyJob(w.get())->done, 300);
+        QCOMPARE(onlyJob(w.get())->failed, 0);
+        // The results arrive in batches; all 300 are kept for the job, and it is shown selected.
+        const int jobId = onlyJob(w.get())->id;
+        QTRY_COMPARE_WITH_TIMEOUT(w->resultsModel()->keptRows(jobId), 300, 10000);
+        QCOMPARE(w->selectedJob(), jobId);
+        QCOMPARE(w->resultsModel()->rowCount(), 300);
+        // The local node did the work, and the nodes table says so (node row + totals row).
+        QTRY_COMPARE_WITH_TIMEOUT(w->nodesModel()->nodes().value(0).tasksDone, 300, 10000);
+        QCOMPARE(w->nodesModel()->rowCount(), 2);
+        QCOMPARE(w->nodesModel()->index(1, NodesModel::TasksDone).data().toLongLong(), 300);
+    }
+
+    void badFileIsRefusedAndQueuedJobUndisturbed()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString good = writeFile(dir, QStringLiteral("sleep.json"),
+                                       R"({"name": "sleeper", "plugin": "sleep", "inputs": [200, 200, 200, 200, 200, 200, 200, 200]})");
+        const QString badPlugin = writeFile(dir, QStringLiteral("bad-plugin.json"), R"({"plugin": "no-such-plugin", "inputs": [1]})");
+        const QString badJson = writeFile(dir, QStringLiteral("broken.json"), R"({"plugin": "echo", "inputs": [1, 2)");
+        auto w = makeWindow(2);
+        QSignalSpy errors(w.get(), &MainWindow::errorShown);
+        QVERIFY(dropFiles(w.get(), {good}));
+        QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) != nullptr, 10000);
+        const int jobId = onlyJob(w.get())->id;
+
+        QVERIFY(dropFiles(w.get(), {badPlugin}));
+        QCOMPARE(errors.size(), 1);
+        QVERIFY2(w->lastError().contains(QStringLiteral("bad-plugin.json")), qPrintable(w->lastError()));
+        QVERIFY2(w->lastError().contains(QStringLiteral("no-such-plugin")), qPrintable(w->lastError()));
+        QVERIFY(dropFiles(w.get(), {badJson}));
+        QCOMPARE(errors.size(), 2);
+        QVERIFY2(w->lastError().contains(QStringLiteral("broken.json")), qPrintable(w->lastError()));
+
+        // Nothing was added, and the queued job runs to its end untouched.
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
+        QCOMPARE(w->jobsModel()->rowCount(), 1);
+        QCOMPARE(onlyJob(w.get())->id, jobId);
+        QCOMPARE(onlyJob(w.get())->done, 8);
+        QCOMPARE(onlyJob(w.get())->cancelled, 0);
+    }
+
+    void workerCountEditedInTableChangesTheNode()
+    {
+        auto w = makeWindow(2);
+        QTRY_COMPARE_WITH_TIMEOUT(w->host()->lastSnapshot().nodes.value(0).workers, 2, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(w->nodesModel()->rowCount(), 2, 10000);
+        const QModelIndex cell = w->nodesModel()->index(0, NodesModel::Workers);
+        QVERIFY(cell.flags() & Qt::ItemIsEditable);
+        QVERIFY(!(w->nodesModel()->index(1, NodesModel::Workers).flags() & Qt::ItemIsEditable)); // totals row
+
+        // Through the view's spin box delegate, as a person would.
+        QAbstractItemDelegate *delegate = w->nodesView()->itemDelegateForIndex(cell);
+        QVERIFY(qobject_cast<gui::WorkerCountDelegate *>(delegate));
+        w->nodesView()->edit(cell);
+        auto *spin = w->nodesView()->findChild<QSpinBox *>();
+        QVERIFY(spin);
+        QCOMPARE(spin->value(), 2);
+        spin->setValue(4);
+        delegate->setModelData(spin, w->nodesModel(), cell);
+        QTRY_COMPARE_WITH_TIMEOUT(w->host()->lastSnapshot().nodes.value(0).workers, 4, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(w->nodesModel()->index(0, NodesModel::Workers).data().toInt(), 4, 10000);
+
+        // Through the model, and shrinking: it takes effect while a job runs.
+        QTemporaryDir dir;
+        const QString job = writeFile(dir, QStringLiteral("sleep.json"), R"({"plugin": "sleep", "inputs": [150, 150, 150, 150, 150, 150, 150, 150, 150, 150]})");
+        QCOMPARE(w->openFiles({job}), 1);
+        QVERIFY(w->nodesModel()->setData(cell, 1, Qt::EditRole));
+        QTRY_COMPARE_WITH_TIMEOUT(w->host()->lastSnapshot().nodes.value(0).workers, 1, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
+        QCOMPARE(w->jobsModel()->jobs().first().done, 10);
+        QTRY_VERIFY_WITH_TIMEOUT(w->host()->lastSnapshot().nodes.value(0).busy <= 1, 10000);
+    }
+
+    void exportedStatisticsMatch()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString exitStats = dir.filePath(QStringLiteral("at-exit.csv"));
+        auto w = makeWindow(3, exitStats);
+        const QString job = writeFile(dir, QStringLiteral("echo.json"), R"({"plugin": "echo", "inputs": {"range": [0, 500, 1]}})");
+        QCOMPARE(w->openFiles({job}), 1);
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
+
+        QSignalSpy exported(w->host(), &sched::ControllerHost::statisticsExported);
+        const QString path = dir.filePath(QStringLiteral("stats.csv"));
+        w->host()->exportStatistics(path);
+        QVERIFY(exported.wait(10000));
+        const QStringList files = exported.first().at(0).toStringList();
+        QVERIFY2(files.size() == 3, qPrintable(exported.first().at(1).toString()));
+
+        w->host()->requestSnapshot();
+        QTRY_COMPARE_WITH_TIMEOUT(w->host()->lastSnapshot().tasksDone, 500, 10000);
+        const sched::ClusterSnapshot snap = w->host()->lastSnapshot();
+
+        const QVector<QStringList> summary = readCsv(path);
+        QVERIFY(summary.size() >= 2);
+        const int idCol = int(summary.first().indexOf(QStringLiteral("node_id")));
+        const int doneCol = int(summary.first().indexOf(QStringLiteral("tasks_done")));
+        QVERIFY(idCol >= 0 && doneCol >= 0);
+        qint64 total = -1;
+        int nodeRows = 0;
+        for (int r = 1; r < summary.size(); ++r) {
+            const QStringList &row = summary.at(r);
+            QVERIFY(row.size() > doneCol);
+            if (row.at(idCol) == QLatin1String("total")) {
+                total = row.at(doneCol).toLongLong();
+                continue;
+            }
+            ++nodeRows;
+            const auto node = std::find_if(snap.nodes.cbegin(), snap.nodes.cend(), [&](const sched::NodeSnapshot &n) { return n.id == row.at(idCol); });
+            QVERIFY2(node != snap.nodes.cend(), qPrintable(row.at(idCol)));
+            QCOMPARE(row.at(doneCol).toLongLong(), node->tasksDone);
+        }
+        QCOMPARE(nodeRows, int(snap.nodes.size()));
+        QCOMPARE(total, snap.tasksDone);
+        QCOMPARE(total, 500);
+        // The per-task log has one row per task; the nodes table shows the same totals.
+        QCOMPARE(readCsv(files.at(2)).size() - 1, 500);
+        QTRY_COMPARE_WITH_TIMEOUT(w->nodesModel()->index(w->nodesModel()->rowCount() - 1, NodesModel::TasksDone).data().toLongLong(), 500, 5000);
+
+        // --export-stats: written when the window (and its controller) goes away.
+        w.reset();
+        const QVector<QStringList> atExit = readCsv(exitStats);
+        QVERIFY(atExit.size() >= 2);
+        QCOMPARE(atExit.last().at(idCol), QStringLiteral("total"));
+        QCOMPARE(atExit.last().at(doneCol).toLongLong(), 500);
+    }
+
+    void mandelbrotExampleAssemblesAndExportsResults()
+    {
+        auto w = makeWindow(2);
+        QVERIFY(MainWindow::exampleJobs().contains(QStringLiteral("mandelbrot.json")));
+        QVERIFY(w->queueExample(QStringLiteral("mandelbrot.json")));
+        QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) != nullptr, 10000);
+        const int jobId = onlyJob(w.get())->id;
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(w->mandelbrotView()->tileCount(jobId), 64, 10000);
+        QCOMPARE(w->mandelbrotView()->currentJob(), jobId);
+        w->mandelbrotView()->setTintByNode(true);
+        QVERIFY(!w->mandelbrotView()->grab().isNull());
+
+        w->selectJob(jobId);
+        QTRY_COMPARE_WITH_TIMEOUT(w->resultsModel()->rowCount(), 64, 10000);
+        QTemporaryDir dir;
+        QString error;
+        const QString jsonl = dir.filePath(QStringLiteral("r.jsonl"));
+        const QString csv = dir.filePath(QStringLiteral("r.csv"));
+        QVERIFY2(w->resultsModel()->exportJsonLines(jsonl, &error), qPrintable(error));
+        QVERIFY2(w->resultsModel()->exportCsv(csv, &error), qPrintable(error));
+        QFile f(jsonl);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(f.readAll().count('\n'), 64);
+        const QVector<QStringList> rows = readCsv(csv);
+        QCOMPARE(rows.size(), 65);
+        QCOMPARE(rows.first().first(), QStringLiteral("index"));
+        QCOMPARE(rows.at(1).at(1), QStringLiteral("ok"));
+    }
+
+    void nodesTableShowsEveryControllerNode()
+    {
+        auto w = makeWindow(1);
+        w->host()->addNode([] { return new FakeNode(3); });
+        QTRY_COMPARE_WITH_TIMEOUT(w->nodesModel()->rowCount(), 3, 10000); // local, fake, totals
+        const int row = w->nodesModel()->rowOf(QStringLiteral("fake-1"));
+        QCOMPARE(row, 1);
+        QCOMPARE(w->nodesModel()->index(row, NodesModel::Name).data().toString(), QStringLiteral("fake-agent"));
+        QCOMPARE(w->nodesModel()->index(row, NodesModel::Address).data().toString(), QStringLiteral("192.0.2.7:45450"));
+        QCOMPARE(w->nodesModel()->index(row, NodesModel::Workers).data().toInt(), 3);
+        QCOMPARE(w->nodesModel()->index(2, NodesModel::Workers).data().toInt(), 4); // totals
+        QVERIFY(w->nodesModel()->setData(w->nodesModel()->index(row, NodesModel::Workers), 6, Qt::EditRole));
+        QTRY_COMPARE_WITH_TIMEOUT(w->host()->lastSnapshot().nodes.value(1).workers, 6, 10000);
+        w->host()->removeNode(QStringLiteral("fake-1"));
+        QTRY_COMPARE_WITH_TIMEOUT(w->nodesModel()->rowCount(), 2, 10000);
+    }
+
+    void droppedPluginOpensInputsDialog()
+    {
+        auto w = makeWindow(2);
+        QVERIFY(dropFiles(w.get(), {test::pluginPath(QStringLiteral("echo"))}));
+        gui::PluginInputsDialog *dialog = nullptr;
+        QTRY_VERIFY_WITH_TIMEOUT((dialog = w->findChild<gui::PluginInputsDialog *>()) != nullptr, 5000);
+        QString error;
+        QVERIFY(!dialog->jobSpec(&error)); // an empty list is refused, with a reason
+        QVERIFY(!error.isEmpty());
+        auto *kind = dialog->findChild<QComboBox *>();
+        QVERIFY(kind);
+        kind->setCurrentIndex(1); // range 0..100 by default
+        dialog->accept();
+        QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) != nullptr, 10000);
+        QCOMPARE(onlyJob(w.get())->total, 100);
+        QCOMPARE(onlyJob(w.get())->plugin, QStringLiteral("echo"));
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
+        QCOMPARE(onlyJob(w.get())->done, 100);
+    }
+
+    void secretIsStoredPrivately()
+    {
+        QString error;
+        QVERIFY2(gui::AppSettings::setSecret(QStringLiteral("correct horse"), &error), qPrintable(error));
+        const QString path = gui::AppSettings::secretFilePath();
+        QVERIFY2(path.startsWith(m_config.path()), qPrintable(path));
+        struct stat st = {};
+        QCOMPARE(::stat(QFile::encodeName(path).constData(), &st), 0);
+        QCOMPARE(int(st.st_mode & 0777), 0600);
+        QCOMPARE(gui::AppSettings::secret(), QStringLiteral("correct horse"));
+        gui::AppSettings s;
+        s.localWorkers = 3;
+        s.pluginFolders = {QStringLiteral("/opt/plugins")};
+        s.save();
+        const gui::AppSettings loaded = gui::AppSettings::load();
+        QCOMPARE(loaded.localWorkers, 3);
+        QCOMPARE(loaded.pluginFolders, s.pluginFolders);
+    }
+
+private:
+    QTemporaryDir m_config;
+};
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_mainwindow.moc"
