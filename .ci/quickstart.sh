@@ -9,3 +9,8 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTASKFLEET_BUILD
 cmake --build build -j "$(nproc)"
 echo "== taskfleet-run resources/jobs/sumprimes.json"
 ./build/bin/taskfleet-run --keep-order resources/jobs/sumprimes.json
+# With a display, open the desktop app on the Mandelbrot example so the work is visible.
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${CI:-}" ]; then
+    echo "== taskfleet resources/jobs/mandelbrot.json"
+    exec ./build/bin/taskfleet resources/jobs/mandelbrot.json
+fi

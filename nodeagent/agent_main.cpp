@@ -66,18 +66,18 @@ int main(int argc, char **argv)
     if (options.debug)
         QLoggingCategory::setFilterRules(QStringLiteral("tf.*.debug=true"));
 
-    // The secret: --secret-file, TASKFLEET_SECRET, --secret (warns), else generated in the state dir.
+    // The secret: --secret-file, --secret (warns), TASKFLEET_SECRET, else generated in the state dir.
     net::SecretResult secret;
     QString secretSource;
     if (!options.secretFile.isEmpty()) {
         secret = net::SecretStore::loadFile(options.secretFile);
         secretSource = QStringLiteral("file %1").arg(options.secretFile);
-    } else if (!qEnvironmentVariableIsEmpty(net::SecretStore::EnvironmentVariable)) {
-        secret = net::SecretStore::fromEnvironment();
-        secretSource = QStringLiteral("TASKFLEET_SECRET");
     } else if (options.secretArgSet) {
         secret = net::SecretStore::fromString(options.secretArg);
         secretSource = QStringLiteral("the command line");
+    } else if (!qEnvironmentVariableIsEmpty(net::SecretStore::EnvironmentVariable)) {
+        secret = net::SecretStore::fromEnvironment();
+        secretSource = QStringLiteral("TASKFLEET_SECRET");
     } else {
         secret = net::SecretStore::loadOrGenerate(options.server.stateDir);
         secretSource = QStringLiteral("file %1").arg(secret.path);

@@ -40,7 +40,7 @@ bool parseCommandLine(const QStringList &arguments, AgentCommandLine *out, QStri
     p.setApplicationDescription(QStringLiteral(
         "The Taskfleet node agent: runs tasks for Taskfleet controllers (taskfleet, taskfleet-run --node)\n"
         "that know the cluster secret. All traffic is TLS with a pre-shared key derived from the secret.\n\n"
-        "Secret, first found: --secret-file, TASKFLEET_SECRET, --secret (visible in ps; warns), else\n"
+        "Secret, first found: --secret-file, --secret (visible in ps; warns), TASKFLEET_SECRET, else\n"
         "<state-dir>/secret (generated on first start, mode 0600).\n\n"
         "Signals: SIGUSR1 prints statistics to stderr; SIGTERM/SIGINT stop cleanly."));
     p.addHelpOption();

@@ -2,6 +2,8 @@
 // taskfleet-run: runs job files on the local node (and agents) without a window.
 #include "runner.h"
 
+#include "net/secretstore.h"
+
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QCoreApplication>
 
@@ -49,7 +51,23 @@ int main(int argc, char **argv)
                                         QStringLiteral("Start a fresh worker process for every task."));
     const QCommandLineOption noSpecOpt(QStringLiteral("no-speculation"),
                                        QStringLiteral("Never run duplicate copies of slow tasks at the end of a job."));
+    const QCommandLineOption nodeOpt(QStringLiteral("node"),
+                                     QStringLiteral("Also run tasks on the taskfleet-agent at HOST:PORT (repeatable; "
+                                                    "the port is required)."),
+                                     QStringLiteral("HOST:PORT"));
+    const QCommandLineOption secretFileOpt(QStringLiteral("secret-file"),
+                                           QStringLiteral("Read the cluster secret for --node from FILE "
+                                                          "(else --secret, else TASKFLEET_SECRET)."),
+                                           QStringLiteral("FILE"));
+    const QCommandLineOption secretOpt(QStringLiteral("secret"),
+                                       QStringLiteral("The cluster secret (visible in ps; prefer --secret-file)."),
+                                       QStringLiteral("SECRET"));
+    const QCommandLineOption connectTimeoutOpt(QStringLiteral("connect-timeout"),
+                                               QStringLiteral("With only remote nodes, give up (exit 3) when none is "
+                                                              "usable after SECONDS (default 10)."),
+                                               QStringLiteral("SECONDS"), QStringLiteral("10"));
     parser.addOptions({resultsOpt, statsOpt, workersOpt, pluginPathOpt, progressOpt, keepOrderOpt, restartOpt, noSpecOpt});
+    parser.addOptions({nodeOpt, secretFileOpt, secretOpt, connectTimeoutOpt});
 
     if (!parser.parse(QCoreApplication::arguments())) {
         std::fprintf(stderr, "taskfleet-run: %s\nTry 'taskfleet-run --help'.\n", qPrintable(parser.errorText()));
@@ -86,6 +104,47 @@ int main(int argc, char **argv)
     options.keepOrder = parser.isSet(keepOrderOpt);
     options.restartWorkers = parser.isSet(restartOpt);
     options.speculation = !parser.isSet(noSpecOpt);
+
+    // Remote nodes: HOST:PORT each, the port is required (a node without one would never be reached).
+    for (const QString &node : parser.values(nodeOpt)) {
+        QString host;
+        quint16 port = 0;
+        QString why;
+        if (!parseNodeAddress(node, &host, &port, &why)) {
+            std::fprintf(stderr, "taskfleet-run: --node %s: %s\n", qPrintable(node), qPrintable(why));
+            return ExitBadUsage;
+        }
+        options.nodes.append(node);
+    }
+    {
+        bool ok = false;
+        options.connectTimeoutSeconds = parser.value(connectTimeoutOpt).toInt(&ok);
+        if (!ok || options.connectTimeoutSeconds < 1 || options.connectTimeoutSeconds > 3600) {
+            std::fprintf(stderr, "taskfleet-run: --connect-timeout wants seconds from 1 to 3600, not \"%s\"\n",
+                         qPrintable(parser.value(connectTimeoutOpt)));
+            return ExitBadUsage;
+        }
+    }
+    if (!options.nodes.isEmpty()) {
+        using taskfleet::net::SecretStore;
+        taskfleet::net::SecretResult secret;
+        if (parser.isSet(secretFileOpt))
+            secret = SecretStore::loadFile(parser.value(secretFileOpt));
+        else if (parser.isSet(secretOpt))
+            secret = SecretStore::fromString(parser.value(secretOpt));
+        else if (!qEnvironmentVariableIsEmpty(SecretStore::EnvironmentVariable))
+            secret = SecretStore::fromEnvironment();
+        else
+            secret.error = QStringLiteral("--node needs the cluster secret: use --secret-file FILE or TASKFLEET_SECRET "
+                                          "(the agent prints where its secret is stored)");
+        for (const QString &w : std::as_const(secret.warnings))
+            std::fprintf(stderr, "taskfleet-run: warning: %s\n", qPrintable(w));
+        if (!secret.ok()) {
+            std::fprintf(stderr, "taskfleet-run: %s\n", qPrintable(secret.error));
+            return ExitBadUsage;
+        }
+        options.secret = QString::fromUtf8(secret.secret);
+    }
 
     Runner runner(options);
     int exitCode = 0;

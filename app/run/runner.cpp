@@ -4,6 +4,7 @@
 #include "exec/pluginregistry.h"
 #include "sched/jobfile.h"
 #include "sched/localnode.h"
+#include "sched/remotenode.h"
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QFileInfo>
@@ -30,6 +31,47 @@ QString formatDuration(double seconds)
                      : QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
 }
 } // namespace
+
+bool parseNodeAddress(const QString &text, QString *host, quint16 *port, QString *why)
+{
+    QString h;
+    QString p;
+    if (text.startsWith(QLatin1Char('['))) {
+        const qsizetype close = text.indexOf(QLatin1Char(']'));
+        if (close < 0) {
+            *why = QStringLiteral("unterminated [IPv6] address");
+            return false;
+        }
+        h = text.mid(1, close - 1);
+        if (text.mid(close + 1).startsWith(QLatin1Char(':')))
+            p = text.mid(close + 2);
+    } else {
+        const qsizetype colon = text.lastIndexOf(QLatin1Char(':'));
+        if (colon >= 0 && text.indexOf(QLatin1Char(':')) != colon) {
+            *why = QStringLiteral("write IPv6 addresses as [ADDRESS]:PORT");
+            return false;
+        }
+        h = colon < 0 ? text : text.left(colon);
+        p = colon < 0 ? QString() : text.mid(colon + 1);
+    }
+    if (h.isEmpty()) {
+        *why = QStringLiteral("no host name");
+        return false;
+    }
+    if (p.isEmpty()) {
+        *why = QStringLiteral("no port: write HOST:PORT (taskfleet-agent listens on 45450 by default)");
+        return false;
+    }
+    bool ok = false;
+    const uint n = p.toUInt(&ok);
+    if (!ok || n == 0 || n > 65535) {
+        *why = QStringLiteral("\"%1\" is not a port number (1-65535)").arg(p);
+        return false;
+    }
+    *host = h;
+    *port = quint16(n);
+    return true;
+}
 
 Runner::Runner(RunOptions options, QObject *parent)
     : QObject(parent)
@@ -77,6 +119,31 @@ bool Runner::start(int *exitCode)
     poolOptions.workers = workers;
     poolOptions.restartAfterEachTask = m_options.restartWorkers;
     m_controller->addNode(new sched::LocalNode(poolOptions));
+
+    for (const QString &address : std::as_const(m_options.nodes)) {
+        sched::RemoteNodeOptions nodeOptions;
+        QString why;
+        parseNodeAddress(address, &nodeOptions.host, &nodeOptions.port, &why); // validated by main()
+        nodeOptions.channel = net::ChannelOptions::fromSecret(m_options.secret.toUtf8());
+        nodeOptions.channel.handshakeTimeoutMs = std::max(1000, m_options.connectTimeoutSeconds * 1000);
+        auto *node = new sched::RemoteNode(nodeOptions);
+        m_controller->addNode(node);
+        connect(node, &sched::Node::stateChanged, this, [this, node] {
+            const bool bad = node->state() == sched::NodeState::Refused || node->state() == sched::NodeState::Incompatible;
+            // While the remote-only watchdog runs, it prints the reasons itself (once, all nodes together).
+            if (bad && !m_nodeWatchdog.isActive() && !m_reported.contains(node->address())) {
+                m_reported.insert(node->address());
+                printErr(QStringLiteral("taskfleet-run: %1: %2").arg(node->address(), node->stateReason()));
+            } else if (node->state() == sched::NodeState::Online) {
+                m_reported.remove(node->address());
+            }
+        });
+        node->start();
+    }
+    if (workers == 0 && !m_options.nodes.isEmpty()) {
+        connect(&m_nodeWatchdog, &QTimer::timeout, this, &Runner::onNodeWatchdog);
+        m_nodeWatchdog.start(100);
+    }
 
     connect(m_controller, &sched::Controller::resultsRecorded, this, &Runner::onResults);
     connect(m_controller, &sched::Controller::jobFinished, this, &Runner::onJobFinished);
@@ -134,6 +201,39 @@ void Runner::onProgressTick()
     else
         std::fprintf(stderr, "%s\n", qPrintable(text));
     std::fflush(stderr);
+}
+
+void Runner::onNodeWatchdog()
+{
+    // Remote-only: succeed as soon as one node is online; give up at once when every node has
+    // definitely failed (wrong secret, other version, nothing listening twice), or at the timeout.
+    QStringList lines;
+    bool allFailed = true;
+    for (sched::Node *n : m_controller->nodes()) {
+        auto *node = qobject_cast<sched::RemoteNode *>(n);
+        if (!node)
+            continue;
+        if (node->state() == sched::NodeState::Online || node->hasBeenOnline()) {
+            m_nodeWatchdog.stop();
+            return;
+        }
+        const bool failed = node->state() == sched::NodeState::Refused || node->state() == sched::NodeState::Incompatible
+                         || (node->state() == sched::NodeState::Offline && node->failedAttempts() >= 2);
+        allFailed = allFailed && failed;
+        lines << QStringLiteral("%1: %2").arg(node->address(),
+                                               node->stateReason().isEmpty()
+                                                   ? QStringLiteral("no answer within %1 s").arg(m_options.connectTimeoutSeconds)
+                                                   : node->stateReason());
+    }
+    if (!allFailed && m_clock.elapsed() < qint64(m_options.connectTimeoutSeconds) * 1000)
+        return;
+    m_nodeWatchdog.stop();
+    printErr(QStringLiteral("taskfleet-run: no node can run tasks (--local-workers is 0):"));
+    for (const QString &line : std::as_const(lines))
+        printErr(line);
+    m_done = true;
+    m_writer.flush();
+    emit finished(ExitNoNode);
 }
 
 void Runner::finish(int exitCode)

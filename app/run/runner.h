@@ -8,6 +8,7 @@
 
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QObject>
+#include <QtCore/QSet>
 #include <QtCore/QTimer>
 
 namespace taskfleet::app {
@@ -19,6 +20,12 @@ enum ExitCode {
     ExitBadUsage = 2,
     ExitNoNode = 3,
 };
+
+/**
+ * Splits "HOST:PORT" ("[v6]:PORT" for IPv6). A missing or invalid port is an error with a reason
+ * (a node without a port would never be reached — a lesson from pp).
+ */
+bool parseNodeAddress(const QString &text, QString *host, quint16 *port, QString *why);
 
 class Runner : public QObject
 {
@@ -38,6 +45,7 @@ private:
     void onJobFinished(int jobId);
     void onProgressTick();
     void finish(int exitCode);
+    void onNodeWatchdog();
 
     RunOptions m_options;
     sched::Controller *m_controller = nullptr;
@@ -47,6 +55,8 @@ private:
     qint64 m_tasksTotal = 0;
     bool m_anyFailed = false;
     bool m_done = false;
+    QTimer m_nodeWatchdog;      ///< with no local workers: exit 3 when no remote node is usable
+    QSet<QString> m_reported;   ///< remote nodes whose refusal was already printed
 };
 
 } // namespace taskfleet::app

@@ -1,0 +1,506 @@
+// SPDX-License-Identifier: MIT
+// RemoteNode: hello, credit, plugin shipping, heartbeats, failover and reconnect for one agent.
+#include "remotenode.h"
+
+#include "protocol/version.h"
+#include "util/logging.h"
+
+#include <QtCore/QFile>
+#include <QtCore/QSysInfo>
+#include <QtCore/QThread>
+#include <QtCore/QUuid>
+#include <QtNetwork/QHostInfo>
+
+namespace taskfleet::sched {
+
+using namespace taskfleet::protocol;
+using exec::Outcome;
+using exec::WorkResult;
+
+namespace {
+constexpr int TickMs = 500;
+
+/** One id per controller process, sent in hello. */
+QString controllerId()
+{
+    static const QString id = QUuid::createUuid().toString(QUuid::WithoutBraces);
+    return id;
+}
+} // namespace
+
+RemoteNode::RemoteNode(RemoteNodeOptions options, QObject *parent)
+    : Node(parent)
+    , m_options(std::move(options))
+{
+    m_clock.start();
+    m_reconnect.setSingleShot(true);
+    connect(&m_reconnect, &QTimer::timeout, this, &RemoteNode::connectNow);
+    connect(&m_tick, &QTimer::timeout, this, &RemoteNode::onTick);
+}
+
+RemoteNode::~RemoteNode()
+{
+    if (m_channel) {
+        m_channel->disconnect(this);
+        if (m_channel->isReady())
+            m_channel->send(encodeBye(QStringLiteral("controller closing")));
+        m_channel->close(QStringLiteral("controller closing"));
+        m_channel->setParent(nullptr);
+        m_channel->deleteLater(); // lets the bye leave while the event loop still runs
+        m_channel = nullptr;
+    }
+}
+
+QString RemoteNode::address() const
+{
+    return m_options.host.contains(QLatin1Char(':')) ? QStringLiteral("[%1]:%2").arg(m_options.host).arg(m_options.port)
+                                                      : QStringLiteral("%1:%2").arg(m_options.host).arg(m_options.port);
+}
+
+QString RemoteNode::name() const
+{
+    return m_peer.hostName.isEmpty() ? address() : QStringLiteral("%1 (%2)").arg(m_peer.hostName, address());
+}
+
+void RemoteNode::start()
+{
+    if (!m_channel && !m_reconnect.isActive())
+        connectNow();
+}
+
+void RemoteNode::connectNow()
+{
+    if (m_state == NodeState::Incompatible)
+        return;
+    m_helloReceived = false;
+    m_onlineThisAttempt = false;
+    m_agentError.clear();
+    m_channel = new net::SecureChannel(m_options.channel, this);
+    connect(m_channel, &net::SecureChannel::ready, this, &RemoteNode::onReady);
+    connect(m_channel, &net::SecureChannel::messageReceived, this, &RemoteNode::onMessage);
+    connect(m_channel, &net::SecureChannel::closed, this, &RemoteNode::onClosed);
+    m_lastHeardMs = m_lastSentMs = m_clock.elapsed();
+    m_channel->connectToHost(m_options.host, m_options.port);
+}
+
+bool RemoteNode::send(const QCborMap &message)
+{
+    if (!m_channel || !m_channel->send(message))
+        return false;
+    m_lastSentMs = m_clock.elapsed();
+    return true;
+}
+
+void RemoteNode::setState(NodeState state, const QString &reason)
+{
+    if (state == m_state && reason == m_reason)
+        return;
+    m_state = state;
+    m_reason = reason;
+    emit stateChanged();
+}
+
+void RemoteNode::onReady()
+{
+    Hello hello;
+    hello.major = ProtocolMajor;
+    hello.minor = ProtocolMinor;
+    hello.role = QStringLiteral("controller");
+    hello.nodeId = controllerId();
+    hello.hostName = QHostInfo::localHostName();
+    hello.abi = QSysInfo::buildAbi();
+    hello.qtVersion = QString::fromLatin1(qVersion());
+    hello.cores = QThread::idealThreadCount();
+    hello.workers = 0;
+    send(encode(hello));
+    m_lastHeardMs = m_clock.elapsed();
+    m_tick.start(TickMs);
+}
+
+void RemoteNode::onMessage(const QCborMap &message)
+{
+    m_lastHeardMs = m_clock.elapsed();
+    QString error;
+    const MessageType type = messageType(message, &error);
+    if (type == MessageType::Unknown)
+        return dropConnection(QStringLiteral("protocol error from the agent: ") + error);
+    if (!m_helloReceived && type != MessageType::Hello && type != MessageType::Error && type != MessageType::Bye)
+        return dropConnection(QStringLiteral("protocol error: the agent sent %1 before hello").arg(messageTypeName(type)));
+    switch (type) {
+    case MessageType::Hello:
+        return handleHello(message);
+    case MessageType::Results:
+        return handleResults(message);
+    case MessageType::Status:
+        return handleStatus(message);
+    case MessageType::PluginHave:
+        return handlePluginHave(message);
+    case MessageType::PluginStored:
+        return handlePluginStored(message);
+    case MessageType::PluginRejected:
+        return handlePluginRejected(message);
+    case MessageType::Heartbeat:
+        return;
+    case MessageType::Error: {
+        ErrorMessage e;
+        if (!decode(message, &e, &error))
+            e.text = error;
+        m_agentError = e.text;
+        if (!m_onlineThisAttempt) {
+            // Only hello problems (version, role) are refused before a session starts.
+            setState(NodeState::Incompatible, QStringLiteral("the agent refused: ") + e.text);
+        }
+        return dropConnection(QStringLiteral("the agent reported an error: ") + e.text);
+    }
+    case MessageType::Bye: {
+        ErrorMessage e;
+        if (!decode(message, &e, &error))
+            e.text = error;
+        return dropConnection(QStringLiteral("the agent is stopping (%1)").arg(e.text));
+    }
+    default:
+        return dropConnection(QStringLiteral("protocol error: an agent may not send %1").arg(messageTypeName(type)));
+    }
+}
+
+void RemoteNode::handleHello(const QCborMap &message)
+{
+    Hello hello;
+    QString error;
+    if (m_helloReceived)
+        return dropConnection(QStringLiteral("protocol error: second hello"));
+    if (!decode(message, &hello, &error))
+        return dropConnection(QStringLiteral("bad hello from the agent: ") + error);
+    const QString why = checkCompatible(hello, QStringLiteral("agent"));
+    if (!why.isEmpty()) {
+        setState(NodeState::Incompatible, why);
+        send(encodeError(why));
+        return dropConnection(why);
+    }
+    m_helloReceived = true;
+    m_peer = hello;
+    m_onlineThisAttempt = m_everOnline = true;
+    m_backoffMs = 1000;
+    m_plugins.clear();
+    m_workers = hello.workers;
+    m_busy = 0;
+    m_capacity = hello.workers;
+    qCInfo(lcSched).noquote() << "agent" << name() << "online:" << hello.workers << "workers, ABI" << hello.abi;
+    if (m_pendingWorkerCount >= 0) {
+        send(encode(SetWorkers{m_pendingWorkerCount}));
+        m_pendingWorkerCount = -1;
+    }
+    setState(NodeState::Online, QString());
+    emit workerCountChanged(m_workers);
+    emit creditAvailable();
+}
+
+int RemoteNode::credit() const
+{
+    if (m_state != NodeState::Online || m_capacity <= 0)
+        return 0;
+    const int allowance = std::max(1, m_capacity / 4);
+    return std::max(0, m_capacity + allowance - int(m_inFlight.size()));
+}
+
+bool RemoteNode::canRun(const exec::PluginInfo &plugin, QString *why) const
+{
+    if (!m_peer.abi.isEmpty() && m_peer.abi != QSysInfo::buildAbi()) {
+        *why = QStringLiteral("%1 has ABI %2; the plugin is built for %3").arg(address(), m_peer.abi, QSysInfo::buildAbi());
+        return false;
+    }
+    const auto it = m_plugins.constFind(plugin.sha256);
+    if (it != m_plugins.constEnd() && it->stage == PluginEntry::Stage::Rejected) {
+        *why = it->reason;
+        return false;
+    }
+    if (!isSha256Hex(plugin.sha256)) {
+        *why = QStringLiteral("plugin %1 has no SHA-256").arg(plugin.name);
+        return false;
+    }
+    return true;
+}
+
+void RemoteNode::submit(const exec::PluginInfo &plugin, qint64 timeoutMs, QVector<NodeTask> tasks)
+{
+    if (tasks.isEmpty())
+        return;
+    for (const NodeTask &t : std::as_const(tasks))
+        m_inFlight.insert(t.attempt);
+    if (m_state != NodeState::Online || !m_channel) {
+        QVector<quint64> ids;
+        for (const NodeTask &t : std::as_const(tasks)) {
+            m_inFlight.remove(t.attempt);
+            ids.append(t.attempt);
+        }
+        const QString reason = QStringLiteral("%1 is not online").arg(address());
+        QMetaObject::invokeMethod(this, [this, ids, reason] { emit tasksLost(ids, reason); }, Qt::QueuedConnection);
+        return;
+    }
+    auto it = m_plugins.find(plugin.sha256);
+    if (it == m_plugins.end()) {
+        PluginEntry entry;
+        entry.info = plugin;
+        entry.waiting.append(PendingRun{timeoutMs, std::move(tasks)});
+        m_plugins.insert(plugin.sha256, std::move(entry));
+        send(encode(PluginQuery{plugin.sha256}));
+        return;
+    }
+    switch (it->stage) {
+    case PluginEntry::Stage::Ready:
+        sendRun(plugin.sha256, timeoutMs, tasks);
+        return;
+    case PluginEntry::Stage::Querying:
+    case PluginEntry::Stage::Uploading:
+        it->waiting.append(PendingRun{timeoutMs, std::move(tasks)});
+        return;
+    case PluginEntry::Stage::Rejected: {
+        it->waiting.append(PendingRun{timeoutMs, std::move(tasks)});
+        failWaiting(*it, Outcome::LoadFailed, it->reason);
+        return;
+    }
+    }
+}
+
+void RemoteNode::sendRun(const QByteArray &sha, qint64 timeoutMs, const QVector<NodeTask> &tasks)
+{
+    Run run;
+    run.sha256 = sha;
+    run.timeoutMs = timeoutMs;
+    run.tasks.reserve(tasks.size());
+    for (const NodeTask &t : tasks)
+        run.tasks.append(TaskItem{t.attempt, t.input});
+    send(encode(run));
+}
+
+void RemoteNode::emitLater(QVector<WorkResult> results)
+{
+    if (results.isEmpty())
+        return;
+    // Never call back into the controller from inside its own submit()/cancel().
+    QMetaObject::invokeMethod(this, [this, results] {
+        emit resultsArrived(results);
+        emit creditAvailable();
+    }, Qt::QueuedConnection);
+}
+
+void RemoteNode::failWaiting(PluginEntry &entry, Outcome outcome, const QString &reason)
+{
+    QVector<WorkResult> results;
+    for (const PendingRun &run : std::as_const(entry.waiting))
+        for (const NodeTask &t : run.tasks)
+            if (m_inFlight.remove(t.attempt))
+                results.append(WorkResult{t.attempt, outcome, {}, reason, 0});
+    entry.waiting.clear();
+    emitLater(std::move(results));
+}
+
+void RemoteNode::upload(PluginEntry &entry)
+{
+    QFile file(entry.info.path);
+    QString why;
+    if (file.size() > MaxPluginSize)
+        why = QStringLiteral("plugin %1 is %2 bytes, more than the upload limit of %3").arg(entry.info.path).arg(file.size()).arg(MaxPluginSize);
+    else if (!file.open(QIODevice::ReadOnly))
+        why = QStringLiteral("cannot read plugin %1: %2").arg(entry.info.path, file.errorString());
+    if (!why.isEmpty()) {
+        entry.stage = PluginEntry::Stage::Rejected;
+        entry.reason = why;
+        failWaiting(entry, Outcome::LoadFailed, why);
+        return;
+    }
+    entry.stage = PluginEntry::Stage::Uploading;
+    ++m_uploads;
+    qCInfo(lcSched).noquote() << "uploading plugin" << entry.info.name << "to" << address();
+    send(encode(PluginUpload{entry.info.sha256, entry.info.name, file.readAll()}));
+    emit eventLogged(QStringLiteral("uploading plugin %1 (%2 bytes)").arg(entry.info.name).arg(file.size()));
+}
+
+void RemoteNode::handlePluginHave(const QCborMap &message)
+{
+    PluginHave have;
+    QString error;
+    if (!decode(message, &have, &error))
+        return dropConnection(QStringLiteral("bad plugin-have: ") + error);
+    auto it = m_plugins.find(have.sha256);
+    if (it == m_plugins.end() || it->stage != PluginEntry::Stage::Querying)
+        return;
+    if (!have.have)
+        return upload(*it);
+    it->stage = PluginEntry::Stage::Ready;
+    const QVector<PendingRun> waiting = std::exchange(it->waiting, {});
+    for (const PendingRun &run : waiting)
+        sendRun(have.sha256, run.timeoutMs, run.tasks);
+}
+
+void RemoteNode::handlePluginStored(const QCborMap &message)
+{
+    PluginStored stored;
+    QString error;
+    if (!decode(message, &stored, &error))
+        return dropConnection(QStringLiteral("bad plugin-stored: ") + error);
+    auto it = m_plugins.find(stored.sha256);
+    if (it == m_plugins.end())
+        return;
+    it->stage = PluginEntry::Stage::Ready;
+    const QVector<PendingRun> waiting = std::exchange(it->waiting, {});
+    for (const PendingRun &run : waiting)
+        sendRun(stored.sha256, run.timeoutMs, run.tasks);
+}
+
+void RemoteNode::handlePluginRejected(const QCborMap &message)
+{
+    PluginRejected rejected;
+    QString error;
+    if (!decode(message, &rejected, &error))
+        return dropConnection(QStringLiteral("bad plugin-rejected: ") + error);
+    auto it = m_plugins.find(rejected.sha256);
+    if (it == m_plugins.end())
+        return;
+    it->stage = PluginEntry::Stage::Rejected;
+    it->reason = QStringLiteral("%1 refused the plugin: %2").arg(address(), rejected.reason);
+    emit eventLogged(it->reason);
+    failWaiting(*it, Outcome::LoadFailed, it->reason);
+}
+
+void RemoteNode::handleResults(const QCborMap &message)
+{
+    Results res;
+    QString error;
+    if (!decode(message, &res, &error))
+        return dropConnection(QStringLiteral("bad results from the agent: ") + error);
+    QVector<WorkResult> out;
+    out.reserve(res.results.size());
+    for (TaskResult &r : res.results) {
+        if (!m_inFlight.remove(r.id))
+            continue; // not ours (any more): e.g. already reported lost
+        WorkResult w;
+        w.id = r.id;
+        w.outcome = Outcome(r.outcome);
+        if (w.outcome == Outcome::Ok)
+            w.output = std::move(r.value);
+        else
+            w.error = r.value.toString();
+        w.runtimeUs = r.runtimeUs;
+        out.append(std::move(w));
+    }
+    if (!out.isEmpty()) {
+        emit resultsArrived(out);
+        emit creditAvailable();
+    }
+}
+
+void RemoteNode::handleStatus(const QCborMap &message)
+{
+    Status st;
+    QString error;
+    if (!decode(message, &st, &error))
+        return dropConnection(QStringLiteral("bad status from the agent: ") + error);
+    const int oldCredit = credit();
+    const bool workersChanged = st.workers != m_workers;
+    m_status = st;
+    m_workers = st.workers;
+    m_busy = st.busy;
+    m_capacity = st.capacity;
+    if (workersChanged)
+        emit workerCountChanged(m_workers);
+    emit statusReceived();
+    if (credit() > oldCredit || workersChanged)
+        emit creditAvailable();
+}
+
+void RemoteNode::cancel(const QVector<quint64> &attempts)
+{
+    QSet<quint64> wanted(attempts.cbegin(), attempts.cend());
+    QVector<WorkResult> local;
+    for (PluginEntry &entry : m_plugins) {
+        for (PendingRun &run : entry.waiting) {
+            for (qsizetype i = run.tasks.size() - 1; i >= 0; --i) {
+                const quint64 id = run.tasks.at(i).attempt;
+                if (wanted.contains(id)) {
+                    wanted.remove(id);
+                    m_inFlight.remove(id);
+                    local.append(WorkResult{id, Outcome::Cancelled, {}, QStringLiteral("cancelled"), 0});
+                    run.tasks.remove(i);
+                }
+            }
+        }
+    }
+    emitLater(std::move(local));
+    Cancel c;
+    for (quint64 id : std::as_const(wanted))
+        if (m_inFlight.contains(id))
+            c.ids.append(id);
+    if (!c.ids.isEmpty())
+        send(encode(c));
+}
+
+void RemoteNode::setWorkerCount(int count)
+{
+    if (m_state == NodeState::Online && m_channel)
+        send(encode(SetWorkers{count}));
+    else
+        m_pendingWorkerCount = count;
+}
+
+void RemoteNode::dropConnection(const QString &reason)
+{
+    if (!m_channel)
+        return;
+    qCInfo(lcSched).noquote() << address() << "—" << reason;
+    m_channel->close(reason); // closed() follows, queued, and does the rest
+}
+
+void RemoteNode::onClosed(const QString &channelReason)
+{
+    if (!m_channel)
+        return;
+    m_tick.stop();
+    m_channel->disconnect(this);
+    m_channel->deleteLater();
+    m_channel = nullptr;
+    QString reason = channelReason;
+    if (!m_agentError.isEmpty() && !reason.contains(m_agentError))
+        reason = QStringLiteral("the agent reported: ") + m_agentError;
+
+    // Everything this agent held is lost: the controller puts it back in the queue.
+    QVector<quint64> lost(m_inFlight.cbegin(), m_inFlight.cend());
+    m_inFlight.clear();
+    m_plugins.clear();
+    m_busy = 0;
+    if (!m_onlineThisAttempt)
+        ++m_failedAttempts;
+
+    int delay = m_backoffMs;
+    if (m_state == NodeState::Incompatible) {
+        delay = -1; // never retried
+    } else if (channelReason.contains(QStringLiteral("secrets differ"))) {
+        setState(NodeState::Refused, channelReason);
+        delay = m_options.maxBackoffMs;
+    } else {
+        setState(NodeState::Offline, reason);
+        m_backoffMs = std::min(m_backoffMs * 2, m_options.maxBackoffMs);
+    }
+    if (!lost.isEmpty())
+        emit tasksLost(lost, reason);
+    if (delay >= 0) {
+        qCInfo(lcSched).noquote() << address() << m_reason << "— retrying in" << delay / 1000.0 << "s";
+        m_reconnect.start(delay);
+    }
+}
+
+void RemoteNode::onTick()
+{
+    if (!m_channel || !m_channel->isReady())
+        return;
+    const qint64 now = m_clock.elapsed();
+    if (now - m_lastHeardMs > m_options.heartbeatTimeoutMs) {
+        dropConnection(QStringLiteral("no heartbeat from the agent for %1 s").arg(m_options.heartbeatTimeoutMs / 1000));
+        return;
+    }
+    const qint64 interval = std::clamp<qint64>(m_options.heartbeatTimeoutMs / 3, 500, 5000);
+    if (now - m_lastSentMs >= interval)
+        send(encodeHeartbeat());
+}
+
+} // namespace taskfleet::sched

@@ -1,0 +1,788 @@
+// SPDX-License-Identifier: MIT
+// Real taskfleet-agent processes on 127.0.0.1: remote execution, secrets, garbage, failover, plugin cache, worker count.
+#include "agentprocess.h"
+#include "testsupport.h"
+
+#include "exec/pluginregistry.h"
+#include "net/securechannel.h"
+#include "net/secureserver.h"
+#include "protocol/messages.h"
+#include "protocol/version.h"
+#include "sched/controller.h"
+#include "sched/localnode.h"
+#include "sched/remotenode.h"
+
+#include <QtCore/QCryptographicHash>
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QSysInfo>
+#include <QtCore/QProcess>
+#include <QtCore/QTemporaryDir>
+#include <QtNetwork/QTcpServer>
+#include <QtNetwork/QTcpSocket>
+#include <QtTest/QtTest>
+
+#include <functional>
+#include <memory>
+
+#include <csignal>
+#include <sys/types.h>
+
+using namespace taskfleet;
+using test::AgentProcess;
+
+namespace {
+const QByteArray RightSecret("agent test secret: the right one, long enough");
+const QByteArray WrongSecret("agent test secret: some other cluster's one");
+
+/** Collects every record of one controller, for exactly-once checks. */
+struct Recorder {
+    QHash<int, QVector<sched::TaskRecord>> byJob;
+};
+} // namespace
+
+class TestAgent : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void jobSplitOverLocalAndTwoAgents();
+    void wrongSecretIsRefusedAndAgentKeepsServing();
+    void garbageAndPlainTcpAreDropped();
+    void runnerExitsThreeWhenNoNodeIsUsable();
+    void runnerRejectsNodeWithoutPort();
+    void pluginIsUploadedOnce();
+    void killedAgentTasksAreRescheduled();
+    void workerCountChangedAtRuntimeAndKept();
+    void versionMismatchIsIncompatible();
+    void heartbeatsAreSeparateFromTaskTime();
+    void otherAbiGetsNoTasks();
+    void terminatedAgentSaysByeAndJobGoesOn();
+    void signalsPidFileAndIdleExit();
+    void badUploadIsRejectedAndSilentControllerDropped();
+    void disconnectedControllerTasksAreCancelled();
+    void agentRefusesBadHelloAndMalformedFrames();
+
+private:
+    QString newStateDir();
+    QString secretFile(const QByteArray &secret);
+    sched::RemoteNode *addRemote(sched::Controller *c, const AgentProcess &agent, const QByteArray &secret);
+    static bool waitOnline(const QVector<sched::RemoteNode *> &nodes, int timeoutMs = 15000);
+    sched::JobSpec job(const QString &plugin, const QVector<QCborValue> &inputs);
+    static QVector<QCborValue> range(int n, int value = -1);
+    /** Submits and waits (bounded) for the job to end; fills *records. */
+    bool runJob(sched::Controller *c, sched::JobSpec spec, QVector<sched::TaskRecord> *records, int timeoutMs = 60000);
+
+    QTemporaryDir m_dir;
+    int m_serial = 0;
+    exec::PluginInfo m_echo;
+    exec::PluginInfo m_sleep;
+};
+
+void TestAgent::initTestCase()
+{
+    QVERIFY(m_dir.isValid());
+    QVERIFY2(QFileInfo::exists(test::program(QStringLiteral("taskfleet-agent"))), "build taskfleet-agent first");
+    QString error;
+    auto echo = exec::PluginRegistry::inspect(test::pluginPath(QStringLiteral("echo")), &error);
+    QVERIFY2(echo, qPrintable(error));
+    m_echo = *echo;
+    auto sleep = exec::PluginRegistry::inspect(test::pluginPath(QStringLiteral("sleep")), &error);
+    QVERIFY2(sleep, qPrintable(error));
+    m_sleep = *sleep;
+    qputenv("TASKFLEET_WORKER", test::program(QStringLiteral("taskfleet-worker")).toLocal8Bit());
+}
+
+QString TestAgent::newStateDir()
+{
+    const QString path = m_dir.filePath(QStringLiteral("state%1").arg(++m_serial));
+    QDir().mkpath(path);
+    return path;
+}
+
+QString TestAgent::secretFile(const QByteArray &secret)
+{
+    const QString path = m_dir.filePath(QStringLiteral("secret%1").arg(++m_serial));
+    test::writeSecretFile(path, secret);
+    return path;
+}
+
+sched::RemoteNode *TestAgent::addRemote(sched::Controller *c, const AgentProcess &agent, const QByteArray &secret)
+{
+    sched::RemoteNodeOptions o;
+    o.host = QStringLiteral("127.0.0.1");
+    o.port = agent.port();
+    o.channel = net::ChannelOptions::fromSecret(secret);
+    o.channel.handshakeTimeoutMs = 5000;
+    o.maxBackoffMs = 2000;
+    auto *node = new sched::RemoteNode(o);
+    c->addNode(node);
+    node->start();
+    return node;
+}
+
+bool TestAgent::waitOnline(const QVector<sched::RemoteNode *> &nodes, int timeoutMs)
+{
+    return QTest::qWaitFor([&] {
+        return std::all_of(nodes.begin(), nodes.end(), [](auto *n) { return n->state() == sched::NodeState::Online; });
+    }, timeoutMs);
+}
+
+sched::JobSpec TestAgent::job(const QString &plugin, const QVector<QCborValue> &inputs)
+{
+    sched::JobSpec spec;
+    spec.name = plugin;
+    spec.plugin = plugin == QLatin1String("sleep") ? m_sleep : m_echo;
+    spec.inputs = inputs;
+    spec.retries = 2;
+    return spec;
+}
+
+QVector<QCborValue> TestAgent::range(int n, int value)
+{
+    QVector<QCborValue> v;
+    for (int i = 0; i < n; ++i)
+        v.append(QCborValue(value < 0 ? i : value));
+    return v;
+}
+
+bool TestAgent::runJob(sched::Controller *c, sched::JobSpec spec, QVector<sched::TaskRecord> *records, int timeoutMs)
+{
+    int id = -1;
+    bool finished = false;
+    const auto conn1 = connect(c, &sched::Controller::resultsRecorded, this,
+                               [&](int jobId, const QVector<sched::TaskRecord> &r) {
+                                   if (jobId == id)
+                                       *records += r;
+                               });
+    const auto conn2 = connect(c, &sched::Controller::jobFinished, this, [&](int jobId) {
+        if (jobId == id)
+            finished = true;
+    });
+    id = c->submit(std::move(spec));
+    const bool ok = QTest::qWaitFor([&] { return finished; }, timeoutMs);
+    disconnect(conn1);
+    disconnect(conn2);
+    return ok;
+}
+
+/** Every index 0..n-1 exactly once, every one Ok with output == expected(index). */
+static bool exactlyOnce(const QVector<sched::TaskRecord> &records, int n, const std::function<QCborValue(int)> &expected,
+                        QString *why)
+{
+    QVector<int> seen(n, 0);
+    for (const sched::TaskRecord &r : records) {
+        if (r.index < 0 || r.index >= n) {
+            *why = QStringLiteral("index %1 out of range").arg(r.index);
+            return false;
+        }
+        if (++seen[r.index] > 1) {
+            *why = QStringLiteral("index %1 recorded twice").arg(r.index);
+            return false;
+        }
+        if (r.status != stats::TaskStatus::Ok || r.output != expected(r.index)) {
+            *why = QStringLiteral("index %1: status %2, output %3, error %4")
+                       .arg(r.index)
+                       .arg(int(r.status))
+                       .arg(r.output.toDiagnosticNotation(), r.error);
+            return false;
+        }
+    }
+    for (int i = 0; i < n; ++i)
+        if (seen[i] != 1) {
+            *why = QStringLiteral("index %1 has no record").arg(i);
+            return false;
+        }
+    return true;
+}
+
+// (a) local node + two agents: correct results and every node did some of the work.
+void TestAgent::jobSplitOverLocalAndTwoAgents()
+{
+    const QString secret = secretFile(RightSecret);
+    AgentProcess a1, a2;
+    QVERIFY2(a1.start(newStateDir(), secret, {QStringLiteral("-w"), QStringLiteral("2")}), qPrintable(a1.error()));
+    QVERIFY2(a2.start(newStateDir(), secret, {QStringLiteral("-w"), QStringLiteral("2")}), qPrintable(a2.error()));
+
+    sched::Controller c;
+    exec::WorkerPoolOptions local;
+    local.workers = 2;
+    c.addNode(new sched::LocalNode(local));
+    auto *r1 = addRemote(&c, a1, RightSecret);
+    auto *r2 = addRemote(&c, a2, RightSecret);
+    QVERIFY(waitOnline({r1, r2}));
+
+    // 20 ms sleeps: long enough that every node gets a share, each returns its input.
+    const int n = 120;
+    QVector<sched::TaskRecord> records;
+    QVERIFY(runJob(&c, job(QStringLiteral("sleep"), range(n, 20)), &records));
+    QString why;
+    QVERIFY2(exactlyOnce(records, n, [](int) { return QCborValue(20); }, &why), qPrintable(why));
+
+    const auto &nodes = c.statistics().nodes();
+    QCOMPARE(nodes.size(), 3);
+    for (const auto &node : nodes)
+        QVERIFY2(node.tasksDone > 0, qPrintable(QStringLiteral("%1 did no work").arg(node.name)));
+    const QString table = c.statistics().printStats();
+    QVERIFY2(table.contains(a1.address()) && table.contains(a2.address()), qPrintable(table));
+
+    // And echo values come back intact through the wire.
+    records.clear();
+    QVERIFY(runJob(&c, job(QStringLiteral("echo"), range(2000)), &records));
+    QVERIFY2(exactlyOnce(records, 2000, [](int i) { return QCborValue(i); }, &why), qPrintable(why));
+}
+
+// (b) wrong secret: refused with the reason, no task runs there; the agent keeps serving the right secret.
+void TestAgent::wrongSecretIsRefusedAndAgentKeepsServing()
+{
+    AgentProcess agent;
+    QVERIFY2(agent.start(newStateDir(), secretFile(RightSecret), {QStringLiteral("-w"), QStringLiteral("2")}),
+             qPrintable(agent.error()));
+
+    sched::Controller wrong;
+    exec::WorkerPoolOptions none;
+    none.workers = 0;
+    wrong.addNode(new sched::LocalNode(none));
+    auto *bad = addRemote(&wrong, agent, WrongSecret);
+    const int id = wrong.submit(job(QStringLiteral("echo"), range(10)));
+    QVERIFY(QTest::qWaitFor([&] { return bad->state() == sched::NodeState::Refused; }, 10000));
+    QVERIFY2(bad->stateReason().contains(QStringLiteral("the secrets differ")), qPrintable(bad->stateReason()));
+    QCOMPARE(bad->inFlight(), 0);
+    QCOMPARE(wrong.job(id)->done, 0);
+    QVERIFY(!bad->hasBeenOnline());
+    wrong.cancelJob(id);
+
+    sched::Controller right;
+    right.addNode(new sched::LocalNode(none));
+    auto *good = addRemote(&right, agent, RightSecret);
+    QVERIFY(waitOnline({good}));
+    QVector<sched::TaskRecord> records;
+    QVERIFY(runJob(&right, job(QStringLiteral("echo"), range(200)), &records));
+    QString why;
+    QVERIFY2(exactlyOnce(records, 200, [](int i) { return QCborValue(i); }, &why), qPrintable(why));
+    QVERIFY(agent.isRunning());
+}
+
+// (c) plain TCP garbage and a non-TLS client: dropped; the agent stays alive and serves.
+void TestAgent::garbageAndPlainTcpAreDropped()
+{
+    AgentProcess agent;
+    QVERIFY2(agent.start(newStateDir(), secretFile(RightSecret), {QStringLiteral("-w"), QStringLiteral("1")}),
+             qPrintable(agent.error()));
+    const QList<QByteArray> payloads{QByteArray(4096, '\xff'), QByteArray("GET / HTTP/1.0\r\nHost: x\r\n\r\n"),
+                                     QByteArray("\x00\x00\x00\x05hello", 9)};
+    for (const QByteArray &payload : payloads) {
+        QTcpSocket s;
+        s.connectToHost(QHostAddress::LocalHost, agent.port());
+        QVERIFY(s.waitForConnected(5000));
+        s.write(payload);
+        s.flush();
+        QVERIFY(QTest::qWaitFor([&] { return s.state() == QAbstractSocket::UnconnectedState; }, 15000));
+    }
+    QVERIFY(agent.isRunning());
+
+    sched::Controller c;
+    exec::WorkerPoolOptions none;
+    none.workers = 0;
+    c.addNode(new sched::LocalNode(none));
+    auto *node = addRemote(&c, agent, RightSecret);
+    QVERIFY(waitOnline({node}));
+    QVector<sched::TaskRecord> records;
+    QVERIFY(runJob(&c, job(QStringLiteral("echo"), range(100)), &records));
+    QCOMPARE(records.size(), 100);
+}
+
+// (g) taskfleet-run, remote only, nobody accepts: exit 3 within seconds, one reason per node.
+void TestAgent::runnerExitsThreeWhenNoNodeIsUsable()
+{
+    AgentProcess agent;
+    QVERIFY2(agent.start(newStateDir(), secretFile(RightSecret), {QStringLiteral("-w"), QStringLiteral("1")}),
+             qPrintable(agent.error()));
+    quint16 closedPort = 0;
+    {
+        QTcpServer probe;
+        QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
+        closedPort = probe.serverPort();
+    }
+    QProcess run;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.remove(QStringLiteral("TASKFLEET_SECRET"));
+    run.setProcessEnvironment(env);
+    QElapsedTimer clock;
+    clock.start();
+    run.start(test::program(QStringLiteral("taskfleet-run")),
+              {QStringLiteral("-n"), QStringLiteral("0"), QStringLiteral("--node"), agent.address(), QStringLiteral("--node"),
+               QStringLiteral("127.0.0.1:%1").arg(closedPort), QStringLiteral("--secret-file"), secretFile(WrongSecret),
+               test::sourceDir() + QStringLiteral("/resources/jobs/echo-range.json")});
+    QVERIFY(run.waitForFinished(20000));
+    const qint64 elapsed = clock.elapsed();
+    const QString err = QString::fromUtf8(run.readAllStandardError());
+    QCOMPARE(run.exitCode(), 3);
+    QVERIFY2(elapsed < 11000, qPrintable(QStringLiteral("took %1 ms").arg(elapsed)));
+    QVERIFY2(err.contains(agent.address() + QStringLiteral(": TLS handshake failed — the secrets differ")), qPrintable(err));
+    QVERIFY2(err.contains(QStringLiteral("127.0.0.1:%1: connection refused").arg(closedPort)), qPrintable(err));
+    QVERIFY(agent.isRunning());
+}
+
+void TestAgent::runnerRejectsNodeWithoutPort()
+{
+    QProcess run;
+    run.start(test::program(QStringLiteral("taskfleet-run")),
+              {QStringLiteral("-n"), QStringLiteral("0"), QStringLiteral("--node"), QStringLiteral("127.0.0.1"),
+               QStringLiteral("--secret-file"), secretFile(RightSecret),
+               test::sourceDir() + QStringLiteral("/resources/jobs/echo-range.json")});
+    QVERIFY(run.waitForFinished(10000));
+    QCOMPARE(run.exitCode(), 2);
+    const QString err = QString::fromUtf8(run.readAllStandardError());
+    QVERIFY2(err.contains(QStringLiteral("no port")), qPrintable(err));
+}
+
+// (e) the plugin is uploaded once; the next job (and the next controller) uploads nothing.
+void TestAgent::pluginIsUploadedOnce()
+{
+    AgentProcess agent;
+    QVERIFY2(agent.start(newStateDir(), secretFile(RightSecret), {QStringLiteral("-w"), QStringLiteral("2")}),
+             qPrintable(agent.error()));
+    exec::WorkerPoolOptions none;
+    none.workers = 0;
+    {
+        sched::Controller c;
+        c.addNode(new sched::LocalNode(none));
+        auto *node = addRemote(&c, agent, RightSecret);
+        QVERIFY(waitOnline({node}));
+        QVector<sched::TaskRecord> records;
+        QVERIFY(runJob(&c, job(QStringLiteral("echo"), range(100)), &records));
+        QCOMPARE(records.size(), 100);
+        QCOMPARE(node->uploads(), 1);
+        records.clear();
+        QVERIFY(runJob(&c, job(QStringLiteral("echo"), range(100)), &records));
+        QCOMPARE(records.size(), 100);
+        QCOMPARE(node->uploads(), 1);
+        QVERIFY(QTest::qWaitFor([&] { return node->lastStatus().uploads == 1; }, 5000));
+    }
+    // A new controller: the agent has it in its cache, so nothing is uploaded.
+    sched::Controller c2;
+    c2.addNode(new sched::LocalNode(none));
+    auto *node2 = addRemote(&c2, agent, RightSecret);
+    QVERIFY(waitOnline({node2}));
+    QVector<sched::TaskRecord> records;
+    QVERIFY(runJob(&c2, job(QStringLiteral("echo"), range(100)), &records));
+    QString why;
+    QVERIFY2(exactlyOnce(records, 100, [](int i) { return QCborValue(i); }, &why), qPrintable(why));
+    QCOMPARE(node2->uploads(), 0);
+    QVERIFY(QTest::qWaitFor([&] { return node2->lastStatus().workers == 2; }, 5000));
+    QCOMPARE(node2->lastStatus().uploads, 1);
+}
+
+// (d) kill -9 one of two agents while sleep tasks run: the job completes, every index exactly once.
+void TestAgent::killedAgentTasksAreRescheduled()
+{
+    const QString secret = secretFile(RightSecret);
+    AgentProcess a1, a2;
+    QVERIFY2(a1.start(newStateDir(), secret, {QStringLiteral("-w"), QStringLiteral("2")}), qPrintable(a1.error()));
+    QVERIFY2(a2.start(newStateDir(), secret, {QStringLiteral("-w"), QStringLiteral("2")}), qPrintable(a2.error()));
+    sched::Controller c;
+    exec::WorkerPoolOptions none;
+    none.workers = 0;
+    c.addNode(new sched::LocalNode(none));
+    auto *r1 = addRemote(&c, a1, RightSecret);
+    auto *r2 = addRemote(&c, a2, RightSecret);
+    QVERIFY(waitOnline({r1, r2}));
+
+    const int n = 40;
+    int id = -1;
+    bool finished = false;
+    QVector<sched::TaskRecord> records;
+    connect(&c, &sched::Controller::resultsRecorded, this, [&](int jobId, const QVector<sched::TaskRecord> &r) {
+        if (jobId == id)
+            records += r;
+    });
+    connect(&c, &sched::Controller::jobFinished, this, [&](int jobId) { finished = finished || jobId == id; });
+    id = c.submit(job(QStringLiteral("sleep"), range(n, 100)));
+    QVERIFY(QTest::qWaitFor([&] { return records.size() >= 6 && r1->inFlight() > 0; }, 20000));
+    a1.kill9();
+    QVERIFY(QTest::qWaitFor([&] { return finished; }, 60000));
+    QString why;
+    QVERIFY2(exactlyOnce(records, n, [](int) { return QCborValue(100); }, &why), qPrintable(why));
+    QVERIFY(r1->state() != sched::NodeState::Online);
+    QVERIFY(a2.isRunning());
+}
+
+// (f) worker count set through the controller while tasks run: no task lost, reported, kept after a restart.
+void TestAgent::workerCountChangedAtRuntimeAndKept()
+{
+    const QString stateDir = newStateDir();
+    const QString secret = secretFile(RightSecret);
+    quint16 port = 0;
+    {
+        AgentProcess agent;
+        QVERIFY2(agent.start(stateDir, secret, {QStringLiteral("-w"), QStringLiteral("2")}), qPrintable(agent.error()));
+        port = agent.port();
+        sched::Controller c;
+        exec::WorkerPoolOptions none;
+        none.workers = 0;
+        c.addNode(new sched::LocalNode(none));
+        auto *node = addRemote(&c, agent, RightSecret);
+        QVERIFY(waitOnline({node}));
+        QCOMPARE(node->workerCount(), 2);
+
+        const int n = 30;
+        int id = -1;
+        bool finished = false;
+        QVector<sched::TaskRecord> records;
+        connect(&c, &sched::Controller::resultsRecorded, this, [&](int jobId, const QVector<sched::TaskRecord> &r) {
+            if (jobId == id)
+                records += r;
+        });
+        connect(&c, &sched::Controller::jobFinished, this, [&](int jobId) { finished = finished || jobId == id; });
+        id = c.submit(job(QStringLiteral("sleep"), range(n, 80)));
+        QVERIFY(QTest::qWaitFor([&] { return !records.isEmpty(); }, 20000));
+        node->setWorkerCount(4);
+        QVERIFY(QTest::qWaitFor([&] { return node->workerCount() == 4; }, 10000));
+        QVERIFY(QTest::qWaitFor([&] { return finished; }, 60000));
+        QString why;
+        QVERIFY2(exactlyOnce(records, n, [](int) { return QCborValue(80); }, &why), qPrintable(why));
+
+        // Shrink while idle, then grow back: the agent reports each count.
+        node->setWorkerCount(1);
+        QVERIFY(QTest::qWaitFor([&] { return node->workerCount() == 1; }, 10000));
+        node->setWorkerCount(3);
+        QVERIFY(QTest::qWaitFor([&] { return node->workerCount() == 3; }, 10000));
+        QVERIFY(agent.terminate());
+    }
+    // Restarted with the same state dir and no -w: the saved count wins over the default.
+    AgentProcess again;
+    QVERIFY2(again.start(stateDir, secret, {}, port), qPrintable(again.error()));
+    QVERIFY2(again.startupLine().contains(QStringLiteral(", 3 workers,")), qPrintable(again.startupLine()));
+    sched::Controller c;
+    exec::WorkerPoolOptions none;
+    none.workers = 0;
+    c.addNode(new sched::LocalNode(none));
+    auto *node = addRemote(&c, again, RightSecret);
+    QVERIFY(waitOnline({node}));
+    QCOMPARE(node->workerCount(), 3);
+    // An explicit -w wins over the saved count.
+    QVERIFY(again.terminate());
+    AgentProcess explicitCount;
+    QVERIFY2(explicitCount.start(stateDir, secret, {QStringLiteral("-w"), QStringLiteral("1")}), qPrintable(explicitCount.error()));
+    QVERIFY2(explicitCount.startupLine().contains(QStringLiteral(", 1 workers,")), qPrintable(explicitCount.startupLine()));
+}
+
+// An agent of another protocol major version: Incompatible, with the reason, and never retried.
+void TestAgent::versionMismatchIsIncompatible()
+{
+    net::ServerOptions so;
+    so.channel = net::ChannelOptions::fromSecret(RightSecret);
+    net::SecureServer server(so);
+    QVector<QCborMap> received;
+    int connections = 0;
+    connect(&server, &net::SecureServer::channelReady, this, [&](net::SecureChannel *ch) {
+        ++connections;
+        connect(ch, &net::SecureChannel::messageReceived, this, [&](const QCborMap &m) { received.append(m); });
+        protocol::Hello h;
+        h.major = protocol::ProtocolMajor + 98;
+        h.minor = 0;
+        h.role = QStringLiteral("agent");
+        h.hostName = QStringLiteral("future-box");
+        ch->send(protocol::encode(h));
+    });
+    QVERIFY(server.listen(QHostAddress::LocalHost, 0));
+
+    sched::Controller c;
+    sched::RemoteNodeOptions o;
+    o.host = QStringLiteral("127.0.0.1");
+    o.port = server.serverPort();
+    o.channel = net::ChannelOptions::fromSecret(RightSecret);
+    o.maxBackoffMs = 200;
+    auto *node = new sched::RemoteNode(o);
+    c.addNode(node);
+    node->start();
+    QVERIFY(QTest::qWaitFor([&] { return node->state() == sched::NodeState::Incompatible; }, 10000));
+    QVERIFY2(node->stateReason().contains(QStringLiteral("protocol version %1").arg(protocol::ProtocolMajor + 98)),
+             qPrintable(node->stateReason()));
+    QTest::qWait(600); // longer than the backoff: it must not reconnect
+    QCOMPARE(connections, 1);
+    QCOMPARE(node->state(), sched::NodeState::Incompatible);
+}
+
+// The agent refuses a controller of another version and closes a session that sends a malformed frame.
+void TestAgent::agentRefusesBadHelloAndMalformedFrames()
+{
+    AgentProcess agent;
+    QVERIFY2(agent.start(newStateDir(), secretFile(RightSecret), {QStringLiteral("-w"), QStringLiteral("1")}),
+             qPrintable(agent.error()));
+    auto session = [&](const QVector<QCborMap> &send, QVector<QCborMap> *got, QString *closeReason) {
+        net::SecureChannel ch(net::ChannelOptions::fromSecret(RightSecret));
+        bool closed = false;
+        connect(&ch, &net::SecureChannel::ready, this, [&] {
+            for (const QCborMap &m : send)
+                ch.send(m);
+        });
+        connect(&ch, &net::SecureChannel::messageReceived, this, [&](const QCborMap &m) { got->append(m); });
+        connect(&ch, &net::SecureChannel::closed, this, [&](const QString &r) {
+            closed = true;
+            *closeReason = r;
+        });
+        ch.connectToHost(QStringLiteral("127.0.0.1"), agent.port());
+        return QTest::qWaitFor([&] { return closed; }, 10000);
+    };
+    auto errorText = [](const QVector<QCborMap> &got) {
+        for (const QCborMap &m : got)
+            if (m.value(QStringLiteral("t")).toString() == QLatin1String("error"))
+                return m.value(QStringLiteral("text")).toString();
+        return QString();
+    };
+    protocol::Hello h;
+    h.major = protocol::ProtocolMajor + 1;
+    h.role = QStringLiteral("controller");
+    QVector<QCborMap> got;
+    QString reason;
+    QVERIFY(session({protocol::encode(h)}, &got, &reason));
+    QVERIFY2(errorText(got).contains(QStringLiteral("protocol version")), qPrintable(errorText(got)));
+
+    h.major = protocol::ProtocolMajor;
+    h.nodeId = QStringLiteral("test");
+    h.hostName = QStringLiteral("test");
+    h.abi = QStringLiteral("x");
+    h.qtVersion = QStringLiteral("6");
+    QCborMap badRun;
+    badRun.insert(QStringLiteral("t"), QStringLiteral("run"));
+    badRun.insert(QStringLiteral("sha"), QStringLiteral("not-a-hash"));
+    badRun.insert(QStringLiteral("timeout"), 0);
+    badRun.insert(QStringLiteral("tasks"), QCborArray());
+    got.clear();
+    QVERIFY(session({protocol::encode(h), badRun}, &got, &reason));
+    QVERIFY2(errorText(got).contains(QStringLiteral("SHA-256")), qPrintable(errorText(got)));
+
+    QCborMap unknown;
+    unknown.insert(QStringLiteral("t"), QStringLiteral("exec-shell"));
+    got.clear();
+    QVERIFY(session({protocol::encode(h), unknown}, &got, &reason));
+    QVERIFY2(errorText(got).contains(QStringLiteral("unknown message type")), qPrintable(errorText(got)));
+
+    // Still alive and serving.
+    QVERIFY(agent.isRunning());
+    sched::Controller c;
+    exec::WorkerPoolOptions none;
+    none.workers = 0;
+    c.addNode(new sched::LocalNode(none));
+    auto *node = addRemote(&c, agent, RightSecret);
+    QVERIFY(waitOnline({node}));
+    QVector<sched::TaskRecord> records;
+    QVERIFY(runJob(&c, job(QStringLiteral("echo"), range(50)), &records));
+    QCOMPARE(records.size(), 50);
+}
+
+// An agent with another ABI is online but gets no task of a plugin built for ours.
+void TestAgent::otherAbiGetsNoTasks()
+{
+    net::ServerOptions so;
+    so.channel = net::ChannelOptions::fromSecret(RightSecret);
+    net::SecureServer server(so);
+    QVector<QString> received;
+    connect(&server, &net::SecureServer::channelReady, this, [&](net::SecureChannel *ch) {
+        connect(ch, &net::SecureChannel::messageReceived, this,
+                [&](const QCborMap &m) { received.append(m.value(QStringLiteral("t")).toString()); });
+        protocol::Hello h;
+        h.major = protocol::ProtocolMajor;
+        h.minor = protocol::ProtocolMinor;
+        h.role = QStringLiteral("agent");
+        h.nodeId = QStringLiteral("fake");
+        h.hostName = QStringLiteral("sparc-box");
+        h.abi = QStringLiteral("sparc-big_endian-ilp32");
+        h.qtVersion = QStringLiteral("6.4.2");
+        h.cores = 4;
+        h.workers = 4;
+        ch->send(protocol::encode(h));
+        protocol::Status st;
+        st.workers = 4;
+        st.capacity = 4;
+        ch->send(protocol::encode(st));
+    });
+    QVERIFY(server.listen(QHostAddress::LocalHost, 0));
+
+    sched::Controller c;
+    exec::WorkerPoolOptions one;
+    one.workers = 1;
+    c.addNode(new sched::LocalNode(one));
+    sched::RemoteNodeOptions o;
+    o.host = QStringLiteral("127.0.0.1");
+    o.port = server.serverPort();
+    o.channel = net::ChannelOptions::fromSecret(RightSecret);
+    auto *node = new sched::RemoteNode(o);
+    c.addNode(node);
+    node->start();
+    QVERIFY(waitOnline({node}));
+    QString why;
+    QVERIFY(!node->canRun(m_echo, &why));
+    QVERIFY2(why.contains(QStringLiteral("sparc-big_endian-ilp32")), qPrintable(why));
+    QVector<sched::TaskRecord> records;
+    QVERIFY(runJob(&c, job(QStringLiteral("echo"), range(100)), &records));
+    QVERIFY2(exactlyOnce(records, 100, [](int i) { return QCborValue(i); }, &why), qPrintable(why));
+    QVERIFY2(!received.contains(QStringLiteral("run")) && !received.contains(QStringLiteral("plugin-query")),
+             qPrintable(received.join(QLatin1Char(','))));
+}
+
+// A task longer than the liveness timeout completes (heartbeats keep the link); a frozen agent is dropped.
+void TestAgent::heartbeatsAreSeparateFromTaskTime()
+{
+    AgentProcess agent;
+    QVERIFY2(agent.start(newStateDir(), secretFile(RightSecret), {QStringLiteral("-w"), QStringLiteral("1"),
+                                                                 QStringLiteral("-k"), QStringLiteral("2")}),
+             qPrintable(agent.error()));
+    sched::Controller c;
+    exec::WorkerPoolOptions none;
+    none.workers = 0;
+    c.addNode(new sched::LocalNode(none));
+    sched::RemoteNodeOptions o;
+    o.host = QStringLiteral("127.0.0.1");
+    o.port = agent.port();
+    o.channel = net::ChannelOptions::fromSecret(RightSecret);
+    o.heartbeatTimeoutMs = 1500;
+    auto *node = new sched::RemoteNode(o);
+    c.addNode(node);
+    node->start();
+    QVERIFY(waitOnline({node}));
+    QVector<sched::TaskRecord> records;
+    QVERIFY(runJob(&c, job(QStringLiteral("sleep"), range(1, 3500)), &records, 20000));
+    QCOMPARE(records.size(), 1);
+    QCOMPARE(records.first().status, stats::TaskStatus::Ok);
+    QCOMPARE(records.first().attempts, 1);
+    QCOMPARE(node->state(), sched::NodeState::Online);
+
+    // Freeze the agent (SIGSTOP, our own child): the controller drops it after the heartbeat timeout.
+    ::kill(pid_t(agent.pid()), SIGSTOP);
+    QVERIFY(QTest::qWaitFor([&] { return node->state() == sched::NodeState::Offline; }, 10000));
+    QVERIFY2(node->stateReason().contains(QStringLiteral("heartbeat")), qPrintable(node->stateReason()));
+    ::kill(pid_t(agent.pid()), SIGCONT);
+    // ...and rejoins once it answers again.
+    QVERIFY(QTest::qWaitFor([&] { return node->state() == sched::NodeState::Online; }, 15000));
+}
+
+// SIGTERM mid-job: the agent says bye, the controller requeues at once, the job completes on the other agent.
+void TestAgent::terminatedAgentSaysByeAndJobGoesOn()
+{
+    const QString secret = secretFile(RightSecret);
+    AgentProcess a1, a2;
+    QVERIFY2(a1.start(newStateDir(), secret, {QStringLiteral("-w"), QStringLiteral("2")}), qPrintable(a1.error()));
+    QVERIFY2(a2.start(newStateDir(), secret, {QStringLiteral("-w"), QStringLiteral("2")}), qPrintable(a2.error()));
+    sched::Controller c;
+    exec::WorkerPoolOptions none;
+    none.workers = 0;
+    c.addNode(new sched::LocalNode(none));
+    auto *r1 = addRemote(&c, a1, RightSecret);
+    auto *r2 = addRemote(&c, a2, RightSecret);
+    QVERIFY(waitOnline({r1, r2}));
+
+    const int n = 30;
+    int id = -1;
+    bool finished = false;
+    QVector<sched::TaskRecord> records;
+    connect(&c, &sched::Controller::resultsRecorded, this, [&](int jobId, const QVector<sched::TaskRecord> &r) {
+        if (jobId == id)
+            records += r;
+    });
+    connect(&c, &sched::Controller::jobFinished, this, [&](int jobId) { finished = finished || jobId == id; });
+    id = c.submit(job(QStringLiteral("sleep"), range(n, 150)));
+    QVERIFY(QTest::qWaitFor([&] { return records.size() >= 4 && r1->inFlight() > 0; }, 20000));
+    QElapsedTimer clock;
+    clock.start();
+    QVERIFY(a1.terminate());
+    QVERIFY(QTest::qWaitFor([&] { return r1->state() == sched::NodeState::Offline; }, 5000));
+    QVERIFY2(clock.elapsed() < 3000, "the controller should learn of a stopping agent at once (bye)");
+    QVERIFY2(r1->stateReason().contains(QStringLiteral("stopping")), qPrintable(r1->stateReason()));
+    QVERIFY(QTest::qWaitFor([&] { return finished; }, 60000));
+    QString why;
+    QVERIFY2(exactlyOnce(records, n, [](int) { return QCborValue(150); }, &why), qPrintable(why));
+}
+
+void TestAgent::signalsPidFileAndIdleExit()
+{
+    const QString pidFile = m_dir.filePath(QStringLiteral("agent.pid"));
+    AgentProcess agent;
+    QVERIFY2(agent.start(newStateDir(), secretFile(RightSecret),
+                         {QStringLiteral("-w"), QStringLiteral("1"), QStringLiteral("-P"), pidFile, QStringLiteral("-t"),
+                          QStringLiteral("3")}),
+             qPrintable(agent.error()));
+    QFile f(pidFile);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    QCOMPARE(f.readAll().trimmed().toLongLong(), agent.pid());
+    ::kill(pid_t(agent.pid()), SIGUSR1);
+    QVERIFY(QTest::qWaitFor([&] { return agent.stderrText().contains("taskfleet-agent statistics"); }, 5000));
+    // No controller for 3 s: it exits by itself, cleanly, and removes its pid file.
+    QVERIFY(QTest::qWaitFor([&] { return !agent.isRunning(); }, 10000));
+    QVERIFY(!QFile::exists(pidFile));
+}
+
+// An upload whose bytes do not match its SHA-256 is rejected and not stored; a silent controller is dropped.
+void TestAgent::badUploadIsRejectedAndSilentControllerDropped()
+{
+    const QString stateDir = newStateDir();
+    AgentProcess agent;
+    QVERIFY2(agent.start(stateDir, secretFile(RightSecret), {QStringLiteral("-w"), QStringLiteral("1"), QStringLiteral("-k"),
+                                                             QStringLiteral("1")}),
+             qPrintable(agent.error()));
+    net::SecureChannel ch(net::ChannelOptions::fromSecret(RightSecret));
+    QVector<QCborMap> got;
+    bool closed = false;
+    QString reason;
+    protocol::Hello h;
+    h.major = protocol::ProtocolMajor;
+    h.minor = protocol::ProtocolMinor;
+    h.role = QStringLiteral("controller");
+    h.nodeId = QStringLiteral("raw");
+    h.hostName = QStringLiteral("raw");
+    h.abi = QSysInfo::buildAbi();
+    h.qtVersion = QStringLiteral("6");
+    const QByteArray claimed = QCryptographicHash::hash("the real plugin", QCryptographicHash::Sha256).toHex();
+    connect(&ch, &net::SecureChannel::ready, this, [&] {
+        ch.send(protocol::encode(h));
+        ch.send(protocol::encode(protocol::PluginUpload{claimed, QStringLiteral("evil"), QByteArray("something else")}));
+    });
+    connect(&ch, &net::SecureChannel::messageReceived, this, [&](const QCborMap &m) { got.append(m); });
+    connect(&ch, &net::SecureChannel::closed, this, [&](const QString &r) {
+        closed = true;
+        reason = r;
+    });
+    ch.connectToHost(QStringLiteral("127.0.0.1"), agent.port());
+    auto has = [&](const QString &type) {
+        return std::any_of(got.begin(), got.end(), [&](const QCborMap &m) { return m.value(QStringLiteral("t")).toString() == type; });
+    };
+    QVERIFY(QTest::qWaitFor([&] { return has(QStringLiteral("plugin-rejected")) || closed; }, 10000));
+    QVERIFY(has(QStringLiteral("plugin-rejected")));
+    QVERIFY(!QFile::exists(stateDir + QStringLiteral("/plugins/") + QString::fromLatin1(claimed) + QStringLiteral(".so")));
+    // We now stay silent (no heartbeats): with -k 1 the agent drops us within a few seconds.
+    QVERIFY(QTest::qWaitFor([&] { return closed; }, 10000));
+    QVERIFY(agent.isRunning());
+}
+
+// A controller that goes away has its tasks cancelled on the agent: the next controller gets the workers at once.
+void TestAgent::disconnectedControllerTasksAreCancelled()
+{
+    AgentProcess agent;
+    QVERIFY2(agent.start(newStateDir(), secretFile(RightSecret), {QStringLiteral("-w"), QStringLiteral("1")}),
+             qPrintable(agent.error()));
+    exec::WorkerPoolOptions none;
+    none.workers = 0;
+    {
+        auto first = std::make_unique<sched::Controller>();
+        first->addNode(new sched::LocalNode(none));
+        auto *node = addRemote(first.get(), agent, RightSecret);
+        QVERIFY(waitOnline({node}));
+        first->submit(job(QStringLiteral("sleep"), range(20, 1000))); // 20 s of work for one worker
+        QVERIFY(QTest::qWaitFor([&] { return node->busyWorkers() == 1; }, 10000));
+    } // the first controller is gone
+    sched::Controller second;
+    second.addNode(new sched::LocalNode(none));
+    auto *node = addRemote(&second, agent, RightSecret);
+    QVERIFY(waitOnline({node}));
+    QElapsedTimer clock;
+    clock.start();
+    QVector<sched::TaskRecord> records;
+    QVERIFY(runJob(&second, job(QStringLiteral("echo"), range(20)), &records, 10000));
+    QCOMPARE(records.size(), 20);
+    QVERIFY2(clock.elapsed() < 3000, qPrintable(QStringLiteral("took %1 ms").arg(clock.elapsed())));
+}
+
+QTEST_GUILESS_MAIN(TestAgent)
+#include "tst_agent.moc"

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+// Starting, parsing and stopping taskfleet-agent processes for integration tests.
+#include "agentprocess.h"
+
+#include "testsupport.h"
+
+#include <QtCore/QDeadlineTimer>
+#include <QtCore/QFile>
+#include <QtCore/QRegularExpression>
+
+#include <csignal>
+#include <sys/types.h>
+
+namespace taskfleet::test {
+
+bool writeSecretFile(const QString &path, const QByteArray &secret)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
+        return false;
+    f.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+    return f.write(secret + '\n') == secret.size() + 1;
+}
+
+AgentProcess::~AgentProcess()
+{
+    if (m_process.state() != QProcess::NotRunning) {
+        m_process.kill();
+        m_process.waitForFinished(5000);
+    }
+}
+
+bool AgentProcess::start(const QString &stateDir, const QString &secretFile, const QStringList &extraArgs, quint16 port,
+                         int timeoutMs)
+{
+    QStringList args{QStringLiteral("-p"), QString::number(port), QStringLiteral("-i"), QStringLiteral("127.0.0.1"),
+                     QStringLiteral("--state-dir"), stateDir, QStringLiteral("--secret-file"), secretFile};
+    args += extraArgs;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.remove(QStringLiteral("TASKFLEET_SECRET"));
+    m_process.setProcessEnvironment(env);
+    m_process.start(program(QStringLiteral("taskfleet-agent")), args);
+    if (!m_process.waitForStarted(timeoutMs)) {
+        m_error = QStringLiteral("taskfleet-agent did not start: ") + m_process.errorString();
+        return false;
+    }
+    static const QRegularExpression re(QStringLiteral("taskfleet-agent listening on (\\S+):(\\d+),"));
+    QDeadlineTimer deadline(timeoutMs);
+    QByteArray out;
+    while (!deadline.hasExpired()) {
+        if (!m_process.canReadLine() && !m_process.waitForReadyRead(int(std::max<qint64>(1, deadline.remainingTime()))))
+            break;
+        while (m_process.canReadLine()) {
+            const QString line = QString::fromUtf8(m_process.readLine()).trimmed();
+            const auto m = re.match(line);
+            if (m.hasMatch()) {
+                m_port = quint16(m.captured(2).toUInt());
+                m_startupLine = line;
+                return true;
+            }
+        }
+    }
+    m_stderr += m_process.readAllStandardError();
+    m_error = QStringLiteral("taskfleet-agent announced no port; stderr: %1").arg(QString::fromUtf8(m_stderr));
+    return false;
+}
+
+QString AgentProcess::address() const
+{
+    return QStringLiteral("127.0.0.1:%1").arg(m_port);
+}
+
+void AgentProcess::kill9()
+{
+    if (m_process.state() == QProcess::NotRunning)
+        return;
+    ::kill(pid_t(m_process.processId()), SIGKILL);
+    m_process.waitForFinished(10000);
+}
+
+bool AgentProcess::terminate(int timeoutMs)
+{
+    if (m_process.state() == QProcess::NotRunning)
+        return false;
+    m_process.terminate();
+    if (!m_process.waitForFinished(timeoutMs))
+        return false;
+    return m_process.exitStatus() == QProcess::NormalExit && m_process.exitCode() == 0;
+}
+
+QByteArray AgentProcess::stderrText()
+{
+    m_stderr += m_process.readAllStandardError();
+    return m_stderr;
+}
+
+} // namespace taskfleet::test
