@@ -23,6 +23,8 @@ using namespace taskfleet::protocol;
 namespace {
 constexpr int TickMs = 100;
 constexpr int StatusMinIntervalMs = 250;
+/** Tasks one controller may have queued or running here; credit-based controllers stay far below. */
+constexpr qsizetype MaxOutstandingPerSession = qsizetype(1) << 20;
 
 bool sameStatus(const Status &a, const Status &b)
 {
@@ -242,6 +244,9 @@ void AgentServer::handleRun(Session *s, const QCborMap &message)
     QString error;
     if (!decode(message, &run, &error))
         return protocolError(s, QStringLiteral("bad run: ") + error);
+    if (s->poolIds.size() + run.tasks.size() > MaxOutstandingPerSession)
+        return protocolError(s, QStringLiteral("more than %1 tasks outstanding — the controller ignores flow control")
+                                    .arg(MaxOutstandingPerSession));
     m_counters.tasksReceived += run.tasks.size();
     if (!m_cache.contains(run.sha256)) {
         const QCborValue why(QStringLiteral("plugin %1 is not in this agent's cache").arg(QString::fromLatin1(run.sha256.left(12))));

@@ -638,13 +638,13 @@ void TestAgent::heartbeatsAreSeparateFromTaskTime()
     o.host = QStringLiteral("127.0.0.1");
     o.port = agent.port();
     o.channel = net::ChannelOptions::fromSecret(RightSecret);
-    o.heartbeatTimeoutMs = 1500;
+    o.heartbeatTimeoutMs = 2000;
     auto *node = new sched::RemoteNode(o);
     c.addNode(node);
     node->start();
     QVERIFY(waitOnline({node}));
     QVector<sched::TaskRecord> records;
-    QVERIFY(runJob(&c, job(QStringLiteral("sleep"), range(1, 3500)), &records, 20000));
+    QVERIFY(runJob(&c, job(QStringLiteral("sleep"), range(1, 4500)), &records, 20000));
     QCOMPARE(records.size(), 1);
     QCOMPARE(records.first().status, stats::TaskStatus::Ok);
     QCOMPARE(records.first().attempts, 1);
