@@ -9,6 +9,7 @@ packages=(
     libssl-dev
     iproute2        # network namespaces for the multi-host discovery tests
     xvfb xauth      # a display for the desktop app on headless machines
+    clang libclang-rt-14-dev   # libFuzzer for the fuzz targets
 )
 
 missing=()

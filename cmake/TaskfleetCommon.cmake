@@ -12,7 +12,13 @@ target_compile_definitions(tf_options INTERFACE
     QT_NO_FOREACH
     QT_USE_QSTRINGBUILDER
 )
-target_compile_options(tf_options INTERFACE -Wall -Wextra -Wpedantic -Wno-unused-parameter)
+target_compile_options(tf_options INTERFACE -Wall -Wextra -Wpedantic -Wno-unused-parameter
+    # clang's -Wpedantic flags Qt's own logging macros (qCWarning(cat) with no further arguments).
+    $<$<CXX_COMPILER_ID:Clang>:-Wno-gnu-zero-variadic-macro-arguments>)
+if(TASKFLEET_BUILD_FUZZ)
+    # Coverage instrumentation for everything the fuzz targets link; the targets add the fuzzer main.
+    target_compile_options(tf_options INTERFACE -fsanitize=fuzzer-no-link)
+endif()
 if(TASKFLEET_SANITIZE)
     target_compile_options(tf_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
     target_link_options(tf_options INTERFACE -fsanitize=address,undefined)

@@ -90,6 +90,12 @@ bool readLines(const QJsonValue &lines, const QString &baseDir, QVector<QCborVal
     if (!lines.isString() || lines.toString().isEmpty())
         return p.set(QStringLiteral("inputs.lines"), QStringLiteral("the name of a text file"), lines);
     const QString path = QDir(baseDir).absoluteFilePath(lines.toString());
+    // Only regular files of a sane size: a device such as /dev/zero would never end.
+    const QFileInfo info(path);
+    if (info.exists() && !info.isFile())
+        return p.say(QStringLiteral("field \"inputs.lines\": %1 is not a regular file").arg(path));
+    if (info.size() > MaxLinesFileSize)
+        return p.say(QStringLiteral("field \"inputs.lines\": %1 is larger than %2 MiB").arg(path).arg(MaxLinesFileSize >> 20));
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly | QIODevice::Text))
         return p.say(QStringLiteral("field \"inputs.lines\": cannot read %1: %2").arg(path, f.errorString()));

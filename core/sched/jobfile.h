@@ -10,6 +10,8 @@ namespace taskfleet::sched {
 
 /** Largest number of inputs one job file may expand to (a range can describe billions). */
 constexpr qint64 MaxJobInputs = 50'000'000;
+/** Largest {"lines": file} a job may name. */
+constexpr qint64 MaxLinesFileSize = qint64(2) << 30;
 
 /**
  * Parses a job file:

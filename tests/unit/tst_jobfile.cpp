@@ -159,6 +159,8 @@ void TestJobFile::rejects_data()
                                    << words({"\"inputs.range\"", "limit"});
     QTest::newRow("lines missing file") << QByteArray(R"({"plugin": "echo", "inputs": {"lines": "nope.txt"}})")
                                         << words({"\"inputs.lines\"", "cannot read"});
+    QTest::newRow("lines from a device") << QByteArray(R"({"plugin": "echo", "inputs": {"lines": "/dev/zero"}})")
+                                         << words({"\"inputs.lines\"", "not a regular file"});
     QTest::newRow("retries negative") << QByteArray(R"({"plugin": "echo", "inputs": [1], "retries": -1})")
                                       << words({"\"retries\"", "integer from 0 to 100"});
     QTest::newRow("timeout text") << QByteArray(R"({"plugin": "echo", "inputs": [1], "timeout": "5s"})")

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for a bounded time
+# on a copy of its seed corpus. A crash fails the run and leaves the input in build-fuzz/findings.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${FUZZ_SECONDS:-45}
+
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DTASKFLEET_BUILD_FUZZ=ON -DTASKFLEET_SANITIZE=ON \
+    -DTASKFLEET_BUILD_TESTS=OFF -DTASKFLEET_BUILD_GUI=OFF -DTASKFLEET_BUILD_BENCH=OFF >/dev/null
+cmake --build build-fuzz -j "$(nproc)" --target fuzz_frame fuzz_messages fuzz_beacon fuzz_jobfile
+
+status=0
+mkdir -p build-fuzz/findings
+for target in frame messages beacon jobfile; do
+    work=$(mktemp -d)
+    cp tests/fuzz/corpus/$target/* "$work"/
+    log=build-fuzz/fuzz_$target.log
+    if ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        ./build-fuzz/bin/fuzz_$target -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=10 \
+        -artifact_prefix=build-fuzz/findings/$target- "$work" >"$log" 2>&1; then
+        echo "fuzz_$target: $(grep -E '^Done [0-9]+ runs' "$log" | tail -1)"
+    else
+        echo "fuzz_$target: FAILED (see $log and build-fuzz/findings/)"
+        grep -E 'ERROR|SUMMARY|#[0-9]+ ' "$log" | head -20 || true
+        status=1
+    fi
+    rm -rf "$work"
+done
+exit $status
