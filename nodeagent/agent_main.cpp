@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: MIT
-// taskfleet-agent: the node agent daemon; parses options, loads the secret, runs an AgentServer.
+// taskfleet-agent: the node agent daemon; parses options, loads the secret, runs an AgentServer and announces it.
 #include "agentoptions.h"
 
 #include "net/agentserver.h"
+#include "net/beacon.h"
+#include "net/discoveryannouncer.h"
 #include "net/secretstore.h"
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QFile>
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QSocketNotifier>
+#include <QtCore/QSysInfo>
+#include <QtCore/QUuid>
 
 #include <cerrno>
 #include <csignal>
@@ -133,7 +137,50 @@ int main(int argc, char **argv)
                 unsigned(server.port()), server.workerCount(), qPrintable(secretSource));
     std::fflush(stdout);
 
+    // Discovery: announce this agent (signed with the secret's discovery key) and answer probes.
+    // With -i ADDR the discovery socket binds ADDR too: bind only what the user configured. (A socket
+    // bound to one unicast address does not receive broadcast probes; controllers then find the agent
+    // by its periodic announcements.)
+    net::DiscoveryAnnouncer announcer(net::beaconKey(secret.secret));
+    if (options.discoveryEnabled) {
+        net::AnnouncerConfig config = options.discovery;
+        if (server.address() != QHostAddress::Any && server.address() != QHostAddress::AnyIPv6
+            && server.address() != QHostAddress::AnyIPv4)
+            config.bindAddress = server.address();
+        announcer.setConfig(config);
+        const QUuid nodeId = QUuid::fromString(server.nodeId());
+        const QString hostName = QSysInfo::machineHostName();
+        announcer.setNodeProvider([&server, nodeId, hostName] {
+            net::AnnouncedNode node;
+            node.nodeId = nodeId;
+            node.hostName = hostName;
+            node.tcpPort = server.port();
+            node.workersTotal = server.workerCount();
+            node.workersBusy = server.busyWorkers();
+            return node;
+        });
+        QString error;
+        if (announcer.start(&error)) {
+            QStringList targets;
+            for (const QHostAddress &a : std::as_const(config.broadcastAddresses))
+                targets << a.toString();
+            std::printf("taskfleet-agent discovery on UDP %s:%u, announcing to %s port %u\n",
+                        qPrintable(config.bindAddress.toString()), unsigned(announcer.boundPort()),
+                        qPrintable(targets.join(QStringLiteral(", "))), unsigned(config.targetPort));
+        } else {
+            printErr(QStringLiteral("taskfleet-agent: warning: cannot bind discovery port %1 (%2); controllers must "
+                                    "name this agent with --node")
+                         .arg(config.port)
+                         .arg(error));
+        }
+    } else {
+        std::printf("taskfleet-agent discovery off (--no-discovery)\n");
+    }
+    std::fflush(stdout);
+    QObject::connect(&server, &net::AgentServer::stopped, &announcer, &net::DiscoveryAnnouncer::stop);
+
     const int rc = app.exec();
+    announcer.stop();
     if (!options.pidFile.isEmpty())
         QFile::remove(options.pidFile);
     return rc;

@@ -42,7 +42,14 @@ bool parseCommandLine(const QStringList &arguments, AgentCommandLine *out, QStri
         "that know the cluster secret. All traffic is TLS with a pre-shared key derived from the secret.\n\n"
         "Secret, first found: --secret-file, --secret (visible in ps; warns), TASKFLEET_SECRET, else\n"
         "<state-dir>/secret (generated on first start, mode 0600).\n\n"
-        "Signals: SIGUSR1 prints statistics to stderr; SIGTERM/SIGINT stop cleanly."));
+        "Signals: SIGUSR1 prints statistics to stderr; SIGTERM/SIGINT stop cleanly.\n\n"
+        "Examples:\n"
+        "  taskfleet-agent                                  all interfaces, port 45450, generated secret\n"
+        "  taskfleet-agent -i 192.168.1.20 -w 4 --secret-file /etc/taskfleet/secret\n"
+        "  taskfleet-agent -p 0 --state-dir /tmp/agent1 -t 600 --no-discovery   any free port, exit when idle\n"
+        "  taskfleet-agent -b 192.168.1.255 --discovery-port 45451 -P /run/taskfleet-agent.pid -d\n"
+        "  taskfleet-agent --allow-command -r -k 60 --worker-program /usr/bin/taskfleet-worker\n"
+        "  TASKFLEET_SECRET=... taskfleet-agent --announce-port 45452   (or -s SECRET: warns)"));
     p.addHelpOption();
     p.addVersionOption();
     const QCommandLineOption port({QStringLiteral("p"), QStringLiteral("port")},
@@ -77,6 +84,31 @@ bool parseCommandLine(const QStringList &arguments, AgentCommandLine *out, QStri
                                            QStringLiteral("The worker executable (default: taskfleet-worker beside this program)."),
                                            QStringLiteral("FILE"));
     p.addOptions({port, iface, workers, secretFile, secret, restart, idle, sockTimeout, pidFile, debug, stateDir, workerProgram});
+    const QCommandLineOption allowCommand(QStringLiteral("allow-command"),
+                                          QStringLiteral("Run the command plugin (any program, as this agent's user) for "
+                                                         "controllers that know the secret. Off by default."));
+    p.addOption(allowCommand);
+    // Discovery (issue 4): announcements by signed UDP broadcast, on by default.
+    const QCommandLineOption noDiscovery(QStringLiteral("no-discovery"),
+                                         QStringLiteral("Do not announce this agent by UDP broadcast (controllers must then "
+                                                        "name it with --node HOST:PORT)."));
+    const QCommandLineOption broadcast({QStringLiteral("b"), QStringLiteral("broadcast")},
+                                       QStringLiteral("Send announcements to ADDR (repeatable; default 255.255.255.255; "
+                                                      "give the LAN's own broadcast address, e.g. 192.168.1.255, on hosts "
+                                                      "without a default route or with several interfaces)."),
+                                       QStringLiteral("ADDR"));
+    const QCommandLineOption discoveryPort(QStringLiteral("discovery-port"),
+                                           QStringLiteral("UDP discovery port (default 45451): probes are received on it, "
+                                                          "announcements are sent to it."),
+                                           QStringLiteral("PORT"), QString::number(net::DefaultDiscoveryPort));
+    const QCommandLineOption announcePort(QStringLiteral("announce-port"),
+                                          QStringLiteral("Send announcements to this UDP port instead of the discovery "
+                                                         "port (controllers listening elsewhere; tests)."),
+                                          QStringLiteral("PORT"));
+    const QCommandLineOption autoDiscovery(QStringLiteral("a"),
+                                           QStringLiteral("Accepted for Parallel Python (ppserver -a) compatibility; does "
+                                                          "nothing: discovery is on unless --no-discovery is given."));
+    p.addOptions({noDiscovery, broadcast, discoveryPort, announcePort, autoDiscovery});
 
     *exitCode = ExitBadUsage;
     if (!p.parse(arguments)) {
@@ -129,6 +161,31 @@ bool parseCommandLine(const QStringList &arguments, AgentCommandLine *out, QStri
     out->secretArg = p.value(secret);
     out->pidFile = p.value(pidFile);
     out->debug = p.isSet(debug);
+    s.allowCommand = p.isSet(allowCommand);
+    out->discoveryEnabled = !p.isSet(noDiscovery);
+    if (!intValue(p, discoveryPort, 0, 65535, &n, message))
+        return false;
+    out->discovery.port = quint16(n);
+    out->discovery.targetPort = quint16(n);
+    if (p.isSet(announcePort)) {
+        if (!intValue(p, announcePort, 1, 65535, &n, message))
+            return false;
+        out->discovery.targetPort = quint16(n);
+    } else if (out->discovery.targetPort == 0 && out->discoveryEnabled) {
+        *message = QStringLiteral("taskfleet-agent: --discovery-port 0 needs --announce-port PORT (where controllers listen)");
+        return false;
+    }
+    if (p.isSet(broadcast)) {
+        out->discovery.broadcastAddresses.clear();
+        for (const QString &text : p.values(broadcast)) {
+            const QHostAddress a(text);
+            if (a.isNull()) {
+                *message = QStringLiteral("taskfleet-agent: --broadcast wants an IP address, not \"%1\"").arg(text);
+                return false;
+            }
+            out->discovery.broadcastAddresses.append(a);
+        }
+    }
     *exitCode = 0;
     return true;
 }

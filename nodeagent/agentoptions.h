@@ -3,6 +3,7 @@
 #pragma once
 
 #include "net/agentserver.h"
+#include "net/discoveryannouncer.h"
 
 #include <QtCore/QStringList>
 
@@ -16,6 +17,8 @@ struct AgentCommandLine {
     bool secretArgSet = false;
     QString pidFile;
     bool debug = false;
+    bool discoveryEnabled = true;  ///< false with --no-discovery
+    net::AnnouncerConfig discovery; ///< -b, --discovery-port, --announce-port (bindAddress is set by main from -i)
 };
 
 /** Exit code for bad usage. */

@@ -2,6 +2,8 @@
 // What the desktop app remembers between runs (QSettings), and the cluster secret (a 0600 file).
 #include "appsettings.h"
 
+#include "net/secretstore.h"
+
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
@@ -38,45 +40,41 @@ void AppSettings::save() const
 QString AppSettings::secretFilePath()
 {
     const QString main = QSettings().fileName();
-    return QFileInfo(main).absolutePath() + QStringLiteral("/cluster-secret.conf");
+    return QFileInfo(main).absolutePath() + QStringLiteral("/cluster-secret");
 }
 
 QString AppSettings::secret()
 {
-    QSettings s(secretFilePath(), QSettings::IniFormat);
-    return s.value(QStringLiteral("cluster/secret")).toString();
+    if (!QFile::exists(secretFilePath()))
+        return {};
+    const net::SecretResult r = net::SecretStore::loadFile(secretFilePath());
+    return r.ok() ? QString::fromUtf8(r.secret) : QString();
 }
 
 bool AppSettings::setSecret(const QString &secret, QString *error)
 {
     const QString path = secretFilePath();
+    if (secret.isEmpty()) {
+        if (QFile::exists(path) && !QFile::remove(path)) {
+            *error = QStringLiteral("%1: cannot remove the secret").arg(path);
+            return false;
+        }
+        return true;
+    }
     QDir().mkpath(QFileInfo(path).absolutePath());
-    {
-        // Create it private first, so the secret is never in a file others can read.
-        QFile f(path);
-        if (!f.exists() && !f.open(QIODevice::WriteOnly)) {
-            *error = QStringLiteral("%1: %2").arg(path, f.errorString());
-            return false;
-        }
-        f.close();
-        if (!f.setPermissions(Private)) {
-            *error = QStringLiteral("%1: cannot restrict permissions: %2").arg(path, f.errorString());
-            return false;
-        }
+    // Same format as an agent's secret file (the bytes, nothing else), so either can be copied to the other.
+    // Made private before a byte is written: created 0600, or an existing file reset to 0600 first.
+    QFile f(path);
+    if (f.exists() && !f.setPermissions(Private)) {
+        *error = QStringLiteral("%1: cannot restrict permissions: %2").arg(path, f.errorString());
+        return false;
     }
-    {
-        QSettings s(path, QSettings::IniFormat);
-        if (secret.isEmpty())
-            s.remove(QStringLiteral("cluster/secret"));
-        else
-            s.setValue(QStringLiteral("cluster/secret"), secret);
-        s.sync();
-        if (s.status() != QSettings::NoError) {
-            *error = QStringLiteral("%1: could not write the secret").arg(path);
-            return false;
-        }
+    const QByteArray bytes = secret.trimmed().toUtf8() + '\n';
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate, Private) || f.write(bytes) != bytes.size()) {
+        *error = QStringLiteral("%1: could not write the secret: %2").arg(path, f.errorString());
+        return false;
     }
-    QFile::setPermissions(path, Private); // QSettings replaces the file on sync
+    f.close();
     return true;
 }
 

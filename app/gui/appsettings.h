@@ -8,8 +8,9 @@ namespace taskfleet::gui {
 
 /**
  * The app's settings. load()/save() use QSettings (organisation "taskfleet", application
- * "taskfleet"). The cluster secret is kept apart, in a QSettings file of its own whose
- * permissions are set to owner read/write (0600) before anything is written to it.
+ * "taskfleet"). The cluster secret is kept apart, in a file of its own holding just the secret
+ * (the format of an agent's secret file, read with net::SecretStore::loadFile) whose permissions
+ * are owner read/write (0600) before anything is written to it.
  */
 struct AppSettings {
     static constexpr quint16 DefaultAgentPort = 45450;

@@ -90,4 +90,10 @@ QString formatRate(double perSecond)
     return QString::number(perSecond, 'f', perSecond >= 100 ? 0 : (perSecond >= 10 ? 1 : 2));
 }
 
+QColor nodeColor(int index)
+{
+    static const QRgb colors[] = {0x1e88e5, 0xe53935, 0x43a047, 0xfb8c00, 0x8e24aa, 0x00acc1, 0x6d4c41, 0xc0ca33};
+    return QColor(colors[size_t(qMax(0, index)) % (sizeof colors / sizeof colors[0])]);
+}
+
 } // namespace taskfleet::gui

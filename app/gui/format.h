@@ -4,6 +4,7 @@
 
 #include <QtCore/QCborValue>
 #include <QtCore/QString>
+#include <QtGui/QColor>
 
 namespace taskfleet::gui {
 
@@ -15,5 +16,7 @@ QString formatDuration(double seconds);
 QString formatSeconds(double seconds);
 /** "1234", "12.5", "0.25" — a rate with sensible precision. */
 QString formatRate(double perSecond);
+/** The colour of the \a index-th node (in the nodes table's order), the same in the chart and the picture. */
+QColor nodeColor(int index);
 
 } // namespace taskfleet::gui

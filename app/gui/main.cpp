@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // taskfleet: the desktop app. Parses the command line and opens the main window.
+#include "agentnodetype.h"
 #include "mainwindow.h"
 #include "signalwatcher.h"
 
@@ -19,7 +20,13 @@ int main(int argc, char *argv[])
     QApplication::setDesktopFileName(QStringLiteral("taskfleet"));
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Run many small computations in parallel on this computer and your LAN."));
+    parser.setApplicationDescription(QStringLiteral(
+        "Run many small computations in parallel on this computer and your LAN.\n\n"
+        "Examples:\n"
+        "  taskfleet                                   open the window (agents on the LAN are discovered)\n"
+        "  taskfleet -n 4 resources/jobs/mandelbrot.json   4 local workers, queue a job at start\n"
+        "  taskfleet -n 0 --node 192.168.1.20:45450 --secret-file ~/.config/taskfleet.secret job.json\n"
+        "  taskfleet --plugin-path ~/myplugins/build --export-stats stats.csv"));
     parser.addHelpOption();
     parser.addVersionOption();
     const QCommandLineOption workers({QStringLiteral("n"), QStringLiteral("local-workers")},
@@ -30,7 +37,16 @@ int main(int argc, char *argv[])
     const QCommandLineOption exportStats(QStringLiteral("export-stats"),
                                          QStringLiteral("Write the statistics CSV (and .timeseries.csv, .tasks.csv) to FILE on exit."),
                                          QStringLiteral("FILE"));
+    const QCommandLineOption nodeOpt(QStringLiteral("node"),
+                                     QStringLiteral("Also run tasks on the taskfleet-agent at HOST:PORT (repeatable)."),
+                                     QStringLiteral("HOST:PORT"));
+    const QCommandLineOption secretFileOpt(QStringLiteral("secret-file"),
+                                           QStringLiteral("Read the cluster secret for agents from FILE "
+                                                          "(else the one in Settings, else TASKFLEET_SECRET)."),
+                                           QStringLiteral("FILE"));
     parser.addOption(workers);
+    parser.addOption(nodeOpt);
+    parser.addOption(secretFileOpt);
     parser.addOption(pluginPath);
     parser.addOption(exportStats);
     parser.addPositionalArgument(QStringLiteral("JOBFILE"), QStringLiteral("Job files to queue at start."), QStringLiteral("[JOBFILE…]"));
@@ -48,6 +64,26 @@ int main(int argc, char *argv[])
     const QStringList pluginDirs = parser.values(pluginPath);
     for (const QString &dir : pluginDirs)
         options.pluginPaths.append(QDir(dir).absolutePath());
+    const QStringList nodes = parser.values(nodeOpt);
+    for (const QString &node : nodes) {
+        QString host, why;
+        quint16 port = 0;
+        if (!taskfleet::gui::parseNodeAddress(node, &host, &port, &why)) {
+            std::fprintf(stderr, "taskfleet: --node %s: %s\n", qPrintable(node), qPrintable(why));
+            return 2;
+        }
+        options.nodes.append(node);
+    }
+    if (parser.isSet(secretFileOpt)) {
+        options.secretFile = QDir::current().absoluteFilePath(parser.value(secretFileOpt));
+        const taskfleet::net::SecretResult secret = taskfleet::net::SecretStore::loadFile(options.secretFile);
+        for (const QString &w : secret.warnings)
+            std::fprintf(stderr, "taskfleet: %s\n", qPrintable(w));
+        if (!secret.ok()) {
+            std::fprintf(stderr, "taskfleet: --secret-file: %s\n", qPrintable(secret.error));
+            return 2;
+        }
+    }
     if (parser.isSet(exportStats))
         options.exitStatisticsPath = QDir::current().absoluteFilePath(parser.value(exportStats));
 

@@ -3,6 +3,7 @@
 #include "mainwindow.h"
 
 #include "addnodedialog.h"
+#include "agentnodetype.h"
 #include "delegates.h"
 #include "jobsmodel.h"
 #include "mandelbrotview.h"
@@ -19,6 +20,7 @@
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
 #include <QtCore/QMimeData>
+#include <QtCore/QSettings>
 #include <QtCore/QThread>
 #include <QtGui/QCloseEvent>
 #include <QtGui/QDragEnterEvent>
@@ -88,6 +90,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget *parent)
     , m_options(std::move(options))
 {
     initTaskfleetResources();
+    registerBuiltinNodeTypes();
     if (m_options.useSettings)
         m_settings = AppSettings::load();
     rebuildRegistry();
@@ -114,10 +117,20 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget *parent)
     connect(m_host, &sched::ControllerHost::jobFinished, this, &MainWindow::onJobFinished);
     connect(m_host, &sched::ControllerHost::eventLogged, this, &MainWindow::log);
     connect(m_host, &sched::ControllerHost::statisticsExported, this, &MainWindow::onStatisticsExported);
+    connect(m_host, &sched::ControllerHost::discoveryRejectionsChanged, this, &MainWindow::onDiscoveryRejections);
     connect(m_nodesModel, &NodesModel::workerCountRequested, m_host, &sched::ControllerHost::setNodeWorkerCount);
     m_host->start();
     log(tr("Taskfleet started; local node with %1 workers")
             .arg(hostOptions.localWorkers >= 0 ? hostOptions.localWorkers : QThread::idealThreadCount()));
+    for (const QString &address : std::as_const(m_options.nodes)) {
+        QString host, why;
+        quint16 port = 0;
+        if (parseNodeAddress(address, &host, &port, &why))
+            addRemoteNode(host, port);
+        else
+            showError(tr("node %1: %2").arg(address, why));
+    }
+    applyDiscovery();
     resize(1280, 840);
 }
 
@@ -167,6 +180,7 @@ void MainWindow::buildActions()
     QMenu *nodes = menuBar()->addMenu(tr("&Nodes"));
     nodes->addAction(tr("&Add Node…"), this, &MainWindow::onAddNode);
     m_removeNodeAction = nodes->addAction(tr("&Remove Node"), this, &MainWindow::onRemoveNode);
+    m_reconnectNodeAction = nodes->addAction(tr("Re&connect"), this, &MainWindow::onReconnectNode);
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About Taskfleet"), this, &MainWindow::onAbout);
@@ -238,6 +252,8 @@ void MainWindow::buildLayout()
     m_nodesView->horizontalHeader()->setSectionResizeMode(NodesModel::State, QHeaderView::Interactive);
     m_nodesView->setColumnWidth(NodesModel::State, 90);
     m_nodesView->horizontalHeader()->setStretchLastSection(true);
+    m_nodesView->setContextMenuPolicy(Qt::ActionsContextMenu);
+    m_nodesView->addActions({m_reconnectNodeAction, m_removeNodeAction});
 
     // Jobs
     m_jobsView = makeTable(this);
@@ -299,6 +315,10 @@ void MainWindow::buildLayout()
     m_mandelbrot = new MandelbrotView(picturePage);
     m_tint = new QCheckBox(tr("Tint tiles by node"), picturePage);
     connect(m_tint, &QCheckBox::toggled, m_mandelbrot, &MandelbrotView::setTintByNode);
+    if (m_options.useSettings) { // remembered between runs
+        m_tint->setChecked(QSettings().value(QStringLiteral("ui/tintByNode"), false).toBool());
+        connect(m_tint, &QCheckBox::toggled, this, [](bool on) { QSettings().setValue(QStringLiteral("ui/tintByNode"), on); });
+    }
     pictureLayout->addWidget(m_mandelbrot, 1);
     pictureLayout->addWidget(m_tint);
 
@@ -321,8 +341,8 @@ void MainWindow::buildLayout()
     main->addWidget(right);
     main->setStretchFactor(0, 3);
     main->setStretchFactor(1, 2);
-    main->setSizes({780, 500});
-    left->setSizes({150, 230, 400});
+    main->setSizes({840, 440});
+    left->setSizes({205, 145, 430});
     right->setSizes({560, 220});
 
     auto *central = new QWidget(this);
@@ -335,6 +355,11 @@ void MainWindow::buildLayout()
 
     m_statusText = new QLabel(this);
     statusBar()->addWidget(m_statusText, 1);
+    m_discoveryText = new QLabel(this);
+    m_discoveryText->setObjectName(QStringLiteral("discoveryRejections"));
+    m_discoveryText->setStyleSheet(QStringLiteral("QLabel { color: #b26a00; }"));
+    m_discoveryText->hide();
+    statusBar()->addPermanentWidget(m_discoveryText);
     updateResultsNote();
     updateActions();
 }
@@ -475,6 +500,7 @@ void MainWindow::onSnapshot(const sched::ClusterSnapshot &snapshot)
     m_nodesModel->setSnapshot(snapshot);
     m_jobsModel->setSnapshot(snapshot);
     m_chart->setSnapshot(snapshot);
+    m_mandelbrot->setNodeOrder(snapshot.throughputNodeNames);
     if (m_pendingSelect >= 0 && m_jobsModel->rowOf(m_pendingSelect) >= 0) {
         selectJob(m_pendingSelect);
         m_pendingSelect = -1;
@@ -580,7 +606,9 @@ void MainWindow::updateActions()
     m_lowerAction->setEnabled(!over);
     const QModelIndexList nodes = m_nodesView->selectionModel()->selectedRows();
     const int nodeRow = nodes.isEmpty() ? -1 : nodes.first().row();
-    m_removeNodeAction->setEnabled(nodeRow >= 0 && nodeRow < m_nodesModel->nodes().size() && !m_nodesModel->nodes().at(nodeRow).local);
+    const bool remote = nodeRow >= 0 && nodeRow < m_nodesModel->nodes().size() && !m_nodesModel->nodes().at(nodeRow).local;
+    m_removeNodeAction->setEnabled(remote);
+    m_reconnectNodeAction->setEnabled(remote);
 }
 
 void MainWindow::onOpenJob()
@@ -630,6 +658,8 @@ void MainWindow::onSettings()
                 showError(error);
         }
         rebuildRegistry();
+        if (dialog->secretChanged() || m_settings.discovery != old.discovery || m_settings.discoveryPort != old.discoveryPort)
+            applyDiscovery();
         if (m_settings.localWorkers != old.localWorkers)
             m_host->setNodeWorkerCount(QStringLiteral("local"),
                                        m_settings.localWorkers >= 0 ? m_settings.localWorkers : QThread::idealThreadCount());
@@ -647,24 +677,110 @@ void MainWindow::onAddNode()
         const int type = dialog->typeIndex();
         if (type < 0 || type >= types.size())
             return;
-        const NodeTypes::Factory factory = types.at(type).factory;
-        const QString host = dialog->host();
-        const quint16 port = dialog->port();
-        const QString secret = AppSettings::secret();
-        m_host->addNode([factory, host, port, secret] { return factory(host, port, secret); });
-        log(tr("adding node %1:%2").arg(host).arg(port));
+        QString host = dialog->host(), why;
+        quint16 port = dialog->port();
+        if (host.contains(QLatin1Char(':')))
+            parseNodeAddress(host, &host, &port, &why); // "host:port" typed in the host field
+        addRemoteNode(host, port, type);
     });
     dialog->open();
 }
 
-void MainWindow::onRemoveNode()
+void MainWindow::applyDiscovery()
+{
+    std::optional<net::ListenerConfig> config = m_options.discovery;
+    if (!config && m_options.useSettings && m_settings.discovery) {
+        config.emplace();
+        config->port = m_settings.discoveryPort;
+        config->probePort = m_settings.discoveryPort;
+    }
+    if (!config) {
+        m_host->disableDiscovery();
+        return;
+    }
+    const net::SecretResult secret = clusterSecret();
+    if (!secret.ok()) {
+        m_host->disableDiscovery();
+        log(tr("discovery off: %1").arg(secret.error));
+        return;
+    }
+    m_host->enableDiscovery(*config, secret.secret);
+}
+
+void MainWindow::onDiscoveryRejections(const QString &summary)
+{
+    m_discoveryRejections = summary;
+    m_discoveryText->setText(summary);
+    m_discoveryText->setToolTip(tr("Agents that discovery rejected (see the Log tab). Set the same cluster secret on "
+                                   "them and here (File ▸ Settings) to use them."));
+    m_discoveryText->setVisible(!summary.isEmpty());
+}
+
+net::SecretResult MainWindow::clusterSecret() const
+{
+    using net::SecretStore;
+    if (!m_options.secretFile.isEmpty())
+        return SecretStore::loadFile(m_options.secretFile);
+    if (m_options.useSettings) {
+        const QString stored = AppSettings::secret();
+        if (!stored.isEmpty()) {
+            net::SecretResult r;
+            r.secret = stored.toUtf8();
+            r.path = AppSettings::secretFilePath();
+            return r;
+        }
+    }
+    if (!qEnvironmentVariableIsEmpty(SecretStore::EnvironmentVariable))
+        return SecretStore::fromEnvironment();
+    net::SecretResult none;
+    none.error = tr("no cluster secret: set it in File ▸ Settings (the agent prints where its secret is stored), "
+                    "or start the app with --secret-file FILE or TASKFLEET_SECRET");
+    return none;
+}
+
+bool MainWindow::addRemoteNode(const QString &host, quint16 port, int typeIndex, QString *error)
+{
+    const QVector<NodeTypes::Type> types = NodeTypes::types();
+    QString why;
+    const net::SecretResult secret = clusterSecret();
+    if (typeIndex < 0 || typeIndex >= types.size())
+        why = tr("no such node type");
+    else if (host.trimmed().isEmpty() || port == 0)
+        why = tr("expected a host and a port");
+    else if (!secret.ok())
+        why = secret.error;
+    if (!why.isEmpty()) {
+        showError(tr("cannot add node %1:%2: %3").arg(host).arg(port).arg(why));
+        if (error)
+            *error = why;
+        return false;
+    }
+    for (const QString &w : secret.warnings)
+        log(w);
+    const NodeTypes::Factory factory = types.at(typeIndex).factory;
+    const QString s = QString::fromUtf8(secret.secret);
+    const QString h = host.trimmed();
+    m_host->addNode([factory, h, port, s] { return factory(h, port, s); });
+    log(tr("adding node %1:%2 (%3)").arg(h).arg(port).arg(types.at(typeIndex).name));
+    return true;
+}
+
+QString MainWindow::selectedNodeId() const
 {
     const QModelIndexList rows = m_nodesView->selectionModel()->selectedRows();
-    if (rows.isEmpty())
-        return;
-    const QString id = rows.first().data(NodesModel::NodeIdRole).toString();
-    if (!id.isEmpty())
+    return rows.isEmpty() ? QString() : rows.first().data(NodesModel::NodeIdRole).toString();
+}
+
+void MainWindow::onRemoveNode()
+{
+    if (const QString id = selectedNodeId(); !id.isEmpty())
         m_host->removeNode(id);
+}
+
+void MainWindow::onReconnectNode()
+{
+    if (const QString id = selectedNodeId(); !id.isEmpty())
+        m_host->reconnectNode(id);
 }
 
 void MainWindow::onPause()

@@ -4,9 +4,12 @@
 
 #include "appsettings.h"
 #include "exec/pluginregistry.h"
+#include "net/secretstore.h"
 #include "sched/controllerhost.h"
 
 #include <QtWidgets/QMainWindow>
+
+#include <optional>
 
 class QAction;
 class QCheckBox;
@@ -32,6 +35,10 @@ struct MainWindowOptions {
     QString workerProgram;         ///< empty: the default worker program
     QString exitStatisticsPath;    ///< statistics CSV written when the window is destroyed
     bool useSettings = true;       ///< read AppSettings (tests turn this off)
+    QStringList nodes;             ///< agents to add at start, "HOST:PORT" each (--node)
+    QString secretFile;            ///< the cluster secret for agents comes from this file (--secret-file)
+    /** Discovery: unset = as Settings say (on, UDP port from Settings; never without useSettings); set = these sockets. */
+    std::optional<net::ListenerConfig> discovery;
 };
 
 /**
@@ -72,6 +79,21 @@ public:
     QString lastError() const { return m_lastError; }
     /** Shows \a message in the error bar and the log. */
     void showError(const QString &message);
+    /**
+     * Adds a remote node of type \a typeIndex (NodeTypes::types(); 0 = taskfleet-agent) at host:port,
+     * with clusterSecret() — what Nodes ▸ Add Node… does. Its row appears as connecting, then online or
+     * refused/offline with the reason. False with *error (also shown) when there is no secret.
+     */
+    bool addRemoteNode(const QString &host, quint16 port, int typeIndex = 0, QString *error = nullptr);
+    /**
+     * The cluster secret for agents: --secret-file if given, else the secret stored in Settings,
+     * else TASKFLEET_SECRET. Not ok() (with the reason) when none is set.
+     */
+    net::SecretResult clusterSecret() const;
+
+    /** Discovery's latest rejection summary, as shown in the status bar (empty: none). */
+    QString discoveryRejections() const { return m_discoveryRejections; }
+
     /** Selects a job in the jobs table (results and picture follow). */
     void selectJob(int jobId);
     /** The job selected in the jobs table, or -1. */
@@ -95,6 +117,8 @@ private:
     void submit(const sched::JobSpec &spec);
     void openPluginFile(const QString &path, const exec::PluginInfo &plugin);
     void log(const QString &message);
+    void applyDiscovery();
+    void onDiscoveryRejections(const QString &summary);
 
     void onSnapshot(const sched::ClusterSnapshot &snapshot);
     void onJobSubmitted(int jobId, const sched::JobSpec &spec);
@@ -108,6 +132,8 @@ private:
     void onSettings();
     void onAddNode();
     void onRemoveNode();
+    void onReconnectNode();
+    QString selectedNodeId() const;
     void onPause();
     void onResume();
     void onCancel();
@@ -136,12 +162,15 @@ private:
     QWidget *m_welcome = nullptr;
     QLabel *m_resultsNote = nullptr;
     QLabel *m_statusText = nullptr;
+    QLabel *m_discoveryText = nullptr;
+    QString m_discoveryRejections;
     QAction *m_pauseAction = nullptr;
     QAction *m_resumeAction = nullptr;
     QAction *m_cancelAction = nullptr;
     QAction *m_raiseAction = nullptr;
     QAction *m_lowerAction = nullptr;
     QAction *m_removeNodeAction = nullptr;
+    QAction *m_reconnectNodeAction = nullptr;
     QString m_lastError;
     QHash<int, QString> m_jobPlugins;
     int m_pendingSelect = -1;

@@ -2,9 +2,13 @@
 // The picture of a mandelbrot job, assembling as its tiles arrive.
 #include "mandelbrotview.h"
 
+#include "format.h"
+
 #include <QtCore/QCborMap>
+#include <QtGui/QFontMetrics>
 #include <QtGui/QPainter>
 
+#include <algorithm>
 #include <cmath>
 
 namespace taskfleet::gui {
@@ -79,9 +83,25 @@ void MandelbrotView::addRecords(int jobId, const QVector<sched::TaskRecord> &rec
         for (int row = 0; row < h; ++row)
             memcpy(p.image.scanLine(int(y0) + row) + x0, pixels.constData() + row * w, size_t(w));
         p.tiles.append({QRect(int(x0), int(y0), int(w), int(h)), r.nodeName});
+        if (!r.nodeName.isEmpty() && !m_nodeOrder.contains(r.nodeName))
+            m_nodeOrder.append(r.nodeName);
     }
     if (jobId == m_current)
         update();
+}
+
+void MandelbrotView::setNodeOrder(const QStringList &names)
+{
+    // The table's order first; names no longer in it (removed nodes, names before a hello) keep a colour after them.
+    QStringList order = names;
+    for (const QString &name : std::as_const(m_nodeOrder))
+        if (!order.contains(name))
+            order.append(name);
+    if (order != m_nodeOrder) {
+        m_nodeOrder = order;
+        if (m_tint)
+            update();
+    }
 }
 
 void MandelbrotView::setCurrentJob(int jobId)
@@ -104,10 +124,8 @@ void MandelbrotView::setTintByNode(bool on)
 
 QColor MandelbrotView::nodeColor(const QString &node) const
 {
-    static const QRgb colors[] = {0x1e88e5, 0xe53935, 0x43a047, 0xfdd835, 0x8e24aa, 0x00acc1, 0xfb8c00, 0x6d4c41};
-    if (node.isEmpty())
-        return Qt::gray;
-    return QColor(colors[qHash(node) % (sizeof colors / sizeof colors[0])]);
+    const qsizetype i = m_nodeOrder.indexOf(node);
+    return i < 0 ? QColor(Qt::gray) : gui::nodeColor(int(i));
 }
 
 void MandelbrotView::paintEvent(QPaintEvent *)
@@ -133,25 +151,39 @@ void MandelbrotView::paintEvent(QPaintEvent *)
                        t.rect.height() * scale);
         painter.drawImage(r, p.image, t.rect);
     }
-    QHash<QString, QColor> legend;
+    QStringList legend; // the nodes of this picture, in colour order
     if (m_tint) {
         for (const Tile &t : p.tiles) {
+            if (!legend.contains(t.node))
+                legend.append(t.node);
+            // A light wash and a thin frame in the node's colour: the picture stays visible under it.
             QColor c = nodeColor(t.node);
-            legend.insert(t.node, c);
-            c.setAlpha(90);
-            painter.fillRect(QRectF(target.left() + t.rect.left() * scale, target.top() + t.rect.top() * scale,
-                                    t.rect.width() * scale, t.rect.height() * scale),
-                             c);
+            const QRectF r(target.left() + t.rect.left() * scale, target.top() + t.rect.top() * scale, t.rect.width() * scale,
+                           t.rect.height() * scale);
+            c.setAlpha(70);
+            painter.fillRect(r, c);
+            if (r.width() >= 24) { // frames on small tiles would only draw a grid
+                c.setAlpha(200);
+                painter.setPen(QPen(c, 1));
+                painter.drawRect(r.adjusted(0.5, 0.5, -0.5, -0.5));
+            }
         }
     }
     painter.setPen(QColor(0x60, 0x60, 0x68));
     painter.drawRect(target.adjusted(0, 0, -1, -1));
+    std::sort(legend.begin(), legend.end(),
+              [this](const QString &a, const QString &b) { return m_nodeOrder.indexOf(a) < m_nodeOrder.indexOf(b); });
+    const QFontMetrics fm = painter.fontMetrics();
+    const int line = fm.height() + 4;
     int y = target.top() + 6;
-    for (auto l = legend.constBegin(); l != legend.constEnd(); ++l) {
-        painter.fillRect(target.left() + 6, y, 12, 12, l.value());
+    for (const QString &node : std::as_const(legend)) {
+        // On a dark plate, so that the names stay readable over any part of the picture.
+        const QRect plate(target.left() + 4, y - 2, 26 + fm.horizontalAdvance(node), line);
+        painter.fillRect(plate, QColor(0, 0, 0, 150));
+        painter.fillRect(target.left() + 8, y + (line - 4 - 12) / 2, 12, 12, nodeColor(node));
         painter.setPen(Qt::white);
-        painter.drawText(target.left() + 24, y + 11, l.key());
-        y += 16;
+        painter.drawText(QRect(target.left() + 26, y, plate.width() - 24, line - 4), Qt::AlignVCenter, node);
+        y += line;
     }
 }
 

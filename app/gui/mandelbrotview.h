@@ -2,6 +2,8 @@
 // The picture of a mandelbrot job, assembling as its tiles arrive.
 #pragma once
 
+#include <QtCore/QStringList>
+
 #include "sched/controller.h"
 
 #include <QtGui/QImage>
@@ -31,6 +33,8 @@ public:
     /** Tiles painted so far for a job. */
     int tileCount(int jobId) const;
     void setTintByNode(bool on);
+    /** Node names in the nodes table's order: tile colours follow it (as in the throughput chart); new names are appended. */
+    void setNodeOrder(const QStringList &names);
 
     QSize sizeHint() const override { return {420, 420}; }
 
@@ -50,6 +54,7 @@ private:
 
     QHash<int, Picture> m_jobs;
     QVector<QRgb> m_palette;
+    QStringList m_nodeOrder; ///< nodes in the order their first tile arrived: colour i goes to node i
     int m_current = -1;
     bool m_tint = false;
 };

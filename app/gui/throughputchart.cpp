@@ -2,6 +2,8 @@
 // Tasks per second over the last two minutes, total and per node, drawn with QPainter.
 #include "throughputchart.h"
 
+#include "format.h"
+
 #include <QtGui/QPainter>
 #include <QtGui/QPainterPath>
 
@@ -24,8 +26,7 @@ double niceCeiling(double v)
 
 QColor seriesColor(int i)
 {
-    static const QRgb colors[] = {0x1e88e5, 0xe53935, 0x43a047, 0xfb8c00, 0x8e24aa, 0x00acc1, 0x6d4c41, 0xc0ca33};
-    return QColor(colors[i % int(sizeof colors / sizeof colors[0])]);
+    return nodeColor(i);
 }
 } // namespace
 
@@ -48,7 +49,30 @@ void ThroughputChart::paintEvent(QPaintEvent *)
     p.setRenderHint(QPainter::Antialiasing);
     p.fillRect(rect(), palette().base());
     const QFontMetrics fm = fontMetrics();
-    const QRect plot = rect().adjusted(fm.horizontalAdvance(QStringLiteral("000000")) + 8, fm.height() + 8, -12, -fm.height() - 8);
+    const QString title = tr("tasks per second");
+    const auto colorOf = [this](int s) {
+        QColor color = s == 0 ? palette().text().color() : seriesColor(s - 1);
+        if (s == 0)
+            color.setAlpha(110); // the total is drawn last, over its nodes: let them show through
+        return color;
+    };
+    const auto nameOf = [this](int s) { return s == 0 ? tr("total") : m_names.value(s - 1); };
+    // Legend: after the title, one entry per series, wrapped onto as many lines as it needs.
+    const int left = fm.horizontalAdvance(QStringLiteral("000000")) + 8;
+    const int lineHeight = fm.height() + 2;
+    QVector<QPoint> legendAt(m_series.size());
+    int lx = left + fm.horizontalAdvance(title) + 18;
+    int lines = 1;
+    for (int s = 0; s < int(m_series.size()); ++s) {
+        const int w = 16 + fm.horizontalAdvance(nameOf(s)) + 12;
+        if (lx + w > width() - 12 && lx > left) {
+            ++lines;
+            lx = left;
+        }
+        legendAt[s] = QPoint(lx, 2 + (lines - 1) * lineHeight);
+        lx += w;
+    }
+    const QRect plot = rect().adjusted(left, lines * lineHeight + 8, -12, -fm.height() - 8);
     if (plot.width() < 20 || plot.height() < 20)
         return;
 
@@ -77,16 +101,13 @@ void ThroughputChart::paintEvent(QPaintEvent *)
     p.setPen(palette().text().color());
     p.drawText(QRect(plot.left(), plot.bottom() + 4, plot.width(), fm.height()), Qt::AlignLeft, tr("-%1 s").arg(seconds));
     p.drawText(QRect(plot.left(), plot.bottom() + 4, plot.width(), fm.height()), Qt::AlignRight, tr("now"));
-    p.drawText(QRect(plot.left(), 2, plot.width(), fm.height()), Qt::AlignLeft, tr("tasks per second"));
+    p.drawText(QRect(plot.left(), 2, plot.width(), fm.height()), Qt::AlignLeft, title);
 
     const double dx = double(plot.width()) / double(seconds - 1);
-    int legendX = plot.right();
     for (int s = int(m_series.size()) - 1; s >= 0; --s) {
         const QVector<int> &values = m_series.at(s);
         const int n = qMin(int(values.size()) - 1, seconds); // without the partial last second
-        QColor color = s == 0 ? palette().text().color() : seriesColor(s - 1);
-        if (s == 0)
-            color.setAlpha(110); // the total is drawn last, over its nodes: let them show through
+        const QColor color = colorOf(s);
         if (n >= 1) {
             QPainterPath path;
             const int first = int(values.size()) - 1 - n;
@@ -101,12 +122,10 @@ void ThroughputChart::paintEvent(QPaintEvent *)
             p.setPen(QPen(color, s == 0 ? 3.5 : 1.5));
             p.drawPath(path);
         }
-        const QString name = s == 0 ? tr("total") : m_names.value(s - 1);
-        const int w = fm.horizontalAdvance(name);
-        legendX -= w + 22;
-        p.fillRect(legendX, 4 + fm.height() / 2 - 2, 12, 4, color);
+        const QPoint at = legendAt.at(s);
+        p.fillRect(at.x(), at.y() + fm.height() / 2 - 2, 12, 4, color);
         p.setPen(palette().text().color());
-        p.drawText(legendX + 16, 2 + fm.ascent(), name);
+        p.drawText(at.x() + 16, at.y() + fm.ascent(), nameOf(s));
     }
     p.setPen(palette().mid().color());
     p.drawRect(plot);

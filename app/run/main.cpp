@@ -6,6 +6,7 @@
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QCoreApplication>
+#include <QtNetwork/QHostAddress>
 
 #include <cstdio>
 
@@ -22,7 +23,11 @@ int main(int argc, char **argv)
         "Runs Taskfleet job files without a window and writes one JSON line per task.\n\n"
         "Examples:\n"
         "  taskfleet-run resources/jobs/sumprimes.json\n"
-        "  taskfleet-run -n 2 -o results.jsonl --stats-csv stats.csv --progress job.json\n\n"
+        "  taskfleet-run -n 2 -o results.jsonl --stats-csv stats.csv --progress job.json\n"
+        "  taskfleet-run -n 0 --discover=5 --secret-file cluster.secret job.json\n"
+        "  taskfleet-run -n 0 --node 192.168.1.20:45450 --node 192.168.1.21:45450 --secret-file cluster.secret job.json\n"
+        "  taskfleet-run -k -r --no-speculation --plugin-path ~/myplugins/build --connect-timeout 30 job.json\n"
+        "  taskfleet-run --discover --discover-wait 3 --discovery-port 45451 --broadcast 192.168.1.255 job.json\n\n"
         "Exit codes: 0 every task succeeded, 1 some tasks ended in error, 2 bad usage or bad job file,\n"
         "3 no node could be used."));
     parser.addHelpOption();
@@ -68,8 +73,37 @@ int main(int argc, char **argv)
                                                QStringLiteral("SECONDS"), QStringLiteral("10"));
     parser.addOptions({resultsOpt, statsOpt, workersOpt, pluginPathOpt, progressOpt, keepOrderOpt, restartOpt, noSpecOpt});
     parser.addOptions({nodeOpt, secretFileOpt, secretOpt, connectTimeoutOpt});
+    // Discovery (issue 4, docs/discovery.md). QCommandLineParser has no optional values, so
+    // "--discover=SECONDS" is rewritten to "--discover --discover-wait SECONDS" before parsing.
+    const QCommandLineOption discoverOpt(QStringLiteral("discover"),
+                                         QStringLiteral("Find taskfleet-agents of this cluster by UDP broadcast (probe at "
+                                                        "start, keep listening: agents started later join). "
+                                                        "--discover=SECONDS also sets --discover-wait."));
+    const QCommandLineOption discoverWaitOpt(QStringLiteral("discover-wait"),
+                                             QStringLiteral("With --discover and no other node: wait up to SECONDS for an "
+                                                            "agent before giving up with exit code 3 (default 2)."),
+                                             QStringLiteral("SECONDS"), QStringLiteral("2"));
+    const QCommandLineOption discoveryPortOpt(QStringLiteral("discovery-port"),
+                                              QStringLiteral("UDP discovery port (default 45451)."), QStringLiteral("PORT"),
+                                              QStringLiteral("45451"));
+    const QCommandLineOption broadcastOpt(QStringLiteral("broadcast"),
+                                          QStringLiteral("Send discovery probes to ADDR (repeatable; default "
+                                                         "255.255.255.255, e.g. 192.168.1.255 for one LAN)."),
+                                          QStringLiteral("ADDR"));
+    parser.addOptions({discoverOpt, discoverWaitOpt, discoveryPortOpt, broadcastOpt});
 
-    if (!parser.parse(QCoreApplication::arguments())) {
+    QStringList arguments = QCoreApplication::arguments();
+    for (qsizetype i = 1; i < arguments.size(); ++i) {
+        if (arguments.at(i) == QLatin1String("--"))
+            break;
+        if (arguments.at(i).startsWith(QLatin1String("--discover="))) {
+            const QString seconds = arguments.at(i).mid(int(sizeof("--discover=")) - 1);
+            arguments[i] = QStringLiteral("--discover");
+            arguments.insert(i + 1, QStringLiteral("--discover-wait=") + seconds);
+            ++i;
+        }
+    }
+    if (!parser.parse(arguments)) {
         std::fprintf(stderr, "taskfleet-run: %s\nTry 'taskfleet-run --help'.\n", qPrintable(parser.errorText()));
         return ExitBadUsage;
     }
@@ -125,7 +159,31 @@ int main(int argc, char **argv)
             return ExitBadUsage;
         }
     }
-    if (!options.nodes.isEmpty()) {
+    options.discover = parser.isSet(discoverOpt);
+    {
+        bool ok = false;
+        options.discoverWaitSeconds = parser.value(discoverWaitOpt).toInt(&ok);
+        if (!ok || options.discoverWaitSeconds < 0 || options.discoverWaitSeconds > 3600) {
+            std::fprintf(stderr, "taskfleet-run: --discover-wait wants seconds from 0 to 3600, not \"%s\"\n",
+                         qPrintable(parser.value(discoverWaitOpt)));
+            return ExitBadUsage;
+        }
+        const uint port = parser.value(discoveryPortOpt).toUInt(&ok);
+        if (!ok || port == 0 || port > 65535) {
+            std::fprintf(stderr, "taskfleet-run: --discovery-port wants a port from 1 to 65535, not \"%s\"\n",
+                         qPrintable(parser.value(discoveryPortOpt)));
+            return ExitBadUsage;
+        }
+        options.discoveryPort = quint16(port);
+        for (const QString &a : parser.values(broadcastOpt)) {
+            if (QHostAddress(a).isNull()) {
+                std::fprintf(stderr, "taskfleet-run: --broadcast wants an IP address, not \"%s\"\n", qPrintable(a));
+                return ExitBadUsage;
+            }
+            options.broadcast.append(a);
+        }
+    }
+    if (!options.nodes.isEmpty() || options.discover) {
         using taskfleet::net::SecretStore;
         taskfleet::net::SecretResult secret;
         if (parser.isSet(secretFileOpt))
@@ -135,7 +193,7 @@ int main(int argc, char **argv)
         else if (!qEnvironmentVariableIsEmpty(SecretStore::EnvironmentVariable))
             secret = SecretStore::fromEnvironment();
         else
-            secret.error = QStringLiteral("--node needs the cluster secret: use --secret-file FILE or TASKFLEET_SECRET "
+            secret.error = QStringLiteral("--node and --discover need the cluster secret: use --secret-file FILE or TASKFLEET_SECRET "
                                           "(the agent prints where its secret is stored)");
         for (const QString &w : std::as_const(secret.warnings))
             std::fprintf(stderr, "taskfleet-run: warning: %s\n", qPrintable(w));

@@ -99,8 +99,9 @@ bool Runner::start(int *exitCode)
     }
 
     const int workers = m_options.localWorkers >= 0 ? m_options.localWorkers : QThread::idealThreadCount();
-    if (workers == 0 && m_options.nodes.isEmpty()) {
-        printErr(QStringLiteral("taskfleet-run: no node to run tasks on: --local-workers is 0 and no --node was given"));
+    if (workers == 0 && m_options.nodes.isEmpty() && !m_options.discover) {
+        printErr(QStringLiteral("taskfleet-run: no node to run tasks on: --local-workers is 0 and neither --node nor "
+                                "--discover was given"));
         *exitCode = ExitBadUsage;
         return false;
     }
@@ -128,19 +129,12 @@ bool Runner::start(int *exitCode)
         nodeOptions.channel.handshakeTimeoutMs = std::max(1000, m_options.connectTimeoutSeconds * 1000);
         auto *node = new sched::RemoteNode(nodeOptions);
         m_controller->addNode(node);
-        connect(node, &sched::Node::stateChanged, this, [this, node] {
-            const bool bad = node->state() == sched::NodeState::Refused || node->state() == sched::NodeState::Incompatible;
-            // While the remote-only watchdog runs, it prints the reasons itself (once, all nodes together).
-            if (bad && !m_nodeWatchdog.isActive() && !m_reported.contains(node->address())) {
-                m_reported.insert(node->address());
-                printErr(QStringLiteral("taskfleet-run: %1: %2").arg(node->address(), node->stateReason()));
-            } else if (node->state() == sched::NodeState::Online) {
-                m_reported.remove(node->address());
-            }
-        });
+        watchRemoteNode(node);
         node->start();
     }
-    if (workers == 0 && !m_options.nodes.isEmpty()) {
+    if (m_options.discover && !startDiscovery(exitCode))
+        return false;
+    if (workers == 0 && (!m_options.nodes.isEmpty() || m_options.discover)) {
         connect(&m_nodeWatchdog, &QTimer::timeout, this, &Runner::onNodeWatchdog);
         m_nodeWatchdog.start(100);
     }
@@ -161,6 +155,62 @@ bool Runner::start(int *exitCode)
         m_progressTimer.start(isatty(STDERR_FILENO) ? 200 : 2000);
     }
     return true;
+}
+
+void Runner::watchRemoteNode(sched::RemoteNode *node)
+{
+    connect(node, &sched::Node::stateChanged, this, [this, node] {
+        const bool bad = node->state() == sched::NodeState::Refused || node->state() == sched::NodeState::Incompatible;
+        // While the remote-only watchdog runs, it prints the reasons itself (once, all nodes together).
+        if (bad && !m_nodeWatchdog.isActive() && !m_reported.contains(node->address())) {
+            m_reported.insert(node->address());
+            printErr(QStringLiteral("taskfleet-run: %1: %2").arg(node->address(), node->stateReason()));
+        } else if (node->state() == sched::NodeState::Online) {
+            m_reported.remove(node->address());
+        }
+    });
+}
+
+bool Runner::startDiscovery(int *exitCode)
+{
+    m_discovery = new sched::ClusterDiscovery(m_controller, m_options.secret.toUtf8(), this);
+    net::ListenerConfig config;
+    config.port = m_options.discoveryPort;
+    config.probePort = m_options.discoveryPort;
+    if (!m_options.broadcast.isEmpty()) {
+        config.probeAddresses.clear();
+        for (const QString &a : std::as_const(m_options.broadcast))
+            config.probeAddresses.append(QHostAddress(a)); // validated by main()
+    }
+    m_discovery->setListenerConfig(config);
+    sched::RemoteNodeOptions nodeOptions;
+    nodeOptions.channel.handshakeTimeoutMs = std::max(1000, m_options.connectTimeoutSeconds * 1000);
+    m_discovery->setNodeOptions(nodeOptions);
+    connect(m_discovery, &sched::ClusterDiscovery::eventLogged, this,
+            [](const QString &message) { printErr(QStringLiteral("taskfleet-run: ") + message); });
+    connect(m_discovery, &sched::ClusterDiscovery::nodeAdded, this, [this](const QString &id) {
+        if (auto *node = qobject_cast<sched::RemoteNode *>(m_controller->findNode(id)))
+            watchRemoteNode(node);
+    });
+    QString error;
+    if (!m_discovery->start(&error)) {
+        printErr(QStringLiteral("taskfleet-run: --discover: cannot listen on UDP port %1: %2")
+                     .arg(m_options.discoveryPort)
+                     .arg(error));
+        // Without local workers or --node there is nothing else to run on.
+        if (m_options.localWorkers == 0 && m_options.nodes.isEmpty()) {
+            *exitCode = ExitNoNode;
+            return false;
+        }
+    }
+    return true;
+}
+
+void Runner::printRejections()
+{
+    const QString summary = m_discovery ? m_discovery->rejectionSummary() : QString();
+    if (!summary.isEmpty())
+        printErr(QStringLiteral("taskfleet-run: discovery rejected: ") + summary);
 }
 
 void Runner::onResults(int jobId, const QVector<sched::TaskRecord> &records)
@@ -209,6 +259,25 @@ void Runner::onNodeWatchdog()
     // definitely failed (wrong secret, other version, nothing listening twice), or at the timeout.
     QStringList lines;
     bool allFailed = true;
+    bool anyRemote = false;
+    for (sched::Node *n : m_controller->nodes())
+        anyRemote = anyRemote || qobject_cast<sched::RemoteNode *>(n) != nullptr;
+    const qint64 discoverWaitMs = m_options.discover ? qint64(m_options.discoverWaitSeconds) * 1000 : 0;
+    if (!anyRemote) {
+        // --discover and nothing found (yet): wait up to --discover-wait, then give up.
+        if (m_clock.elapsed() < discoverWaitMs)
+            return;
+        m_nodeWatchdog.stop();
+        printErr(QStringLiteral("taskfleet-run: --discover: no agent of this cluster answered within %1 s on UDP port "
+                                "%2 (--local-workers is 0); see docs/discovery.md \"My node is not seen\"")
+                     .arg(m_options.discoverWaitSeconds)
+                     .arg(m_options.discoveryPort));
+        printRejections();
+        m_done = true;
+        m_writer.flush();
+        emit finished(ExitNoNode);
+        return;
+    }
     for (sched::Node *n : m_controller->nodes()) {
         auto *node = qobject_cast<sched::RemoteNode *>(n);
         if (!node)
@@ -225,12 +294,13 @@ void Runner::onNodeWatchdog()
                                                    ? QStringLiteral("no answer within %1 s").arg(m_options.connectTimeoutSeconds)
                                                    : node->stateReason());
     }
-    if (!allFailed && m_clock.elapsed() < qint64(m_options.connectTimeoutSeconds) * 1000)
+    if (!allFailed && m_clock.elapsed() < qint64(m_options.connectTimeoutSeconds) * 1000 + discoverWaitMs)
         return;
     m_nodeWatchdog.stop();
     printErr(QStringLiteral("taskfleet-run: no node can run tasks (--local-workers is 0):"));
     for (const QString &line : std::as_const(lines))
         printErr(line);
+    printRejections();
     m_done = true;
     m_writer.flush();
     emit finished(ExitNoNode);
@@ -259,6 +329,7 @@ void Runner::finish(int exitCode)
                      .arg(job->failed)
                      .arg(double(job->finishedUs - job->submittedUs) / 1e6, 0, 'f', 3));
     }
+    printRejections();
     if (!m_options.statsCsv.isEmpty()) {
         QString error;
         const QStringList files = stats.exportCsv(m_options.statsCsv, &error);

@@ -4,6 +4,7 @@
 
 #include "resultwriter.h"
 #include "runoptions.h"
+#include "sched/clusterdiscovery.h"
 #include "sched/controller.h"
 
 #include <QtCore/QElapsedTimer>
@@ -46,6 +47,9 @@ private:
     void onProgressTick();
     void finish(int exitCode);
     void onNodeWatchdog();
+    void watchRemoteNode(sched::RemoteNode *node);
+    bool startDiscovery(int *exitCode);
+    void printRejections();
 
     RunOptions m_options;
     sched::Controller *m_controller = nullptr;
@@ -57,6 +61,7 @@ private:
     bool m_done = false;
     QTimer m_nodeWatchdog;      ///< with no local workers: exit 3 when no remote node is usable
     QSet<QString> m_reported;   ///< remote nodes whose refusal was already printed
+    sched::ClusterDiscovery *m_discovery = nullptr; ///< with --discover
 };
 
 } // namespace taskfleet::app

@@ -19,6 +19,10 @@ struct RunOptions {
     QStringList nodes;        ///< host:port of agents
     QString secret;           ///< the cluster secret, already loaded
     int connectTimeoutSeconds = 10;
+    bool discover = false;          ///< --discover: find agents by UDP broadcast (docs/discovery.md)
+    int discoverWaitSeconds = 2;    ///< with no other node: how long to wait for an agent before exit 3
+    quint16 discoveryPort = 45451;  ///< --discovery-port
+    QStringList broadcast;          ///< --broadcast addresses for probes (empty: 255.255.255.255)
 };
 
 } // namespace taskfleet::app

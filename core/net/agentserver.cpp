@@ -7,6 +7,8 @@
 #include "util/logging.h"
 
 #include <QtCore/QDir>
+#include <QtCore/QJsonObject>
+#include <QtCore/QPluginLoader>
 #include <QtCore/QSet>
 #include <QtCore/QSettings>
 #include <QtCore/QSysInfo>
@@ -22,6 +24,20 @@ using namespace taskfleet::protocol;
 
 namespace {
 constexpr int TickMs = 100;
+
+// True if the plugin's metadata says it runs programs (the command plugin). Reads metadata only.
+// Asked per run frame: the answer is remembered per path (cache files are content-addressed, never rewritten).
+bool pluginRunsPrograms(const QString &path)
+{
+    static thread_local QHash<QString, bool> known; // per thread: each agent server lives on one
+    const auto it = known.constFind(path);
+    if (it != known.constEnd())
+        return it.value();
+    const bool runs = QPluginLoader(path).metaData().value(QLatin1String("MetaData")).toObject()
+        .value(QLatin1String("runsPrograms")).toBool(false);
+    known.insert(path, runs);
+    return runs;
+}
 constexpr int StatusMinIntervalMs = 250;
 /** Tasks one controller may have queued or running here; credit-based controllers stay far below. */
 constexpr qsizetype MaxOutstandingPerSession = qsizetype(1) << 20;
@@ -257,6 +273,16 @@ void AgentServer::handleRun(Session *s, const QCborMap &message)
         return;
     }
     const QString path = m_cache.path(run.sha256);
+    if (!m_options.allowCommand && pluginRunsPrograms(path)) {
+        const QCborValue why(QStringLiteral("this agent does not allow the command plugin (start it with --allow-command)"));
+        for (const TaskItem &t : std::as_const(run.tasks))
+            s->outbox.append(TaskResult{t.id, int(exec::Outcome::LoadFailed), why, 0});
+        m_counters.failures += run.tasks.size();
+        qCWarning(lcAgent).noquote() << "refused" << run.tasks.size() << "tasks of a plugin that runs programs from" << s->peer
+                                     << "(start with --allow-command to allow)";
+        scheduleFlush();
+        return;
+    }
     QVector<exec::PoolTask> tasks;
     tasks.reserve(run.tasks.size());
     for (TaskItem &t : run.tasks) {
@@ -396,6 +422,7 @@ void AgentServer::flushResults()
         s->channel->send(encode(res));
         s->lastSentMs = now;
     }
+    pushStatus(false); // rate-limited; sends at once only when capacity grew a lot
 }
 
 Status AgentServer::currentStatus() const
@@ -424,7 +451,10 @@ void AgentServer::pushStatus(bool force)
         if (!s->helloDone)
             continue;
         const bool changed = !s->statusSent || !sameStatus(st, s->lastStatus);
-        if (!force && (!changed || now - s->lastStatusMs < StatusMinIntervalMs))
+        // Capacity that doubled (the pool learned that tasks are short) is credit the controller
+        // can use now: not held back by the rate limit. Happens a few times per pool, not per task.
+        const bool grew = s->statusSent && st.capacity >= 2 * std::max(1, s->lastStatus.capacity);
+        if (!force && (!changed || (now - s->lastStatusMs < StatusMinIntervalMs && !grew)))
             continue;
         s->channel->send(frame);
         s->lastStatus = st;

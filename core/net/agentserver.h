@@ -29,6 +29,7 @@ struct AgentOptions {
     int idleExitSeconds = 0;          ///< 0: never; else emit idleExpired() after this long without controllers
     QString workerProgram;            ///< empty: exec::WorkerPool::defaultWorkerProgram()
     QByteArray secret;                ///< the cluster secret (the PSK is derived from it)
+    bool allowCommand = false;        ///< run plugins whose metadata says "runsPrograms" (--allow-command)
 };
 
 /** Counters shown by SIGUSR1 and in status frames. */
@@ -74,6 +75,8 @@ public:
     quint16 port() const;
     QHostAddress address() const;
     int workerCount() const { return m_pool ? m_pool->workerCount() : 0; }
+    /** Workers running a task now (announced by discovery). */
+    int busyWorkers() const { return m_pool ? m_pool->busyWorkers() : 0; }
     QString nodeId() const { return m_nodeId; }
     AgentCounters counters() const { return m_counters; }
     int sessionCount() const { return int(m_sessions.size()); }

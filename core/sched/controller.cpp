@@ -152,6 +152,7 @@ int Controller::submit(JobSpec spec)
     job->submittedUs = m_stats.nowUs();
     Job *raw = job.get();
     m_jobs.emplace(raw->id, std::move(job));
+    m_liveJobs.push_back(raw);
     emit jobSubmitted(raw->id);
     emit eventLogged(QStringLiteral("job %1 \"%2\" queued: %3 tasks of plugin %4")
                          .arg(raw->id)
@@ -214,6 +215,7 @@ void Controller::cancelJob(int jobId)
     job->pending.clear();
     job->state = JobState::Cancelled;
     job->finishedUs = m_stats.nowUs();
+    dropLiveJob(job);
     flushRecords(records);
     emit eventLogged(QStringLiteral("job %1 cancelled").arg(jobId));
     emit jobFinished(jobId);
@@ -264,8 +266,7 @@ quint64 Controller::startAttempt(Job *job, int index, Node *node, QVector<NodeTa
 void Controller::dispatch()
 {
     QVector<Job *> runnable;
-    for (const auto &entry : m_jobs) {
-        Job *j = entry.second.get();
+    for (Job *j : m_liveJobs) {
         if ((j->state == JobState::Queued || j->state == JobState::Running) && !j->pending.empty())
             runnable.append(j);
     }
@@ -306,8 +307,9 @@ void Controller::dispatch()
 void Controller::failUnrunnableJobs()
 {
     // A job that no online node can run (plugin fails to load everywhere) ends instead of waiting forever.
-    for (const auto &entry : m_jobs) {
-        Job *job = entry.second.get();
+    // checkFinished() may drop the job from m_liveJobs: walk a copy.
+    const std::vector<Job *> live = m_liveJobs;
+    for (Job *job : live) {
         if (job->isOver() || job->pending.empty() || job->excludedNodes.isEmpty())
             continue;
         bool someoneCan = false;
@@ -337,8 +339,8 @@ void Controller::speculate()
 {
     if (!m_speculation || m_attempts.isEmpty() || m_nodes.size() < 2)
         return;
-    for (const auto &entry : m_jobs)
-        if ((entry.second->state == JobState::Running || entry.second->state == JobState::Queued) && !entry.second->pending.empty())
+    for (const Job *j : m_liveJobs)
+        if ((j->state == JobState::Running || j->state == JobState::Queued) && !j->pending.empty())
             return; // real work first
     const qint64 now = m_stats.nowUs();
     for (Node *node : std::as_const(m_nodes)) {
@@ -568,8 +570,9 @@ void Controller::onTasksLost(Node *node, const QVector<quint64> &attempts, const
                              .arg(requeued)
                              .arg(reason));
     flushRecords(records);
-    for (const auto &entry : m_jobs)
-        checkFinished(entry.second.get());
+    const std::vector<Job *> live = m_liveJobs; // checkFinished() drops finished ones
+    for (Job *job : live)
+        checkFinished(job);
     scheduleDispatch();
 }
 
@@ -586,6 +589,7 @@ void Controller::checkFinished(Job *job)
         return;
     job->state = JobState::Finished;
     job->finishedUs = m_stats.nowUs();
+    dropLiveJob(job);
     emit eventLogged(QStringLiteral("job %1 \"%2\" finished: %3 ok, %4 errors, %5 failed in %6 s")
                          .arg(job->id)
                          .arg(job->spec.name)
@@ -594,6 +598,11 @@ void Controller::checkFinished(Job *job)
                          .arg(job->failed)
                          .arg(double(job->finishedUs - job->submittedUs) / 1e6, 0, 'f', 3));
     emit jobFinished(job->id);
+}
+
+void Controller::dropLiveJob(Job *job)
+{
+    m_liveJobs.erase(std::remove(m_liveJobs.begin(), m_liveJobs.end(), job), m_liveJobs.end());
 }
 
 ClusterSnapshot Controller::snapshot(int historySeconds) const

@@ -112,12 +112,14 @@ private:
     void cancelOtherCopies(int jobId, int index);
     void flushRecords(QHash<int, QVector<TaskRecord>> &records);
     void checkFinished(Job *job);
+    void dropLiveJob(Job *job);
     int statIndex(Node *node);
     Job *findJob(int jobId) const;
 
     QVector<Node *> m_nodes;
     QHash<Node *, int> m_nodeStat;
     std::map<int, std::unique_ptr<Job>> m_jobs;
+    std::vector<Job *> m_liveJobs; ///< jobs not over, oldest first: what dispatch looks at (m_jobs keeps them all)
     QHash<quint64, Attempt> m_attempts;
     stats::Statistics m_stats;
     quint64 m_nextAttempt = 0;

@@ -2,7 +2,9 @@
 // Runs a Controller (and its local node) on a thread of its own, for a window to drive.
 #include "controllerhost.h"
 
+#include "clusterdiscovery.h"
 #include "localnode.h"
+#include "remotenode.h"
 
 #include <QtCore/QMutexLocker>
 #include <QtCore/QTimer>
@@ -51,6 +53,7 @@ public:
                 if (files.isEmpty())
                     qWarning("taskfleet: could not write statistics: %s", qPrintable(error));
             }
+            stopDiscovery();
             delete m_snapshotTimer;
             delete m_flushTimer;
             m_snapshotTimer = m_flushTimer = nullptr;
@@ -61,6 +64,30 @@ public:
     }
 
     Controller *controller() const { return m_controller; }
+
+    void startDiscovery(const net::ListenerConfig &config, const QByteArray &secret)
+    {
+        stopDiscovery();
+        if (!m_controller)
+            return;
+        m_discovery = new ClusterDiscovery(m_controller, secret, this);
+        m_discovery->setListenerConfig(config);
+        connect(m_discovery, &ClusterDiscovery::eventLogged, m_host, &ControllerHost::eventLogged);
+        connect(m_discovery, &ClusterDiscovery::rejectionsChanged, m_host, &ControllerHost::discoveryRejectionsChanged);
+        QString error;
+        if (m_discovery->start(&error)) {
+            emit m_host->eventLogged(QStringLiteral("discovery: listening on UDP port %1").arg(config.port));
+        } else {
+            emit m_host->eventLogged(QStringLiteral("discovery off: %1").arg(error));
+            stopDiscovery();
+        }
+    }
+
+    void stopDiscovery()
+    {
+        delete m_discovery; // before the controller: it must outlive the discovery
+        m_discovery = nullptr;
+    }
 
     void emitSnapshot()
     {
@@ -105,6 +132,7 @@ private:
     ControllerHost *m_host;
     ControllerHostOptions m_options;
     Controller *m_controller = nullptr;
+    ClusterDiscovery *m_discovery = nullptr;
     QTimer *m_snapshotTimer = nullptr;
     QTimer *m_flushTimer = nullptr;
     std::vector<std::pair<int, QVector<TaskRecord>>> m_pending; // in arrival order of jobs
@@ -201,10 +229,41 @@ void ControllerHost::setNodeWorkerCount(const QString &nodeId, int count)
 
 void ControllerHost::addNode(NodeFactory factory)
 {
-    post([factory = std::move(factory)](Controller *c) {
-        if (Node *node = factory())
-            c->addNode(node);
+    post([this, factory = std::move(factory)](Controller *c) {
+        Node *node = factory();
+        if (!node)
+            return;
+        if (c->findNode(node->id())) {
+            emit eventLogged(QStringLiteral("%1 is already in the nodes table").arg(node->address()));
+            delete node;
+            return;
+        }
+        c->addNode(node);
+        if (auto *remote = qobject_cast<RemoteNode *>(node))
+            remote->start(); // after addNode: the controller hears its first state change
     });
+}
+
+void ControllerHost::reconnectNode(const QString &nodeId)
+{
+    post([this, nodeId](Controller *c) {
+        if (Node *node = c->findNode(nodeId); node && !node->isLocal()) {
+            emit eventLogged(QStringLiteral("%1: reconnecting").arg(node->address()));
+            node->reconnect();
+        }
+    });
+}
+
+void ControllerHost::enableDiscovery(const net::ListenerConfig &config, const QByteArray &secret)
+{
+    Backend *backend = m_backend;
+    post([backend, config, secret](Controller *) { backend->startDiscovery(config, secret); });
+}
+
+void ControllerHost::disableDiscovery()
+{
+    Backend *backend = m_backend;
+    post([backend](Controller *) { backend->stopDiscovery(); });
 }
 
 void ControllerHost::removeNode(const QString &nodeId)

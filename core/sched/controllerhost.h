@@ -3,6 +3,7 @@
 #pragma once
 
 #include "controller.h"
+#include "net/discoverylistener.h"
 #include "snapshot.h"
 
 #include <QtCore/QMutex>
@@ -59,6 +60,16 @@ public:
     /** Adds a node made by \a factory on the controller's thread (remote node types plug in here). */
     void addNode(NodeFactory factory);
     void removeNode(const QString &nodeId);
+    /** Drops a remote node's connection and connects again at once (Node::reconnect()). */
+    void reconnectNode(const QString &nodeId);
+    /**
+     * Starts discovery on the controller's thread (a ClusterDiscovery, replacing any running one):
+     * agents announcing with \a secret are added as RemoteNodes; rejected announcements are
+     * summarised in discoveryRejectionsChanged() and logged. A port that cannot be bound is logged.
+     */
+    void enableDiscovery(const net::ListenerConfig &config, const QByteArray &secret);
+    /** Stops discovery; the nodes it added stay. */
+    void disableDiscovery();
     /** Writes the statistics CSV set; statisticsExported() tells the files or the error. */
     void exportStatistics(const QString &path);
     /** Where to write the statistics CSV when the host is destroyed; empty: nowhere. */
@@ -78,6 +89,8 @@ signals:
     void jobFinished(int jobId);
     void eventLogged(const QString &message);
     void statisticsExported(const QStringList &files, const QString &error);
+    /** Discovery's summary of rejected agents ("2 agents at … answer with another secret"); empty: none. */
+    void discoveryRejectionsChanged(const QString &summary);
 
 private:
     class Backend;

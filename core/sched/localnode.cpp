@@ -26,6 +26,7 @@ QString nodeStateName(NodeState state)
 LocalNode::LocalNode(exec::WorkerPoolOptions options, QObject *parent)
     : Node(parent)
     , m_pool(std::move(options))
+    , m_name(QHostInfo::localHostName() + QStringLiteral(" (local)"))
 {
     connect(&m_pool, &exec::WorkerPool::resultsReady, this, [this](const QVector<exec::WorkResult> &results) {
         emit resultsArrived(results);
@@ -40,7 +41,7 @@ LocalNode::LocalNode(exec::WorkerPoolOptions options, QObject *parent)
 
 QString LocalNode::name() const
 {
-    return QHostInfo::localHostName() + QStringLiteral(" (local)");
+    return m_name;
 }
 
 int LocalNode::credit() const

@@ -32,6 +32,7 @@ public:
 
 private:
     exec::WorkerPool m_pool;
+    QString m_name; // asked for once per finished task: computed once
 };
 
 } // namespace taskfleet::sched

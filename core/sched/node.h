@@ -56,6 +56,8 @@ public:
     virtual void submit(const exec::PluginInfo &plugin, qint64 timeoutMs, QVector<NodeTask> tasks) = 0;
     virtual void cancel(const QVector<quint64> &attempts) = 0;
     virtual void setWorkerCount(int count) = 0;
+    /** Drops the connection (if any) and connects again at once; nodes without one ignore it. */
+    virtual void reconnect() {}
 
 signals:
     void resultsArrived(const QVector<taskfleet::exec::WorkResult> &results);

@@ -68,6 +68,19 @@ void RemoteNode::start()
         connectNow();
 }
 
+void RemoteNode::reconnect()
+{
+    if (net::SecureChannel *old = m_channel) {
+        const QString reason = QStringLiteral("reconnect requested");
+        onClosed(reason); // reports in-flight tasks lost and forgets the channel (deleted later)
+        old->close(reason);
+    }
+    m_reconnect.stop();
+    m_backoffMs = 1000;
+    setState(NodeState::Connecting, QString());
+    connectNow();
+}
+
 void RemoteNode::connectNow()
 {
     if (m_state == NodeState::Incompatible)

@@ -61,6 +61,8 @@ public:
     void submit(const exec::PluginInfo &plugin, qint64 timeoutMs, QVector<NodeTask> tasks) override;
     void cancel(const QVector<quint64> &attempts) override;
     void setWorkerCount(int count) override;
+    /** Drops the link (in-flight tasks reported lost) and connects again now, backoff reset; also leaves Incompatible/Refused. */
+    void reconnect() override;
 
     /** The agent's persistent node id (from its hello; empty before). */
     QString agentNodeId() const { return m_peer.nodeId; }

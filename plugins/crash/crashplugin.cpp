@@ -11,7 +11,7 @@ namespace taskfleet::plugins {
 
 namespace {
 // A real SIGSEGV, also in sanitizer builds (UBSan would otherwise report the null store and exit).
-__attribute__((no_sanitize_undefined)) void writeThroughNull()
+__attribute__((no_sanitize("undefined"))) void writeThroughNull()
 {
     volatile int *volatile pointer = nullptr;
     *pointer = 42;

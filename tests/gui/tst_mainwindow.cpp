@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The main window end to end: drops, bad files, worker counts, results, statistics export.
+#include "addnodedialog.h"
+#include "agentnodetype.h"
+#include "agentprocess.h"
 #include "appsettings.h"
 #include "delegates.h"
 #include "jobsmodel.h"
@@ -14,11 +17,15 @@
 #include <QtCore/QMimeData>
 #include <QtCore/QTemporaryDir>
 #include <QtCore/QUrl>
+#include <QtNetwork/QUdpSocket>
 #include <QtGui/QDragEnterEvent>
 #include <QtGui/QDropEvent>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 #include <QtWidgets/QComboBox>
+#include <QtWidgets/QLabel>
+#include <QtWidgets/QLineEdit>
+#include <QtWidgets/QMenuBar>
 #include <QtWidgets/QSpinBox>
 #include <QtWidgets/QTableView>
 
@@ -67,7 +74,7 @@ private:
     int m_workers;
 };
 
-std::unique_ptr<MainWindow> makeWindow(int workers, const QString &exitStats = {})
+std::unique_ptr<MainWindow> makeWindow(int workers, const QString &exitStats = {}, const QString &secretFile = {})
 {
     gui::MainWindowOptions options;
     options.localWorkers = workers;
@@ -75,6 +82,7 @@ std::unique_ptr<MainWindow> makeWindow(int workers, const QString &exitStats = {
     options.workerProgram = test::program(QStringLiteral("taskfleet-worker"));
     options.exitStatisticsPath = exitStats;
     options.useSettings = false;
+    options.secretFile = secretFile;
     auto window = std::make_unique<MainWindow>(options);
     window->show();
     return window;
@@ -159,6 +167,37 @@ QVector<QStringList> readCsv(const QString &path)
         rows.append(row);
     }
     return rows;
+}
+
+/** The text of \a column on the row of node \a id, or a null QString when there is no such row. */
+QString nodeCell(MainWindow *w, const QString &id, int column)
+{
+    const int row = w->nodesModel()->rowOf(id);
+    return row < 0 ? QString() : w->nodesModel()->index(row, column).data().toString();
+}
+
+const sched::NodeSnapshot *nodeIn(const sched::ClusterSnapshot &s, const QString &id)
+{
+    for (const sched::NodeSnapshot &n : s.nodes)
+        if (n.id == id)
+            return &n;
+    return nullptr;
+}
+
+/** A UDP port on 127.0.0.1 that was free a moment ago. */
+quint16 freeUdpPort()
+{
+    QUdpSocket socket;
+    return socket.bind(QHostAddress(QHostAddress::LocalHost), 0) ? socket.localPort() : 0;
+}
+
+QAction *menuAction(MainWindow *w, const QString &text)
+{
+    const QList<QAction *> actions = w->findChildren<QAction *>();
+    for (QAction *a : actions)
+        if (a->text() == text)
+            return a;
+    return nullptr;
 }
 
 } // namespace
@@ -366,6 +405,162 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(w->host()->lastSnapshot().nodes.value(1).workers, 6, 10000);
         w->host()->removeNode(QStringLiteral("fake-1"));
         QTRY_COMPARE_WITH_TIMEOUT(w->nodesModel()->rowCount(), 2, 10000);
+    }
+
+    /** The issue's test: an agent started by the test, added through Nodes ▸ Add Node…, shows with its workers. */
+    void agentAddedThroughDialogShowsWorkersAndRunsTasks()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString secret = dir.filePath(QStringLiteral("secret"));
+        QVERIFY(test::writeSecretFile(secret, "gui-test-secret-0123456789"));
+        test::AgentProcess agent;
+        QVERIFY2(agent.start(dir.filePath(QStringLiteral("state")), secret,
+                             {QStringLiteral("-w"), QStringLiteral("2"), QStringLiteral("--no-discovery")}),
+                 qPrintable(agent.error()));
+        auto w = makeWindow(0, {}, secret); // no local workers: every task runs on the agent
+
+        // The dialog path, as a person uses it (host:port typed in the host field also works).
+        QAction *add = menuAction(w.get(), QStringLiteral("&Add Node…"));
+        QVERIFY(add);
+        add->trigger();
+        gui::AddNodeDialog *dialog = nullptr;
+        QTRY_VERIFY_WITH_TIMEOUT((dialog = w->findChild<gui::AddNodeDialog *>()) != nullptr, 5000);
+        QCOMPARE(gui::NodeTypes::types().value(dialog->typeIndex()).name, gui::agentNodeTypeName());
+        dialog->findChild<QLineEdit *>()->setText(QStringLiteral("127.0.0.1"));
+        dialog->findChild<QSpinBox *>()->setValue(agent.port());
+        dialog->accept();
+
+        const QString id = agent.address();
+        QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), id, NodesModel::State), QStringLiteral("online"), 20000);
+        QCOMPARE(w->nodesModel()->rowOf(id), 1); // after the local node
+        QCOMPARE(nodeCell(w.get(), id, NodesModel::Address), id);
+        QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), id, NodesModel::Workers), QStringLiteral("2"), 10000);
+        QCOMPARE(nodeCell(w.get(), id, NodesModel::Busy), QStringLiteral("0/2"));
+
+        // The editable worker count goes to the agent; the snapshot's count is what the agent reports back.
+        const int row = w->nodesModel()->rowOf(id);
+        QVERIFY(w->nodesModel()->setData(w->nodesModel()->index(row, NodesModel::Workers), 3, Qt::EditRole));
+        QTRY_VERIFY_WITH_TIMEOUT(nodeIn(w->host()->lastSnapshot(), id) && nodeIn(w->host()->lastSnapshot(), id)->workers == 3, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), id, NodesModel::Workers), QStringLiteral("3"), 10000);
+
+        // A small job runs on the agent, and its row counts the tasks.
+        const QString job = writeFile(dir, QStringLiteral("echo.json"),
+                                      R"({"name": "remote echo", "plugin": "echo", "inputs": {"range": [0, 40, 1]}})");
+        QString error;
+        QVERIFY2(w->queueJobFile(job, &error), qPrintable(error));
+        QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) != nullptr, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
+        QCOMPARE(onlyJob(w.get())->done, 40);
+        QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), id, NodesModel::TasksDone), QStringLiteral("40"), 10000);
+        QCOMPARE(nodeCell(w.get(), QStringLiteral("local"), NodesModel::TasksDone), QStringLiteral("0"));
+
+        // Reconnect drops the link and comes back at once; Remove takes the row away.
+        w->nodesView()->selectRow(w->nodesModel()->rowOf(id));
+        QAction *reconnect = menuAction(w.get(), QStringLiteral("Re&connect"));
+        QVERIFY(reconnect && reconnect->isEnabled());
+        reconnect->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(nodeIn(w->host()->lastSnapshot(), id)
+                                     && nodeIn(w->host()->lastSnapshot(), id)->state != sched::NodeState::Online, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), id, NodesModel::State), QStringLiteral("online"), 20000);
+        QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), id, NodesModel::Workers), QStringLiteral("3"), 10000);
+        w->nodesView()->selectRow(w->nodesModel()->rowOf(id));
+        QAction *remove = menuAction(w.get(), QStringLiteral("&Remove Node"));
+        QVERIFY(remove && remove->isEnabled());
+        remove->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(w->nodesModel()->rowOf(id), -1, 10000);
+    }
+
+    void agentWithAnotherSecretIsRefusedWithTheReason()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString agentSecret = dir.filePath(QStringLiteral("agent-secret"));
+        const QString mySecret = dir.filePath(QStringLiteral("my-secret"));
+        QVERIFY(test::writeSecretFile(agentSecret, "the agent's secret"));
+        QVERIFY(test::writeSecretFile(mySecret, "another secret, 0123456789"));
+        test::AgentProcess agent;
+        QVERIFY2(agent.start(dir.filePath(QStringLiteral("state")), agentSecret, {QStringLiteral("-w"), QStringLiteral("1"),
+                                                                                   QStringLiteral("--no-discovery")}),
+                 qPrintable(agent.error()));
+        auto w = makeWindow(1, {}, mySecret);
+        QVERIFY(w->addRemoteNode(QStringLiteral("127.0.0.1"), agent.port()));
+        const QString id = agent.address();
+        QTRY_VERIFY_WITH_TIMEOUT(nodeCell(w.get(), id, NodesModel::State).startsWith(QStringLiteral("refused")), 20000);
+        QVERIFY2(nodeCell(w.get(), id, NodesModel::State).contains(QStringLiteral("secrets differ")),
+                 qPrintable(nodeCell(w.get(), id, NodesModel::State)));
+        QCOMPARE(nodeIn(w->host()->lastSnapshot(), id)->state, sched::NodeState::Refused);
+    }
+
+    /** Discovery on 127.0.0.1 only: an agent with our secret joins by itself; one with another secret is named in the status bar. */
+    void discoveryAddsAgentsAndShowsRejections()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString secret = dir.filePath(QStringLiteral("secret"));
+        const QString otherSecret = dir.filePath(QStringLiteral("other"));
+        QVERIFY(test::writeSecretFile(secret, "discovery secret 0123456789"));
+        QVERIFY(test::writeSecretFile(otherSecret, "some other secret"));
+        const quint16 listenPort = freeUdpPort();
+        const quint16 agentPort1 = freeUdpPort();
+        QVERIFY(listenPort && agentPort1);
+        const auto args = [listenPort](quint16 own) {
+            return QStringList{QStringLiteral("-w"), QStringLiteral("1"), QStringLiteral("--broadcast"), QStringLiteral("127.0.0.1"),
+                               QStringLiteral("--announce-port"), QString::number(listenPort), QStringLiteral("--discovery-port"),
+                               QString::number(own)};
+        };
+        test::AgentProcess good;
+        QVERIFY2(good.start(dir.filePath(QStringLiteral("good")), secret, args(agentPort1)), qPrintable(good.error()));
+
+        gui::MainWindowOptions options;
+        options.localWorkers = 1;
+        options.pluginPaths = {test::pluginDir()};
+        options.workerProgram = test::program(QStringLiteral("taskfleet-worker"));
+        options.useSettings = false;
+        options.secretFile = secret;
+        net::ListenerConfig config;
+        config.bindAddress = QHostAddress(QHostAddress::LocalHost);
+        config.port = listenPort;
+        config.probeAddresses = {QHostAddress(QHostAddress::LocalHost)};
+        config.probePort = agentPort1;
+        options.discovery = config;
+        MainWindow w(options);
+        w.show();
+
+        const QString id = good.address();
+        QTRY_COMPARE_WITH_TIMEOUT(nodeCell(&w, id, NodesModel::State), QStringLiteral("online"), 30000);
+        QCOMPARE(nodeCell(&w, id, NodesModel::Workers), QStringLiteral("1"));
+
+        const quint16 agentPort2 = freeUdpPort();
+        test::AgentProcess stranger;
+        QVERIFY2(stranger.start(dir.filePath(QStringLiteral("stranger")), otherSecret, args(agentPort2)), qPrintable(stranger.error()));
+        QTRY_VERIFY_WITH_TIMEOUT(w.discoveryRejections().contains(QStringLiteral("127.0.0.1")), 30000);
+        auto *label = w.findChild<QLabel *>(QStringLiteral("discoveryRejections"));
+        QVERIFY(label && label->isVisible());
+        QCOMPARE(label->text(), w.discoveryRejections());
+        QCOMPARE(w.nodesModel()->rowOf(stranger.address()), -1); // never added
+    }
+
+    void addNodeWithoutSecretOrPortIsExplained()
+    {
+        const QByteArray saved = qgetenv("TASKFLEET_SECRET");
+        qunsetenv("TASKFLEET_SECRET");
+        auto w = makeWindow(1);
+        QString error;
+        QVERIFY(!w->addRemoteNode(QStringLiteral("127.0.0.1"), 45450, 0, &error));
+        QVERIFY2(error.contains(QStringLiteral("secret")), qPrintable(error));
+        QVERIFY(w->lastError().contains(QStringLiteral("127.0.0.1:45450")));
+        if (!saved.isEmpty())
+            qputenv("TASKFLEET_SECRET", saved);
+        QString host, why;
+        quint16 port = 0;
+        QVERIFY(!gui::parseNodeAddress(QStringLiteral("10.0.0.7"), &host, &port, &why));
+        QVERIFY(why.contains(QStringLiteral("port")));
+        QVERIFY(gui::parseNodeAddress(QStringLiteral("[::1]:45450"), &host, &port, &why));
+        QCOMPARE(host, QStringLiteral("::1"));
+        QCOMPARE(port, quint16(45450));
+        QVERIFY(gui::parseNodeAddress(QStringLiteral("node7.lan:9"), &host, &port, &why));
+        QCOMPARE(host, QStringLiteral("node7.lan"));
     }
 
     void droppedPluginOpensInputsDialog()

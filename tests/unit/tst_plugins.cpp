@@ -26,7 +26,7 @@ namespace {
 
 const QStringList ShippedPlugins = {QStringLiteral("sumprimes"), QStringLiteral("pi"),    QStringLiteral("echo"),
                                     QStringLiteral("sleep"),     QStringLiteral("crash"), QStringLiteral("fail"),
-                                    QStringLiteral("mandelbrot")};
+                                    QStringLiteral("mandelbrot"), QStringLiteral("command")};
 
 // A context that can say "cancelled" from the start or after some time, and records progress.
 class TestContext : public TaskContext
