@@ -54,6 +54,16 @@ int main(int argc, char **argv)
                                           QStringLiteral("Write results in input order instead of completion order."));
     const QCommandLineOption restartOpt({QStringLiteral("r"), QStringLiteral("restart-workers")},
                                         QStringLiteral("Start a fresh worker process for every task."));
+    const QCommandLineOption journalOpt(QStringLiteral("journal"),
+                                        QStringLiteral("Journal jobs and results to FILE as they finish (default: a new "
+                                                       "file in ~/.local/state/taskfleet/journal)."),
+                                        QStringLiteral("FILE"));
+    const QCommandLineOption noJournalOpt(QStringLiteral("no-journal"), QStringLiteral("Keep no journal."));
+    const QCommandLineOption resumeOpt(QStringLiteral("resume"),
+                                       QStringLiteral("Finish the unfinished jobs of journal FILE after a crash: only "
+                                                      "missing tasks run, and the results hold every index once."),
+                                       QStringLiteral("FILE"));
+    parser.addOptions({journalOpt, noJournalOpt, resumeOpt});
     const QCommandLineOption noSpecOpt(QStringLiteral("no-speculation"),
                                        QStringLiteral("Never run duplicate copies of slow tasks at the end of a job."));
     const QCommandLineOption nodeOpt(QStringLiteral("node"),
@@ -118,8 +128,16 @@ int main(int argc, char **argv)
 
     RunOptions options;
     options.jobFiles = parser.positionalArguments();
-    if (options.jobFiles.isEmpty()) {
+    options.resumeFile = parser.value(resumeOpt);
+    options.journalFile = parser.value(journalOpt);
+    options.noJournal = parser.isSet(noJournalOpt);
+    if (options.jobFiles.isEmpty() && options.resumeFile.isEmpty()) {
         std::fputs("taskfleet-run: no job file given\nTry 'taskfleet-run --help'.\n", stderr);
+        return ExitBadUsage;
+    }
+    if (!options.resumeFile.isEmpty() && (!options.jobFiles.isEmpty() || !options.journalFile.isEmpty())) {
+        std::fputs("taskfleet-run: --resume continues the journal it names; give no job file and no --journal with it\n",
+                   stderr);
         return ExitBadUsage;
     }
     options.resultsFile = parser.value(resultsOpt);

@@ -17,12 +17,12 @@ bool ResultWriter::open(const QString &path, QString *error)
     return ok;
 }
 
-QByteArray ResultWriter::line(const sched::Job &job, const sched::TaskRecord &r) const
+QByteArray ResultWriter::line(int jobId, const QCborValue &input, const sched::TaskRecord &r) const
 {
     QByteArray out;
     out.reserve(128);
     out.append("{");
-    const auto label = m_labels.constFind(job.id);
+    const auto label = m_labels.constFind(jobId);
     if (label != m_labels.constEnd()) {
         out.append("\"job\":");
         util::appendJsonString(out, label.value());
@@ -31,7 +31,7 @@ QByteArray ResultWriter::line(const sched::Job &job, const sched::TaskRecord &r)
     out.append("\"index\":");
     out.append(QByteArray::number(r.index));
     out.append(",\"input\":");
-    util::appendJson(out, job.spec.inputs.at(r.index));
+    util::appendJson(out, input);
     if (r.status == stats::TaskStatus::Ok) {
         out.append(",\"output\":");
         util::appendJson(out, r.output);
@@ -51,22 +51,23 @@ QByteArray ResultWriter::line(const sched::Job &job, const sched::TaskRecord &r)
     return out;
 }
 
-void ResultWriter::write(const sched::Job &job, const QVector<sched::TaskRecord> &records)
+void ResultWriter::write(int jobId, const QVector<QCborValue> &inputs, const QVector<sched::TaskRecord> &records)
 {
     if (!m_keepOrder) {
         for (const sched::TaskRecord &r : records)
-            m_buffer.append(line(job, r));
+            m_buffer.append(line(jobId, inputs.at(r.index), r));
     } else {
-        QMap<int, QByteArray> &held = m_heldBack[job.id];
+        QMap<int, QByteArray> &held = m_heldBack[jobId];
         for (const sched::TaskRecord &r : records)
-            held.insert(r.index, line(job, r));
-        int &next = m_nextIndex[job.id];
+            held.insert(r.index, line(jobId, inputs.at(r.index), r));
+        int &next = m_nextIndex[jobId];
         while (!held.isEmpty() && held.firstKey() == next) {
             m_buffer.append(held.take(next));
             ++next;
         }
     }
-    if (m_buffer.size() > 1 << 20)
+    // Someone may be reading the file while the job runs (or the run may be killed): keep it fresh.
+    if (m_buffer.size() > 1 << 20 || !m_sinceFlush.isValid() || m_sinceFlush.elapsed() > 250)
         flush();
 }
 
@@ -77,6 +78,7 @@ void ResultWriter::flush()
         m_buffer.clear();
     }
     m_file.flush();
+    m_sinceFlush.start();
 }
 
 } // namespace taskfleet::app

@@ -4,6 +4,7 @@
 
 #include "sched/controller.h"
 
+#include <QtCore/QElapsedTimer>
 #include <QtCore/QFile>
 #include <QtCore/QHash>
 #include <QtCore/QMap>
@@ -21,11 +22,12 @@ public:
     bool open(const QString &path, QString *error);
     void setKeepOrder(bool on) { m_keepOrder = on; }
     void setJobLabel(int jobId, const QString &label) { m_labels.insert(jobId, label); }
-    void write(const sched::Job &job, const QVector<sched::TaskRecord> &records);
+    /** Writes records of job \a jobId; each record's index points into \a inputs. */
+    void write(int jobId, const QVector<QCborValue> &inputs, const QVector<sched::TaskRecord> &records);
     void flush();
 
 private:
-    QByteArray line(const sched::Job &job, const sched::TaskRecord &r) const;
+    QByteArray line(int jobId, const QCborValue &input, const sched::TaskRecord &r) const;
 
     QFile m_file;
     bool m_keepOrder = false;
@@ -33,6 +35,7 @@ private:
     QHash<int, int> m_nextIndex;
     QHash<int, QMap<int, QByteArray>> m_heldBack;
     QByteArray m_buffer;
+    QElapsedTimer m_sinceFlush;
 };
 
 } // namespace taskfleet::app

@@ -8,7 +8,9 @@
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QFileInfo>
+#include <QtCore/QDateTime>
 #include <QtCore/QThread>
+#include <QtCore/QUuid>
 
 #include <cstdio>
 #include <unistd.h>
@@ -87,6 +89,8 @@ bool Runner::start(int *exitCode)
         registry.addSearchPath(*it);
 
     QVector<sched::JobSpec> specs;
+    if (!m_options.resumeFile.isEmpty() && !loadResume(&specs, exitCode))
+        return false;
     for (const QString &file : std::as_const(m_options.jobFiles)) {
         QString error;
         auto spec = sched::parseJobFile(file, registry, &error);
@@ -113,6 +117,8 @@ bool Runner::start(int *exitCode)
         return false;
     }
     m_writer.setKeepOrder(m_options.keepOrder);
+    if (!openJournal(exitCode))
+        return false;
 
     m_controller = new sched::Controller(this);
     m_controller->setSpeculation(m_options.speculation);
@@ -142,12 +148,39 @@ bool Runner::start(int *exitCode)
     connect(m_controller, &sched::Controller::resultsRecorded, this, &Runner::onResults);
     connect(m_controller, &sched::Controller::jobFinished, this, &Runner::onJobFinished);
 
+    const qsizetype jobCount = m_resumed.size() + specs.size();
+    for (const sched::JournaledJob &j : std::as_const(m_resumed)) {
+        // Results already in the journal are written again; only the missing tasks run.
+        sched::JobSpec missing = j.spec;
+        missing.inputs.clear();
+        QVector<int> originalIndex;
+        for (int i = 0; i < j.spec.inputs.size(); ++i) {
+            if (!j.results.contains(i)) {
+                missing.inputs.append(j.spec.inputs.at(i));
+                originalIndex.append(i);
+            }
+        }
+        m_tasksTotal += missing.inputs.size();
+        const int id = submitJob(std::move(missing), j.key, std::move(originalIndex), j.spec.inputs,
+                                 jobCount > 1 ? j.spec.name : QString());
+        QVector<sched::TaskRecord> earlier;
+        for (const sched::TaskRecord &r : j.results) {
+            earlier.append(r);
+            if (r.status != stats::TaskStatus::Ok)
+                m_anyFailed = true;
+        }
+        std::sort(earlier.begin(), earlier.end(),
+                  [](const sched::TaskRecord &a, const sched::TaskRecord &b) { return a.index < b.index; });
+        m_writer.write(id, j.spec.inputs, earlier);
+    }
     for (sched::JobSpec &spec : specs) {
         m_tasksTotal += spec.inputs.size();
-        const QString label = specs.size() > 1 ? spec.name : QString();
-        const int id = m_controller->submit(std::move(spec));
-        if (!label.isEmpty())
-            m_writer.setJobLabel(id, label);
+        const QString key = QUuid::createUuid().toString(QUuid::WithoutBraces);
+        if (m_journaling)
+            m_journal.writeJob(key, spec);
+        const QVector<QCborValue> inputs = spec.inputs;
+        const QString label = jobCount > 1 ? spec.name : QString();
+        submitJob(std::move(spec), key, {}, inputs, label);
     }
 
     if (m_options.progress) {
@@ -213,21 +246,98 @@ void Runner::printRejections()
         printErr(QStringLiteral("taskfleet-run: discovery rejected: ") + summary);
 }
 
-void Runner::onResults(int jobId, const QVector<sched::TaskRecord> &records)
+int Runner::submitJob(sched::JobSpec spec, const QString &key, QVector<int> originalIndex, QVector<QCborValue> inputs,
+                      const QString &label)
 {
-    const sched::Job *job = m_controller->job(jobId);
-    if (!job)
-        return;
-    for (const sched::TaskRecord &r : records)
-        if (r.status != stats::TaskStatus::Ok)
-            m_anyFailed = true;
-    m_writer.write(*job, records);
+    const int id = m_controller->submit(std::move(spec));
+    m_runJobs.insert(id, RunJob{key, std::move(inputs), std::move(originalIndex)});
+    if (!label.isEmpty())
+        m_writer.setJobLabel(id, label);
+    return id;
 }
 
-void Runner::onJobFinished(int)
+bool Runner::openJournal(int *exitCode)
 {
-    if (m_controller->allJobsOver())
-        finish(m_anyFailed ? ExitSomeFailed : ExitAllOk);
+    if (m_options.noJournal && m_options.resumeFile.isEmpty())
+        return true;
+    QString path = !m_options.resumeFile.isEmpty() ? m_options.resumeFile : m_options.journalFile;
+    if (path.isEmpty())
+        path = sched::defaultJournalDir() + QStringLiteral("/run-%1-%2.tfj")
+                                                .arg(QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")))
+                                                .arg(QCoreApplication::applicationPid());
+    QString error;
+    if (!m_journal.open(path, &error)) {
+        printErr(QStringLiteral("taskfleet-run: ") + error);
+        *exitCode = ExitBadUsage;
+        return false;
+    }
+    m_journaling = true;
+    printErr(QStringLiteral("taskfleet-run: journal %1 (after a crash: taskfleet-run --resume %1)").arg(path));
+    return true;
+}
+
+bool Runner::loadResume(QVector<sched::JobSpec> *, int *exitCode)
+{
+    QString error;
+    QString warning;
+    const auto jobs = sched::JournalReader::read(m_options.resumeFile, &error, &warning);
+    if (!jobs) {
+        printErr(QStringLiteral("taskfleet-run: ") + error);
+        *exitCode = ExitBadUsage;
+        return false;
+    }
+    if (!warning.isEmpty())
+        printErr(QStringLiteral("taskfleet-run: ") + warning);
+    for (const sched::JournaledJob &j : *jobs) {
+        // The plugin must still be the one the journal names: same file content, same hash.
+        QString why;
+        const auto now = exec::PluginRegistry::inspect(j.spec.plugin.path, &why);
+        if (!now || now->sha256 != j.spec.plugin.sha256) {
+            printErr(QStringLiteral("taskfleet-run: cannot resume job \"%1\": plugin %2 %3")
+                         .arg(j.spec.name, j.spec.plugin.path,
+                              now ? QStringLiteral("has changed since the job started") : why));
+            *exitCode = ExitBadUsage;
+            return false;
+        }
+        sched::JournaledJob copy = j;
+        copy.spec.plugin = *now;
+        printErr(QStringLiteral("taskfleet-run: resuming job \"%1\": %2 of %3 tasks already done")
+                     .arg(j.spec.name)
+                     .arg(j.results.size())
+                     .arg(j.spec.inputs.size()));
+        m_resumed.append(std::move(copy));
+    }
+    return true;
+}
+
+void Runner::onResults(int jobId, const QVector<sched::TaskRecord> &records)
+{
+    auto it = m_runJobs.constFind(jobId);
+    if (it == m_runJobs.constEnd())
+        return;
+    const RunJob &run = it.value();
+    QVector<sched::TaskRecord> translated = records;
+    for (sched::TaskRecord &r : translated) {
+        if (!run.originalIndex.isEmpty())
+            r.index = run.originalIndex.at(r.index);
+        if (r.status != stats::TaskStatus::Ok)
+            m_anyFailed = true;
+    }
+    if (m_journaling)
+        m_journal.writeResults(run.key, translated);
+    m_writer.write(jobId, run.inputs, translated);
+}
+
+void Runner::onJobFinished(int jobId)
+{
+    // Deferred: a job with nothing to run finishes inside Controller::submit(), before this
+    // runner has recorded it and before the event loop runs.
+    QMetaObject::invokeMethod(this, [this, jobId] {
+        if (m_journaling && m_runJobs.contains(jobId))
+            m_journal.writeEnd(m_runJobs.value(jobId).key);
+        if (m_controller->allJobsOver())
+            finish(m_anyFailed ? ExitSomeFailed : ExitAllOk);
+    }, Qt::QueuedConnection);
 }
 
 void Runner::onProgressTick()

@@ -6,6 +6,7 @@
 #include "runoptions.h"
 #include "sched/clusterdiscovery.h"
 #include "sched/controller.h"
+#include "sched/journal.h"
 
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QObject>
@@ -49,6 +50,10 @@ private:
     void onNodeWatchdog();
     void watchRemoteNode(sched::RemoteNode *node);
     bool startDiscovery(int *exitCode);
+    bool openJournal(int *exitCode);
+    bool loadResume(QVector<sched::JobSpec> *specs, int *exitCode);
+    int submitJob(sched::JobSpec spec, const QString &key, QVector<int> originalIndex, QVector<QCborValue> inputs,
+                  const QString &label);
     void printRejections();
 
     RunOptions m_options;
@@ -62,6 +67,17 @@ private:
     QTimer m_nodeWatchdog;      ///< with no local workers: exit 3 when no remote node is usable
     QSet<QString> m_reported;   ///< remote nodes whose refusal was already printed
     sched::ClusterDiscovery *m_discovery = nullptr; ///< with --discover
+
+    /** A job as this run sees it: resumed jobs run only their missing inputs, under new indices. */
+    struct RunJob {
+        QString key;                    ///< the job's key in the journal
+        QVector<QCborValue> inputs;     ///< every input of the journaled job
+        QVector<int> originalIndex;     ///< submitted index -> journaled index; empty: the same
+    };
+    QHash<int, RunJob> m_runJobs;       ///< by controller job id
+    sched::JournalWriter m_journal;
+    bool m_journaling = false;
+    QVector<sched::JournaledJob> m_resumed;
 };
 
 } // namespace taskfleet::app

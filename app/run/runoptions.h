@@ -19,6 +19,9 @@ struct RunOptions {
     QStringList nodes;        ///< host:port of agents
     QString secret;           ///< the cluster secret, already loaded
     int connectTimeoutSeconds = 10;
+    QString journalFile;      ///< empty: a new file in sched::defaultJournalDir()
+    bool noJournal = false;
+    QString resumeFile;       ///< finish the unfinished jobs of this journal
     bool discover = false;          ///< --discover: find agents by UDP broadcast (docs/discovery.md)
     int discoverWaitSeconds = 2;    ///< with no other node: how long to wait for an agent before exit 3
     quint16 discoveryPort = 45451;  ///< --discovery-port

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: MIT
+#include "journal.h"
+
+#include "protocol/frame.h"
+
+#include <QtCore/QCborArray>
+#include <QtCore/QDir>
+#include <QtCore/QFileInfo>
+
+#include <unistd.h>
+
+namespace taskfleet::sched {
+
+namespace {
+const QString Magic = QStringLiteral("taskfleet-journal/1");
+// A journaled job carries all its inputs in one record, so records may be much larger than frames.
+constexpr quint32 MaxRecordSize = 1u << 30;
+
+QCborMap specToCbor(const JobSpec &spec)
+{
+    QCborMap m;
+    m.insert(QStringLiteral("name"), spec.name);
+    m.insert(QStringLiteral("plugin"), spec.plugin.name);
+    m.insert(QStringLiteral("pluginPath"), spec.plugin.path);
+    m.insert(QStringLiteral("sha256"), QString::fromLatin1(spec.plugin.sha256));
+    m.insert(QStringLiteral("retries"), spec.retries);
+    m.insert(QStringLiteral("timeoutMs"), spec.timeoutMs);
+    m.insert(QStringLiteral("priority"), spec.priority);
+    m.insert(QStringLiteral("source"), spec.sourceFile);
+    QCborArray inputs;
+    for (const QCborValue &v : spec.inputs)
+        inputs.append(v);
+    m.insert(QStringLiteral("inputs"), inputs);
+    return m;
+}
+
+JobSpec specFromCbor(const QCborMap &m)
+{
+    JobSpec spec;
+    spec.name = m.value(QStringLiteral("name")).toString();
+    spec.plugin.name = m.value(QStringLiteral("plugin")).toString();
+    spec.plugin.path = m.value(QStringLiteral("pluginPath")).toString();
+    spec.plugin.sha256 = m.value(QStringLiteral("sha256")).toString().toLatin1();
+    spec.retries = int(m.value(QStringLiteral("retries")).toInteger());
+    spec.timeoutMs = m.value(QStringLiteral("timeoutMs")).toInteger();
+    spec.priority = int(m.value(QStringLiteral("priority")).toInteger());
+    spec.sourceFile = m.value(QStringLiteral("source")).toString();
+    const QCborArray inputs = m.value(QStringLiteral("inputs")).toArray();
+    spec.inputs.reserve(inputs.size());
+    for (const QCborValue &v : inputs)
+        spec.inputs.append(v);
+    return spec;
+}
+} // namespace
+
+QString defaultJournalDir()
+{
+    QString base = qEnvironmentVariable("XDG_STATE_HOME");
+    if (base.isEmpty())
+        base = QDir::homePath() + QStringLiteral("/.local/state");
+    return base + QStringLiteral("/taskfleet/journal");
+}
+
+bool JournalWriter::open(const QString &path, QString *error)
+{
+    QDir().mkpath(QFileInfo(path).absolutePath());
+    m_file.setFileName(path);
+    const bool fresh = !m_file.exists() || QFileInfo(path).size() == 0;
+    if (!m_file.open(QIODevice::WriteOnly | QIODevice::Append | QIODevice::Unbuffered)) {
+        *error = QStringLiteral("cannot open journal %1: %2").arg(path, m_file.errorString());
+        return false;
+    }
+    if (fresh) {
+        QCborMap header;
+        header.insert(QStringLiteral("t"), QStringLiteral("journal"));
+        header.insert(QStringLiteral("magic"), Magic);
+        append(header);
+    }
+    return true;
+}
+
+void JournalWriter::append(const QCborMap &record)
+{
+    // Unbuffered: each record is one write(), so a kill never splits a record between writes.
+    if (m_file.isOpen())
+        m_file.write(protocol::encodeFrame(record));
+}
+
+void JournalWriter::writeJob(const QString &key, const JobSpec &spec)
+{
+    QCborMap m;
+    m.insert(QStringLiteral("t"), QStringLiteral("job"));
+    m.insert(QStringLiteral("key"), key);
+    m.insert(QStringLiteral("spec"), specToCbor(spec));
+    append(m);
+}
+
+void JournalWriter::writeResults(const QString &key, const QVector<TaskRecord> &records)
+{
+    QCborArray flat;
+    for (const TaskRecord &r : records) {
+        flat.append(r.index);
+        flat.append(int(r.status));
+        flat.append(r.status == stats::TaskStatus::Ok ? r.output : QCborValue(r.error));
+        flat.append(r.nodeName);
+        flat.append(r.runtimeUs);
+        flat.append(r.attempts);
+    }
+    QCborMap m;
+    m.insert(QStringLiteral("t"), QStringLiteral("res"));
+    m.insert(QStringLiteral("key"), key);
+    m.insert(QStringLiteral("r"), flat);
+    append(m);
+}
+
+void JournalWriter::writeEnd(const QString &key)
+{
+    QCborMap m;
+    m.insert(QStringLiteral("t"), QStringLiteral("end"));
+    m.insert(QStringLiteral("key"), key);
+    append(m);
+    if (m_file.isOpen())
+        ::fdatasync(m_file.handle());
+}
+
+std::optional<QVector<JournaledJob>> JournalReader::read(const QString &path, QString *error, QString *warning)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("cannot read journal %1: %2").arg(path, f.errorString());
+        return std::nullopt;
+    }
+    protocol::FrameDecoder decoder(MaxRecordSize);
+    QVector<JournaledJob> jobs;
+    QHash<QString, int> byKey;
+    bool sawHeader = false;
+    qint64 records = 0;
+    while (!f.atEnd()) {
+        decoder.append(f.read(4 << 20));
+        QCborMap m;
+        for (;;) {
+            const auto status = decoder.next(&m);
+            if (status != protocol::FrameDecoder::Status::Frame)
+                break;
+            ++records;
+            const QString type = m.value(QStringLiteral("t")).toString();
+            if (!sawHeader) {
+                if (type != QStringLiteral("journal") || m.value(QStringLiteral("magic")).toString() != Magic) {
+                    *error = QStringLiteral("%1 is not a Taskfleet journal").arg(path);
+                    return std::nullopt;
+                }
+                sawHeader = true;
+                continue;
+            }
+            const QString key = m.value(QStringLiteral("key")).toString();
+            if (type == QStringLiteral("job")) {
+                if (byKey.contains(key))
+                    continue;
+                JournaledJob job;
+                job.key = key;
+                job.spec = specFromCbor(m.value(QStringLiteral("spec")).toMap());
+                byKey.insert(key, int(jobs.size()));
+                jobs.append(std::move(job));
+            } else if (type == QStringLiteral("res") && byKey.contains(key)) {
+                JournaledJob &job = jobs[byKey.value(key)];
+                const QCborArray flat = m.value(QStringLiteral("r")).toArray();
+                for (qsizetype i = 0; i + 5 < flat.size(); i += 6) {
+                    TaskRecord r;
+                    r.index = int(flat.at(i).toInteger(-1));
+                    if (r.index < 0 || r.index >= job.spec.inputs.size() || job.results.contains(r.index))
+                        continue;
+                    r.status = stats::TaskStatus(flat.at(i + 1).toInteger());
+                    if (r.status == stats::TaskStatus::Ok)
+                        r.output = flat.at(i + 2);
+                    else
+                        r.error = flat.at(i + 2).toString();
+                    r.nodeName = flat.at(i + 3).toString();
+                    r.runtimeUs = flat.at(i + 4).toInteger();
+                    r.attempts = int(flat.at(i + 5).toInteger());
+                    job.results.insert(r.index, r);
+                }
+            } else if (type == QStringLiteral("end") && byKey.contains(key)) {
+                jobs[byKey.value(key)].ended = true;
+            }
+        }
+        if (decoder.hasError())
+            break;
+    }
+    if (!sawHeader) {
+        *error = QStringLiteral("%1 is not a Taskfleet journal (empty or unreadable)").arg(path);
+        return std::nullopt;
+    }
+    if (warning && (decoder.hasError() || decoder.bufferedBytes() > 0))
+        *warning = QStringLiteral("%1: ignored a torn or damaged last record after %2 good records (%3)")
+                       .arg(path)
+                       .arg(records)
+                       .arg(decoder.hasError() ? decoder.errorString() : QStringLiteral("incomplete"));
+    return jobs;
+}
+
+} // namespace taskfleet::sched

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+// The job journal: jobs and every finished result, appended as they happen, so nothing finished is lost.
+#pragma once
+
+#include "controller.h"
+#include "jobspec.h"
+
+#include <QtCore/QFile>
+#include <QtCore/QHash>
+
+#include <optional>
+
+namespace taskfleet::sched {
+
+/**
+ * Appends to a journal file: one "job" record when a job starts (the whole spec, so a resume
+ * needs neither the job file nor its inputs file), one "res" record per batch of finished
+ * tasks, one "end" record when a job is over. Records are frames (4-byte length + CBOR map),
+ * written with one write() per batch: a process killed at any moment leaves at most a torn
+ * last record, which JournalReader ignores. Not thread-safe.
+ */
+class JournalWriter
+{
+public:
+    /** Opens \a path for appending (creating it and its folder). */
+    bool open(const QString &path, QString *error);
+    QString path() const { return m_file.fileName(); }
+
+    /** Records a job under \a key (unique within the journal, e.g. a UUID). */
+    void writeJob(const QString &key, const JobSpec &spec);
+    /** Records finished tasks; each record's index is the task's index in the journaled spec. */
+    void writeResults(const QString &key, const QVector<TaskRecord> &records);
+    /** Records that a job is over, and syncs the file to disk. */
+    void writeEnd(const QString &key);
+
+private:
+    void append(const QCborMap &record);
+    QFile m_file;
+};
+
+/** A job as found in a journal: its spec, the results recorded so far, and whether it ended. */
+struct JournaledJob {
+    QString key;
+    JobSpec spec;
+    QHash<int, TaskRecord> results; ///< by task index; the first record of an index wins
+    bool ended = false;
+};
+
+/** Reads a journal written by JournalWriter. */
+class JournalReader
+{
+public:
+    /**
+     * Reads every complete record of \a path, in order. A torn or corrupt tail (a killed writer)
+     * is skipped and reported in *warning; a file that is not a journal at all is an error.
+     */
+    static std::optional<QVector<JournaledJob>> read(const QString &path, QString *error, QString *warning = nullptr);
+};
+
+/** The default journal location: $XDG_STATE_HOME/taskfleet/journal (~/.local/state/taskfleet/journal). */
+QString defaultJournalDir();
+
+} // namespace taskfleet::sched
