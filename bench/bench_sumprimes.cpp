@@ -93,7 +93,7 @@ int main(int argc, char **argv)
                         workers, longBest[workers]);
         std::printf("parallel efficiency t1 / (2 * t2): %.3f\n", longBest[1] / (2 * longBest[2]));
         std::printf("workers busy (task time / (workers * wall)): 1 worker %.4f, 2 workers %.4f\n", busy[1], busy[2]);
-        std::printf("task time per task: 1 worker %.4f s, 2 workers %.4f s (higher with 2: the cores are shared)\n",
+        std::printf("task time per task: 1 worker %.4f s, 2 workers %.4f s (a difference means other load on the cores)\n",
                     busy[1] * longBest[1] / longInputs, 2 * busy[2] * longBest[2] / longInputs);
     } else {
         longBest[1] = longBest[2] = 0;

@@ -15,6 +15,7 @@
 
 #include <QtCore/QFile>
 #include <QtCore/QMimeData>
+#include <QtCore/QProcess>
 #include <QtCore/QTemporaryDir>
 #include <QtCore/QUrl>
 #include <QtNetwork/QUdpSocket>
@@ -539,6 +540,41 @@ private slots:
         QVERIFY(label && label->isVisible());
         QCOMPARE(label->text(), w.discoveryRejections());
         QCOMPARE(w.nodesModel()->rowOf(stranger.address()), -1); // never added
+    }
+
+    /** --node HOST:PORT and --secret-file: MainWindowOptions::nodes are added at start; a bad address exits 2. */
+    void commandLineNodesAreAdded()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString secret = dir.filePath(QStringLiteral("secret"));
+        QVERIFY(test::writeSecretFile(secret, "command line secret 0123456789"));
+        test::AgentProcess agent;
+        QVERIFY2(agent.start(dir.filePath(QStringLiteral("state")), secret,
+                             {QStringLiteral("-w"), QStringLiteral("1"), QStringLiteral("--no-discovery")}),
+                 qPrintable(agent.error()));
+        gui::MainWindowOptions options;
+        options.localWorkers = 0;
+        options.pluginPaths = {test::pluginDir()};
+        options.workerProgram = test::program(QStringLiteral("taskfleet-worker"));
+        options.useSettings = false;
+        options.secretFile = secret;
+        options.nodes = {agent.address()};
+        MainWindow w(options);
+        w.show();
+        QTRY_COMPARE_WITH_TIMEOUT(nodeCell(&w, agent.address(), NodesModel::State), QStringLiteral("online"), 20000);
+        QTRY_COMPARE_WITH_TIMEOUT(nodeCell(&w, agent.address(), NodesModel::Workers), QStringLiteral("1"), 10000);
+
+        for (const QStringList &args : {QStringList{QStringLiteral("--node"), QStringLiteral("127.0.0.1")},
+                                        QStringList{QStringLiteral("--node"), agent.address(), QStringLiteral("--secret-file"),
+                                                    dir.filePath(QStringLiteral("missing"))}}) {
+            QProcess app;
+            QSignalSpy finished(&app, &QProcess::finished);
+            app.start(test::program(QStringLiteral("taskfleet")), args);
+            QVERIFY(finished.wait(20000));
+            QCOMPARE(app.exitCode(), 2);
+            QVERIFY(!app.readAllStandardError().isEmpty());
+        }
     }
 
     void addNodeWithoutSecretOrPortIsExplained()
