@@ -2,6 +2,8 @@
 // The pi task plugin: counts random points of the unit square that fall in the quarter circle.
 #include "piplugin.h"
 
+#include "cborinput.h"
+
 #include <QtCore/QCborMap>
 
 #include <algorithm>
@@ -12,22 +14,6 @@ namespace taskfleet::plugins {
 
 namespace {
 
-// Job files are JSON, where 100000 may arrive as the double 100000.0.
-bool toInteger(const QCborValue &v, qint64 *out)
-{
-    if (v.isInteger()) {
-        *out = v.toInteger();
-        return true;
-    }
-    if (v.isDouble()) {
-        const double d = v.toDouble();
-        if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 9.0e18) {
-            *out = qint64(d);
-            return true;
-        }
-    }
-    return false;
-}
 
 // splitmix64: tiny, fast and good enough for Monte Carlo; the same seed gives the same stream
 // on every machine, so a task retried elsewhere returns the same result.

@@ -2,6 +2,8 @@
 // The sleep task plugin: waits a given time, for scheduling, timeout and cancellation tests.
 #include "sleepplugin.h"
 
+#include "cborinput.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -11,22 +13,6 @@ namespace taskfleet::plugins {
 
 namespace {
 
-// Job files are JSON, where 250 may arrive as the double 250.0.
-bool toInteger(const QCborValue &v, qint64 *out)
-{
-    if (v.isInteger()) {
-        *out = v.toInteger();
-        return true;
-    }
-    if (v.isDouble()) {
-        const double d = v.toDouble();
-        if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 9.0e18) {
-            *out = qint64(d);
-            return true;
-        }
-    }
-    return false;
-}
 
 } // namespace
 

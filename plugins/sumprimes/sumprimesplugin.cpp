@@ -2,28 +2,14 @@
 // The sumprimes task plugin: the Parallel Python demo, sum of the primes below n by trial division.
 #include "sumprimesplugin.h"
 
+#include "cborinput.h"
+
 #include <cmath>
 
 namespace taskfleet::plugins {
 
 namespace {
 
-// Job files are JSON, where 100000 may arrive as the double 100000.0.
-bool toInteger(const QCborValue &v, qint64 *out)
-{
-    if (v.isInteger()) {
-        *out = v.toInteger();
-        return true;
-    }
-    if (v.isDouble()) {
-        const double d = v.toDouble();
-        if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 9.0e18) {
-            *out = qint64(d);
-            return true;
-        }
-    }
-    return false;
-}
 
 // The same work per number as pp's isprime(): every divisor from 2 to ceil(sqrt(n)), so that
 // timings compare with the Python demo rather than with a cleverer algorithm.
