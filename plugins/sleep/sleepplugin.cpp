@@ -11,11 +11,6 @@
 
 namespace taskfleet::plugins {
 
-namespace {
-
-
-} // namespace
-
 QCborValue SleepPlugin::run(const QCborValue &input, TaskContext &context, QString *error)
 {
     using Clock = std::chrono::steady_clock;
