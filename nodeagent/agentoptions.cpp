@@ -88,6 +88,12 @@ bool parseCommandLine(const QStringList &arguments, AgentCommandLine *out, QStri
                                           QStringLiteral("Run the command plugin (any program, as this agent's user) for "
                                                          "controllers that know the secret. Off by default."));
     p.addOption(allowCommand);
+    // Plugin cache cap (issue 7): least recently used plugins are evicted beyond it.
+    const QCommandLineOption cacheLimit(QStringLiteral("cache-limit"),
+                                        QStringLiteral("Keep at most MB megabytes of uploaded plugins, evicting the least "
+                                                       "recently used (default 1024; 0 = no limit)."),
+                                        QStringLiteral("MB"), QStringLiteral("1024"));
+    p.addOption(cacheLimit);
     // Discovery (issue 4): announcements by signed UDP broadcast, on by default.
     const QCommandLineOption noDiscovery(QStringLiteral("no-discovery"),
                                          QStringLiteral("Do not announce this agent by UDP broadcast (controllers must then "
@@ -162,6 +168,10 @@ bool parseCommandLine(const QStringList &arguments, AgentCommandLine *out, QStri
     out->pidFile = p.value(pidFile);
     out->debug = p.isSet(debug);
     s.allowCommand = p.isSet(allowCommand);
+    int cacheMb = 0;
+    if (!intValue(p, cacheLimit, 0, 100000000, &cacheMb, message))
+        return false;
+    s.cacheLimitBytes = qint64(cacheMb) * 1024 * 1024;
     out->discoveryEnabled = !p.isSet(noDiscovery);
     if (!intValue(p, discoveryPort, 0, 65535, &n, message))
         return false;

@@ -5,10 +5,17 @@
 #include "util/logging.h"
 
 #include <QtCore/QCryptographicHash>
+#include <QtCore/QDateTime>
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
 #include <QtCore/QSaveFile>
+
+#include <algorithm>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
 
 namespace taskfleet::exec {
 
@@ -28,6 +35,65 @@ bool PluginCache::contains(const QByteArray &sha) const
     return info.isFile() && info.size() > 0;
 }
 
+void PluginCache::touch(const QByteArray &sha)
+{
+    m_lastUse[sha] = ++m_useClock;
+    // The mtime keeps the order for the next agent run (best effort: a missing file is simply not touched).
+    ::utimensat(AT_FDCWD, QFile::encodeName(path(sha)).constData(), nullptr, 0);
+}
+
+qint64 PluginCache::sizeBytes() const
+{
+    qint64 total = 0;
+    const QFileInfoList files = QDir(m_dir).entryInfoList({QStringLiteral("*.so")}, QDir::Files);
+    for (const QFileInfo &f : files)
+        total += f.size();
+    return total;
+}
+
+void PluginCache::makeRoom(const QByteArray &keep, qint64 incoming)
+{
+    if (m_limitBytes <= 0)
+        return;
+    struct Entry {
+        QByteArray sha;
+        qint64 size = 0;
+        bool usedHere = false;
+        quint64 use = 0;
+        qint64 mtimeMs = 0;
+    };
+    std::vector<Entry> entries;
+    qint64 total = 0;
+    const QFileInfoList files = QDir(m_dir).entryInfoList({QStringLiteral("*.so")}, QDir::Files);
+    for (const QFileInfo &f : files) {
+        const QByteArray sha = f.completeBaseName().toLatin1();
+        total += f.size();
+        if (sha == keep)
+            continue;
+        const auto it = m_lastUse.constFind(sha);
+        entries.push_back(Entry{sha, f.size(), it != m_lastUse.cend(), it != m_lastUse.cend() ? *it : 0,
+                                f.lastModified().toMSecsSinceEpoch()});
+    }
+    if (total + incoming <= m_limitBytes)
+        return;
+    // Oldest first: files this process never used (by mtime), then the ones it used (by last use).
+    std::sort(entries.begin(), entries.end(), [](const Entry &a, const Entry &b) {
+        if (a.usedHere != b.usedHere)
+            return !a.usedHere;
+        return a.usedHere ? a.use < b.use : a.mtimeMs < b.mtimeMs;
+    });
+    for (const Entry &e : entries) {
+        if (total + incoming <= m_limitBytes)
+            break;
+        if (QFile::remove(path(e.sha))) {
+            total -= e.size;
+            m_lastUse.remove(e.sha);
+            ++m_evicted;
+            qCInfo(lcAgent) << "evicted plugin" << e.sha.left(12) << "from the cache (least recently used)";
+        }
+    }
+}
+
 bool PluginCache::store(const QByteArray &sha, const QByteArray &bytes, QString *error)
 {
     const QByteArray actual = QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex();
@@ -36,8 +102,16 @@ bool PluginCache::store(const QByteArray &sha, const QByteArray &bytes, QString 
                      .arg(QString::fromLatin1(sha.left(12)), QString::fromLatin1(actual.left(12)));
         return false;
     }
-    if (contains(sha))
+    if (contains(sha)) {
+        touch(sha);
         return true;
+    }
+    if (m_limitBytes > 0 && bytes.size() > m_limitBytes) {
+        *error = QStringLiteral("the plugin (%1 bytes) is larger than this agent's plugin cache limit (%2 bytes)")
+                     .arg(bytes.size())
+                     .arg(m_limitBytes);
+        return false;
+    }
     QDir dir(m_dir);
     if (!dir.exists()) {
         if (!dir.mkpath(QStringLiteral("."))) {
@@ -46,6 +120,7 @@ bool PluginCache::store(const QByteArray &sha, const QByteArray &bytes, QString 
         }
         QFile::setPermissions(m_dir, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
     }
+    makeRoom(sha, bytes.size());
     // QSaveFile writes a temporary file beside the target and renames it on commit().
     QSaveFile file(path(sha));
     if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size()) {
@@ -59,6 +134,7 @@ bool PluginCache::store(const QByteArray &sha, const QByteArray &bytes, QString 
         return false;
     }
     ++m_stored;
+    m_lastUse[sha] = ++m_useClock;
     qCInfo(lcAgent) << "stored plugin" << sha.left(12) << "in" << m_dir;
     return true;
 }

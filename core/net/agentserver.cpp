@@ -68,6 +68,7 @@ AgentServer::AgentServer(AgentOptions options, QObject *parent)
     , m_options(std::move(options))
     , m_cache(m_options.stateDir + QStringLiteral("/plugins"))
 {
+    m_cache.setLimitBytes(m_options.cacheLimitBytes);
     m_clock.start();
     connect(&m_tick, &QTimer::timeout, this, &AgentServer::onTick);
 }
@@ -272,6 +273,7 @@ void AgentServer::handleRun(Session *s, const QCborMap &message)
         scheduleFlush();
         return;
     }
+    m_cache.touch(run.sha256); // least recently used plugins are evicted first
     const QString path = m_cache.path(run.sha256);
     if (!m_options.allowCommand && pluginRunsPrograms(path)) {
         const QCborValue why(QStringLiteral("this agent does not allow the command plugin (start it with --allow-command)"));
@@ -507,10 +509,11 @@ QString AgentServer::statisticsText() const
              .arg(m_counters.sessionsRefused);
     if (m_server) {
         const ServerCounters c = m_server->counters();
-        t += QStringLiteral("  TLS handshakes     %1 ok, %2 failed, %3 rate-limited\n")
+        t += QStringLiteral("  TLS handshakes     %1 ok, %2 failed, %3 rate-limited, %4 over the connection caps\n")
                  .arg(c.established)
                  .arg(c.failedHandshakes)
-                 .arg(c.rejectedRateLimited);
+                 .arg(c.rejectedRateLimited)
+                 .arg(c.rejectedBusy);
     }
     t += QStringLiteral("  tasks              %1 received, %2 done, %3 failed, %4 cancelled\n")
              .arg(m_counters.tasksReceived)
@@ -521,6 +524,10 @@ QString AgentServer::statisticsText() const
              .arg(m_counters.pluginUploads)
              .arg(m_counters.pluginUploadsRejected)
              .arg(m_cache.dir());
+    t += QStringLiteral("  plugin cache       %1 bytes, limit %2 bytes, %3 evicted\n")
+             .arg(m_cache.sizeBytes())
+             .arg(m_cache.limitBytes())
+             .arg(m_cache.evicted());
     return t;
 }
 

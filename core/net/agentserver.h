@@ -30,6 +30,7 @@ struct AgentOptions {
     QString workerProgram;            ///< empty: exec::WorkerPool::defaultWorkerProgram()
     QByteArray secret;                ///< the cluster secret (the PSK is derived from it)
     bool allowCommand = false;        ///< run plugins whose metadata says "runsPrograms" (--allow-command)
+    qint64 cacheLimitBytes = qint64(1) << 30; ///< plugin cache cap, least recently used evicted (0 = none; --cache-limit)
 };
 
 /** Counters shown by SIGUSR1 and in status frames. */
