@@ -14,12 +14,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         whole.append(bytes, qsizetype(size));
         QCborMap m;
         for (int i = 0; i < 10000 && whole.next(&m) == FrameDecoder::Status::Frame; ++i) {
-            // A decoded frame must encode again and decode to the same map.
+            // A decoded frame must encode again, decode again, and encode to the same bytes.
+            // (Bytes, not maps: a NaN never compares equal to itself; found by this target.)
             const QByteArray again = taskfleet::protocol::encodeFrame(m);
-            FrameDecoder check(limit + 16);
+            FrameDecoder check(taskfleet::protocol::MaxFrameSize);
             check.append(again);
             QCborMap m2;
-            if (check.next(&m2) != FrameDecoder::Status::Frame || !(m2 == m))
+            if (check.next(&m2) != FrameDecoder::Status::Frame || taskfleet::protocol::encodeFrame(m2) != again)
                 __builtin_trap();
         }
         // The same stream fed in 7-byte pieces gives the same number of frames.
