@@ -128,7 +128,7 @@ double Statistics::rate(int node, int windowSeconds) const
         count += doneInSecond(node, s);
     // The window spans (windowSeconds - 1) full seconds plus the part of this one that has passed.
     const double span = std::min(double(windowSeconds - 1) + partial, double(now) / 1e6);
-    return span > 0.05 ? double(count) / span : 0.0;
+    return span > 0.001 ? double(count) / span : 0.0;
 }
 
 QString Statistics::printStats() const
