@@ -146,23 +146,31 @@ QVector<QCborValue> TestAgent::range(int n, int value)
     return v;
 }
 
-bool TestAgent::runJob(sched::Controller *c, sched::JobSpec spec, QVector<sched::TaskRecord> *records, int timeoutMs)
+namespace {
+/** Submits a job and collects its records and its end, for tests that act while it runs. */
+class JobWatch : public QObject
 {
+public:
+    JobWatch(sched::Controller *c, sched::JobSpec spec)
+    {
+        connect(c, &sched::Controller::resultsRecorded, this, [this](int jobId, const QVector<sched::TaskRecord> &r) {
+            if (jobId == id)
+                records += r;
+        });
+        connect(c, &sched::Controller::jobFinished, this, [this](int jobId) { finished = finished || jobId == id; });
+        id = c->submit(std::move(spec));
+    }
     int id = -1;
     bool finished = false;
-    const auto conn1 = connect(c, &sched::Controller::resultsRecorded, this,
-                               [&](int jobId, const QVector<sched::TaskRecord> &r) {
-                                   if (jobId == id)
-                                       *records += r;
-                               });
-    const auto conn2 = connect(c, &sched::Controller::jobFinished, this, [&](int jobId) {
-        if (jobId == id)
-            finished = true;
-    });
-    id = c->submit(std::move(spec));
-    const bool ok = QTest::qWaitFor([&] { return finished; }, timeoutMs);
-    disconnect(conn1);
-    disconnect(conn2);
+    QVector<sched::TaskRecord> records;
+};
+} // namespace
+
+bool TestAgent::runJob(sched::Controller *c, sched::JobSpec spec, QVector<sched::TaskRecord> *records, int timeoutMs)
+{
+    JobWatch watch(c, std::move(spec));
+    const bool ok = QTest::qWaitFor([&] { return watch.finished; }, timeoutMs);
+    *records += watch.records;
     return ok;
 }
 
@@ -390,15 +398,9 @@ void TestAgent::killedAgentTasksAreRescheduled()
     QVERIFY(waitOnline({r1, r2}));
 
     const int n = 40;
-    int id = -1;
-    bool finished = false;
-    QVector<sched::TaskRecord> records;
-    connect(&c, &sched::Controller::resultsRecorded, this, [&](int jobId, const QVector<sched::TaskRecord> &r) {
-        if (jobId == id)
-            records += r;
-    });
-    connect(&c, &sched::Controller::jobFinished, this, [&](int jobId) { finished = finished || jobId == id; });
-    id = c.submit(job(QStringLiteral("sleep"), range(n, 100)));
+    JobWatch watch(&c, job(QStringLiteral("sleep"), range(n, 100)));
+    const QVector<sched::TaskRecord> &records = watch.records;
+    const bool &finished = watch.finished;
     QVERIFY(QTest::qWaitFor([&] { return records.size() >= 6 && r1->inFlight() > 0; }, 20000));
     a1.kill9();
     QVERIFY(QTest::qWaitFor([&] { return finished; }, 60000));
@@ -427,15 +429,9 @@ void TestAgent::workerCountChangedAtRuntimeAndKept()
         QCOMPARE(node->workerCount(), 2);
 
         const int n = 30;
-        int id = -1;
-        bool finished = false;
-        QVector<sched::TaskRecord> records;
-        connect(&c, &sched::Controller::resultsRecorded, this, [&](int jobId, const QVector<sched::TaskRecord> &r) {
-            if (jobId == id)
-                records += r;
-        });
-        connect(&c, &sched::Controller::jobFinished, this, [&](int jobId) { finished = finished || jobId == id; });
-        id = c.submit(job(QStringLiteral("sleep"), range(n, 80)));
+        JobWatch watch(&c, job(QStringLiteral("sleep"), range(n, 80)));
+        const QVector<sched::TaskRecord> &records = watch.records;
+        const bool &finished = watch.finished;
         QVERIFY(QTest::qWaitFor([&] { return !records.isEmpty(); }, 20000));
         node->setWorkerCount(4);
         QVERIFY(QTest::qWaitFor([&] { return node->workerCount() == 4; }, 10000));
@@ -675,15 +671,9 @@ void TestAgent::terminatedAgentSaysByeAndJobGoesOn()
     QVERIFY(waitOnline({r1, r2}));
 
     const int n = 30;
-    int id = -1;
-    bool finished = false;
-    QVector<sched::TaskRecord> records;
-    connect(&c, &sched::Controller::resultsRecorded, this, [&](int jobId, const QVector<sched::TaskRecord> &r) {
-        if (jobId == id)
-            records += r;
-    });
-    connect(&c, &sched::Controller::jobFinished, this, [&](int jobId) { finished = finished || jobId == id; });
-    id = c.submit(job(QStringLiteral("sleep"), range(n, 150)));
+    JobWatch watch(&c, job(QStringLiteral("sleep"), range(n, 150)));
+    const QVector<sched::TaskRecord> &records = watch.records;
+    const bool &finished = watch.finished;
     QVERIFY(QTest::qWaitFor([&] { return records.size() >= 4 && r1->inFlight() > 0; }, 20000));
     QElapsedTimer clock;
     clock.start();
