@@ -2,6 +2,7 @@
 #include "workerpool.h"
 
 #include "protocol/frame.h"
+#include "workerprocess.h"
 #include "util/logging.h"
 
 #include <QtCore/QCborArray>
@@ -50,6 +51,10 @@ WorkerPool::WorkerPool(WorkerPoolOptions options, QObject *parent)
 {
     if (m_options.program.isEmpty())
         m_options.program = defaultWorkerProgram();
+    // The worker checks that its parent is still this process (see runWorkerProcess()).
+    m_workerEnvironment = QProcessEnvironment::systemEnvironment();
+    m_workerEnvironment.insert(QString::fromLatin1(WorkerParentPidVariable),
+                               QString::number(QCoreApplication::applicationPid()));
     m_clock.start();
     m_housekeeping.setInterval(250);
     connect(&m_housekeeping, &QTimer::timeout, this, &WorkerPool::onHousekeeping);
@@ -166,6 +171,7 @@ void WorkerPool::startWorker()
     raw->serial = ++m_serial;
     raw->process = new QProcess(this);
     raw->process->setProcessChannelMode(QProcess::SeparateChannels);
+    raw->process->setProcessEnvironment(m_workerEnvironment);
     connect(raw->process, &QProcess::readyReadStandardOutput, this, [this, raw] { onStdout(raw); });
     connect(raw->process, &QProcess::readyReadStandardError, this, [this, raw] { onStderr(raw); });
     connect(raw->process, &QProcess::finished, this, [this, raw](int code, QProcess::ExitStatus status) {

@@ -6,6 +6,7 @@
 
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QObject>
+#include <QtCore/QProcessEnvironment>
 #include <QtCore/QStringList>
 #include <QtCore/QTimer>
 
@@ -107,6 +108,7 @@ private:
     bool m_dispatchPending = false;
     QTimer m_housekeeping;
     QElapsedTimer m_clock;
+    QProcessEnvironment m_workerEnvironment;
     int m_consecutiveStartFailures = 0;
     qint64 m_nextStartAllowedMs = 0;
     qint64 m_workersStarted = 0;

@@ -517,7 +517,11 @@ void runWorkerProcess()
     g_outFd = ::dup(STDOUT_FILENO);
     ::dup2(STDERR_FILENO, STDOUT_FILENO);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() == 1)
+    // If the pool died before prctl() took effect, we were reparented: end now. Started by hand
+    // (no variable), there is no pool to compare with.
+    bool ok = false;
+    const qint64 poolPid = qEnvironmentVariableIntValue(WorkerParentPidVariable, &ok);
+    if (ok && poolPid > 0 && qint64(::getppid()) != poolPid)
         _exit(0);
     // Never destroyed: exit() from a plugin must not tear down mutexes other threads wait on.
     auto *worker = new Worker;

@@ -5,6 +5,13 @@
 namespace taskfleet::exec {
 
 /**
+ * The environment variable through which a pool tells its workers its own pid. A worker whose
+ * parent is no longer that pid was orphaned before it could arm PR_SET_PDEATHSIG and ends.
+ * Comparing with the real starter (not with 1) lets an agent run as PID 1 in a container.
+ */
+inline constexpr char WorkerParentPidVariable[] = "TASKFLEET_POOL_PID";
+
+/**
  * Runs the worker protocol on stdin (frames from the pool) and the original stdout (frames to
  * the pool) until told to quit or until the pool goes away. Never returns normally: it ends the
  * process. Plugin code runs on the calling thread; a reader thread takes frames off stdin (so

@@ -275,7 +275,7 @@ void TestChaos::namespaceLinkCutForFiveSeconds()
 {
     QString why;
     if (!test::NetnsLab::available(&why))
-        QSKIP(qPrintable(QStringLiteral("needs network namespaces: %1").arg(why)));
+        TF_SKIP_OR_FAIL(qPrintable(QStringLiteral("needs network namespaces: %1").arg(why)));
     const QString run = test::program(QStringLiteral("taskfleet-run"));
     QVERIFY2(QFileInfo(run).isExecutable(), "build taskfleet-run first");
     constexpr quint16 Port = 45470;

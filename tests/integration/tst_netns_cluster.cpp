@@ -67,7 +67,7 @@ void TestNetnsCluster::initTestCase()
 {
     QString why;
     if (!NetnsLab::available(&why))
-        QSKIP(qPrintable(QStringLiteral("needs network namespaces: %1; tst_discovery_agents covers discovery with "
+        TF_SKIP_OR_FAIL(qPrintable(QStringLiteral("needs network namespaces: %1; tst_discovery_agents covers discovery with "
                                         "real agents on loopback")
                              .arg(why)));
     QVERIFY(m_dir.isValid());

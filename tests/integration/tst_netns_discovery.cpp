@@ -79,7 +79,7 @@ void TestNetnsDiscovery::initTestCase()
 {
     QString why;
     if (!NetnsLab::available(&why))
-        QSKIP(qPrintable(QStringLiteral("needs network namespaces: %1; tst_discovery_loopback covers discovery "
+        TF_SKIP_OR_FAIL(qPrintable(QStringLiteral("needs network namespaces: %1; tst_discovery_loopback covers discovery "
                                         "on loopback")
                              .arg(why)));
     m_announcer = taskfleet::test::program(QStringLiteral("tf_test_announcer"));

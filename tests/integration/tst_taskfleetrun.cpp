@@ -66,21 +66,6 @@ private:
     QTemporaryDir m_dir;
 };
 
-// Sum of primes below n by a sieve: computed independently of the plugin's trial division.
-static qint64 sumPrimesBelow(int n)
-{
-    std::vector<bool> composite(size_t(n) + 1, false);
-    qint64 sum = 0;
-    for (int i = 2; i < n; ++i) {
-        if (composite[size_t(i)])
-            continue;
-        sum += i;
-        for (qint64 j = qint64(i) * i; j <= n; j += i)
-            composite[size_t(j)] = true;
-    }
-    return sum;
-}
-
 void TestTaskfleetRun::initTestCase()
 {
     QVERIFY(m_dir.isValid());
@@ -107,7 +92,7 @@ void TestTaskfleetRun::sumPrimesDemo()
         const int index = o.value(QStringLiteral("index")).toInt();
         const int n = o.value(QStringLiteral("input")).toInt();
         QCOMPARE(n, 100000 + 100 * index);
-        QCOMPARE(qint64(o.value(QStringLiteral("output")).toDouble()), sumPrimesBelow(n));
+        QCOMPARE(qint64(o.value(QStringLiteral("output")).toDouble()), test::sumPrimesBelow(n));
         QCOMPARE(o.value(QStringLiteral("attempts")).toInt(), 1);
         QVERIFY(o.contains(QStringLiteral("node")));
         QVERIFY(o.contains(QStringLiteral("seconds")));

@@ -46,7 +46,12 @@ bool AgentProcess::start(const QString &stateDir, const QString &secretFile, con
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.remove(QStringLiteral("TASKFLEET_SECRET"));
     m_process.setProcessEnvironment(env);
-    m_process.start(program(QStringLiteral("taskfleet-agent")), args);
+    if (m_launcher.isEmpty()) {
+        m_process.start(program(QStringLiteral("taskfleet-agent")), args);
+    } else {
+        args.prepend(program(QStringLiteral("taskfleet-agent")));
+        m_process.start(m_launcher.first(), m_launcher.mid(1) + args);
+    }
     if (!m_process.waitForStarted(timeoutMs)) {
         m_error = QStringLiteral("taskfleet-agent did not start: ") + m_process.errorString();
         return false;

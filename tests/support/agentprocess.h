@@ -28,6 +28,11 @@ public:
     /** Starts the agent; false (see error()) if it does not announce its port within \a timeoutMs. */
     bool start(const QString &stateDir, const QString &secretFile, const QStringList &extraArgs = {},
                quint16 port = 0, int timeoutMs = 15000);
+    /**
+     * A program and its arguments that start the agent (for example {"unshare", "--pid", "--fork"});
+     * set before start(). pid() is then the launcher's pid.
+     */
+    void setLauncher(const QStringList &launcher) { m_launcher = launcher; }
     quint16 port() const { return m_port; }
     /** "127.0.0.1:PORT". */
     QString address() const;
@@ -45,6 +50,7 @@ public:
 
 private:
     QProcess m_process;
+    QStringList m_launcher;
     quint16 m_port = 0;
     QString m_startupLine;
     QByteArray m_stderr;

@@ -17,4 +17,22 @@ QString pluginPath(const QString &name);
 /** Root of the source tree (for example job files in resources/). */
 QString sourceDir();
 
+/**
+ * For a suite that needs root (network or PID namespaces): an empty string when it can run, else
+ * True when TASKFLEET_REQUIRE_ROOT_TESTS is set: CI runs as root, so a suite that needs root (network or
+ * PID namespaces) must fail there rather than skip.
+ */
+bool rootTestsRequired();
+
+/** Skips the current test function, or fails it where rootTestsRequired() (a skip there means something broke). */
+#define TF_SKIP_OR_FAIL(message)                                                                                       \
+    do {                                                                                                               \
+        if (taskfleet::test::rootTestsRequired())                                                                      \
+            QFAIL(message);                                                                                            \
+        QSKIP(message);                                                                                                \
+    } while (false)
+
+/** Sum of the primes below \a n by a sieve: a reference independent of the plugins' trial division. */
+qint64 sumPrimesBelow(qint64 n);
+
 } // namespace taskfleet::test

@@ -90,20 +90,6 @@ void TestWorkerPool::echoResultsExactlyOnce()
     QCOMPARE(pool.queuedTasks(), 0);
 }
 
-static qint64 sumPrimesBelow(qint64 n)
-{
-    QVector<bool> composite(n + 1, false);
-    qint64 sum = 0;
-    for (qint64 i = 2; i < n; ++i) {
-        if (composite[i])
-            continue;
-        sum += i;
-        for (qint64 j = i * i; j <= n; j += i)
-            composite[j] = true;
-    }
-    return sum;
-}
-
 void TestWorkerPool::sumPrimesCorrect()
 {
     WorkerPool pool(options(2));
@@ -114,7 +100,7 @@ void TestWorkerPool::sumPrimesCorrect()
     pool.submit(tasks(QStringLiteral("sumprimes"), inputs));
     QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), inputs.size(), 30000);
     for (int i = 0; i < inputs.size(); ++i)
-        QCOMPARE(c.byId.value(quint64(i + 1)).output.toInteger(), sumPrimesBelow(inputs.at(i).toInteger()));
+        QCOMPARE(c.byId.value(quint64(i + 1)).output.toInteger(), test::sumPrimesBelow(inputs.at(i).toInteger()));
     QCOMPARE(c.byId.value(5).output.toInteger(), 454396537);
 }
 
