@@ -22,7 +22,14 @@ fi
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || { echo "need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+    if ! command -v sudo >/dev/null; then
+        # A minimal Debian has no sudo: say exactly how to go on.
+        echo "These Debian packages are missing: ${missing[*]}" >&2
+        echo "Installing them needs root, and this system has no sudo. Either run this script as root:" >&2
+        echo "    su -c 'bash $(cd "$(dirname "$0")" && pwd)/install-deps.sh'" >&2
+        echo "or install them yourself (apt-get install ${missing[*]}), then run the command again." >&2
+        exit 1
+    fi
     sudo="sudo"
 fi
 echo "Installing: ${missing[*]}"
