@@ -47,6 +47,10 @@ QByteArray ResultWriter::line(int jobId, const QCborValue &input, const sched::T
     out.append(QByteArray::number(double(r.runtimeUs) / 1e6, 'f', 6));
     out.append(",\"attempts\":");
     out.append(QByteArray::number(r.attempts));
+    if (!r.log.isEmpty()) {
+        out.append(",\"stdout\":");
+        util::appendJsonString(out, r.log);
+    }
     out.append("}\n");
     return out;
 }

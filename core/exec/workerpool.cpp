@@ -9,6 +9,7 @@
 #include <QtCore/QCoreApplication>
 #include <QtCore/QDir>
 #include <QtCore/QFileInfo>
+#include <QtCore/QHash>
 #include <QtCore/QProcess>
 
 #include <algorithm>
@@ -35,6 +36,8 @@ struct WorkerPool::Worker {
     bool draining = false;
     bool gone = false;
     std::deque<PoolTask> inFlight; // in the order sent, which is the order results come back
+    ParametersLru parameters;      // mirror of the job parameters the worker holds
+    QHash<quint64, QString> output; // printed output that arrived ahead of its task's result
     protocol::FrameDecoder decoder;
     QByteArray stderrTail;
     qint64 startedMs = 0;
@@ -229,11 +232,14 @@ void WorkerPool::sendBatch(Worker *w)
     WorkBatch batch;
     batch.pluginPath = m_queue.front().pluginPath;
     batch.timeoutMs = m_queue.front().timeoutMs;
+    batch.parameters = m_queue.front().parameters;
+    if (batch.parameters)
+        batch.withParametersValue = !w->parameters.touch(batch.parameters->id);
     const int limit = batchSize();
     if (w->inFlight.empty())
         w->lastActivityMs = m_clock.elapsed();
     while (!m_queue.empty() && batch.items.size() < limit && m_queue.front().pluginPath == batch.pluginPath
-           && m_queue.front().timeoutMs == batch.timeoutMs) {
+           && m_queue.front().timeoutMs == batch.timeoutMs && m_queue.front().parameters == batch.parameters) {
         PoolTask &t = m_queue.front();
         batch.items.append(WorkItem{t.id, t.input});
         w->inFlight.push_back(std::move(t));
@@ -250,7 +256,7 @@ void WorkerPool::cancel(const QVector<quint64> &ids)
     QVector<WorkResult> cancelled;
     for (auto it = m_queue.begin(); it != m_queue.end();) {
         if (wanted.remove(it->id)) {
-            cancelled.append(WorkResult{it->id, Outcome::Cancelled, {}, QStringLiteral("cancelled"), 0});
+            cancelled.append(WorkResult{it->id, Outcome::Cancelled, {}, QStringLiteral("cancelled"), 0, {}});
             it = m_queue.erase(it);
         } else {
             ++it;
@@ -326,6 +332,8 @@ void WorkerPool::handleFrame(Worker *w, const QCborMap &message, QVector<WorkRes
                 return;
             }
             w->inFlight.pop_front();
+            if (!w->output.isEmpty())
+                r.log = w->output.take(r.id);
             if (r.outcome == Outcome::Ok || r.outcome == Outcome::PluginError)
                 m_avgRuntimeUs = m_avgRuntimeUs <= 0 ? double(r.runtimeUs) : 0.9 * m_avgRuntimeUs + 0.1 * double(r.runtimeUs);
             out->append(std::move(r));
@@ -339,6 +347,9 @@ void WorkerPool::handleFrame(Worker *w, const QCborMap &message, QVector<WorkRes
     } else if (type == wire::Progress) {
         emit progressReported(quint64(message.value(QStringLiteral("id")).toInteger()),
                               message.value(QStringLiteral("f")).toDouble());
+    } else if (type == wire::Log) {
+        const quint64 id = quint64(message.value(QStringLiteral("id")).toInteger());
+        w->output.insert(id, message.value(QStringLiteral("s")).toString());
     } else if (type == wire::Hello) {
         w->pid = message.value(QStringLiteral("pid")).toInteger();
     } else {
@@ -424,7 +435,7 @@ void WorkerPool::onStartFailed(Worker *w, const QString &error)
         // No worker can run here: fail what waits instead of holding it forever.
         QVector<WorkResult> failed;
         for (const PoolTask &t : m_queue)
-            failed.append(WorkResult{t.id, Outcome::Crashed, {}, reason, 0});
+            failed.append(WorkResult{t.id, Outcome::Crashed, {}, reason, 0, {}});
         m_queue.clear();
         if (!failed.isEmpty())
             emit resultsReady(failed);

@@ -22,6 +22,7 @@ struct PoolTask {
     QCborValue input;
     QString pluginPath;
     qint64 timeoutMs = 0;
+    JobParametersPtr parameters; ///< the job's shared parameters (null: none); sent once per worker
 };
 
 struct WorkerPoolOptions {

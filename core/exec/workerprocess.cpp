@@ -26,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include <errno.h>
 #include <sys/prctl.h>
@@ -183,7 +184,12 @@ void installCrashHandlers()
 struct BatchInfo {
     QString pluginPath;
     qint64 timeoutMs = 0;
+    JobParametersPtr parameters;
+    QString parametersError; ///< set if the batch named parameters this worker does not hold
 };
+
+/** What appendOutput() keeps of one task's output: the end, past this many characters. */
+constexpr qsizetype MaxTaskOutput = 1024 * 1024;
 
 struct QueuedTask {
     WorkItem item;
@@ -204,9 +210,29 @@ public:
     explicit Context(Worker *worker) : m_worker(worker) {}
     bool isCancelled() const override { return g_currentCancelled.load(std::memory_order_relaxed); }
     void reportProgress(double fraction) override;
+    QCborValue jobParameters() const override { return m_parameters ? m_parameters->value : QCborValue(); }
+    QByteArray jobParametersId() const override { return m_parameters ? m_parameters->id : QByteArray(); }
+    void appendOutput(const QString &text) override
+    {
+        m_output += text;
+        if (m_output.size() > MaxTaskOutput) {
+            static const QString marker = QStringLiteral("[... output truncated ...]\n");
+            m_output = marker + m_output.right(MaxTaskOutput - marker.size());
+        }
+    }
+
+    /** Called by the worker around each task. */
+    void begin(const JobParametersPtr &parameters)
+    {
+        m_parameters = parameters;
+        m_output.clear();
+    }
+    QString takeOutput() { return std::exchange(m_output, QString()); }
 
 private:
     Worker *m_worker;
+    JobParametersPtr m_parameters;
+    QString m_output;
 };
 
 class Worker
@@ -249,6 +275,18 @@ private:
         m.insert(QStringLiteral("t"), wire::Hello);
         m.insert(QStringLiteral("pid"), qint64(::getpid()));
         m.insert(QStringLiteral("abi"), QSysInfo::buildAbi());
+        writeFrame(protocol::encodeFrame(m));
+    }
+
+    /** The task's printed output goes ahead of its result, which the pool then carries it with. */
+    void sendOutput(quint64 id, const QString &text)
+    {
+        if (text.isEmpty())
+            return;
+        QCborMap m;
+        m.insert(QStringLiteral("t"), wire::Log);
+        m.insert(QStringLiteral("id"), qint64(id));
+        m.insert(QStringLiteral("s"), text);
         writeFrame(protocol::encodeFrame(m));
     }
 
@@ -295,7 +333,9 @@ private:
                 fprintf(stderr, "taskfleet-worker: bad run message: %s\n", qPrintable(error));
                 _exit(2);
             }
-            auto info = std::make_shared<BatchInfo>(BatchInfo{batch.pluginPath, batch.timeoutMs});
+            auto info = std::make_shared<BatchInfo>(BatchInfo{batch.pluginPath, batch.timeoutMs, {}, {}});
+            if (!batch.parametersId.isEmpty())
+                resolveParameters(batch, info.get());
             std::lock_guard<std::mutex> lock(m_queueMutex);
             for (WorkItem &item : batch.items)
                 m_queue.push_back(QueuedTask{std::move(item), info});
@@ -314,6 +354,25 @@ private:
             m_quit = true;
             m_queueChanged.notify_one();
         }
+    }
+
+    /** Reader thread: the batch's parameters from its value or from the cache (mirrored by the pool). */
+    void resolveParameters(const WorkBatch &batch, BatchInfo *info)
+    {
+        const bool held = m_parametersLru.touch(batch.parametersId);
+        if (!m_parametersLru.lastEvicted().isEmpty())
+            m_parameters.remove(m_parametersLru.lastEvicted());
+        if (batch.hasParametersValue) {
+            auto p = std::make_shared<JobParameters>();
+            p->id = batch.parametersId;
+            p->value = batch.parametersValue;
+            m_parameters.insert(batch.parametersId, p);
+        } else if (!held || !m_parameters.contains(batch.parametersId)) {
+            info->parametersError = QStringLiteral("the worker does not hold the job parameters %1")
+                                        .arg(QString::fromLatin1(batch.parametersId.left(12)));
+            return;
+        }
+        info->parameters = m_parameters.value(batch.parametersId);
     }
 
     // --- main thread ---------------------------------------------------------------------
@@ -373,8 +432,8 @@ private:
             append(result);
             return;
         }
-        QString error;
-        TaskPlugin *p = plugin(task.batch->pluginPath, &error);
+        QString error = task.batch->parametersError;
+        TaskPlugin *p = error.isEmpty() ? plugin(task.batch->pluginPath, &error) : nullptr;
         if (!p) {
             result.outcome = Outcome::LoadFailed;
             result.error = error;
@@ -396,6 +455,7 @@ private:
         m_watchdogWake.notify_one();
         QString pluginError;
         QCborValue output;
+        context.begin(task.batch->parameters);
         try {
             output = p->run(task.item.input, context, &pluginError);
         } catch (const std::exception &e) {
@@ -410,6 +470,7 @@ private:
             m_deadline = Clock::time_point::max();
         }
         result.runtimeUs = std::chrono::duration_cast<std::chrono::microseconds>(end - start).count();
+        sendOutput(task.item.id, context.takeOutput());
         if (g_currentCancelled.load() && !pluginError.isEmpty()) {
             result.outcome = Outcome::Cancelled;
             result.error = pluginError;
@@ -502,6 +563,9 @@ private:
 
     QHash<QString, TaskPlugin *> m_plugins;
     QHash<QString, QString> m_loadErrors;
+    // Reader thread only: the job parameters this worker holds (the pool mirrors the LRU order).
+    ParametersLru m_parametersLru;
+    QHash<QByteArray, JobParametersPtr> m_parameters;
 };
 
 void Context::reportProgress(double fraction)

@@ -4,6 +4,7 @@
 #include "protocol/messagereader.h"
 
 #include <QtCore/QCborArray>
+#include <QtCore/QCryptographicHash>
 
 namespace taskfleet::exec {
 
@@ -28,6 +29,33 @@ QString outcomeName(Outcome o)
     return QStringLiteral("unknown");
 }
 
+JobParametersPtr makeJobParameters(const QCborValue &value)
+{
+    if (value.isNull() || value.isUndefined() || value.isInvalid())
+        return nullptr;
+    auto p = std::make_shared<JobParameters>();
+    const QByteArray encoded = value.toCbor();
+    p->id = QCryptographicHash::hash(encoded, QCryptographicHash::Sha256).toHex();
+    p->value = value;
+    p->encodedSize = encoded.size();
+    return p;
+}
+
+bool ParametersLru::touch(const QByteArray &id)
+{
+    m_lastEvicted.clear();
+    const qsizetype at = m_ids.indexOf(id);
+    if (at >= 0) {
+        m_ids.removeAt(at);
+        m_ids.append(id);
+        return true;
+    }
+    m_ids.append(id);
+    if (m_ids.size() > Capacity)
+        m_lastEvicted = m_ids.takeFirst();
+    return false;
+}
+
 QCborMap encodeRun(const WorkBatch &batch)
 {
     QCborArray items;
@@ -40,6 +68,11 @@ QCborMap encodeRun(const WorkBatch &batch)
     m.insert(QStringLiteral("p"), batch.pluginPath);
     m.insert(QStringLiteral("to"), batch.timeoutMs);
     m.insert(QStringLiteral("k"), items);
+    if (batch.parameters) {
+        m.insert(QStringLiteral("pi"), QString::fromLatin1(batch.parameters->id));
+        if (batch.withParametersValue)
+            m.insert(QStringLiteral("pv"), batch.parameters->value);
+    }
     return m;
 }
 
@@ -49,6 +82,11 @@ bool decodeRun(const QCborMap &message, WorkBatch *batch, QString *error)
     batch->pluginPath = r.string("p");
     batch->timeoutMs = r.integer("to", 0);
     const QCborArray items = r.array("k");
+    batch->parametersId = message.value(QStringLiteral("pi")).toString().toLatin1();
+    batch->hasParametersValue = message.contains(QStringLiteral("pv"));
+    batch->parametersValue = message.value(QStringLiteral("pv"));
+    if (batch->hasParametersValue && batch->parametersId.isEmpty())
+        r.fail(QStringLiteral("job parameters without an id"));
     if (items.size() % 2 != 0)
         r.fail(QStringLiteral("field \"k\" must hold id/input pairs"));
     if (!r.ok()) {

@@ -8,6 +8,8 @@
 #include <QtCore/QString>
 #include <QtCore/QVector>
 
+#include <memory>
+
 namespace taskfleet::exec {
 
 /** How one attempt of a task ended. The numeric values travel on the wire. */
@@ -29,6 +31,20 @@ inline bool isFinal(Outcome o)
 
 QString outcomeName(Outcome o);
 
+/**
+ * A job's parameters: one value shared by every task of the job (the python plugin's source code),
+ * content-addressed so that it crosses each link once per job, never once per task.
+ */
+struct JobParameters {
+    QByteArray id;     ///< hex SHA-256 of the value's CBOR encoding
+    QCborValue value;
+    qint64 encodedSize = 0;
+};
+using JobParametersPtr = std::shared_ptr<const JobParameters>;
+
+/** Parameters for \a value, or null for a null/undefined value (a job without parameters). */
+JobParametersPtr makeJobParameters(const QCborValue &value);
+
 /** One task handed to a worker: an id chosen by the caller, and the plugin input. */
 struct WorkItem {
     quint64 id = 0;
@@ -42,13 +58,43 @@ struct WorkResult {
     QCborValue output;
     QString error;
     qint64 runtimeUs = 0;
+    QString log; ///< what the task printed (TaskContext::appendOutput), if anything
 };
 
-/** Tasks of one plugin with one timeout, sent to a worker in a single frame. */
+/**
+ * Tasks of one plugin with one timeout and one set of job parameters, sent to a worker in a single
+ * frame. The parameters' value travels only in the first batch that names them to a worker
+ * (withParametersValue); later batches carry the id, which the worker resolves from its cache.
+ */
 struct WorkBatch {
     QString pluginPath;
     qint64 timeoutMs = 0; ///< 0: no per-task timeout
     QVector<WorkItem> items;
+    JobParametersPtr parameters;      ///< null: none
+    bool withParametersValue = false; ///< encode: send the value too
+    QByteArray parametersId;          ///< decode: the id named by the batch (empty: none)
+    QCborValue parametersValue;       ///< decode: the value, if the batch carried it
+    bool hasParametersValue = false;  ///< decode
+};
+
+/**
+ * The job parameters one worker holds, least recently used first. The pool keeps a mirror of each
+ * worker's cache and updates it in the same order (frames arrive in order), so it knows when a
+ * batch must carry the value again.
+ */
+class ParametersLru
+{
+public:
+    static constexpr int Capacity = 8;
+    /** Marks \a id as used now; true if it was already held. Evicts the oldest beyond Capacity. */
+    bool touch(const QByteArray &id);
+    bool contains(const QByteArray &id) const { return m_ids.contains(id); }
+    /** The id evicted by the last touch(), if any. */
+    QByteArray lastEvicted() const { return m_lastEvicted; }
+
+private:
+    QVector<QByteArray> m_ids; // most recent last
+    QByteArray m_lastEvicted;
 };
 
 namespace wire {
@@ -62,6 +108,7 @@ inline const QString CrashNote = QStringLiteral("crash"); // worker -> pool: dyi
 inline const QString ExitNote = QStringLiteral("exit");   // worker -> pool: the plugin called exit() while running id
 inline const QString TimeoutNote = QStringLiteral("timeout"); // worker -> pool: id ran past its timeout
 inline const QString Progress = QStringLiteral("prog");   // worker -> pool: id, fraction
+inline const QString Log = QStringLiteral("log");         // worker -> pool: id, text the task printed (before its result)
 } // namespace wire
 
 QCborMap encodeRun(const WorkBatch &batch);

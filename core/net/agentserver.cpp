@@ -61,6 +61,9 @@ struct AgentServer::Session {
     bool statusSent = false;
     QSet<quint64> poolIds;
     QVector<TaskResult> outbox;
+    /** Job parameters received on this connection, by SHA-256; held for the connection's life. */
+    QHash<QByteArray, exec::JobParametersPtr> parameters;
+    qint64 parametersBytes = 0;
 };
 
 AgentServer::AgentServer(AgentOptions options, QObject *parent)
@@ -264,11 +267,32 @@ void AgentServer::handleRun(Session *s, const QCborMap &message)
     if (s->poolIds.size() + run.tasks.size() > MaxOutstandingPerSession)
         return protocolError(s, QStringLiteral("more than %1 tasks outstanding — the controller ignores flow control")
                                     .arg(MaxOutstandingPerSession));
+    exec::JobParametersPtr parameters;
+    if (!run.parametersSha256.isEmpty()) {
+        if (run.hasParameters) {
+            parameters = exec::makeJobParameters(run.parameters);
+            if (!parameters || parameters->id != run.parametersSha256)
+                return protocolError(s, QStringLiteral("job parameters do not match their SHA-256"));
+            // Bounded like the plugin cache: a connection cannot make the agent hold unlimited values.
+            if (!s->parameters.contains(parameters->id)) {
+                if (m_options.cacheLimitBytes > 0 && s->parametersBytes + parameters->encodedSize > m_options.cacheLimitBytes)
+                    return protocolError(s, QStringLiteral("job parameters of this connection exceed %1 bytes")
+                                                .arg(m_options.cacheLimitBytes));
+                s->parametersBytes += parameters->encodedSize;
+                s->parameters.insert(parameters->id, parameters);
+            }
+        } else {
+            parameters = s->parameters.value(run.parametersSha256);
+            if (!parameters)
+                return protocolError(s, QStringLiteral("a run names job parameters %1 never sent on this connection")
+                                            .arg(QString::fromLatin1(run.parametersSha256.left(12))));
+        }
+    }
     m_counters.tasksReceived += run.tasks.size();
     if (!m_cache.contains(run.sha256)) {
         const QCborValue why(QStringLiteral("plugin %1 is not in this agent's cache").arg(QString::fromLatin1(run.sha256.left(12))));
         for (const TaskItem &t : std::as_const(run.tasks))
-            s->outbox.append(TaskResult{t.id, int(exec::Outcome::LoadFailed), why, 0});
+            s->outbox.append(TaskResult{t.id, int(exec::Outcome::LoadFailed), why, 0, {}});
         m_counters.failures += run.tasks.size();
         scheduleFlush();
         return;
@@ -278,7 +302,7 @@ void AgentServer::handleRun(Session *s, const QCborMap &message)
     if (!m_options.allowCommand && pluginRunsPrograms(path)) {
         const QCborValue why(QStringLiteral("this agent does not allow the command plugin (start it with --allow-command)"));
         for (const TaskItem &t : std::as_const(run.tasks))
-            s->outbox.append(TaskResult{t.id, int(exec::Outcome::LoadFailed), why, 0});
+            s->outbox.append(TaskResult{t.id, int(exec::Outcome::LoadFailed), why, 0, {}});
         m_counters.failures += run.tasks.size();
         qCWarning(lcAgent).noquote() << "refused" << run.tasks.size() << "tasks of a plugin that runs programs from" << s->peer
                                      << "(start with --allow-command to allow)";
@@ -291,7 +315,7 @@ void AgentServer::handleRun(Session *s, const QCborMap &message)
         const quint64 id = ++m_nextPoolId;
         m_poolTasks.insert(id, PoolRef{s, t.id});
         s->poolIds.insert(id);
-        tasks.append(exec::PoolTask{id, std::move(t.input), path, run.timeoutMs});
+        tasks.append(exec::PoolTask{id, std::move(t.input), path, run.timeoutMs, parameters});
     }
     m_pool->submit(std::move(tasks));
 }
@@ -399,7 +423,7 @@ void AgentServer::onPoolResults(const QVector<exec::WorkResult> &results)
         ref.session->poolIds.remove(r.id);
         ref.session->outbox.append(TaskResult{ref.attempt, int(r.outcome),
                                               r.outcome == exec::Outcome::Ok ? r.output : QCborValue(r.error),
-                                              r.runtimeUs});
+                                              r.runtimeUs, r.log});
     }
     scheduleFlush();
 }

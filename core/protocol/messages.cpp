@@ -184,6 +184,11 @@ QCborMap encode(const Run &m)
         flat.append(t.input);
     }
     c.insert(QStringLiteral("tasks"), flat);
+    if (!m.parametersSha256.isEmpty()) {
+        c.insert(QStringLiteral("ps"), QString::fromLatin1(m.parametersSha256));
+        if (m.hasParameters)
+            c.insert(QStringLiteral("pv"), m.parameters);
+    }
     return c;
 }
 
@@ -193,6 +198,11 @@ bool decode(const QCborMap &message, Run *out, QString *error)
     out->sha256 = sha(r);
     out->timeoutMs = r.integer("timeout", 0, qint64(7) * 24 * 3600 * 1000);
     const QCborArray flat = r.array("tasks");
+    out->parametersSha256.clear();
+    out->hasParameters = message.contains(QStringLiteral("pv"));
+    out->parameters = message.value(QStringLiteral("pv"));
+    if (r.ok() && (message.contains(QStringLiteral("ps")) || out->hasParameters))
+        out->parametersSha256 = sha(r, "ps");
     if (!r.ok())
         return finish(r, error);
     if (flat.size() % 2 != 0 || flat.size() / 2 > MaxBatch) {
@@ -218,13 +228,20 @@ QCborMap encode(const Results &m)
 {
     QCborMap c = envelope(MessageType::Results);
     QCborArray flat;
+    QCborArray logs; // [id, text, ...] for the few results that printed something
     for (const TaskResult &t : m.results) {
         flat.append(qint64(t.id));
         flat.append(t.outcome);
         flat.append(t.value);
         flat.append(t.runtimeUs);
+        if (!t.log.isEmpty()) {
+            logs.append(qint64(t.id));
+            logs.append(t.log);
+        }
     }
     c.insert(QStringLiteral("r"), flat);
+    if (!logs.isEmpty())
+        c.insert(QStringLiteral("logs"), logs);
     return c;
 }
 
@@ -254,7 +271,27 @@ bool decode(const QCborMap &message, Results *out, QString *error)
             *error = QStringLiteral("result %1: an error result must carry its reason as text").arg(i / 4);
             return false;
         }
-        out->results.append(TaskResult{quint64(id.toInteger()), int(outcome.toInteger()), value, runtime.toInteger()});
+        out->results.append(TaskResult{quint64(id.toInteger()), int(outcome.toInteger()), value, runtime.toInteger(), {}});
+    }
+    const QCborValue logs = message.value(QStringLiteral("logs"));
+    if (logs.isUndefined())
+        return true;
+    const QCborArray pairs = logs.toArray();
+    if (!logs.isArray() || pairs.size() % 2 != 0) {
+        *error = QStringLiteral("field \"logs\" must hold [id, text] pairs");
+        return false;
+    }
+    // Few results print: match each log to its result by id.
+    QHash<quint64, qsizetype> at;
+    for (qsizetype i = 0; i < out->results.size(); ++i)
+        at.insert(out->results.at(i).id, i);
+    for (qsizetype i = 0; i < pairs.size(); i += 2) {
+        const auto it = at.constFind(quint64(pairs.at(i).toInteger()));
+        if (!pairs.at(i).isInteger() || !pairs.at(i + 1).isString() || it == at.constEnd()) {
+            *error = QStringLiteral("log %1 names no result of this frame, or is not text").arg(i / 2);
+            return false;
+        }
+        out->results[it.value()].log = pairs.at(i + 1).toString();
     }
     return true;
 }

@@ -41,6 +41,8 @@ MessageType messageType(const QCborMap &message, QString *error);
 
 /** Largest plugin file a controller may upload (must fit in one frame with its envelope). */
 constexpr qint64 MaxPluginSize = qint64(60) * 1024 * 1024;
+/** Largest job parameters value (its CBOR encoding); like a plugin, it must fit in one frame. */
+constexpr qint64 MaxParametersSize = qint64(60) * 1024 * 1024;
 /** Largest number of tasks or results in one frame. */
 constexpr qsizetype MaxBatch = 1 << 20;
 
@@ -68,6 +70,11 @@ struct Run {
     QByteArray sha256; ///< hex SHA-256 of the plugin (64 lowercase hex characters)
     qint64 timeoutMs = 0;
     QVector<TaskItem> tasks;
+    /** The job's parameters, by the hex SHA-256 of their CBOR encoding ("ps"); empty: none. */
+    QByteArray parametersSha256;
+    /** Their value ("pv"), in the first run of the job on a connection only; the agent checks its SHA-256. */
+    QCborValue parameters;
+    bool hasParameters = false;
 };
 
 /** One result; outcome uses exec::Outcome's numeric values (0..6). value is the output when Ok, else the error text. */
@@ -76,6 +83,7 @@ struct TaskResult {
     int outcome = 0;
     QCborValue value;
     qint64 runtimeUs = 0;
+    QString log; ///< what the task printed; travels in the optional "logs" array as [id, text] pairs
 };
 
 /** Agent -> controller: results, streamed as they finish. */

@@ -142,6 +142,7 @@ int Controller::submit(JobSpec spec)
     job->id = ++m_nextJobId;
     const size_t n = size_t(spec.inputs.size());
     job->spec = std::move(spec);
+    job->parameters = exec::makeJobParameters(job->spec.parameters);
     job->taskState.assign(n, TaskState::Pending);
     job->attempts.assign(n, 0);
     job->losses.assign(n, 0);
@@ -296,7 +297,7 @@ void Controller::dispatch()
                     startAttempt(job, index, node, &batch);
                 }
                 credit -= n;
-                node->submit(job->spec.plugin, job->spec.timeoutMs, std::move(batch));
+                node->submit(job->spec.plugin, job->spec.timeoutMs, job->parameters, std::move(batch));
             }
         }
         failUnrunnableJobs();
@@ -378,7 +379,7 @@ void Controller::speculate()
         startAttempt(job, index, node, &batch);
         qCDebug(lcSched) << "speculating task" << index << "of job" << job->id << "on" << node->name() << "(attempt"
                          << bestId << "is slow)";
-        node->submit(job->spec.plugin, job->spec.timeoutMs, std::move(batch));
+        node->submit(job->spec.plugin, job->spec.timeoutMs, job->parameters, std::move(batch));
     }
 }
 
@@ -486,6 +487,7 @@ void Controller::onResults(Node *node, const QVector<exec::WorkResult> &results)
             const bool ok = r.outcome == Outcome::Ok;
             finishTask(job, index, ok ? TaskStatus::Ok : TaskStatus::Error, ok ? r.output : QCborValue(),
                        ok ? QString() : r.error, &attempt, r.runtimeUs, &records);
+            records[job->id].last().log = r.log;
             if (job->runningCopies[size_t(index)] > 0) {
                 job->runningCopies[size_t(index)] = 0;
                 cancelOtherCopies(job->id, index);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "jobspec.h"
+#include "exec/workerprotocol.h"
 
 #include <QtCore/QHash>
 #include <QtCore/QSet>
@@ -38,6 +39,7 @@ enum class TaskState : quint8 {
 struct Job {
     int id = 0;
     JobSpec spec;
+    exec::JobParametersPtr parameters; ///< from spec.parameters, hashed once at submit
     JobState state = JobState::Queued;
     std::vector<TaskState> taskState;
     std::vector<quint8> attempts;      ///< crash/timeout attempts so far

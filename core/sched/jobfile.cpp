@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "jobfile.h"
 
+#include "pythonsource.h"
+
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
@@ -116,6 +118,48 @@ bool readLines(const QJsonValue &lines, const QString &baseDir, QVector<QCborVal
     return true;
 }
 
+/**
+ * The python plugin's shorthand: "script" (relative to the job file), "function" and "modules" become the
+ * job's parameters, after a real CPython compiled the script and found the function.
+ */
+bool readPythonScript(const QJsonObject &o, const QString &baseDir, JobSpec *spec, Problem &p)
+{
+    const QJsonValue script = o.value(QStringLiteral("script"));
+    const QJsonValue function = o.value(QStringLiteral("function"));
+    const QJsonValue modules = o.value(QStringLiteral("modules"));
+    if (o.contains(QStringLiteral("params")))
+        return p.say(QStringLiteral("give either \"params\" or \"script\", not both"));
+    if (!script.isString() || script.toString().isEmpty())
+        return p.set(QStringLiteral("script"), QStringLiteral("the name of a Python file"), script);
+    if (!function.isString() || function.toString().isEmpty())
+        return p.set(QStringLiteral("function"), QStringLiteral("the name of a function in the script"), function);
+    QStringList moduleNames;
+    if (!modules.isUndefined()) {
+        if (!modules.isArray())
+            return p.set(QStringLiteral("modules"), QStringLiteral("an array of module names"), modules);
+        for (const QJsonValue &m : modules.toArray()) {
+            if (!m.isString() || m.toString().isEmpty())
+                return p.set(QStringLiteral("modules"), QStringLiteral("an array of module names"), m);
+            moduleNames.append(m.toString());
+        }
+    }
+    const QString path = QDir(baseDir).absoluteFilePath(script.toString());
+    const QFileInfo info(path);
+    if (info.exists() && !info.isFile())
+        return p.say(QStringLiteral("field \"script\": %1 is not a regular file").arg(path));
+    if (info.size() > MaxPythonScriptSize)
+        return p.say(QStringLiteral("field \"script\": %1 is larger than %2 MiB").arg(path).arg(MaxPythonScriptSize >> 20));
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return p.say(QStringLiteral("field \"script\": cannot read %1: %2").arg(path, f.errorString()));
+    const QString source = QString::fromUtf8(f.readAll());
+    const PythonSourceInfo check = inspectPythonSource(source, info.fileName(), function.toString());
+    if (!check.error.isEmpty())
+        return p.say(QStringLiteral("field \"script\": %1").arg(check.error));
+    spec->parameters = pythonJobParameters(source, function.toString(), moduleNames, info.fileName());
+    return true;
+}
+
 } // namespace
 
 std::optional<JobSpec> parseJobJson(const QByteArray &json, const QString &origin, const QString &baseDir,
@@ -133,8 +177,10 @@ std::optional<JobSpec> parseJobJson(const QByteArray &json, const QString &origi
         return std::nullopt;
     }
     const QJsonObject o = doc.object();
-    static const QStringList known = {QStringLiteral("plugin"),  QStringLiteral("inputs"),   QStringLiteral("name"),
-                                      QStringLiteral("retries"), QStringLiteral("timeout"), QStringLiteral("priority")};
+    static const QStringList known = {QStringLiteral("plugin"),   QStringLiteral("inputs"),   QStringLiteral("name"),
+                                      QStringLiteral("retries"),  QStringLiteral("timeout"),  QStringLiteral("priority"),
+                                      QStringLiteral("params"),   QStringLiteral("script"),   QStringLiteral("function"),
+                                      QStringLiteral("modules")};
     for (auto it = o.begin(); it != o.end(); ++it) {
         if (!known.contains(it.key())) {
             p.say(QStringLiteral("unknown field \"%1\" (known: %2)").arg(it.key(), known.join(QStringLiteral(", "))));
@@ -160,6 +206,17 @@ std::optional<JobSpec> parseJobJson(const QByteArray &json, const QString &origi
         return std::nullopt;
     }
     spec.plugin = *info;
+    if (o.contains(QStringLiteral("script")) || o.contains(QStringLiteral("function")) || o.contains(QStringLiteral("modules"))) {
+        if (spec.plugin.name != QLatin1String("python")) {
+            p.say(QStringLiteral("fields \"script\", \"function\" and \"modules\" are for the python plugin, not %1")
+                      .arg(spec.plugin.name));
+            return std::nullopt;
+        }
+        if (!readPythonScript(o, baseDir, &spec, p))
+            return std::nullopt;
+    } else if (o.contains(QStringLiteral("params"))) {
+        spec.parameters = QCborValue::fromJsonValue(o.value(QStringLiteral("params")));
+    }
 
     const QJsonValue inputs = o.value(QStringLiteral("inputs"));
     const QString inputsExpected =

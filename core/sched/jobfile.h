@@ -16,7 +16,10 @@ constexpr qint64 MaxLinesFileSize = qint64(2) << 30;
 /**
  * Parses a job file:
  * {"plugin": name-or-path, "inputs": [...] | {"range": [start, stop, step]} | {"lines": "file.txt"},
- *  "name": text, "retries": n, "timeout": seconds, "priority": n}
+ *  "name": text, "retries": n, "timeout": seconds, "priority": n,
+ *  "params": any value every task shares (JobSpec::parameters)}
+ * For the python plugin, "script": "file.py", "function": name, "modules": [names] instead of "params":
+ * the script is compiled by a real CPython first, so a syntax error or a missing function refuses the job.
  * A relative plugin path or lines file is taken relative to the job file's folder.
  * On failure returns nullopt and sets *error to "FILE: field \"x\": expected ..., got ...".
  */

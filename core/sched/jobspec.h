@@ -14,6 +14,8 @@ struct JobSpec {
     QString name;
     exec::PluginInfo plugin;
     QVector<QCborValue> inputs;
+    /** One value every task shares (the python plugin's code); null for none. Sent once per node. */
+    QCborValue parameters;
     int retries = 2;        ///< extra attempts after a worker crash or timeout
     qint64 timeoutMs = 0;   ///< per task; 0 means none
     int priority = 0;       ///< higher runs first

@@ -31,6 +31,8 @@ QCborMap specToCbor(const JobSpec &spec)
     for (const QCborValue &v : spec.inputs)
         inputs.append(v);
     m.insert(QStringLiteral("inputs"), inputs);
+    if (!spec.parameters.isUndefined() && !spec.parameters.isNull())
+        m.insert(QStringLiteral("params"), spec.parameters);
     return m;
 }
 
@@ -44,6 +46,7 @@ JobSpec specFromCbor(const QCborMap &m)
     spec.retries = int(m.value(QStringLiteral("retries")).toInteger());
     spec.timeoutMs = m.value(QStringLiteral("timeoutMs")).toInteger();
     spec.priority = int(m.value(QStringLiteral("priority")).toInteger());
+    spec.parameters = m.value(QStringLiteral("params"));
     spec.sourceFile = m.value(QStringLiteral("source")).toString();
     const QCborArray inputs = m.value(QStringLiteral("inputs")).toArray();
     spec.inputs.reserve(inputs.size());

@@ -58,12 +58,13 @@ bool LocalNode::canRun(const exec::PluginInfo &plugin, QString *why) const
     return true;
 }
 
-void LocalNode::submit(const exec::PluginInfo &plugin, qint64 timeoutMs, QVector<NodeTask> tasks)
+void LocalNode::submit(const exec::PluginInfo &plugin, qint64 timeoutMs, const exec::JobParametersPtr &parameters,
+                       QVector<NodeTask> tasks)
 {
     QVector<exec::PoolTask> poolTasks;
     poolTasks.reserve(tasks.size());
     for (NodeTask &t : tasks)
-        poolTasks.append(exec::PoolTask{t.attempt, std::move(t.input), plugin.path, timeoutMs});
+        poolTasks.append(exec::PoolTask{t.attempt, std::move(t.input), plugin.path, timeoutMs, parameters});
     m_pool.submit(std::move(poolTasks));
 }
 

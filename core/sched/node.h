@@ -53,7 +53,9 @@ public:
     virtual int credit() const = 0;
     /** Whether the node can run this plugin (ABI, availability); *why explains a no. */
     virtual bool canRun(const exec::PluginInfo &plugin, QString *why) const = 0;
-    virtual void submit(const exec::PluginInfo &plugin, qint64 timeoutMs, QVector<NodeTask> tasks) = 0;
+    /** Runs \a tasks of one job: its plugin, per-task timeout and shared parameters (may be null). */
+    virtual void submit(const exec::PluginInfo &plugin, qint64 timeoutMs, const exec::JobParametersPtr &parameters,
+                        QVector<NodeTask> tasks) = 0;
     virtual void cancel(const QVector<quint64> &attempts) = 0;
     virtual void setWorkerCount(int count) = 0;
     /** Drops the connection (if any) and connects again at once; nodes without one ignore it. */

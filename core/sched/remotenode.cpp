@@ -195,6 +195,7 @@ void RemoteNode::handleHello(const QCborMap &message)
     m_onlineThisAttempt = m_everOnline = true;
     m_backoffMs = 1000;
     m_plugins.clear();
+    m_parametersSent.clear();
     m_workers = hello.workers;
     m_busy = 0;
     m_capacity = hello.workers;
@@ -234,7 +235,8 @@ bool RemoteNode::canRun(const exec::PluginInfo &plugin, QString *why) const
     return true;
 }
 
-void RemoteNode::submit(const exec::PluginInfo &plugin, qint64 timeoutMs, QVector<NodeTask> tasks)
+void RemoteNode::submit(const exec::PluginInfo &plugin, qint64 timeoutMs, const exec::JobParametersPtr &parameters,
+                        QVector<NodeTask> tasks)
 {
     if (tasks.isEmpty())
         return;
@@ -254,35 +256,45 @@ void RemoteNode::submit(const exec::PluginInfo &plugin, qint64 timeoutMs, QVecto
     if (it == m_plugins.end()) {
         PluginEntry entry;
         entry.info = plugin;
-        entry.waiting.append(PendingRun{timeoutMs, std::move(tasks)});
+        entry.waiting.append(PendingRun{timeoutMs, parameters, std::move(tasks)});
         m_plugins.insert(plugin.sha256, std::move(entry));
         send(encode(PluginQuery{plugin.sha256}));
         return;
     }
     switch (it->stage) {
     case PluginEntry::Stage::Ready:
-        sendRun(plugin.sha256, timeoutMs, tasks);
+        sendRun(plugin.sha256, PendingRun{timeoutMs, parameters, std::move(tasks)});
         return;
     case PluginEntry::Stage::Querying:
     case PluginEntry::Stage::Uploading:
-        it->waiting.append(PendingRun{timeoutMs, std::move(tasks)});
+        it->waiting.append(PendingRun{timeoutMs, parameters, std::move(tasks)});
         return;
     case PluginEntry::Stage::Rejected: {
-        it->waiting.append(PendingRun{timeoutMs, std::move(tasks)});
+        it->waiting.append(PendingRun{timeoutMs, parameters, std::move(tasks)});
         failWaiting(*it, Outcome::LoadFailed, it->reason);
         return;
     }
     }
 }
 
-void RemoteNode::sendRun(const QByteArray &sha, qint64 timeoutMs, const QVector<NodeTask> &tasks)
+void RemoteNode::sendRun(const QByteArray &sha, const PendingRun &pending)
 {
     Run run;
     run.sha256 = sha;
-    run.timeoutMs = timeoutMs;
-    run.tasks.reserve(tasks.size());
-    for (const NodeTask &t : tasks)
+    run.timeoutMs = pending.timeoutMs;
+    run.tasks.reserve(pending.tasks.size());
+    for (const NodeTask &t : pending.tasks)
         run.tasks.append(TaskItem{t.attempt, t.input});
+    if (pending.parameters) {
+        // The value goes with the job's first run on this connection; the agent keeps it for the
+        // connection's life, so later runs name it by its SHA-256 only.
+        run.parametersSha256 = pending.parameters->id;
+        if (!m_parametersSent.contains(pending.parameters->id)) {
+            run.parameters = pending.parameters->value;
+            run.hasParameters = true;
+            m_parametersSent.insert(pending.parameters->id);
+        }
+    }
     send(encode(run));
 }
 
@@ -303,7 +315,7 @@ void RemoteNode::failWaiting(PluginEntry &entry, Outcome outcome, const QString 
     for (const PendingRun &run : std::as_const(entry.waiting))
         for (const NodeTask &t : run.tasks)
             if (m_inFlight.remove(t.attempt))
-                results.append(WorkResult{t.attempt, outcome, {}, reason, 0});
+                results.append(WorkResult{t.attempt, outcome, {}, reason, 0, {}});
     entry.waiting.clear();
     emitLater(std::move(results));
 }
@@ -343,7 +355,7 @@ void RemoteNode::handlePluginHave(const QCborMap &message)
     it->stage = PluginEntry::Stage::Ready;
     const QVector<PendingRun> waiting = std::exchange(it->waiting, {});
     for (const PendingRun &run : waiting)
-        sendRun(have.sha256, run.timeoutMs, run.tasks);
+        sendRun(have.sha256, run);
 }
 
 void RemoteNode::handlePluginStored(const QCborMap &message)
@@ -358,7 +370,7 @@ void RemoteNode::handlePluginStored(const QCborMap &message)
     it->stage = PluginEntry::Stage::Ready;
     const QVector<PendingRun> waiting = std::exchange(it->waiting, {});
     for (const PendingRun &run : waiting)
-        sendRun(stored.sha256, run.timeoutMs, run.tasks);
+        sendRun(stored.sha256, run);
 }
 
 void RemoteNode::handlePluginRejected(const QCborMap &message)
@@ -395,6 +407,7 @@ void RemoteNode::handleResults(const QCborMap &message)
         else
             w.error = r.value.toString();
         w.runtimeUs = r.runtimeUs;
+        w.log = std::move(r.log);
         out.append(std::move(w));
     }
     if (!out.isEmpty()) {
@@ -433,7 +446,7 @@ void RemoteNode::cancel(const QVector<quint64> &attempts)
                 if (wanted.contains(id)) {
                     wanted.remove(id);
                     m_inFlight.remove(id);
-                    local.append(WorkResult{id, Outcome::Cancelled, {}, QStringLiteral("cancelled"), 0});
+                    local.append(WorkResult{id, Outcome::Cancelled, {}, QStringLiteral("cancelled"), 0, {}});
                     run.tasks.remove(i);
                 }
             }
@@ -480,6 +493,7 @@ void RemoteNode::onClosed(const QString &channelReason)
     QVector<quint64> lost(m_inFlight.cbegin(), m_inFlight.cend());
     m_inFlight.clear();
     m_plugins.clear();
+    m_parametersSent.clear();
     m_busy = 0;
     if (!m_onlineThisAttempt)
         ++m_failedAttempts;

@@ -58,7 +58,8 @@ public:
     int busyWorkers() const override { return m_busy; }
     int credit() const override;
     bool canRun(const exec::PluginInfo &plugin, QString *why) const override;
-    void submit(const exec::PluginInfo &plugin, qint64 timeoutMs, QVector<NodeTask> tasks) override;
+    void submit(const exec::PluginInfo &plugin, qint64 timeoutMs, const exec::JobParametersPtr &parameters,
+                QVector<NodeTask> tasks) override;
     void cancel(const QVector<quint64> &attempts) override;
     void setWorkerCount(int count) override;
     /** Drops the link (in-flight tasks reported lost) and connects again now, backoff reset; also leaves Incompatible/Refused. */
@@ -83,6 +84,7 @@ signals:
 private:
     struct PendingRun {
         qint64 timeoutMs = 0;
+        exec::JobParametersPtr parameters;
         QVector<NodeTask> tasks;
     };
     struct PluginEntry {
@@ -103,7 +105,7 @@ private:
     void handlePluginHave(const QCborMap &message);
     void handlePluginStored(const QCborMap &message);
     void handlePluginRejected(const QCborMap &message);
-    void sendRun(const QByteArray &sha, qint64 timeoutMs, const QVector<NodeTask> &tasks);
+    void sendRun(const QByteArray &sha, const PendingRun &run);
     void upload(PluginEntry &entry);
     void failWaiting(PluginEntry &entry, exec::Outcome outcome, const QString &reason);
     void emitLater(QVector<exec::WorkResult> results);
@@ -121,6 +123,7 @@ private:
     bool m_onlineThisAttempt = false;
     QString m_agentError; ///< text of an error frame from the agent
     protocol::Status m_status;
+    QSet<QByteArray> m_parametersSent; ///< job parameters the agent holds for this connection
     int m_workers = 0;
     int m_busy = 0;
     int m_capacity = 0;

@@ -63,7 +63,7 @@ public:
         *why = QStringLiteral("fake node");
         return false;
     }
-    void submit(const exec::PluginInfo &, qint64, QVector<sched::NodeTask>) override {}
+    void submit(const exec::PluginInfo &, qint64, const exec::JobParametersPtr &, QVector<sched::NodeTask>) override {}
     void cancel(const QVector<quint64> &) override {}
     void setWorkerCount(int count) override
     {

@@ -35,7 +35,7 @@ public:
     bool canRun(const exec::PluginInfo &, QString *) const override { return true; }
     void setWorkerCount(int count) override { m_capacity = count; }
 
-    void submit(const exec::PluginInfo &, qint64, QVector<NodeTask> tasks) override
+    void submit(const exec::PluginInfo &, qint64, const exec::JobParametersPtr &, QVector<NodeTask> tasks) override
     {
         for (const NodeTask &t : tasks) {
             ++m_inFlight;
@@ -57,7 +57,7 @@ public:
         QVector<WorkResult> out;
         for (quint64 a : attempts) {
             if (held.removeOne(a))
-                out.append(WorkResult{a, Outcome::Cancelled, {}, QStringLiteral("cancelled"), 0});
+                out.append(WorkResult{a, Outcome::Cancelled, {}, QStringLiteral("cancelled"), 0, {}});
         }
         if (!out.isEmpty())
             QMetaObject::invokeMethod(this, [this, out] { deliver(out); }, Qt::QueuedConnection);
@@ -95,7 +95,7 @@ private:
 
 static std::optional<WorkResult> echo(const NodeTask &t)
 {
-    return WorkResult{0, Outcome::Ok, t.input, {}, 1000};
+    return WorkResult{0, Outcome::Ok, t.input, {}, 1000, {}};
 }
 
 // Records every TaskRecord per job and checks that no index ends twice.
@@ -177,7 +177,7 @@ void TestController::retriesThenSucceeds()
     QHash<qint64, int> tries;
     c.addNode(new FakeNode(QStringLiteral("a"), 2, [&tries](const NodeTask &t) -> std::optional<WorkResult> {
         if (t.input.toInteger() == 3 && ++tries[3] <= 2)
-            return WorkResult{0, Outcome::Crashed, {}, QStringLiteral("worker killed by signal 11"), 5};
+            return WorkResult{0, Outcome::Crashed, {}, QStringLiteral("worker killed by signal 11"), 5, {}};
         return echo(t);
     }));
     Recorder rec(&c);
@@ -195,7 +195,7 @@ void TestController::retriesExhausted()
     Controller c;
     c.addNode(new FakeNode(QStringLiteral("a"), 2, [](const NodeTask &t) -> std::optional<WorkResult> {
         if (t.input.toInteger() == 1)
-            return WorkResult{0, Outcome::TimedOut, {}, QStringLiteral("timed out after 10 ms"), 10000};
+            return WorkResult{0, Outcome::TimedOut, {}, QStringLiteral("timed out after 10 ms"), 10000, {}};
         return echo(t);
     }));
     Recorder rec(&c);
@@ -216,7 +216,7 @@ void TestController::poisonAfterThreeNodes()
     c.setSpeculation(false);
     const auto crashOnZero = [](const NodeTask &t) -> std::optional<WorkResult> {
         if (t.input.toInteger() == 0)
-            return WorkResult{0, Outcome::Crashed, {}, QStringLiteral("worker killed by signal 6"), 1};
+            return WorkResult{0, Outcome::Crashed, {}, QStringLiteral("worker killed by signal 6"), 1, {}};
         return echo(t);
     };
     for (const char *name : {"a", "b", "c", "d"})
@@ -236,7 +236,7 @@ void TestController::pluginErrorIsFinal()
 {
     Controller c;
     FakeNode *a = new FakeNode(QStringLiteral("a"), 2, [](const NodeTask &t) -> std::optional<WorkResult> {
-        return WorkResult{0, Outcome::PluginError, {}, QStringLiteral("bad input %1").arg(t.input.toInteger()), 3};
+        return WorkResult{0, Outcome::PluginError, {}, QStringLiteral("bad input %1").arg(t.input.toInteger()), 3, {}};
     });
     c.addNode(a);
     Recorder rec(&c);
@@ -297,7 +297,7 @@ void TestController::loadFailureExcludesNode()
 {
     Controller c;
     auto *a = new FakeNode(QStringLiteral("a"), 4, [](const NodeTask &) -> std::optional<WorkResult> {
-        return WorkResult{0, Outcome::LoadFailed, {}, QStringLiteral("cannot load plugin: wrong ELF class"), 0};
+        return WorkResult{0, Outcome::LoadFailed, {}, QStringLiteral("cannot load plugin: wrong ELF class"), 0, {}};
     });
     auto *b = new FakeNode(QStringLiteral("b"), 4, echo);
     c.addNode(a);
@@ -316,7 +316,7 @@ void TestController::noNodeCanRunFailsJob()
 {
     Controller c;
     c.addNode(new FakeNode(QStringLiteral("a"), 4, [](const NodeTask &) -> std::optional<WorkResult> {
-        return WorkResult{0, Outcome::LoadFailed, {}, QStringLiteral("cannot load plugin: missing symbol"), 0};
+        return WorkResult{0, Outcome::LoadFailed, {}, QStringLiteral("cannot load plugin: missing symbol"), 0, {}};
     }));
     Recorder rec(&c);
     const int id = c.submit(job(10));

@@ -120,8 +120,8 @@ private slots:
         QCOMPARE(back.tasks.at(7).input, QCborValue(7));
 
         Results res;
-        res.results.append(TaskResult{1, 0, QCborValue(42), 10});
-        res.results.append(TaskResult{2, 1, QCborValue(QStringLiteral("bad input")), 20});
+        res.results.append(TaskResult{1, 0, QCborValue(42), 10, {}});
+        res.results.append(TaskResult{2, 1, QCborValue(QStringLiteral("bad input")), 20, {}});
         Results rb;
         QVERIFY2(decode(encode(res), &rb, &error), qPrintable(error));
         QCOMPARE(rb.results.size(), 2);
@@ -187,7 +187,7 @@ private slots:
         run.tasks.append(TaskItem{1, QCborValue(1)});
         const QCborMap runMsg = encode(run);
         Results res;
-        res.results.append(TaskResult{1, 0, QCborValue(1), 5});
+        res.results.append(TaskResult{1, 0, QCborValue(1), 5, {}});
         const QCborMap resMsg = encode(res);
 
         QTest::newRow("no type") << QCborMap() << QStringLiteral("without a type");

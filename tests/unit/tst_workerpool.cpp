@@ -60,7 +60,7 @@ static QVector<PoolTask> tasks(const QString &plugin, const QVector<QCborValue> 
 {
     QVector<PoolTask> out;
     for (const QCborValue &v : inputs)
-        out.append(PoolTask{firstId++, v, test::pluginPath(plugin), timeoutMs});
+        out.append(PoolTask{firstId++, v, test::pluginPath(plugin), timeoutMs, nullptr});
     return out;
 }
 
@@ -199,7 +199,7 @@ void TestWorkerPool::loadFailureIsReported()
 {
     WorkerPool pool(options(1));
     Collector c(&pool);
-    pool.submit({PoolTask{1, 5, QStringLiteral("/nonexistent/libnothing.so"), 0}});
+    pool.submit({PoolTask{1, 5, QStringLiteral("/nonexistent/libnothing.so"), 0, nullptr}});
     pool.submit(tasks(QStringLiteral("echo"), {5}, 0, 2));
     QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 2, 20000);
     QCOMPARE(c.byId.value(1).outcome, Outcome::LoadFailed);

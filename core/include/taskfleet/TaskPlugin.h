@@ -2,6 +2,7 @@
 // The Taskfleet plugin SDK: the only header a task plugin needs. It depends on QtCore alone.
 #pragma once
 
+#include <QtCore/QByteArray>
 #include <QtCore/QCborValue>
 #include <QtCore/QObject>
 #include <QtCore/QString>
@@ -25,6 +26,30 @@ public:
 
     /** Reports how far the task is, from 0.0 to 1.0. */
     virtual void reportProgress(double fraction) = 0;
+
+    // ---- SDK 1.1. Appended, never inserted: a plugin built against 1.0 calls only the functions
+    // above, whose places in the table of virtual functions stay where they were, so it still loads
+    // and runs. The defaults keep a TaskContext written against 1.0 (tests, other hosts) compiling.
+
+    /**
+     * The job's parameters: one value shared by every task of the job (for the python plugin: its
+     * source code and function name). It reaches each node once per job and each worker once,
+     * whatever the number of tasks. Null when the job has none.
+     */
+    virtual QCborValue jobParameters() const { return {}; }
+
+    /**
+     * A digest (SHA-256 of the parameters' CBOR encoding) that changes exactly when jobParameters()
+     * does: a plugin may key what it prepares once per job (compiled code) by it. Empty when none.
+     */
+    virtual QByteArray jobParametersId() const { return {}; }
+
+    /**
+     * Text the task printed or logged, kept with its result (as Parallel Python forwards a task's
+     * output to its client). May be called several times; the pieces are joined in order and
+     * bounded by the worker (the end is kept, with a marker, past 1 MiB).
+     */
+    virtual void appendOutput(const QString &text) { Q_UNUSED(text); }
 };
 
 /**
@@ -51,6 +76,11 @@ public:
 };
 
 } // namespace taskfleet
+
+/// The SDK's version. A minor version only appends to TaskContext, so the plugin interface id below
+/// (checked when a plugin loads) stays 1.0 and plugins built against any 1.x header load.
+#define TASKFLEET_SDK_VERSION_MAJOR 1
+#define TASKFLEET_SDK_VERSION_MINOR 1
 
 #define TaskfleetTaskPlugin_iid "org.taskfleet.TaskPlugin/1.0"
 Q_DECLARE_INTERFACE(taskfleet::TaskPlugin, TaskfleetTaskPlugin_iid)
