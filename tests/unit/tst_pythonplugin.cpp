@@ -640,6 +640,23 @@ void TestPythonPlugin::perCallCost()
     QCOMPARE(sum, qint64(Calls) * (Calls + 1) / 2);
     qInfo("python plugin: %d inc calls in %.1f ms: %.0f ns per call, %.0f calls/s", Calls, ns / 1e6,
           double(ns) / Calls, Calls / (ns / 1e9));
+
+    // The same call with a pickled argument tuple and a pickled result (the Python client's way).
+    QByteArray pickled;
+    QVERIFY(runPython(QStringLiteral("import pickle, sys\nsys.stdout.buffer.write(pickle.dumps((41,), protocol=5))\n"),
+                      {}, &pickled));
+    constexpr int PickledCalls = 50000;
+    QCborValue out;
+    timer.restart();
+    for (int i = 0; i < PickledCalls; ++i)
+        out = m_plugin->run(QCborValue(pickled), context, &error);
+    const qint64 pickledNs = timer.nsecsElapsed();
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    QByteArray shown;
+    QVERIFY(runPython(QStringLiteral("import pickle, sys\nprint(pickle.loads(sys.stdin.buffer.read()))\n"),
+                      out.toByteArray(), &shown));
+    QCOMPARE(shown, QByteArray("42\n"));
+    qInfo("python plugin: %d pickled inc calls: %.0f ns per call", PickledCalls, double(pickledNs) / PickledCalls);
 }
 
 QTEST_GUILESS_MAIN(TestPythonPlugin)
