@@ -22,8 +22,6 @@ namespace taskfleet::plugins {
  * exception (its traceback text), is the task's error. What the call prints to sys.stdout and sys.stderr
  * goes to TaskContext::appendOutput(). run() must always be called from the thread that first called it:
  * that thread holds the GIL for the life of the process.
- *
- * Its metadata says "runsPrograms": true, as the job's code can do anything the command plugin can.
  */
 class PythonPlugin : public QObject, public TaskPlugin
 {
