@@ -84,8 +84,8 @@ machines that are authenticated and encrypted with a cluster secret.
 
 This package has the desktop app (taskfleet), the command-line runner
 (taskfleet-run), the node agent (taskfleet-agent) with a systemd unit that is
-installed but neither enabled nor started, the worker program, the eight
-shipped task plugins, the plugin SDK (header and CMake package), example
+installed but neither enabled nor started, the worker program, the shipped
+task plugins, the plugin SDK (header and CMake package), example
 jobs and man pages.")
 set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
