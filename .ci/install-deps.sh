@@ -7,6 +7,7 @@ packages=(
     cmake ninja-build g++ pkg-config
     qt6-base-dev qt6-base-dev-tools libgl-dev
     libssl-dev
+    python3-dev     # the python task plugin embeds CPython
     iproute2        # network namespaces for the multi-host discovery tests
     xvfb xauth      # a display for the desktop app on headless machines
     clang libclang-rt-14-dev   # libFuzzer for the fuzz targets

@@ -226,6 +226,11 @@ public:
             timeoutMs);
     }
 
+    /** "127.0.0.1:PORT" of agent \a i, for programs such as taskfleet-run. */
+    QString address(size_t i) const { return QStringLiteral("127.0.0.1:%1").arg(m_ports.at(i)); }
+    /** The 0600 file holding the agents' secret. */
+    QString secretFile() const { return m_dir.filePath(QStringLiteral("secret")); }
+
 private:
     QTemporaryDir m_dir;
     QByteArray m_secret;

@@ -88,6 +88,10 @@ bool parseCommandLine(const QStringList &arguments, AgentCommandLine *out, QStri
                                           QStringLiteral("Run the command plugin (any program, as this agent's user) for "
                                                          "controllers that know the secret. Off by default."));
     p.addOption(allowCommand);
+    const QCommandLineOption noPython(QStringLiteral("no-python"),
+                                      QStringLiteral("Refuse Python tasks (the python plugin). They run by default, as "
+                                                     "on Parallel Python's ppserver."));
+    p.addOption(noPython);
     // Plugin cache cap (issue 7): least recently used plugins are evicted beyond it.
     const QCommandLineOption cacheLimit(QStringLiteral("cache-limit"),
                                         QStringLiteral("Keep at most MB megabytes of uploaded plugins, evicting the least "
@@ -168,6 +172,7 @@ bool parseCommandLine(const QStringList &arguments, AgentCommandLine *out, QStri
     out->pidFile = p.value(pidFile);
     out->debug = p.isSet(debug);
     s.allowCommand = p.isSet(allowCommand);
+    s.allowPython = !p.isSet(noPython);
     int cacheMb = 0;
     if (!intValue(p, cacheLimit, 0, 100000000, &cacheMb, message))
         return false;

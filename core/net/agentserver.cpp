@@ -25,18 +25,26 @@ using namespace taskfleet::protocol;
 namespace {
 constexpr int TickMs = 100;
 
-// True if the plugin's metadata says it runs programs (the command plugin). Reads metadata only.
-// Asked per run frame: the answer is remembered per path (cache files are content-addressed, never rewritten).
-bool pluginRunsPrograms(const QString &path)
+/** What an agent's owner may refuse, read from a plugin's metadata (not its name: a renamed copy is the same). */
+struct PluginTraits {
+    bool runsPrograms = false; ///< "runsPrograms": true (the command plugin)
+    bool runsPython = false;   ///< "interpreter": "python" (the python plugin)
+};
+
+// Reads metadata only, without loading the plugin. Asked per run frame: the answer is remembered per path
+// (cache files are content-addressed, never rewritten).
+PluginTraits pluginTraits(const QString &path)
 {
-    static thread_local QHash<QString, bool> known; // per thread: each agent server lives on one
+    static thread_local QHash<QString, PluginTraits> known; // per thread: each agent server lives on one
     const auto it = known.constFind(path);
     if (it != known.constEnd())
         return it.value();
-    const bool runs = QPluginLoader(path).metaData().value(QLatin1String("MetaData")).toObject()
-        .value(QLatin1String("runsPrograms")).toBool(false);
-    known.insert(path, runs);
-    return runs;
+    const QJsonObject meta = QPluginLoader(path).metaData().value(QLatin1String("MetaData")).toObject();
+    PluginTraits t;
+    t.runsPrograms = meta.value(QLatin1String("runsPrograms")).toBool(false);
+    t.runsPython = meta.value(QLatin1String("interpreter")).toString() == QLatin1String("python");
+    known.insert(path, t);
+    return t;
 }
 constexpr int StatusMinIntervalMs = 250;
 /** Tasks one controller may have queued or running here; credit-based controllers stay far below. */
@@ -299,7 +307,16 @@ void AgentServer::handleRun(Session *s, const QCborMap &message)
     }
     m_cache.touch(run.sha256); // least recently used plugins are evicted first
     const QString path = m_cache.path(run.sha256);
-    if (!m_options.allowCommand && pluginRunsPrograms(path)) {
+    const PluginTraits traits = pluginTraits(path);
+    if (!m_options.allowPython && traits.runsPython) {
+        const QCborValue why(QStringLiteral("this agent does not run Python tasks (it was started with --no-python)"));
+        for (const TaskItem &t : std::as_const(run.tasks))
+            s->outbox.append(TaskResult{t.id, int(exec::Outcome::LoadFailed), why, 0, {}});
+        m_counters.failures += run.tasks.size();
+        scheduleFlush();
+        return;
+    }
+    if (!m_options.allowCommand && traits.runsPrograms) {
         const QCborValue why(QStringLiteral("this agent does not allow the command plugin (start it with --allow-command)"));
         for (const TaskItem &t : std::as_const(run.tasks))
             s->outbox.append(TaskResult{t.id, int(exec::Outcome::LoadFailed), why, 0, {}});

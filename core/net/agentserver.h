@@ -30,6 +30,7 @@ struct AgentOptions {
     QString workerProgram;            ///< empty: exec::WorkerPool::defaultWorkerProgram()
     QByteArray secret;                ///< the cluster secret (the PSK is derived from it)
     bool allowCommand = false;        ///< run plugins whose metadata says "runsPrograms" (--allow-command)
+    bool allowPython = true;          ///< run plugins whose metadata says "interpreter": "python" (off: --no-python)
     qint64 cacheLimitBytes = qint64(1) << 30; ///< plugin cache cap, least recently used evicted (0 = none; --cache-limit)
 };
 

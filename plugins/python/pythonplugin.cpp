@@ -664,7 +664,26 @@ void prepare(Runtime &rt, Job *job, const QCborValue &params, QString *output)
         *output = capture.finish();
         return;
     }
+    // The source runs under another name, so a script's `if __name__ == "__main__":` block (Parallel Python's
+    // demos all have one) does not run on every worker. Afterwards the module is "__main__" again and what it
+    // defined says so, so that pickles name them __main__.X, as they are in the client's own script.
+    static const char RunName[] = "__taskfleet_job__";
+    Ref runName(PyUnicode_FromString(RunName));
+    PyDict_SetItemString(globals, "__name__", runName.get());
     Ref ran(PyEval_EvalCode(code.get(), globals, globals));
+    PyDict_SetItemString(globals, "__name__", rt.sMain);
+    if (ran) {
+        PyObject *key = nullptr, *value = nullptr;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(globals, &pos, &key, &value)) {
+            if (!PyType_Check(value) && !PyFunction_Check(value))
+                continue;
+            Ref owner(PyObject_GetAttrString(value, "__module__"));
+            if (owner && PyUnicode_Check(owner.get()) && PyUnicode_CompareWithASCIIString(owner.get(), RunName) == 0)
+                PyObject_SetAttrString(value, "__module__", rt.sMain);
+            PyErr_Clear();
+        }
+    }
     if (!ran) {
         job->error = QStringLiteral("running %1 failed:\n%2").arg(spec.filename, takeError(rt, job, true).text);
         *output = capture.finish();

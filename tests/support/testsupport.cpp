@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "testsupport.h"
 
+#include <QtCore/QFile>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QProcess>
+
 #include <vector>
 
 namespace taskfleet::test {
@@ -33,6 +37,39 @@ QString sourceDir()
 bool rootTestsRequired()
 {
     return qEnvironmentVariableIsSet("TASKFLEET_REQUIRE_ROOT_TESTS");
+}
+
+QVector<QJsonObject> ProgramRun::jsonLines() const
+{
+    QVector<QJsonObject> objects;
+    for (const QByteArray &line : out.split('\n'))
+        if (!line.trimmed().isEmpty())
+            objects.append(QJsonDocument::fromJson(line).object());
+    return objects;
+}
+
+ProgramRun runProgram(const QString &name, const QStringList &args, int timeoutMs)
+{
+    QProcess p;
+    p.setProcessChannelMode(QProcess::SeparateChannels);
+    p.start(program(name), args);
+    ProgramRun r;
+    if (!p.waitForFinished(timeoutMs)) {
+        p.kill();
+        p.waitForFinished(5000);
+        r.exitCode = -1;
+    } else {
+        r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
+    }
+    r.out = p.readAllStandardOutput();
+    r.err = p.readAllStandardError();
+    return r;
+}
+
+bool writeFile(const QString &path, const QByteArray &text)
+{
+    QFile f(path);
+    return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(text) == text.size();
 }
 
 qint64 sumPrimesBelow(qint64 n)

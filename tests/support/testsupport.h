@@ -2,7 +2,11 @@
 // Helpers shared by the test executables.
 #pragma once
 
+#include <QtCore/QByteArray>
+#include <QtCore/QJsonObject>
 #include <QtCore/QString>
+#include <QtCore/QStringList>
+#include <QtCore/QVector>
 
 namespace taskfleet::test {
 
@@ -31,6 +35,21 @@ bool rootTestsRequired();
             QFAIL(message);                                                                                            \
         QSKIP(message);                                                                                                \
     } while (false)
+
+/** How a program run by runProgram() ended. exitCode is -1 if it ran past its time (then killed), -2 if it crashed. */
+struct ProgramRun {
+    int exitCode = -1;
+    QByteArray out;
+    QByteArray err;
+    /** stdout as JSON Lines (taskfleet-run's results), one object per non-empty line. */
+    QVector<QJsonObject> jsonLines() const;
+};
+
+/** Runs one of the built programs (by name) with \a args, bounded by \a timeoutMs. */
+ProgramRun runProgram(const QString &name, const QStringList &args, int timeoutMs = 60000);
+
+/** Writes \a text to \a path (creating or replacing it); false on failure. */
+bool writeFile(const QString &path, const QByteArray &text);
 
 /** Sum of the primes below \a n by a sieve: a reference independent of the plugins' trial division. */
 qint64 sumPrimesBelow(qint64 n);

@@ -117,6 +117,7 @@ private slots:
     void helperAndClassFromSource();
     void pickledInputGivesPickledResult();
     void pickledExceptionIsAnErrorText();
+    void mainGuardDoesNotRun();
     void jobsKeepSeparateNamespaces();
     void preparedOncePerJob();
     void syntaxError();
@@ -494,6 +495,27 @@ void TestPythonPlugin::pickledExceptionIsAnErrorText()
     QVERIFY2(error.contains(QStringLiteral("File \"lookup.py\", line 3, in f")), qPrintable(error));
     QVERIFY2(error.endsWith(QStringLiteral("KeyError: 'missing'")), qPrintable(error));
     QCOMPARE(context.m_output, QStringLiteral("x is {}\n"));
+}
+
+// A whole script is shipped (the job file's "script"): its `if __name__ == "__main__":` block must not run on the
+// workers, yet what it defines is __main__.X for pickles, as in the client's own script.
+void TestPythonPlugin::mainGuardDoesNotRun()
+{
+    const QString source = PointSource + QStringLiteral("\ndef make(x):\n    return Point(x, __name__)\n"
+                                                        "\nif __name__ == '__main__':\n    print('the main block ran')\n");
+    PythonContext context(job(source, QStringLiteral("make")));
+    QByteArray pickled;
+    QVERIFY(runPython(QStringLiteral("import pickle, sys\nsys.stdout.buffer.write(pickle.dumps((7,)))\n"), {}, &pickled));
+    QString error;
+    const QCborValue out = run(context, pickled, &error);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    QCOMPARE(context.m_output, QString()); // the guard's print never ran
+    QByteArray shown;
+    QVERIFY(runPython(QStringLiteral("import pickle, sys\n") + PointSource
+                          + QStringLiteral("p = pickle.loads(sys.stdin.buffer.read())\n"
+                                           "print(type(p).__module__, repr(p))\n"),
+                      out.toByteArray(), &shown));
+    QCOMPARE(shown, QByteArray("__main__ Point(7, '__main__')\n"));
 }
 
 void TestPythonPlugin::jobsKeepSeparateNamespaces()
