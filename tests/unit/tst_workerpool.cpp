@@ -17,6 +17,8 @@ private slots:
     void initTestCase();
     void echoResultsExactlyOnce();
     void sumPrimesCorrect();
+    void sdk10PluginRunsInThisWorker();
+    void parametersFollowEachWorkersCache();
     void crashIsReportedAndPoolServesOn_data();
     void crashIsReportedAndPoolServesOn();
     void timeoutKillsTask_data();
@@ -102,6 +104,60 @@ void TestWorkerPool::sumPrimesCorrect()
     for (int i = 0; i < inputs.size(); ++i)
         QCOMPARE(c.byId.value(quint64(i + 1)).output.toInteger(), test::sumPrimesBelow(inputs.at(i).toInteger()));
     QCOMPARE(c.byId.value(5).output.toInteger(), 454396537);
+}
+
+// A plugin built against the SDK 1.0 header (tests/data/sdk10) runs in today's worker, also for a job with
+// parameters: the SDK only appends to TaskContext.
+void TestWorkerPool::sdk10PluginRunsInThisWorker()
+{
+    const QString path = QStringLiteral(TF_TESTPLUGIN_DIR "/libtaskfleet_sdk10doubler.so");
+    QVERIFY2(QFile::exists(path), qPrintable(path));
+    WorkerPool pool(options(1));
+    Collector c(&pool);
+    const exec::JobParametersPtr parameters = exec::makeJobParameters(QCborMap{{QStringLiteral("k"), 1}});
+    QVector<PoolTask> work;
+    for (int i = 1; i <= 5; ++i)
+        work.append(PoolTask{quint64(i), i * 10, path, 0, i % 2 ? parameters : nullptr});
+    pool.submit(work);
+    QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 5, 30000);
+    for (int i = 1; i <= 5; ++i) {
+        const WorkResult r = c.byId.value(quint64(i));
+        QVERIFY2(r.outcome == Outcome::Ok, qPrintable(r.error));
+        QCOMPARE(r.output.toInteger(), i * 20);
+    }
+}
+
+// Job parameters are sent to a worker only when it does not hold them; the pool mirrors each worker's
+// 8-entry cache. 20 jobs interleaved three times on one worker force evictions and resends: every task
+// must still see its own job's value (the python plugin returns x + K for its job's K).
+void TestWorkerPool::parametersFollowEachWorkersCache()
+{
+#ifndef TF_HAVE_PYTHON_PLUGIN
+    QSKIP("the python plugin is not built");
+#else
+    constexpr int Jobs = 20;
+    std::vector<exec::JobParametersPtr> jobs;
+    for (int k = 0; k < Jobs; ++k)
+        jobs.push_back(exec::makeJobParameters(QCborMap{
+            {QStringLiteral("source"), QStringLiteral("K = %1\ndef f(x):\n    return x + K\n").arg(k * 1000)},
+            {QStringLiteral("function"), QStringLiteral("f")}}));
+    WorkerPool pool(options(1));
+    Collector c(&pool);
+    QVector<PoolTask> work;
+    quint64 id = 0;
+    for (int round = 0; round < 3; ++round)
+        for (int k = 0; k < Jobs; ++k)
+            work.append(PoolTask{++id, round, test::pluginPath(QStringLiteral("python")), 0, jobs[size_t(k)]});
+    pool.submit(work);
+    QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), int(id), 60000);
+    QCOMPARE(c.duplicates, 0);
+    for (quint64 i = 1; i <= id; ++i) {
+        const int round = int((i - 1) / Jobs), k = int((i - 1) % Jobs);
+        const WorkResult r = c.byId.value(i);
+        QVERIFY2(r.outcome == Outcome::Ok, qPrintable(r.error));
+        QCOMPARE(r.output.toInteger(), qint64(round + k * 1000));
+    }
+#endif
 }
 
 void TestWorkerPool::crashIsReportedAndPoolServesOn_data()
