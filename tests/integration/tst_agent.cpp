@@ -556,6 +556,24 @@ void TestAgent::agentRefusesBadHelloAndMalformedFrames()
     QVERIFY(session({protocol::encode(h), unknown}, &got, &reason));
     QVERIFY2(errorText(got).contains(QStringLiteral("unknown message type")), qPrintable(errorText(got)));
 
+    // Job parameters whose value does not match the SHA-256 they are sent under, and a run naming
+    // parameters never sent on the connection, are refused before any task is queued.
+    const QString someSha = QString::fromLatin1(QByteArray(64, 'a'));
+    QCborMap forged;
+    forged.insert(QStringLiteral("t"), QStringLiteral("run"));
+    forged.insert(QStringLiteral("sha"), someSha);
+    forged.insert(QStringLiteral("timeout"), 0);
+    forged.insert(QStringLiteral("tasks"), QCborArray{1, 2});
+    forged.insert(QStringLiteral("ps"), QString::fromLatin1(exec::makeJobParameters(QStringLiteral("honest"))->id));
+    forged.insert(QStringLiteral("pv"), QStringLiteral("swapped"));
+    got.clear();
+    QVERIFY(session({protocol::encode(h), forged}, &got, &reason));
+    QVERIFY2(errorText(got).contains(QStringLiteral("do not match their SHA-256")), qPrintable(errorText(got)));
+    forged.remove(QStringLiteral("pv"));
+    got.clear();
+    QVERIFY(session({protocol::encode(h), forged}, &got, &reason));
+    QVERIFY2(errorText(got).contains(QStringLiteral("never sent on this connection")), qPrintable(errorText(got)));
+
     // Still alive and serving.
     QVERIFY(agent.isRunning());
     sched::Controller c;
