@@ -550,11 +550,13 @@ QString AgentServer::statisticsText() const
              .arg(m_counters.sessionsRefused);
     if (m_server) {
         const ServerCounters c = m_server->counters();
-        t += QStringLiteral("  TLS handshakes     %1 ok, %2 failed, %3 rate-limited, %4 over the connection caps\n")
+        t += QStringLiteral("  TLS handshakes     %1 ok, %2 failed, %3 rate-limited, %4 over the connection caps, "
+                            "%5 evicted pending\n")
                  .arg(c.established)
                  .arg(c.failedHandshakes)
                  .arg(c.rejectedRateLimited)
-                 .arg(c.rejectedBusy);
+                 .arg(c.rejectedBusy)
+                 .arg(c.evictedHandshakes);
     }
     t += QStringLiteral("  tasks              %1 received, %2 done, %3 failed, %4 cancelled\n")
              .arg(m_counters.tasksReceived)

@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: MIT
-// Accept, rate-limit and hand over TLS-PSK channels.
+// Accept, rate-limit and hand over TLS-PSK channels; bound and evict pending handshakes.
 #include "secureserver.h"
 
 #include "util/logging.h"
 
+#include <QtCore/QTimer>
 #include <QtNetwork/QSslSocket>
 #include <QtNetwork/QTcpServer>
+
+#include <algorithm>
+
+#ifdef Q_OS_UNIX
+#include <sys/socket.h>
+#endif
 
 namespace taskfleet::net {
 
@@ -14,11 +21,32 @@ namespace {
 /** Above this many remembered addresses, stale records are pruned. */
 constexpr int PruneThreshold = 1024;
 
+/** Refused sockets kept open (at most LingerMs) so that the peer reads the busy alert before the close. */
+constexpr int MaxLingering = 64;
+constexpr int LingerMs = 1000;
+
+/** TLS record: alert (21), version 3.3, length 2, fatal (2), internal_error (80). */
+constexpr char BusyAlert[] = {21, 3, 3, 0, 2, 2, 80};
+
 QHostAddress normalized(const QHostAddress &address)
 {
     bool isV4 = false;
     const quint32 v4 = address.toIPv4Address(&isV4);
     return isV4 ? QHostAddress(v4) : address;
+}
+
+/** Writes the busy alert straight to the TCP socket, past any TLS state (ours has sent nothing encrypted yet). */
+bool sendBusyAlert(QSslSocket *socket)
+{
+#ifdef Q_OS_UNIX
+    const qintptr fd = socket ? socket->socketDescriptor() : -1;
+    if (fd < 0 || socket->encryptedBytesToWrite() > 0)
+        return false;
+    return ::send(int(fd), BusyAlert, sizeof(BusyAlert), MSG_DONTWAIT | MSG_NOSIGNAL) == qsizetype(sizeof(BusyAlert));
+#else
+    Q_UNUSED(socket);
+    return false;
+#endif
 }
 
 } // namespace
@@ -41,13 +69,17 @@ SecureServer::SecureServer(const ServerOptions &options, QObject *parent)
     , m_options(options)
     , m_listener(new Listener(this))
 {
+    if (m_options.handshakeDeadlineMs > 0)
+        m_options.channel.handshakeTimeoutMs = std::min(m_options.channel.handshakeTimeoutMs, m_options.handshakeDeadlineMs);
     m_clock.start();
 }
 
 SecureServer::~SecureServer()
 {
     // Channels are children and die with us; stop tracking them first so that nothing calls back.
-    for (SecureChannel *channel : std::as_const(m_pending))
+    for (auto it = m_pending.cbegin(); it != m_pending.cend(); ++it)
+        it.key()->disconnect(this);
+    for (SecureChannel *channel : std::as_const(m_evicted))
         channel->disconnect(this);
     for (SecureChannel *channel : std::as_const(m_established))
         channel->disconnect(this);
@@ -95,6 +127,12 @@ QString SecureServer::errorString() const
     return m_error;
 }
 
+int SecureServer::pendingFrom(const QHostAddress &address) const
+{
+    const QHostAddress a = normalized(address);
+    return int(std::count_if(m_pending.cbegin(), m_pending.cend(), [&a](const Pending &p) { return p.address == a; }));
+}
+
 bool SecureServer::isBlocked(const QHostAddress &address) const
 {
     const auto it = m_failures.constFind(normalized(address));
@@ -119,26 +157,76 @@ void SecureServer::onIncomingConnection(qintptr descriptor)
         delete socket;
         return;
     }
-    if (m_pending.size() >= m_options.maxPendingHandshakes || openConnections() >= m_options.maxConnections) {
-        ++m_counters.rejectedBusy;
-        qCWarning(lcNet).noquote() << "refused a connection from" << address.toString() << ":"
-                                   << m_pending.size() << "handshakes pending," << openConnections()
-                                   << "connections open";
-        socket->abort();
-        delete socket;
+    if (m_options.maxPendingPerAddress > 0 && pendingFrom(address) >= m_options.maxPendingPerAddress) {
+        refuseBusy(socket, QStringLiteral("%1 handshakes pending from that address").arg(m_options.maxPendingPerAddress));
         return;
+    }
+    if (m_pending.size() >= m_options.maxPendingHandshakes || openConnections() >= m_options.maxConnections) {
+        if (m_pending.isEmpty()) {
+            refuseBusy(socket, QStringLiteral("%1 connections open").arg(openConnections()));
+            return;
+        }
+        evictOldestPending(address);
     }
 
     ++m_counters.accepted;
     auto *channel = new SecureChannel(socket, m_options.channel, this);
-    m_pending.insert(channel);
+    m_pending.insert(channel, Pending{address, m_clock.elapsed(), socket});
     connect(channel, &SecureChannel::ready, this, [this, channel] { onChannelReady(channel); });
     connect(channel, &SecureChannel::closed, this,
             [this, channel](const QString &reason) { onChannelClosed(channel, reason); });
     connect(channel, &QObject::destroyed, this, [this, channel] {
         m_pending.remove(channel);
+        m_evicted.remove(channel);
         m_established.remove(channel);
     });
+}
+
+void SecureServer::refuseBusy(QSslSocket *socket, const QString &why)
+{
+    ++m_counters.rejectedBusy;
+    qCWarning(lcNet).noquote() << "refused a connection from" << normalized(socket->peerAddress()).toString() << ":"
+                               << why << "(" << m_pending.size() << "handshakes pending," << openConnections()
+                               << "connections open)";
+#ifdef Q_OS_UNIX
+    if (m_lingering < MaxLingering && sendBusyAlert(socket)) {
+        // Half-close and wait (bounded) for the peer to close after reading the alert: closing at once
+        // with its ClientHello unread would send a reset, which may overtake the alert.
+        ::shutdown(int(socket->socketDescriptor()), SHUT_WR);
+        ++m_lingering;
+        auto done = [this, socket] {
+            if (socket->property("tfLingerDone").toBool())
+                return;
+            socket->setProperty("tfLingerDone", true);
+            --m_lingering;
+            socket->abort();
+            socket->deleteLater();
+        };
+        connect(socket, &QIODevice::readyRead, socket, [socket] { socket->readAll(); });
+        connect(socket, &QAbstractSocket::disconnected, this, done);
+        connect(socket, &QAbstractSocket::errorOccurred, this, done);
+        QTimer::singleShot(LingerMs, socket, done);
+        return;
+    }
+#endif
+    socket->abort();
+    delete socket;
+}
+
+void SecureServer::evictOldestPending(const QHostAddress &newcomer)
+{
+    auto oldest = std::min_element(m_pending.begin(), m_pending.end(),
+                                   [](const Pending &a, const Pending &b) { return a.sinceMs < b.sinceMs; });
+    SecureChannel *channel = oldest.key();
+    const Pending victim = oldest.value();
+    m_pending.erase(oldest);
+    m_evicted.insert(channel);
+    ++m_counters.evictedHandshakes;
+    const qint64 age = m_clock.elapsed() - victim.sinceMs;
+    qCDebug(lcNet).noquote() << "evicted the pending handshake of" << channel->peerAddress() << "after" << age
+                             << "ms to make room for" << newcomer.toString();
+    sendBusyAlert(victim.socket);
+    channel->close(QStringLiteral("evicted after %1 ms pending: the handshake table is full").arg(age));
 }
 
 void SecureServer::onChannelReady(SecureChannel *channel)
@@ -155,6 +243,10 @@ void SecureServer::onChannelClosed(SecureChannel *channel, const QString &reason
 {
     if (m_established.remove(channel))
         return; // the receiver owns it now
+    if (m_evicted.remove(channel)) {
+        channel->deleteLater(); // not the peer's failure: it may have been about to finish
+        return;
+    }
     if (!m_pending.remove(channel))
         return;
     ++m_counters.failedHandshakes;
@@ -194,6 +286,32 @@ void SecureServer::pruneFailures(qint64 now)
                            && (it->times.isEmpty() || it->times.last() <= now - m_options.failureWindowMs);
         it = stale ? m_failures.erase(it) : std::next(it);
     }
+}
+
+bool isBusyRefusal(QSsl::AlertLevel level, QSsl::AlertType type)
+{
+    return level == QSsl::AlertLevel::Fatal && type == QSsl::AlertType::InternalError;
+}
+
+void watchForBusyRefusal(SecureChannel *channel, QObject *context, std::function<void()> onRefused)
+{
+    // The channel owns its socket as a direct child; its alerts are not part of the channel's API.
+    auto *socket = channel ? channel->findChild<QSslSocket *>(QString(), Qt::FindDirectChildrenOnly) : nullptr;
+    if (!socket)
+        return;
+    QObject::connect(socket, &QSslSocket::alertReceived, context,
+                     [channel = QPointer<SecureChannel>(channel), onRefused](QSsl::AlertLevel level, QSsl::AlertType type,
+                                                                             const QString &) {
+                         if (channel && !channel->isReady() && isBusyRefusal(level, type))
+                             onRefused();
+                     });
+}
+
+QString busyRefusalReason(const QString &hostPort)
+{
+    return QStringLiteral("TLS handshake refused — the agent at %1 is at its pending-handshake limit (too many "
+                          "unauthenticated connections at once, for this address or in total; a connection flood?)")
+        .arg(hostPort);
 }
 
 } // namespace taskfleet::net

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// TCP listener that turns accepted connections into TLS-PSK SecureChannels, with per-address rate limiting.
+// TCP listener that turns accepted connections into TLS-PSK SecureChannels, with per-address rate limiting
+// and bounded, evictable pending handshakes.
 #pragma once
 
 #include "net/securechannel.h"
@@ -8,8 +9,13 @@
 #include <QtCore/QHash>
 #include <QtCore/QList>
 #include <QtCore/QObject>
+#include <QtCore/QPointer>
 #include <QtCore/QSet>
 #include <QtNetwork/QHostAddress>
+
+#include <functional>
+
+class QSslSocket;
 
 namespace taskfleet::net {
 
@@ -18,9 +24,21 @@ struct ServerOptions
 {
     /** Given to every accepted channel (PSK, frame limit, handshake timeout, send buffer limit). */
     ChannelOptions channel;
-    /** Connections still in the TLS handshake; more are closed at once. */
+    /**
+     * Server-side handshake deadline: accepted channels get min(channel.handshakeTimeoutMs, this) (0: the
+     * channel's own). A TLS-PSK handshake is two round trips; 3 s leaves room for slow links, and a slow flood
+     * needs more than maxPendingHandshakes / 3 s (21 connections a second) to keep the table full.
+     */
+    int handshakeDeadlineMs = 3000;
+    /**
+     * Connections still in the TLS handshake. When the table is full, a new connection evicts the one that
+     * has been pending longest (a legitimate handshake takes milliseconds, so the oldest is the likeliest
+     * to be silent), instead of being refused: a flood cannot keep a legitimate client out.
+     */
     int maxPendingHandshakes = 64;
-    /** All open connections (handshaking + established); more are closed at once. */
+    /** Pending handshakes from one source address; a connection over this is refused (busy alert). */
+    int maxPendingPerAddress = 8;
+    /** All open connections (handshaking + established); over it a pending one is evicted, else the new one refused. */
     int maxConnections = 1024;
     /** This many failed handshakes from one address within failureWindowMs block that address (0 disables)... */
     int failureLimit = 5;
@@ -36,7 +54,8 @@ struct ServerCounters
     quint64 established = 0;         ///< handshakes that succeeded (channelReady emitted)
     quint64 failedHandshakes = 0;    ///< handshakes that failed or timed out
     quint64 rejectedRateLimited = 0; ///< connections closed unread because their address is blocked
-    quint64 rejectedBusy = 0;        ///< connections closed because of maxPendingHandshakes / maxConnections
+    quint64 rejectedBusy = 0;        ///< connections refused: maxPendingPerAddress, or maxConnections with nothing to evict
+    quint64 evictedHandshakes = 0;   ///< pending handshakes closed to make room for a newer connection
     quint64 blockedAddresses = 0;    ///< times an address was blocked
 };
 
@@ -47,7 +66,14 @@ struct ServerCounters
  * handshake (wrong secret, no TLS, silence past the handshake timeout) is logged with the peer
  * address and reason, counted, and counts against the peer address: after failureLimit failures
  * within failureWindowMs the address is blocked for blockMs, and its connections are closed
- * immediately after accept. Pending handshakes and open connections are capped.
+ * immediately after accept.
+ *
+ * Pre-authentication resources are bounded so that nobody without the secret can hold them: a pending
+ * handshake has handshakeDeadlineMs; one address has at most maxPendingPerAddress of them; when all
+ * maxPendingHandshakes slots are taken, a new connection evicts the oldest pending one. A connection
+ * turned away for a limit (refused or evicted) gets the busy alert (see isBusyRefusal()) before it is
+ * closed, so a client can tell "the agent is at its limit" from a wrong secret or a blocked address;
+ * evictions do not count as failures of the evicted address.
  *
  * Ownership: channels are children of the server. channelReady() hands the channel to the
  * receiver, which should deleteLater() it after its closed() signal (or reparent it); anything left
@@ -76,6 +102,8 @@ public:
 
     ServerCounters counters() const { return m_counters; }
     int pendingHandshakes() const { return int(m_pending.size()); }
+    /** Pending handshakes from \a address. */
+    int pendingFrom(const QHostAddress &address) const;
     int openConnections() const { return int(m_pending.size() + m_established.size()); }
     /** True while connections from \a address are refused because of failed handshakes. */
     bool isBlocked(const QHostAddress &address) const;
@@ -95,8 +123,16 @@ private:
         QList<qint64> times; ///< failure times (ms on m_clock) within the window
         qint64 blockedUntil = -1;
     };
+    struct Pending
+    {
+        QHostAddress address;
+        qint64 sinceMs = 0;           ///< accept time on m_clock
+        QPointer<QSslSocket> socket;  ///< owned by the channel
+    };
 
     void onIncomingConnection(qintptr descriptor);
+    void refuseBusy(QSslSocket *socket, const QString &why);
+    void evictOldestPending(const QHostAddress &newcomer);
     void onChannelReady(SecureChannel *channel);
     void onChannelClosed(SecureChannel *channel, const QString &reason);
     void recordFailure(const QHostAddress &address);
@@ -105,11 +141,30 @@ private:
     ServerOptions m_options;
     Listener *m_listener;
     QElapsedTimer m_clock;
-    QSet<SecureChannel *> m_pending;
+    QHash<SecureChannel *, Pending> m_pending;
+    QSet<SecureChannel *> m_evicted; ///< closed by us for room; their closed() is not a failure
     QSet<SecureChannel *> m_established;
+    int m_lingering = 0; ///< refused sockets waiting for the peer to read the busy alert
     QHash<QHostAddress, FailureRecord> m_failures;
     ServerCounters m_counters;
     QString m_error;
 };
+
+/**
+ * The TLS alert a SecureServer sends in the clear to a connection it turns away at its limits:
+ * fatal internal_error ("an internal error unrelated to the peer", RFC 5246 7.2.2), 7 bytes, sent before
+ * any handshake message of ours. The peer's TLS stack reports it as a received alert; a wrong secret shows
+ * as bad_record_mac / decrypt_error instead, and a blocked address as a bare close.
+ */
+bool isBusyRefusal(QSsl::AlertLevel level, QSsl::AlertType type);
+
+/**
+ * Client side: calls \a onRefused (in \a context's thread) if the client \a channel, created but not yet
+ * connected, receives the busy alert during its handshake. For RemoteNode's message.
+ */
+void watchForBusyRefusal(SecureChannel *channel, QObject *context, std::function<void()> onRefused);
+
+/** What a controller reports when \a hostPort turned it away at its limits. */
+QString busyRefusalReason(const QString &hostPort);
 
 } // namespace taskfleet::net

@@ -2,6 +2,7 @@
 // RemoteNode: hello, credit, plugin shipping, heartbeats, failover and reconnect for one agent.
 #include "remotenode.h"
 
+#include "net/secureserver.h"
 #include "protocol/version.h"
 #include "util/logging.h"
 
@@ -88,7 +89,9 @@ void RemoteNode::connectNow()
     m_helloReceived = false;
     m_onlineThisAttempt = false;
     m_agentError.clear();
+    m_agentBusy = false;
     m_channel = new net::SecureChannel(m_options.channel, this);
+    net::watchForBusyRefusal(m_channel, this, [this] { m_agentBusy = true; });
     connect(m_channel, &net::SecureChannel::ready, this, &RemoteNode::onReady);
     connect(m_channel, &net::SecureChannel::messageReceived, this, &RemoteNode::onMessage);
     connect(m_channel, &net::SecureChannel::closed, this, &RemoteNode::onClosed);
@@ -488,6 +491,8 @@ void RemoteNode::onClosed(const QString &channelReason)
     QString reason = channelReason;
     if (!m_agentError.isEmpty() && !reason.contains(m_agentError))
         reason = QStringLiteral("the agent reported: ") + m_agentError;
+    else if (m_agentBusy && !m_onlineThisAttempt)
+        reason = net::busyRefusalReason(address()); // the channel only knows "not a Taskfleet agent"
 
     // Everything this agent held is lost: the controller puts it back in the queue.
     QVector<quint64> lost(m_inFlight.cbegin(), m_inFlight.cend());

@@ -122,6 +122,7 @@ private:
     bool m_everOnline = false;
     bool m_onlineThisAttempt = false;
     QString m_agentError; ///< text of an error frame from the agent
+    bool m_agentBusy = false; ///< this attempt was turned away at the agent's pending-handshake limit
     protocol::Status m_status;
     QSet<QByteArray> m_parametersSent; ///< job parameters the agent holds for this connection
     int m_workers = 0;

@@ -140,6 +140,7 @@ private slots:
     void oversizedFrameClosesOnlyThatChannel();
     void rateLimiting();
     void pendingHandshakeLimit();
+    void pendingPerAddressLimitAndBusyMessage();
 
     // client error messages
     void clientConnectionRefused();
@@ -582,19 +583,79 @@ void TestSecureChannel::pendingHandshakeLimit()
     auto server = startServer(options);
     QVERIFY(server);
 
-    // Two silent connections fill the handshake slots; a third is turned away at once.
+    // Two silent connections fill the handshake slots; a third evicts the oldest (which gets the busy alert).
+    QTcpSocket silent1;
+    QTcpSocket silent2;
+    silent1.connectToHost(QHostAddress::LocalHost, server->serverPort());
+    QVERIFY(silent1.waitForConnected(5000));
+    QTRY_COMPARE_WITH_TIMEOUT(server->pendingHandshakes(), 1, 5000);
+    silent2.connectToHost(QHostAddress::LocalHost, server->serverPort());
+    QVERIFY(silent2.waitForConnected(5000));
+    QTRY_COMPARE_WITH_TIMEOUT(server->pendingHandshakes(), 2, 5000);
+    QByteArray alert;
+    connect(&silent1, &QIODevice::readyRead, &silent1, [&] { alert += silent1.readAll(); });
+    QTcpSocket third;
+    third.connectToHost(QHostAddress::LocalHost, server->serverPort());
+    QVERIFY(third.waitForConnected(5000));
+    QTRY_COMPARE_WITH_TIMEOUT(silent1.state(), QAbstractSocket::UnconnectedState, 2000);
+    QCOMPARE(alert, QByteArray("\x15\x03\x03\x00\x02\x02\x50", 7)); // fatal internal_error, in the clear
+    QCOMPARE(server->counters().evictedHandshakes, 1u);
+    QCOMPARE(server->counters().rejectedBusy, 0u);
+    QCOMPARE(server->counters().failedHandshakes, 0u); // eviction is not the evicted address's failure
+    QCOMPARE(server->pendingHandshakes(), 2);
+    QCOMPARE(silent2.state(), QAbstractSocket::ConnectedState);
+
+    // A client with the secret still gets in: it evicts silent2, and its handshake takes milliseconds.
+    auto *client = new SecureChannel(ChannelOptions::fromSecret(RightSecret), this);
+    QVERIFY(establish(*server, client));
+    QCOMPARE(server->counters().evictedHandshakes, 2u);
+    client->deleteLater();
+}
+
+void TestSecureChannel::pendingPerAddressLimitAndBusyMessage()
+{
+    ServerOptions options = serverOptions();
+    options.maxPendingPerAddress = 2;
+    auto server = startServer(options);
+    QVERIFY(server);
+
+    // Two silent connections from 127.0.0.1 take that address's share ...
     QTcpSocket silent1;
     QTcpSocket silent2;
     silent1.connectToHost(QHostAddress::LocalHost, server->serverPort());
     silent2.connectToHost(QHostAddress::LocalHost, server->serverPort());
     QVERIFY(silent1.waitForConnected(5000) && silent2.waitForConnected(5000));
-    QTRY_COMPARE_WITH_TIMEOUT(server->pendingHandshakes(), 2, 5000);
-    QTcpSocket third;
-    third.connectToHost(QHostAddress::LocalHost, server->serverPort());
-    QVERIFY(third.waitForConnected(5000));
-    QTRY_COMPARE_WITH_TIMEOUT(third.state(), QAbstractSocket::UnconnectedState, 2000);
+    QTRY_COMPARE_WITH_TIMEOUT(server->pendingFrom(QHostAddress::LocalHost), 2, 5000);
+
+    // ... so a client with the secret from the same address is turned away with the busy alert, and can tell.
+    auto *client = new SecureChannel(ChannelOptions::fromSecret(RightSecret), this);
+    bool busy = false;
+    watchForBusyRefusal(client, this, [&busy] { busy = true; });
+    QSignalSpy closed(client, &SecureChannel::closed);
+    QElapsedTimer timer;
+    timer.start();
+    client->connectToHost(Localhost, server->serverPort());
+    QVERIFY(closed.wait(5000));
+    qInfo("turned away after %lld ms; the channel says \"%s\"; the busy alert was %s", timer.elapsed(),
+          qPrintable(closed.first().first().toString()), busy ? "seen" : "NOT seen");
+    QVERIFY(busy);
+    QVERIFY(timer.elapsed() < 2000);
     QCOMPARE(server->counters().rejectedBusy, 1u);
-    QCOMPARE(server->pendingHandshakes(), 2);
+    QCOMPARE(busyRefusalReason(QStringLiteral("127.0.0.1:1")),
+             QStringLiteral("TLS handshake refused — the agent at 127.0.0.1:1 is at its pending-handshake limit (too "
+                            "many unauthenticated connections at once, for this address or in total; a connection "
+                            "flood?)"));
+    client->deleteLater();
+
+    // When a share frees up, the client gets in.
+    silent1.abort();
+    QTRY_COMPARE_WITH_TIMEOUT(server->pendingFrom(QHostAddress::LocalHost), 1, 5000);
+    auto *other = new SecureChannel(ChannelOptions::fromSecret(RightSecret), this);
+    bool otherBusy = false;
+    watchForBusyRefusal(other, this, [&otherBusy] { otherBusy = true; });
+    QVERIFY(establish(*server, other));
+    QVERIFY(!otherBusy);
+    other->deleteLater();
 }
 
 void TestSecureChannel::clientConnectionRefused()
