@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // taskfleet-run: runs job files on the local node (and agents) without a window.
 #include "runner.h"
+#include "session.h"
 
 #include "net/secretstore.h"
 
@@ -64,6 +65,11 @@ int main(int argc, char **argv)
                                                       "missing tasks run, and the results hold every index once."),
                                        QStringLiteral("FILE"));
     parser.addOptions({journalOpt, noJournalOpt, resumeOpt});
+    const QCommandLineOption sessionOpt(QStringLiteral("session"),
+                                        QStringLiteral("Serve the Python client (import taskfleet): CBOR frames on "
+                                                       "stdin/stdout instead of job files; no journal unless --journal "
+                                                       "(docs/python.md)."));
+    parser.addOption(sessionOpt);
     const QCommandLineOption noSpecOpt(QStringLiteral("no-speculation"),
                                        QStringLiteral("Never run duplicate copies of slow tasks at the end of a job."));
     const QCommandLineOption nodeOpt(QStringLiteral("node"),
@@ -131,7 +137,12 @@ int main(int argc, char **argv)
     options.resumeFile = parser.value(resumeOpt);
     options.journalFile = parser.value(journalOpt);
     options.noJournal = parser.isSet(noJournalOpt);
-    if (options.jobFiles.isEmpty() && options.resumeFile.isEmpty()) {
+    const bool session = parser.isSet(sessionOpt);
+    if (session && (!options.jobFiles.isEmpty() || !options.resumeFile.isEmpty())) {
+        std::fputs("taskfleet-run: --session takes its jobs from stdin; give no job file and no --resume\n", stderr);
+        return ExitBadUsage;
+    }
+    if (!session && options.jobFiles.isEmpty() && options.resumeFile.isEmpty()) {
         std::fputs("taskfleet-run: no job file given\nTry 'taskfleet-run --help'.\n", stderr);
         return ExitBadUsage;
     }
@@ -222,6 +233,18 @@ int main(int argc, char **argv)
         options.secret = QString::fromUtf8(secret.secret);
     }
 
+    if (session) {
+        Session server(options);
+        int exitCode = 0;
+        QObject::connect(&server, &Session::finished, &app, [&exitCode, &app](int code) {
+            exitCode = code;
+            app.exit(code);
+        });
+        if (!server.start(&exitCode))
+            return exitCode;
+        app.exec();
+        return exitCode;
+    }
     Runner runner(options);
     int exitCode = 0;
     QObject::connect(&runner, &Runner::finished, &app, [&exitCode, &app](int code) {

@@ -1,0 +1,646 @@
+# SPDX-License-Identifier: MIT
+"""Parallel Python's Server, Template and job objects, driving `taskfleet-run --session`."""
+
+import atexit
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import types
+
+from . import _cbor
+from ._source import MAIN, build_code, user_classes, JobCode
+
+__all__ = ["Server", "Template", "TaskError", "TaskfleetError", "DestroyedServerError"]
+
+DEFAULT_PORT = 45450          # taskfleet-agent's port: "host" in ppservers means host:45450
+_MAX_FRAME_PAYLOAD = 16 << 20  # split submits well below the engine's 64 MiB frame limit
+_REPLY_TIMEOUT = 30.0
+
+
+class TaskfleetError(RuntimeError):
+    """The engine cannot run the job: no usable node (wrong secret, ...), or it stopped."""
+
+
+class DestroyedServerError(RuntimeError):
+    """The server was destroyed before the job finished (pp's exception of the same name)."""
+
+
+class TaskError(Exception):
+    """The task raised: str(error) is the remote traceback; .node is where it ran."""
+
+    def __init__(self, text, node=None):
+        super().__init__(text)
+        self.traceback = text
+        self.node = node
+
+
+def _find_run():
+    """taskfleet-run: $TASKFLEET_RUN, else next to this package's install, else on PATH."""
+    env = os.environ.get("TASKFLEET_RUN")
+    if env:
+        return env
+    here = os.path.dirname(os.path.abspath(__file__))
+    d = here
+    for _ in range(6):
+        d = os.path.dirname(d)
+        candidate = os.path.join(d, "bin", "taskfleet-run")
+        if os.access(candidate, os.X_OK):
+            return candidate
+    found = shutil.which("taskfleet-run")
+    if found:
+        return found
+    raise TaskfleetError("taskfleet: cannot find taskfleet-run (set TASKFLEET_RUN, or install taskfleet)")
+
+
+def _agent_secret_file():
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    path = os.path.join(base, "taskfleet-agent", "secret")
+    return path if os.path.isfile(path) else None
+
+
+def _detect_ncpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _check_ncpus(ncpus):
+    if ncpus == "autodetect":
+        ncpus = _detect_ncpus()
+    if not isinstance(ncpus, int) or isinstance(ncpus, bool):
+        raise TypeError("ncpus must have 'int' type")
+    if ncpus < 0:
+        raise ValueError("ncpus must be an integer > 0")
+    return ncpus
+
+
+class _Statistics:
+    """Statistics of one node, as pp's get_stats() gives them (ncpus, time, njobs), plus Taskfleet's."""
+
+    def __init__(self, row):
+        self.ncpus = row.get("workers", 0)
+        self.time = row.get("time", 0.0)
+        self.njobs = row.get("tasks", 0)
+        self.rworker = None
+        self.name = row.get("name", "")
+        self.rate = row.get("rate", 0.0)
+        self.failures = row.get("failures", 0)
+        self.errors = row.get("errors", 0)
+        self.busy = row.get("busy", 0)
+
+    def __repr__(self):
+        return "<_Statistics njobs=%d time=%.4f ncpus=%d>" % (self.njobs, self.time, self.ncpus)
+
+
+class _Task:
+    """A submitted job: call it to wait for its result (pp's _Task)."""
+
+    __slots__ = ("tid", "server", "callback", "callbackargs", "group", "finished",
+                 "_sresult", "_error", "_result", "_unpickled", "node")
+
+    def __init__(self, server, tid, callback, callbackargs, group):
+        self.tid = tid
+        self.server = server
+        self.callback = callback
+        self.callbackargs = callbackargs
+        self.group = group
+        self.finished = False
+        self._sresult = None
+        self._error = None
+        self._unpickled = False
+        self.node = None
+
+    def __call__(self, raw_result=False):
+        """Waits for the task and returns its result (raw_result: the pickled bytes)."""
+        if not self.finished:
+            self.server._wait_task(self)
+        if self._error is not None:
+            raise self._error
+        if raw_result:
+            return self._sresult
+        if not self._unpickled:
+            self._result = pickle.loads(self._sresult)
+            self._unpickled = True
+        return self._result
+
+    def wait(self):
+        if not self.finished:
+            self.server._wait_task(self)
+
+    def __repr__(self):
+        return "<taskfleet job %d %s>" % (self.tid, "finished" if self.finished else "pending")
+
+
+class Template:
+    """A function with its dependencies, submitted with different arguments (pp's Template)."""
+
+    def __init__(self, job_server, func, depfuncs=(), modules=(), callback=None, callbackargs=(),
+                 group="default", globals=None):
+        self.job_server = job_server
+        self.func = func
+        self.depfuncs = depfuncs
+        self.modules = modules
+        self.callback = callback
+        self.callbackargs = callbackargs
+        self.group = group
+        self.globals = globals
+
+    def submit(self, *args):
+        return self.job_server.submit(self.func, args, self.depfuncs, self.modules, self.callback,
+                                      self.callbackargs, self.group, self.globals)
+
+
+def _script_filename():
+    main = sys.modules.get(MAIN)
+    path = getattr(main, "__file__", None)
+    return os.path.basename(path) if path else "<taskfleet>"
+
+
+class Server:
+    """Parallel Python's job server; the work runs on Taskfleet's engine (taskfleet-run --session)."""
+
+    default_port = DEFAULT_PORT
+
+    def __init__(self, ncpus="autodetect", ppservers=(), secret=None, restart=False, proto=2,
+                 socket_timeout=3600):
+        if not isinstance(ppservers, tuple):
+            raise TypeError("ppservers argument must be a tuple")
+        if secret is not None and not isinstance(secret, str):
+            raise TypeError("secret must be of a string type")
+        self._ncpus = _check_ncpus(ncpus)
+        self._proto = proto
+        self.socket_timeout = socket_timeout
+        self._exiting = False
+        self._destroyed = False
+        self._creation_time = time.time()
+        self.ppservers = []
+        argv = [_find_run(), "--session", "-n", str(self._ncpus)]
+        if restart:
+            argv.append("-r")
+        discover = False
+        for entry in ppservers:
+            if not isinstance(entry, str):
+                raise TypeError("ppservers entries must be strings (\"host:port\", \"host\" or \"*\")")
+            host, _, port = entry.rpartition(":") if ":" in entry.strip("[]") or entry.startswith("[") else (entry, "", "")
+            if not host:
+                host, port = entry, ""
+            if "*" in host:
+                discover = True
+                if host != "*":
+                    argv += ["--broadcast", host.replace("*", "255")]
+                if port:
+                    argv += ["--discovery-port", port]
+                continue
+            port = port or str(DEFAULT_PORT)
+            if not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError("ppservers entry %r: %r is not a port number" % (entry, port))
+            self.ppservers.append((host, int(port)))
+            argv += ["--node", "%s:%s" % (host, port)]
+        if discover:
+            argv.append("--discover")
+            if os.environ.get("TASKFLEET_DISCOVERY_PORT"):
+                argv += ["--discovery-port", os.environ["TASKFLEET_DISCOVERY_PORT"]]
+            for address in filter(None, os.environ.get("TASKFLEET_BROADCAST", "").split(",")):
+                argv += ["--broadcast", address]
+            argv += ["--discover-wait", os.environ.get("TASKFLEET_DISCOVER_WAIT", "5")]
+        env = dict(os.environ)
+        if self.ppservers or discover:
+            if secret is not None:
+                env["TASKFLEET_SECRET"] = secret  # the child's environment only: not visible in ps
+            elif not env.get("TASKFLEET_SECRET"):
+                path = _agent_secret_file()
+                if path is None:
+                    raise ValueError("taskfleet: ppservers need the cluster secret: pass secret=..., set "
+                                     "TASKFLEET_SECRET, or run where taskfleet-agent stored its secret")
+                argv += ["--secret-file", path]
+        # Like pp: the workers import the user's modules from the script's directory and the current one.
+        dirs = [os.getcwd()]
+        main_file = getattr(sys.modules.get(MAIN), "__file__", None)
+        if main_file:
+            dirs.insert(0, os.path.dirname(os.path.abspath(main_file)))
+        if env.get("PYTHONPATH"):
+            dirs += env["PYTHONPATH"].split(os.pathsep)
+        env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(d for d in dirs if d))
+
+        self._lock = threading.Lock()
+        self._done_cond = threading.Condition(self._lock)
+        self._writer_cond = threading.Condition(self._lock)
+        self._write_lock = threading.Lock()
+        self._jobs = {}
+        self._pending = []
+        self._next_tid = 0
+        self._unfinished = 0
+        self._groups = {}
+        self._codes = {}       # (func, depfuncs, modules, extra) -> JobCode
+        self._by_source = {}   # params' content -> JobCode: one job key per distinct code
+        self._replies = {}
+        self._next_rid = 0
+        self._fatal = None
+        self._warnings = []
+        self._filename = _script_filename()
+        self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                                      close_fds=True, bufsize=0)
+        self._in_fd = self._proc.stdin.fileno()
+        self._reader = threading.Thread(target=self._read_loop, name="taskfleet-reader", daemon=True)
+        self._writer = threading.Thread(target=self._write_loop, name="taskfleet-writer", daemon=True)
+        self._reader.start()
+        self._writer.start()
+        atexit.register(self.destroy)
+
+    # ---- pp's API -------------------------------------------------------------------------------
+
+    def submit(self, func, args=(), depfuncs=(), modules=(), callback=None, callbackargs=(),
+               group="default", globals=None):
+        """Queues func(*args); returns a job: job() waits and returns the result."""
+        if self._exiting:
+            raise DestroyedServerError("Cannot submit jobs: server instance has been destroyed")
+        if not isinstance(args, tuple):
+            raise TypeError("args argument must be a tuple")
+        if not isinstance(depfuncs, tuple):
+            raise TypeError("depfuncs argument must be a tuple")
+        if not isinstance(modules, tuple):
+            raise TypeError("modules argument must be a tuple")
+        if not isinstance(callbackargs, tuple):
+            raise TypeError("callbackargs argument must be a tuple")
+        if globals is not None and not isinstance(globals, dict):
+            raise TypeError("globals argument must be a dictionary")
+        for module in modules:
+            if not isinstance(module, str):
+                raise TypeError("modules argument must be a list of strings")
+        if callback is not None and not callable(callback):
+            raise TypeError("callback must be callable")
+
+        if type(func) is types.MethodType:
+            owner = func.__self__
+            args = (owner,) + args
+            key_func = (func.__func__, owner if isinstance(owner, type) else type(owner))
+        else:
+            key_func = func
+        extra = ()
+        for arg in args:
+            t = type(arg)
+            if t.__module__ == MAIN:
+                if t is types.FunctionType:
+                    pass
+                else:
+                    extra += tuple(user_classes(t))
+            elif t is types.FunctionType and arg.__module__ == MAIN:
+                extra += (arg,)
+        if globals:
+            modules, depfuncs = self._from_globals(globals, modules, depfuncs)
+        key = (key_func, depfuncs, modules, extra)
+        code = self._codes.get(key)
+        if code is None:
+            code = self._code(func, depfuncs, modules, extra, key)
+        try:
+            blob = pickle.dumps(args, self._proto)
+        except Exception as e:
+            raise pickle.PicklingError("taskfleet: cannot pickle the arguments of %s (nothing was sent): %s: %s"
+                                       % (code.name, type(e).__name__, e)) from e
+        with self._lock:
+            if self._fatal is not None and self._proc.poll() is not None:
+                raise TaskfleetError(self._fatal)
+            tid = self._next_tid
+            self._next_tid = tid + 1
+            task = _Task(self, tid, callback, callbackargs, group)
+            self._jobs[tid] = task
+            self._unfinished += 1
+            groups = self._groups
+            groups[group] = groups.get(group, 0) + 1
+            pending = self._pending
+            pending.append((code, tid, blob))
+            if len(pending) == 1:
+                self._writer_cond.notify()
+        return task
+
+    def wait(self, group=None):
+        """Waits for every job of group (all jobs when None) to finish."""
+        self._flush()
+        with self._lock:
+            if group is None:
+                while self._unfinished:
+                    self._done_cond.wait()
+            else:
+                while self._groups.get(group):
+                    self._done_cond.wait()
+
+    def get_ncpus(self):
+        """The number of local worker processes."""
+        return self._ncpus
+
+    def set_ncpus(self, ncpus="autodetect"):
+        """Sets the number of local worker processes, also while jobs run (extra workers really end)."""
+        ncpus = _check_ncpus(ncpus)
+        self._send({"t": "set_ncpus", "n": ncpus})
+        self._ncpus = ncpus
+
+    def get_active_nodes(self):
+        """{node: workers} of the local node and of the online agents ("host:port")."""
+        reply = self._request("nodes")
+        active = {}
+        for n in reply["nodes"]:
+            if n.get("local"):
+                active["local"] = n.get("workers", 0)
+            elif n.get("state") == "online":
+                active[n["address"]] = n.get("workers", 0)
+        return active
+
+    def get_stats(self):
+        """{node: statistics} with pp's fields (njobs, time, ncpus) and Taskfleet's (rate, failures, ...)."""
+        reply = self._request("stats")
+        stats = {"local": _Statistics({"workers": self._ncpus})}
+        for row in reply["nodes"]:
+            name = "local" if row.get("id") == "local" else row.get("address") or row.get("name")
+            stats[name] = _Statistics(row)
+        return stats
+
+    def print_stats(self):
+        """Prints pp's statistics table, with Taskfleet's columns after pp's."""
+        stats = list(self.get_stats().items())
+        walltime = time.time() - self._creation_time
+        total = sum(s.njobs for _, s in stats)
+        width = max([len("job server")] + [len(n) for n, s in stats if s.njobs])
+        print("Job execution statistics:")
+        print(" job count | % of all jobs | job time sum | time per job | " + "job server".ljust(width)
+              + " | tasks/s | failures | workers")
+        for name, s in stats:
+            if s.njobs:
+                print("    %6i |        %6.2f |     %8.4f |  %11.6f | %s | %7.1f | %8i | %7i"
+                      % (s.njobs, 100.0 * s.njobs / total, s.time, s.time / s.njobs, name.ljust(width),
+                         s.rate, s.failures, s.ncpus))
+        print("Time elapsed since server creation %s" % walltime)
+        print("%s active tasks, %s cores" % (self._unfinished, self.get_ncpus()))
+        print("")
+
+    def destroy(self):
+        """Ends the engine, its workers and connections; unfinished jobs raise DestroyedServerError."""
+        if self._destroyed:
+            return
+        self._destroyed = True
+        self._exiting = True
+        try:
+            atexit.unregister(self.destroy)
+        except Exception:
+            pass
+        try:
+            with self._lock:
+                self._pending = []
+            self._send({"t": "quit"})
+        except Exception:
+            pass
+        try:
+            self._proc.stdin.close()
+        except Exception:
+            pass
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        with self._lock:
+            self._writer_cond.notify_all()
+        self._reader.join(timeout=10)
+        self._writer.join(timeout=10)
+        self._fail_all(DestroyedServerError("Server was destroyed before the job completion"))
+        try:
+            self._proc.stdout.close()
+        except Exception:
+            pass
+
+    # ---- internals ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _from_globals(globals_, modules, depfuncs):
+        """pp's globals=: every module and every function of the user's script found there."""
+        modules = list(modules)
+        for name, obj in globals_.items():
+            if isinstance(obj, types.ModuleType) and name != "__builtins__" and obj.__name__ != __package__:
+                modules.append(obj.__name__ if obj.__name__ == name else (obj.__name__, name))
+            elif isinstance(obj, types.FunctionType) and obj.__module__ == MAIN:
+                depfuncs += (obj,)
+        return tuple(dict.fromkeys(modules)), depfuncs
+
+    def _code(self, func, depfuncs, modules, extra, key):
+        params = build_code(func, depfuncs, modules, extra, self._filename)
+        content = (params["source"], params["function"], tuple(params["modules"]))
+        with self._lock:
+            code = self._by_source.get(content)
+            if code is None:
+                code = JobCode(params, str(len(self._by_source)), params["function"])
+                self._by_source[content] = code
+            self._codes[key] = code
+        return code
+
+    def _flush(self):
+        """Sends every queued submit now (the writer thread does it too; this saves a thread hop)."""
+        with self._write_lock:
+            with self._lock:
+                pending = self._pending
+                if not pending:
+                    return
+                self._pending = []
+            self._write(self._encode_submits(pending))
+
+    @staticmethod
+    def _encode_submits(pending):
+        head = _cbor._head
+        out = []
+        i = 0
+        n = len(pending)
+        while i < n:
+            code = pending[i][0]
+            j = i
+            size = 0
+            while j < n and pending[j][0] is code and size < _MAX_FRAME_PAYLOAD:
+                size += len(pending[j][2]) + 12
+                j += 1
+            parts = [b"\xa4" if not code.sent else b"\xa3", b"\x61t\x66submit", b"\x63job", _cbor.dumps(code.key)]
+            if not code.sent:
+                parts.append(b"\x66params")
+                parts.append(_cbor.dumps(code.params))
+                code.sent = True
+            parts.append(b"\x65tasks")
+            parts.append(head(4, j - i))
+            for _, tid, blob in pending[i:j]:
+                parts.append(b"\x82")
+                parts.append(head(0, tid))
+                parts.append(head(2, len(blob)))
+                parts.append(blob)
+            payload = b"".join(parts)
+            out.append(len(payload).to_bytes(4, "big"))
+            out.append(payload)
+            i = j
+        return b"".join(out)
+
+    def _write(self, data):
+        view = memoryview(data)
+        try:
+            while view:
+                written = os.write(self._in_fd, view)
+                view = view[written:]
+        except OSError as e:
+            self._engine_gone("taskfleet: the engine stopped (%s)" % e)
+
+    def _send(self, message):
+        """Sends one control frame after everything queued before it."""
+        payload = _cbor.dumps(message)
+        with self._write_lock:
+            with self._lock:
+                pending = self._pending
+                self._pending = []
+            data = self._encode_submits(pending) if pending else b""
+            self._write(data + len(payload).to_bytes(4, "big") + payload)
+
+    def _request(self, kind):
+        if self._destroyed:
+            raise DestroyedServerError("the server has been destroyed")
+        with self._lock:
+            rid = self._next_rid
+            self._next_rid += 1
+        self._send({"t": kind, "rid": rid})
+        deadline = time.monotonic() + _REPLY_TIMEOUT
+        with self._lock:
+            while rid not in self._replies:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._proc.poll() is not None and not self._reader.is_alive():
+                    raise TaskfleetError("taskfleet: the engine did not answer %r" % kind)
+                self._done_cond.wait(min(left, 0.5))
+            return self._replies.pop(rid)
+
+    def _write_loop(self):
+        while True:
+            with self._lock:
+                while not self._pending and not self._exiting:
+                    self._writer_cond.wait()
+                if self._exiting and not self._pending:
+                    return
+            self._flush()
+
+    def _wait_task(self, task):
+        self._flush()
+        with self._lock:
+            while not task.finished:
+                self._done_cond.wait()
+
+    def _read_loop(self):
+        fd = self._proc.stdout.fileno()
+        buf = bytearray()
+        loads = _cbor.loads
+        try:
+            while True:
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    break
+                buf += chunk
+                pos = 0
+                end = len(buf)
+                while end - pos >= 4:
+                    size = int.from_bytes(buf[pos:pos + 4], "big")
+                    if end - pos - 4 < size:
+                        break
+                    message = loads(bytes(buf[pos + 4:pos + 4 + size]))
+                    pos += 4 + size
+                    self._handle(message)
+                if pos:
+                    del buf[:pos]
+        except Exception:
+            traceback.print_exc()
+        code = self._proc.wait()
+        if not self._exiting:
+            self._engine_gone("taskfleet: the engine (taskfleet-run) stopped with exit code %s" % code)
+
+    def _engine_gone(self, text):
+        with self._lock:
+            if self._fatal is None:
+                self._fatal = text
+        self._fail_all(TaskfleetError(self._fatal))
+
+    def _handle(self, message):
+        kind = message.get("t")
+        if kind == "results":
+            self._on_results(message["r"])
+        elif kind in ("stats", "nodes"):
+            with self._lock:
+                self._replies[message.get("rid")] = message
+                self._done_cond.notify_all()
+        elif kind == "warning":
+            self._warnings.append(message.get("text", ""))
+            sys.stderr.write("taskfleet: warning: %s\n" % message.get("text", ""))
+        elif kind == "error":
+            self._fail_all(TaskfleetError("taskfleet: " + message.get("text", "the engine failed")))
+        elif kind == "hello":
+            self.engine_pid = message.get("pid")
+
+    def _on_results(self, rows):
+        jobs = self._jobs
+        done = []
+        printed = False
+        for tid, ok, payload, log, node, seconds in rows:
+            task = jobs.pop(tid, None)
+            if task is None:
+                continue
+            if log:
+                sys.stdout.write(log)
+                printed = True
+            task.node = node
+            if ok:
+                task._sresult = payload
+            else:
+                task._error = TaskError(payload, node)
+            if task.callback is not None:
+                self._run_callback(task)
+            done.append(task)
+        if printed:
+            try:
+                sys.stdout.flush()
+            except Exception:
+                pass
+        if done:
+            self._finish(done)
+
+    @staticmethod
+    def _run_callback(task):
+        try:
+            if task._error is not None:
+                # The callback is not called for a task that raised; nobody may ever call this job,
+                # so its traceback is shown here (pp prints it too).
+                sys.stderr.write("taskfleet: job %d raised (its callback is not called):\n%s\n"
+                                 % (task.tid, task._error.traceback))
+                return
+            task._result = pickle.loads(task._sresult)
+            task._unpickled = True
+            task.callback(*(task.callbackargs + (task._result,)))
+        except Exception:
+            sys.stderr.write("taskfleet: the callback of job %d raised:\n" % task.tid)
+            traceback.print_exc()
+
+    def _finish(self, done):
+        with self._lock:
+            groups = self._groups
+            for task in done:
+                task.finished = True
+                left = groups[task.group] - 1
+                if left:
+                    groups[task.group] = left
+                else:
+                    del groups[task.group]
+            self._unfinished -= len(done)
+            self._done_cond.notify_all()
+
+    def _fail_all(self, error):
+        with self._lock:
+            tasks = list(self._jobs.values())
+            self._jobs.clear()
+        for task in tasks:
+            task._error = error
+        if tasks:
+            self._finish(tasks)
+        else:
+            with self._lock:
+                self._done_cond.notify_all()
