@@ -39,8 +39,14 @@ QStringList PluginRegistry::defaultSearchPaths()
 std::optional<PluginInfo> PluginRegistry::inspect(const QString &path, QString *error)
 {
     const QFileInfo fi(path);
-    if (!fi.exists() || !fi.isFile()) {
+    if (!fi.exists()) {
         *error = QStringLiteral("plugin file %1 does not exist").arg(path);
+        return std::nullopt;
+    }
+    if (!fi.isFile()) {
+        // A device (/dev/zero) or a FIFO would never end a read, and a folder is no plugin: say which it is.
+        const char *what = fi.isDir() ? "a folder" : "a device, FIFO or socket";
+        *error = QStringLiteral("%1 is %2, not a plugin file").arg(path, QLatin1String(what));
         return std::nullopt;
     }
     QPluginLoader loader(fi.absoluteFilePath());

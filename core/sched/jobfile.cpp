@@ -2,6 +2,10 @@
 #include "jobfile.h"
 
 #include "pythonsource.h"
+#include "util/jsontocbor.h"
+
+#include <QtCore/QCborArray>
+#include <QtCore/QCborMap>
 
 #include <QtCore/QDir>
 #include <QtCore/QFile>
@@ -61,29 +65,35 @@ struct Problem {
     }
 };
 
-bool readRange(const QJsonValue &range, QVector<QCborValue> *inputs, Problem &p)
+// \a range is the exact (CBOR) value from the job file, so 64-bit bounds such as 10^18 stay exact.
+bool readRange(const QCborValue &range, const QJsonValue &shown, QVector<QCborValue> *inputs, Problem &p)
 {
     const QString expected = QStringLiteral("[start, stop] or [start, stop, step] of integers");
     if (!range.isArray())
-        return p.set(QStringLiteral("inputs.range"), expected, range);
-    const QJsonArray a = range.toArray();
+        return p.set(QStringLiteral("inputs.range"), expected, shown);
+    const QCborArray a = range.toArray();
     if (a.size() < 2 || a.size() > 3)
-        return p.set(QStringLiteral("inputs.range"), expected, range);
-    for (const QJsonValue &v : a)
-        if (!isInteger(v))
-            return p.set(QStringLiteral("inputs.range"), expected, v);
-    const qint64 start = qint64(a.at(0).toDouble());
-    const qint64 stop = qint64(a.at(1).toDouble());
-    const qint64 step = a.size() == 3 ? qint64(a.at(2).toDouble()) : 1;
+        return p.set(QStringLiteral("inputs.range"), expected, shown);
+    for (qsizetype i = 0; i < a.size(); ++i)
+        if (!a.at(i).isInteger())
+            return p.set(QStringLiteral("inputs.range"), expected, shown.toArray().at(i));
+    const qint64 start = a.at(0).toInteger();
+    const qint64 stop = a.at(1).toInteger();
+    const qint64 step = a.size() == 3 ? a.at(2).toInteger() : 1;
     if (step == 0)
         return p.say(QStringLiteral("field \"inputs.range\": the step must not be 0"));
-    const qint64 count = step > 0 ? (stop > start ? (stop - start + step - 1) / step : 0)
-                                  : (start > stop ? (start - stop - step - 1) / -step : 0);
+    // In 128 bits: stop - start of two 64-bit bounds may not fit in 64.
+    const __int128 span = step > 0 ? __int128(stop) - start : __int128(start) - stop;
+    const __int128 stride = step > 0 ? __int128(step) : -__int128(step);
+    const __int128 wide = span > 0 ? (span + stride - 1) / stride : 0;
+    if (wide > MaxJobInputs)
+        return p.say(QStringLiteral("field \"inputs.range\": more inputs than the limit of %1").arg(MaxJobInputs));
+    const qint64 count = qint64(wide);
     if (count > MaxJobInputs)
         return p.say(QStringLiteral("field \"inputs.range\": %1 inputs is more than the limit of %2").arg(count).arg(MaxJobInputs));
     inputs->reserve(int(count));
-    for (qint64 i = 0, v = start; i < count; ++i, v += step)
-        inputs->append(QCborValue(v));
+    for (qint64 i = 0; i < count; ++i) // start + i * step stays in range; a running sum could step past it
+        inputs->append(QCborValue(qint64(__int128(start) + __int128(i) * step)));
     return true;
 }
 
@@ -106,10 +116,10 @@ bool readLines(const QJsonValue &lines, const QString &baseDir, QVector<QCborVal
         const QByteArray line = f.readLine().trimmed();
         if (line.isEmpty())
             continue;
-        QJsonParseError err;
-        const QJsonDocument doc = QJsonDocument::fromJson("[" + line + "]", &err);
-        if (err.error == QJsonParseError::NoError && doc.array().size() == 1)
-            inputs->append(QCborValue::fromJsonValue(doc.array().at(0)));
+        QCborValue v;
+        QString ignored;
+        if (util::parseJsonExact(line, &v, &ignored))
+            inputs->append(std::move(v));
         else
             inputs->append(QCborValue(QString::fromUtf8(line)));
         if (inputs->size() > MaxJobInputs)
@@ -166,6 +176,15 @@ std::optional<JobSpec> parseJobJson(const QByteArray &json, const QString &origi
                                     const exec::PluginRegistry &plugins, QString *error)
 {
     Problem p{origin, error};
+    // Parsed twice: exactly (64-bit integers, no lone surrogates; inputs, range and params come from this
+    // tree) and by QJsonDocument for the checks of the other fields.
+    QCborValue exact;
+    QString exactError;
+    if (!util::parseJsonExact(json, &exact, &exactError)) {
+        p.say(QStringLiteral("not valid JSON: %1").arg(exactError));
+        return std::nullopt;
+    }
+    const QCborMap exactMap = exact.toMap();
     QJsonParseError parseError;
     const QJsonDocument doc = QJsonDocument::fromJson(json, &parseError);
     if (parseError.error != QJsonParseError::NoError) {
@@ -215,17 +234,17 @@ std::optional<JobSpec> parseJobJson(const QByteArray &json, const QString &origi
         if (!readPythonScript(o, baseDir, &spec, p))
             return std::nullopt;
     } else if (o.contains(QStringLiteral("params"))) {
-        spec.parameters = QCborValue::fromJsonValue(o.value(QStringLiteral("params")));
+        spec.parameters = exactMap.value(QStringLiteral("params"));
     }
 
     const QJsonValue inputs = o.value(QStringLiteral("inputs"));
     const QString inputsExpected =
         QStringLiteral("an array of inputs, {\"range\": [start, stop, step]} or {\"lines\": \"file.txt\"}");
     if (inputs.isArray()) {
-        const QJsonArray a = inputs.toArray();
+        const QCborArray a = exactMap.value(QStringLiteral("inputs")).toArray();
         spec.inputs.reserve(a.size());
-        for (const QJsonValue &v : a)
-            spec.inputs.append(QCborValue::fromJsonValue(v));
+        for (const QCborValue &v : a)
+            spec.inputs.append(v);
     } else if (inputs.isObject()) {
         const QJsonObject io = inputs.toObject();
         if (io.size() != 1 || !(io.contains(QStringLiteral("range")) || io.contains(QStringLiteral("lines")))) {
@@ -233,7 +252,8 @@ std::optional<JobSpec> parseJobJson(const QByteArray &json, const QString &origi
             return std::nullopt;
         }
         const bool ok = io.contains(QStringLiteral("range"))
-                            ? readRange(io.value(QStringLiteral("range")), &spec.inputs, p)
+                            ? readRange(exactMap.value(QStringLiteral("inputs")).toMap().value(QStringLiteral("range")),
+                                        io.value(QStringLiteral("range")), &spec.inputs, p)
                             : readLines(io.value(QStringLiteral("lines")), baseDir, &spec.inputs, p);
         if (!ok)
             return std::nullopt;

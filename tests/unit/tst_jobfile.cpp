@@ -6,6 +6,10 @@
 #include <QtCore/QTemporaryDir>
 #include <QtTest/QtTest>
 
+#include <limits>
+
+#include <sys/stat.h>
+
 using namespace taskfleet;
 using namespace taskfleet::sched;
 
@@ -32,6 +36,8 @@ private slots:
     void rejects_data();
     void rejects();
     void missingFile();
+    void exactIntegersAndUnicode();
+    void pluginPathIsADeviceOrFifo();
     void shippedExamplesParse();
 
 private:
@@ -77,6 +83,13 @@ void TestJobFile::rangeInputs_data()
     QTest::newRow("negative step") << QByteArray("[5, 0, -2]") << QVector<qint64>{5, 3, 1};
     QTest::newRow("empty") << QByteArray("[5, 5]") << QVector<qint64>{};
     QTest::newRow("backwards is empty") << QByteArray("[5, 0]") << QVector<qint64>{};
+    // 64-bit bounds are exact (JSON numbers through a double would round 10^18 + 1 to 10^18).
+    QTest::newRow("64-bit bounds") << QByteArray("[1000000000000000001, 1000000000000000004]")
+                                   << QVector<qint64>{1000000000000000001LL, 1000000000000000002LL, 1000000000000000003LL};
+    QTest::newRow("int64 extremes") << QByteArray("[9223372036854775806, 9223372036854775807]")
+                                    << QVector<qint64>{9223372036854775806LL};
+    QTest::newRow("whole int64 span") << QByteArray("[-9223372036854775808, 9223372036854775807, 4611686018427387904]")
+                                      << QVector<qint64>{std::numeric_limits<qint64>::min(), -4611686018427387904LL, 0, 4611686018427387904LL};
 }
 
 void TestJobFile::rangeInputs()
@@ -183,6 +196,45 @@ void TestJobFile::rejects()
     QVERIFY(!parse(json, &error));
     for (const QString &part : mustMention)
         QVERIFY2(error.contains(part), qPrintable(QStringLiteral("\"%1\" not in: %2").arg(part, error)));
+}
+
+// Inputs keep 64-bit integers exactly; beyond 64 bits and invalid Unicode are refused with their position.
+void TestJobFile::exactIntegersAndUnicode()
+{
+    QString error;
+    auto spec = parse(R"({"plugin": "echo", "inputs": [9007199254740993, -9223372036854775808, "\ud83d\ude00", 1e3],
+                         "params": {"seed": 123456789012345678}})",
+                      &error);
+    QVERIFY2(spec, qPrintable(error));
+    QCOMPARE(spec->inputs.at(0), QCborValue(qint64(9007199254740993LL))); // 2^53 + 1: no double holds it
+    QCOMPARE(spec->inputs.at(1), QCborValue(std::numeric_limits<qint64>::min()));
+    QCOMPARE(spec->inputs.at(2).toString(), QString::fromUtf8("\xF0\x9F\x98\x80"));
+    QVERIFY(spec->inputs.at(3).isDouble());
+    QCOMPARE(spec->parameters.toMap().value(QStringLiteral("seed")), QCborValue(qint64(123456789012345678LL)));
+
+    QVERIFY(!parse("{\"plugin\": \"echo\",\n \"inputs\": [1, 18446744073709551616]}", &error));
+    QVERIFY2(error.contains(QStringLiteral("line 2, column 16")) && error.contains(QStringLiteral("does not fit in 64 bits")),
+             qPrintable(error));
+    QVERIFY(!parse(R"({"plugin": "echo", "inputs": ["ok", "\ud800"]})", &error));
+    QVERIFY2(error.contains(QStringLiteral("column 38")) && error.contains(QStringLiteral("lone high surrogate")),
+             qPrintable(error));
+    QVERIFY(!parse(R"({"plugin": "echo", "inputs": ["\udc00x"]})", &error));
+    QVERIFY2(error.contains(QStringLiteral("lone low surrogate")), qPrintable(error));
+    QVERIFY(!parse("{\"plugin\": \"echo\", \"inputs\": [\"\xff\xfe\"]}", &error));
+    QVERIFY2(error.contains(QStringLiteral("not valid UTF-8")), qPrintable(error));
+}
+
+void TestJobFile::pluginPathIsADeviceOrFifo()
+{
+    QString error;
+    QVERIFY(!parse(R"({"plugin": "/dev/zero", "inputs": [1]})", &error));
+    QVERIFY2(error.contains(QStringLiteral("/dev/zero is a device, FIFO or socket")), qPrintable(error));
+    const QString fifo = m_dir.filePath(QStringLiteral("plugin.fifo"));
+    QCOMPARE(::mkfifo(QFile::encodeName(fifo).constData(), 0600), 0);
+    QVERIFY(!parse(QStringLiteral(R"({"plugin": "%1", "inputs": [1]})").arg(fifo).toUtf8(), &error));
+    QVERIFY2(error.contains(QStringLiteral("is a device, FIFO or socket")), qPrintable(error));
+    QVERIFY(!parse(QStringLiteral(R"({"plugin": "%1", "inputs": [1]})").arg(m_dir.path()).toUtf8(), &error));
+    QVERIFY2(error.contains(QStringLiteral("is a folder")), qPrintable(error));
 }
 
 void TestJobFile::missingFile()

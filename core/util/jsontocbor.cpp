@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: MIT
+#include "jsontocbor.h"
+
+#include <QtCore/QCborArray>
+#include <QtCore/QCborMap>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <limits>
+
+namespace taskfleet::util {
+
+namespace {
+
+constexpr int MaxDepth = 512;
+
+class Parser
+{
+public:
+    explicit Parser(const QByteArray &json) : m_p(json.constData()), m_begin(json.constData()), m_end(json.constData() + json.size()) {}
+
+    bool parse(QCborValue *out)
+    {
+        skipSpace();
+        if (!value(out, 0))
+            return false;
+        skipSpace();
+        if (m_p != m_end)
+            return fail(QStringLiteral("unexpected text after the JSON value"));
+        return true;
+    }
+
+    QString error() const { return m_error; }
+
+private:
+    bool fail(const QString &what)
+    {
+        if (!m_error.isEmpty())
+            return false;
+        int line = 1, column = 1;
+        for (const char *c = m_begin; c < m_p && c < m_end; ++c) {
+            if (*c == '\n') {
+                ++line;
+                column = 1;
+            } else if ((uchar(*c) & 0xC0) != 0x80) { // count characters, not UTF-8 continuation bytes
+                ++column;
+            }
+        }
+        m_error = QStringLiteral("line %1, column %2: %3").arg(line).arg(column).arg(what);
+        return false;
+    }
+
+    void skipSpace()
+    {
+        while (m_p < m_end && (*m_p == ' ' || *m_p == '\t' || *m_p == '\n' || *m_p == '\r'))
+            ++m_p;
+    }
+
+    bool literal(const char *word, QCborValue v, QCborValue *out)
+    {
+        const qsizetype n = qsizetype(std::strlen(word));
+        if (m_end - m_p < n || std::memcmp(m_p, word, size_t(n)) != 0)
+            return fail(QStringLiteral("expected a JSON value"));
+        m_p += n;
+        *out = std::move(v);
+        return true;
+    }
+
+    bool value(QCborValue *out, int depth)
+    {
+        if (depth > MaxDepth)
+            return fail(QStringLiteral("nested more than %1 levels deep").arg(MaxDepth));
+        if (m_p >= m_end)
+            return fail(QStringLiteral("the text ends where a value should be"));
+        switch (*m_p) {
+        case '{':
+            return object(out, depth);
+        case '[':
+            return array(out, depth);
+        case '"': {
+            QString s;
+            if (!string(&s))
+                return false;
+            *out = QCborValue(s);
+            return true;
+        }
+        case 't':
+            return literal("true", QCborValue(true), out);
+        case 'f':
+            return literal("false", QCborValue(false), out);
+        case 'n':
+            return literal("null", QCborValue(nullptr), out);
+        default:
+            return number(out);
+        }
+    }
+
+    bool object(QCborValue *out, int depth)
+    {
+        ++m_p; // {
+        QCborMap map;
+        skipSpace();
+        if (m_p < m_end && *m_p == '}') {
+            ++m_p;
+            *out = map;
+            return true;
+        }
+        for (;;) {
+            skipSpace();
+            if (m_p >= m_end || *m_p != '"')
+                return fail(QStringLiteral("expected a key in double quotes"));
+            QString key;
+            if (!string(&key))
+                return false;
+            skipSpace();
+            if (m_p >= m_end || *m_p != ':')
+                return fail(QStringLiteral("expected ':' after the key \"%1\"").arg(key.left(40)));
+            ++m_p;
+            skipSpace();
+            QCborValue v;
+            if (!value(&v, depth + 1))
+                return false;
+            map.insert(key, v); // a repeated key keeps the last value, as QJsonDocument does
+            skipSpace();
+            if (m_p < m_end && *m_p == ',') {
+                ++m_p;
+                continue;
+            }
+            if (m_p < m_end && *m_p == '}') {
+                ++m_p;
+                *out = map;
+                return true;
+            }
+            return fail(QStringLiteral("expected ',' or '}' in an object"));
+        }
+    }
+
+    bool array(QCborValue *out, int depth)
+    {
+        ++m_p; // [
+        QCborArray a;
+        skipSpace();
+        if (m_p < m_end && *m_p == ']') {
+            ++m_p;
+            *out = a;
+            return true;
+        }
+        for (;;) {
+            skipSpace();
+            QCborValue v;
+            if (!value(&v, depth + 1))
+                return false;
+            a.append(v);
+            skipSpace();
+            if (m_p < m_end && *m_p == ',') {
+                ++m_p;
+                continue;
+            }
+            if (m_p < m_end && *m_p == ']') {
+                ++m_p;
+                *out = a;
+                return true;
+            }
+            return fail(QStringLiteral("expected ',' or ']' in an array"));
+        }
+    }
+
+    static int hexValue(char c)
+    {
+        if (c >= '0' && c <= '9')
+            return c - '0';
+        if (c >= 'a' && c <= 'f')
+            return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+            return c - 'A' + 10;
+        return -1;
+    }
+
+    bool hex4(char16_t *unit)
+    {
+        if (m_end - m_p < 4)
+            return fail(QStringLiteral("\\u needs four hex digits"));
+        int v = 0;
+        for (int i = 0; i < 4; ++i) {
+            const int h = hexValue(m_p[i]);
+            if (h < 0)
+                return fail(QStringLiteral("\\u needs four hex digits"));
+            v = v * 16 + h;
+        }
+        m_p += 4;
+        *unit = char16_t(v);
+        return true;
+    }
+
+    bool string(QString *out)
+    {
+        ++m_p; // "
+        QByteArray utf8; // raw runs are copied as bytes, validated when converted
+        QString text;
+        auto flush = [&]() -> bool {
+            if (utf8.isEmpty())
+                return true;
+            QString part = QString::fromUtf8(utf8);
+            // fromUtf8 replaces invalid sequences with U+FFFD; refuse instead of silently changing the text.
+            if (part.contains(QChar::ReplacementCharacter) && !utf8.contains("\xEF\xBF\xBD"))
+                return fail(QStringLiteral("a string holds bytes that are not valid UTF-8"));
+            text += part;
+            utf8.clear();
+            return true;
+        };
+        while (m_p < m_end) {
+            const char c = *m_p;
+            if (c == '"') {
+                ++m_p;
+                if (!flush())
+                    return false;
+                *out = text;
+                return true;
+            }
+            if (uchar(c) < 0x20)
+                return fail(QStringLiteral("a control character inside a string must be escaped"));
+            if (c != '\\') {
+                utf8.append(c);
+                ++m_p;
+                continue;
+            }
+            if (!flush())
+                return false;
+            ++m_p;
+            if (m_p >= m_end)
+                break;
+            const char e = *m_p++;
+            switch (e) {
+            case '"': text += QLatin1Char('"'); break;
+            case '\\': text += QLatin1Char('\\'); break;
+            case '/': text += QLatin1Char('/'); break;
+            case 'b': text += QLatin1Char('\b'); break;
+            case 'f': text += QLatin1Char('\f'); break;
+            case 'n': text += QLatin1Char('\n'); break;
+            case 'r': text += QLatin1Char('\r'); break;
+            case 't': text += QLatin1Char('\t'); break;
+            case 'u': {
+                const char *at = m_p - 2;
+                char16_t unit = 0;
+                if (!hex4(&unit))
+                    return false;
+                if (QChar::isLowSurrogate(unit)) {
+                    m_p = at;
+                    return fail(QStringLiteral("\\u%1 is a lone low surrogate, which is no character")
+                                    .arg(int(unit), 4, 16, QLatin1Char('0')));
+                }
+                if (QChar::isHighSurrogate(unit)) {
+                    char16_t low = 0;
+                    if (m_end - m_p < 6 || m_p[0] != '\\' || m_p[1] != 'u') {
+                        m_p = at;
+                        return fail(QStringLiteral("\\u%1 is a lone high surrogate, which is no character")
+                                        .arg(int(unit), 4, 16, QLatin1Char('0')));
+                    }
+                    m_p += 2;
+                    if (!hex4(&low))
+                        return false;
+                    if (!QChar::isLowSurrogate(low)) {
+                        m_p = at;
+                        return fail(QStringLiteral("\\u%1 is a high surrogate not followed by a low one")
+                                        .arg(int(unit), 4, 16, QLatin1Char('0')));
+                    }
+                    text += QChar(unit);
+                    text += QChar(low);
+                } else {
+                    text += QChar(unit);
+                }
+                break;
+            }
+            default:
+                m_p -= 2;
+                return fail(QStringLiteral("unknown escape \\%1 in a string").arg(QLatin1Char(e)));
+            }
+        }
+        return fail(QStringLiteral("a string is not closed"));
+    }
+
+    bool number(QCborValue *out)
+    {
+        const char *start = m_p;
+        if (m_p < m_end && *m_p == '-')
+            ++m_p;
+        if (m_p >= m_end || !(*m_p >= '0' && *m_p <= '9'))
+            return fail(QStringLiteral("expected a JSON value"));
+        if (*m_p == '0' && m_p + 1 < m_end && m_p[1] >= '0' && m_p[1] <= '9')
+            return fail(QStringLiteral("a number may not start with 0"));
+        while (m_p < m_end && *m_p >= '0' && *m_p <= '9')
+            ++m_p;
+        bool integral = true;
+        if (m_p < m_end && *m_p == '.') {
+            integral = false;
+            ++m_p;
+            if (m_p >= m_end || !(*m_p >= '0' && *m_p <= '9'))
+                return fail(QStringLiteral("a digit must follow the decimal point"));
+            while (m_p < m_end && *m_p >= '0' && *m_p <= '9')
+                ++m_p;
+        }
+        if (m_p < m_end && (*m_p == 'e' || *m_p == 'E')) {
+            integral = false;
+            ++m_p;
+            if (m_p < m_end && (*m_p == '+' || *m_p == '-'))
+                ++m_p;
+            if (m_p >= m_end || !(*m_p >= '0' && *m_p <= '9'))
+                return fail(QStringLiteral("a digit must follow the exponent"));
+            while (m_p < m_end && *m_p >= '0' && *m_p <= '9')
+                ++m_p;
+        }
+        const std::string text(start, size_t(m_p - start));
+        errno = 0;
+        if (integral) {
+            const long long v = std::strtoll(text.c_str(), nullptr, 10);
+            if (errno == ERANGE) {
+                m_p = start;
+                return fail(QStringLiteral("the integer %1 does not fit in 64 bits (write it as a string, or as %2 to "
+                                           "accept rounding)")
+                                .arg(QString::fromLatin1(text.c_str()).left(40), QString::fromLatin1(text.c_str()).left(40) + QStringLiteral(".0")));
+            }
+            *out = QCborValue(qint64(v));
+            return true;
+        }
+        const double d = std::strtod(text.c_str(), nullptr);
+        if (!std::isfinite(d)) {
+            m_p = start;
+            return fail(QStringLiteral("the number %1 is out of range").arg(QString::fromLatin1(text.c_str()).left(40)));
+        }
+        *out = QCborValue(d);
+        return true;
+    }
+
+    const char *m_p;
+    const char *m_begin;
+    const char *m_end;
+    QString m_error;
+};
+
+} // namespace
+
+bool parseJsonExact(const QByteArray &json, QCborValue *out, QString *error)
+{
+    Parser p(json);
+    if (p.parse(out))
+        return true;
+    *error = p.error();
+    return false;
+}
+
+} // namespace taskfleet::util
