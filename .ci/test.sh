@@ -29,6 +29,11 @@ ctest --test-dir build "${ctest_flags[@]}" --timeout 600 || status=1
 step "benchmarks, quick smoke run (no timing assertions)"
 timeout 300 bash bench/run_all.sh build --quick || status=1
 
+step "Debian package: build-deb, cpack -G DEB, install/run/purge in a bare Debian 12 chroot"
+bash .ci/deb-test.sh || status=1
+step "containers: Dockerfile, swarm stack and docker run recipe on a private dockerd"
+bash .ci/docker-test.sh build || status=1
+
 step "build (ASan + UBSan)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTASKFLEET_BUILD_GUI=ON -DTASKFLEET_BUILD_TESTS=ON \
     -DTASKFLEET_SANITIZE=ON -DTASKFLEET_BUILD_BENCH=OFF -DTASKFLEET_BUILD_FUZZ=OFF >/dev/null
