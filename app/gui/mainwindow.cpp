@@ -9,6 +9,7 @@
 #include "mandelbrotview.h"
 #include "nodesmodel.h"
 #include "plugininputsdialog.h"
+#include "pythonjobdialog.h"
 #include "resultsmodel.h"
 #include "settingsdialog.h"
 #include "throughputchart.h"
@@ -19,7 +20,10 @@
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
 #include <QtCore/QMimeData>
+#include <QtCore/QRegularExpression>
 #include <QtCore/QSettings>
 #include <QtCore/QThread>
 #include <QtGui/QCloseEvent>
@@ -49,6 +53,7 @@
 static void initTaskfleetResources()
 {
     Q_INIT_RESOURCE(taskfleet);
+    Q_INIT_RESOURCE(pythonexamples);
 }
 
 namespace taskfleet::gui {
@@ -61,6 +66,13 @@ bool looksLikePlugin(const QString &path)
     const QString suffix = QFileInfo(path).suffix().toLower();
     return suffix == QLatin1String("so") || suffix == QLatin1String("dylib") || suffix == QLatin1String("dll");
 }
+
+bool looksLikePython(const QString &path)
+{
+    return QFileInfo(path).suffix().toLower() == QLatin1String("py");
+}
+
+const QString ExamplesDir = QStringLiteral(":/taskfleet/jobs");
 
 QTableView *makeTable(QWidget *parent)
 {
@@ -167,7 +179,7 @@ void MainWindow::buildActions()
     QMenu *examples = menuBar()->addMenu(tr("&Examples"));
     const QStringList jobs = exampleJobs();
     for (const QString &name : jobs)
-        examples->addAction(QFileInfo(name).completeBaseName(), this, [this, name] { queueExample(name); });
+        examples->addAction(exampleTitle(name), this, [this, name] { queueExample(name); });
 
     QMenu *jobsMenu = menuBar()->addMenu(tr("&Jobs"));
     m_pauseAction = jobsMenu->addAction(tr("&Pause"), this, &MainWindow::onPause);
@@ -207,11 +219,12 @@ QWidget *MainWindow::buildWelcome()
     welcome->setStyleSheet(QStringLiteral("QFrame { background: palette(alternate-base); }"));
     auto *layout = new QHBoxLayout(welcome);
     layout->setContentsMargins(8, 4, 8, 4);
-    auto *text = new QLabel(tr("Drop job files or task plugins here, or try an example:"), welcome);
+    auto *text = new QLabel(tr("Drop job files, Python scripts or task plugins here, or try an example:"), welcome);
     layout->addWidget(text);
     const QStringList jobs = exampleJobs();
     for (const QString &name : jobs) {
-        auto *button = new QPushButton(QFileInfo(name).completeBaseName(), welcome);
+        auto *button = new QPushButton(exampleTitle(name, true), welcome);
+        button->setToolTip(exampleTitle(name));
         button->setObjectName(QStringLiteral("example_") + QFileInfo(name).completeBaseName());
         connect(button, &QPushButton::clicked, this, [this, name] { queueExample(name); });
         layout->addWidget(button);
@@ -367,7 +380,7 @@ void MainWindow::buildLayout()
 QStringList MainWindow::exampleJobs()
 {
     initTaskfleetResources();
-    QStringList names = QDir(QStringLiteral(":/taskfleet/jobs")).entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name);
+    QStringList names = QDir(ExamplesDir).entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name);
     // The picture first: it is the most telling demo.
     const QString first = QStringLiteral("mandelbrot.json");
     if (names.removeAll(first))
@@ -375,15 +388,35 @@ QStringList MainWindow::exampleJobs()
     return names;
 }
 
+QString MainWindow::exampleTitle(const QString &fileName, bool brief)
+{
+    initTaskfleetResources();
+    QFile f(ExamplesDir + QLatin1Char('/') + fileName);
+    QString title;
+    if (f.open(QIODevice::ReadOnly))
+        title = QJsonDocument::fromJson(f.readAll()).object().value(QStringLiteral("name")).toString().trimmed();
+    if (title.isEmpty())
+        title = QFileInfo(fileName).completeBaseName().replace(QLatin1Char('-'), QLatin1Char(' ')).replace(QLatin1Char('_'), QLatin1Char(' '));
+    if (brief) {
+        const qsizetype cut = title.indexOf(QRegularExpression(QStringLiteral("\\s*[,(]")));
+        if (cut > 0)
+            title.truncate(cut);
+    }
+    if (!title.isEmpty())
+        title[0] = title.at(0).toUpper();
+    return title;
+}
+
 bool MainWindow::queueExample(const QString &fileName)
 {
-    QFile f(QStringLiteral(":/taskfleet/jobs/") + fileName);
+    QFile f(ExamplesDir + QLatin1Char('/') + fileName);
     if (!f.open(QIODevice::ReadOnly)) {
         showError(tr("example %1: %2").arg(fileName, f.errorString()));
         return false;
     }
     QString error;
-    auto spec = sched::parseJobJson(f.readAll(), tr("example %1").arg(fileName), QDir::currentPath(), m_registry, &error);
+    // Relative to the embedded folder: sum_primes.json's "script" is the embedded sum_primes.py.
+    auto spec = sched::parseJobJson(f.readAll(), tr("example %1").arg(fileName), ExamplesDir, m_registry, &error);
     if (!spec) {
         showError(error);
         return false;
@@ -406,6 +439,10 @@ int MainWindow::openFiles(const QStringList &paths)
                 continue;
             }
             openPluginFile(path, *plugin);
+            continue;
+        }
+        if (looksLikePython(path)) {
+            openPythonFile(path);
             continue;
         }
         QString error;
@@ -436,7 +473,7 @@ void MainWindow::openPluginFile(const QString &path, const exec::PluginInfo &plu
         QString error;
         if (auto spec = dialog->jobSpec(&error)) {
             spec->sourceFile = path;
-            submit(*spec);
+            submit(*spec, true);
         } else {
             showError(error);
         }
@@ -444,8 +481,29 @@ void MainWindow::openPluginFile(const QString &path, const exec::PluginInfo &plu
     dialog->open();
 }
 
-void MainWindow::submit(const sched::JobSpec &spec)
+void MainWindow::openPythonFile(const QString &path)
 {
+    QString pluginError;
+    const auto python = m_registry.resolve(QStringLiteral("python"), &pluginError);
+    auto *dialog = new PythonJobDialog(path, python, pluginError, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    if (!dialog->problem().isEmpty())
+        log(tr("%1: %2").arg(QDir::toNativeSeparators(path), dialog->problem()));
+    connect(dialog, &QDialog::accepted, this, [this, dialog] {
+        QString error;
+        if (auto spec = dialog->jobSpec(&error))
+            submit(*spec, true);
+        else
+            showError(error);
+    });
+    dialog->open();
+}
+
+void MainWindow::submit(const sched::JobSpec &spec, bool select)
+{
+    if (select)
+        m_selectOnSubmit.insert(m_submitted);
+    ++m_submitted;
     m_host->submit(spec);
     m_welcome->hide();
     log(tr("queued \"%1\": %2 tasks of %3").arg(spec.name).arg(spec.inputs.size()).arg(spec.plugin.name));
@@ -532,7 +590,8 @@ void MainWindow::onJobSubmitted(int jobId, const sched::JobSpec &spec)
         m_lastMandelbrotJob = jobId;
         m_mandelbrot->setCurrentJob(jobId);
     }
-    if (selectedJob() < 0 || spec.plugin.name == MandelbrotPlugin)
+    const bool chosen = m_selectOnSubmit.remove(m_acknowledged++);
+    if (chosen || selectedJob() < 0 || spec.plugin.name == MandelbrotPlugin)
         m_pendingSelect = jobId;
 }
 
@@ -614,7 +673,8 @@ void MainWindow::updateActions()
 void MainWindow::onOpenJob()
 {
     const QStringList files = QFileDialog::getOpenFileNames(this, tr("Open Job"), QString(),
-                                                            tr("Job files (*.json);;Task plugins (*.so);;All files (*)"));
+                                                            tr("Jobs, Python scripts and plugins (*.json *.py *.so);;Job files (*.json);;"
+                                                               "Python scripts (*.py);;Task plugins (*.so);;All files (*)"));
     openFiles(files);
 }
 

@@ -7,6 +7,7 @@
 #include "net/secretstore.h"
 #include "sched/controllerhost.h"
 
+#include <QtCore/QSet>
 #include <QtWidgets/QMainWindow>
 
 #include <optional>
@@ -45,8 +46,9 @@ struct MainWindowOptions {
  * The desktop app's window. It owns a ControllerHost (the controller runs on its own thread)
  * and shows what its snapshots and result batches say; it never touches the controller.
  *
- * Job files (and plugin files) dropped on the window or opened with File ▸ Open Job are queued;
- * a file that cannot be read or parsed is refused with a message in a bar at the top of the
+ * Job files dropped on the window or opened with File ▸ Open Job are queued; a plugin file opens
+ * PluginInputsDialog and a Python script PythonJobDialog, whose job is queued and selected. A job file
+ * that cannot be read or parsed is refused with a message in a bar at the top of the
  * window (lastError(), errorShown()) and nothing already queued changes.
  */
 class MainWindow : public QMainWindow
@@ -66,14 +68,23 @@ public:
     MandelbrotView *mandelbrotView() const { return m_mandelbrot; }
     const exec::PluginRegistry &plugins() const { return m_registry; }
 
-    /** Queues every file (job files; plugin files open the inputs dialog). Returns how many jobs were queued. */
+    /**
+     * Queues every job file; plugin files open the inputs dialog, Python scripts (.py) the Python job
+     * dialog (their jobs are queued when the dialog is accepted). Returns how many jobs were queued now.
+     */
     int openFiles(const QStringList &paths);
     /** Parses and queues one job file; false with *error (and nothing queued) when it is bad. */
     bool queueJobFile(const QString &path, QString *error);
-    /** Queues an example job embedded in the app (":/taskfleet/jobs/NAME"). */
+    /** Queues an example job embedded in the app (":/taskfleet/jobs/NAME"; a script it names is embedded beside it). */
     bool queueExample(const QString &fileName);
-    /** Example job files embedded in the app. */
+    /** Example job files embedded in the app (file names, the Mandelbrot picture first). */
     static QStringList exampleJobs();
+    /**
+     * What the Examples menu calls an example: the job's "name" with a capital ("Sum of primes in Python
+     * (Parallel Python demo)"), else its file name made readable. \a brief cuts it before a comma or
+     * parenthesis, for the welcome bar's buttons ("Sum of primes in Python").
+     */
+    static QString exampleTitle(const QString &fileName, bool brief = false);
 
     /** The last message shown in the error bar (empty when none yet). */
     QString lastError() const { return m_lastError; }
@@ -114,8 +125,10 @@ private:
     void buildLayout();
     QWidget *buildWelcome();
     void rebuildRegistry();
-    void submit(const sched::JobSpec &spec);
+    /** \a select: select the job in the jobs table once it is there (jobs the user just set up in a dialog). */
+    void submit(const sched::JobSpec &spec, bool select = false);
     void openPluginFile(const QString &path, const exec::PluginInfo &plugin);
+    void openPythonFile(const QString &path);
     void log(const QString &message);
     void applyDiscovery();
     void onDiscoveryRejections(const QString &summary);
@@ -174,6 +187,9 @@ private:
     QString m_lastError;
     QHash<int, QString> m_jobPlugins;
     int m_pendingSelect = -1;
+    qint64 m_submitted = 0;          ///< jobs handed to the host; jobSubmitted() comes back in the same order
+    qint64 m_acknowledged = 0;       ///< jobSubmitted() signals received
+    QSet<qint64> m_selectOnSubmit;   ///< submission numbers whose job gets selected
     int m_lastMandelbrotJob = -1;
 };
 

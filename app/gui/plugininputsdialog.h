@@ -6,16 +6,15 @@
 
 #include <QtWidgets/QDialog>
 
+#include <memory>
 #include <optional>
 
-class QComboBox;
 class QLabel;
 class QLineEdit;
-class QPlainTextEdit;
-class QSpinBox;
-class QStackedWidget;
 
 namespace taskfleet::gui {
+
+class JobInputsForm;
 
 /**
  * Shows a plugin's metadata and lets the user give its inputs: a list (one JSON value per
@@ -28,6 +27,7 @@ class PluginInputsDialog : public QDialog
 
 public:
     explicit PluginInputsDialog(const exec::PluginInfo &plugin, QWidget *parent = nullptr);
+    ~PluginInputsDialog() override;
 
     /** The job, or nullopt with *error naming the bad line or field. */
     std::optional<sched::JobSpec> jobSpec(QString *error) const;
@@ -37,15 +37,7 @@ public:
 private:
     exec::PluginInfo m_plugin;
     QLineEdit *m_name;
-    QComboBox *m_kind;
-    QStackedWidget *m_pages;
-    QPlainTextEdit *m_list;
-    QSpinBox *m_start;
-    QSpinBox *m_stop;
-    QSpinBox *m_step;
-    QLineEdit *m_file;
-    QSpinBox *m_retries;
-    QSpinBox *m_timeout;
+    std::unique_ptr<JobInputsForm> m_inputs;
     QLabel *m_error;
 };
 

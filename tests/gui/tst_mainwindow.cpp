@@ -10,9 +10,11 @@
 #include "mandelbrotview.h"
 #include "nodesmodel.h"
 #include "plugininputsdialog.h"
+#include "pythonjobdialog.h"
 #include "resultsmodel.h"
 #include "testsupport.h"
 
+#include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QMimeData>
 #include <QtCore/QProcess>
@@ -24,9 +26,13 @@
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 #include <QtWidgets/QComboBox>
+#include <QtWidgets/QDialogButtonBox>
 #include <QtWidgets/QLabel>
 #include <QtWidgets/QLineEdit>
+#include <QtWidgets/QMenu>
 #include <QtWidgets/QMenuBar>
+#include <QtWidgets/QPlainTextEdit>
+#include <QtWidgets/QPushButton>
 #include <QtWidgets/QSpinBox>
 #include <QtWidgets/QTableView>
 
@@ -199,6 +205,33 @@ QAction *menuAction(MainWindow *w, const QString &text)
         if (a->text() == text)
             return a;
     return nullptr;
+}
+
+/** The job's results as shown in the Results table: index → the Output column's text. */
+QMap<int, QString> shownOutputs(MainWindow *w)
+{
+    QMap<int, QString> outputs;
+    const gui::ResultsModel *m = w->resultsModel();
+    for (int r = 0; r < m->rowCount(); ++r)
+        outputs.insert(m->index(r, gui::ResultsModel::Index).data().toInt(), m->index(r, gui::ResultsModel::Output).data().toString());
+    return outputs;
+}
+
+/** Renders \a widget (it must paint); with TF_SCREENSHOT_DIR set, also saves it there as \a name (for docs/). */
+void grabFor(QWidget *widget, const QString &name)
+{
+    const QPixmap shot = widget->grab();
+    QVERIFY(!shot.isNull());
+    if (const QString dir = qEnvironmentVariable("TF_SCREENSHOT_DIR"); !dir.isEmpty())
+        QVERIFY(shot.save(QDir(dir).filePath(name)));
+}
+
+/** Lets the controller thread handle what was posted before, and the window its snapshot. */
+bool settle(MainWindow *w)
+{
+    QSignalSpy snapshots(w->host(), &sched::ControllerHost::snapshotReady);
+    w->host()->requestSnapshot();
+    return snapshots.wait(10000);
 }
 
 } // namespace
@@ -617,6 +650,150 @@ private slots:
         QCOMPARE(onlyJob(w.get())->plugin, QStringLiteral("echo"));
         QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
         QCOMPARE(onlyJob(w.get())->done, 100);
+    }
+
+    /** Issue 12: a dropped .py asks which function to run and for its inputs, then runs on the workers. */
+    void droppedPythonScriptRunsTheChosenFunction()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString script = writeFile(dir, QStringLiteral("arith.py"), R"(import math
+
+
+def weighted(a, b):
+    return a * 1000 + b
+
+
+def square(n):
+    return n * n
+)");
+        auto w = makeWindow(2);
+        QVERIFY(dropFiles(w.get(), {script}));
+        gui::PythonJobDialog *dialog = nullptr;
+        QTRY_VERIFY_WITH_TIMEOUT((dialog = w->findChild<gui::PythonJobDialog *>()) != nullptr, 5000);
+        QVERIFY2(dialog->problem().isEmpty(), qPrintable(dialog->problem()));
+        QVERIFY(dialog->isVisible());
+        auto *function = dialog->findChild<QComboBox *>(QStringLiteral("function"));
+        QVERIFY(function);
+        QCOMPARE(function->count(), 2);
+        QCOMPARE(function->itemText(0), QStringLiteral("weighted"));
+        QCOMPARE(function->itemText(1), QStringLiteral("square"));
+        QCOMPARE(function->currentText(), QStringLiteral("square")); // none is named like the file: the last one
+
+        // Choose the two-argument function; each input is a JSON array of its positional arguments.
+        function->setCurrentIndex(0);
+        const QVector<QPair<int, int>> args = {{1, 2}, {30, 4}, {-5, 7}, {0, 0}, {12, -345}};
+        QStringList lines;
+        for (const auto &[a, b] : args)
+            lines.append(QStringLiteral("[%1, %2]").arg(a).arg(b));
+        dialog->findChild<QPlainTextEdit *>(QStringLiteral("inputList"))->setPlainText(lines.join(QLatin1Char('\n')));
+        dialog->findChild<QLineEdit *>(QStringLiteral("modules"))->setText(QStringLiteral("math, os.path"));
+        auto *queue = dialog->findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok);
+        QVERIFY(queue->isEnabled());
+        grabFor(dialog, QStringLiteral("python-dialog.png"));
+        queue->click();
+
+        QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) != nullptr, 10000);
+        QCOMPARE(onlyJob(w.get())->plugin, QStringLiteral("python"));
+        QCOMPARE(onlyJob(w.get())->name, QStringLiteral("weighted in arith.py"));
+        QCOMPARE(onlyJob(w.get())->total, int(args.size()));
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
+        QCOMPARE(onlyJob(w.get())->done, int(args.size()));
+        QCOMPARE(onlyJob(w.get())->failed, 0);
+        const int jobId = onlyJob(w.get())->id;
+        QTRY_COMPARE_WITH_TIMEOUT(w->selectedJob(), jobId, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(w->resultsModel()->rowCount(), int(args.size()), 10000);
+        const QMap<int, QString> outputs = shownOutputs(w.get());
+        for (int i = 0; i < args.size(); ++i)
+            QCOMPARE(outputs.value(i), QString::number(args.at(i).first * 1000 + args.at(i).second));
+    }
+
+    void pythonScriptWithSyntaxErrorIsShownAndNotQueued()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString script = writeFile(dir, QStringLiteral("broken.py"), "def fine(x):\n    return x\n\ndef broken(x)\n    return x\n");
+        auto w = makeWindow(1);
+        QVERIFY(dropFiles(w.get(), {script}));
+        gui::PythonJobDialog *dialog = nullptr;
+        QTRY_VERIFY_WITH_TIMEOUT((dialog = w->findChild<gui::PythonJobDialog *>()) != nullptr, 5000);
+        QVERIFY2(dialog->problem().startsWith(QStringLiteral("broken.py:4:")), qPrintable(dialog->problem()));
+        auto *shown = dialog->findChild<QLabel *>(QStringLiteral("scriptProblem"));
+        QVERIFY(shown && shown->isVisible());
+        QVERIFY2(shown->text().contains(QStringLiteral("broken.py:4:")), qPrintable(shown->text()));
+        QVERIFY(dialog->functions().isEmpty());
+        auto *queue = dialog->findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok);
+        QVERIFY(!queue->isEnabled());
+        grabFor(dialog, QStringLiteral("python-dialog-error.png"));
+        dialog->findChild<QPlainTextEdit *>(QStringLiteral("inputList"))->setPlainText(QStringLiteral("1\n2"));
+        QString error;
+        QVERIFY(!dialog->jobSpec(&error));
+        QVERIFY2(error.contains(QStringLiteral("broken.py:4")), qPrintable(error));
+        dialog->accept(); // refused: the dialog stays open and nothing is queued
+        QVERIFY(dialog->isVisible());
+        QVERIFY(settle(w.get()));
+        QVERIFY(w->host()->lastSnapshot().jobs.isEmpty());
+        QCOMPARE(w->jobsModel()->rowCount(), 0);
+
+        // Fixed in an editor, then checked again: the functions are offered.
+        QVERIFY(test::writeFile(script, "def fine(x):\n    return x\n\ndef broken(x):\n    return -x\n"));
+        dialog->reload();
+        QVERIFY2(dialog->problem().isEmpty(), qPrintable(dialog->problem()));
+        QCOMPARE(dialog->functions(), QStringList({QStringLiteral("fine"), QStringLiteral("broken")}));
+        QVERIFY(queue->isEnabled());
+        QVERIFY(!shown->isVisible());
+    }
+
+    void pythonDialogWithoutThePluginSaysSo()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString script = writeFile(dir, QStringLiteral("inc.py"), "def inc(x):\n    return x + 1\n");
+        gui::PythonJobDialog dialog(script, std::nullopt, QStringLiteral("no plugin named \"python\""));
+        QCOMPARE(dialog.function(), QStringLiteral("inc"));
+        auto *shown = dialog.findChild<QLabel *>(QStringLiteral("scriptProblem"));
+        QVERIFY(shown && !shown->isHidden());
+        QVERIFY2(shown->text().contains(QStringLiteral("python plugin is not available")), qPrintable(shown->text()));
+        QVERIFY(!dialog.findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok)->isEnabled());
+        dialog.findChild<QPlainTextEdit *>(QStringLiteral("inputList"))->setPlainText(QStringLiteral("1"));
+        QString error;
+        QVERIFY(!dialog.jobSpec(&error));
+        QVERIFY2(error.contains(QStringLiteral("python plugin")), qPrintable(error));
+    }
+
+    /** Issue 12: the Parallel Python demo from the Examples menu gives the eight sums. */
+    void sumPrimesExampleFromTheMenuRuns()
+    {
+        QVERIFY(MainWindow::exampleJobs().contains(QStringLiteral("sum_primes.json")));
+        auto w = makeWindow(2);
+        const QString title = MainWindow::exampleTitle(QStringLiteral("sum_primes.json"));
+        QCOMPARE(title, QStringLiteral("Sum of primes in Python (Parallel Python demo)"));
+        QMenu *examples = nullptr;
+        const QList<QAction *> menus = w->menuBar()->actions();
+        for (QAction *a : menus)
+            if (a->text() == QStringLiteral("&Examples"))
+                examples = a->menu();
+        QVERIFY(examples);
+        QAction *demo = nullptr;
+        const QList<QAction *> entries = examples->actions();
+        for (QAction *a : entries)
+            if (a->text() == title)
+                demo = a;
+        QVERIFY(demo);
+        grabFor(w.get(), QStringLiteral("window-welcome.png")); // the welcome bar's example buttons
+        demo->trigger();
+        QVERIFY2(w->lastError().isEmpty(), qPrintable(w->lastError()));
+        QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) != nullptr, 10000);
+        QCOMPARE(onlyJob(w.get())->plugin, QStringLiteral("python"));
+        QCOMPARE(onlyJob(w.get())->total, 8);
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
+        QCOMPARE(onlyJob(w.get())->done, 8);
+        QCOMPARE(onlyJob(w.get())->failed, 0);
+        w->selectJob(onlyJob(w.get())->id);
+        QTRY_COMPARE_WITH_TIMEOUT(w->resultsModel()->rowCount(), 8, 10000);
+        const QMap<int, QString> outputs = shownOutputs(w.get());
+        for (int i = 0; i < 8; ++i)
+            QCOMPARE(outputs.value(i), QString::number(test::sumPrimesBelow(100000 + 100 * i)));
     }
 
     void secretIsStoredPrivately()
