@@ -386,7 +386,7 @@ void Session::writeOut()
 
 void Session::warn(const QString &text)
 {
-    printErr(text);
+    // The client shows it (on its stderr, which is ours too): not printed twice.
     QCborMap m;
     m.insert(QStringLiteral("t"), QStringLiteral("warning"));
     m.insert(QStringLiteral("text"), text);

@@ -356,7 +356,11 @@ class Server:
         reply = self._request("stats")
         stats = {"local": _Statistics({"workers": self._ncpus})}
         for row in reply["nodes"]:
-            name = "local" if row.get("id") == "local" else row.get("address") or row.get("name")
+            if row.get("id") == "local":
+                row = dict(row, workers=self._ncpus)  # pp's ncpus: what set_ncpus asked for
+                name = "local"
+            else:
+                name = row.get("address") or row.get("name")
             stats[name] = _Statistics(row)
         return stats
 

@@ -44,11 +44,58 @@ class JobCode:
         self.sent = False
 
 
+def _code_names(code, names):
+    names.update(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            _code_names(const, names)
+
+
+def _referenced(obj):
+    """Modules, functions and classes of the user's script that obj's code names as globals."""
+    funcs = []
+    if isinstance(obj, types.FunctionType):
+        funcs = [obj]
+    elif isinstance(obj, type):
+        for member in vars(obj).values():
+            if isinstance(member, (staticmethod, classmethod)):
+                member = member.__func__
+            if isinstance(member, property):
+                funcs += [f for f in (member.fget, member.fset, member.fdel) if isinstance(f, types.FunctionType)]
+            elif isinstance(member, types.FunctionType):
+                funcs.append(member)
+    found = []
+    for f in funcs:
+        names = set()
+        _code_names(f.__code__, names)
+        g = f.__globals__
+        for name in sorted(names):
+            value = g.get(name)
+            if isinstance(value, types.ModuleType):
+                found.append((name, value))
+            elif isinstance(value, (types.FunctionType, type)) and _is_main(value) and value is not obj:
+                found.append((name, value))
+    return found
+
+
 def _entry(obj, sources, imports, seen):
-    """Adds what makes obj available as a global in the job's __main__."""
+    """Adds what makes obj available as a global in the job's __main__ (and what its code uses)."""
     if id(obj) in seen:
         return
     seen.add(id(obj))
+    if _is_main(obj) and isinstance(obj, (types.FunctionType, type)):
+        # Beyond pp: globals the code uses travel too (modules imported, script functions and classes
+        # shipped), so depfuncs and modules may be left out.
+        for name, value in _referenced(obj):
+            if isinstance(value, types.ModuleType):
+                line = ("import %s" % value.__name__ if value.__name__ == name
+                        else "import %s as %s" % (value.__name__, name))
+                if value.__name__ != name and "." in value.__name__ and value.__name__.rsplit(".", 1)[1] == name:
+                    line = "from %s import %s" % tuple(value.__name__.rsplit(".", 1))
+                if line not in imports:
+                    imports.append(line)
+            elif getattr(value, "__name__", None) == name:
+                _entry(value, sources, imports, seen)
     name = getattr(obj, "__name__", None)
     if isinstance(obj, types.BuiltinFunctionType):
         module = getattr(obj, "__module__", None)
