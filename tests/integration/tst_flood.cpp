@@ -81,6 +81,8 @@ class TestFlood : public QObject
 private slots:
     void initTestCase();
     void legitimateJobSurvivesFlood();
+    void slowFloodFromManyAddresses();
+    void controllerSeesPendingHandshakeLimit();
 
 private:
     QTemporaryDir m_dir;
@@ -256,6 +258,186 @@ void TestFlood::legitimateJobSurvivesFlood()
     // After the flood the legitimate address is not blocked: a fresh session comes up at once.
     node->reconnect();
     QVERIFY(QTest::qWaitFor([&] { return node->state() == sched::NodeState::Online; }, 15000));
+}
+
+namespace {
+/** Silent TCP connections to 127.0.0.1:\a port from \a source; kept (as the caller's) until the agent closes them. */
+void openSilent(std::vector<std::unique_ptr<QTcpSocket>> &into, const QHostAddress &source, quint16 port, int count)
+{
+    for (int i = 0; i < count; ++i) {
+        auto s = std::make_unique<QTcpSocket>();
+        s->bind(source);
+        s->connectToHost(QHostAddress::LocalHost, port);
+        into.push_back(std::move(s));
+    }
+}
+
+void dropClosed(std::vector<std::unique_ptr<QTcpSocket>> &sockets)
+{
+    sockets.erase(std::remove_if(sockets.begin(), sockets.end(),
+                                 [](const auto &s) { return s->state() == QAbstractSocket::UnconnectedState; }),
+                  sockets.end());
+}
+
+sched::RemoteNode *remoteNode(quint16 port)
+{
+    sched::RemoteNodeOptions o;
+    o.host = QStringLiteral("127.0.0.1");
+    o.port = port;
+    o.channel = net::ChannelOptions::fromSecret(Secret);
+    o.heartbeatTimeoutMs = 5000;
+    o.maxBackoffMs = 1000;
+    return new sched::RemoteNode(o);
+}
+} // namespace
+
+void TestFlood::slowFloodFromManyAddresses()
+{
+    // Issue 17: waves of silent connections, each from new source addresses, used to keep all 64 pending-handshake
+    // slots taken for the 10 s handshake timeout, and every new controller was refused. Here: every 500 ms a wave
+    // of 80 silent connections (10 new addresses x 8, the per-address share), from 127.0.0.2 up to 127.0.0.200.
+    // That is 160 connections a second, far more than the 64 slots / 3 s deadline; a fresh controller starts
+    // in the middle of it and must connect and finish a job.
+    const QString secretFile = m_dir.filePath(QStringLiteral("secret"));
+    QVERIFY(test::writeSecretFile(secretFile, Secret));
+    AgentProcess agent;
+    QVERIFY2(agent.start(m_dir.filePath(QStringLiteral("state-slow")), secretFile,
+                         {QStringLiteral("-w"), QStringLiteral("2"), QStringLiteral("--no-discovery")}),
+             qPrintable(agent.error()));
+
+    constexpr int FirstHost = 2;
+    constexpr int LastHost = 200;
+    constexpr int AddressesPerWave = 10;
+    constexpr int PerAddress = 8;
+    constexpr int WaveMs = 500;
+    std::vector<std::unique_ptr<QTcpSocket>> silent;
+    int nextHost = FirstHost;
+    int opened = 0;
+    QTimer waves;
+    waves.setInterval(WaveMs);
+    connect(&waves, &QTimer::timeout, &waves, [&] {
+        dropClosed(silent);
+        for (int a = 0; a < AddressesPerWave && nextHost <= LastHost; ++a, ++nextHost) {
+            openSilent(silent, QHostAddress(QStringLiteral("127.0.0.%1").arg(nextHost)), agent.port(), PerAddress);
+            opened += PerAddress;
+        }
+        if (nextHost > LastHost)
+            waves.stop();
+    });
+    waves.start();
+    // Let the flood fill the table first: three waves (240 connections) before the controller starts.
+    QVERIFY(QTest::qWaitFor([&] { return nextHost >= FirstHost + 3 * AddressesPerWave; }, 5000));
+    QTest::qWait(200);
+
+    sched::Controller c;
+    exec::WorkerPoolOptions none;
+    none.workers = 0;
+    c.addNode(new sched::LocalNode(none));
+    sched::RemoteNode *node = remoteNode(agent.port());
+    c.addNode(node);
+    QElapsedTimer connectClock;
+    connectClock.start();
+    node->start();
+    QVERIFY2(QTest::qWaitFor([&] { return node->state() == sched::NodeState::Online; }, 15000),
+             qPrintable(node->stateReason()));
+    const qint64 connectMs = connectClock.elapsed();
+    const int failedAttempts = node->failedAttempts();
+    QVERIFY2(waves.isActive(), "the flood ended before the controller connected; the test proves nothing");
+
+    int id = -1;
+    bool finished = false;
+    int records = 0;
+    int good = 0;
+    QObject guard;
+    connect(&c, &sched::Controller::resultsRecorded, &guard, [&](int jobId, const QVector<sched::TaskRecord> &r) {
+        if (jobId != id)
+            return;
+        records += int(r.size());
+        for (const sched::TaskRecord &t : r)
+            good += t.status == stats::TaskStatus::Ok && t.output == QCborValue(t.index % 3) ? 1 : 0;
+    });
+    connect(&c, &sched::Controller::jobFinished, &guard, [&](int jobId) { finished = finished || jobId == id; });
+    sched::JobSpec spec;
+    spec.name = QStringLiteral("during the slow flood");
+    spec.plugin = m_sleep;
+    constexpr int Tasks = 300;
+    for (int i = 0; i < Tasks; ++i)
+        spec.inputs.append(QCborValue(i % 3));
+    QElapsedTimer jobClock;
+    jobClock.start();
+    id = c.submit(std::move(spec));
+    QVERIFY2(QTest::qWaitFor([&] { return finished; }, 60000), "the job did not finish during the flood");
+    const qint64 jobMs = jobClock.elapsed();
+    QCOMPARE(records, Tasks);
+    QCOMPARE(good, Tasks);
+
+    QVERIFY(QTest::qWaitFor([&] { return !waves.isActive(); }, 30000));
+    // The silent connections are all closed by the agent within its 3 s deadline (evicted sooner).
+    const bool allClosed = QTest::qWaitFor([&] {
+        dropClosed(silent);
+        return silent.empty();
+    }, 10000);
+
+    (void)agent.stderrText();
+    ::kill(pid_t(agent.pid()), SIGUSR1);
+    QString stats;
+    QVERIFY(QTest::qWaitFor([&] {
+        stats = QString::fromUtf8(agent.stderrText());
+        return stats.contains(QStringLiteral("plugin cache"));
+    }, 10000));
+    stats = stats.mid(stats.lastIndexOf(QStringLiteral("taskfleet-agent statistics")));
+    const qint64 failed = counter(stats, QStringLiteral("TLS handshakes +\\d+ ok, (\\d+) failed"));
+    const qint64 overCaps = counter(stats, QStringLiteral("(\\d+) over the connection caps"));
+    const qint64 evicted = counter(stats, QStringLiteral("(\\d+) evicted pending"));
+    qInfo("slow flood: %d silent connections from %d addresses (127.0.0.%d-%d) in waves of %d every %d ms; the fresh "
+          "controller was online after %lld ms (%d failed attempts) and ran %d tasks in %lld ms; agent: %lld handshakes "
+          "evicted, %lld timed out or failed, %lld over the caps; %s",
+          opened, LastHost - FirstHost + 1, FirstHost, LastHost, AddressesPerWave * PerAddress, WaveMs, connectMs,
+          failedAttempts, Tasks, jobMs, evicted, failed, overCaps,
+          allClosed ? "every silent connection closed" : "some silent connections still open after 10 s");
+    QVERIFY(allClosed);
+    QCOMPARE(failedAttempts, 0);
+    QVERIFY(connectMs < 3000);
+    QVERIFY(evicted > 0); // the table was full: the flood did reach the limit the controller got past
+    QVERIFY(agent.isRunning());
+}
+
+void TestFlood::controllerSeesPendingHandshakeLimit()
+{
+    // When a controller is turned away at the agent's limit (here: its own address's share of pending handshakes
+    // is taken by silent connections from 127.0.0.1), it says so, not "refuses this address after repeated failed
+    // handshakes".
+    const QString secretFile = m_dir.filePath(QStringLiteral("secret"));
+    QVERIFY(test::writeSecretFile(secretFile, Secret));
+    AgentProcess agent;
+    QVERIFY2(agent.start(m_dir.filePath(QStringLiteral("state-limit")), secretFile,
+                         {QStringLiteral("-w"), QStringLiteral("1"), QStringLiteral("--no-discovery")}),
+             qPrintable(agent.error()));
+    std::vector<std::unique_ptr<QTcpSocket>> silent;
+    openSilent(silent, QHostAddress::LocalHost, agent.port(), 8);
+    QVERIFY(QTest::qWaitFor([&] {
+        return std::all_of(silent.begin(), silent.end(),
+                           [](const auto &s) { return s->state() == QAbstractSocket::ConnectedState; });
+    }, 5000));
+    QTest::qWait(100); // the agent accepts them
+
+    sched::Controller c;
+    sched::RemoteNode *node = remoteNode(agent.port());
+    c.addNode(node);
+    QStringList events;
+    connect(&c, &sched::Controller::eventLogged, &c, [&events](const QString &e) { events << e; });
+    node->start();
+    QVERIFY(QTest::qWaitFor([&] { return node->failedAttempts() > 0; }, 5000));
+    const QString reason = node->stateReason();
+    qInfo("controller's reason: %s", qPrintable(reason));
+    QVERIFY2(reason.contains(QStringLiteral("is at its pending-handshake limit")), qPrintable(reason));
+    QVERIFY(!reason.contains(QStringLiteral("refuses this address")));
+
+    const QString log = QString::fromUtf8(agent.stderrText());
+    QVERIFY2(log.contains(QStringLiteral("refused a connection from 127.0.0.1 : 8 handshakes pending from that address")),
+             qPrintable(log.right(2000)));
+    // (Once those 8 silent connections time out or close, they are 8 failed handshakes from 127.0.0.1, which then
+    // is blocked for 60 s: from then on "refuses this address after repeated failed handshakes" is the true reason.)
 }
 
 QTEST_GUILESS_MAIN(TestFlood)
