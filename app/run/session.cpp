@@ -321,7 +321,9 @@ void Session::onResults(int jobId, const QVector<sched::TaskRecord> &records)
                                            r.log.isEmpty() ? QCborValue() : QCborValue(r.log), r.nodeName,
                                            double(r.runtimeUs) / 1e6});
     }
-    scheduleFlush();
+    // The controller hands results over in batches already: out at once, no extra event-loop turn.
+    flushResults();
+    writeOut();
 }
 
 void Session::onJobFinished(int jobId)

@@ -25,7 +25,7 @@ namespace taskfleet::app {
  * One client session. Each "submit" frame becomes one Controller job of the python plugin; its
  * parameters (the code) are content-addressed by the engine, so they travel once per node whatever
  * the number of jobs. Results are written back as soon as the controller records them: one
- * "results" frame per event-loop turn holding everything recorded in that turn.
+ * "results" frame per batch the controller hands over (resultsRecorded), no timer.
  */
 class Session : public QObject
 {

@@ -4,6 +4,7 @@
 import atexit
 import os
 import pickle
+import select
 import shutil
 import subprocess
 import sys
@@ -247,6 +248,10 @@ class Server:
         self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
                                       close_fds=True, bufsize=0)
         self._in_fd = self._proc.stdin.fileno()
+        self._out_fd = self._proc.stdout.fileno()
+        self._read_lock = threading.Lock()
+        self._rbuf = bytearray()
+        self._eof = False
         self._reader = threading.Thread(target=self._read_loop, name="taskfleet-reader", daemon=True)
         self._writer = threading.Thread(target=self._write_loop, name="taskfleet-writer", daemon=True)
         self._reader.start()
@@ -322,13 +327,12 @@ class Server:
     def wait(self, group=None):
         """Waits for every job of group (all jobs when None) to finish."""
         self._flush()
-        with self._lock:
-            if group is None:
-                while self._unfinished:
-                    self._done_cond.wait()
-            else:
-                while self._groups.get(group):
-                    self._done_cond.wait()
+        if group is None:
+            while self._unfinished:
+                self._wait_step()
+        else:
+            while self._groups.get(group):
+                self._wait_step()
 
     def get_ncpus(self):
         """The number of local worker processes."""
@@ -528,36 +532,62 @@ class Server:
 
     def _wait_task(self, task):
         self._flush()
+        while not task.finished:
+            self._wait_step()
+
+    def _wait_step(self):
+        """Waits for some results: reads them itself when no other thread is reading (one wake-up
+        fewer on the round trip), else waits for the reader thread to hand them over."""
+        if self._read_lock.acquire(blocking=False):
+            try:
+                if not self._eof:
+                    self._read_chunk()
+                    return
+            finally:
+                self._read_lock.release()
         with self._lock:
-            while not task.finished:
-                self._done_cond.wait()
+            self._done_cond.wait(0.05 if self._eof else 0.5)
+
+    def _read_chunk(self):
+        """Reads what the engine sent (blocking until something comes) and handles every whole frame."""
+        try:
+            chunk = os.read(self._out_fd, 1 << 20)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._eof = True
+            with self._lock:
+                self._done_cond.notify_all()
+            if not self._exiting:
+                code = self._proc.wait()
+                self._engine_gone("taskfleet: the engine (taskfleet-run) stopped with exit code %s" % code)
+            return
+        buf = self._rbuf
+        buf += chunk
+        pos = 0
+        end = len(buf)
+        loads = _cbor.loads
+        while end - pos >= 4:
+            size = int.from_bytes(buf[pos:pos + 4], "big")
+            if end - pos - 4 < size:
+                break
+            message = loads(bytes(buf[pos + 4:pos + 4 + size]))
+            pos += 4 + size
+            self._handle(message)
+        if pos:
+            del buf[:pos]
 
     def _read_loop(self):
-        fd = self._proc.stdout.fileno()
-        buf = bytearray()
-        loads = _cbor.loads
+        fd = self._out_fd
         try:
-            while True:
-                chunk = os.read(fd, 1 << 20)
-                if not chunk:
-                    break
-                buf += chunk
-                pos = 0
-                end = len(buf)
-                while end - pos >= 4:
-                    size = int.from_bytes(buf[pos:pos + 4], "big")
-                    if end - pos - 4 < size:
-                        break
-                    message = loads(bytes(buf[pos + 4:pos + 4 + size]))
-                    pos += 4 + size
-                    self._handle(message)
-                if pos:
-                    del buf[:pos]
+            while not self._eof:
+                select.select([fd], [], [])
+                with self._read_lock:
+                    if not self._eof and select.select([fd], [], [], 0)[0]:
+                        self._read_chunk()
         except Exception:
-            traceback.print_exc()
-        code = self._proc.wait()
-        if not self._exiting:
-            self._engine_gone("taskfleet: the engine (taskfleet-run) stopped with exit code %s" % code)
+            if not self._exiting:
+                traceback.print_exc()
 
     def _engine_gone(self, text):
         with self._lock:
