@@ -13,6 +13,7 @@
 #include <QtCore/QRandomGenerator>
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace taskfleet::net {
 
@@ -22,6 +23,7 @@ constexpr char Magic[] = "TFB1";
 constexpr int MagicSize = 4;
 constexpr char KindAnnounce = 'A';
 constexpr char KindProbe = 'P';
+constexpr char KindOtherCluster = 'X';
 constexpr qint64 MaxWorkers = 1000000;
 // Timestamps beyond this are nonsense, and keeping them small keeps the window arithmetic overflow-free.
 constexpr qint64 MaxTimestampMs = qint64(1) << 50;
@@ -192,6 +194,11 @@ BeaconStatus BeaconVerifier::verify(const QByteArray &datagram, const QHostAddre
                               .arg(QLatin1Char(datagram.at(MagicSize - 1))));
         return reject(BeaconStatus::Malformed, sender, nowMs, detail, QStringLiteral("bad magic"));
     }
+    if (datagram.size() == OtherClusterReplySize && datagram.at(MagicSize) == KindOtherCluster) {
+        if (detail)
+            *detail = QStringLiteral("an \"another cluster\" reply (read by DiscoveryListener, not here)");
+        return BeaconStatus::WrongKind;
+    }
     if (datagram.size() > MaxBeaconSize)
         return reject(BeaconStatus::Malformed, sender, nowMs, detail,
                       QStringLiteral("%1 bytes, more than %2").arg(datagram.size()).arg(MaxBeaconSize));
@@ -210,13 +217,10 @@ BeaconStatus BeaconVerifier::verify(const QByteArray &datagram, const QHostAddre
         return BeaconStatus::WrongKind;
     }
 
+    // The shape is checked before the tag, so that only a well-formed beacon whose tag fails counts as "another
+    // secret"; anything else is junk (Malformed). Parsing at most MaxBeaconSize bytes of CBOR is cheap and fuzzed.
     const qsizetype signedSize = datagram.size() - BeaconTagSize;
     const QByteArray signedPart = datagram.left(signedSize);
-    if (m_key.isEmpty() || !constantTimeEquals(computeTag(m_key, signedPart), datagram.mid(signedSize)))
-        return reject(BeaconStatus::BadTag, sender, nowMs, detail,
-                      QStringLiteral("tag does not match: signed with another secret, or altered"));
-
-    // Authentic from here on: a decoding failure is a bug or a version mismatch on the sender's side.
     const QByteArray cbor = signedPart.mid(BeaconHeaderSize);
     QCborStreamReader stream(cbor);
     const QCborValue root = QCborValue::fromCbor(stream);
@@ -233,17 +237,10 @@ BeaconStatus BeaconVerifier::verify(const QByteArray &datagram, const QHostAddre
                       reader.ok() ? QStringLiteral("field \"pv\" must be [major, minor]") : reader.error());
     const qint64 major = version.at(0).toInteger();
     const qint64 minor = version.at(1).toInteger();
-    if (major != protocol::ProtocolMajor)
-        return reject(BeaconStatus::IncompatibleVersion, sender, nowMs, detail,
-                      QStringLiteral("protocol %1.%2, this build speaks %3.%4")
-                          .arg(major)
-                          .arg(minor)
-                          .arg(protocol::ProtocolMajor)
-                          .arg(protocol::ProtocolMinor));
 
     Beacon b;
     b.kind = kind;
-    b.protocolMajor = int(major);
+    b.protocolMajor = int(std::clamp<qint64>(major, 0, 65535));
     b.protocolMinor = int(std::clamp<qint64>(minor, 0, 65535));
     const QByteArray nodeBytes = reader.bytes("node");
     b.hostName = reader.string("host");
@@ -261,29 +258,83 @@ BeaconStatus BeaconVerifier::verify(const QByteArray &datagram, const QHostAddre
         return reject(BeaconStatus::Malformed, sender, nowMs, detail, QStringLiteral("nonce is not 16 bytes"));
     if (b.hostName.toUtf8().size() > MaxBeaconHostNameBytes)
         return reject(BeaconStatus::Malformed, sender, nowMs, detail, QStringLiteral("host name too long"));
+
+    if (m_key.isEmpty() || !constantTimeEquals(computeTag(m_key, signedPart), datagram.mid(signedSize))) {
+        if (beacon)
+            *beacon = b; // well-formed but unauthenticated: only for an "another cluster" reply (its nonce)
+        return reject(BeaconStatus::BadTag, sender, nowMs, detail,
+                      QStringLiteral("tag does not match: signed with another secret, or altered"));
+    }
+
+    // Authentic from here on.
+    if (major != protocol::ProtocolMajor)
+        return reject(BeaconStatus::IncompatibleVersion, sender, nowMs, detail,
+                      QStringLiteral("protocol %1.%2, this build speaks %3.%4")
+                          .arg(major)
+                          .arg(minor)
+                          .arg(protocol::ProtocolMajor)
+                          .arg(protocol::ProtocolMinor));
     if (kind == Beacon::Kind::Announce && (b.nodeId.isNull() || b.tcpPort == 0))
         return reject(BeaconStatus::Malformed, sender, nowMs, detail,
                       QStringLiteral("announcement without node id or TCP port"));
 
     const qint64 skew = b.timestampMs - nowMs;
-    if (skew > m_replayWindowMs || skew < -m_replayWindowMs)
+    const QHostAddress source = normalizedAddress(sender);
+    if (skew > m_replayWindowMs || skew < -m_replayWindowMs) {
+        // A clock problem shows in every beacon of that agent; an old copy from an address (or of a node) that
+        // also sends fresh ones is a replay.
+        if (hasFreshBeacons(source, b.nodeId, nowMs))
+            return reject(BeaconStatus::Replayed, sender, nowMs, detail,
+                          QStringLiteral("an old beacon (%1 s off) from an address or node that also sends fresh ones")
+                              .arg(std::abs(skew) / 1000));
         return reject(BeaconStatus::Stale, sender, nowMs, detail,
                       QStringLiteral("timestamp %1 ms %2 this clock, outside ±%3 ms")
                           .arg(skew < 0 ? -skew : skew)
                           .arg(skew < 0 ? QStringLiteral("behind") : QStringLiteral("ahead of"))
                           .arg(m_replayWindowMs),
                       skew);
+    }
 
     forgetExpiredNonces(nowMs);
     // The beacon passes the window check until its timestamp leaves the window; remember it that long.
     if (!rememberNonce(b.nonce, std::max(b.timestampMs, nowMs) + m_replayWindowMs))
         return reject(BeaconStatus::Replayed, sender, nowMs, detail, QStringLiteral("nonce already seen"));
 
+    rememberFresh(source, b.nodeId, nowMs);
     if (beacon)
         *beacon = b;
     if (detail)
         detail->clear();
     return BeaconStatus::Accepted;
+}
+
+bool BeaconVerifier::hasFreshBeacons(const QHostAddress &source, const QUuid &nodeId, qint64 nowMs) const
+{
+    const auto recent = [&](qint64 at) { return at != 0 && nowMs - at <= m_replayWindowMs; };
+    return recent(m_freshBySource.value(source)) || (!nodeId.isNull() && recent(m_freshByNode.value(nodeId)));
+}
+
+bool BeaconVerifier::sendsFreshBeacons(const QHostAddress &source, qint64 nowMs, qint64 maxAgeMs) const
+{
+    const qint64 at = m_freshBySource.value(normalizedAddress(source));
+    return at != 0 && (maxAgeMs <= 0 || nowMs - at <= maxAgeMs);
+}
+
+void BeaconVerifier::rememberFresh(const QHostAddress &source, const QUuid &nodeId, qint64 nowMs)
+{
+    const auto put = [nowMs](auto &table, const auto &key) {
+        if (!table.contains(key) && table.size() >= MaxTrackedSources)
+            table.erase(std::min_element(table.begin(), table.end()));
+        table.insert(key, nowMs);
+    };
+    put(m_freshBySource, source);
+    if (!nodeId.isNull())
+        put(m_freshByNode, nodeId);
+}
+
+void BeaconVerifier::countRejection(BeaconStatus status, const QHostAddress &sender, qint64 nowMs)
+{
+    reject(status, sender, nowMs, nullptr, QString());
 }
 
 BeaconStatus BeaconVerifier::reject(BeaconStatus status, const QHostAddress &sender, qint64 nowMs, QString *detail,
@@ -377,7 +428,18 @@ QString BeaconVerifier::rejectionSummary(qint64 nowMs, qint64 maxAgeMs) const
     clause(BeaconStatus::IncompatibleVersion, "runs an incompatible protocol version",
            "run an incompatible protocol version");
     const QString window = QStringLiteral("%1 s").arg(m_replayWindowMs / 1000.0);
-    const QList<QHostAddress> stale = rejectingSources(BeaconStatus::Stale, nowMs, maxAgeMs);
+    // Stale beacons from an address that (also) sent fresh ones are replays, whichever arrived first.
+    QList<QHostAddress> stale;
+    QList<QHostAddress> replayed = rejectingSources(BeaconStatus::Replayed, nowMs, maxAgeMs);
+    for (const QHostAddress &a : rejectingSources(BeaconStatus::Stale, nowMs, maxAgeMs)) {
+        if (sendsFreshBeacons(a, nowMs, maxAgeMs)) {
+            if (!replayed.contains(a))
+                replayed.append(a);
+        } else {
+            stale.append(a);
+        }
+    }
+    std::sort(replayed.begin(), replayed.end(), addressLess);
     if (!stale.isEmpty()) {
         const bool one = stale.size() == 1;
         clauses.append(QStringLiteral("%1 %2 at %3 %4 a clock more than %5 off (check NTP)")
@@ -385,14 +447,25 @@ QString BeaconVerifier::rejectionSummary(qint64 nowMs, qint64 maxAgeMs) const
                            .arg(one ? QStringLiteral("agent") : QStringLiteral("agents"), addressList(stale),
                                 one ? QStringLiteral("has") : QStringLiteral("have"), window));
     }
-    clause(BeaconStatus::Replayed, "sent a replayed beacon", "sent replayed beacons");
-    clause(BeaconStatus::Malformed, "sends malformed beacons", "send malformed beacons");
+    if (!replayed.isEmpty())
+        clauses.append(QStringLiteral("%1 %2 at %3 sent copies of old or already seen beacons (replays, ignored)")
+                           .arg(replayed.size())
+                           .arg(replayed.size() == 1 ? QStringLiteral("address") : QStringLiteral("addresses"),
+                                addressList(replayed)));
+    const QList<QHostAddress> junk = rejectingSources(BeaconStatus::Malformed, nowMs, maxAgeMs);
+    if (!junk.isEmpty())
+        clauses.append(QStringLiteral("%1 %2 at %3 sent junk (datagrams with the beacon magic that are not valid beacons)")
+                           .arg(junk.size())
+                           .arg(junk.size() == 1 ? QStringLiteral("address") : QStringLiteral("addresses"),
+                                addressList(junk)));
     return clauses.join(QStringLiteral("; "));
 }
 
 void BeaconVerifier::clearRejections()
 {
     m_sources.clear();
+    m_freshBySource.clear();
+    m_freshByNode.clear();
     m_totals.fill(0);
 }
 
@@ -406,6 +479,26 @@ bool BeaconVerifier::takeReportToken(const QHostAddress &sender, BeaconStatus st
         return false;
     last = nowMs;
     return true;
+}
+
+QByteArray encodeOtherClusterReply(const QByteArray &probeNonce)
+{
+    if (probeNonce.size() != BeaconNonceSize)
+        return {};
+    QByteArray reply;
+    reply.reserve(OtherClusterReplySize);
+    reply.append(Magic, MagicSize);
+    reply.append(KindOtherCluster);
+    reply.append(probeNonce);
+    return reply;
+}
+
+QByteArray otherClusterReplyNonce(const QByteArray &datagram)
+{
+    if (datagram.size() != OtherClusterReplySize || !datagram.startsWith(QByteArrayView(Magic, MagicSize))
+        || datagram.at(MagicSize) != KindOtherCluster)
+        return {};
+    return datagram.mid(BeaconHeaderSize);
 }
 
 } // namespace taskfleet::net

@@ -33,6 +33,8 @@ constexpr int BeaconTagSize = 32;
 constexpr int BeaconHeaderSize = 5;
 /** A host name longer than this many UTF-8 bytes is cut when encoding, and refused when verifying. */
 constexpr int MaxBeaconHostNameBytes = 255;
+/** Size of an "another cluster" reply: "TFB1" + 'X' + the probe's nonce. Smaller than any probe. */
+constexpr int OtherClusterReplySize = BeaconHeaderSize + BeaconNonceSize;
 
 /**
  * Returns the HMAC key that signs beacons of the cluster with \a secret
@@ -119,11 +121,14 @@ struct BeaconSourceStats
  * Checks datagrams against one cluster key and remembers what it rejected.
  *
  * verify() checks, in this order: magic (else NotTaskfleet), size and header (Malformed),
- * kind (WrongKind), tag in constant time (BadTag), CBOR content (Malformed), protocol major
- * version (IncompatibleVersion), timestamp within ±replayWindow of \a nowMs (Stale), nonce not
- * seen before (Replayed). The tag is checked before the CBOR is parsed, so data from other
- * secrets is never decoded. A beacon with the magic "TFB" + another format digit counts as
- * IncompatibleVersion without a tag check.
+ * kind (WrongKind), CBOR content and field shapes (Malformed: junk), tag in constant time (BadTag:
+ * a well-formed beacon of another secret), protocol major version (IncompatibleVersion),
+ * timestamp within ±replayWindow of \a nowMs (Stale; but Replayed if the source address or the
+ * node id also sent a fresh beacon within the window: a clock problem shows in every beacon),
+ * nonce not seen before (Replayed). Only well-formed datagrams can count as another secret, so
+ * random junk with the magic is reported as junk. A beacon with the magic "TFB" + another
+ * format digit counts as IncompatibleVersion without a tag check; an "another cluster" reply
+ * ('X') is WrongKind here (DiscoveryListener reads those).
  *
  * Memory is bounded: at most MaxRememberedNonces nonces (each forgotten once its beacon's
  * timestamp has left the window; when full the one expiring first is dropped) and at most
@@ -141,7 +146,8 @@ public:
 
     /**
      * Verifies one datagram received from \a sender at wall-clock time \a nowMs (ms since epoch).
-     * On Accepted fills \a beacon; on every other result \a detail (if given) says why.
+     * On Accepted fills \a beacon; on BadTag fills it with the well-formed but unauthenticated content (an
+     * agent uses only its nonce, for encodeOtherClusterReply()); on every other result \a detail (if given) says why.
      * Counted rejections are recorded against \a sender.
      */
     BeaconStatus verify(const QByteArray &datagram, const QHostAddress &sender, qint64 nowMs,
@@ -170,6 +176,11 @@ public:
      */
     bool takeReportToken(const QHostAddress &sender, BeaconStatus status, qint64 nowMs, qint64 minGapMs);
 
+    /** Counts a rejection for \a sender that was found outside verify() (an "another cluster" reply). */
+    void countRejection(BeaconStatus status, const QHostAddress &sender, qint64 nowMs);
+    /** True if \a source sent an accepted beacon at most \a maxAgeMs before \a nowMs (0 = any age). */
+    bool sendsFreshBeacons(const QHostAddress &source, qint64 nowMs, qint64 maxAgeMs = 0) const;
+
     /** Number of nonces currently remembered (for tests). */
     int rememberedNonces() const { return int(m_nonceExpiry.size()); }
 
@@ -180,6 +191,8 @@ private:
     BeaconStatus reject(BeaconStatus status, const QHostAddress &sender, qint64 nowMs, QString *detail,
                         const QString &why, qint64 skewMs = 0);
     void forgetExpiredNonces(qint64 nowMs);
+    bool hasFreshBeacons(const QHostAddress &source, const QUuid &nodeId, qint64 nowMs) const;
+    void rememberFresh(const QHostAddress &source, const QUuid &nodeId, qint64 nowMs);
     bool rememberNonce(const QByteArray &nonce, qint64 expiryMs);
 
     QByteArray m_key;
@@ -188,8 +201,19 @@ private:
     QHash<QByteArray, qint64> m_nonceExpiry;
     std::multimap<qint64, QByteArray> m_noncesByExpiry;
     QHash<QHostAddress, BeaconSourceStats> m_sources;
+    QHash<QHostAddress, qint64> m_freshBySource; ///< last accepted beacon per source (at most MaxTrackedSources)
+    QHash<QUuid, qint64> m_freshByNode;          ///< last accepted beacon per node id (at most MaxTrackedSources)
     std::array<quint64, BeaconStatusCount> m_totals{};
 };
+
+/**
+ * The reply an agent sends to a well-formed probe whose tag it cannot verify (another cluster's controller):
+ * "TFB1" + 'X' + the probe's 16-byte nonce, 21 bytes, unsigned. The nonce lets the controller accept only
+ * replies to its own recent probes. Empty if \a probeNonce is not BeaconNonceSize bytes.
+ */
+QByteArray encodeOtherClusterReply(const QByteArray &probeNonce);
+/** The probe nonce in an "another cluster" reply, or empty if \a datagram is not one. */
+QByteArray otherClusterReplyNonce(const QByteArray &datagram);
 
 } // namespace taskfleet::net
 

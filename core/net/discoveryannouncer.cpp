@@ -154,28 +154,57 @@ void DiscoveryAnnouncer::handleProbe(const QByteArray &datagram, const QHostAddr
 {
     const qint64 t = now();
     QString why;
-    const BeaconStatus status = m_verifier.verify(datagram, sender, t, nullptr, &why);
+    Beacon probe;
+    const BeaconStatus status = m_verifier.verify(datagram, sender, t, &probe, &why);
     if (status != BeaconStatus::Accepted) {
         if (isCountedRejection(status) && (m_lastProbeRejectLogMs == 0 || t - m_lastProbeRejectLogMs >= LogGapMs)) {
             m_lastProbeRejectLogMs = t;
             qCInfo(lcDiscovery).noquote() << QStringLiteral("ignoring probe from %1: %2 (%3)")
                                                  .arg(sender.toString(), beaconStatusName(status), why);
         }
+        if (status == BeaconStatus::BadTag && m_config.answerOtherClusters && senderPort != 0)
+            replyOtherCluster(probe.nonce, sender, senderPort, t);
         return;
     }
-    if (senderPort == 0)
+    if (senderPort == 0 || !takeAnswerToken(t))
         return;
+    if (sendAnnouncement(sender, senderPort)) {
+        ++m_probesAnswered;
+        emit probeAnswered(sender, senderPort);
+    }
+}
+
+bool DiscoveryAnnouncer::takeAnswerToken(qint64 t)
+{
     if (t - m_answerWindowStartMs >= 1000 || t < m_answerWindowStartMs) {
         m_answerWindowStartMs = t;
         m_answersInWindow = 0;
     }
     if (m_answersInWindow >= m_config.maxProbeAnswersPerSecond)
-        return;
+        return false;
     ++m_answersInWindow;
-    if (sendAnnouncement(sender, senderPort)) {
-        ++m_probesAnswered;
-        emit probeAnswered(sender, senderPort);
+    return true;
+}
+
+void DiscoveryAnnouncer::replyOtherCluster(const QByteArray &probeNonce, const QHostAddress &sender, quint16 senderPort,
+                                           qint64 t)
+{
+    const QHostAddress source = BeaconVerifier::normalizedAddress(sender);
+    const qint64 last = m_lastOtherClusterReply.value(source, -1);
+    if (last >= 0 && t >= last && t - last < m_config.otherClusterReplyGapMs)
+        return;
+    if (!m_socket || !takeAnswerToken(t))
+        return;
+    if (!m_lastOtherClusterReply.contains(source) && m_lastOtherClusterReply.size() >= BeaconVerifier::MaxTrackedSources) {
+        for (auto it = m_lastOtherClusterReply.begin(); it != m_lastOtherClusterReply.end();)
+            it = t - it.value() >= m_config.otherClusterReplyGapMs ? m_lastOtherClusterReply.erase(it) : std::next(it);
+        if (m_lastOtherClusterReply.size() >= BeaconVerifier::MaxTrackedSources)
+            return; // that many distinct sources within one gap: a spoofed flood, not controllers
     }
+    m_lastOtherClusterReply.insert(source, t);
+    const QByteArray reply = encodeOtherClusterReply(probeNonce);
+    if (!reply.isEmpty() && m_socket->writeDatagram(reply, sender, senderPort) == reply.size())
+        ++m_otherClusterReplies;
 }
 
 } // namespace taskfleet::net

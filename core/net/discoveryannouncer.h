@@ -4,6 +4,7 @@
 
 #include "net/beacon.h"
 
+#include <QtCore/QHash>
 #include <QtCore/QObject>
 #include <QtCore/QPointer>
 #include <QtCore/QTimer>
@@ -32,6 +33,13 @@ struct AnnouncerConfig
     qint64 replayWindowMs = DefaultReplayWindowMs;
     /** Probe answers beyond this many per second are dropped (a probe costs the sender nothing). */
     int maxProbeAnswersPerSecond = 20;
+    /**
+     * Answer a well-formed probe we cannot verify (a controller of another cluster) with the 21-byte
+     * "another cluster" reply, so that it can name us at once; at most one per source address every
+     * otherClusterReplyGapMs and maxProbeAnswersPerSecond in total. The reply is smaller than any probe.
+     */
+    bool answerOtherClusters = true;
+    int otherClusterReplyGapMs = 1000;
 };
 
 /** What an announcement says about this node; the nonce, timestamp and version are added per datagram. */
@@ -52,8 +60,11 @@ struct AnnouncedNode
  * once and then every intervalMs, and answers every verified Probe of its own cluster with an
  * immediate unicast Announce to the prober's address and port. Every datagram carries a fresh
  * nonce and timestamp and is signed with the HMAC key given to the constructor (beaconKey()).
- * Probes signed with another key, stale or replayed probes are dropped (and counted in
- * probeVerifier()); announcements of other agents arriving on the shared port are ignored.
+ * Stale or replayed probes and junk are dropped (and counted in probeVerifier()); a well-formed
+ * probe signed with another key gets only the unsigned 21-byte "another cluster" reply
+ * (encodeOtherClusterReply(): no node id, host name or port), rate-limited per source address,
+ * so a controller of another cluster can say why it does not see us. Announcements of other
+ * agents arriving on the shared port are ignored.
  *
  * What is announced comes from setNode(), or from the provider set with setNodeProvider(),
  * which is called before every announcement (use it to report live worker counts).
@@ -89,6 +100,8 @@ public:
 
     quint64 announcementsSent() const { return m_announcementsSent; }
     quint64 probesAnswered() const { return m_probesAnswered; }
+    /** "another cluster" replies sent. */
+    quint64 otherClusterReplies() const { return m_otherClusterReplies; }
     /** Verifier of incoming probes, with its rejection counters. */
     const BeaconVerifier &probeVerifier() const { return m_verifier; }
 
@@ -106,6 +119,8 @@ private slots:
 private:
     bool sendAnnouncement(const QHostAddress &address, quint16 port);
     void handleProbe(const QByteArray &datagram, const QHostAddress &sender, quint16 senderPort);
+    void replyOtherCluster(const QByteArray &probeNonce, const QHostAddress &sender, quint16 senderPort, qint64 t);
+    bool takeAnswerToken(qint64 t);
     qint64 now() const { return m_clock(); }
 
     QByteArray m_key;
@@ -118,6 +133,8 @@ private:
     QTimer m_timer;
     quint64 m_announcementsSent = 0;
     quint64 m_probesAnswered = 0;
+    quint64 m_otherClusterReplies = 0;
+    QHash<QHostAddress, qint64> m_lastOtherClusterReply; ///< per source; pruned, at most MaxTrackedSources
     qint64 m_answerWindowStartMs = 0;
     int m_answersInWindow = 0;
     qint64 m_lastSendErrorLogMs = 0;

@@ -9,6 +9,7 @@
 #include <QtNetwork/QUdpSocket>
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace taskfleet::net {
 
@@ -160,6 +161,11 @@ void DiscoveryListener::probe()
         beacon.nodeId = m_config.controllerId;
         beacon.hostName = m_config.hostName;
         const QByteArray datagram = encodeBeacon(beacon, m_key);
+        for (auto it = m_probeNonces.begin(); it != m_probeNonces.end();)
+            it = beacon.timestampMs - it.value() > m_config.replayWindowMs || m_probeNonces.size() >= MaxProbeNonces
+                     ? m_probeNonces.erase(it)
+                     : std::next(it);
+        m_probeNonces.insert(beacon.nonce, beacon.timestampMs);
         if (m_probeSocket->writeDatagram(datagram, address, m_config.probePort) == datagram.size())
             continue;
         const qint64 t = now();
@@ -202,6 +208,11 @@ void DiscoveryListener::readDatagrams(QUdpSocket *socket)
 void DiscoveryListener::handleDatagram(const QByteArray &datagram, const QHostAddress &sender)
 {
     const qint64 t = now();
+    const QByteArray replyNonce = otherClusterReplyNonce(datagram);
+    if (!replyNonce.isEmpty()) {
+        handleOtherClusterReply(replyNonce, sender, t);
+        return;
+    }
     Beacon beacon;
     QString why;
     const BeaconStatus status = m_verifier.verify(datagram, sender, t, &beacon, &why);
@@ -239,6 +250,15 @@ void DiscoveryListener::handleDatagram(const QByteArray &datagram, const QHostAd
     it->lastSeenMonotonicMs = m_monotonic.elapsed();
     if (changed)
         emit nodeSeen(node);
+}
+
+void DiscoveryListener::handleOtherClusterReply(const QByteArray &probeNonce, const QHostAddress &sender, qint64 nowMs)
+{
+    const auto it = m_probeNonces.constFind(probeNonce);
+    if (it == m_probeNonces.constEnd() || std::abs(nowMs - it.value()) > m_config.replayWindowMs)
+        return; // not an answer to a probe of ours: unsolicited, ignored
+    m_verifier.countRejection(BeaconStatus::BadTag, sender, nowMs);
+    reportRejection(sender, BeaconStatus::BadTag, QStringLiteral("answered our probe: an agent of another cluster"), nowMs);
 }
 
 void DiscoveryListener::reportRejection(const QHostAddress &sender, BeaconStatus status, const QString &why,

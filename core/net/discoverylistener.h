@@ -69,7 +69,10 @@ struct ListenerConfig
  * an ephemeral port of the same address that sends probes and receives the agents' unicast
  * answers (a unicast answer to a shared port would reach only one of the sockets sharing it).
  *
- * Every datagram goes through a BeaconVerifier. An accepted announcement emits nodeSeen() the
+ * Every datagram goes through a BeaconVerifier, except "another cluster" replies (an agent with another
+ * secret answering our probe, see encodeOtherClusterReply()): one that carries the nonce of a probe we sent
+ * within the replay window counts as BadTag for its sender, so such an agent is named within a round trip
+ * of the probe rather than at its next announcement; any other is ignored. An accepted announcement emits nodeSeen() the
  * first time a node id is seen, and again whenever anything it announces changes (address, TCP
  * port, host name, version, workers); a node not heard from for expiryMs emits nodeExpired()
  * and, if it comes back, nodeSeen() again. Rejected beacons (other secret, stale, replayed,
@@ -86,6 +89,8 @@ class DiscoveryListener : public QObject
 public:
     /** Largest number of nodes tracked at once; announcements of further nodes are dropped. */
     static constexpr int MaxNodes = 4096;
+    /** Nonces of our own probes remembered for matching "another cluster" replies. */
+    static constexpr int MaxProbeNonces = 64;
 
     explicit DiscoveryListener(const QByteArray &hmacKey, QObject *parent = nullptr);
     ~DiscoveryListener() override;
@@ -141,6 +146,7 @@ private:
     void readDatagrams(QUdpSocket *socket);
     void handleDatagram(const QByteArray &datagram, const QHostAddress &sender);
     void reportRejection(const QHostAddress &sender, BeaconStatus status, const QString &why, qint64 nowMs);
+    void handleOtherClusterReply(const QByteArray &probeNonce, const QHostAddress &sender, qint64 nowMs);
     qint64 now() const { return m_clock(); }
 
     QByteArray m_key;
@@ -152,6 +158,7 @@ private:
     QTimer m_expiryTimer;
     QElapsedTimer m_monotonic;
     QHash<QUuid, Entry> m_nodes;
+    QHash<QByteArray, qint64> m_probeNonces; ///< nonces of our recent probes -> sent at (at most MaxProbeNonces)
     qint64 m_reportWindowStartMs = 0;
     int m_reportsInWindow = 0;
     qint64 m_lastProbeErrorLogMs = 0;

@@ -6,9 +6,12 @@
 
 #include <QtCore/QElapsedTimer>
 #include <QtNetwork/QUdpSocket>
+#include <QtCore/QRandomGenerator>
+#include <QtCore/QDateTime>
 #include <QtTest/QtTest>
 
 #include <memory>
+#include <vector>
 
 using namespace taskfleet::net;
 
@@ -52,6 +55,7 @@ private slots:
     void changesAreReportedOnlyWhenDataChanges();
     void probeIsAnswered();
     void probeWithOtherSecretIsIgnored();
+    void junkAndOldReplaysAreNotMisreported();
     void otherSecretIsCountedAndSummarized();
     void stoppedAnnouncerExpiresAndRejoins();
     void sameNodeFromNewAddressIsAnUpdate();
@@ -207,13 +211,83 @@ void TestDiscoveryLoopback::probeWithOtherSecretIsIgnored()
     auto announcer = startAnnouncer(keyA(), elsewhere->boundPort(), makeNode(), 600000);
     QVERIFY(announcer);
 
+    // A controller of another cluster probes: the agent does not announce itself to it, but answers with the
+    // 21-byte "another cluster" reply, so the stranger names it within a round trip (not 2 s later, or never).
     auto stranger = startListener(keyB());
     QVERIFY(stranger);
+    QSignalSpy rejected(stranger.get(), &DiscoveryListener::beaconRejected);
     stranger->setProbeTargets({Loopback}, announcer->boundPort());
+    QElapsedTimer clock;
+    clock.start();
     stranger->probe();
-    QTRY_COMPARE_WITH_TIMEOUT(announcer->probeVerifier().rejectedTotal(BeaconStatus::BadTag), quint64(1), 2000);
+    QVERIFY(rejected.wait(2000));
+    const qint64 namedMs = clock.elapsed();
+    QCOMPARE(stranger->rejectionSummary(), QStringLiteral("1 agent at 127.0.0.1 answers with another secret"));
+    QCOMPARE(announcer->probeVerifier().rejectedTotal(BeaconStatus::BadTag), quint64(1));
     QCOMPARE(announcer->probesAnswered(), quint64(0));
+    QCOMPARE(announcer->otherClusterReplies(), quint64(1));
     QVERIFY(stranger->nodes().isEmpty());
+
+    // Rate-limited per source: a burst of 50 probes gets no further reply within the 1 s gap.
+    for (int i = 0; i < 50; ++i)
+        stranger->probe();
+    QTRY_COMPARE_WITH_TIMEOUT(announcer->probeVerifier().rejectedTotal(BeaconStatus::BadTag), quint64(51), 2000);
+    QCOMPARE(announcer->otherClusterReplies(), quint64(1));
+    qInfo("another-cluster agent named %lld ms after the probe; reply %d bytes for a probe of %d; 1 reply for 51 probes",
+          namedMs, OtherClusterReplySize,
+          int(encodeBeacon(Beacon::create(Beacon::Kind::Probe, QDateTime::currentMSecsSinceEpoch()), keyB()).size()));
+
+    // An "another cluster" reply that answers no probe of ours is ignored (not counted).
+    auto fresh = startListener(keyB());
+    QVERIFY(fresh);
+    QUdpSocket spoofer;
+    QVERIFY(spoofer.bind(QHostAddress(QStringLiteral("127.0.0.9")), 0));
+    spoofer.writeDatagram(encodeOtherClusterReply(newBeaconNonce()), Loopback, fresh->boundPort());
+    QTest::qWait(200);
+    QVERIFY(fresh->rejectionSummary().isEmpty());
+}
+
+void TestDiscoveryLoopback::junkAndOldReplaysAreNotMisreported()
+{
+    // Spoofed datagrams must not steer the summary: junk from 60 addresses is junk, not "60 agents with another
+    // secret"; an old copy of an authentic beacon from an address that also sends fresh ones is a replay, not a
+    // clock problem.
+    auto listener = startListener(keyA());
+    QVERIFY(listener);
+    QSignalSpy seen(listener.get(), &DiscoveryListener::nodeSeen);
+    const AnnouncedNode node = makeNode();
+    auto good = startAnnouncer(keyA(), listener->boundPort(), node);
+    QVERIFY(good);
+    QVERIFY(seen.count() > 0 || seen.wait(2000));
+
+    QRandomGenerator rng(17);
+    std::vector<std::unique_ptr<QUdpSocket>> sources;
+    for (int host = 2; host < 62; ++host) {
+        auto socket = std::make_unique<QUdpSocket>();
+        QVERIFY(socket->bind(QHostAddress(QStringLiteral("127.0.0.%1").arg(host)), 0));
+        QByteArray junk = QByteArrayLiteral("TFB1A");
+        for (int k = 0; k < 150; ++k)
+            junk.append(char(rng.bounded(256)));
+        socket->writeDatagram(junk, Loopback, listener->boundPort());
+        sources.push_back(std::move(socket));
+    }
+    Beacon old = Beacon::create(Beacon::Kind::Announce, QDateTime::currentMSecsSinceEpoch() - 600000);
+    old.nodeId = node.nodeId;
+    old.hostName = node.hostName;
+    old.tcpPort = node.tcpPort;
+    QUdpSocket replayer;
+    QVERIFY(replayer.bind(Loopback, 0)); // the healthy agent's own address
+    replayer.writeDatagram(encodeBeacon(old, keyA()), Loopback, listener->boundPort());
+    QTRY_VERIFY_WITH_TIMEOUT(listener->rejectedTotal(BeaconStatus::Malformed) == 60
+                                 && listener->rejectedTotal(BeaconStatus::Replayed) == 1,
+                             3000);
+    const QString summary = listener->rejectionSummary();
+    qInfo("summary: %s", qPrintable(summary));
+    QCOMPARE(listener->rejectedTotal(BeaconStatus::BadTag), quint64(0));
+    QVERIFY(!summary.contains(QLatin1String("another secret")));
+    QVERIFY(!summary.contains(QLatin1String("clock")));
+    QVERIFY(summary.contains(QLatin1String("60 addresses at 127.0.0.2, ")));
+    QVERIFY(summary.contains(QLatin1String("1 address at 127.0.0.1 sent copies of old or already seen beacons")));
 }
 
 void TestDiscoveryLoopback::otherSecretIsCountedAndSummarized()

@@ -6,6 +6,7 @@
 #include <QtCore/QCborArray>
 #include <QtCore/QCborMap>
 #include <QtCore/QMessageAuthenticationCode>
+#include <QtCore/QRandomGenerator>
 #include <QtTest/QtTest>
 
 using namespace taskfleet::net;
@@ -95,6 +96,9 @@ private slots:
     void longHostNameIsCut();
     void reportTokenRateLimits();
     void encodeRefusesBadInput();
+    void randomJunkIsJunkNotAnotherSecret();
+    void oldReplayFromFreshSourceIsNotAClockProblem();
+    void otherClusterReplyIsSmallAndCarriesTheNonce();
 };
 
 void TestBeacon::keysAreDistinct()
@@ -208,8 +212,12 @@ void TestBeacon::flippedByte()
     if (index < 3) {
         QCOMPARE(status, BeaconStatus::NotTaskfleet); // the magic is gone: someone else's datagram
         QVERIFY(verifier.rejectionsBySource().isEmpty());
+    } else if (index >= datagram.size() - BeaconTagSize) {
+        QCOMPARE(status, BeaconStatus::BadTag); // tag altered, content still well-formed
     } else if (index >= BeaconHeaderSize) {
-        QCOMPARE(status, BeaconStatus::BadTag); // content or tag altered
+        // Content altered: still a well-formed beacon (a value changed) is "another secret or altered"; broken
+        // CBOR or field shapes are junk.
+        QVERIFY2(status == BeaconStatus::BadTag || status == BeaconStatus::Malformed, qPrintable(beaconStatusName(status)));
     }
 }
 
@@ -298,10 +306,10 @@ void TestBeacon::datagramShapes_data()
     QTest::newRow("header and short tag") << QByteArrayLiteral("TFB1A") + QByteArray(32, '\0')
                                           << int(BeaconStatus::Malformed) << true;
     QTest::newRow("unknown kind") << QByteArrayLiteral("TFB1Z") + good.mid(5) << int(BeaconStatus::Malformed) << true;
-    QTest::newRow("truncated by one") << good.chopped(1) << int(BeaconStatus::BadTag) << true;
-    QTest::newRow("truncated to half") << good.left(good.size() / 2) << int(BeaconStatus::BadTag) << true;
-    QTest::newRow("tag missing") << good.chopped(BeaconTagSize) << int(BeaconStatus::BadTag) << true;
-    QTest::newRow("byte appended") << good + 'x' << int(BeaconStatus::BadTag) << true;
+    QTest::newRow("truncated by one") << good.chopped(1) << int(BeaconStatus::Malformed) << true; // junk, not another secret
+    QTest::newRow("truncated to half") << good.left(good.size() / 2) << int(BeaconStatus::Malformed) << true;
+    QTest::newRow("tag missing") << good.chopped(BeaconTagSize) << int(BeaconStatus::Malformed) << true;
+    QTest::newRow("byte appended") << good + 'x' << int(BeaconStatus::Malformed) << true;
     QTest::newRow("oversized") << good + QByteArray(MaxBeaconSize, 'x') << int(BeaconStatus::Malformed) << true;
     QTest::newRow("exactly one byte too many")
         << good.left(BeaconHeaderSize) + QByteArray(MaxBeaconSize + 1 - BeaconHeaderSize, '\0')
@@ -382,7 +390,7 @@ void TestBeacon::signedButMalformed()
     }
     QCOMPARE(status, BeaconStatus::Malformed);
     QVERIFY(!why.isEmpty());
-    QVERIFY(verifier.rejectionSummary(Now).contains(QLatin1String("malformed")));
+    QVERIFY(verifier.rejectionSummary(Now).contains(QLatin1String("junk")));
 }
 
 void TestBeacon::incompatibleVersion_data()
@@ -543,6 +551,75 @@ void TestBeacon::encodeRefusesBadInput()
     // An empty key verifies nothing.
     BeaconVerifier keyless(QByteArray(), Beacon::Kind::Announce);
     QCOMPARE(keyless.verify(encodeBeacon(sampleBeacon(), keyA()), Source, Now), BeaconStatus::BadTag);
+}
+
+void TestBeacon::randomJunkIsJunkNotAnotherSecret()
+{
+    // Issue 17: random bytes behind the magic, of a beacon's size, from 101 addresses, were "101 agents ... answer
+    // with another secret". Now they are junk; a well-formed beacon of another secret still is another secret.
+    BeaconVerifier verifier(keyA(), Beacon::Kind::Announce);
+    QRandomGenerator rng(17);
+    for (int i = 0; i < 101; ++i) {
+        QByteArray junk = QByteArrayLiteral("TFB1A");
+        for (int k = 0; k < 150; ++k)
+            junk.append(char(rng.bounded(256)));
+        QCOMPARE(verifier.verify(junk, QHostAddress(quint32(0x0a010000 + i)), Now), BeaconStatus::Malformed);
+    }
+    verifier.verify(encodeBeacon(sampleBeacon(), keyB()), Source, Now);
+    QCOMPARE(verifier.rejectedTotal(BeaconStatus::BadTag), quint64(1));
+    QCOMPARE(verifier.rejectedTotal(BeaconStatus::Malformed), quint64(101));
+    const QString summary = verifier.rejectionSummary(Now);
+    qInfo("%s", qPrintable(summary));
+    QVERIFY2(summary.startsWith(QLatin1String("1 agent at 10.0.0.7 answers with another secret; 101 addresses at ")),
+             qPrintable(summary));
+    QVERIFY2(summary.endsWith(QLatin1String("sent junk (datagrams with the beacon magic that are not valid beacons)")),
+             qPrintable(summary));
+}
+
+void TestBeacon::oldReplayFromFreshSourceIsNotAClockProblem()
+{
+    BeaconVerifier verifier(keyA(), Beacon::Kind::Announce);
+    const QByteArray old = encodeBeacon(sampleBeacon(Now - 600000), keyA()); // captured 10 minutes ago
+    // The old copy arrives first, then the agent's fresh beacon: counted as stale at first, reported as a replay.
+    QCOMPARE(verifier.verify(old, Source, Now), BeaconStatus::Stale);
+    QCOMPARE(verifier.verify(encodeBeacon(sampleBeacon(), keyA()), Source, Now + 10), BeaconStatus::Accepted);
+    QCOMPARE(verifier.rejectionSummary(Now + 20),
+             QStringLiteral("1 address at 10.0.0.7 sent copies of old or already seen beacons (replays, ignored)"));
+    // Once the source sends fresh beacons, old copies are replays at once, also from another address (same node id).
+    QCOMPARE(verifier.verify(encodeBeacon(sampleBeacon(Now - 600000), keyA()), Source, Now + 30), BeaconStatus::Replayed);
+    const QHostAddress elsewhere(QStringLiteral("10.0.0.66"));
+    QCOMPARE(verifier.verify(encodeBeacon(sampleBeacon(Now - 600000), keyA()), elsewhere, Now + 40),
+             BeaconStatus::Replayed);
+    QVERIFY(!verifier.rejectionSummary(Now + 50).contains(QLatin1String("clock")));
+    // An agent whose clock really is off sends nothing fresh: that stays a clock problem.
+    Beacon skewed = sampleBeacon(Now - 600000);
+    skewed.nodeId = QUuid::createUuid();
+    QCOMPARE(verifier.verify(encodeBeacon(skewed, keyA()), QHostAddress(QStringLiteral("10.0.0.20")), Now + 60),
+             BeaconStatus::Stale);
+    QVERIFY2(verifier.rejectionSummary(Now + 70).contains(
+                 QLatin1String("1 agent at 10.0.0.20 has a clock more than 30 s off (check NTP)")),
+             qPrintable(verifier.rejectionSummary(Now + 70)));
+}
+
+void TestBeacon::otherClusterReplyIsSmallAndCarriesTheNonce()
+{
+    Beacon probe = Beacon::create(Beacon::Kind::Probe, Now);
+    const QByteArray probeDatagram = encodeBeacon(probe, keyB());
+    // An agent with key A cannot verify it, but it is well-formed: BadTag, with the nonce readable.
+    BeaconVerifier agentSide(keyA(), Beacon::Kind::Probe);
+    Beacon seen;
+    QCOMPARE(agentSide.verify(probeDatagram, Source, Now, &seen), BeaconStatus::BadTag);
+    QCOMPARE(seen.nonce, probe.nonce);
+    const QByteArray reply = encodeOtherClusterReply(seen.nonce);
+    QCOMPARE(reply.size(), OtherClusterReplySize);
+    QVERIFY(reply.size() * 4 < probeDatagram.size()); // no amplification
+    QCOMPARE(otherClusterReplyNonce(reply), probe.nonce);
+    QVERIFY(otherClusterReplyNonce(reply + 'x').isEmpty());
+    QVERIFY(otherClusterReplyNonce(probeDatagram).isEmpty());
+    // Verifiers ignore it (not counted): only DiscoveryListener reads it, matched against its own probes.
+    BeaconVerifier controllerSide(keyA(), Beacon::Kind::Announce);
+    QCOMPARE(controllerSide.verify(reply, Source, Now), BeaconStatus::WrongKind);
+    QVERIFY(controllerSide.rejectionsBySource().isEmpty());
 }
 
 QTEST_GUILESS_MAIN(TestBeacon)
