@@ -23,6 +23,18 @@ for b in bench_local_echo bench_agent_echo bench_sumprimes bench_big_job bench_m
     echo "$out"
     json+=("$(grep '^{' <<<"$out" | tail -n 1)")
 done
+# Parallel Python (ppft, ../shared/peers/ppft) beside taskfleet's pp API, in one run (issue 13).
+if [[ -x /usr/bin/python3 ]]; then
+    echo "== bench_pp.py $*"
+    if ! out=$(/usr/bin/python3 "$(dirname "$0")/bench_pp.py" --build "$build" "$@"); then
+        echo "$out"
+        echo "!! bench_pp.py failed" >&2
+        status=1
+    else
+        echo "$out"
+        json+=("$(grep '^{' <<<"$out" | tail -n 1)")
+    fi
+fi
 echo "== JSON"
 printf '%s\n' "${json[@]}"
 exit $status
