@@ -6,6 +6,8 @@
 #include "net/beacon.h"
 #include "util/logging.h"
 
+#include <algorithm>
+
 namespace taskfleet::sched {
 
 namespace {
@@ -59,11 +61,16 @@ ClusterDiscovery::ClusterDiscovery(Controller *controller, const QByteArray &sec
     connect(m_listener, &net::DiscoveryListener::beaconRejected, this, &ClusterDiscovery::onSummaryTick);
     // Everything we log also shows where the controller's log goes (GUI log panel).
     connect(this, &ClusterDiscovery::eventLogged, controller, &Controller::eventLogged);
+    m_monotonic.start();
     m_summaryTimer.setInterval(1000);
     connect(&m_summaryTimer, &QTimer::timeout, this, &ClusterDiscovery::onSummaryTick);
 }
 
-ClusterDiscovery::~ClusterDiscovery() = default;
+ClusterDiscovery::~ClusterDiscovery()
+{
+    for (Agent &agent : m_agents)
+        dropCandidate(agent);
+}
 
 void ClusterDiscovery::setNodeOptions(const RemoteNodeOptions &options)
 {
@@ -148,6 +155,7 @@ void ClusterDiscovery::onNodeSeen(const net::DiscoveredNode &seen)
     const QString label = QStringLiteral("%1 (%2)").arg(seen.hostName.isEmpty() ? uuidText(seen.nodeId) : seen.hostName, endpoint);
 
     if (Node *twin = foreignTwin(seen)) {
+        dropCandidate(agent);
         if (agent.node)
             removeRemote(agent, QStringLiteral("also given by hand as %1").arg(twin->address()));
         if (!agent.manual)
@@ -157,6 +165,12 @@ void ClusterDiscovery::onNodeSeen(const net::DiscoveredNode &seen)
     }
     agent.manual = false;
 
+    if (agent.node && agent.node->address() != endpoint && agent.node->state() == NodeState::Online) {
+        // Make before break: a live session is only given up for an endpoint proven to be the same node.
+        if (!agent.aliases.contains(endpoint))
+            startCandidate(agent, seen, label);
+        return;
+    }
     if (agent.node && agent.node->address() != endpoint) {
         emit eventLogged(QStringLiteral("discovery: %1 moved from %2").arg(label, agent.node->address()));
         removeRemote(agent, QStringLiteral("moved to %1").arg(endpoint));
@@ -218,6 +232,80 @@ void ClusterDiscovery::removeRemote(Agent &agent, const QString &why)
     qCInfo(lcDiscovery) << "removing discovered node" << id << why;
     m_controller->removeNode(id);
     emit nodeRemoved(id);
+}
+
+void ClusterDiscovery::startCandidate(Agent &agent, const net::DiscoveredNode &seen, const QString &label)
+{
+    const QString endpoint = discoveredEndpoint(seen);
+    if (agent.candidate && agent.candidate->address() == endpoint)
+        return; // already checking it
+    const qint64 now = m_monotonic.elapsed();
+    const auto failed = agent.failedEndpoints.constFind(endpoint);
+    if (failed != agent.failedEndpoints.constEnd() && now - failed.value() < m_verifyRetryMs)
+        return;
+    dropCandidate(agent);
+    emit eventLogged(QStringLiteral("discovery: %1 announced while online at %2; checking that %3 is the same node "
+                                    "before moving")
+                         .arg(label, agent.node->address(), endpoint));
+    RemoteNodeOptions options = m_nodeOptions;
+    options.host = plainAddress(seen.address).toString();
+    options.port = seen.tcpPort;
+    auto *candidate = new RemoteNode(options, this);
+    agent.candidate = candidate;
+    agent.candidateSeen = seen;
+    const QUuid nodeId = seen.nodeId;
+    connect(candidate, &Node::stateChanged, this, [this, nodeId] { onCandidateStateChanged(nodeId); });
+    candidate->start();
+}
+
+void ClusterDiscovery::onCandidateStateChanged(const QUuid &nodeId)
+{
+    auto it = m_agents.find(nodeId);
+    if (it == m_agents.end() || !it->candidate)
+        return;
+    Agent &agent = it.value();
+    RemoteNode *candidate = agent.candidate;
+    const QString endpoint = candidate->address();
+    const NodeState state = candidate->state();
+    if (state == NodeState::Online && QUuid::fromString(candidate->agentNodeId()) == nodeId) {
+        const QString from = agent.node ? agent.node->address() : QString();
+        candidate->disconnect(this);
+        agent.candidate.clear();
+        if (agent.node) {
+            agent.aliases.insert(from);
+            removeRemote(agent, QStringLiteral("moved to %1 (verified)").arg(endpoint));
+        }
+        agent.last = agent.candidateSeen;
+        agent.node = candidate;
+        emit eventLogged(QStringLiteral("discovery: %1 moved from %2 (a TLS session there authenticated as the same node)")
+                             .arg(endpoint, from));
+        m_controller->addNode(candidate);
+        emit nodeAdded(candidate->id(), agent.last);
+        return;
+    }
+    QString why;
+    if (state == NodeState::Online)
+        why = QStringLiteral("the agent there is another node (%1)").arg(candidate->agentNodeId());
+    else if (candidate->failedAttempts() > 0 || state == NodeState::Refused || state == NodeState::Incompatible)
+        why = candidate->stateReason();
+    else
+        return; // still connecting
+    agent.failedEndpoints.insert(endpoint, m_monotonic.elapsed());
+    if (agent.failedEndpoints.size() > 64) // bounded: forget the oldest
+        agent.failedEndpoints.erase(std::min_element(agent.failedEndpoints.begin(), agent.failedEndpoints.end()));
+    emit eventLogged(QStringLiteral("discovery: not moving %1 to %2: %3; the session at %1 stays")
+                         .arg(agent.node ? agent.node->address() : QStringLiteral("(none)"), endpoint, why));
+    dropCandidate(agent);
+}
+
+void ClusterDiscovery::dropCandidate(Agent &agent)
+{
+    if (!agent.candidate)
+        return;
+    RemoteNode *candidate = agent.candidate;
+    agent.candidate.clear();
+    candidate->disconnect(this);
+    candidate->deleteLater(); // says bye if it got that far
 }
 
 void ClusterDiscovery::onSummaryTick()

@@ -5,7 +5,9 @@
 #include "net/discoverylistener.h"
 #include "remotenode.h"
 
+#include <QtCore/QElapsedTimer>
 #include <QtCore/QHash>
+#include <QtCore/QSet>
 #include <QtCore/QObject>
 #include <QtCore/QPointer>
 #include <QtCore/QTimer>
@@ -19,8 +21,14 @@ class Controller;
  *
  * For every node agent announced with the cluster secret it adds one RemoteNode (host = sender
  * address of the announcement, port = TCP port in it) to the controller and starts it:
- * - a node id seen again at another address or TCP port replaces its RemoteNode (the old one is
- *   removed from the controller, so its tasks go back to the queue);
+ * - a node id seen again at another address or TCP port: if its RemoteNode is not Online it is
+ *   replaced at once (the old one is removed from the controller, its tasks go back to the queue);
+ *   if it is Online, nothing changes until a TLS session at the new endpoint authenticates as the
+ *   same node id (make before break): then that verified RemoteNode replaces the old one. A
+ *   beacon re-sent from elsewhere (an authentic one an attacker captured or minted with a replayed
+ *   probe) thus costs one failed connection attempt, not the live session. After a failed check
+ *   that endpoint is not tried again for verifyRetryMs; an endpoint verified once is an alias of
+ *   the node (multi-homed agents) and never moves an Online node back;
  * - a node that stopped announcing is removed when it is not Online (its tasks were already
  *   rescheduled when the link dropped); an Online node stays, TLS heartbeats decide;
  * - a known node announcing while its link is down is connected again at once (no backoff), so a
@@ -49,6 +57,8 @@ public:
     net::ListenerConfig listenerConfig() const { return m_listenerConfig; }
     /** Template for the RemoteNodes created (host and port are filled in); the channel's PSK comes from the secret. */
     void setNodeOptions(const RemoteNodeOptions &options);
+    /** After a failed make-before-break check, the same endpoint is not tried again for this long (default 30 s). */
+    void setVerifyRetryMs(int ms) { m_verifyRetryMs = ms; }
     /** How often the rejection summary is checked for changes (default 1000 ms). */
     void setSummaryIntervalMs(int ms) { m_summaryTimer.setInterval(ms); }
 
@@ -84,6 +94,10 @@ private:
         net::DiscoveredNode last;
         QPointer<RemoteNode> node; ///< nullptr when not (or no longer) added by us
         bool manual = false;       ///< the controller has it from elsewhere
+        QPointer<RemoteNode> candidate; ///< make-before-break check of a new endpoint (not in the controller)
+        net::DiscoveredNode candidateSeen;
+        QHash<QString, qint64> failedEndpoints; ///< endpoint -> when its check failed (monotonic ms)
+        QSet<QString> aliases;                  ///< endpoints verified as this node
     };
 
     void onNodeSeen(const net::DiscoveredNode &node);
@@ -91,6 +105,9 @@ private:
     void onSummaryTick();
     void addRemote(Agent &agent);
     void removeRemote(Agent &agent, const QString &why);
+    void startCandidate(Agent &agent, const net::DiscoveredNode &seen, const QString &label);
+    void onCandidateStateChanged(const QUuid &nodeId);
+    void dropCandidate(Agent &agent);
     /** A node of the controller not made by us that is this agent (by endpoint or agent node id). */
     Node *foreignTwin(const net::DiscoveredNode &node) const;
 
@@ -102,6 +119,8 @@ private:
     QHash<QUuid, Agent> m_agents;
     QTimer m_summaryTimer;
     QString m_lastSummary;
+    int m_verifyRetryMs = 30000;
+    QElapsedTimer m_monotonic;
 };
 
 /** "address:port" of a discovered node as RemoteNode::address() writes it (IPv4-mapped shown as IPv4). */

@@ -4,6 +4,7 @@
 #include "testsupport.h"
 
 #include "exec/pluginregistry.h"
+#include "net/beacon.h"
 #include "sched/clusterdiscovery.h"
 #include "sched/controller.h"
 #include "sched/localnode.h"
@@ -12,8 +13,11 @@
 #include <QtCore/QDateTime>
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QTemporaryDir>
+#include <QtNetwork/QNetworkDatagram>
+#include <QtNetwork/QUdpSocket>
 #include <QtTest/QtTest>
 
+#include <algorithm>
 #include <memory>
 
 using namespace taskfleet;
@@ -35,6 +39,8 @@ private slots:
     void findsAgentsRunsJobLateJoinerAndStoppedAgent();
     void expiredAgentRejoins();
     void wrongSecretCountedAndManualNodeNotAddedTwice();
+    void replayedBeaconFromAnotherAddressDropsNoSession();
+    void otherClusterAgentNamedWithinAShortJob();
 
 private:
     QString newStateDir();
@@ -285,6 +291,128 @@ void TestDiscoveryAgents::wrongSecretCountedAndManualNodeNotAddedTwice()
     for (sched::Node *n : c->nodes())
         remotes += qobject_cast<sched::RemoteNode *>(n) ? 1 : 0;
     QCOMPARE(remotes, 1);
+}
+
+namespace {
+/** A UDP port that was free a moment ago on 127.0.0.1 (for an agent's --discovery-port). */
+quint16 freeUdpPort()
+{
+    QUdpSocket s;
+    if (!s.bind(QHostAddress::LocalHost, 0))
+        return 0;
+    return s.localPort();
+}
+} // namespace
+
+void TestDiscoveryAgents::replayedBeaconFromAnotherAddressDropsNoSession()
+{
+    // Issue 17: one authentic beacon the controller had not seen, re-sent from another address, made it drop the live
+    // session and dial the new address (no tasks for about 2 s). Here the attacker mints such a beacon the way the
+    // issue describes (a probe answered by unicast: the test holds the secret, as a captured probe would do) and
+    // replays it from 127.0.0.7 in the middle of a job.
+    QObject scope;
+    sched::Controller *c = newController(&scope);
+    auto d = startDiscovery(c, GoodSecret);
+    QVERIFY(d);
+    QStringList events;
+    connect(d.get(), &sched::ClusterDiscovery::eventLogged, &scope, [&events](const QString &e) { events << e; });
+    const quint16 listenPort = d->listener()->boundPort();
+    const quint16 discoveryPort = freeUdpPort();
+    QVERIFY(discoveryPort != 0);
+    QStringList args = discoveryArgs(listenPort);
+    args[args.indexOf(QStringLiteral("--discovery-port")) + 1] = QString::number(discoveryPort);
+    AgentProcess agent;
+    QVERIFY2(agent.start(newStateDir(), m_goodSecretFile, args), qPrintable(agent.error()));
+    QTRY_VERIFY_WITH_TIMEOUT(online(nodeAt(c, agent.address())), 5000);
+    auto *node = qobject_cast<sched::RemoteNode *>(nodeAt(c, agent.address()));
+    QVERIFY(node);
+
+    QVector<sched::TaskRecord> records;
+    int id = -1;
+    bool finished = false;
+    connect(c, &sched::Controller::resultsRecorded, &scope, [&](int jobId, const QVector<sched::TaskRecord> &r) {
+        if (jobId == id)
+            records += r;
+    });
+    connect(c, &sched::Controller::jobFinished, &scope, [&](int jobId) { finished = finished || jobId == id; });
+    constexpr int Tasks = 60; // 100 ms each on 2 workers: about 3 s
+    id = c->submit(job(m_sleep, Tasks, 100));
+    QTRY_VERIFY_WITH_TIMEOUT(records.size() >= 4, 10000);
+
+    // Mint: a probe with the secret, answered by unicast with a fresh authentic announcement.
+    QUdpSocket capture;
+    QVERIFY(capture.bind(QHostAddress::LocalHost, 0));
+    const QByteArray probe = net::encodeBeacon(net::Beacon::create(net::Beacon::Kind::Probe, QDateTime::currentMSecsSinceEpoch()),
+                                               net::beaconKey(GoodSecret));
+    QVERIFY(capture.writeDatagram(probe, QHostAddress::LocalHost, discoveryPort) == probe.size());
+    QTRY_VERIFY_WITH_TIMEOUT(capture.hasPendingDatagrams(), 3000);
+    const QByteArray minted = capture.receiveDatagram().data();
+    QVERIFY(minted.startsWith("TFB1A"));
+
+    // Replay it from another loopback address to the controller.
+    QUdpSocket attacker;
+    QVERIFY(attacker.bind(QHostAddress(QStringLiteral("127.0.0.7")), 0));
+    const int before = int(records.size());
+    QVERIFY(attacker.writeDatagram(minted, QHostAddress::LocalHost, listenPort) == minted.size());
+    QTRY_VERIFY_WITH_TIMEOUT(std::any_of(events.cbegin(), events.cend(),
+                                         [](const QString &e) { return e.contains(QLatin1String("not moving")); }),
+                             15000);
+    const QString verdict = *std::find_if(events.cbegin(), events.cend(),
+                                          [](const QString &e) { return e.contains(QLatin1String("not moving")); });
+    qInfo("%s", qPrintable(verdict));
+    QVERIFY(online(node));
+    QCOMPARE(nodeAt(c, agent.address()), static_cast<sched::Node *>(node)); // the same node object: no new session
+    QCOMPARE(node->failedAttempts(), 0);
+    QVERIFY(!nodeAt(c, QStringLiteral("127.0.0.7:%1").arg(agent.port())));
+    // Replaying it again changes nothing either (and does not even retry the check at once).
+    QVERIFY(attacker.writeDatagram(minted, QHostAddress::LocalHost, listenPort) == minted.size());
+    QTRY_VERIFY_WITH_TIMEOUT(finished, 30000);
+    QCOMPARE(records.size(), Tasks);
+    qint64 lost = 0;
+    for (const stats::NodeTotals &n : c->statistics().nodes())
+        lost += n.lost;
+    QCOMPARE(lost, 0);
+    qInfo("tasks recorded after the replay: %d; lost attempts: %lld", int(records.size()) - before, lost);
+    QVERIFY(online(node));
+    QCOMPARE(d->discoveredNodeIds(), QStringList{agent.address()});
+}
+
+void TestDiscoveryAgents::otherClusterAgentNamedWithinAShortJob()
+{
+    // An agent with another secret whose announcements do not reach us (here: they go to a port nobody listens on)
+    // used to be named only at its next announcement, so a short job ended without naming it. It now answers our
+    // probe with a 21-byte "another cluster" reply.
+    QObject scope;
+    sched::Controller *c = newController(&scope);
+    const quint16 discoveryPort = freeUdpPort();
+    QVERIFY(discoveryPort != 0);
+    AgentProcess wrong;
+    QVERIFY2(wrong.start(newStateDir(), m_otherSecretFile,
+                         {QStringLiteral("-w"), QStringLiteral("1"), QStringLiteral("--discovery-port"),
+                          QString::number(discoveryPort), QStringLiteral("-b"), QStringLiteral("127.0.0.1"),
+                          QStringLiteral("--announce-port"), QString::number(freeUdpPort())}),
+             qPrintable(wrong.error()));
+
+    // The agent binds its discovery port just after printing its TCP port: wait (bounded) until it holds it.
+    QVERIFY(QTest::qWaitFor([&] {
+        QUdpSocket probeBind;
+        return !probeBind.bind(QHostAddress::LocalHost, discoveryPort); // taken (shared by the agent) = ready
+    }, 5000));
+
+    auto d = std::make_unique<sched::ClusterDiscovery>(c, GoodSecret);
+    net::ListenerConfig config;
+    config.bindAddress = QHostAddress(QHostAddress::LocalHost);
+    config.port = 0;
+    config.probeAtStart = true;
+    config.probeAddresses = {QHostAddress(QHostAddress::LocalHost)};
+    config.probePort = discoveryPort;
+    d->setListenerConfig(config);
+    QElapsedTimer clock;
+    clock.start();
+    QVERIFY(d->start());
+    QTRY_COMPARE_WITH_TIMEOUT(d->rejectionSummary(), QStringLiteral("1 agent at 127.0.0.1 answers with another secret"),
+                              1000);
+    qInfo("agent of another cluster named %lld ms after the controller started", clock.elapsed());
 }
 
 QTEST_GUILESS_MAIN(TestDiscoveryAgents)
