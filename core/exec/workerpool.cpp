@@ -238,9 +238,13 @@ void WorkerPool::sendBatch(Worker *w)
     const int limit = batchSize();
     if (w->inFlight.empty())
         w->lastActivityMs = m_clock.elapsed();
+    // Bounded by count and by bytes: big inputs go in batches of their own, never a 90 MB frame of several.
+    qint64 bytes = 0;
     while (!m_queue.empty() && batch.items.size() < limit && m_queue.front().pluginPath == batch.pluginPath
-           && m_queue.front().timeoutMs == batch.timeoutMs && m_queue.front().parameters == batch.parameters) {
+           && m_queue.front().timeoutMs == batch.timeoutMs && m_queue.front().parameters == batch.parameters
+           && (batch.items.isEmpty() || bytes + protocol::cborSizeBound(m_queue.front().input) <= protocol::BatchByteBudget)) {
         PoolTask &t = m_queue.front();
+        bytes += protocol::cborSizeBound(t.input);
         batch.items.append(WorkItem{t.id, t.input});
         w->inFlight.push_back(std::move(t));
         m_queue.pop_front();

@@ -15,6 +15,7 @@
 #include <QtCore/QSet>
 #include <QtCore/QSysInfo>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -120,9 +121,37 @@ void writePendingResults(const char *data, size_t size, size_t count)
     n += cborText(head + n, "res");
     n += cborText(head + n, "r");
     n += cborHead(head + n, 4, 4 * quint64(count));
-    putLength(head, size_t(n - 4) + size);
-    struct iovec iov[2] = {{head, size_t(n)}, {const_cast<char *>(data), size}};
-    writeAll(iov, 2);
+    const size_t total = size_t(n - 4) + size;
+    if (total <= protocol::MaxFrameSize) {
+        putLength(head, total);
+        struct iovec iov[2] = {{head, size_t(n)}, {const_cast<char *>(data), size}};
+        writeAll(iov, 2);
+        return;
+    }
+    // A big result: the message goes out as continued frames (protocol::ContinuedFrameBit), each at most
+    // MaxFrameSize bytes of the payload "head after the prefix, then data".
+    const unsigned char *body = head + 4;
+    const size_t bodySize = size_t(n - 4);
+    for (size_t at = 0; at < total;) {
+        const size_t piece = std::min<size_t>(total - at, protocol::MaxFrameSize);
+        const bool more = at + piece < total;
+        unsigned char prefix[4];
+        putLength(prefix, piece | (more ? protocol::ContinuedFrameBit : 0u));
+        struct iovec iov[3];
+        int parts = 0;
+        iov[parts++] = {prefix, 4};
+        size_t left = piece, pos = at;
+        if (pos < bodySize) {
+            const size_t take = std::min(left, bodySize - pos);
+            iov[parts++] = {const_cast<unsigned char *>(body + pos), take};
+            left -= take;
+            pos += take;
+        }
+        if (left > 0)
+            iov[parts++] = {const_cast<char *>(data + (pos - bodySize)), left};
+        writeAll(iov, parts);
+        at += piece;
+    }
 }
 
 // Writes {"t": type, "id": id [, "sig": sig]} as one frame. Safe in a signal handler.
@@ -477,6 +506,13 @@ private:
         } else if (!pluginError.isEmpty()) {
             result.outcome = Outcome::PluginError;
             result.error = pluginError;
+        } else if (const qint64 size = protocol::cborSizeIfOver(output, protocol::MaxValueSize);
+                   size > protocol::MaxValueSize) {
+            // Bigger than any link carries: this task alone ends, saying why, and the worker goes on.
+            result.outcome = Outcome::PluginError;
+            result.error = QStringLiteral("the output is %1 MiB, more than the %2 MiB a task's output may be")
+                               .arg(double(size) / (1024 * 1024), 0, 'f', 1)
+                               .arg(protocol::MaxValueSize / (1024 * 1024));
         } else {
             result.output = std::move(output);
         }

@@ -3,6 +3,7 @@
 #include "agentserver.h"
 
 #include "net/keyderivation.h"
+#include "protocol/frame.h"
 #include "protocol/version.h"
 #include "util/logging.h"
 
@@ -460,9 +461,35 @@ void AgentServer::flushResults()
     for (Session *s : std::as_const(m_sessions)) {
         if (s->outbox.isEmpty())
             continue;
+        QVector<TaskResult> outbox;
+        outbox.swap(s->outbox);
+        // Frames bounded by bytes as well as count: big outputs travel in results frames of their own.
         Results res;
-        res.results.swap(s->outbox);
-        s->channel->send(encode(res));
+        qint64 bytes = 0;
+        auto sendBatch = [&] {
+            if (res.results.isEmpty())
+                return;
+            if (!s->channel->send(encode(res))) {
+                // Never leave the controller waiting: each result of a frame that could not go says so.
+                Results failed;
+                for (const TaskResult &r : std::as_const(res.results))
+                    failed.results.append(TaskResult{r.id, int(exec::Outcome::PluginError),
+                                                     QCborValue(QStringLiteral("the agent could not send this result "
+                                                                               "(larger than the protocol allows)")),
+                                                     r.runtimeUs, {}});
+                s->channel->send(encode(failed));
+            }
+            res.results.clear();
+            bytes = 0;
+        };
+        for (TaskResult &r : outbox) {
+            const qint64 size = protocol::cborSizeBound(r.value) + r.log.size() * 3;
+            if (!res.results.isEmpty() && bytes + size > protocol::BatchByteBudget)
+                sendBatch();
+            bytes += size;
+            res.results.append(std::move(r));
+        }
+        sendBatch();
         s->lastSentMs = now;
     }
     pushStatus(false); // rate-limited; sends at once only when capacity grew a lot

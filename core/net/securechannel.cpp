@@ -215,16 +215,15 @@ bool SecureChannel::send(const QCborMap &message)
 {
     if (m_state == State::Closed)
         return false;
-    const qsizetype before = m_outgoing.size();
-    protocol::appendFrame(m_outgoing, message);
-    const qsizetype frameSize = m_outgoing.size() - before - protocol::FrameHeaderSize;
-    if (frameSize > qsizetype(protocol::MaxFrameSize)) {
+    const QByteArray cbor = QCborValue(message).toCbor();
+    if (cbor.size() > protocol::MaxMessageSize) {
         // A caller bug, not a peer problem: the peer would close on it, so refuse it here and keep the channel.
-        m_outgoing.truncate(before);
-        qCWarning(lcNet) << "not sending a frame of" << frameSize << "bytes to" << peerAddress()
-                         << "- the protocol limit is" << protocol::MaxFrameSize;
+        // Callers bound their batches (protocol::BatchByteBudget) and values (MaxValueSize) so this never happens.
+        qCWarning(lcNet) << "not sending a message of" << cbor.size() << "bytes to" << peerAddress()
+                         << "- the protocol limit is" << protocol::MaxMessageSize;
         return false;
     }
+    protocol::appendEncodedFrame(m_outgoing, cbor); // one frame, or continued frames past MaxFrameSize
     ++m_counters.framesSent;
     if (queuedBytes() > m_options.maxOutgoingBytes) {
         const QString reason = QStringLiteral("outgoing buffer of %1 bytes exceeds the limit of %2 bytes — the peer does not read")

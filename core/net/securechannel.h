@@ -30,7 +30,7 @@ struct ChannelOptions
     /** Time from connectToHost() (client) or accept (server) to an established TLS session. */
     int handshakeTimeoutMs = 10000;
     /** Bytes queued for sending (ours + the socket's) above which the channel closes: the peer is not reading. */
-    qint64 maxOutgoingBytes = qint64(256) * 1024 * 1024;
+    qint64 maxOutgoingBytes = 2 * protocol::MaxMessageSize + qint64(64) * 1024 * 1024;
 
     /** Options with the PSK derived from the cluster secret (HKDF, TLS-PSK context). */
     static ChannelOptions fromSecret(const QByteArray &secret);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "controller.h"
 
+#include "protocol/frame.h"
 #include "util/logging.h"
 
 #include <algorithm>
@@ -148,8 +149,17 @@ int Controller::submit(JobSpec spec)
     job->losses.assign(n, 0);
     job->runningCopies.assign(n, 0);
     job->speculated.assign(n, 0);
-    for (size_t i = 0; i < n; ++i)
-        job->pending.push_back(int(i));
+    // An input no link can carry fails alone, now, with its size; the others run.
+    QVector<QPair<int, qint64>> tooBig;
+    for (size_t i = 0; i < n; ++i) {
+        const QCborValue &input = job->spec.inputs.at(qsizetype(i));
+        const bool mayBeBig = input.isString() || input.isByteArray() || input.isArray() || input.isMap() || input.isTag();
+        const qint64 size = mayBeBig ? protocol::cborSizeIfOver(input, protocol::MaxValueSize) : 0;
+        if (size > protocol::MaxValueSize)
+            tooBig.append({int(i), size});
+        else
+            job->pending.push_back(int(i));
+    }
     job->submittedUs = m_stats.nowUs();
     Job *raw = job.get();
     m_jobs.emplace(raw->id, std::move(job));
@@ -160,6 +170,28 @@ int Controller::submit(JobSpec spec)
                          .arg(raw->spec.name)
                          .arg(n)
                          .arg(raw->spec.plugin.name));
+    if (!tooBig.isEmpty()) {
+        // Recorded from the event loop, like every other result: the caller has the job id by then.
+        const int id = raw->id;
+        QMetaObject::invokeMethod(this, [this, id, tooBig] {
+            Job *job = findJob(id);
+            if (!job || job->isOver())
+                return; // cancelled meanwhile: those tasks were recorded as cancelled
+            QHash<int, QVector<TaskRecord>> records;
+            for (const auto &[index, size] : tooBig) {
+                if (job->taskState[size_t(index)] != TaskState::Pending)
+                    continue;
+                finishTask(job, index, TaskStatus::Failed, {},
+                           QStringLiteral("input %1 is %2 MiB, more than the %3 MiB a task's input may be")
+                               .arg(index)
+                               .arg(double(size) / (1024 * 1024), 0, 'f', 1)
+                               .arg(protocol::MaxValueSize / (1024 * 1024)),
+                           nullptr, 0, &records);
+            }
+            flushRecords(records);
+            checkFinished(job);
+        }, Qt::QueuedConnection);
+    }
     checkFinished(raw);
     scheduleDispatch();
     return raw->id;

@@ -3,6 +3,7 @@
 #include "remotenode.h"
 
 #include "net/secureserver.h"
+#include "protocol/frame.h"
 #include "protocol/version.h"
 #include "util/logging.h"
 
@@ -282,23 +283,51 @@ void RemoteNode::submit(const exec::PluginInfo &plugin, qint64 timeoutMs, const 
 
 void RemoteNode::sendRun(const QByteArray &sha, const PendingRun &pending)
 {
+    // Run frames are bounded by bytes as well as count: big inputs go in frames of their own.
     Run run;
-    run.sha256 = sha;
-    run.timeoutMs = pending.timeoutMs;
-    run.tasks.reserve(pending.tasks.size());
-    for (const NodeTask &t : pending.tasks)
-        run.tasks.append(TaskItem{t.attempt, t.input});
-    if (pending.parameters) {
-        // The value goes with the job's first run on this connection; the agent keeps it for the
-        // connection's life, so later runs name it by its SHA-256 only.
-        run.parametersSha256 = pending.parameters->id;
-        if (!m_parametersSent.contains(pending.parameters->id)) {
-            run.parameters = pending.parameters->value;
-            run.hasParameters = true;
-            m_parametersSent.insert(pending.parameters->id);
+    qint64 bytes = 0;
+    auto flush = [&] {
+        if (run.tasks.isEmpty())
+            return;
+        run.sha256 = sha;
+        run.timeoutMs = pending.timeoutMs;
+        run.parametersSha256.clear();
+        run.hasParameters = false;
+        if (pending.parameters) {
+            // The value goes with the job's first run on this connection; the agent keeps it for the
+            // connection's life, so later runs name it by its SHA-256 only.
+            run.parametersSha256 = pending.parameters->id;
+            if (!m_parametersSent.contains(pending.parameters->id)) {
+                run.parameters = pending.parameters->value;
+                run.hasParameters = true;
+            }
         }
+        if (send(encode(run))) {
+            if (run.hasParameters)
+                m_parametersSent.insert(pending.parameters->id);
+        } else if (m_channel && m_state == NodeState::Online) {
+            // Refused before it left (bigger than the protocol allows): these tasks end here, with the
+            // reason, instead of waiting for results that will never come.
+            QVector<WorkResult> failed;
+            for (const TaskItem &t : std::as_const(run.tasks))
+                if (m_inFlight.remove(t.id))
+                    failed.append(WorkResult{t.id, Outcome::PluginError, {},
+                                             QStringLiteral("the tasks could not be sent to %1: the message is larger "
+                                                            "than the protocol allows").arg(address()),
+                                             0, {}});
+            emitLater(std::move(failed));
+        }
+        run.tasks.clear();
+        bytes = 0;
+    };
+    for (const NodeTask &t : pending.tasks) {
+        const qint64 size = protocol::cborSizeBound(t.input);
+        if (!run.tasks.isEmpty() && bytes + size > protocol::BatchByteBudget)
+            flush();
+        bytes += size;
+        run.tasks.append(TaskItem{t.attempt, t.input});
     }
-    send(encode(run));
+    flush();
 }
 
 void RemoteNode::emitLater(QVector<WorkResult> results)

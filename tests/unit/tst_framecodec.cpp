@@ -22,6 +22,9 @@ private slots:
     void rejects();
     void errorIsSticky();
     void messageReader();
+    void bigMessageTravelsAsContinuedFrames();
+    void continuedFramesAreBounded();
+    void sizeBounds();
 };
 
 static QCborMap makeMessage(const QString &type)
@@ -182,6 +185,93 @@ void TestFrameCodec::messageReader()
     MessageReader range(m);
     range.integer("n", 6, 10);
     QVERIFY(range.error().contains(QStringLiteral("outside")));
+}
+
+// A message above MaxFrameSize is cut into continued frames, none above the limit, and joined again, also
+// when the bytes arrive in odd pieces.
+void TestFrameCodec::bigMessageTravelsAsContinuedFrames()
+{
+    using namespace taskfleet::protocol;
+    QCborMap big = makeMessage(QStringLiteral("run"));
+    QByteArray blob(qsizetype(MaxFrameSize) + 12345, 'x');
+    for (qsizetype i = 0; i < blob.size(); i += 4099)
+        blob[i] = char('a' + i % 26);
+    big.insert(QStringLiteral("blob"), blob);
+    QByteArray stream;
+    appendFrame(stream, makeMessage(QStringLiteral("before")));
+    appendFrame(stream, big);
+    appendFrame(stream, makeMessage(QStringLiteral("after")));
+    // Walk the prefixes: every frame within the limit, the big one in two pieces, the first continued.
+    QVector<quint32> words;
+    for (qsizetype at = 0; at < stream.size();) {
+        const quint32 word = qFromBigEndian<quint32>(stream.constData() + at);
+        words.append(word);
+        QVERIFY((word & ~ContinuedFrameBit) <= MaxFrameSize);
+        at += FrameHeaderSize + qsizetype(word & ~ContinuedFrameBit);
+    }
+    QCOMPARE(words.size(), 4);
+    QVERIFY(!(words[0] & ContinuedFrameBit));
+    QVERIFY(words[1] & ContinuedFrameBit);
+    QVERIFY(!(words[2] & ContinuedFrameBit));
+
+    FrameDecoder decoder;
+    QVector<QCborMap> got;
+    for (qsizetype at = 0; at < stream.size(); at += 7 * 1024 * 1024 + 3) {
+        decoder.append(stream.constData() + at, std::min<qsizetype>(7 * 1024 * 1024 + 3, stream.size() - at));
+        QCborMap m;
+        FrameDecoder::Status status;
+        while ((status = decoder.next(&m)) == FrameDecoder::Status::Frame)
+            got.append(m);
+        QVERIFY2(status == FrameDecoder::Status::NeedMore, qPrintable(decoder.errorString()));
+    }
+    QCOMPARE(got.size(), 3);
+    QCOMPARE(got[0].value(QStringLiteral("t")).toString(), QStringLiteral("before"));
+    QCOMPARE(got[1].value(QStringLiteral("blob")).toByteArray(), blob);
+    QCOMPARE(got[2].value(QStringLiteral("t")).toString(), QStringLiteral("after"));
+}
+
+void TestFrameCodec::continuedFramesAreBounded()
+{
+    using namespace taskfleet::protocol;
+    // A decoder with a small frame limit joins no more than that in continued frames either.
+    FrameDecoder small(4096);
+    QByteArray stream;
+    for (int i = 0; i < 3; ++i) {
+        char head[FrameHeaderSize];
+        qToBigEndian<quint32>(2000u | ContinuedFrameBit, head);
+        stream.append(head, FrameHeaderSize);
+        stream.append(2000, 'z');
+    }
+    small.append(stream);
+    QCborMap m;
+    QCOMPARE(small.next(&m), FrameDecoder::Status::Error);
+    QVERIFY2(small.errorString().contains(QStringLiteral("continued frames exceeds the limit")), qPrintable(small.errorString()));
+
+    // Joined pieces that are not one CBOR map are refused like a single bad frame.
+    FrameDecoder d;
+    QByteArray junk;
+    char head[FrameHeaderSize];
+    qToBigEndian<quint32>(3u | ContinuedFrameBit, head);
+    junk.append(head, FrameHeaderSize).append("\xa1\x61t", 3);
+    qToBigEndian<quint32>(1u, head);
+    junk.append(head, FrameHeaderSize).append("\x05", 1); // {"t": 5}: a map whose "t" is no string
+    d.append(junk);
+    QCOMPARE(d.next(&m), FrameDecoder::Status::Error);
+    QVERIFY2(d.errorString().contains(QStringLiteral("\"t\"")), qPrintable(d.errorString()));
+}
+
+void TestFrameCodec::sizeBounds()
+{
+    using namespace taskfleet::protocol;
+    const QCborValue values[] = {QCborValue(42), QCborValue(QStringLiteral("h\u00e9llo")), QCborValue(QByteArray(1000, 'b')),
+                                 QCborValue(QCborArray{1, QStringLiteral("two"), QCborMap{{QStringLiteral("k"), 2.5}}}),
+                                 QCborValue(QCborMap{{QStringLiteral("nested"), QCborArray{QByteArray(70000, 'q')}}})};
+    for (const QCborValue &v : values) {
+        const qint64 exact = v.toCbor().size();
+        QVERIFY2(cborSizeBound(v) >= exact, qPrintable(QString::number(exact)));
+        QCOMPARE(cborSizeIfOver(v, 0) >= exact, true);
+        QVERIFY(cborSizeIfOver(v, 0) <= exact + 8);
+    }
 }
 
 QTEST_GUILESS_MAIN(TestFrameCodec)

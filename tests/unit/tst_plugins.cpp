@@ -593,8 +593,14 @@ void TestPlugins::exampleJobsRun_data()
     const QDir dir(test::sourceDir() + QStringLiteral("/resources/jobs"));
     const QStringList files = dir.entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name);
     QVERIFY2(files.size() >= 5, qPrintable(dir.path()));
-    for (const QString &f : files)
+    for (const QString &f : files) {
+        // Python examples need their script as job parameters: tst_python_jobs runs them through taskfleet-run.
+        QFile job(dir.filePath(f));
+        if (job.open(QIODevice::ReadOnly) && QJsonDocument::fromJson(job.readAll()).object().value(QStringLiteral("plugin"))
+                                                 == QLatin1String("python"))
+            continue;
         QTest::newRow(qPrintable(f)) << dir.filePath(f);
+    }
 }
 
 void TestPlugins::exampleJobsRun()

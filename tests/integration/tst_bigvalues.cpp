@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: MIT
+// Big values (issue 17): inputs and outputs of tens of MiB travel through real agents and workers in frames
+// bounded by bytes (split into continued frames past 64 MiB); beyond the documented maximum, that task
+// alone fails with its size; nothing waits forever.
+#include "agentprocess.h"
+#include "testsupport.h"
+
+#include "exec/pluginregistry.h"
+#include "protocol/frame.h"
+#include "sched/controller.h"
+#include "sched/localnode.h"
+#include "sched/remotenode.h"
+
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QTemporaryDir>
+#include <QtTest/QtTest>
+
+using namespace taskfleet;
+
+namespace {
+const QByteArray Secret("big values test secret, long enough for a cluster");
+constexpr qsizetype MiB = 1024 * 1024;
+
+/** A text input of \a bytes whose content depends on \a seed (so swapped outputs are caught). */
+QString text(qsizetype bytes, char seed)
+{
+    QByteArray b(bytes, seed);
+    for (qsizetype i = 0; i < bytes; i += 997)
+        b[i] = char('a' + (i / 997 + seed) % 26);
+    return QString::fromLatin1(b);
+}
+
+/** Runs \a spec on \a c until it ends (bounded); returns its records by task index. */
+QHash<int, sched::TaskRecord> run(sched::Controller &c, sched::JobSpec spec, int timeoutMs, bool *finished)
+{
+    QHash<int, sched::TaskRecord> byIndex;
+    int id = -1;
+    *finished = false;
+    QObject guard;
+    QObject::connect(&c, &sched::Controller::resultsRecorded, &guard, [&](int jobId, const QVector<sched::TaskRecord> &r) {
+        if (jobId == id)
+            for (const sched::TaskRecord &t : r)
+                byIndex.insert(t.index, t);
+    });
+    QObject::connect(&c, &sched::Controller::jobFinished, &guard, [&](int jobId) { *finished = *finished || jobId == id; });
+    // A real event loop, not QTest::qWaitFor: that sleeps 10 ms between event batches, and a 40 MB write to a
+    // worker's pipe takes thousands of them.
+    QEventLoop loop;
+    QObject::connect(&c, &sched::Controller::jobFinished, &loop, [&](int jobId) {
+        if (jobId == id)
+            loop.quit();
+    });
+    QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
+    id = c.submit(std::move(spec));
+    if (!*finished)
+        loop.exec();
+    return byIndex;
+}
+} // namespace
+
+class TestBigValues : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void twoFortyMegabyteInputsThroughAnAgent();
+    void mixedSizesOnOneWorkerFirstAttempt();
+    void inputOverTheMaximumFailsAloneAtSubmit();
+    void outputOverTheMaximumFailsAlone();
+
+private:
+    sched::JobSpec echoJob(const QVector<QCborValue> &inputs) const;
+
+    QTemporaryDir m_dir;
+    exec::PluginInfo m_echo;
+};
+
+void TestBigValues::initTestCase()
+{
+    QVERIFY(m_dir.isValid());
+    QString error;
+    const auto echo = exec::PluginRegistry::inspect(test::pluginPath(QStringLiteral("echo")), &error);
+    QVERIFY2(echo, qPrintable(error));
+    m_echo = *echo;
+    qputenv("TASKFLEET_WORKER", test::program(QStringLiteral("taskfleet-worker")).toLocal8Bit());
+}
+
+sched::JobSpec TestBigValues::echoJob(const QVector<QCborValue> &inputs) const
+{
+    sched::JobSpec spec;
+    spec.name = QStringLiteral("big");
+    spec.plugin = m_echo;
+    spec.inputs = inputs;
+    spec.retries = 2;
+    spec.timeoutMs = 120000;
+    return spec;
+}
+
+// The issue's case: two 40 MB inputs and small ones in one job sent with no local worker. Before, the
+// controller batched them into one 80 MB frame, refused to send it, and the job waited forever.
+void TestBigValues::twoFortyMegabyteInputsThroughAnAgent()
+{
+    const QString secret = m_dir.filePath(QStringLiteral("secret"));
+    QVERIFY(test::writeSecretFile(secret, Secret));
+    test::AgentProcess agent;
+    QVERIFY2(agent.start(m_dir.filePath(QStringLiteral("state")), secret, {QStringLiteral("-w"), QStringLiteral("2")}),
+             qPrintable(agent.error()));
+    sched::Controller c;
+    exec::WorkerPoolOptions none;
+    none.workers = 0;
+    c.addNode(new sched::LocalNode(none));
+    sched::RemoteNodeOptions o;
+    o.host = QStringLiteral("127.0.0.1");
+    o.port = agent.port();
+    o.channel = net::ChannelOptions::fromSecret(Secret);
+    auto *node = new sched::RemoteNode(o);
+    c.addNode(node);
+    node->start();
+    QVERIFY(QTest::qWaitFor([&] { return node->state() == sched::NodeState::Online; }, 15000));
+
+    const QVector<QCborValue> inputs{QCborValue(1), QCborValue(text(40 * 1000 * 1000, 'a')), QCborValue(2),
+                                     QCborValue(text(40 * 1000 * 1000, 'b')), QCborValue(3)};
+    QElapsedTimer clock;
+    clock.start();
+    bool finished = false;
+    const auto records = run(c, echoJob(inputs), 120000, &finished);
+    QVERIFY2(finished, "the job did not end");
+    QCOMPARE(records.size(), inputs.size());
+    for (int i = 0; i < inputs.size(); ++i) {
+        QVERIFY2(records[i].status == stats::TaskStatus::Ok, qPrintable(records[i].error));
+        QVERIFY2(records[i].output == inputs[i], qPrintable(QStringLiteral("task %1's output differs").arg(i)));
+    }
+    qInfo("two 40 MB inputs and three small ones through the agent and back: %lld ms", clock.elapsed());
+}
+
+// The issue's second case: inputs of 0, 1 MB, 16 MB, 40 MB, 40 MB, 1, 2 on one local worker. The pool
+// batched by count into a 91 MB frame the worker refused; now every task succeeds on its first attempt.
+void TestBigValues::mixedSizesOnOneWorkerFirstAttempt()
+{
+    sched::Controller c;
+    exec::WorkerPoolOptions one;
+    one.workers = 1;
+    c.addNode(new sched::LocalNode(one));
+    const QVector<QCborValue> inputs{QCborValue(0),
+                                     QCborValue(QByteArray(1 * MiB, 'x')),
+                                     QCborValue(QByteArray(16 * MiB, 'y')),
+                                     QCborValue(text(40 * 1000 * 1000, 'c')),
+                                     QCborValue(text(40 * 1000 * 1000, 'd')),
+                                     QCborValue(1),
+                                     QCborValue(2)};
+    QElapsedTimer clock;
+    clock.start();
+    bool finished = false;
+    const auto records = run(c, echoJob(inputs), 120000, &finished);
+    QVERIFY2(finished, "the job did not end");
+    QCOMPARE(records.size(), inputs.size());
+    for (int i = 0; i < inputs.size(); ++i) {
+        QVERIFY2(records[i].status == stats::TaskStatus::Ok, qPrintable(records[i].error));
+        QCOMPARE(records[i].attempts, 1);
+        QVERIFY(records[i].output == inputs[i]);
+    }
+    qInfo("mixed sizes on one worker: %lld ms", clock.elapsed());
+}
+
+void TestBigValues::inputOverTheMaximumFailsAloneAtSubmit()
+{
+    sched::Controller c;
+    exec::WorkerPoolOptions one;
+    one.workers = 1;
+    c.addNode(new sched::LocalNode(one));
+    const QVector<QCborValue> inputs{QCborValue(7), QCborValue(QByteArray(300 * MiB, 'z')), QCborValue(8)};
+    bool finished = false;
+    const auto records = run(c, echoJob(inputs), 60000, &finished);
+    QVERIFY(finished);
+    QCOMPARE(records.size(), 3);
+    QCOMPARE(records[0].output, QCborValue(7));
+    QCOMPARE(records[2].output, QCborValue(8));
+    QCOMPARE(records[1].status, stats::TaskStatus::Failed);
+    QCOMPARE(records[1].attempts, 0); // never sent anywhere
+    QVERIFY2(records[1].error.contains(QStringLiteral("input 1 is 300.0 MiB")), qPrintable(records[1].error));
+    QVERIFY2(records[1].error.contains(QStringLiteral("256 MiB")), qPrintable(records[1].error));
+}
+
+void TestBigValues::outputOverTheMaximumFailsAlone()
+{
+    if (!QFile::exists(test::pluginPath(QStringLiteral("python"))))
+        QSKIP("the python plugin is not built");
+    QString error;
+    const auto python = exec::PluginRegistry::inspect(test::pluginPath(QStringLiteral("python")), &error);
+    QVERIFY2(python, qPrintable(error));
+    sched::Controller c;
+    exec::WorkerPoolOptions one;
+    one.workers = 1;
+    c.addNode(new sched::LocalNode(one));
+    sched::JobSpec spec;
+    spec.name = QStringLiteral("big output");
+    spec.plugin = *python;
+    spec.parameters = QCborMap{{QStringLiteral("source"), QStringLiteral("def f(n):\n    return b'x' * n\n")},
+                               {QStringLiteral("function"), QStringLiteral("f")}};
+    spec.inputs = {QCborValue(10), QCborValue(qint64(300 * MiB)), QCborValue(20)};
+    bool finished = false;
+    const auto records = run(c, spec, 120000, &finished);
+    QVERIFY(finished);
+    QCOMPARE(records.size(), 3);
+    QCOMPARE(records[0].output, QCborValue(QByteArray(10, 'x')));
+    QCOMPARE(records[2].output, QCborValue(QByteArray(20, 'x')));
+    QCOMPARE(records[1].status, stats::TaskStatus::Error);
+    QCOMPARE(records[1].attempts, 1);
+    QVERIFY2(records[1].error.contains(QStringLiteral("the output is 300.0 MiB")), qPrintable(records[1].error));
+}
+
+QTEST_GUILESS_MAIN(TestBigValues)
+#include "tst_bigvalues.moc"
