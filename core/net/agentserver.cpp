@@ -538,7 +538,8 @@ void AgentServer::onTick()
     const qint64 now = m_clock.elapsed();
     pushStatus(false);
     const qint64 timeoutMs = qint64(std::max(1, m_options.socketTimeoutSeconds)) * 1000;
-    const qint64 heartbeatMs = std::clamp<qint64>(timeoutMs / 3, 500, 5000);
+    // Heartbeats every second when idle, so a controller notices a silent link within a few seconds.
+    const qint64 heartbeatMs = std::clamp<qint64>(timeoutMs / 3, 200, 1000);
     const QList<Session *> sessions = m_sessions.values();
     for (Session *s : sessions) {
         if (now - s->lastHeardMs > timeoutMs) {

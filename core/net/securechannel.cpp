@@ -375,7 +375,14 @@ void SecureChannel::onReadyRead()
         case protocol::FrameDecoder::Status::Error: {
             const QString reason = m_decoder.errorString();
             qCWarning(lcNet).noquote() << "closing the connection with" << peerAddress() << ":" << reason;
-            closeChannel(reason, false);
+            // As docs/protocol.md promises: the peer learns why (an "error" frame), then a clean TLS close
+            // (close_notify), bounded by the linger time.
+            QCborMap error;
+            error.insert(QStringLiteral("t"), QStringLiteral("error"));
+            error.insert(QStringLiteral("text"), QString(QStringLiteral("bad frame: ") + reason));
+            m_outgoing.clear();
+            protocol::appendFrame(m_outgoing, error);
+            closeChannel(reason, true);
             return;
         }
         }

@@ -555,11 +555,19 @@ void RemoteNode::onTick()
     if (!m_channel || !m_channel->isReady())
         return;
     const qint64 now = m_clock.elapsed();
+    // Any bytes count as a sign of life, so a big message still arriving over a slow link is not taken for
+    // a dead one; a silent link is noticed after a few of the agent's 1 s heartbeats.
+    const quint64 received = m_channel->counters().bytesReceived;
+    if (received != m_bytesHeard) {
+        m_bytesHeard = received;
+        m_lastHeardMs = now;
+    }
     if (now - m_lastHeardMs > m_options.heartbeatTimeoutMs) {
-        dropConnection(QStringLiteral("no heartbeat from the agent for %1 s").arg(m_options.heartbeatTimeoutMs / 1000));
+        dropConnection(QStringLiteral("no heartbeat from the agent for %1 s")
+                           .arg(double(m_options.heartbeatTimeoutMs) / 1000.0, 0, 'g', 3));
         return;
     }
-    const qint64 interval = std::clamp<qint64>(m_options.heartbeatTimeoutMs / 3, 500, 5000);
+    const qint64 interval = std::clamp<qint64>(m_options.heartbeatTimeoutMs / 3, 200, 1000);
     if (now - m_lastSentMs >= interval)
         send(encodeHeartbeat());
 }

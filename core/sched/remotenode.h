@@ -18,7 +18,7 @@ struct RemoteNodeOptions {
     QString host;
     quint16 port = 0;
     net::ChannelOptions channel;        ///< PSK etc. (ChannelOptions::fromSecret)
-    int heartbeatTimeoutMs = 30000;     ///< no frame from the agent this long: the link is dead
+    int heartbeatTimeoutMs = 5000;      ///< nothing from the agent this long (it sends a heartbeat every 1 s when idle): the link is dead
     int maxBackoffMs = 30000;           ///< reconnect delays grow 1, 2, 4 ... up to this
 };
 
@@ -124,6 +124,7 @@ private:
     QString m_agentError; ///< text of an error frame from the agent
     bool m_agentBusy = false; ///< this attempt was turned away at the agent's pending-handshake limit
     protocol::Status m_status;
+    quint64 m_bytesHeard = 0; ///< the channel's received bytes when last checked
     QSet<QByteArray> m_parametersSent; ///< job parameters the agent holds for this connection
     int m_workers = 0;
     int m_busy = 0;

@@ -56,6 +56,7 @@ private slots:
     void workerCountChangedAtRuntimeAndKept();
     void versionMismatchIsIncompatible();
     void heartbeatsAreSeparateFromTaskTime();
+    void silentLinkNoticedWithinSeconds();
     void otherAbiGetsNoTasks();
     void terminatedAgentSaysByeAndJobGoesOn();
     void signalsPidFileAndIdleExit();
@@ -671,6 +672,33 @@ void TestAgent::heartbeatsAreSeparateFromTaskTime()
     ::kill(pid_t(agent.pid()), SIGCONT);
     // ...and rejoins once it answers again.
     QVERIFY(QTest::qWaitFor([&] { return node->state() == sched::NodeState::Online; }, 15000));
+}
+
+// With default options a silent link (the agent frozen: no FIN, no RST, like a cut cable) is noticed within
+// a few of the agent's 1 s heartbeats, not after the 30 s socket timeout.
+void TestAgent::silentLinkNoticedWithinSeconds()
+{
+    AgentProcess agent;
+    QVERIFY2(agent.start(newStateDir(), secretFile(RightSecret), {QStringLiteral("-w"), QStringLiteral("1")}),
+             qPrintable(agent.error()));
+    sched::Controller c;
+    exec::WorkerPoolOptions none;
+    none.workers = 0;
+    c.addNode(new sched::LocalNode(none));
+    auto *node = addRemote(&c, agent, RightSecret);
+    QVERIFY(waitOnline({node}));
+    QTest::qWait(2500); // idle long enough that only heartbeats keep the link
+    QCOMPARE(node->state(), sched::NodeState::Online);
+    ::kill(pid_t(agent.pid()), SIGSTOP);
+    QElapsedTimer clock;
+    clock.start();
+    const bool dropped = QTest::qWaitFor([&] { return node->state() == sched::NodeState::Offline; }, 20000);
+    const qint64 ms = clock.elapsed();
+    ::kill(pid_t(agent.pid()), SIGCONT);
+    QVERIFY(dropped);
+    qInfo("silent link noticed after %lld ms", ms);
+    QVERIFY2(ms <= sched::RemoteNodeOptions().heartbeatTimeoutMs + 1500, qPrintable(QString::number(ms)));
+    QVERIFY2(ms >= 3000, "dropped before several heartbeats were missed");
 }
 
 // SIGTERM mid-job: the agent says bye, the controller requeues at once, the job completes on the other agent.

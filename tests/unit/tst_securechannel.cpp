@@ -513,6 +513,7 @@ void TestSecureChannel::oversizedFrameClosesOnlyThatChannel()
     QSignalSpy clientClosedA(clientA, &SecureChannel::closed);
     QSignalSpy atServerA(serverA, &SecureChannel::messageReceived);
     QSignalSpy atServerB(serverB, &SecureChannel::messageReceived);
+    QSignalSpy atClientA(clientA, &SecureChannel::messageReceived);
     QCborMap big = makeMessage(QStringLiteral("upload"));
     big.insert(QStringLiteral("data"), QByteArray(4000, 'x'));
     const qsizetype frameSize = protocol::encodeFrame(big).size() - protocol::FrameHeaderSize;
@@ -524,6 +525,12 @@ void TestSecureChannel::oversizedFrameClosesOnlyThatChannel()
     QCOMPARE(atServerA.size(), 0);
     QVERIFY(clientClosedA.wait(5000));
     QCOMPARE(clientClosedA.first().first().toString(), QStringLiteral("connection closed by the peer"));
+    // Before closing (cleanly, with close_notify), the server said why, as docs/protocol.md promises.
+    QCOMPARE(atClientA.size(), 1);
+    const QCborMap said = atClientA.first().first().value<QCborMap>();
+    QCOMPARE(said.value(QStringLiteral("t")).toString(), QStringLiteral("error"));
+    QCOMPARE(said.value(QStringLiteral("text")).toString(),
+             QStringLiteral("bad frame: frame of %1 bytes exceeds the limit of 1024 bytes").arg(frameSize));
 
     // The other channel on the same server is untouched.
     clientB->send(big);
