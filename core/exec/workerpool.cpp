@@ -141,30 +141,44 @@ int WorkerPool::inFlightTasks() const
     return n;
 }
 
-int WorkerPool::batchSize() const
+double WorkerPool::averageRuntimeUs(quint32 lane) const
+{
+    // Per lane: one controller's 100 ms tasks must not make another's 5 µs tasks go one at a time.
+    const auto it = m_laneAverageUs.constFind(lane);
+    return it == m_laneAverageUs.constEnd() ? 0.0 : it.value();
+}
+
+int WorkerPool::batchSize(quint32 lane) const
 {
     if (m_options.restartAfterEachTask)
         return 1;
-    if (m_avgRuntimeUs <= 0)
+    const double average = averageRuntimeUs(lane);
+    if (average <= 0)
         return 1; // nothing measured yet: start small, grow once tasks prove short
-    return std::clamp(int(TargetBatchUs / std::max(m_avgRuntimeUs, 1.0)), 1, MaxBatch);
+    return std::clamp(int(TargetBatchUs / std::max(average, 1.0)), 1, MaxBatch);
 }
 
-int WorkerPool::depth() const
+int WorkerPool::depth(quint32 lane) const
 {
     // Short tasks: keep a second batch waiting in the worker's pipe so it never idles.
     // Long (or not yet measured) tasks: one at a time, so none waits behind a busy worker.
-    if (m_options.restartAfterEachTask || m_avgRuntimeUs <= 0 || m_avgRuntimeUs > TargetBatchUs)
+    const double average = averageRuntimeUs(lane);
+    if (m_options.restartAfterEachTask || average <= 0 || average > TargetBatchUs)
         return 1;
-    return 2 * batchSize();
+    return 2 * batchSize(lane);
 }
 
-int WorkerPool::capacity() const
+int WorkerPool::capacity(quint32 lane) const
 {
     if (m_target <= 0)
         return 0;
-    const bool shortTasks = depth() > 1;
-    return m_target * depth() + (shortTasks ? batchSize() : 0);
+    const bool shortTasks = depth(lane) > 1;
+    return m_target * depth(lane) + (shortTasks ? batchSize(lane) : 0);
+}
+
+void WorkerPool::forgetLane(quint32 lane)
+{
+    m_laneAverageUs.remove(lane);
 }
 
 void WorkerPool::startWorker()
@@ -205,7 +219,7 @@ void WorkerPool::scheduleDispatch()
 void WorkerPool::submit(QVector<PoolTask> tasks)
 {
     for (PoolTask &t : tasks)
-        m_queue.push_back(std::move(t));
+        m_queue.push(std::move(t));
     dispatch();
 }
 
@@ -213,42 +227,51 @@ void WorkerPool::dispatch()
 {
     if (m_queue.empty())
         return;
-    const size_t depth = size_t(this->depth());
+    // A worker may be fed ahead (a second batch waiting in its pipe) only behind short tasks, and as deep as
+    // the tasks of the lane served next allow. Behind a long task, queued work would wait for it while
+    // another lane's tasks could run elsewhere.
+    auto hasRoom = [this](const Worker *w) {
+        if (w->inFlight.empty())
+            return true;
+        return depth(w->inFlight.front().lane) > 1 && w->inFlight.size() < size_t(depth(m_queue.next().front().lane));
+    };
     // Feed the emptiest workers first, so a short queue spreads over all of them.
     std::vector<Worker *> ready;
     for (const auto &w : m_workers)
-        if (!w->gone && !w->draining && w->inFlight.size() < depth)
+        if (!w->gone && !w->draining && hasRoom(w.get()))
             ready.push_back(w.get());
     std::stable_sort(ready.begin(), ready.end(),
                      [](const Worker *a, const Worker *b) { return a->inFlight.size() < b->inFlight.size(); });
     for (Worker *w : ready) {
-        while (!m_queue.empty() && w->inFlight.size() < depth)
+        while (!m_queue.empty() && hasRoom(w))
             sendBatch(w);
     }
 }
 
 void WorkerPool::sendBatch(Worker *w)
 {
+    std::deque<PoolTask> &queue = m_queue.next(); // the lane with the least worker time so far
     WorkBatch batch;
-    batch.pluginPath = m_queue.front().pluginPath;
-    batch.timeoutMs = m_queue.front().timeoutMs;
-    batch.parameters = m_queue.front().parameters;
+    batch.pluginPath = queue.front().pluginPath;
+    batch.timeoutMs = queue.front().timeoutMs;
+    batch.parameters = queue.front().parameters;
     if (batch.parameters)
         batch.withParametersValue = !w->parameters.touch(batch.parameters->id);
-    const int limit = batchSize();
+    const int limit = batchSize(queue.front().lane);
     if (w->inFlight.empty())
         w->lastActivityMs = m_clock.elapsed();
     // Bounded by count and by bytes: big inputs go in batches of their own, never a 90 MB frame of several.
     qint64 bytes = 0;
-    while (!m_queue.empty() && batch.items.size() < limit && m_queue.front().pluginPath == batch.pluginPath
-           && m_queue.front().timeoutMs == batch.timeoutMs && m_queue.front().parameters == batch.parameters
-           && (batch.items.isEmpty() || bytes + protocol::cborSizeBound(m_queue.front().input) <= protocol::BatchByteBudget)) {
-        PoolTask &t = m_queue.front();
+    while (!queue.empty() && batch.items.size() < limit && queue.front().pluginPath == batch.pluginPath
+           && queue.front().timeoutMs == batch.timeoutMs && queue.front().parameters == batch.parameters
+           && (batch.items.isEmpty() || bytes + protocol::cborSizeBound(queue.front().input) <= protocol::BatchByteBudget)) {
+        PoolTask &t = queue.front();
         bytes += protocol::cborSizeBound(t.input);
         batch.items.append(WorkItem{t.id, t.input});
         w->inFlight.push_back(std::move(t));
-        m_queue.pop_front();
+        queue.pop_front();
     }
+    m_queue.settle();
     w->process->write(protocol::encodeFrame(encodeRun(batch)));
 }
 
@@ -258,14 +281,8 @@ void WorkerPool::cancel(const QVector<quint64> &ids)
         return;
     QSet<quint64> wanted(ids.begin(), ids.end());
     QVector<WorkResult> cancelled;
-    for (auto it = m_queue.begin(); it != m_queue.end();) {
-        if (wanted.remove(it->id)) {
-            cancelled.append(WorkResult{it->id, Outcome::Cancelled, {}, QStringLiteral("cancelled"), 0, {}});
-            it = m_queue.erase(it);
-        } else {
-            ++it;
-        }
-    }
+    for (const PoolTask &t : m_queue.takeIf([&](const PoolTask &t) { return wanted.remove(t.id); }))
+        cancelled.append(WorkResult{t.id, Outcome::Cancelled, {}, QStringLiteral("cancelled"), 0, {}});
     for (const auto &w : m_workers) {
         if (w->gone || wanted.isEmpty())
             continue;
@@ -335,11 +352,15 @@ void WorkerPool::handleFrame(Worker *w, const QCborMap &message, QVector<WorkRes
                 w->process->kill();
                 return;
             }
+            const quint32 lane = w->inFlight.front().lane;
+            m_queue.charge(lane, r.runtimeUs);
             w->inFlight.pop_front();
             if (!w->output.isEmpty())
                 r.log = w->output.take(r.id);
-            if (r.outcome == Outcome::Ok || r.outcome == Outcome::PluginError)
-                m_avgRuntimeUs = m_avgRuntimeUs <= 0 ? double(r.runtimeUs) : 0.9 * m_avgRuntimeUs + 0.1 * double(r.runtimeUs);
+            if (r.outcome == Outcome::Ok || r.outcome == Outcome::PluginError) {
+                double &average = m_laneAverageUs[lane];
+                average = average <= 0 ? double(r.runtimeUs) : 0.9 * average + 0.1 * double(r.runtimeUs);
+            }
             out->append(std::move(r));
         }
     } else if (type == wire::CrashNote || type == wire::ExitNote || type == wire::TimeoutNote) {
@@ -438,9 +459,8 @@ void WorkerPool::onStartFailed(Worker *w, const QString &error)
     if (m_consecutiveStartFailures >= StartFailuresBeforeGivingUp && runningWorkers() == 0) {
         // No worker can run here: fail what waits instead of holding it forever.
         QVector<WorkResult> failed;
-        for (const PoolTask &t : m_queue)
+        for (const PoolTask &t : m_queue.takeIf([](const PoolTask &) { return true; }))
             failed.append(WorkResult{t.id, Outcome::Crashed, {}, reason, 0, {}});
-        m_queue.clear();
         if (!failed.isEmpty())
             emit resultsReady(failed);
     }
@@ -451,7 +471,7 @@ void WorkerPool::retire(Worker *w, bool requeue)
     w->gone = true;
     if (requeue) {
         for (auto it = w->inFlight.rbegin(); it != w->inFlight.rend(); ++it)
-            m_queue.push_front(std::move(*it));
+            m_queue.pushFront(std::move(*it));
     }
     w->inFlight.clear();
     QProcess *process = w->process;

@@ -2,9 +2,11 @@
 // A pool of worker processes on this machine: the execution engine of every node.
 #pragma once
 
+#include "fairqueue.h"
 #include "workerprotocol.h"
 
 #include <QtCore/QElapsedTimer>
+#include <QtCore/QHash>
 #include <QtCore/QObject>
 #include <QtCore/QProcessEnvironment>
 #include <QtCore/QStringList>
@@ -23,6 +25,7 @@ struct PoolTask {
     QString pluginPath;
     qint64 timeoutMs = 0;
     JobParametersPtr parameters; ///< the job's shared parameters (null: none); sent once per worker
+    quint32 lane = 0;            ///< who it is for (an agent: the controller's session); lanes share workers fairly
 };
 
 struct WorkerPoolOptions {
@@ -65,8 +68,10 @@ public:
     int busyWorkers() const;
     int queuedTasks() const { return int(m_queue.size()); }
     int inFlightTasks() const;
-    /** How many outstanding (queued + running) tasks keep every worker fed without hoarding. */
-    int capacity() const;
+    /** How many outstanding (queued + running) tasks of \a lane keep every worker fed without hoarding. */
+    int capacity(quint32 lane = 0) const;
+    /** Drops what the pool learned about a lane's tasks (its owner is gone). */
+    void forgetLane(quint32 lane);
 
     void submit(QVector<PoolTask> tasks);
     /** Withdraws tasks: queued ones end as Cancelled at once, running ones are told to stop. */
@@ -88,8 +93,9 @@ private:
     void startWorker();
     void dispatch();
     void scheduleDispatch();
-    int batchSize() const;
-    int depth() const;
+    double averageRuntimeUs(quint32 lane) const;
+    int batchSize(quint32 lane) const;
+    int depth(quint32 lane) const;
     void sendBatch(Worker *w);
     void onStdout(Worker *w);
     void onStderr(Worker *w);
@@ -104,8 +110,8 @@ private:
     WorkerPoolOptions m_options;
     int m_target = 0;
     std::vector<std::unique_ptr<Worker>> m_workers;
-    std::deque<PoolTask> m_queue;
-    double m_avgRuntimeUs = 0; // moving average of task runtime, sizes the batches
+    FairQueue<PoolTask> m_queue;
+    QHash<quint32, double> m_laneAverageUs; // moving average of each lane's task runtime, sizes its batches
     bool m_dispatchPending = false;
     QTimer m_housekeeping;
     QElapsedTimer m_clock;

@@ -60,6 +60,7 @@ bool sameStatus(const Status &a, const Status &b)
 
 struct AgentServer::Session {
     SecureChannel *channel = nullptr;
+    quint32 lane = 0;   ///< this controller's lane in the pool: controllers share the workers fairly
     bool helloDone = false;
     QString peer;       ///< host:port
     QString peerName;   ///< from hello
@@ -180,6 +181,7 @@ void AgentServer::onChannelReady(SecureChannel *channel)
         return;
     }
     auto *s = new Session;
+    s->lane = ++m_nextLane;
     s->channel = channel;
     s->peer = channel->peerAddress();
     s->lastHeardMs = s->lastSentMs = m_clock.elapsed();
@@ -333,7 +335,7 @@ void AgentServer::handleRun(Session *s, const QCborMap &message)
         const quint64 id = ++m_nextPoolId;
         m_poolTasks.insert(id, PoolRef{s, t.id});
         s->poolIds.insert(id);
-        tasks.append(exec::PoolTask{id, std::move(t.input), path, run.timeoutMs, parameters});
+        tasks.append(exec::PoolTask{id, std::move(t.input), path, run.timeoutMs, parameters, s->lane});
     }
     m_pool->submit(std::move(tasks));
 }
@@ -419,9 +421,12 @@ void AgentServer::onChannelClosed(Session *s, const QString &reason)
     }
     m_sessions.remove(s->channel);
     s->channel->deleteLater();
+    const quint32 lane = s->lane;
     delete s;
     if (!cancel.isEmpty() && m_pool)
         m_pool->cancel(cancel);
+    if (m_pool)
+        m_pool->forgetLane(lane);
     if (m_sessions.isEmpty())
         m_idleSinceMs = m_clock.elapsed();
 }
@@ -514,19 +519,21 @@ void AgentServer::pushStatus(bool force)
 {
     if (m_sessions.isEmpty() || !m_pool)
         return;
-    const Status st = currentStatus();
+    const Status shared = currentStatus();
     const qint64 now = m_clock.elapsed();
-    const QCborMap frame = encode(st);
     for (Session *s : std::as_const(m_sessions)) {
         if (!s->helloDone)
             continue;
+        // Capacity is per controller: it follows the length of that controller's own tasks.
+        Status st = shared;
+        st.capacity = m_pool->capacity(s->lane);
         const bool changed = !s->statusSent || !sameStatus(st, s->lastStatus);
         // Capacity that doubled (the pool learned that tasks are short) is credit the controller
         // can use now: not held back by the rate limit. Happens a few times per pool, not per task.
         const bool grew = s->statusSent && st.capacity >= 2 * std::max(1, s->lastStatus.capacity);
         if (!force && (!changed || (now - s->lastStatusMs < StatusMinIntervalMs && !grew)))
             continue;
-        s->channel->send(frame);
+        s->channel->send(encode(st));
         s->lastStatus = st;
         s->statusSent = true;
         s->lastStatusMs = s->lastSentMs = now;

@@ -95,6 +95,7 @@ signals:
 
 private:
     struct Session;
+    quint32 m_nextLane = 0;
     struct PoolRef {
         Session *session = nullptr; ///< nullptr once the session ended
         quint64 attempt = 0;

@@ -57,6 +57,7 @@ private slots:
     void versionMismatchIsIncompatible();
     void heartbeatsAreSeparateFromTaskTime();
     void silentLinkNoticedWithinSeconds();
+    void twoControllersShareAnAgentFairly();
     void otherAbiGetsNoTasks();
     void terminatedAgentSaysByeAndJobGoesOn();
     void signalsPidFileAndIdleExit();
@@ -697,8 +698,56 @@ void TestAgent::silentLinkNoticedWithinSeconds()
     ::kill(pid_t(agent.pid()), SIGCONT);
     QVERIFY(dropped);
     qInfo("silent link noticed after %lld ms", ms);
-    QVERIFY2(ms <= sched::RemoteNodeOptions().heartbeatTimeoutMs + 1500, qPrintable(QString::number(ms)));
+    QVERIFY2(ms <= sched::RemoteNodeOptions().heartbeatTimeoutMs + 1500 * test::timeScale(), qPrintable(QString::number(ms)));
     QVERIFY2(ms >= 3000, "dropped before several heartbeats were missed");
+}
+
+// Two controllers on one agent (issue 17): while A's long sleeps keep both workers busy, B's 20,000 tiny
+// tasks must not queue behind them. Measured against B's solo time on the same agent.
+void TestAgent::twoControllersShareAnAgentFairly()
+{
+    AgentProcess agent;
+    QVERIFY2(agent.start(newStateDir(), secretFile(RightSecret), {QStringLiteral("-w"), QStringLiteral("2")}),
+             qPrintable(agent.error()));
+    auto controller = [&](sched::Controller &c) {
+        exec::WorkerPoolOptions none;
+        none.workers = 0;
+        c.addNode(new sched::LocalNode(none));
+        return addRemote(&c, agent, RightSecret);
+    };
+    sched::Controller a, b;
+    auto *na = controller(a);
+    auto *nb = controller(b);
+    QVERIFY(waitOnline({na, nb}));
+    // Warm up the workers (plugin loaded), then B alone.
+    QVector<sched::TaskRecord> records;
+    QVERIFY(runJob(&b, job(QStringLiteral("echo"), range(2000)), &records));
+    auto timeB = [&](qint64 *ms) {
+        QEventLoop loop;
+        int id = -1;
+        connect(&b, &sched::Controller::jobFinished, &loop, [&](int j) {
+            if (j == id)
+                loop.quit();
+        });
+        QTimer::singleShot(60000, &loop, &QEventLoop::quit);
+        QElapsedTimer clock;
+        clock.start();
+        id = b.submit(job(QStringLiteral("echo"), range(20000)));
+        loop.exec();
+        *ms = clock.elapsed();
+        return b.job(id) && b.job(id)->isOver() && b.job(id)->done == 20000;
+    };
+    qint64 solo = 0, shared = 0;
+    QVERIFY(timeB(&solo));
+    JobWatch longJob(&a, job(QStringLiteral("sleep"), range(60, 100)));
+    QVERIFY(QTest::qWaitFor([&] { return longJob.records.size() >= 2; }, 20000)); // A holds the workers
+    QVERIFY(timeB(&shared));
+    qInfo("B's 20,000 tiny tasks: %lld ms alone, %lld ms beside A's 100 ms tasks", solo, shared);
+    QVERIFY2(!longJob.finished, "A's job ended before B's: the test measured nothing");
+    // In FIFO order B waited behind A's queued sleeps (seen: 33 s for 0.06 s of work).
+    QVERIFY2(shared < 5 * solo + 500 * test::timeScale(), qPrintable(QString::number(shared)));
+    QVERIFY(QTest::qWaitFor([&] { return longJob.finished; }, 60000));
+    QCOMPARE(longJob.records.size(), 60);
 }
 
 // SIGTERM mid-job: the agent says bye, the controller requeues at once, the job completes on the other agent.

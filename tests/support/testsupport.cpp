@@ -34,6 +34,15 @@ QString sourceDir()
     return QStringLiteral(TF_SOURCE_DIR);
 }
 
+int timeScale()
+{
+#ifdef TF_SANITIZED
+    return 3;
+#else
+    return 1;
+#endif
+}
+
 bool rootTestsRequired()
 {
     return qEnvironmentVariableIsSet("TASKFLEET_REQUIRE_ROOT_TESTS");

@@ -51,6 +51,12 @@ ProgramRun runProgram(const QString &name, const QStringList &args, int timeoutM
 /** Writes \a text to \a path (creating or replacing it); false on failure. */
 bool writeFile(const QString &path, const QByteArray &text);
 
+/**
+ * How much slower this build runs than a plain one: 1, or 3 under AddressSanitizer + UBSan. Wall-clock bounds
+ * in tests are multiplied by it (one factor, set by the sanitizer build) rather than loosened case by case.
+ */
+int timeScale();
+
 /** Sum of the primes below \a n by a sieve: a reference independent of the plugins' trial division. */
 qint64 sumPrimesBelow(qint64 n);
 

@@ -4,6 +4,7 @@
 #include "testsupport.h"
 
 #include <QtCore/QCborMap>
+#include <QtCore/QElapsedTimer>
 #include <QtTest/QtTest>
 
 using namespace taskfleet;
@@ -19,6 +20,7 @@ private slots:
     void sumPrimesCorrect();
     void sdk10PluginRunsInThisWorker();
     void parametersFollowEachWorkersCache();
+    void lanesShareWorkersFairly();
     void crashIsReportedAndPoolServesOn_data();
     void crashIsReportedAndPoolServesOn();
     void timeoutKillsTask_data();
@@ -62,7 +64,7 @@ static QVector<PoolTask> tasks(const QString &plugin, const QVector<QCborValue> 
 {
     QVector<PoolTask> out;
     for (const QCborValue &v : inputs)
-        out.append(PoolTask{firstId++, v, test::pluginPath(plugin), timeoutMs, nullptr});
+        out.append(PoolTask{firstId++, v, test::pluginPath(plugin), timeoutMs, nullptr, 0});
     return out;
 }
 
@@ -117,7 +119,7 @@ void TestWorkerPool::sdk10PluginRunsInThisWorker()
     const exec::JobParametersPtr parameters = exec::makeJobParameters(QCborMap{{QStringLiteral("k"), 1}});
     QVector<PoolTask> work;
     for (int i = 1; i <= 5; ++i)
-        work.append(PoolTask{quint64(i), i * 10, path, 0, i % 2 ? parameters : nullptr});
+        work.append(PoolTask{quint64(i), i * 10, path, 0, i % 2 ? parameters : nullptr, 0});
     pool.submit(work);
     QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 5, 30000);
     for (int i = 1; i <= 5; ++i) {
@@ -147,7 +149,7 @@ void TestWorkerPool::parametersFollowEachWorkersCache()
     quint64 id = 0;
     for (int round = 0; round < 3; ++round)
         for (int k = 0; k < Jobs; ++k)
-            work.append(PoolTask{++id, round, test::pluginPath(QStringLiteral("python")), 0, jobs[size_t(k)]});
+            work.append(PoolTask{++id, round, test::pluginPath(QStringLiteral("python")), 0, jobs[size_t(k)], 0});
     pool.submit(work);
     QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), int(id), 60000);
     QCOMPARE(c.duplicates, 0);
@@ -158,6 +160,42 @@ void TestWorkerPool::parametersFollowEachWorkersCache()
         QCOMPARE(r.output.toInteger(), qint64(round + k * 1000));
     }
 #endif
+}
+
+// Two owners on one worker: lane 1 queued ten 100 ms sleeps first, lane 2 then brings 200 echo tasks. Served
+// by worker time, lane 2 is done after at most the sleep already running, not behind all ten (1 s).
+void TestWorkerPool::lanesShareWorkersFairly()
+{
+    WorkerPool pool(options(1));
+    Collector c(&pool);
+    QVector<PoolTask> slow, quick;
+    for (quint64 i = 1; i <= 10; ++i)
+        slow.append(PoolTask{i, 100, test::pluginPath(QStringLiteral("sleep")), 0, nullptr, 1});
+    for (quint64 i = 101; i <= 300; ++i)
+        quick.append(PoolTask{i, qint64(i), test::pluginPath(QStringLiteral("echo")), 0, nullptr, 2});
+    pool.submit(slow);
+    QTRY_VERIFY_WITH_TIMEOUT(c.byId.contains(1), 10000); // lane 1 has used worker time
+    QElapsedTimer clock;
+    clock.start();
+    pool.submit(quick);
+    // A real event loop (QTRY_* sleeps 10 ms between event batches, which would be the measurement).
+    auto quickDone = [&] { return std::all_of(quick.cbegin(), quick.cend(), [&](const PoolTask &t) { return c.byId.contains(t.id); }); };
+    QEventLoop loop;
+    connect(&pool, &WorkerPool::resultsReady, &loop, [&] {
+        if (quickDone())
+            loop.quit();
+    });
+    QTimer::singleShot(10000, &loop, &QEventLoop::quit);
+    loop.exec();
+    const qint64 ms = clock.elapsed();
+    QVERIFY(quickDone());
+    qInfo("lane 2's 200 tasks done after %lld ms, with %d of lane 1's 10 sleeps done", ms, int(c.byId.size()) - 200);
+    // In FIFO order all nine remaining sleeps (900 ms) would come first.
+    QVERIFY2(c.byId.size() - 200 <= 4, "lane 2 waited behind lane 1's queue");
+    QVERIFY2(ms < 450 * test::timeScale(), qPrintable(QString::number(ms)));
+    QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 210, 10000);
+    for (quint64 i = 101; i <= 300; ++i)
+        QCOMPARE(c.byId.value(i).output.toInteger(), qint64(i));
 }
 
 void TestWorkerPool::crashIsReportedAndPoolServesOn_data()
@@ -255,7 +293,7 @@ void TestWorkerPool::loadFailureIsReported()
 {
     WorkerPool pool(options(1));
     Collector c(&pool);
-    pool.submit({PoolTask{1, 5, QStringLiteral("/nonexistent/libnothing.so"), 0, nullptr}});
+    pool.submit({PoolTask{1, 5, QStringLiteral("/nonexistent/libnothing.so"), 0, nullptr, 0}});
     pool.submit(tasks(QStringLiteral("echo"), {5}, 0, 2));
     QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 2, 20000);
     QCOMPARE(c.byId.value(1).outcome, Outcome::LoadFailed);
