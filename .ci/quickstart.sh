@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 bash .ci/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTASKFLEET_BUILD_GUI=ON \
     -DTASKFLEET_SANITIZE=OFF -DTASKFLEET_BUILD_FUZZ=OFF >/dev/null
-cmake --build build -j "$(nproc)" --target taskfleet-run taskfleet-worker taskfleet-agent taskfleet tf_plugins
+cmake --build build -j "$(nproc)" --target taskfleet-run taskfleet-worker taskfleet-agent taskfleet taskfleet-plugins
 echo "== ./build/bin/taskfleet-run --keep-order resources/jobs/sumprimes.json"
 ./build/bin/taskfleet-run --keep-order resources/jobs/sumprimes.json
 # With a display, open the desktop app on the Mandelbrot example so the work is visible.
