@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "runner.h"
 
+#include "discoverysetup.h"
+
 #include "exec/pluginregistry.h"
 #include "sched/jobfile.h"
 #include "sched/localnode.h"
@@ -206,19 +208,7 @@ void Runner::watchRemoteNode(sched::RemoteNode *node)
 
 bool Runner::startDiscovery(int *exitCode)
 {
-    m_discovery = new sched::ClusterDiscovery(m_controller, m_options.secret.toUtf8(), this);
-    net::ListenerConfig config;
-    config.port = m_options.discoveryPort;
-    config.probePort = m_options.discoveryPort;
-    if (!m_options.broadcast.isEmpty()) {
-        config.probeAddresses.clear();
-        for (const QString &a : std::as_const(m_options.broadcast))
-            config.probeAddresses.append(QHostAddress(a)); // validated by main()
-    }
-    m_discovery->setListenerConfig(config);
-    sched::RemoteNodeOptions nodeOptions;
-    nodeOptions.channel.handshakeTimeoutMs = std::max(1000, m_options.connectTimeoutSeconds * 1000);
-    m_discovery->setNodeOptions(nodeOptions);
+    m_discovery = makeDiscovery(m_controller, m_options, this);
     connect(m_discovery, &sched::ClusterDiscovery::eventLogged, this,
             [](const QString &message) { printErr(QStringLiteral("taskfleet-run: ") + message); });
     connect(m_discovery, &sched::ClusterDiscovery::nodeAdded, this, [this](const QString &id) {
