@@ -4,7 +4,7 @@
 # on a copy of its seed corpus. A crash fails the run and leaves the input in build-fuzz/findings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=${FUZZ_SECONDS:-25}
+seconds=${FUZZ_SECONDS:-15}
 
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DTASKFLEET_BUILD_FUZZ=ON -DTASKFLEET_SANITIZE=ON \

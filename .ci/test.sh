@@ -42,7 +42,7 @@ step "tests under sanitizers"
 ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan "${ctest_flags[@]}" --timeout 900 || status=1
 
-step "fuzzing (libFuzzer, ${FUZZ_SECONDS:-25} s per target)"
+step "fuzzing (libFuzzer, ${FUZZ_SECONDS:-15} s per target)"
 bash .ci/fuzz.sh || status=1
 
 step "done, status $status"
