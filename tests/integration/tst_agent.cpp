@@ -739,15 +739,17 @@ void TestAgent::twoControllersShareAnAgentFairly()
     };
     qint64 solo = 0, shared = 0;
     QVERIFY(timeB(&solo));
-    JobWatch longJob(&a, job(QStringLiteral("sleep"), range(60, 100)));
+    JobWatch longJob(&a, job(QStringLiteral("sleep"), range(120, 100))); // 6 s of sleeps on 2 workers
     QVERIFY(QTest::qWaitFor([&] { return longJob.records.size() >= 2; }, 20000)); // A holds the workers
     QVERIFY(timeB(&shared));
     qInfo("B's 20,000 tiny tasks: %lld ms alone, %lld ms beside A's 100 ms tasks", solo, shared);
     QVERIFY2(!longJob.finished, "A's job ended before B's: the test measured nothing");
-    // In FIFO order B waited behind A's queued sleeps (seen: 33 s for 0.06 s of work).
-    QVERIFY2(shared < 5 * solo + 500 * test::timeScale(), qPrintable(QString::number(shared)));
-    QVERIFY(QTest::qWaitFor([&] { return longJob.finished; }, 60000));
-    QCOMPARE(longJob.records.size(), 60);
+    // Before lanes B waited behind A (5.8 s here; 33 s in the run). Now a few of A's 100 ms tasks at
+    // most: 2 s leaves room for a loaded machine and still fails the old behaviour.
+    QVERIFY2(shared < 2000 * test::timeScale(), qPrintable(QString::number(shared)));
+    a.cancelJob(longJob.id);
+    QVERIFY(QTest::qWaitFor([&] { return longJob.finished; }, 20000));
+    QCOMPARE(longJob.records.size(), 120); // every task ended once: done or cancelled
 }
 
 // SIGTERM mid-job: the agent says bye, the controller requeues at once, the job completes on the other agent.
