@@ -192,7 +192,7 @@ void TestWorkerPool::lanesShareWorkersFairly()
     qInfo("lane 2's 200 tasks done after %lld ms, with %d of lane 1's 10 sleeps done", ms, int(c.byId.size()) - 200);
     // In FIFO order all nine remaining sleeps (900 ms) would come first.
     QVERIFY2(c.byId.size() - 200 <= 4, "lane 2 waited behind lane 1's queue");
-    QVERIFY2(ms < 450 * test::timeScale(), qPrintable(QString::number(ms)));
+    QVERIFY2(ms < 1000 * test::timeScale(), qPrintable(QString::number(ms))); // a sanity bound; the count above is the test
     QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 210, 10000);
     for (quint64 i = 101; i <= 300; ++i)
         QCOMPARE(c.byId.value(i).output.toInteger(), qint64(i));
