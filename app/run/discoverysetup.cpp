@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "discoverysetup.h"
 
+#include "runner.h" // parseNodeAddress
+
 #include "net/discoverylistener.h"
 #include "sched/remotenode.h"
 
@@ -9,6 +11,24 @@
 #include <algorithm>
 
 namespace taskfleet::app {
+
+namespace {
+sched::RemoteNodeOptions nodeOptions(const RunOptions &options)
+{
+    sched::RemoteNodeOptions o;
+    o.channel = net::ChannelOptions::fromSecret(options.secret.toUtf8());
+    o.channel.handshakeTimeoutMs = std::max(1000, options.connectTimeoutSeconds * 1000);
+    return o;
+}
+} // namespace
+
+sched::RemoteNode *makeRemoteNode(const QString &address, const RunOptions &options)
+{
+    sched::RemoteNodeOptions o = nodeOptions(options);
+    QString why;
+    parseNodeAddress(address, &o.host, &o.port, &why); // validated by main()
+    return new sched::RemoteNode(o);
+}
 
 sched::ClusterDiscovery *makeDiscovery(sched::Controller *controller, const RunOptions &options, QObject *parent)
 {
@@ -22,9 +42,7 @@ sched::ClusterDiscovery *makeDiscovery(sched::Controller *controller, const RunO
             config.probeAddresses.append(QHostAddress(a)); // validated by main()
     }
     discovery->setListenerConfig(config);
-    sched::RemoteNodeOptions nodeOptions;
-    nodeOptions.channel.handshakeTimeoutMs = std::max(1000, options.connectTimeoutSeconds * 1000);
-    discovery->setNodeOptions(nodeOptions);
+    discovery->setNodeOptions(nodeOptions(options)); // ClusterDiscovery sets the PSK from its own secret
     return discovery;
 }
 

@@ -81,12 +81,7 @@ bool Session::start(int *exitCode)
     poolOptions.restartAfterEachTask = m_options.restartWorkers;
     m_controller->addNode(new sched::LocalNode(poolOptions));
     for (const QString &address : std::as_const(m_options.nodes)) {
-        sched::RemoteNodeOptions nodeOptions;
-        QString why;
-        parseNodeAddress(address, &nodeOptions.host, &nodeOptions.port, &why); // validated by main()
-        nodeOptions.channel = net::ChannelOptions::fromSecret(m_options.secret.toUtf8());
-        nodeOptions.channel.handshakeTimeoutMs = std::max(1000, m_options.connectTimeoutSeconds * 1000);
-        auto *node = new sched::RemoteNode(nodeOptions);
+        auto *node = makeRemoteNode(address, m_options);
         m_controller->addNode(node);
         watchRemoteNode(node);
         node->start();
