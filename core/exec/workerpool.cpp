@@ -263,10 +263,12 @@ void WorkerPool::sendBatch(Worker *w)
     // Bounded by count and by bytes: big inputs go in batches of their own, never a 90 MB frame of several.
     qint64 bytes = 0;
     while (!queue.empty() && batch.items.size() < limit && queue.front().pluginPath == batch.pluginPath
-           && queue.front().timeoutMs == batch.timeoutMs && queue.front().parameters == batch.parameters
-           && (batch.items.isEmpty() || bytes + protocol::cborSizeBound(queue.front().input) <= protocol::BatchByteBudget)) {
+           && queue.front().timeoutMs == batch.timeoutMs && queue.front().parameters == batch.parameters) {
         PoolTask &t = queue.front();
-        bytes += protocol::cborSizeBound(t.input);
+        const qint64 size = protocol::cborSizeBound(t.input); // once per task: this is the hot path
+        if (!batch.items.isEmpty() && bytes + size > protocol::BatchByteBudget)
+            break;
+        bytes += size;
         batch.items.append(WorkItem{t.id, t.input});
         w->inFlight.push_back(std::move(t));
         queue.pop_front();
