@@ -94,6 +94,11 @@ bool SecureServer::listen(const QHostAddress &address, quint16 port)
         qCWarning(lcNet).noquote() << "not listening on" << address.toString() << ":" << m_error;
         return false;
     }
+    // Qt's default backlog (50) overflows under a burst of connections while the event loop is busy; the kernel
+    // then drops the client's final ACK and the connection hangs half-made, never seen here and never timed out.
+    // A deep queue lets every connection reach the handshake deadline and the per-address caps (the kernel caps
+    // the value at net.core.somaxconn).
+    m_listener->setListenBacklogSize(m_options.listenBacklog);
     if (!m_listener->listen(address, port)) {
         m_error = m_listener->errorString();
         qCWarning(lcNet) << "cannot listen on" << address << port << ":" << m_listener->errorString();

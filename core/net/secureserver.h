@@ -40,6 +40,8 @@ struct ServerOptions
     int maxPendingPerAddress = 8;
     /** All open connections (handshaking + established); over it a pending one is evicted, else the new one refused. */
     int maxConnections = 1024;
+    /** Kernel accept queue length asked for (capped by net.core.somaxconn). */
+    int listenBacklog = 1024;
     /** This many failed handshakes from one address within failureWindowMs block that address (0 disables)... */
     int failureLimit = 5;
     int failureWindowMs = 60000;

@@ -377,6 +377,7 @@ void TestFlood::slowFloodFromManyAddresses()
         dropClosed(silent);
         return silent.empty();
     }, 10000);
+    const int stillOpen = int(silent.size());
 
     (void)agent.stderrText();
     ::kill(pid_t(agent.pid()), SIGUSR1);
@@ -394,8 +395,14 @@ void TestFlood::slowFloodFromManyAddresses()
           "evicted, %lld timed out or failed, %lld over the caps; %s",
           opened, LastHost - FirstHost + 1, FirstHost, LastHost, AddressesPerWave * PerAddress, WaveMs, connectMs,
           failedAttempts, Tasks, jobMs, evicted, failed, overCaps,
-          allClosed ? "every silent connection closed" : "some silent connections still open after 10 s");
-    QVERIFY(allClosed);
+          allClosed ? "every silent connection closed" : qPrintable(QStringLiteral("%1 silent connections still open after 10 s").arg(stillOpen)));
+    // Every connection the agent saw was closed by it. One it never saw (the kernel completed the TCP handshake
+    // but the accept queue was full, so the final ACK was dropped) stays open on the client side only, and only
+    // the kernel can end it; the agent's deep listen backlog makes that rare, so the slack is that count exactly.
+    const qint64 seenByAgent = evicted + failed + overCaps;
+    QVERIFY2(allClosed || stillOpen <= opened - seenByAgent,
+             qPrintable(QStringLiteral("%1 silent connections open, but the agent accounted for %2 of %3")
+                            .arg(stillOpen).arg(seenByAgent).arg(opened)));
     QCOMPARE(failedAttempts, 0);
     QVERIFY(connectMs < 3000);
     QVERIFY(evicted > 0); // the table was full: the flood did reach the limit the controller got past
