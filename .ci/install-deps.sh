@@ -8,6 +8,7 @@ packages=(
     qt6-base-dev qt6-base-dev-tools libgl-dev
     libssl-dev
     python3-dev     # the python task plugin embeds CPython
+    python3-venv    # the test that `pip install ./python` works offline, in a venv
     iproute2        # network namespaces for the multi-host discovery tests
     xvfb xauth      # a display for the desktop app on headless machines
     clang libclang-rt-14-dev   # libFuzzer for the fuzz targets

@@ -2,6 +2,7 @@
 // taskfleet: the desktop app. Parses the command line and opens the main window.
 #include "agentnodetype.h"
 #include "mainwindow.h"
+#include "sched/scriptserver.h"
 #include "signalwatcher.h"
 
 #include <QtCore/QCommandLineParser>
@@ -44,8 +45,16 @@ int main(int argc, char *argv[])
                                            QStringLiteral("Read the cluster secret for agents from FILE "
                                                           "(else the one in Settings, else TASKFLEET_SECRET)."),
                                            QStringLiteral("FILE"));
+    const QCommandLineOption scriptSocketOpt(QStringLiteral("script-socket"),
+                                             QStringLiteral("Python scripts attach at PATH (default: %1).")
+                                                 .arg(taskfleet::sched::defaultScriptSocketPath()),
+                                             QStringLiteral("PATH"));
+    const QCommandLineOption noScriptsOpt(QStringLiteral("no-scripts"),
+                                          QStringLiteral("Python scripts cannot attach to this window."));
     parser.addOption(workers);
     parser.addOption(nodeOpt);
+    parser.addOption(scriptSocketOpt);
+    parser.addOption(noScriptsOpt);
     parser.addOption(secretFileOpt);
     parser.addOption(pluginPath);
     parser.addOption(exportStats);
@@ -84,6 +93,9 @@ int main(int argc, char *argv[])
             return 2;
         }
     }
+    if (!parser.isSet(noScriptsOpt))
+        options.scriptSocket = parser.isSet(scriptSocketOpt) ? QDir::current().absoluteFilePath(parser.value(scriptSocketOpt))
+                                                             : taskfleet::sched::defaultScriptSocketPath();
     if (parser.isSet(exportStats))
         options.exitStatisticsPath = QDir::current().absoluteFilePath(parser.value(exportStats));
 

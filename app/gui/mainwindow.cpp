@@ -143,6 +143,13 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget *parent)
             showError(tr("node %1: %2").arg(address, why));
     }
     applyDiscovery();
+    if (!m_options.scriptSocket.isEmpty()) {
+        QString pluginError;
+        if (const auto python = m_registry.resolve(QStringLiteral("python"), &pluginError))
+            m_host->enableScriptServer(m_options.scriptSocket, *python);
+        else
+            log(tr("scripts cannot attach: %1").arg(pluginError));
+    }
     resize(1280, 840);
 }
 
@@ -590,7 +597,8 @@ void MainWindow::onJobSubmitted(int jobId, const sched::JobSpec &spec)
         m_lastMandelbrotJob = jobId;
         m_mandelbrot->setCurrentJob(jobId);
     }
-    const bool chosen = m_selectOnSubmit.remove(m_acknowledged++);
+    // Only the window's own submissions are counted: an attached script's jobs (origin set) come in between.
+    const bool chosen = spec.origin.isEmpty() && m_selectOnSubmit.remove(m_acknowledged++);
     if (chosen || selectedJob() < 0 || spec.plugin.name == MandelbrotPlugin)
         m_pendingSelect = jobId;
 }

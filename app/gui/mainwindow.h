@@ -40,6 +40,8 @@ struct MainWindowOptions {
     QString secretFile;            ///< the cluster secret for agents comes from this file (--secret-file)
     /** Discovery: unset = as Settings say (on, UDP port from Settings; never without useSettings); set = these sockets. */
     std::optional<net::ListenerConfig> discovery;
+    /** Where Python scripts attach (taskfleet.Server(attach=True), docs/python.md); empty: they cannot. */
+    QString scriptSocket;
 };
 
 /**

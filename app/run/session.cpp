@@ -27,8 +27,19 @@ void printErr(const QString &text)
     std::fputs(qPrintable(QStringLiteral("taskfleet-run: ") + text + QLatin1Char('\n')), stderr);
 }
 
-/** A results frame larger than this is split: the client decodes one frame at a time. */
-constexpr qsizetype ResultsFrameBytes = 4 * 1024 * 1024;
+/** Blocking: the client's reader thread always drains its end of the pipe. */
+void writeAll(const QByteArray &data)
+{
+    qsizetype offset = 0;
+    while (offset < data.size()) {
+        const ssize_t n = ::write(STDOUT_FILENO, data.constData() + offset, size_t(data.size() - offset));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return; // the client is gone; stdin's end of file ends the session
+        offset += n;
+    }
+}
 } // namespace
 
 Session::Session(RunOptions options, QObject *parent)
@@ -39,7 +50,9 @@ Session::Session(RunOptions options, QObject *parent)
 
 Session::~Session()
 {
-    writeOut();
+    // Before the controller (an earlier child): the client session cancels what it still has there.
+    delete m_client;
+    m_client = nullptr;
 }
 
 sched::Node *Session::localNode() const
@@ -63,15 +76,10 @@ bool Session::start(int *exitCode)
         *exitCode = ExitBadUsage;
         return false;
     }
-    m_python = *python;
-
-    if (!m_options.journalFile.isEmpty()) {
-        if (!m_journal.open(m_options.journalFile, &error)) {
-            printErr(error);
-            *exitCode = ExitBadUsage;
-            return false;
-        }
-        m_journaling = true;
+    if (!m_options.journalFile.isEmpty() && !m_journal.open(m_options.journalFile, &error)) {
+        printErr(error);
+        *exitCode = ExitBadUsage;
+        return false;
     }
 
     m_controller = new sched::Controller(this);
@@ -90,8 +98,14 @@ bool Session::start(int *exitCode)
         *exitCode = ExitNoNode;
         return false;
     }
-    connect(m_controller, &sched::Controller::resultsRecorded, this, &Session::onResults);
-    connect(m_controller, &sched::Controller::jobFinished, this, &Session::onJobFinished);
+    m_client = new sched::ClientSession(m_controller, *python, writeAll, this);
+    if (!m_options.journalFile.isEmpty())
+        m_client->setJournal(&m_journal);
+    connect(m_client, &sched::ClientSession::ended, this, [this](const QString &error) {
+        if (!error.isEmpty())
+            printErr(error);
+        quit(error.isEmpty() ? ExitAllOk : ExitBadUsage);
+    });
     connect(&m_nodeWatchdog, &QTimer::timeout, this, &Session::onNodeWatchdog);
     m_nodeWatchdog.start(100);
 
@@ -99,12 +113,10 @@ bool Session::start(int *exitCode)
     connect(m_stdin, &QSocketNotifier::activated, this, &Session::onStdinReadable);
 
     QCborMap hello;
-    hello.insert(QStringLiteral("t"), QStringLiteral("hello"));
     hello.insert(QStringLiteral("version"), QStringLiteral(TASKFLEET_VERSION));
     hello.insert(QStringLiteral("pid"), QCoreApplication::applicationPid());
     hello.insert(QStringLiteral("workers"), poolOptions.workers);
-    send(hello);
-    writeOut();
+    m_client->sendHello(hello);
     return true;
 }
 
@@ -130,7 +142,8 @@ void Session::watchRemoteNode(sched::RemoteNode *node)
         const bool bad = node->state() == sched::NodeState::Refused || node->state() == sched::NodeState::Incompatible;
         if (bad && !m_warned.contains(node->address())) {
             m_warned.insert(node->address());
-            warn(QStringLiteral("%1: %2").arg(node->address(), node->stateReason()));
+            // The client shows it (on its stderr, which is ours too): not printed twice.
+            m_client->warn(QStringLiteral("%1: %2").arg(node->address(), node->stateReason()));
         } else if (node->state() == sched::NodeState::Online) {
             m_warned.remove(node->address());
         }
@@ -148,247 +161,7 @@ void Session::onStdinReadable()
         quit(ExitAllOk);
         return;
     }
-    m_decoder.append(buffer, n);
-    QCborMap message;
-    for (;;) {
-        const auto status = m_decoder.next(&message);
-        if (status == protocol::FrameDecoder::Status::NeedMore)
-            break;
-        if (status == protocol::FrameDecoder::Status::Error) {
-            fatal(QStringLiteral("broken frame from the client: ") + m_decoder.errorString());
-            quit(ExitBadUsage);
-            return;
-        }
-        handle(message);
-        if (m_done)
-            return;
-    }
-    writeOut();
-}
-
-void Session::handle(const QCborMap &message)
-{
-    const QString type = message.value(QStringLiteral("t")).toString();
-    const QCborValue rid = message.value(QStringLiteral("rid"));
-    if (type == QLatin1String("submit"))
-        handleSubmit(message);
-    else if (type == QLatin1String("set_ncpus"))
-        handleSetNcpus(message);
-    else if (type == QLatin1String("stats"))
-        replyStats(rid);
-    else if (type == QLatin1String("nodes"))
-        replyNodes(rid);
-    else if (type == QLatin1String("quit"))
-        quit(ExitAllOk);
-    else
-        printErr(QStringLiteral("ignoring a frame of unknown type \"%1\"").arg(type));
-}
-
-void Session::handleSubmit(const QCborMap &message)
-{
-    const QString key = message.value(QStringLiteral("job")).toString();
-    const QCborValue params = message.value(QStringLiteral("params"));
-    if (params.isMap())
-        m_params.insert(key, params);
-    const auto found = m_params.constFind(key);
-    const QCborArray tasks = message.value(QStringLiteral("tasks")).toArray();
-    if (found == m_params.constEnd()) {
-        // A client bug, not the user's: fail these tasks rather than the session.
-        for (const QCborValue &t : tasks)
-            m_pendingResults.append(QCborArray{t.toArray().at(0), false,
-                                               QStringLiteral("taskfleet-run: unknown job key \"%1\"").arg(key),
-                                               QCborValue(), QString(), 0.0});
-        scheduleFlush();
-        return;
-    }
-    sched::JobSpec spec;
-    spec.name = QStringLiteral("python: ") + found->toMap().value(QStringLiteral("function")).toString();
-    spec.plugin = m_python;
-    spec.parameters = *found;
-    QVector<qint64> ids;
-    ids.reserve(tasks.size());
-    spec.inputs.reserve(tasks.size());
-    for (const QCborValue &t : tasks) {
-        const QCborArray task = t.toArray();
-        ids.append(task.at(0).toInteger());
-        spec.inputs.append(task.at(1));
-    }
-    if (ids.isEmpty())
-        return;
-    if (m_journaling) {
-        const QString journalKey = QUuid::createUuid().toString(QUuid::WithoutBraces);
-        m_journal.writeJob(journalKey, spec);
-        const int id = m_controller->submit(std::move(spec));
-        m_journalKeys.insert(id, journalKey);
-        m_clientIds.insert(id, std::move(ids));
-    } else {
-        const int id = m_controller->submit(std::move(spec));
-        m_clientIds.insert(id, std::move(ids));
-    }
-}
-
-void Session::handleSetNcpus(const QCborMap &message)
-{
-    const qint64 n = message.value(QStringLiteral("n")).toInteger(-1);
-    if (n < 0 || n > 4096) {
-        warn(QStringLiteral("set_ncpus wants a number from 0 to 4096, not %1").arg(n));
-        return;
-    }
-    m_options.localWorkers = int(n);
-    if (sched::Node *local = localNode())
-        local->setWorkerCount(int(n));
-}
-
-void Session::replyStats(const QCborValue &rid)
-{
-    const stats::Statistics &stats = m_controller->statistics();
-    QCborArray rows;
-    for (int i = 0; i < stats.nodes().size(); ++i) {
-        const stats::NodeTotals &n = stats.nodes().at(i);
-        const sched::Node *node = m_controller->findNode(n.id);
-        QCborMap row;
-        row.insert(QStringLiteral("id"), n.id);
-        row.insert(QStringLiteral("name"), n.name);
-        row.insert(QStringLiteral("address"), node ? node->address() : n.id);
-        row.insert(QStringLiteral("tasks"), n.tasksDone);
-        row.insert(QStringLiteral("time"), n.taskTimeSum);
-        row.insert(QStringLiteral("errors"), n.pluginErrors);
-        row.insert(QStringLiteral("failures"), n.failures);
-        row.insert(QStringLiteral("lost"), n.lost);
-        row.insert(QStringLiteral("rate"), stats.rate(i, 5));
-        row.insert(QStringLiteral("workers"), node ? node->workerCount() : 0);
-        row.insert(QStringLiteral("busy"), node ? node->busyWorkers() : 0);
-        rows.append(row);
-    }
-    QCborMap reply;
-    reply.insert(QStringLiteral("t"), QStringLiteral("stats"));
-    reply.insert(QStringLiteral("rid"), rid);
-    reply.insert(QStringLiteral("nodes"), rows);
-    reply.insert(QStringLiteral("retries"), stats.retries());
-    reply.insert(QStringLiteral("elapsed"), double(stats.nowUs()) / 1e6);
-    flushResults(); // results recorded before this reply go first
-    send(reply);
-}
-
-void Session::replyNodes(const QCborValue &rid)
-{
-    QCborArray rows;
-    for (const sched::Node *n : m_controller->nodes()) {
-        QCborMap row;
-        row.insert(QStringLiteral("id"), n->id());
-        row.insert(QStringLiteral("name"), n->name());
-        row.insert(QStringLiteral("address"), n->address());
-        row.insert(QStringLiteral("local"), n->isLocal());
-        row.insert(QStringLiteral("state"), sched::nodeStateName(n->state()));
-        row.insert(QStringLiteral("reason"), n->stateReason());
-        row.insert(QStringLiteral("workers"), n->workerCount());
-        row.insert(QStringLiteral("busy"), n->busyWorkers());
-        rows.append(row);
-    }
-    QCborMap reply;
-    reply.insert(QStringLiteral("t"), QStringLiteral("nodes"));
-    reply.insert(QStringLiteral("rid"), rid);
-    reply.insert(QStringLiteral("nodes"), rows);
-    send(reply);
-}
-
-void Session::onResults(int jobId, const QVector<sched::TaskRecord> &records)
-{
-    const auto it = m_clientIds.constFind(jobId);
-    if (it == m_clientIds.constEnd())
-        return;
-    if (m_journaling)
-        m_journal.writeResults(m_journalKeys.value(jobId), records);
-    for (const sched::TaskRecord &r : records) {
-        const bool ok = r.status == stats::TaskStatus::Ok;
-        QCborValue payload = ok ? r.output : QCborValue(r.error.isEmpty() ? stats::taskStatusName(r.status) : r.error);
-        m_pendingResults.append(QCborArray{it->at(r.index), ok, std::move(payload),
-                                           r.log.isEmpty() ? QCborValue() : QCborValue(r.log), r.nodeName,
-                                           double(r.runtimeUs) / 1e6});
-    }
-    // The controller hands results over in batches already: out at once, no extra event-loop turn.
-    flushResults();
-    writeOut();
-}
-
-void Session::onJobFinished(int jobId)
-{
-    // After this turn's results are out: the client ids are needed until then.
-    QMetaObject::invokeMethod(this, [this, jobId] {
-        flushResults();
-        m_clientIds.remove(jobId);
-        if (m_journaling)
-            m_journal.writeEnd(m_journalKeys.take(jobId));
-        writeOut();
-    }, Qt::QueuedConnection);
-}
-
-void Session::scheduleFlush()
-{
-    // No timer: everything recorded during this event-loop turn goes out in one frame right after it.
-    if (m_flushScheduled)
-        return;
-    m_flushScheduled = true;
-    QMetaObject::invokeMethod(this, [this] {
-        flushResults();
-        writeOut();
-    }, Qt::QueuedConnection);
-}
-
-void Session::flushResults()
-{
-    m_flushScheduled = false;
-    if (m_pendingResults.isEmpty())
-        return;
-    QCborMap frame;
-    frame.insert(QStringLiteral("t"), QStringLiteral("results"));
-    frame.insert(QStringLiteral("r"), m_pendingResults);
-    m_pendingResults = QCborArray();
-    send(frame);
-}
-
-void Session::send(const QCborMap &message)
-{
-    protocol::appendFrame(m_out, message);
-    if (m_out.size() >= ResultsFrameBytes)
-        writeOut();
-}
-
-void Session::writeOut()
-{
-    // Blocking writes: the client's reader thread always drains its end of the pipe.
-    qsizetype offset = 0;
-    while (offset < m_out.size()) {
-        const ssize_t n = ::write(STDOUT_FILENO, m_out.constData() + offset, size_t(m_out.size() - offset));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            m_out.clear(); // the client is gone; stdin's end of file ends the session
-            return;
-        }
-        offset += n;
-    }
-    m_out.clear();
-}
-
-void Session::warn(const QString &text)
-{
-    // The client shows it (on its stderr, which is ours too): not printed twice.
-    QCborMap m;
-    m.insert(QStringLiteral("t"), QStringLiteral("warning"));
-    m.insert(QStringLiteral("text"), text);
-    send(m);
-    writeOut();
-}
-
-void Session::fatal(const QString &reason)
-{
-    QCborMap m;
-    m.insert(QStringLiteral("t"), QStringLiteral("error"));
-    m.insert(QStringLiteral("text"), reason);
-    flushResults();
-    send(m);
-    writeOut();
+    m_client->receive(buffer, n);
 }
 
 void Session::onNodeWatchdog()
@@ -441,13 +214,8 @@ void Session::onNodeWatchdog()
     m_fatal = reason;
     if (m_fatal.isEmpty() || m_controller->allJobsOver())
         return;
-    // Tell the client once per batch of stranded jobs; it fails them at once. Then cancel them here.
-    fatal(m_fatal);
-    for (int id : m_controller->jobIds()) {
-        const sched::Job *job = m_controller->job(id);
-        if (job && !job->isOver())
-            m_controller->cancelJob(id);
-    }
+    // Tell the client once per batch of stranded jobs; it fails them at once, and they are cancelled here.
+    m_client->fail(m_fatal);
 }
 
 void Session::quit(int exitCode)
@@ -455,8 +223,8 @@ void Session::quit(int exitCode)
     if (m_done)
         return;
     m_done = true;
-    flushResults();
-    writeOut();
+    if (m_client)
+        m_client->flush();
     if (m_stdin)
         m_stdin->setEnabled(false);
     emit finished(exitCode);

@@ -4,15 +4,12 @@
 #pragma once
 
 #include "runoptions.h"
+#include "sched/clientsession.h"
 #include "sched/clusterdiscovery.h"
 #include "sched/controller.h"
 #include "sched/journal.h"
 
-#include "protocol/frame.h"
-
-#include <QtCore/QCborArray>
 #include <QtCore/QElapsedTimer>
-#include <QtCore/QHash>
 #include <QtCore/QObject>
 #include <QtCore/QSet>
 #include <QtCore/QTimer>
@@ -22,10 +19,10 @@ class QSocketNotifier;
 namespace taskfleet::app {
 
 /**
- * One client session. Each "submit" frame becomes one Controller job of the python plugin; its
- * parameters (the code) are content-addressed by the engine, so they travel once per node whatever
- * the number of jobs. Results are written back as soon as the controller records them: one
- * "results" frame per batch the controller hands over (resultsRecorded), no timer.
+ * taskfleet-run's side of one client session: sets up the controller, its nodes and discovery from the
+ * options, reads the client's frames from stdin and writes the replies to stdout (blocking: the
+ * client's reader thread always drains its end of the pipe). The protocol itself is a
+ * sched::ClientSession, the same one the desktop app serves attached scripts with.
  */
 class Session : public QObject
 {
@@ -43,40 +40,19 @@ signals:
 
 private:
     void onStdinReadable();
-    void handle(const QCborMap &message);
-    void handleSubmit(const QCborMap &message);
-    void handleSetNcpus(const QCborMap &message);
-    void replyStats(const QCborValue &rid);
-    void replyNodes(const QCborValue &rid);
-    void onResults(int jobId, const QVector<sched::TaskRecord> &records);
-    void onJobFinished(int jobId);
     void watchRemoteNode(sched::RemoteNode *node);
     void onNodeWatchdog();
     bool startDiscovery();
-    void send(const QCborMap &message);
-    void scheduleFlush();
-    void flushResults();
-    void writeOut();
-    void fatal(const QString &text);
-    void warn(const QString &text);
     void quit(int exitCode);
     sched::Node *localNode() const;
 
     RunOptions m_options;
     sched::Controller *m_controller = nullptr;
+    sched::ClientSession *m_client = nullptr;
     sched::ClusterDiscovery *m_discovery = nullptr;
-    exec::PluginInfo m_python;
     QSocketNotifier *m_stdin = nullptr;
-    protocol::FrameDecoder m_decoder;
-    QByteArray m_out;               ///< encoded frames not yet written to stdout
-    QCborArray m_pendingResults;    ///< result rows recorded since the last flush
-    bool m_flushScheduled = false;
-    bool m_done = false;
-    QHash<QString, QCborValue> m_params;            ///< client job key -> python plugin parameters
-    QHash<int, QVector<qint64>> m_clientIds;        ///< controller job id -> client task id per index
-    QHash<int, QString> m_journalKeys;              ///< controller job id -> journal key (with --journal)
     sched::JournalWriter m_journal;
-    bool m_journaling = false;
+    bool m_done = false;
     QTimer m_nodeWatchdog;          ///< no usable node at all: tell the client instead of hanging
     QElapsedTimer m_clock;
     QSet<QString> m_warned;         ///< remote nodes whose refusal was already reported

@@ -5,6 +5,7 @@
 #include "clusterdiscovery.h"
 #include "localnode.h"
 #include "remotenode.h"
+#include "scriptserver.h"
 
 #include <QtCore/QMutexLocker>
 #include <QtCore/QTimer>
@@ -54,6 +55,8 @@ public:
                     qWarning("taskfleet: could not write statistics: %s", qPrintable(error));
             }
             stopDiscovery();
+            delete m_scripts; // before the controller: its sessions cancel their jobs there
+            m_scripts = nullptr;
             delete m_snapshotTimer;
             delete m_flushTimer;
             m_snapshotTimer = m_flushTimer = nullptr;
@@ -80,6 +83,31 @@ public:
         } else {
             emit m_host->eventLogged(QStringLiteral("discovery off: %1").arg(error));
             stopDiscovery();
+        }
+    }
+
+    void startScriptServer(const QString &path, const exec::PluginInfo &python)
+    {
+        if (!m_controller)
+            return;
+        delete m_scripts;
+        m_scripts = new ScriptServer(m_controller, python, this);
+        m_scripts->setSubmitter([this](JobSpec spec) {
+            // Through the same signal as the window's own jobs, so the window shows them alike.
+            const int id = m_controller->submit(spec);
+            emit m_host->jobSubmitted(id, spec);
+            return id;
+        });
+        connect(m_scripts, &ScriptServer::eventLogged, m_host, &ControllerHost::eventLogged);
+        QString error;
+        if (m_scripts->listen(path, &error)) {
+            emit m_host->eventLogged(QStringLiteral("scripts can attach at %1").arg(path));
+        } else {
+            // Also on stderr: whoever started the window from a terminal sees why their scripts cannot attach.
+            qWarning("taskfleet: scripts cannot attach: %s", qPrintable(error));
+            emit m_host->eventLogged(QStringLiteral("scripts cannot attach: %1").arg(error));
+            delete m_scripts;
+            m_scripts = nullptr;
         }
     }
 
@@ -133,6 +161,7 @@ private:
     ControllerHostOptions m_options;
     Controller *m_controller = nullptr;
     ClusterDiscovery *m_discovery = nullptr;
+    ScriptServer *m_scripts = nullptr;
     QTimer *m_snapshotTimer = nullptr;
     QTimer *m_flushTimer = nullptr;
     std::vector<std::pair<int, QVector<TaskRecord>>> m_pending; // in arrival order of jobs
@@ -264,6 +293,12 @@ void ControllerHost::disableDiscovery()
 {
     Backend *backend = m_backend;
     post([backend](Controller *) { backend->stopDiscovery(); });
+}
+
+void ControllerHost::enableScriptServer(const QString &path, const exec::PluginInfo &python)
+{
+    Backend *backend = m_backend;
+    post([backend, path, python](Controller *) { backend->startScriptServer(path, python); });
 }
 
 void ControllerHost::removeNode(const QString &nodeId)

@@ -70,6 +70,12 @@ public:
     void enableDiscovery(const net::ListenerConfig &config, const QByteArray &secret);
     /** Stops discovery; the nodes it added stay. */
     void disableDiscovery();
+    /**
+     * Lets Python scripts of this user attach (taskfleet.Server(attach=True)): a ScriptServer at \a path
+     * on the controller's thread, running their jobs with \a python. Their jobs come back through
+     * jobSubmitted() with JobSpec::origin set. Success or failure is logged (eventLogged()).
+     */
+    void enableScriptServer(const QString &path, const exec::PluginInfo &python);
     /** Writes the statistics CSV set; statisticsExported() tells the files or the error. */
     void exportStatistics(const QString &path);
     /** Where to write the statistics CSV when the host is destroyed; empty: nowhere. */

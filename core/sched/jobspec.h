@@ -20,6 +20,7 @@ struct JobSpec {
     qint64 timeoutMs = 0;   ///< per task; 0 means none
     int priority = 0;       ///< higher runs first
     QString sourceFile;     ///< the job file it came from, if any
+    QString origin;         ///< who submitted it when not the program's own user (an attached script); empty: the user
 };
 
 } // namespace taskfleet::sched

@@ -6,7 +6,6 @@ import os
 import pickle
 import select
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -14,6 +13,7 @@ import traceback
 import types
 
 from . import _cbor
+from ._engine import AttachedEngine, ChildEngine, app_socket_path
 from ._source import MAIN, build_code, user_classes, JobCode
 
 __all__ = ["Server", "Template", "TaskError", "TaskfleetError", "DestroyedServerError"]
@@ -169,7 +169,11 @@ class Server:
     default_port = DEFAULT_PORT
 
     def __init__(self, ncpus="autodetect", ppservers=(), secret=None, restart=False, proto=2,
-                 socket_timeout=3600):
+                 socket_timeout=3600, attach=None):
+        """pp's arguments; beyond pp, attach=True (or a socket path, or TASKFLEET_ATTACH=1 in the
+        environment) runs the jobs in the running desktop app instead, on its nodes, shown in its window."""
+        if attach is None:
+            attach = os.environ.get("TASKFLEET_ATTACH", "") not in ("", "0")
         if not isinstance(ppservers, tuple):
             raise TypeError("ppservers argument must be a tuple")
         if secret is not None and not isinstance(secret, str):
@@ -181,7 +185,7 @@ class Server:
         self._destroyed = False
         self._creation_time = time.time()
         self.ppservers = []
-        argv = [_find_run(), "--session", "-n", str(self._ncpus)]
+        argv = ["--session", "-n", str(self._ncpus)]
         if restart:
             argv.append("-r")
         discover = False
@@ -211,7 +215,7 @@ class Server:
                 argv += ["--broadcast", address]
             argv += ["--discover-wait", os.environ.get("TASKFLEET_DISCOVER_WAIT", "5")]
         env = dict(os.environ)
-        if self.ppservers or discover:
+        if (self.ppservers or discover) and not attach:
             if secret is not None:
                 env["TASKFLEET_SECRET"] = secret  # the child's environment only: not visible in ps
             elif not env.get("TASKFLEET_SECRET"):
@@ -245,10 +249,18 @@ class Server:
         self._fatal = None
         self._warnings = []
         self._filename = _script_filename()
-        self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-                                      close_fds=True, bufsize=0)
-        self._in_fd = self._proc.stdin.fileno()
-        self._out_fd = self._proc.stdout.fileno()
+        if attach:
+            name = "%s (pid %d)" % (self._filename, os.getpid())
+            self._engine = AttachedEngine(attach if isinstance(attach, str) else app_socket_path(), name)
+            self._ncpus = int(self._engine.hello.get("workers", 0))
+            self.engine_pid = self._engine.hello.get("pid")
+            if ppservers:
+                sys.stderr.write("taskfleet: attached to the Taskfleet window: its nodes run the tasks, "
+                                 "ppservers=%r is not used\n" % (ppservers,))
+        else:
+            self._engine = ChildEngine([_find_run()] + argv, env)
+        self._in_fd = self._engine.in_fd
+        self._out_fd = self._engine.out_fd
         self._read_lock = threading.Lock()
         self._rbuf = bytearray()
         self._eof = False
@@ -309,7 +321,7 @@ class Server:
             raise pickle.PicklingError("taskfleet: cannot pickle the arguments of %s (nothing was sent): %s: %s"
                                        % (code.name, type(e).__name__, e)) from e
         with self._lock:
-            if self._fatal is not None and self._proc.poll() is not None:
+            if self._fatal is not None and not self._engine.alive():
                 raise TaskfleetError(self._fatal)
             tid = self._next_tid
             self._next_tid = tid + 1
@@ -402,24 +414,13 @@ class Server:
             self._send({"t": "quit"})
         except Exception:
             pass
-        try:
-            self._proc.stdin.close()
-        except Exception:
-            pass
-        try:
-            self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
+        self._engine.end_input()
         with self._lock:
             self._writer_cond.notify_all()
         self._reader.join(timeout=10)
         self._writer.join(timeout=10)
         self._fail_all(DestroyedServerError("Server was destroyed before the job completion"))
-        try:
-            self._proc.stdout.close()
-        except Exception:
-            pass
+        self._engine.close()
 
     # ---- internals ------------------------------------------------------------------------------
 
@@ -516,7 +517,7 @@ class Server:
         with self._lock:
             while rid not in self._replies:
                 left = deadline - time.monotonic()
-                if left <= 0 or self._proc.poll() is not None and not self._reader.is_alive():
+                if left <= 0 or not self._engine.alive() and not self._reader.is_alive():
                     raise TaskfleetError("taskfleet: the engine did not answer %r" % kind)
                 self._done_cond.wait(min(left, 0.5))
             return self._replies.pop(rid)
@@ -559,8 +560,7 @@ class Server:
             with self._lock:
                 self._done_cond.notify_all()
             if not self._exiting:
-                code = self._proc.wait()
-                self._engine_gone("taskfleet: the engine (taskfleet-run) stopped with exit code %s" % code)
+                self._engine_gone("taskfleet: " + self._engine.gone_reason())
             return
         buf = self._rbuf
         buf += chunk

@@ -16,6 +16,9 @@
 
 #include <QtCore/QDir>
 #include <QtCore/QFile>
+#include <QtCore/QJsonArray>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
 #include <QtCore/QMimeData>
 #include <QtCore/QProcess>
 #include <QtCore/QTemporaryDir>
@@ -794,6 +797,85 @@ def square(n):
         const QMap<int, QString> outputs = shownOutputs(w.get());
         for (int i = 0; i < 8; ++i)
             QCOMPARE(outputs.value(i), QString::number(test::sumPrimesBelow(100000 + 100 * i)));
+    }
+
+    /**
+     * Issue 13: a Python script attached to the window (taskfleet.Server(attach=...)) has its job shown
+     * with the script's name, and Cancel in the window reaches the script: its waiting tasks end with
+     * "cancelled" instead of hanging, and it exits normally.
+     */
+    void attachedScriptsJobIsShownAndCancelledFromTheWindow()
+    {
+        if (!QFile::exists(QStringLiteral("/usr/bin/python3")) || !QFile::exists(test::pluginPath(QStringLiteral("python"))))
+            TF_SKIP_OR_FAIL("needs /usr/bin/python3 and the python plugin");
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        QVERIFY(QDir(dir.path()).mkdir(QStringLiteral("run")));
+        QFile::setPermissions(dir.filePath(QStringLiteral("run")), QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+        gui::MainWindowOptions options;
+        options.localWorkers = 2;
+        options.pluginPaths = {test::pluginDir()};
+        options.workerProgram = test::program(QStringLiteral("taskfleet-worker"));
+        options.useSettings = false;
+        options.scriptSocket = dir.filePath(QStringLiteral("run/app.sock"));
+        auto w = std::make_unique<MainWindow>(options);
+        w->show();
+        QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(options.scriptSocket), 10000);
+
+        const QString script = writeFile(dir, QStringLiteral("attached_script.py"), R"(
+import json, sys, taskfleet as pp
+def slow(x):
+    import time
+    time.sleep(0.25)
+    return x
+s = pp.Server(attach=sys.argv[1])
+jobs = [s.submit(slow, (i,)) for i in range(40)]
+ok, cancelled, other = 0, 0, []
+for j in jobs:
+    try:
+        j()
+        ok += 1
+    except Exception as e:
+        if "cancelled" in str(e):
+            cancelled += 1
+        else:
+            other.append(str(e))
+s.destroy()
+print(json.dumps({"ok": ok, "cancelled": cancelled, "other": other}))
+)");
+        QProcess python;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("PYTHONPATH"), test::sourceDir() + QStringLiteral("/python"));
+        env.insert(QStringLiteral("PYTHONDONTWRITEBYTECODE"), QStringLiteral("1"));
+        python.setProcessEnvironment(env);
+        python.start(QStringLiteral("/usr/bin/python3"), {script, options.scriptSocket});
+        QVERIFY(python.waitForStarted(5000));
+
+        // The script's job appears in the Jobs table under the script's name, and the user cancels it there.
+        QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) != nullptr && onlyJob(w.get())->done >= 2, 20000);
+        const sched::JobSnapshot job = *onlyJob(w.get()); // a copy: the model replaces its rows with every snapshot
+        QVERIFY2(job.name.contains(QStringLiteral("python: slow")) && job.name.contains(QStringLiteral("attached_script.py (pid ")),
+                 qPrintable(job.name));
+        QCOMPARE(job.plugin, QStringLiteral("python"));
+        QCOMPARE(job.total, 40);
+        w->selectJob(job.id);
+        QAction *cancel = menuAction(w.get(), QStringLiteral("&Cancel"));
+        QVERIFY(cancel);
+        QTRY_VERIFY_WITH_TIMEOUT(cancel->isEnabled(), 5000);
+        cancel->trigger();
+
+        QVERIFY2(python.waitForFinished(30000), "the attached script hung after its job was cancelled in the window");
+        QCOMPARE(python.exitCode(), 0);
+        const QByteArray out = python.readAllStandardOutput();
+        const QJsonObject result = QJsonDocument::fromJson(out.trimmed().split('\n').last()).object();
+        QVERIFY2(!result.isEmpty(), out.constData());
+        qInfo("attached script: %s; job shown as \"%s\"", out.trimmed().constData(), qPrintable(job.name));
+        QVERIFY2(result.value(QStringLiteral("other")).toArray().isEmpty(), out.constData());
+        QVERIFY2(result.value(QStringLiteral("ok")).toInt() >= 2, out.constData());
+        QVERIFY2(result.value(QStringLiteral("cancelled")).toInt() >= 1, out.constData());
+        QCOMPARE(result.value(QStringLiteral("ok")).toInt() + result.value(QStringLiteral("cancelled")).toInt(), 40);
+        QTRY_COMPARE_WITH_TIMEOUT(int(onlyJob(w.get())->state), int(sched::JobState::Cancelled), 10000);
+        QCOMPARE(onlyJob(w.get())->done, result.value(QStringLiteral("ok")).toInt());
     }
 
     void secretIsStoredPrivately()

@@ -377,7 +377,7 @@ class ServerArgumentsTest(unittest.TestCase):
     def test_destroy_leaves_no_process(self):
         s = pp.Server(2)
         self.assertEqual(s.submit(inc, (1,))(), 2)
-        engine = s._proc.pid
+        engine = s._engine.pid
         workers = tfsupport.children(engine)
         self.assertGreaterEqual(len(workers), 1)
         pending = s.submit(sleep_then, (1, 20))

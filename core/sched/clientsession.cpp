@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: MIT
+#include "clientsession.h"
+
+#include "node.h"
+
+#include <QtCore/QPointer>
+#include <QtCore/QUuid>
+
+namespace taskfleet::sched {
+
+namespace {
+/** Frames collected past this size are handed on at once: the client decodes one frame at a time. */
+constexpr qsizetype OutBytes = 4 * 1024 * 1024;
+
+QCborArray failedRow(const QCborValue &clientId, const QString &error)
+{
+    return QCborArray{clientId, false, error, QCborValue(), QString(), 0.0};
+}
+} // namespace
+
+ClientSession::ClientSession(Controller *controller, exec::PluginInfo python, Writer writer, QObject *parent)
+    : QObject(parent)
+    , m_controller(controller)
+    , m_python(std::move(python))
+    , m_writer(std::move(writer))
+    , m_submit([controller](JobSpec spec) { return controller->submit(std::move(spec)); })
+{
+    connect(m_controller, &Controller::resultsRecorded, this, &ClientSession::onResults);
+    connect(m_controller, &Controller::jobFinished, this, &ClientSession::onJobFinished);
+}
+
+ClientSession::~ClientSession()
+{
+    // Disconnect first: cancelling emits resultsRecorded, and nobody will read them.
+    m_controller->disconnect(this);
+    for (auto it = m_clientIds.cbegin(); it != m_clientIds.cend(); ++it) {
+        if (m_journal)
+            m_journal->writeEnd(m_journalKeys.value(it.key()));
+        m_controller->cancelJob(it.key());
+    }
+}
+
+Node *ClientSession::localNode() const
+{
+    for (Node *n : m_controller->nodes())
+        if (n->isLocal())
+            return n;
+    return nullptr;
+}
+
+void ClientSession::receive(const char *data, qsizetype size)
+{
+    if (m_ended)
+        return;
+    m_decoder.append(data, size);
+    QCborMap message;
+    for (;;) {
+        const auto status = m_decoder.next(&message);
+        if (status == protocol::FrameDecoder::Status::NeedMore)
+            break;
+        if (status == protocol::FrameDecoder::Status::Error) {
+            const QString error = QStringLiteral("broken frame from the client: ") + m_decoder.errorString();
+            fail(error);
+            m_ended = true;
+            emit ended(error);
+            return;
+        }
+        handle(message);
+        if (m_ended)
+            return;
+    }
+    writeOut();
+}
+
+void ClientSession::handle(const QCborMap &message)
+{
+    const QString type = message.value(QStringLiteral("t")).toString();
+    const QCborValue rid = message.value(QStringLiteral("rid"));
+    if (type == QLatin1String("submit")) {
+        handleSubmit(message);
+    } else if (type == QLatin1String("set_ncpus")) {
+        handleSetNcpus(message);
+    } else if (type == QLatin1String("stats")) {
+        replyStats(rid);
+    } else if (type == QLatin1String("nodes")) {
+        replyNodes(rid);
+    } else if (type == QLatin1String("client")) {
+        m_clientName = message.value(QStringLiteral("name")).toString().left(200);
+    } else if (type == QLatin1String("quit")) {
+        flush();
+        m_ended = true;
+        emit ended(QString());
+    } else {
+        warn(QStringLiteral("ignoring a frame of unknown type \"%1\"").arg(type));
+    }
+}
+
+void ClientSession::handleSubmit(const QCborMap &message)
+{
+    const QString key = message.value(QStringLiteral("job")).toString();
+    const QCborValue params = message.value(QStringLiteral("params"));
+    if (params.isMap())
+        m_params.insert(key, params);
+    const auto found = m_params.constFind(key);
+    const QCborArray tasks = message.value(QStringLiteral("tasks")).toArray();
+    if (found == m_params.constEnd()) {
+        // A client bug, not the user's: fail these tasks rather than the session.
+        for (const QCborValue &t : tasks)
+            m_pendingResults.append(failedRow(t.toArray().at(0), QStringLiteral("unknown job key \"%1\"").arg(key)));
+        scheduleFlush();
+        return;
+    }
+    JobSpec spec;
+    spec.name = QStringLiteral("python: ") + found->toMap().value(QStringLiteral("function")).toString();
+    if (m_labelJobs) {
+        spec.origin = m_clientName.isEmpty() ? QStringLiteral("a script") : m_clientName;
+        spec.name += QStringLiteral(" — ") + spec.origin;
+    }
+    spec.plugin = m_python;
+    spec.parameters = *found;
+    QVector<qint64> ids;
+    ids.reserve(tasks.size());
+    spec.inputs.reserve(tasks.size());
+    for (const QCborValue &t : tasks) {
+        const QCborArray task = t.toArray();
+        ids.append(task.at(0).toInteger());
+        spec.inputs.append(task.at(1));
+    }
+    if (ids.isEmpty())
+        return;
+    QString journalKey;
+    if (m_journal) {
+        journalKey = QUuid::createUuid().toString(QUuid::WithoutBraces);
+        m_journal->writeJob(journalKey, spec);
+    }
+    // The ids are in place before the controller can record anything for the job.
+    QPointer<ClientSession> self(this);
+    const int id = m_submit(std::move(spec));
+    if (!self || id < 0)
+        return;
+    m_clientIds.insert(id, std::move(ids));
+    if (m_journal)
+        m_journalKeys.insert(id, journalKey);
+}
+
+void ClientSession::handleSetNcpus(const QCborMap &message)
+{
+    const qint64 n = message.value(QStringLiteral("n")).toInteger(-1);
+    if (n < 0 || n > 4096) {
+        warn(QStringLiteral("set_ncpus wants a number from 0 to 4096, not %1").arg(n));
+        return;
+    }
+    if (Node *local = localNode())
+        local->setWorkerCount(int(n));
+}
+
+void ClientSession::replyStats(const QCborValue &rid)
+{
+    const stats::Statistics &stats = m_controller->statistics();
+    QCborArray rows;
+    for (int i = 0; i < stats.nodes().size(); ++i) {
+        const stats::NodeTotals &n = stats.nodes().at(i);
+        const Node *node = m_controller->findNode(n.id);
+        QCborMap row;
+        row.insert(QStringLiteral("id"), n.id);
+        row.insert(QStringLiteral("name"), n.name);
+        row.insert(QStringLiteral("address"), node ? node->address() : n.id);
+        row.insert(QStringLiteral("tasks"), n.tasksDone);
+        row.insert(QStringLiteral("time"), n.taskTimeSum);
+        row.insert(QStringLiteral("errors"), n.pluginErrors);
+        row.insert(QStringLiteral("failures"), n.failures);
+        row.insert(QStringLiteral("lost"), n.lost);
+        row.insert(QStringLiteral("rate"), stats.rate(i, 5));
+        row.insert(QStringLiteral("workers"), node ? node->workerCount() : 0);
+        row.insert(QStringLiteral("busy"), node ? node->busyWorkers() : 0);
+        rows.append(row);
+    }
+    QCborMap reply;
+    reply.insert(QStringLiteral("t"), QStringLiteral("stats"));
+    reply.insert(QStringLiteral("rid"), rid);
+    reply.insert(QStringLiteral("nodes"), rows);
+    reply.insert(QStringLiteral("retries"), stats.retries());
+    reply.insert(QStringLiteral("elapsed"), double(stats.nowUs()) / 1e6);
+    flushResults(); // results recorded before this reply go first
+    send(reply);
+}
+
+void ClientSession::replyNodes(const QCborValue &rid)
+{
+    QCborArray rows;
+    for (const Node *n : m_controller->nodes()) {
+        QCborMap row;
+        row.insert(QStringLiteral("id"), n->id());
+        row.insert(QStringLiteral("name"), n->name());
+        row.insert(QStringLiteral("address"), n->address());
+        row.insert(QStringLiteral("local"), n->isLocal());
+        row.insert(QStringLiteral("state"), nodeStateName(n->state()));
+        row.insert(QStringLiteral("reason"), n->stateReason());
+        row.insert(QStringLiteral("workers"), n->workerCount());
+        row.insert(QStringLiteral("busy"), n->busyWorkers());
+        rows.append(row);
+    }
+    QCborMap reply;
+    reply.insert(QStringLiteral("t"), QStringLiteral("nodes"));
+    reply.insert(QStringLiteral("rid"), rid);
+    reply.insert(QStringLiteral("nodes"), rows);
+    send(reply);
+}
+
+void ClientSession::onResults(int jobId, const QVector<TaskRecord> &records)
+{
+    const auto it = m_clientIds.constFind(jobId);
+    if (it == m_clientIds.constEnd())
+        return;
+    if (m_journal)
+        m_journal->writeResults(m_journalKeys.value(jobId), records);
+    for (const TaskRecord &r : records) {
+        const bool ok = r.status == stats::TaskStatus::Ok;
+        QCborValue payload = ok ? r.output : QCborValue(r.error.isEmpty() ? stats::taskStatusName(r.status) : r.error);
+        m_pendingResults.append(QCborArray{it->at(r.index), ok, std::move(payload),
+                                           r.log.isEmpty() ? QCborValue() : QCborValue(r.log), r.nodeName,
+                                           double(r.runtimeUs) / 1e6});
+    }
+    // The controller hands results over in batches already: out at once, no extra event-loop turn.
+    flush();
+}
+
+void ClientSession::onJobFinished(int jobId)
+{
+    if (!m_clientIds.contains(jobId))
+        return;
+    // After this turn's results are out: the client ids are needed until then.
+    QMetaObject::invokeMethod(this, [this, jobId] {
+        flushResults();
+        m_clientIds.remove(jobId);
+        if (m_journal)
+            m_journal->writeEnd(m_journalKeys.take(jobId));
+        writeOut();
+    }, Qt::QueuedConnection);
+}
+
+void ClientSession::sendHello(const QCborMap &fields)
+{
+    QCborMap hello = fields;
+    hello.insert(QStringLiteral("t"), QStringLiteral("hello"));
+    send(hello);
+    writeOut();
+}
+
+void ClientSession::warn(const QString &text)
+{
+    QCborMap m;
+    m.insert(QStringLiteral("t"), QStringLiteral("warning"));
+    m.insert(QStringLiteral("text"), text);
+    send(m);
+    writeOut();
+}
+
+void ClientSession::fail(const QString &reason)
+{
+    QCborMap m;
+    m.insert(QStringLiteral("t"), QStringLiteral("error"));
+    m.insert(QStringLiteral("text"), reason);
+    flushResults();
+    send(m);
+    writeOut();
+    // The client has failed its waiting tasks already; cancelled results for them would only be dropped.
+    const QList<int> jobs = m_clientIds.keys();
+    for (int id : jobs)
+        m_controller->cancelJob(id);
+}
+
+void ClientSession::scheduleFlush()
+{
+    // No timer: everything recorded during this event-loop turn goes out in one frame right after it.
+    if (m_flushScheduled)
+        return;
+    m_flushScheduled = true;
+    QMetaObject::invokeMethod(this, [this] { flush(); }, Qt::QueuedConnection);
+}
+
+void ClientSession::flush()
+{
+    flushResults();
+    writeOut();
+}
+
+void ClientSession::flushResults()
+{
+    m_flushScheduled = false;
+    if (m_pendingResults.isEmpty())
+        return;
+    QCborMap frame;
+    frame.insert(QStringLiteral("t"), QStringLiteral("results"));
+    frame.insert(QStringLiteral("r"), m_pendingResults);
+    m_pendingResults = QCborArray();
+    send(frame);
+}
+
+void ClientSession::send(const QCborMap &message)
+{
+    protocol::appendFrame(m_out, message);
+    if (m_out.size() >= OutBytes)
+        writeOut();
+}
+
+void ClientSession::writeOut()
+{
+    if (m_out.isEmpty())
+        return;
+    const QByteArray out = std::move(m_out);
+    m_out = QByteArray();
+    m_writer(out);
+}
+
+} // namespace taskfleet::sched

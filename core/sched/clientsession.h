@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+// One Python client (python/taskfleet) served by a Controller: the session protocol of docs/python.md,
+// independent of how the bytes travel (taskfleet-run's pipes, or the desktop app's local socket).
+#pragma once
+
+#include "controller.h"
+#include "journal.h"
+
+#include "protocol/frame.h"
+
+#include <QtCore/QCborArray>
+#include <QtCore/QCborMap>
+#include <QtCore/QHash>
+#include <QtCore/QObject>
+
+#include <functional>
+
+namespace taskfleet::sched {
+
+/**
+ * Turns a client's frames into Controller jobs and the controller's records into "results" frames.
+ *
+ * Each "submit" frame becomes one job of the python plugin; its parameters (the code) are
+ * content-addressed by the engine, so they travel once per node whatever the number of jobs.
+ * Results go out as soon as the controller records them (resultsRecorded hands them over in
+ * batches already), never one frame per task. Only this session's jobs are answered: several
+ * sessions may share one controller (the desktop app serves each attached script with one).
+ *
+ * Outgoing frames are collected and handed to the writer in one call per event-loop turn (or when
+ * they pass a few MiB); the writer must take them all (a pipe writes them blocking, a socket buffers).
+ * Lives on the controller's thread.
+ */
+class ClientSession : public QObject
+{
+    Q_OBJECT
+
+public:
+    using Writer = std::function<void(const QByteArray &frames)>;
+    using Submitter = std::function<int(JobSpec spec)>;
+
+    /** \a python is the python plugin every job runs. */
+    ClientSession(Controller *controller, exec::PluginInfo python, Writer writer, QObject *parent = nullptr);
+    /** Cancels this session's unfinished jobs: nobody is left to read their results. */
+    ~ClientSession() override;
+
+    /** How jobs reach the controller (default: Controller::submit); a window uses it to see them. */
+    void setSubmitter(Submitter submitter) { m_submit = std::move(submitter); }
+    /** Journals every job and its results (taskfleet-run --journal); nullptr: none. Not owned. */
+    void setJournal(JournalWriter *journal) { m_journal = journal; }
+    /** Job names get " — <client name>" and the job's origin is set (a window shared with scripts). */
+    void setLabelJobs(bool on) { m_labelJobs = on; }
+
+    /** Decodes what the client sent and handles every whole frame. */
+    void receive(const char *data, qsizetype size);
+    /** Sends a "hello" frame with \a fields (version, pid, workers, ...). */
+    void sendHello(const QCborMap &fields);
+    /** A "warning" frame: the client prints it. */
+    void warn(const QString &text);
+    /** An "error" frame (the client fails its waiting tasks with \a reason), then cancels this session's jobs. */
+    void fail(const QString &reason);
+    /** True while a job of this session is not over. */
+    bool hasUnfinishedJobs() const { return !m_clientIds.isEmpty(); }
+    /** Writes out everything collected (results first). */
+    void flush();
+
+    /** The client's name, from its "client" frame (script file and pid), if it sent one. */
+    QString clientName() const { return m_clientName; }
+
+signals:
+    /** The client said "quit", or sent a broken frame (\a error says what). */
+    void ended(const QString &error);
+
+private:
+    void handle(const QCborMap &message);
+    void handleSubmit(const QCborMap &message);
+    void handleSetNcpus(const QCborMap &message);
+    void replyStats(const QCborValue &rid);
+    void replyNodes(const QCborValue &rid);
+    void onResults(int jobId, const QVector<TaskRecord> &records);
+    void onJobFinished(int jobId);
+    void send(const QCborMap &message);
+    void scheduleFlush();
+    void flushResults();
+    void writeOut();
+    Node *localNode() const;
+
+    Controller *m_controller;
+    exec::PluginInfo m_python;
+    Writer m_writer;
+    Submitter m_submit;
+    JournalWriter *m_journal = nullptr;
+    bool m_labelJobs = false;
+    QString m_clientName;
+    protocol::FrameDecoder m_decoder;
+    QByteArray m_out;               ///< encoded frames not yet handed to the writer
+    QCborArray m_pendingResults;    ///< result rows recorded since the last flush
+    bool m_flushScheduled = false;
+    bool m_ended = false;
+    QHash<QString, QCborValue> m_params;     ///< client job key -> python plugin parameters
+    QHash<int, QVector<qint64>> m_clientIds; ///< controller job id -> client task id per index
+    QHash<int, QString> m_journalKeys;       ///< controller job id -> journal key (with a journal)
+};
+
+} // namespace taskfleet::sched
