@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for a bounded time
-# on a copy of its seed corpus. A crash fails the run and leaves the input in build-fuzz/findings.
+# Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for a bounded time on seeds
+# made by make_fuzz_seeds (the project's own encoders) plus the inputs that once crashed it
+# (tests/fuzz/regressions/). A crash fails the run and leaves the input in build-fuzz/findings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-15}
@@ -9,13 +10,16 @@ seconds=${FUZZ_SECONDS:-15}
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DTASKFLEET_BUILD_FUZZ=ON -DTASKFLEET_SANITIZE=ON \
     -DTASKFLEET_BUILD_TESTS=OFF -DTASKFLEET_BUILD_GUI=OFF -DTASKFLEET_BUILD_BENCH=OFF >/dev/null
-cmake --build build-fuzz -j "$(nproc)" --target fuzz_frame fuzz_messages fuzz_beacon fuzz_jobfile
+cmake --build build-fuzz -j "$(nproc)" --target fuzz_frame fuzz_messages fuzz_beacon fuzz_jobfile make_fuzz_seeds
+rm -rf build-fuzz/seeds
+./build-fuzz/bin/make_fuzz_seeds build-fuzz/seeds resources/jobs
 
 status=0
 mkdir -p build-fuzz/findings
 for target in frame messages beacon jobfile; do
     work=$(mktemp -d)
-    cp tests/fuzz/corpus/$target/* "$work"/
+    cp build-fuzz/seeds/$target/* "$work"/
+    if [ -d tests/fuzz/regressions/$target ]; then cp tests/fuzz/regressions/$target/* "$work"/; fi
     log=build-fuzz/fuzz_$target.log
     if ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         ./build-fuzz/bin/fuzz_$target -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=10 \

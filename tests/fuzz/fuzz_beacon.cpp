@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // libFuzzer target: the discovery beacon verifier, on raw datagrams and on correctly signed garbage.
+#include "fuzzseeds.h"
 #include "net/beacon.h"
 
 #include <QtCore/QMessageAuthenticationCode>
@@ -9,12 +10,12 @@ using namespace taskfleet::net;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const QByteArray key = beaconKey(QByteArrayLiteral("fuzzing secret"));
+    static const QByteArray key = taskfleet::fuzz::beaconFuzzKey(); // the beacon seeds are signed with it
     static BeaconVerifier announces(key, Beacon::Kind::Announce);
     static BeaconVerifier probes(key, Beacon::Kind::Probe);
     const QByteArray bytes(reinterpret_cast<const char *>(data), qsizetype(size));
     const QHostAddress sender(QStringLiteral("127.0.0.1"));
-    const qint64 now = 1'800'000'000'000; // fixed, so runs are reproducible
+    const qint64 now = taskfleet::fuzz::BeaconFuzzNowMs; // fixed, so runs are reproducible
     Beacon beacon;
     QString detail;
     announces.verify(bytes, sender, now, &beacon, &detail);
