@@ -82,10 +82,12 @@ bool readRange(const QCborValue &range, const QJsonValue &shown, QVector<QCborVa
     const qint64 step = a.size() == 3 ? a.at(2).toInteger() : 1;
     if (step == 0)
         return p.say(QStringLiteral("field \"inputs.range\": the step must not be 0"));
-    // In 128 bits: stop - start of two 64-bit bounds may not fit in 64.
-    const __int128 span = step > 0 ? __int128(stop) - start : __int128(start) - stop;
-    const __int128 stride = step > 0 ? __int128(step) : -__int128(step);
-    const __int128 wide = span > 0 ? (span + stride - 1) / stride : 0;
+    // In 128 bits: stop - start of two 64-bit bounds may not fit in 64 (a GCC/Clang extension; __extension__
+    // tells -Wpedantic it is meant).
+    __extension__ using Int128 = __int128;
+    const Int128 span = step > 0 ? Int128(stop) - start : Int128(start) - stop;
+    const Int128 stride = step > 0 ? Int128(step) : -Int128(step);
+    const Int128 wide = span > 0 ? (span + stride - 1) / stride : 0;
     if (wide > MaxJobInputs)
         return p.say(QStringLiteral("field \"inputs.range\": more inputs than the limit of %1").arg(MaxJobInputs));
     const qint64 count = qint64(wide);
