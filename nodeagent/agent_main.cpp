@@ -71,21 +71,13 @@ int main(int argc, char **argv)
         QLoggingCategory::setFilterRules(QStringLiteral("tf.*.debug=true"));
 
     // The secret: --secret-file, --secret (warns), TASKFLEET_SECRET, else generated in the state dir.
-    net::SecretResult secret;
-    QString secretSource;
-    if (!options.secretFile.isEmpty()) {
-        secret = net::SecretStore::loadFile(options.secretFile);
-        secretSource = QStringLiteral("file %1").arg(options.secretFile);
-    } else if (options.secretArgSet) {
-        secret = net::SecretStore::fromString(options.secretArg);
-        secretSource = QStringLiteral("the command line");
-    } else if (!qEnvironmentVariableIsEmpty(net::SecretStore::EnvironmentVariable)) {
-        secret = net::SecretStore::fromEnvironment();
-        secretSource = QStringLiteral("TASKFLEET_SECRET");
-    } else {
-        secret = net::SecretStore::loadOrGenerate(options.server.stateDir);
-        secretSource = QStringLiteral("file %1").arg(secret.path);
-    }
+    net::SecretSources sources;
+    sources.file = options.secretFile;
+    if (options.secretArgSet)
+        sources.commandLine = options.secretArg;
+    sources.generateInStateDir = options.server.stateDir;
+    const net::SecretResult secret = net::SecretStore::lookup(sources);
+    const QString secretSource = secret.source;
     for (const QString &w : std::as_const(secret.warnings))
         printErr(QStringLiteral("taskfleet-agent: warning: ") + w);
     if (!secret.ok()) {

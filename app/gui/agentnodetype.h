@@ -2,6 +2,8 @@
 // The node types built into the app (a taskfleet-agent over TLS-PSK) and "HOST:PORT" parsing.
 #pragma once
 
+#include "net/nodeaddress.h"
+
 #include <QtCore/QString>
 
 namespace taskfleet::gui {
@@ -16,10 +18,6 @@ QString agentNodeTypeName();
  */
 void registerBuiltinNodeTypes();
 
-/**
- * Splits "HOST:PORT" ("[v6]:PORT" for IPv6). The port is required: a node without one would never
- * be reached. False with *why when \a text is not such an address.
- */
-bool parseNodeAddress(const QString &text, QString *host, quint16 *port, QString *why);
+using net::parseNodeAddress; // one parser for every program (core/net/nodeaddress.h)
 
 } // namespace taskfleet::gui

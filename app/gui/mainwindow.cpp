@@ -747,8 +747,11 @@ void MainWindow::onAddNode()
             return;
         QString host = dialog->host(), why;
         quint16 port = dialog->port();
-        if (host.contains(QLatin1Char(':')))
-            parseNodeAddress(host, &host, &port, &why); // "host:port" typed in the host field
+        // "host:port" typed in the host field
+        if (host.contains(QLatin1Char(':')) && !parseNodeAddress(host, &host, &port, &why)) {
+            showError(tr("node %1: %2").arg(host, why));
+            return;
+        }
         addRemoteNode(host, port, type);
     });
     dialog->open();
@@ -786,24 +789,13 @@ void MainWindow::onDiscoveryRejections(const QString &summary)
 
 net::SecretResult MainWindow::clusterSecret() const
 {
-    using net::SecretStore;
-    if (!m_options.secretFile.isEmpty())
-        return SecretStore::loadFile(m_options.secretFile);
-    if (m_options.useSettings) {
-        const QString stored = AppSettings::secret();
-        if (!stored.isEmpty()) {
-            net::SecretResult r;
-            r.secret = stored.toUtf8();
-            r.path = AppSettings::secretFilePath();
-            return r;
-        }
-    }
-    if (!qEnvironmentVariableIsEmpty(SecretStore::EnvironmentVariable))
-        return SecretStore::fromEnvironment();
-    net::SecretResult none;
-    none.error = tr("no cluster secret: set it in File ▸ Settings (the agent prints where its secret is stored), "
-                    "or start the app with --secret-file FILE or TASKFLEET_SECRET");
-    return none;
+    net::SecretSources sources;
+    sources.file = m_options.secretFile;
+    if (m_options.useSettings)
+        sources.storedFile = AppSettings::secretFilePath();
+    sources.missing = tr("no cluster secret: set it in File ▸ Settings (the agent prints where its secret is stored), "
+                         "or start the app with --secret-file FILE or TASKFLEET_SECRET");
+    return net::SecretStore::lookup(sources);
 }
 
 bool MainWindow::addRemoteNode(const QString &host, quint16 port, int typeIndex, QString *error)

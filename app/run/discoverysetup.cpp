@@ -26,7 +26,8 @@ sched::RemoteNode *makeRemoteNode(const QString &address, const RunOptions &opti
 {
     sched::RemoteNodeOptions o = nodeOptions(options);
     QString why;
-    parseNodeAddress(address, &o.host, &o.port, &why); // validated by main()
+    [[maybe_unused]] const bool valid = parseNodeAddress(address, &o.host, &o.port, &why);
+    Q_ASSERT(valid); // main() refused malformed addresses before anything started
     return new sched::RemoteNode(o);
 }
 

@@ -36,47 +36,6 @@ QString formatDuration(double seconds)
 }
 } // namespace
 
-bool parseNodeAddress(const QString &text, QString *host, quint16 *port, QString *why)
-{
-    QString h;
-    QString p;
-    if (text.startsWith(QLatin1Char('['))) {
-        const qsizetype close = text.indexOf(QLatin1Char(']'));
-        if (close < 0) {
-            *why = QStringLiteral("unterminated [IPv6] address");
-            return false;
-        }
-        h = text.mid(1, close - 1);
-        if (text.mid(close + 1).startsWith(QLatin1Char(':')))
-            p = text.mid(close + 2);
-    } else {
-        const qsizetype colon = text.lastIndexOf(QLatin1Char(':'));
-        if (colon >= 0 && text.indexOf(QLatin1Char(':')) != colon) {
-            *why = QStringLiteral("write IPv6 addresses as [ADDRESS]:PORT");
-            return false;
-        }
-        h = colon < 0 ? text : text.left(colon);
-        p = colon < 0 ? QString() : text.mid(colon + 1);
-    }
-    if (h.isEmpty()) {
-        *why = QStringLiteral("no host name");
-        return false;
-    }
-    if (p.isEmpty()) {
-        *why = QStringLiteral("no port: write HOST:PORT (taskfleet-agent listens on 45450 by default)");
-        return false;
-    }
-    bool ok = false;
-    const uint n = p.toUInt(&ok);
-    if (!ok || n == 0 || n > 65535) {
-        *why = QStringLiteral("\"%1\" is not a port number (1-65535)").arg(p);
-        return false;
-    }
-    *host = h;
-    *port = quint16(n);
-    return true;
-}
-
 Runner::Runner(RunOptions options, QObject *parent)
     : QObject(parent)
     , m_options(std::move(options))

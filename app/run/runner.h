@@ -4,6 +4,7 @@
 
 #include "resultwriter.h"
 #include "runoptions.h"
+#include "net/nodeaddress.h"
 #include "sched/clusterdiscovery.h"
 #include "sched/controller.h"
 #include "sched/journal.h"
@@ -15,19 +16,7 @@
 
 namespace taskfleet::app {
 
-/** Exit codes of taskfleet-run. */
-enum ExitCode {
-    ExitAllOk = 0,
-    ExitSomeFailed = 1,
-    ExitBadUsage = 2,
-    ExitNoNode = 3,
-};
-
-/**
- * Splits "HOST:PORT" ("[v6]:PORT" for IPv6). A missing or invalid port is an error with a reason
- * (a node without a port would never be reached — a lesson from pp).
- */
-bool parseNodeAddress(const QString &text, QString *host, quint16 *port, QString *why);
+using net::parseNodeAddress; // one parser for every program (core/net/nodeaddress.h)
 
 class Runner : public QObject
 {

@@ -6,6 +6,14 @@
 
 namespace taskfleet::app {
 
+/** Exit codes of taskfleet-run. */
+enum ExitCode {
+    ExitAllOk = 0,
+    ExitSomeFailed = 1,
+    ExitBadUsage = 2,
+    ExitNoNode = 3,
+};
+
 struct RunOptions {
     QStringList jobFiles;
     QString resultsFile;      ///< empty: stdout

@@ -157,4 +157,29 @@ SecretResult SecretStore::loadOrGenerate(const QString &stateDir)
     return generateAndStore(stateDir);
 }
 
+SecretResult SecretStore::lookup(const SecretSources &sources)
+{
+    SecretResult r;
+    if (!sources.file.isEmpty()) {
+        r = loadFile(sources.file);
+        r.source = QStringLiteral("file %1").arg(sources.file);
+    } else if (sources.commandLine) {
+        r = fromString(*sources.commandLine);
+        r.source = QStringLiteral("the command line");
+    } else if (!sources.storedFile.isEmpty() && QFileInfo::exists(sources.storedFile)) {
+        r = loadFile(sources.storedFile);
+        r.source = QStringLiteral("file %1").arg(sources.storedFile);
+    } else if (sources.environment && !qEnvironmentVariableIsEmpty(EnvironmentVariable)) {
+        r = fromEnvironment();
+        r.source = QString::fromLatin1(EnvironmentVariable);
+    } else if (!sources.generateInStateDir.isEmpty()) {
+        r = loadOrGenerate(sources.generateInStateDir);
+        r.source = QStringLiteral("file %1").arg(r.path);
+    } else {
+        r.error = sources.missing.isEmpty() ? QStringLiteral("no cluster secret: use --secret-file FILE or TASKFLEET_SECRET")
+                                            : sources.missing;
+    }
+    return r;
+}
+
 } // namespace taskfleet::net

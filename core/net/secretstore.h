@@ -6,6 +6,8 @@
 #include <QtCore/QString>
 #include <QtCore/QStringList>
 
+#include <optional>
+
 namespace taskfleet::net {
 
 /** Outcome of loading or creating the cluster secret. */
@@ -15,8 +17,25 @@ struct SecretResult
     QString path;        ///< the file it came from or was written to, if any
     QString error;       ///< why there is no secret; empty on success
     QStringList warnings; ///< things the caller should show the user (also logged)
+    QString source;      ///< where it came from, for logs: "file PATH", "the command line", "TASKFLEET_SECRET"
 
     bool ok() const { return error.isEmpty() && !secret.isEmpty(); }
+};
+
+/**
+ * Where a program may take the cluster secret from. lookup() tries them in this order and uses the
+ * first that is set; every program (agent, run, desktop app) goes through it, so the order is the same
+ * everywhere: an explicit file, the command line, the app's stored secret, TASKFLEET_SECRET, and (for
+ * the agent only) a secret generated once in its state directory.
+ */
+struct SecretSources
+{
+    QString file;                     ///< --secret-file FILE
+    std::optional<QString> commandLine; ///< --secret TEXT (visible in ps: the result warns)
+    QString storedFile;               ///< the desktop app's saved secret (used if the file exists)
+    bool environment = true;          ///< TASKFLEET_SECRET
+    QString generateInStateDir;       ///< load or create <dir>/secret when nothing else is set (the agent)
+    QString missing;                  ///< the error when no source is set
 };
 
 /**
@@ -61,6 +80,8 @@ public:
     static SecretResult generateAndStore(const QString &stateDir);
     /** loadFile(secretFilePath(stateDir)) if that file exists, else generateAndStore(stateDir). */
     static SecretResult loadOrGenerate(const QString &stateDir);
+    /** The secret from the first source of \a sources that is set (see SecretSources), with its source named. */
+    [[nodiscard]] static SecretResult lookup(const SecretSources &sources);
 };
 
 } // namespace taskfleet::net
