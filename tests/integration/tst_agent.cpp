@@ -344,7 +344,7 @@ void TestAgent::runnerRejectsNodeWithoutPort()
     QVERIFY(run.waitForFinished(10000));
     QCOMPARE(run.exitCode(), 2);
     const QString err = QString::fromUtf8(run.readAllStandardError());
-    QVERIFY2(err.contains(QStringLiteral("no port")), qPrintable(err));
+    QVERIFY2(err.contains(QStringLiteral("--node 127.0.0.1: the port is missing")), qPrintable(err));
 }
 
 // (e) the plugin is uploaded once; the next job (and the next controller) uploads nothing.
