@@ -182,6 +182,7 @@ def main():
         "tiny_node": {"ppft": 40 if q else 300, "taskfleet": 5000 if q else 100000},
         "roundtrip": 200 if q else 2000,
         "startup_runs": 2 if q else 5,
+        "demo_rounds": 1 if q else 5,
         "demo": [20000 + 1000 * i for i in range(4)] if q else [200000 + 1000 * i for i in range(12)],
     }
     rows = []  # (name, unit, ppft, taskfleet, better: "higher"/"lower", target text, target met)
@@ -218,15 +219,29 @@ def main():
     add("Server() -> first result (median)", "s", r["ppft"], r["taskfleet"], "lower", "< ppft",
         r["taskfleet"] < r["ppft"])
 
+    # The demo is seconds of pure CPU: on a shared machine one run of it varies by 20-30 % (steal time),
+    # more than the difference measured. So: rounds that interleave serial, ppft and taskfleet (who goes
+    # first alternates), and the best of each (the run least disturbed); the medians are printed too.
     inputs = sizes["demo"]
-    t0 = time.perf_counter()
-    serial_sums = [sum_primes(n) for n in inputs]
-    serial = time.perf_counter() - t0
-    r = {s: run_child(s, "demo", envs[s], inputs=",".join(map(str, inputs))) for s in envs}
-    for s in envs:
-        assert r[s]["sums"] == serial_sums, s + " computed wrong sums"
+    demo = {s: [] for s in envs}
+    serials = []
+    for _ in range(sizes["demo_rounds"]):
+        t0 = time.perf_counter()
+        serial_sums = [sum_primes(n) for n in inputs]
+        serials.append(time.perf_counter() - t0)
+        order = list(envs) if len(serials) % 2 else list(reversed(list(envs)))  # alternate who goes first
+        for s in order:
+            out = run_child(s, "demo", envs[s], inputs=",".join(map(str, inputs)))
+            assert out["sums"] == serial_sums, s + " computed wrong sums"
+            demo[s].append(out["seconds"])
+    serial = min(serials)
+    r = {s: {"seconds": min(demo[s])} for s in envs}
+    print("  demo rounds (s): serial %s; %s" % (
+        " ".join("%.2f" % x for x in serials),
+        "; ".join("%s %s (median %.2f)" % (s, " ".join("%.2f" % x for x in demo[s]), statistics.median(demo[s]))
+                  for s in envs)), file=sys.stderr, flush=True)
     eff = {s: serial / (2 * r[s]["seconds"]) for s in envs}
-    add("sum_primes demo, 2 workers: wall time", "s", r["ppft"]["seconds"], r["taskfleet"]["seconds"], "lower",
+    add("sum_primes demo, 2 workers: wall time (best of rounds)", "s", r["ppft"]["seconds"], r["taskfleet"]["seconds"], "lower",
         "<= ppft", r["taskfleet"]["seconds"] <= r["ppft"]["seconds"] * 1.02)
     add("sum_primes demo, 2 workers: parallel efficiency", "", eff["ppft"], eff["taskfleet"], "higher",
         ">= 0.95", eff["taskfleet"] >= 0.95)
