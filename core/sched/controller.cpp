@@ -323,18 +323,45 @@ void Controller::dispatch()
                 QVector<NodeTask> batch;
                 const int n = int(std::min<size_t>(size_t(credit), job->pending.size()));
                 batch.reserve(n);
-                for (int i = 0; i < n; ++i) {
+                std::vector<int> deferred; // retries that wait for another node, kept in queue order
+                while (int(batch.size()) < n && !job->pending.empty()) {
                     const int index = job->pending.front();
                     job->pending.pop_front();
-                    startAttempt(job, index, node, &batch);
+                    if (!job->failedOn.isEmpty() && retryElsewhere(job, index, node))
+                        deferred.push_back(index);
+                    else
+                        startAttempt(job, index, node, &batch);
                 }
-                credit -= n;
+                for (auto it = deferred.rbegin(); it != deferred.rend(); ++it)
+                    job->pending.push_front(*it);
+                if (batch.isEmpty())
+                    continue;
+                credit -= int(batch.size());
                 node->submit(job->spec.plugin, job->spec.timeoutMs, job->parameters, std::move(batch));
             }
         }
         failUnrunnableJobs();
     }
     speculate();
+}
+
+bool Controller::retryElsewhere(const Job *job, int index, const Node *node) const
+{
+    // The retry of a task that crashed or timed out here goes to another node when one could run it (the
+    // documented rule). Without this the node that had just freed its credit usually took the retry back at
+    // once, so a poison task ended its workers on one node up to the job's retries times before meeting
+    // PoisonNodes distinct nodes (10 attempts in tst_controller's poison case, instead of 3).
+    const auto failed = job->failedOn.constFind(index);
+    if (failed == job->failedOn.constEnd() || !failed->contains(node->id()))
+        return false;
+    QString why;
+    for (const Node *other : m_nodes) {
+        if (other != node && other->state() == NodeState::Online && other->workerCount() > 0
+            && !failed->contains(other->id()) && !job->excludedNodes.contains(other->id())
+            && other->canRun(job->spec.plugin, &why))
+            return true;
+    }
+    return false;
 }
 
 void Controller::failUnrunnableJobs()

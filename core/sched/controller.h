@@ -36,7 +36,9 @@ struct TaskRecord {
  * Tasks go to whichever online node has credit (faster nodes return credit sooner and so get
  * more). Every task ends exactly once: one TaskRecord per task index, delivered in batches by
  * resultsRecorded(). A task whose worker crashes or times out is retried up to the job's
- * retries, but a task that ended workers on PoisonNodes distinct nodes fails at once. Tasks
+ * retries, on a node where it has not failed when an online node that could run it is left
+ * (it waits for that node's credit); a task that ended workers on PoisonNodes distinct nodes
+ * fails at once, so with enough nodes a poison task takes exactly PoisonNodes attempts. Tasks
  * lost with a node go back to the front of the queue. Near the end of a job, idle nodes run
  * duplicates of the longest-running tasks; the first result wins and the other copy is
  * cancelled.
@@ -102,6 +104,8 @@ private:
     void dispatch();
     void speculate();
     bool nodeMayRun(Job *job, Node *node);
+    /** True when \a index failed on \a node and another online node that has not failed it could run it. */
+    bool retryElsewhere(const Job *job, int index, const Node *node) const;
     void failUnrunnableJobs();
     quint64 startAttempt(Job *job, int index, Node *node, QVector<NodeTask> *batch);
     void onResults(Node *node, const QVector<exec::WorkResult> &results);
