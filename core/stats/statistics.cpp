@@ -8,6 +8,8 @@
 #include <QtCore/QFileInfo>
 #include <QtCore/QSaveFile>
 
+#include <algorithm>
+
 namespace taskfleet::stats {
 
 QString taskStatusName(TaskStatus status)
@@ -29,6 +31,12 @@ Statistics::Statistics()
 {
     m_clock.start();
     m_startEpochMs = QDateTime::currentMSecsSinceEpoch();
+}
+
+Statistics::Statistics(Clock clock, qint64 startEpochMs)
+    : m_injectedClock(std::move(clock))
+    , m_startEpochMs(startEpochMs)
+{
 }
 
 int Statistics::nodeIndex(const QString &id, const QString &name)
@@ -103,6 +111,14 @@ qint64 Statistics::totalFailures() const
     for (const NodeTotals &t : m_nodes)
         n += t.failures;
     return n;
+}
+
+int Statistics::seconds() const
+{
+    // Up to the second the clock is in, as documented, not only up to the second of the last result: after a
+    // quiet spell (the job ended, every node stopped) the time series CSV lacked its last seconds and ended on
+    // the last busy one, as if the throughput had never dropped.
+    return std::max(int(m_series.size()), int(nowUs() / 1000000) + 1);
 }
 
 int Statistics::doneInSecond(int node, int second) const

@@ -6,6 +6,7 @@
 #include <QtCore/QString>
 #include <QtCore/QVector>
 
+#include <functional>
 #include <vector>
 
 class QIODevice;
@@ -56,7 +57,13 @@ struct NodeTotals {
 class Statistics
 {
 public:
+    /** Microseconds since the statistics began. */
+    using Clock = std::function<qint64()>;
+
+    /** Times everything with a monotonic clock started now. */
     Statistics();
+    /** Times everything with \a clock and dates the time series from \a startEpochMs (tests drive the clock). */
+    Statistics(Clock clock, qint64 startEpochMs);
 
     /** Index of a node in nodes(), registering it on first sight. */
     int nodeIndex(const QString &id, const QString &name);
@@ -69,7 +76,7 @@ public:
     void retried() { ++m_retries; }
 
     /** Microseconds since the statistics began (the controller's creation). */
-    qint64 nowUs() const { return m_clock.nsecsElapsed() / 1000; }
+    qint64 nowUs() const { return m_injectedClock ? m_injectedClock() : m_clock.nsecsElapsed() / 1000; }
     qint64 startedAtMsSinceEpoch() const { return m_startEpochMs; }
 
     const QVector<NodeTotals> &nodes() const { return m_nodes; }
@@ -80,7 +87,7 @@ public:
     /** Tasks per second over the last \a windowSeconds, for one node or (node = -1) all. */
     double rate(int node, int windowSeconds = 5) const;
     /** Seconds of the time series so far (the current partial second included). */
-    int seconds() const { return int(m_series.size()); }
+    int seconds() const;
     /** Tasks finished by \a node (or -1: all) during second \a second. */
     int doneInSecond(int node, int second) const;
     const std::vector<TaskLogEntry> &taskLog() const { return m_log; }
@@ -101,6 +108,7 @@ private:
     void addToSeries(int node, qint64 atUs);
 
     QElapsedTimer m_clock;
+    Clock m_injectedClock; ///< when set, used instead of m_clock
     qint64 m_startEpochMs = 0;
     QVector<NodeTotals> m_nodes;
     std::vector<QVector<int>> m_series; // [second][node]
