@@ -35,7 +35,7 @@ constexpr int AgentCount = 3;
 constexpr int TaskCount = 20000;
 constexpr int Kills = 6;
 constexpr int HeartbeatTimeoutMs = 1500;
-constexpr int StopMs = HeartbeatTimeoutMs + 2000; // SIGSTOP lasts well past the heartbeat timeout
+constexpr quint32 DefaultSeed = 16; // issue 16; any seed must pass
 
 /** The sleep plugin's input for task \a i (ms); its output is the input. */
 int sleepMs(int i)
@@ -71,13 +71,19 @@ void TestChaos::initTestCase()
 
 void TestChaos::killsAndStallsDuringLargeJob()
 {
-    // The seed: TASKFLEET_CHAOS_SEED reproduces a run; otherwise a fresh one, printed.
-    bool seedOk = false;
-    quint32 seed = qEnvironmentVariable("TASKFLEET_CHAOS_SEED").toUInt(&seedOk);
-    if (!seedOk)
-        seed = QRandomGenerator::global()->generate();
-    qInfo("chaos seed: %u (set TASKFLEET_CHAOS_SEED=%u to repeat)", seed, seed);
+    // A fixed seed, so CI runs the same plan every time; TASKFLEET_CHAOS_SEED picks another to explore. The plan
+    // (when, and the restart delays) follows from the seed alone; which agent is hit also depends on which ones
+    // are online at that moment, which timing decides.
+    quint32 seed = DefaultSeed;
+    if (qEnvironmentVariableIsSet("TASKFLEET_CHAOS_SEED")) {
+        bool ok = false;
+        seed = qEnvironmentVariable("TASKFLEET_CHAOS_SEED").toUInt(&ok);
+        QVERIFY2(ok, "TASKFLEET_CHAOS_SEED must be an unsigned 32-bit integer");
+    }
+    qInfo("chaos seed: %u%s (TASKFLEET_CHAOS_SEED=N runs another)", seed, seed == DefaultSeed ? " (the default)" : "");
     QRandomGenerator rng(seed);
+    const int scale = test::timeScale();
+    const int stopMs = HeartbeatTimeoutMs + 2000 * scale; // SIGSTOP lasts well past the heartbeat timeout
 
     const QString secretFile = m_dir.filePath(QStringLiteral("secret"));
     QVERIFY(test::writeSecretFile(secretFile, Secret));
@@ -112,25 +118,35 @@ void TestChaos::killsAndStallsDuringLargeJob()
         c.addNode(remotes[size_t(i)]);
         remotes[size_t(i)]->start();
     }
-    QVERIFY(QTest::qWaitFor([&] {
+    const auto allOnline = [&] {
         return std::all_of(remotes.begin(), remotes.end(), [](auto *n) { return n->state() == sched::NodeState::Online; });
-    }, 20000));
+    };
+    QVERIFY(QTest::qWaitFor(allOnline, 20000 * scale));
 
-    // Time from SIGKILL/SIGSTOP to the node leaving Online.
+    // Per agent, from the SIGKILL/SIGSTOP: when its node left Online (detection), and when it was Online again
+    // (rejoined). A node is hit only while Online, so each hit is followed by exactly one of each.
+    enum class Phase { Up, Hit, Down };
+    std::array<Phase, AgentCount> phase{};
     std::array<QElapsedTimer, AgentCount> since;
-    std::array<bool, AgentCount> awaitingDetection{};
     QVector<qint64> killDetectMs, stopDetectMs;
-    std::array<bool, AgentCount> stopped{};
+    int killedRejoined = 0, stoppedRejoined = 0;
     int id = -1;
     bool finished = false;
     QVector<sched::TaskRecord> records;
     // Context of every connection and timer below: destroyed first, so nothing reaches these locals afterwards.
     QObject guard;
+    std::array<bool, AgentCount> wasStop{};
     for (int i = 0; i < AgentCount; ++i) {
         connect(remotes[size_t(i)], &sched::Node::stateChanged, &guard, [&, i] {
-            if (awaitingDetection[size_t(i)] && remotes[size_t(i)]->state() != sched::NodeState::Online) {
-                awaitingDetection[size_t(i)] = false;
-                (stopped[size_t(i)] ? stopDetectMs : killDetectMs).append(since[size_t(i)].elapsed());
+            const bool online = remotes[size_t(i)]->state() == sched::NodeState::Online;
+            Phase &p = phase[size_t(i)];
+            if (p == Phase::Hit && !online) {
+                p = Phase::Down;
+                (wasStop[size_t(i)] ? stopDetectMs : killDetectMs).append(since[size_t(i)].elapsed());
+            } else if (p == Phase::Down && online) {
+                p = Phase::Up;
+                ++(wasStop[size_t(i)] ? stoppedRejoined : killedRejoined);
+                qInfo("t=%.1f s after the hit: agent %d is online again", since[size_t(i)].elapsed() / 1000.0, i);
             }
         });
     }
@@ -164,39 +180,35 @@ void TestChaos::killsAndStallsDuringLargeJob()
     id = c.submit(std::move(spec));
     int killsDone = 0, restarts = 0, stopsDone = 0;
     const auto usable = [&](int i) {
-        return agents[size_t(i)]->isRunning() && !stopped[size_t(i)] &&
+        return agents[size_t(i)]->isRunning() && phase[size_t(i)] == Phase::Up &&
                remotes[size_t(i)]->state() == sched::NodeState::Online;
     };
     for (const Event &e : plan) {
-        // Bounded: every wait below has a timeout; the plan has Kills + 1 events.
-        QVERIFY(QTest::qWaitFor([&] { return finished || records.size() >= e.atDone; }, 120000));
-        if (finished)
-            break;
+        // Bounded: every wait below has a timeout; the plan has Kills + 1 events. Every event fires: each comes at
+        // 85 % done at the latest, and no task ends while no agent is online, so the job cannot end first.
+        QVERIFY2(QTest::qWaitFor([&] { return finished || records.size() >= e.atDone; }, 120000 * scale),
+                 qPrintable(QStringLiteral("no progress to %1 done (at %2)").arg(e.atDone).arg(records.size())));
         QVector<int> candidates;
-        if (!QTest::qWaitFor([&] {
-                candidates.clear();
-                for (int i = 0; i < AgentCount; ++i)
-                    if (usable(i))
-                        candidates.append(i);
-                return finished || !candidates.isEmpty();
-            }, 30000))
-            QFAIL("no agent came back online within 30 s");
-        if (finished)
-            break;
+        QVERIFY2(QTest::qWaitFor([&] {
+                     candidates.clear();
+                     for (int i = 0; i < AgentCount; ++i)
+                         if (usable(i))
+                             candidates.append(i);
+                     return !candidates.isEmpty();
+                 }, 30000 * scale),
+                 "no agent came back online within 30 s");
+        QVERIFY2(!finished, qPrintable(QStringLiteral("the job ended before the event planned at %1 done").arg(e.atDone)));
         const int victim = candidates.at(int(rng.bounded(quint32(candidates.size()))));
         AgentProcess *agent = agents[size_t(victim)].get();
-        awaitingDetection[size_t(victim)] = true;
+        phase[size_t(victim)] = Phase::Hit;
+        wasStop[size_t(victim)] = e.stop;
         since[size_t(victim)].start();
         if (e.stop) {
-            stopped[size_t(victim)] = true;
-            ::kill(pid_t(agent->pid()), SIGSTOP);
+            QCOMPARE(::kill(pid_t(agent->pid()), SIGSTOP), 0);
             ++stopsDone;
             qInfo("t=%.1f s: SIGSTOP agent %d (pid %lld) at %lld done, for %d ms", jobClock.elapsed() / 1000.0, victim,
-                  agent->pid(), qint64(records.size()), StopMs);
-            QTimer::singleShot(StopMs, &guard, [&, victim] {
-                ::kill(pid_t(agents[size_t(victim)]->pid()), SIGCONT);
-                stopped[size_t(victim)] = false;
-            });
+                  agent->pid(), qint64(records.size()), stopMs);
+            QTimer::singleShot(stopMs, &guard, [&, victim] { ::kill(pid_t(agents[size_t(victim)]->pid()), SIGCONT); });
         } else {
             qInfo("t=%.1f s: SIGKILL agent %d (pid %lld) at %lld done", jobClock.elapsed() / 1000.0, victim, agent->pid(),
                   qint64(records.size()));
@@ -211,10 +223,15 @@ void TestChaos::killsAndStallsDuringLargeJob()
             });
         }
     }
-    QVERIFY2(QTest::qWaitFor([&] { return finished; }, 180000), "the job did not finish within 180 s");
+    QVERIFY2(QTest::qWaitFor([&] { return finished; }, 180000 * scale), "the job did not finish within 180 s");
     const double seconds = jobClock.elapsed() / 1000.0;
-    // Let a pending SIGCONT / restart run before the agents are torn down (bounded).
-    QVERIFY(QTest::qWaitFor([&] { return std::none_of(stopped.begin(), stopped.end(), [](bool s) { return s; }); }, StopMs + 1000));
+    // Every agent hit is back: restarted after its SIGKILL, or continued after its SIGSTOP, and online again.
+    QVERIFY2(QTest::qWaitFor([&] { return killedRejoined + stoppedRejoined == Kills + 1 && allOnline(); }, 30000 * scale),
+             qPrintable(QStringLiteral("back online: %1 of %2 killed agents (%3 restarted), %4 of 1 stopped one")
+                            .arg(killedRejoined)
+                            .arg(Kills)
+                            .arg(restarts)
+                            .arg(stoppedRejoined)));
 
     // Every index exactly once, with the right output.
     QVector<int> seen(TaskCount, 0);
@@ -251,11 +268,18 @@ void TestChaos::killsAndStallsDuringLargeJob()
     qInfo("time to detect a SIGKILLed agent: %s", qPrintable(summary(killDetectMs)));
     qInfo("time to detect a SIGSTOPped agent (heartbeat timeout %d ms): %s", HeartbeatTimeoutMs,
           qPrintable(summary(stopDetectMs)));
-    QVERIFY(killsDone >= 1);
-    if (stopsDone == 1) {
-        QCOMPARE(stopDetectMs.size(), 1);
-        QVERIFY(stopDetectMs.first() >= HeartbeatTimeoutMs - 100);
-    }
+    // The whole plan happened: every kill and its restart, the stop, each seen by the controller.
+    QCOMPARE(killsDone, Kills);
+    QCOMPARE(restarts, Kills);
+    QCOMPARE(killDetectMs.size(), Kills);
+    QCOMPARE(killedRejoined, Kills);
+    QCOMPARE(stopsDone, 1);
+    QCOMPARE(stoppedRejoined, 1);
+    // The stopped agent was found dead by the missing heartbeats while it was stopped, not by its return: its
+    // link carried tasks up to the stop, so the silence the controller measures starts then.
+    QCOMPARE(stopDetectMs.size(), 1);
+    QVERIFY2(stopDetectMs.first() >= HeartbeatTimeoutMs - 100 && stopDetectMs.first() < stopMs,
+             qPrintable(QStringLiteral("detected after %1 ms").arg(stopDetectMs.first())));
 }
 
 /** Runs `ip ARGS` (bounded); true on exit code 0. */
