@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// "Add node…": host and port of a remote node, for node types registered by the network layer.
+// "Add Node…": host and port of a remote node, for node types registered by the network layer.
 #include "addnodedialog.h"
 
 #include <QtWidgets/QComboBox>
@@ -37,7 +37,7 @@ AddNodeDialog::AddNodeDialog(quint16 defaultPort, QWidget *parent)
     , m_host(new QLineEdit(this))
     , m_port(new QSpinBox(this))
 {
-    setWindowTitle(tr("Add node"));
+    setWindowTitle(tr("Add Node")); // as the menu item says; the system adds the app name
     const QVector<NodeTypes::Type> types = NodeTypes::types();
     for (const NodeTypes::Type &t : types)
         m_type->addItem(t.name);

@@ -2,6 +2,8 @@
 // Item delegates: a spin box for worker counts, a progress bar for jobs.
 #include "delegates.h"
 
+#include "jobsmodel.h"
+
 #include <QtWidgets/QApplication>
 #include <QtWidgets/QSpinBox>
 #include <QtGui/QPainter>
@@ -38,10 +40,30 @@ void WorkerCountDelegate::setModelData(QWidget *editor, QAbstractItemModel *mode
     }
 }
 
-ProgressDelegate::ProgressDelegate(int role, QObject *parent)
+ProgressDelegate::ProgressDelegate(int role, int outcomeRole, QObject *parent)
     : QStyledItemDelegate(parent)
     , m_role(role)
+    , m_outcomeRole(outcomeRole)
 {
+}
+
+QColor ProgressDelegate::barColor(const QVariant &outcome, double fraction)
+{
+    // Green only for a clean finish: failures are red, a cancelled job grey, a paused one amber.
+    switch (outcome.isValid() ? outcome.toInt() : -1) {
+    case JobsModel::FinishedOk:
+        return QColor(0x66, 0xbb, 0x6a);
+    case JobsModel::FinishedWithFailures:
+        return QColor(0xe5, 0x73, 0x73);
+    case JobsModel::WasCancelled:
+        return QColor(0xa0, 0xa4, 0xaa);
+    case JobsModel::IsPaused:
+        return QColor(0xff, 0xb7, 0x4d);
+    case JobsModel::InProgress:
+        return QColor(0x42, 0xa5, 0xf5);
+    default:
+        return fraction >= 1 ? QColor(0x66, 0xbb, 0x6a) : QColor(0x42, 0xa5, 0xf5);
+    }
 }
 
 void ProgressDelegate::paint(QPainter *painter, const QStyleOptionViewItem &option, const QModelIndex &index) const
@@ -66,7 +88,7 @@ void ProgressDelegate::paint(QPainter *painter, const QStyleOptionViewItem &opti
         QRectF done = bar.adjusted(1, 1, -1, -1);
         done.setWidth(done.width() * fraction);
         painter->setPen(Qt::NoPen);
-        painter->setBrush(fraction >= 1 ? QColor(0x66, 0xbb, 0x6a) : QColor(0x42, 0xa5, 0xf5));
+        painter->setBrush(barColor(index.data(m_outcomeRole), fraction));
         painter->drawRoundedRect(done, 2, 2);
     }
     painter->setPen(QColor(0x20, 0x20, 0x20));

@@ -22,17 +22,23 @@ private:
     int m_maximum;
 };
 
-/** Draws the cell's \a role value (0..1000) as a progress bar with the display text on it. */
+/**
+ * Draws the cell's \a role value (0..1000) as a progress bar with the display text on it, coloured by
+ * the JobsModel::Outcome in \a outcomeRole (finished clean, with failures, cancelled, paused, running).
+ */
 class ProgressDelegate : public QStyledItemDelegate
 {
     Q_OBJECT
 
 public:
-    explicit ProgressDelegate(int role, QObject *parent = nullptr);
+    ProgressDelegate(int role, int outcomeRole, QObject *parent = nullptr);
     void paint(QPainter *painter, const QStyleOptionViewItem &option, const QModelIndex &index) const override;
+    /** The bar's colour for an outcome (invalid: by fraction alone). */
+    static QColor barColor(const QVariant &outcome, double fraction);
 
 private:
     int m_role;
+    int m_outcomeRole;
 };
 
 } // namespace taskfleet::gui

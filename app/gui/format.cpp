@@ -2,6 +2,8 @@
 // Short human texts for values shown in tables.
 #include "format.h"
 
+#include <QtCore/QHash>
+
 #include <QtCore/QCborArray>
 #include <QtCore/QCborMap>
 
@@ -90,10 +92,23 @@ QString formatRate(double perSecond)
     return QString::number(perSecond, 'f', perSecond >= 100 ? 0 : (perSecond >= 10 ? 1 : 2));
 }
 
-QColor nodeColor(int index)
+QString countOf(qint64 count, const QString &singular, const QString &plural)
 {
+    return QStringLiteral("%1 %2").arg(count).arg(count == 1 ? singular : plural);
+}
+
+QColor nodeColor(const QString &nodeName)
+{
+    // Handed out in the order nodes are first seen and never taken back, so a node keeps its colour in
+    // the table, the chart and the picture while others come and go (GUI thread only).
     static const QRgb colors[] = {0x1e88e5, 0xe53935, 0x43a047, 0xfb8c00, 0x8e24aa, 0x00acc1, 0x6d4c41, 0xc0ca33};
-    return QColor(colors[size_t(qMax(0, index)) % (sizeof colors / sizeof colors[0])]);
+    static QHash<QString, int> assigned;
+    if (nodeName.isEmpty())
+        return QColor(Qt::gray);
+    auto it = assigned.constFind(nodeName);
+    if (it == assigned.constEnd())
+        it = assigned.insert(nodeName, int(assigned.size()));
+    return QColor(colors[size_t(*it) % (sizeof colors / sizeof colors[0])]);
 }
 
 } // namespace taskfleet::gui

@@ -16,7 +16,9 @@ QString formatDuration(double seconds);
 QString formatSeconds(double seconds);
 /** "1234", "12.5", "0.25" — a rate with sensible precision. */
 QString formatRate(double perSecond);
-/** The colour of the \a index-th node (in the nodes table's order), the same in the chart and the picture. */
-QColor nodeColor(int index);
+/** "1 node", "2 nodes": \a count with the word in the right number (English; no translation is loaded). */
+QString countOf(qint64 count, const QString &singular, const QString &plural);
+/** The colour of the node named \a nodeName: fixed for the app's life, the same in the table, chart and picture. */
+QColor nodeColor(const QString &nodeName);
 
 } // namespace taskfleet::gui

@@ -31,6 +31,33 @@ void JobsModel::setSnapshot(const sched::ClusterSnapshot &snapshot)
     }
 }
 
+JobsModel::Outcome JobsModel::outcome(const sched::JobSnapshot &j)
+{
+    switch (j.state) {
+    case sched::JobState::Finished:
+        return j.errors + j.failed > 0 ? FinishedWithFailures : FinishedOk;
+    case sched::JobState::Cancelled:
+        return WasCancelled;
+    case sched::JobState::Paused:
+        return IsPaused;
+    default:
+        return InProgress;
+    }
+}
+
+QString JobsModel::stateText(const sched::JobSnapshot &j)
+{
+    const qint64 bad = j.errors + j.failed;
+    switch (outcome(j)) {
+    case FinishedWithFailures:
+        return bad == j.total ? tr("failed (all %1)").arg(bad) : tr("finished, %1 failed").arg(bad);
+    case WasCancelled:
+        return tr("cancelled (%1 not run)").arg(j.cancelled);
+    default:
+        return sched::jobStateName(j.state);
+    }
+}
+
 const sched::JobSnapshot *JobsModel::job(int jobId) const
 {
     const int row = rowOf(jobId);
@@ -60,15 +87,19 @@ QVariant JobsModel::data(const QModelIndex &index, int role) const
     if (!index.isValid() || index.row() >= m_jobs.size())
         return {};
     const sched::JobSnapshot &j = m_jobs.at(index.row());
-    const qint64 ended = j.done + j.errors + j.failed + j.cancelled;
+    const qint64 ran = j.done + j.errors + j.failed; // cancelled tasks did not run: not progress
     if (role == JobIdRole)
         return j.id;
     if (role == ProgressRole)
-        return j.total ? int(1000 * ended / j.total) : 1000;
+        return j.total ? int(1000 * ran / j.total) : 1000;
+    if (role == OutcomeRole)
+        return int(outcome(j));
     if (role == Qt::TextAlignmentRole && index.column() != Name && index.column() != Plugin && index.column() != State)
         return int(Qt::AlignRight | Qt::AlignVCenter);
     if (role == Qt::ToolTipRole && index.column() == Failed)
-        return tr("%1 plugin errors, %2 failed (crash/timeout), %3 cancelled").arg(j.errors).arg(j.failed).arg(j.cancelled);
+        return tr("%1 plugin errors, %2 failed (crash/timeout)").arg(j.errors).arg(j.failed);
+    if (role == Qt::ToolTipRole && index.column() == Eta && j.state == sched::JobState::Paused)
+        return tr("Paused: no estimate until it runs again");
     if (role != Qt::DisplayRole)
         return {};
     switch (index.column()) {
@@ -79,19 +110,21 @@ QVariant JobsModel::data(const QModelIndex &index, int role) const
     case Plugin:
         return j.plugin;
     case State:
-        return sched::jobStateName(j.state);
+        return stateText(j);
     case Progress:
-        return QStringLiteral("%1 %").arg(j.total ? 100.0 * double(ended) / double(j.total) : 100.0, 0, 'f', 1);
+        return QStringLiteral("%1 %").arg(j.total ? 100.0 * double(ran) / double(j.total) : 100.0, 0, 'f', 1);
     case Done:
         return j.done;
     case Failed:
         return j.errors + j.failed;
+    case Cancelled:
+        return j.cancelled;
     case Total:
         return j.total;
     case Rate:
         return formatRate(j.tasksPerSecond);
     case Eta:
-        return formatDuration(j.etaSeconds);
+        return j.state == sched::JobState::Paused ? QStringLiteral("\u2013") : formatDuration(j.etaSeconds);
     case Priority:
         return j.priority;
     default:
@@ -105,7 +138,7 @@ QVariant JobsModel::headerData(int section, Qt::Orientation orientation, int rol
         return {};
     static const char *const names[ColumnCount] = {
         QT_TR_NOOP("#"), QT_TR_NOOP("Job"), QT_TR_NOOP("Plugin"), QT_TR_NOOP("State"), QT_TR_NOOP("Progress"), QT_TR_NOOP("Done"),
-        QT_TR_NOOP("Failed"), QT_TR_NOOP("Total"), QT_TR_NOOP("Tasks/s"), QT_TR_NOOP("ETA"), QT_TR_NOOP("Priority"),
+        QT_TR_NOOP("Failed"), QT_TR_NOOP("Cancelled"), QT_TR_NOOP("Total"), QT_TR_NOOP("Tasks/s"), QT_TR_NOOP("ETA"), QT_TR_NOOP("Priority"),
     };
     return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }

@@ -8,16 +8,27 @@
 
 namespace taskfleet::gui {
 
-/** A table over ClusterSnapshot::jobs, in submission order. Progress is 0..1000 (ProgressRole). */
+/**
+ * A table over ClusterSnapshot::jobs, in submission order. Progress is 0..1000 (ProgressRole) of the
+ * tasks that ran to an end (cancelled ones do not count as progress); OutcomeRole tells the bar's
+ * colour: a job that finished clean, finished with failures, was cancelled or is paused reads differently.
+ */
 class JobsModel : public QAbstractTableModel
 {
     Q_OBJECT
 
 public:
-    enum Column { Id, Name, Plugin, State, Progress, Done, Failed, Total, Rate, Eta, Priority, ColumnCount };
+    enum Column { Id, Name, Plugin, State, Progress, Done, Failed, Cancelled, Total, Rate, Eta, Priority, ColumnCount };
+    enum Outcome { InProgress, FinishedOk, FinishedWithFailures, WasCancelled, IsPaused };
     static constexpr int JobIdRole = Qt::UserRole + 1;
     /** Ended tasks per mille (int), on the Progress column. */
     static constexpr int ProgressRole = Qt::UserRole + 2;
+    /** Outcome (int), on the Progress column. */
+    static constexpr int OutcomeRole = Qt::UserRole + 3;
+
+    /** The state as shown: "finished", "finished, 5 failed", "cancelled", "paused", ... */
+    static QString stateText(const sched::JobSnapshot &job);
+    static Outcome outcome(const sched::JobSnapshot &job);
 
     using QAbstractTableModel::QAbstractTableModel;
 

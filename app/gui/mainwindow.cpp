@@ -5,6 +5,7 @@
 #include "addnodedialog.h"
 #include "agentnodetype.h"
 #include "delegates.h"
+#include "format.h"
 #include "jobsmodel.h"
 #include "mandelbrotview.h"
 #include "nodesmodel.h"
@@ -41,6 +42,7 @@
 #include <QtWidgets/QMenuBar>
 #include <QtWidgets/QMessageBox>
 #include <QtWidgets/QPlainTextEdit>
+#include <QtWidgets/QScrollBar>
 #include <QtWidgets/QPushButton>
 #include <QtWidgets/QSplitter>
 #include <QtWidgets/QStatusBar>
@@ -268,22 +270,21 @@ void MainWindow::buildLayout()
     m_nodesView->setItemDelegateForColumn(NodesModel::Workers,
                                           new WorkerCountDelegate(qMax(256, 8 * QThread::idealThreadCount()), m_nodesView));
     m_nodesView->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed | QAbstractItemView::SelectedClicked);
+    // Numbers as wide as they need; the state (with its reason) takes the spare width, not the last column.
     m_nodesView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    m_nodesView->horizontalHeader()->setSectionResizeMode(NodesModel::State, QHeaderView::Interactive);
-    m_nodesView->setColumnWidth(NodesModel::State, 90);
-    m_nodesView->horizontalHeader()->setStretchLastSection(true);
+    m_nodesView->horizontalHeader()->setSectionResizeMode(NodesModel::State, QHeaderView::Stretch);
+    m_nodesView->horizontalHeader()->setStretchLastSection(false);
     m_nodesView->setContextMenuPolicy(Qt::ActionsContextMenu);
     m_nodesView->addActions({m_reconnectNodeAction, m_removeNodeAction});
 
     // Jobs
     m_jobsView = makeTable(this);
     m_jobsView->setModel(m_jobsModel);
-    m_jobsView->setItemDelegateForColumn(JobsModel::Progress, new ProgressDelegate(JobsModel::ProgressRole, m_jobsView));
+    m_jobsView->setItemDelegateForColumn(JobsModel::Progress, new ProgressDelegate(JobsModel::ProgressRole, JobsModel::OutcomeRole, m_jobsView));
     m_jobsView->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_jobsView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    m_jobsView->horizontalHeader()->setSectionResizeMode(JobsModel::Name, QHeaderView::Interactive);
-    m_jobsView->setColumnWidth(JobsModel::Name, 200);
-    m_jobsView->horizontalHeader()->setStretchLastSection(true);
+    m_jobsView->horizontalHeader()->setSectionResizeMode(JobsModel::Name, QHeaderView::Stretch); // the job's name gets the spare width
+    m_jobsView->horizontalHeader()->setStretchLastSection(false);
     m_jobsView->horizontalHeader()->setMinimumSectionSize(40);
     m_jobsView->setColumnWidth(JobsModel::Progress, 140);
     m_jobsView->horizontalHeader()->setSectionResizeMode(JobsModel::Progress, QHeaderView::Fixed);
@@ -306,12 +307,14 @@ void MainWindow::buildLayout()
     m_resultsView = makeTable(resultsPage);
     m_resultsView->setModel(m_resultsModel);
     m_resultsView->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    // Interactive (not ResizeToContents: that would measure every row of a big job); the output stretches.
     m_resultsView->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
-    m_resultsView->horizontalHeader()->setStretchLastSection(true);
+    m_resultsView->horizontalHeader()->setSectionResizeMode(ResultsModel::Output, QHeaderView::Stretch);
+    m_resultsView->horizontalHeader()->setStretchLastSection(false);
     m_resultsView->setColumnWidth(ResultsModel::Index, 60);
     m_resultsView->setColumnWidth(ResultsModel::Input, 200);
     m_resultsView->setColumnWidth(ResultsModel::Output, 250);
-    m_resultsView->setColumnWidth(ResultsModel::Node, 100);
+    m_resultsView->setColumnWidth(ResultsModel::Node, 170);
     m_resultsView->setColumnWidth(ResultsModel::Time, 80);
     m_resultsView->setColumnWidth(ResultsModel::Attempts, 70);
     resultsLayout->addLayout(resultsBar);
@@ -323,6 +326,20 @@ void MainWindow::buildLayout()
     m_log->setReadOnly(true);
     m_log->setMaximumBlockCount(5000);
     m_log->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    // Follow new lines unless the user scrolled up. Decided by where the user left the scroll bar, not
+    // by where it is after a resize (an error bar appearing shrinks the view and used to stop the follow).
+    QScrollBar *logBar = m_log->verticalScrollBar();
+    connect(logBar, &QScrollBar::valueChanged, this, [this, logBar](int value) {
+        if (!m_logAdjusting)
+            m_logFollows = value >= logBar->maximum();
+    });
+    connect(logBar, &QScrollBar::rangeChanged, this, [this, logBar] {
+        if (m_logFollows) {
+            m_logAdjusting = true;
+            logBar->setValue(logBar->maximum());
+            m_logAdjusting = false;
+        }
+    });
 
     m_tabs = new QTabWidget(this);
     m_tabs->addTab(resultsPage, tr("Results"));
@@ -430,7 +447,7 @@ bool MainWindow::queueExample(const QString &fileName)
     }
     if (spec->name.isEmpty())
         spec->name = QFileInfo(fileName).completeBaseName();
-    submit(*spec);
+    submit(*spec, true);
     return true;
 }
 
@@ -468,7 +485,7 @@ bool MainWindow::queueJobFile(const QString &path, QString *error)
         return false;
     if (spec->name.isEmpty())
         spec->name = QFileInfo(path).completeBaseName();
-    submit(*spec);
+    submit(*spec, true); // selected, so Pause and Cancel work on it at once (the last of several wins)
     return true;
 }
 
@@ -570,21 +587,21 @@ void MainWindow::onSnapshot(const sched::ClusterSnapshot &snapshot)
         selectJob(m_pendingSelect);
         m_pendingSelect = -1;
     }
-    int workers = 0, busy = 0;
-    for (const sched::NodeSnapshot &n : snapshot.nodes) {
-        workers += n.workers;
-        busy += n.busy;
-    }
-    qint64 running = 0;
+    qint64 active = 0;
     for (const sched::JobSnapshot &j : snapshot.jobs)
-        running += j.state == sched::JobState::Running || j.state == sched::JobState::Queued;
-    m_statusText->setText(tr("%1 nodes · %2 of %3 workers busy · %4 tasks done · %5 tasks/s · %6 jobs active")
-                              .arg(snapshot.nodes.size())
-                              .arg(busy)
-                              .arg(workers)
-                              .arg(snapshot.tasksDone)
-                              .arg(snapshot.tasksPerSecond, 0, 'f', 1)
-                              .arg(running));
+        active += j.state == sched::JobState::Running || j.state == sched::JobState::Queued;
+    // From the table's totals row, so the status bar and the table always agree.
+    const sched::NodeSnapshot &total = m_nodesModel->totals();
+    const int gone = m_nodesModel->goneCount();
+    const QString nodes = countOf(m_nodesModel->nodes().size() - gone, tr("node"), tr("nodes"))
+                        + (gone ? tr(" (+%1 gone)").arg(gone) : QString());
+    m_statusText->setText(tr("%1 · %2 of %3 busy · %4 done · %5 tasks/s · %6 active")
+                              .arg(nodes)
+                              .arg(total.busy)
+                              .arg(countOf(total.workers, tr("worker"), tr("workers")))
+                              .arg(countOf(total.tasksDone, tr("task"), tr("tasks")))
+                              .arg(formatRate(total.tasksPerSecond))
+                              .arg(countOf(active, tr("job"), tr("jobs"))));
     updateActions();
 }
 
@@ -659,7 +676,7 @@ void MainWindow::updateResultsNote()
                                          .arg(kept + dropped)
                                          .arg(m_resultsModel->rowLimit())
                                          .arg(dropped)
-                                   : tr("%1 results").arg(kept));
+                                   : countOf(kept, tr("result"), tr("results")));
 }
 
 void MainWindow::updateActions()
@@ -675,7 +692,7 @@ void MainWindow::updateActions()
     const int nodeRow = nodes.isEmpty() ? -1 : nodes.first().row();
     const bool remote = nodeRow >= 0 && nodeRow < m_nodesModel->nodes().size() && !m_nodesModel->nodes().at(nodeRow).local;
     m_removeNodeAction->setEnabled(remote);
-    m_reconnectNodeAction->setEnabled(remote);
+    m_reconnectNodeAction->setEnabled(remote && !m_nodesModel->isGone(nodeRow));
 }
 
 void MainWindow::onOpenJob()
@@ -833,8 +850,10 @@ QString MainWindow::selectedNodeId() const
 
 void MainWindow::onRemoveNode()
 {
-    if (const QString id = selectedNodeId(); !id.isEmpty())
+    if (const QString id = selectedNodeId(); !id.isEmpty()) {
+        m_nodesModel->forget(id); // a departed node's row goes at once; a live one's is not kept when it leaves
         m_host->removeNode(id);
+    }
 }
 
 void MainWindow::onReconnectNode()

@@ -67,6 +67,7 @@ public:
     ResultsModel *resultsModel() const { return m_resultsModel; }
     QTableView *nodesView() const { return m_nodesView; }
     QTableView *jobsView() const { return m_jobsView; }
+    QPlainTextEdit *logView() const { return m_log; }
     MandelbrotView *mandelbrotView() const { return m_mandelbrot; }
     const exec::PluginRegistry &plugins() const { return m_registry; }
 
@@ -92,6 +93,8 @@ public:
     QString lastError() const { return m_lastError; }
     /** Shows \a message in the error bar and the log. */
     void showError(const QString &message);
+    /** Appends a line to the Log tab (it follows new lines unless the user scrolled up). */
+    void log(const QString &message);
     /**
      * Adds a remote node of type \a typeIndex (NodeTypes::types(); 0 = taskfleet-agent) at host:port,
      * with clusterSecret() — what Nodes ▸ Add Node… does. Its row appears as connecting, then online or
@@ -131,7 +134,6 @@ private:
     void submit(const sched::JobSpec &spec, bool select = false);
     void openPluginFile(const QString &path, const exec::PluginInfo &plugin);
     void openPythonFile(const QString &path);
-    void log(const QString &message);
     void applyDiscovery();
     void onDiscoveryRejections(const QString &summary);
 
@@ -171,6 +173,8 @@ private:
     QCheckBox *m_tint = nullptr;
     ThroughputChart *m_chart = nullptr;
     QPlainTextEdit *m_log = nullptr;
+    bool m_logFollows = true;   ///< the log shows its newest line (until the user scrolls up)
+    bool m_logAdjusting = false; ///< the window, not the user, is moving the log's scroll bar
     QTabWidget *m_tabs = nullptr;
     QWidget *m_errorBar = nullptr;
     QLabel *m_errorText = nullptr;

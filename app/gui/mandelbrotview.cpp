@@ -124,8 +124,7 @@ void MandelbrotView::setTintByNode(bool on)
 
 QColor MandelbrotView::nodeColor(const QString &node) const
 {
-    const qsizetype i = m_nodeOrder.indexOf(node);
-    return i < 0 ? QColor(Qt::gray) : gui::nodeColor(int(i));
+    return gui::nodeColor(node);
 }
 
 void MandelbrotView::paintEvent(QPaintEvent *)

@@ -33,7 +33,7 @@ public:
     /** Tiles painted so far for a job. */
     int tileCount(int jobId) const;
     void setTintByNode(bool on);
-    /** Node names in the nodes table's order: tile colours follow it (as in the throughput chart); new names are appended. */
+    /** Node names in the nodes table's order, for the legend; colours belong to each node (nodeColor()). */
     void setNodeOrder(const QStringList &names);
 
     QSize sizeHint() const override { return {420, 420}; }
@@ -54,7 +54,7 @@ private:
 
     QHash<int, Picture> m_jobs;
     QVector<QRgb> m_palette;
-    QStringList m_nodeOrder; ///< nodes in the order their first tile arrived: colour i goes to node i
+    QStringList m_nodeOrder; ///< the legend's order: the table's, then nodes seen only in tiles (colours come from nodeColor())
     int m_current = -1;
     bool m_tint = false;
 };

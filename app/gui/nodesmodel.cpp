@@ -12,28 +12,68 @@ namespace taskfleet::gui {
 
 void NodesModel::setSnapshot(const sched::ClusterSnapshot &snapshot)
 {
-    bool sameRows = snapshot.nodes.size() == m_nodes.size();
+    QVector<sched::NodeSnapshot> rows = snapshot.nodes;
+    QSet<QString> live;
+    for (const sched::NodeSnapshot &n : std::as_const(rows))
+        live.insert(n.id);
+    const int liveCount = int(rows.size());
+    for (const sched::NodeSnapshot &old : std::as_const(m_nodes)) {
+        if (live.contains(old.id) || m_forgotten.contains(old.id))
+            continue;
+        sched::NodeSnapshot gone = old; // its last numbers: its results are all in
+        gone.workers = gone.busy = 0;
+        gone.tasksPerSecond = 0;
+        if (gone.state != sched::NodeState::Offline || !gone.stateReason.startsWith(tr("gone")))
+            gone.stateReason = gone.stateReason.isEmpty() ? tr("gone") : tr("gone (last: %1: %2)").arg(sched::nodeStateName(gone.state), gone.stateReason);
+        gone.state = sched::NodeState::Offline;
+        rows.append(gone);
+    }
+    for (const QString &id : live)
+        m_forgotten.remove(id); // added again by the user: kept again when it leaves
+    setRows(std::move(rows), liveCount);
+}
+
+void NodesModel::forget(const QString &nodeId)
+{
+    m_forgotten.insert(nodeId);
+    QVector<sched::NodeSnapshot> rows = m_nodes;
+    const int row = rowOf(nodeId);
+    int live = m_live;
+    if (row >= 0) {
+        rows.remove(row);
+        if (row < live)
+            --live;
+    }
+    setRows(std::move(rows), live);
+}
+
+void NodesModel::setRows(QVector<sched::NodeSnapshot> rows, int live)
+{
+    bool sameRows = rows.size() == m_nodes.size() && live == m_live;
     for (int i = 0; sameRows && i < m_nodes.size(); ++i)
-        sameRows = m_nodes.at(i).id == snapshot.nodes.at(i).id;
+        sameRows = m_nodes.at(i).id == rows.at(i).id;
     if (!sameRows)
         beginResetModel();
-    m_nodes = snapshot.nodes;
-    m_totals.tasksDone = snapshot.tasksDone;
-    m_totals.tasksPerSecond = snapshot.tasksPerSecond;
-    m_totalWorkers = m_totalBusy = 0;
-    m_totalTimeSum = 0;
-    qint64 failures = 0;
+    m_nodes = std::move(rows);
+    m_live = live;
+    // The totals are the sums of the rows shown, so they always add up; the shares are of that sum.
+    m_total = sched::NodeSnapshot();
     for (const sched::NodeSnapshot &n : std::as_const(m_nodes)) {
-        m_totalWorkers += n.workers;
-        m_totalBusy += n.busy;
-        m_totalTimeSum += n.taskTimeSum;
-        failures += n.failures;
+        m_total.workers += n.workers;
+        m_total.busy += n.busy;
+        m_total.tasksDone += n.tasksDone;
+        m_total.taskTimeSum += n.taskTimeSum;
+        m_total.tasksPerSecond += n.tasksPerSecond;
+        m_total.failures += n.failures;
+        m_total.lost += n.lost;
     }
-    m_totals.failures = failures;
+    for (sched::NodeSnapshot &n : m_nodes)
+        n.percentOfAll = m_total.tasksDone ? 100.0 * double(n.tasksDone) / double(m_total.tasksDone) : 0.0;
     if (!sameRows)
         endResetModel();
     else if (rowCount() > 0)
-        emit dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1), {Qt::DisplayRole, Qt::ForegroundRole, Qt::ToolTipRole});
+        emit dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1),
+                         {Qt::DisplayRole, Qt::ForegroundRole, Qt::ToolTipRole, Qt::DecorationRole});
 }
 
 int NodesModel::rowOf(const QString &nodeId) const
@@ -73,19 +113,21 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
         case Name:
             return tr("Total");
         case Workers:
-            return m_totalWorkers;
+            return m_total.workers;
         case Busy:
-            return QStringLiteral("%1/%2").arg(m_totalBusy).arg(m_totalWorkers);
+            return QStringLiteral("%1/%2").arg(m_total.busy).arg(m_total.workers);
         case TasksDone:
-            return m_totals.tasksDone;
+            return m_total.tasksDone;
         case Percent:
-            return m_totals.tasksDone ? QStringLiteral("100.0 %") : QString();
+            return m_total.tasksDone ? QStringLiteral("100.0 %") : QString();
         case TimePerTask:
-            return m_totals.tasksDone ? formatSeconds(m_totalTimeSum / double(m_totals.tasksDone)) : QString();
+            return m_total.tasksDone ? formatSeconds(m_total.taskTimeSum / double(m_total.tasksDone)) : QString();
         case Rate:
-            return formatRate(m_totals.tasksPerSecond);
+            return formatRate(m_total.tasksPerSecond);
         case Failures:
-            return m_totals.failures;
+            return m_total.failures;
+        case Lost:
+            return m_total.lost;
         default:
             return {};
         }
@@ -95,10 +137,19 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
         return n.id;
     if (role == Qt::TextAlignmentRole && index.column() >= Workers)
         return int(Qt::AlignRight | Qt::AlignVCenter);
+    const bool gone = isGone(index.row());
+    if (role == Qt::DecorationRole && index.column() == Name)
+        return nodeColor(n.name);
     if (role == Qt::ToolTipRole && index.column() == State)
         return n.stateReason.isEmpty() ? QVariant() : QVariant(n.stateReason);
-    if (role == Qt::ToolTipRole && index.column() == Workers)
+    if (role == Qt::ToolTipRole && index.column() == Workers && !gone)
         return tr("Double-click to change the number of workers on this node");
+    if (role == Qt::ToolTipRole && index.column() == Lost)
+        return tr("Tasks that were running here when the connection was lost; they ran again elsewhere");
+    if (role == Qt::ToolTipRole && gone)
+        return tr("This node left (%1). Its numbers stay until you remove the row (Nodes ▸ Remove Node).").arg(n.stateReason);
+    if (role == Qt::ForegroundRole && gone)
+        return QBrush(QColor(0x90, 0x90, 0x90));
     if (role == Qt::ForegroundRole && index.column() == State) {
         switch (n.state) {
         case sched::NodeState::Online:
@@ -136,6 +187,8 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
         return formatRate(n.tasksPerSecond);
     case Failures:
         return n.failures;
+    case Lost:
+        return n.lost;
     default:
         return {};
     }
@@ -148,6 +201,7 @@ QVariant NodesModel::headerData(int section, Qt::Orientation orientation, int ro
     static const char *const names[ColumnCount] = {
         QT_TR_NOOP("Node"), QT_TR_NOOP("Address"), QT_TR_NOOP("State"), QT_TR_NOOP("Workers"), QT_TR_NOOP("Busy"),
         QT_TR_NOOP("Tasks done"), QT_TR_NOOP("% of all"), QT_TR_NOOP("Time/task"), QT_TR_NOOP("Tasks/s"), QT_TR_NOOP("Failures"),
+        QT_TR_NOOP("Lost"),
     };
     return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }
@@ -155,14 +209,14 @@ QVariant NodesModel::headerData(int section, Qt::Orientation orientation, int ro
 Qt::ItemFlags NodesModel::flags(const QModelIndex &index) const
 {
     Qt::ItemFlags f = QAbstractTableModel::flags(index);
-    if (index.isValid() && index.column() == Workers && index.row() < m_nodes.size())
+    if (index.isValid() && index.column() == Workers && index.row() < m_live)
         f |= Qt::ItemIsEditable;
     return f;
 }
 
 bool NodesModel::setData(const QModelIndex &index, const QVariant &value, int role)
 {
-    if (role != Qt::EditRole || !index.isValid() || index.column() != Workers || index.row() >= m_nodes.size())
+    if (role != Qt::EditRole || !index.isValid() || index.column() != Workers || index.row() >= m_live)
         return false;
     bool ok = false;
     const int count = value.toInt(&ok);

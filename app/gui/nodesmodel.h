@@ -5,27 +5,41 @@
 #include "sched/snapshot.h"
 
 #include <QtCore/QAbstractTableModel>
+#include <QtCore/QSet>
 
 namespace taskfleet::gui {
 
 /**
- * A table over ClusterSnapshot::nodes, in the controller's order (the local node first), and
- * a last row with the totals. The Workers column is editable on node rows: setData() does not
- * change anything itself, it emits workerCountRequested() for whoever drives the controller.
+ * A table over ClusterSnapshot::nodes, in the controller's order (the local node first), then the
+ * nodes that left the controller (an agent that died and was dropped by discovery): those keep
+ * their row, greyed, with their last numbers and reason, until forget() (the user's Remove Node).
+ * The last row holds the totals, computed from the rows above it, so they always add up. The
+ * Workers column is editable on live rows: setData() does not change anything itself, it emits
+ * workerCountRequested() for whoever drives the controller. A node's colour swatch (Name column)
+ * is its colour in the chart and the picture.
  */
 class NodesModel : public QAbstractTableModel
 {
     Q_OBJECT
 
 public:
-    enum Column { Name, Address, State, Workers, Busy, TasksDone, Percent, TimePerTask, Rate, Failures, ColumnCount };
+    enum Column { Name, Address, State, Workers, Busy, TasksDone, Percent, TimePerTask, Rate, Failures, Lost, ColumnCount };
     /** Role of the node id (QString) on every cell of a node row; empty on the totals row. */
     static constexpr int NodeIdRole = Qt::UserRole + 1;
 
     using QAbstractTableModel::QAbstractTableModel;
 
     void setSnapshot(const sched::ClusterSnapshot &snapshot);
+    /** The rows above the totals: live nodes, then departed ones. */
     const QVector<sched::NodeSnapshot> &nodes() const { return m_nodes; }
+    /** The totals row: sums of the rows above it. */
+    const sched::NodeSnapshot &totals() const { return m_total; }
+    /** Rows of nodes that left the controller. */
+    int goneCount() const { return int(m_nodes.size()) - m_live; }
+    /** True for a node that left the controller (its row is kept until forget()). */
+    bool isGone(int row) const { return row >= m_live && row < m_nodes.size(); }
+    /** Drops the row of \a nodeId now and does not keep it when the node leaves (the user removed it). */
+    void forget(const QString &nodeId);
     /** Row of a node, or -1. */
     int rowOf(const QString &nodeId) const;
 
@@ -40,11 +54,12 @@ signals:
     void workerCountRequested(const QString &nodeId, int count);
 
 private:
-    QVector<sched::NodeSnapshot> m_nodes;
-    sched::ClusterSnapshot m_totals; // only the scalar fields are used
-    int m_totalWorkers = 0;
-    int m_totalBusy = 0;
-    double m_totalTimeSum = 0;
+    void setRows(QVector<sched::NodeSnapshot> rows, int live);
+
+    QVector<sched::NodeSnapshot> m_nodes; ///< live rows first (m_live of them), then departed ones
+    int m_live = 0;
+    QSet<QString> m_forgotten;            ///< removed by the user: not kept when they leave
+    sched::NodeSnapshot m_total;          ///< the sums of the rows
 };
 
 } // namespace taskfleet::gui

@@ -27,7 +27,7 @@ SettingsDialog::SettingsDialog(const AppSettings &settings, QWidget *parent)
     , m_discoveryPort(new QSpinBox(this))
     , m_discovery(new QCheckBox(tr("Find agents on the local network"), this))
 {
-    setWindowTitle(tr("Taskfleet Settings"));
+    setWindowTitle(tr("Settings")); // the system adds " — Taskfleet"
     m_workers->setRange(-1, 1024);
     m_workers->setSpecialValueText(tr("one per CPU (%1)").arg(QThread::idealThreadCount()));
     m_workers->setValue(settings.localWorkers);

@@ -24,10 +24,6 @@ double niceCeiling(double v)
     return 10 * p;
 }
 
-QColor seriesColor(int i)
-{
-    return nodeColor(i);
-}
 } // namespace
 
 ThroughputChart::ThroughputChart(QWidget *parent)
@@ -40,6 +36,7 @@ void ThroughputChart::setSnapshot(const sched::ClusterSnapshot &snapshot)
 {
     m_series = snapshot.throughputHistory;
     m_names = snapshot.throughputNodeNames;
+    m_fraction = snapshot.currentSecondFraction;
     update();
 }
 
@@ -51,7 +48,7 @@ void ThroughputChart::paintEvent(QPaintEvent *)
     const QFontMetrics fm = fontMetrics();
     const QString title = tr("tasks per second");
     const auto colorOf = [this](int s) {
-        QColor color = s == 0 ? palette().text().color() : seriesColor(s - 1);
+        QColor color = s == 0 ? palette().text().color() : nodeColor(m_names.value(s - 1));
         if (s == 0)
             color.setAlpha(110); // the total is drawn last, over its nodes: let them show through
         return color;
@@ -76,16 +73,28 @@ void ThroughputChart::paintEvent(QPaintEvent *)
     if (plot.width() < 20 || plot.height() < 20)
         return;
 
-    // The last second is still filling up: leave it out so the line does not dip at the end.
-    int maxValue = 0;
-    for (const QVector<int> &s : std::as_const(m_series))
+    // The last entry is the second the clock is in. Once a fifth of it has passed it is drawn as a rate
+    // (count / fraction): a one-second job shows while it runs, and the line does not dip at the end.
+    const auto points = [this](const QVector<int> &s) {
+        QVector<double> v;
+        v.reserve(s.size());
         for (int i = 0; i + 1 < s.size(); ++i)
-            maxValue = qMax(maxValue, s.at(i));
+            v.append(s.at(i));
+        if (!s.isEmpty() && m_fraction >= 0.2)
+            v.append(s.constLast() / m_fraction);
+        return v;
+    };
+    QVector<QVector<double>> values;
+    double maxValue = 0;
+    int length = 0;
+    for (const QVector<int> &s : std::as_const(m_series)) {
+        values.append(points(s));
+        for (double v : std::as_const(values.constLast()))
+            maxValue = qMax(maxValue, v);
+        length = qMax(length, int(values.constLast().size()));
+    }
     const double top = 4 * niceCeiling(maxValue * 1.1 / 4);
     // A young run fills the chart instead of hugging its right edge; it grows to the full history.
-    int length = 0;
-    for (const QVector<int> &s : std::as_const(m_series))
-        length = qMax(length, int(s.size()) - 1);
     const int seconds = qBound(30, length, m_seconds);
 
     p.setPen(QPen(palette().mid().color(), 1, Qt::DotLine));
@@ -105,15 +114,15 @@ void ThroughputChart::paintEvent(QPaintEvent *)
 
     const double dx = double(plot.width()) / double(seconds - 1);
     for (int s = int(m_series.size()) - 1; s >= 0; --s) {
-        const QVector<int> &values = m_series.at(s);
-        const int n = qMin(int(values.size()) - 1, seconds); // without the partial last second
+        const QVector<double> &series = values.at(s);
+        const int n = qMin(int(series.size()), seconds);
         const QColor color = colorOf(s);
         if (n >= 1) {
             QPainterPath path;
-            const int first = int(values.size()) - 1 - n;
+            const int first = int(series.size()) - n;
             for (int i = 0; i < n; ++i) {
                 const double x = plot.right() - (n - 1 - i) * dx;
-                const double y = plot.bottom() - plot.height() * values.at(first + i) / top;
+                const double y = plot.bottom() - plot.height() * series.at(first + i) / top;
                 if (i == 0)
                     path.moveTo(x, y);
                 else

@@ -24,6 +24,7 @@ protected:
 private:
     QVector<QVector<int>> m_series;
     QStringList m_names;
+    double m_fraction = 0; ///< how far the clock is into the last entry's second
     int m_seconds = 120;
 };
 

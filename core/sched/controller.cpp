@@ -64,9 +64,12 @@ void Controller::addNode(Node *node)
     connect(node, &Node::creditAvailable, this, &Controller::scheduleDispatch);
     connect(node, &Node::stateChanged, this, [this, node] {
         m_stats.renameNode(statIndex(node), node->name());
-        emit eventLogged(QStringLiteral("%1 (%2): %3%4")
-                             .arg(node->name(), node->address(), nodeStateName(node->state()),
-                                  node->stateReason().isEmpty() ? QString() : QStringLiteral(" — ") + node->stateReason()));
+        // A remote node's name already carries its address ("host (10.0.0.7:45450)"): not twice.
+        const QString label = node->name().contains(node->address())
+                                  ? node->name()
+                                  : QStringLiteral("%1 (%2)").arg(node->name(), node->address());
+        emit eventLogged(QStringLiteral("%1: %2%3").arg(label, nodeStateName(node->state()),
+                                                        node->stateReason().isEmpty() ? QString() : QStringLiteral(" — ") + node->stateReason()));
         scheduleDispatch();
     });
     connect(node, &Node::tasksLost, this,
@@ -200,14 +203,19 @@ int Controller::submit(JobSpec spec)
 void Controller::pauseJob(int jobId)
 {
     Job *job = findJob(jobId);
-    if (job && !job->isOver())
+    if (job && !job->isOver() && job->state != JobState::Paused) {
         job->state = JobState::Paused;
+        job->pausedSinceUs = m_stats.nowUs();
+    }
 }
 
 void Controller::resumeJob(int jobId)
 {
     Job *job = findJob(jobId);
     if (job && job->state == JobState::Paused) {
+        if (job->pausedSinceUs >= 0)
+            job->pausedTotalUs += m_stats.nowUs() - job->pausedSinceUs;
+        job->pausedSinceUs = -1;
         job->state = job->startedUs >= 0 ? JobState::Running : JobState::Queued;
         scheduleDispatch();
     }
@@ -710,11 +718,11 @@ ClusterSnapshot Controller::snapshot(int historySeconds) const
         js.cancelled = j.cancelled;
         js.running = j.running;
         if (j.startedUs >= 0) {
-            const qint64 end = j.finishedUs >= 0 ? j.finishedUs : s.takenUs;
-            const double seconds = double(end - j.startedUs) / 1e6;
+            // Over the time the job could run: paused time neither lowers its rate nor counts towards an ETA.
+            const double seconds = double(j.activeUs(s.takenUs)) / 1e6;
             const qint64 ended = j.ended() - j.cancelled;
             js.tasksPerSecond = seconds > 0 ? double(ended) / seconds : 0;
-            if (!j.isOver() && js.tasksPerSecond > 0)
+            if (!j.isOver() && j.state != JobState::Paused && js.tasksPerSecond > 0)
                 js.etaSeconds = double(j.total() - j.ended()) / js.tasksPerSecond;
         }
         s.jobs.append(js);
@@ -722,7 +730,10 @@ ClusterSnapshot Controller::snapshot(int historySeconds) const
     s.tasksDone = allDone;
     s.tasksPerSecond = m_stats.rate(-1);
     s.failures = m_stats.totalFailures();
-    const int last = m_stats.seconds() - 1;
+    // Up to the second the clock is in, not the second of the last result: the chart scrolls with time,
+    // and a quiet spell shows as zeros. The last entry is that second so far (see currentSecondFraction).
+    const int last = int(s.takenUs / 1000000);
+    s.currentSecondFraction = double(s.takenUs % 1000000) / 1e6;
     const int first = std::max(0, last - historySeconds + 1);
     QVector<int> total;
     for (int sec = first; sec <= last; ++sec)

@@ -75,12 +75,11 @@ public:
             return;
         m_discovery = new ClusterDiscovery(m_controller, secret, this);
         m_discovery->setListenerConfig(config);
-        connect(m_discovery, &ClusterDiscovery::eventLogged, m_host, &ControllerHost::eventLogged);
+        // Its log lines reach the window through Controller::eventLogged (ClusterDiscovery forwards them): not
+        // connected here as well, or every discovery line shows twice.
         connect(m_discovery, &ClusterDiscovery::rejectionsChanged, m_host, &ControllerHost::discoveryRejectionsChanged);
         QString error;
-        if (m_discovery->start(&error)) {
-            emit m_host->eventLogged(QStringLiteral("discovery: listening on UDP port %1").arg(config.port));
-        } else {
+        if (!m_discovery->start(&error)) { // on success the discovery logs what it listens on itself
             emit m_host->eventLogged(QStringLiteral("discovery off: %1").arg(error));
             stopDiscovery();
         }

@@ -8,6 +8,7 @@
 #include <QtCore/QHash>
 #include <QtCore/QSet>
 
+#include <algorithm>
 #include <deque>
 #include <vector>
 
@@ -58,10 +59,21 @@ struct Job {
     qint64 submittedUs = 0;
     qint64 startedUs = -1;
     qint64 finishedUs = -1;
+    qint64 pausedSinceUs = -1; ///< while paused: when; -1 otherwise
+    qint64 pausedTotalUs = 0;  ///< time spent paused before pausedSinceUs (not counted in the job's rate)
 
     qint64 total() const { return qint64(taskState.size()); }
     qint64 ended() const { return done + errors + failed + cancelled; }
     bool isOver() const { return state == JobState::Finished || state == JobState::Cancelled; }
+    /** Microseconds the job has been started and not paused, up to \a nowUs (or its end). */
+    qint64 activeUs(qint64 nowUs) const
+    {
+        if (startedUs < 0)
+            return 0;
+        const qint64 end = finishedUs >= 0 ? finishedUs : nowUs;
+        const qint64 paused = pausedTotalUs + (pausedSinceUs >= 0 ? end - pausedSinceUs : 0);
+        return std::max<qint64>(0, end - startedUs - paused);
+    }
 };
 
 } // namespace taskfleet::sched

@@ -51,9 +51,13 @@ struct ClusterSnapshot {
     qint64 tasksDone = 0;
     double tasksPerSecond = 0;
     qint64 failures = 0;
-    /** Tasks finished per second for the last seconds, oldest first: [0] total, [1 + i] node i. */
+    /**
+     * Tasks finished per second for the last seconds up to now, oldest first: [0] total, [1 + i] node i.
+     * The last entry is the current second, which is currentSecondFraction over.
+     */
     QVector<QVector<int>> throughputHistory;
     QStringList throughputNodeNames;
+    double currentSecondFraction = 0;
 };
 
 } // namespace taskfleet::sched

@@ -36,10 +36,12 @@
 #include <QtWidgets/QMenuBar>
 #include <QtWidgets/QPlainTextEdit>
 #include <QtWidgets/QPushButton>
+#include <QtWidgets/QScrollBar>
 #include <QtWidgets/QSpinBox>
 #include <QtWidgets/QTableView>
 
 #include <memory>
+#include <numeric>
 
 #include <sys/stat.h>
 
@@ -440,8 +442,191 @@ private slots:
         QCOMPARE(w->nodesModel()->index(2, NodesModel::Workers).data().toInt(), 4); // totals
         QVERIFY(w->nodesModel()->setData(w->nodesModel()->index(row, NodesModel::Workers), 6, Qt::EditRole));
         QTRY_COMPARE_WITH_TIMEOUT(w->host()->lastSnapshot().nodes.value(1).workers, 6, 10000);
+        // Leaving the controller (as discovery drops a dead agent) keeps the row, greyed, until the user removes it.
         w->host()->removeNode(QStringLiteral("fake-1"));
-        QTRY_COMPARE_WITH_TIMEOUT(w->nodesModel()->rowCount(), 2, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(w->nodesModel()->isGone(1), 10000);
+        QCOMPARE(w->nodesModel()->rowCount(), 3);
+        QCOMPARE(w->nodesModel()->index(1, NodesModel::Name).data().toString(), QStringLiteral("fake-agent"));
+        QVERIFY(w->nodesModel()->index(1, NodesModel::State).data().toString().startsWith(QStringLiteral("offline: gone")));
+        QVERIFY(!(w->nodesModel()->flags(w->nodesModel()->index(1, NodesModel::Workers)) & Qt::ItemIsEditable));
+        QCOMPARE(w->nodesModel()->index(2, NodesModel::Workers).data().toInt(), 1); // totals: the gone node has none
+        w->nodesView()->selectRow(1);
+        QAction *remove = menuAction(w.get(), QStringLiteral("&Remove Node"));
+        QVERIFY(remove && remove->isEnabled());
+        QSignalSpy snapshots(w->host(), &sched::ControllerHost::snapshotReady);
+        remove->trigger();
+        QCOMPARE(w->nodesModel()->rowCount(), 2);
+        QTRY_VERIFY_WITH_TIMEOUT(snapshots.size() >= 2, 10000); // later snapshots do not bring the row back
+        QCOMPARE(w->nodesModel()->rowCount(), 2);
+    }
+
+    /**
+     * Issue 14: kill -9 of an agent mid-job. Every row's Tasks done equals what the task records say ran
+     * there (counted here, not by the statistics code), the totals row is the sum of the rows, the dead
+     * agent's tasks in flight show as Lost and ran elsewhere, and its row stays (greyed, numbers kept)
+     * when it leaves the controller, until the user removes it.
+     */
+    void killedAgentKeepsItsRowAndTheNumbersAddUp()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString secret = dir.filePath(QStringLiteral("secret"));
+        QVERIFY(test::writeSecretFile(secret, "gui-test-secret-0123456789"));
+        test::AgentProcess survivor, victim;
+        for (test::AgentProcess *a : {&survivor, &victim})
+            QVERIFY2(a->start(dir.filePath(a == &victim ? QStringLiteral("victim") : QStringLiteral("survivor")), secret,
+                              {QStringLiteral("-w"), QStringLiteral("2"), QStringLiteral("--no-discovery")}),
+                     qPrintable(a->error()));
+        auto w = makeWindow(1, {}, secret);
+        QVERIFY(w->addRemoteNode(QStringLiteral("127.0.0.1"), survivor.port()));
+        QVERIFY(w->addRemoteNode(QStringLiteral("127.0.0.1"), victim.port()));
+        const QString victimId = victim.address();
+        QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), survivor.address(), NodesModel::State), QStringLiteral("online"), 20000);
+        QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), victimId, NodesModel::State), QStringLiteral("online"), 20000);
+        const QString victimName = nodeCell(w.get(), victimId, NodesModel::Name);
+
+        QMap<QString, qint64> ranOn; // node name -> tasks that ended with a value there, from the records
+        QSet<int> indices;
+        QObject guard;
+        connect(w->host(), &sched::ControllerHost::resultsRecorded, &guard, [&](int, const QVector<sched::TaskRecord> &records) {
+            for (const sched::TaskRecord &r : records) {
+                if (r.status == stats::TaskStatus::Ok)
+                    ++ranOn[r.nodeName];
+                indices.insert(r.index);
+            }
+        });
+        constexpr int Tasks = 400;
+        QStringList ms;
+        for (int i = 0; i < Tasks; ++i)
+            ms << QStringLiteral("20"); // 20 ms each: about 2 s on the 5 workers
+        const QString job = writeFile(dir, QStringLiteral("sleep.json"),
+                                      QStringLiteral(R"({"name": "sleepers", "plugin": "sleep", "inputs": [%1]})")
+                                          .arg(ms.join(QLatin1Char(','))).toUtf8());
+        w->openFiles({job});
+        QTRY_VERIFY_WITH_TIMEOUT(ranOn.value(victimName) >= 20, 30000);
+        victim.kill9();
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
+        QTRY_VERIFY_WITH_TIMEOUT(nodeCell(w.get(), victimId, NodesModel::State) != QStringLiteral("online"), 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(indices.size(), Tasks, 10000);
+        QCOMPARE(onlyJob(w.get())->done, Tasks);
+
+        const auto checkRows = [&] {
+            const NodesModel *m = w->nodesModel();
+            qint64 sum = 0;
+            for (int row = 0; row + 1 < m->rowCount(); ++row) {
+                const QString name = m->index(row, NodesModel::Name).data().toString();
+                const qint64 shown = m->index(row, NodesModel::TasksDone).data().toLongLong();
+                if (shown != ranOn.value(name))
+                    return QStringLiteral("%1 shows %2 tasks, the records say %3").arg(name).arg(shown).arg(ranOn.value(name));
+                sum += shown;
+            }
+            const qint64 total = m->index(m->rowCount() - 1, NodesModel::TasksDone).data().toLongLong();
+            if (sum != Tasks || total != Tasks)
+                return QStringLiteral("rows add up to %1, the totals row says %2, %3 tasks ran").arg(sum).arg(total).arg(Tasks);
+            return QString();
+        };
+        QTRY_COMPARE_WITH_TIMEOUT(checkRows(), QString(), 10000);
+        const int victimRow = w->nodesModel()->rowOf(victimId);
+        const qint64 lost = w->nodesModel()->index(victimRow, NodesModel::Lost).data().toLongLong();
+        QVERIFY2(lost >= 1, "the dead agent had tasks in flight: they show as lost");
+        QCOMPARE(w->nodesModel()->index(w->nodesModel()->rowCount() - 1, NodesModel::Lost).data().toLongLong(), lost);
+
+        // The agent leaves the controller (as discovery drops a dead agent): its row and numbers stay, greyed.
+        w->host()->removeNode(victimId);
+        QTRY_VERIFY_WITH_TIMEOUT(w->nodesModel()->isGone(w->nodesModel()->rowOf(victimId)), 10000);
+        QCOMPARE(checkRows(), QString());
+        const QVariant grey = w->nodesModel()->index(w->nodesModel()->rowOf(victimId), NodesModel::TasksDone).data(Qt::ForegroundRole);
+        QVERIFY(grey.isValid());
+        grabFor(w.get(), QStringLiteral("window-killed-agent.png"));
+    }
+
+    /**
+     * Issue 14: finished, finished with failures, cancelled and paused read differently (state text,
+     * bar colour, counts); cancelled tasks are counted; a paused job has no ETA and its rate holds.
+     */
+    void jobStatesAreToldApart()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        auto w = makeWindow(2);
+        const auto rowOf = [&](const QString &name) {
+            for (int r = 0; r < w->jobsModel()->rowCount(); ++r)
+                if (w->jobsModel()->jobs().at(r).name == name)
+                    return r;
+            return -1;
+        };
+        const auto cell = [&](const QString &name, int column, int role = Qt::DisplayRole) {
+            return w->jobsModel()->index(rowOf(name), column).data(role);
+        };
+        QStringList slow;
+        for (int i = 0; i < 400; ++i)
+            slow << QStringLiteral("50");
+        w->openFiles({writeFile(dir, QStringLiteral("ok.json"), R"({"name": "ok", "plugin": "echo", "inputs": [1, 2, 3]})"),
+                      writeFile(dir, QStringLiteral("bad.json"), R"({"name": "bad", "plugin": "fail", "inputs": [1, 2, 3, 4, 5]})"),
+                      writeFile(dir, QStringLiteral("slow.json"),
+                                QStringLiteral(R"({"name": "slow", "plugin": "sleep", "inputs": [%1]})").arg(slow.join(QLatin1Char(','))).toUtf8())});
+        QTRY_VERIFY_WITH_TIMEOUT(rowOf(QStringLiteral("slow")) >= 0, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(cell(QStringLiteral("ok"), JobsModel::State).toString(), QStringLiteral("finished"), JobTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(cell(QStringLiteral("bad"), JobsModel::State).toString(), QStringLiteral("failed (all 5)"), JobTimeoutMs);
+        QCOMPARE(cell(QStringLiteral("ok"), JobsModel::Progress, JobsModel::OutcomeRole).toInt(), int(JobsModel::FinishedOk));
+        QCOMPARE(cell(QStringLiteral("bad"), JobsModel::Progress, JobsModel::OutcomeRole).toInt(), int(JobsModel::FinishedWithFailures));
+        QCOMPARE(cell(QStringLiteral("bad"), JobsModel::Failed).toInt(), 5);
+        QVERIFY(gui::ProgressDelegate::barColor(JobsModel::FinishedOk, 1) != gui::ProgressDelegate::barColor(JobsModel::FinishedWithFailures, 1));
+
+        // Pause: the ETA is "–" and the rate does not decay while nothing runs.
+        const sched::JobSnapshot *slowJob = w->jobsModel()->job(w->jobsModel()->jobs().at(rowOf(QStringLiteral("slow"))).id);
+        const int slowId = slowJob->id;
+        QTRY_VERIFY_WITH_TIMEOUT(w->jobsModel()->job(slowId)->done >= 10, 20000);
+        w->host()->pauseJob(slowId);
+        QTRY_COMPARE_WITH_TIMEOUT(cell(QStringLiteral("slow"), JobsModel::State).toString(), QStringLiteral("paused"), 10000);
+        QCOMPARE(cell(QStringLiteral("slow"), JobsModel::Eta).toString(), QStringLiteral("\u2013"));
+        QCOMPARE(cell(QStringLiteral("slow"), JobsModel::Progress, JobsModel::OutcomeRole).toInt(), int(JobsModel::IsPaused));
+        QVERIFY(settle(w.get()));
+        const double rateAtPause = w->jobsModel()->job(slowId)->tasksPerSecond;
+        QVERIFY(rateAtPause > 0);
+        QSignalSpy snapshots(w->host(), &sched::ControllerHost::snapshotReady);
+        QTRY_VERIFY_WITH_TIMEOUT(snapshots.size() >= 6, 10000); // about 1.5 s of snapshots while paused
+        const double rateLater = w->jobsModel()->job(slowId)->tasksPerSecond;
+        QVERIFY2(rateLater >= 0.9 * rateAtPause, qPrintable(QStringLiteral("%1 -> %2 tasks/s while paused").arg(rateAtPause).arg(rateLater)));
+        QCOMPARE(cell(QStringLiteral("slow"), JobsModel::Eta).toString(), QStringLiteral("\u2013"));
+
+        // Cancel: "cancelled (N not run)", N in the Cancelled column, the bar short of 100 % and grey.
+        w->host()->resumeJob(slowId);
+        w->host()->cancelJob(slowId);
+        QTRY_COMPARE_WITH_TIMEOUT(int(w->jobsModel()->job(slowId)->state), int(sched::JobState::Cancelled), 10000);
+        const sched::JobSnapshot cancelled = *w->jobsModel()->job(slowId);
+        QVERIFY(cancelled.cancelled > 0 && cancelled.done + cancelled.cancelled == 400);
+        QCOMPARE(cell(QStringLiteral("slow"), JobsModel::State).toString(), QStringLiteral("cancelled (%1 not run)").arg(cancelled.cancelled));
+        QCOMPARE(cell(QStringLiteral("slow"), JobsModel::Cancelled).toLongLong(), cancelled.cancelled);
+        QVERIFY(cell(QStringLiteral("slow"), JobsModel::Progress, JobsModel::ProgressRole).toInt() < 1000);
+        QCOMPARE(cell(QStringLiteral("slow"), JobsModel::Progress, JobsModel::OutcomeRole).toInt(), int(JobsModel::WasCancelled));
+        grabFor(w.get(), QStringLiteral("window-job-states.png"));
+    }
+
+    /** Issue 14: the chart's data runs up to now (it scrolls while nothing finishes) and holds every finished task. */
+    void throughputHistoryScrollsWithTheClock()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        auto w = makeWindow(2);
+        w->openFiles({writeFile(dir, QStringLiteral("quick.json"), R"({"name": "quick", "plugin": "echo", "inputs": {"range": [0, 300, 1]}})")});
+        QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) && jobFinished(w.get(), 0), JobTimeoutMs);
+        QVERIFY(settle(w.get()));
+        const auto sum = [](const QVector<int> &v) { return std::accumulate(v.begin(), v.end(), 0); };
+        const sched::ClusterSnapshot first = w->host()->lastSnapshot();
+        QCOMPARE(sum(first.throughputHistory.value(0)), 300); // the job's last second is in, even if it is the current one
+        const qint64 secondNow = first.takenUs / 1000000;
+        QCOMPARE(first.throughputHistory.value(0).size(), int(qMin<qint64>(secondNow + 1, 120)));
+        // Two idle seconds later the history has moved on with the clock: its newest seconds are empty.
+        QSignalSpy snapshots(w->host(), &sched::ControllerHost::snapshotReady);
+        QTRY_VERIFY_WITH_TIMEOUT(w->host()->lastSnapshot().takenUs / 1000000 >= secondNow + 2, 10000);
+        const sched::ClusterSnapshot later = w->host()->lastSnapshot();
+        const QVector<int> total = later.throughputHistory.value(0);
+        QVERIFY(total.size() >= 3);
+        QCOMPARE(total.at(total.size() - 1), 0);
+        QCOMPARE(total.at(total.size() - 2), 0);
+        QCOMPARE(sum(total), 300);
+        QVERIFY(later.currentSecondFraction >= 0 && later.currentSecondFraction < 1);
     }
 
     /** The issue's test: an agent started by the test, added through Nodes ▸ Add Node…, shows with its workers. */
@@ -576,6 +761,42 @@ private slots:
         QVERIFY(label && label->isVisible());
         QCOMPARE(label->text(), w.discoveryRejections());
         QCOMPARE(w.nodesModel()->rowOf(stranger.address()), -1); // never added
+
+        // Issue 14: one log line per event, and an agent's address written once per line.
+        const QStringList lines = w.logView()->toPlainText().split(QLatin1Char('\n'));
+        const auto count = [&](const QString &needle) {
+            return int(std::count_if(lines.begin(), lines.end(), [&](const QString &l) { return l.contains(needle); }));
+        };
+        QVERIFY2(count(QStringLiteral("discovery: listening")) == 1, qPrintable(lines.join(QLatin1Char('\n'))));
+        QCOMPARE(int(std::count_if(lines.begin(), lines.end(),
+                                   [&](const QString &l) { return l.contains(QStringLiteral("discovery: found")) && l.contains(id); })),
+                 1);
+        for (const QString &l : lines)
+            QVERIFY2(l.count(id) <= 1, qPrintable(l));
+    }
+
+    /** Issue 14: the log follows new lines, also after an error bar took space, until the user scrolls up. */
+    void logFollowsUnlessScrolledUp()
+    {
+        auto w = makeWindow(0);
+        w->resize(1024, 700);
+        QScrollBar *bar = w->logView()->verticalScrollBar();
+        for (int i = 0; i < 200; ++i)
+            w->log(QStringLiteral("line %1").arg(i));
+        QTRY_VERIFY_WITH_TIMEOUT(bar->maximum() > 0 && bar->value() == bar->maximum(), 5000);
+        w->showError(QStringLiteral("an error bar shrinks the view"));
+        QCoreApplication::processEvents();
+        for (int i = 0; i < 50; ++i)
+            w->log(QStringLiteral("after the error %1").arg(i));
+        QTRY_VERIFY_WITH_TIMEOUT(bar->value() == bar->maximum(), 5000);
+        bar->setValue(10); // the user scrolls up to read
+        for (int i = 0; i < 50; ++i)
+            w->log(QStringLiteral("while reading %1").arg(i));
+        QCoreApplication::processEvents();
+        QCOMPARE(bar->value(), 10);
+        bar->setValue(bar->maximum()); // back at the end: following again
+        w->log(QStringLiteral("one more"));
+        QTRY_VERIFY_WITH_TIMEOUT(bar->value() == bar->maximum(), 5000);
     }
 
     /** --node HOST:PORT and --secret-file: MainWindowOptions::nodes are added at start; a bad address exits 2. */
