@@ -8,6 +8,7 @@
 #include "format.h"
 #include "jobsmodel.h"
 #include "mandelbrotview.h"
+#include "manualwindow.h"
 #include "nodesmodel.h"
 #include "plugininputsdialog.h"
 #include "pythonjobdialog.h"
@@ -43,6 +44,7 @@
 #include <QtWidgets/QMessageBox>
 #include <QtWidgets/QPlainTextEdit>
 #include <QtWidgets/QScrollBar>
+#include <QtWidgets/QSystemTrayIcon>
 #include <QtWidgets/QPushButton>
 #include <QtWidgets/QSplitter>
 #include <QtWidgets/QStatusBar>
@@ -204,6 +206,8 @@ void MainWindow::buildActions()
     m_reconnectNodeAction = nodes->addAction(tr("Re&connect"), this, &MainWindow::onReconnectNode);
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
+    QAction *manual = help->addAction(tr("&Manual"), this, &MainWindow::showManual);
+    manual->setShortcut(QKeySequence::HelpContents);
     help->addAction(tr("&About Taskfleet"), this, &MainWindow::onAbout);
 
     QToolBar *bar = addToolBar(tr("Main"));
@@ -583,6 +587,24 @@ void MainWindow::onSnapshot(const sched::ClusterSnapshot &snapshot)
     m_jobsModel->setSnapshot(snapshot);
     m_chart->setSnapshot(snapshot);
     m_mandelbrot->setNodeOrder(snapshot.throughputNodeNames);
+    for (auto it = m_endedUnannounced.begin(); it != m_endedUnannounced.end();) {
+        const sched::JobSnapshot *job = m_jobsModel->job(*it);
+        if (job && (job->state == sched::JobState::Finished || job->state == sched::JobState::Cancelled)) {
+            notifyJobEnded(*job);
+            it = m_endedUnannounced.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    // The progress of the unfinished jobs in the title, so the taskbar shows it too.
+    qint64 ran = 0, toRun = 0;
+    for (const sched::JobSnapshot &j : snapshot.jobs) {
+        if (j.state == sched::JobState::Finished || j.state == sched::JobState::Cancelled)
+            continue;
+        ran += j.done + j.errors + j.failed;
+        toRun += j.total;
+    }
+    setWindowTitle(toRun ? tr("%1 % · Taskfleet").arg(100 * ran / toRun) : tr("Taskfleet"));
     if (m_pendingSelect >= 0 && m_jobsModel->rowOf(m_pendingSelect) >= 0) {
         selectJob(m_pendingSelect);
         m_pendingSelect = -1;
@@ -629,8 +651,29 @@ void MainWindow::onResults(int jobId, const QVector<sched::TaskRecord> &records)
 
 void MainWindow::onJobFinished(int jobId)
 {
-    const sched::JobSnapshot *job = m_jobsModel->job(jobId);
-    log(tr("job %1 \"%2\" finished").arg(jobId).arg(job ? job->name : QString()));
+    // The snapshot that follows has the job's final state and counts: it is announced from there.
+    m_endedUnannounced.insert(jobId);
+}
+
+void MainWindow::notifyJobEnded(const sched::JobSnapshot &job)
+{
+    m_lastNotification = tr("Job %1 \"%2\": %3").arg(job.id).arg(job.name, JobsModel::stateText(job));
+    log(m_lastNotification);
+    if (!m_tray && QSystemTrayIcon::isSystemTrayAvailable()) {
+        m_tray = new QSystemTrayIcon(windowIcon(), this);
+        m_tray->setToolTip(tr("Taskfleet"));
+        connect(m_tray, &QSystemTrayIcon::activated, this, [this] {
+            showNormal();
+            raise();
+            activateWindow();
+        });
+        m_tray->show();
+    }
+    if (m_tray)
+        m_tray->showMessage(tr("Taskfleet"), m_lastNotification,
+                            JobsModel::outcome(job) == JobsModel::FinishedOk ? QSystemTrayIcon::Information : QSystemTrayIcon::Warning);
+    else
+        QApplication::alert(this); // no tray: the taskbar entry asks for attention
 }
 
 void MainWindow::onStatisticsExported(const QStringList &files, const QString &error)
@@ -638,7 +681,13 @@ void MainWindow::onStatisticsExported(const QStringList &files, const QString &e
     if (files.isEmpty())
         showError(tr("Statistics not exported: %1").arg(error));
     else
-        log(tr("statistics written: %1").arg(files.join(QStringLiteral(", "))));
+        confirm(tr("Statistics written: %1").arg(files.join(QStringLiteral(", "))));
+}
+
+void MainWindow::confirm(const QString &message)
+{
+    log(message);
+    statusBar()->showMessage(message, 10000); // says it happened where the user looks, then gives the bar back
 }
 
 void MainWindow::selectJob(int jobId)
@@ -724,7 +773,7 @@ void MainWindow::onExportResults(bool jsonLines)
     QString error;
     const bool ok = jsonLines ? m_resultsModel->exportJsonLines(path, &error) : m_resultsModel->exportCsv(path, &error);
     if (ok)
-        log(tr("results written: %1").arg(path));
+        confirm(tr("Results written: %1").arg(QDir::toNativeSeparators(path)));
     else
         showError(error);
 }
@@ -884,6 +933,16 @@ void MainWindow::onPriority(int delta)
 {
     if (const sched::JobSnapshot *job = m_jobsModel->job(selectedJob()))
         m_host->setJobPriority(job->id, job->priority + delta);
+}
+
+ManualWindow *MainWindow::showManual()
+{
+    if (!m_manual)
+        m_manual = new ManualWindow(this);
+    m_manual->show();
+    m_manual->raise();
+    m_manual->activateWindow();
+    return m_manual;
 }
 
 void MainWindow::onAbout()

@@ -19,12 +19,14 @@ class QPlainTextEdit;
 class QPushButton;
 class QTableView;
 class QTabWidget;
+class QSystemTrayIcon;
 class QWidget;
 
 namespace taskfleet::gui {
 
 class JobsModel;
 class MandelbrotView;
+class ManualWindow;
 class NodesModel;
 class ResultsModel;
 class ThroughputChart;
@@ -93,6 +95,10 @@ public:
     QString lastError() const { return m_lastError; }
     /** Shows \a message in the error bar and the log. */
     void showError(const QString &message);
+    /** Help ▸ Manual: opens (or raises) the manual window. */
+    ManualWindow *showManual();
+    /** The last "job ended" notification's text (also when no system tray could show it). */
+    QString lastNotification() const { return m_lastNotification; }
     /** Appends a line to the Log tab (it follows new lines unless the user scrolled up). */
     void log(const QString &message);
     /**
@@ -142,6 +148,10 @@ private:
     void onResults(int jobId, const QVector<sched::TaskRecord> &records);
     void onJobFinished(int jobId);
     void onStatisticsExported(const QStringList &files, const QString &error);
+    /** A done thing (a file written): in the log and, for a while, in the status bar. */
+    void confirm(const QString &message);
+    /** A job ended: a tray message where there is a tray, else the window asks for attention. */
+    void notifyJobEnded(const sched::JobSnapshot &job);
     void onSelectionChanged();
     void onOpenJob();
     void onExportStatistics();
@@ -173,6 +183,10 @@ private:
     QCheckBox *m_tint = nullptr;
     ThroughputChart *m_chart = nullptr;
     QPlainTextEdit *m_log = nullptr;
+    ManualWindow *m_manual = nullptr;
+    QSystemTrayIcon *m_tray = nullptr;
+    QSet<int> m_endedUnannounced;   ///< jobs finished whose end the next snapshot announces
+    QString m_lastNotification;
     bool m_logFollows = true;   ///< the log shows its newest line (until the user scrolls up)
     bool m_logAdjusting = false; ///< the window, not the user, is moving the log's scroll bar
     QTabWidget *m_tabs = nullptr;

@@ -8,6 +8,7 @@
 #include "jobsmodel.h"
 #include "mainwindow.h"
 #include "mandelbrotview.h"
+#include "manualwindow.h"
 #include "nodesmodel.h"
 #include "plugininputsdialog.h"
 #include "pythonjobdialog.h"
@@ -21,6 +22,7 @@
 #include <QtCore/QJsonObject>
 #include <QtCore/QMimeData>
 #include <QtCore/QProcess>
+#include <QtCore/QRegularExpression>
 #include <QtCore/QTemporaryDir>
 #include <QtCore/QUrl>
 #include <QtNetwork/QUdpSocket>
@@ -38,6 +40,8 @@
 #include <QtWidgets/QPushButton>
 #include <QtWidgets/QScrollBar>
 #include <QtWidgets/QSpinBox>
+#include <QtWidgets/QStatusBar>
+#include <QtWidgets/QTextBrowser>
 #include <QtWidgets/QTableView>
 
 #include <memory>
@@ -601,6 +605,68 @@ private slots:
         QVERIFY(cell(QStringLiteral("slow"), JobsModel::Progress, JobsModel::ProgressRole).toInt() < 1000);
         QCOMPARE(cell(QStringLiteral("slow"), JobsModel::Progress, JobsModel::OutcomeRole).toInt(), int(JobsModel::WasCancelled));
         grabFor(w.get(), QStringLiteral("window-job-states.png"));
+    }
+
+    /** Issue 14: Help ▸ Manual shows the README and docs compiled in, and every relative link in them resolves. */
+    void manualShowsTheDocsAndItsLinksWork()
+    {
+        auto w = makeWindow(0);
+        QAction *manual = menuAction(w.get(), QStringLiteral("&Manual"));
+        QVERIFY(manual);
+        manual->trigger();
+        auto *window = w->findChild<gui::ManualWindow *>();
+        QVERIFY(window && window->isVisible());
+        QVERIFY2(window->browser()->toPlainText().contains(QStringLiteral("Quick start")),
+                 qPrintable(window->browser()->toPlainText().left(300)));
+        // Every document's relative links (to another document or a picture) point at something embedded.
+        const QStringList docs = QDir(QStringLiteral(":/taskfleet/manual/docs")).entryList({QStringLiteral("*.md")});
+        QVERIFY(docs.contains(QStringLiteral("gui.md")) && docs.contains(QStringLiteral("python.md")));
+        QStringList documents{QStringLiteral("README.md")};
+        for (const QString &d : docs)
+            documents << QStringLiteral("docs/") + d;
+        const QRegularExpression link(QStringLiteral(R"(\]\(([^)#\s]+)(#[^)]*)?\))"));
+        int checked = 0;
+        for (const QString &doc : documents) {
+            QFile f(QStringLiteral(":/taskfleet/manual/") + doc);
+            QVERIFY(f.open(QIODevice::ReadOnly));
+            const QString text = QString::fromUtf8(f.readAll());
+            for (auto it = link.globalMatch(text); it.hasNext();) {
+                const QString target = it.next().captured(1);
+                if (target.contains(QStringLiteral("://")) || target.startsWith(QStringLiteral("mailto:")))
+                    continue;
+                const QUrl resolved = gui::ManualWindow::manualRoot().resolved(QUrl(doc)).resolved(QUrl(target));
+                QVERIFY2(QFile::exists(QLatin1Char(':') + resolved.path()), qPrintable(doc + QStringLiteral(": ") + target));
+                ++checked;
+            }
+        }
+        QVERIFY(checked >= 3);
+        window->open(QStringLiteral("docs/gui.md"));
+        QVERIFY(window->browser()->toPlainText().contains(QStringLiteral("Throughput")));
+        QVERIFY(window->windowTitle().contains(QStringLiteral("gui.md")));
+        window->open(QStringLiteral("README.md"));
+        grabFor(window, QStringLiteral("manual.png"));
+    }
+
+    /** Issue 14: an export is confirmed in the status bar; a job's end is announced; the title shows progress. */
+    void exportsAreConfirmedAndEndsAnnounced()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        auto w = makeWindow(2);
+        QStringList ms;
+        for (int i = 0; i < 60; ++i)
+            ms << QStringLiteral("30");
+        w->openFiles({writeFile(dir, QStringLiteral("s.json"),
+                                QStringLiteral(R"({"name": "sleepy", "plugin": "sleep", "inputs": [%1]})").arg(ms.join(QLatin1Char(','))).toUtf8())});
+        QTRY_VERIFY_WITH_TIMEOUT(w->windowTitle().contains(QStringLiteral("% · Taskfleet")), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(w->lastNotification(), QStringLiteral("Job 1 \"sleepy\": finished"), 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(w->windowTitle(), QStringLiteral("Taskfleet"), 10000);
+        const QString csv = dir.filePath(QStringLiteral("stats.csv"));
+        w->host()->exportStatistics(csv);
+        QTRY_VERIFY_WITH_TIMEOUT(w->statusBar()->currentMessage().startsWith(QStringLiteral("Statistics written: ")), 10000);
+        QVERIFY(w->statusBar()->currentMessage().contains(csv));
+        QVERIFY(QFile::exists(csv));
     }
 
     /** Issue 14: the chart's data runs up to now (it scrolls while nothing finishes) and holds every finished task. */
