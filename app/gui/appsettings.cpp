@@ -24,6 +24,7 @@ AppSettings AppSettings::load()
     a.agentPort = quint16(s.value(QStringLiteral("network/agentPort"), DefaultAgentPort).toUInt());
     a.discoveryPort = quint16(s.value(QStringLiteral("network/discoveryPort"), DefaultDiscoveryPort).toUInt());
     a.discovery = s.value(QStringLiteral("network/discovery"), true).toBool();
+    a.manualNodes = s.value(QStringLiteral("network/nodes")).toStringList();
     return a;
 }
 
@@ -31,7 +32,15 @@ void AppSettings::save() const
 {
     QSettings s;
     s.setValue(QStringLiteral("local/workers"), localWorkers);
-    s.setValue(QStringLiteral("plugins/folders"), pluginFolders);
+    // An empty list would be written as "@Invalid()": leave the key out instead.
+    const auto setList = [&s](const QString &key, const QStringList &list) {
+        if (list.isEmpty())
+            s.remove(key);
+        else
+            s.setValue(key, list);
+    };
+    setList(QStringLiteral("plugins/folders"), pluginFolders);
+    setList(QStringLiteral("network/nodes"), manualNodes);
     s.setValue(QStringLiteral("network/agentPort"), agentPort);
     s.setValue(QStringLiteral("network/discoveryPort"), discoveryPort);
     s.setValue(QStringLiteral("network/discovery"), discovery);

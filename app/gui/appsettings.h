@@ -21,6 +21,7 @@ struct AppSettings {
     quint16 agentPort = DefaultAgentPort;
     quint16 discoveryPort = DefaultDiscoveryPort;
     bool discovery = true;
+    QStringList manualNodes; ///< agents added with Nodes ▸ Add Node… ("host:port"), added again at start
 
     static AppSettings load();
     void save() const;

@@ -102,7 +102,8 @@ int main(int argc, char *argv[])
     taskfleet::gui::SignalWatcher watcher;
     auto *window = new taskfleet::gui::MainWindow(options);
     window->setAttribute(Qt::WA_DeleteOnClose, false);
-    QObject::connect(&watcher, &taskfleet::gui::SignalWatcher::terminationRequested, window, [window](int) { window->close(); });
+    QObject::connect(&watcher, &taskfleet::gui::SignalWatcher::terminationRequested, window,
+                     [window](int) { window->quitWithoutAsking(); });
     window->show();
     const QStringList files = parser.positionalArguments();
     window->openFiles(files);

@@ -135,6 +135,12 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget *parent)
     connect(m_host, &sched::ControllerHost::statisticsExported, this, &MainWindow::onStatisticsExported);
     connect(m_host, &sched::ControllerHost::discoveryRejectionsChanged, this, &MainWindow::onDiscoveryRejections);
     connect(m_nodesModel, &NodesModel::workerCountRequested, m_host, &sched::ControllerHost::setNodeWorkerCount);
+    connect(m_nodesModel, &NodesModel::workerCountRequested, this, [this](const QString &nodeId, int count) {
+        if (m_options.useSettings && nodeId == QLatin1String("local") && m_options.localWorkers < 0) {
+            m_settings.localWorkers = count; // the next start has this many local workers too
+            m_settings.save();
+        }
+    });
     m_host->start();
     log(tr("Taskfleet started; local node with %1 workers")
             .arg(hostOptions.localWorkers >= 0 ? hostOptions.localWorkers : QThread::idealThreadCount()));
@@ -155,6 +161,49 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget *parent)
             log(tr("scripts cannot attach: %1").arg(pluginError));
     }
     resize(1280, 840);
+    if (m_options.useSettings) {
+        for (const QString &address : std::as_const(m_settings.manualNodes)) {
+            QString host, why;
+            quint16 port = 0;
+            if (parseNodeAddress(address, &host, &port, &why) && !m_options.nodes.contains(address))
+                addRemoteNode(host, port);
+        }
+        restoreWindowState();
+    }
+}
+
+void MainWindow::restoreWindowState()
+{
+    QSettings s;
+    restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray());
+    m_mainSplitter->restoreState(s.value(QStringLiteral("window/mainSplitter")).toByteArray());
+    m_leftSplitter->restoreState(s.value(QStringLiteral("window/leftSplitter")).toByteArray());
+    m_rightSplitter->restoreState(s.value(QStringLiteral("window/rightSplitter")).toByteArray());
+    m_resultsView->horizontalHeader()->restoreState(s.value(QStringLiteral("window/resultsColumns")).toByteArray());
+}
+
+void MainWindow::saveWindowState() const
+{
+    QSettings s;
+    s.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    s.setValue(QStringLiteral("window/mainSplitter"), m_mainSplitter->saveState());
+    s.setValue(QStringLiteral("window/leftSplitter"), m_leftSplitter->saveState());
+    s.setValue(QStringLiteral("window/rightSplitter"), m_rightSplitter->saveState());
+    s.setValue(QStringLiteral("window/resultsColumns"), m_resultsView->horizontalHeader()->saveState());
+}
+
+int MainWindow::unfinishedJobs() const
+{
+    int n = 0;
+    for (const sched::JobSnapshot &j : m_jobsModel->jobs())
+        n += j.state != sched::JobState::Finished && j.state != sched::JobState::Cancelled;
+    return n;
+}
+
+void MainWindow::quitWithoutAsking()
+{
+    m_askBeforeQuit = false;
+    close();
 }
 
 MainWindow::~MainWindow()
@@ -365,19 +414,19 @@ void MainWindow::buildLayout()
 
     m_chart = new ThroughputChart(this);
 
-    auto *left = new QSplitter(Qt::Vertical, this);
+    auto *left = m_leftSplitter = new QSplitter(Qt::Vertical, this);
     left->addWidget(group(tr("Nodes"), m_nodesView, left));
     left->addWidget(group(tr("Jobs"), m_jobsView, left));
     left->addWidget(m_tabs);
     left->setStretchFactor(0, 2);
     left->setStretchFactor(1, 3);
     left->setStretchFactor(2, 4);
-    auto *right = new QSplitter(Qt::Vertical, this);
+    auto *right = m_rightSplitter = new QSplitter(Qt::Vertical, this);
     right->addWidget(group(tr("Picture"), picturePage, right));
     right->addWidget(group(tr("Throughput"), m_chart, right));
     right->setStretchFactor(0, 3);
     right->setStretchFactor(1, 1);
-    auto *main = new QSplitter(Qt::Horizontal, this);
+    auto *main = m_mainSplitter = new QSplitter(Qt::Horizontal, this);
     main->addWidget(left);
     main->addWidget(right);
     main->setStretchFactor(0, 3);
@@ -578,6 +627,24 @@ void MainWindow::dropEvent(QDropEvent *event)
 
 void MainWindow::closeEvent(QCloseEvent *event)
 {
+    // The app keeps no journal yet: unfinished jobs end with it, so the user is asked first.
+    // (A signal from the session or a script quits without asking: quitWithoutAsking().)
+    if (const int running = unfinishedJobs(); running > 0 && m_askBeforeQuit) {
+        QMessageBox box(QMessageBox::Warning, tr("Quit"),
+                        tr("%1 not finished. Quit anyway?").arg(countOf(running, tr("job is"), tr("jobs are"))), QMessageBox::NoButton, this);
+        box.setInformativeText(tr("Their tasks that have not run yet are lost; results so far can be exported first."));
+        QPushButton *quit = box.addButton(tr("Quit"), QMessageBox::DestructiveRole);
+        box.addButton(QMessageBox::Cancel);
+        box.setDefaultButton(QMessageBox::Cancel);
+        box.setObjectName(QStringLiteral("quitQuestion"));
+        box.exec();
+        if (box.clickedButton() != quit) {
+            event->ignore();
+            return;
+        }
+    }
+    if (m_options.useSettings)
+        saveWindowState();
     event->accept();
 }
 
@@ -818,7 +885,14 @@ void MainWindow::onAddNode()
             showError(tr("node %1: %2").arg(host, why));
             return;
         }
-        addRemoteNode(host, port, type);
+        if (addRemoteNode(host, port, type) && m_options.useSettings) {
+            const QString address = host.contains(QLatin1Char(':')) ? QStringLiteral("[%1]:%2").arg(host).arg(port)
+                                                                      : QStringLiteral("%1:%2").arg(host).arg(port);
+            if (!m_settings.manualNodes.contains(address)) {
+                m_settings.manualNodes.append(address); // added again at the next start
+                m_settings.save();
+            }
+        }
     });
     dialog->open();
 }
@@ -902,6 +976,8 @@ void MainWindow::onRemoveNode()
     if (const QString id = selectedNodeId(); !id.isEmpty()) {
         m_nodesModel->forget(id); // a departed node's row goes at once; a live one's is not kept when it leaves
         m_host->removeNode(id);
+        if (m_options.useSettings && m_settings.manualNodes.removeAll(id) > 0)
+            m_settings.save();
     }
 }
 

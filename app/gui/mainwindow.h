@@ -19,6 +19,7 @@ class QPlainTextEdit;
 class QPushButton;
 class QTableView;
 class QTabWidget;
+class QSplitter;
 class QSystemTrayIcon;
 class QWidget;
 
@@ -95,6 +96,10 @@ public:
     QString lastError() const { return m_lastError; }
     /** Shows \a message in the error bar and the log. */
     void showError(const QString &message);
+    /** Jobs neither finished nor cancelled. */
+    int unfinishedJobs() const;
+    /** Closes without the "jobs are not finished" question (a termination signal, a script). */
+    void quitWithoutAsking();
     /** Help ▸ Manual: opens (or raises) the manual window. */
     ManualWindow *showManual();
     /** The last "job ended" notification's text (also when no system tray could show it). */
@@ -133,6 +138,9 @@ protected:
 
 private:
     void buildActions();
+    /** Geometry, splitters and the results columns, as QSettings remembers them (with useSettings). */
+    void restoreWindowState();
+    void saveWindowState() const;
     void buildLayout();
     QWidget *buildWelcome();
     void rebuildRegistry();
@@ -184,6 +192,10 @@ private:
     ThroughputChart *m_chart = nullptr;
     QPlainTextEdit *m_log = nullptr;
     ManualWindow *m_manual = nullptr;
+    QSplitter *m_mainSplitter = nullptr;
+    QSplitter *m_leftSplitter = nullptr;
+    QSplitter *m_rightSplitter = nullptr;
+    bool m_askBeforeQuit = true;
     QSystemTrayIcon *m_tray = nullptr;
     QSet<int> m_endedUnannounced;   ///< jobs finished whose end the next snapshot announces
     QString m_lastNotification;

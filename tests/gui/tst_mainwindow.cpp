@@ -28,6 +28,11 @@
 #include <QtNetwork/QUdpSocket>
 #include <QtGui/QDragEnterEvent>
 #include <QtGui/QDropEvent>
+#include <QtWidgets/QMessageBox>
+#include <QtCore/QTimer>
+#include <QtCore/QSettings>
+#include <QtWidgets/QApplication>
+#include <QtWidgets/QAbstractButton>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 #include <QtWidgets/QComboBox>
@@ -667,6 +672,105 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(w->statusBar()->currentMessage().startsWith(QStringLiteral("Statistics written: ")), 10000);
         QVERIFY(w->statusBar()->currentMessage().contains(csv));
         QVERIFY(QFile::exists(csv));
+    }
+
+    /** Issue 14: quitting with unfinished jobs asks first; Cancel keeps the window, Quit closes it. */
+    void quitAsksWhileJobsRun()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        auto w = makeWindow(1);
+        QStringList ms;
+        for (int i = 0; i < 100; ++i)
+            ms << QStringLiteral("100");
+        w->openFiles({writeFile(dir, QStringLiteral("long.json"),
+                                QStringLiteral(R"({"name": "long", "plugin": "sleep", "inputs": [%1]})").arg(ms.join(QLatin1Char(','))).toUtf8())});
+        QTRY_COMPARE_WITH_TIMEOUT(w->unfinishedJobs(), 1, 10000);
+        QString asked;
+        // The question is modal: answer it from a timer running inside its event loop (bounded: 200 x 25 ms).
+        QTimer answerer;
+        int tries = 0;
+        QString button;
+        connect(&answerer, &QTimer::timeout, w.get(), [&] {
+            auto *box = w->findChild<QMessageBox *>(QStringLiteral("quitQuestion"));
+            if (++tries > 200)
+                answerer.stop();
+            if (!box)
+                return;
+            asked = box->text();
+            for (QAbstractButton *b : box->buttons())
+                if (QString(b->text()).remove(QLatin1Char('&')) == button)
+                    b->click();
+        });
+        const auto answer = [&](const QString &text) {
+            button = text;
+            tries = 0;
+            answerer.start(25);
+        };
+        answer(QStringLiteral("Cancel"));
+        QVERIFY(!w->close());
+        answerer.stop();
+        QCOMPARE(asked, QStringLiteral("1 job is not finished. Quit anyway?"));
+        QVERIFY(w->isVisible());
+        asked.clear();
+        answer(QStringLiteral("Quit"));
+        QVERIFY(w->close());
+        answerer.stop();
+        QVERIFY(!asked.isEmpty());
+        QVERIFY(!w->isVisible());
+    }
+
+    /** Issue 14: nodes added by hand, the local worker count and the window's layout survive a restart. */
+    void settingsRememberNodesWorkersAndLayout()
+    {
+        QString error;
+        QVERIFY2(gui::AppSettings::setSecret(QStringLiteral("remembered secret 0123456789"), &error), qPrintable(error));
+        const auto open = [] {
+            gui::MainWindowOptions options;
+            options.pluginPaths = {test::pluginDir()};
+            options.workerProgram = test::program(QStringLiteral("taskfleet-worker"));
+            options.useSettings = true;
+            options.discovery = net::ListenerConfig(); // set, but never started: no secret path needed for it
+            options.discovery->bindAddress = QHostAddress(QHostAddress::LocalHost);
+            options.discovery->port = 0;
+            options.discovery->probeAddresses = {QHostAddress(QHostAddress::LocalHost)};
+            auto w = std::make_unique<MainWindow>(options);
+            w->show();
+            return w;
+        };
+        QSize size;
+        {
+            auto w = open();
+            QAction *add = menuAction(w.get(), QStringLiteral("&Add Node…"));
+            add->trigger();
+            gui::AddNodeDialog *dialog = nullptr;
+            QTRY_VERIFY_WITH_TIMEOUT((dialog = w->findChild<gui::AddNodeDialog *>()) != nullptr, 5000);
+            dialog->findChild<QLineEdit *>()->setText(QStringLiteral("127.0.0.1:9")); // nothing listens: offline, retried
+            dialog->accept();
+            QTRY_VERIFY_WITH_TIMEOUT(w->nodesModel()->rowOf(QStringLiteral("127.0.0.1:9")) >= 0, 10000);
+            QTRY_VERIFY_WITH_TIMEOUT(w->nodesModel()->rowCount() >= 2, 10000);
+            QVERIFY(w->nodesModel()->setData(w->nodesModel()->index(0, NodesModel::Workers), 3, Qt::EditRole));
+            w->resize(1234, 777);
+            size = w->size(); // what the layout allowed
+            QVERIFY(w->close()); // no unfinished job: no question
+        }
+        const gui::AppSettings saved = gui::AppSettings::load();
+        QCOMPARE(saved.manualNodes, QStringList{QStringLiteral("127.0.0.1:9")});
+        QCOMPARE(saved.localWorkers, 3);
+        {
+            auto w = open();
+            QTRY_VERIFY_WITH_TIMEOUT(w->nodesModel()->rowOf(QStringLiteral("127.0.0.1:9")) >= 0, 10000);
+            QTRY_COMPARE_WITH_TIMEOUT(w->host()->lastSnapshot().nodes.value(0).workers, 3, 10000);
+            QCOMPARE(w->size(), size);
+            QVERIFY(size != QSize(1280, 840)); // not just the default size
+            // Removing it by hand forgets it for the next start too.
+            w->nodesView()->selectRow(w->nodesModel()->rowOf(QStringLiteral("127.0.0.1:9")));
+            menuAction(w.get(), QStringLiteral("&Remove Node"))->trigger();
+            QVERIFY(gui::AppSettings::load().manualNodes.isEmpty());
+            QVERIFY(w->close());
+        }
+        QSettings().clear();
+        QVERIFY(gui::AppSettings::setSecret(QString(), &error));
     }
 
     /** Issue 14: the chart's data runs up to now (it scrolls while nothing finishes) and holds every finished task. */
