@@ -112,17 +112,21 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# A prefix for the heavy steps (e.g. "flock /tmp/lock nice -n 10" on a shared workstation); empty in CI.
+# (It was a hard-coded flock: inside a run that itself held that lock, the build waited forever.)
+TASKFLEET_CI_WRAP=${TASKFLEET_CI_WRAP:-}
+
 step "configure build-deb"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
     -DTASKFLEET_BUILD_GUI=ON -DTASKFLEET_BUILD_TESTS=OFF -DTASKFLEET_BUILD_BENCH=OFF \
     -DTASKFLEET_BUILD_FUZZ=OFF -DTASKFLEET_SANITIZE=OFF -DTASKFLEET_BUILD_MAN=ON >/dev/null
 
 step "build build-deb"
-flock /tmp/tf-cpu.lock nice -n 10 cmake --build "$build" -j "$(nproc)"
+$TASKFLEET_CI_WRAP cmake --build "$build" -j "$(nproc)"
 
 step "cpack -G DEB"
 rm -f "$build"/taskfleet_*.deb
-(cd "$build" && flock /tmp/tf-cpu.lock nice -n 10 cpack -G DEB)
+(cd "$build" && $TASKFLEET_CI_WRAP cpack -G DEB)
 debs=("$build"/taskfleet_*_amd64.deb)
 [ ${#debs[@]} -eq 1 ] && [ -f "${debs[0]}" ] || fail "cpack made no taskfleet_*_amd64.deb in $build"
 deb=${debs[0]}

@@ -74,6 +74,8 @@ public:
     protocol::Status lastStatus() const { return m_status; }
     /** Connection attempts that ended without reaching Online. */
     int failedAttempts() const { return m_failedAttempts; }
+    /** True while a reconnect is pending (the backoff timer runs); never for an Incompatible node. */
+    bool reconnectScheduled() const { return m_reconnect.isActive(); }
     bool hasBeenOnline() const { return m_everOnline; }
     int inFlight() const { return int(m_inFlight.size()); }
 

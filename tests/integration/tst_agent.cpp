@@ -498,7 +498,10 @@ void TestAgent::versionMismatchIsIncompatible()
     QVERIFY(QTest::qWaitFor([&] { return node->state() == sched::NodeState::Incompatible; }, 10000));
     QVERIFY2(node->stateReason().contains(QStringLiteral("protocol version %1").arg(protocol::ProtocolMajor + 98)),
              qPrintable(node->stateReason()));
-    QTest::qWait(600); // longer than the backoff: it must not reconnect
+    // Once the closed link is handled (the failed attempt counted), no reconnect is scheduled: an event,
+    // not a wait longer than the backoff.
+    QVERIFY(QTest::qWaitFor([&] { return node->failedAttempts() >= 1; }, 10000));
+    QVERIFY(!node->reconnectScheduled());
     QCOMPARE(connections, 1);
     QCOMPARE(node->state(), sched::NodeState::Incompatible);
 }
