@@ -14,14 +14,15 @@ int main(int argc, char **argv)
         "Starts one taskfleet-agent on 127.0.0.1 and measures echo tasks per second through it (no local workers),\n"
         "then the round trip of one-task jobs sent one after another (median and p99)."));
     parser.addHelpOption();
-    const QCommandLineOption tasksOpt(QStringLiteral("tasks"), QStringLiteral("Echo tasks per run."), QStringLiteral("N"),
-                                      QStringLiteral("200000"));
-    const QCommandLineOption repeatOpt(QStringLiteral("repeat"), QStringLiteral("Runs (best is kept)."), QStringLiteral("N"),
-                                       QStringLiteral("3"));
-    const QCommandLineOption workersOpt(QStringLiteral("workers"), QStringLiteral("Agent workers."), QStringLiteral("N"),
-                                        QStringLiteral("2"));
-    const QCommandLineOption rttOpt(QStringLiteral("round-trips"), QStringLiteral("One-task jobs for the latency figure."),
-                                    QStringLiteral("N"), QStringLiteral("2000"));
+    const QCommandLineOption tasksOpt(QStringLiteral("tasks"), QStringLiteral("Echo tasks per run."),
+                                      QStringLiteral("N"), QStringLiteral("200000"));
+    const QCommandLineOption repeatOpt(QStringLiteral("repeat"), QStringLiteral("Runs (best is kept)."),
+                                       QStringLiteral("N"), QStringLiteral("3"));
+    const QCommandLineOption workersOpt(QStringLiteral("workers"), QStringLiteral("Agent workers."),
+                                        QStringLiteral("N"), QStringLiteral("2"));
+    const QCommandLineOption rttOpt(QStringLiteral("round-trips"),
+                                    QStringLiteral("One-task jobs for the latency figure."), QStringLiteral("N"),
+                                    QStringLiteral("2000"));
     const QCommandLineOption quickOpt(QStringLiteral("quick"), QStringLiteral("Small sizes (CI smoke run)."));
     parser.addOptions({tasksOpt, repeatOpt, workersOpt, rttOpt, quickOpt});
     parser.process(app);
@@ -80,8 +81,8 @@ int main(int argc, char **argv)
                 qPrintable(QStringLiteral("echo tasks/s, 1 agent (TLS), %1 tasks, %2 workers").arg(tasks).arg(workers)),
                 double(tasks) / best);
     std::printf("%-52s %12.3f\n", "wall time of that job, s (best)", best);
-    std::printf("%-52s %12.1f\n", qPrintable(QStringLiteral("one-task job round trip, us, median of %1").arg(roundTrips)),
-                median);
+    std::printf("%-52s %12.1f\n",
+                qPrintable(QStringLiteral("one-task job round trip, us, median of %1").arg(roundTrips)), median);
     std::printf("%-52s %12.1f\n", "one-task job round trip, us, p99", p99);
     std::printf("{\"bench\":\"agent_echo\",\"tasks\":%d,\"workers\":%d,\"tasks_per_s\":%.0f,\"wall_s\":%.4f,"
                 "\"round_trips\":%d,\"rtt_median_us\":%.1f,\"rtt_p99_us\":%.1f,\"quick\":%s}\n",

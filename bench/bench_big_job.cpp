@@ -10,14 +10,14 @@ int main(int argc, char **argv)
 {
     QCoreApplication app(argc, argv);
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "Runs one big echo job on the local node; prints the controller's peak RSS (VmHWM) and the\n"
-        "throughput of the first and the last 10% of the tasks."));
+    parser.setApplicationDescription(
+        QStringLiteral("Runs one big echo job on the local node; prints the controller's peak RSS (VmHWM) and the\n"
+                       "throughput of the first and the last 10% of the tasks."));
     parser.addHelpOption();
     const QCommandLineOption tasksOpt(QStringLiteral("tasks"), QStringLiteral("Echo tasks."), QStringLiteral("N"),
                                       QStringLiteral("1000000"));
-    const QCommandLineOption workersOpt(QStringLiteral("workers"), QStringLiteral("Local workers."), QStringLiteral("N"),
-                                        QStringLiteral("2"));
+    const QCommandLineOption workersOpt(QStringLiteral("workers"), QStringLiteral("Local workers."),
+                                        QStringLiteral("N"), QStringLiteral("2"));
     const QCommandLineOption quickOpt(QStringLiteral("quick"), QStringLiteral("Small sizes (CI smoke run)."));
     parser.addOptions({tasksOpt, workersOpt, quickOpt});
     parser.process(app);
@@ -60,7 +60,8 @@ int main(int argc, char **argv)
     const qint64 hwmKb = bench::procStatusKb("VmHWM");
 
     std::printf("%-52s %12s\n", "measure", "value");
-    std::printf("%-52s %12.0f\n", qPrintable(QStringLiteral("echo tasks/s, %1 tasks, %2 local workers").arg(tasks).arg(workers)),
+    std::printf("%-52s %12.0f\n",
+                qPrintable(QStringLiteral("echo tasks/s, %1 tasks, %2 local workers").arg(tasks).arg(workers)),
                 double(tasks) / end);
     std::printf("%-52s %12.0f\n", "tasks/s in the first 10%", firstRate);
     std::printf("%-52s %12.0f\n", "tasks/s in the last 10%", lastRate);

@@ -12,12 +12,12 @@ int main(int argc, char **argv)
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Runs echo jobs on the local node and prints tasks per second."));
     parser.addHelpOption();
-    const QCommandLineOption tasksOpt(QStringLiteral("tasks"), QStringLiteral("Echo tasks per run."), QStringLiteral("N"),
-                                      QStringLiteral("200000"));
-    const QCommandLineOption workersOpt(QStringLiteral("workers"), QStringLiteral("Local workers."), QStringLiteral("N"),
-                                        QStringLiteral("2"));
-    const QCommandLineOption repeatOpt(QStringLiteral("repeat"), QStringLiteral("Runs (best is kept)."), QStringLiteral("N"),
-                                       QStringLiteral("5"));
+    const QCommandLineOption tasksOpt(QStringLiteral("tasks"), QStringLiteral("Echo tasks per run."),
+                                      QStringLiteral("N"), QStringLiteral("200000"));
+    const QCommandLineOption workersOpt(QStringLiteral("workers"), QStringLiteral("Local workers."),
+                                        QStringLiteral("N"), QStringLiteral("2"));
+    const QCommandLineOption repeatOpt(QStringLiteral("repeat"), QStringLiteral("Runs (best is kept)."),
+                                       QStringLiteral("N"), QStringLiteral("5"));
     const QCommandLineOption quickOpt(QStringLiteral("quick"), QStringLiteral("Small sizes (CI smoke run)."));
     parser.addOptions({tasksOpt, workersOpt, repeatOpt, quickOpt});
     parser.process(app);
@@ -46,8 +46,10 @@ int main(int argc, char **argv)
     const double best = *std::min_element(runs.begin(), runs.end());
     const double median = bench::quantile(runs, 0.5);
     std::printf("%-52s %12s\n", "measure", "value");
-    std::printf("%-52s %12.0f\n", qPrintable(QStringLiteral("echo tasks/s, local node, %1 tasks, %2 workers (best)").arg(tasks).arg(workers)),
-                double(tasks) / best);
+    std::printf(
+        "%-52s %12.0f\n",
+        qPrintable(QStringLiteral("echo tasks/s, local node, %1 tasks, %2 workers (best)").arg(tasks).arg(workers)),
+        double(tasks) / best);
     std::printf("%-52s %12.0f\n", "echo tasks/s (median run)", double(tasks) / median);
     std::printf("%-52s %12.3f\n", "wall time, s (best)", best);
     std::printf("%-52s %12.2f\n", "overhead per task, us (best)", best * 1e6 / tasks);

@@ -16,10 +16,10 @@ int main(int argc, char **argv)
     parser.addHelpOption();
     const QCommandLineOption agentsOpt(QStringLiteral("agents"), QStringLiteral("Agents."), QStringLiteral("N"),
                                        QStringLiteral("32"));
-    const QCommandLineOption tasksOpt(QStringLiteral("tasks"), QStringLiteral("Echo tasks per run."), QStringLiteral("N"),
-                                      QStringLiteral("100000"));
-    const QCommandLineOption repeatOpt(QStringLiteral("repeat"), QStringLiteral("Runs (best is kept)."), QStringLiteral("N"),
-                                       QStringLiteral("3"));
+    const QCommandLineOption tasksOpt(QStringLiteral("tasks"), QStringLiteral("Echo tasks per run."),
+                                      QStringLiteral("N"), QStringLiteral("100000"));
+    const QCommandLineOption repeatOpt(QStringLiteral("repeat"), QStringLiteral("Runs (best is kept)."),
+                                       QStringLiteral("N"), QStringLiteral("3"));
     const QCommandLineOption quickOpt(QStringLiteral("quick"), QStringLiteral("Small sizes (CI smoke run)."));
     parser.addOptions({agentsOpt, tasksOpt, repeatOpt, quickOpt});
     parser.process(app);

@@ -33,7 +33,7 @@ RunResult taskfleetRun(const QStringList &args, int timeoutMs = 600000)
     env.insert(QStringLiteral("QT_LOGGING_RULES"), QStringLiteral("tf.*.info=false"));
     p.setProcessEnvironment(env);
     p.start(QCoreApplication::applicationDirPath() + QStringLiteral("/taskfleet-run"),
-            QStringList{QStringLiteral("--no-journal")} + args);
+            QStringList {QStringLiteral("--no-journal")} + args);
     if (!p.waitForFinished(timeoutMs)) {
         p.kill();
         p.waitForFinished(5000);
@@ -91,7 +91,7 @@ double runPpft(const QString &ppftDir, const QString &scriptDir, const QStringLi
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(QStringLiteral("PYTHONPATH"), ppftDir);
     p.setProcessEnvironment(env);
-    p.start(QStringLiteral("/usr/bin/python3"), QStringList{script} + args);
+    p.start(QStringLiteral("/usr/bin/python3"), QStringList {script} + args);
     if (!p.waitForFinished(timeoutMs)) {
         p.kill();
         p.waitForFinished(5000);
@@ -134,7 +134,8 @@ int main(int argc, char **argv)
     const QCommandLineOption quickOpt(QStringLiteral("quick"), QStringLiteral("Small sizes (CI smoke run)."));
     const QCommandLineOption ppftOpt(QStringLiteral("ppft"), QStringLiteral("Where ppft's source is."),
                                      QStringLiteral("DIR"), QStringLiteral(TF_SOURCE_DIR "/../shared/peers/ppft"));
-    const QCommandLineOption repeatOpt(QStringLiteral("repeat"), QStringLiteral("Runs of each taskfleet figure (best kept)."),
+    const QCommandLineOption repeatOpt(QStringLiteral("repeat"),
+                                       QStringLiteral("Runs of each taskfleet figure (best kept)."),
                                        QStringLiteral("N"), QStringLiteral("3"));
     parser.addOptions({quickOpt, ppftOpt, repeatOpt});
     parser.process(app);
@@ -146,8 +147,8 @@ int main(int argc, char **argv)
 
     QTemporaryDir dir;
     const int tiny = quick ? 20000 : 200000;
-    const QString incJob = writeJob(dir, QStringLiteral("inc"), "def inc(x):\n    return x + 1\n", QStringLiteral("inc"),
-                                    QStringLiteral("{\"range\": [0, %1]}").arg(tiny));
+    const QString incJob = writeJob(dir, QStringLiteral("inc"), "def inc(x):\n    return x + 1\n",
+                                    QStringLiteral("inc"), QStringLiteral("{\"range\": [0, %1]}").arg(tiny));
     bench::Agents agents;
     if (!agents.start(1, 2)) {
         std::fprintf(stderr, "cannot start a loopback agent\n");
@@ -181,7 +182,8 @@ int main(int argc, char **argv)
     double ppLocal = 0, ppRemote = 0;
     QString ppError;
     if (havePpft) {
-        ppLocal = runPpft(ppftDir, dir.path(), {QStringLiteral("local"), QString::number(quick ? 2000 : 20000)}, 300000, &ppError);
+        ppLocal = runPpft(ppftDir, dir.path(), {QStringLiteral("local"), QString::number(quick ? 2000 : 20000)}, 300000,
+                          &ppError);
         QProcess server;
         server.setProcessChannelMode(QProcess::ForwardedErrorChannel);
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
@@ -226,21 +228,24 @@ int main(int argc, char **argv)
 
     auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
     std::printf("%-52s %14s %14s %9s\n", "figure", "taskfleet", "ppft", "ratio");
-    std::printf("%-52s %14.0f %14.1f %8.1fx\n", qPrintable(QStringLiteral("tiny Python tasks/s, local, 2 workers (%1)").arg(tiny)),
-                localRate, ppLocal, ratio(localRate, ppLocal));
-    std::printf("%-52s %14.0f %14.1f %8.1fx\n", "tiny Python tasks/s, one loopback agent, 2 workers", remoteRate, ppRemote,
-                ratio(remoteRate, ppRemote));
-    std::printf("%-52s %14.3f %14s %9s\n", qPrintable(QStringLiteral("sum_primes demo (%1 tasks), 1 worker, s").arg(demoTasks)),
-                one.jobSeconds, "", "");
+    std::printf("%-52s %14.0f %14.1f %8.1fx\n",
+                qPrintable(QStringLiteral("tiny Python tasks/s, local, 2 workers (%1)").arg(tiny)), localRate, ppLocal,
+                ratio(localRate, ppLocal));
+    std::printf("%-52s %14.0f %14.1f %8.1fx\n", "tiny Python tasks/s, one loopback agent, 2 workers", remoteRate,
+                ppRemote, ratio(remoteRate, ppRemote));
+    std::printf("%-52s %14.3f %14s %9s\n",
+                qPrintable(QStringLiteral("sum_primes demo (%1 tasks), 1 worker, s").arg(demoTasks)), one.jobSeconds,
+                "", "");
     std::printf("%-52s %14.3f %14s %9s\n", "sum_primes demo, 2 workers, s", two.jobSeconds, "", "");
     std::printf("%-52s %14.3f %14s %9s\n", "parallel efficiency t1 / (2 t2)", efficiency, "", "");
     if (!havePpft)
         std::printf("ppft: not found at %s; its columns are 0\n", qPrintable(ppftDir));
     else if (!ppError.isEmpty())
         std::printf("ppft: %s\n", qPrintable(ppError));
-    std::printf("{\"bench\":\"python\",\"tiny\":%d,\"local_tasks_per_s\":%.0f,\"agent_tasks_per_s\":%.0f,"
-                "\"ppft_local_tasks_per_s\":%.1f,\"ppft_remote_tasks_per_s\":%.1f,\"demo_t1_s\":%.3f,\"demo_t2_s\":%.3f,"
-                "\"efficiency\":%.3f}\n",
-                tiny, localRate, remoteRate, ppLocal, ppRemote, one.jobSeconds, two.jobSeconds, efficiency);
+    std::printf(
+        "{\"bench\":\"python\",\"tiny\":%d,\"local_tasks_per_s\":%.0f,\"agent_tasks_per_s\":%.0f,"
+        "\"ppft_local_tasks_per_s\":%.1f,\"ppft_remote_tasks_per_s\":%.1f,\"demo_t1_s\":%.3f,\"demo_t2_s\":%.3f,"
+        "\"efficiency\":%.3f}\n",
+        tiny, localRate, remoteRate, ppLocal, ppRemote, one.jobSeconds, two.jobSeconds, efficiency);
     return 0;
 }

@@ -19,8 +19,9 @@ int main(int argc, char **argv)
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Times the sum-of-primes demo job with 1 and 2 local workers."));
     parser.addHelpOption();
-    const QCommandLineOption repeatOpt(QStringLiteral("repeat"), QStringLiteral("Runs per configuration (best is kept)."),
-                                       QStringLiteral("N"), QStringLiteral("5"));
+    const QCommandLineOption repeatOpt(QStringLiteral("repeat"),
+                                       QStringLiteral("Runs per configuration (best is kept)."), QStringLiteral("N"),
+                                       QStringLiteral("5"));
     const QCommandLineOption busyOpt(QStringLiteral("busy-seconds"),
                                      QStringLiteral("How long the efficiency job keeps 2 workers busy (0 to skip)."),
                                      QStringLiteral("S"), QStringLiteral("6"));
@@ -74,7 +75,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < longInputs; ++i)
             longSpec.inputs.append(LongInput);
         for (int r = 0; r < effRepeat; ++r)
-            for (int workers : {1, 2}) { // interleaved, so a burst of load elsewhere hits both alike
+            for (int workers : {1, 2}) {          // interleaved, so a burst of load elsewhere hits both alike
                 sched::JobSpec warmUp = longSpec; // one task per worker: started, loaded, task time known
                 warmUp.inputs = longSpec.inputs.mid(0, workers);
                 const auto t = bench::runLocal(longSpec, workers, warmUp);
@@ -93,14 +94,16 @@ int main(int argc, char **argv)
                         workers, longBest[workers]);
         std::printf("parallel efficiency t1 / (2 * t2): %.3f\n", longBest[1] / (2 * longBest[2]));
         std::printf("workers busy (task time / (workers * wall)): 1 worker %.4f, 2 workers %.4f\n", busy[1], busy[2]);
-        std::printf("task time per task: 1 worker %.4f s, 2 workers %.4f s (a difference means other load on the cores)\n",
-                    busy[1] * longBest[1] / longInputs, 2 * busy[2] * longBest[2] / longInputs);
+        std::printf(
+            "task time per task: 1 worker %.4f s, 2 workers %.4f s (a difference means other load on the cores)\n",
+            busy[1] * longBest[1] / longInputs, 2 * busy[2] * longBest[2] / longInputs);
     } else {
         longBest[1] = longBest[2] = 0;
     }
-    std::printf("{\"bench\":\"sumprimes\",\"demo_1_worker_s\":%.4f,\"demo_2_workers_s\":%.4f,"
-                "\"long_inputs\":%d,\"long_1_worker_s\":%.4f,\"long_2_workers_s\":%.4f,\"efficiency\":%.3f,\"busy_1\":%.4f,\"busy_2\":%.4f,\"quick\":%s}\n",
-                best[1], best[2], longInputs, longBest[1], longBest[2],
-                longInputs > 0 ? longBest[1] / (2 * longBest[2]) : 0.0, busy[1], busy[2], quick ? "true" : "false");
+    std::printf(
+        "{\"bench\":\"sumprimes\",\"demo_1_worker_s\":%.4f,\"demo_2_workers_s\":%.4f,"
+        "\"long_inputs\":%d,\"long_1_worker_s\":%.4f,\"long_2_workers_s\":%.4f,\"efficiency\":%.3f,\"busy_1\":%.4f,\"busy_2\":%.4f,\"quick\":%s}\n",
+        best[1], best[2], longInputs, longBest[1], longBest[2], longInputs > 0 ? longBest[1] / (2 * longBest[2]) : 0.0,
+        busy[1], busy[2], quick ? "true" : "false");
     return 0;
 }

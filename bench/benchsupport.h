@@ -107,7 +107,7 @@ inline sched::JobSpec echoJob(const exec::PluginInfo &echo, int n)
 /** CPU time (user + system) of this process so far, in seconds. */
 inline double processCpuSeconds()
 {
-    rusage ru{};
+    rusage ru {};
     getrusage(RUSAGE_SELF, &ru);
     return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
@@ -172,7 +172,8 @@ public:
             p->setProcessChannelMode(QProcess::ForwardedErrorChannel);
             QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
             if (!env.contains(QStringLiteral("QT_LOGGING_RULES")))
-                env.insert(QStringLiteral("QT_LOGGING_RULES"), QStringLiteral("tf.*.info=false")); // warnings still show
+                env.insert(QStringLiteral("QT_LOGGING_RULES"),
+                           QStringLiteral("tf.*.info=false")); // warnings still show
             p->setProcessEnvironment(env);
             p->start(QCoreApplication::applicationDirPath() + QStringLiteral("/taskfleet-agent"),
                      {QStringLiteral("-p"), QStringLiteral("0"), QStringLiteral("-i"), QStringLiteral("127.0.0.1"),

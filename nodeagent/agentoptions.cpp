@@ -12,7 +12,8 @@ namespace taskfleet::agent {
 QString defaultStateDir()
 {
     const QByteArray xdg = qgetenv("XDG_STATE_HOME");
-    const QString base = !xdg.isEmpty() ? QString::fromLocal8Bit(xdg) : QDir::homePath() + QStringLiteral("/.local/state");
+    const QString base
+        = !xdg.isEmpty() ? QString::fromLocal8Bit(xdg) : QDir::homePath() + QStringLiteral("/.local/state");
     return base + QStringLiteral("/taskfleet-agent");
 }
 
@@ -62,62 +63,75 @@ bool parseCommandLine(const QStringList &arguments, AgentCommandLine *out, QStri
                                      QStringLiteral("N"));
     const QCommandLineOption secretFile(QStringLiteral("secret-file"),
                                         QStringLiteral("Read the cluster secret from FILE."), QStringLiteral("FILE"));
-    const QCommandLineOption secret({QStringLiteral("s"), QStringLiteral("secret")},
-                                    QStringLiteral("The cluster secret (visible to other users in ps; prefer --secret-file)."),
-                                    QStringLiteral("SECRET"));
+    const QCommandLineOption secret(
+        {QStringLiteral("s"), QStringLiteral("secret")},
+        QStringLiteral("The cluster secret (visible to other users in ps; prefer --secret-file)."),
+        QStringLiteral("SECRET"));
     const QCommandLineOption restart({QStringLiteral("r"), QStringLiteral("restart-workers")},
                                      QStringLiteral("Start a fresh worker process for every task."));
-    const QCommandLineOption idle({QStringLiteral("t"), QStringLiteral("idle-exit")},
-                                  QStringLiteral("Exit after SECONDS without any connected controller (default: never)."),
-                                  QStringLiteral("SECONDS"));
-    const QCommandLineOption sockTimeout({QStringLiteral("k"), QStringLiteral("socket-timeout")},
-                                         QStringLiteral("Drop a controller silent for SECONDS (default 30). Task time is not limited by it."),
-                                         QStringLiteral("SECONDS"), QStringLiteral("30"));
+    const QCommandLineOption idle(
+        {QStringLiteral("t"), QStringLiteral("idle-exit")},
+        QStringLiteral("Exit after SECONDS without any connected controller (default: never)."),
+        QStringLiteral("SECONDS"));
+    const QCommandLineOption sockTimeout(
+        {QStringLiteral("k"), QStringLiteral("socket-timeout")},
+        QStringLiteral("Drop a controller silent for SECONDS (default 30). Task time is not limited by it."),
+        QStringLiteral("SECONDS"), QStringLiteral("30"));
     const QCommandLineOption pidFile({QStringLiteral("P"), QStringLiteral("pid-file")},
-                                     QStringLiteral("Write the process id to FILE (removed on exit)."), QStringLiteral("FILE"));
-    const QCommandLineOption debug({QStringLiteral("d"), QStringLiteral("debug")}, QStringLiteral("Log debug messages."));
+                                     QStringLiteral("Write the process id to FILE (removed on exit)."),
+                                     QStringLiteral("FILE"));
+    const QCommandLineOption debug({QStringLiteral("d"), QStringLiteral("debug")},
+                                   QStringLiteral("Log debug messages."));
     const QCommandLineOption stateDir(QStringLiteral("state-dir"),
                                       QStringLiteral("Directory for agent.ini, the plugin cache and a generated secret "
-                                                     "(default %1).").arg(defaultStateDir()),
+                                                     "(default %1).")
+                                          .arg(defaultStateDir()),
                                       QStringLiteral("DIR"));
-    const QCommandLineOption workerProgram(QStringLiteral("worker-program"),
-                                           QStringLiteral("The worker executable (default: taskfleet-worker beside this program)."),
-                                           QStringLiteral("FILE"));
-    p.addOptions({port, iface, workers, secretFile, secret, restart, idle, sockTimeout, pidFile, debug, stateDir, workerProgram});
-    const QCommandLineOption allowCommand(QStringLiteral("allow-command"),
-                                          QStringLiteral("Run the command plugin (any program, as this agent's user) for "
-                                                         "controllers that know the secret. Off by default."));
+    const QCommandLineOption workerProgram(
+        QStringLiteral("worker-program"),
+        QStringLiteral("The worker executable (default: taskfleet-worker beside this program)."),
+        QStringLiteral("FILE"));
+    p.addOptions({port, iface, workers, secretFile, secret, restart, idle, sockTimeout, pidFile, debug, stateDir,
+                  workerProgram});
+    const QCommandLineOption allowCommand(
+        QStringLiteral("allow-command"),
+        QStringLiteral("Run the command plugin (any program, as this agent's user) for "
+                       "controllers that know the secret. Off by default."));
     p.addOption(allowCommand);
     const QCommandLineOption noPython(QStringLiteral("no-python"),
                                       QStringLiteral("Refuse Python tasks (the python plugin). They run by default, as "
                                                      "on Parallel Python's ppserver."));
     p.addOption(noPython);
     // Plugin cache cap (issue 7): least recently used plugins are evicted beyond it.
-    const QCommandLineOption cacheLimit(QStringLiteral("cache-limit"),
-                                        QStringLiteral("Keep at most MB megabytes of uploaded plugins, evicting the least "
-                                                       "recently used (default 1024; 0 = no limit)."),
-                                        QStringLiteral("MB"), QStringLiteral("1024"));
+    const QCommandLineOption cacheLimit(
+        QStringLiteral("cache-limit"),
+        QStringLiteral("Keep at most MB megabytes of uploaded plugins, evicting the least "
+                       "recently used (default 1024; 0 = no limit)."),
+        QStringLiteral("MB"), QStringLiteral("1024"));
     p.addOption(cacheLimit);
     // Discovery (issue 4): announcements by signed UDP broadcast, on by default.
-    const QCommandLineOption noDiscovery(QStringLiteral("no-discovery"),
-                                         QStringLiteral("Do not announce this agent by UDP broadcast (controllers must then "
-                                                        "name it with --node HOST:PORT)."));
-    const QCommandLineOption broadcast({QStringLiteral("b"), QStringLiteral("broadcast")},
-                                       QStringLiteral("Send announcements to ADDR (repeatable; default 255.255.255.255; "
-                                                      "give the LAN's own broadcast address, e.g. 192.168.1.255, on hosts "
-                                                      "without a default route or with several interfaces)."),
-                                       QStringLiteral("ADDR"));
-    const QCommandLineOption discoveryPort(QStringLiteral("discovery-port"),
-                                           QStringLiteral("UDP discovery port (default 45451): probes are received on it, "
-                                                          "announcements are sent to it."),
-                                           QStringLiteral("PORT"), QString::number(net::DefaultDiscoveryPort));
+    const QCommandLineOption noDiscovery(
+        QStringLiteral("no-discovery"),
+        QStringLiteral("Do not announce this agent by UDP broadcast (controllers must then "
+                       "name it with --node HOST:PORT)."));
+    const QCommandLineOption broadcast(
+        {QStringLiteral("b"), QStringLiteral("broadcast")},
+        QStringLiteral("Send announcements to ADDR (repeatable; default 255.255.255.255; "
+                       "give the LAN's own broadcast address, e.g. 192.168.1.255, on hosts "
+                       "without a default route or with several interfaces)."),
+        QStringLiteral("ADDR"));
+    const QCommandLineOption discoveryPort(
+        QStringLiteral("discovery-port"),
+        QStringLiteral("UDP discovery port (default 45451): probes are received on it, "
+                       "announcements are sent to it."),
+        QStringLiteral("PORT"), QString::number(net::DefaultDiscoveryPort));
     const QCommandLineOption announcePort(QStringLiteral("announce-port"),
                                           QStringLiteral("Send announcements to this UDP port instead of the discovery "
                                                          "port (controllers listening elsewhere; tests)."),
                                           QStringLiteral("PORT"));
-    const QCommandLineOption autoDiscovery(QStringLiteral("a"),
-                                           QStringLiteral("Accepted for Parallel Python (ppserver -a) compatibility; does "
-                                                          "nothing: discovery is on unless --no-discovery is given."));
+    const QCommandLineOption autoDiscovery(
+        QStringLiteral("a"), QStringLiteral("Accepted for Parallel Python (ppserver -a) compatibility; does "
+                                            "nothing: discovery is on unless --no-discovery is given."));
     p.addOptions({noDiscovery, broadcast, discoveryPort, announcePort, autoDiscovery});
 
     *exitCode = ExitBadUsage;
@@ -136,7 +150,8 @@ bool parseCommandLine(const QStringList &arguments, AgentCommandLine *out, QStri
         return false;
     }
     if (!p.positionalArguments().isEmpty()) {
-        *message = QStringLiteral("taskfleet-agent: unexpected argument \"%1\"").arg(p.positionalArguments().constFirst());
+        *message
+            = QStringLiteral("taskfleet-agent: unexpected argument \"%1\"").arg(p.positionalArguments().constFirst());
         return false;
     }
     net::AgentOptions &s = out->server;
@@ -147,7 +162,8 @@ bool parseCommandLine(const QStringList &arguments, AgentCommandLine *out, QStri
     if (p.isSet(iface)) {
         const QHostAddress a(p.value(iface));
         if (a.isNull()) {
-            *message = QStringLiteral("taskfleet-agent: --interface wants an IP address, not \"%1\"").arg(p.value(iface));
+            *message
+                = QStringLiteral("taskfleet-agent: --interface wants an IP address, not \"%1\"").arg(p.value(iface));
             return false;
         }
         s.address = a;
@@ -187,7 +203,8 @@ bool parseCommandLine(const QStringList &arguments, AgentCommandLine *out, QStri
             return false;
         out->discovery.targetPort = quint16(n);
     } else if (out->discovery.targetPort == 0 && out->discoveryEnabled) {
-        *message = QStringLiteral("taskfleet-agent: --discovery-port 0 needs --announce-port PORT (where controllers listen)");
+        *message = QStringLiteral(
+            "taskfleet-agent: --discovery-port 0 needs --announce-port PORT (where controllers listen)");
         return false;
     }
     if (p.isSet(broadcast)) {

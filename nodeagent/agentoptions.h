@@ -13,11 +13,11 @@ namespace taskfleet::agent {
 struct AgentCommandLine {
     net::AgentOptions server;
     QString secretFile;
-    QString secretArg;       ///< -s/--secret (warns)
+    QString secretArg; ///< -s/--secret (warns)
     bool secretArgSet = false;
     QString pidFile;
     bool debug = false;
-    bool discoveryEnabled = true;  ///< false with --no-discovery
+    bool discoveryEnabled = true;   ///< false with --no-discovery
     net::AnnouncerConfig discovery; ///< -b, --discovery-port, --announce-port (bindAddress is set by main from -i)
 };
 

@@ -60,8 +60,9 @@ AddNodeDialog::AddNodeDialog(quint16 defaultPort, QWidget *parent)
         buttons->button(QDialogButtonBox::Ok)->setEnabled(false);
     }
     QPushButton *ok = buttons->button(QDialogButtonBox::Ok);
-    connect(m_host, &QLineEdit::textChanged, this,
-            [ok, hasTypes = !types.isEmpty()](const QString &text) { ok->setEnabled(hasTypes && !text.trimmed().isEmpty()); });
+    connect(m_host, &QLineEdit::textChanged, this, [ok, hasTypes = !types.isEmpty()](const QString &text) {
+        ok->setEnabled(hasTypes && !text.trimmed().isEmpty());
+    });
     ok->setEnabled(false);
     layout->addWidget(buttons);
 }

@@ -20,13 +20,14 @@ void registerBuiltinNodeTypes()
     if (done)
         return;
     done = true;
-    NodeTypes::registerType(agentNodeTypeName(), [](const QString &host, quint16 port, const QString &secret) -> sched::Node * {
-        sched::RemoteNodeOptions options;
-        options.host = host;
-        options.port = port;
-        options.channel = net::ChannelOptions::fromSecret(secret.toUtf8());
-        return new sched::RemoteNode(options); // ControllerHost::addNode starts it once the controller has it
-    });
+    NodeTypes::registerType(
+        agentNodeTypeName(), [](const QString &host, quint16 port, const QString &secret) -> sched::Node * {
+            sched::RemoteNodeOptions options;
+            options.host = host;
+            options.port = port;
+            options.channel = net::ChannelOptions::fromSecret(secret.toUtf8());
+            return new sched::RemoteNode(options); // ControllerHost::addNode starts it once the controller has it
+        });
 }
 
 } // namespace taskfleet::gui

@@ -33,7 +33,8 @@ JobInputsForm::JobInputsForm(QWidget *dialog)
     , m_timeout(new QSpinBox(dialog))
 {
     m_kind->setObjectName(QStringLiteral("inputKind"));
-    m_kind->addItems({tr("List (one JSON value per line)"), tr("Range of integers"), tr("Text file (one input per line)")});
+    m_kind->addItems(
+        {tr("List (one JSON value per line)"), tr("Range of integers"), tr("Text file (one input per line)")});
     m_list->setObjectName(QStringLiteral("inputList"));
     m_list->setPlaceholderText(tr("1\n2\n\"text\"\n{\"key\": 3}"));
     m_pages->addWidget(m_list);

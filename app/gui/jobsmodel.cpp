@@ -137,8 +137,9 @@ QVariant JobsModel::headerData(int section, Qt::Orientation orientation, int rol
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     static const char *const names[ColumnCount] = {
-        QT_TR_NOOP("#"), QT_TR_NOOP("Job"), QT_TR_NOOP("Plugin"), QT_TR_NOOP("State"), QT_TR_NOOP("Progress"), QT_TR_NOOP("Done"),
-        QT_TR_NOOP("Failed"), QT_TR_NOOP("Cancelled"), QT_TR_NOOP("Total"), QT_TR_NOOP("Tasks/s"), QT_TR_NOOP("ETA"), QT_TR_NOOP("Priority"),
+        QT_TR_NOOP("#"),        QT_TR_NOOP("Job"),     QT_TR_NOOP("Plugin"), QT_TR_NOOP("State"),
+        QT_TR_NOOP("Progress"), QT_TR_NOOP("Done"),    QT_TR_NOOP("Failed"), QT_TR_NOOP("Cancelled"),
+        QT_TR_NOOP("Total"),    QT_TR_NOOP("Tasks/s"), QT_TR_NOOP("ETA"),    QT_TR_NOOP("Priority"),
     };
     return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }

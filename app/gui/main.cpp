@@ -30,14 +30,17 @@ int main(int argc, char *argv[])
         "  taskfleet --plugin-path ~/myplugins/build --export-stats stats.csv"));
     parser.addHelpOption();
     parser.addVersionOption();
-    const QCommandLineOption workers({QStringLiteral("n"), QStringLiteral("local-workers")},
-                                     QStringLiteral("Workers on this computer (default: from the settings, else one per CPU)."),
-                                     QStringLiteral("N"));
-    const QCommandLineOption pluginPath(QStringLiteral("plugin-path"), QStringLiteral("Also look for task plugins in DIR (repeatable)."),
+    const QCommandLineOption workers(
+        {QStringLiteral("n"), QStringLiteral("local-workers")},
+        QStringLiteral("Workers on this computer (default: from the settings, else one per CPU)."),
+        QStringLiteral("N"));
+    const QCommandLineOption pluginPath(QStringLiteral("plugin-path"),
+                                        QStringLiteral("Also look for task plugins in DIR (repeatable)."),
                                         QStringLiteral("DIR"));
-    const QCommandLineOption exportStats(QStringLiteral("export-stats"),
-                                         QStringLiteral("Write the statistics CSV (and .timeseries.csv, .tasks.csv) to FILE on exit."),
-                                         QStringLiteral("FILE"));
+    const QCommandLineOption exportStats(
+        QStringLiteral("export-stats"),
+        QStringLiteral("Write the statistics CSV (and .timeseries.csv, .tasks.csv) to FILE on exit."),
+        QStringLiteral("FILE"));
     const QCommandLineOption nodeOpt(QStringLiteral("node"),
                                      QStringLiteral("Also run tasks on the taskfleet-agent at HOST:PORT (repeatable)."),
                                      QStringLiteral("HOST:PORT"));
@@ -45,10 +48,10 @@ int main(int argc, char *argv[])
                                            QStringLiteral("Read the cluster secret for agents from FILE "
                                                           "(else the one in Settings, else TASKFLEET_SECRET)."),
                                            QStringLiteral("FILE"));
-    const QCommandLineOption scriptSocketOpt(QStringLiteral("script-socket"),
-                                             QStringLiteral("Python scripts attach at PATH (default: %1).")
-                                                 .arg(taskfleet::sched::defaultScriptSocketPath()),
-                                             QStringLiteral("PATH"));
+    const QCommandLineOption scriptSocketOpt(
+        QStringLiteral("script-socket"),
+        QStringLiteral("Python scripts attach at PATH (default: %1).").arg(taskfleet::sched::defaultScriptSocketPath()),
+        QStringLiteral("PATH"));
     const QCommandLineOption noScriptsOpt(QStringLiteral("no-scripts"),
                                           QStringLiteral("Python scripts cannot attach to this window."));
     parser.addOption(workers);
@@ -58,7 +61,8 @@ int main(int argc, char *argv[])
     parser.addOption(secretFileOpt);
     parser.addOption(pluginPath);
     parser.addOption(exportStats);
-    parser.addPositionalArgument(QStringLiteral("JOBFILE"), QStringLiteral("Job files to queue at start."), QStringLiteral("[JOBFILE…]"));
+    parser.addPositionalArgument(QStringLiteral("JOBFILE"), QStringLiteral("Job files to queue at start."),
+                                 QStringLiteral("[JOBFILE…]"));
     parser.process(app);
 
     taskfleet::gui::MainWindowOptions options;
@@ -66,7 +70,8 @@ int main(int argc, char *argv[])
         bool ok = false;
         options.localWorkers = parser.value(workers).toInt(&ok);
         if (!ok || options.localWorkers < 0) {
-            std::fprintf(stderr, "taskfleet: --local-workers: expected a number >= 0, got \"%s\"\n", qPrintable(parser.value(workers)));
+            std::fprintf(stderr, "taskfleet: --local-workers: expected a number >= 0, got \"%s\"\n",
+                         qPrintable(parser.value(workers)));
             return 2;
         }
     }
@@ -94,8 +99,9 @@ int main(int argc, char *argv[])
         }
     }
     if (!parser.isSet(noScriptsOpt))
-        options.scriptSocket = parser.isSet(scriptSocketOpt) ? QDir::current().absoluteFilePath(parser.value(scriptSocketOpt))
-                                                             : taskfleet::sched::defaultScriptSocketPath();
+        options.scriptSocket = parser.isSet(scriptSocketOpt)
+                                   ? QDir::current().absoluteFilePath(parser.value(scriptSocketOpt))
+                                   : taskfleet::sched::defaultScriptSocketPath();
     if (parser.isSet(exportStats))
         options.exitStatisticsPath = QDir::current().absoluteFilePath(parser.value(exportStats));
 

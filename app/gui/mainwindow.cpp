@@ -300,8 +300,9 @@ void MainWindow::buildLayout()
     // Error bar: non-modal, so that a bad file never blocks the window (or a test).
     m_errorBar = new QFrame(this);
     m_errorBar->setObjectName(QStringLiteral("errorBar"));
-    m_errorBar->setStyleSheet(QStringLiteral("#errorBar { background: #fdecea; border: 1px solid #e57373; border-radius: 3px; }"
-                                             "QLabel { color: #8e1c1c; }"));
+    m_errorBar->setStyleSheet(
+        QStringLiteral("#errorBar { background: #fdecea; border: 1px solid #e57373; border-radius: 3px; }"
+                       "QLabel { color: #8e1c1c; }"));
     auto *errorLayout = new QHBoxLayout(m_errorBar);
     errorLayout->setContentsMargins(8, 4, 4, 4);
     m_errorText = new QLabel(m_errorBar);
@@ -320,9 +321,10 @@ void MainWindow::buildLayout()
     // Nodes
     m_nodesView = makeTable(this);
     m_nodesView->setModel(m_nodesModel);
-    m_nodesView->setItemDelegateForColumn(NodesModel::Workers,
-                                          new WorkerCountDelegate(qMax(256, 8 * QThread::idealThreadCount()), m_nodesView));
-    m_nodesView->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed | QAbstractItemView::SelectedClicked);
+    m_nodesView->setItemDelegateForColumn(
+        NodesModel::Workers, new WorkerCountDelegate(qMax(256, 8 * QThread::idealThreadCount()), m_nodesView));
+    m_nodesView->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed
+                                 | QAbstractItemView::SelectedClicked);
     // Numbers as wide as they need; the state (with its reason) takes the spare width, not the last column.
     m_nodesView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_nodesView->horizontalHeader()->setSectionResizeMode(NodesModel::State, QHeaderView::Stretch);
@@ -333,15 +335,18 @@ void MainWindow::buildLayout()
     // Jobs
     m_jobsView = makeTable(this);
     m_jobsView->setModel(m_jobsModel);
-    m_jobsView->setItemDelegateForColumn(JobsModel::Progress, new ProgressDelegate(JobsModel::ProgressRole, JobsModel::OutcomeRole, m_jobsView));
+    m_jobsView->setItemDelegateForColumn(
+        JobsModel::Progress, new ProgressDelegate(JobsModel::ProgressRole, JobsModel::OutcomeRole, m_jobsView));
     m_jobsView->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_jobsView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    m_jobsView->horizontalHeader()->setSectionResizeMode(JobsModel::Name, QHeaderView::Stretch); // the job's name gets the spare width
+    m_jobsView->horizontalHeader()->setSectionResizeMode(JobsModel::Name,
+                                                         QHeaderView::Stretch); // the job's name gets the spare width
     m_jobsView->horizontalHeader()->setStretchLastSection(false);
     m_jobsView->horizontalHeader()->setMinimumSectionSize(40);
     m_jobsView->setColumnWidth(JobsModel::Progress, 140);
     m_jobsView->horizontalHeader()->setSectionResizeMode(JobsModel::Progress, QHeaderView::Fixed);
-    connect(m_jobsView->selectionModel(), &QItemSelectionModel::selectionChanged, this, &MainWindow::onSelectionChanged);
+    connect(m_jobsView->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            &MainWindow::onSelectionChanged);
     connect(m_nodesView->selectionModel(), &QItemSelectionModel::selectionChanged, this, &MainWindow::updateActions);
 
     // Results
@@ -407,7 +412,8 @@ void MainWindow::buildLayout()
     connect(m_tint, &QCheckBox::toggled, m_mandelbrot, &MandelbrotView::setTintByNode);
     if (m_options.useSettings) { // remembered between runs
         m_tint->setChecked(QSettings().value(QStringLiteral("ui/tintByNode"), false).toBool());
-        connect(m_tint, &QCheckBox::toggled, this, [](bool on) { QSettings().setValue(QStringLiteral("ui/tintByNode"), on); });
+        connect(m_tint, &QCheckBox::toggled, this,
+                [](bool on) { QSettings().setValue(QStringLiteral("ui/tintByNode"), on); });
     }
     pictureLayout->addWidget(m_mandelbrot, 1);
     pictureLayout->addWidget(m_tint);
@@ -473,7 +479,10 @@ QString MainWindow::exampleTitle(const QString &fileName, bool brief)
     if (f.open(QIODevice::ReadOnly))
         title = QJsonDocument::fromJson(f.readAll()).object().value(QStringLiteral("name")).toString().trimmed();
     if (title.isEmpty())
-        title = QFileInfo(fileName).completeBaseName().replace(QLatin1Char('-'), QLatin1Char(' ')).replace(QLatin1Char('_'), QLatin1Char(' '));
+        title = QFileInfo(fileName)
+                    .completeBaseName()
+                    .replace(QLatin1Char('-'), QLatin1Char(' '))
+                    .replace(QLatin1Char('_'), QLatin1Char(' '));
     if (brief) {
         const qsizetype cut = title.indexOf(QRegularExpression(QStringLiteral("\\s*[,(]")));
         if (cut > 0)
@@ -631,7 +640,8 @@ void MainWindow::closeEvent(QCloseEvent *event)
     // (A signal from the session or a script quits without asking: quitWithoutAsking().)
     if (const int running = unfinishedJobs(); running > 0 && m_askBeforeQuit) {
         QMessageBox box(QMessageBox::Warning, tr("Quit"),
-                        tr("%1 not finished. Quit anyway?").arg(countOf(running, tr("job is"), tr("jobs are"))), QMessageBox::NoButton, this);
+                        tr("%1 not finished. Quit anyway?").arg(countOf(running, tr("job is"), tr("jobs are"))),
+                        QMessageBox::NoButton, this);
         box.setInformativeText(tr("Their tasks that have not run yet are lost; results so far can be exported first."));
         QPushButton *quit = box.addButton(tr("Quit"), QMessageBox::DestructiveRole);
         box.addButton(QMessageBox::Cancel);
@@ -683,7 +693,7 @@ void MainWindow::onSnapshot(const sched::ClusterSnapshot &snapshot)
     const sched::NodeSnapshot &total = m_nodesModel->totals();
     const int gone = m_nodesModel->goneCount();
     const QString nodes = countOf(m_nodesModel->nodes().size() - gone, tr("node"), tr("nodes"))
-                        + (gone ? tr(" (+%1 gone)").arg(gone) : QString());
+                          + (gone ? tr(" (+%1 gone)").arg(gone) : QString());
     m_statusText->setText(tr("%1 · %2 of %3 busy · %4 done · %5 tasks/s · %6 active")
                               .arg(nodes)
                               .arg(total.busy)
@@ -738,7 +748,8 @@ void MainWindow::notifyJobEnded(const sched::JobSnapshot &job)
     }
     if (m_tray)
         m_tray->showMessage(tr("Taskfleet"), m_lastNotification,
-                            JobsModel::outcome(job) == JobsModel::FinishedOk ? QSystemTrayIcon::Information : QSystemTrayIcon::Warning);
+                            JobsModel::outcome(job) == JobsModel::FinishedOk ? QSystemTrayIcon::Information
+                                                                             : QSystemTrayIcon::Warning);
     else
         QApplication::alert(this); // no tray: the taskbar entry asks for attention
 }
@@ -806,23 +817,25 @@ void MainWindow::updateActions()
     m_lowerAction->setEnabled(!over);
     const QModelIndexList nodes = m_nodesView->selectionModel()->selectedRows();
     const int nodeRow = nodes.isEmpty() ? -1 : nodes.first().row();
-    const bool remote = nodeRow >= 0 && nodeRow < m_nodesModel->nodes().size() && !m_nodesModel->nodes().at(nodeRow).local;
+    const bool remote
+        = nodeRow >= 0 && nodeRow < m_nodesModel->nodes().size() && !m_nodesModel->nodes().at(nodeRow).local;
     m_removeNodeAction->setEnabled(remote);
     m_reconnectNodeAction->setEnabled(remote && !m_nodesModel->isGone(nodeRow));
 }
 
 void MainWindow::onOpenJob()
 {
-    const QStringList files = QFileDialog::getOpenFileNames(this, tr("Open Job"), QString(),
-                                                            tr("Jobs, Python scripts and plugins (*.json *.py *.so);;Job files (*.json);;"
-                                                               "Python scripts (*.py);;Task plugins (*.so);;All files (*)"));
+    const QStringList files
+        = QFileDialog::getOpenFileNames(this, tr("Open Job"), QString(),
+                                        tr("Jobs, Python scripts and plugins (*.json *.py *.so);;Job files (*.json);;"
+                                           "Python scripts (*.py);;Task plugins (*.so);;All files (*)"));
     openFiles(files);
 }
 
 void MainWindow::onExportStatistics()
 {
-    const QString path = QFileDialog::getSaveFileName(this, tr("Export Statistics"), QStringLiteral("taskfleet-stats.csv"),
-                                                      tr("CSV files (*.csv)"));
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export Statistics"),
+                                                      QStringLiteral("taskfleet-stats.csv"), tr("CSV files (*.csv)"));
     if (!path.isEmpty())
         m_host->exportStatistics(path);
 }
@@ -833,8 +846,9 @@ void MainWindow::onExportResults(bool jsonLines)
         showError(tr("Select a job first: its results are exported."));
         return;
     }
-    const QString path = QFileDialog::getSaveFileName(this, jsonLines ? tr("Export Results as JSON Lines") : tr("Export Results as CSV"),
-                                                      jsonLines ? QStringLiteral("results.jsonl") : QStringLiteral("results.csv"));
+    const QString path = QFileDialog::getSaveFileName(
+        this, jsonLines ? tr("Export Results as JSON Lines") : tr("Export Results as CSV"),
+        jsonLines ? QStringLiteral("results.jsonl") : QStringLiteral("results.csv"));
     if (path.isEmpty())
         return;
     QString error;
@@ -859,11 +873,13 @@ void MainWindow::onSettings()
                 showError(error);
         }
         rebuildRegistry();
-        if (dialog->secretChanged() || m_settings.discovery != old.discovery || m_settings.discoveryPort != old.discoveryPort)
+        if (dialog->secretChanged() || m_settings.discovery != old.discovery
+            || m_settings.discoveryPort != old.discoveryPort)
             applyDiscovery();
         if (m_settings.localWorkers != old.localWorkers)
-            m_host->setNodeWorkerCount(QStringLiteral("local"),
-                                       m_settings.localWorkers >= 0 ? m_settings.localWorkers : QThread::idealThreadCount());
+            m_host->setNodeWorkerCount(QStringLiteral("local"), m_settings.localWorkers >= 0
+                                                                    ? m_settings.localWorkers
+                                                                    : QThread::idealThreadCount());
         log(tr("settings saved"));
     });
     dialog->open();
@@ -887,7 +903,7 @@ void MainWindow::onAddNode()
         }
         if (addRemoteNode(host, port, type) && m_options.useSettings) {
             const QString address = host.contains(QLatin1Char(':')) ? QStringLiteral("[%1]:%2").arg(host).arg(port)
-                                                                      : QStringLiteral("%1:%2").arg(host).arg(port);
+                                                                    : QStringLiteral("%1:%2").arg(host).arg(port);
             if (!m_settings.manualNodes.contains(address)) {
                 m_settings.manualNodes.append(address); // added again at the next start
                 m_settings.save();
@@ -1023,9 +1039,10 @@ ManualWindow *MainWindow::showManual()
 
 void MainWindow::onAbout()
 {
-    QMessageBox::about(this, tr("About Taskfleet"),
-                       tr("<b>Taskfleet %1</b><p>Parallel tasks on the cores of this computer and the machines of your LAN.</p>")
-                           .arg(QApplication::applicationVersion()));
+    QMessageBox::about(
+        this, tr("About Taskfleet"),
+        tr("<b>Taskfleet %1</b><p>Parallel tasks on the cores of this computer and the machines of your LAN.</p>")
+            .arg(QApplication::applicationVersion()));
 }
 
 } // namespace taskfleet::gui

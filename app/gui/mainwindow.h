@@ -34,13 +34,13 @@ class ThroughputChart;
 
 /** How the window starts its controller. */
 struct MainWindowOptions {
-    int localWorkers = -1;         ///< -1: from the settings, else one per CPU
-    QStringList pluginPaths;       ///< searched first (e.g. --plugin-path)
-    QString workerProgram;         ///< empty: the default worker program
-    QString exitStatisticsPath;    ///< statistics CSV written when the window is destroyed
-    bool useSettings = true;       ///< read AppSettings (tests turn this off)
-    QStringList nodes;             ///< agents to add at start, "HOST:PORT" each (--node)
-    QString secretFile;            ///< the cluster secret for agents comes from this file (--secret-file)
+    int localWorkers = -1;      ///< -1: from the settings, else one per CPU
+    QStringList pluginPaths;    ///< searched first (e.g. --plugin-path)
+    QString workerProgram;      ///< empty: the default worker program
+    QString exitStatisticsPath; ///< statistics CSV written when the window is destroyed
+    bool useSettings = true;    ///< read AppSettings (tests turn this off)
+    QStringList nodes;          ///< agents to add at start, "HOST:PORT" each (--node)
+    QString secretFile;         ///< the cluster secret for agents comes from this file (--secret-file)
     /** Discovery: unset = as Settings say (on, UDP port from Settings; never without useSettings); set = these sockets. */
     std::optional<net::ListenerConfig> discovery;
     /** Where Python scripts attach (taskfleet.Server(attach=True), docs/python.md); empty: they cannot. */
@@ -197,9 +197,9 @@ private:
     QSplitter *m_rightSplitter = nullptr;
     bool m_askBeforeQuit = true;
     QSystemTrayIcon *m_tray = nullptr;
-    QSet<int> m_endedUnannounced;   ///< jobs finished whose end the next snapshot announces
+    QSet<int> m_endedUnannounced; ///< jobs finished whose end the next snapshot announces
     QString m_lastNotification;
-    bool m_logFollows = true;   ///< the log shows its newest line (until the user scrolls up)
+    bool m_logFollows = true;    ///< the log shows its newest line (until the user scrolls up)
     bool m_logAdjusting = false; ///< the window, not the user, is moving the log's scroll bar
     QTabWidget *m_tabs = nullptr;
     QWidget *m_errorBar = nullptr;
@@ -219,9 +219,9 @@ private:
     QString m_lastError;
     QHash<int, QString> m_jobPlugins;
     int m_pendingSelect = -1;
-    qint64 m_submitted = 0;          ///< jobs handed to the host; jobSubmitted() comes back in the same order
-    qint64 m_acknowledged = 0;       ///< jobSubmitted() signals received
-    QSet<qint64> m_selectOnSubmit;   ///< submission numbers whose job gets selected
+    qint64 m_submitted = 0;        ///< jobs handed to the host; jobSubmitted() comes back in the same order
+    qint64 m_acknowledged = 0;     ///< jobSubmitted() signals received
+    QSet<qint64> m_selectOnSubmit; ///< submission numbers whose job gets selected
     int m_lastMandelbrotJob = -1;
 };
 

@@ -78,7 +78,8 @@ void MandelbrotView::addRecords(int jobId, const QVector<sched::TaskRecord> &rec
         const qint64 x0 = m.value(QStringLiteral("x")).toInteger() * w;
         const qint64 y0 = m.value(QStringLiteral("y")).toInteger() * h;
         const QByteArray pixels = m.value(QStringLiteral("pixels")).toByteArray();
-        if (w <= 0 || h <= 0 || pixels.size() != w * h || x0 < 0 || y0 < 0 || x0 + w > p.image.width() || y0 + h > p.image.height())
+        if (w <= 0 || h <= 0 || pixels.size() != w * h || x0 < 0 || y0 < 0 || x0 + w > p.image.width()
+            || y0 + h > p.image.height())
             continue;
         for (int row = 0; row < h; ++row)
             memcpy(p.image.scanLine(int(y0) + row) + x0, pixels.constData() + row * w, size_t(w));
@@ -134,8 +135,9 @@ void MandelbrotView::paintEvent(QPaintEvent *)
     const auto it = m_jobs.constFind(m_current);
     if (it == m_jobs.constEnd() || it->image.isNull()) {
         painter.setPen(QColor(0xb0, 0xb0, 0xb0));
-        painter.drawText(rect(), Qt::AlignCenter | Qt::TextWordWrap,
-                         tr("Select a mandelbrot job to see its picture assemble.\nExamples \u25b8 Mandelbrot starts one."));
+        painter.drawText(
+            rect(), Qt::AlignCenter | Qt::TextWordWrap,
+            tr("Select a mandelbrot job to see its picture assemble.\nExamples \u25b8 Mandelbrot starts one."));
         return;
     }
     const Picture &p = *it;
@@ -146,8 +148,8 @@ void MandelbrotView::paintEvent(QPaintEvent *)
     painter.fillRect(target, QColor(0x3a, 0x3d, 0x45));
     painter.setRenderHint(QPainter::SmoothPixmapTransform);
     for (const Tile &t : p.tiles) {
-        const QRectF r(target.left() + t.rect.left() * scale, target.top() + t.rect.top() * scale, t.rect.width() * scale,
-                       t.rect.height() * scale);
+        const QRectF r(target.left() + t.rect.left() * scale, target.top() + t.rect.top() * scale,
+                       t.rect.width() * scale, t.rect.height() * scale);
         painter.drawImage(r, p.image, t.rect);
     }
     QStringList legend; // the nodes of this picture, in colour order
@@ -157,8 +159,8 @@ void MandelbrotView::paintEvent(QPaintEvent *)
                 legend.append(t.node);
             // A light wash and a thin frame in the node's colour: the picture stays visible under it.
             QColor c = nodeColor(t.node);
-            const QRectF r(target.left() + t.rect.left() * scale, target.top() + t.rect.top() * scale, t.rect.width() * scale,
-                           t.rect.height() * scale);
+            const QRectF r(target.left() + t.rect.left() * scale, target.top() + t.rect.top() * scale,
+                           t.rect.width() * scale, t.rect.height() * scale);
             c.setAlpha(70);
             painter.fillRect(r, c);
             if (r.width() >= 24) { // frames on small tiles would only draw a grid

@@ -54,7 +54,8 @@ private:
 
     QHash<int, Picture> m_jobs;
     QVector<QRgb> m_palette;
-    QStringList m_nodeOrder; ///< the legend's order: the table's, then nodes seen only in tiles (colours come from nodeColor())
+    QStringList
+        m_nodeOrder; ///< the legend's order: the table's, then nodes seen only in tiles (colours come from nodeColor())
     int m_current = -1;
     bool m_tint = false;
 };

@@ -21,9 +21,8 @@ ManualWindow::ManualWindow(QWidget *parent)
     connect(back, &QPushButton::clicked, m_browser, &QTextBrowser::backward);
     connect(home, &QPushButton::clicked, this, [this] { open(QStringLiteral("README.md")); });
     connect(m_browser, &QTextBrowser::backwardAvailable, back, &QPushButton::setEnabled);
-    connect(m_browser, &QTextBrowser::sourceChanged, this, [this](const QUrl &url) {
-        setWindowTitle(tr("Manual: %1").arg(url.fileName()));
-    });
+    connect(m_browser, &QTextBrowser::sourceChanged, this,
+            [this](const QUrl &url) { setWindowTitle(tr("Manual: %1").arg(url.fileName())); });
     auto *buttons = new QHBoxLayout;
     buttons->addWidget(back);
     buttons->addWidget(home);

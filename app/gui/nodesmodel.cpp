@@ -24,7 +24,9 @@ void NodesModel::setSnapshot(const sched::ClusterSnapshot &snapshot)
         gone.workers = gone.busy = 0;
         gone.tasksPerSecond = 0;
         if (gone.state != sched::NodeState::Offline || !gone.stateReason.startsWith(tr("gone")))
-            gone.stateReason = gone.stateReason.isEmpty() ? tr("gone") : tr("gone (last: %1: %2)").arg(sched::nodeStateName(gone.state), gone.stateReason);
+            gone.stateReason = gone.stateReason.isEmpty()
+                                   ? tr("gone")
+                                   : tr("gone (last: %1: %2)").arg(sched::nodeStateName(gone.state), gone.stateReason);
         gone.state = sched::NodeState::Offline;
         rows.append(gone);
     }
@@ -147,7 +149,8 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
     if (role == Qt::ToolTipRole && index.column() == Lost)
         return tr("Tasks that were running here when the connection was lost; they ran again elsewhere");
     if (role == Qt::ToolTipRole && gone)
-        return tr("This node left (%1). Its numbers stay until you remove the row (Nodes ▸ Remove Node).").arg(n.stateReason);
+        return tr("This node left (%1). Its numbers stay until you remove the row (Nodes ▸ Remove Node).")
+            .arg(n.stateReason);
     if (role == Qt::ForegroundRole && gone)
         return QBrush(QColor(0x90, 0x90, 0x90));
     if (role == Qt::ForegroundRole && index.column() == State) {
@@ -171,7 +174,9 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
         return n.address;
     case State: {
         const QString state = sched::nodeStateName(n.state);
-        return n.stateReason.isEmpty() || n.state == sched::NodeState::Online ? state : state + QStringLiteral(": ") + n.stateReason;
+        return n.stateReason.isEmpty() || n.state == sched::NodeState::Online
+                   ? state
+                   : state + QStringLiteral(": ") + n.stateReason;
     }
     case Workers:
         return n.workers;
@@ -199,9 +204,9 @@ QVariant NodesModel::headerData(int section, Qt::Orientation orientation, int ro
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     static const char *const names[ColumnCount] = {
-        QT_TR_NOOP("Node"), QT_TR_NOOP("Address"), QT_TR_NOOP("State"), QT_TR_NOOP("Workers"), QT_TR_NOOP("Busy"),
-        QT_TR_NOOP("Tasks done"), QT_TR_NOOP("% of all"), QT_TR_NOOP("Time/task"), QT_TR_NOOP("Tasks/s"), QT_TR_NOOP("Failures"),
-        QT_TR_NOOP("Lost"),
+        QT_TR_NOOP("Node"),    QT_TR_NOOP("Address"),    QT_TR_NOOP("State"),    QT_TR_NOOP("Workers"),
+        QT_TR_NOOP("Busy"),    QT_TR_NOOP("Tasks done"), QT_TR_NOOP("% of all"), QT_TR_NOOP("Time/task"),
+        QT_TR_NOOP("Tasks/s"), QT_TR_NOOP("Failures"),   QT_TR_NOOP("Lost"),
     };
     return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }

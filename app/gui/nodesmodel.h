@@ -23,7 +23,20 @@ class NodesModel : public QAbstractTableModel
     Q_OBJECT
 
 public:
-    enum Column { Name, Address, State, Workers, Busy, TasksDone, Percent, TimePerTask, Rate, Failures, Lost, ColumnCount };
+    enum Column {
+        Name,
+        Address,
+        State,
+        Workers,
+        Busy,
+        TasksDone,
+        Percent,
+        TimePerTask,
+        Rate,
+        Failures,
+        Lost,
+        ColumnCount
+    };
     /** Role of the node id (QString) on every cell of a node row; empty on the totals row. */
     static constexpr int NodeIdRole = Qt::UserRole + 1;
 
@@ -58,8 +71,8 @@ private:
 
     QVector<sched::NodeSnapshot> m_nodes; ///< live rows first (m_live of them), then departed ones
     int m_live = 0;
-    QSet<QString> m_forgotten;            ///< removed by the user: not kept when they leave
-    sched::NodeSnapshot m_total;          ///< the sums of the rows
+    QSet<QString> m_forgotten;   ///< removed by the user: not kept when they leave
+    sched::NodeSnapshot m_total; ///< the sums of the rows
 };
 
 } // namespace taskfleet::gui

@@ -22,8 +22,9 @@ PluginInputsDialog::PluginInputsDialog(const exec::PluginInfo &plugin, QWidget *
 {
     setWindowTitle(tr("New job: %1").arg(plugin.name));
     auto *about = new QLabel(tr("<b>%1</b> %2<br>%3<br>Input: %4<br>Output: %5")
-                                 .arg(plugin.name.toHtmlEscaped(), plugin.version.toHtmlEscaped(), plugin.description.toHtmlEscaped(),
-                                      plugin.input.toHtmlEscaped(), plugin.output.toHtmlEscaped()),
+                                 .arg(plugin.name.toHtmlEscaped(), plugin.version.toHtmlEscaped(),
+                                      plugin.description.toHtmlEscaped(), plugin.input.toHtmlEscaped(),
+                                      plugin.output.toHtmlEscaped()),
                              this);
     about->setWordWrap(true);
     m_error->setStyleSheet(QStringLiteral("color: #c62828"));

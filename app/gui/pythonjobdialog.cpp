@@ -37,14 +37,16 @@ PythonJobDialog::PythonJobDialog(const QString &scriptPath, const std::optional<
 {
     const QFileInfo info(scriptPath);
     setWindowTitle(tr("New Python job: %1").arg(info.fileName()));
-    m_about->setText(tr("<b>%1</b> <span style=\"color: gray\">in %2</span><br>"
-                        "Runs one of the script's functions once per input, on every node. "
-                        "The script is sent to each node once per job.")
-                         .arg(info.fileName().toHtmlEscaped(), QDir::toNativeSeparators(info.absolutePath()).toHtmlEscaped()));
+    m_about->setText(
+        tr("<b>%1</b> <span style=\"color: gray\">in %2</span><br>"
+           "Runs one of the script's functions once per input, on every node. "
+           "The script is sent to each node once per job.")
+            .arg(info.fileName().toHtmlEscaped(), QDir::toNativeSeparators(info.absolutePath()).toHtmlEscaped()));
     m_about->setWordWrap(true);
     m_problemText->setObjectName(QStringLiteral("scriptProblem"));
-    m_problemText->setStyleSheet(QStringLiteral("#scriptProblem { background: #fdecea; color: #8e1c1c; border: 1px solid #e57373;"
-                                                " border-radius: 3px; padding: 4px; }"));
+    m_problemText->setStyleSheet(
+        QStringLiteral("#scriptProblem { background: #fdecea; color: #8e1c1c; border: 1px solid #e57373;"
+                       " border-radius: 3px; padding: 4px; }"));
     m_problemText->setWordWrap(true);
     m_problemText->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_problemText->hide();
@@ -119,7 +121,9 @@ void PythonJobDialog::reload()
     if (info.exists() && !info.isFile())
         m_problem = tr("%1 is not a regular file").arg(QDir::toNativeSeparators(m_path));
     else if (info.size() > sched::MaxPythonScriptSize)
-        m_problem = tr("%1 is larger than %2 MiB").arg(QDir::toNativeSeparators(m_path)).arg(sched::MaxPythonScriptSize >> 20);
+        m_problem = tr("%1 is larger than %2 MiB")
+                        .arg(QDir::toNativeSeparators(m_path))
+                        .arg(sched::MaxPythonScriptSize >> 20);
     else if (!f.open(QIODevice::ReadOnly))
         m_problem = tr("cannot read %1: %2").arg(QDir::toNativeSeparators(m_path), f.errorString());
     if (m_problem.isEmpty()) {
@@ -195,7 +199,9 @@ std::optional<sched::JobSpec> PythonJobDialog::jobSpec(QString *error) const
         if (m.isEmpty())
             continue;
         if (!moduleName.match(m).hasMatch()) {
-            *error = tr("modules: \"%1\" is not a module name (give names such as math or os.path, separated by commas)").arg(m);
+            *error
+                = tr("modules: \"%1\" is not a module name (give names such as math or os.path, separated by commas)")
+                      .arg(m);
             return std::nullopt;
         }
         modules.append(m);

@@ -37,8 +37,8 @@ public:
      * \a python is the python plugin as the window's registry resolves it; without it, \a pluginError
      * says why and the dialog says so instead of queueing.
      */
-    PythonJobDialog(const QString &scriptPath, const std::optional<exec::PluginInfo> &python, const QString &pluginError,
-                    QWidget *parent = nullptr);
+    PythonJobDialog(const QString &scriptPath, const std::optional<exec::PluginInfo> &python,
+                    const QString &pluginError, QWidget *parent = nullptr);
     ~PythonJobDialog() override;
 
     QString scriptPath() const { return m_path; }

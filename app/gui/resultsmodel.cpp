@@ -133,7 +133,8 @@ QVariant ResultsModel::data(const QModelIndex &index, int role) const
     const bool ok = r.status == stats::TaskStatus::Ok;
     if (role == Qt::ForegroundRole && index.column() == Output && !ok)
         return QBrush(QColor(0xc6, 0x28, 0x28));
-    if (role == Qt::TextAlignmentRole && (index.column() == Index || index.column() == Time || index.column() == Attempts))
+    if (role == Qt::TextAlignmentRole
+        && (index.column() == Index || index.column() == Time || index.column() == Attempts))
         return int(Qt::AlignRight | Qt::AlignVCenter);
     if (role == Qt::ToolTipRole && index.column() == Output)
         return ok ? summarizeValue(r.output, 2000) : r.error;
@@ -162,7 +163,8 @@ QVariant ResultsModel::headerData(int section, Qt::Orientation orientation, int 
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     static const char *const names[ColumnCount] = {
-        QT_TR_NOOP("Index"), QT_TR_NOOP("Input"), QT_TR_NOOP("Output or error"), QT_TR_NOOP("Node"), QT_TR_NOOP("Time"), QT_TR_NOOP("Attempts"),
+        QT_TR_NOOP("Index"), QT_TR_NOOP("Input"), QT_TR_NOOP("Output or error"),
+        QT_TR_NOOP("Node"),  QT_TR_NOOP("Time"),  QT_TR_NOOP("Attempts"),
     };
     return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }
@@ -212,9 +214,11 @@ bool ResultsModel::exportCsv(const QString &path, QString *error) const
         for (const sched::TaskRecord &r : it->records) {
             const bool ok = r.status == stats::TaskStatus::Ok;
             QByteArray line = QByteArray::number(r.index) + ',' + stats::taskStatusName(r.status).toUtf8() + ','
-                + csvField(compactJson(inputOf(*it, r.index))) + ',' + csvField(ok ? compactJson(r.output) : QString()) + ','
-                + csvField(ok ? QString() : r.error) + ',' + csvField(r.nodeName) + ','
-                + QByteArray::number(double(r.runtimeUs) / 1e6, 'f', 6) + ',' + QByteArray::number(r.attempts) + '\n';
+                              + csvField(compactJson(inputOf(*it, r.index))) + ','
+                              + csvField(ok ? compactJson(r.output) : QString()) + ','
+                              + csvField(ok ? QString() : r.error) + ',' + csvField(r.nodeName) + ','
+                              + QByteArray::number(double(r.runtimeUs) / 1e6, 'f', 6) + ','
+                              + QByteArray::number(r.attempts) + '\n';
             file.write(line);
         }
     }

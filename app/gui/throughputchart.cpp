@@ -104,11 +104,13 @@ void ThroughputChart::paintEvent(QPaintEvent *)
         p.setPen(palette().text().color());
         const double v = top * k / 4.0;
         const QString label = top >= 4 ? QString::number(qint64(v + 0.5)) : QString::number(v, 'g', 3);
-        p.drawText(QRectF(0, y - fm.height() / 2.0, plot.left() - 6, fm.height()), Qt::AlignRight | Qt::AlignVCenter, label);
+        p.drawText(QRectF(0, y - fm.height() / 2.0, plot.left() - 6, fm.height()), Qt::AlignRight | Qt::AlignVCenter,
+                   label);
         p.setPen(QPen(palette().mid().color(), 1, Qt::DotLine));
     }
     p.setPen(palette().text().color());
-    p.drawText(QRect(plot.left(), plot.bottom() + 4, plot.width(), fm.height()), Qt::AlignLeft, tr("-%1 s").arg(seconds));
+    p.drawText(QRect(plot.left(), plot.bottom() + 4, plot.width(), fm.height()), Qt::AlignLeft,
+               tr("-%1 s").arg(seconds));
     p.drawText(QRect(plot.left(), plot.bottom() + 4, plot.width(), fm.height()), Qt::AlignRight, tr("now"));
     p.drawText(QRect(plot.left(), 2, plot.width(), fm.height()), Qt::AlignLeft, title);
 

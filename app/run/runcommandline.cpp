@@ -56,10 +56,11 @@ bool parseRunCommandLine(const QStringList &argumentList, RunCommandLine *out)
                                           QStringLiteral("Write results in input order instead of completion order."));
     const QCommandLineOption restartOpt({QStringLiteral("r"), QStringLiteral("restart-workers")},
                                         QStringLiteral("Start a fresh worker process for every task."));
-    const QCommandLineOption journalOpt(QStringLiteral("journal"),
-                                        QStringLiteral("Journal jobs and results to FILE as they finish (default: a new "
-                                                       "file in ~/.local/state/taskfleet/journal)."),
-                                        QStringLiteral("FILE"));
+    const QCommandLineOption journalOpt(
+        QStringLiteral("journal"),
+        QStringLiteral("Journal jobs and results to FILE as they finish (default: a new "
+                       "file in ~/.local/state/taskfleet/journal)."),
+        QStringLiteral("FILE"));
     const QCommandLineOption noJournalOpt(QStringLiteral("no-journal"), QStringLiteral("Keep no journal."));
     const QCommandLineOption resumeOpt(QStringLiteral("resume"),
                                        QStringLiteral("Finish the unfinished jobs of journal FILE after a crash: only "
@@ -88,21 +89,23 @@ bool parseRunCommandLine(const QStringList &argumentList, RunCommandLine *out)
                                                QStringLiteral("With only remote nodes, give up (exit 3) when none is "
                                                               "usable after SECONDS (default 10)."),
                                                QStringLiteral("SECONDS"), QStringLiteral("10"));
-    parser.addOptions({resultsOpt, statsOpt, workersOpt, pluginPathOpt, progressOpt, keepOrderOpt, restartOpt, noSpecOpt});
+    parser.addOptions(
+        {resultsOpt, statsOpt, workersOpt, pluginPathOpt, progressOpt, keepOrderOpt, restartOpt, noSpecOpt});
     parser.addOptions({nodeOpt, secretFileOpt, secretOpt, connectTimeoutOpt});
     // Discovery (issue 4, docs/discovery.md). QCommandLineParser has no optional values, so
     // "--discover=SECONDS" is rewritten to "--discover --discover-wait SECONDS" before parsing.
-    const QCommandLineOption discoverOpt(QStringLiteral("discover"),
-                                         QStringLiteral("Find taskfleet-agents of this cluster by UDP broadcast (probe at "
-                                                        "start, keep listening: agents started later join). "
-                                                        "--discover=SECONDS also sets --discover-wait."));
-    const QCommandLineOption discoverWaitOpt(QStringLiteral("discover-wait"),
-                                             QStringLiteral("With --discover and no other node: wait up to SECONDS for an "
-                                                            "agent before giving up with exit code 3 (default 2)."),
-                                             QStringLiteral("SECONDS"), QStringLiteral("2"));
+    const QCommandLineOption discoverOpt(
+        QStringLiteral("discover"), QStringLiteral("Find taskfleet-agents of this cluster by UDP broadcast (probe at "
+                                                   "start, keep listening: agents started later join). "
+                                                   "--discover=SECONDS also sets --discover-wait."));
+    const QCommandLineOption discoverWaitOpt(
+        QStringLiteral("discover-wait"),
+        QStringLiteral("With --discover and no other node: wait up to SECONDS for an "
+                       "agent before giving up with exit code 3 (default 2)."),
+        QStringLiteral("SECONDS"), QStringLiteral("2"));
     const QCommandLineOption discoveryPortOpt(QStringLiteral("discovery-port"),
-                                              QStringLiteral("UDP discovery port (default 45451)."), QStringLiteral("PORT"),
-                                              QStringLiteral("45451"));
+                                              QStringLiteral("UDP discovery port (default 45451)."),
+                                              QStringLiteral("PORT"), QStringLiteral("45451"));
     const QCommandLineOption broadcastOpt(QStringLiteral("broadcast"),
                                           QStringLiteral("Send discovery probes to ADDR (repeatable; default "
                                                          "255.255.255.255, e.g. 192.168.1.255 for one LAN)."),
@@ -147,7 +150,8 @@ bool parseRunCommandLine(const QStringList &argumentList, RunCommandLine *out)
         return fail(out, QStringLiteral("no job file given\nTry 'taskfleet-run --help'."));
     }
     if (!options.resumeFile.isEmpty() && (!options.jobFiles.isEmpty() || !options.journalFile.isEmpty())) {
-        return fail(out, QStringLiteral("--resume continues the journal it names; give no job file and no --journal with it"));
+        return fail(
+            out, QStringLiteral("--resume continues the journal it names; give no job file and no --journal with it"));
     }
     options.resultsFile = parser.value(resultsOpt);
     options.statsCsv = parser.value(statsOpt);
@@ -155,7 +159,8 @@ bool parseRunCommandLine(const QStringList &argumentList, RunCommandLine *out)
         bool ok = false;
         options.localWorkers = parser.value(workersOpt).toInt(&ok);
         if (!ok || options.localWorkers < 0 || options.localWorkers > 4096) {
-            return fail(out, QStringLiteral("--local-workers wants a number from 0 to 4096, not \"%1\"").arg(parser.value(workersOpt)));
+            return fail(out, QStringLiteral("--local-workers wants a number from 0 to 4096, not \"%1\"")
+                                 .arg(parser.value(workersOpt)));
         }
     }
     options.pluginPaths = parser.values(pluginPathOpt);
@@ -178,7 +183,8 @@ bool parseRunCommandLine(const QStringList &argumentList, RunCommandLine *out)
         bool ok = false;
         options.connectTimeoutSeconds = parser.value(connectTimeoutOpt).toInt(&ok);
         if (!ok || options.connectTimeoutSeconds < 1 || options.connectTimeoutSeconds > 3600) {
-            return fail(out, QStringLiteral("--connect-timeout wants seconds from 1 to 3600, not \"%1\"").arg(parser.value(connectTimeoutOpt)));
+            return fail(out, QStringLiteral("--connect-timeout wants seconds from 1 to 3600, not \"%1\"")
+                                 .arg(parser.value(connectTimeoutOpt)));
         }
     }
     options.discover = parser.isSet(discoverOpt);
@@ -186,11 +192,13 @@ bool parseRunCommandLine(const QStringList &argumentList, RunCommandLine *out)
         bool ok = false;
         options.discoverWaitSeconds = parser.value(discoverWaitOpt).toInt(&ok);
         if (!ok || options.discoverWaitSeconds < 0 || options.discoverWaitSeconds > 3600) {
-            return fail(out, QStringLiteral("--discover-wait wants seconds from 0 to 3600, not \"%1\"").arg(parser.value(discoverWaitOpt)));
+            return fail(out, QStringLiteral("--discover-wait wants seconds from 0 to 3600, not \"%1\"")
+                                 .arg(parser.value(discoverWaitOpt)));
         }
         const uint port = parser.value(discoveryPortOpt).toUInt(&ok);
         if (!ok || port == 0 || port > 65535) {
-            return fail(out, QStringLiteral("--discovery-port wants a port from 1 to 65535, not \"%1\"").arg(parser.value(discoveryPortOpt)));
+            return fail(out, QStringLiteral("--discovery-port wants a port from 1 to 65535, not \"%1\"")
+                                 .arg(parser.value(discoveryPortOpt)));
         }
         options.discoveryPort = quint16(port);
         for (const QString &a : parser.values(broadcastOpt)) {

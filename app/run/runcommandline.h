@@ -12,9 +12,9 @@ namespace taskfleet::app {
 /** What the command line asks for, or what to print instead. */
 struct RunCommandLine {
     RunOptions options;
-    bool session = false;  ///< --session: serve the Python client on stdin/stdout
-    QStringList warnings;  ///< to print, also on success (e.g. a secret given on the command line)
-    QString message;       ///< on false: --help/--version text (exitCode 0) or the error (ExitBadUsage)
+    bool session = false; ///< --session: serve the Python client on stdin/stdout
+    QStringList warnings; ///< to print, also on success (e.g. a secret given on the command line)
+    QString message;      ///< on false: --help/--version text (exitCode 0) or the error (ExitBadUsage)
     int exitCode = 0;
 };
 

@@ -31,7 +31,10 @@ QString formatDuration(double seconds)
     if (seconds < 0)
         return QStringLiteral("?");
     const qint64 s = qint64(seconds + 0.5);
-    return s >= 3600 ? QStringLiteral("%1:%2:%3").arg(s / 3600).arg((s / 60) % 60, 2, 10, QLatin1Char('0')).arg(s % 60, 2, 10, QLatin1Char('0'))
+    return s >= 3600 ? QStringLiteral("%1:%2:%3")
+                           .arg(s / 3600)
+                           .arg((s / 60) % 60, 2, 10, QLatin1Char('0'))
+                           .arg(s % 60, 2, 10, QLatin1Char('0'))
                      : QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
 }
 } // namespace
@@ -194,7 +197,7 @@ int Runner::submitJob(sched::JobSpec spec, const QString &key, QVector<int> orig
                       const QString &label)
 {
     const int id = m_controller->submit(std::move(spec));
-    m_runJobs.insert(id, RunJob{key, std::move(inputs), std::move(originalIndex)});
+    m_runJobs.insert(id, RunJob {key, std::move(inputs), std::move(originalIndex)});
     if (!label.isEmpty())
         m_writer.setJobLabel(id, label);
     return id;
@@ -206,9 +209,10 @@ bool Runner::openJournal(int *exitCode)
         return true;
     QString path = !m_options.resumeFile.isEmpty() ? m_options.resumeFile : m_options.journalFile;
     if (path.isEmpty())
-        path = sched::defaultJournalDir() + QStringLiteral("/run-%1-%2.tfj")
-                                                .arg(QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")))
-                                                .arg(QCoreApplication::applicationPid());
+        path = sched::defaultJournalDir()
+               + QStringLiteral("/run-%1-%2.tfj")
+                     .arg(QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")))
+                     .arg(QCoreApplication::applicationPid());
     QString error;
     if (!m_journal.open(path, &error)) {
         printErr(QStringLiteral("taskfleet-run: ") + error);
@@ -276,12 +280,15 @@ void Runner::onJobFinished(int jobId)
 {
     // Deferred: a job with nothing to run finishes inside Controller::submit(), before this
     // runner has recorded it and before the event loop runs.
-    QMetaObject::invokeMethod(this, [this, jobId] {
-        if (m_journaling && m_runJobs.contains(jobId))
-            m_journal.writeEnd(m_runJobs.value(jobId).key);
-        if (m_controller->allJobsOver())
-            finish(m_anyFailed ? ExitSomeFailed : ExitAllOk);
-    }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this,
+        [this, jobId] {
+            if (m_journaling && m_runJobs.contains(jobId))
+                m_journal.writeEnd(m_runJobs.value(jobId).key);
+            if (m_controller->allJobsOver())
+                finish(m_anyFailed ? ExitSomeFailed : ExitAllOk);
+        },
+        Qt::QueuedConnection);
 }
 
 void Runner::onProgressTick()
@@ -340,13 +347,14 @@ void Runner::onNodeWatchdog()
             m_nodeWatchdog.stop();
             return;
         }
-        const bool failed = node->state() == sched::NodeState::Refused || node->state() == sched::NodeState::Incompatible
-                         || (node->state() == sched::NodeState::Offline && node->failedAttempts() >= 2);
+        const bool failed = node->state() == sched::NodeState::Refused
+                            || node->state() == sched::NodeState::Incompatible
+                            || (node->state() == sched::NodeState::Offline && node->failedAttempts() >= 2);
         allFailed = allFailed && failed;
-        lines << QStringLiteral("%1: %2").arg(node->address(),
-                                               node->stateReason().isEmpty()
-                                                   ? QStringLiteral("no answer within %1 s").arg(m_options.connectTimeoutSeconds)
-                                                   : node->stateReason());
+        lines << QStringLiteral("%1: %2").arg(
+            node->address(), node->stateReason().isEmpty()
+                                 ? QStringLiteral("no answer within %1 s").arg(m_options.connectTimeoutSeconds)
+                                 : node->stateReason());
     }
     if (!allFailed && m_clock.elapsed() < qint64(m_options.connectTimeoutSeconds) * 1000 + discoverWaitMs)
         return;

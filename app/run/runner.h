@@ -53,17 +53,17 @@ private:
     qint64 m_tasksTotal = 0;
     bool m_anyFailed = false;
     bool m_done = false;
-    QTimer m_nodeWatchdog;      ///< with no local workers: exit 3 when no remote node is usable
-    QSet<QString> m_reported;   ///< remote nodes whose refusal was already printed
+    QTimer m_nodeWatchdog;                          ///< with no local workers: exit 3 when no remote node is usable
+    QSet<QString> m_reported;                       ///< remote nodes whose refusal was already printed
     sched::ClusterDiscovery *m_discovery = nullptr; ///< with --discover
 
     /** A job as this run sees it: resumed jobs run only their missing inputs, under new indices. */
     struct RunJob {
-        QString key;                    ///< the job's key in the journal
-        QVector<QCborValue> inputs;     ///< every input of the journaled job
-        QVector<int> originalIndex;     ///< submitted index -> journaled index; empty: the same
+        QString key;                ///< the job's key in the journal
+        QVector<QCborValue> inputs; ///< every input of the journaled job
+        QVector<int> originalIndex; ///< submitted index -> journaled index; empty: the same
     };
-    QHash<int, RunJob> m_runJobs;       ///< by controller job id
+    QHash<int, RunJob> m_runJobs; ///< by controller job id
     sched::JournalWriter m_journal;
     bool m_journaling = false;
     QVector<sched::JournaledJob> m_resumed;

@@ -16,24 +16,24 @@ enum ExitCode {
 
 struct RunOptions {
     QStringList jobFiles;
-    QString resultsFile;      ///< empty: stdout
-    QString statsCsv;         ///< empty: none
-    int localWorkers = -1;    ///< -1: logical CPU count
+    QString resultsFile;   ///< empty: stdout
+    QString statsCsv;      ///< empty: none
+    int localWorkers = -1; ///< -1: logical CPU count
     QStringList pluginPaths;
     bool progress = false;
     bool keepOrder = false;
     bool restartWorkers = false;
     bool speculation = true;
-    QStringList nodes;        ///< host:port of agents
-    QString secret;           ///< the cluster secret, already loaded
+    QStringList nodes; ///< host:port of agents
+    QString secret;    ///< the cluster secret, already loaded
     int connectTimeoutSeconds = 10;
-    QString journalFile;      ///< empty: a new file in sched::defaultJournalDir()
+    QString journalFile; ///< empty: a new file in sched::defaultJournalDir()
     bool noJournal = false;
-    QString resumeFile;       ///< finish the unfinished jobs of this journal
-    bool discover = false;          ///< --discover: find agents by UDP broadcast (docs/discovery.md)
-    int discoverWaitSeconds = 2;    ///< with no other node: how long to wait for an agent before exit 3
-    quint16 discoveryPort = 45451;  ///< --discovery-port
-    QStringList broadcast;          ///< --broadcast addresses for probes (empty: 255.255.255.255)
+    QString resumeFile;            ///< finish the unfinished jobs of this journal
+    bool discover = false;         ///< --discover: find agents by UDP broadcast (docs/discovery.md)
+    int discoverWaitSeconds = 2;   ///< with no other node: how long to wait for an agent before exit 3
+    quint16 discoveryPort = 45451; ///< --discovery-port
+    QStringList broadcast;         ///< --broadcast addresses for probes (empty: 255.255.255.255)
 };
 
 } // namespace taskfleet::app

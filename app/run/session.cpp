@@ -123,7 +123,8 @@ bool Session::start(int *exitCode)
 bool Session::startDiscovery()
 {
     m_discovery = makeDiscovery(m_controller, m_options, this);
-    connect(m_discovery, &sched::ClusterDiscovery::eventLogged, this, [](const QString &message) { printErr(message); });
+    connect(m_discovery, &sched::ClusterDiscovery::eventLogged, this,
+            [](const QString &message) { printErr(message); });
     connect(m_discovery, &sched::ClusterDiscovery::nodeAdded, this, [this](const QString &id) {
         if (auto *node = qobject_cast<sched::RemoteNode *>(m_controller->findNode(id)))
             watchRemoteNode(node);
@@ -185,19 +186,20 @@ void Session::onNodeWatchdog()
                 break;
             }
             const bool failed = node->state() == sched::NodeState::Refused
-                             || node->state() == sched::NodeState::Incompatible
-                             || (node->state() == sched::NodeState::Offline && node->failedAttempts() >= 2);
+                                || node->state() == sched::NodeState::Incompatible
+                                || (node->state() == sched::NodeState::Offline && node->failedAttempts() >= 2);
             allFailed = allFailed && failed;
-            lines << QStringLiteral("%1: %2").arg(node->address(),
-                                                   node->stateReason().isEmpty()
-                                                       ? QStringLiteral("no answer within %1 s").arg(m_options.connectTimeoutSeconds)
-                                                       : node->stateReason());
+            lines << QStringLiteral("%1: %2").arg(
+                node->address(), node->stateReason().isEmpty()
+                                     ? QStringLiteral("no answer within %1 s").arg(m_options.connectTimeoutSeconds)
+                                     : node->stateReason());
         }
         const qint64 discoverWaitMs = m_options.discover ? qint64(m_options.discoverWaitSeconds) * 1000 : 0;
         const qint64 elapsed = m_clock.elapsed();
         if (!anyAlive) {
             if (!anyRemote && !m_options.discover) {
-                reason = QStringLiteral("no node can run tasks: ncpus is 0 and there are no ppservers (call set_ncpus)");
+                reason
+                    = QStringLiteral("no node can run tasks: ncpus is 0 and there are no ppservers (call set_ncpus)");
             } else if (!anyRemote) {
                 if (elapsed >= discoverWaitMs)
                     reason = QStringLiteral("no node can run tasks: ncpus is 0 and no agent of this cluster answered "

@@ -53,10 +53,10 @@ private:
     QSocketNotifier *m_stdin = nullptr;
     sched::JournalWriter m_journal;
     bool m_done = false;
-    QTimer m_nodeWatchdog;          ///< no usable node at all: tell the client instead of hanging
+    QTimer m_nodeWatchdog; ///< no usable node at all: tell the client instead of hanging
     QElapsedTimer m_clock;
-    QSet<QString> m_warned;         ///< remote nodes whose refusal was already reported
-    QString m_fatal;                ///< the current "no node can run tasks" reason, if any
+    QSet<QString> m_warned; ///< remote nodes whose refusal was already reported
+    QString m_fatal;        ///< the current "no node can run tasks" reason, if any
 };
 
 } // namespace taskfleet::app

@@ -103,7 +103,7 @@ private:
                 leastActive = l.usedUs;
         }
         if (!found) {
-            m_lanes.push_back(Lane{id, {}, 0});
+            m_lanes.push_back(Lane {id, {}, 0});
             found = &m_lanes.back();
         }
         if (found->tasks.empty()) {

@@ -71,8 +71,8 @@ void PluginCache::makeRoom(const QByteArray &keep, qint64 incoming)
         if (sha == keep)
             continue;
         const auto it = m_lastUse.constFind(sha);
-        entries.push_back(Entry{sha, f.size(), it != m_lastUse.cend(), it != m_lastUse.cend() ? *it : 0,
-                                f.lastModified().toMSecsSinceEpoch()});
+        entries.push_back(Entry {sha, f.size(), it != m_lastUse.cend(), it != m_lastUse.cend() ? *it : 0,
+                                 f.lastModified().toMSecsSinceEpoch()});
     }
     if (total + incoming <= m_limitBytes)
         return;

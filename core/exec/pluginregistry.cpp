@@ -28,7 +28,7 @@ QStringList PluginRegistry::defaultSearchPaths()
         paths << p;
     if (QCoreApplication::instance()) {
         const QDir appDir(QCoreApplication::applicationDirPath());
-        paths << appDir.absoluteFilePath(QStringLiteral("../plugins"))              // build tree
+        paths << appDir.absoluteFilePath(QStringLiteral("../plugins"))               // build tree
               << appDir.absoluteFilePath(QStringLiteral("../lib/taskfleet/plugins")) // installed
               << appDir.absoluteFilePath(QStringLiteral("../lib/x86_64-linux-gnu/taskfleet/plugins"));
     }

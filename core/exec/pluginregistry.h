@@ -13,13 +13,13 @@ namespace taskfleet::exec {
 
 /** What the controller knows about one plugin file. */
 struct PluginInfo {
-    QString name;        ///< "sumprimes": the metadata name, used in job files
+    QString name; ///< "sumprimes": the metadata name, used in job files
     QString version;
     QString description;
-    QString input;       ///< human description of the input value
-    QString output;      ///< human description of the output value
-    QString path;        ///< absolute path of the file on this machine
-    QByteArray sha256;   ///< hex SHA-256 of the file: the plugin's identity on the wire
+    QString input;     ///< human description of the input value
+    QString output;    ///< human description of the output value
+    QString path;      ///< absolute path of the file on this machine
+    QByteArray sha256; ///< hex SHA-256 of the file: the plugin's identity on the wire
     qint64 size = 0;
 
     bool isValid() const { return !path.isEmpty() && !sha256.isEmpty(); }

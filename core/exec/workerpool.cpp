@@ -35,8 +35,8 @@ struct WorkerPool::Worker {
     int serial = 0;
     bool draining = false;
     bool gone = false;
-    std::deque<PoolTask> inFlight; // in the order sent, which is the order results come back
-    ParametersLru parameters;      // mirror of the job parameters the worker holds
+    std::deque<PoolTask> inFlight;  // in the order sent, which is the order results come back
+    ParametersLru parameters;       // mirror of the job parameters the worker holds
     QHash<quint64, QString> output; // printed output that arrived ahead of its task's result
     protocol::FrameDecoder decoder;
     QByteArray stderrTail;
@@ -210,10 +210,13 @@ void WorkerPool::scheduleDispatch()
     if (m_dispatchPending)
         return;
     m_dispatchPending = true;
-    QMetaObject::invokeMethod(this, [this] {
-        m_dispatchPending = false;
-        dispatch();
-    }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this,
+        [this] {
+            m_dispatchPending = false;
+            dispatch();
+        },
+        Qt::QueuedConnection);
 }
 
 void WorkerPool::submit(QVector<PoolTask> tasks)
@@ -269,7 +272,7 @@ void WorkerPool::sendBatch(Worker *w)
         if (!batch.items.isEmpty() && bytes + size > protocol::BatchByteBudget)
             break;
         bytes += size;
-        batch.items.append(WorkItem{t.id, t.input});
+        batch.items.append(WorkItem {t.id, t.input});
         w->inFlight.push_back(std::move(t));
         queue.pop_front();
     }
@@ -284,7 +287,7 @@ void WorkerPool::cancel(const QVector<quint64> &ids)
     QSet<quint64> wanted(ids.begin(), ids.end());
     QVector<WorkResult> cancelled;
     for (const PoolTask &t : m_queue.takeIf([&](const PoolTask &t) { return wanted.remove(t.id); }))
-        cancelled.append(WorkResult{t.id, Outcome::Cancelled, {}, QStringLiteral("cancelled"), 0, {}});
+        cancelled.append(WorkResult {t.id, Outcome::Cancelled, {}, QStringLiteral("cancelled"), 0, {}});
     for (const auto &w : m_workers) {
         if (w->gone || wanted.isEmpty())
             continue;
@@ -366,7 +369,7 @@ void WorkerPool::handleFrame(Worker *w, const QCborMap &message, QVector<WorkRes
             out->append(std::move(r));
         }
     } else if (type == wire::CrashNote || type == wire::ExitNote || type == wire::TimeoutNote) {
-        w->note = type == wire::CrashNote ? Worker::Note::Crash
+        w->note = type == wire::CrashNote  ? Worker::Note::Crash
                   : type == wire::ExitNote ? Worker::Note::Exit
                                            : Worker::Note::Timeout;
         w->noteId = quint64(message.value(QStringLiteral("id")).toInteger());
@@ -437,10 +440,11 @@ void WorkerPool::onFinished(Worker *w, int exitCode, bool crashed)
     }
     if (!expected) {
         ++m_workerFailures;
-        const QString reason = QStringLiteral("worker %1 (pid %2) ended unexpectedly: %3")
-                                   .arg(w->serial)
-                                   .arg(w->pid)
-                                   .arg(blamed.isEmpty() ? QStringLiteral("exit code %1").arg(exitCode) : blamed.first().error);
+        const QString reason
+            = QStringLiteral("worker %1 (pid %2) ended unexpectedly: %3")
+                  .arg(w->serial)
+                  .arg(w->pid)
+                  .arg(blamed.isEmpty() ? QStringLiteral("exit code %1").arg(exitCode) : blamed.first().error);
         qCInfo(lcExec).noquote() << reason;
         emit workerFailed(reason);
     }
@@ -462,7 +466,7 @@ void WorkerPool::onStartFailed(Worker *w, const QString &error)
         // No worker can run here: fail what waits instead of holding it forever.
         QVector<WorkResult> failed;
         for (const PoolTask &t : m_queue.takeIf([](const PoolTask &) { return true; }))
-            failed.append(WorkResult{t.id, Outcome::Crashed, {}, reason, 0, {}});
+            failed.append(WorkResult {t.id, Outcome::Crashed, {}, reason, 0, {}});
         if (!failed.isEmpty())
             emit resultsReady(failed);
     }

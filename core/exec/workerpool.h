@@ -29,7 +29,7 @@ struct PoolTask {
 };
 
 struct WorkerPoolOptions {
-    QString program;          ///< the worker executable; empty: defaultWorkerProgram()
+    QString program; ///< the worker executable; empty: defaultWorkerProgram()
     QStringList arguments;
     int workers = 1;
     bool restartAfterEachTask = false; ///< a fresh process for every task (leaky plugins)

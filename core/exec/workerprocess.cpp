@@ -43,8 +43,8 @@ using Clock = std::chrono::steady_clock;
 // State the crash handler reads. It only reads plain memory and calls write(): async-signal-safe.
 int g_outFd = -1;
 volatile sig_atomic_t g_inPlugin = 0;
-std::atomic<quint64> g_currentId{0};
-std::atomic<bool> g_currentCancelled{false};
+std::atomic<quint64> g_currentId {0};
+std::atomic<bool> g_currentCancelled {false};
 const char *g_pendingData = nullptr; // encoded results not yet sent (valid while g_inPlugin)
 volatile size_t g_pendingSize = 0;
 volatile size_t g_pendingCount = 0;
@@ -196,11 +196,12 @@ void installCrashHandlers()
 {
     // An alternate stack, so that a stack overflow in a plugin can still be reported.
     static char altStack[64 * 1024];
-    stack_t ss{};
+    stack_t ss {};
     ss.ss_sp = altStack;
     ss.ss_size = sizeof(altStack);
     sigaltstack(&ss, nullptr);
-    struct sigaction sa{};
+    struct sigaction sa {
+    };
     sa.sa_handler = onCrashSignal;
     sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
     sigemptyset(&sa.sa_mask);
@@ -236,7 +237,10 @@ class Worker;
 class Context final : public TaskContext
 {
 public:
-    explicit Context(Worker *worker) : m_worker(worker) {}
+    explicit Context(Worker *worker)
+        : m_worker(worker)
+    {
+    }
     bool isCancelled() const override { return g_currentCancelled.load(std::memory_order_relaxed); }
     void reportProgress(double fraction) override;
     QCborValue jobParameters() const override { return m_parameters ? m_parameters->value : QCborValue(); }
@@ -362,12 +366,12 @@ private:
                 fprintf(stderr, "taskfleet-worker: bad run message: %s\n", qPrintable(error));
                 _exit(2);
             }
-            auto info = std::make_shared<BatchInfo>(BatchInfo{batch.pluginPath, batch.timeoutMs, {}, {}});
+            auto info = std::make_shared<BatchInfo>(BatchInfo {batch.pluginPath, batch.timeoutMs, {}, {}});
             if (!batch.parametersId.isEmpty())
                 resolveParameters(batch, info.get());
             std::lock_guard<std::mutex> lock(m_queueMutex);
             for (WorkItem &item : batch.items)
-                m_queue.push_back(QueuedTask{std::move(item), info});
+                m_queue.push_back(QueuedTask {std::move(item), info});
             m_queueChanged.notify_one();
         } else if (type == wire::Cancel) {
             const QCborArray ids = message.value(QStringLiteral("ids")).toArray();
@@ -591,11 +595,11 @@ private:
     qint64 m_timeoutMs = 0;
     // Results not yet sent, already CBOR-encoded, so the crash handler can send them as they are.
     QByteArray m_pending;
-    QBuffer m_pendingDevice{&m_pending};
-    QCborStreamWriter m_writer{openForAppend(&m_pendingDevice)};
+    QBuffer m_pendingDevice {&m_pending};
+    QCborStreamWriter m_writer {openForAppend(&m_pendingDevice)};
     int m_pendingCount = 0;
     Clock::time_point m_lastFlush = Clock::now();
-    Clock::time_point m_lastProgress{};
+    Clock::time_point m_lastProgress {};
 
     QHash<QString, TaskPlugin *> m_plugins;
     QHash<QString, QString> m_loadErrors;

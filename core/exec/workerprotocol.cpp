@@ -100,7 +100,7 @@ bool decodeRun(const QCborMap &message, WorkBatch *batch, QString *error)
             *error = QStringLiteral("task id is not an integer");
             return false;
         }
-        batch->items.append(WorkItem{quint64(items.at(i).toInteger()), items.at(i + 1)});
+        batch->items.append(WorkItem {quint64(items.at(i).toInteger()), items.at(i + 1)});
     }
     return true;
 }

@@ -36,7 +36,7 @@ QString outcomeName(Outcome o);
  * content-addressed so that it crosses each link once per job, never once per task.
  */
 struct JobParameters {
-    QByteArray id;     ///< hex SHA-256 of the value's CBOR encoding
+    QByteArray id; ///< hex SHA-256 of the value's CBOR encoding
     QCborValue value;
     qint64 encodedSize = 0;
 };
@@ -107,8 +107,8 @@ inline const QString Results = QStringLiteral("res");     // worker -> pool: Wor
 inline const QString CrashNote = QStringLiteral("crash"); // worker -> pool: dying from signal while running id
 inline const QString ExitNote = QStringLiteral("exit");   // worker -> pool: the plugin called exit() while running id
 inline const QString TimeoutNote = QStringLiteral("timeout"); // worker -> pool: id ran past its timeout
-inline const QString Progress = QStringLiteral("prog");   // worker -> pool: id, fraction
-inline const QString Log = QStringLiteral("log");         // worker -> pool: id, text the task printed (before its result)
+inline const QString Progress = QStringLiteral("prog");       // worker -> pool: id, fraction
+inline const QString Log = QStringLiteral("log"); // worker -> pool: id, text the task printed (before its result)
 } // namespace wire
 
 QCborMap encodeRun(const WorkBatch &batch);

@@ -54,16 +54,16 @@ constexpr qsizetype MaxOutstandingPerSession = qsizetype(1) << 20;
 bool sameStatus(const Status &a, const Status &b)
 {
     return a.workers == b.workers && a.busy == b.busy && a.queued == b.queued && a.capacity == b.capacity
-        && a.tasksDone == b.tasksDone && a.failures == b.failures && a.uploads == b.uploads;
+           && a.tasksDone == b.tasksDone && a.failures == b.failures && a.uploads == b.uploads;
 }
 } // namespace
 
 struct AgentServer::Session {
     SecureChannel *channel = nullptr;
-    quint32 lane = 0;   ///< this controller's lane in the pool: controllers share the workers fairly
+    quint32 lane = 0; ///< this controller's lane in the pool: controllers share the workers fairly
     bool helloDone = false;
-    QString peer;       ///< host:port
-    QString peerName;   ///< from hello
+    QString peer;     ///< host:port
+    QString peerName; ///< from hello
     qint64 lastHeardMs = 0;
     qint64 lastSentMs = 0;
     qint64 lastStatusMs = -1000000;
@@ -286,7 +286,8 @@ void AgentServer::handleRun(Session *s, const QCborMap &message)
                 return protocolError(s, QStringLiteral("job parameters do not match their SHA-256"));
             // Bounded like the plugin cache: a connection cannot make the agent hold unlimited values.
             if (!s->parameters.contains(parameters->id)) {
-                if (m_options.cacheLimitBytes > 0 && s->parametersBytes + parameters->encodedSize > m_options.cacheLimitBytes)
+                if (m_options.cacheLimitBytes > 0
+                    && s->parametersBytes + parameters->encodedSize > m_options.cacheLimitBytes)
                     return protocolError(s, QStringLiteral("job parameters of this connection exceed %1 bytes")
                                                 .arg(m_options.cacheLimitBytes));
                 s->parametersBytes += parameters->encodedSize;
@@ -301,9 +302,10 @@ void AgentServer::handleRun(Session *s, const QCborMap &message)
     }
     m_counters.tasksReceived += run.tasks.size();
     if (!m_cache.contains(run.sha256)) {
-        const QCborValue why(QStringLiteral("plugin %1 is not in this agent's cache").arg(QString::fromLatin1(run.sha256.left(12))));
+        const QCborValue why(
+            QStringLiteral("plugin %1 is not in this agent's cache").arg(QString::fromLatin1(run.sha256.left(12))));
         for (const TaskItem &t : std::as_const(run.tasks))
-            s->outbox.append(TaskResult{t.id, int(exec::Outcome::LoadFailed), why, 0, {}});
+            s->outbox.append(TaskResult {t.id, int(exec::Outcome::LoadFailed), why, 0, {}});
         m_counters.failures += run.tasks.size();
         scheduleFlush();
         return;
@@ -314,18 +316,19 @@ void AgentServer::handleRun(Session *s, const QCborMap &message)
     if (!m_options.allowPython && traits.runsPython) {
         const QCborValue why(QStringLiteral("this agent does not run Python tasks (it was started with --no-python)"));
         for (const TaskItem &t : std::as_const(run.tasks))
-            s->outbox.append(TaskResult{t.id, int(exec::Outcome::LoadFailed), why, 0, {}});
+            s->outbox.append(TaskResult {t.id, int(exec::Outcome::LoadFailed), why, 0, {}});
         m_counters.failures += run.tasks.size();
         scheduleFlush();
         return;
     }
     if (!m_options.allowCommand && traits.runsPrograms) {
-        const QCborValue why(QStringLiteral("this agent does not allow the command plugin (start it with --allow-command)"));
+        const QCborValue why(
+            QStringLiteral("this agent does not allow the command plugin (start it with --allow-command)"));
         for (const TaskItem &t : std::as_const(run.tasks))
-            s->outbox.append(TaskResult{t.id, int(exec::Outcome::LoadFailed), why, 0, {}});
+            s->outbox.append(TaskResult {t.id, int(exec::Outcome::LoadFailed), why, 0, {}});
         m_counters.failures += run.tasks.size();
-        qCWarning(lcAgent).noquote() << "refused" << run.tasks.size() << "tasks of a plugin that runs programs from" << s->peer
-                                     << "(start with --allow-command to allow)";
+        qCWarning(lcAgent).noquote() << "refused" << run.tasks.size() << "tasks of a plugin that runs programs from"
+                                     << s->peer << "(start with --allow-command to allow)";
         scheduleFlush();
         return;
     }
@@ -333,9 +336,9 @@ void AgentServer::handleRun(Session *s, const QCborMap &message)
     tasks.reserve(run.tasks.size());
     for (TaskItem &t : run.tasks) {
         const quint64 id = ++m_nextPoolId;
-        m_poolTasks.insert(id, PoolRef{s, t.id});
+        m_poolTasks.insert(id, PoolRef {s, t.id});
         s->poolIds.insert(id);
-        tasks.append(exec::PoolTask{id, std::move(t.input), path, run.timeoutMs, parameters, s->lane});
+        tasks.append(exec::PoolTask {id, std::move(t.input), path, run.timeoutMs, parameters, s->lane});
     }
     m_pool->submit(std::move(tasks));
 }
@@ -384,7 +387,7 @@ void AgentServer::handlePluginQuery(Session *s, const QCborMap &message)
     QString error;
     if (!decode(message, &q, &error))
         return protocolError(s, QStringLiteral("bad plugin-query: ") + error);
-    s->channel->send(encode(PluginHave{q.sha256, m_cache.contains(q.sha256)}));
+    s->channel->send(encode(PluginHave {q.sha256, m_cache.contains(q.sha256)}));
 }
 
 void AgentServer::handlePluginUpload(Session *s, const QCborMap &message)
@@ -397,14 +400,14 @@ void AgentServer::handlePluginUpload(Session *s, const QCborMap &message)
     if (!m_cache.store(up.sha256, up.bytes, &error)) {
         ++m_counters.pluginUploadsRejected;
         qCWarning(lcAgent).noquote() << "plugin upload from" << s->peer << "rejected:" << error;
-        s->channel->send(encode(PluginRejected{up.sha256, error}));
+        s->channel->send(encode(PluginRejected {up.sha256, error}));
         return;
     }
     if (!had)
         ++m_counters.pluginUploads;
     qCInfo(lcAgent).noquote() << "plugin" << up.name << up.sha256.left(12) << "from" << s->peer
                               << (had ? "was already cached" : "stored");
-    s->channel->send(encode(PluginStored{up.sha256}));
+    s->channel->send(encode(PluginStored {up.sha256}));
     pushStatus(true);
 }
 
@@ -444,9 +447,9 @@ void AgentServer::onPoolResults(const QVector<exec::WorkResult> &results)
         if (!ref.session)
             continue; // its controller is gone
         ref.session->poolIds.remove(r.id);
-        ref.session->outbox.append(TaskResult{ref.attempt, int(r.outcome),
-                                              r.outcome == exec::Outcome::Ok ? r.output : QCborValue(r.error),
-                                              r.runtimeUs, r.log});
+        ref.session->outbox.append(TaskResult {ref.attempt, int(r.outcome),
+                                               r.outcome == exec::Outcome::Ok ? r.output : QCborValue(r.error),
+                                               r.runtimeUs, r.log});
     }
     scheduleFlush();
 }
@@ -478,10 +481,12 @@ void AgentServer::flushResults()
                 // Never leave the controller waiting: each result of a frame that could not go says so.
                 Results failed;
                 for (const TaskResult &r : std::as_const(res.results))
-                    failed.results.append(TaskResult{r.id, int(exec::Outcome::PluginError),
-                                                     QCborValue(QStringLiteral("the agent could not send this result "
-                                                                               "(larger than the protocol allows)")),
-                                                     r.runtimeUs, {}});
+                    failed.results.append(TaskResult {r.id,
+                                                      int(exec::Outcome::PluginError),
+                                                      QCborValue(QStringLiteral("the agent could not send this result "
+                                                                                "(larger than the protocol allows)")),
+                                                      r.runtimeUs,
+                                                      {}});
                 s->channel->send(encode(failed));
             }
             res.results.clear();

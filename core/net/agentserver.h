@@ -19,30 +19,31 @@ namespace taskfleet::net {
 
 /** Everything the agent service needs; filled by taskfleet-agent's main() from its options. */
 struct AgentOptions {
-    QString stateDir;                 ///< agent.ini, plugins/ (and the generated secret)
+    QString stateDir; ///< agent.ini, plugins/ (and the generated secret)
     QHostAddress address = QHostAddress::Any;
     quint16 port = 45450;
-    int workers = -1;                 ///< -1: the saved count, else logical CPUs
-    bool workersExplicit = false;     ///< true: \a workers wins over the saved count
+    int workers = -1;             ///< -1: the saved count, else logical CPUs
+    bool workersExplicit = false; ///< true: \a workers wins over the saved count
     bool restartWorkers = false;
-    int socketTimeoutSeconds = 30;    ///< a controller silent this long is dropped
-    int idleExitSeconds = 0;          ///< 0: never; else emit idleExpired() after this long without controllers
-    QString workerProgram;            ///< empty: exec::WorkerPool::defaultWorkerProgram()
-    QByteArray secret;                ///< the cluster secret (the PSK is derived from it)
-    bool allowCommand = false;        ///< run plugins whose metadata says "runsPrograms" (--allow-command)
-    bool allowPython = true;          ///< run plugins whose metadata says "interpreter": "python" (off: --no-python)
-    qint64 cacheLimitBytes = qint64(1) << 30; ///< plugin cache cap, least recently used evicted (0 = none; --cache-limit)
+    int socketTimeoutSeconds = 30; ///< a controller silent this long is dropped
+    int idleExitSeconds = 0;       ///< 0: never; else emit idleExpired() after this long without controllers
+    QString workerProgram;         ///< empty: exec::WorkerPool::defaultWorkerProgram()
+    QByteArray secret;             ///< the cluster secret (the PSK is derived from it)
+    bool allowCommand = false;     ///< run plugins whose metadata says "runsPrograms" (--allow-command)
+    bool allowPython = true;       ///< run plugins whose metadata says "interpreter": "python" (off: --no-python)
+    qint64 cacheLimitBytes
+        = qint64(1) << 30; ///< plugin cache cap, least recently used evicted (0 = none; --cache-limit)
 };
 
 /** Counters shown by SIGUSR1 and in status frames. */
 struct AgentCounters {
     qint64 sessionsAccepted = 0;
-    qint64 sessionsRefused = 0;   ///< hello refused (version, role) or protocol errors
+    qint64 sessionsRefused = 0; ///< hello refused (version, role) or protocol errors
     qint64 tasksReceived = 0;
-    qint64 tasksDone = 0;         ///< final results (values and plugin errors)
-    qint64 failures = 0;          ///< crashes, timeouts, load failures
+    qint64 tasksDone = 0; ///< final results (values and plugin errors)
+    qint64 failures = 0;  ///< crashes, timeouts, load failures
     qint64 cancelled = 0;
-    qint64 pluginUploads = 0;     ///< uploads verified and stored
+    qint64 pluginUploads = 0; ///< uploads verified and stored
     qint64 pluginUploadsRejected = 0;
 };
 

@@ -106,7 +106,7 @@ QByteArray encodeBeacon(const Beacon &beacon, const QByteArray &hmacKey)
     if (hmacKey.isEmpty() || beacon.nonce.size() != BeaconNonceSize)
         return {};
     QCborMap map;
-    map.insert(key("pv"), QCborArray{beacon.protocolMajor, beacon.protocolMinor});
+    map.insert(key("pv"), QCborArray {beacon.protocolMajor, beacon.protocolMinor});
     map.insert(key("node"), beacon.nodeId.toRfc4122());
     map.insert(key("host"), cutHostName(beacon.hostName));
     map.insert(key("port"), int(beacon.tcpPort));
@@ -150,7 +150,7 @@ QString beaconStatusName(BeaconStatus status)
 bool isCountedRejection(BeaconStatus status)
 {
     return status != BeaconStatus::Accepted && status != BeaconStatus::NotTaskfleet
-        && status != BeaconStatus::WrongKind;
+           && status != BeaconStatus::WrongKind;
 }
 
 quint64 BeaconSourceStats::total() const
@@ -212,8 +212,8 @@ BeaconStatus BeaconVerifier::verify(const QByteArray &datagram, const QHostAddre
     const Beacon::Kind kind = kindChar == KindProbe ? Beacon::Kind::Probe : Beacon::Kind::Announce;
     if (kind != m_accepts) {
         if (detail)
-            *detail = QStringLiteral("ignoring a %1").arg(kind == Beacon::Kind::Probe ? QStringLiteral("probe")
-                                                                                       : QStringLiteral("announcement"));
+            *detail = QStringLiteral("ignoring a %1")
+                          .arg(kind == Beacon::Kind::Probe ? QStringLiteral("probe") : QStringLiteral("announcement"));
         return BeaconStatus::WrongKind;
     }
 
@@ -391,9 +391,8 @@ bool BeaconVerifier::rememberNonce(const QByteArray &nonce, qint64 expiryMs)
 QList<BeaconSourceStats> BeaconVerifier::rejectionsBySource() const
 {
     QList<BeaconSourceStats> list = m_sources.values();
-    std::sort(list.begin(), list.end(), [](const BeaconSourceStats &a, const BeaconSourceStats &b) {
-        return addressLess(a.address, b.address);
-    });
+    std::sort(list.begin(), list.end(),
+              [](const BeaconSourceStats &a, const BeaconSourceStats &b) { return addressLess(a.address, b.address); });
     return list;
 }
 
@@ -454,10 +453,10 @@ QString BeaconVerifier::rejectionSummary(qint64 nowMs, qint64 maxAgeMs) const
                                 addressList(replayed)));
     const QList<QHostAddress> junk = rejectingSources(BeaconStatus::Malformed, nowMs, maxAgeMs);
     if (!junk.isEmpty())
-        clauses.append(QStringLiteral("%1 %2 at %3 sent junk (datagrams with the beacon magic that are not valid beacons)")
-                           .arg(junk.size())
-                           .arg(junk.size() == 1 ? QStringLiteral("address") : QStringLiteral("addresses"),
-                                addressList(junk)));
+        clauses.append(
+            QStringLiteral("%1 %2 at %3 sent junk (datagrams with the beacon magic that are not valid beacons)")
+                .arg(junk.size())
+                .arg(junk.size() == 1 ? QStringLiteral("address") : QStringLiteral("addresses"), addressList(junk)));
     return clauses.join(QStringLiteral("; "));
 }
 

@@ -51,8 +51,7 @@ QByteArray beaconKey(const QByteArray &secret);
  * node fields describe the controller (tcpPort and workers are 0).
  * A plain value type; see encodeBeacon() and BeaconVerifier for the wire form.
  */
-struct Beacon
-{
+struct Beacon {
     enum class Kind : quint8 {
         Announce, ///< "A" on the wire: an agent describing itself
         Probe,    ///< "P" on the wire: a controller asking agents to announce now
@@ -104,12 +103,11 @@ QString beaconStatusName(BeaconStatus status);
 bool isCountedRejection(BeaconStatus status);
 
 /** Rejection counters for one source address, as kept by BeaconVerifier. */
-struct BeaconSourceStats
-{
+struct BeaconSourceStats {
     QHostAddress address;
-    std::array<quint64, BeaconStatusCount> counts{};     ///< indexed by int(BeaconStatus)
-    std::array<qint64, BeaconStatusCount> lastSeenMs{};  ///< receiver wall clock of the last one, per reason
-    std::array<qint64, BeaconStatusCount> lastReportedMs{}; ///< see BeaconVerifier::takeReportToken()
+    std::array<quint64, BeaconStatusCount> counts {};        ///< indexed by int(BeaconStatus)
+    std::array<qint64, BeaconStatusCount> lastSeenMs {};     ///< receiver wall clock of the last one, per reason
+    std::array<qint64, BeaconStatusCount> lastReportedMs {}; ///< see BeaconVerifier::takeReportToken()
     qint64 lastSeenAnyMs = 0;
     qint64 lastClockSkewMs = 0; ///< sender minus receiver clock, from the last Stale beacon
 
@@ -150,8 +148,8 @@ public:
      * agent uses only its nonce, for encodeOtherClusterReply()); on every other result \a detail (if given) says why.
      * Counted rejections are recorded against \a sender.
      */
-    BeaconStatus verify(const QByteArray &datagram, const QHostAddress &sender, qint64 nowMs,
-                        Beacon *beacon = nullptr, QString *detail = nullptr);
+    BeaconStatus verify(const QByteArray &datagram, const QHostAddress &sender, qint64 nowMs, Beacon *beacon = nullptr,
+                        QString *detail = nullptr);
 
     qint64 replayWindowMs() const { return m_replayWindowMs; }
     Beacon::Kind accepts() const { return m_accepts; }
@@ -203,7 +201,7 @@ private:
     QHash<QHostAddress, BeaconSourceStats> m_sources;
     QHash<QHostAddress, qint64> m_freshBySource; ///< last accepted beacon per source (at most MaxTrackedSources)
     QHash<QUuid, qint64> m_freshByNode;          ///< last accepted beacon per node id (at most MaxTrackedSources)
-    std::array<quint64, BeaconStatusCount> m_totals{};
+    std::array<quint64, BeaconStatusCount> m_totals {};
 };
 
 /**

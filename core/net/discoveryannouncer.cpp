@@ -195,7 +195,8 @@ void DiscoveryAnnouncer::replyOtherCluster(const QByteArray &probeNonce, const Q
         return;
     if (!m_socket || !takeAnswerToken(t))
         return;
-    if (!m_lastOtherClusterReply.contains(source) && m_lastOtherClusterReply.size() >= BeaconVerifier::MaxTrackedSources) {
+    if (!m_lastOtherClusterReply.contains(source)
+        && m_lastOtherClusterReply.size() >= BeaconVerifier::MaxTrackedSources) {
         for (auto it = m_lastOtherClusterReply.begin(); it != m_lastOtherClusterReply.end();)
             it = t - it.value() >= m_config.otherClusterReplyGapMs ? m_lastOtherClusterReply.erase(it) : std::next(it);
         if (m_lastOtherClusterReply.size() >= BeaconVerifier::MaxTrackedSources)

@@ -17,8 +17,7 @@ class QUdpSocket;
 namespace taskfleet::net {
 
 /** Where and how often a DiscoveryAnnouncer sends; read by start(). */
-struct AnnouncerConfig
-{
+struct AnnouncerConfig {
     /** Address the socket that receives probes binds to (AnyIPv4 on an agent, 127.0.0.1 in tests). */
     QHostAddress bindAddress = QHostAddress(QHostAddress::AnyIPv4);
     /** Port probes arrive on; 0 picks a free port (see DiscoveryAnnouncer::boundPort()). */
@@ -43,8 +42,7 @@ struct AnnouncerConfig
 };
 
 /** What an announcement says about this node; the nonce, timestamp and version are added per datagram. */
-struct AnnouncedNode
-{
+struct AnnouncedNode {
     QUuid nodeId;
     QString hostName;
     quint16 tcpPort = 0;

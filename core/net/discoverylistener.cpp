@@ -37,9 +37,9 @@ QString DiscoveredNode::endpoint() const
 
 bool DiscoveredNode::sameAnnouncement(const DiscoveredNode &other) const
 {
-    return nodeId == other.nodeId && hostName == other.hostName && address == other.address
-        && tcpPort == other.tcpPort && protocolMajor == other.protocolMajor && protocolMinor == other.protocolMinor
-        && workersTotal == other.workersTotal && workersBusy == other.workersBusy;
+    return nodeId == other.nodeId && hostName == other.hostName && address == other.address && tcpPort == other.tcpPort
+           && protocolMajor == other.protocolMajor && protocolMinor == other.protocolMinor
+           && workersTotal == other.workersTotal && workersBusy == other.workersBusy;
 }
 
 DiscoveryListener::DiscoveryListener(const QByteArray &hmacKey, QObject *parent)
@@ -240,7 +240,7 @@ void DiscoveryListener::handleDatagram(const QByteArray &datagram, const QHostAd
                                    << MaxNodes << "nodes";
             return;
         }
-        it = m_nodes.insert(node.nodeId, Entry{node, m_monotonic.elapsed()});
+        it = m_nodes.insert(node.nodeId, Entry {node, m_monotonic.elapsed()});
         qCInfo(lcDiscovery).noquote() << "found node" << node.hostName << "at" << node.endpoint();
         emit nodeSeen(node);
         return;
@@ -258,7 +258,8 @@ void DiscoveryListener::handleOtherClusterReply(const QByteArray &probeNonce, co
     if (it == m_probeNonces.constEnd() || std::abs(nowMs - it.value()) > m_config.replayWindowMs)
         return; // not an answer to a probe of ours: unsolicited, ignored
     m_verifier.countRejection(BeaconStatus::BadTag, sender, nowMs);
-    reportRejection(sender, BeaconStatus::BadTag, QStringLiteral("answered our probe: an agent of another cluster"), nowMs);
+    reportRejection(sender, BeaconStatus::BadTag, QStringLiteral("answered our probe: an agent of another cluster"),
+                    nowMs);
 }
 
 void DiscoveryListener::reportRejection(const QHostAddress &sender, BeaconStatus status, const QString &why,

@@ -18,8 +18,7 @@ class QUdpSocket;
 namespace taskfleet::net {
 
 /** A node agent as last announced. address:tcpPort is where its TLS server listens. */
-struct DiscoveredNode
-{
+struct DiscoveredNode {
     QUuid nodeId;
     QString hostName;
     QHostAddress address; ///< sender address of the announcement
@@ -37,8 +36,7 @@ struct DiscoveredNode
 };
 
 /** Where a DiscoveryListener listens and probes; read by start(). */
-struct ListenerConfig
-{
+struct ListenerConfig {
     /** Address the listening socket binds to (AnyIPv4 on a controller, 127.0.0.1 in tests). */
     QHostAddress bindAddress = QHostAddress(QHostAddress::AnyIPv4);
     /** Port announcements arrive on; 0 picks a free port (see DiscoveryListener::boundPort()). */
@@ -137,8 +135,7 @@ private slots:
     void onExpiryTimer();
 
 private:
-    struct Entry
-    {
+    struct Entry {
         DiscoveredNode node;
         qint64 lastSeenMonotonicMs = 0;
     };

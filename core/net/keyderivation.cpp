@@ -38,12 +38,13 @@ QByteArray deriveKey(const QByteArray &secret, KeyPurpose purpose)
     std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter> ctx(EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr));
     QByteArray key(DerivedKeySize, '\0');
     size_t keyLength = size_t(key.size());
-    if (!ctx || EVP_PKEY_derive_init(ctx.get()) <= 0
-        || EVP_PKEY_CTX_set_hkdf_md(ctx.get(), EVP_sha256()) <= 0
+    if (!ctx || EVP_PKEY_derive_init(ctx.get()) <= 0 || EVP_PKEY_CTX_set_hkdf_md(ctx.get(), EVP_sha256()) <= 0
         || EVP_PKEY_CTX_set1_hkdf_salt(ctx.get(), salt, int(sizeof(salt) - 1)) <= 0
         || EVP_PKEY_CTX_set1_hkdf_key(ctx.get(), reinterpret_cast<const unsigned char *>(secret.constData()),
-                                      int(secret.size())) <= 0
-        || EVP_PKEY_CTX_add1_hkdf_info(ctx.get(), reinterpret_cast<const unsigned char *>(info), int(qstrlen(info))) <= 0
+                                      int(secret.size()))
+               <= 0
+        || EVP_PKEY_CTX_add1_hkdf_info(ctx.get(), reinterpret_cast<const unsigned char *>(info), int(qstrlen(info)))
+               <= 0
         || EVP_PKEY_derive(ctx.get(), reinterpret_cast<unsigned char *>(key.data()), &keyLength) <= 0
         || keyLength != size_t(DerivedKeySize)) {
         return {};

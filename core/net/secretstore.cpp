@@ -60,8 +60,9 @@ SecretResult SecretStore::loadFile(const QString &path)
     if (!info.isFile())
         return failure(QStringLiteral("secret file %1 is not a regular file").arg(path), path);
     if (info.size() > MaxFileSize)
-        return failure(QStringLiteral("secret file %1 is larger than %2 bytes — not a secret file?").arg(path).arg(MaxFileSize),
-                       path);
+        return failure(
+            QStringLiteral("secret file %1 is larger than %2 bytes — not a secret file?").arg(path).arg(MaxFileSize),
+            path);
 
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
@@ -74,10 +75,11 @@ SecretResult SecretStore::loadFile(const QString &path)
     result.path = path;
     if (!result.ok())
         return result;
-    const QFileDevice::Permissions open = QFileDevice::ReadGroup | QFileDevice::WriteGroup | QFileDevice::ReadOther
-                                          | QFileDevice::WriteOther;
+    const QFileDevice::Permissions open
+        = QFileDevice::ReadGroup | QFileDevice::WriteGroup | QFileDevice::ReadOther | QFileDevice::WriteOther;
     if (info.permissions() & open)
-        warn(result, QStringLiteral("secret file %1 is accessible by group or others; restrict it with: chmod 600 %1").arg(path));
+        warn(result, QStringLiteral("secret file %1 is accessible by group or others; restrict it with: chmod 600 %1")
+                         .arg(path));
     return result;
 }
 
@@ -176,8 +178,9 @@ SecretResult SecretStore::lookup(const SecretSources &sources)
         r = loadOrGenerate(sources.generateInStateDir);
         r.source = QStringLiteral("file %1").arg(r.path);
     } else {
-        r.error = sources.missing.isEmpty() ? QStringLiteral("no cluster secret: use --secret-file FILE or TASKFLEET_SECRET")
-                                            : sources.missing;
+        r.error = sources.missing.isEmpty()
+                      ? QStringLiteral("no cluster secret: use --secret-file FILE or TASKFLEET_SECRET")
+                      : sources.missing;
     }
     return r;
 }

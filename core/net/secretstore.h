@@ -11,13 +11,12 @@
 namespace taskfleet::net {
 
 /** Outcome of loading or creating the cluster secret. */
-struct SecretResult
-{
-    QByteArray secret;   ///< the secret bytes (whitespace-trimmed); empty on failure
-    QString path;        ///< the file it came from or was written to, if any
-    QString error;       ///< why there is no secret; empty on success
+struct SecretResult {
+    QByteArray secret;    ///< the secret bytes (whitespace-trimmed); empty on failure
+    QString path;         ///< the file it came from or was written to, if any
+    QString error;        ///< why there is no secret; empty on success
     QStringList warnings; ///< things the caller should show the user (also logged)
-    QString source;      ///< where it came from, for logs: "file PATH", "the command line", "TASKFLEET_SECRET"
+    QString source;       ///< where it came from, for logs: "file PATH", "the command line", "TASKFLEET_SECRET"
 
     bool ok() const { return error.isEmpty() && !secret.isEmpty(); }
 };
@@ -28,14 +27,13 @@ struct SecretResult
  * everywhere: an explicit file, the command line, the app's stored secret, TASKFLEET_SECRET, and (for
  * the agent only) a secret generated once in its state directory.
  */
-struct SecretSources
-{
-    QString file;                     ///< --secret-file FILE
+struct SecretSources {
+    QString file;                       ///< --secret-file FILE
     std::optional<QString> commandLine; ///< --secret TEXT (visible in ps: the result warns)
-    QString storedFile;               ///< the desktop app's saved secret (used if the file exists)
-    bool environment = true;          ///< TASKFLEET_SECRET
-    QString generateInStateDir;       ///< load or create <dir>/secret when nothing else is set (the agent)
-    QString missing;                  ///< the error when no source is set
+    QString storedFile;                 ///< the desktop app's saved secret (used if the file exists)
+    bool environment = true;            ///< TASKFLEET_SECRET
+    QString generateInStateDir;         ///< load or create <dir>/secret when nothing else is set (the agent)
+    QString missing;                    ///< the error when no source is set
 };
 
 /**

@@ -142,8 +142,7 @@ void SecureChannel::setUpSocket()
     connect(m_socket, &QSslSocket::encryptedBytesWritten, this, &SecureChannel::onBytesWritten);
     connect(m_socket, &QAbstractSocket::disconnected, this, &SecureChannel::onDisconnected);
     connect(m_socket, &QAbstractSocket::errorOccurred, this, &SecureChannel::onErrorOccurred);
-    connect(m_socket, &QSslSocket::preSharedKeyAuthenticationRequired, this,
-            &SecureChannel::onPreSharedKeyRequired);
+    connect(m_socket, &QSslSocket::preSharedKeyAuthenticationRequired, this, &SecureChannel::onPreSharedKeyRequired);
     connect(m_socket, &QSslSocket::alertReceived, this, &SecureChannel::onAlertReceived);
     connect(m_socket, &QSslSocket::alertSent, this, &SecureChannel::onAlertSent);
 }
@@ -226,9 +225,10 @@ bool SecureChannel::send(const QCborMap &message)
     protocol::appendEncodedFrame(m_outgoing, cbor); // one frame, or continued frames past MaxFrameSize
     ++m_counters.framesSent;
     if (queuedBytes() > m_options.maxOutgoingBytes) {
-        const QString reason = QStringLiteral("outgoing buffer of %1 bytes exceeds the limit of %2 bytes — the peer does not read")
-                                   .arg(queuedBytes())
-                                   .arg(m_options.maxOutgoingBytes);
+        const QString reason
+            = QStringLiteral("outgoing buffer of %1 bytes exceeds the limit of %2 bytes — the peer does not read")
+                  .arg(queuedBytes())
+                  .arg(m_options.maxOutgoingBytes);
         qCWarning(lcNet).noquote() << "closing the connection with" << peerAddress() << ":" << reason;
         m_outgoing.clear();
         closeChannel(reason, false);
@@ -463,7 +463,8 @@ QString SecureChannel::serverErrorReason(QAbstractSocket::SocketError error) con
     case QAbstractSocket::RemoteHostClosedError:
         return QStringLiteral("the client closed the connection during the TLS handshake");
     case QAbstractSocket::SslHandshakeFailedError:
-        return QStringLiteral("TLS handshake failed — not a Taskfleet client (or no TLS): %1").arg(m_socket->errorString());
+        return QStringLiteral("TLS handshake failed — not a Taskfleet client (or no TLS): %1")
+            .arg(m_socket->errorString());
     default:
         return QStringLiteral("connection error during the TLS handshake: %1").arg(m_socket->errorString());
     }
@@ -513,7 +514,8 @@ void SecureChannel::onHandshakeTimeout()
     else if (m_state == State::Connecting)
         reason = QStringLiteral("timed out — no connection to %1 within %2 s").arg(peerAddress(), limit);
     else
-        reason = QStringLiteral("timed out — %1 did not complete the TLS handshake within %2 s").arg(peerAddress(), limit);
+        reason
+            = QStringLiteral("timed out — %1 did not complete the TLS handshake within %2 s").arg(peerAddress(), limit);
     if (m_mode == Mode::Client)
         qCWarning(lcNet).noquote() << reason;
     closeChannel(reason, false);

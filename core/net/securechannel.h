@@ -21,8 +21,7 @@ namespace taskfleet::net {
 inline constexpr char PskIdentity[] = "taskfleet";
 
 /** Settings of one SecureChannel. Copyable value; the server hands one copy to every channel. */
-struct ChannelOptions
-{
+struct ChannelOptions {
     /** The TLS pre-shared key: deriveKey(secret, KeyPurpose::TlsPsk). Empty means "no secret": the channel refuses to start. */
     QByteArray psk;
     /** Largest frame this side accepts; a bigger one closes the channel. */
@@ -37,8 +36,7 @@ struct ChannelOptions
 };
 
 /** Counters of one channel (plaintext frame bytes, not TLS records). */
-struct ChannelCounters
-{
+struct ChannelCounters {
     quint64 framesSent = 0;
     quint64 framesReceived = 0;
     quint64 bytesSent = 0;     ///< frame bytes handed to the TLS socket

@@ -55,7 +55,11 @@ bool sendBusyAlert(QSslSocket *socket)
 class SecureServer::Listener : public QTcpServer
 {
 public:
-    explicit Listener(SecureServer *owner) : QTcpServer(owner), m_owner(owner) {}
+    explicit Listener(SecureServer *owner)
+        : QTcpServer(owner)
+        , m_owner(owner)
+    {
+    }
 
 protected:
     void incomingConnection(qintptr descriptor) override { m_owner->onIncomingConnection(descriptor); }
@@ -70,7 +74,8 @@ SecureServer::SecureServer(const ServerOptions &options, QObject *parent)
     , m_listener(new Listener(this))
 {
     if (m_options.handshakeDeadlineMs > 0)
-        m_options.channel.handshakeTimeoutMs = std::min(m_options.channel.handshakeTimeoutMs, m_options.handshakeDeadlineMs);
+        m_options.channel.handshakeTimeoutMs
+            = std::min(m_options.channel.handshakeTimeoutMs, m_options.handshakeDeadlineMs);
     m_clock.start();
 }
 
@@ -163,7 +168,8 @@ void SecureServer::onIncomingConnection(qintptr descriptor)
         return;
     }
     if (m_options.maxPendingPerAddress > 0 && pendingFrom(address) >= m_options.maxPendingPerAddress) {
-        refuseBusy(socket, QStringLiteral("%1 handshakes pending from that address").arg(m_options.maxPendingPerAddress));
+        refuseBusy(socket,
+                   QStringLiteral("%1 handshakes pending from that address").arg(m_options.maxPendingPerAddress));
         return;
     }
     if (m_pending.size() >= m_options.maxPendingHandshakes || openConnections() >= m_options.maxConnections) {
@@ -176,7 +182,7 @@ void SecureServer::onIncomingConnection(qintptr descriptor)
 
     ++m_counters.accepted;
     auto *channel = new SecureChannel(socket, m_options.channel, this);
-    m_pending.insert(channel, Pending{address, m_clock.elapsed(), socket});
+    m_pending.insert(channel, Pending {address, m_clock.elapsed(), socket});
     connect(channel, &SecureChannel::ready, this, [this, channel] { onChannelReady(channel); });
     connect(channel, &SecureChannel::closed, this,
             [this, channel](const QString &reason) { onChannelClosed(channel, reason); });
@@ -278,8 +284,8 @@ void SecureServer::recordFailure(const QHostAddress &address)
         record.times.clear();
         ++m_counters.blockedAddresses;
         qCWarning(lcNet).noquote() << m_options.failureLimit << "failed TLS handshakes from" << address.toString()
-                                   << "within" << m_options.failureWindowMs / 1000.0 << "s; refusing its connections for"
-                                   << m_options.blockMs / 1000.0 << "s";
+                                   << "within" << m_options.failureWindowMs / 1000.0
+                                   << "s; refusing its connections for" << m_options.blockMs / 1000.0 << "s";
         emit addressBlocked(address);
     }
 }
@@ -287,8 +293,8 @@ void SecureServer::recordFailure(const QHostAddress &address)
 void SecureServer::pruneFailures(qint64 now)
 {
     for (auto it = m_failures.begin(); it != m_failures.end();) {
-        const bool stale = it->blockedUntil <= now
-                           && (it->times.isEmpty() || it->times.last() <= now - m_options.failureWindowMs);
+        const bool stale
+            = it->blockedUntil <= now && (it->times.isEmpty() || it->times.last() <= now - m_options.failureWindowMs);
         it = stale ? m_failures.erase(it) : std::next(it);
     }
 }
@@ -305,8 +311,8 @@ void watchForBusyRefusal(SecureChannel *channel, QObject *context, std::function
     if (!socket)
         return;
     QObject::connect(socket, &QSslSocket::alertReceived, context,
-                     [channel = QPointer<SecureChannel>(channel), onRefused](QSsl::AlertLevel level, QSsl::AlertType type,
-                                                                             const QString &) {
+                     [channel = QPointer<SecureChannel>(channel), onRefused](QSsl::AlertLevel level,
+                                                                             QSsl::AlertType type, const QString &) {
                          if (channel && !channel->isReady() && isBusyRefusal(level, type))
                              onRefused();
                      });

@@ -20,8 +20,7 @@ class QSslSocket;
 namespace taskfleet::net {
 
 /** Settings of a SecureServer. */
-struct ServerOptions
-{
+struct ServerOptions {
     /** Given to every accepted channel (PSK, frame limit, handshake timeout, send buffer limit). */
     ChannelOptions channel;
     /**
@@ -50,15 +49,14 @@ struct ServerOptions
 };
 
 /** Counters of a SecureServer since it was created. */
-struct ServerCounters
-{
+struct ServerCounters {
     quint64 accepted = 0;            ///< TCP connections that got a TLS handshake
     quint64 established = 0;         ///< handshakes that succeeded (channelReady emitted)
     quint64 failedHandshakes = 0;    ///< handshakes that failed or timed out
     quint64 rejectedRateLimited = 0; ///< connections closed unread because their address is blocked
-    quint64 rejectedBusy = 0;        ///< connections refused: maxPendingPerAddress, or maxConnections with nothing to evict
-    quint64 evictedHandshakes = 0;   ///< pending handshakes closed to make room for a newer connection
-    quint64 blockedAddresses = 0;    ///< times an address was blocked
+    quint64 rejectedBusy = 0; ///< connections refused: maxPendingPerAddress, or maxConnections with nothing to evict
+    quint64 evictedHandshakes = 0; ///< pending handshakes closed to make room for a newer connection
+    quint64 blockedAddresses = 0;  ///< times an address was blocked
 };
 
 /**
@@ -120,16 +118,14 @@ signals:
 
 private:
     class Listener;
-    struct FailureRecord
-    {
+    struct FailureRecord {
         QList<qint64> times; ///< failure times (ms on m_clock) within the window
         qint64 blockedUntil = -1;
     };
-    struct Pending
-    {
+    struct Pending {
         QHostAddress address;
-        qint64 sinceMs = 0;           ///< accept time on m_clock
-        QPointer<QSslSocket> socket;  ///< owned by the channel
+        qint64 sinceMs = 0;          ///< accept time on m_clock
+        QPointer<QSslSocket> socket; ///< owned by the channel
     };
 
     void onIncomingConnection(qintptr descriptor);

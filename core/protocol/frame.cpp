@@ -87,7 +87,9 @@ QByteArray encodeFrame(const QCborMap &message)
 
 FrameDecoder::FrameDecoder(quint32 maxFrameSize, qint64 maxMessageSize)
     : m_maxFrameSize(maxFrameSize)
-    , m_maxMessageSize(maxMessageSize >= 0 ? maxMessageSize : maxFrameSize == MaxFrameSize ? MaxMessageSize : qint64(maxFrameSize))
+    , m_maxMessageSize(maxMessageSize >= 0            ? maxMessageSize
+                       : maxFrameSize == MaxFrameSize ? MaxMessageSize
+                                                      : qint64(maxFrameSize))
 {
 }
 
@@ -133,11 +135,13 @@ FrameDecoder::Status FrameDecoder::next(QCborMap *message)
         if (length == 0)
             return fail(QStringLiteral("empty frame"));
         if (length > m_maxFrameSize)
-            return fail(QStringLiteral("frame of %1 bytes exceeds the limit of %2 bytes").arg(length).arg(m_maxFrameSize));
+            return fail(
+                QStringLiteral("frame of %1 bytes exceeds the limit of %2 bytes").arg(length).arg(m_maxFrameSize));
         if ((continued || !m_joined.isEmpty()) && m_joined.size() + qint64(length) > m_maxMessageSize)
-            return fail(QStringLiteral("message of more than %1 bytes in continued frames exceeds the limit of %2 bytes")
-                            .arg(m_joined.size() + qint64(length))
-                            .arg(m_maxMessageSize));
+            return fail(
+                QStringLiteral("message of more than %1 bytes in continued frames exceeds the limit of %2 bytes")
+                    .arg(m_joined.size() + qint64(length))
+                    .arg(m_maxMessageSize));
         if (bufferedBytes() < FrameHeaderSize + qsizetype(length))
             return Status::NeedMore;
         if (!continued && m_joined.isEmpty())
@@ -151,15 +155,16 @@ FrameDecoder::Status FrameDecoder::next(QCborMap *message)
     }
 
     const QByteArray joined = std::exchange(m_joined, QByteArray());
-    const QByteArray payload = length == 0
-        ? joined
-        : QByteArray::fromRawData(m_buffer.constData() + m_offset + FrameHeaderSize, qsizetype(length));
+    const QByteArray payload
+        = length == 0 ? joined
+                      : QByteArray::fromRawData(m_buffer.constData() + m_offset + FrameHeaderSize, qsizetype(length));
     QCborStreamReader reader(payload);
     const QCborValue value = QCborValue::fromCbor(reader);
     if (reader.lastError() != QCborError::NoError)
         return fail(QStringLiteral("frame is not valid CBOR: %1").arg(reader.lastError().toString()));
     if (reader.currentOffset() != payload.size())
-        return fail(QStringLiteral("frame has %1 bytes after its CBOR value").arg(payload.size() - reader.currentOffset()));
+        return fail(
+            QStringLiteral("frame has %1 bytes after its CBOR value").arg(payload.size() - reader.currentOffset()));
     if (!value.isMap())
         return fail(QStringLiteral("frame is not a CBOR map"));
     *message = value.toMap();

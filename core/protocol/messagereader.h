@@ -20,7 +20,10 @@ namespace taskfleet::protocol {
 class MessageReader
 {
 public:
-    explicit MessageReader(const QCborMap &map) : m_map(map) {}
+    explicit MessageReader(const QCborMap &map)
+        : m_map(map)
+    {
+    }
 
     qint64 integer(const char *key, qint64 min = std::numeric_limits<qint64>::min(),
                    qint64 max = std::numeric_limits<qint64>::max());

@@ -217,7 +217,7 @@ bool decode(const QCborMap &message, Run *out, QString *error)
             *error = QStringLiteral("task %1: id must be a non-negative integer").arg(i / 2);
             return false;
         }
-        out->tasks.append(TaskItem{quint64(id.toInteger()), flat.at(i + 1)});
+        out->tasks.append(TaskItem {quint64(id.toInteger()), flat.at(i + 1)});
     }
     return true;
 }
@@ -252,7 +252,8 @@ bool decode(const QCborMap &message, Results *out, QString *error)
     if (!r.ok())
         return finish(r, error);
     if (flat.size() % 4 != 0 || flat.size() / 4 > MaxBatch) {
-        *error = QStringLiteral("field \"r\" must hold [id, outcome, value, runtimeUs] groups, at most %1").arg(MaxBatch);
+        *error
+            = QStringLiteral("field \"r\" must hold [id, outcome, value, runtimeUs] groups, at most %1").arg(MaxBatch);
         return false;
     }
     out->results.clear();
@@ -271,7 +272,8 @@ bool decode(const QCborMap &message, Results *out, QString *error)
             *error = QStringLiteral("result %1: an error result must carry its reason as text").arg(i / 4);
             return false;
         }
-        out->results.append(TaskResult{quint64(id.toInteger()), int(outcome.toInteger()), value, runtime.toInteger(), {}});
+        out->results.append(
+            TaskResult {quint64(id.toInteger()), int(outcome.toInteger()), value, runtime.toInteger(), {}});
     }
     const QCborValue logs = message.value(QStringLiteral("logs"));
     if (logs.isUndefined())

@@ -50,13 +50,13 @@ constexpr qsizetype MaxBatch = 1 << 20;
 struct Hello {
     int major = 0;
     int minor = 0;
-    QString role;       ///< "controller" or "agent"
-    QString nodeId;     ///< persistent QUuid (string form) of the sender
+    QString role;   ///< "controller" or "agent"
+    QString nodeId; ///< persistent QUuid (string form) of the sender
     QString hostName;
-    QString abi;        ///< QSysInfo::buildAbi()
+    QString abi; ///< QSysInfo::buildAbi()
     QString qtVersion;
     int cores = 0;
-    int workers = 0;    ///< the agent's worker count (0 from a controller)
+    int workers = 0; ///< the agent's worker count (0 from a controller)
 };
 
 /** One task of a Run batch: the controller's attempt id and the plugin input. */
@@ -98,13 +98,13 @@ struct Cancel {
 
 /** Agent -> controller: the node's state, pushed at a bounded rate. */
 struct Status {
-    int workers = 0;   ///< target worker count
+    int workers = 0; ///< target worker count
     int busy = 0;
-    int queued = 0;    ///< tasks queued in the pool (all sessions)
-    int capacity = 0;  ///< how many outstanding tasks this controller may have here
+    int queued = 0;   ///< tasks queued in the pool (all sessions)
+    int capacity = 0; ///< how many outstanding tasks this controller may have here
     qint64 tasksDone = 0;
     qint64 failures = 0;
-    double load = 0;   ///< 1-minute load average, -1 if unknown
+    double load = 0;    ///< 1-minute load average, -1 if unknown
     qint64 uploads = 0; ///< plugins stored from uploads since the agent started
 };
 

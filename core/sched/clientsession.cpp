@@ -14,7 +14,7 @@ constexpr qsizetype OutBytes = 4 * 1024 * 1024;
 
 QCborArray failedRow(const QCborValue &clientId, const QString &error)
 {
-    return QCborArray{clientId, false, error, QCborValue(), QString(), 0.0};
+    return QCborArray {clientId, false, error, QCborValue(), QString(), 0.0};
 }
 } // namespace
 
@@ -217,9 +217,9 @@ void ClientSession::onResults(int jobId, const QVector<TaskRecord> &records)
     for (const TaskRecord &r : records) {
         const bool ok = r.status == stats::TaskStatus::Ok;
         QCborValue payload = ok ? r.output : QCborValue(r.error.isEmpty() ? stats::taskStatusName(r.status) : r.error);
-        m_pendingResults.append(QCborArray{it->at(r.index), ok, std::move(payload),
-                                           r.log.isEmpty() ? QCborValue() : QCborValue(r.log), r.nodeName,
-                                           double(r.runtimeUs) / 1e6});
+        m_pendingResults.append(QCborArray {it->at(r.index), ok, std::move(payload),
+                                            r.log.isEmpty() ? QCborValue() : QCborValue(r.log), r.nodeName,
+                                            double(r.runtimeUs) / 1e6});
     }
     // The controller hands results over in batches already: out at once, no extra event-loop turn.
     flush();
@@ -230,13 +230,16 @@ void ClientSession::onJobFinished(int jobId)
     if (!m_clientIds.contains(jobId))
         return;
     // After this turn's results are out: the client ids are needed until then.
-    QMetaObject::invokeMethod(this, [this, jobId] {
-        flushResults();
-        m_clientIds.remove(jobId);
-        if (m_journal)
-            m_journal->writeEnd(m_journalKeys.take(jobId));
-        writeOut();
-    }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this,
+        [this, jobId] {
+            flushResults();
+            m_clientIds.remove(jobId);
+            if (m_journal)
+                m_journal->writeEnd(m_journalKeys.take(jobId));
+            writeOut();
+        },
+        Qt::QueuedConnection);
 }
 
 void ClientSession::sendHello(const QCborMap &fields)
@@ -276,7 +279,8 @@ void ClientSession::scheduleFlush()
     if (m_flushScheduled)
         return;
     m_flushScheduled = true;
-    QMetaObject::invokeMethod(this, [this] { flush(); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this, [this] { flush(); }, Qt::QueuedConnection);
 }
 
 void ClientSession::flush()

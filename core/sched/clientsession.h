@@ -92,8 +92,8 @@ private:
     bool m_labelJobs = false;
     QString m_clientName;
     protocol::FrameDecoder m_decoder;
-    QByteArray m_out;               ///< encoded frames not yet handed to the writer
-    QCborArray m_pendingResults;    ///< result rows recorded since the last flush
+    QByteArray m_out;            ///< encoded frames not yet handed to the writer
+    QCborArray m_pendingResults; ///< result rows recorded since the last flush
     bool m_flushScheduled = false;
     bool m_ended = false;
     QHash<QString, QCborValue> m_params;     ///< client job key -> python plugin parameters

@@ -36,7 +36,8 @@ QString normalisedEndpoint(const QString &hostPort)
     if (a.isNull())
         return hostPort;
     const QHostAddress p = plainAddress(a);
-    const QString text = p.protocol() == QAbstractSocket::IPv6Protocol ? QStringLiteral("[%1]").arg(p.toString()) : p.toString();
+    const QString text
+        = p.protocol() == QAbstractSocket::IPv6Protocol ? QStringLiteral("[%1]").arg(p.toString()) : p.toString();
     return text + hostPort.mid(colon);
 }
 } // namespace
@@ -152,14 +153,16 @@ void ClusterDiscovery::onNodeSeen(const net::DiscoveredNode &seen)
     const net::DiscoveredNode previous = agent.last;
     agent.last = seen;
     const QString endpoint = discoveredEndpoint(seen);
-    const QString label = QStringLiteral("%1 (%2)").arg(seen.hostName.isEmpty() ? uuidText(seen.nodeId) : seen.hostName, endpoint);
+    const QString label
+        = QStringLiteral("%1 (%2)").arg(seen.hostName.isEmpty() ? uuidText(seen.nodeId) : seen.hostName, endpoint);
 
     if (Node *twin = foreignTwin(seen)) {
         dropCandidate(agent);
         if (agent.node)
             removeRemote(agent, QStringLiteral("also given by hand as %1").arg(twin->address()));
         if (!agent.manual)
-            emit eventLogged(QStringLiteral("discovery: %1 is already a node (%2); not added twice").arg(label, twin->address()));
+            emit eventLogged(
+                QStringLiteral("discovery: %1 is already a node (%2); not added twice").arg(label, twin->address()));
         agent.manual = true;
         return;
     }
@@ -277,8 +280,9 @@ void ClusterDiscovery::onCandidateStateChanged(const QUuid &nodeId)
         }
         agent.last = agent.candidateSeen;
         agent.node = candidate;
-        emit eventLogged(QStringLiteral("discovery: %1 moved from %2 (a TLS session there authenticated as the same node)")
-                             .arg(endpoint, from));
+        emit eventLogged(
+            QStringLiteral("discovery: %1 moved from %2 (a TLS session there authenticated as the same node)")
+                .arg(endpoint, from));
         m_controller->addNode(candidate);
         emit nodeAdded(candidate->id(), agent.last);
         return;

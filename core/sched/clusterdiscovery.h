@@ -89,11 +89,10 @@ signals:
     void eventLogged(const QString &message);
 
 private:
-    struct Agent
-    {
+    struct Agent {
         net::DiscoveredNode last;
-        QPointer<RemoteNode> node; ///< nullptr when not (or no longer) added by us
-        bool manual = false;       ///< the controller has it from elsewhere
+        QPointer<RemoteNode> node;      ///< nullptr when not (or no longer) added by us
+        bool manual = false;            ///< the controller has it from elsewhere
         QPointer<RemoteNode> candidate; ///< make-before-break check of a new endpoint (not in the controller)
         net::DiscoveredNode candidateSeen;
         QHash<QString, qint64> failedEndpoints; ///< endpoint -> when its check failed (monotonic ms)

@@ -68,12 +68,15 @@ void Controller::addNode(Node *node)
         const QString label = node->name().contains(node->address())
                                   ? node->name()
                                   : QStringLiteral("%1 (%2)").arg(node->name(), node->address());
-        emit eventLogged(QStringLiteral("%1: %2%3").arg(label, nodeStateName(node->state()),
-                                                        node->stateReason().isEmpty() ? QString() : QStringLiteral(" — ") + node->stateReason()));
+        emit eventLogged(
+            QStringLiteral("%1: %2%3")
+                .arg(label, nodeStateName(node->state()),
+                     node->stateReason().isEmpty() ? QString() : QStringLiteral(" — ") + node->stateReason()));
         scheduleDispatch();
     });
-    connect(node, &Node::tasksLost, this,
-            [this, node](const QVector<quint64> &attempts, const QString &reason) { onTasksLost(node, attempts, reason); });
+    connect(node, &Node::tasksLost, this, [this, node](const QVector<quint64> &attempts, const QString &reason) {
+        onTasksLost(node, attempts, reason);
+    });
     connect(node, &Node::eventLogged, this,
             [this, node](const QString &message) { emit eventLogged(node->name() + QStringLiteral(": ") + message); });
     emit nodeAdded(node->id());
@@ -156,7 +159,8 @@ int Controller::submit(JobSpec spec)
     QVector<QPair<int, qint64>> tooBig;
     for (size_t i = 0; i < n; ++i) {
         const QCborValue &input = job->spec.inputs.at(qsizetype(i));
-        const bool mayBeBig = input.isString() || input.isByteArray() || input.isArray() || input.isMap() || input.isTag();
+        const bool mayBeBig
+            = input.isString() || input.isByteArray() || input.isArray() || input.isMap() || input.isTag();
         const qint64 size = mayBeBig ? protocol::cborSizeIfOver(input, protocol::MaxValueSize) : 0;
         if (size > protocol::MaxValueSize)
             tooBig.append({int(i), size});
@@ -176,24 +180,27 @@ int Controller::submit(JobSpec spec)
     if (!tooBig.isEmpty()) {
         // Recorded from the event loop, like every other result: the caller has the job id by then.
         const int id = raw->id;
-        QMetaObject::invokeMethod(this, [this, id, tooBig] {
-            Job *job = findJob(id);
-            if (!job || job->isOver())
-                return; // cancelled meanwhile: those tasks were recorded as cancelled
-            QHash<int, QVector<TaskRecord>> records;
-            for (const auto &[index, size] : tooBig) {
-                if (job->taskState[size_t(index)] != TaskState::Pending)
-                    continue;
-                finishTask(job, index, TaskStatus::Failed, {},
-                           QStringLiteral("input %1 is %2 MiB, more than the %3 MiB a task's input may be")
-                               .arg(index)
-                               .arg(double(size) / (1024 * 1024), 0, 'f', 1)
-                               .arg(protocol::MaxValueSize / (1024 * 1024)),
-                           nullptr, 0, &records);
-            }
-            flushRecords(records);
-            checkFinished(job);
-        }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            this,
+            [this, id, tooBig] {
+                Job *job = findJob(id);
+                if (!job || job->isOver())
+                    return; // cancelled meanwhile: those tasks were recorded as cancelled
+                QHash<int, QVector<TaskRecord>> records;
+                for (const auto &[index, size] : tooBig) {
+                    if (job->taskState[size_t(index)] != TaskState::Pending)
+                        continue;
+                    finishTask(job, index, TaskStatus::Failed, {},
+                               QStringLiteral("input %1 is %2 MiB, more than the %3 MiB a task's input may be")
+                                   .arg(index)
+                                   .arg(double(size) / (1024 * 1024), 0, 'f', 1)
+                                   .arg(protocol::MaxValueSize / (1024 * 1024)),
+                               nullptr, 0, &records);
+                }
+                flushRecords(records);
+                checkFinished(job);
+            },
+            Qt::QueuedConnection);
     }
     checkFinished(raw);
     scheduleDispatch();
@@ -268,10 +275,13 @@ void Controller::scheduleDispatch()
     if (m_dispatchScheduled)
         return;
     m_dispatchScheduled = true;
-    QMetaObject::invokeMethod(this, [this] {
-        m_dispatchScheduled = false;
-        dispatch();
-    }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this,
+        [this] {
+            m_dispatchScheduled = false;
+            dispatch();
+        },
+        Qt::QueuedConnection);
 }
 
 bool Controller::nodeMayRun(Job *job, Node *node)
@@ -295,8 +305,8 @@ quint64 Controller::startAttempt(Job *job, int index, Node *node, QVector<NodeTa
         ++job->running;
     }
     ++job->runningCopies[size_t(index)];
-    m_attempts.insert(attempt, Attempt{job->id, index, node, statIndex(node), m_stats.nowUs()});
-    batch->append(NodeTask{attempt, job->spec.inputs.at(index)});
+    m_attempts.insert(attempt, Attempt {job->id, index, node, statIndex(node), m_stats.nowUs()});
+    batch->append(NodeTask {attempt, job->spec.inputs.at(index)});
     if (job->state == JobState::Queued) {
         job->state = JobState::Running;
         job->startedUs = m_stats.nowUs();
@@ -382,7 +392,8 @@ void Controller::failUnrunnableJobs()
             continue;
         bool someoneCan = false;
         for (Node *node : std::as_const(m_nodes))
-            if (node->state() == NodeState::Online && node->workerCount() > 0 && !job->excludedNodes.contains(node->id()))
+            if (node->state() == NodeState::Online && node->workerCount() > 0
+                && !job->excludedNodes.contains(node->id()))
                 someoneCan = true;
         if (someoneCan)
             continue;
@@ -473,8 +484,8 @@ void Controller::finishTask(Job *job, int index, TaskStatus status, QCborValue o
     if (state == TaskState::Running)
         --job->running;
     state = status == TaskStatus::Ok || status == TaskStatus::Error ? TaskState::Done
-            : status == TaskStatus::Cancelled                          ? TaskState::Cancelled
-                                                                       : TaskState::Failed;
+            : status == TaskStatus::Cancelled                       ? TaskState::Cancelled
+                                                                    : TaskState::Failed;
     switch (status) {
     case TaskStatus::Ok:
         ++job->done;
@@ -491,7 +502,8 @@ void Controller::finishTask(Job *job, int index, TaskStatus status, QCborValue o
         ++job->cancelled;
         break;
     }
-    const int attempts = job->attempts[size_t(index)] + (attempt && (status == TaskStatus::Ok || status == TaskStatus::Error) ? 1 : 0);
+    const int attempts
+        = job->attempts[size_t(index)] + (attempt && (status == TaskStatus::Ok || status == TaskStatus::Error) ? 1 : 0);
     const int nodeStat = attempt ? attempt->nodeStat : -1;
     const qint64 startUs = attempt ? attempt->startUs : m_stats.nowUs();
     m_stats.taskFinished(nodeStat, job->id, index, startUs, runtimeUs, attempts, status);
@@ -620,7 +632,8 @@ void Controller::onTasksLost(Node *node, const QVector<quint64> &attempts, const
             continue;
         releaseCopy(job, attempt.index);
         m_stats.attemptLost(attempt.nodeStat);
-        if (job->taskState[size_t(attempt.index)] != TaskState::Running || job->runningCopies[size_t(attempt.index)] > 0)
+        if (job->taskState[size_t(attempt.index)] != TaskState::Running
+            || job->runningCopies[size_t(attempt.index)] > 0)
             continue;
         quint8 &losses = job->losses[size_t(attempt.index)];
         losses = quint8(std::min(255, losses + 1));

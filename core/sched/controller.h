@@ -26,8 +26,8 @@ struct TaskRecord {
     QString nodeName;
     qint64 startUs = 0; ///< when its final attempt was sent, since the controller started
     qint64 runtimeUs = 0;
-    int attempts = 0;   ///< attempts made, the final one included
-    QString log;        ///< what the task printed (for example a Python function's print()), if anything
+    int attempts = 0; ///< attempts made, the final one included
+    QString log;      ///< what the task printed (for example a Python function's print()), if anything
 };
 
 /**

@@ -188,7 +188,8 @@ ControllerHost::~ControllerHost()
             path = m_exitStatsPath;
         }
         Backend *backend = m_backend;
-        QMetaObject::invokeMethod(m_backend, [backend, path] { backend->shutdown(path); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            m_backend, [backend, path] { backend->shutdown(path); }, Qt::QueuedConnection);
         m_thread.wait(); // joins: the backend ends the controller (and its workers), then quits
     }
     delete m_backend;
@@ -200,7 +201,8 @@ void ControllerHost::start()
         return;
     m_thread.start();
     Backend *backend = m_backend;
-    QMetaObject::invokeMethod(m_backend, [backend] { backend->init(); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        m_backend, [backend] { backend->init(); }, Qt::QueuedConnection);
 }
 
 void ControllerHost::post(std::function<void(Controller *)> work)

@@ -92,7 +92,9 @@ bool readRange(const QCborValue &range, const QJsonValue &shown, QVector<QCborVa
         return p.say(QStringLiteral("field \"inputs.range\": more inputs than the limit of %1").arg(MaxJobInputs));
     const qint64 count = qint64(wide);
     if (count > MaxJobInputs)
-        return p.say(QStringLiteral("field \"inputs.range\": %1 inputs is more than the limit of %2").arg(count).arg(MaxJobInputs));
+        return p.say(QStringLiteral("field \"inputs.range\": %1 inputs is more than the limit of %2")
+                         .arg(count)
+                         .arg(MaxJobInputs));
     inputs->reserve(int(count));
     for (qint64 i = 0; i < count; ++i) // start + i * step stays in range; a running sum could step past it
         inputs->append(QCborValue(qint64(__int128(start) + __int128(i) * step)));
@@ -109,7 +111,8 @@ bool readLines(const QJsonValue &lines, const QString &baseDir, QVector<QCborVal
     if (info.exists() && !info.isFile())
         return p.say(QStringLiteral("field \"inputs.lines\": %1 is not a regular file").arg(path));
     if (info.size() > MaxLinesFileSize)
-        return p.say(QStringLiteral("field \"inputs.lines\": %1 is larger than %2 MiB").arg(path).arg(MaxLinesFileSize >> 20));
+        return p.say(
+            QStringLiteral("field \"inputs.lines\": %1 is larger than %2 MiB").arg(path).arg(MaxLinesFileSize >> 20));
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly | QIODevice::Text))
         return p.say(QStringLiteral("field \"inputs.lines\": cannot read %1: %2").arg(path, f.errorString()));
@@ -160,7 +163,8 @@ bool readPythonScript(const QJsonObject &o, const QString &baseDir, JobSpec *spe
     if (info.exists() && !info.isFile())
         return p.say(QStringLiteral("field \"script\": %1 is not a regular file").arg(path));
     if (info.size() > MaxPythonScriptSize)
-        return p.say(QStringLiteral("field \"script\": %1 is larger than %2 MiB").arg(path).arg(MaxPythonScriptSize >> 20));
+        return p.say(
+            QStringLiteral("field \"script\": %1 is larger than %2 MiB").arg(path).arg(MaxPythonScriptSize >> 20));
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly))
         return p.say(QStringLiteral("field \"script\": cannot read %1: %2").arg(path, f.errorString()));
@@ -177,7 +181,7 @@ bool readPythonScript(const QJsonObject &o, const QString &baseDir, JobSpec *spe
 std::optional<JobSpec> parseJobJson(const QByteArray &json, const QString &origin, const QString &baseDir,
                                     const exec::PluginRegistry &plugins, QString *error)
 {
-    Problem p{origin, error};
+    Problem p {origin, error};
     // Parsed twice: exactly (64-bit integers, no lone surrogates; inputs, range and params come from this
     // tree) and by QJsonDocument for the checks of the other fields.
     QCborValue exact;
@@ -198,10 +202,10 @@ std::optional<JobSpec> parseJobJson(const QByteArray &json, const QString &origi
         return std::nullopt;
     }
     const QJsonObject o = doc.object();
-    static const QStringList known = {QStringLiteral("plugin"),   QStringLiteral("inputs"),   QStringLiteral("name"),
-                                      QStringLiteral("retries"),  QStringLiteral("timeout"),  QStringLiteral("priority"),
-                                      QStringLiteral("params"),   QStringLiteral("script"),   QStringLiteral("function"),
-                                      QStringLiteral("modules")};
+    static const QStringList known
+        = {QStringLiteral("plugin"),   QStringLiteral("inputs"),   QStringLiteral("name"),   QStringLiteral("retries"),
+           QStringLiteral("timeout"),  QStringLiteral("priority"), QStringLiteral("params"), QStringLiteral("script"),
+           QStringLiteral("function"), QStringLiteral("modules")};
     for (auto it = o.begin(); it != o.end(); ++it) {
         if (!known.contains(it.key())) {
             p.say(QStringLiteral("unknown field \"%1\" (known: %2)").arg(it.key(), known.join(QStringLiteral(", "))));
@@ -227,7 +231,8 @@ std::optional<JobSpec> parseJobJson(const QByteArray &json, const QString &origi
         return std::nullopt;
     }
     spec.plugin = *info;
-    if (o.contains(QStringLiteral("script")) || o.contains(QStringLiteral("function")) || o.contains(QStringLiteral("modules"))) {
+    if (o.contains(QStringLiteral("script")) || o.contains(QStringLiteral("function"))
+        || o.contains(QStringLiteral("modules"))) {
         if (spec.plugin.name != QLatin1String("python")) {
             p.say(QStringLiteral("fields \"script\", \"function\" and \"modules\" are for the python plugin, not %1")
                       .arg(spec.plugin.name));
@@ -240,8 +245,8 @@ std::optional<JobSpec> parseJobJson(const QByteArray &json, const QString &origi
     }
 
     const QJsonValue inputs = o.value(QStringLiteral("inputs"));
-    const QString inputsExpected =
-        QStringLiteral("an array of inputs, {\"range\": [start, stop, step]} or {\"lines\": \"file.txt\"}");
+    const QString inputsExpected
+        = QStringLiteral("an array of inputs, {\"range\": [start, stop, step]} or {\"lines\": \"file.txt\"}");
     if (inputs.isArray()) {
         const QCborArray a = exactMap.value(QStringLiteral("inputs")).toArray();
         spec.inputs.reserve(a.size());

@@ -16,11 +16,11 @@ struct JobSpec {
     QVector<QCborValue> inputs;
     /** One value every task shares (the python plugin's code); null for none. Sent once per node. */
     QCborValue parameters;
-    int retries = 2;        ///< extra attempts after a worker crash or timeout
-    qint64 timeoutMs = 0;   ///< per task; 0 means none
-    int priority = 0;       ///< higher runs first
-    QString sourceFile;     ///< the job file it came from, if any
-    QString origin;         ///< who submitted it when not the program's own user (an attached script); empty: the user
+    int retries = 2;      ///< extra attempts after a worker crash or timeout
+    qint64 timeoutMs = 0; ///< per task; 0 means none
+    int priority = 0;     ///< higher runs first
+    QString sourceFile;   ///< the job file it came from, if any
+    QString origin;       ///< who submitted it when not the program's own user (an attached script); empty: the user
 };
 
 } // namespace taskfleet::sched

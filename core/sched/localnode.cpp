@@ -64,7 +64,7 @@ void LocalNode::submit(const exec::PluginInfo &plugin, qint64 timeoutMs, const e
     QVector<exec::PoolTask> poolTasks;
     poolTasks.reserve(tasks.size());
     for (NodeTask &t : tasks)
-        poolTasks.append(exec::PoolTask{t.attempt, std::move(t.input), plugin.path, timeoutMs, parameters, 0});
+        poolTasks.append(exec::PoolTask {t.attempt, std::move(t.input), plugin.path, timeoutMs, parameters, 0});
     m_pool.submit(std::move(poolTasks));
 }
 

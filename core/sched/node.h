@@ -55,11 +55,12 @@ public:
     virtual bool canRun(const exec::PluginInfo &plugin, QString *why) const = 0;
     /** Runs \a tasks of one job: its plugin, per-task timeout and shared parameters (may be null). */
     virtual void submit(const exec::PluginInfo &plugin, qint64 timeoutMs, const exec::JobParametersPtr &parameters,
-                        QVector<NodeTask> tasks) = 0;
+                        QVector<NodeTask> tasks)
+        = 0;
     virtual void cancel(const QVector<quint64> &attempts) = 0;
     virtual void setWorkerCount(int count) = 0;
     /** Drops the connection (if any) and connects again at once; nodes without one ignore it. */
-    virtual void reconnect() {}
+    virtual void reconnect() { }
 
 signals:
     void resultsArrived(const QVector<taskfleet::exec::WorkResult> &results);

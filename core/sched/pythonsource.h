@@ -23,9 +23,9 @@ QCborValue pythonJobParameters(const QString &source, const QString &function, c
 QString pythonInterpreter();
 
 struct PythonSourceInfo {
-    bool checked = false;     ///< false: no interpreter could run the check (nothing is known)
-    QString error;            ///< "primes.py:7: invalid syntax", or a missing function; empty if fine
-    QStringList functions;    ///< the top-level functions, in source order
+    bool checked = false;  ///< false: no interpreter could run the check (nothing is known)
+    QString error;         ///< "primes.py:7: invalid syntax", or a missing function; empty if fine
+    QStringList functions; ///< the top-level functions, in source order
 };
 
 /**

@@ -56,7 +56,7 @@ RemoteNode::~RemoteNode()
 QString RemoteNode::address() const
 {
     return m_options.host.contains(QLatin1Char(':')) ? QStringLiteral("[%1]:%2").arg(m_options.host).arg(m_options.port)
-                                                      : QStringLiteral("%1:%2").arg(m_options.host).arg(m_options.port);
+                                                     : QStringLiteral("%1:%2").arg(m_options.host).arg(m_options.port);
 }
 
 QString RemoteNode::name() const
@@ -142,7 +142,8 @@ void RemoteNode::onMessage(const QCborMap &message)
     if (type == MessageType::Unknown)
         return dropConnection(QStringLiteral("protocol error from the agent: ") + error);
     if (!m_helloReceived && type != MessageType::Hello && type != MessageType::Error && type != MessageType::Bye)
-        return dropConnection(QStringLiteral("protocol error: the agent sent %1 before hello").arg(messageTypeName(type)));
+        return dropConnection(
+            QStringLiteral("protocol error: the agent sent %1 before hello").arg(messageTypeName(type)));
     switch (type) {
     case MessageType::Hello:
         return handleHello(message);
@@ -205,7 +206,7 @@ void RemoteNode::handleHello(const QCborMap &message)
     m_capacity = hello.workers;
     qCInfo(lcSched).noquote() << "agent" << name() << "online:" << hello.workers << "workers, ABI" << hello.abi;
     if (m_pendingWorkerCount >= 0) {
-        send(encode(SetWorkers{m_pendingWorkerCount}));
+        send(encode(SetWorkers {m_pendingWorkerCount}));
         m_pendingWorkerCount = -1;
     }
     setState(NodeState::Online, QString());
@@ -224,7 +225,8 @@ int RemoteNode::credit() const
 bool RemoteNode::canRun(const exec::PluginInfo &plugin, QString *why) const
 {
     if (!m_peer.abi.isEmpty() && m_peer.abi != QSysInfo::buildAbi()) {
-        *why = QStringLiteral("%1 has ABI %2; the plugin is built for %3").arg(address(), m_peer.abi, QSysInfo::buildAbi());
+        *why = QStringLiteral("%1 has ABI %2; the plugin is built for %3")
+                   .arg(address(), m_peer.abi, QSysInfo::buildAbi());
         return false;
     }
     const auto it = m_plugins.constFind(plugin.sha256);
@@ -253,28 +255,29 @@ void RemoteNode::submit(const exec::PluginInfo &plugin, qint64 timeoutMs, const 
             ids.append(t.attempt);
         }
         const QString reason = QStringLiteral("%1 is not online").arg(address());
-        QMetaObject::invokeMethod(this, [this, ids, reason] { emit tasksLost(ids, reason); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            this, [this, ids, reason] { emit tasksLost(ids, reason); }, Qt::QueuedConnection);
         return;
     }
     auto it = m_plugins.find(plugin.sha256);
     if (it == m_plugins.end()) {
         PluginEntry entry;
         entry.info = plugin;
-        entry.waiting.append(PendingRun{timeoutMs, parameters, std::move(tasks)});
+        entry.waiting.append(PendingRun {timeoutMs, parameters, std::move(tasks)});
         m_plugins.insert(plugin.sha256, std::move(entry));
-        send(encode(PluginQuery{plugin.sha256}));
+        send(encode(PluginQuery {plugin.sha256}));
         return;
     }
     switch (it->stage) {
     case PluginEntry::Stage::Ready:
-        sendRun(plugin.sha256, PendingRun{timeoutMs, parameters, std::move(tasks)});
+        sendRun(plugin.sha256, PendingRun {timeoutMs, parameters, std::move(tasks)});
         return;
     case PluginEntry::Stage::Querying:
     case PluginEntry::Stage::Uploading:
-        it->waiting.append(PendingRun{timeoutMs, parameters, std::move(tasks)});
+        it->waiting.append(PendingRun {timeoutMs, parameters, std::move(tasks)});
         return;
     case PluginEntry::Stage::Rejected: {
-        it->waiting.append(PendingRun{timeoutMs, parameters, std::move(tasks)});
+        it->waiting.append(PendingRun {timeoutMs, parameters, std::move(tasks)});
         failWaiting(*it, Outcome::LoadFailed, it->reason);
         return;
     }
@@ -311,10 +314,14 @@ void RemoteNode::sendRun(const QByteArray &sha, const PendingRun &pending)
             QVector<WorkResult> failed;
             for (const TaskItem &t : std::as_const(run.tasks))
                 if (m_inFlight.remove(t.id))
-                    failed.append(WorkResult{t.id, Outcome::PluginError, {},
-                                             QStringLiteral("the tasks could not be sent to %1: the message is larger "
-                                                            "than the protocol allows").arg(address()),
-                                             0, {}});
+                    failed.append(WorkResult {t.id,
+                                              Outcome::PluginError,
+                                              {},
+                                              QStringLiteral("the tasks could not be sent to %1: the message is larger "
+                                                             "than the protocol allows")
+                                                  .arg(address()),
+                                              0,
+                                              {}});
             emitLater(std::move(failed));
         }
         run.tasks.clear();
@@ -325,7 +332,7 @@ void RemoteNode::sendRun(const QByteArray &sha, const PendingRun &pending)
         if (!run.tasks.isEmpty() && bytes + size > protocol::BatchByteBudget)
             flush();
         bytes += size;
-        run.tasks.append(TaskItem{t.attempt, t.input});
+        run.tasks.append(TaskItem {t.attempt, t.input});
     }
     flush();
 }
@@ -335,10 +342,13 @@ void RemoteNode::emitLater(QVector<WorkResult> results)
     if (results.isEmpty())
         return;
     // Never call back into the controller from inside its own submit()/cancel().
-    QMetaObject::invokeMethod(this, [this, results] {
-        emit resultsArrived(results);
-        emit creditAvailable();
-    }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this,
+        [this, results] {
+            emit resultsArrived(results);
+            emit creditAvailable();
+        },
+        Qt::QueuedConnection);
 }
 
 void RemoteNode::failWaiting(PluginEntry &entry, Outcome outcome, const QString &reason)
@@ -347,7 +357,7 @@ void RemoteNode::failWaiting(PluginEntry &entry, Outcome outcome, const QString 
     for (const PendingRun &run : std::as_const(entry.waiting))
         for (const NodeTask &t : run.tasks)
             if (m_inFlight.remove(t.attempt))
-                results.append(WorkResult{t.attempt, outcome, {}, reason, 0, {}});
+                results.append(WorkResult {t.attempt, outcome, {}, reason, 0, {}});
     entry.waiting.clear();
     emitLater(std::move(results));
 }
@@ -357,7 +367,10 @@ void RemoteNode::upload(PluginEntry &entry)
     QFile file(entry.info.path);
     QString why;
     if (file.size() > MaxPluginSize)
-        why = QStringLiteral("plugin %1 is %2 bytes, more than the upload limit of %3").arg(entry.info.path).arg(file.size()).arg(MaxPluginSize);
+        why = QStringLiteral("plugin %1 is %2 bytes, more than the upload limit of %3")
+                  .arg(entry.info.path)
+                  .arg(file.size())
+                  .arg(MaxPluginSize);
     else if (!file.open(QIODevice::ReadOnly))
         why = QStringLiteral("cannot read plugin %1: %2").arg(entry.info.path, file.errorString());
     if (!why.isEmpty()) {
@@ -369,7 +382,7 @@ void RemoteNode::upload(PluginEntry &entry)
     entry.stage = PluginEntry::Stage::Uploading;
     ++m_uploads;
     qCInfo(lcSched).noquote() << "uploading plugin" << entry.info.name << "to" << address();
-    send(encode(PluginUpload{entry.info.sha256, entry.info.name, file.readAll()}));
+    send(encode(PluginUpload {entry.info.sha256, entry.info.name, file.readAll()}));
     emit eventLogged(QStringLiteral("uploading plugin %1 (%2 bytes)").arg(entry.info.name).arg(file.size()));
 }
 
@@ -478,7 +491,7 @@ void RemoteNode::cancel(const QVector<quint64> &attempts)
                 if (wanted.contains(id)) {
                     wanted.remove(id);
                     m_inFlight.remove(id);
-                    local.append(WorkResult{id, Outcome::Cancelled, {}, QStringLiteral("cancelled"), 0, {}});
+                    local.append(WorkResult {id, Outcome::Cancelled, {}, QStringLiteral("cancelled"), 0, {}});
                     run.tasks.remove(i);
                 }
             }
@@ -496,7 +509,7 @@ void RemoteNode::cancel(const QVector<quint64> &attempts)
 void RemoteNode::setWorkerCount(int count)
 {
     if (m_state == NodeState::Online && m_channel)
-        send(encode(SetWorkers{count}));
+        send(encode(SetWorkers {count}));
     else
         m_pendingWorkerCount = count;
 }

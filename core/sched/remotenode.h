@@ -17,9 +17,10 @@ namespace taskfleet::sched {
 struct RemoteNodeOptions {
     QString host;
     quint16 port = 0;
-    net::ChannelOptions channel;        ///< PSK etc. (ChannelOptions::fromSecret)
-    int heartbeatTimeoutMs = 5000;      ///< nothing from the agent this long (it sends a heartbeat every 1 s when idle): the link is dead
-    int maxBackoffMs = 30000;           ///< reconnect delays grow 1, 2, 4 ... up to this
+    net::ChannelOptions channel; ///< PSK etc. (ChannelOptions::fromSecret)
+    int heartbeatTimeoutMs
+        = 5000; ///< nothing from the agent this long (it sends a heartbeat every 1 s when idle): the link is dead
+    int maxBackoffMs = 30000; ///< reconnect delays grow 1, 2, 4 ... up to this
 };
 
 /**
@@ -123,10 +124,10 @@ private:
     bool m_helloReceived = false;
     bool m_everOnline = false;
     bool m_onlineThisAttempt = false;
-    QString m_agentError; ///< text of an error frame from the agent
+    QString m_agentError;     ///< text of an error frame from the agent
     bool m_agentBusy = false; ///< this attempt was turned away at the agent's pending-handshake limit
     protocol::Status m_status;
-    quint64 m_bytesHeard = 0; ///< the channel's received bytes when last checked
+    quint64 m_bytesHeard = 0;          ///< the channel's received bytes when last checked
     QSet<QByteArray> m_parametersSent; ///< job parameters the agent holds for this connection
     int m_workers = 0;
     int m_busy = 0;

@@ -112,10 +112,13 @@ void ScriptServer::onNewConnection()
             socket->deleteLater();
             continue;
         }
-        auto *session = new ClientSession(m_controller, m_python, [socket = QPointer<QLocalSocket>(socket)](const QByteArray &frames) {
-            if (socket && socket->state() == QLocalSocket::ConnectedState)
-                socket->write(frames); // buffered by Qt: the client's reader thread drains it
-        }, this);
+        auto *session = new ClientSession(
+            m_controller, m_python,
+            [socket = QPointer<QLocalSocket>(socket)](const QByteArray &frames) {
+                if (socket && socket->state() == QLocalSocket::ConnectedState)
+                    socket->write(frames); // buffered by Qt: the client's reader thread drains it
+            },
+            this);
         if (m_submit)
             session->setSubmitter(m_submit);
         session->setLabelJobs(true);

@@ -73,7 +73,7 @@ void Statistics::taskFinished(int node, int jobId, int index, qint64 startUs, qi
                               TaskStatus status)
 {
     const qint64 now = nowUs();
-    m_log.push_back(TaskLogEntry{qint64(m_log.size() + 1), jobId, index, node, startUs, runtimeUs, attempts, status});
+    m_log.push_back(TaskLogEntry {qint64(m_log.size() + 1), jobId, index, node, startUs, runtimeUs, attempts, status});
     if (node >= 0 && (status == TaskStatus::Ok || status == TaskStatus::Error)) {
         NodeTotals &n = m_nodes[node];
         ++n.tasksDone;
@@ -172,11 +172,11 @@ QString Statistics::printStats() const
 
 bool Statistics::writeSummaryCsv(QIODevice *out) const
 {
-    QString text = csvRow({QStringLiteral("node_id"), QStringLiteral("node"), QStringLiteral("tasks_done"),
-                           QStringLiteral("percent_of_all"), QStringLiteral("task_time_sum_s"),
-                           QStringLiteral("time_per_task_s"), QStringLiteral("tasks_per_s_5s"),
-                           QStringLiteral("plugin_errors"), QStringLiteral("failures"), QStringLiteral("lost"),
-                           QStringLiteral("duplicates_discarded")});
+    QString text
+        = csvRow({QStringLiteral("node_id"), QStringLiteral("node"), QStringLiteral("tasks_done"),
+                  QStringLiteral("percent_of_all"), QStringLiteral("task_time_sum_s"),
+                  QStringLiteral("time_per_task_s"), QStringLiteral("tasks_per_s_5s"), QStringLiteral("plugin_errors"),
+                  QStringLiteral("failures"), QStringLiteral("lost"), QStringLiteral("duplicates_discarded")});
     const auto row = [&](const NodeTotals &n, double rateNow) {
         const double share = m_totalDone ? 100.0 * double(n.tasksDone) / double(m_totalDone) : 0.0;
         text += csvRow({n.id, n.name, QString::number(n.tasksDone), QString::number(share, 'f', 2),
@@ -203,13 +203,13 @@ bool Statistics::writeSummaryCsv(QIODevice *out) const
 
 bool Statistics::writeTimeSeriesCsv(QIODevice *out) const
 {
-    QStringList header{QStringLiteral("second"), QStringLiteral("unix_time"), QStringLiteral("total")};
+    QStringList header {QStringLiteral("second"), QStringLiteral("unix_time"), QStringLiteral("total")};
     for (const NodeTotals &n : m_nodes)
         header << n.name;
     QString text = csvRow(header);
     for (int s = 0; s < seconds(); ++s) {
-        QStringList row{QString::number(s), QString::number(m_startEpochMs / 1000 + s),
-                        QString::number(doneInSecond(-1, s))};
+        QStringList row {QString::number(s), QString::number(m_startEpochMs / 1000 + s),
+                         QString::number(doneInSecond(-1, s))};
         for (int i = 0; i < m_nodes.size(); ++i)
             row << QString::number(doneInSecond(i, s));
         text += csvRow(row);
@@ -219,16 +219,17 @@ bool Statistics::writeTimeSeriesCsv(QIODevice *out) const
 
 bool Statistics::writeTaskLogCsv(QIODevice *out) const
 {
-    if (out->write(csvRow({QStringLiteral("seq"), QStringLiteral("job"), QStringLiteral("index"), QStringLiteral("node"),
-                           QStringLiteral("start_s"), QStringLiteral("runtime_s"), QStringLiteral("attempts"),
-                           QStringLiteral("status")})
+    if (out->write(csvRow({QStringLiteral("seq"), QStringLiteral("job"), QStringLiteral("index"),
+                           QStringLiteral("node"), QStringLiteral("start_s"), QStringLiteral("runtime_s"),
+                           QStringLiteral("attempts"), QStringLiteral("status")})
                        .toUtf8())
         < 0)
         return false;
     QString text;
     for (const TaskLogEntry &e : m_log) {
         text += csvRow({QString::number(e.seq), QString::number(e.jobId), QString::number(e.index),
-                        e.node >= 0 ? m_nodes.at(e.node).name : QString(), QString::number(double(e.startUs) / 1e6, 'f', 6),
+                        e.node >= 0 ? m_nodes.at(e.node).name : QString(),
+                        QString::number(double(e.startUs) / 1e6, 'f', 6),
                         QString::number(double(e.runtimeUs) / 1e6, 'f', 6), QString::number(e.attempts),
                         taskStatusName(e.status)});
         if (text.size() > 1 << 20) {
@@ -245,7 +246,7 @@ QStringList Statistics::exportCsv(const QString &path, QString *error) const
     QString base = path;
     if (base.endsWith(QStringLiteral(".csv"), Qt::CaseInsensitive))
         base.chop(4);
-    const QStringList files{path, base + QStringLiteral(".timeseries.csv"), base + QStringLiteral(".tasks.csv")};
+    const QStringList files {path, base + QStringLiteral(".timeseries.csv"), base + QStringLiteral(".tasks.csv")};
     for (int i = 0; i < files.size(); ++i) {
         QSaveFile f(files.at(i));
         if (!f.open(QIODevice::WriteOnly)) {

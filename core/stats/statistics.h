@@ -69,7 +69,8 @@ public:
     int nodeIndex(const QString &id, const QString &name);
     void renameNode(int node, const QString &name);
 
-    void taskFinished(int node, int jobId, int index, qint64 startUs, qint64 runtimeUs, int attempts, TaskStatus status);
+    void taskFinished(int node, int jobId, int index, qint64 startUs, qint64 runtimeUs, int attempts,
+                      TaskStatus status);
     void attemptFailed(int node);
     void attemptLost(int node);
     void duplicateDiscarded(int node);

@@ -20,7 +20,12 @@ constexpr int MaxDepth = 512;
 class Parser
 {
 public:
-    explicit Parser(const QByteArray &json) : m_p(json.constData()), m_begin(json.constData()), m_end(json.constData() + json.size()) {}
+    explicit Parser(const QByteArray &json)
+        : m_p(json.constData())
+        , m_begin(json.constData())
+        , m_end(json.constData() + json.size())
+    {
+    }
 
     bool parse(QCborValue *out)
     {
@@ -197,7 +202,7 @@ private:
 
     bool string(QString *out)
     {
-        ++m_p; // "
+        ++m_p;           // "
         QByteArray utf8; // raw runs are copied as bytes, validated when converted
         QString text;
         auto flush = [&]() -> bool {
@@ -234,14 +239,30 @@ private:
                 break;
             const char e = *m_p++;
             switch (e) {
-            case '"': text += QLatin1Char('"'); break;
-            case '\\': text += QLatin1Char('\\'); break;
-            case '/': text += QLatin1Char('/'); break;
-            case 'b': text += QLatin1Char('\b'); break;
-            case 'f': text += QLatin1Char('\f'); break;
-            case 'n': text += QLatin1Char('\n'); break;
-            case 'r': text += QLatin1Char('\r'); break;
-            case 't': text += QLatin1Char('\t'); break;
+            case '"':
+                text += QLatin1Char('"');
+                break;
+            case '\\':
+                text += QLatin1Char('\\');
+                break;
+            case '/':
+                text += QLatin1Char('/');
+                break;
+            case 'b':
+                text += QLatin1Char('\b');
+                break;
+            case 'f':
+                text += QLatin1Char('\f');
+                break;
+            case 'n':
+                text += QLatin1Char('\n');
+                break;
+            case 'r':
+                text += QLatin1Char('\r');
+                break;
+            case 't':
+                text += QLatin1Char('\t');
+                break;
             case 'u': {
                 const char *at = m_p - 2;
                 char16_t unit = 0;
@@ -320,7 +341,8 @@ private:
                 m_p = start;
                 return fail(QStringLiteral("the integer %1 does not fit in 64 bits (write it as a string, or as %2 to "
                                            "accept rounding)")
-                                .arg(QString::fromLatin1(text.c_str()).left(40), QString::fromLatin1(text.c_str()).left(40) + QStringLiteral(".0")));
+                                .arg(QString::fromLatin1(text.c_str()).left(40),
+                                     QString::fromLatin1(text.c_str()).left(40) + QStringLiteral(".0")));
             }
             *out = QCborValue(qint64(v));
             return true;
@@ -328,7 +350,8 @@ private:
         const double d = std::strtod(text.c_str(), nullptr);
         if (!std::isfinite(d)) {
             m_p = start;
-            return fail(QStringLiteral("the number %1 is out of range").arg(QString::fromLatin1(text.c_str()).left(40)));
+            return fail(
+                QStringLiteral("the number %1 is out of range").arg(QString::fromLatin1(text.c_str()).left(40)));
         }
         *out = QCborValue(d);
         return true;

@@ -107,7 +107,7 @@ void appendJson(QByteArray &out, const QCborValue &value)
     default: {
         // Byte strings, tags, simple types: the same mapping Qt documents for toJsonValue().
         const QJsonValue j = value.toJsonValue();
-        const QByteArray doc = QJsonDocument(QJsonArray{j}).toJson(QJsonDocument::Compact);
+        const QByteArray doc = QJsonDocument(QJsonArray {j}).toJson(QJsonDocument::Compact);
         out.append(doc.mid(1, doc.size() - 2));
         return;
     }

@@ -80,8 +80,9 @@ QCborValue MandelbrotPlugin::run(const QCborValue &input, TaskContext &context, 
     for (auto it = map.constBegin(); it != map.constEnd(); ++it) {
         const QString key = it.key().toString();
         if (std::none_of(std::begin(Keys), std::end(Keys), [&](const char *k) { return key == QLatin1String(k); })) {
-            *error = QStringLiteral("mandelbrot: unknown key %1 (expected x, y, tiles, size, iterations, cx, cy, scale)")
-                         .arg(it.key().toDiagnosticNotation());
+            *error
+                = QStringLiteral("mandelbrot: unknown key %1 (expected x, y, tiles, size, iterations, cx, cy, scale)")
+                      .arg(it.key().toDiagnosticNotation());
             return {};
         }
     }
@@ -91,10 +92,8 @@ QCborValue MandelbrotPlugin::run(const QCborValue &input, TaskContext &context, 
     if (!readInteger(map, "tiles", 8, 1, MaxTiles, &tiles, error)
         || !readInteger(map, "size", 64, 1, MaxSize, &size, error)
         || !readInteger(map, "iterations", 256, 1, MaxIterations, &iterations, error)
-        || !readInteger(map, "x", -1, 0, tiles - 1, &x, error)
-        || !readInteger(map, "y", -1, 0, tiles - 1, &y, error)
-        || !readReal(map, "cx", -0.5, &cx, error)
-        || !readReal(map, "cy", 0.0, &cy, error)
+        || !readInteger(map, "x", -1, 0, tiles - 1, &x, error) || !readInteger(map, "y", -1, 0, tiles - 1, &y, error)
+        || !readReal(map, "cx", -0.5, &cx, error) || !readReal(map, "cy", 0.0, &cy, error)
         || !readReal(map, "scale", 3.0, &scale, error))
         return {};
     if (!(scale > 0)) {

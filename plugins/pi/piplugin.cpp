@@ -14,13 +14,15 @@ namespace taskfleet::plugins {
 
 namespace {
 
-
 // splitmix64: tiny, fast and good enough for Monte Carlo; the same seed gives the same stream
 // on every machine, so a task retried elsewhere returns the same result.
 class SplitMix64
 {
 public:
-    explicit SplitMix64(std::uint64_t seed) : m_state(seed) { }
+    explicit SplitMix64(std::uint64_t seed)
+        : m_state(seed)
+    {
+    }
 
     std::uint64_t next()
     {
@@ -77,7 +79,7 @@ QCborValue PiPlugin::run(const QCborValue &input, TaskContext &context, QString 
         return {};
     }
 
-    SplitMix64 rng{std::uint64_t(seed)};
+    SplitMix64 rng {std::uint64_t(seed)};
     qint64 hits = 0;
     constexpr qint64 Chunk = 1 << 16;
     for (qint64 done = 0; done < samples;) {

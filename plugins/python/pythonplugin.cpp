@@ -26,17 +26,23 @@ namespace {
 /** Levels of arrays and maps converted either way; deeper (or a list that contains itself) is an error. */
 constexpr int MaxNesting = 500;
 
-const QString PlainData = QStringLiteral(
-    "return plain data (None, bool, int, float, str, bytes, list, tuple, dict with str keys), "
-    "or pass the arguments pickled to get any Python object back");
+const QString PlainData
+    = QStringLiteral("return plain data (None, bool, int, float, str, bytes, list, tuple, dict with str keys), "
+                     "or pass the arguments pickled to get any Python object back");
 
 /** An owned reference: released when it goes out of scope. */
 class Ref
 {
 public:
     Ref() = default;
-    explicit Ref(PyObject *stolen) : m_o(stolen) {}
-    Ref(Ref &&other) noexcept : m_o(std::exchange(other.m_o, nullptr)) {}
+    explicit Ref(PyObject *stolen)
+        : m_o(stolen)
+    {
+    }
+    Ref(Ref &&other) noexcept
+        : m_o(std::exchange(other.m_o, nullptr))
+    {
+    }
     Ref &operator=(Ref &&other) noexcept
     {
         std::swap(m_o, other.m_o);
@@ -63,8 +69,7 @@ private:
 PyObject *toPyString(const QString &s)
 {
     int byteOrder = Q_BYTE_ORDER == Q_LITTLE_ENDIAN ? -1 : 1;
-    return PyUnicode_DecodeUTF16(reinterpret_cast<const char *>(s.utf16()), s.size() * 2, "surrogatepass",
-                                 &byteOrder);
+    return PyUnicode_DecodeUTF16(reinterpret_cast<const char *>(s.utf16()), s.size() * 2, "surrogatepass", &byteOrder);
 }
 
 QString fromPyString(PyObject *s)
@@ -124,8 +129,7 @@ void promoteLibpython()
 }
 
 /** The interpreter, and the objects each task uses, looked up once. Lives as long as the process. */
-struct Runtime
-{
+struct Runtime {
     QString startError; // non-empty: no interpreter, every task fails with this
 
     PyObject *sysDict = nullptr;
@@ -221,14 +225,14 @@ void Runtime::start()
     sGetvalue = PyUnicode_InternFromString("getvalue");
     sTruncate = PyUnicode_InternFromString("truncate");
     sSeek = PyUnicode_InternFromString("seek");
-    const bool ok = sysDict && builtins && stringIO && pickleLoads && pickleDumps && pickleProtocol
-        && formatException && formatExceptionOnly && linecache && PyDict_Check(linecache) && zero && empty
-        && sStdout && sStderr && sMain && sTell && sGetvalue && sTruncate && sSeek && newCapture();
+    const bool ok = sysDict && builtins && stringIO && pickleLoads && pickleDumps && pickleProtocol && formatException
+                    && formatExceptionOnly && linecache && PyDict_Check(linecache) && zero && empty && sStdout
+                    && sStderr && sMain && sTell && sGetvalue && sTruncate && sSeek && newCapture();
     if (!ok) {
         PyObject *type, *value, *tb;
         PyErr_Fetch(&type, &value, &tb);
         startError = QStringLiteral("cannot set up the Python interpreter (sys, io, pickle, traceback, linecache): ")
-            + describe(value ? value : type);
+                     + describe(value ? value : type);
         Py_XDECREF(type);
         Py_XDECREF(value);
         Py_XDECREF(tb);
@@ -263,7 +267,8 @@ Runtime &runtime()
 class OutputCapture
 {
 public:
-    explicit OutputCapture(Runtime &rt) : m_rt(rt)
+    explicit OutputCapture(Runtime &rt)
+        : m_rt(rt)
     {
         m_stdout = Ref::borrowed(PyDict_GetItem(rt.sysDict, rt.sStdout));
         m_stderr = Ref::borrowed(PyDict_GetItem(rt.sysDict, rt.sStderr));
@@ -317,8 +322,7 @@ private:
 };
 
 /** A job prepared in this worker: its module, its function, or why it cannot run. */
-struct Job
-{
+struct Job {
     QByteArray id;
     QString error; // non-empty: preparing failed, every task of the job fails with this
     Ref module;
@@ -328,8 +332,7 @@ struct Job
 };
 
 /** The pending exception, formatted as Python prints it (with the traceback when asked), and cleared. */
-struct PendingError
-{
+struct PendingError {
     QString text;
     QString message; // a SyntaxError's msg, else str(exception)
     long line = 0;   // a SyntaxError's line
@@ -359,17 +362,16 @@ PendingError takeError(Runtime &rt, const Job *job, bool withTraceback)
         e.message = describe(value);
     }
 
-    Ref lines(withTraceback ? PyObject_CallFunctionObjArgs(rt.formatException, type, value ? value : Py_None,
-                                                           tb ? tb : Py_None, nullptr)
-                            : PyObject_CallFunctionObjArgs(rt.formatExceptionOnly, type, value ? value : Py_None,
-                                                           nullptr));
+    Ref lines(withTraceback
+                  ? PyObject_CallFunctionObjArgs(rt.formatException, type, value ? value : Py_None, tb ? tb : Py_None,
+                                                 nullptr)
+                  : PyObject_CallFunctionObjArgs(rt.formatExceptionOnly, type, value ? value : Py_None, nullptr));
     Ref joined(lines ? PyUnicode_Join(rt.empty, lines.get()) : nullptr);
     if (joined)
         e.text = chopNewline(fromPyString(joined.get()));
     if (e.text.isEmpty()) {
         PyErr_Clear();
-        e.text = QString::fromUtf8(reinterpret_cast<PyTypeObject *>(type)->tp_name) + QStringLiteral(": ")
-            + e.message;
+        e.text = QString::fromUtf8(reinterpret_cast<PyTypeObject *>(type)->tp_name) + QStringLiteral(": ") + e.message;
     }
     Py_XDECREF(type);
     Py_XDECREF(value);
@@ -405,7 +407,8 @@ PyObject *toPython(const QCborValue &v, int depth, QString *error)
     default:
         if (v.isTag()) // and the extended types (date-time, URL, UUID, ...): their tagged value
             return toPython(v.taggedValue(), depth, error);
-        *error = QStringLiteral("the input holds a CBOR value that has no Python form: %1").arg(v.toDiagnosticNotation());
+        *error
+            = QStringLiteral("the input holds a CBOR value that has no Python form: %1").arg(v.toDiagnosticNotation());
         return nullptr;
     }
     if (depth >= MaxNesting) {
@@ -436,7 +439,8 @@ PyObject *toPython(const QCborValue &v, int depth, QString *error)
             return nullptr;
         if (PyDict_SetItem(dict.get(), key.get(), value.get()) < 0) {
             PyErr_Clear();
-            *error = QStringLiteral("the input's map key %1 cannot be a Python dict key").arg(it.key().toDiagnosticNotation());
+            *error = QStringLiteral("the input's map key %1 cannot be a Python dict key")
+                         .arg(it.key().toDiagnosticNotation());
             return nullptr;
         }
     }
@@ -493,7 +497,8 @@ public:
         if (!sequence && !PyDict_Check(o))
             return fail(o, QStringLiteral("; ") + PlainData);
         if (depth >= MaxNesting)
-            return fail(o, QStringLiteral(": it is nested deeper than %1 levels (does it contain itself?)").arg(MaxNesting));
+            return fail(
+                o, QStringLiteral(": it is nested deeper than %1 levels (does it contain itself?)").arg(MaxNesting));
         if (sequence) {
             const Py_ssize_t n = PySequence_Fast_GET_SIZE(o);
             PyObject **items = PySequence_Fast_ITEMS(o);
@@ -552,24 +557,23 @@ private:
 
 // ---- Jobs
 
-struct JobSpec
-{
+struct JobSpec {
     QString source;
     QString function;
     QString filename = QStringLiteral("<job>");
     QStringList modules;
 };
 
-const QString ParamsShape = QStringLiteral(
-    "{\"source\": <Python source>, \"function\": <name>, \"modules\": [<names>] (optional), "
-    "\"filename\": <name> (optional)}");
+const QString ParamsShape
+    = QStringLiteral("{\"source\": <Python source>, \"function\": <name>, \"modules\": [<names>] (optional), "
+                     "\"filename\": <name> (optional)}");
 
 bool parseParams(const QCborValue &params, JobSpec *spec, QString *error)
 {
     if (!params.isMap()) {
         *error = params.isNull() || params.isUndefined()
-            ? QStringLiteral("the python plugin needs job parameters %1; this job has none").arg(ParamsShape)
-            : QStringLiteral("the python plugin's job parameters must be a map %1").arg(ParamsShape);
+                     ? QStringLiteral("the python plugin needs job parameters %1; this job has none").arg(ParamsShape)
+                     : QStringLiteral("the python plugin's job parameters must be a map %1").arg(ParamsShape);
         return false;
     }
     const QCborMap map = params.toMap();
@@ -582,7 +586,8 @@ bool parseParams(const QCborValue &params, JobSpec *spec, QString *error)
         return false;
     }
     if (!function.isString() || function.toString().isEmpty()) {
-        *error = QStringLiteral("the python plugin's job parameters need \"function\": the name of the function to call");
+        *error
+            = QStringLiteral("the python plugin's job parameters need \"function\": the name of the function to call");
         return false;
     }
     spec->source = source.toString();
@@ -632,8 +637,8 @@ void prepare(Runtime &rt, Job *job, const QCborValue &params, QString *output)
     }
     Ref lines(PyUnicode_Splitlines(source.get(), 1));
     if (lines)
-        job->sourceLines = Ref(Py_BuildValue("(nOOO)", PyUnicode_GET_LENGTH(source.get()), Py_None, lines.get(),
-                                             job->filename.get()));
+        job->sourceLines = Ref(
+            Py_BuildValue("(nOOO)", PyUnicode_GET_LENGTH(source.get()), Py_None, lines.get(), job->filename.get()));
     PyErr_Clear();
 
     PyObject *globals = PyModule_GetDict(job->module.get()); // borrowed
@@ -658,9 +663,11 @@ void prepare(Runtime &rt, Job *job, const QCborValue &params, QString *output)
     Ref code(Py_CompileStringObject(sourceUtf8.constData(), job->filename.get(), Py_file_input, nullptr, -1));
     if (!code) {
         const PendingError e = takeError(rt, job, false);
-        job->error = e.line > 0
-            ? QStringLiteral("syntax error in %1, line %2: %3\n%4").arg(spec.filename).arg(e.line).arg(e.message, e.text)
-            : QStringLiteral("cannot compile %1: %2").arg(spec.filename, e.text);
+        job->error = e.line > 0 ? QStringLiteral("syntax error in %1, line %2: %3\n%4")
+                                      .arg(spec.filename)
+                                      .arg(e.line)
+                                      .arg(e.message, e.text)
+                                : QStringLiteral("cannot compile %1: %2").arg(spec.filename, e.text);
         *output = capture.finish();
         return;
     }
@@ -701,8 +708,7 @@ void prepare(Runtime &rt, Job *job, const QCborValue &params, QString *output)
 
 } // namespace
 
-struct PythonPlugin::Private
-{
+struct PythonPlugin::Private {
     std::vector<Job> jobs; // most recently used first
 
     ~Private()
@@ -737,7 +743,10 @@ struct PythonPlugin::Private
     }
 };
 
-PythonPlugin::PythonPlugin() : d(std::make_unique<Private>()) {}
+PythonPlugin::PythonPlugin()
+    : d(std::make_unique<Private>())
+{
+}
 
 PythonPlugin::~PythonPlugin() = default;
 

@@ -10,7 +10,6 @@ namespace taskfleet::plugins {
 
 namespace {
 
-
 // The same work per number as pp's isprime(): every divisor from 2 to ceil(sqrt(n)), so that
 // timings compare with the Python demo rather than with a cleverer algorithm.
 bool isPrime(qint64 n)

@@ -20,8 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     QString detail;
     announces.verify(bytes, sender, now, &beacon, &detail);
     // Sign the input as it is, so the fuzzer also reaches the parts behind the tag check.
-    const QByteArray signedBytes =
-        bytes + QMessageAuthenticationCode::hash(bytes, key, QCryptographicHash::Sha256);
+    const QByteArray signedBytes = bytes + QMessageAuthenticationCode::hash(bytes, key, QCryptographicHash::Sha256);
     announces.verify(signedBytes, sender, now, &beacon, &detail);
     probes.verify(signedBytes, sender, now, &beacon, &detail);
     if (announces.rememberedNonces() > BeaconVerifier::MaxRememberedNonces)

@@ -27,8 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FrameDecoder pieces(limit);
         for (size_t off = 0; off < size; off += 7) {
             pieces.append(bytes + off, qsizetype(std::min<size_t>(7, size - off)));
-            for (int i = 0; i < 10000 && pieces.next(&m) == FrameDecoder::Status::Frame; ++i) {
-            }
+            for (int i = 0; i < 10000 && pieces.next(&m) == FrameDecoder::Status::Frame; ++i) { }
         }
     }
     return 0;

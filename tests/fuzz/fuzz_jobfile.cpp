@@ -9,7 +9,7 @@ using namespace taskfleet;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static QTemporaryDir dir;
-    static const exec::PluginRegistry registry{QStringList{QStringLiteral(TF_PLUGIN_DIR)}};
+    static const exec::PluginRegistry registry {QStringList {QStringLiteral(TF_PLUGIN_DIR)}};
     const QByteArray json(reinterpret_cast<const char *>(data), qsizetype(size));
     QString error;
     const auto spec = sched::parseJobJson(json, QStringLiteral("fuzz.json"), dir.path(), registry, &error);

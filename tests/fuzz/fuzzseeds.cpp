@@ -41,11 +41,12 @@ QVector<std::pair<QString, QCborMap>> sampleMessages()
     Run run;
     run.sha256 = Sha;
     run.timeoutMs = 1000;
-    run.tasks = {{1, QCborValue(100000)}, {2, QCborValue(QStringLiteral("x"))},
-                 {3, QCborMap{{QStringLiteral("a"), QCborArray{1, 2}}}}};
+    run.tasks = {{1, QCborValue(100000)},
+                 {2, QCborValue(QStringLiteral("x"))},
+                 {3, QCborMap {{QStringLiteral("a"), QCborArray {1, 2}}}}};
     out.append({QStringLiteral("run"), encode(run)});
-    const QCborValue params = QCborMap{{QStringLiteral("source"), QStringLiteral("def f(x):\n    return x\n")},
-                                       {QStringLiteral("function"), QStringLiteral("f")}};
+    const QCborValue params = QCborMap {{QStringLiteral("source"), QStringLiteral("def f(x):\n    return x\n")},
+                                        {QStringLiteral("function"), QStringLiteral("f")}};
     const exec::JobParametersPtr p = exec::makeJobParameters(params);
     run.parametersSha256 = p->id;
     run.parameters = params;
@@ -56,7 +57,7 @@ QVector<std::pair<QString, QCborMap>> sampleMessages()
     results.results = {{1, 0, QCborValue(454396537), 15000, QString()},
                        {2, 2, QCborValue(QStringLiteral("bad input")), 3, QStringLiteral("printed\n")}};
     out.append({QStringLiteral("results"), encode(results)});
-    out.append({QStringLiteral("cancel"), encode(Cancel{{1, 2, 3}})});
+    out.append({QStringLiteral("cancel"), encode(Cancel {{1, 2, 3}})});
     Status status;
     status.workers = 2;
     status.busy = 1;
@@ -65,13 +66,15 @@ QVector<std::pair<QString, QCborMap>> sampleMessages()
     status.tasksDone = 10;
     status.load = 0.5;
     out.append({QStringLiteral("status"), encode(status)});
-    out.append({QStringLiteral("set-workers"), encode(SetWorkers{4})});
-    out.append({QStringLiteral("plugin-query"), encode(PluginQuery{Sha})});
-    out.append({QStringLiteral("plugin-have"), encode(PluginHave{Sha, true})});
-    out.append({QStringLiteral("plugin-upload"),
-                encode(PluginUpload{Sha, QStringLiteral("echo"), QByteArray("\x7f" "ELF") + QByteArray(60, '\0')})});
-    out.append({QStringLiteral("plugin-stored"), encode(PluginStored{Sha})});
-    out.append({QStringLiteral("plugin-rejected"), encode(PluginRejected{Sha, QStringLiteral("not a plugin")})});
+    out.append({QStringLiteral("set-workers"), encode(SetWorkers {4})});
+    out.append({QStringLiteral("plugin-query"), encode(PluginQuery {Sha})});
+    out.append({QStringLiteral("plugin-have"), encode(PluginHave {Sha, true})});
+    out.append({QStringLiteral("plugin-upload"), encode(PluginUpload {Sha, QStringLiteral("echo"),
+                                                                      QByteArray("\x7f"
+                                                                                 "ELF")
+                                                                          + QByteArray(60, '\0')})});
+    out.append({QStringLiteral("plugin-stored"), encode(PluginStored {Sha})});
+    out.append({QStringLiteral("plugin-rejected"), encode(PluginRejected {Sha, QStringLiteral("not a plugin")})});
     out.append({QStringLiteral("heartbeat"), encodeHeartbeat()});
     out.append({QStringLiteral("error"), encodeError(QStringLiteral("bad frame: too big"))});
     out.append({QStringLiteral("bye"), encodeBye(QStringLiteral("shutting down"))});
@@ -110,21 +113,59 @@ bool decodeMessage(const QString &name, const QCborMap &m, QString *error)
     }
     using namespace protocol;
     switch (messageType(m, error)) {
-    case MessageType::Hello: { Hello x; return decode(m, &x, error); }
-    case MessageType::Run: { Run x; return decode(m, &x, error); }
-    case MessageType::Results: { Results x; return decode(m, &x, error); }
-    case MessageType::Cancel: { Cancel x; return decode(m, &x, error); }
-    case MessageType::Status: { Status x; return decode(m, &x, error); }
-    case MessageType::SetWorkers: { SetWorkers x; return decode(m, &x, error); }
-    case MessageType::PluginQuery: { PluginQuery x; return decode(m, &x, error); }
-    case MessageType::PluginHave: { PluginHave x; return decode(m, &x, error); }
-    case MessageType::PluginUpload: { PluginUpload x; return decode(m, &x, error); }
-    case MessageType::PluginStored: { PluginStored x; return decode(m, &x, error); }
-    case MessageType::PluginRejected: { PluginRejected x; return decode(m, &x, error); }
-    case MessageType::Heartbeat: return true;
+    case MessageType::Hello: {
+        Hello x;
+        return decode(m, &x, error);
+    }
+    case MessageType::Run: {
+        Run x;
+        return decode(m, &x, error);
+    }
+    case MessageType::Results: {
+        Results x;
+        return decode(m, &x, error);
+    }
+    case MessageType::Cancel: {
+        Cancel x;
+        return decode(m, &x, error);
+    }
+    case MessageType::Status: {
+        Status x;
+        return decode(m, &x, error);
+    }
+    case MessageType::SetWorkers: {
+        SetWorkers x;
+        return decode(m, &x, error);
+    }
+    case MessageType::PluginQuery: {
+        PluginQuery x;
+        return decode(m, &x, error);
+    }
+    case MessageType::PluginHave: {
+        PluginHave x;
+        return decode(m, &x, error);
+    }
+    case MessageType::PluginUpload: {
+        PluginUpload x;
+        return decode(m, &x, error);
+    }
+    case MessageType::PluginStored: {
+        PluginStored x;
+        return decode(m, &x, error);
+    }
+    case MessageType::PluginRejected: {
+        PluginRejected x;
+        return decode(m, &x, error);
+    }
+    case MessageType::Heartbeat:
+        return true;
     case MessageType::Error:
-    case MessageType::Bye: { ErrorMessage x; return decode(m, &x, error); }
-    case MessageType::Unknown: return false;
+    case MessageType::Bye: {
+        ErrorMessage x;
+        return decode(m, &x, error);
+    }
+    case MessageType::Unknown:
+        return false;
     }
     return false;
 }
@@ -164,10 +205,12 @@ QVector<Seed> makeSeeds(const QString &jobsDir)
         if (file.open(QIODevice::ReadOnly))
             seeds.append({QStringLiteral("jobfile"), f, file.readAll()});
     }
-    seeds.append({QStringLiteral("jobfile"), QStringLiteral("range-and-options.json"),
-                  R"({"name": "r", "plugin": "echo", "inputs": {"range": [0, 10, 2]}, "retries": 1, "timeout": 2.5, "priority": 3})"});
-    seeds.append({QStringLiteral("jobfile"), QStringLiteral("params.json"),
-                  R"({"plugin": "echo", "inputs": [1, "two", {"three": [3.5, null, true]}], "params": {"k": [1, 2]}})"});
+    seeds.append(
+        {QStringLiteral("jobfile"), QStringLiteral("range-and-options.json"),
+         R"({"name": "r", "plugin": "echo", "inputs": {"range": [0, 10, 2]}, "retries": 1, "timeout": 2.5, "priority": 3})"});
+    seeds.append(
+        {QStringLiteral("jobfile"), QStringLiteral("params.json"),
+         R"({"plugin": "echo", "inputs": [1, "two", {"three": [3.5, null, true]}], "params": {"k": [1, 2]}})"});
     return seeds;
 }
 
@@ -199,8 +242,8 @@ bool seedDecodes(const Seed &seed, const QString &pluginDir, const QString &base
     if (seed.target == QLatin1String("beacon")) {
         const auto kind = seed.name == QLatin1String("probe") ? net::Beacon::Kind::Probe : net::Beacon::Kind::Announce;
         net::BeaconVerifier verifier(beaconFuzzKey(), kind);
-        const net::BeaconStatus status =
-            verifier.verify(seed.data, QHostAddress(QStringLiteral("127.0.0.1")), BeaconFuzzNowMs, nullptr, error);
+        const net::BeaconStatus status
+            = verifier.verify(seed.data, QHostAddress(QStringLiteral("127.0.0.1")), BeaconFuzzNowMs, nullptr, error);
         if (status != net::BeaconStatus::Accepted && error->isEmpty())
             *error = net::beaconStatusName(status);
         return status == net::BeaconStatus::Accepted;
@@ -219,7 +262,8 @@ bool writeSeeds(const QVector<Seed> &seeds, const QString &dir, QString *error)
     for (const Seed &s : seeds) {
         const QString folder = QDir(dir).filePath(s.target);
         QFile f(QDir(folder).filePath(s.name));
-        if (!QDir().mkpath(folder) || !f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(s.data) != s.data.size()) {
+        if (!QDir().mkpath(folder) || !f.open(QIODevice::WriteOnly | QIODevice::Truncate)
+            || f.write(s.data) != s.data.size()) {
             *error = QStringLiteral("cannot write %1: %2").arg(f.fileName(), f.errorString());
             return false;
         }

@@ -83,8 +83,8 @@ public:
         *why = QStringLiteral("fake node");
         return false;
     }
-    void submit(const exec::PluginInfo &, qint64, const exec::JobParametersPtr &, QVector<sched::NodeTask>) override {}
-    void cancel(const QVector<quint64> &) override {}
+    void submit(const exec::PluginInfo &, qint64, const exec::JobParametersPtr &, QVector<sched::NodeTask>) override { }
+    void cancel(const QVector<quint64> &) override { }
     void setWorkerCount(int count) override
     {
         m_workers = count;
@@ -227,7 +227,8 @@ QMap<int, QString> shownOutputs(MainWindow *w)
     QMap<int, QString> outputs;
     const gui::ResultsModel *m = w->resultsModel();
     for (int r = 0; r < m->rowCount(); ++r)
-        outputs.insert(m->index(r, gui::ResultsModel::Index).data().toInt(), m->index(r, gui::ResultsModel::Output).data().toString());
+        outputs.insert(m->index(r, gui::ResultsModel::Index).data().toInt(),
+                       m->index(r, gui::ResultsModel::Output).data().toString());
     return outputs;
 }
 
@@ -269,8 +270,9 @@ private slots:
     {
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        const QString job = writeFile(dir, QStringLiteral("echo.json"),
-                                      R"({"name": "dropped echo", "plugin": "echo", "inputs": {"range": [0, 300, 1]}})");
+        const QString job
+            = writeFile(dir, QStringLiteral("echo.json"),
+                        R"({"name": "dropped echo", "plugin": "echo", "inputs": {"range": [0, 300, 1]}})");
         auto w = makeWindow(2);
         QVERIFY(dropFiles(w.get(), {job}));
         QVERIFY(w->lastError().isEmpty());
@@ -295,9 +297,11 @@ private slots:
     {
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        const QString good = writeFile(dir, QStringLiteral("sleep.json"),
-                                       R"({"name": "sleeper", "plugin": "sleep", "inputs": [200, 200, 200, 200, 200, 200, 200, 200]})");
-        const QString badPlugin = writeFile(dir, QStringLiteral("bad-plugin.json"), R"({"plugin": "no-such-plugin", "inputs": [1]})");
+        const QString good = writeFile(
+            dir, QStringLiteral("sleep.json"),
+            R"({"name": "sleeper", "plugin": "sleep", "inputs": [200, 200, 200, 200, 200, 200, 200, 200]})");
+        const QString badPlugin
+            = writeFile(dir, QStringLiteral("bad-plugin.json"), R"({"plugin": "no-such-plugin", "inputs": [1]})");
         const QString badJson = writeFile(dir, QStringLiteral("broken.json"), R"({"plugin": "echo", "inputs": [1, 2)");
         auto w = makeWindow(2);
         QSignalSpy errors(w.get(), &MainWindow::errorShown);
@@ -344,7 +348,9 @@ private slots:
 
         // Through the model, and shrinking: it takes effect while a job runs.
         QTemporaryDir dir;
-        const QString job = writeFile(dir, QStringLiteral("sleep.json"), R"({"plugin": "sleep", "inputs": [150, 150, 150, 150, 150, 150, 150, 150, 150, 150]})");
+        const QString job
+            = writeFile(dir, QStringLiteral("sleep.json"),
+                        R"({"plugin": "sleep", "inputs": [150, 150, 150, 150, 150, 150, 150, 150, 150, 150]})");
         QCOMPARE(w->openFiles({job}), 1);
         QVERIFY(w->nodesModel()->setData(cell, 1, Qt::EditRole));
         QTRY_COMPARE_WITH_TIMEOUT(w->host()->lastSnapshot().nodes.value(0).workers, 1, 10000);
@@ -359,7 +365,8 @@ private slots:
         QVERIFY(dir.isValid());
         const QString exitStats = dir.filePath(QStringLiteral("at-exit.csv"));
         auto w = makeWindow(3, exitStats);
-        const QString job = writeFile(dir, QStringLiteral("echo.json"), R"({"plugin": "echo", "inputs": {"range": [0, 500, 1]}})");
+        const QString job
+            = writeFile(dir, QStringLiteral("echo.json"), R"({"plugin": "echo", "inputs": {"range": [0, 500, 1]}})");
         QCOMPARE(w->openFiles({job}), 1);
         QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
 
@@ -389,7 +396,8 @@ private slots:
                 continue;
             }
             ++nodeRows;
-            const auto node = std::find_if(snap.nodes.cbegin(), snap.nodes.cend(), [&](const sched::NodeSnapshot &n) { return n.id == row.at(idCol); });
+            const auto node = std::find_if(snap.nodes.cbegin(), snap.nodes.cend(),
+                                           [&](const sched::NodeSnapshot &n) { return n.id == row.at(idCol); });
             QVERIFY2(node != snap.nodes.cend(), qPrintable(row.at(idCol)));
             QCOMPARE(row.at(doneCol).toLongLong(), node->tasksDone);
         }
@@ -398,7 +406,9 @@ private slots:
         QCOMPARE(total, 500);
         // The per-task log has one row per task; the nodes table shows the same totals.
         QCOMPARE(readCsv(files.at(2)).size() - 1, 500);
-        QTRY_COMPARE_WITH_TIMEOUT(w->nodesModel()->index(w->nodesModel()->rowCount() - 1, NodesModel::TasksDone).data().toLongLong(), 500, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            w->nodesModel()->index(w->nodesModel()->rowCount() - 1, NodesModel::TasksDone).data().toLongLong(), 500,
+            5000);
 
         // --export-stats: written when the window (and its controller) goes away.
         w.reset();
@@ -456,7 +466,8 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(w->nodesModel()->isGone(1), 10000);
         QCOMPARE(w->nodesModel()->rowCount(), 3);
         QCOMPARE(w->nodesModel()->index(1, NodesModel::Name).data().toString(), QStringLiteral("fake-agent"));
-        QVERIFY(w->nodesModel()->index(1, NodesModel::State).data().toString().startsWith(QStringLiteral("offline: gone")));
+        QVERIFY(
+            w->nodesModel()->index(1, NodesModel::State).data().toString().startsWith(QStringLiteral("offline: gone")));
         QVERIFY(!(w->nodesModel()->flags(w->nodesModel()->index(1, NodesModel::Workers)) & Qt::ItemIsEditable));
         QCOMPARE(w->nodesModel()->index(2, NodesModel::Workers).data().toInt(), 1); // totals: the gone node has none
         w->nodesView()->selectRow(1);
@@ -483,34 +494,37 @@ private slots:
         QVERIFY(test::writeSecretFile(secret, "gui-test-secret-0123456789"));
         test::AgentProcess survivor, victim;
         for (test::AgentProcess *a : {&survivor, &victim})
-            QVERIFY2(a->start(dir.filePath(a == &victim ? QStringLiteral("victim") : QStringLiteral("survivor")), secret,
-                              {QStringLiteral("-w"), QStringLiteral("2"), QStringLiteral("--no-discovery")}),
+            QVERIFY2(a->start(dir.filePath(a == &victim ? QStringLiteral("victim") : QStringLiteral("survivor")),
+                              secret, {QStringLiteral("-w"), QStringLiteral("2"), QStringLiteral("--no-discovery")}),
                      qPrintable(a->error()));
         auto w = makeWindow(1, {}, secret);
         QVERIFY(w->addRemoteNode(QStringLiteral("127.0.0.1"), survivor.port()));
         QVERIFY(w->addRemoteNode(QStringLiteral("127.0.0.1"), victim.port()));
         const QString victimId = victim.address();
-        QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), survivor.address(), NodesModel::State), QStringLiteral("online"), 20000);
+        QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), survivor.address(), NodesModel::State), QStringLiteral("online"),
+                                  20000);
         QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), victimId, NodesModel::State), QStringLiteral("online"), 20000);
         const QString victimName = nodeCell(w.get(), victimId, NodesModel::Name);
 
         QMap<QString, qint64> ranOn; // node name -> tasks that ended with a value there, from the records
         QSet<int> indices;
         QObject guard;
-        connect(w->host(), &sched::ControllerHost::resultsRecorded, &guard, [&](int, const QVector<sched::TaskRecord> &records) {
-            for (const sched::TaskRecord &r : records) {
-                if (r.status == stats::TaskStatus::Ok)
-                    ++ranOn[r.nodeName];
-                indices.insert(r.index);
-            }
-        });
+        connect(w->host(), &sched::ControllerHost::resultsRecorded, &guard,
+                [&](int, const QVector<sched::TaskRecord> &records) {
+                    for (const sched::TaskRecord &r : records) {
+                        if (r.status == stats::TaskStatus::Ok)
+                            ++ranOn[r.nodeName];
+                        indices.insert(r.index);
+                    }
+                });
         constexpr int Tasks = 400;
         QStringList ms;
         for (int i = 0; i < Tasks; ++i)
             ms << QStringLiteral("20"); // 20 ms each: about 2 s on the 5 workers
         const QString job = writeFile(dir, QStringLiteral("sleep.json"),
                                       QStringLiteral(R"({"name": "sleepers", "plugin": "sleep", "inputs": [%1]})")
-                                          .arg(ms.join(QLatin1Char(','))).toUtf8());
+                                          .arg(ms.join(QLatin1Char(',')))
+                                          .toUtf8());
         w->openFiles({job});
         QTRY_VERIFY_WITH_TIMEOUT(ranOn.value(victimName) >= 20, 30000);
         victim.kill9();
@@ -526,12 +540,18 @@ private slots:
                 const QString name = m->index(row, NodesModel::Name).data().toString();
                 const qint64 shown = m->index(row, NodesModel::TasksDone).data().toLongLong();
                 if (shown != ranOn.value(name))
-                    return QStringLiteral("%1 shows %2 tasks, the records say %3").arg(name).arg(shown).arg(ranOn.value(name));
+                    return QStringLiteral("%1 shows %2 tasks, the records say %3")
+                        .arg(name)
+                        .arg(shown)
+                        .arg(ranOn.value(name));
                 sum += shown;
             }
             const qint64 total = m->index(m->rowCount() - 1, NodesModel::TasksDone).data().toLongLong();
             if (sum != Tasks || total != Tasks)
-                return QStringLiteral("rows add up to %1, the totals row says %2, %3 tasks ran").arg(sum).arg(total).arg(Tasks);
+                return QStringLiteral("rows add up to %1, the totals row says %2, %3 tasks ran")
+                    .arg(sum)
+                    .arg(total)
+                    .arg(Tasks);
             return QString();
         };
         QTRY_COMPARE_WITH_TIMEOUT(checkRows(), QString(), 10000);
@@ -544,7 +564,8 @@ private slots:
         w->host()->removeNode(victimId);
         QTRY_VERIFY_WITH_TIMEOUT(w->nodesModel()->isGone(w->nodesModel()->rowOf(victimId)), 10000);
         QCOMPARE(checkRows(), QString());
-        const QVariant grey = w->nodesModel()->index(w->nodesModel()->rowOf(victimId), NodesModel::TasksDone).data(Qt::ForegroundRole);
+        const QVariant grey
+            = w->nodesModel()->index(w->nodesModel()->rowOf(victimId), NodesModel::TasksDone).data(Qt::ForegroundRole);
         QVERIFY(grey.isValid());
         grabFor(w.get(), QStringLiteral("window-killed-agent.png"));
     }
@@ -570,33 +591,46 @@ private slots:
         QStringList slow;
         for (int i = 0; i < 400; ++i)
             slow << QStringLiteral("50");
-        w->openFiles({writeFile(dir, QStringLiteral("ok.json"), R"({"name": "ok", "plugin": "echo", "inputs": [1, 2, 3]})"),
-                      writeFile(dir, QStringLiteral("bad.json"), R"({"name": "bad", "plugin": "fail", "inputs": [1, 2, 3, 4, 5]})"),
-                      writeFile(dir, QStringLiteral("slow.json"),
-                                QStringLiteral(R"({"name": "slow", "plugin": "sleep", "inputs": [%1]})").arg(slow.join(QLatin1Char(','))).toUtf8())});
+        w->openFiles(
+            {writeFile(dir, QStringLiteral("ok.json"), R"({"name": "ok", "plugin": "echo", "inputs": [1, 2, 3]})"),
+             writeFile(dir, QStringLiteral("bad.json"),
+                       R"({"name": "bad", "plugin": "fail", "inputs": [1, 2, 3, 4, 5]})"),
+             writeFile(dir, QStringLiteral("slow.json"),
+                       QStringLiteral(R"({"name": "slow", "plugin": "sleep", "inputs": [%1]})")
+                           .arg(slow.join(QLatin1Char(',')))
+                           .toUtf8())});
         QTRY_VERIFY_WITH_TIMEOUT(rowOf(QStringLiteral("slow")) >= 0, 10000);
-        QTRY_COMPARE_WITH_TIMEOUT(cell(QStringLiteral("ok"), JobsModel::State).toString(), QStringLiteral("finished"), JobTimeoutMs);
-        QTRY_COMPARE_WITH_TIMEOUT(cell(QStringLiteral("bad"), JobsModel::State).toString(), QStringLiteral("failed (all 5)"), JobTimeoutMs);
-        QCOMPARE(cell(QStringLiteral("ok"), JobsModel::Progress, JobsModel::OutcomeRole).toInt(), int(JobsModel::FinishedOk));
-        QCOMPARE(cell(QStringLiteral("bad"), JobsModel::Progress, JobsModel::OutcomeRole).toInt(), int(JobsModel::FinishedWithFailures));
+        QTRY_COMPARE_WITH_TIMEOUT(cell(QStringLiteral("ok"), JobsModel::State).toString(), QStringLiteral("finished"),
+                                  JobTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(cell(QStringLiteral("bad"), JobsModel::State).toString(),
+                                  QStringLiteral("failed (all 5)"), JobTimeoutMs);
+        QCOMPARE(cell(QStringLiteral("ok"), JobsModel::Progress, JobsModel::OutcomeRole).toInt(),
+                 int(JobsModel::FinishedOk));
+        QCOMPARE(cell(QStringLiteral("bad"), JobsModel::Progress, JobsModel::OutcomeRole).toInt(),
+                 int(JobsModel::FinishedWithFailures));
         QCOMPARE(cell(QStringLiteral("bad"), JobsModel::Failed).toInt(), 5);
-        QVERIFY(gui::ProgressDelegate::barColor(JobsModel::FinishedOk, 1) != gui::ProgressDelegate::barColor(JobsModel::FinishedWithFailures, 1));
+        QVERIFY(gui::ProgressDelegate::barColor(JobsModel::FinishedOk, 1)
+                != gui::ProgressDelegate::barColor(JobsModel::FinishedWithFailures, 1));
 
         // Pause: the ETA is "–" and the rate does not decay while nothing runs.
-        const sched::JobSnapshot *slowJob = w->jobsModel()->job(w->jobsModel()->jobs().at(rowOf(QStringLiteral("slow"))).id);
+        const sched::JobSnapshot *slowJob
+            = w->jobsModel()->job(w->jobsModel()->jobs().at(rowOf(QStringLiteral("slow"))).id);
         const int slowId = slowJob->id;
         QTRY_VERIFY_WITH_TIMEOUT(w->jobsModel()->job(slowId)->done >= 10, 20000);
         w->host()->pauseJob(slowId);
-        QTRY_COMPARE_WITH_TIMEOUT(cell(QStringLiteral("slow"), JobsModel::State).toString(), QStringLiteral("paused"), 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(cell(QStringLiteral("slow"), JobsModel::State).toString(), QStringLiteral("paused"),
+                                  10000);
         QCOMPARE(cell(QStringLiteral("slow"), JobsModel::Eta).toString(), QStringLiteral("\u2013"));
-        QCOMPARE(cell(QStringLiteral("slow"), JobsModel::Progress, JobsModel::OutcomeRole).toInt(), int(JobsModel::IsPaused));
+        QCOMPARE(cell(QStringLiteral("slow"), JobsModel::Progress, JobsModel::OutcomeRole).toInt(),
+                 int(JobsModel::IsPaused));
         QVERIFY(settle(w.get()));
         const double rateAtPause = w->jobsModel()->job(slowId)->tasksPerSecond;
         QVERIFY(rateAtPause > 0);
         QSignalSpy snapshots(w->host(), &sched::ControllerHost::snapshotReady);
         QTRY_VERIFY_WITH_TIMEOUT(snapshots.size() >= 6, 10000); // about 1.5 s of snapshots while paused
         const double rateLater = w->jobsModel()->job(slowId)->tasksPerSecond;
-        QVERIFY2(rateLater >= 0.9 * rateAtPause, qPrintable(QStringLiteral("%1 -> %2 tasks/s while paused").arg(rateAtPause).arg(rateLater)));
+        QVERIFY2(rateLater >= 0.9 * rateAtPause,
+                 qPrintable(QStringLiteral("%1 -> %2 tasks/s while paused").arg(rateAtPause).arg(rateLater)));
         QCOMPARE(cell(QStringLiteral("slow"), JobsModel::Eta).toString(), QStringLiteral("\u2013"));
 
         // Cancel: "cancelled (N not run)", N in the Cancelled column, the bar short of 100 % and grey.
@@ -605,10 +639,12 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(int(w->jobsModel()->job(slowId)->state), int(sched::JobState::Cancelled), 10000);
         const sched::JobSnapshot cancelled = *w->jobsModel()->job(slowId);
         QVERIFY(cancelled.cancelled > 0 && cancelled.done + cancelled.cancelled == 400);
-        QCOMPARE(cell(QStringLiteral("slow"), JobsModel::State).toString(), QStringLiteral("cancelled (%1 not run)").arg(cancelled.cancelled));
+        QCOMPARE(cell(QStringLiteral("slow"), JobsModel::State).toString(),
+                 QStringLiteral("cancelled (%1 not run)").arg(cancelled.cancelled));
         QCOMPARE(cell(QStringLiteral("slow"), JobsModel::Cancelled).toLongLong(), cancelled.cancelled);
         QVERIFY(cell(QStringLiteral("slow"), JobsModel::Progress, JobsModel::ProgressRole).toInt() < 1000);
-        QCOMPARE(cell(QStringLiteral("slow"), JobsModel::Progress, JobsModel::OutcomeRole).toInt(), int(JobsModel::WasCancelled));
+        QCOMPARE(cell(QStringLiteral("slow"), JobsModel::Progress, JobsModel::OutcomeRole).toInt(),
+                 int(JobsModel::WasCancelled));
         grabFor(w.get(), QStringLiteral("window-job-states.png"));
     }
 
@@ -626,7 +662,7 @@ private slots:
         // Every document's relative links (to another document or a picture) point at something embedded.
         const QStringList docs = QDir(QStringLiteral(":/taskfleet/manual/docs")).entryList({QStringLiteral("*.md")});
         QVERIFY(docs.contains(QStringLiteral("gui.md")) && docs.contains(QStringLiteral("python.md")));
-        QStringList documents{QStringLiteral("README.md")};
+        QStringList documents {QStringLiteral("README.md")};
         for (const QString &d : docs)
             documents << QStringLiteral("docs/") + d;
         const QRegularExpression link(QStringLiteral(R"(\]\(([^)#\s]+)(#[^)]*)?\))"));
@@ -640,7 +676,8 @@ private slots:
                 if (target.contains(QStringLiteral("://")) || target.startsWith(QStringLiteral("mailto:")))
                     continue;
                 const QUrl resolved = gui::ManualWindow::manualRoot().resolved(QUrl(doc)).resolved(QUrl(target));
-                QVERIFY2(QFile::exists(QLatin1Char(':') + resolved.path()), qPrintable(doc + QStringLiteral(": ") + target));
+                QVERIFY2(QFile::exists(QLatin1Char(':') + resolved.path()),
+                         qPrintable(doc + QStringLiteral(": ") + target));
                 ++checked;
             }
         }
@@ -662,14 +699,17 @@ private slots:
         for (int i = 0; i < 60; ++i)
             ms << QStringLiteral("30");
         w->openFiles({writeFile(dir, QStringLiteral("s.json"),
-                                QStringLiteral(R"({"name": "sleepy", "plugin": "sleep", "inputs": [%1]})").arg(ms.join(QLatin1Char(','))).toUtf8())});
+                                QStringLiteral(R"({"name": "sleepy", "plugin": "sleep", "inputs": [%1]})")
+                                    .arg(ms.join(QLatin1Char(',')))
+                                    .toUtf8())});
         QTRY_VERIFY_WITH_TIMEOUT(w->windowTitle().contains(QStringLiteral("% · Taskfleet")), 10000);
         QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
         QTRY_COMPARE_WITH_TIMEOUT(w->lastNotification(), QStringLiteral("Job 1 \"sleepy\": finished"), 10000);
         QTRY_COMPARE_WITH_TIMEOUT(w->windowTitle(), QStringLiteral("Taskfleet"), 10000);
         const QString csv = dir.filePath(QStringLiteral("stats.csv"));
         w->host()->exportStatistics(csv);
-        QTRY_VERIFY_WITH_TIMEOUT(w->statusBar()->currentMessage().startsWith(QStringLiteral("Statistics written: ")), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(w->statusBar()->currentMessage().startsWith(QStringLiteral("Statistics written: ")),
+                                 10000);
         QVERIFY(w->statusBar()->currentMessage().contains(csv));
         QVERIFY(QFile::exists(csv));
     }
@@ -684,7 +724,9 @@ private slots:
         for (int i = 0; i < 100; ++i)
             ms << QStringLiteral("100");
         w->openFiles({writeFile(dir, QStringLiteral("long.json"),
-                                QStringLiteral(R"({"name": "long", "plugin": "sleep", "inputs": [%1]})").arg(ms.join(QLatin1Char(','))).toUtf8())});
+                                QStringLiteral(R"({"name": "long", "plugin": "sleep", "inputs": [%1]})")
+                                    .arg(ms.join(QLatin1Char(',')))
+                                    .toUtf8())});
         QTRY_COMPARE_WITH_TIMEOUT(w->unfinishedJobs(), 1, 10000);
         QString asked;
         // The question is modal: answer it from a timer running inside its event loop (bounded: 200 x 25 ms).
@@ -724,7 +766,8 @@ private slots:
     void settingsRememberNodesWorkersAndLayout()
     {
         QString error;
-        QVERIFY2(gui::AppSettings::setSecret(QStringLiteral("remembered secret 0123456789"), &error), qPrintable(error));
+        QVERIFY2(gui::AppSettings::setSecret(QStringLiteral("remembered secret 0123456789"), &error),
+                 qPrintable(error));
         const auto open = [] {
             gui::MainWindowOptions options;
             options.pluginPaths = {test::pluginDir()};
@@ -745,17 +788,18 @@ private slots:
             add->trigger();
             gui::AddNodeDialog *dialog = nullptr;
             QTRY_VERIFY_WITH_TIMEOUT((dialog = w->findChild<gui::AddNodeDialog *>()) != nullptr, 5000);
-            dialog->findChild<QLineEdit *>()->setText(QStringLiteral("127.0.0.1:9")); // nothing listens: offline, retried
+            dialog->findChild<QLineEdit *>()->setText(
+                QStringLiteral("127.0.0.1:9")); // nothing listens: offline, retried
             dialog->accept();
             QTRY_VERIFY_WITH_TIMEOUT(w->nodesModel()->rowOf(QStringLiteral("127.0.0.1:9")) >= 0, 10000);
             QTRY_VERIFY_WITH_TIMEOUT(w->nodesModel()->rowCount() >= 2, 10000);
             QVERIFY(w->nodesModel()->setData(w->nodesModel()->index(0, NodesModel::Workers), 3, Qt::EditRole));
             w->resize(1234, 777);
-            size = w->size(); // what the layout allowed
+            size = w->size();    // what the layout allowed
             QVERIFY(w->close()); // no unfinished job: no question
         }
         const gui::AppSettings saved = gui::AppSettings::load();
-        QCOMPARE(saved.manualNodes, QStringList{QStringLiteral("127.0.0.1:9")});
+        QCOMPARE(saved.manualNodes, QStringList {QStringLiteral("127.0.0.1:9")});
         QCOMPARE(saved.localWorkers, 3);
         {
             auto w = open();
@@ -779,12 +823,14 @@ private slots:
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
         auto w = makeWindow(2);
-        w->openFiles({writeFile(dir, QStringLiteral("quick.json"), R"({"name": "quick", "plugin": "echo", "inputs": {"range": [0, 300, 1]}})")});
+        w->openFiles({writeFile(dir, QStringLiteral("quick.json"),
+                                R"({"name": "quick", "plugin": "echo", "inputs": {"range": [0, 300, 1]}})")});
         QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) && jobFinished(w.get(), 0), JobTimeoutMs);
         QVERIFY(settle(w.get()));
         const auto sum = [](const QVector<int> &v) { return std::accumulate(v.begin(), v.end(), 0); };
         const sched::ClusterSnapshot first = w->host()->lastSnapshot();
-        QCOMPARE(sum(first.throughputHistory.value(0)), 300); // the job's last second is in, even if it is the current one
+        QCOMPARE(sum(first.throughputHistory.value(0)),
+                 300); // the job's last second is in, even if it is the current one
         const qint64 secondNow = first.takenUs / 1000000;
         QCOMPARE(first.throughputHistory.value(0).size(), int(qMin<qint64>(secondNow + 1, 120)));
         // Two idle seconds later the history has moved on with the clock: its newest seconds are empty.
@@ -833,7 +879,8 @@ private slots:
         // The editable worker count goes to the agent; the snapshot's count is what the agent reports back.
         const int row = w->nodesModel()->rowOf(id);
         QVERIFY(w->nodesModel()->setData(w->nodesModel()->index(row, NodesModel::Workers), 3, Qt::EditRole));
-        QTRY_VERIFY_WITH_TIMEOUT(nodeIn(w->host()->lastSnapshot(), id) && nodeIn(w->host()->lastSnapshot(), id)->workers == 3, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            nodeIn(w->host()->lastSnapshot(), id) && nodeIn(w->host()->lastSnapshot(), id)->workers == 3, 10000);
         QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), id, NodesModel::Workers), QStringLiteral("3"), 10000);
 
         // A small job runs on the agent, and its row counts the tasks.
@@ -853,7 +900,8 @@ private slots:
         QVERIFY(reconnect && reconnect->isEnabled());
         reconnect->trigger();
         QTRY_VERIFY_WITH_TIMEOUT(nodeIn(w->host()->lastSnapshot(), id)
-                                     && nodeIn(w->host()->lastSnapshot(), id)->state != sched::NodeState::Online, 10000);
+                                     && nodeIn(w->host()->lastSnapshot(), id)->state != sched::NodeState::Online,
+                                 10000);
         QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), id, NodesModel::State), QStringLiteral("online"), 20000);
         QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), id, NodesModel::Workers), QStringLiteral("3"), 10000);
         w->nodesView()->selectRow(w->nodesModel()->rowOf(id));
@@ -872,8 +920,8 @@ private slots:
         QVERIFY(test::writeSecretFile(agentSecret, "the agent's secret"));
         QVERIFY(test::writeSecretFile(mySecret, "another secret, 0123456789"));
         test::AgentProcess agent;
-        QVERIFY2(agent.start(dir.filePath(QStringLiteral("state")), agentSecret, {QStringLiteral("-w"), QStringLiteral("1"),
-                                                                                   QStringLiteral("--no-discovery")}),
+        QVERIFY2(agent.start(dir.filePath(QStringLiteral("state")), agentSecret,
+                             {QStringLiteral("-w"), QStringLiteral("1"), QStringLiteral("--no-discovery")}),
                  qPrintable(agent.error()));
         auto w = makeWindow(1, {}, mySecret);
         QVERIFY(w->addRemoteNode(QStringLiteral("127.0.0.1"), agent.port()));
@@ -897,9 +945,14 @@ private slots:
         const quint16 agentPort1 = freeUdpPort();
         QVERIFY(listenPort && agentPort1);
         const auto args = [listenPort](quint16 own) {
-            return QStringList{QStringLiteral("-w"), QStringLiteral("1"), QStringLiteral("--broadcast"), QStringLiteral("127.0.0.1"),
-                               QStringLiteral("--announce-port"), QString::number(listenPort), QStringLiteral("--discovery-port"),
-                               QString::number(own)};
+            return QStringList {QStringLiteral("-w"),
+                                QStringLiteral("1"),
+                                QStringLiteral("--broadcast"),
+                                QStringLiteral("127.0.0.1"),
+                                QStringLiteral("--announce-port"),
+                                QString::number(listenPort),
+                                QStringLiteral("--discovery-port"),
+                                QString::number(own)};
         };
         test::AgentProcess good;
         QVERIFY2(good.start(dir.filePath(QStringLiteral("good")), secret, args(agentPort1)), qPrintable(good.error()));
@@ -925,7 +978,8 @@ private slots:
 
         const quint16 agentPort2 = freeUdpPort();
         test::AgentProcess stranger;
-        QVERIFY2(stranger.start(dir.filePath(QStringLiteral("stranger")), otherSecret, args(agentPort2)), qPrintable(stranger.error()));
+        QVERIFY2(stranger.start(dir.filePath(QStringLiteral("stranger")), otherSecret, args(agentPort2)),
+                 qPrintable(stranger.error()));
         QTRY_VERIFY_WITH_TIMEOUT(w.discoveryRejections().contains(QStringLiteral("127.0.0.1")), 30000);
         auto *label = w.findChild<QLabel *>(QStringLiteral("discoveryRejections"));
         QVERIFY(label && label->isVisible());
@@ -939,7 +993,9 @@ private slots:
         };
         QVERIFY2(count(QStringLiteral("discovery: listening")) == 1, qPrintable(lines.join(QLatin1Char('\n'))));
         QCOMPARE(int(std::count_if(lines.begin(), lines.end(),
-                                   [&](const QString &l) { return l.contains(QStringLiteral("discovery: found")) && l.contains(id); })),
+                                   [&](const QString &l) {
+                                       return l.contains(QStringLiteral("discovery: found")) && l.contains(id);
+                                   })),
                  1);
         for (const QString &l : lines)
             QVERIFY2(l.count(id) <= 1, qPrintable(l));
@@ -992,9 +1048,10 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(nodeCell(&w, agent.address(), NodesModel::State), QStringLiteral("online"), 20000);
         QTRY_COMPARE_WITH_TIMEOUT(nodeCell(&w, agent.address(), NodesModel::Workers), QStringLiteral("1"), 10000);
 
-        for (const QStringList &args : {QStringList{QStringLiteral("--node"), QStringLiteral("127.0.0.1")},
-                                        QStringList{QStringLiteral("--node"), agent.address(), QStringLiteral("--secret-file"),
-                                                    dir.filePath(QStringLiteral("missing"))}}) {
+        for (const QStringList &args :
+             {QStringList {QStringLiteral("--node"), QStringLiteral("127.0.0.1")},
+              QStringList {QStringLiteral("--node"), agent.address(), QStringLiteral("--secret-file"),
+                           dir.filePath(QStringLiteral("missing"))}}) {
             QProcess app;
             QSignalSpy finished(&app, &QProcess::finished);
             app.start(test::program(QStringLiteral("taskfleet")), args);
@@ -1106,7 +1163,8 @@ def square(n):
     {
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        const QString script = writeFile(dir, QStringLiteral("broken.py"), "def fine(x):\n    return x\n\ndef broken(x)\n    return x\n");
+        const QString script = writeFile(dir, QStringLiteral("broken.py"),
+                                         "def fine(x):\n    return x\n\ndef broken(x)\n    return x\n");
         auto w = makeWindow(1);
         QVERIFY(dropFiles(w.get(), {script}));
         gui::PythonJobDialog *dialog = nullptr;
@@ -1197,12 +1255,14 @@ def square(n):
      */
     void attachedScriptsJobIsShownAndCancelledFromTheWindow()
     {
-        if (!QFile::exists(QStringLiteral("/usr/bin/python3")) || !QFile::exists(test::pluginPath(QStringLiteral("python"))))
+        if (!QFile::exists(QStringLiteral("/usr/bin/python3"))
+            || !QFile::exists(test::pluginPath(QStringLiteral("python"))))
             TF_SKIP_OR_FAIL("needs /usr/bin/python3 and the python plugin");
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
         QVERIFY(QDir(dir.path()).mkdir(QStringLiteral("run")));
-        QFile::setPermissions(dir.filePath(QStringLiteral("run")), QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+        QFile::setPermissions(dir.filePath(QStringLiteral("run")),
+                              QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
         gui::MainWindowOptions options;
         options.localWorkers = 2;
         options.pluginPaths = {test::pluginDir()};
@@ -1245,7 +1305,8 @@ print(json.dumps({"ok": ok, "cancelled": cancelled, "other": other}))
         // The script's job appears in the Jobs table under the script's name, and the user cancels it there.
         QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) != nullptr && onlyJob(w.get())->done >= 2, 20000);
         const sched::JobSnapshot job = *onlyJob(w.get()); // a copy: the model replaces its rows with every snapshot
-        QVERIFY2(job.name.contains(QStringLiteral("python: slow")) && job.name.contains(QStringLiteral("attached_script.py (pid ")),
+        QVERIFY2(job.name.contains(QStringLiteral("python: slow"))
+                     && job.name.contains(QStringLiteral("attached_script.py (pid ")),
                  qPrintable(job.name));
         QCOMPARE(job.plugin, QStringLiteral("python"));
         QCOMPARE(job.total, 40);

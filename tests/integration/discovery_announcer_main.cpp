@@ -39,9 +39,8 @@ int main(int argc, char **argv)
                                               QStringLiteral("port"));
     const QCommandLineOption bindOption(QStringLiteral("bind"), QStringLiteral("Bind address."),
                                         QStringLiteral("address"), QStringLiteral("0.0.0.0"));
-    const QCommandLineOption broadcastOption(QStringLiteral("broadcast"),
-                                             QStringLiteral("Broadcast address (repeatable)."),
-                                             QStringLiteral("address"));
+    const QCommandLineOption broadcastOption(
+        QStringLiteral("broadcast"), QStringLiteral("Broadcast address (repeatable)."), QStringLiteral("address"));
     const QCommandLineOption tcpPortOption(QStringLiteral("tcp-port"), QStringLiteral("Announced TCP port."),
                                            QStringLiteral("port"), QStringLiteral("45452"));
     const QCommandLineOption intervalOption(QStringLiteral("interval"), QStringLiteral("Announce period in ms."),

@@ -54,8 +54,8 @@ int main(int argc, char **argv)
         QStringLiteral("until-rejected"),
         QStringLiteral("... and this many source addresses were rejected for another secret."), QStringLiteral("n"),
         QStringLiteral("0"));
-    parser.addOptions({secretOption, portOption, bindOption, probeOption, probePortOption, noProbeOption,
-                       secondsOption, untilNodesOption, untilRejectedOption});
+    parser.addOptions({secretOption, portOption, bindOption, probeOption, probePortOption, noProbeOption, secondsOption,
+                       untilNodesOption, untilRejectedOption});
     parser.process(app);
 
     if (!parser.isSet(secretOption)) {
@@ -132,8 +132,8 @@ int main(int argc, char **argv)
             if (s.counts[size_t(r)] > 0)
                 counts.insert(beaconStatusName(BeaconStatus(r)), qint64(s.counts[size_t(r)]));
         }
-        rejections.append(QJsonObject{{QStringLiteral("address"), s.address.toString()},
-                                      {QStringLiteral("counts"), counts}});
+        rejections.append(
+            QJsonObject {{QStringLiteral("address"), s.address.toString()}, {QStringLiteral("counts"), counts}});
     }
     printJson({{QStringLiteral("event"), QStringLiteral("summary")},
                {QStringLiteral("nodes"), int(listener.nodes().size())},

@@ -125,9 +125,12 @@ sched::RemoteNode *TestAgent::addRemote(sched::Controller *c, const AgentProcess
 
 bool TestAgent::waitOnline(const QVector<sched::RemoteNode *> &nodes, int timeoutMs)
 {
-    return QTest::qWaitFor([&] {
-        return std::all_of(nodes.begin(), nodes.end(), [](auto *n) { return n->state() == sched::NodeState::Online; });
-    }, timeoutMs);
+    return QTest::qWaitFor(
+        [&] {
+            return std::all_of(nodes.begin(), nodes.end(),
+                               [](auto *n) { return n->state() == sched::NodeState::Online; });
+        },
+        timeoutMs);
 }
 
 sched::JobSpec TestAgent::job(const QString &plugin, const QVector<QCborValue> &inputs)
@@ -177,8 +180,8 @@ bool TestAgent::runJob(sched::Controller *c, sched::JobSpec spec, QVector<sched:
 }
 
 /** Every index 0..n-1 exactly once, every one Ok with output == expected(index). */
-static bool exactlyOnce(const QVector<sched::TaskRecord> &records, int n, const std::function<QCborValue(int)> &expected,
-                        QString *why)
+static bool exactlyOnce(const QVector<sched::TaskRecord> &records, int n,
+                        const std::function<QCborValue(int)> &expected, QString *why)
 {
     QVector<int> seen(n, 0);
     for (const sched::TaskRecord &r : records) {
@@ -227,7 +230,9 @@ void TestAgent::jobSplitOverLocalAndTwoAgents()
     QVector<sched::TaskRecord> records;
     QVERIFY(runJob(&c, job(QStringLiteral("sleep"), range(n, 20)), &records));
     QString why;
-    QVERIFY2(exactlyOnce(records, n, [](int) { return QCborValue(20); }, &why), qPrintable(why));
+    QVERIFY2(exactlyOnce(
+                 records, n, [](int) { return QCborValue(20); }, &why),
+             qPrintable(why));
 
     const auto &nodes = c.statistics().nodes();
     QCOMPARE(nodes.size(), 3);
@@ -239,7 +244,9 @@ void TestAgent::jobSplitOverLocalAndTwoAgents()
     // And echo values come back intact through the wire.
     records.clear();
     QVERIFY(runJob(&c, job(QStringLiteral("echo"), range(2000)), &records));
-    QVERIFY2(exactlyOnce(records, 2000, [](int i) { return QCborValue(i); }, &why), qPrintable(why));
+    QVERIFY2(exactlyOnce(
+                 records, 2000, [](int i) { return QCborValue(i); }, &why),
+             qPrintable(why));
 }
 
 // (b) wrong secret: refused with the reason, no task runs there; the agent keeps serving the right secret.
@@ -269,7 +276,9 @@ void TestAgent::wrongSecretIsRefusedAndAgentKeepsServing()
     QVector<sched::TaskRecord> records;
     QVERIFY(runJob(&right, job(QStringLiteral("echo"), range(200)), &records));
     QString why;
-    QVERIFY2(exactlyOnce(records, 200, [](int i) { return QCborValue(i); }, &why), qPrintable(why));
+    QVERIFY2(exactlyOnce(
+                 records, 200, [](int i) { return QCborValue(i); }, &why),
+             qPrintable(why));
     QVERIFY(agent.isRunning());
 }
 
@@ -279,8 +288,8 @@ void TestAgent::garbageAndPlainTcpAreDropped()
     AgentProcess agent;
     QVERIFY2(agent.start(newStateDir(), secretFile(RightSecret), {QStringLiteral("-w"), QStringLiteral("1")}),
              qPrintable(agent.error()));
-    const QList<QByteArray> payloads{QByteArray(4096, '\xff'), QByteArray("GET / HTTP/1.0\r\nHost: x\r\n\r\n"),
-                                     QByteArray("\x00\x00\x00\x05hello", 9)};
+    const QList<QByteArray> payloads {QByteArray(4096, '\xff'), QByteArray("GET / HTTP/1.0\r\nHost: x\r\n\r\n"),
+                                      QByteArray("\x00\x00\x00\x05hello", 9)};
     for (const QByteArray &payload : payloads) {
         QTcpSocket s;
         s.connectToHost(QHostAddress::LocalHost, agent.port());
@@ -321,15 +330,17 @@ void TestAgent::runnerExitsThreeWhenNoNodeIsUsable()
     QElapsedTimer clock;
     clock.start();
     run.start(test::program(QStringLiteral("taskfleet-run")),
-              {QStringLiteral("-n"), QStringLiteral("0"), QStringLiteral("--node"), agent.address(), QStringLiteral("--node"),
-               QStringLiteral("127.0.0.1:%1").arg(closedPort), QStringLiteral("--secret-file"), secretFile(WrongSecret),
+              {QStringLiteral("-n"), QStringLiteral("0"), QStringLiteral("--node"), agent.address(),
+               QStringLiteral("--node"), QStringLiteral("127.0.0.1:%1").arg(closedPort),
+               QStringLiteral("--secret-file"), secretFile(WrongSecret),
                test::sourceDir() + QStringLiteral("/resources/jobs/echo-range.json")});
     QVERIFY(run.waitForFinished(20000));
     const qint64 elapsed = clock.elapsed();
     const QString err = QString::fromUtf8(run.readAllStandardError());
     QCOMPARE(run.exitCode(), 3);
     QVERIFY2(elapsed < 11000, qPrintable(QStringLiteral("took %1 ms").arg(elapsed)));
-    QVERIFY2(err.contains(agent.address() + QStringLiteral(": TLS handshake failed — the secrets differ")), qPrintable(err));
+    QVERIFY2(err.contains(agent.address() + QStringLiteral(": TLS handshake failed — the secrets differ")),
+             qPrintable(err));
     QVERIFY2(err.contains(QStringLiteral("127.0.0.1:%1: connection refused").arg(closedPort)), qPrintable(err));
     QVERIFY(agent.isRunning());
 }
@@ -378,7 +389,9 @@ void TestAgent::pluginIsUploadedOnce()
     QVector<sched::TaskRecord> records;
     QVERIFY(runJob(&c2, job(QStringLiteral("echo"), range(100)), &records));
     QString why;
-    QVERIFY2(exactlyOnce(records, 100, [](int i) { return QCborValue(i); }, &why), qPrintable(why));
+    QVERIFY2(exactlyOnce(
+                 records, 100, [](int i) { return QCborValue(i); }, &why),
+             qPrintable(why));
     QCOMPARE(node2->uploads(), 0);
     QVERIFY(QTest::qWaitFor([&] { return node2->lastStatus().workers == 2; }, 5000));
     QCOMPARE(node2->lastStatus().uploads, 1);
@@ -407,7 +420,9 @@ void TestAgent::killedAgentTasksAreRescheduled()
     a1.kill9();
     QVERIFY(QTest::qWaitFor([&] { return finished; }, 60000));
     QString why;
-    QVERIFY2(exactlyOnce(records, n, [](int) { return QCborValue(100); }, &why), qPrintable(why));
+    QVERIFY2(exactlyOnce(
+                 records, n, [](int) { return QCborValue(100); }, &why),
+             qPrintable(why));
     QVERIFY(r1->state() != sched::NodeState::Online);
     QVERIFY(a2.isRunning());
 }
@@ -439,7 +454,9 @@ void TestAgent::workerCountChangedAtRuntimeAndKept()
         QVERIFY(QTest::qWaitFor([&] { return node->workerCount() == 4; }, 10000));
         QVERIFY(QTest::qWaitFor([&] { return finished; }, 60000));
         QString why;
-        QVERIFY2(exactlyOnce(records, n, [](int) { return QCborValue(80); }, &why), qPrintable(why));
+        QVERIFY2(exactlyOnce(
+                     records, n, [](int) { return QCborValue(80); }, &why),
+                 qPrintable(why));
 
         // Shrink while idle, then grow back: the agent reports each count.
         node->setWorkerCount(1);
@@ -462,8 +479,10 @@ void TestAgent::workerCountChangedAtRuntimeAndKept()
     // An explicit -w wins over the saved count.
     QVERIFY(again.terminate());
     AgentProcess explicitCount;
-    QVERIFY2(explicitCount.start(stateDir, secret, {QStringLiteral("-w"), QStringLiteral("1")}), qPrintable(explicitCount.error()));
-    QVERIFY2(explicitCount.startupLine().contains(QStringLiteral(", 1 workers,")), qPrintable(explicitCount.startupLine()));
+    QVERIFY2(explicitCount.start(stateDir, secret, {QStringLiteral("-w"), QStringLiteral("1")}),
+             qPrintable(explicitCount.error()));
+    QVERIFY2(explicitCount.startupLine().contains(QStringLiteral(", 1 workers,")),
+             qPrintable(explicitCount.startupLine()));
 }
 
 // An agent of another protocol major version: Incompatible, with the reason, and never retried.
@@ -568,7 +587,7 @@ void TestAgent::agentRefusesBadHelloAndMalformedFrames()
     forged.insert(QStringLiteral("t"), QStringLiteral("run"));
     forged.insert(QStringLiteral("sha"), someSha);
     forged.insert(QStringLiteral("timeout"), 0);
-    forged.insert(QStringLiteral("tasks"), QCborArray{1, 2});
+    forged.insert(QStringLiteral("tasks"), QCborArray {1, 2});
     forged.insert(QStringLiteral("ps"), QString::fromLatin1(exec::makeJobParameters(QStringLiteral("honest"))->id));
     forged.insert(QStringLiteral("pv"), QStringLiteral("swapped"));
     got.clear();
@@ -637,7 +656,9 @@ void TestAgent::otherAbiGetsNoTasks()
     QVERIFY2(why.contains(QStringLiteral("sparc-big_endian-ilp32")), qPrintable(why));
     QVector<sched::TaskRecord> records;
     QVERIFY(runJob(&c, job(QStringLiteral("echo"), range(100)), &records));
-    QVERIFY2(exactlyOnce(records, 100, [](int i) { return QCborValue(i); }, &why), qPrintable(why));
+    QVERIFY2(exactlyOnce(
+                 records, 100, [](int i) { return QCborValue(i); }, &why),
+             qPrintable(why));
     QVERIFY2(!received.contains(QStringLiteral("run")) && !received.contains(QStringLiteral("plugin-query")),
              qPrintable(received.join(QLatin1Char(','))));
 }
@@ -646,8 +667,8 @@ void TestAgent::otherAbiGetsNoTasks()
 void TestAgent::heartbeatsAreSeparateFromTaskTime()
 {
     AgentProcess agent;
-    QVERIFY2(agent.start(newStateDir(), secretFile(RightSecret), {QStringLiteral("-w"), QStringLiteral("1"),
-                                                                 QStringLiteral("-k"), QStringLiteral("2")}),
+    QVERIFY2(agent.start(newStateDir(), secretFile(RightSecret),
+                         {QStringLiteral("-w"), QStringLiteral("1"), QStringLiteral("-k"), QStringLiteral("2")}),
              qPrintable(agent.error()));
     sched::Controller c;
     exec::WorkerPoolOptions none;
@@ -701,7 +722,8 @@ void TestAgent::silentLinkNoticedWithinSeconds()
     ::kill(pid_t(agent.pid()), SIGCONT);
     QVERIFY(dropped);
     qInfo("silent link noticed after %lld ms", ms);
-    QVERIFY2(ms <= sched::RemoteNodeOptions().heartbeatTimeoutMs + 1500 * test::timeScale(), qPrintable(QString::number(ms)));
+    QVERIFY2(ms <= sched::RemoteNodeOptions().heartbeatTimeoutMs + 1500 * test::timeScale(),
+             qPrintable(QString::number(ms)));
     QVERIFY2(ms >= 3000, "dropped before several heartbeats were missed");
 }
 
@@ -742,7 +764,7 @@ void TestAgent::twoControllersShareAnAgentFairly()
     };
     qint64 solo = 0, shared = 0;
     QVERIFY(timeB(&solo));
-    JobWatch longJob(&a, job(QStringLiteral("sleep"), range(120, 100))); // 6 s of sleeps on 2 workers
+    JobWatch longJob(&a, job(QStringLiteral("sleep"), range(120, 100)));          // 6 s of sleeps on 2 workers
     QVERIFY(QTest::qWaitFor([&] { return longJob.records.size() >= 2; }, 20000)); // A holds the workers
     QVERIFY(timeB(&shared));
     qInfo("B's 20,000 tiny tasks: %lld ms alone, %lld ms beside A's 100 ms tasks", solo, shared);
@@ -783,7 +805,9 @@ void TestAgent::terminatedAgentSaysByeAndJobGoesOn()
     QVERIFY2(r1->stateReason().contains(QStringLiteral("stopping")), qPrintable(r1->stateReason()));
     QVERIFY(QTest::qWaitFor([&] { return finished; }, 60000));
     QString why;
-    QVERIFY2(exactlyOnce(records, n, [](int) { return QCborValue(150); }, &why), qPrintable(why));
+    QVERIFY2(exactlyOnce(
+                 records, n, [](int) { return QCborValue(150); }, &why),
+             qPrintable(why));
 }
 
 void TestAgent::signalsPidFileAndIdleExit()
@@ -791,8 +815,8 @@ void TestAgent::signalsPidFileAndIdleExit()
     const QString pidFile = m_dir.filePath(QStringLiteral("agent.pid"));
     AgentProcess agent;
     QVERIFY2(agent.start(newStateDir(), secretFile(RightSecret),
-                         {QStringLiteral("-w"), QStringLiteral("1"), QStringLiteral("-P"), pidFile, QStringLiteral("-t"),
-                          QStringLiteral("3")}),
+                         {QStringLiteral("-w"), QStringLiteral("1"), QStringLiteral("-P"), pidFile,
+                          QStringLiteral("-t"), QStringLiteral("3")}),
              qPrintable(agent.error()));
     QFile f(pidFile);
     QVERIFY(f.open(QIODevice::ReadOnly));
@@ -809,8 +833,8 @@ void TestAgent::badUploadIsRejectedAndSilentControllerDropped()
 {
     const QString stateDir = newStateDir();
     AgentProcess agent;
-    QVERIFY2(agent.start(stateDir, secretFile(RightSecret), {QStringLiteral("-w"), QStringLiteral("1"), QStringLiteral("-k"),
-                                                             QStringLiteral("1")}),
+    QVERIFY2(agent.start(stateDir, secretFile(RightSecret),
+                         {QStringLiteral("-w"), QStringLiteral("1"), QStringLiteral("-k"), QStringLiteral("1")}),
              qPrintable(agent.error()));
     net::SecureChannel ch(net::ChannelOptions::fromSecret(RightSecret));
     QVector<QCborMap> got;
@@ -827,7 +851,8 @@ void TestAgent::badUploadIsRejectedAndSilentControllerDropped()
     const QByteArray claimed = QCryptographicHash::hash("the real plugin", QCryptographicHash::Sha256).toHex();
     connect(&ch, &net::SecureChannel::ready, this, [&] {
         ch.send(protocol::encode(h));
-        ch.send(protocol::encode(protocol::PluginUpload{claimed, QStringLiteral("evil"), QByteArray("something else")}));
+        ch.send(
+            protocol::encode(protocol::PluginUpload {claimed, QStringLiteral("evil"), QByteArray("something else")}));
     });
     connect(&ch, &net::SecureChannel::messageReceived, this, [&](const QCborMap &m) { got.append(m); });
     connect(&ch, &net::SecureChannel::closed, this, [&](const QString &r) {
@@ -836,11 +861,13 @@ void TestAgent::badUploadIsRejectedAndSilentControllerDropped()
     });
     ch.connectToHost(QStringLiteral("127.0.0.1"), agent.port());
     auto has = [&](const QString &type) {
-        return std::any_of(got.begin(), got.end(), [&](const QCborMap &m) { return m.value(QStringLiteral("t")).toString() == type; });
+        return std::any_of(got.begin(), got.end(),
+                           [&](const QCborMap &m) { return m.value(QStringLiteral("t")).toString() == type; });
     };
     QVERIFY(QTest::qWaitFor([&] { return has(QStringLiteral("plugin-rejected")) || closed; }, 10000));
     QVERIFY(has(QStringLiteral("plugin-rejected")));
-    QVERIFY(!QFile::exists(stateDir + QStringLiteral("/plugins/") + QString::fromLatin1(claimed) + QStringLiteral(".so")));
+    QVERIFY(
+        !QFile::exists(stateDir + QStringLiteral("/plugins/") + QString::fromLatin1(claimed) + QStringLiteral(".so")));
     // We now stay silent (no heartbeats): with -k 1 the agent drops us within a few seconds.
     QVERIFY(QTest::qWaitFor([&] { return closed; }, 10000));
     QVERIFY(agent.isRunning());

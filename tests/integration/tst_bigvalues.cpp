@@ -37,12 +37,14 @@ QHash<int, sched::TaskRecord> run(sched::Controller &c, sched::JobSpec spec, int
     int id = -1;
     *finished = false;
     QObject guard;
-    QObject::connect(&c, &sched::Controller::resultsRecorded, &guard, [&](int jobId, const QVector<sched::TaskRecord> &r) {
-        if (jobId == id)
-            for (const sched::TaskRecord &t : r)
-                byIndex.insert(t.index, t);
-    });
-    QObject::connect(&c, &sched::Controller::jobFinished, &guard, [&](int jobId) { *finished = *finished || jobId == id; });
+    QObject::connect(&c, &sched::Controller::resultsRecorded, &guard,
+                     [&](int jobId, const QVector<sched::TaskRecord> &r) {
+                         if (jobId == id)
+                             for (const sched::TaskRecord &t : r)
+                                 byIndex.insert(t.index, t);
+                     });
+    QObject::connect(&c, &sched::Controller::jobFinished, &guard,
+                     [&](int jobId) { *finished = *finished || jobId == id; });
     // A real event loop, not QTest::qWaitFor: that sleeps 10 ms between event batches, and a 40 MB write to a
     // worker's pipe takes thousands of them.
     QEventLoop loop;
@@ -119,8 +121,8 @@ void TestBigValues::twoFortyMegabyteInputsThroughAnAgent()
     node->start();
     QVERIFY(QTest::qWaitFor([&] { return node->state() == sched::NodeState::Online; }, 15000));
 
-    const QVector<QCborValue> inputs{QCborValue(1), QCborValue(text(40 * 1000 * 1000, 'a')), QCborValue(2),
-                                     QCborValue(text(40 * 1000 * 1000, 'b')), QCborValue(3)};
+    const QVector<QCborValue> inputs {QCborValue(1), QCborValue(text(40 * 1000 * 1000, 'a')), QCborValue(2),
+                                      QCborValue(text(40 * 1000 * 1000, 'b')), QCborValue(3)};
     QElapsedTimer clock;
     clock.start();
     bool finished = false;
@@ -142,13 +144,13 @@ void TestBigValues::mixedSizesOnOneWorkerFirstAttempt()
     exec::WorkerPoolOptions one;
     one.workers = 1;
     c.addNode(new sched::LocalNode(one));
-    const QVector<QCborValue> inputs{QCborValue(0),
-                                     QCborValue(QByteArray(1 * MiB, 'x')),
-                                     QCborValue(QByteArray(16 * MiB, 'y')),
-                                     QCborValue(text(40 * 1000 * 1000, 'c')),
-                                     QCborValue(text(40 * 1000 * 1000, 'd')),
-                                     QCborValue(1),
-                                     QCborValue(2)};
+    const QVector<QCborValue> inputs {QCborValue(0),
+                                      QCborValue(QByteArray(1 * MiB, 'x')),
+                                      QCborValue(QByteArray(16 * MiB, 'y')),
+                                      QCborValue(text(40 * 1000 * 1000, 'c')),
+                                      QCborValue(text(40 * 1000 * 1000, 'd')),
+                                      QCborValue(1),
+                                      QCborValue(2)};
     QElapsedTimer clock;
     clock.start();
     bool finished = false;
@@ -169,7 +171,7 @@ void TestBigValues::inputOverTheMaximumFailsAloneAtSubmit()
     exec::WorkerPoolOptions one;
     one.workers = 1;
     c.addNode(new sched::LocalNode(one));
-    const QVector<QCborValue> inputs{QCborValue(7), QCborValue(QByteArray(300 * MiB, 'z')), QCborValue(8)};
+    const QVector<QCborValue> inputs {QCborValue(7), QCborValue(QByteArray(300 * MiB, 'z')), QCborValue(8)};
     bool finished = false;
     const auto records = run(c, echoJob(inputs), 60000, &finished);
     QVERIFY(finished);
@@ -196,8 +198,8 @@ void TestBigValues::outputOverTheMaximumFailsAlone()
     sched::JobSpec spec;
     spec.name = QStringLiteral("big output");
     spec.plugin = *python;
-    spec.parameters = QCborMap{{QStringLiteral("source"), QStringLiteral("def f(n):\n    return b'x' * n\n")},
-                               {QStringLiteral("function"), QStringLiteral("f")}};
+    spec.parameters = QCborMap {{QStringLiteral("source"), QStringLiteral("def f(n):\n    return b'x' * n\n")},
+                                {QStringLiteral("function"), QStringLiteral("f")}};
     spec.inputs = {QCborValue(10), QCborValue(qint64(300 * MiB)), QCborValue(20)};
     bool finished = false;
     const auto records = run(c, spec, 120000, &finished);

@@ -87,17 +87,18 @@ void TestChaos::killsAndStallsDuringLargeJob()
 
     const QString secretFile = m_dir.filePath(QStringLiteral("secret"));
     QVERIFY(test::writeSecretFile(secretFile, Secret));
-    const QStringList agentArgs{QStringLiteral("-w"), QStringLiteral("2"), QStringLiteral("--socket-timeout"),
-                                QStringLiteral("2"), QStringLiteral("--no-discovery")};
+    const QStringList agentArgs {QStringLiteral("-w"), QStringLiteral("2"), QStringLiteral("--socket-timeout"),
+                                 QStringLiteral("2"), QStringLiteral("--no-discovery")};
 
     std::array<std::unique_ptr<AgentProcess>, AgentCount> agents;
     std::array<QString, AgentCount> stateDirs;
-    std::array<quint16, AgentCount> ports{};
+    std::array<quint16, AgentCount> ports {};
     for (int i = 0; i < AgentCount; ++i) {
         stateDirs[size_t(i)] = m_dir.filePath(QStringLiteral("agent%1").arg(i));
         QVERIFY(QDir().mkpath(stateDirs[size_t(i)]));
         agents[size_t(i)] = std::make_unique<AgentProcess>();
-        QVERIFY2(agents[size_t(i)]->start(stateDirs[size_t(i)], secretFile, agentArgs), qPrintable(agents[size_t(i)]->error()));
+        QVERIFY2(agents[size_t(i)]->start(stateDirs[size_t(i)], secretFile, agentArgs),
+                 qPrintable(agents[size_t(i)]->error()));
         ports[size_t(i)] = agents[size_t(i)]->port(); // restarts come back at this same port
     }
 
@@ -105,7 +106,7 @@ void TestChaos::killsAndStallsDuringLargeJob()
     exec::WorkerPoolOptions none;
     none.workers = 0;
     c.addNode(new sched::LocalNode(none));
-    std::array<sched::RemoteNode *, AgentCount> remotes{};
+    std::array<sched::RemoteNode *, AgentCount> remotes {};
     for (int i = 0; i < AgentCount; ++i) {
         sched::RemoteNodeOptions o;
         o.host = QStringLiteral("127.0.0.1");
@@ -119,14 +120,15 @@ void TestChaos::killsAndStallsDuringLargeJob()
         remotes[size_t(i)]->start();
     }
     const auto allOnline = [&] {
-        return std::all_of(remotes.begin(), remotes.end(), [](auto *n) { return n->state() == sched::NodeState::Online; });
+        return std::all_of(remotes.begin(), remotes.end(),
+                           [](auto *n) { return n->state() == sched::NodeState::Online; });
     };
     QVERIFY(QTest::qWaitFor(allOnline, 20000 * scale));
 
     // Per agent, from the SIGKILL/SIGSTOP: when its node left Online (detection), and when it was Online again
     // (rejoined). A node is hit only while Online, so each hit is followed by exactly one of each.
     enum class Phase { Up, Hit, Down };
-    std::array<Phase, AgentCount> phase{};
+    std::array<Phase, AgentCount> phase {};
     std::array<QElapsedTimer, AgentCount> since;
     QVector<qint64> killDetectMs, stopDetectMs;
     int killedRejoined = 0, stoppedRejoined = 0;
@@ -135,7 +137,7 @@ void TestChaos::killsAndStallsDuringLargeJob()
     QVector<sched::TaskRecord> records;
     // Context of every connection and timer below: destroyed first, so nothing reaches these locals afterwards.
     QObject guard;
-    std::array<bool, AgentCount> wasStop{};
+    std::array<bool, AgentCount> wasStop {};
     for (int i = 0; i < AgentCount; ++i) {
         connect(remotes[size_t(i)], &sched::Node::stateChanged, &guard, [&, i] {
             const bool online = remotes[size_t(i)]->state() == sched::NodeState::Online;
@@ -172,7 +174,7 @@ void TestChaos::killsAndStallsDuringLargeJob()
     };
     QVector<Event> plan;
     for (int k = 0; k < Kills + 1; ++k)
-        plan.append(Event{int(TaskCount * (5 + rng.bounded(81)) / 100), k == Kills});
+        plan.append(Event {int(TaskCount * (5 + rng.bounded(81)) / 100), k == Kills});
     std::sort(plan.begin(), plan.end(), [](const Event &a, const Event &b) { return a.atDone < b.atDone; });
 
     QElapsedTimer jobClock;
@@ -180,8 +182,8 @@ void TestChaos::killsAndStallsDuringLargeJob()
     id = c.submit(std::move(spec));
     int killsDone = 0, restarts = 0, stopsDone = 0;
     const auto usable = [&](int i) {
-        return agents[size_t(i)]->isRunning() && phase[size_t(i)] == Phase::Up &&
-               remotes[size_t(i)]->state() == sched::NodeState::Online;
+        return agents[size_t(i)]->isRunning() && phase[size_t(i)] == Phase::Up
+               && remotes[size_t(i)]->state() == sched::NodeState::Online;
     };
     for (const Event &e : plan) {
         // Bounded: every wait below has a timeout; the plan has Kills + 1 events. Every event fires: each comes at
@@ -189,15 +191,18 @@ void TestChaos::killsAndStallsDuringLargeJob()
         QVERIFY2(QTest::qWaitFor([&] { return finished || records.size() >= e.atDone; }, 120000 * scale),
                  qPrintable(QStringLiteral("no progress to %1 done (at %2)").arg(e.atDone).arg(records.size())));
         QVector<int> candidates;
-        QVERIFY2(QTest::qWaitFor([&] {
-                     candidates.clear();
-                     for (int i = 0; i < AgentCount; ++i)
-                         if (usable(i))
-                             candidates.append(i);
-                     return !candidates.isEmpty();
-                 }, 30000 * scale),
+        QVERIFY2(QTest::qWaitFor(
+                     [&] {
+                         candidates.clear();
+                         for (int i = 0; i < AgentCount; ++i)
+                             if (usable(i))
+                                 candidates.append(i);
+                         return !candidates.isEmpty();
+                     },
+                     30000 * scale),
                  "no agent came back online within 30 s");
-        QVERIFY2(!finished, qPrintable(QStringLiteral("the job ended before the event planned at %1 done").arg(e.atDone)));
+        QVERIFY2(!finished,
+                 qPrintable(QStringLiteral("the job ended before the event planned at %1 done").arg(e.atDone)));
         const int victim = candidates.at(int(rng.bounded(quint32(candidates.size()))));
         AgentProcess *agent = agents[size_t(victim)].get();
         phase[size_t(victim)] = Phase::Hit;
@@ -220,13 +225,14 @@ void TestChaos::killsAndStallsDuringLargeJob()
             });
             resume->start(50);
         } else {
-            qInfo("t=%.1f s: SIGKILL agent %d (pid %lld) at %lld done", jobClock.elapsed() / 1000.0, victim, agent->pid(),
-                  qint64(records.size()));
+            qInfo("t=%.1f s: SIGKILL agent %d (pid %lld) at %lld done", jobClock.elapsed() / 1000.0, victim,
+                  agent->pid(), qint64(records.size()));
             agent->kill9();
             ++killsDone;
             const int delay = 200 + int(rng.bounded(1300u));
             QTimer::singleShot(delay, &guard, [&, victim] {
-                if (agents[size_t(victim)]->start(stateDirs[size_t(victim)], secretFile, agentArgs, ports[size_t(victim)]))
+                if (agents[size_t(victim)]->start(stateDirs[size_t(victim)], secretFile, agentArgs,
+                                                  ports[size_t(victim)]))
                     ++restarts;
                 else
                     qWarning("restart of agent %d failed: %s", victim, qPrintable(agents[size_t(victim)]->error()));
@@ -236,12 +242,13 @@ void TestChaos::killsAndStallsDuringLargeJob()
     QVERIFY2(QTest::qWaitFor([&] { return finished; }, 180000 * scale), "the job did not finish within 180 s");
     const double seconds = jobClock.elapsed() / 1000.0;
     // Every agent hit is back: restarted after its SIGKILL, or continued after its SIGSTOP, and online again.
-    QVERIFY2(QTest::qWaitFor([&] { return killedRejoined + stoppedRejoined == Kills + 1 && allOnline(); }, 30000 * scale),
-             qPrintable(QStringLiteral("back online: %1 of %2 killed agents (%3 restarted), %4 of 1 stopped one")
-                            .arg(killedRejoined)
-                            .arg(Kills)
-                            .arg(restarts)
-                            .arg(stoppedRejoined)));
+    QVERIFY2(
+        QTest::qWaitFor([&] { return killedRejoined + stoppedRejoined == Kills + 1 && allOnline(); }, 30000 * scale),
+        qPrintable(QStringLiteral("back online: %1 of %2 killed agents (%3 restarted), %4 of 1 stopped one")
+                       .arg(killedRejoined)
+                       .arg(Kills)
+                       .arg(restarts)
+                       .arg(stoppedRejoined)));
 
     // Every index exactly once, with the right output.
     QVector<int> seen(TaskCount, 0);
@@ -299,7 +306,8 @@ static bool runIp(const QStringList &args, QString *error)
     QProcess p;
     p.start(test::NetnsLab::ipProgram(), args);
     if (!p.waitForFinished(10000) || p.exitStatus() != QProcess::NormalExit || p.exitCode() != 0) {
-        *error = QStringLiteral("ip %1: %2").arg(args.join(QLatin1Char(' ')), QString::fromLocal8Bit(p.readAllStandardError()));
+        *error = QStringLiteral("ip %1: %2")
+                     .arg(args.join(QLatin1Char(' ')), QString::fromLocal8Bit(p.readAllStandardError()));
         return false;
     }
     return true;
@@ -324,20 +332,22 @@ void TestChaos::namespaceLinkCutForFiveSeconds()
     QVERIFY2(lab.create(3, &error), qPrintable(error));
     QStringList nodes;
     for (int h = 1; h <= 2; ++h) {
-        QProcess *agent = lab.startIn(h, test::program(QStringLiteral("taskfleet-agent")),
-                                      {QStringLiteral("-p"), QString::number(Port), QStringLiteral("-i"), lab.hostAddress(h),
-                                       QStringLiteral("-w"), QStringLiteral("2"), QStringLiteral("--no-discovery"),
-                                       QStringLiteral("--state-dir"), m_dir.filePath(QStringLiteral("netns-state%1").arg(h)),
-                                       QStringLiteral("--secret-file"), secretFile});
+        QProcess *agent = lab.startIn(
+            h, test::program(QStringLiteral("taskfleet-agent")),
+            {QStringLiteral("-p"), QString::number(Port), QStringLiteral("-i"), lab.hostAddress(h),
+             QStringLiteral("-w"), QStringLiteral("2"), QStringLiteral("--no-discovery"), QStringLiteral("--state-dir"),
+             m_dir.filePath(QStringLiteral("netns-state%1").arg(h)), QStringLiteral("--secret-file"), secretFile});
         QVERIFY(agent);
         QByteArray out;
         QElapsedTimer t;
         t.start();
-        while (!out.contains("taskfleet-agent listening on") && t.elapsed() < 15000 && agent->state() != QProcess::NotRunning) {
+        while (!out.contains("taskfleet-agent listening on") && t.elapsed() < 15000
+               && agent->state() != QProcess::NotRunning) {
             agent->waitForReadyRead(200);
             out += agent->readAllStandardOutput();
         }
-        QVERIFY2(out.contains("taskfleet-agent listening on"), QByteArray(out + agent->readAllStandardError()).constData());
+        QVERIFY2(out.contains("taskfleet-agent listening on"),
+                 QByteArray(out + agent->readAllStandardError()).constData());
         nodes << QStringLiteral("--node") << QStringLiteral("%1:%2").arg(lab.hostAddress(h)).arg(Port);
     }
 
@@ -353,11 +363,12 @@ void TestChaos::namespaceLinkCutForFiveSeconds()
     const QString results = m_dir.filePath(QStringLiteral("netns-results.jsonl"));
     QElapsedTimer clock;
     clock.start();
-    QProcess *runner = lab.startIn(0, run,
-                                   QStringList{QStringLiteral("-n"), QStringLiteral("0"), QStringLiteral("--no-journal"),
-                                               QStringLiteral("--secret-file"), secretFile, QStringLiteral("-o"), results,
-                                               QStringLiteral("--plugin-path"), test::pluginDir()}
-                                       + nodes + QStringList{jobFile});
+    QProcess *runner
+        = lab.startIn(0, run,
+                      QStringList {QStringLiteral("-n"), QStringLiteral("0"), QStringLiteral("--no-journal"),
+                                   QStringLiteral("--secret-file"), secretFile, QStringLiteral("-o"), results,
+                                   QStringLiteral("--plugin-path"), test::pluginDir()}
+                          + nodes + QStringList {jobFile});
     QVERIFY(runner);
     const auto lines = [&] {
         QFile f(results);
@@ -369,17 +380,22 @@ void TestChaos::namespaceLinkCutForFiveSeconds()
 
     // Cut host 1's link (its veth end in the bridge namespace) for CutMs, then restore it.
     const QString bridgeNs = lab.namespaces().first();
-    QVERIFY2(runIp({QStringLiteral("-n"), bridgeNs, QStringLiteral("link"), QStringLiteral("set"), QStringLiteral("vh1"),
-                    QStringLiteral("down")}, &error), qPrintable(error));
+    QVERIFY2(runIp({QStringLiteral("-n"), bridgeNs, QStringLiteral("link"), QStringLiteral("set"),
+                    QStringLiteral("vh1"), QStringLiteral("down")},
+                   &error),
+             qPrintable(error));
     const int before = lines();
     qInfo("t=%.1f s: link of %s cut at %d results", clock.elapsed() / 1000.0, qPrintable(lab.hostAddress(1)), before);
     const bool endedDuringCut = QTest::qWaitFor([&] { return runner->state() == QProcess::NotRunning; }, CutMs);
-    QVERIFY2(runIp({QStringLiteral("-n"), bridgeNs, QStringLiteral("link"), QStringLiteral("set"), QStringLiteral("vh1"),
-                    QStringLiteral("up")}, &error), qPrintable(error));
+    QVERIFY2(runIp({QStringLiteral("-n"), bridgeNs, QStringLiteral("link"), QStringLiteral("set"),
+                    QStringLiteral("vh1"), QStringLiteral("up")},
+                   &error),
+             qPrintable(error));
     qInfo("t=%.1f s: link restored at %d results%s", clock.elapsed() / 1000.0, lines(),
           endedDuringCut ? " (the job had already ended)" : "");
 
-    QVERIFY2(runner->state() == QProcess::NotRunning || runner->waitForFinished(120000), "taskfleet-run did not finish");
+    QVERIFY2(runner->state() == QProcess::NotRunning || runner->waitForFinished(120000),
+             "taskfleet-run did not finish");
     const QString err = QString::fromLocal8Bit(runner->readAllStandardError());
     qInfo("taskfleet-run finished after %.1f s; stderr:\n%s", clock.elapsed() / 1000.0, qPrintable(err.right(3000)));
     QCOMPARE(runner->exitStatus(), QProcess::NormalExit);

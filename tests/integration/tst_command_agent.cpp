@@ -52,8 +52,12 @@ private:
     }
     QStringList remoteOnly(const test::AgentProcess &agent) const
     {
-        return {QStringLiteral("-n"), QStringLiteral("0"), QStringLiteral("--node"), agent.address(),
-                QStringLiteral("--secret-file"), m_secret};
+        return {QStringLiteral("-n"),
+                QStringLiteral("0"),
+                QStringLiteral("--node"),
+                agent.address(),
+                QStringLiteral("--secret-file"),
+                m_secret};
     }
     void checkRan(const Result &r)
     {

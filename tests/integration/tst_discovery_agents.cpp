@@ -82,12 +82,18 @@ QString TestDiscoveryAgents::newStateDir()
 
 QStringList TestDiscoveryAgents::discoveryArgs(quint16 listenPort)
 {
-    return {QStringLiteral("-w"), QStringLiteral("2"), QStringLiteral("--discovery-port"), QStringLiteral("0"),
-            QStringLiteral("-b"), QStringLiteral("127.0.0.1"), QStringLiteral("--announce-port"),
+    return {QStringLiteral("-w"),
+            QStringLiteral("2"),
+            QStringLiteral("--discovery-port"),
+            QStringLiteral("0"),
+            QStringLiteral("-b"),
+            QStringLiteral("127.0.0.1"),
+            QStringLiteral("--announce-port"),
             QString::number(listenPort)};
 }
 
-std::unique_ptr<sched::ClusterDiscovery> TestDiscoveryAgents::startDiscovery(sched::Controller *c, const QByteArray &secret)
+std::unique_ptr<sched::ClusterDiscovery> TestDiscoveryAgents::startDiscovery(sched::Controller *c,
+                                                                             const QByteArray &secret)
 {
     auto d = std::make_unique<sched::ClusterDiscovery>(c, secret);
     net::ListenerConfig config;
@@ -144,7 +150,7 @@ void TestDiscoveryAgents::findsAgentsRunsJobLateJoinerAndStoppedAgent()
     QElapsedTimer found;
     found.start();
     // Found within 2 s of the agents listening, and connected over TLS automatically.
-    QStringList expected{a1.address(), a2.address()};
+    QStringList expected {a1.address(), a2.address()};
     expected.sort();
     QTRY_COMPARE_WITH_TIMEOUT(d->discoveredNodeIds(), expected, 2000);
     qInfo("two agents discovered after %lld ms", found.elapsed());
@@ -283,9 +289,8 @@ void TestDiscoveryAgents::wrongSecretCountedAndManualNodeNotAddedTwice()
     QTRY_VERIFY_WITH_TIMEOUT(online(node), 5000);
     // After a further announcement (not a fixed sleep), the manual node is still the only one for that agent.
     const qint64 onlineAtMs = QDateTime::currentMSecsSinceEpoch();
-    QTRY_VERIFY_WITH_TIMEOUT(!d->listener()->nodes().isEmpty()
-                                 && d->listener()->nodes().constFirst().lastSeenMs > onlineAtMs,
-                             5000);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        !d->listener()->nodes().isEmpty() && d->listener()->nodes().constFirst().lastSeenMs > onlineAtMs, 5000);
     QVERIFY(d->discoveredNodeIds().isEmpty());
     int remotes = 0;
     for (sched::Node *n : c->nodes())
@@ -342,8 +347,8 @@ void TestDiscoveryAgents::replayedBeaconFromAnotherAddressDropsNoSession()
     // Mint: a probe with the secret, answered by unicast with a fresh authentic announcement.
     QUdpSocket capture;
     QVERIFY(capture.bind(QHostAddress::LocalHost, 0));
-    const QByteArray probe = net::encodeBeacon(net::Beacon::create(net::Beacon::Kind::Probe, QDateTime::currentMSecsSinceEpoch()),
-                                               net::beaconKey(GoodSecret));
+    const QByteArray probe = net::encodeBeacon(
+        net::Beacon::create(net::Beacon::Kind::Probe, QDateTime::currentMSecsSinceEpoch()), net::beaconKey(GoodSecret));
     QVERIFY(capture.writeDatagram(probe, QHostAddress::LocalHost, discoveryPort) == probe.size());
     QTRY_VERIFY_WITH_TIMEOUT(capture.hasPendingDatagrams(), 3000);
     const QByteArray minted = capture.receiveDatagram().data();
@@ -374,7 +379,7 @@ void TestDiscoveryAgents::replayedBeaconFromAnotherAddressDropsNoSession()
     QCOMPARE(lost, 0);
     qInfo("tasks recorded after the replay: %d; lost attempts: %lld", int(records.size()) - before, lost);
     QVERIFY(online(node));
-    QCOMPARE(d->discoveredNodeIds(), QStringList{agent.address()});
+    QCOMPARE(d->discoveredNodeIds(), QStringList {agent.address()});
 }
 
 void TestDiscoveryAgents::otherClusterAgentNamedWithinAShortJob()
@@ -394,10 +399,12 @@ void TestDiscoveryAgents::otherClusterAgentNamedWithinAShortJob()
              qPrintable(wrong.error()));
 
     // The agent binds its discovery port just after printing its TCP port: wait (bounded) until it holds it.
-    QVERIFY(QTest::qWaitFor([&] {
-        QUdpSocket probeBind;
-        return !probeBind.bind(QHostAddress::LocalHost, discoveryPort); // taken (shared by the agent) = ready
-    }, 5000));
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+            QUdpSocket probeBind;
+            return !probeBind.bind(QHostAddress::LocalHost, discoveryPort); // taken (shared by the agent) = ready
+        },
+        5000));
 
     auto d = std::make_unique<sched::ClusterDiscovery>(c, GoodSecret);
     net::ListenerConfig config;

@@ -157,8 +157,8 @@ void TestDiscoveryLoopback::changesAreReportedOnlyWhenDataChanges()
     // Several more identical announcements: no new event.
     const quint64 sent = announcer->announcementsSent();
     QTRY_VERIFY_WITH_TIMEOUT(announcer->announcementsSent() >= sent + 3, 5000);
-    QTRY_VERIFY_WITH_TIMEOUT(listener->nodes().value(0).lastSeenMs > seen.at(0).at(0).value<DiscoveredNode>().lastSeenMs,
-                             2000);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        listener->nodes().value(0).lastSeenMs > seen.at(0).at(0).value<DiscoveredNode>().lastSeenMs, 2000);
     QCOMPARE(seen.count(), 1);
 
     busy = 3;
@@ -233,9 +233,10 @@ void TestDiscoveryLoopback::probeWithOtherSecretIsIgnored()
         stranger->probe();
     QTRY_COMPARE_WITH_TIMEOUT(announcer->probeVerifier().rejectedTotal(BeaconStatus::BadTag), quint64(51), 2000);
     QCOMPARE(announcer->otherClusterReplies(), quint64(1));
-    qInfo("another-cluster agent named %lld ms after the probe; reply %d bytes for a probe of %d; 1 reply for 51 probes",
-          namedMs, OtherClusterReplySize,
-          int(encodeBeacon(Beacon::create(Beacon::Kind::Probe, QDateTime::currentMSecsSinceEpoch()), keyB()).size()));
+    qInfo(
+        "another-cluster agent named %lld ms after the probe; reply %d bytes for a probe of %d; 1 reply for 51 probes",
+        namedMs, OtherClusterReplySize,
+        int(encodeBeacon(Beacon::create(Beacon::Kind::Probe, QDateTime::currentMSecsSinceEpoch()), keyB()).size()));
 
     // An "another cluster" reply that answers no probe of ours is ignored (not counted).
     auto fresh = startListener(keyB());
@@ -397,8 +398,8 @@ void TestDiscoveryLoopback::floodIsBoundedAndSurvived()
     auto announcer = startAnnouncer(keyA(), listener->boundPort(), makeNode());
     QVERIFY(announcer);
     QVERIFY(seen.count() > 0 || seen.wait(3000));
-    QTRY_VERIFY_WITH_TIMEOUT(listener->rejectedTotal(BeaconStatus::Malformed) + listener->rejectedTotal(BeaconStatus::BadTag) > 100,
-                             5000);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        listener->rejectedTotal(BeaconStatus::Malformed) + listener->rejectedTotal(BeaconStatus::BadTag) > 100, 5000);
     QVERIFY(listener->rejectedTotal(BeaconStatus::Malformed) > 0); // the oversized ones
     // Reported once per address and reason, not once per datagram.
     QVERIFY2(rejected.count() <= 2, qPrintable(QString::number(rejected.count())));
@@ -432,7 +433,7 @@ void TestDiscoveryLoopback::bindConflictIsReported()
     QVERIFY(!announcer.start(&error));
     QVERIFY(!announcer.isRunning());
 
-    DiscoveryListener keyless{QByteArray()};
+    DiscoveryListener keyless {QByteArray()};
     keyless.setConfig(config);
     QVERIFY(!keyless.start(&error));
     QVERIFY(error.contains(QLatin1String("secret")));

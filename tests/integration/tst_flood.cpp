@@ -149,8 +149,8 @@ void TestFlood::legitimateJobSurvivesFlood()
     // 1. Inside an authenticated TLS session (right secret, so past the handshake): an oversized frame
     //    header, and a frame that is not CBOR. Each must close only its own connection.
     const QByteArray psk = net::ChannelOptions::fromSecret(Secret).psk;
-    const QList<QByteArray> inside{beLength(protocol::MaxFrameSize + 1) + QByteArray(1024, 'y'),
-                                   beLength(16) + QByteArray(16, '\xff')};
+    const QList<QByteArray> inside {beLength(protocol::MaxFrameSize + 1) + QByteArray(1024, 'y'),
+                                    beLength(16) + QByteArray(16, '\xff')};
     std::vector<std::unique_ptr<QSslSocket>> tls;
     int encrypted = 0;
     for (const QByteArray &payload : inside) {
@@ -163,9 +163,13 @@ void TestFlood::legitimateJobSurvivesFlood()
         raw->connectToHostEncrypted(QStringLiteral("127.0.0.1"), agent.port());
         tls.push_back(std::move(s));
     }
-    QVERIFY2(QTest::qWaitFor([&] {
-        return std::all_of(tls.begin(), tls.end(), [](const auto &s) { return s->state() == QAbstractSocket::UnconnectedState; });
-    }, 20000), "the agent did not close the TLS sessions that sent an oversized frame / garbage");
+    QVERIFY2(QTest::qWaitFor(
+                 [&] {
+                     return std::all_of(tls.begin(), tls.end(),
+                                        [](const auto &s) { return s->state() == QAbstractSocket::UnconnectedState; });
+                 },
+                 20000),
+             "the agent did not close the TLS sessions that sent an oversized frame / garbage");
     QCOMPARE(encrypted, int(inside.size())); // they did get past the handshake: the frame checks closed them
     QVERIFY(node->state() == sched::NodeState::Online);
 
@@ -177,15 +181,18 @@ void TestFlood::legitimateJobSurvivesFlood()
         s->connectToHost(QHostAddress::LocalHost, agent.port());
         silent.push_back(std::move(s));
     }
-    QVERIFY(QTest::qWaitFor([&] {
-        return std::all_of(silent.begin(), silent.end(), [](const auto &s) {
-            return s->state() == QAbstractSocket::ConnectedState || s->state() == QAbstractSocket::UnconnectedState;
-        });
-    }, 10000));
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+            return std::all_of(silent.begin(), silent.end(), [](const auto &s) {
+                return s->state() == QAbstractSocket::ConnectedState || s->state() == QAbstractSocket::UnconnectedState;
+            });
+        },
+        10000));
 
     // 3. Garbage and an oversized length from plain TCP sockets (no TLS at all).
-    const QList<QByteArray> garbage{beLength(0xffffffffu) + QByteArray(64, 'x'), QByteArray(8192, '\xff'),
-                                    QByteArray("GET / HTTP/1.1\r\nHost: agent\r\n\r\n"), beLength(protocol::MaxFrameSize + 1)};
+    const QList<QByteArray> garbage {beLength(0xffffffffu) + QByteArray(64, 'x'), QByteArray(8192, '\xff'),
+                                     QByteArray("GET / HTTP/1.1\r\nHost: agent\r\n\r\n"),
+                                     beLength(protocol::MaxFrameSize + 1)};
     std::vector<std::unique_ptr<QTcpSocket>> plain;
     for (const QByteArray &g : garbage) {
         auto s = std::make_unique<QTcpSocket>();
@@ -196,9 +203,13 @@ void TestFlood::legitimateJobSurvivesFlood()
         plain.push_back(std::move(s));
     }
 
-    QVERIFY2(QTest::qWaitFor([&] {
-        return std::all_of(plain.begin(), plain.end(), [](const auto &s) { return s->state() == QAbstractSocket::UnconnectedState; });
-    }, 20000), "the agent did not close the garbage connections");
+    QVERIFY2(QTest::qWaitFor(
+                 [&] {
+                     return std::all_of(plain.begin(), plain.end(),
+                                        [](const auto &s) { return s->state() == QAbstractSocket::UnconnectedState; });
+                 },
+                 20000),
+             "the agent did not close the garbage connections");
 
     // The legitimate job completes correctly, exactly once, while the half-open sockets are still open.
     QVERIFY2(QTest::qWaitFor([&] { return finished; }, 120000), "the legitimate job did not finish");
@@ -225,17 +236,20 @@ void TestFlood::legitimateJobSurvivesFlood()
                                  [](const auto &s) { return s->state() == QAbstractSocket::UnconnectedState; }));
     };
     const bool allClosed = QTest::qWaitFor([&] { return closedCount() == HalfOpen; }, 20000);
-    qInfo("half-open connections closed by the agent: %d of %d%s", closedCount(), HalfOpen, allClosed ? "" : " (within 20 s)");
+    qInfo("half-open connections closed by the agent: %d of %d%s", closedCount(), HalfOpen,
+          allClosed ? "" : " (within 20 s)");
     QVERIFY(closedCount() >= HalfOpen / 2);
 
     // The agent's own counters (SIGUSR1) show the rejections.
     (void)agent.stderrText();
     ::kill(pid_t(agent.pid()), SIGUSR1);
     QString stats;
-    QVERIFY(QTest::qWaitFor([&] {
-        stats = QString::fromUtf8(agent.stderrText());
-        return stats.contains(QStringLiteral("plugin cache"));
-    }, 10000));
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+            stats = QString::fromUtf8(agent.stderrText());
+            return stats.contains(QStringLiteral("plugin cache"));
+        },
+        10000));
     const int from = stats.lastIndexOf(QStringLiteral("taskfleet-agent statistics"));
     stats = stats.mid(from);
     qInfo("%s", qPrintable(stats));
@@ -246,11 +260,13 @@ void TestFlood::legitimateJobSurvivesFlood()
     qInfo("flood result: %d tasks verified exactly once in %.1f s under %d half-open + %d garbage + %d bad TLS "
           "connections; agent counted %lld failed handshakes, %lld rate-limited, %lld over the connection caps, "
           "%lld sessions refused",
-          TaskCount, seconds, HalfOpen, int(garbage.size()), int(inside.size()), failed, rateLimited, overCaps, refused);
+          TaskCount, seconds, HalfOpen, int(garbage.size()), int(inside.size()), failed, rateLimited, overCaps,
+          refused);
     QVERIFY(failed > 0);
     // The two bad TLS sessions were closed for their frames, with the reason logged.
     const QString log = QString::fromUtf8(agent.stderrText());
-    QVERIFY2(log.contains(QStringLiteral("exceeds the limit of %1 bytes").arg(protocol::MaxFrameSize)), qPrintable(log.right(2000)));
+    QVERIFY2(log.contains(QStringLiteral("exceeds the limit of %1 bytes").arg(protocol::MaxFrameSize)),
+             qPrintable(log.right(2000)));
     QVERIFY2(log.contains(QStringLiteral("not valid CBOR")), qPrintable(log.right(2000)));
     QVERIFY(rateLimited + overCaps > 0);
     QVERIFY(agent.isRunning());
@@ -373,36 +389,44 @@ void TestFlood::slowFloodFromManyAddresses()
 
     QVERIFY(QTest::qWaitFor([&] { return !waves.isActive(); }, 30000));
     // The silent connections are all closed by the agent within its 3 s deadline (evicted sooner).
-    const bool allClosed = QTest::qWaitFor([&] {
-        dropClosed(silent);
-        return silent.empty();
-    }, 10000);
+    const bool allClosed = QTest::qWaitFor(
+        [&] {
+            dropClosed(silent);
+            return silent.empty();
+        },
+        10000);
     const int stillOpen = int(silent.size());
 
     (void)agent.stderrText();
     ::kill(pid_t(agent.pid()), SIGUSR1);
     QString stats;
-    QVERIFY(QTest::qWaitFor([&] {
-        stats = QString::fromUtf8(agent.stderrText());
-        return stats.contains(QStringLiteral("plugin cache"));
-    }, 10000));
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+            stats = QString::fromUtf8(agent.stderrText());
+            return stats.contains(QStringLiteral("plugin cache"));
+        },
+        10000));
     stats = stats.mid(stats.lastIndexOf(QStringLiteral("taskfleet-agent statistics")));
     const qint64 failed = counter(stats, QStringLiteral("TLS handshakes +\\d+ ok, (\\d+) failed"));
     const qint64 overCaps = counter(stats, QStringLiteral("(\\d+) over the connection caps"));
     const qint64 evicted = counter(stats, QStringLiteral("(\\d+) evicted pending"));
-    qInfo("slow flood: %d silent connections from %d addresses (127.0.0.%d-%d) in waves of %d every %d ms; the fresh "
-          "controller was online after %lld ms (%d failed attempts) and ran %d tasks in %lld ms; agent: %lld handshakes "
-          "evicted, %lld timed out or failed, %lld over the caps; %s",
-          opened, LastHost - FirstHost + 1, FirstHost, LastHost, AddressesPerWave * PerAddress, WaveMs, connectMs,
-          failedAttempts, Tasks, jobMs, evicted, failed, overCaps,
-          allClosed ? "every silent connection closed" : qPrintable(QStringLiteral("%1 silent connections still open after 10 s").arg(stillOpen)));
+    qInfo(
+        "slow flood: %d silent connections from %d addresses (127.0.0.%d-%d) in waves of %d every %d ms; the fresh "
+        "controller was online after %lld ms (%d failed attempts) and ran %d tasks in %lld ms; agent: %lld handshakes "
+        "evicted, %lld timed out or failed, %lld over the caps; %s",
+        opened, LastHost - FirstHost + 1, FirstHost, LastHost, AddressesPerWave * PerAddress, WaveMs, connectMs,
+        failedAttempts, Tasks, jobMs, evicted, failed, overCaps,
+        allClosed ? "every silent connection closed"
+                  : qPrintable(QStringLiteral("%1 silent connections still open after 10 s").arg(stillOpen)));
     // Every connection the agent saw was closed by it. One it never saw (the kernel completed the TCP handshake
     // but the accept queue was full, so the final ACK was dropped) stays open on the client side only, and only
     // the kernel can end it; the agent's deep listen backlog makes that rare, so the slack is that count exactly.
     const qint64 seenByAgent = evicted + failed + overCaps;
     QVERIFY2(allClosed || stillOpen <= opened - seenByAgent,
              qPrintable(QStringLiteral("%1 silent connections open, but the agent accounted for %2 of %3")
-                            .arg(stillOpen).arg(seenByAgent).arg(opened)));
+                            .arg(stillOpen)
+                            .arg(seenByAgent)
+                            .arg(opened)));
     QCOMPARE(failedAttempts, 0);
     QVERIFY(connectMs < 3000);
     QVERIFY(evicted > 0); // the table was full: the flood did reach the limit the controller got past
@@ -422,10 +446,12 @@ void TestFlood::controllerSeesPendingHandshakeLimit()
              qPrintable(agent.error()));
     std::vector<std::unique_ptr<QTcpSocket>> silent;
     openSilent(silent, QHostAddress::LocalHost, agent.port(), 8);
-    QVERIFY(QTest::qWaitFor([&] {
-        return std::all_of(silent.begin(), silent.end(),
-                           [](const auto &s) { return s->state() == QAbstractSocket::ConnectedState; });
-    }, 5000));
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+            return std::all_of(silent.begin(), silent.end(),
+                               [](const auto &s) { return s->state() == QAbstractSocket::ConnectedState; });
+        },
+        5000));
     QTest::qWait(100); // the agent accepts them
 
     sched::Controller c;
@@ -441,8 +467,9 @@ void TestFlood::controllerSeesPendingHandshakeLimit()
     QVERIFY(!reason.contains(QStringLiteral("refuses this address")));
 
     const QString log = QString::fromUtf8(agent.stderrText());
-    QVERIFY2(log.contains(QStringLiteral("refused a connection from 127.0.0.1 : 8 handshakes pending from that address")),
-             qPrintable(log.right(2000)));
+    QVERIFY2(
+        log.contains(QStringLiteral("refused a connection from 127.0.0.1 : 8 handshakes pending from that address")),
+        qPrintable(log.right(2000)));
     // (Once those 8 silent connections time out or close, they are 8 failed handshakes from 127.0.0.1, which then
     // is blocked for 60 s: from then on "refuses this address after repeated failed handshakes" is the true reason.)
 }

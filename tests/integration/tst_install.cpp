@@ -79,9 +79,9 @@ void TestInstall::initTestCase()
 {
     QVERIFY(m_dir.isValid());
     QVERIFY(QDir().mkpath(m_dir.filePath(QStringLiteral("home"))));
-    const Result r = exec(QStringLiteral(TF_CMAKE_COMMAND),
-                          {QStringLiteral("--install"), QStringLiteral(TF_BUILD_DIR), QStringLiteral("--prefix"), prefix()},
-                          90000);
+    const Result r = exec(
+        QStringLiteral(TF_CMAKE_COMMAND),
+        {QStringLiteral("--install"), QStringLiteral(TF_BUILD_DIR), QStringLiteral("--prefix"), prefix()}, 90000);
     QVERIFY2(r.exitCode == 0, QByteArray(r.out + r.err).constData());
 }
 
@@ -119,7 +119,8 @@ void TestInstall::outOfTreePluginBuilds()
     Result r = exec(QStringLiteral(TF_CMAKE_COMMAND),
                     {QStringLiteral("-S"), src, QStringLiteral("-B"), build, QStringLiteral("-G"),
                      QStringLiteral(TF_CMAKE_GENERATOR), QStringLiteral("-DCMAKE_BUILD_TYPE=Release"),
-                     QStringLiteral("-DCMAKE_PREFIX_PATH=") + prefix(), QStringLiteral("-DCMAKE_INSTALL_PREFIX=") + prefix()},
+                     QStringLiteral("-DCMAKE_PREFIX_PATH=") + prefix(),
+                     QStringLiteral("-DCMAKE_INSTALL_PREFIX=") + prefix()},
                     60000);
     QVERIFY2(r.exitCode == 0, QByteArray(r.out + r.err).constData());
     r = exec(QStringLiteral(TF_CMAKE_COMMAND), {QStringLiteral("--build"), build, QStringLiteral("-j2")}, 90000);
@@ -134,7 +135,8 @@ void TestInstall::outOfTreePluginBuilds()
 void TestInstall::installedRunFindsShippedPlugins()
 {
     const QString job = writeJob(R"({"plugin": "sumprimes", "inputs": [10, 100]})");
-    const Result r = exec(prefix() + QStringLiteral("/bin/taskfleet-run"), {QStringLiteral("-n"), QStringLiteral("2"), job}, 60000);
+    const Result r = exec(prefix() + QStringLiteral("/bin/taskfleet-run"),
+                          {QStringLiteral("-n"), QStringLiteral("2"), job}, 60000);
     QVERIFY2(r.exitCode == 0, r.err.constData());
     const QVector<QJsonObject> results = lines(r.out);
     QCOMPARE(results.size(), 2);
@@ -155,7 +157,7 @@ void TestInstall::installedRunUsesOutOfTreePlugin()
 {
     QFETCH(bool, viaPluginPath);
     QVERIFY2(m_pluginBuilt, "the out-of-tree plugin did not build (see outOfTreePluginBuilds)");
-    QStringList args{QStringLiteral("-n"), QStringLiteral("2"), QStringLiteral("-k")};
+    QStringList args {QStringLiteral("-n"), QStringLiteral("2"), QStringLiteral("-k")};
     if (viaPluginPath) {
         QVERIFY(QFile::remove(prefix() + QStringLiteral("/lib/taskfleet/plugins/libtaskfleet_square.so")));
         args << QStringLiteral("--plugin-path") << m_dir.filePath(QStringLiteral("square-build"));

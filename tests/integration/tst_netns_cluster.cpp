@@ -67,9 +67,10 @@ void TestNetnsCluster::initTestCase()
 {
     QString why;
     if (!NetnsLab::available(&why))
-        TF_SKIP_OR_FAIL(qPrintable(QStringLiteral("needs network namespaces: %1; tst_discovery_agents covers discovery with "
-                                        "real agents on loopback")
-                             .arg(why)));
+        TF_SKIP_OR_FAIL(
+            qPrintable(QStringLiteral("needs network namespaces: %1; tst_discovery_agents covers discovery with "
+                                      "real agents on loopback")
+                           .arg(why)));
     QVERIFY(m_dir.isValid());
     m_agent = taskfleet::test::program(QStringLiteral("taskfleet-agent"));
     m_run = taskfleet::test::program(QStringLiteral("taskfleet-run"));
@@ -79,10 +80,18 @@ void TestNetnsCluster::initTestCase()
 
 QProcess *TestNetnsCluster::startAgent(NetnsLab &lab, int host, const QString &secretFile, const QStringList &extra)
 {
-    QStringList args{QStringLiteral("-p"), QString::number(AgentTcpPort), QStringLiteral("-i"), lab.hostAddress(host),
-                     QStringLiteral("-w"), QStringLiteral("2"), QStringLiteral("--state-dir"),
-                     m_dir.filePath(QStringLiteral("state-%1").arg(host)), QStringLiteral("--secret-file"), secretFile,
-                     QStringLiteral("--idle-exit"), QStringLiteral("120")};
+    QStringList args {QStringLiteral("-p"),
+                      QString::number(AgentTcpPort),
+                      QStringLiteral("-i"),
+                      lab.hostAddress(host),
+                      QStringLiteral("-w"),
+                      QStringLiteral("2"),
+                      QStringLiteral("--state-dir"),
+                      m_dir.filePath(QStringLiteral("state-%1").arg(host)),
+                      QStringLiteral("--secret-file"),
+                      secretFile,
+                      QStringLiteral("--idle-exit"),
+                      QStringLiteral("120")};
     return lab.startIn(host, m_agent, args + extra);
 }
 

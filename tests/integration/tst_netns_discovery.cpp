@@ -79,9 +79,10 @@ void TestNetnsDiscovery::initTestCase()
 {
     QString why;
     if (!NetnsLab::available(&why))
-        TF_SKIP_OR_FAIL(qPrintable(QStringLiteral("needs network namespaces: %1; tst_discovery_loopback covers discovery "
-                                        "on loopback")
-                             .arg(why)));
+        TF_SKIP_OR_FAIL(
+            qPrintable(QStringLiteral("needs network namespaces: %1; tst_discovery_loopback covers discovery "
+                                      "on loopback")
+                           .arg(why)));
     m_announcer = taskfleet::test::program(QStringLiteral("tf_test_announcer"));
     m_listener = taskfleet::test::program(QStringLiteral("tf_test_listener"));
     QVERIFY2(QFileInfo(m_announcer).isExecutable(), qPrintable(m_announcer));
@@ -118,11 +119,11 @@ void TestNetnsDiscovery::controllerFindsAgentsByBroadcast()
     }
 
     // --no-probe: everything the listener learns comes from the agents' periodic broadcasts.
-    QProcess *listener = lab.startIn(ControllerHost, m_listener,
-                                     {QStringLiteral("--secret"), GoodSecret, QStringLiteral("--no-probe"),
-                                      QStringLiteral("--seconds"), QString::number(ListenerSeconds),
-                                      QStringLiteral("--until-nodes"), QStringLiteral("2"),
-                                      QStringLiteral("--until-rejected"), QStringLiteral("1")});
+    QProcess *listener
+        = lab.startIn(ControllerHost, m_listener,
+                      {QStringLiteral("--secret"), GoodSecret, QStringLiteral("--no-probe"),
+                       QStringLiteral("--seconds"), QString::number(ListenerSeconds), QStringLiteral("--until-nodes"),
+                       QStringLiteral("2"), QStringLiteral("--until-rejected"), QStringLiteral("1")});
     QVERIFY(listener);
     QVERIFY(listener->waitForFinished((ListenerSeconds + 10) * 1000));
     const QByteArray out = listener->readAllStandardOutput();
@@ -176,11 +177,11 @@ void TestNetnsDiscovery::controllerFindsQuietAgentsByProbe()
         QVERIFY2(waitReady(p, &out), qPrintable(QString::fromLocal8Bit(out + p->readAllStandardError())));
     }
 
-    QProcess *listener = lab.startIn(2, m_listener,
-                                     {QStringLiteral("--secret"), GoodSecret, QStringLiteral("--probe"),
-                                      lab.broadcastAddress(), QStringLiteral("--seconds"),
-                                      QString::number(ListenerSeconds), QStringLiteral("--until-nodes"),
-                                      QStringLiteral("3")});
+    QProcess *listener
+        = lab.startIn(2, m_listener,
+                      {QStringLiteral("--secret"), GoodSecret, QStringLiteral("--probe"), lab.broadcastAddress(),
+                       QStringLiteral("--seconds"), QString::number(ListenerSeconds), QStringLiteral("--until-nodes"),
+                       QStringLiteral("3")});
     QVERIFY(listener);
     QVERIFY(listener->waitForFinished((ListenerSeconds + 10) * 1000));
     const QByteArray out = listener->readAllStandardOutput();
@@ -193,8 +194,8 @@ void TestNetnsDiscovery::controllerFindsQuietAgentsByProbe()
             QVERIFY2(o.value(QLatin1String("elapsedMs")).toInt() < 2000, qPrintable(context));
         }
     }
-    QCOMPARE(seen, (QSet<QString>{idA.toString(QUuid::WithoutBraces), idB.toString(QUuid::WithoutBraces),
-                                  idC.toString(QUuid::WithoutBraces)}));
+    QCOMPARE(seen, (QSet<QString> {idA.toString(QUuid::WithoutBraces), idB.toString(QUuid::WithoutBraces),
+                                   idC.toString(QUuid::WithoutBraces)}));
 
     // Every agent says it answered a probe.
     for (QProcess *p : {a, b, c}) {

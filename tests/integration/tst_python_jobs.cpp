@@ -114,12 +114,14 @@ void TestPythonJobs::sumPrimesDemoOnTheLocalNode()
 void TestPythonJobs::sumPrimesDemoThroughAnAgent()
 {
     test::AgentProcess agent;
-    QVERIFY2(agent.start(m_dir.filePath(QStringLiteral("state-demo")), m_secretFile, {QStringLiteral("-w"), QStringLiteral("2")}),
+    QVERIFY2(agent.start(m_dir.filePath(QStringLiteral("state-demo")), m_secretFile,
+                         {QStringLiteral("-w"), QStringLiteral("2")}),
              qPrintable(agent.error()));
-    const auto r = test::runProgram(QStringLiteral("taskfleet-run"),
-                                    {QStringLiteral("-n"), QStringLiteral("0"), QStringLiteral("--node"), agent.address(),
-                                     QStringLiteral("--secret-file"), m_secretFile, QStringLiteral("--no-journal"),
-                                     test::sourceDir() + QStringLiteral("/resources/jobs/sum_primes.json")});
+    const auto r
+        = test::runProgram(QStringLiteral("taskfleet-run"),
+                           {QStringLiteral("-n"), QStringLiteral("0"), QStringLiteral("--node"), agent.address(),
+                            QStringLiteral("--secret-file"), m_secretFile, QStringLiteral("--no-journal"),
+                            test::sourceDir() + QStringLiteral("/resources/jobs/sum_primes.json")});
     checkSums(r);
     for (const QJsonObject &o : r.jsonLines())
         QCOMPARE(o.value(QStringLiteral("node")).toString().contains(agent.address()), true);
@@ -134,12 +136,13 @@ void TestPythonJobs::printedOutputAndExceptionsTravelWithResults()
     test::AgentProcess agent;
     QVERIFY2(agent.start(m_dir.filePath(QStringLiteral("state-print")), m_secretFile), qPrintable(agent.error()));
     // Once on the local node, once through the agent (whose results carry output in the "logs" array).
-    const QList<QStringList> where{{QStringLiteral("-n"), QStringLiteral("1")},
-                                   {QStringLiteral("-n"), QStringLiteral("0"), QStringLiteral("--node"), agent.address(),
-                                    QStringLiteral("--secret-file"), m_secretFile}};
+    const QList<QStringList> where {{QStringLiteral("-n"), QStringLiteral("1")},
+                                    {QStringLiteral("-n"), QStringLiteral("0"), QStringLiteral("--node"),
+                                     agent.address(), QStringLiteral("--secret-file"), m_secretFile}};
     for (const QStringList &nodeArgs : where) {
-        const auto r = test::runProgram(QStringLiteral("taskfleet-run"),
-                                        nodeArgs + QStringList{QStringLiteral("--no-journal"), QStringLiteral("-k"), path});
+        const auto r
+            = test::runProgram(QStringLiteral("taskfleet-run"),
+                               nodeArgs + QStringList {QStringLiteral("--no-journal"), QStringLiteral("-k"), path});
         QVERIFY2(r.exitCode == 1, r.err.constData()); // one task ended with an error
         const QVector<QJsonObject> results = r.jsonLines();
         QCOMPARE(results.size(), 3);
@@ -161,8 +164,8 @@ void TestPythonJobs::syntaxErrorOrMissingFunctionRefusedAtSubmit_data()
     QTest::addColumn<QByteArray>("script");
     QTest::addColumn<QString>("function");
     QTest::addColumn<QString>("expected");
-    QTest::newRow("syntax error") << QByteArray("def f(x):\n    return x\n\ndef g(x)\n    return x\n") << QStringLiteral("f")
-                                  << QStringLiteral(".py:4: ");
+    QTest::newRow("syntax error") << QByteArray("def f(x):\n    return x\n\ndef g(x)\n    return x\n")
+                                  << QStringLiteral("f") << QStringLiteral(".py:4: ");
     QTest::newRow("missing function") << QByteArray("def f(x):\n    return x\n") << QStringLiteral("nothere")
                                       << QStringLiteral("no top-level function named 'nothere' (functions: f)");
 }
@@ -173,8 +176,8 @@ void TestPythonJobs::syntaxErrorOrMissingFunctionRefusedAtSubmit()
     QFETCH(QString, function);
     QFETCH(QString, expected);
     const QString path = job(script, function, QStringLiteral("[1, 2, 3]"));
-    const auto r = test::runProgram(QStringLiteral("taskfleet-run"), {QStringLiteral("-n"), QStringLiteral("1"),
-                                                                      QStringLiteral("--no-journal"), path});
+    const auto r = test::runProgram(QStringLiteral("taskfleet-run"),
+                                    {QStringLiteral("-n"), QStringLiteral("1"), QStringLiteral("--no-journal"), path});
     QCOMPARE(r.exitCode, 2);
     QVERIFY2(r.err.contains(expected.toUtf8()), r.err.constData());
     QVERIFY2(r.err.contains("field \"script\""), r.err.constData());
@@ -189,8 +192,9 @@ void TestPythonJobs::osExitIsRetriedThenFails()
                              "        os._exit(3)\n"
                              "    return x * 2\n",
                              QStringLiteral("f"), QStringLiteral("[0, 1, 2]"), QStringLiteral(", \"retries\": 2"));
-    const auto r = test::runProgram(QStringLiteral("taskfleet-run"), {QStringLiteral("-n"), QStringLiteral("1"),
-                                                                      QStringLiteral("--no-journal"), QStringLiteral("-k"), path});
+    const auto r = test::runProgram(
+        QStringLiteral("taskfleet-run"),
+        {QStringLiteral("-n"), QStringLiteral("1"), QStringLiteral("--no-journal"), QStringLiteral("-k"), path});
     QVERIFY2(r.exitCode == 1, r.err.constData());
     const QVector<QJsonObject> results = r.jsonLines();
     QCOMPARE(results.size(), 3);
@@ -209,22 +213,26 @@ void TestPythonJobs::parametersTravelOncePerNodeAndReachEveryWorker()
     constexpr int Tasks = 400;
     constexpr qint64 Blob = 2 * 1024 * 1024;
     const QByteArray script = "import os, time\n"
-                              "BLOB = '" + QByteArray(Blob, 'x') + "'\n"
-                              "def f(x):\n"
-                              "    time.sleep(0.004)\n"
-                              "    return [x * 3, len(BLOB), os.getpid()]\n";
+                              "BLOB = '"
+                              + QByteArray(Blob, 'x')
+                              + "'\n"
+                                "def f(x):\n"
+                                "    time.sleep(0.004)\n"
+                                "    return [x * 3, len(BLOB), os.getpid()]\n";
     const QString path = job(script, QStringLiteral("f"), QStringLiteral("{\"range\": [0, %1]}").arg(Tasks));
     test::AgentProcess a, b;
-    QVERIFY2(a.start(m_dir.filePath(QStringLiteral("state-a")), m_secretFile, {QStringLiteral("-w"), QStringLiteral("2")}),
-             qPrintable(a.error()));
-    QVERIFY2(b.start(m_dir.filePath(QStringLiteral("state-b")), m_secretFile, {QStringLiteral("-w"), QStringLiteral("2")}),
-             qPrintable(b.error()));
+    QVERIFY2(
+        a.start(m_dir.filePath(QStringLiteral("state-a")), m_secretFile, {QStringLiteral("-w"), QStringLiteral("2")}),
+        qPrintable(a.error()));
+    QVERIFY2(
+        b.start(m_dir.filePath(QStringLiteral("state-b")), m_secretFile, {QStringLiteral("-w"), QStringLiteral("2")}),
+        qPrintable(b.error()));
     const IoCounters a0 = ioOf(a.pid()), b0 = ioOf(b.pid());
     QVERIFY2(a0.read >= 0 && b0.read >= 0, "cannot read /proc/PID/io");
     const auto r = test::runProgram(QStringLiteral("taskfleet-run"),
                                     {QStringLiteral("-n"), QStringLiteral("2"), QStringLiteral("--node"), a.address(),
-                                     QStringLiteral("--node"), b.address(), QStringLiteral("--secret-file"), m_secretFile,
-                                     QStringLiteral("--no-journal"), path},
+                                     QStringLiteral("--node"), b.address(), QStringLiteral("--secret-file"),
+                                     m_secretFile, QStringLiteral("--no-journal"), path},
                                     120000);
     QVERIFY2(r.exitCode == 0, r.err.constData());
     const QVector<QJsonObject> results = r.jsonLines();
@@ -250,8 +258,10 @@ void TestPythonJobs::parametersTravelOncePerNodeAndReachEveryWorker()
     const qint64 limitIn = Blob + 3 * 1024 * 1024, limitOut = 2 * Blob + 3 * 1024 * 1024;
     QVERIFY2(a1.read - a0.read < limitIn, qPrintable(QStringLiteral("agent a read %1 bytes").arg(a1.read - a0.read)));
     QVERIFY2(b1.read - b0.read < limitIn, qPrintable(QStringLiteral("agent b read %1 bytes").arg(b1.read - b0.read)));
-    QVERIFY2(a1.written - a0.written < limitOut, qPrintable(QStringLiteral("agent a wrote %1 bytes").arg(a1.written - a0.written)));
-    QVERIFY2(b1.written - b0.written < limitOut, qPrintable(QStringLiteral("agent b wrote %1 bytes").arg(b1.written - b0.written)));
+    QVERIFY2(a1.written - a0.written < limitOut,
+             qPrintable(QStringLiteral("agent a wrote %1 bytes").arg(a1.written - a0.written)));
+    QVERIFY2(b1.written - b0.written < limitOut,
+             qPrintable(QStringLiteral("agent b wrote %1 bytes").arg(b1.written - b0.written)));
     QVERIFY2(a1.read - a0.read > Blob / 2, "agent a never received the parameters?");
 }
 
@@ -261,9 +271,10 @@ void TestPythonJobs::agentWithNoPythonRefusesPythonTasks()
     QVERIFY2(agent.start(m_dir.filePath(QStringLiteral("state-nopy")), m_secretFile, {QStringLiteral("--no-python")}),
              qPrintable(agent.error()));
     const QString path = job("def f(x):\n    return x\n", QStringLiteral("f"), QStringLiteral("[1, 2]"));
-    const auto r = test::runProgram(QStringLiteral("taskfleet-run"),
-                                    {QStringLiteral("-n"), QStringLiteral("0"), QStringLiteral("--node"), agent.address(),
-                                     QStringLiteral("--secret-file"), m_secretFile, QStringLiteral("--no-journal"), path});
+    const auto r
+        = test::runProgram(QStringLiteral("taskfleet-run"),
+                           {QStringLiteral("-n"), QStringLiteral("0"), QStringLiteral("--node"), agent.address(),
+                            QStringLiteral("--secret-file"), m_secretFile, QStringLiteral("--no-journal"), path});
     QCOMPARE(r.exitCode, 1);
     const QVector<QJsonObject> results = r.jsonLines();
     QCOMPARE(results.size(), 2);
@@ -273,10 +284,11 @@ void TestPythonJobs::agentWithNoPythonRefusesPythonTasks()
                  qPrintable(o.value(QStringLiteral("error")).toString()));
     }
     // The same agent still runs other plugins.
-    const auto echo = test::runProgram(QStringLiteral("taskfleet-run"),
-                                       {QStringLiteral("-n"), QStringLiteral("0"), QStringLiteral("--node"), agent.address(),
-                                        QStringLiteral("--secret-file"), m_secretFile, QStringLiteral("--no-journal"),
-                                        test::sourceDir() + QStringLiteral("/resources/jobs/sumprimes.json")});
+    const auto echo
+        = test::runProgram(QStringLiteral("taskfleet-run"),
+                           {QStringLiteral("-n"), QStringLiteral("0"), QStringLiteral("--node"), agent.address(),
+                            QStringLiteral("--secret-file"), m_secretFile, QStringLiteral("--no-journal"),
+                            test::sourceDir() + QStringLiteral("/resources/jobs/sumprimes.json")});
     QVERIFY2(echo.exitCode == 0, echo.err.constData());
 }
 

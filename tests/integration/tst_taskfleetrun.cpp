@@ -121,16 +121,17 @@ void TestTaskfleetRun::badUsageExitsTwo_data()
 {
     QTest::addColumn<QStringList>("args");
     QTest::addColumn<QString>("message");
-    QTest::newRow("no job") << QStringList{} << QStringLiteral("no job file given");
-    QTest::newRow("unknown option") << QStringList{QStringLiteral("--frobnicate"), QStringLiteral("x.json")}
+    QTest::newRow("no job") << QStringList {} << QStringLiteral("no job file given");
+    QTest::newRow("unknown option") << QStringList {QStringLiteral("--frobnicate"), QStringLiteral("x.json")}
                                     << QStringLiteral("frobnicate");
-    QTest::newRow("missing file") << QStringList{QStringLiteral("/nonexistent/job.json")}
+    QTest::newRow("missing file") << QStringList {QStringLiteral("/nonexistent/job.json")}
                                   << QStringLiteral("/nonexistent/job.json: cannot read");
-    QTest::newRow("bad workers") << QStringList{QStringLiteral("-n"), QStringLiteral("lots"), QStringLiteral("x.json")}
+    QTest::newRow("bad workers") << QStringList {QStringLiteral("-n"), QStringLiteral("lots"), QStringLiteral("x.json")}
                                  << QStringLiteral("--local-workers");
-    QTest::newRow("zero workers, no node") << QStringList{QStringLiteral("-n"), QStringLiteral("0"),
-                                                           test::sourceDir() + QStringLiteral("/resources/jobs/sumprimes.json")}
-                                           << QStringLiteral("no node to run tasks on");
+    QTest::newRow("zero workers, no node")
+        << QStringList {QStringLiteral("-n"), QStringLiteral("0"),
+                        test::sourceDir() + QStringLiteral("/resources/jobs/sumprimes.json")}
+        << QStringLiteral("no node to run tasks on");
 }
 
 void TestTaskfleetRun::badUsageExitsTwo()
@@ -171,7 +172,8 @@ void TestTaskfleetRun::keepOrderAndResultsFile()
 {
     const QString job = writeJob(R"({"plugin": "sleep", "inputs": [60, 1, 30, 1, 1, 1]})");
     const QString out = m_dir.filePath(QStringLiteral("results.jsonl"));
-    const Run r = run({QStringLiteral("-n"), QStringLiteral("3"), QStringLiteral("-k"), QStringLiteral("-o"), out, job});
+    const Run r
+        = run({QStringLiteral("-n"), QStringLiteral("3"), QStringLiteral("-k"), QStringLiteral("-o"), out, job});
     QCOMPARE(r.exitCode, 0);
     QVERIFY(r.out.isEmpty());
     QFile f(out);

@@ -35,12 +35,18 @@ AgentProcess::~AgentProcess()
 bool AgentProcess::start(const QString &stateDir, const QString &secretFile, const QStringList &extraArgs, quint16 port,
                          int timeoutMs)
 {
-    QStringList args{QStringLiteral("-p"), QString::number(port), QStringLiteral("-i"), QStringLiteral("127.0.0.1"),
-                     QStringLiteral("--state-dir"), stateDir, QStringLiteral("--secret-file"), secretFile};
+    QStringList args {QStringLiteral("-p"),
+                      QString::number(port),
+                      QStringLiteral("-i"),
+                      QStringLiteral("127.0.0.1"),
+                      QStringLiteral("--state-dir"),
+                      stateDir,
+                      QStringLiteral("--secret-file"),
+                      secretFile};
     args += extraArgs;
     // Tests stay on loopback: no discovery broadcasts unless the test configures discovery itself.
-    static const QStringList discoveryFlags{QStringLiteral("--no-discovery"), QStringLiteral("-b"),
-                                            QStringLiteral("--broadcast"), QStringLiteral("--discovery-port")};
+    static const QStringList discoveryFlags {QStringLiteral("--no-discovery"), QStringLiteral("-b"),
+                                             QStringLiteral("--broadcast"), QStringLiteral("--discovery-port")};
     if (std::none_of(extraArgs.cbegin(), extraArgs.cend(), [](const QString &a) { return discoveryFlags.contains(a); }))
         args << QStringLiteral("--no-discovery");
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();

@@ -26,8 +26,8 @@ public:
     AgentProcess &operator=(const AgentProcess &) = delete;
 
     /** Starts the agent; false (see error()) if it does not announce its port within \a timeoutMs. */
-    bool start(const QString &stateDir, const QString &secretFile, const QStringList &extraArgs = {},
-               quint16 port = 0, int timeoutMs = 15000);
+    bool start(const QString &stateDir, const QString &secretFile, const QStringList &extraArgs = {}, quint16 port = 0,
+               int timeoutMs = 15000);
     /**
      * A program and its arguments that start the agent (for example {"unshare", "--pid", "--fork"});
      * set before start(). pid() is then the launcher's pid.

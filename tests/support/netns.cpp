@@ -24,8 +24,7 @@ const QLatin1String NamePrefix("tfnl-");
 
 QAtomicInt labCounter;
 
-struct CommandResult
-{
+struct CommandResult {
     bool ok = false;
     QByteArray output;
     QString error;
@@ -157,9 +156,11 @@ bool NetnsLab::create(int hosts, QString *error)
     }
     removeStaleNamespaces();
 
-    m_prefix = NamePrefix + QStringLiteral("%1-%2-").arg(QCoreApplication::applicationPid()).arg(labCounter.fetchAndAddRelaxed(1));
+    m_prefix = NamePrefix
+               + QStringLiteral("%1-%2-").arg(QCoreApplication::applicationPid()).arg(labCounter.fetchAndAddRelaxed(1));
     // The subnet exists only inside the lab; still avoid one the root namespace happens to use, to keep logs unambiguous.
-    const CommandResult rootAddresses = run(ipProgram(), {QStringLiteral("-4"), QStringLiteral("-o"), QStringLiteral("addr")});
+    const CommandResult rootAddresses
+        = run(ipProgram(), {QStringLiteral("-4"), QStringLiteral("-o"), QStringLiteral("addr")});
     for (int attempt = 0; attempt < 64; ++attempt) {
         m_octet = int(QRandomGenerator::global()->bounded(16, 240));
         if (!rootAddresses.output.contains(QStringLiteral("10.213.%1.").arg(m_octet).toLatin1()))
@@ -178,7 +179,7 @@ bool NetnsLab::create(int hosts, QString *error)
         return fail(why);
     m_namespaces.append(bridgeNs);
     auto inNs = [](const QString &ns, const QString &command) {
-        return QStringList{QStringLiteral("-n"), ns} + command.split(QLatin1Char(' '));
+        return QStringList {QStringLiteral("-n"), ns} + command.split(QLatin1Char(' '));
     };
     for (const QString &command : {QStringLiteral("link set lo up"), QStringLiteral("link add br0 type bridge"),
                                    QStringLiteral("link set br0 up")}) {
@@ -198,7 +199,8 @@ bool NetnsLab::create(int hosts, QString *error)
             inNs(bridgeNs, QStringLiteral("link set %1 master br0").arg(veth)),
             inNs(bridgeNs, QStringLiteral("link set %1 up").arg(veth)),
             inNs(hostNs, QStringLiteral("link set lo up")),
-            inNs(hostNs, QStringLiteral("addr add %1/24 broadcast %2 dev eth0").arg(hostAddress(i), broadcastAddress())),
+            inNs(hostNs,
+                 QStringLiteral("addr add %1/24 broadcast %2 dev eth0").arg(hostAddress(i), broadcastAddress())),
             inNs(hostNs, QStringLiteral("link set eth0 up")),
             // Without a default route a send to 255.255.255.255 fails with "Network is unreachable".
             inNs(hostNs, QStringLiteral("route add default dev eth0")),
@@ -259,7 +261,7 @@ QProcess *NetnsLab::startIn(int i, const QString &program, const QStringList &ar
     auto *process = new QProcess;
     m_processes.append(process);
     // `ip netns exec` execs the program, so the QProcess pid is the program itself.
-    process->start(ipProgram(), QStringList{QStringLiteral("netns"), QStringLiteral("exec"), ns, program} + arguments);
+    process->start(ipProgram(), QStringList {QStringLiteral("netns"), QStringLiteral("exec"), ns, program} + arguments);
     return process;
 }
 

@@ -52,7 +52,7 @@ QByteArray signedRaw(const QCborMap &map, const QByteArray &key = keyA(), char k
 QCborMap validMap()
 {
     QCborMap m;
-    m.insert(QLatin1String("pv"), QCborArray{ProtocolMajor, ProtocolMinor});
+    m.insert(QLatin1String("pv"), QCborArray {ProtocolMajor, ProtocolMinor});
     m.insert(QLatin1String("node"), QUuid::createUuid().toRfc4122());
     m.insert(QLatin1String("host"), QStringLiteral("h"));
     m.insert(QLatin1String("port"), 1234);
@@ -217,7 +217,8 @@ void TestBeacon::flippedByte()
     } else if (index >= BeaconHeaderSize) {
         // Content altered: still a well-formed beacon (a value changed) is "another secret or altered"; broken
         // CBOR or field shapes are junk.
-        QVERIFY2(status == BeaconStatus::BadTag || status == BeaconStatus::Malformed, qPrintable(beaconStatusName(status)));
+        QVERIFY2(status == BeaconStatus::BadTag || status == BeaconStatus::Malformed,
+                 qPrintable(beaconStatusName(status)));
     }
 }
 
@@ -303,10 +304,11 @@ void TestBeacon::datagramShapes_data()
     QTest::newRow("magic prefix only") << QByteArrayLiteral("TFB") << int(BeaconStatus::Malformed) << true;
     QTest::newRow("magic only") << QByteArrayLiteral("TFB1") << int(BeaconStatus::Malformed) << true;
     QTest::newRow("header only") << QByteArrayLiteral("TFB1A") << int(BeaconStatus::Malformed) << true;
-    QTest::newRow("header and short tag") << QByteArrayLiteral("TFB1A") + QByteArray(32, '\0')
-                                          << int(BeaconStatus::Malformed) << true;
+    QTest::newRow("header and short tag")
+        << QByteArrayLiteral("TFB1A") + QByteArray(32, '\0') << int(BeaconStatus::Malformed) << true;
     QTest::newRow("unknown kind") << QByteArrayLiteral("TFB1Z") + good.mid(5) << int(BeaconStatus::Malformed) << true;
-    QTest::newRow("truncated by one") << good.chopped(1) << int(BeaconStatus::Malformed) << true; // junk, not another secret
+    QTest::newRow("truncated by one") << good.chopped(1) << int(BeaconStatus::Malformed)
+                                      << true; // junk, not another secret
     QTest::newRow("truncated to half") << good.left(good.size() / 2) << int(BeaconStatus::Malformed) << true;
     QTest::newRow("tag missing") << good.chopped(BeaconTagSize) << int(BeaconStatus::Malformed) << true;
     QTest::newRow("byte appended") << good + 'x' << int(BeaconStatus::Malformed) << true;
@@ -314,8 +316,8 @@ void TestBeacon::datagramShapes_data()
     QTest::newRow("exactly one byte too many")
         << good.left(BeaconHeaderSize) + QByteArray(MaxBeaconSize + 1 - BeaconHeaderSize, '\0')
         << int(BeaconStatus::Malformed) << true;
-    QTest::newRow("future beacon format") << QByteArrayLiteral("TFB2") + good.mid(4)
-                                          << int(BeaconStatus::IncompatibleVersion) << true;
+    QTest::newRow("future beacon format")
+        << QByteArrayLiteral("TFB2") + good.mid(4) << int(BeaconStatus::IncompatibleVersion) << true;
 }
 
 void TestBeacon::datagramShapes()
@@ -374,7 +376,8 @@ void TestBeacon::signedButMalformed_data()
     QTest::newRow("version not an array") << signedRaw(m);
     QTest::newRow("not a map") << sign(QByteArrayLiteral("TFB1A") + QCborValue(42).toCbor(), keyA());
     QTest::newRow("not CBOR") << sign(QByteArrayLiteral("TFB1A\xff\xff\xff"), keyA());
-    QTest::newRow("trailing bytes") << sign(QByteArrayLiteral("TFB1A") + validMap().toCborValue().toCbor() + '\0', keyA());
+    QTest::newRow("trailing bytes") << sign(QByteArrayLiteral("TFB1A") + validMap().toCborValue().toCbor() + '\0',
+                                            keyA());
 }
 
 void TestBeacon::signedButMalformed()
@@ -422,7 +425,8 @@ void TestBeacon::incompatibleVersion()
         QCOMPARE(out.protocolMinor, minor);
     } else {
         QVERIFY2(why.contains(QStringLiteral("%1.%2").arg(major).arg(minor)), qPrintable(why));
-        QCOMPARE(verifier.rejectionSummary(Now), QStringLiteral("1 agent at 10.0.0.7 runs an incompatible protocol version"));
+        QCOMPARE(verifier.rejectionSummary(Now),
+                 QStringLiteral("1 agent at 10.0.0.7 runs an incompatible protocol version"));
     }
 }
 
@@ -458,7 +462,7 @@ void TestBeacon::summaryListsAddresses()
     QCOMPARE(verifier.rejectionSummary(Now),
              QStringLiteral("2 agents at 10.0.0.7, 10.0.0.9 answer with another secret"));
     QCOMPARE(verifier.rejectingSources(BeaconStatus::BadTag, Now),
-             (QList<QHostAddress>{Source, QHostAddress(QStringLiteral("10.0.0.9"))}));
+             (QList<QHostAddress> {Source, QHostAddress(QStringLiteral("10.0.0.9"))}));
 
     verifier.verify(encodeBeacon(sampleBeacon(Now - 600000), keyA()), QHostAddress(QStringLiteral("10.0.0.20")), Now);
     QCOMPARE(verifier.rejectionSummary(Now),
@@ -586,7 +590,8 @@ void TestBeacon::oldReplayFromFreshSourceIsNotAClockProblem()
     QCOMPARE(verifier.rejectionSummary(Now + 20),
              QStringLiteral("1 address at 10.0.0.7 sent copies of old or already seen beacons (replays, ignored)"));
     // Once the source sends fresh beacons, old copies are replays at once, also from another address (same node id).
-    QCOMPARE(verifier.verify(encodeBeacon(sampleBeacon(Now - 600000), keyA()), Source, Now + 30), BeaconStatus::Replayed);
+    QCOMPARE(verifier.verify(encodeBeacon(sampleBeacon(Now - 600000), keyA()), Source, Now + 30),
+             BeaconStatus::Replayed);
     const QHostAddress elsewhere(QStringLiteral("10.0.0.66"));
     QCOMPARE(verifier.verify(encodeBeacon(sampleBeacon(Now - 600000), keyA()), elsewhere, Now + 40),
              BeaconStatus::Replayed);

@@ -18,9 +18,13 @@ namespace {
 class Context : public TaskContext
 {
 public:
-    explicit Context(qint64 cancelAfterMs = -1) : m_cancelAfterMs(cancelAfterMs) { m_clock.start(); }
+    explicit Context(qint64 cancelAfterMs = -1)
+        : m_cancelAfterMs(cancelAfterMs)
+    {
+        m_clock.start();
+    }
     bool isCancelled() const override { return m_cancelAfterMs >= 0 && m_clock.elapsed() >= m_cancelAfterMs; }
-    void reportProgress(double) override {}
+    void reportProgress(double) override { }
 
 private:
     qint64 m_cancelAfterMs;
@@ -88,19 +92,20 @@ void TestCommandPlugin::inputForms_data()
     QTest::addColumn<QCborValue>("input");
     QTest::addColumn<QString>("stdoutText");
     QTest::newRow("shell string") << QCborValue(QStringLiteral("echo hello | tr a-z A-Z")) << QStringLiteral("HELLO\n");
-    QTest::newRow("argv array, no shell")
-        << QCborValue(QCborArray{QStringLiteral("printf"), QStringLiteral("%s|"), QStringLiteral("a b"), QStringLiteral("$HOME")})
-        << QStringLiteral("a b|$HOME|");
-    QTest::newRow("map cmd") << QCborValue(map({{QStringLiteral("cmd"), QStringLiteral("printf x")}})) << QStringLiteral("x");
-    QTest::newRow("map args")
-        << QCborValue(map({{QStringLiteral("args"), QCborArray{QStringLiteral("echo"), QStringLiteral("-n"), QStringLiteral("y")}}}))
-        << QStringLiteral("y");
-    QTest::newRow("map stdin")
-        << QCborValue(map({{QStringLiteral("cmd"), QStringLiteral("wc -c")}, {QStringLiteral("stdin"), QStringLiteral("12345")}}))
-        << QStringLiteral("5\n");
-    QTest::newRow("template")
-        << QCborValue(map({{QStringLiteral("template"), QStringLiteral("printf %s {.}")}, {QStringLiteral("arg"), QStringLiteral("d/a.jpg")}}))
-        << QStringLiteral("d/a");
+    QTest::newRow("argv array, no shell") << QCborValue(
+        QCborArray {QStringLiteral("printf"), QStringLiteral("%s|"), QStringLiteral("a b"), QStringLiteral("$HOME")})
+                                          << QStringLiteral("a b|$HOME|");
+    QTest::newRow("map cmd") << QCborValue(map({{QStringLiteral("cmd"), QStringLiteral("printf x")}}))
+                             << QStringLiteral("x");
+    QTest::newRow("map args") << QCborValue(
+        map({{QStringLiteral("args"), QCborArray {QStringLiteral("echo"), QStringLiteral("-n"), QStringLiteral("y")}}}))
+                              << QStringLiteral("y");
+    QTest::newRow("map stdin") << QCborValue(
+        map({{QStringLiteral("cmd"), QStringLiteral("wc -c")}, {QStringLiteral("stdin"), QStringLiteral("12345")}}))
+                               << QStringLiteral("5\n");
+    QTest::newRow("template") << QCborValue(map({{QStringLiteral("template"), QStringLiteral("printf %s {.}")},
+                                                 {QStringLiteral("arg"), QStringLiteral("d/a.jpg")}}))
+                              << QStringLiteral("d/a");
 }
 
 void TestCommandPlugin::inputForms()
@@ -122,7 +127,7 @@ void TestCommandPlugin::nonZeroExitIsAnError()
     QVERIFY2(error.contains(QStringLiteral("code 3")), qPrintable(error));
     QVERIFY2(error.contains(QStringLiteral("boom-message")), qPrintable(error));
 
-    run(QCborValue(QCborArray{QStringLiteral("/nonexistent/program")}), &error);
+    run(QCborValue(QCborArray {QStringLiteral("/nonexistent/program")}), &error);
     QVERIFY2(error.contains(QStringLiteral("cannot start")), qPrintable(error));
 }
 
@@ -130,13 +135,14 @@ void TestCommandPlugin::badInputs_data()
 {
     QTest::addColumn<QCborValue>("input");
     QTest::newRow("integer") << QCborValue(42);
-    QTest::newRow("empty array") << QCborValue(QCborArray{});
-    QTest::newRow("array of numbers") << QCborValue(QCborArray{1, 2});
-    QTest::newRow("map with two forms")
-        << QCborValue(map({{QStringLiteral("cmd"), QStringLiteral("true")}, {QStringLiteral("args"), QCborArray{QStringLiteral("true")}}}));
+    QTest::newRow("empty array") << QCborValue(QCborArray {});
+    QTest::newRow("array of numbers") << QCborValue(QCborArray {1, 2});
+    QTest::newRow("map with two forms") << QCborValue(
+        map({{QStringLiteral("cmd"), QStringLiteral("true")},
+             {QStringLiteral("args"), QCborArray {QStringLiteral("true")}}}));
     QTest::newRow("template without arg") << QCborValue(map({{QStringLiteral("template"), QStringLiteral("echo {}")}}));
-    QTest::newRow("negative timeout")
-        << QCborValue(map({{QStringLiteral("cmd"), QStringLiteral("true")}, {QStringLiteral("timeout"), -1}}));
+    QTest::newRow("negative timeout") << QCborValue(
+        map({{QStringLiteral("cmd"), QStringLiteral("true")}, {QStringLiteral("timeout"), -1}}));
 }
 
 void TestCommandPlugin::badInputs()
@@ -171,7 +177,8 @@ void TestCommandPlugin::largeOutputIsTruncatedWithoutBlocking()
         const QString text = out.toMap().value(stream).toString();
         QVERIFY(text.size() < 1024 * 1024 + 200);
         QVERIFY(text.size() >= 1024 * 1024);
-        QVERIFY2(text.endsWith(QStringLiteral("[taskfleet: output truncated, 2097152 more bytes not kept]")), qPrintable(text.right(80)));
+        QVERIFY2(text.endsWith(QStringLiteral("[taskfleet: output truncated, 2097152 more bytes not kept]")),
+                 qPrintable(text.right(80)));
     }
 }
 
@@ -187,13 +194,16 @@ void TestCommandPlugin::templateSubstitution_data()
     QTest::newRow("{//}") << QStringLiteral("{//}") << a << QStringLiteral("dir.d/sub");
     QTest::newRow("{/.}") << QStringLiteral("{/.}") << a << QStringLiteral("photo.tar");
     QTest::newRow("{//} of a bare name") << QStringLiteral("{//}") << QStringLiteral("a.jpg") << QStringLiteral(".");
-    QTest::newRow("{.} keeps dots in directories") << QStringLiteral("{.}") << QStringLiteral("v1.2/readme") << QStringLiteral("v1.2/readme");
-    QTest::newRow("{.} keeps a leading dot") << QStringLiteral("{.}") << QStringLiteral("a/.bashrc") << QStringLiteral("a/.bashrc");
+    QTest::newRow("{.} keeps dots in directories")
+        << QStringLiteral("{.}") << QStringLiteral("v1.2/readme") << QStringLiteral("v1.2/readme");
+    QTest::newRow("{.} keeps a leading dot")
+        << QStringLiteral("{.}") << QStringLiteral("a/.bashrc") << QStringLiteral("a/.bashrc");
     QTest::newRow("several") << QStringLiteral("{//}:{/.}.png") << a << QStringLiteral("dir.d/sub:photo.tar.png");
     QTest::newRow("no placeholder: appended") << QStringLiteral("") << QStringLiteral("x y") << QStringLiteral("x y");
     QTest::newRow("quotes are safe") << QStringLiteral("{}") << QStringLiteral("it's $(rm -rf /) `x` \"q\"")
                                      << QStringLiteral("it's $(rm -rf /) `x` \"q\"");
-    QTest::newRow("spaces kept") << QStringLiteral("{/}") << QStringLiteral("a b/c  d.txt") << QStringLiteral("c  d.txt");
+    QTest::newRow("spaces kept") << QStringLiteral("{/}") << QStringLiteral("a b/c  d.txt")
+                                 << QStringLiteral("c  d.txt");
 }
 
 void TestCommandPlugin::templateSubstitution()
@@ -203,9 +213,10 @@ void TestCommandPlugin::templateSubstitution()
     QFETCH(QString, expected);
     // printf '%s' REPLACED: the shell sees exactly one quoted word per placeholder.
     QString error;
-    const QCborValue out = run(QCborValue(map({{QStringLiteral("template"), QString(QStringLiteral("printf '%s' ") + tmpl)},
-                                               {QStringLiteral("arg"), arg}})),
-                               &error);
+    const QCborValue out
+        = run(QCborValue(map({{QStringLiteral("template"), QString(QStringLiteral("printf '%s' ") + tmpl)},
+                              {QStringLiteral("arg"), arg}})),
+              &error);
     QVERIFY2(error.isEmpty(), qPrintable(error));
     QCOMPARE(out.toMap().value(QStringLiteral("stdout")).toString(), expected);
 }

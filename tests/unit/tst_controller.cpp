@@ -21,7 +21,9 @@ public:
     using Behaviour = std::function<std::optional<WorkResult>(const NodeTask &)>;
 
     FakeNode(const QString &id, int capacity, Behaviour behaviour)
-        : m_id(id), m_capacity(capacity), m_behaviour(std::move(behaviour))
+        : m_id(id)
+        , m_capacity(capacity)
+        , m_behaviour(std::move(behaviour))
     {
     }
 
@@ -47,7 +49,8 @@ public:
                 continue;
             }
             r->id = t.attempt;
-            QMetaObject::invokeMethod(this, [this, result = *r] { deliver({result}); }, Qt::QueuedConnection);
+            QMetaObject::invokeMethod(
+                this, [this, result = *r] { deliver({result}); }, Qt::QueuedConnection);
         }
     }
 
@@ -57,10 +60,11 @@ public:
         QVector<WorkResult> out;
         for (quint64 a : attempts) {
             if (held.removeOne(a))
-                out.append(WorkResult{a, Outcome::Cancelled, {}, QStringLiteral("cancelled"), 0, {}});
+                out.append(WorkResult {a, Outcome::Cancelled, {}, QStringLiteral("cancelled"), 0, {}});
         }
         if (!out.isEmpty())
-            QMetaObject::invokeMethod(this, [this, out] { deliver(out); }, Qt::QueuedConnection);
+            QMetaObject::invokeMethod(
+                this, [this, out] { deliver(out); }, Qt::QueuedConnection);
     }
 
     void loseEverything()
@@ -95,7 +99,7 @@ private:
 
 static std::optional<WorkResult> echo(const NodeTask &t)
 {
-    return WorkResult{0, Outcome::Ok, t.input, {}, 1000, {}};
+    return WorkResult {0, Outcome::Ok, t.input, {}, 1000, {}};
 }
 
 // Records every TaskRecord per job and checks that no index ends twice.
@@ -177,7 +181,7 @@ void TestController::retriesThenSucceeds()
     QHash<qint64, int> tries;
     c.addNode(new FakeNode(QStringLiteral("a"), 2, [&tries](const NodeTask &t) -> std::optional<WorkResult> {
         if (t.input.toInteger() == 3 && ++tries[3] <= 2)
-            return WorkResult{0, Outcome::Crashed, {}, QStringLiteral("worker killed by signal 11"), 5, {}};
+            return WorkResult {0, Outcome::Crashed, {}, QStringLiteral("worker killed by signal 11"), 5, {}};
         return echo(t);
     }));
     Recorder rec(&c);
@@ -195,7 +199,7 @@ void TestController::retriesExhausted()
     Controller c;
     c.addNode(new FakeNode(QStringLiteral("a"), 2, [](const NodeTask &t) -> std::optional<WorkResult> {
         if (t.input.toInteger() == 1)
-            return WorkResult{0, Outcome::TimedOut, {}, QStringLiteral("timed out after 10 ms"), 10000, {}};
+            return WorkResult {0, Outcome::TimedOut, {}, QStringLiteral("timed out after 10 ms"), 10000, {}};
         return echo(t);
     }));
     Recorder rec(&c);
@@ -204,7 +208,8 @@ void TestController::retriesExhausted()
     const TaskRecord r = rec.byIndex[id][1];
     QCOMPARE(r.status, stats::TaskStatus::Failed);
     QCOMPARE(r.attempts, 2);
-    QVERIFY2(r.error.contains(QStringLiteral("failed after 2 attempts")) && r.error.contains(QStringLiteral("timed out")),
+    QVERIFY2(r.error.contains(QStringLiteral("failed after 2 attempts"))
+                 && r.error.contains(QStringLiteral("timed out")),
              qPrintable(r.error));
     QCOMPARE(c.job(id)->failed, 1);
     QCOMPARE(c.job(id)->done, 2);
@@ -216,7 +221,7 @@ void TestController::poisonAfterThreeNodes()
     c.setSpeculation(false);
     const auto crashOnZero = [](const NodeTask &t) -> std::optional<WorkResult> {
         if (t.input.toInteger() == 0)
-            return WorkResult{0, Outcome::Crashed, {}, QStringLiteral("worker killed by signal 6"), 1, {}};
+            return WorkResult {0, Outcome::Crashed, {}, QStringLiteral("worker killed by signal 6"), 1, {}};
         return echo(t);
     };
     QVector<FakeNode *> nodes;
@@ -235,7 +240,8 @@ void TestController::poisonAfterThreeNodes()
     const TaskRecord r = rec.byIndex[id][0];
     QCOMPARE(r.status, stats::TaskStatus::Failed);
     QCOMPARE(r.attempts, Controller::PoisonNodes);
-    QCOMPARE(r.error, QStringLiteral("poison task: it ended workers on 3 different nodes; last: worker killed by signal 6"));
+    QCOMPARE(r.error,
+             QStringLiteral("poison task: it ended workers on 3 different nodes; last: worker killed by signal 6"));
     // Three runs of input 0, each on a different node; the failure is recorded on the last of them.
     int runs = 0;
     for (const FakeNode *n : std::as_const(nodes)) {
@@ -260,7 +266,7 @@ void TestController::pluginErrorIsFinal()
 {
     Controller c;
     FakeNode *a = new FakeNode(QStringLiteral("a"), 2, [](const NodeTask &t) -> std::optional<WorkResult> {
-        return WorkResult{0, Outcome::PluginError, {}, QStringLiteral("bad input %1").arg(t.input.toInteger()), 3, {}};
+        return WorkResult {0, Outcome::PluginError, {}, QStringLiteral("bad input %1").arg(t.input.toInteger()), 3, {}};
     });
     c.addNode(a);
     Recorder rec(&c);
@@ -321,7 +327,7 @@ void TestController::loadFailureExcludesNode()
 {
     Controller c;
     auto *a = new FakeNode(QStringLiteral("a"), 4, [](const NodeTask &) -> std::optional<WorkResult> {
-        return WorkResult{0, Outcome::LoadFailed, {}, QStringLiteral("cannot load plugin: wrong ELF class"), 0, {}};
+        return WorkResult {0, Outcome::LoadFailed, {}, QStringLiteral("cannot load plugin: wrong ELF class"), 0, {}};
     });
     auto *b = new FakeNode(QStringLiteral("b"), 4, echo);
     c.addNode(a);
@@ -340,7 +346,7 @@ void TestController::noNodeCanRunFailsJob()
 {
     Controller c;
     c.addNode(new FakeNode(QStringLiteral("a"), 4, [](const NodeTask &) -> std::optional<WorkResult> {
-        return WorkResult{0, Outcome::LoadFailed, {}, QStringLiteral("cannot load plugin: missing symbol"), 0, {}};
+        return WorkResult {0, Outcome::LoadFailed, {}, QStringLiteral("cannot load plugin: missing symbol"), 0, {}};
     }));
     Recorder rec(&c);
     const int id = c.submit(job(10));
@@ -390,7 +396,7 @@ void TestController::emptyJobFinishes()
     Controller c;
     Recorder rec(&c);
     const int id = c.submit(job(0));
-    QCOMPARE(rec.finished, QVector<int>{id});
+    QCOMPARE(rec.finished, QVector<int> {id});
 }
 
 void TestController::statisticsCountEachTaskOnce()

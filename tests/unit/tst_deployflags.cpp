@@ -73,7 +73,8 @@ void TestDeployFlags::flagsAreKnown_data()
 {
     QTest::addColumn<QString>("kind");
     QTest::addColumn<QString>("file");
-    QTest::newRow("systemd unit") << QStringLiteral("systemd") << QStringLiteral("resources/systemd/taskfleet-agent.service");
+    QTest::newRow("systemd unit") << QStringLiteral("systemd")
+                                  << QStringLiteral("resources/systemd/taskfleet-agent.service");
     QTest::newRow("Dockerfile") << QStringLiteral("docker") << QStringLiteral("resources/docker/Dockerfile");
     QTest::newRow("swarm stack") << QStringLiteral("stack") << QStringLiteral("resources/docker/taskfleet-stack.yml");
 }
@@ -87,7 +88,8 @@ void TestDeployFlags::flagsAreKnown()
     QStringList args = agentArguments(kind, text);
     if (kind == QLatin1String("stack")) // the stack's command is appended to the image's ENTRYPOINT
         args = agentArguments(QStringLiteral("docker"), readFile(QStringLiteral("resources/docker/Dockerfile")))
-                   .mid(0, 4) + args;
+                   .mid(0, 4)
+               + args;
     QVERIFY2(!args.isEmpty(), qPrintable(file));
 
     // Each flag word appears in --help.
@@ -101,17 +103,18 @@ void TestDeployFlags::flagsAreKnown()
         ++flags;
         const QRegularExpression inHelp(QStringLiteral("(^|[ ,])%1([ ,=<]|$)").arg(QRegularExpression::escape(word)),
                                         QRegularExpression::MultilineOption);
-        QVERIFY2(inHelp.match(help).hasMatch(), qPrintable(QStringLiteral("%1: %2 is not in taskfleet-agent --help").arg(file, word)));
+        QVERIFY2(inHelp.match(help).hasMatch(),
+                 qPrintable(QStringLiteral("%1: %2 is not in taskfleet-agent --help").arg(file, word)));
     }
     QVERIFY2(flags >= 2, qPrintable(args.join(QLatin1Char(' '))));
 
     // And the whole argument list parses (--help last: it is handled after parsing, so bad flags or
     // missing values still fail with exit code 2).
     QProcess p;
-    p.start(test::program(QStringLiteral("taskfleet-agent")), args + QStringList{QStringLiteral("--help")});
+    p.start(test::program(QStringLiteral("taskfleet-agent")), args + QStringList {QStringLiteral("--help")});
     QVERIFY(p.waitForFinished(15000));
     QVERIFY2(p.exitCode() == 0, qPrintable(args.join(QLatin1Char(' ')) + QStringLiteral(": ")
-                                          + QString::fromUtf8(p.readAllStandardError())));
+                                           + QString::fromUtf8(p.readAllStandardError())));
 }
 
 QTEST_GUILESS_MAIN(TestDeployFlags)

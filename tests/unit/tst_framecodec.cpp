@@ -43,7 +43,7 @@ void TestFrameCodec::roundTrip_data()
     QCborMap nested = makeMessage(QStringLiteral("run"));
     QCborArray tasks;
     for (int i = 0; i < 100; ++i)
-        tasks.append(QCborArray{i, QStringLiteral("input %1").arg(i), 1.5 * i});
+        tasks.append(QCborArray {i, QStringLiteral("input %1").arg(i), 1.5 * i});
     nested.insert(QStringLiteral("tasks"), tasks);
     QTest::newRow("nested arrays") << nested;
 
@@ -128,16 +128,18 @@ void TestFrameCodec::rejects_data()
     QTest::newRow("empty frame") << QByteArray(4, '\0') << MaxFrameSize << QStringLiteral("empty frame");
     QTest::newRow("not CBOR") << rawFrame(QByteArray("\xff\xff\xff\xff", 4)) << MaxFrameSize
                               << QStringLiteral("not valid CBOR");
-    QTest::newRow("truncated CBOR") << rawFrame(QCborValue(QCborMap{{QStringLiteral("t"), QStringLiteral("abcdef")}}).toCbor().left(5))
+    QTest::newRow("truncated CBOR") << rawFrame(
+        QCborValue(QCborMap {{QStringLiteral("t"), QStringLiteral("abcdef")}}).toCbor().left(5))
                                     << MaxFrameSize << QStringLiteral("not valid CBOR");
-    QTest::newRow("array not map") << rawFrame(QCborValue(QCborArray{1, 2}).toCbor()) << MaxFrameSize
+    QTest::newRow("array not map") << rawFrame(QCborValue(QCborArray {1, 2}).toCbor()) << MaxFrameSize
                                    << QStringLiteral("not a CBOR map");
     QTest::newRow("integer") << rawFrame(QCborValue(7).toCbor()) << MaxFrameSize << QStringLiteral("not a CBOR map");
-    QTest::newRow("no type") << rawFrame(QCborValue(QCborMap{{QStringLiteral("x"), 1}}).toCbor()) << MaxFrameSize
+    QTest::newRow("no type") << rawFrame(QCborValue(QCborMap {{QStringLiteral("x"), 1}}).toCbor()) << MaxFrameSize
                              << QStringLiteral("\"t\"");
-    QTest::newRow("type not string") << rawFrame(QCborValue(QCborMap{{QStringLiteral("t"), 1}}).toCbor())
+    QTest::newRow("type not string") << rawFrame(QCborValue(QCborMap {{QStringLiteral("t"), 1}}).toCbor())
                                      << MaxFrameSize << QStringLiteral("\"t\"");
-    QTest::newRow("trailing bytes") << rawFrame(QCborValue(QCborMap{{QStringLiteral("t"), QStringLiteral("a")}}).toCbor() + "zz")
+    QTest::newRow("trailing bytes") << rawFrame(
+        QCborValue(QCborMap {{QStringLiteral("t"), QStringLiteral("a")}}).toCbor() + "zz")
                                     << MaxFrameSize << QStringLiteral("after its CBOR value");
 }
 
@@ -245,7 +247,8 @@ void TestFrameCodec::continuedFramesAreBounded()
     small.append(stream);
     QCborMap m;
     QCOMPARE(small.next(&m), FrameDecoder::Status::Error);
-    QVERIFY2(small.errorString().contains(QStringLiteral("continued frames exceeds the limit")), qPrintable(small.errorString()));
+    QVERIFY2(small.errorString().contains(QStringLiteral("continued frames exceeds the limit")),
+             qPrintable(small.errorString()));
 
     // Joined pieces that are not one CBOR map are refused like a single bad frame.
     FrameDecoder d;
@@ -263,9 +266,10 @@ void TestFrameCodec::continuedFramesAreBounded()
 void TestFrameCodec::sizeBounds()
 {
     using namespace taskfleet::protocol;
-    const QCborValue values[] = {QCborValue(42), QCborValue(QStringLiteral("h\u00e9llo")), QCborValue(QByteArray(1000, 'b')),
-                                 QCborValue(QCborArray{1, QStringLiteral("two"), QCborMap{{QStringLiteral("k"), 2.5}}}),
-                                 QCborValue(QCborMap{{QStringLiteral("nested"), QCborArray{QByteArray(70000, 'q')}}})};
+    const QCborValue values[]
+        = {QCborValue(42), QCborValue(QStringLiteral("h\u00e9llo")), QCborValue(QByteArray(1000, 'b')),
+           QCborValue(QCborArray {1, QStringLiteral("two"), QCborMap {{QStringLiteral("k"), 2.5}}}),
+           QCborValue(QCborMap {{QStringLiteral("nested"), QCborArray {QByteArray(70000, 'q')}}})};
     for (const QCborValue &v : values) {
         const qint64 exact = v.toCbor().size();
         QVERIFY2(cborSizeBound(v) >= exact, qPrintable(QString::number(exact)));

@@ -28,8 +28,8 @@ private slots:
                      qPrintable(QStringLiteral("%1/%2: %3").arg(s.target, s.name, error)));
             targets.insert(s.target);
         }
-        QCOMPARE(targets, (QSet<QString>{QStringLiteral("frame"), QStringLiteral("messages"), QStringLiteral("beacon"),
-                                        QStringLiteral("jobfile")}));
+        QCOMPARE(targets, (QSet<QString> {QStringLiteral("frame"), QStringLiteral("messages"), QStringLiteral("beacon"),
+                                          QStringLiteral("jobfile")}));
     }
 
     void everyMessageTypeHasASeed()
@@ -42,18 +42,22 @@ private slots:
             seen.insert(int(protocol::messageType(QCborValue::fromCbor(s.data).toMap(), &error)));
         }
         for (int t = int(protocol::MessageType::Hello); t <= int(protocol::MessageType::Bye); ++t)
-            QVERIFY2(seen.contains(t), qPrintable(QStringLiteral("no seed for \"%1\"")
-                                                      .arg(protocol::messageTypeName(protocol::MessageType(t)))));
+            QVERIFY2(
+                seen.contains(t),
+                qPrintable(
+                    QStringLiteral("no seed for \"%1\"").arg(protocol::messageTypeName(protocol::MessageType(t)))));
     }
 
     /** A seed that does not decode is caught: the check above is not vacuous. */
     void brokenSeedIsCaught()
     {
         QString error;
-        QVERIFY(!fuzz::seedDecodes({QStringLiteral("messages"), QStringLiteral("hello"),
-                                    QCborMap{{QStringLiteral("t"), QStringLiteral("hello")}, {QStringLiteral("node"), 1}}
-                                        .toCborValue().toCbor()},
-                                   test::pluginDir(), QString(), &error));
+        QVERIFY(
+            !fuzz::seedDecodes({QStringLiteral("messages"), QStringLiteral("hello"),
+                                QCborMap {{QStringLiteral("t"), QStringLiteral("hello")}, {QStringLiteral("node"), 1}}
+                                    .toCborValue()
+                                    .toCbor()},
+                               test::pluginDir(), QString(), &error));
         QVERIFY(!error.isEmpty());
         QByteArray beacon;
         for (const fuzz::Seed &s : fuzz::makeSeeds(QString()))

@@ -47,7 +47,7 @@ private:
     }
 
     QTemporaryDir m_dir;
-    exec::PluginRegistry m_registry{QStringList{test::pluginDir()}};
+    exec::PluginRegistry m_registry {QStringList {test::pluginDir()}};
 };
 
 void TestJobFile::initTestCase()
@@ -76,20 +76,22 @@ void TestJobFile::rangeInputs_data()
 {
     QTest::addColumn<QByteArray>("range");
     QTest::addColumn<QVector<qint64>>("expected");
-    QTest::newRow("start stop") << QByteArray("[0, 4]") << QVector<qint64>{0, 1, 2, 3};
+    QTest::newRow("start stop") << QByteArray("[0, 4]") << QVector<qint64> {0, 1, 2, 3};
     QTest::newRow("step") << QByteArray("[100000, 100800, 100]")
-                          << QVector<qint64>{100000, 100100, 100200, 100300, 100400, 100500, 100600, 100700};
-    QTest::newRow("uneven step") << QByteArray("[0, 10, 3]") << QVector<qint64>{0, 3, 6, 9};
-    QTest::newRow("negative step") << QByteArray("[5, 0, -2]") << QVector<qint64>{5, 3, 1};
-    QTest::newRow("empty") << QByteArray("[5, 5]") << QVector<qint64>{};
-    QTest::newRow("backwards is empty") << QByteArray("[5, 0]") << QVector<qint64>{};
+                          << QVector<qint64> {100000, 100100, 100200, 100300, 100400, 100500, 100600, 100700};
+    QTest::newRow("uneven step") << QByteArray("[0, 10, 3]") << QVector<qint64> {0, 3, 6, 9};
+    QTest::newRow("negative step") << QByteArray("[5, 0, -2]") << QVector<qint64> {5, 3, 1};
+    QTest::newRow("empty") << QByteArray("[5, 5]") << QVector<qint64> {};
+    QTest::newRow("backwards is empty") << QByteArray("[5, 0]") << QVector<qint64> {};
     // 64-bit bounds are exact (JSON numbers through a double would round 10^18 + 1 to 10^18).
     QTest::newRow("64-bit bounds") << QByteArray("[1000000000000000001, 1000000000000000004]")
-                                   << QVector<qint64>{1000000000000000001LL, 1000000000000000002LL, 1000000000000000003LL};
+                                   << QVector<qint64> {1000000000000000001LL, 1000000000000000002LL,
+                                                       1000000000000000003LL};
     QTest::newRow("int64 extremes") << QByteArray("[9223372036854775806, 9223372036854775807]")
-                                    << QVector<qint64>{9223372036854775806LL};
+                                    << QVector<qint64> {9223372036854775806LL};
     QTest::newRow("whole int64 span") << QByteArray("[-9223372036854775808, 9223372036854775807, 4611686018427387904]")
-                                      << QVector<qint64>{std::numeric_limits<qint64>::min(), -4611686018427387904LL, 0, 4611686018427387904LL};
+                                      << QVector<qint64> {std::numeric_limits<qint64>::min(), -4611686018427387904LL, 0,
+                                                          4611686018427387904LL};
 }
 
 void TestJobFile::rangeInputs()
@@ -137,7 +139,8 @@ void TestJobFile::options()
 void TestJobFile::pluginByPath()
 {
     QString error;
-    const QByteArray json = R"({"plugin": ")" + test::pluginPath(QStringLiteral("sumprimes")).toUtf8() + R"(", "inputs": [10]})";
+    const QByteArray json
+        = R"({"plugin": ")" + test::pluginPath(QStringLiteral("sumprimes")).toUtf8() + R"(", "inputs": [10]})";
     const auto spec = parse(json, &error);
     QVERIFY2(spec, qPrintable(error));
     QCOMPARE(spec->plugin.name, QStringLiteral("sumprimes"));
@@ -158,8 +161,10 @@ void TestJobFile::rejects_data()
                                          << words({"\"plugin\"", "does not exist"});
     QTest::newRow("not a plugin") << QByteArray(R"({"plugin": "/etc/hostname", "inputs": [1]})")
                                   << words({"\"plugin\"", "not a Qt plugin"});
-    QTest::newRow("no inputs") << QByteArray(R"({"plugin": "echo"})") << words({"\"inputs\"", "expected an array", "nothing"});
-    QTest::newRow("inputs text") << QByteArray(R"({"plugin": "echo", "inputs": "1,2"})") << words({"\"inputs\"", "the text"});
+    QTest::newRow("no inputs") << QByteArray(R"({"plugin": "echo"})")
+                               << words({"\"inputs\"", "expected an array", "nothing"});
+    QTest::newRow("inputs text") << QByteArray(R"({"plugin": "echo", "inputs": "1,2"})")
+                                 << words({"\"inputs\"", "the text"});
     QTest::newRow("inputs bad object") << QByteArray(R"({"plugin": "echo", "inputs": {"from": 1}})")
                                        << words({"\"inputs\"", "range"});
     QTest::newRow("range not array") << QByteArray(R"({"plugin": "echo", "inputs": {"range": 5}})")
@@ -213,7 +218,8 @@ void TestJobFile::exactIntegersAndUnicode()
     QCOMPARE(spec->parameters.toMap().value(QStringLiteral("seed")), QCborValue(qint64(123456789012345678LL)));
 
     QVERIFY(!parse("{\"plugin\": \"echo\",\n \"inputs\": [1, 18446744073709551616]}", &error));
-    QVERIFY2(error.contains(QStringLiteral("line 2, column 16")) && error.contains(QStringLiteral("does not fit in 64 bits")),
+    QVERIFY2(error.contains(QStringLiteral("line 2, column 16"))
+                 && error.contains(QStringLiteral("does not fit in 64 bits")),
              qPrintable(error));
     QVERIFY(!parse(R"({"plugin": "echo", "inputs": ["ok", "\ud800"]})", &error));
     QVERIFY2(error.contains(QStringLiteral("column 38")) && error.contains(QStringLiteral("lone high surrogate")),

@@ -16,7 +16,8 @@ QByteArray referenceHkdf(const QByteArray &ikm, const QByteArray &salt, const QB
     QByteArray okm;
     QByteArray block;
     for (char counter = 1; okm.size() < length; ++counter) {
-        block = QMessageAuthenticationCode::hash(block + info + QByteArray(1, counter), prk, QCryptographicHash::Sha256);
+        block
+            = QMessageAuthenticationCode::hash(block + info + QByteArray(1, counter), prk, QCryptographicHash::Sha256);
         okm += block;
     }
     return okm.left(length);
@@ -45,7 +46,8 @@ void TestKeyDerivation::referenceMatchesRfc5869()
     const QByteArray ikm = QByteArray::fromHex("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b");
     const QByteArray salt = QByteArray::fromHex("000102030405060708090a0b0c");
     const QByteArray info = QByteArray::fromHex("f0f1f2f3f4f5f6f7f8f9");
-    const QByteArray okm = QByteArray::fromHex("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
+    const QByteArray okm
+        = QByteArray::fromHex("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
     QCOMPARE(referenceHkdf(ikm, salt, info, 42), okm);
 }
 

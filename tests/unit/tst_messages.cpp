@@ -45,21 +45,72 @@ QString decodeAny(const QCborMap &m)
     const MessageType type = messageType(m, &error);
     bool ok = false;
     switch (type) {
-    case MessageType::Unknown: return error;
-    case MessageType::Hello: { Hello x; ok = decode(m, &x, &error); break; }
-    case MessageType::Run: { Run x; ok = decode(m, &x, &error); break; }
-    case MessageType::Results: { Results x; ok = decode(m, &x, &error); break; }
-    case MessageType::Cancel: { Cancel x; ok = decode(m, &x, &error); break; }
-    case MessageType::Status: { Status x; ok = decode(m, &x, &error); break; }
-    case MessageType::SetWorkers: { SetWorkers x; ok = decode(m, &x, &error); break; }
-    case MessageType::PluginQuery: { PluginQuery x; ok = decode(m, &x, &error); break; }
-    case MessageType::PluginHave: { PluginHave x; ok = decode(m, &x, &error); break; }
-    case MessageType::PluginUpload: { PluginUpload x; ok = decode(m, &x, &error); break; }
-    case MessageType::PluginStored: { PluginStored x; ok = decode(m, &x, &error); break; }
-    case MessageType::PluginRejected: { PluginRejected x; ok = decode(m, &x, &error); break; }
-    case MessageType::Heartbeat: ok = true; break;
+    case MessageType::Unknown:
+        return error;
+    case MessageType::Hello: {
+        Hello x;
+        ok = decode(m, &x, &error);
+        break;
+    }
+    case MessageType::Run: {
+        Run x;
+        ok = decode(m, &x, &error);
+        break;
+    }
+    case MessageType::Results: {
+        Results x;
+        ok = decode(m, &x, &error);
+        break;
+    }
+    case MessageType::Cancel: {
+        Cancel x;
+        ok = decode(m, &x, &error);
+        break;
+    }
+    case MessageType::Status: {
+        Status x;
+        ok = decode(m, &x, &error);
+        break;
+    }
+    case MessageType::SetWorkers: {
+        SetWorkers x;
+        ok = decode(m, &x, &error);
+        break;
+    }
+    case MessageType::PluginQuery: {
+        PluginQuery x;
+        ok = decode(m, &x, &error);
+        break;
+    }
+    case MessageType::PluginHave: {
+        PluginHave x;
+        ok = decode(m, &x, &error);
+        break;
+    }
+    case MessageType::PluginUpload: {
+        PluginUpload x;
+        ok = decode(m, &x, &error);
+        break;
+    }
+    case MessageType::PluginStored: {
+        PluginStored x;
+        ok = decode(m, &x, &error);
+        break;
+    }
+    case MessageType::PluginRejected: {
+        PluginRejected x;
+        ok = decode(m, &x, &error);
+        break;
+    }
+    case MessageType::Heartbeat:
+        ok = true;
+        break;
     case MessageType::Error:
-    case MessageType::Bye: { ErrorMessage x; ok = decode(m, &x, &error); break; }
+    case MessageType::Bye: {
+        ErrorMessage x;
+        ok = decode(m, &x, &error);
+        break;
+    }
     }
     return ok ? QString() : (error.isEmpty() ? QStringLiteral("(no reason)") : error);
 }
@@ -109,7 +160,7 @@ private slots:
         run.sha256 = Sha;
         run.timeoutMs = 1500;
         for (int i = 0; i < 100; ++i)
-            run.tasks.append(TaskItem{quint64(i * 3), QCborValue(i)});
+            run.tasks.append(TaskItem {quint64(i * 3), QCborValue(i)});
         Run back;
         QString error;
         QVERIFY2(decode(encode(run), &back, &error), qPrintable(error));
@@ -120,8 +171,8 @@ private slots:
         QCOMPARE(back.tasks.at(7).input, QCborValue(7));
 
         Results res;
-        res.results.append(TaskResult{1, 0, QCborValue(42), 10, {}});
-        res.results.append(TaskResult{2, 1, QCborValue(QStringLiteral("bad input")), 20, {}});
+        res.results.append(TaskResult {1, 0, QCborValue(42), 10, {}});
+        res.results.append(TaskResult {2, 1, QCborValue(QStringLiteral("bad input")), 20, {}});
         Results rb;
         QVERIFY2(decode(encode(res), &rb, &error), qPrintable(error));
         QCOMPARE(rb.results.size(), 2);
@@ -134,12 +185,12 @@ private slots:
     void roundTripSmallMessages()
     {
         QString error;
-        Cancel c{{1, 2, 3}};
+        Cancel c {{1, 2, 3}};
         Cancel cb;
         QVERIFY(decode(encode(c), &cb, &error));
         QCOMPARE(cb.ids, c.ids);
 
-        Status s{4, 2, 10, 12, 1000, 3, 0.5, 1};
+        Status s {4, 2, 10, 12, 1000, 3, 0.5, 1};
         Status sb;
         QVERIFY2(decode(encode(s), &sb, &error), qPrintable(error));
         QCOMPARE(sb.workers, 4);
@@ -148,23 +199,26 @@ private slots:
         QCOMPARE(sb.load, 0.5);
         QCOMPARE(sb.uploads, 1);
 
-        SetWorkers w{7};
+        SetWorkers w {7};
         SetWorkers wb;
         QVERIFY(decode(encode(w), &wb, &error));
         QCOMPARE(wb.count, 7);
 
-        PluginHave h{Sha, true};
+        PluginHave h {Sha, true};
         PluginHave hb;
         QVERIFY(decode(encode(h), &hb, &error));
         QVERIFY(hb.have);
 
-        PluginUpload u{Sha, QStringLiteral("echo"), QByteArray("\x7f" "ELF", 4)};
+        PluginUpload u {Sha, QStringLiteral("echo"),
+                        QByteArray("\x7f"
+                                   "ELF",
+                                   4)};
         PluginUpload ub;
         QVERIFY(decode(encode(u), &ub, &error));
         QCOMPARE(ub.bytes, u.bytes);
         QCOMPARE(ub.name, u.name);
 
-        PluginRejected r{Sha, QStringLiteral("hash mismatch")};
+        PluginRejected r {Sha, QStringLiteral("hash mismatch")};
         PluginRejected rb;
         QVERIFY(decode(encode(r), &rb, &error));
         QCOMPARE(rb.reason, r.reason);
@@ -184,41 +238,51 @@ private slots:
         const QCborMap hello = encode(sampleHello());
         Run run;
         run.sha256 = Sha;
-        run.tasks.append(TaskItem{1, QCborValue(1)});
+        run.tasks.append(TaskItem {1, QCborValue(1)});
         const QCborMap runMsg = encode(run);
         Results res;
-        res.results.append(TaskResult{1, 0, QCborValue(1), 5, {}});
+        res.results.append(TaskResult {1, 0, QCborValue(1), 5, {}});
         const QCborMap resMsg = encode(res);
 
         QTest::newRow("no type") << QCborMap() << QStringLiteral("without a type");
         QTest::newRow("type not a string") << with(QCborMap(), "t", 5) << QStringLiteral("must be a string");
-        QTest::newRow("unknown type") << with(QCborMap(), "t", QStringLiteral("exec")) << QStringLiteral("unknown message type");
+        QTest::newRow("unknown type") << with(QCborMap(), "t", QStringLiteral("exec"))
+                                      << QStringLiteral("unknown message type");
         QTest::newRow("hello without major") << with(hello, "major", QCborValue()) << QStringLiteral("\"major\"");
-        QTest::newRow("hello major not int") << with(hello, "major", QStringLiteral("1")) << QStringLiteral("\"major\"");
+        QTest::newRow("hello major not int")
+            << with(hello, "major", QStringLiteral("1")) << QStringLiteral("\"major\"");
         QTest::newRow("hello bad role") << with(hello, "role", QStringLiteral("king")) << QStringLiteral("\"role\"");
         QTest::newRow("hello no abi") << with(hello, "abi", QCborValue()) << QStringLiteral("\"abi\"");
         QTest::newRow("hello workers negative") << with(hello, "workers", -1) << QStringLiteral("\"workers\"");
-        QTest::newRow("hello host too long") << with(hello, "host", QString(1000, QLatin1Char('h'))) << QStringLiteral("longer");
+        QTest::newRow("hello host too long")
+            << with(hello, "host", QString(1000, QLatin1Char('h'))) << QStringLiteral("longer");
         QTest::newRow("run bad sha") << with(runMsg, "sha", QStringLiteral("xyz")) << QStringLiteral("SHA-256");
-        QTest::newRow("run sha uppercase") << with(runMsg, "sha", QString(64, QLatin1Char('A'))) << QStringLiteral("SHA-256");
+        QTest::newRow("run sha uppercase")
+            << with(runMsg, "sha", QString(64, QLatin1Char('A'))) << QStringLiteral("SHA-256");
         QTest::newRow("run no tasks") << with(runMsg, "tasks", QCborValue()) << QStringLiteral("\"tasks\"");
-        QTest::newRow("run odd tasks") << with(runMsg, "tasks", QCborArray{1, 2, 3}) << QStringLiteral("pairs");
-        QTest::newRow("run id not int") << with(runMsg, "tasks", QCborArray{QStringLiteral("a"), 2}) << QStringLiteral("id");
+        QTest::newRow("run odd tasks") << with(runMsg, "tasks", QCborArray {1, 2, 3}) << QStringLiteral("pairs");
+        QTest::newRow("run id not int") << with(runMsg, "tasks", QCborArray {QStringLiteral("a"), 2})
+                                        << QStringLiteral("id");
         QTest::newRow("run negative timeout") << with(runMsg, "timeout", -5) << QStringLiteral("\"timeout\"");
         QTest::newRow("results not array") << with(resMsg, "r", 5) << QStringLiteral("\"r\"");
-        QTest::newRow("results not groups of 4") << with(resMsg, "r", QCborArray{1, 0, 1}) << QStringLiteral("groups");
-        QTest::newRow("results bad outcome") << with(resMsg, "r", QCborArray{1, 9, 1, 5}) << QStringLiteral("malformed");
-        QTest::newRow("results error not text") << with(resMsg, "r", QCborArray{1, 2, 7, 5}) << QStringLiteral("text");
-        QTest::newRow("cancel ids not ints") << with(encode(Cancel{{1}}), "ids", QCborArray{QStringLiteral("x")})
-                                             << QStringLiteral("\"ids\"");
-        QTest::newRow("status no load") << with(encode(Status{}), "load", QCborValue()) << QStringLiteral("\"load\"");
-        QTest::newRow("set-workers too many") << with(encode(SetWorkers{1}), "count", 100000) << QStringLiteral("\"count\"");
-        QTest::newRow("plugin-have not bool") << with(encode(PluginHave{Sha, true}), "have", 1) << QStringLiteral("\"have\"");
+        QTest::newRow("results not groups of 4") << with(resMsg, "r", QCborArray {1, 0, 1}) << QStringLiteral("groups");
+        QTest::newRow("results bad outcome")
+            << with(resMsg, "r", QCborArray {1, 9, 1, 5}) << QStringLiteral("malformed");
+        QTest::newRow("results error not text") << with(resMsg, "r", QCborArray {1, 2, 7, 5}) << QStringLiteral("text");
+        QTest::newRow("cancel ids not ints")
+            << with(encode(Cancel {{1}}), "ids", QCborArray {QStringLiteral("x")}) << QStringLiteral("\"ids\"");
+        QTest::newRow("status no load") << with(encode(Status {}), "load", QCborValue()) << QStringLiteral("\"load\"");
+        QTest::newRow("set-workers too many")
+            << with(encode(SetWorkers {1}), "count", 100000) << QStringLiteral("\"count\"");
+        QTest::newRow("plugin-have not bool")
+            << with(encode(PluginHave {Sha, true}), "have", 1) << QStringLiteral("\"have\"");
         QTest::newRow("plugin-upload bytes as text")
-            << with(encode(PluginUpload{Sha, QStringLiteral("x"), QByteArray("a")}), "bytes", QStringLiteral("a"))
+            << with(encode(PluginUpload {Sha, QStringLiteral("x"), QByteArray("a")}), "bytes", QStringLiteral("a"))
             << QStringLiteral("\"bytes\"");
-        QTest::newRow("plugin-query no sha") << with(encode(PluginQuery{Sha}), "sha", QCborValue()) << QStringLiteral("\"sha\"");
-        QTest::newRow("error no text") << with(encodeError(QStringLiteral("x")), "text", QCborValue()) << QStringLiteral("\"text\"");
+        QTest::newRow("plugin-query no sha")
+            << with(encode(PluginQuery {Sha}), "sha", QCborValue()) << QStringLiteral("\"sha\"");
+        QTest::newRow("error no text") << with(encodeError(QStringLiteral("x")), "text", QCborValue())
+                                       << QStringLiteral("\"text\"");
     }
 
     void malformed()

@@ -17,7 +17,8 @@ private slots:
         QTest::addColumn<QString>("text");
         QTest::addColumn<QString>("host");
         QTest::addColumn<int>("port");
-        QTest::newRow("ipv4") << QString::fromLatin1("192.168.1.20:45450") << QString::fromLatin1("192.168.1.20") << 45450;
+        QTest::newRow("ipv4") << QString::fromLatin1("192.168.1.20:45450") << QString::fromLatin1("192.168.1.20")
+                              << 45450;
         QTest::newRow("name") << QString::fromLatin1("node7.lan:9") << QString::fromLatin1("node7.lan") << 9;
         QTest::newRow("ipv6") << QString::fromLatin1("[::1]:45450") << QString::fromLatin1("::1") << 45450;
         QTest::newRow("spaces") << QString::fromLatin1("  10.0.0.7:1 \n") << QString::fromLatin1("10.0.0.7") << 1;

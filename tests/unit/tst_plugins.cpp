@@ -24,15 +24,19 @@ using namespace taskfleet;
 
 namespace {
 
-const QStringList ShippedPlugins = {QStringLiteral("sumprimes"), QStringLiteral("pi"),    QStringLiteral("echo"),
-                                    QStringLiteral("sleep"),     QStringLiteral("crash"), QStringLiteral("fail"),
-                                    QStringLiteral("mandelbrot"), QStringLiteral("command")};
+const QStringList ShippedPlugins
+    = {QStringLiteral("sumprimes"), QStringLiteral("pi"),   QStringLiteral("echo"),       QStringLiteral("sleep"),
+       QStringLiteral("crash"),     QStringLiteral("fail"), QStringLiteral("mandelbrot"), QStringLiteral("command")};
 
 // A context that can say "cancelled" from the start or after some time, and records progress.
 class TestContext : public TaskContext
 {
 public:
-    explicit TestContext(qint64 cancelAfterMs = -1) : m_cancelAfterMs(cancelAfterMs) { m_clock.start(); }
+    explicit TestContext(qint64 cancelAfterMs = -1)
+        : m_cancelAfterMs(cancelAfterMs)
+    {
+        m_clock.start();
+    }
 
     bool isCancelled() const override
     {
@@ -140,7 +144,8 @@ void TestPlugins::initTestCase()
 {
     QStandardPaths::setTestModeEnabled(true);
     for (const QString &name : ShippedPlugins)
-        QVERIFY2(QFile::exists(test::pluginPath(name)), qPrintable(test::pluginPath(name) + QStringLiteral(" not built")));
+        QVERIFY2(QFile::exists(test::pluginPath(name)),
+                 qPrintable(test::pluginPath(name) + QStringLiteral(" not built")));
 }
 
 void TestPlugins::metadata_data()
@@ -204,7 +209,7 @@ void TestPlugins::sumprimesRejects_data()
     QTest::newRow("huge") << QCborValue(1e30);
     QTest::newRow("too large for 64-bit sum") << QCborValue(qint64(1) << 40);
     QTest::newRow("text") << QCborValue(QStringLiteral("100"));
-    QTest::newRow("map") << QCborValue(QCborMap{{QStringLiteral("n"), 10}});
+    QTest::newRow("map") << QCborValue(QCborMap {{QStringLiteral("n"), 10}});
     QTest::newRow("null") << QCborValue(nullptr);
 }
 
@@ -235,7 +240,7 @@ void TestPlugins::sumprimesCancelled()
 void TestPlugins::piIsDeterministic()
 {
     const auto input = [](qint64 samples, qint64 seed) {
-        return QCborValue(QCborMap{{QStringLiteral("samples"), samples}, {QStringLiteral("seed"), seed}});
+        return QCborValue(QCborMap {{QStringLiteral("samples"), samples}, {QStringLiteral("seed"), seed}});
     };
     QString error;
     const QCborValue a = run(QStringLiteral("pi"), input(50000, 7), &error);
@@ -243,7 +248,7 @@ void TestPlugins::piIsDeterministic()
     const QCborValue c = run(QStringLiteral("pi"), input(50000, 8), &error);
     const QCborValue bare = run(QStringLiteral("pi"), 50000, &error);
     const QCborValue seed0 = run(QStringLiteral("pi"), input(50000, 0), &error);
-    const QCborValue fromJson = run(QStringLiteral("pi"), QCborMap{{QStringLiteral("samples"), 50000.0}}, &error);
+    const QCborValue fromJson = run(QStringLiteral("pi"), QCborMap {{QStringLiteral("samples"), 50000.0}}, &error);
     QVERIFY2(error.isEmpty(), qPrintable(error));
     QVERIFY(a.isMap());
     QCOMPARE(a, b);
@@ -261,9 +266,9 @@ void TestPlugins::piEstimatesPi()
 {
     QString error;
     TestContext context;
-    const QCborValue out =
-        run(QStringLiteral("pi"), QCborMap{{QStringLiteral("samples"), 200000}, {QStringLiteral("seed"), 1}}, &error,
-            &context);
+    const QCborValue out
+        = run(QStringLiteral("pi"), QCborMap {{QStringLiteral("samples"), 200000}, {QStringLiteral("seed"), 1}}, &error,
+              &context);
     QVERIFY2(error.isEmpty(), qPrintable(error));
     const qint64 samples = out[QLatin1String("samples")].toInteger();
     const qint64 hits = out[QLatin1String("hits")].toInteger();
@@ -282,11 +287,11 @@ void TestPlugins::piRejects_data()
 {
     QTest::addColumn<QCborValue>("input");
     QTest::newRow("negative samples") << QCborValue(-5);
-    QTest::newRow("fractional samples") << QCborValue(QCborMap{{QStringLiteral("samples"), 1.5}});
-    QTest::newRow("missing samples") << QCborValue(QCborMap{{QStringLiteral("seed"), 1}});
-    QTest::newRow("text seed")
-        << QCborValue(QCborMap{{QStringLiteral("samples"), 10}, {QStringLiteral("seed"), QStringLiteral("x")}});
-    QTest::newRow("typo key") << QCborValue(QCborMap{{QStringLiteral("sample"), 10}});
+    QTest::newRow("fractional samples") << QCborValue(QCborMap {{QStringLiteral("samples"), 1.5}});
+    QTest::newRow("missing samples") << QCborValue(QCborMap {{QStringLiteral("seed"), 1}});
+    QTest::newRow("text seed") << QCborValue(
+        QCborMap {{QStringLiteral("samples"), 10}, {QStringLiteral("seed"), QStringLiteral("x")}});
+    QTest::newRow("typo key") << QCborValue(QCborMap {{QStringLiteral("sample"), 10}});
     QTest::newRow("text") << QCborValue(QStringLiteral("many"));
 }
 
@@ -304,8 +309,8 @@ void TestPlugins::echoRoundTrips_data()
     QTest::addColumn<QCborValue>("input");
     QCborMap nested;
     nested.insert(QStringLiteral("bytes"), QByteArray("\x00\x01\xff binary", 10));
-    nested.insert(QStringLiteral("list"), QCborArray{1, -2, 3.5, QStringLiteral("Grüße"), true, QCborValue(nullptr)});
-    nested.insert(QStringLiteral("inner"), QCborMap{{QStringLiteral("deep"), QCborArray{QCborMap{{1, 2}}}}});
+    nested.insert(QStringLiteral("list"), QCborArray {1, -2, 3.5, QStringLiteral("Grüße"), true, QCborValue(nullptr)});
+    nested.insert(QStringLiteral("inner"), QCborMap {{QStringLiteral("deep"), QCborArray {QCborMap {{1, 2}}}}});
     nested.insert(42, QStringLiteral("integer key"));
     QTest::newRow("nested map with bytes") << QCborValue(nested);
     QTest::newRow("integer") << QCborValue(7);
@@ -392,8 +397,9 @@ void TestPlugins::failFails_data()
     QTest::addColumn<QCborValue>("input");
     QTest::addColumn<QString>("expected");
     QTest::newRow("integer") << QCborValue(3) << QStringLiteral("requested failure");
-    QTest::newRow("map") << QCborValue(QCborMap{{QStringLiteral("a"), 1}}) << QStringLiteral("requested failure");
-    QTest::newRow("text") << QCborValue(QStringLiteral("disk on fire")) << QStringLiteral("requested failure: disk on fire");
+    QTest::newRow("map") << QCborValue(QCborMap {{QStringLiteral("a"), 1}}) << QStringLiteral("requested failure");
+    QTest::newRow("text") << QCborValue(QStringLiteral("disk on fire"))
+                          << QStringLiteral("requested failure: disk on fire");
 }
 
 void TestPlugins::failFails()
@@ -430,8 +436,10 @@ void TestPlugins::mandelbrotTileShape_data()
     QTest::addColumn<int>("size");
     QTest::addColumn<int>("iterations");
     QTest::newRow("defaults") << tileInput({{"x", 3}, {"y", 5}}) << 64 << 256;
-    QTest::newRow("odd size") << tileInput({{"x", 0}, {"y", 0}, {"size", 7}, {"tiles", 3}, {"iterations", 20}}) << 7 << 20;
-    QTest::newRow("one pixel") << tileInput({{"x", 0}, {"y", 0}, {"size", 1}, {"tiles", 1}, {"iterations", 1}}) << 1 << 1;
+    QTest::newRow("odd size") << tileInput({{"x", 0}, {"y", 0}, {"size", 7}, {"tiles", 3}, {"iterations", 20}}) << 7
+                              << 20;
+    QTest::newRow("one pixel") << tileInput({{"x", 0}, {"y", 0}, {"size", 1}, {"tiles", 1}, {"iterations", 1}}) << 1
+                               << 1;
     QTest::newRow("json doubles") << tileInput({{"x", 1.0}, {"y", 2.0}, {"size", 16.0}, {"tiles", 4.0}, {"cx", 0}})
                                   << 16 << 256;
 }
@@ -496,8 +504,14 @@ void TestPlugins::mandelbrotMatchesReference()
     const double cx = -0.75, cy = 0.1, scale = 2.5;
     QString error;
     const QCborValue out = run(QStringLiteral("mandelbrot"),
-                               tileInput({{"x", tx}, {"y", ty}, {"tiles", tiles}, {"size", size}, {"iterations", iterations},
-                                          {"cx", cx}, {"cy", cy}, {"scale", scale}}),
+                               tileInput({{"x", tx},
+                                          {"y", ty},
+                                          {"tiles", tiles},
+                                          {"size", size},
+                                          {"iterations", iterations},
+                                          {"cx", cx},
+                                          {"cy", cy},
+                                          {"scale", scale}}),
                                &error);
     QVERIFY2(error.isEmpty(), qPrintable(error));
     const QByteArray pixels = out[QLatin1String("pixels")].toByteArray();
@@ -518,7 +532,8 @@ void TestPlugins::mandelbrotMatchesReference()
             const int expected = escapedAt == 0 ? 255 : 255 * (escapedAt - 1) / iterations;
             insideCount += expected == 255 ? 1 : 0;
             if (quint8(pixels.at(row * size + col)) != expected && ++mismatches <= 5)
-                qWarning("pixel (%d, %d): got %d, expected %d", col, row, quint8(pixels.at(row * size + col)), expected);
+                qWarning("pixel (%d, %d): got %d, expected %d", col, row, quint8(pixels.at(row * size + col)),
+                         expected);
         }
     }
     QCOMPARE(mismatches, 0);
@@ -531,10 +546,12 @@ void TestPlugins::mandelbrotIsSymmetric()
     // row 7 - y upside down. A wrong row mapping or an off-by-half-pixel breaks this.
     QString error;
     for (int x : {1, 3, 6}) {
-        const QByteArray top = run(QStringLiteral("mandelbrot"), tileInput({{"x", x}, {"y", 2}}), &error)
-                                   [QLatin1String("pixels")].toByteArray();
-        const QByteArray bottom = run(QStringLiteral("mandelbrot"), tileInput({{"x", x}, {"y", 5}}), &error)
-                                      [QLatin1String("pixels")].toByteArray();
+        const QByteArray top
+            = run(QStringLiteral("mandelbrot"), tileInput({{"x", x}, {"y", 2}}), &error)[QLatin1String("pixels")]
+                  .toByteArray();
+        const QByteArray bottom
+            = run(QStringLiteral("mandelbrot"), tileInput({{"x", x}, {"y", 5}}), &error)[QLatin1String("pixels")]
+                  .toByteArray();
         QVERIFY2(error.isEmpty(), qPrintable(error));
         QCOMPARE(top.size(), 64 * 64);
         for (int row = 0; row < 64; ++row)
@@ -560,18 +577,24 @@ void TestPlugins::mandelbrotRejects_data()
     QTest::newRow("x past tiles") << QCborValue(tileInput({{"x", 8}, {"y", 0}})) << QStringLiteral("\"x\"");
     QTest::newRow("negative y") << QCborValue(tileInput({{"x", 0}, {"y", -1}})) << QStringLiteral("\"y\"");
     QTest::newRow("size 0") << QCborValue(tileInput({{"x", 0}, {"y", 0}, {"size", 0}})) << QStringLiteral("\"size\"");
-    QTest::newRow("size 1025") << QCborValue(tileInput({{"x", 0}, {"y", 0}, {"size", 1025}})) << QStringLiteral("\"size\"");
-    QTest::newRow("size fraction") << QCborValue(tileInput({{"x", 0}, {"y", 0}, {"size", 2.5}})) << QStringLiteral("\"size\"");
-    QTest::newRow("tiles 0") << QCborValue(tileInput({{"x", 0}, {"y", 0}, {"tiles", 0}})) << QStringLiteral("\"tiles\"");
-    QTest::newRow("tiles 257") << QCborValue(tileInput({{"x", 0}, {"y", 0}, {"tiles", 257}})) << QStringLiteral("\"tiles\"");
+    QTest::newRow("size 1025") << QCborValue(tileInput({{"x", 0}, {"y", 0}, {"size", 1025}}))
+                               << QStringLiteral("\"size\"");
+    QTest::newRow("size fraction") << QCborValue(tileInput({{"x", 0}, {"y", 0}, {"size", 2.5}}))
+                                   << QStringLiteral("\"size\"");
+    QTest::newRow("tiles 0") << QCborValue(tileInput({{"x", 0}, {"y", 0}, {"tiles", 0}}))
+                             << QStringLiteral("\"tiles\"");
+    QTest::newRow("tiles 257") << QCborValue(tileInput({{"x", 0}, {"y", 0}, {"tiles", 257}}))
+                               << QStringLiteral("\"tiles\"");
     QTest::newRow("iterations 0") << QCborValue(tileInput({{"x", 0}, {"y", 0}, {"iterations", 0}}))
                                   << QStringLiteral("\"iterations\"");
     QTest::newRow("iterations 100001") << QCborValue(tileInput({{"x", 0}, {"y", 0}, {"iterations", 100001}}))
                                        << QStringLiteral("\"iterations\"");
-    QTest::newRow("scale 0") << QCborValue(tileInput({{"x", 0}, {"y", 0}, {"scale", 0}})) << QStringLiteral("\"scale\"");
+    QTest::newRow("scale 0") << QCborValue(tileInput({{"x", 0}, {"y", 0}, {"scale", 0}}))
+                             << QStringLiteral("\"scale\"");
     QTest::newRow("scale negative") << QCborValue(tileInput({{"x", 0}, {"y", 0}, {"scale", -1.0}}))
                                     << QStringLiteral("\"scale\"");
-    QTest::newRow("cx infinite") << QCborValue(tileInput({{"x", 0}, {"y", 0}, {"cx", qInf()}})) << QStringLiteral("\"cx\"");
+    QTest::newRow("cx infinite") << QCborValue(tileInput({{"x", 0}, {"y", 0}, {"cx", qInf()}}))
+                                 << QStringLiteral("\"cx\"");
     QTest::newRow("cy text") << QCborValue(tileInput({{"x", 0}, {"y", 0}, {"cy", QStringLiteral("0")}}))
                              << QStringLiteral("\"cy\"");
     QTest::newRow("unknown key") << QCborValue(tileInput({{"x", 0}, {"y", 0}, {"zoom", 2}})) << QStringLiteral("zoom");
@@ -596,8 +619,9 @@ void TestPlugins::exampleJobsRun_data()
     for (const QString &f : files) {
         // Python examples need their script as job parameters: tst_python_jobs runs them through taskfleet-run.
         QFile job(dir.filePath(f));
-        if (job.open(QIODevice::ReadOnly) && QJsonDocument::fromJson(job.readAll()).object().value(QStringLiteral("plugin"))
-                                                 == QLatin1String("python"))
+        if (job.open(QIODevice::ReadOnly)
+            && QJsonDocument::fromJson(job.readAll()).object().value(QStringLiteral("plugin"))
+                   == QLatin1String("python"))
             continue;
         QTest::newRow(qPrintable(f)) << dir.filePath(f);
     }

@@ -26,12 +26,13 @@ class PythonContext : public TaskContext
 {
 public:
     explicit PythonContext(const QCborValue &params)
-        : m_params(params), m_id(QCryptographicHash::hash(params.toCbor(), QCryptographicHash::Sha256))
+        : m_params(params)
+        , m_id(QCryptographicHash::hash(params.toCbor(), QCryptographicHash::Sha256))
     {
     }
 
     bool isCancelled() const override { return false; }
-    void reportProgress(double) override {}
+    void reportProgress(double) override { }
     QCborValue jobParameters() const override
     {
         ++m_parameterReads;
@@ -54,9 +55,9 @@ public:
 QCborMap job(const QString &source, const QString &function, const QStringList &modules = {},
              const QString &filename = QStringLiteral("job.py"))
 {
-    QCborMap params{{QStringLiteral("source"), source},
-                    {QStringLiteral("function"), function},
-                    {QStringLiteral("filename"), filename}};
+    QCborMap params {{QStringLiteral("source"), source},
+                     {QStringLiteral("function"), function},
+                     {QStringLiteral("filename"), filename}};
     if (!modules.isEmpty())
         params.insert(QStringLiteral("modules"), QCborArray::fromStringList(modules));
     return params;
@@ -181,9 +182,9 @@ void TestPythonPlugin::positionalArguments_data()
 {
     QTest::addColumn<QCborValue>("input");
     QTest::addColumn<QCborValue>("expected");
-    QTest::newRow("two of three") << QCborValue(QCborArray{1, 2}) << QCborValue(21);
-    QTest::newRow("three") << QCborValue(QCborArray{1, 2, 3}) << QCborValue(7);
-    QTest::newRow("text") << QCborValue(QCborArray{QStringLiteral("ab"), QStringLiteral("c"), 2})
+    QTest::newRow("two of three") << QCborValue(QCborArray {1, 2}) << QCborValue(21);
+    QTest::newRow("three") << QCborValue(QCborArray {1, 2, 3}) << QCborValue(7);
+    QTest::newRow("text") << QCborValue(QCborArray {QStringLiteral("ab"), QStringLiteral("c"), 2})
                           << QCborValue(QStringLiteral("abcc"));
 }
 
@@ -212,8 +213,8 @@ void TestPythonPlugin::singleArgument_data()
     QTest::newRow("false") << QCborValue(false) << QStringLiteral("False");
     QTest::newRow("null") << QCborValue(nullptr) << QStringLiteral("None");
     QTest::newRow("undefined") << QCborValue(QCborValue::Undefined) << QStringLiteral("None");
-    QTest::newRow("map") << QCborValue(QCborMap{{QStringLiteral("a"), QCborArray{1, true, nullptr}},
-                                                {QStringLiteral("b"), QCborMap{{QStringLiteral("c"), 1.5}}}})
+    QTest::newRow("map") << QCborValue(QCborMap {{QStringLiteral("a"), QCborArray {1, true, nullptr}},
+                                                 {QStringLiteral("b"), QCborMap {{QStringLiteral("c"), 1.5}}}})
                          << QStringLiteral("{'a': [1, True, None], 'b': {'c': 1.5}}");
 }
 
@@ -242,27 +243,30 @@ void TestPythonPlugin::results_data()
     QTest::newRow("str") << QStringLiteral("'caf\\u00e9 ' + chr(0x1F600)")
                          << QCborValue(QStringLiteral("caf\u00e9 \U0001F600"));
     QTest::newRow("empty str") << QStringLiteral("''") << QCborValue(QString());
-    QTest::newRow("bytes") << QStringLiteral("b'\\x00\\xffab'") << QCborValue(QByteArray("\x00\xff" "ab", 4));
+    QTest::newRow("bytes") << QStringLiteral("b'\\x00\\xffab'")
+                           << QCborValue(QByteArray("\x00\xff"
+                                                    "ab",
+                                                    4));
     QTest::newRow("bytearray") << QStringLiteral("bytearray(b'xy')") << QCborValue(QByteArray("xy"));
     QTest::newRow("list") << QStringLiteral("[1, 'a', None, [2.5]]")
-                          << QCborValue(QCborArray{1, QStringLiteral("a"), nullptr, QCborArray{2.5}});
-    QTest::newRow("tuple") << QStringLiteral("(1, (2, 3))") << QCborValue(QCborArray{1, QCborArray{2, 3}});
+                          << QCborValue(QCborArray {1, QStringLiteral("a"), nullptr, QCborArray {2.5}});
+    QTest::newRow("tuple") << QStringLiteral("(1, (2, 3))") << QCborValue(QCborArray {1, QCborArray {2, 3}});
     QTest::newRow("dict") << QStringLiteral("{'n': 3, 'primes': [2, 3, 5], 'ok': True, 'x': {}}")
-                          << QCborValue(QCborMap{{QStringLiteral("n"), 3},
-                                                 {QStringLiteral("primes"), QCborArray{2, 3, 5}},
-                                                 {QStringLiteral("ok"), true},
-                                                 {QStringLiteral("x"), QCborMap{}}});
-    QTest::newRow("int subclass") << QStringLiteral("__import__('enum').IntEnum('E', 'A B').B")
-                                  << QCborValue(2);
+                          << QCborValue(QCborMap {{QStringLiteral("n"), 3},
+                                                  {QStringLiteral("primes"), QCborArray {2, 3, 5}},
+                                                  {QStringLiteral("ok"), true},
+                                                  {QStringLiteral("x"), QCborMap {}}});
+    QTest::newRow("int subclass") << QStringLiteral("__import__('enum').IntEnum('E', 'A B').B") << QCborValue(2);
 }
 
 void TestPythonPlugin::results()
 {
     QFETCH(QString, expression);
     QFETCH(QCborValue, expected);
-    PythonContext context(job(QStringLiteral("def f():\n    return ") + expression + QLatin1Char('\n'), QStringLiteral("f")));
+    PythonContext context(
+        job(QStringLiteral("def f():\n    return ") + expression + QLatin1Char('\n'), QStringLiteral("f")));
     QString error;
-    const QCborValue out = run(context, QCborArray{}, &error);
+    const QCborValue out = run(context, QCborArray {}, &error);
     QVERIFY2(error.isEmpty(), qPrintable(error));
     QCOMPARE(out, expected);
 }
@@ -271,8 +275,8 @@ void TestPythonPlugin::unconvertibleResult_data()
 {
     QTest::addColumn<QString>("expression");
     QTest::addColumn<QString>("expected");
-    QTest::newRow("object") << QStringLiteral("object()")
-                            << QStringLiteral("cannot convert a result of type 'object' to JSON/CBOR; return plain data");
+    QTest::newRow("object") << QStringLiteral(
+        "object()") << QStringLiteral("cannot convert a result of type 'object' to JSON/CBOR; return plain data");
     QTest::newRow("set") << QStringLiteral("{1, 2}") << QStringLiteral("type 'set' to JSON/CBOR");
     QTest::newRow("class") << QStringLiteral("Thing()") << QStringLiteral("type 'Thing' to JSON/CBOR");
     QTest::newRow("nested") << QStringLiteral("[1, {'a': [2, Thing()]}]")
@@ -291,11 +295,11 @@ void TestPythonPlugin::unconvertibleResult()
 {
     QFETCH(QString, expression);
     QFETCH(QString, expected);
-    PythonContext context(job(QStringLiteral("class Thing:\n    pass\n\ndef f():\n    return ") + expression
-                                  + QLatin1Char('\n'),
-                              QStringLiteral("f")));
+    PythonContext context(
+        job(QStringLiteral("class Thing:\n    pass\n\ndef f():\n    return ") + expression + QLatin1Char('\n'),
+            QStringLiteral("f")));
     QString error;
-    run(context, QCborArray{}, &error);
+    run(context, QCborArray {}, &error);
     QVERIFY2(error.contains(expected), qPrintable(error));
     // Still usable after an error result.
     PythonContext ok(job(QStringLiteral("def g(x):\n    return x * 2\n"), QStringLiteral("g")));
@@ -306,22 +310,22 @@ void TestPythonPlugin::unconvertibleResult()
 
 void TestPythonPlugin::exceptionHasTraceback()
 {
-    const QString source = QStringLiteral(
-        "import math\n"                           // 1
-        "\n"                                      // 2
-        "def check(n):\n"                         // 3
-        "    if n < 0:\n"                         // 4
-        "        raise ValueError('negative: %d' % n)\n" // 5
-        "\n"                                      // 6
-        "def sum_primes(n):\n"                    // 7
-        "    check(n)\n"                          // 8
-        "    return n\n");                        // 9
+    const QString source = QStringLiteral("import math\n"                                  // 1
+                                          "\n"                                             // 2
+                                          "def check(n):\n"                                // 3
+                                          "    if n < 0:\n"                                // 4
+                                          "        raise ValueError('negative: %d' % n)\n" // 5
+                                          "\n"                                             // 6
+                                          "def sum_primes(n):\n"                           // 7
+                                          "    check(n)\n"                                 // 8
+                                          "    return n\n");                               // 9
     PythonContext context(job(source, QStringLiteral("sum_primes"), {}, QStringLiteral("primes.py")));
     QString error;
     const QCborValue out = run(context, -3, &error);
     QVERIFY(out.isUndefined() || out.isNull());
     QVERIFY2(error.startsWith(QStringLiteral("Traceback (most recent call last):\n")), qPrintable(error));
-    QVERIFY2(error.contains(QStringLiteral("File \"primes.py\", line 8, in sum_primes\n    check(n)")), qPrintable(error));
+    QVERIFY2(error.contains(QStringLiteral("File \"primes.py\", line 8, in sum_primes\n    check(n)")),
+             qPrintable(error));
     QVERIFY2(error.contains(QStringLiteral("File \"primes.py\", line 5, in check\n")), qPrintable(error));
     QVERIFY2(error.endsWith(QStringLiteral("ValueError: negative: -3")), qPrintable(error));
 
@@ -331,7 +335,7 @@ void TestPythonPlugin::exceptionHasTraceback()
 
     // sys.exit() is an exception like any other: the task fails, the worker lives on.
     PythonContext exits(job(QStringLiteral("import sys\ndef f():\n    sys.exit(3)\n"), QStringLiteral("f")));
-    run(exits, QCborArray{}, &error);
+    run(exits, QCborArray {}, &error);
     QVERIFY2(error.contains(QStringLiteral("SystemExit: 3")), qPrintable(error));
 }
 
@@ -360,7 +364,7 @@ void TestPythonPlugin::printedOutputIsCaptured()
 
     // Printing at the top level of the source goes to the task that prepared the job.
     PythonContext loud(job(QStringLiteral("print('loading')\ndef f():\n    return 1\n"), QStringLiteral("f")));
-    QCOMPARE(run(loud, QCborArray{}, &error), QCborValue(1));
+    QCOMPARE(run(loud, QCborArray {}, &error), QCborValue(1));
     QCOMPARE(loud.m_output, QStringLiteral("loading\n"));
 
     // A task that closes sys.stdout loses its own output, not the next task's.
@@ -381,7 +385,8 @@ void TestPythonPlugin::outputOfAFailedTask()
     run(context, 0, &error);
     QCOMPARE(context.m_output, QStringLiteral("before 0\n"));
     QVERIFY2(error.contains(QStringLiteral("File \"div.py\", line 3, in f")), qPrintable(error));
-    QVERIFY2(error.endsWith(QStringLiteral("ZeroDivisionError: integer division or modulo by zero")), qPrintable(error));
+    QVERIFY2(error.endsWith(QStringLiteral("ZeroDivisionError: integer division or modulo by zero")),
+             qPrintable(error));
 }
 
 void TestPythonPlugin::modulesAreImported()
@@ -394,11 +399,11 @@ void TestPythonPlugin::modulesAreImported()
     QString error;
     const QCborValue out = run(context, 16, &error);
     QVERIFY2(error.isEmpty(), qPrintable(error));
-    QCOMPARE(out, QCborValue(QCborArray{4.0, QStringLiteral("b.txt"), QStringLiteral("a")}));
+    QCOMPARE(out, QCborValue(QCborArray {4.0, QStringLiteral("b.txt"), QStringLiteral("a")}));
 
-    PythonContext missing(job(QStringLiteral("def f():\n    return 1\n"), QStringLiteral("f"),
-                              {QStringLiteral("no_such_module_xyz")}));
-    run(missing, QCborArray{}, &error);
+    PythonContext missing(
+        job(QStringLiteral("def f():\n    return 1\n"), QStringLiteral("f"), {QStringLiteral("no_such_module_xyz")}));
+    run(missing, QCborArray {}, &error);
     QVERIFY2(error.contains(QStringLiteral("cannot import \"no_such_module_xyz\"")), qPrintable(error));
     QVERIFY2(error.contains(QStringLiteral("ModuleNotFoundError")), qPrintable(error));
 }
@@ -414,31 +419,32 @@ void TestPythonPlugin::extensionModulesLoad()
                                              "            hashlib.sha256(b'').hexdigest()[:8], sys.executable]\n"),
                               QStringLiteral("f")));
     QString error;
-    const QCborValue out = run(context, QCborArray{}, &error);
+    const QCborValue out = run(context, QCborArray {}, &error);
     QVERIFY2(error.isEmpty(), qPrintable(error));
-    QCOMPARE(out, QCborValue(QCborArray{QStringLiteral("{\"a\": [1, 2]}"), QStringLiteral("0.125"),
-                                        QStringLiteral("2024-02-29"), 3628800, QByteArray("\x01\x00\x00\x00", 4),
-                                        QCborArray{1, QStringLiteral("x")}, QStringLiteral("e3b0c442"),
-                                        Python3})); // the interpreter it embeds, not pyenv's first python3 on PATH
+    QCOMPARE(out, QCborValue(QCborArray {QStringLiteral("{\"a\": [1, 2]}"), QStringLiteral("0.125"),
+                                         QStringLiteral("2024-02-29"), 3628800, QByteArray("\x01\x00\x00\x00", 4),
+                                         QCborArray {1, QStringLiteral("x")}, QStringLiteral("e3b0c442"),
+                                         Python3})); // the interpreter it embeds, not pyenv's first python3 on PATH
 }
 
 void TestPythonPlugin::helperAndClassFromSource()
 {
-    PythonContext context(job(QStringLiteral("class Point:\n"
-                                             "    def __init__(self, x, y):\n"
-                                             "        self.x, self.y = x, y\n"
-                                             "    def norm2(self):\n"
-                                             "        return square(self.x) + square(self.y)\n"
-                                             "\n"
-                                             "def square(v):\n"
-                                             "    return v * v\n"
-                                             "\n"
-                                             "def far(points):\n"
-                                             "    return [i for i, (x, y) in enumerate(points) if Point(x, y).norm2() > 25]\n"),
-                              QStringLiteral("far")));
+    PythonContext context(
+        job(QStringLiteral("class Point:\n"
+                           "    def __init__(self, x, y):\n"
+                           "        self.x, self.y = x, y\n"
+                           "    def norm2(self):\n"
+                           "        return square(self.x) + square(self.y)\n"
+                           "\n"
+                           "def square(v):\n"
+                           "    return v * v\n"
+                           "\n"
+                           "def far(points):\n"
+                           "    return [i for i, (x, y) in enumerate(points) if Point(x, y).norm2() > 25]\n"),
+            QStringLiteral("far")));
     QString error;
-    const QCborArray points{QCborArray{1, 1}, QCborArray{3, 4}, QCborArray{6, 0}, QCborArray{-4, -4}};
-    QCOMPARE(run(context, QCborArray{points}, &error), QCborValue(QCborArray{2, 3}));
+    const QCborArray points {QCborArray {1, 1}, QCborArray {3, 4}, QCborArray {6, 0}, QCborArray {-4, -4}};
+    QCOMPARE(run(context, QCborArray {points}, &error), QCborValue(QCborArray {2, 3}));
     QVERIFY2(error.isEmpty(), qPrintable(error));
 }
 
@@ -468,7 +474,8 @@ void TestPythonPlugin::pickledInputGivesPickledResult()
 
     // Plain values too, and results that have no JSON form (a set) travel as pickles.
     PythonContext sets(job(QStringLiteral("def f(a, b):\n    return {a, b}, a + b\n"), QStringLiteral("f")));
-    QVERIFY(runPython(QStringLiteral("import pickle, sys\nsys.stdout.buffer.write(pickle.dumps((2, 3)))\n"), {}, &pickled));
+    QVERIFY(
+        runPython(QStringLiteral("import pickle, sys\nsys.stdout.buffer.write(pickle.dumps((2, 3)))\n"), {}, &pickled));
     const QCborValue setOut = run(sets, pickled, &error);
     QVERIFY2(error.isEmpty(), qPrintable(error));
     QVERIFY(runPython(QStringLiteral("import pickle, sys\nprint(pickle.loads(sys.stdin.buffer.read()))\n"),
@@ -488,7 +495,8 @@ void TestPythonPlugin::pickledExceptionIsAnErrorText()
     PythonContext context(job(QStringLiteral("def f(x):\n    print('x is', x)\n    return x['missing']\n"),
                               QStringLiteral("f"), {}, QStringLiteral("lookup.py")));
     QByteArray pickled;
-    QVERIFY(runPython(QStringLiteral("import pickle, sys\nsys.stdout.buffer.write(pickle.dumps(({},)))\n"), {}, &pickled));
+    QVERIFY(
+        runPython(QStringLiteral("import pickle, sys\nsys.stdout.buffer.write(pickle.dumps(({},)))\n"), {}, &pickled));
     QString error;
     const QCborValue out = run(context, pickled, &error);
     QVERIFY(!out.isByteArray());
@@ -501,11 +509,13 @@ void TestPythonPlugin::pickledExceptionIsAnErrorText()
 // workers, yet what it defines is __main__.X for pickles, as in the client's own script.
 void TestPythonPlugin::mainGuardDoesNotRun()
 {
-    const QString source = PointSource + QStringLiteral("\ndef make(x):\n    return Point(x, __name__)\n"
-                                                        "\nif __name__ == '__main__':\n    print('the main block ran')\n");
+    const QString source = PointSource
+                           + QStringLiteral("\ndef make(x):\n    return Point(x, __name__)\n"
+                                            "\nif __name__ == '__main__':\n    print('the main block ran')\n");
     PythonContext context(job(source, QStringLiteral("make")));
     QByteArray pickled;
-    QVERIFY(runPython(QStringLiteral("import pickle, sys\nsys.stdout.buffer.write(pickle.dumps((7,)))\n"), {}, &pickled));
+    QVERIFY(
+        runPython(QStringLiteral("import pickle, sys\nsys.stdout.buffer.write(pickle.dumps((7,)))\n"), {}, &pickled));
     QString error;
     const QCborValue out = run(context, pickled, &error);
     QVERIFY2(error.isEmpty(), qPrintable(error));
@@ -536,14 +546,14 @@ void TestPythonPlugin::jobsKeepSeparateNamespaces()
     QString error;
     const auto expected = [](const char *name, int calls) {
         const QString n = QLatin1String(name);
-        return QCborValue(QCborArray{n, calls, n, QStringLiteral("__main__"), QStringLiteral("__main__"), n});
+        return QCborValue(QCborArray {n, calls, n, QStringLiteral("__main__"), QStringLiteral("__main__"), n});
     };
-    QCOMPARE(run(a, QCborArray{}, &error), expected("a", 1));
-    QCOMPARE(run(b, QCborArray{}, &error), expected("b", 1));
-    QCOMPARE(run(a, QCborArray{}, &error), expected("a", 2));
-    QCOMPARE(run(b, QCborArray{}, &error), expected("b", 2));
-    QCOMPARE(run(b, QCborArray{}, &error), expected("b", 3));
-    QCOMPARE(run(a, QCborArray{}, &error), expected("a", 3));
+    QCOMPARE(run(a, QCborArray {}, &error), expected("a", 1));
+    QCOMPARE(run(b, QCborArray {}, &error), expected("b", 1));
+    QCOMPARE(run(a, QCborArray {}, &error), expected("a", 2));
+    QCOMPARE(run(b, QCborArray {}, &error), expected("b", 2));
+    QCOMPARE(run(b, QCborArray {}, &error), expected("b", 3));
+    QCOMPARE(run(a, QCborArray {}, &error), expected("a", 3));
     QVERIFY2(error.isEmpty(), qPrintable(error));
 }
 
@@ -555,7 +565,7 @@ void TestPythonPlugin::preparedOncePerJob()
     PythonContext first(job(source(0), QStringLiteral("f")));
     QString error;
     for (int i = 0; i < 5; ++i)
-        QCOMPARE(run(first, QCborArray{}, &error), QCborValue(QCborArray{0, 1}));
+        QCOMPARE(run(first, QCborArray {}, &error), QCborValue(QCborArray {0, 1}));
     QCOMPARE(first.m_parameterReads, 1);
 
     // The 8 most recently used jobs stay prepared: 7 others keep the first one, an 8th other evicts it.
@@ -563,13 +573,13 @@ void TestPythonPlugin::preparedOncePerJob()
     for (int i = 1; i <= 8; ++i)
         others.push_back(std::make_unique<PythonContext>(job(source(i), QStringLiteral("f"))));
     for (int i = 0; i < 7; ++i)
-        QCOMPARE(run(*others[size_t(i)], QCborArray{}, &error), QCborValue(QCborArray{i + 1, 1}));
-    QCOMPARE(run(first, QCborArray{}, &error), QCborValue(QCborArray{0, 1}));
+        QCOMPARE(run(*others[size_t(i)], QCborArray {}, &error), QCborValue(QCborArray {i + 1, 1}));
+    QCOMPARE(run(first, QCborArray {}, &error), QCborValue(QCborArray {0, 1}));
     QCOMPARE(first.m_parameterReads, 1);
-    QCOMPARE(run(*others[7], QCborArray{}, &error), QCborValue(QCborArray{8, 1}));
-    QCOMPARE(run(*others[0], QCborArray{}, &error), QCborValue(QCborArray{1, 1})); // the least recently used: evicted
+    QCOMPARE(run(*others[7], QCborArray {}, &error), QCborValue(QCborArray {8, 1}));
+    QCOMPARE(run(*others[0], QCborArray {}, &error), QCborValue(QCborArray {1, 1})); // the least recently used: evicted
     QCOMPARE(others[0]->m_parameterReads, 2);
-    QCOMPARE(run(first, QCborArray{}, &error), QCborValue(QCborArray{0, 1}));
+    QCOMPARE(run(first, QCborArray {}, &error), QCborValue(QCborArray {0, 1}));
     QCOMPARE(first.m_parameterReads, 1);
     QVERIFY2(error.isEmpty(), qPrintable(error));
 }
@@ -597,23 +607,26 @@ void TestPythonPlugin::badJobs_data()
     const QString f = QStringLiteral("def f():\n    return 1\n");
     QTest::newRow("no params") << QCborValue() << QStringLiteral("needs job parameters");
     QTest::newRow("not a map") << QCborValue(QStringLiteral("def f(): pass")) << QStringLiteral("must be a map");
-    QTest::newRow("no source") << QCborValue(QCborMap{{QStringLiteral("function"), QStringLiteral("f")}})
+    QTest::newRow("no source") << QCborValue(QCborMap {{QStringLiteral("function"), QStringLiteral("f")}})
                                << QStringLiteral("need \"source\"");
-    QTest::newRow("no function") << QCborValue(QCborMap{{QStringLiteral("source"), f}})
+    QTest::newRow("no function") << QCborValue(QCborMap {{QStringLiteral("source"), f}})
                                  << QStringLiteral("need \"function\"");
-    QTest::newRow("modules not an array")
-        << QCborValue(QCborMap{{QStringLiteral("source"), f}, {QStringLiteral("function"), QStringLiteral("f")},
-                               {QStringLiteral("modules"), QStringLiteral("math")}})
-        << QStringLiteral("\"modules\" must be an array");
+    QTest::newRow("modules not an array") << QCborValue(QCborMap {{QStringLiteral("source"), f},
+                                                                  {QStringLiteral("function"), QStringLiteral("f")},
+                                                                  {QStringLiteral("modules"), QStringLiteral("math")}})
+                                          << QStringLiteral("\"modules\" must be an array");
     QTest::newRow("missing function") << QCborValue(job(f, QStringLiteral("g"), {}, QStringLiteral("m.py")))
                                       << QStringLiteral("m.py defines no function \"g\"");
-    QTest::newRow("not callable") << QCborValue(job(QStringLiteral("g = 3\n"), QStringLiteral("g"), {}, QStringLiteral("m.py")))
+    QTest::newRow("not callable") << QCborValue(
+        job(QStringLiteral("g = 3\n"), QStringLiteral("g"), {}, QStringLiteral("m.py")))
                                   << QStringLiteral("\"g\" in m.py is of type 'int', not a function");
-    QTest::newRow("default filename") << QCborValue(QCborMap{{QStringLiteral("source"), f}, {QStringLiteral("function"), QStringLiteral("g")}})
+    QTest::newRow("default filename") << QCborValue(
+        QCborMap {{QStringLiteral("source"), f}, {QStringLiteral("function"), QStringLiteral("g")}})
                                       << QStringLiteral("<job> defines no function \"g\"");
     QTest::newRow("top-level raise")
         << QCborValue(job(QStringLiteral("x = 1\ny = x / 0\n"), QStringLiteral("f"), {}, QStringLiteral("top.py")))
-        << QStringLiteral("running top.py failed:\nTraceback (most recent call last):\n  File \"top.py\", line 2, in <module>");
+        << QStringLiteral(
+               "running top.py failed:\nTraceback (most recent call last):\n  File \"top.py\", line 2, in <module>");
 }
 
 void TestPythonPlugin::badJobs()
@@ -636,8 +649,8 @@ void TestPythonPlugin::sumPrimes_data()
 void TestPythonPlugin::sumPrimes()
 {
     QFETCH(qint64, n);
-    PythonContext context(job(SumPrimesSource, QStringLiteral("sum_primes"), {QStringLiteral("math")},
-                              QStringLiteral("sum_primes.py")));
+    PythonContext context(
+        job(SumPrimesSource, QStringLiteral("sum_primes"), {QStringLiteral("math")}, QStringLiteral("sum_primes.py")));
     QString error;
     const QCborValue out = run(context, n, &error);
     QVERIFY2(error.isEmpty(), qPrintable(error));
@@ -660,8 +673,8 @@ void TestPythonPlugin::perCallCost()
     const qint64 ns = timer.nsecsElapsed();
     QVERIFY2(error.isEmpty(), qPrintable(error));
     QCOMPARE(sum, qint64(Calls) * (Calls + 1) / 2);
-    qInfo("python plugin: %d inc calls in %.1f ms: %.0f ns per call, %.0f calls/s", Calls, ns / 1e6,
-          double(ns) / Calls, Calls / (ns / 1e9));
+    qInfo("python plugin: %d inc calls in %.1f ms: %.0f ns per call, %.0f calls/s", Calls, ns / 1e6, double(ns) / Calls,
+          Calls / (ns / 1e9));
 
     // The same call with a pickled argument tuple and a pickled result (the Python client's way).
     QByteArray pickled;

@@ -41,9 +41,10 @@ private slots:
     {
         bool ok = false;
         const RunCommandLine cl = parse({QStringLiteral("-n"), QStringLiteral("3"), QStringLiteral("-k"),
-                                         QStringLiteral("-o"), QStringLiteral("out.jsonl"), QStringLiteral("job.json")}, &ok);
+                                         QStringLiteral("-o"), QStringLiteral("out.jsonl"), QStringLiteral("job.json")},
+                                        &ok);
         QVERIFY2(ok, qPrintable(cl.message));
-        QCOMPARE(cl.options.jobFiles, QStringList{QStringLiteral("job.json")});
+        QCOMPARE(cl.options.jobFiles, QStringList {QStringLiteral("job.json")});
         QCOMPARE(cl.options.localWorkers, 3);
         QVERIFY(cl.options.keepOrder);
         QCOMPARE(cl.options.resultsFile, QStringLiteral("out.jsonl"));
@@ -64,7 +65,7 @@ private slots:
         // After "--", "--discover=7" is a job file name, not an option.
         const RunCommandLine after = parse({QStringLiteral("--"), QStringLiteral("--discover=7")}, &ok);
         QVERIFY(ok);
-        QCOMPARE(after.options.jobFiles, QStringList{QStringLiteral("--discover=7")});
+        QCOMPARE(after.options.jobFiles, QStringList {QStringLiteral("--discover=7")});
         QVERIFY(!after.options.discover);
     }
 
@@ -74,7 +75,8 @@ private slots:
         const QString secret = dir.filePath(QStringLiteral("s"));
         QVERIFY(test::writeSecretFile(secret, "file secret"));
         bool ok = false;
-        RunCommandLine cl = parse({QStringLiteral("--node"), QStringLiteral("10.0.0.7"), QStringLiteral("job.json")}, &ok);
+        RunCommandLine cl
+            = parse({QStringLiteral("--node"), QStringLiteral("10.0.0.7"), QStringLiteral("job.json")}, &ok);
         QVERIFY(!ok);
         QCOMPARE(cl.exitCode, int(app::ExitBadUsage));
         QVERIFY2(cl.message.contains(QStringLiteral("--node 10.0.0.7: the port is missing")), qPrintable(cl.message));
@@ -82,12 +84,14 @@ private slots:
         QVERIFY(!ok);
         QVERIFY2(cl.message.contains(QStringLiteral("need the cluster secret")), qPrintable(cl.message));
         cl = parse({QStringLiteral("--node"), QStringLiteral("10.0.0.7:45450"), QStringLiteral("--secret-file"), secret,
-                    QStringLiteral("job.json")}, &ok);
+                    QStringLiteral("job.json")},
+                   &ok);
         QVERIFY2(ok, qPrintable(cl.message));
-        QCOMPARE(cl.options.nodes, QStringList{QStringLiteral("10.0.0.7:45450")});
+        QCOMPARE(cl.options.nodes, QStringList {QStringLiteral("10.0.0.7:45450")});
         QCOMPARE(cl.options.secret, QStringLiteral("file secret"));
-        cl = parse({QStringLiteral("--node"), QStringLiteral("h:1"), QStringLiteral("--secret"), QStringLiteral("typed"),
-                    QStringLiteral("job.json")}, &ok);
+        cl = parse({QStringLiteral("--node"), QStringLiteral("h:1"), QStringLiteral("--secret"),
+                    QStringLiteral("typed"), QStringLiteral("job.json")},
+                   &ok);
         QVERIFY(ok);
         QCOMPARE(cl.options.secret, QStringLiteral("typed"));
         QVERIFY(!cl.warnings.isEmpty()); // a secret on the command line is visible in ps
@@ -97,15 +101,23 @@ private slots:
     {
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<QString>("message");
-        QTest::newRow("workers") << args({"-n", "many", "j.json"}) << QString::fromLatin1("--local-workers wants a number");
-        QTest::newRow("workers range") << args({"-n", "5000", "j.json"}) << QString::fromLatin1("--local-workers wants a number");
-        QTest::newRow("timeout") << args({"--connect-timeout", "0", "j.json"}) << QString::fromLatin1("--connect-timeout wants seconds");
-        QTest::newRow("wait") << args({"--discover-wait", "-1", "j.json"}) << QString::fromLatin1("--discover-wait wants seconds");
-        QTest::newRow("port") << args({"--discovery-port", "70000", "j.json"}) << QString::fromLatin1("--discovery-port wants a port");
-        QTest::newRow("broadcast") << args({"--broadcast", "lan", "j.json"}) << QString::fromLatin1("--broadcast wants an IP address");
+        QTest::newRow("workers") << args({"-n", "many", "j.json"})
+                                 << QString::fromLatin1("--local-workers wants a number");
+        QTest::newRow("workers range") << args({"-n", "5000", "j.json"})
+                                       << QString::fromLatin1("--local-workers wants a number");
+        QTest::newRow("timeout") << args({"--connect-timeout", "0", "j.json"})
+                                 << QString::fromLatin1("--connect-timeout wants seconds");
+        QTest::newRow("wait") << args({"--discover-wait", "-1", "j.json"})
+                              << QString::fromLatin1("--discover-wait wants seconds");
+        QTest::newRow("port") << args({"--discovery-port", "70000", "j.json"})
+                              << QString::fromLatin1("--discovery-port wants a port");
+        QTest::newRow("broadcast") << args({"--broadcast", "lan", "j.json"})
+                                   << QString::fromLatin1("--broadcast wants an IP address");
         QTest::newRow("no job") << args({}) << QString::fromLatin1("no job file given");
-        QTest::newRow("session and job") << args({"--session", "j.json"}) << QString::fromLatin1("--session takes its jobs from stdin");
-        QTest::newRow("resume and job") << args({"--resume", "x.journal", "j.json"}) << QString::fromLatin1("--resume continues");
+        QTest::newRow("session and job") << args({"--session", "j.json"})
+                                         << QString::fromLatin1("--session takes its jobs from stdin");
+        QTest::newRow("resume and job") << args({"--resume", "x.journal", "j.json"})
+                                        << QString::fromLatin1("--resume continues");
         QTest::newRow("unknown option") << args({"--frobnicate", "j.json"}) << QString::fromLatin1("Unknown option");
     }
     void badValuesAreRefusedWithTheirName()

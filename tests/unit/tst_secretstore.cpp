@@ -42,7 +42,7 @@ private slots:
         qunsetenv(net::SecretStore::EnvironmentVariable);
         const QByteArray generated = lookup(s);
         QCOMPARE(generated.size(), net::SecretStore::GeneratedBytes * 2); // hex
-        QCOMPARE(lookup(s), generated); // generated once, then read back
+        QCOMPARE(lookup(s), generated);                                   // generated once, then read back
         QVERIFY(QFile::exists(net::SecretStore::secretFilePath(s.generateInStateDir)));
     }
 

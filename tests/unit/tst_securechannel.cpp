@@ -63,8 +63,8 @@ SecureChannel *establish(SecureServer &server, SecureChannel *client)
     QSignalSpy clientReady(client, &SecureChannel::ready);
     QSignalSpy clientClosed(client, &SecureChannel::closed);
     client->connectToHost(Localhost, server.serverPort());
-    const bool done = QTest::qWaitFor([&] { return (!clientReady.isEmpty() && !serverReady.isEmpty()) || !clientClosed.isEmpty(); },
-                                      10000);
+    const bool done = QTest::qWaitFor(
+        [&] { return (!clientReady.isEmpty() && !serverReady.isEmpty()) || !clientClosed.isEmpty(); }, 10000);
     if (!done || clientReady.isEmpty() || serverReady.isEmpty()) {
         qWarning() << "no session; client closed with" << clientClosed;
         return nullptr;
@@ -76,7 +76,8 @@ SecureChannel *establish(SecureServer &server, SecureChannel *client)
 class Recorder : public QObject
 {
 public:
-    explicit Recorder(quint16 target) : m_target(target)
+    explicit Recorder(quint16 target)
+        : m_target(target)
     {
         m_listener.listen(QHostAddress::LocalHost, 0);
         connect(&m_listener, &QTcpServer::newConnection, this, [this] {
@@ -354,7 +355,8 @@ void TestSecureChannel::sendBufferBounded()
     QCOMPARE(client->state(), SecureChannel::State::Closed);
     QVERIFY(closed.wait(2000));
     const QString reason = closed.first().first().toString();
-    QVERIFY2(reason.startsWith(QLatin1String("outgoing buffer of ")) && reason.contains(QLatin1String("exceeds the limit of 1048576 bytes")),
+    QVERIFY2(reason.startsWith(QLatin1String("outgoing buffer of "))
+                 && reason.contains(QLatin1String("exceeds the limit of 1048576 bytes")),
              qPrintable(reason));
     client->deleteLater();
 }
@@ -374,7 +376,8 @@ void TestSecureChannel::wrongSecret()
     QCOMPARE(wrongClosed.first().first().toString(), QStringLiteral("TLS handshake failed — the secrets differ"));
     QCOMPARE(wrongReady.size(), 0);
     QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 1, 5000);
-    QCOMPARE(failed.first().at(1).toString(), QStringLiteral("TLS handshake failed — the client uses a different secret"));
+    QCOMPARE(failed.first().at(1).toString(),
+             QStringLiteral("TLS handshake failed — the client uses a different secret"));
     QCOMPARE(server->counters().failedHandshakes, 1u);
     QCOMPARE(serverReady.size(), 0);
 
@@ -616,7 +619,8 @@ void TestSecureChannel::pendingHandshakeLimit()
                                  || silent2.state() == QAbstractSocket::UnconnectedState,
                              5000 * test::timeScale());
     const bool firstWent = silent1.state() == QAbstractSocket::UnconnectedState;
-    QCOMPARE(firstWent ? alert1 : alert2, QByteArray("\x15\x03\x03\x00\x02\x02\x50", 7)); // fatal internal_error, in the clear
+    QCOMPARE(firstWent ? alert1 : alert2,
+             QByteArray("\x15\x03\x03\x00\x02\x02\x50", 7)); // fatal internal_error, in the clear
     QCOMPARE(server->counters().evictedHandshakes, 1u);
     QCOMPARE(server->counters().rejectedBusy, 0u);
     QCOMPARE(server->counters().failedHandshakes, 0u); // eviction is not the evicted address's failure
@@ -742,7 +746,8 @@ void TestSecureChannel::clientHandshakeTimeout()
     client->connectToHost(Localhost, mute.serverPort());
     QVERIFY(closed.wait(5000));
     QCOMPARE(closed.first().first().toString(),
-             QStringLiteral("timed out — 127.0.0.1:%1 did not complete the TLS handshake within 0.5 s").arg(mute.serverPort()));
+             QStringLiteral("timed out — 127.0.0.1:%1 did not complete the TLS handshake within 0.5 s")
+                 .arg(mute.serverPort()));
     client->deleteLater();
 }
 
@@ -757,7 +762,8 @@ void TestSecureChannel::secretGenerate()
     QCOMPARE(generated.secret.size(), 2 * SecretStore::GeneratedBytes);
     QVERIFY(!QByteArray::fromHex(generated.secret).isEmpty());
 
-    struct stat st {};
+    struct stat st {
+    };
     QCOMPARE(::stat(QFile::encodeName(generated.path).constData(), &st), 0);
     QCOMPARE(st.st_mode & 0777, 0600u);
     QCOMPARE(::stat(QFile::encodeName(stateDir).constData(), &st), 0);
@@ -801,8 +807,8 @@ void TestSecureChannel::secretFileTrimmedAndChecked()
     QCOMPARE(r.secret, QByteArray("s3cret-with-enough-length"));
     QVERIFY(r.warnings.isEmpty());
 
-    const QString open = write(QStringLiteral("open"), "s3cret-with-enough-length\n", ownerOnly | QFileDevice::ReadGroup
-                                                                                      | QFileDevice::ReadOther);
+    const QString open = write(QStringLiteral("open"), "s3cret-with-enough-length\n",
+                               ownerOnly | QFileDevice::ReadGroup | QFileDevice::ReadOther);
     r = SecretStore::loadFile(open);
     QVERIFY(r.ok());
     QCOMPARE(r.warnings.size(), 1);

@@ -52,7 +52,7 @@ QString lines(const QStringList &rows)
  */
 struct Run {
     qint64 now = 0;
-    Statistics stats{[this] { return now; }, StartEpochMs};
+    Statistics stats {[this] { return now; }, StartEpochMs};
     int alpha = -1;
     int beta = -1;
 
@@ -190,10 +190,10 @@ void TestStatistics::taskLog()
         TaskStatus status;
     };
     const Expected expected[] = {
-        {1, 1, 0, 0, 100000, 100000, 1, TaskStatus::Ok},      {2, 1, 1, 1, 300000, 400000, 1, TaskStatus::Ok},
-        {3, 1, 2, 0, 950000, 150000, 2, TaskStatus::Error},   {4, 2, 0, 0, 1250000, 250000, 1, TaskStatus::Ok},
-        {5, 2, 1, 1, 2700000, 200000, 1, TaskStatus::Ok},     {6, 2, 2, 1, 2900000, 50000, 3, TaskStatus::Failed},
-        {7, 2, 3, 0, 2500000, 500000, 1, TaskStatus::Ok},     {8, 2, 4, -1, 3200000, 0, 0, TaskStatus::Cancelled},
+        {1, 1, 0, 0, 100000, 100000, 1, TaskStatus::Ok},    {2, 1, 1, 1, 300000, 400000, 1, TaskStatus::Ok},
+        {3, 1, 2, 0, 950000, 150000, 2, TaskStatus::Error}, {4, 2, 0, 0, 1250000, 250000, 1, TaskStatus::Ok},
+        {5, 2, 1, 1, 2700000, 200000, 1, TaskStatus::Ok},   {6, 2, 2, 1, 2900000, 50000, 3, TaskStatus::Failed},
+        {7, 2, 3, 0, 2500000, 500000, 1, TaskStatus::Ok},   {8, 2, 4, -1, 3200000, 0, 0, TaskStatus::Cancelled},
     };
     for (size_t i = 0; i < log.size(); ++i) {
         const stats::TaskLogEntry &e = log[i];
@@ -277,22 +277,26 @@ void TestStatistics::nodeThatStopsFallsToZero()
         qint64 now;
         double beta, alpha; // tasks in the window's seconds / the time they span
     } steps[] = {
-        {2500000, 3 / 2.5, 3 / 2.5},             // seconds -2..2 over 2.5 s: beta 3, alpha 3
-        {4999999, 3 / 4.999999, 5 / 4.999999},   // seconds 0..4: beta 3, alpha 0.5..4.5
-        {5000000, 2 / 4.0, 4 / 4.0},             // seconds 1..5 over 4 s: beta 1.25, 2.25; alpha 1.5..4.5
-        {6000000, 1 / 4.0, 4 / 4.0},             // seconds 2..6: beta 2.25; alpha 2.5..5.5
-        {6999999, 1 / 4.999999, 5 / 4.999999},   // seconds 2..6: beta 2.25; alpha 2.5..6.5
-        {7000000, 0.0, 4 / 4.0},                 // seconds 3..7: beta none; alpha 3.5..6.5
-        {9750000, 0.0, 5 / 4.75},                // seconds 5..9 over 4.75 s: alpha 5.5..9.5
-        {14000000, 0.0, 0.0},                    // seconds 10..14: nobody
+        {2500000, 3 / 2.5, 3 / 2.5},           // seconds -2..2 over 2.5 s: beta 3, alpha 3
+        {4999999, 3 / 4.999999, 5 / 4.999999}, // seconds 0..4: beta 3, alpha 0.5..4.5
+        {5000000, 2 / 4.0, 4 / 4.0},           // seconds 1..5 over 4 s: beta 1.25, 2.25; alpha 1.5..4.5
+        {6000000, 1 / 4.0, 4 / 4.0},           // seconds 2..6: beta 2.25; alpha 2.5..5.5
+        {6999999, 1 / 4.999999, 5 / 4.999999}, // seconds 2..6: beta 2.25; alpha 2.5..6.5
+        {7000000, 0.0, 4 / 4.0},               // seconds 3..7: beta none; alpha 3.5..6.5
+        {9750000, 0.0, 5 / 4.75},              // seconds 5..9 over 4.75 s: alpha 5.5..9.5
+        {14000000, 0.0, 0.0},                  // seconds 10..14: nobody
     };
     for (const auto &step : steps) {
         advanceTo(step.now);
         const QByteArray at = QByteArray::number(double(step.now) / 1e6, 'f', 6);
         QVERIFY2(qFuzzyCompare(1 + r.stats.rate(r.beta), 1 + step.beta),
-                 QByteArray(at + " s: beta " + QByteArray::number(r.stats.rate(r.beta)) + ", expected " + QByteArray::number(step.beta)).constData());
+                 QByteArray(at + " s: beta " + QByteArray::number(r.stats.rate(r.beta)) + ", expected "
+                            + QByteArray::number(step.beta))
+                     .constData());
         QVERIFY2(qFuzzyCompare(1 + r.stats.rate(r.alpha), 1 + step.alpha),
-                 QByteArray(at + " s: alpha " + QByteArray::number(r.stats.rate(r.alpha)) + ", expected " + QByteArray::number(step.alpha)).constData());
+                 QByteArray(at + " s: alpha " + QByteArray::number(r.stats.rate(r.alpha)) + ", expected "
+                            + QByteArray::number(step.alpha))
+                     .constData());
         QVERIFY2(qFuzzyCompare(1 + r.stats.rate(-1), 1 + step.alpha + step.beta), at.constData());
     }
     // What beta did stays counted; only its rate fell.
@@ -385,7 +389,8 @@ void TestStatistics::exportCsvWritesWhatItComputed()
     QString error;
     const QStringList files = r.stats.exportCsv(path, &error);
     QVERIFY2(error.isEmpty(), qPrintable(error));
-    QCOMPARE(files, (QStringList{path, dir.filePath(QStringLiteral("stats.timeseries.csv")), dir.filePath(QStringLiteral("stats.tasks.csv"))}));
+    QCOMPARE(files, (QStringList {path, dir.filePath(QStringLiteral("stats.timeseries.csv")),
+                                  dir.filePath(QStringLiteral("stats.tasks.csv"))}));
 
     QCOMPARE(readAll(files.at(0)),
              lines({
@@ -437,20 +442,22 @@ void TestStatistics::exportCsvNames()
     // No suffix: the side files are NAME.timeseries.csv and NAME.tasks.csv; a .CSV suffix counts too.
     const QString bare = dir.filePath(QStringLiteral("run1"));
     QCOMPARE(r.stats.exportCsv(bare, &error),
-             (QStringList{bare, bare + QStringLiteral(".timeseries.csv"), bare + QStringLiteral(".tasks.csv")}));
+             (QStringList {bare, bare + QStringLiteral(".timeseries.csv"), bare + QStringLiteral(".tasks.csv")}));
     const QString upper = dir.filePath(QStringLiteral("run2.CSV"));
-    QCOMPARE(r.stats.exportCsv(upper, &error),
-             (QStringList{upper, dir.filePath(QStringLiteral("run2.timeseries.csv")), dir.filePath(QStringLiteral("run2.tasks.csv"))}));
+    QCOMPARE(r.stats.exportCsv(upper, &error), (QStringList {upper, dir.filePath(QStringLiteral("run2.timeseries.csv")),
+                                                             dir.filePath(QStringLiteral("run2.tasks.csv"))}));
     // With no task at t = 0: headers, two node rows and the total; one (current) second; no tasks.
-    QCOMPARE(readAll(upper), lines({
-                                 QStringLiteral("node_id,node,tasks_done,percent_of_all,task_time_sum_s,time_per_task_s,"
-                                                "tasks_per_s_5s,plugin_errors,failures,lost,duplicates_discarded"),
-                                 QStringLiteral("n1,alpha,0,0.00,0.000000,0.000000,0.00,0,0,0,0"),
-                                 QStringLiteral("n2,\"beta, the second\",0,0.00,0.000000,0.000000,0.00,0,0,0,0"),
-                                 QStringLiteral("total,total,0,0.00,0.000000,0.000000,0.00,0,0,0,0"),
-                             }));
+    QCOMPARE(readAll(upper),
+             lines({
+                 QStringLiteral("node_id,node,tasks_done,percent_of_all,task_time_sum_s,time_per_task_s,"
+                                "tasks_per_s_5s,plugin_errors,failures,lost,duplicates_discarded"),
+                 QStringLiteral("n1,alpha,0,0.00,0.000000,0.000000,0.00,0,0,0,0"),
+                 QStringLiteral("n2,\"beta, the second\",0,0.00,0.000000,0.000000,0.00,0,0,0,0"),
+                 QStringLiteral("total,total,0,0.00,0.000000,0.000000,0.00,0,0,0,0"),
+             }));
     QCOMPARE(readAll(dir.filePath(QStringLiteral("run2.timeseries.csv"))),
-             lines({QStringLiteral("second,unix_time,total,alpha,\"beta, the second\""), QStringLiteral("0,1700000000,0,0,0")}));
+             lines({QStringLiteral("second,unix_time,total,alpha,\"beta, the second\""),
+                    QStringLiteral("0,1700000000,0,0,0")}));
     QCOMPARE(readAll(dir.filePath(QStringLiteral("run2.tasks.csv"))),
              lines({QStringLiteral("seq,job,index,node,start_s,runtime_s,attempts,status")}));
 }
@@ -472,12 +479,14 @@ void TestStatistics::printStatsTable()
     r.feed();
     r.now = 3500000;
     // Columns right-aligned to their headers' widths; rates as above, with one decimal.
-    QCOMPARE(r.stats.printStats(),
-             QStringLiteral("Task execution statistics:\n"
-                            " task count | % of all tasks | task time sum | time per task | tasks/s | failures | node\n"
-                            "          4 |          66.67 |        1.0000 |      0.250000 |     1.1 |        1 | alpha\n"
-                            "          2 |          33.33 |        0.6000 |      0.300000 |     0.6 |        3 | beta, the second\n"
-                            "Time elapsed since the controller started: 3.500 s\n"));
+    QCOMPARE(
+        r.stats.printStats(),
+        QStringLiteral(
+            "Task execution statistics:\n"
+            " task count | % of all tasks | task time sum | time per task | tasks/s | failures | node\n"
+            "          4 |          66.67 |        1.0000 |      0.250000 |     1.1 |        1 | alpha\n"
+            "          2 |          33.33 |        0.6000 |      0.300000 |     0.6 |        3 | beta, the second\n"
+            "Time elapsed since the controller started: 3.500 s\n"));
 }
 
 QTEST_GUILESS_MAIN(TestStatistics)

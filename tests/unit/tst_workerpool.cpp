@@ -64,7 +64,7 @@ static QVector<PoolTask> tasks(const QString &plugin, const QVector<QCborValue> 
 {
     QVector<PoolTask> out;
     for (const QCborValue &v : inputs)
-        out.append(PoolTask{firstId++, v, test::pluginPath(plugin), timeoutMs, nullptr, 0});
+        out.append(PoolTask {firstId++, v, test::pluginPath(plugin), timeoutMs, nullptr, 0});
     return out;
 }
 
@@ -116,10 +116,10 @@ void TestWorkerPool::sdk10PluginRunsInThisWorker()
     QVERIFY2(QFile::exists(path), qPrintable(path));
     WorkerPool pool(options(1));
     Collector c(&pool);
-    const exec::JobParametersPtr parameters = exec::makeJobParameters(QCborMap{{QStringLiteral("k"), 1}});
+    const exec::JobParametersPtr parameters = exec::makeJobParameters(QCborMap {{QStringLiteral("k"), 1}});
     QVector<PoolTask> work;
     for (int i = 1; i <= 5; ++i)
-        work.append(PoolTask{quint64(i), i * 10, path, 0, i % 2 ? parameters : nullptr, 0});
+        work.append(PoolTask {quint64(i), i * 10, path, 0, i % 2 ? parameters : nullptr, 0});
     pool.submit(work);
     QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 5, 30000);
     for (int i = 1; i <= 5; ++i) {
@@ -140,16 +140,16 @@ void TestWorkerPool::parametersFollowEachWorkersCache()
     constexpr int Jobs = 20;
     std::vector<exec::JobParametersPtr> jobs;
     for (int k = 0; k < Jobs; ++k)
-        jobs.push_back(exec::makeJobParameters(QCborMap{
-            {QStringLiteral("source"), QStringLiteral("K = %1\ndef f(x):\n    return x + K\n").arg(k * 1000)},
-            {QStringLiteral("function"), QStringLiteral("f")}}));
+        jobs.push_back(exec::makeJobParameters(
+            QCborMap {{QStringLiteral("source"), QStringLiteral("K = %1\ndef f(x):\n    return x + K\n").arg(k * 1000)},
+                      {QStringLiteral("function"), QStringLiteral("f")}}));
     WorkerPool pool(options(1));
     Collector c(&pool);
     QVector<PoolTask> work;
     quint64 id = 0;
     for (int round = 0; round < 3; ++round)
         for (int k = 0; k < Jobs; ++k)
-            work.append(PoolTask{++id, round, test::pluginPath(QStringLiteral("python")), 0, jobs[size_t(k)], 0});
+            work.append(PoolTask {++id, round, test::pluginPath(QStringLiteral("python")), 0, jobs[size_t(k)], 0});
     pool.submit(work);
     QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), int(id), 60000);
     QCOMPARE(c.duplicates, 0);
@@ -170,16 +170,18 @@ void TestWorkerPool::lanesShareWorkersFairly()
     Collector c(&pool);
     QVector<PoolTask> slow, quick;
     for (quint64 i = 1; i <= 10; ++i)
-        slow.append(PoolTask{i, 100, test::pluginPath(QStringLiteral("sleep")), 0, nullptr, 1});
+        slow.append(PoolTask {i, 100, test::pluginPath(QStringLiteral("sleep")), 0, nullptr, 1});
     for (quint64 i = 101; i <= 300; ++i)
-        quick.append(PoolTask{i, qint64(i), test::pluginPath(QStringLiteral("echo")), 0, nullptr, 2});
+        quick.append(PoolTask {i, qint64(i), test::pluginPath(QStringLiteral("echo")), 0, nullptr, 2});
     pool.submit(slow);
     QTRY_VERIFY_WITH_TIMEOUT(c.byId.contains(1), 10000); // lane 1 has used worker time
     QElapsedTimer clock;
     clock.start();
     pool.submit(quick);
     // A real event loop (QTRY_* sleeps 10 ms between event batches, which would be the measurement).
-    auto quickDone = [&] { return std::all_of(quick.cbegin(), quick.cend(), [&](const PoolTask &t) { return c.byId.contains(t.id); }); };
+    auto quickDone = [&] {
+        return std::all_of(quick.cbegin(), quick.cend(), [&](const PoolTask &t) { return c.byId.contains(t.id); });
+    };
     QEventLoop loop;
     connect(&pool, &WorkerPool::resultsReady, &loop, [&] {
         if (quickDone())
@@ -192,7 +194,8 @@ void TestWorkerPool::lanesShareWorkersFairly()
     qInfo("lane 2's 200 tasks done after %lld ms, with %d of lane 1's 10 sleeps done", ms, int(c.byId.size()) - 200);
     // In FIFO order all nine remaining sleeps (900 ms) would come first.
     QVERIFY2(c.byId.size() - 200 <= 4, "lane 2 waited behind lane 1's queue");
-    QVERIFY2(ms < 1000 * test::timeScale(), qPrintable(QString::number(ms))); // a sanity bound; the count above is the test
+    QVERIFY2(ms < 1000 * test::timeScale(),
+             qPrintable(QString::number(ms))); // a sanity bound; the count above is the test
     QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 210, 10000);
     for (quint64 i = 101; i <= 300; ++i)
         QCOMPARE(c.byId.value(i).output.toInteger(), qint64(i));
@@ -249,7 +252,8 @@ void TestWorkerPool::timeoutKillsTask()
     pool.submit(tasks(QStringLiteral("echo"), {7}, 300, 2));
     QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 2, 20000);
     QCOMPARE(c.byId.value(1).outcome, Outcome::TimedOut);
-    QVERIFY2(c.byId.value(1).error.contains(QStringLiteral("timed out after 300 ms")), qPrintable(c.byId.value(1).error));
+    QVERIFY2(c.byId.value(1).error.contains(QStringLiteral("timed out after 300 ms")),
+             qPrintable(c.byId.value(1).error));
     QCOMPARE(c.byId.value(2).outcome, Outcome::Ok);
     QVERIFY(timer.elapsed() < 10000);
 }
@@ -293,7 +297,7 @@ void TestWorkerPool::loadFailureIsReported()
 {
     WorkerPool pool(options(1));
     Collector c(&pool);
-    pool.submit({PoolTask{1, 5, QStringLiteral("/nonexistent/libnothing.so"), 0, nullptr, 0}});
+    pool.submit({PoolTask {1, 5, QStringLiteral("/nonexistent/libnothing.so"), 0, nullptr, 0}});
     pool.submit(tasks(QStringLiteral("echo"), {5}, 0, 2));
     QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 2, 20000);
     QCOMPARE(c.byId.value(1).outcome, Outcome::LoadFailed);
@@ -310,7 +314,8 @@ void TestWorkerPool::missingWorkerProgramFailsTasks()
     pool.submit(tasks(QStringLiteral("echo"), {1, 2}));
     QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 2, 20000);
     QCOMPARE(c.byId.value(1).outcome, Outcome::Crashed);
-    QVERIFY2(c.byId.value(1).error.contains(QStringLiteral("cannot start worker program")), qPrintable(c.byId.value(1).error));
+    QVERIFY2(c.byId.value(1).error.contains(QStringLiteral("cannot start worker program")),
+             qPrintable(c.byId.value(1).error));
 }
 
 void TestWorkerPool::cancelQueuedTasks()
@@ -340,7 +345,8 @@ void TestWorkerPool::cancelQueuedTasks()
     QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 4, 10000 * test::timeScale());
     const WorkResult sleep = c.byId.value(1);
     QCOMPARE(sleep.outcome, Outcome::Cancelled);
-    QVERIFY2(sleep.error == QStringLiteral("cancelled before it started") || sleep.error.startsWith(QStringLiteral("cancelled after ")),
+    QVERIFY2(sleep.error == QStringLiteral("cancelled before it started")
+                 || sleep.error.startsWith(QStringLiteral("cancelled after ")),
              qPrintable(sleep.error));
     QVERIFY2(sleep.runtimeUs < 1500000, qPrintable(QString::number(sleep.runtimeUs)));
     QCOMPARE(c.duplicates, 0);
