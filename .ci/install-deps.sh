@@ -12,6 +12,7 @@ packages=(
     iproute2        # network namespaces for the multi-host discovery tests
     xvfb xauth      # a display for the desktop app on headless machines
     clang libclang-rt-14-dev   # libFuzzer for the fuzz targets
+    clang-format    # the format check (.clang-format, .ci/format-check.sh)
 )
 
 missing=()

@@ -18,6 +18,9 @@ fi
 step_start=$(date +%s)
 step() { echo "== $1 (after $(( $(date +%s) - step_start )) s)"; }
 
+step "format (.clang-format)"
+bash .ci/format-check.sh || status=1
+
 step "build (RelWithDebInfo)"
 # Every option this script relies on is set here, whatever an earlier configure of build/ left
 # in its cache (the quick start, a developer's own settings).
