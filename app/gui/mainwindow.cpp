@@ -902,8 +902,7 @@ void MainWindow::onAddNode()
             return;
         }
         if (addRemoteNode(host, port, type) && m_options.useSettings) {
-            const QString address = host.contains(QLatin1Char(':')) ? QStringLiteral("[%1]:%2").arg(host).arg(port)
-                                                                    : QStringLiteral("%1:%2").arg(host).arg(port);
+            const QString address = net::formatNodeAddress(host, port);
             if (!m_settings.manualNodes.contains(address)) {
                 m_settings.manualNodes.append(address); // added again at the next start
                 m_settings.save();
@@ -976,6 +975,7 @@ bool MainWindow::addRemoteNode(const QString &host, quint16 port, int typeIndex,
     const NodeTypes::Factory factory = types.at(typeIndex).factory;
     const QString s = QString::fromUtf8(secret.secret);
     const QString h = host.trimmed();
+    m_nodesModel->remember(net::formatNodeAddress(h, port));
     m_host->addNode([factory, h, port, s] { return factory(h, port, s); });
     log(tr("adding node %1:%2 (%3)").arg(h).arg(port).arg(types.at(typeIndex).name));
     return true;

@@ -30,9 +30,14 @@ void NodesModel::setSnapshot(const sched::ClusterSnapshot &snapshot)
         gone.state = sched::NodeState::Offline;
         rows.append(gone);
     }
-    for (const QString &id : live)
-        m_forgotten.remove(id); // added again by the user: kept again when it leaves
+    // Not cleared when a forgotten node shows up live: a snapshot taken before the removal reached the
+    // controller may still list it. remember() clears it when the user adds the node again.
     setRows(std::move(rows), liveCount);
+}
+
+void NodesModel::remember(const QString &nodeId)
+{
+    m_forgotten.remove(nodeId);
 }
 
 void NodesModel::forget(const QString &nodeId)

@@ -53,6 +53,8 @@ public:
     bool isGone(int row) const { return row >= m_live && row < m_nodes.size(); }
     /** Drops the row of \a nodeId now and does not keep it when the node leaves (the user removed it). */
     void forget(const QString &nodeId);
+    /** Undoes forget(): the user added \a nodeId again, so its row is kept when it leaves. */
+    void remember(const QString &nodeId);
     /** Row of a node, or -1. */
     int rowOf(const QString &nodeId) const;
 

@@ -49,4 +49,10 @@ bool parseNodeAddress(const QString &text, QString *host, quint16 *port, QString
     return true;
 }
 
+QString formatNodeAddress(const QString &host, quint16 port)
+{
+    return host.contains(QLatin1Char(':')) ? QStringLiteral("[%1]:%2").arg(host).arg(port)
+                                           : QStringLiteral("%1:%2").arg(host).arg(port);
+}
+
 } // namespace taskfleet::net

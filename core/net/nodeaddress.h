@@ -12,4 +12,7 @@ namespace taskfleet::net {
  */
 [[nodiscard]] bool parseNodeAddress(const QString &text, QString *host, quint16 *port, QString *why);
 
+/** The other way: "host:port", or "[v6]:port" for an IPv6 address (what parseNodeAddress() reads back). */
+QString formatNodeAddress(const QString &host, quint16 port);
+
 } // namespace taskfleet::net

@@ -2,6 +2,8 @@
 // RemoteNode: hello, credit, plugin shipping, heartbeats, failover and reconnect for one agent.
 #include "remotenode.h"
 
+#include "net/nodeaddress.h"
+
 #include "net/secureserver.h"
 #include "protocol/frame.h"
 #include "protocol/version.h"
@@ -55,8 +57,7 @@ RemoteNode::~RemoteNode()
 
 QString RemoteNode::address() const
 {
-    return m_options.host.contains(QLatin1Char(':')) ? QStringLiteral("[%1]:%2").arg(m_options.host).arg(m_options.port)
-                                                     : QStringLiteral("%1:%2").arg(m_options.host).arg(m_options.port);
+    return net::formatNodeAddress(m_options.host, m_options.port);
 }
 
 QString RemoteNode::name() const

@@ -61,6 +61,22 @@ private slots:
         QCOMPARE(host, QStringLiteral("unchanged")); // nothing written on failure
         QCOMPARE(port, quint16(7));
     }
+
+    /** formatNodeAddress() writes what parseNodeAddress() reads back (the node ids the window keys on). */
+    void formatsWhatItParses()
+    {
+        for (const auto &[host, port] :
+             {std::pair {QStringLiteral("10.0.0.7"), quint16(45450)},
+              std::pair {QStringLiteral("node7.lan"), quint16(9)}, std::pair {QStringLiteral("::1"), quint16(1)}}) {
+            const QString text = net::formatNodeAddress(host, port);
+            QString h, why;
+            quint16 p = 0;
+            QVERIFY2(net::parseNodeAddress(text, &h, &p, &why), qPrintable(text + QStringLiteral(": ") + why));
+            QCOMPARE(h, host);
+            QCOMPARE(p, port);
+        }
+        QCOMPARE(net::formatNodeAddress(QStringLiteral("::1"), 45450), QStringLiteral("[::1]:45450"));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestNodeAddress)
