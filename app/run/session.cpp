@@ -55,14 +55,6 @@ Session::~Session()
     m_client = nullptr;
 }
 
-sched::Node *Session::localNode() const
-{
-    for (sched::Node *n : m_controller->nodes())
-        if (n->isLocal())
-            return n;
-    return nullptr;
-}
-
 bool Session::start(int *exitCode)
 {
     m_clock.start();
@@ -169,7 +161,7 @@ void Session::onNodeWatchdog()
 {
     // Only when nothing local can run tasks: every remote node definitely failed (wrong secret, other
     // version, nothing listening twice), or none came online in time. pp waits forever there.
-    const sched::Node *local = localNode();
+    const sched::Node *local = m_controller->localNode();
     QString reason;
     if (!local || local->workerCount() == 0) {
         QStringList lines;

@@ -44,7 +44,6 @@ private:
     void onNodeWatchdog();
     bool startDiscovery();
     void quit(int exitCode);
-    sched::Node *localNode() const;
 
     RunOptions m_options;
     sched::Controller *m_controller = nullptr;

@@ -40,14 +40,6 @@ ClientSession::~ClientSession()
     }
 }
 
-Node *ClientSession::localNode() const
-{
-    for (Node *n : m_controller->nodes())
-        if (n->isLocal())
-            return n;
-    return nullptr;
-}
-
 void ClientSession::receive(const char *data, qsizetype size)
 {
     if (m_ended)
@@ -150,7 +142,7 @@ void ClientSession::handleSetNcpus(const QCborMap &message)
         warn(QStringLiteral("set_ncpus wants a number from 0 to 4096, not %1").arg(n));
         return;
     }
-    if (Node *local = localNode())
+    if (Node *local = m_controller->localNode())
         local->setWorkerCount(int(n));
 }
 

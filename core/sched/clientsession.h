@@ -82,7 +82,6 @@ private:
     void scheduleFlush();
     void flushResults();
     void writeOut();
-    Node *localNode() const;
 
     Controller *m_controller;
     exec::PluginInfo m_python;

@@ -109,6 +109,14 @@ Node *Controller::findNode(const QString &nodeId) const
     return nullptr;
 }
 
+Node *Controller::localNode() const
+{
+    for (Node *n : m_nodes)
+        if (n->isLocal())
+            return n;
+    return nullptr;
+}
+
 int Controller::statIndex(Node *node)
 {
     auto it = m_nodeStat.constFind(node);

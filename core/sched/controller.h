@@ -64,6 +64,8 @@ public:
     void removeNode(const QString &nodeId);
     QVector<Node *> nodes() const { return m_nodes; }
     Node *findNode(const QString &nodeId) const;
+    /** The embedded local node, if the controller has one. */
+    Node *localNode() const;
 
     /** Queues a job; returns its id. A job with no inputs finishes at once. */
     int submit(JobSpec spec);

@@ -134,10 +134,8 @@ void ScriptServer::onNewConnection()
         });
         connect(socket, &QLocalSocket::disconnected, this, [this, socket] { onDisconnected(socket); });
 
-        int workers = 0;
-        for (const Node *n : m_controller->nodes())
-            if (n->isLocal())
-                workers = n->workerCount();
+        const Node *local = m_controller->localNode();
+        const int workers = local ? local->workerCount() : 0;
         QCborMap hello;
         hello.insert(QStringLiteral("version"), QStringLiteral(TASKFLEET_VERSION));
         hello.insert(QStringLiteral("pid"), QCoreApplication::applicationPid());

@@ -118,6 +118,18 @@ QString writeFile(const QTemporaryDir &dir, const QString &name, const QByteArra
     return path;
 }
 
+/** A job file of \a count sleep tasks of \a ms each, named \a name (file name.json). */
+QString writeSleepJob(const QTemporaryDir &dir, const QString &name, int count, int ms)
+{
+    QStringList inputs;
+    for (int i = 0; i < count; ++i)
+        inputs << QString::number(ms);
+    return writeFile(dir, name + QStringLiteral(".json"),
+                     QStringLiteral(R"({"name": "%1", "plugin": "sleep", "inputs": [%2]})")
+                         .arg(name, inputs.join(QLatin1Char(',')))
+                         .toUtf8());
+}
+
 /** Drops \a paths on \a window as a file manager would: drag enter, then drop. Returns whether the drop was accepted. */
 bool dropFiles(QWidget *window, const QStringList &paths)
 {
@@ -518,14 +530,7 @@ private slots:
                     }
                 });
         constexpr int Tasks = 400;
-        QStringList ms;
-        for (int i = 0; i < Tasks; ++i)
-            ms << QStringLiteral("20"); // 20 ms each: about 2 s on the 5 workers
-        const QString job = writeFile(dir, QStringLiteral("sleep.json"),
-                                      QStringLiteral(R"({"name": "sleepers", "plugin": "sleep", "inputs": [%1]})")
-                                          .arg(ms.join(QLatin1Char(',')))
-                                          .toUtf8());
-        w->openFiles({job});
+        w->openFiles({writeSleepJob(dir, QStringLiteral("sleepers"), Tasks, 20)}); // about 2 s on the 5 workers
         QTRY_VERIFY_WITH_TIMEOUT(ranOn.value(victimName) >= 20, 30000);
         victim.kill9();
         QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
@@ -588,17 +593,11 @@ private slots:
         const auto cell = [&](const QString &name, int column, int role = Qt::DisplayRole) {
             return w->jobsModel()->index(rowOf(name), column).data(role);
         };
-        QStringList slow;
-        for (int i = 0; i < 400; ++i)
-            slow << QStringLiteral("50");
         w->openFiles(
             {writeFile(dir, QStringLiteral("ok.json"), R"({"name": "ok", "plugin": "echo", "inputs": [1, 2, 3]})"),
              writeFile(dir, QStringLiteral("bad.json"),
                        R"({"name": "bad", "plugin": "fail", "inputs": [1, 2, 3, 4, 5]})"),
-             writeFile(dir, QStringLiteral("slow.json"),
-                       QStringLiteral(R"({"name": "slow", "plugin": "sleep", "inputs": [%1]})")
-                           .arg(slow.join(QLatin1Char(',')))
-                           .toUtf8())});
+             writeSleepJob(dir, QStringLiteral("slow"), 400, 50)});
         QTRY_VERIFY_WITH_TIMEOUT(rowOf(QStringLiteral("slow")) >= 0, 10000);
         QTRY_COMPARE_WITH_TIMEOUT(cell(QStringLiteral("ok"), JobsModel::State).toString(), QStringLiteral("finished"),
                                   JobTimeoutMs);
@@ -695,13 +694,7 @@ private slots:
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
         auto w = makeWindow(2);
-        QStringList ms;
-        for (int i = 0; i < 60; ++i)
-            ms << QStringLiteral("30");
-        w->openFiles({writeFile(dir, QStringLiteral("s.json"),
-                                QStringLiteral(R"({"name": "sleepy", "plugin": "sleep", "inputs": [%1]})")
-                                    .arg(ms.join(QLatin1Char(',')))
-                                    .toUtf8())});
+        w->openFiles({writeSleepJob(dir, QStringLiteral("sleepy"), 60, 30)});
         QTRY_VERIFY_WITH_TIMEOUT(w->windowTitle().contains(QStringLiteral("% · Taskfleet")), 10000);
         QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
         QTRY_COMPARE_WITH_TIMEOUT(w->lastNotification(), QStringLiteral("Job 1 \"sleepy\": finished"), 10000);
@@ -720,13 +713,7 @@ private slots:
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
         auto w = makeWindow(1);
-        QStringList ms;
-        for (int i = 0; i < 100; ++i)
-            ms << QStringLiteral("100");
-        w->openFiles({writeFile(dir, QStringLiteral("long.json"),
-                                QStringLiteral(R"({"name": "long", "plugin": "sleep", "inputs": [%1]})")
-                                    .arg(ms.join(QLatin1Char(',')))
-                                    .toUtf8())});
+        w->openFiles({writeSleepJob(dir, QStringLiteral("long"), 100, 100)});
         QTRY_COMPARE_WITH_TIMEOUT(w->unfinishedJobs(), 1, 10000);
         QString asked;
         // The question is modal: answer it from a timer running inside its event loop (bounded: 200 x 25 ms).
