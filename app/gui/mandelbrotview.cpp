@@ -3,6 +3,7 @@
 #include "mandelbrotview.h"
 
 #include "format.h"
+#include "util/cborinteger.h"
 
 #include <QtCore/QCborMap>
 #include <QtGui/QFontMetrics>
@@ -51,9 +52,9 @@ void MandelbrotView::setJobInputs(int jobId, const QVector<QCborValue> &inputs)
     if (inputs.isEmpty() || !inputs.first().isMap())
         return;
     const QCborMap first = inputs.first().toMap();
-    const qint64 tiles = first.value(QStringLiteral("tiles")).toInteger(8);
-    const qint64 size = first.value(QStringLiteral("size")).toInteger(64);
-    if (tiles <= 0 || size <= 0 || tiles * size > MaxSide)
+    const qint64 tiles = util::cborInteger(first.value(QStringLiteral("tiles")), 8);
+    const qint64 size = util::cborInteger(first.value(QStringLiteral("size")), 64);
+    if (tiles <= 0 || size <= 0 || tiles > MaxSide || size > MaxSide || tiles * size > MaxSide)
         return;
     Picture &p = m_jobs[jobId];
     p.image = QImage(int(tiles * size), int(tiles * size), QImage::Format_Indexed8);
@@ -73,13 +74,18 @@ void MandelbrotView::addRecords(int jobId, const QVector<sched::TaskRecord> &rec
         if (r.status != stats::TaskStatus::Ok || !r.output.isMap())
             continue;
         const QCborMap m = r.output.toMap();
-        const qint64 w = m.value(QStringLiteral("w")).toInteger();
-        const qint64 h = m.value(QStringLiteral("h")).toInteger();
-        const qint64 x0 = m.value(QStringLiteral("x")).toInteger() * w;
-        const qint64 y0 = m.value(QStringLiteral("y")).toInteger() * h;
+        // Results come from remote plugins: bound every factor before multiplying.
+        const qint64 w = util::cborInteger(m.value(QStringLiteral("w")));
+        const qint64 h = util::cborInteger(m.value(QStringLiteral("h")));
+        const qint64 x = util::cborInteger(m.value(QStringLiteral("x")), -1);
+        const qint64 y = util::cborInteger(m.value(QStringLiteral("y")), -1);
+        if (w <= 0 || h <= 0 || w > p.image.width() || h > p.image.height() || x < 0 || y < 0 || x >= p.image.width()
+            || y >= p.image.height())
+            continue;
+        const qint64 x0 = x * w;
+        const qint64 y0 = y * h;
         const QByteArray pixels = m.value(QStringLiteral("pixels")).toByteArray();
-        if (w <= 0 || h <= 0 || pixels.size() != w * h || x0 < 0 || y0 < 0 || x0 + w > p.image.width()
-            || y0 + h > p.image.height())
+        if (pixels.size() != w * h || x0 + w > p.image.width() || y0 + h > p.image.height())
             continue;
         for (int row = 0; row < h; ++row)
             memcpy(p.image.scanLine(int(y0) + row) + x0, pixels.constData() + row * w, size_t(w));

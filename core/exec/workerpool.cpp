@@ -2,6 +2,7 @@
 #include "workerpool.h"
 
 #include "protocol/frame.h"
+#include "util/cborinteger.h"
 #include "workerprocess.h"
 #include "util/logging.h"
 
@@ -372,16 +373,16 @@ void WorkerPool::handleFrame(Worker *w, const QCborMap &message, QVector<WorkRes
         w->note = type == wire::CrashNote  ? Worker::Note::Crash
                   : type == wire::ExitNote ? Worker::Note::Exit
                                            : Worker::Note::Timeout;
-        w->noteId = quint64(message.value(QStringLiteral("id")).toInteger());
-        w->noteSignal = int(message.value(QStringLiteral("sig")).toInteger());
+        w->noteId = quint64(util::cborInteger(message.value(QStringLiteral("id"))));
+        w->noteSignal = int(util::cborInteger(message.value(QStringLiteral("sig"))));
     } else if (type == wire::Progress) {
-        emit progressReported(quint64(message.value(QStringLiteral("id")).toInteger()),
+        emit progressReported(quint64(util::cborInteger(message.value(QStringLiteral("id")))),
                               message.value(QStringLiteral("f")).toDouble());
     } else if (type == wire::Log) {
-        const quint64 id = quint64(message.value(QStringLiteral("id")).toInteger());
+        const quint64 id = quint64(util::cborInteger(message.value(QStringLiteral("id"))));
         w->output.insert(id, message.value(QStringLiteral("s")).toString());
     } else if (type == wire::Hello) {
-        w->pid = message.value(QStringLiteral("pid")).toInteger();
+        w->pid = util::cborInteger(message.value(QStringLiteral("pid")));
     } else {
         qCWarning(lcExec) << "worker sent an unknown frame type" << type;
     }

@@ -2,6 +2,7 @@
 #include "workerprocess.h"
 
 #include "protocol/frame.h"
+#include "util/cborinteger.h"
 #include "workerprotocol.h"
 
 #include <taskfleet/TaskPlugin.h>
@@ -377,7 +378,7 @@ private:
             const QCborArray ids = message.value(QStringLiteral("ids")).toArray();
             std::lock_guard<std::mutex> lock(m_queueMutex);
             for (const QCborValue &id : ids) {
-                const quint64 v = quint64(id.toInteger());
+                const quint64 v = quint64(util::cborInteger(id));
                 if (v == g_currentId.load())
                     g_currentCancelled.store(true);
                 m_cancelled.insert(v);

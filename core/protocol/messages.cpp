@@ -3,6 +3,7 @@
 #include "messages.h"
 
 #include "messagereader.h"
+#include "util/cborinteger.h"
 #include "version.h"
 
 #include <QtCore/QCborArray>
@@ -288,7 +289,7 @@ bool decode(const QCborMap &message, Results *out, QString *error)
     for (qsizetype i = 0; i < out->results.size(); ++i)
         at.insert(out->results.at(i).id, i);
     for (qsizetype i = 0; i < pairs.size(); i += 2) {
-        const auto it = at.constFind(quint64(pairs.at(i).toInteger()));
+        const auto it = at.constFind(quint64(util::cborInteger(pairs.at(i))));
         if (!pairs.at(i).isInteger() || !pairs.at(i + 1).isString() || it == at.constEnd()) {
             *error = QStringLiteral("log %1 names no result of this frame, or is not text").arg(i / 2);
             return false;

@@ -2,6 +2,7 @@
 #include "clientsession.h"
 
 #include "node.h"
+#include "util/cborinteger.h"
 
 #include <QtCore/QPointer>
 #include <QtCore/QUuid>
@@ -115,7 +116,7 @@ void ClientSession::handleSubmit(const QCborMap &message)
     spec.inputs.reserve(tasks.size());
     for (const QCborValue &t : tasks) {
         const QCborArray task = t.toArray();
-        ids.append(task.at(0).toInteger());
+        ids.append(util::cborInteger(task.at(0)));
         spec.inputs.append(task.at(1));
     }
     if (ids.isEmpty())
@@ -137,7 +138,7 @@ void ClientSession::handleSubmit(const QCborMap &message)
 
 void ClientSession::handleSetNcpus(const QCborMap &message)
 {
-    const qint64 n = message.value(QStringLiteral("n")).toInteger(-1);
+    const qint64 n = util::cborInteger(message.value(QStringLiteral("n")), -1);
     if (n < 0 || n > 4096) {
         warn(QStringLiteral("set_ncpus wants a number from 0 to 4096, not %1").arg(n));
         return;

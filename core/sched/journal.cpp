@@ -2,6 +2,7 @@
 #include "journal.h"
 
 #include "protocol/frame.h"
+#include "util/cborinteger.h"
 
 #include <QtCore/QCborArray>
 #include <QtCore/QDir>
@@ -43,9 +44,9 @@ JobSpec specFromCbor(const QCborMap &m)
     spec.plugin.name = m.value(QStringLiteral("plugin")).toString();
     spec.plugin.path = m.value(QStringLiteral("pluginPath")).toString();
     spec.plugin.sha256 = m.value(QStringLiteral("sha256")).toString().toLatin1();
-    spec.retries = int(m.value(QStringLiteral("retries")).toInteger());
-    spec.timeoutMs = m.value(QStringLiteral("timeoutMs")).toInteger();
-    spec.priority = int(m.value(QStringLiteral("priority")).toInteger());
+    spec.retries = int(util::cborInteger(m.value(QStringLiteral("retries"))));
+    spec.timeoutMs = util::cborInteger(m.value(QStringLiteral("timeoutMs")));
+    spec.priority = int(util::cborInteger(m.value(QStringLiteral("priority"))));
     spec.parameters = m.value(QStringLiteral("params"));
     spec.sourceFile = m.value(QStringLiteral("source")).toString();
     const QCborArray inputs = m.value(QStringLiteral("inputs")).toArray();
@@ -168,18 +169,22 @@ std::optional<QVector<JournaledJob>> JournalReader::read(const QString &path, QS
                 JournaledJob &job = jobs[byKey.value(key)];
                 const QCborArray flat = m.value(QStringLiteral("r")).toArray();
                 for (qsizetype i = 0; i + 5 < flat.size(); i += 6) {
-                    TaskRecord r;
-                    r.index = int(flat.at(i).toInteger(-1));
-                    if (r.index < 0 || r.index >= job.spec.inputs.size() || job.results.contains(r.index))
+                    // A damaged journal must not resume a wrong task: skip rows out of range.
+                    const qint64 index = util::cborInteger(flat.at(i), -1);
+                    const qint64 status = util::cborInteger(flat.at(i + 1), -1);
+                    if (index < 0 || index >= job.spec.inputs.size() || job.results.contains(int(index)) || status < 0
+                        || status > qint64(stats::TaskStatus::Cancelled))
                         continue;
-                    r.status = stats::TaskStatus(flat.at(i + 1).toInteger());
+                    TaskRecord r;
+                    r.index = int(index);
+                    r.status = stats::TaskStatus(status);
                     if (r.status == stats::TaskStatus::Ok)
                         r.output = flat.at(i + 2);
                     else
                         r.error = flat.at(i + 2).toString();
                     r.nodeName = flat.at(i + 3).toString();
-                    r.runtimeUs = flat.at(i + 4).toInteger();
-                    r.attempts = int(flat.at(i + 5).toInteger());
+                    r.runtimeUs = util::cborInteger(flat.at(i + 4));
+                    r.attempts = int(util::cborInteger(flat.at(i + 5)));
                     job.results.insert(r.index, r);
                 }
             } else if (type == QStringLiteral("end") && byKey.contains(key)) {

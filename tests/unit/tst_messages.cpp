@@ -269,6 +269,11 @@ private slots:
         QTest::newRow("results bad outcome")
             << with(resMsg, "r", QCborArray {1, 9, 1, 5}) << QStringLiteral("malformed");
         QTest::newRow("results error not text") << with(resMsg, "r", QCborArray {1, 2, 7, 5}) << QStringLiteral("text");
+        // A log id as a huge double: QCborValue::toInteger() on it is undefined behaviour (found by fuzz_messages).
+        QTest::newRow("results log id a huge double")
+            << with(resMsg, "logs", QCborArray {1e300, QStringLiteral("x")}) << QStringLiteral("log 0");
+        QTest::newRow("results log id NaN")
+            << with(resMsg, "logs", QCborArray {qQNaN(), QStringLiteral("x")}) << QStringLiteral("log 0");
         QTest::newRow("cancel ids not ints")
             << with(encode(Cancel {{1}}), "ids", QCborArray {QStringLiteral("x")}) << QStringLiteral("\"ids\"");
         QTest::newRow("status no load") << with(encode(Status {}), "load", QCborValue()) << QStringLiteral("\"load\"");
