@@ -167,6 +167,16 @@ int main(int argc, char **argv)
     const sched::JobSpec spec = bench::echoJob(echo, tasks);
     double best = 1e9, bestCpu = 0, busyWall = 0;
     Traffic busy;
+    // Tasks in flight (dispatched, no result yet) over all agents, sampled: the credit window the controller holds.
+    int maxInFlight = 0;
+    QTimer inFlightProbe;
+    QObject::connect(&inFlightProbe, &QTimer::timeout, &inFlightProbe, [&] {
+        int sum = 0;
+        for (const sched::RemoteNode *r : std::as_const(remotes))
+            sum += r->inFlight();
+        maxInFlight = std::max(maxInFlight, sum);
+    });
+    inFlightProbe.start(10);
     for (int r = 0; r < repeat; ++r) {
         const Traffic t0 = meter.sample();
         const bench::JobTiming t = bench::runJob(controller, spec);
@@ -182,7 +192,12 @@ int main(int argc, char **argv)
             bestCpu = d.cpu;
         }
     }
+    inFlightProbe.stop();
     const double busyAgentSeconds = busyWall * agentCount;
+    double capacity = 0; // what each agent advertises, mean: the basis of its credit
+    for (const sched::RemoteNode *r : std::as_const(remotes))
+        capacity += r->lastStatus().capacity;
+    capacity /= std::max<qsizetype>(1, remotes.size());
     int used = 0;
     for (const auto &n : controller.snapshot(1).nodes)
         used += n.tasksDone > 0 && !n.local ? 1 : 0;
@@ -218,6 +233,8 @@ int main(int argc, char **argv)
     row(QStringLiteral("bytes sent per agent per s, busy"), "%12.0f", double(busy.bytesOut) / busyAgentSeconds);
     row(QStringLiteral("bytes in + out per task, busy (all frames)"), "%12.1f",
         double(busy.bytesIn + busy.bytesOut) / (double(tasks) * repeat));
+    row(QStringLiteral("capacity an agent advertises at the end, mean"), "%12.0f", capacity);
+    row(QStringLiteral("tasks in flight, all agents, max (sampled every 10 ms)"), "%12.0f", maxInFlight);
     row(QStringLiteral("controller RSS per connected agent, KB"), "%12.0f", rssPerAgentKb);
     row(QStringLiteral("agents that ran tasks"), "%12.0f", used);
     std::printf(
@@ -230,7 +247,7 @@ int main(int argc, char **argv)
         "\"busy_status_per_agent_s\":%.3f,\"busy_status_bytes_per_agent_s\":%.1f,"
         "\"busy_frames_in_per_agent_s\":%.2f,\"busy_frames_out_per_agent_s\":%.2f,"
         "\"busy_bytes_in_per_agent_s\":%.0f,\"busy_bytes_out_per_agent_s\":%.0f,\"bytes_per_task\":%.2f,"
-        "\"rss_kb_per_agent\":%.0f,\"agents_used\":%d,\"quick\":%s}\n",
+        "\"agent_capacity\":%.0f,\"max_in_flight\":%d,\"rss_kb_per_agent\":%.0f,\"agents_used\":%d,\"quick\":%s}\n",
         agentCount, workers, tasks, repeat, double(tasks) / best, best, bestCpu, bestCpu / best, cpuPer1000,
         busy.cpu / busyAgentSeconds * 1000, idleSeconds, idle.cpu / idleAgentSeconds * 1000,
         double(idle.statusFrames) / idleAgentSeconds, double(idle.statusBytes) / idleAgentSeconds,
@@ -239,6 +256,7 @@ int main(int argc, char **argv)
         double(busy.statusFrames) / busyAgentSeconds, double(busy.statusBytes) / busyAgentSeconds,
         double(busy.framesIn) / busyAgentSeconds, double(busy.framesOut) / busyAgentSeconds,
         double(busy.bytesIn) / busyAgentSeconds, double(busy.bytesOut) / busyAgentSeconds,
-        double(busy.bytesIn + busy.bytesOut) / (double(tasks) * repeat), rssPerAgentKb, used, quick ? "true" : "false");
+        double(busy.bytesIn + busy.bytesOut) / (double(tasks) * repeat), capacity, maxInFlight, rssPerAgentKb, used,
+        quick ? "true" : "false");
     return 0;
 }
