@@ -236,8 +236,14 @@ void AgentServer::onMessage(Session *s, const QCborMap &message)
         return handlePluginQuery(s, message);
     case MessageType::PluginUpload:
         return handlePluginUpload(s, message);
-    case MessageType::Heartbeat:
+    case MessageType::Heartbeat: {
+        Heartbeat beat;
+        if (!decode(message, &beat, &error))
+            return protocolError(s, QStringLiteral("bad heartbeat: ") + error);
+        if (beat.ping >= 0) // answered at once: the controller times the link's round trip with it
+            s->channel->send(encodeHeartbeat(Heartbeat {-1, beat.ping}));
         return;
+    }
     case MessageType::Error:
     case MessageType::Bye: {
         ErrorMessage e;

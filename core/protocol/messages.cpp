@@ -17,6 +17,7 @@ const QString KeyType = QStringLiteral("t");
 constexpr qint64 MaxWorkers = 4096;
 constexpr qsizetype MaxText = 4096;
 constexpr int MaxOutcome = 6;
+constexpr qint64 MaxProbe = qint64(1) << 53; ///< ping numbers stay exact in any JSON/CBOR reader
 
 struct TypeEntry {
     MessageType type;
@@ -459,9 +460,22 @@ bool decode(const QCborMap &message, PluginRejected *out, QString *error)
 
 // ---- heartbeat, error, bye ----
 
-QCborMap encodeHeartbeat()
+QCborMap encodeHeartbeat(const Heartbeat &m)
 {
-    return envelope(MessageType::Heartbeat);
+    QCborMap c = envelope(MessageType::Heartbeat);
+    if (m.ping >= 0)
+        c.insert(QStringLiteral("ping"), m.ping);
+    if (m.pong >= 0)
+        c.insert(QStringLiteral("pong"), m.pong);
+    return c;
+}
+
+bool decode(const QCborMap &message, Heartbeat *out, QString *error)
+{
+    MessageReader r(message);
+    out->ping = r.integerOr("ping", -1, 0, MaxProbe);
+    out->pong = r.integerOr("pong", -1, 0, MaxProbe);
+    return finish(r, error);
 }
 
 QCborMap encodeError(const QString &text)

@@ -142,6 +142,16 @@ struct PluginRejected {
     QString reason;
 };
 
+/**
+ * Either side: liveness. Since protocol 1.1 it may carry a round-trip probe: the controller sends
+ * `ping` n and the agent answers at once with a heartbeat carrying `pong` n, so the controller
+ * knows the link's round trip without counting time tasks wait at the agent (dispatch credit).
+ */
+struct Heartbeat {
+    qint64 ping = -1; ///< -1: none
+    qint64 pong = -1; ///< -1: none
+};
+
 /** Either side: text, then the sender closes. Bye is the same for a clean shutdown. */
 struct ErrorMessage {
     QString text;
@@ -158,7 +168,7 @@ QCborMap encode(const PluginHave &m);
 QCborMap encode(const PluginUpload &m);
 QCborMap encode(const PluginStored &m);
 QCborMap encode(const PluginRejected &m);
-QCborMap encodeHeartbeat();
+QCborMap encodeHeartbeat(const Heartbeat &m = {});
 QCborMap encodeError(const QString &text);
 QCborMap encodeBye(const QString &text);
 
@@ -173,6 +183,7 @@ bool decode(const QCborMap &message, PluginHave *out, QString *error);
 bool decode(const QCborMap &message, PluginUpload *out, QString *error);
 bool decode(const QCborMap &message, PluginStored *out, QString *error);
 bool decode(const QCborMap &message, PluginRejected *out, QString *error);
+bool decode(const QCborMap &message, Heartbeat *out, QString *error);
 /** Error and Bye. */
 bool decode(const QCborMap &message, ErrorMessage *out, QString *error);
 

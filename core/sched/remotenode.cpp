@@ -15,6 +15,9 @@
 #include <QtCore/QUuid>
 #include <QtNetwork/QHostInfo>
 
+#include <algorithm>
+#include <cmath>
+
 namespace taskfleet::sched {
 
 using namespace taskfleet::protocol;
@@ -23,6 +26,21 @@ using exec::WorkResult;
 
 namespace {
 constexpr int TickMs = 500;
+/**
+ * How often the round trip is measured: a heartbeat carrying a ping, answered at once, every tick.
+ * Often enough that a ping delayed by a lost segment raises the estimate's deviation (and so the
+ * credit) within a short job; two small frames a second per agent.
+ */
+constexpr qint64 PingIntervalUs = 500000;
+/** The delay credit stays within this many times the agent's capacity: no node hoards a job's tail. */
+constexpr int MaxDelayCreditPerCapacity = 8;
+constexpr int MaxDelayCredit = 16384;
+/**
+ * Below this a task's runtime says little about the node's pace: a worker's cost per task is then the
+ * pipe, framing and batching, which the agent's capacity (whole batches per worker) already covers.
+ * Without the floor, 2 µs echo tasks and a 1 ms loopback round trip asked for 500 tasks per worker.
+ */
+constexpr double MinPaceUs = 1000;
 
 /** One id per controller process, sent in hello. */
 QString controllerId()
@@ -130,6 +148,10 @@ void RemoteNode::onReady()
     hello.qtVersion = QString::fromLatin1(qVersion());
     hello.cores = QThread::idealThreadCount();
     hello.workers = 0;
+    // A fresh link: its round trip is measured anew (the first ping goes right after the agent's hello;
+    // the hellos themselves cross, so their timing says nothing).
+    m_srttUs = m_rttVarUs = 0;
+    m_pingWaiting = -1;
     send(encode(hello));
     m_lastHeardMs = m_clock.elapsed();
     m_tick.start(TickMs);
@@ -158,8 +180,19 @@ void RemoteNode::onMessage(const QCborMap &message)
         return handlePluginStored(message);
     case MessageType::PluginRejected:
         return handlePluginRejected(message);
-    case MessageType::Heartbeat:
+    case MessageType::Heartbeat: {
+        Heartbeat beat;
+        if (!decode(message, &beat, &error))
+            return dropConnection(QStringLiteral("bad heartbeat from the agent: ") + error);
+        if (beat.pong >= 0 && beat.pong == m_pingWaiting) {
+            m_pingWaiting = -1;
+            const int before = credit();
+            addRoundTripSample(m_clock.nsecsElapsed() / 1000 - m_pingSentUs);
+            if (credit() > before)
+                emit creditAvailable();
+        }
         return;
+    }
     case MessageType::Error: {
         ErrorMessage e;
         if (!decode(message, &e, &error))
@@ -198,6 +231,8 @@ void RemoteNode::handleHello(const QCborMap &message)
     }
     m_helloReceived = true;
     m_peer = hello;
+    if (hello.minor >= 1) // ping/pong came with protocol 1.1; older agents get plain heartbeats
+        ping();
     m_onlineThisAttempt = m_everOnline = true;
     m_backoffMs = 1000;
     m_plugins.clear();
@@ -220,7 +255,43 @@ int RemoteNode::credit() const
     if (m_state != NodeState::Online || m_capacity <= 0)
         return 0;
     const int allowance = std::max(1, m_capacity / 4);
-    return std::max(0, m_capacity + allowance - int(m_inFlight.size()));
+    return std::max(0, m_capacity + std::max(allowance, delayCredit()) - int(m_inFlight.size()));
+}
+
+int RemoteNode::delayCredit() const
+{
+    // Tasks the node finishes while a result travels back and the next task travels out (the link's
+    // bandwidth-delay product). Without them queued at the agent, each worker idles a round trip after
+    // every task: at 100 ms and 50 ms tasks, two thirds of the time. The delay is the smoothed round
+    // trip plus four deviations (TCP's retransmission timeout), so jitter and a retransmitted segment
+    // do not drain the queue either.
+    if (!m_options.delayCredit || m_srttUs <= 0 || m_meanRuntimeUs <= 0 || m_workers <= 0)
+        return 0;
+    const double delayUs = m_srttUs + 4 * m_rttVarUs;
+    const double tasks = std::ceil(delayUs / std::max(MinPaceUs, m_meanRuntimeUs) * m_workers);
+    const int bound = std::min(MaxDelayCredit, MaxDelayCreditPerCapacity * std::max(m_capacity, m_workers));
+    return int(std::min(tasks, double(bound)));
+}
+
+void RemoteNode::addRoundTripSample(qint64 us)
+{
+    const double r = double(std::max<qint64>(1, us));
+    if (m_srttUs <= 0) {
+        m_srttUs = r;
+        m_rttVarUs = r / 2;
+    } else { // RFC 6298, 2.3
+        m_rttVarUs = 0.75 * m_rttVarUs + 0.25 * std::abs(m_srttUs - r);
+        m_srttUs = 0.875 * m_srttUs + 0.125 * r;
+    }
+}
+
+void RemoteNode::ping()
+{
+    const qint64 n = ++m_pingSeq;
+    if (send(encodeHeartbeat(Heartbeat {n, -1}))) {
+        m_pingWaiting = n;
+        m_pingSentUs = m_clock.nsecsElapsed() / 1000;
+    }
 }
 
 bool RemoteNode::canRun(const exec::PluginInfo &plugin, QString *why) const
@@ -454,6 +525,9 @@ void RemoteNode::handleResults(const QCborMap &message)
             w.error = r.value.toString();
         w.runtimeUs = r.runtimeUs;
         w.log = std::move(r.log);
+        if (w.outcome == Outcome::Ok || w.outcome == Outcome::PluginError) // it ran: its time is the node's pace
+            m_meanRuntimeUs
+                = m_meanRuntimeUs <= 0 ? double(w.runtimeUs) : 0.875 * m_meanRuntimeUs + 0.125 * double(w.runtimeUs);
         out.append(std::move(w));
     }
     if (!out.isEmpty()) {
@@ -579,6 +653,12 @@ void RemoteNode::onTick()
     if (now - m_lastHeardMs > m_options.heartbeatTimeoutMs) {
         dropConnection(QStringLiteral("no heartbeat from the agent for %1 s")
                            .arg(double(m_options.heartbeatTimeoutMs) / 1000.0, 0, 'g', 3));
+        return;
+    }
+    // A ping doubles as the heartbeat; one at a time, to agents that speak protocol 1.1 or later.
+    if (m_helloReceived && m_peer.minor >= 1 && m_pingWaiting < 0
+        && m_clock.nsecsElapsed() / 1000 - m_pingSentUs >= PingIntervalUs) {
+        ping();
         return;
     }
     const qint64 interval = std::clamp<qint64>(m_options.heartbeatTimeoutMs / 3, 200, 1000);

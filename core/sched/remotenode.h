@@ -21,6 +21,8 @@ struct RemoteNodeOptions {
     int heartbeatTimeoutMs
         = 5000; ///< nothing from the agent this long (it sends a heartbeat every 1 s when idle): the link is dead
     int maxBackoffMs = 30000; ///< reconnect delays grow 1, 2, 4 ... up to this
+    /** Credit covers the link's round trip (see credit()); off only to measure the old rule (bench_distance). */
+    bool delayCredit = true;
 };
 
 /**
@@ -32,8 +34,11 @@ struct RemoteNodeOptions {
  * A wrong secret makes it Refused ("TLS handshake failed — the secrets differ"; retried every 30 s);
  * an agent of another protocol major version makes it Incompatible (not retried).
  *
- * Flow control: credit() = the agent's advertised capacity (status) + a small allowance for the round
- * trip - tasks in flight. Every submit() sends one run frame (or, for a plugin the agent has not
+ * Flow control: credit() = the agent's advertised capacity (status) + what the node finishes while a
+ * result and the next task cross the link (its bandwidth-delay product, at least a small allowance) -
+ * tasks in flight. The round trip is timed by heartbeat pings, one right after hello and then one every half second (RFC
+ * 6298's smoothed estimate); the rate
+ * is the agent's workers over the mean task runtime. Every submit() sends one run frame (or, for a plugin the agent has not
  * confirmed yet, holds the batch until plugin-query / plugin-upload succeed; a plugin is uploaded at
  * most once per agent cache). Results arrive in batches. Lives on the controller's thread; never blocks
  * (plugin files are read when uploaded).
@@ -79,6 +84,10 @@ public:
     bool reconnectScheduled() const { return m_reconnect.isActive(); }
     bool hasBeenOnline() const { return m_everOnline; }
     int inFlight() const { return int(m_inFlight.size()); }
+    /** Smoothed round trip to the agent in microseconds (heartbeat pings); 0 before the first pong. */
+    qint64 roundTripUs() const { return qint64(m_srttUs); }
+    /** Tasks of credit given beyond the agent's capacity to cover the round trip (see credit()). */
+    int delayCredit() const;
 
 signals:
     /** The agent pushed a status frame. */
@@ -115,6 +124,8 @@ private:
     bool send(const QCborMap &message);
     void setState(NodeState state, const QString &reason);
     void dropConnection(const QString &reason);
+    void addRoundTripSample(qint64 us);
+    void ping();
 
     RemoteNodeOptions m_options;
     net::SecureChannel *m_channel = nullptr;
@@ -143,6 +154,13 @@ private:
     QElapsedTimer m_clock;
     qint64 m_lastHeardMs = 0;
     qint64 m_lastSentMs = 0;
+    // Round trip (RFC 6298 estimator) and task runtime, for the delay part of the credit.
+    double m_srttUs = 0;
+    double m_rttVarUs = 0;
+    double m_meanRuntimeUs = 0;
+    qint64 m_pingSeq = 0;
+    qint64 m_pingWaiting = -1; ///< ping number awaiting its pong, -1 for none
+    qint64 m_pingSentUs = 0;
 };
 
 } // namespace taskfleet::sched

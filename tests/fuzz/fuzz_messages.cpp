@@ -61,6 +61,10 @@ static void decodeAll(const QCborMap &m)
         protocol::decode(m, &x, &error);
     }
     {
+        protocol::Heartbeat x;
+        protocol::decode(m, &x, &error);
+    }
+    {
         exec::WorkBatch x;
         exec::decodeRun(m, &x, &error);
     }

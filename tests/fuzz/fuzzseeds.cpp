@@ -76,6 +76,7 @@ QVector<std::pair<QString, QCborMap>> sampleMessages()
     out.append({QStringLiteral("plugin-stored"), encode(PluginStored {Sha})});
     out.append({QStringLiteral("plugin-rejected"), encode(PluginRejected {Sha, QStringLiteral("not a plugin")})});
     out.append({QStringLiteral("heartbeat"), encodeHeartbeat()});
+    out.append({QStringLiteral("heartbeat-ping"), encodeHeartbeat(Heartbeat {7, -1})});
     out.append({QStringLiteral("error"), encodeError(QStringLiteral("bad frame: too big"))});
     out.append({QStringLiteral("bye"), encodeBye(QStringLiteral("shutting down"))});
 
@@ -157,8 +158,10 @@ bool decodeMessage(const QString &name, const QCborMap &m, QString *error)
         PluginRejected x;
         return decode(m, &x, error);
     }
-    case MessageType::Heartbeat:
-        return true;
+    case MessageType::Heartbeat: {
+        Heartbeat x;
+        return decode(m, &x, error);
+    }
     case MessageType::Error:
     case MessageType::Bye: {
         ErrorMessage x;

@@ -102,9 +102,11 @@ QString decodeAny(const QCborMap &m)
         ok = decode(m, &x, &error);
         break;
     }
-    case MessageType::Heartbeat:
-        ok = true;
+    case MessageType::Heartbeat: {
+        Heartbeat x;
+        ok = decode(m, &x, &error);
         break;
+    }
     case MessageType::Error:
     case MessageType::Bye: {
         ErrorMessage x;
@@ -227,6 +229,17 @@ private slots:
         QVERIFY(decode(encodeBye(QStringLiteral("agent stopping")), &e, &error));
         QCOMPARE(e.text, QStringLiteral("agent stopping"));
         QCOMPARE(messageType(encodeHeartbeat(), &error), MessageType::Heartbeat);
+        Heartbeat plain;
+        QVERIFY(decode(encodeHeartbeat(), &plain, &error));
+        QCOMPARE(plain.ping, -1);
+        QCOMPARE(plain.pong, -1);
+        Heartbeat ping;
+        QVERIFY(decode(encodeHeartbeat(Heartbeat {42, -1}), &ping, &error));
+        QCOMPARE(ping.ping, 42);
+        QCOMPARE(ping.pong, -1);
+        Heartbeat pong;
+        QVERIFY(decode(encodeHeartbeat(Heartbeat {-1, 42}), &pong, &error));
+        QCOMPARE(pong.pong, 42);
         QCOMPARE(messageType(encodeError(QStringLiteral("x")), &error), MessageType::Error);
     }
 
@@ -274,6 +287,9 @@ private slots:
             << with(resMsg, "logs", QCborArray {1e300, QStringLiteral("x")}) << QStringLiteral("log 0");
         QTest::newRow("results log id NaN")
             << with(resMsg, "logs", QCborArray {qQNaN(), QStringLiteral("x")}) << QStringLiteral("log 0");
+        QTest::newRow("heartbeat ping not an integer")
+            << with(encodeHeartbeat(), "ping", QStringLiteral("1")) << QStringLiteral("\"ping\"");
+        QTest::newRow("heartbeat pong negative") << with(encodeHeartbeat(), "pong", -5) << QStringLiteral("\"pong\"");
         QTest::newRow("cancel ids not ints")
             << with(encode(Cancel {{1}}), "ids", QCborArray {QStringLiteral("x")}) << QStringLiteral("\"ids\"");
         QTest::newRow("status no load") << with(encode(Status {}), "load", QCborValue()) << QStringLiteral("\"load\"");
