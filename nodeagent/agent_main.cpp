@@ -2,7 +2,7 @@
 // taskfleet-agent: the node agent daemon; parses options, loads the secret, runs an AgentServer and announces it.
 #include "agentoptions.h"
 
-#include "net/agentserver.h"
+#include "agent/agentserver.h"
 #include "net/beacon.h"
 #include "net/discoveryannouncer.h"
 #include "net/secretstore.h"
@@ -91,7 +91,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    net::AgentServer server(options.server);
+    agent::AgentServer server(options.server);
     if (!server.start()) {
         printErr(QStringLiteral("taskfleet-agent: %1").arg(server.errorString()));
         return 1;
@@ -117,8 +117,8 @@ int main(int argc, char **argv)
             }
         }
     });
-    QObject::connect(&server, &net::AgentServer::stopped, &app, [&app] { app.exit(0); });
-    QObject::connect(&server, &net::AgentServer::idleExpired, &server, [&server, &options] {
+    QObject::connect(&server, &agent::AgentServer::stopped, &app, [&app] { app.exit(0); });
+    QObject::connect(&server, &agent::AgentServer::idleExpired, &server, [&server, &options] {
         server.stop(QStringLiteral("no controller for %1 s (--idle-exit)").arg(options.server.idleExitSeconds));
     });
 
@@ -169,7 +169,7 @@ int main(int argc, char **argv)
         std::printf("taskfleet-agent discovery off (--no-discovery)\n");
     }
     std::fflush(stdout);
-    QObject::connect(&server, &net::AgentServer::stopped, &announcer, &net::DiscoveryAnnouncer::stop);
+    QObject::connect(&server, &agent::AgentServer::stopped, &announcer, &net::DiscoveryAnnouncer::stop);
 
     const int rc = app.exec();
     announcer.stop();

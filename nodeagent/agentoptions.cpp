@@ -154,7 +154,7 @@ bool parseCommandLine(const QStringList &arguments, AgentCommandLine *out, QStri
             = QStringLiteral("taskfleet-agent: unexpected argument \"%1\"").arg(p.positionalArguments().constFirst());
         return false;
     }
-    net::AgentOptions &s = out->server;
+    agent::AgentOptions &s = out->server;
     int n = 0;
     if (!intValue(p, port, 0, 65535, &n, message))
         return false;

@@ -2,7 +2,7 @@
 // taskfleet-agent's command line, parsed into one options struct (with environment fallbacks).
 #pragma once
 
-#include "net/agentserver.h"
+#include "agent/agentserver.h"
 #include "net/discoveryannouncer.h"
 
 #include <QtCore/QStringList>
@@ -11,7 +11,7 @@ namespace taskfleet::agent {
 
 /** Everything taskfleet-agent was asked to do. */
 struct AgentCommandLine {
-    net::AgentOptions server;
+    agent::AgentOptions server;
     QString secretFile;
     QString secretArg; ///< -s/--secret (warns)
     bool secretArgSet = false;

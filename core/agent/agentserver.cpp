@@ -19,9 +19,14 @@
 
 #include <cstdlib>
 
-namespace taskfleet::net {
+namespace taskfleet::agent {
 
 using namespace taskfleet::protocol;
+using net::SecureChannel;
+using net::SecureServer;
+using net::ServerCounters;
+using net::ServerOptions;
+using net::ChannelOptions;
 
 namespace {
 constexpr int TickMs = 100;
@@ -620,4 +625,4 @@ QString AgentServer::statisticsText() const
     return t;
 }
 
-} // namespace taskfleet::net
+} // namespace taskfleet::agent

@@ -15,7 +15,7 @@
 
 #include <memory>
 
-namespace taskfleet::net {
+namespace taskfleet::agent {
 
 /** Everything the agent service needs; filled by taskfleet-agent's main() from its options. */
 struct AgentOptions {
@@ -48,7 +48,7 @@ struct AgentCounters {
 };
 
 /**
- * The agent: a SecureServer accepting controllers, one session per connection, one WorkerPool shared by
+ * The agent: a net::SecureServer accepting controllers, one session per connection, one WorkerPool shared by
  * all sessions, and a PluginCache.
  *
  * Per session: both sides send hello first (version/role checked; a mismatch is refused with an error
@@ -102,7 +102,7 @@ private:
         quint64 attempt = 0;
     };
 
-    void onChannelReady(SecureChannel *channel);
+    void onChannelReady(net::SecureChannel *channel);
     void onMessage(Session *s, const QCborMap &message);
     void onChannelClosed(Session *s, const QString &reason);
     void onPoolResults(const QVector<exec::WorkResult> &results);
@@ -121,10 +121,10 @@ private:
     void saveWorkerCount(int count);
 
     AgentOptions m_options;
-    std::unique_ptr<SecureServer> m_server;
+    std::unique_ptr<net::SecureServer> m_server;
     std::unique_ptr<exec::WorkerPool> m_pool;
     exec::PluginCache m_cache;
-    QHash<SecureChannel *, Session *> m_sessions;
+    QHash<net::SecureChannel *, Session *> m_sessions;
     QHash<quint64, PoolRef> m_poolTasks; ///< pool id -> session and the controller's attempt id
     quint64 m_nextPoolId = 0;
     bool m_flushScheduled = false;
@@ -137,4 +137,4 @@ private:
     QString m_error;
 };
 
-} // namespace taskfleet::net
+} // namespace taskfleet::agent
