@@ -217,13 +217,6 @@ const sched::NodeSnapshot *nodeIn(const sched::ClusterSnapshot &s, const QString
     return nullptr;
 }
 
-/** A UDP port on 127.0.0.1 that was free a moment ago. */
-quint16 freeUdpPort()
-{
-    QUdpSocket socket;
-    return socket.bind(QHostAddress(QHostAddress::LocalHost), 0) ? socket.localPort() : 0;
-}
-
 QAction *menuAction(MainWindow *w, const QString &text)
 {
     const QList<QAction *> actions = w->findChildren<QAction *>();
@@ -928,22 +921,6 @@ private slots:
         const QString otherSecret = dir.filePath(QStringLiteral("other"));
         QVERIFY(test::writeSecretFile(secret, "discovery secret 0123456789"));
         QVERIFY(test::writeSecretFile(otherSecret, "some other secret"));
-        const quint16 listenPort = freeUdpPort();
-        const quint16 agentPort1 = freeUdpPort();
-        QVERIFY(listenPort && agentPort1);
-        const auto args = [listenPort](quint16 own) {
-            return QStringList {QStringLiteral("-w"),
-                                QStringLiteral("1"),
-                                QStringLiteral("--broadcast"),
-                                QStringLiteral("127.0.0.1"),
-                                QStringLiteral("--announce-port"),
-                                QString::number(listenPort),
-                                QStringLiteral("--discovery-port"),
-                                QString::number(own)};
-        };
-        test::AgentProcess good;
-        QVERIFY2(good.start(dir.filePath(QStringLiteral("good")), secret, args(agentPort1)), qPrintable(good.error()));
-
         gui::MainWindowOptions options;
         options.localWorkers = 1;
         options.pluginPaths = {test::pluginDir()};
@@ -952,20 +929,33 @@ private slots:
         options.secretFile = secret;
         net::ListenerConfig config;
         config.bindAddress = QHostAddress(QHostAddress::LocalHost);
-        config.port = listenPort;
+        config.port = 0;             // any free port: the window's log says which it holds
+        config.probeAtStart = false; // the agents below listen on ports of their own choosing; they announce
         config.probeAddresses = {QHostAddress(QHostAddress::LocalHost)};
-        config.probePort = agentPort1;
         options.discovery = config;
         MainWindow w(options);
         w.show();
+        static const QRegularExpression listening(QStringLiteral("discovery: listening on UDP 127\\.0\\.0\\.1:(\\d+)"));
+        quint16 listenPort = 0;
+        QTRY_VERIFY_WITH_TIMEOUT(
+            (listenPort = quint16(listening.match(w.logView()->toPlainText()).captured(1).toUInt())), 10000);
+        const QStringList args {QStringLiteral("-w"),
+                                QStringLiteral("1"),
+                                QStringLiteral("--broadcast"),
+                                QStringLiteral("127.0.0.1"),
+                                QStringLiteral("--announce-port"),
+                                QString::number(listenPort),
+                                QStringLiteral("--discovery-port"),
+                                QStringLiteral("0")};
+        test::AgentProcess good;
+        QVERIFY2(good.start(dir.filePath(QStringLiteral("good")), secret, args), qPrintable(good.error()));
 
         const QString id = good.address();
         QTRY_COMPARE_WITH_TIMEOUT(nodeCell(&w, id, NodesModel::State), QStringLiteral("online"), 30000);
         QCOMPARE(nodeCell(&w, id, NodesModel::Workers), QStringLiteral("1"));
 
-        const quint16 agentPort2 = freeUdpPort();
         test::AgentProcess stranger;
-        QVERIFY2(stranger.start(dir.filePath(QStringLiteral("stranger")), otherSecret, args(agentPort2)),
+        QVERIFY2(stranger.start(dir.filePath(QStringLiteral("stranger")), otherSecret, args),
                  qPrintable(stranger.error()));
         QTRY_VERIFY_WITH_TIMEOUT(w.discoveryRejections().contains(QStringLiteral("127.0.0.1")), 30000);
         auto *label = w.findChild<QLabel *>(QStringLiteral("discoveryRejections"));

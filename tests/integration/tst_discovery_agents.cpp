@@ -298,17 +298,6 @@ void TestDiscoveryAgents::wrongSecretCountedAndManualNodeNotAddedTwice()
     QCOMPARE(remotes, 1);
 }
 
-namespace {
-/** A UDP port that was free a moment ago on 127.0.0.1 (for an agent's --discovery-port). */
-quint16 freeUdpPort()
-{
-    QUdpSocket s;
-    if (!s.bind(QHostAddress::LocalHost, 0))
-        return 0;
-    return s.localPort();
-}
-} // namespace
-
 void TestDiscoveryAgents::replayedBeaconFromAnotherAddressDropsNoSession()
 {
     // Issue 17: one authentic beacon the controller had not seen, re-sent from another address, made it drop the live
@@ -322,12 +311,10 @@ void TestDiscoveryAgents::replayedBeaconFromAnotherAddressDropsNoSession()
     QStringList events;
     connect(d.get(), &sched::ClusterDiscovery::eventLogged, &scope, [&events](const QString &e) { events << e; });
     const quint16 listenPort = d->listener()->boundPort();
-    const quint16 discoveryPort = freeUdpPort();
-    QVERIFY(discoveryPort != 0);
-    QStringList args = discoveryArgs(listenPort);
-    args[args.indexOf(QStringLiteral("--discovery-port")) + 1] = QString::number(discoveryPort);
     AgentProcess agent;
-    QVERIFY2(agent.start(newStateDir(), m_goodSecretFile, args), qPrintable(agent.error()));
+    QVERIFY2(agent.start(newStateDir(), m_goodSecretFile, discoveryArgs(listenPort)), qPrintable(agent.error()));
+    const quint16 discoveryPort = agent.discoveryPort(); // bound by the agent (--discovery-port 0)
+    QVERIFY(discoveryPort != 0);
     QTRY_VERIFY_WITH_TIMEOUT(online(nodeAt(c, agent.address())), 5000);
     auto *node = qobject_cast<sched::RemoteNode *>(nodeAt(c, agent.address()));
     QVERIFY(node);
@@ -389,22 +376,17 @@ void TestDiscoveryAgents::otherClusterAgentNamedWithinAShortJob()
     // probe with a 21-byte "another cluster" reply.
     QObject scope;
     sched::Controller *c = newController(&scope);
-    const quint16 discoveryPort = freeUdpPort();
-    QVERIFY(discoveryPort != 0);
+    // Its announcements go to a port this test holds and never reads.
+    QUdpSocket sink;
+    QVERIFY(sink.bind(QHostAddress::LocalHost, 0));
     AgentProcess wrong;
     QVERIFY2(wrong.start(newStateDir(), m_otherSecretFile,
                          {QStringLiteral("-w"), QStringLiteral("1"), QStringLiteral("--discovery-port"),
-                          QString::number(discoveryPort), QStringLiteral("-b"), QStringLiteral("127.0.0.1"),
-                          QStringLiteral("--announce-port"), QString::number(freeUdpPort())}),
+                          QStringLiteral("0"), QStringLiteral("-b"), QStringLiteral("127.0.0.1"),
+                          QStringLiteral("--announce-port"), QString::number(sink.localPort())}),
              qPrintable(wrong.error()));
-
-    // The agent binds its discovery port just after printing its TCP port: wait (bounded) until it holds it.
-    QVERIFY(QTest::qWaitFor(
-        [&] {
-            QUdpSocket probeBind;
-            return !probeBind.bind(QHostAddress::LocalHost, discoveryPort); // taken (shared by the agent) = ready
-        },
-        5000));
+    const quint16 discoveryPort = wrong.discoveryPort(); // start() returned once the agent held it
+    QVERIFY(discoveryPort != 0);
 
     auto d = std::make_unique<sched::ClusterDiscovery>(c, GoodSecret);
     net::ListenerConfig config;

@@ -47,6 +47,9 @@ bool AgentProcess::start(const QString &stateDir, const QString &secretFile, con
     // Tests stay on loopback: no discovery broadcasts unless the test configures discovery itself.
     static const QStringList discoveryFlags {QStringLiteral("--no-discovery"), QStringLiteral("-b"),
                                              QStringLiteral("--broadcast"), QStringLiteral("--discovery-port")};
+    const bool discovery
+        = std::any_of(extraArgs.cbegin(), extraArgs.cend(), [](const QString &a) { return discoveryFlags.contains(a); })
+          && !extraArgs.contains(QStringLiteral("--no-discovery"));
     if (std::none_of(extraArgs.cbegin(), extraArgs.cend(), [](const QString &a) { return discoveryFlags.contains(a); }))
         args << QStringLiteral("--no-discovery");
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
@@ -62,24 +65,30 @@ bool AgentProcess::start(const QString &stateDir, const QString &secretFile, con
         m_error = QStringLiteral("taskfleet-agent did not start: ") + m_process.errorString();
         return false;
     }
-    static const QRegularExpression re(QStringLiteral("taskfleet-agent listening on (\\S+):(\\d+),"));
+    // The TCP port, and with discovery on the UDP port it holds (both may be 0 = any free port): the
+    // test then knows ports the agent has bound, instead of guessing ports that were free a moment ago.
+    static const QRegularExpression tcpLine(QStringLiteral("taskfleet-agent listening on (\\S+):(\\d+),"));
+    static const QRegularExpression udpLine(QStringLiteral("taskfleet-agent discovery on UDP (\\S+):(\\d+),"));
     QDeadlineTimer deadline(timeoutMs);
-    QByteArray out;
     while (!deadline.hasExpired()) {
         if (!m_process.canReadLine() && !m_process.waitForReadyRead(int(std::max<qint64>(1, deadline.remainingTime()))))
             break;
         while (m_process.canReadLine()) {
             const QString line = QString::fromUtf8(m_process.readLine()).trimmed();
-            const auto m = re.match(line);
-            if (m.hasMatch()) {
+            if (const auto m = tcpLine.match(line); m.hasMatch()) {
                 m_port = quint16(m.captured(2).toUInt());
                 m_startupLine = line;
-                return true;
+            } else if (const auto u = udpLine.match(line); u.hasMatch()) {
+                m_discoveryPort = quint16(u.captured(2).toUInt());
             }
+            if (m_port != 0 && (!discovery || m_discoveryPort != 0))
+                return true;
         }
     }
     m_stderr += m_process.readAllStandardError();
-    m_error = QStringLiteral("taskfleet-agent announced no port; stderr: %1").arg(QString::fromUtf8(m_stderr));
+    m_error = QStringLiteral("taskfleet-agent announced no %1; stderr: %2")
+                  .arg(m_port == 0 ? QStringLiteral("port") : QStringLiteral("discovery port"),
+                       QString::fromUtf8(m_stderr));
     return false;
 }
 

@@ -14,7 +14,8 @@ bool writeSecretFile(const QString &path, const QByteArray &secret);
 
 /**
  * One taskfleet-agent process started by the test. start() launches it with -i 127.0.0.1 (and -p 0 unless
- * a port is given) and waits (bounded) for its "listening on ...:PORT" line. The destructor kills it if it
+ * a port is given) and waits (bounded) for its "listening on ...:PORT" line (and, with discovery flags, for its
+ * "discovery on UDP ...:PORT" line). The destructor kills it if it
  * still runs: only this process, by its own pid.
  */
 class AgentProcess
@@ -34,6 +35,8 @@ public:
      */
     void setLauncher(const QStringList &launcher) { m_launcher = launcher; }
     quint16 port() const { return m_port; }
+    /** The UDP port its discovery holds (with discovery flags; 0 without), read from its startup output. */
+    quint16 discoveryPort() const { return m_discoveryPort; }
     /** "127.0.0.1:PORT". */
     QString address() const;
     qint64 pid() const { return m_process.processId(); }
@@ -52,6 +55,7 @@ private:
     QProcess m_process;
     QStringList m_launcher;
     quint16 m_port = 0;
+    quint16 m_discoveryPort = 0;
     QString m_startupLine;
     QByteArray m_stderr;
     QString m_error;
