@@ -2,6 +2,8 @@
 // The node agent's service: sessions, shared worker pool, plugin cache, status and heartbeats.
 #include "agentserver.h"
 
+#include "agentsettings.h"
+
 #include "net/keyderivation.h"
 #include "protocol/frame.h"
 #include "protocol/version.h"
@@ -11,7 +13,6 @@
 #include <QtCore/QJsonObject>
 #include <QtCore/QPluginLoader>
 #include <QtCore/QSet>
-#include <QtCore/QSettings>
 #include <QtCore/QSysInfo>
 #include <QtCore/QThread>
 #include <QtCore/QUuid>
@@ -22,11 +23,11 @@
 namespace taskfleet::agent {
 
 using namespace taskfleet::protocol;
+using net::ChannelOptions;
 using net::SecureChannel;
 using net::SecureServer;
 using net::ServerCounters;
 using net::ServerOptions;
-using net::ChannelOptions;
 
 namespace {
 constexpr int TickMs = 100;
@@ -122,21 +123,17 @@ bool AgentServer::start()
         m_error = QStringLiteral("cannot create the state directory %1").arg(m_options.stateDir);
         return false;
     }
-    QSettings settings(settingsPath(), QSettings::IniFormat);
-    m_nodeId = settings.value(QStringLiteral("node/id")).toString();
-    if (QUuid::fromString(m_nodeId).isNull()) {
-        m_nodeId = QUuid::createUuid().toString(QUuid::WithoutBraces);
-        settings.setValue(QStringLiteral("node/id"), m_nodeId);
+    AgentSettings settings = AgentSettings::load(settingsPath());
+    if (settings.nodeId.isEmpty()) {
+        settings.nodeId = QUuid::createUuid().toString(QUuid::WithoutBraces);
+        QString error;
+        if (!settings.save(settingsPath(), &error))
+            qCWarning(lcAgent).noquote() << error << "(the node id will change at the next start)";
     }
+    m_nodeId = settings.nodeId;
     int workers = m_options.workers;
-    if (!m_options.workersExplicit) {
-        bool ok = false;
-        const int saved = settings.value(QStringLiteral("pool/workers")).toInt(&ok);
-        workers = ok && saved >= 0 ? saved : (workers >= 0 ? workers : QThread::idealThreadCount());
-    }
-    settings.sync();
-    if (settings.status() != QSettings::NoError)
-        qCWarning(lcAgent) << "cannot write" << settingsPath();
+    if (!m_options.workersExplicit)
+        workers = settings.workers >= 0 ? settings.workers : (workers >= 0 ? workers : QThread::idealThreadCount());
 
     exec::WorkerPoolOptions poolOptions;
     poolOptions.program = m_options.workerProgram;
@@ -385,11 +382,11 @@ void AgentServer::handleSetWorkers(Session *s, const QCborMap &message)
 
 void AgentServer::saveWorkerCount(int count)
 {
-    QSettings settings(settingsPath(), QSettings::IniFormat);
-    settings.setValue(QStringLiteral("pool/workers"), count);
-    settings.sync();
-    if (settings.status() != QSettings::NoError)
-        qCWarning(lcAgent) << "cannot save the worker count to" << settingsPath();
+    AgentSettings settings = AgentSettings::load(settingsPath());
+    settings.workers = count;
+    QString error;
+    if (!settings.save(settingsPath(), &error))
+        qCWarning(lcAgent).noquote() << error << "(the worker count is not remembered)";
 }
 
 void AgentServer::handlePluginQuery(Session *s, const QCborMap &message)
