@@ -73,7 +73,7 @@ void Statistics::taskFinished(int node, int jobId, int index, qint64 startUs, qi
                               TaskStatus status)
 {
     const qint64 now = nowUs();
-    m_log.push_back(TaskLogEntry {qint64(m_log.size() + 1), jobId, index, node, startUs, runtimeUs, attempts, status});
+    m_log.append(TaskLogEntry {m_log.size() + 1, jobId, index, node, startUs, runtimeUs, attempts, status});
     if (node >= 0 && (status == TaskStatus::Ok || status == TaskStatus::Error)) {
         NodeTotals &n = m_nodes[node];
         ++n.tasksDone;
@@ -103,6 +103,17 @@ void Statistics::duplicateDiscarded(int node)
 {
     if (node >= 0)
         ++m_nodes[node].duplicates;
+}
+
+std::vector<TaskLogEntry> Statistics::taskLog() const
+{
+    std::vector<TaskLogEntry> entries;
+    entries.reserve(size_t(m_log.size()));
+    m_log.forEach([&entries](const TaskLogEntry &e) {
+        entries.push_back(e);
+        return true;
+    });
+    return entries;
 }
 
 qint64 Statistics::totalFailures() const
@@ -226,19 +237,20 @@ bool Statistics::writeTaskLogCsv(QIODevice *out) const
         < 0)
         return false;
     QString text;
-    for (const TaskLogEntry &e : m_log) {
+    bool written = true;
+    const bool read = m_log.forEach([&](const TaskLogEntry &e) {
         text += csvRow({QString::number(e.seq), QString::number(e.jobId), QString::number(e.index),
-                        e.node >= 0 ? m_nodes.at(e.node).name : QString(),
+                        e.node >= 0 && e.node < m_nodes.size() ? m_nodes.at(e.node).name : QString(),
                         QString::number(double(e.startUs) / 1e6, 'f', 6),
                         QString::number(double(e.runtimeUs) / 1e6, 'f', 6), QString::number(e.attempts),
                         taskStatusName(e.status)});
         if (text.size() > 1 << 20) {
-            if (out->write(text.toUtf8()) < 0)
-                return false;
+            written = out->write(text.toUtf8()) >= 0;
             text.clear();
         }
-    }
-    return out->write(text.toUtf8()) >= 0;
+        return written;
+    });
+    return read && written && out->write(text.toUtf8()) >= 0;
 }
 
 QStringList Statistics::exportCsv(const QString &path, QString *error) const

@@ -2,6 +2,8 @@
 // Execution statistics: per node and total, live, and exported as CSV.
 #pragma once
 
+#include "tasklogspool.h"
+
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QString>
 #include <QtCore/QVector>
@@ -52,7 +54,8 @@ struct NodeTotals {
 /**
  * Counts everything the controller does, once per task. Kept on the controller's thread;
  * a GUI reads copies (snapshots). Per-second counts are kept for the whole run (a few bytes
- * per node per second), the per-task log for every finished task.
+ * per node per second); the per-task log of every finished task goes to disk as it happens
+ * (TaskLogSpool), so memory does not grow with the tasks run.
  */
 class Statistics
 {
@@ -82,7 +85,7 @@ public:
 
     const QVector<NodeTotals> &nodes() const { return m_nodes; }
     qint64 totalDone() const { return m_totalDone; }
-    qint64 totalFinished() const { return qint64(m_log.size()); }
+    qint64 totalFinished() const { return m_log.size(); }
     qint64 totalFailures() const;
     qint64 retries() const { return m_retries; }
     /** Tasks per second over the last \a windowSeconds, for one node or (node = -1) all. */
@@ -91,7 +94,10 @@ public:
     int seconds() const;
     /** Tasks finished by \a node (or -1: all) during second \a second. */
     int doneInSecond(int node, int second) const;
-    const std::vector<TaskLogEntry> &taskLog() const { return m_log; }
+    /** Every entry of the per-task log, in order (read back from disk: for exports and tests, not per result). */
+    std::vector<TaskLogEntry> taskLog() const;
+    /** True while the per-task log is on disk (false: no temporary file could be made; it is in memory). */
+    bool taskLogOnDisk() const { return m_log.onDisk(); }
 
     /** The pp-style table ("task count | % of all tasks | task time sum | time per task | node"). */
     QString printStats() const;
@@ -113,7 +119,7 @@ private:
     qint64 m_startEpochMs = 0;
     QVector<NodeTotals> m_nodes;
     std::vector<QVector<int>> m_series; // [second][node]
-    std::vector<TaskLogEntry> m_log;
+    TaskLogSpool m_log;
     qint64 m_totalDone = 0;
     qint64 m_retries = 0;
 };

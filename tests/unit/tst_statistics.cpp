@@ -107,6 +107,7 @@ private slots:
     void nodesRegisteredOnce();
     void countsAndTimes();
     void taskLog();
+    void taskLogOfManyTasksComesBackFromDiskInOrder();
     void ratesOverTheWindow();
     void nodeThatStopsFallsToZero();
     void secondBoundary();
@@ -180,7 +181,8 @@ void TestStatistics::taskLog()
 {
     Run r;
     r.feed();
-    const auto &log = r.stats.taskLog();
+    QVERIFY(r.stats.taskLogOnDisk()); // not kept in memory
+    const auto log = r.stats.taskLog();
     QCOMPARE(log.size(), size_t(8));
     struct Expected {
         qint64 seq;
@@ -212,6 +214,41 @@ void TestStatistics::taskLog()
 // rate() counts the tasks of the seconds in the window, the current one so far included, over the time those
 // seconds span: (window - 1) whole seconds plus the part of this one that has passed, or less while the run
 // is younger than that.
+// Issue 15: the per-task log goes to disk as it happens. Enough tasks to span many 64 KiB blocks, read
+// back while more are appended, every field and sequence number as written.
+void TestStatistics::taskLogOfManyTasksComesBackFromDiskInOrder()
+{
+    qint64 now = 0;
+    Statistics s([&now] { return now; }, 0);
+    const int node = s.nodeIndex(QStringLiteral("n"), QStringLiteral("node"));
+    constexpr int Tasks = 100000;
+    const auto fill = [&](int from, int to) {
+        for (int i = from; i < to; ++i) {
+            now = qint64(i) * 10;
+            s.taskFinished(i % 3 == 0 ? -1 : node, 1 + i % 7, i, qint64(i) * 1000, qint64(i) * 3, 1 + i % 4,
+                           TaskStatus(i % 4));
+        }
+    };
+    fill(0, Tasks / 2);
+    QVERIFY(s.taskLogOnDisk());
+    QCOMPARE(s.taskLog().size(), size_t(Tasks / 2)); // a read in the middle ...
+    fill(Tasks / 2, Tasks);                          // ... and appending goes on after it
+    const std::vector<stats::TaskLogEntry> log = s.taskLog();
+    QCOMPARE(log.size(), size_t(Tasks));
+    QCOMPARE(s.totalFinished(), qint64(Tasks));
+    for (int i = 0; i < Tasks; ++i) {
+        const stats::TaskLogEntry &e = log[size_t(i)];
+        if (e.seq != i + 1 || e.jobId != 1 + i % 7 || e.index != i || e.node != (i % 3 == 0 ? -1 : node)
+            || e.startUs != qint64(i) * 1000 || e.runtimeUs != qint64(i) * 3 || e.attempts != 1 + i % 4
+            || e.status != TaskStatus(i % 4))
+            QFAIL(qPrintable(QStringLiteral("entry %1 differs").arg(i)));
+    }
+    QBuffer csv;
+    QVERIFY(csv.open(QIODevice::WriteOnly));
+    QVERIFY(s.writeTaskLogCsv(&csv));
+    QCOMPARE(csv.data().count('\n'), Tasks + 1); // a header and one row per task
+}
+
 void TestStatistics::ratesOverTheWindow()
 {
     Run r;
