@@ -149,6 +149,8 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
         return nodeColor(n.name);
     if (role == Qt::ToolTipRole && index.column() == State)
         return n.stateReason.isEmpty() ? QVariant() : QVariant(n.stateReason);
+    if (role == Qt::ToolTipRole && index.column() == Name && !gone)
+        return machineText(n.host);
     if (role == Qt::ToolTipRole && index.column() == Workers && !gone)
         return tr("Double-click to change the number of workers on this node");
     if (role == Qt::ToolTipRole && index.column() == Lost)
@@ -199,9 +201,27 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
         return n.failures;
     case Lost:
         return n.lost;
+    case Load:
+        return n.host.load >= 0 && !gone ? QString::number(n.host.load, 'f', 2) : QString();
+    case Memory:
+        return gone ? QString() : util::formatMemory(n.host.memUsed, n.host.memTotal);
     default:
         return {};
     }
+}
+
+QString NodesModel::machineText(const util::HostInfo &host)
+{
+    QStringList parts;
+    if (!host.os.isEmpty())
+        parts << host.os;
+    if (!host.version.isEmpty())
+        parts << tr("Taskfleet %1").arg(host.version);
+    if (host.cores > 0)
+        parts << countOf(host.cores, tr("logical CPU"), tr("logical CPUs"));
+    if (host.uptimeSeconds >= 0)
+        parts << tr("running for %1").arg(formatDuration(double(host.uptimeSeconds)));
+    return parts.join(QStringLiteral("\n"));
 }
 
 QVariant NodesModel::headerData(int section, Qt::Orientation orientation, int role) const
@@ -211,7 +231,8 @@ QVariant NodesModel::headerData(int section, Qt::Orientation orientation, int ro
     static const char *const names[ColumnCount] = {
         QT_TR_NOOP("Node"),    QT_TR_NOOP("Address"),    QT_TR_NOOP("State"),    QT_TR_NOOP("Workers"),
         QT_TR_NOOP("Busy"),    QT_TR_NOOP("Tasks done"), QT_TR_NOOP("% of all"), QT_TR_NOOP("Time/task"),
-        QT_TR_NOOP("Tasks/s"), QT_TR_NOOP("Failures"),   QT_TR_NOOP("Lost"),
+        QT_TR_NOOP("Tasks/s"), QT_TR_NOOP("Failures"),   QT_TR_NOOP("Lost"),     QT_TR_NOOP("Load"),
+        QT_TR_NOOP("Memory"),
     };
     return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }

@@ -35,6 +35,8 @@ public:
         Rate,
         Failures,
         Lost,
+        Load,   ///< the machine's 1-minute load average
+        Memory, ///< the machine's memory in use / total
         ColumnCount
     };
     /** Role of the node id (QString) on every cell of a node row; empty on the totals row. */
@@ -64,6 +66,9 @@ public:
     QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
     Qt::ItemFlags flags(const QModelIndex &index) const override;
     bool setData(const QModelIndex &index, const QVariant &value, int role) override;
+
+    /** The machine behind a node, for its tooltip: OS, Taskfleet version, CPUs, how long it has run. */
+    static QString machineText(const util::HostInfo &host);
 
 signals:
     void workerCountRequested(const QString &nodeId, int count);

@@ -7,6 +7,7 @@
 #include "net/keyderivation.h"
 #include "protocol/frame.h"
 #include "protocol/version.h"
+#include "util/hostinfo.h"
 #include "util/logging.h"
 
 #include <QtCore/QDir>
@@ -18,6 +19,7 @@
 #include <QtCore/QUuid>
 #include <QtNetwork/QHostInfo>
 
+#include <cmath>
 #include <cstdlib>
 
 namespace taskfleet::agent {
@@ -54,6 +56,10 @@ PluginTraits pluginTraits(const QString &path)
     return t;
 }
 constexpr int StatusMinIntervalMs = 250;
+/** An otherwise unchanged status still goes this often when the machine's load or memory moved (Nodes table). */
+constexpr int MachineStatusIntervalMs = 5000;
+/** How often the machine's load and memory are read (/proc/meminfo): not per status. */
+constexpr int HostInfoRefreshMs = 2000;
 /** Tasks one controller may have queued or running here; credit-based controllers stay far below. */
 constexpr qsizetype MaxOutstandingPerSession = qsizetype(1) << 20;
 
@@ -153,6 +159,8 @@ bool AgentServer::start()
         return false;
     }
     m_idleSinceMs = m_clock.elapsed();
+    m_host = util::readHostInfo();
+    m_hostReadMs = m_clock.elapsed();
     m_tick.start(TickMs);
     return true;
 }
@@ -202,6 +210,8 @@ void AgentServer::onChannelReady(SecureChannel *channel)
     hello.qtVersion = QString::fromLatin1(qVersion());
     hello.cores = QThread::idealThreadCount();
     hello.workers = m_pool->workerCount();
+    hello.os = m_host.os;
+    hello.version = m_host.version;
     channel->send(encode(hello));
     qCInfo(lcAgent).noquote() << "controller connected from" << s->peer;
 }
@@ -522,9 +532,11 @@ Status AgentServer::currentStatus() const
     st.capacity = m_pool->capacity();
     st.tasksDone = m_counters.tasksDone;
     st.failures = m_counters.failures;
-    double load[1] = {-1};
-    st.load = getloadavg(load, 1) == 1 ? load[0] : -1.0;
+    st.load = m_host.load;
     st.uploads = m_counters.pluginUploads;
+    st.memUsed = m_host.memUsed;
+    st.memTotal = m_host.memTotal;
+    st.uptimeSeconds = m_clock.elapsed() / 1000;
     return st;
 }
 
@@ -544,7 +556,11 @@ void AgentServer::pushStatus(bool force)
         // Capacity that doubled (the pool learned that tasks are short) is credit the controller
         // can use now: not held back by the rate limit. Happens a few times per pool, not per task.
         const bool grew = s->statusSent && st.capacity >= 2 * std::max(1, s->lastStatus.capacity);
-        if (!force && (!changed || (now - s->lastStatusMs < StatusMinIntervalMs && !grew)))
+        // The machine's load and memory are news too, but slow news: every few seconds at most.
+        const bool machineMoved
+            = s->statusSent && now - s->lastStatusMs >= MachineStatusIntervalMs
+              && (std::abs(st.load - s->lastStatus.load) >= 0.05 || st.memUsed != s->lastStatus.memUsed);
+        if (!force && !machineMoved && (!changed || (now - s->lastStatusMs < StatusMinIntervalMs && !grew)))
             continue;
         s->channel->send(encode(st));
         s->lastStatus = st;
@@ -556,6 +572,10 @@ void AgentServer::pushStatus(bool force)
 void AgentServer::onTick()
 {
     const qint64 now = m_clock.elapsed();
+    if (now - m_hostReadMs >= HostInfoRefreshMs) {
+        m_host = util::readHostInfo();
+        m_hostReadMs = now;
+    }
     pushStatus(false);
     const qint64 timeoutMs = qint64(std::max(1, m_options.socketTimeoutSeconds)) * 1000;
     // Heartbeats every second when idle, so a controller notices a silent link within a few seconds.

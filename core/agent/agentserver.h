@@ -6,6 +6,7 @@
 #include "exec/workerpool.h"
 #include "net/secureserver.h"
 #include "protocol/messages.h"
+#include "util/hostinfo.h"
 
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QHash>
@@ -131,6 +132,8 @@ private:
     bool m_stopping = false;
     QTimer m_tick;
     QElapsedTimer m_clock;
+    util::HostInfo m_host; ///< this machine, read every HostInfoRefreshMs
+    qint64 m_hostReadMs = 0;
     qint64 m_idleSinceMs = 0;
     AgentCounters m_counters;
     QString m_nodeId;

@@ -131,6 +131,10 @@ QCborMap encode(const Hello &m)
     c.insert(QStringLiteral("qt"), m.qtVersion);
     c.insert(QStringLiteral("cores"), m.cores);
     c.insert(QStringLiteral("workers"), m.workers);
+    if (!m.os.isEmpty())
+        c.insert(QStringLiteral("os"), m.os.left(256));
+    if (!m.version.isEmpty())
+        c.insert(QStringLiteral("version"), m.version.left(32));
     return c;
 }
 
@@ -157,6 +161,8 @@ bool decode(const QCborMap &message, Hello *out, QString *error)
     out->qtVersion = text(r, "qt", 32);
     out->cores = int(r.integer("cores", 0, 1 << 20));
     out->workers = int(r.integer("workers", 0, MaxWorkers));
+    out->os = r.has("os") ? text(r, "os") : QString();
+    out->version = r.has("version") ? text(r, "version", 32) : QString();
     return finish(r, error);
 }
 
@@ -343,6 +349,12 @@ QCborMap encode(const Status &m)
     c.insert(QStringLiteral("failures"), m.failures);
     c.insert(QStringLiteral("load"), m.load);
     c.insert(QStringLiteral("uploads"), m.uploads);
+    if (m.memTotal >= 0) {
+        c.insert(QStringLiteral("memUsed"), m.memUsed);
+        c.insert(QStringLiteral("memTotal"), m.memTotal);
+    }
+    if (m.uptimeSeconds >= 0)
+        c.insert(QStringLiteral("uptime"), m.uptimeSeconds);
     return c;
 }
 
@@ -357,6 +369,11 @@ bool decode(const QCborMap &message, Status *out, QString *error)
     out->failures = r.integer("failures", 0);
     out->load = r.number("load");
     out->uploads = r.integerOr("uploads", 0, 0);
+    out->memTotal = r.integerOr("memTotal", -1, 0, qint64(1) << 50);
+    out->memUsed = r.integerOr("memUsed", -1, 0, qint64(1) << 50);
+    if (r.ok() && out->memUsed > out->memTotal)
+        r.fail(QStringLiteral("field \"memUsed\" is more than \"memTotal\""));
+    out->uptimeSeconds = r.integerOr("uptime", -1, 0, qint64(1) << 40);
     return finish(r, error);
 }
 

@@ -57,6 +57,8 @@ struct Hello {
     QString qtVersion;
     int cores = 0;
     int workers = 0; ///< the agent's worker count (0 from a controller)
+    QString os;      ///< operating system and kernel (optional, since 1.1)
+    QString version; ///< Taskfleet's version (optional, since 1.1)
 };
 
 /** One task of a Run batch: the controller's attempt id and the plugin input. */
@@ -104,8 +106,11 @@ struct Status {
     int capacity = 0; ///< how many outstanding tasks this controller may have here
     qint64 tasksDone = 0;
     qint64 failures = 0;
-    double load = 0;    ///< 1-minute load average, -1 if unknown
-    qint64 uploads = 0; ///< plugins stored from uploads since the agent started
+    double load = 0;           ///< 1-minute load average, -1 if unknown
+    qint64 uploads = 0;        ///< plugins stored from uploads since the agent started
+    qint64 memUsed = -1;       ///< bytes of memory in use on the machine, -1 if unknown (optional, since 1.1)
+    qint64 memTotal = -1;      ///< bytes, -1 if unknown (optional, since 1.1)
+    qint64 uptimeSeconds = -1; ///< how long the agent has run, -1 if unknown (optional, since 1.1)
 };
 
 /** Controller -> agent. */

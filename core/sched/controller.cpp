@@ -711,6 +711,7 @@ ClusterSnapshot Controller::snapshot(int historySeconds) const
         n.stateReason = node->stateReason();
         n.workers = node->workerCount();
         n.busy = node->busyWorkers();
+        n.host = node->hostInfo();
         const int index = m_nodeStat.value(node, -1);
         if (index >= 0) {
             const stats::NodeTotals &t = totals.at(index);

@@ -37,6 +37,19 @@ LocalNode::LocalNode(exec::WorkerPoolOptions options, QObject *parent)
         emit creditAvailable();
     });
     connect(&m_pool, &exec::WorkerPool::workerFailed, this, &Node::eventLogged);
+    m_age.start();
+}
+
+util::HostInfo LocalNode::hostInfo() const
+{
+    // Snapshots come several times a second; /proc need not be read that often.
+    if (m_hostReadMs < 0 || m_age.elapsed() - m_hostReadMs >= 2000) {
+        m_host = util::readHostInfo();
+        m_hostReadMs = m_age.elapsed();
+    }
+    util::HostInfo h = m_host;
+    h.uptimeSeconds = m_age.elapsed() / 1000;
+    return h;
 }
 
 QString LocalNode::name() const

@@ -5,6 +5,8 @@
 #include "exec/workerpool.h"
 #include "node.h"
 
+#include <QtCore/QElapsedTimer>
+
 namespace taskfleet::sched {
 
 /** A Node backed by a WorkerPool in this process. Worker count 0 is allowed (remote-only). */
@@ -29,10 +31,16 @@ public:
     void cancel(const QVector<quint64> &attempts) override { m_pool.cancel(attempts); }
     void setWorkerCount(int count) override { m_pool.setWorkerCount(count); }
 
+    /** This machine (read at most every 2 s); uptime is how long this node has existed. */
+    util::HostInfo hostInfo() const override;
+
     exec::WorkerPool &pool() { return m_pool; }
 
 private:
     exec::WorkerPool m_pool;
+    QElapsedTimer m_age;
+    mutable util::HostInfo m_host;
+    mutable qint64 m_hostReadMs = -1;
     QString m_name; // asked for once per finished task: computed once
 };
 

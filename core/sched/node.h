@@ -4,6 +4,7 @@
 
 #include "exec/pluginregistry.h"
 #include "exec/workerprotocol.h"
+#include "util/hostinfo.h"
 
 #include <QtCore/QObject>
 
@@ -61,6 +62,8 @@ public:
     virtual void setWorkerCount(int count) = 0;
     /** Drops the connection (if any) and connects again at once; nodes without one ignore it. */
     virtual void reconnect() { }
+    /** The node's machine: load, memory, OS, version, how long its agent has run (unknown fields -1 / empty). */
+    virtual util::HostInfo hostInfo() const { return {}; }
 
 signals:
     void resultsArrived(const QVector<taskfleet::exec::WorkResult> &results);

@@ -31,7 +31,7 @@ constexpr int TickMs = 500;
  * Often enough that a ping delayed by a lost segment raises the estimate's deviation (and so the
  * credit) within a short job; two small frames a second per agent.
  */
-constexpr qint64 PingIntervalUs = 500000;
+constexpr qint64 PingIntervalUs = 400000; // below the 500 ms tick: one ping per tick
 /** The delay credit stays within this many times the agent's capacity: no node hoards a job's tail. */
 constexpr int MaxDelayCreditPerCapacity = 8;
 constexpr int MaxDelayCredit = 16384;
@@ -256,6 +256,21 @@ int RemoteNode::credit() const
         return 0;
     const int allowance = std::max(1, m_capacity / 4);
     return std::max(0, m_capacity + std::max(allowance, delayCredit()) - int(m_inFlight.size()));
+}
+
+util::HostInfo RemoteNode::hostInfo() const
+{
+    util::HostInfo h;
+    if (!m_helloReceived)
+        return h;
+    h.cores = m_peer.cores;
+    h.os = m_peer.os;
+    h.version = m_peer.version;
+    h.load = m_status.load;
+    h.memUsed = m_status.memUsed;
+    h.memTotal = m_status.memTotal;
+    h.uptimeSeconds = m_status.uptimeSeconds;
+    return h;
 }
 
 int RemoteNode::delayCredit() const

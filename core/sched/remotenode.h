@@ -76,6 +76,8 @@ public:
     QString agentAbi() const { return m_peer.abi; }
     /** Plugin files this node uploaded (each upload counted once). */
     int uploads() const { return m_uploads; }
+    /** The agent's machine from its hello and latest status (unknown before; fields an older agent lacks stay unknown). */
+    util::HostInfo hostInfo() const override;
     /** The last status the agent pushed. */
     protocol::Status lastStatus() const { return m_status; }
     /** Connection attempts that ended without reaching Online. */

@@ -26,6 +26,7 @@ struct NodeSnapshot {
     double tasksPerSecond = 0;
     qint64 failures = 0;
     qint64 lost = 0;
+    util::HostInfo host; ///< the node's machine (load, memory, OS, version, uptime)
 };
 
 struct JobSnapshot {

@@ -23,6 +23,8 @@
 #include <QtCore/QMimeData>
 #include <QtCore/QProcess>
 #include <QtCore/QRegularExpression>
+#include <QtCore/QThread>
+#include <QtCore/QSysInfo>
 #include <QtCore/QTemporaryDir>
 #include <QtCore/QUrl>
 #include <QtNetwork/QUdpSocket>
@@ -855,6 +857,25 @@ private slots:
         QCOMPARE(nodeCell(w.get(), id, NodesModel::Address), id);
         QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), id, NodesModel::Workers), QStringLiteral("2"), 10000);
         QCOMPARE(nodeCell(w.get(), id, NodesModel::Busy), QStringLiteral("0/2"));
+
+        // Issue 14: the agent's machine (here this one): memory total as /proc/meminfo says, a load, and the
+        // OS, version and CPUs in the name's tooltip.
+        QFile meminfo(QStringLiteral("/proc/meminfo"));
+        QVERIFY(meminfo.open(QIODevice::ReadOnly));
+        qint64 total = 0, available = 0;
+        QVERIFY(util::parseMemInfo(meminfo.readAll(), &total, &available));
+        const QString totalText = QStringLiteral(" / %1 GB").arg(double(total) / (1024.0 * 1024 * 1024), 0, 'f', 1);
+        QTRY_VERIFY_WITH_TIMEOUT(nodeCell(w.get(), id, NodesModel::Memory).endsWith(totalText), 10000);
+        bool loadOk = false;
+        QVERIFY(nodeCell(w.get(), id, NodesModel::Load).toDouble(&loadOk) >= 0 && loadOk);
+        const QString machine
+            = w->nodesModel()->index(w->nodesModel()->rowOf(id), NodesModel::Name).data(Qt::ToolTipRole).toString();
+        QVERIFY2(machine.contains(QSysInfo::prettyProductName()) && machine.contains(QSysInfo::kernelVersion()),
+                 qPrintable(machine));
+        QVERIFY2(machine.contains(QStringLiteral("Taskfleet ")), qPrintable(machine));
+        QVERIFY2(machine.contains(QStringLiteral("%1 logical CPU").arg(QThread::idealThreadCount())),
+                 qPrintable(machine));
+        QVERIFY2(machine.contains(QStringLiteral("running for")), qPrintable(machine));
 
         // The editable worker count goes to the agent; the snapshot's count is what the agent reports back.
         const int row = w->nodesModel()->rowOf(id);

@@ -35,6 +35,8 @@ Hello sampleHello()
     h.qtVersion = QStringLiteral("6.4.2");
     h.cores = 8;
     h.workers = 4;
+    h.os = QStringLiteral("Debian GNU/Linux 12 (bookworm), linux 6.1.0");
+    h.version = QStringLiteral("0.9.0");
     return h;
 }
 
@@ -139,6 +141,8 @@ private slots:
         QCOMPARE(back.abi, h.abi);
         QCOMPARE(back.workers, 4);
         QCOMPARE(back.cores, 8);
+        QCOMPARE(back.os, h.os);
+        QCOMPARE(back.version, h.version);
         QVERIFY(checkCompatible(back, QStringLiteral("agent")).isEmpty());
         QVERIFY(!checkCompatible(back, QStringLiteral("controller")).isEmpty());
     }
@@ -192,9 +196,17 @@ private slots:
         QVERIFY(decode(encode(c), &cb, &error));
         QCOMPARE(cb.ids, c.ids);
 
-        Status s {4, 2, 10, 12, 1000, 3, 0.5, 1};
+        Status s {4, 2, 10, 12, 1000, 3, 0.5, 1, 3000, 16000, 77};
         Status sb;
         QVERIFY2(decode(encode(s), &sb, &error), qPrintable(error));
+        QCOMPARE(sb.memUsed, 3000);
+        QCOMPARE(sb.memTotal, 16000);
+        QCOMPARE(sb.uptimeSeconds, 77);
+        Status older; // a 1.0 agent sends none of the machine fields: unknown, not zero
+        QVERIFY(decode(encode(Status {4, 2, 10, 12, 1000, 3, 0.5, 1}), &older, &error));
+        QCOMPARE(older.memTotal, -1);
+        QCOMPARE(older.memUsed, -1);
+        QCOMPARE(older.uptimeSeconds, -1);
         QCOMPARE(sb.workers, 4);
         QCOMPARE(sb.capacity, 12);
         QCOMPARE(sb.tasksDone, 1000);
@@ -293,6 +305,13 @@ private slots:
         QTest::newRow("cancel ids not ints")
             << with(encode(Cancel {{1}}), "ids", QCborArray {QStringLiteral("x")}) << QStringLiteral("\"ids\"");
         QTest::newRow("status no load") << with(encode(Status {}), "load", QCborValue()) << QStringLiteral("\"load\"");
+        QTest::newRow("status memory used above total")
+            << with(encode(Status {4, 2, 10, 12, 1000, 3, 0.5, 1, 3000, 16000, 77}), "memUsed", 20000)
+            << QStringLiteral("\"memUsed\"");
+        QTest::newRow("status memory negative")
+            << with(encode(Status {4, 2, 10, 12, 1000, 3, 0.5, 1, 3000, 16000, 77}), "memTotal", -1)
+            << QStringLiteral("\"memTotal\"");
+        QTest::newRow("hello os not text") << with(encode(sampleHello()), "os", 5) << QStringLiteral("\"os\"");
         QTest::newRow("set-workers too many")
             << with(encode(SetWorkers {1}), "count", 100000) << QStringLiteral("\"count\"");
         QTest::newRow("plugin-have not bool")
