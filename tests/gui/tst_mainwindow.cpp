@@ -568,6 +568,13 @@ private slots:
             = w->nodesModel()->index(w->nodesModel()->rowOf(victimId), NodesModel::TasksDone).data(Qt::ForegroundRole);
         QVERIFY(grey.isValid());
         grabFor(w.get(), QStringLiteral("window-killed-agent.png"));
+        // The sizes the docs show (issue 14): a large screen, and 1024 x 700 where every table must still read.
+        for (const QSize size : {QSize(1600, 1000), QSize(1024, 700)}) {
+            w->resize(size);
+            QVERIFY(settle(w.get()));
+            QCOMPARE(w->size(), size);
+            grabFor(w.get(), QStringLiteral("window-%1x%2.png").arg(size.width()).arg(size.height()));
+        }
     }
 
     /**
