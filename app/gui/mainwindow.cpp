@@ -253,6 +253,10 @@ void MainWindow::buildActions()
     nodes->addAction(tr("&Add Node…"), this, &MainWindow::onAddNode);
     m_removeNodeAction = nodes->addAction(tr("&Remove Node"), this, &MainWindow::onRemoveNode);
     m_reconnectNodeAction = nodes->addAction(tr("Re&connect"), this, &MainWindow::onReconnectNode);
+    // Deadline's "suspend a worker": running tasks finish, no new ones start; unchecked, it works again.
+    m_drainNodeAction = nodes->addAction(tr("&Drain (Take No New Tasks)"));
+    m_drainNodeAction->setCheckable(true);
+    connect(m_drainNodeAction, &QAction::triggered, this, &MainWindow::onDrainNode);
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     QAction *manual = help->addAction(tr("&Manual"), this, &MainWindow::showManual);
@@ -330,7 +334,7 @@ void MainWindow::buildLayout()
     m_nodesView->horizontalHeader()->setSectionResizeMode(NodesModel::State, QHeaderView::Stretch);
     m_nodesView->horizontalHeader()->setStretchLastSection(false);
     m_nodesView->setContextMenuPolicy(Qt::ActionsContextMenu);
-    m_nodesView->addActions({m_reconnectNodeAction, m_removeNodeAction});
+    m_nodesView->addActions({m_reconnectNodeAction, m_drainNodeAction, m_removeNodeAction});
 
     // Jobs
     m_jobsView = makeTable(this);
@@ -821,6 +825,9 @@ void MainWindow::updateActions()
         = nodeRow >= 0 && nodeRow < m_nodesModel->nodes().size() && !m_nodesModel->nodes().at(nodeRow).local;
     m_removeNodeAction->setEnabled(remote);
     m_reconnectNodeAction->setEnabled(remote && !m_nodesModel->isGone(nodeRow));
+    const bool live = nodeRow >= 0 && nodeRow < m_nodesModel->nodes().size() && !m_nodesModel->isGone(nodeRow);
+    m_drainNodeAction->setEnabled(live);
+    m_drainNodeAction->setChecked(live && m_nodesModel->nodes().at(nodeRow).draining);
 }
 
 void MainWindow::onOpenJob()
@@ -1001,6 +1008,12 @@ void MainWindow::onReconnectNode()
 {
     if (const QString id = selectedNodeId(); !id.isEmpty())
         m_host->reconnectNode(id);
+}
+
+void MainWindow::onDrainNode(bool draining)
+{
+    if (const QString id = selectedNodeId(); !id.isEmpty())
+        m_host->setNodeDraining(id, draining);
 }
 
 void MainWindow::onPause()

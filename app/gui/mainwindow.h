@@ -168,6 +168,7 @@ private:
     void onAddNode();
     void onRemoveNode();
     void onReconnectNode();
+    void onDrainNode(bool draining);
     QString selectedNodeId() const;
     void onPause();
     void onResume();
@@ -216,6 +217,7 @@ private:
     QAction *m_lowerAction = nullptr;
     QAction *m_removeNodeAction = nullptr;
     QAction *m_reconnectNodeAction = nullptr;
+    QAction *m_drainNodeAction = nullptr;
     QString m_lastError;
     QHash<int, QString> m_jobPlugins;
     int m_pendingSelect = -1;

@@ -160,6 +160,10 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
             .arg(n.stateReason);
     if (role == Qt::ForegroundRole && gone)
         return QBrush(QColor(0x90, 0x90, 0x90));
+    if (role == Qt::ForegroundRole && index.column() == State && n.draining && n.state == sched::NodeState::Online)
+        return QBrush(QColor(0xb2, 0x6a, 0x00));
+    if (role == Qt::ToolTipRole && index.column() == State && n.draining)
+        return tr("Draining: the tasks it runs finish, it takes no new ones (Nodes ▸ Drain to take it back)");
     if (role == Qt::ForegroundRole && index.column() == State) {
         switch (n.state) {
         case sched::NodeState::Online:
@@ -181,6 +185,8 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
         return n.address;
     case State: {
         const QString state = sched::nodeStateName(n.state);
+        if (n.draining && n.state == sched::NodeState::Online && !gone)
+            return tr("draining (%1 busy)").arg(n.busy);
         return n.stateReason.isEmpty() || n.state == sched::NodeState::Online
                    ? state
                    : state + QStringLiteral(": ") + n.stateReason;

@@ -95,10 +95,31 @@ void Controller::removeNode(const QString &nodeId)
     onTasksLost(node, mine, QStringLiteral("node removed"));
     m_nodes.removeAll(node);
     m_nodeStat.remove(node);
+    m_draining.remove(node);
     node->disconnect(this);
     node->deleteLater();
     emit nodeRemoved(nodeId);
     scheduleDispatch();
+}
+
+void Controller::setNodeDraining(const QString &nodeId, bool draining)
+{
+    Node *node = findNode(nodeId);
+    if (!node || draining == m_draining.contains(node))
+        return;
+    if (draining)
+        m_draining.insert(node);
+    else
+        m_draining.remove(node);
+    emit node->eventLogged(draining ? QStringLiteral("draining: no new tasks; running ones finish")
+                                    : QStringLiteral("no longer draining: takes tasks again"));
+    scheduleDispatch();
+}
+
+bool Controller::isNodeDraining(const QString &nodeId) const
+{
+    const Node *node = findNode(nodeId);
+    return node && m_draining.contains(node);
 }
 
 Node *Controller::findNode(const QString &nodeId) const
@@ -338,7 +359,7 @@ void Controller::dispatch()
         m_roundRobin = (m_roundRobin + 1) % count;
         for (int k = 0; k < count; ++k) {
             Node *node = m_nodes.at((m_roundRobin + k) % count);
-            if (node->state() != NodeState::Online)
+            if (node->state() != NodeState::Online || m_draining.contains(node))
                 continue;
             int credit = node->credit();
             for (Job *job : std::as_const(runnable)) {
@@ -383,8 +404,8 @@ bool Controller::retryElsewhere(const Job *job, int index, const Node *node) con
     QString why;
     for (const Node *other : m_nodes) {
         if (other != node && other->state() == NodeState::Online && other->workerCount() > 0
-            && !failed->contains(other->id()) && !job->excludedNodes.contains(other->id())
-            && other->canRun(job->spec.plugin, &why))
+            && !m_draining.contains(other) && !failed->contains(other->id())
+            && !job->excludedNodes.contains(other->id()) && other->canRun(job->spec.plugin, &why))
             return true;
     }
     return false;
@@ -431,7 +452,8 @@ void Controller::speculate()
             return; // real work first
     const qint64 now = m_stats.nowUs();
     for (Node *node : std::as_const(m_nodes)) {
-        if (node->state() != NodeState::Online || node->credit() <= 0 || node->busyWorkers() >= node->workerCount())
+        if (node->state() != NodeState::Online || m_draining.contains(node) || node->credit() <= 0
+            || node->busyWorkers() >= node->workerCount())
             continue;
         // The longest-running single copy on another node, of a job that can run here.
         const Attempt *best = nullptr;
@@ -712,6 +734,7 @@ ClusterSnapshot Controller::snapshot(int historySeconds) const
         n.workers = node->workerCount();
         n.busy = node->busyWorkers();
         n.host = node->hostInfo();
+        n.draining = m_draining.contains(node);
         const int index = m_nodeStat.value(node, -1);
         if (index >= 0) {
             const stats::NodeTotals &t = totals.at(index);

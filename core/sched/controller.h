@@ -9,6 +9,7 @@
 
 #include <QtCore/QHash>
 #include <QtCore/QObject>
+#include <QtCore/QSet>
 #include <QtCore/QTimer>
 
 #include <map>
@@ -66,6 +67,12 @@ public:
     Node *findNode(const QString &nodeId) const;
     /** The embedded local node, if the controller has one. */
     Node *localNode() const;
+    /**
+     * Drains a node (\a draining true): it gets no new tasks, speculative copies included, while the
+     * tasks it runs finish; false takes it back. Unlike removing it, nothing is requeued.
+     */
+    void setNodeDraining(const QString &nodeId, bool draining);
+    bool isNodeDraining(const QString &nodeId) const;
 
     /** Queues a job; returns its id. A job with no inputs finishes at once. */
     int submit(JobSpec spec);
@@ -129,6 +136,7 @@ private:
     std::vector<Job *> m_liveJobs; ///< jobs not over, oldest first: what dispatch looks at (m_jobs keeps them all)
     QHash<quint64, Attempt> m_attempts;
     stats::Statistics m_stats;
+    QSet<const Node *> m_draining; ///< nodes that take no new tasks (setNodeDraining)
     quint64 m_nextAttempt = 0;
     int m_nextJobId = 0;
     int m_roundRobin = 0;

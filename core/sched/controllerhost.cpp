@@ -284,6 +284,11 @@ void ControllerHost::reconnectNode(const QString &nodeId)
     });
 }
 
+void ControllerHost::setNodeDraining(const QString &nodeId, bool draining)
+{
+    post([nodeId, draining](Controller *c) { c->setNodeDraining(nodeId, draining); });
+}
+
 void ControllerHost::enableDiscovery(const net::ListenerConfig &config, const QByteArray &secret)
 {
     Backend *backend = m_backend;

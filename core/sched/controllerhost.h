@@ -62,6 +62,8 @@ public:
     void removeNode(const QString &nodeId);
     /** Drops a remote node's connection and connects again at once (Node::reconnect()). */
     void reconnectNode(const QString &nodeId);
+    /** Controller::setNodeDraining on the controller's thread. */
+    void setNodeDraining(const QString &nodeId, bool draining);
     /**
      * Starts discovery on the controller's thread (a ClusterDiscovery, replacing any running one):
      * agents announcing with \a secret are added as RemoteNodes; rejected announcements are

@@ -26,7 +26,8 @@ struct NodeSnapshot {
     double tasksPerSecond = 0;
     qint64 failures = 0;
     qint64 lost = 0;
-    util::HostInfo host; ///< the node's machine (load, memory, OS, version, uptime)
+    util::HostInfo host;   ///< the node's machine (load, memory, OS, version, uptime)
+    bool draining = false; ///< takes no new tasks (Controller::setNodeDraining)
 };
 
 struct JobSnapshot {

@@ -919,6 +919,50 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(w->nodesModel()->rowOf(id), -1, 10000);
     }
 
+    /** Issue 14: Nodes ▸ Drain stops new tasks going to a node (running ones finish); unchecked, it works again. */
+    void drainedNodeTakesNoNewTasksFromTheWindow()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString secret = dir.filePath(QStringLiteral("secret"));
+        QVERIFY(test::writeSecretFile(secret, "gui-drain-secret-0123456789"));
+        test::AgentProcess agent;
+        QVERIFY2(
+            agent.start(dir.filePath(QStringLiteral("state")), secret, {QStringLiteral("-w"), QStringLiteral("2")}),
+            qPrintable(agent.error()));
+        auto w = makeWindow(1, {}, secret);
+        QVERIFY(w->addRemoteNode(QStringLiteral("127.0.0.1"), agent.port()));
+        const QString id = agent.address();
+        QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), id, NodesModel::State), QStringLiteral("online"), 20000);
+
+        w->nodesView()->selectRow(w->nodesModel()->rowOf(id));
+        QAction *drain = menuAction(w.get(), QStringLiteral("&Drain (Take No New Tasks)"));
+        QVERIFY(drain && drain->isEnabled() && drain->isCheckable() && !drain->isChecked());
+        drain->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), id, NodesModel::State), QStringLiteral("draining (0 busy)"), 10000);
+        QVERIFY(drain->isChecked());
+
+        const QString job
+            = writeFile(dir, QStringLiteral("echo.json"),
+                        R"({"name": "while drained", "plugin": "echo", "inputs": {"range": [0, 60, 1]}})");
+        QString error;
+        QVERIFY2(w->queueJobFile(job, &error), qPrintable(error));
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), QStringLiteral("local"), NodesModel::TasksDone),
+                                  QStringLiteral("60"), 10000);
+        QCOMPARE(nodeCell(w.get(), id, NodesModel::TasksDone), QStringLiteral("0"));
+
+        w->nodesView()->selectRow(w->nodesModel()->rowOf(id));
+        QVERIFY(drain->isChecked());
+        drain->trigger(); // unchecked: back to work
+        QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), id, NodesModel::State), QStringLiteral("online"), 10000);
+        const QString more = writeFile(dir, QStringLiteral("more.json"),
+                                       R"({"name": "after", "plugin": "sleep", "inputs": {"range": [20, 80, 1]}})");
+        QVERIFY2(w->queueJobFile(more, &error), qPrintable(error));
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 1), JobTimeoutMs);
+        QTRY_VERIFY_WITH_TIMEOUT(nodeCell(w.get(), id, NodesModel::TasksDone).toInt() > 0, 10000);
+    }
+
     void agentWithAnotherSecretIsRefusedWithTheReason()
     {
         QTemporaryDir dir;

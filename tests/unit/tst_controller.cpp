@@ -146,6 +146,7 @@ private slots:
     void poisonAfterThreeNodes();
     void pluginErrorIsFinal();
     void lostNodeTasksRescheduled();
+    void drainedNodeTakesNoNewTasks();
     void speculationFirstResultWins();
     void loadFailureExcludesNode();
     void noNodeCanRunFailsJob();
@@ -173,6 +174,60 @@ void TestController::exactlyOnceAcrossNodes()
     QVERIFY(b->submitted > 100);
     QCOMPARE(a->submitted + b->submitted, 1000);
     QCOMPARE(c.job(id)->state, JobState::Finished);
+}
+
+// Issue 14: a drained node gets no new task (and no speculative copy) while the ones it runs stay with it;
+// taken back, it gets tasks again.
+void TestController::drainedNodeTakesNoNewTasks()
+{
+    Controller c;
+    auto *holder = new FakeNode(QStringLiteral("holder"), 2, [](const NodeTask &) { return std::nullopt; });
+    auto *b = new FakeNode(QStringLiteral("b"), 2, echo);
+    c.addNode(holder);
+    c.addNode(b);
+    Recorder rec(&c);
+    const int first = c.submit(job(40));
+    QTRY_COMPARE_WITH_TIMEOUT(holder->held.size(), 2, 5000);
+    c.setNodeDraining(QStringLiteral("holder"), true);
+    QVERIFY(c.isNodeDraining(QStringLiteral("holder")));
+    QTRY_COMPARE_WITH_TIMEOUT(rec.byIndex[first].size(), 38, 10000); // b ran everything else
+    QCOMPARE(holder->submitted, 2);                                  // nothing new, no speculative copy
+    QCOMPARE(holder->held.size(), 2);                                // and its running tasks stay with it
+    QVERIFY(holder->cancelled.isEmpty());
+    QVERIFY(rec.finished.isEmpty());
+    const auto drained = [&] {
+        for (const NodeSnapshot &n : c.snapshot().nodes)
+            if (n.id == QStringLiteral("holder"))
+                return n.draining;
+        return false;
+    };
+    QVERIFY(drained());
+    // A second job goes to b alone as well.
+    const int second = c.submit(job(20));
+    QTRY_COMPARE_WITH_TIMEOUT(rec.byIndex[second].size(), 20, 10000);
+    QCOMPARE(holder->submitted, 2);
+    // Draining requeued nothing: only losing the node does.
+    c.setNodeDraining(QStringLiteral("holder"), false);
+    QVERIFY(!drained());
+    holder->loseEverything();
+    QTRY_COMPARE_WITH_TIMEOUT(rec.finished.size(), 2, 10000);
+    QCOMPARE(rec.byIndex[first].size(), 40);
+    QCOMPARE(rec.duplicates, 0);
+    c.setNodeDraining(QStringLiteral("nobody"), true); // an unknown id changes nothing
+    QVERIFY(!c.isNodeDraining(QStringLiteral("nobody")));
+
+    // Taken back, a drained node gets tasks again.
+    c.setNodeDraining(QStringLiteral("b"), true);
+    auto *x = new FakeNode(QStringLiteral("x"), 2, echo);
+    c.addNode(x);
+    const int third = c.submit(job(30));
+    QTRY_COMPARE_WITH_TIMEOUT(rec.byIndex[third].size(), 30, 10000);
+    const int bBefore = b->submitted;
+    QCOMPARE(x->submitted, 30);
+    c.setNodeDraining(QStringLiteral("b"), false);
+    const int fourth = c.submit(job(200));
+    QTRY_COMPARE_WITH_TIMEOUT(rec.byIndex[fourth].size(), 200, 10000);
+    QVERIFY(b->submitted > bBefore);
 }
 
 void TestController::retriesThenSucceeds()
