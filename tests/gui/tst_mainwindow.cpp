@@ -578,6 +578,79 @@ private slots:
     }
 
     /**
+     * Issue 16: the live cells, checked mid-job against the task records (not against the statistics
+     * object that computes them). The job is paused so that nothing moves while the cells are read.
+     */
+    void liveCellsMidJobMatchTheRecords()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString secret = dir.filePath(QStringLiteral("secret"));
+        QVERIFY(test::writeSecretFile(secret, "gui-live-secret-0123456789"));
+        test::AgentProcess agent;
+        QVERIFY2(
+            agent.start(dir.filePath(QStringLiteral("state")), secret, {QStringLiteral("-w"), QStringLiteral("2")}),
+            qPrintable(agent.error()));
+        auto w = makeWindow(1, {}, secret);
+        QVERIFY(w->addRemoteNode(QStringLiteral("127.0.0.1"), agent.port()));
+        QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), agent.address(), NodesModel::State), QStringLiteral("online"),
+                                  20000);
+        QMap<QString, qint64> ranOn; // node name -> tasks that ended with a value there
+        qint64 records = 0;
+        QObject guard;
+        connect(w->host(), &sched::ControllerHost::resultsRecorded, &guard,
+                [&](int, const QVector<sched::TaskRecord> &r) {
+                    for (const sched::TaskRecord &t : r)
+                        ++ranOn[t.nodeName];
+                    records += r.size();
+                });
+        constexpr int Tasks = 300;
+        w->openFiles({writeSleepJob(dir, QStringLiteral("live"), Tasks, 20)}); // about 2 s on 3 workers
+        QTRY_VERIFY_WITH_TIMEOUT(records >= 60, 30000);
+        QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) != nullptr, 10000);
+        w->jobsView()->selectRow(0);
+        QAction *pause = menuAction(w.get(), QStringLiteral("&Pause"));
+        QVERIFY(pause && pause->isEnabled());
+        pause->trigger();
+        // Running tasks finish; then nothing moves: every node idle, the records steady.
+        QTRY_VERIFY_WITH_TIMEOUT(
+            w->nodesModel()->totals().busy == 0 && onlyJob(w.get())->state == sched::JobState::Paused, 15000);
+        qint64 steady = -1;
+        QTRY_VERIFY_WITH_TIMEOUT(std::exchange(steady, records) == records && settle(w.get()), 10000);
+        QVERIFY(settle(w.get()));
+        QVERIFY(records > 0 && records < Tasks);
+
+        const NodesModel *m = w->nodesModel();
+        qint64 sum = 0;
+        for (int row = 0; row + 1 < m->rowCount(); ++row) {
+            const QString name = m->index(row, NodesModel::Name).data().toString();
+            QCOMPARE(m->index(row, NodesModel::TasksDone).data().toLongLong(), ranOn.value(name));
+            // "% of all" is this node's share of the records, to one decimal.
+            QCOMPARE(m->index(row, NodesModel::Percent).data().toString(),
+                     QStringLiteral("%1 %").arg(100.0 * double(ranOn.value(name)) / double(records), 0, 'f', 1));
+            // A 20 ms sleep takes 20 ms and a little: the time per task says so.
+            if (ranOn.value(name) > 0) {
+                const QString perTask = m->index(row, NodesModel::TimePerTask).data().toString();
+                QVERIFY2(perTask.endsWith(QStringLiteral(" ms")), qPrintable(perTask));
+                const double ms = perTask.chopped(3).toDouble();
+                QVERIFY2(ms >= 20.0 && ms < 40.0, qPrintable(perTask));
+            }
+            sum += ranOn.value(name);
+        }
+        QCOMPARE(sum, records);
+        QCOMPARE(m->index(m->rowCount() - 1, NodesModel::TasksDone).data().toLongLong(), records);
+        const int doneCell = w->jobsModel()->index(0, JobsModel::Done).data().toInt();
+        QCOMPARE(qint64(doneCell), records);
+        QCOMPARE(w->jobsModel()->index(0, JobsModel::Eta).data().toString(), QStringLiteral("–"));
+
+        QAction *resume = menuAction(w.get(), QStringLiteral("&Resume"));
+        QVERIFY(resume && resume->isEnabled());
+        resume->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(records, qint64(Tasks), 10000);
+    }
+
+    /**
      * Issue 14: finished, finished with failures, cancelled and paused read differently (state text,
      * bar colour, counts); cancelled tasks are counted; a paused job has no ETA and its rate holds.
      */
