@@ -259,7 +259,8 @@ void AgentServer::onMessage(Session *s, const QCborMap &message)
     case MessageType::Error:
     case MessageType::Bye: {
         ErrorMessage e;
-        decode(message, &e, &error);
+        if (!decode(message, &e, &error))
+            e.text = error; // a malformed goodbye is still a goodbye: say what was wrong with it
         qCInfo(lcAgent).noquote() << s->peer << "says:" << e.text;
         s->channel->close(QStringLiteral("controller closed: ") + e.text);
         return;

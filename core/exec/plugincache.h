@@ -47,7 +47,7 @@ public:
     /** True if a file with that hash is stored (and still has the right size > 0). */
     bool contains(const QByteArray &sha) const;
     /** Verifies and stores \a bytes as \a sha. Returns false with *error on a hash mismatch or I/O failure. */
-    bool store(const QByteArray &sha, const QByteArray &bytes, QString *error);
+    [[nodiscard]] bool store(const QByteArray &sha, const QByteArray &bytes, QString *error);
     /** Plugins stored by store() since construction (not counting ones already present). */
     qint64 stored() const { return m_stored; }
 

@@ -49,10 +49,10 @@ public:
     QVector<PluginInfo> available() const;
 
     /** A name on the search path, or a path to a plugin file (anything with a '/' or ending in .so). */
-    std::optional<PluginInfo> resolve(const QString &nameOrPath, QString *error) const;
+    [[nodiscard]] std::optional<PluginInfo> resolve(const QString &nameOrPath, QString *error) const;
 
     /** Reads metadata and hash of one file; explains in *error why it is not a task plugin. */
-    static std::optional<PluginInfo> inspect(const QString &path, QString *error);
+    [[nodiscard]] static std::optional<PluginInfo> inspect(const QString &path, QString *error);
 
 private:
     QStringList m_searchPaths;

@@ -112,10 +112,10 @@ inline const QString Log = QStringLiteral("log"); // worker -> pool: id, text th
 } // namespace wire
 
 QCborMap encodeRun(const WorkBatch &batch);
-bool decodeRun(const QCborMap &message, WorkBatch *batch, QString *error);
+[[nodiscard]] bool decodeRun(const QCborMap &message, WorkBatch *batch, QString *error);
 
 /** Results travel as one flat array [id, outcome, value, runtimeUs, id, ...]; value is the error text unless Ok. */
 QCborMap encodeResults(const QVector<WorkResult> &results);
-bool decodeResults(const QCborMap &message, QVector<WorkResult> *results, QString *error);
+[[nodiscard]] bool decodeResults(const QCborMap &message, QVector<WorkResult> *results, QString *error);
 
 } // namespace taskfleet::exec

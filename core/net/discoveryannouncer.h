@@ -89,7 +89,7 @@ public:
     void setClock(std::function<qint64()> clock);
 
     /** Binds and sends the first announcement. False (with \a error) if the port cannot be bound. */
-    bool start(QString *error = nullptr);
+    [[nodiscard]] bool start(QString *error = nullptr);
     /** Stops announcing and closes the socket. Idempotent. */
     void stop();
     bool isRunning() const;

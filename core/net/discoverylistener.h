@@ -102,7 +102,7 @@ public:
     void setClock(std::function<qint64()> clock);
 
     /** Binds both sockets, probes if configured. False (with \a error) if binding fails. */
-    bool start(QString *error = nullptr);
+    [[nodiscard]] bool start(QString *error = nullptr);
     /** Closes the sockets and forgets all nodes (without nodeExpired()). Rejection counters stay. */
     void stop();
     bool isRunning() const;

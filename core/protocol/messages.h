@@ -37,7 +37,7 @@ enum class MessageType {
 /** The wire name of \a type ("hello", "run", ...). */
 QString messageTypeName(MessageType type);
 /** The type of \a message; Unknown (with *error set) if "t" is missing, not a string or not known. */
-MessageType messageType(const QCborMap &message, QString *error);
+[[nodiscard]] MessageType messageType(const QCborMap &message, QString *error);
 
 /** Largest plugin file a controller may upload (must fit in one frame with its envelope). */
 constexpr qint64 MaxPluginSize = qint64(60) * 1024 * 1024;
@@ -177,20 +177,20 @@ QCborMap encodeHeartbeat(const Heartbeat &m = {});
 QCborMap encodeError(const QString &text);
 QCborMap encodeBye(const QString &text);
 
-bool decode(const QCborMap &message, Hello *out, QString *error);
-bool decode(const QCborMap &message, Run *out, QString *error);
-bool decode(const QCborMap &message, Results *out, QString *error);
-bool decode(const QCborMap &message, Cancel *out, QString *error);
-bool decode(const QCborMap &message, Status *out, QString *error);
-bool decode(const QCborMap &message, SetWorkers *out, QString *error);
-bool decode(const QCborMap &message, PluginQuery *out, QString *error);
-bool decode(const QCborMap &message, PluginHave *out, QString *error);
-bool decode(const QCborMap &message, PluginUpload *out, QString *error);
-bool decode(const QCborMap &message, PluginStored *out, QString *error);
-bool decode(const QCborMap &message, PluginRejected *out, QString *error);
-bool decode(const QCborMap &message, Heartbeat *out, QString *error);
+[[nodiscard]] bool decode(const QCborMap &message, Hello *out, QString *error);
+[[nodiscard]] bool decode(const QCborMap &message, Run *out, QString *error);
+[[nodiscard]] bool decode(const QCborMap &message, Results *out, QString *error);
+[[nodiscard]] bool decode(const QCborMap &message, Cancel *out, QString *error);
+[[nodiscard]] bool decode(const QCborMap &message, Status *out, QString *error);
+[[nodiscard]] bool decode(const QCborMap &message, SetWorkers *out, QString *error);
+[[nodiscard]] bool decode(const QCborMap &message, PluginQuery *out, QString *error);
+[[nodiscard]] bool decode(const QCborMap &message, PluginHave *out, QString *error);
+[[nodiscard]] bool decode(const QCborMap &message, PluginUpload *out, QString *error);
+[[nodiscard]] bool decode(const QCborMap &message, PluginStored *out, QString *error);
+[[nodiscard]] bool decode(const QCborMap &message, PluginRejected *out, QString *error);
+[[nodiscard]] bool decode(const QCborMap &message, Heartbeat *out, QString *error);
 /** Error and Bye. */
-bool decode(const QCborMap &message, ErrorMessage *out, QString *error);
+[[nodiscard]] bool decode(const QCborMap &message, ErrorMessage *out, QString *error);
 
 /** True for 64 lowercase hex characters. */
 bool isSha256Hex(const QByteArray &hex);

@@ -63,7 +63,7 @@ public:
     void setSummaryIntervalMs(int ms) { m_summaryTimer.setInterval(ms); }
 
     /** Binds the discovery sockets and probes. False (with \a error) if the port cannot be bound. */
-    bool start(QString *error = nullptr);
+    [[nodiscard]] bool start(QString *error = nullptr);
     void stop();
     bool isRunning() const;
 

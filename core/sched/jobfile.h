@@ -23,10 +23,11 @@ constexpr qint64 MaxLinesFileSize = qint64(2) << 30;
  * A relative plugin path or lines file is taken relative to the job file's folder.
  * On failure returns nullopt and sets *error to "FILE: field \"x\": expected ..., got ...".
  */
-std::optional<JobSpec> parseJobFile(const QString &path, const exec::PluginRegistry &plugins, QString *error);
+[[nodiscard]] std::optional<JobSpec> parseJobFile(const QString &path, const exec::PluginRegistry &plugins,
+                                                  QString *error);
 
 /** The same, for JSON already in memory; \a origin names it in messages, \a baseDir resolves relative paths. */
-std::optional<JobSpec> parseJobJson(const QByteArray &json, const QString &origin, const QString &baseDir,
-                                    const exec::PluginRegistry &plugins, QString *error);
+[[nodiscard]] std::optional<JobSpec> parseJobJson(const QByteArray &json, const QString &origin, const QString &baseDir,
+                                                  const exec::PluginRegistry &plugins, QString *error);
 
 } // namespace taskfleet::sched

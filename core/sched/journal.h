@@ -23,7 +23,7 @@ class JournalWriter
 {
 public:
     /** Opens \a path for appending (creating it and its folder). */
-    bool open(const QString &path, QString *error);
+    [[nodiscard]] bool open(const QString &path, QString *error);
     QString path() const { return m_file.fileName(); }
 
     /** Records a job under \a key (unique within the journal, e.g. a UUID). */
@@ -54,7 +54,8 @@ public:
      * Reads every complete record of \a path, in order. A torn or corrupt tail (a killed writer)
      * is skipped and reported in *warning; a file that is not a journal at all is an error.
      */
-    static std::optional<QVector<JournaledJob>> read(const QString &path, QString *error, QString *warning = nullptr);
+    [[nodiscard]] static std::optional<QVector<JournaledJob>> read(const QString &path, QString *error,
+                                                                   QString *warning = nullptr);
 };
 
 /** The default journal location: $XDG_STATE_HOME/taskfleet/journal (~/.local/state/taskfleet/journal). */

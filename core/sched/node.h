@@ -53,7 +53,7 @@ public:
     /** How many more tasks the node takes now (credit-based flow control). */
     virtual int credit() const = 0;
     /** Whether the node can run this plugin (ABI, availability); *why explains a no. */
-    virtual bool canRun(const exec::PluginInfo &plugin, QString *why) const = 0;
+    [[nodiscard]] virtual bool canRun(const exec::PluginInfo &plugin, QString *why) const = 0;
     /** Runs \a tasks of one job: its plugin, per-task timeout and shared parameters (may be null). */
     virtual void submit(const exec::PluginInfo &plugin, qint64 timeoutMs, const exec::JobParametersPtr &parameters,
                         QVector<NodeTask> tasks)

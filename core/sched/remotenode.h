@@ -63,7 +63,7 @@ public:
     int workerCount() const override { return m_workers; }
     int busyWorkers() const override { return m_busy; }
     int credit() const override;
-    bool canRun(const exec::PluginInfo &plugin, QString *why) const override;
+    [[nodiscard]] bool canRun(const exec::PluginInfo &plugin, QString *why) const override;
     void submit(const exec::PluginInfo &plugin, qint64 timeoutMs, const exec::JobParametersPtr &parameters,
                 QVector<NodeTask> tasks) override;
     void cancel(const QVector<quint64> &attempts) override;

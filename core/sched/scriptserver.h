@@ -42,7 +42,7 @@ public:
      * Listens at \a path. Fails (with *error) when the directory is not private to this user, or
      * another live process serves that path already; a stale socket file is replaced.
      */
-    bool listen(const QString &path, QString *error);
+    [[nodiscard]] bool listen(const QString &path, QString *error);
     QString path() const { return m_path; }
     int clientCount() const { return int(m_sessions.size()); }
 

@@ -109,7 +109,7 @@ public:
      * Writes \a path (the summary) and, beside it, NAME.timeseries.csv and NAME.tasks.csv,
      * where NAME is \a path without its .csv suffix. Returns the files written.
      */
-    QStringList exportCsv(const QString &path, QString *error) const;
+    [[nodiscard]] QStringList exportCsv(const QString &path, QString *error) const;
 
 private:
     void addToSeries(int node, qint64 atUs);

@@ -15,6 +15,6 @@ namespace taskfleet::util {
  * UTF-8 and may not hold a lone surrogate (`"\ud800"`), which has no Unicode form. On failure returns
  * false and sets *error to "line L, column C: what is wrong". Nesting deeper than 512 is refused.
  */
-bool parseJsonExact(const QByteArray &json, QCborValue *out, QString *error);
+[[nodiscard]] bool parseJsonExact(const QByteArray &json, QCborValue *out, QString *error);
 
 } // namespace taskfleet::util
