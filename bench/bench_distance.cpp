@@ -21,31 +21,13 @@ struct Setup {
     bool delayCredit;
 };
 
-/** A controller with no local workers and one RemoteNode per address; null unless all come online. */
-std::unique_ptr<sched::Controller> connectAll(const QVector<quint16> &ports, const QByteArray &secret, bool delayCredit)
+/** A controller with no local workers and one RemoteNode per port; null unless all come online. */
+std::unique_ptr<sched::Controller> connectAll(bench::Agents &agents, const std::vector<quint16> &ports,
+                                              bool delayCredit)
 {
     auto controller = std::make_unique<sched::Controller>();
     bench::addLocalNode(*controller, 0);
-    std::vector<sched::RemoteNode *> nodes;
-    for (quint16 port : ports) {
-        sched::RemoteNodeOptions o;
-        o.host = QStringLiteral("127.0.0.1");
-        o.port = port;
-        o.channel = net::ChannelOptions::fromSecret(secret);
-        o.delayCredit = delayCredit;
-        auto *node = new sched::RemoteNode(o);
-        controller->addNode(node);
-        node->start();
-        nodes.push_back(node);
-    }
-    const bool online = bench::waitUntil(
-        [&] {
-            return std::all_of(nodes.begin(), nodes.end(), [](const sched::RemoteNode *n) {
-                return n->state() == sched::NodeState::Online && n->workerCount() > 0;
-            });
-        },
-        60000);
-    return online ? std::move(controller) : nullptr;
+    return agents.connectTo(*controller, ports, 60000, delayCredit) ? std::move(controller) : nullptr;
 }
 
 sched::JobSpec sleepJob(const exec::PluginInfo &sleep, int tasks, int ms)
@@ -120,33 +102,26 @@ int main(int argc, char **argv)
         std::fprintf(stderr, "not every taskfleet-agent started\n");
         return 1;
     }
-    QFile secretFile(agents.secretFile());
-    if (!secretFile.open(QIODevice::ReadOnly)) {
-        std::fprintf(stderr, "cannot read the agents' secret\n");
-        return 1;
-    }
-    const QByteArray secret = secretFile.readAll();
-    QVector<quint16> direct;
+    const std::vector<quint16> &direct = agents.ports();
     std::vector<std::unique_ptr<test::ImpairedLink>> links;
-    QVector<quint16> distant;
+    std::vector<quint16> distant;
     test::LinkProfile profile;
     profile.delayMs = 50;
     profile.jitterMs = 10;
     profile.loss = 0.02;
     for (int i = 0; i < AgentCount; ++i) {
-        direct.append(quint16(agents.address(size_t(i)).section(QLatin1Char(':'), 1).toUInt()));
         profile.seed = quint32(1500 + i);
-        links.push_back(std::make_unique<test::ImpairedLink>(QHostAddress::LocalHost, direct.back(), profile));
+        links.push_back(std::make_unique<test::ImpairedLink>(QHostAddress::LocalHost, direct.at(size_t(i)), profile));
         if (!links.back()->start()) {
             std::fprintf(stderr, "cannot start the impaired link\n");
             return 1;
         }
-        distant.append(links.back()->port());
+        distant.push_back(links.back()->port());
     }
 
     {
         // Every agent caches both plugins first, so no setup below pays an upload.
-        auto warm = connectAll(direct, secret, true);
+        auto warm = connectAll(agents, direct, true);
         if (!warm || bench::runJob(*warm, sleepJob(*sleep, AgentCount * Workers, 1)).notOk
             || bench::runJob(*warm, bench::echoJob(echo, 1000)).notOk) {
             std::fprintf(stderr, "warm-up failed\n");
@@ -164,7 +139,7 @@ int main(int argc, char **argv)
                 workSeconds);
     std::printf("%-44s %10s %10s %12s %13s\n", "setup", "wall, s", "x work", "first job, s", "delay credit");
     for (int s = 0; s < 4; ++s) {
-        auto controller = connectAll(setups[s].distant ? distant : direct, secret, setups[s].delayCredit);
+        auto controller = connectAll(agents, setups[s].distant ? distant : direct, setups[s].delayCredit);
         if (!controller) {
             std::fprintf(stderr, "the agents did not come online (%s)\n", setups[s].name);
             return 1;
@@ -191,7 +166,7 @@ int main(int argc, char **argv)
     // Loopback echo throughput: the larger credit must not cost speed where the round trip is tiny. Both
     // controllers stay connected and take turns, so the machine's noise falls on both alike.
     std::unique_ptr<sched::Controller> echoControllers[2]
-        = {connectAll(direct, secret, true), connectAll(direct, secret, false)};
+        = {connectAll(agents, direct, true), connectAll(agents, direct, false)};
     std::vector<double> rates[2];
     for (int r = 0; r < rounds + 1; ++r) {
         for (int s = 0; s < 2; ++s) {

@@ -207,12 +207,22 @@ public:
     /** Adds one RemoteNode per agent to \a controller and waits until all are online with workers. */
     bool connect(sched::Controller &controller, int timeoutMs = 30000)
     {
+        return connectTo(controller, m_ports, timeoutMs, true);
+    }
+
+    /**
+     * The same for RemoteNodes on other ports of 127.0.0.1 that lead to these agents (for example
+     * through an impaired link), with or without the round-trip credit.
+     */
+    bool connectTo(sched::Controller &controller, const std::vector<quint16> &ports, int timeoutMs, bool delayCredit)
+    {
         std::vector<sched::RemoteNode *> nodes;
-        for (quint16 port : m_ports) {
+        for (quint16 port : ports) {
             sched::RemoteNodeOptions o;
             o.host = QStringLiteral("127.0.0.1");
             o.port = port;
             o.channel = net::ChannelOptions::fromSecret(m_secret);
+            o.delayCredit = delayCredit;
             auto *node = new sched::RemoteNode(o);
             controller.addNode(node);
             node->start();
@@ -227,6 +237,8 @@ public:
             timeoutMs);
     }
 
+    /** The TCP ports the agents listen on (127.0.0.1). */
+    const std::vector<quint16> &ports() const { return m_ports; }
     /** "127.0.0.1:PORT" of agent \a i, for programs such as taskfleet-run. */
     QString address(size_t i) const { return QStringLiteral("127.0.0.1:%1").arg(m_ports.at(i)); }
     /** The 0600 file holding the agents' secret. */

@@ -52,8 +52,11 @@ HostInfo readHostInfo()
         h.memUsed = total - available;
     }
     h.cores = QThread::idealThreadCount();
-    h.os = QStringLiteral("%1, %2 %3")
-               .arg(QSysInfo::prettyProductName(), QSysInfo::kernelType(), QSysInfo::kernelVersion());
+    // prettyProductName() reads /etc/os-release: once per process, not at every refresh.
+    static const QString os
+        = QStringLiteral("%1, %2 %3")
+              .arg(QSysInfo::prettyProductName(), QSysInfo::kernelType(), QSysInfo::kernelVersion());
+    h.os = os;
 #ifdef TASKFLEET_VERSION
     h.version = QStringLiteral(TASKFLEET_VERSION);
 #endif

@@ -33,6 +33,19 @@ struct Outcome {
     double wallSeconds = 0;
 };
 
+/** A RemoteNode to 127.0.0.1:\a port (an agent, or a link in front of one), added to \a c and started. */
+sched::RemoteNode *addNode(sched::Controller &c, quint16 port)
+{
+    sched::RemoteNodeOptions o;
+    o.host = QStringLiteral("127.0.0.1");
+    o.port = port;
+    o.channel = net::ChannelOptions::fromSecret(Secret);
+    auto *node = new sched::RemoteNode(o);
+    c.addNode(node);
+    node->start();
+    return node;
+}
+
 Outcome run(sched::Controller &c, sched::JobSpec spec, int timeoutMs)
 {
     Outcome out;
@@ -154,14 +167,7 @@ void TestDistance::distantAgentsKeepTheirWorkersBusy()
         profile.seed = quint32(150 + 10 * i);
         links.push_back(std::make_unique<test::ImpairedLink>(QHostAddress::LocalHost, m_agents[i]->port(), profile));
         QVERIFY(links.back()->start());
-        sched::RemoteNodeOptions o;
-        o.host = QStringLiteral("127.0.0.1");
-        o.port = links.back()->port();
-        o.channel = net::ChannelOptions::fromSecret(Secret);
-        auto *node = new sched::RemoteNode(o);
-        c.addNode(node);
-        node->start();
-        nodes.append(node);
+        nodes.append(addNode(c, links.back()->port()));
     }
     QTRY_VERIFY_WITH_TIMEOUT(std::all_of(nodes.cbegin(), nodes.cend(),
                                          [](const sched::RemoteNode *n) {
@@ -206,13 +212,7 @@ void TestDistance::loopbackAgentsGetLittleDelayCredit()
     exec::WorkerPoolOptions none;
     none.workers = 0;
     c.addNode(new sched::LocalNode(none));
-    sched::RemoteNodeOptions o;
-    o.host = QStringLiteral("127.0.0.1");
-    o.port = m_agents.front()->port();
-    o.channel = net::ChannelOptions::fromSecret(Secret);
-    auto *node = new sched::RemoteNode(o);
-    c.addNode(node);
-    node->start();
+    sched::RemoteNode *node = addNode(c, m_agents.front()->port());
     QTRY_VERIFY_WITH_TIMEOUT(node->state() == sched::NodeState::Online && node->workerCount() > 0, 30000);
     const Outcome out = run(c, sleepJob(20, TaskMs), 60000);
     QVERIFY(out.finished);

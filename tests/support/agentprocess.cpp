@@ -47,11 +47,11 @@ bool AgentProcess::start(const QString &stateDir, const QString &secretFile, con
     // Tests stay on loopback: no discovery broadcasts unless the test configures discovery itself.
     static const QStringList discoveryFlags {QStringLiteral("--no-discovery"), QStringLiteral("-b"),
                                              QStringLiteral("--broadcast"), QStringLiteral("--discovery-port")};
-    const bool discovery
-        = std::any_of(extraArgs.cbegin(), extraArgs.cend(), [](const QString &a) { return discoveryFlags.contains(a); })
-          && !extraArgs.contains(QStringLiteral("--no-discovery"));
-    if (std::none_of(extraArgs.cbegin(), extraArgs.cend(), [](const QString &a) { return discoveryFlags.contains(a); }))
+    const bool discoveryFlagsGiven = std::any_of(extraArgs.cbegin(), extraArgs.cend(),
+                                                 [](const QString &a) { return discoveryFlags.contains(a); });
+    if (!discoveryFlagsGiven)
         args << QStringLiteral("--no-discovery");
+    const bool discovery = discoveryFlagsGiven && !extraArgs.contains(QStringLiteral("--no-discovery"));
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.remove(QStringLiteral("TASKFLEET_SECRET"));
     m_process.setProcessEnvironment(env);
