@@ -40,9 +40,11 @@ function(tf_add_plugin name)
     install(TARGETS tf_plugin_${name} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/taskfleet/plugins)
 endfunction()
 
-# tf_add_test(NAME SOURCES ... [LIBS ...] [LABELS ...] [TIMEOUT s]): one Qt Test executable, one ctest entry.
+# tf_add_test(NAME SOURCES ... [LIBS ...] [LABELS ...] [TIMEOUT s] [SERIAL]): one Qt Test executable, one ctest
+# entry. CI runs ctest with -j (the suites mostly wait on processes and sockets); SERIAL runs a suite alone,
+# for one that asserts wall-clock times another suite's load could stretch.
 function(tf_add_test name)
-    cmake_parse_arguments(ARG "GUI" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+    cmake_parse_arguments(ARG "GUI;SERIAL" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
     add_executable(tst_${name} ${ARG_SOURCES})
     target_link_libraries(tst_${name} PRIVATE tf_testsupport tf_options ${ARG_LIBS})
     if(NOT ARG_TIMEOUT)
@@ -59,4 +61,7 @@ function(tf_add_test name)
         # skipped, not passed. A skip of one function among others still counts as a pass.
         SKIP_REGULAR_EXPRESSION "SKIP   : [A-Za-z_0-9]+::initTestCase\\(\\)"
         ENVIRONMENT "QT_QPA_PLATFORM=offscreen;TASKFLEET_PLUGIN_PATH=${TASKFLEET_PLUGIN_OUTPUT_DIR};ASAN_OPTIONS=detect_leaks=0")
+    if(ARG_SERIAL)
+        set_tests_properties(${name} PROPERTIES RUN_SERIAL TRUE)
+    endif()
 endfunction()
