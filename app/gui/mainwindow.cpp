@@ -14,6 +14,10 @@
 #include "pythonjobdialog.h"
 #include "resultsmodel.h"
 #include "settingsdialog.h"
+#include "tableview.h"
+#include "tasksmodel.h"
+#include "taskmapview.h"
+#include "taskspanel.h"
 #include "throughputchart.h"
 
 #include "sched/jobfile.h"
@@ -28,6 +32,7 @@
 #include <QtCore/QRegularExpression>
 #include <QtCore/QSettings>
 #include <QtCore/QThread>
+#include <QtCore/QTimer>
 #include <QtGui/QCloseEvent>
 #include <QtGui/QDragEnterEvent>
 #include <QtGui/QDropEvent>
@@ -42,6 +47,7 @@
 #include <QtWidgets/QLabel>
 #include <QtWidgets/QMenuBar>
 #include <QtWidgets/QMessageBox>
+#include <QtWidgets/QStackedWidget>
 #include <QtWidgets/QPlainTextEdit>
 #include <QtWidgets/QScrollBar>
 #include <QtWidgets/QSystemTrayIcon>
@@ -78,19 +84,6 @@ bool looksLikePython(const QString &path)
 
 const QString ExamplesDir = QStringLiteral(":/taskfleet/jobs");
 
-QTableView *makeTable(QWidget *parent)
-{
-    auto *view = new QTableView(parent);
-    view->setSelectionBehavior(QAbstractItemView::SelectRows);
-    view->setSelectionMode(QAbstractItemView::SingleSelection);
-    view->verticalHeader()->hide();
-    view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 10);
-    view->horizontalHeader()->setHighlightSections(false);
-    view->setAlternatingRowColors(true);
-    view->setWordWrap(false);
-    return view;
-}
-
 QGroupBox *group(const QString &title, QWidget *content, QWidget *parent)
 {
     auto *box = new QGroupBox(title, parent);
@@ -120,6 +113,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget *parent)
     m_nodesModel = new NodesModel(this);
     m_jobsModel = new JobsModel(this);
     m_resultsModel = new ResultsModel(this);
+    m_tasksModel = new TasksModel(this);
 
     setWindowTitle(tr("Taskfleet"));
     setWindowIcon(QIcon(QStringLiteral(":/taskfleet/icons/taskfleet.png")));
@@ -132,6 +126,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget *parent)
     connect(m_host, &sched::ControllerHost::resultsRecorded, this, &MainWindow::onResults);
     connect(m_host, &sched::ControllerHost::jobFinished, this, &MainWindow::onJobFinished);
     connect(m_host, &sched::ControllerHost::eventLogged, this, &MainWindow::log);
+    connect(m_host, &sched::ControllerHost::taskReportReady, m_tasksModel, &TasksModel::setReport);
     connect(m_host, &sched::ControllerHost::statisticsExported, this, &MainWindow::onStatisticsExported);
     connect(m_host, &sched::ControllerHost::discoveryRejectionsChanged, this, &MainWindow::onDiscoveryRejections);
     connect(m_nodesModel, &NodesModel::workerCountRequested, m_host, &sched::ControllerHost::setNodeWorkerCount);
@@ -248,6 +243,14 @@ void MainWindow::buildActions()
     jobsMenu->addSeparator();
     m_raiseAction = jobsMenu->addAction(tr("Raise Priority"), this, [this] { onPriority(+1); });
     m_lowerAction = jobsMenu->addAction(tr("Lower Priority"), this, [this] { onPriority(-1); });
+    jobsMenu->addSeparator();
+    m_retryAction = jobsMenu->addAction(tr("Re&try Failed Tasks"), this, [this] { retryFailedTasks(selectedJob()); });
+    m_retryAction->setToolTip(
+        tr("Queue a new job of this job's tasks that failed, returned an error or were cancelled"));
+    m_rerunAction = jobsMenu->addAction(tr("Re&run Job"), this, [this] { rerunJob(selectedJob()); });
+    m_rerunAction->setToolTip(tr("Queue this job again, every task"));
+    m_removeJobAction = jobsMenu->addAction(tr("Re&move Job"), this, [this] { removeJob(selectedJob()); });
+    m_clearJobsAction = jobsMenu->addAction(tr("C&lear Finished Jobs"), this, &MainWindow::clearFinishedJobs);
 
     QMenu *nodes = menuBar()->addMenu(tr("&Nodes"));
     nodes->addAction(tr("&Add Node…"), this, &MainWindow::onAddNode);
@@ -403,8 +406,17 @@ void MainWindow::buildLayout()
         }
     });
 
+    // Tasks: every task of the selected job, with its detail; reports come while the tab shows a running job.
+    m_tasksPanel = new TasksPanel(m_tasksModel, this);
+    m_tasksPanel->addButtons({m_retryAction, m_rerunAction});
+    auto *reportTimer = new QTimer(this);
+    connect(reportTimer, &QTimer::timeout, this, &MainWindow::requestTaskReport);
+    reportTimer->start(500);
+
     m_tabs = new QTabWidget(this);
     m_tabs->addTab(resultsPage, tr("Results"));
+    m_tabs->addTab(m_tasksPanel, tr("Tasks"));
+    connect(m_tabs, &QTabWidget::currentChanged, this, &MainWindow::requestTaskReport);
     m_tabs->addTab(m_log, tr("Log"));
 
     // Picture
@@ -432,7 +444,18 @@ void MainWindow::buildLayout()
     left->setStretchFactor(1, 3);
     left->setStretchFactor(2, 4);
     auto *right = m_rightSplitter = new QSplitter(Qt::Vertical, this);
-    right->addWidget(group(tr("Picture"), picturePage, right));
+    // The picture for a job that draws one; for any other job a map of its tasks.
+    m_taskMap = new TaskMapView(m_tasksModel, this);
+    connect(m_taskMap, &TaskMapView::taskClicked, this, [this](int task) {
+        m_tabs->setCurrentWidget(m_tasksPanel);
+        m_tasksPanel->setStateFilter(-1);
+        m_tasksPanel->selectTask(task);
+    });
+    m_pictureStack = new QStackedWidget(this);
+    m_pictureStack->addWidget(m_taskMap);
+    m_pictureStack->addWidget(picturePage);
+    m_pictureGroup = group(tr("Task Map"), m_pictureStack, right);
+    right->addWidget(m_pictureGroup);
     right->addWidget(group(tr("Throughput"), m_chart, right));
     right->setStretchFactor(0, 3);
     right->setStretchFactor(1, 1);
@@ -711,6 +734,7 @@ void MainWindow::onSnapshot(const sched::ClusterSnapshot &snapshot)
 void MainWindow::onJobSubmitted(int jobId, const sched::JobSpec &spec)
 {
     m_jobPlugins.insert(jobId, spec.plugin.name);
+    m_specs.insert(jobId, spec);
     m_resultsModel->setJobInputs(jobId, spec.inputs);
     if (spec.plugin.name == MandelbrotPlugin) {
         m_mandelbrot->setJobInputs(jobId, spec.inputs);
@@ -718,7 +742,10 @@ void MainWindow::onJobSubmitted(int jobId, const sched::JobSpec &spec)
         m_mandelbrot->setCurrentJob(jobId);
     }
     // Only the window's own submissions are counted: an attached script's jobs (origin set) come in between.
-    const bool chosen = spec.origin.isEmpty() && m_selectOnSubmit.remove(m_acknowledged++);
+    const qint64 submission = spec.origin.isEmpty() ? m_acknowledged++ : -1;
+    const bool chosen = submission >= 0 && m_selectOnSubmit.remove(submission);
+    const RetryOrigin retry = submission >= 0 ? m_retryOnSubmit.take(submission) : RetryOrigin {};
+    m_tasksModel->addJob(jobId, spec.inputs.size(), retry.jobId, retry.indices);
     if (chosen || selectedJob() < 0 || spec.plugin.name == MandelbrotPlugin)
         m_pendingSelect = jobId;
 }
@@ -726,6 +753,7 @@ void MainWindow::onJobSubmitted(int jobId, const sched::JobSpec &spec)
 void MainWindow::onResults(int jobId, const QVector<sched::TaskRecord> &records)
 {
     m_resultsModel->addRecords(jobId, records);
+    m_tasksModel->addRecords(jobId, records);
     if (m_jobPlugins.value(jobId) == MandelbrotPlugin)
         m_mandelbrot->addRecords(jobId, records);
 }
@@ -734,6 +762,79 @@ void MainWindow::onJobFinished(int jobId)
 {
     // The snapshot that follows has the job's final state and counts: it is announced from there.
     m_endedUnannounced.insert(jobId);
+    if (jobId == m_tasksModel->currentJob())
+        m_host->requestTaskReport(jobId); // the attempts' history as it ended
+}
+
+void MainWindow::requestTaskReport()
+{
+    const int jobId = m_tasksModel->currentJob();
+    const sched::JobSnapshot *job = m_jobsModel->job(jobId);
+    const bool over = job && (job->state == sched::JobState::Finished || job->state == sched::JobState::Cancelled);
+    const bool shown = m_tabs->currentWidget() == m_tasksPanel || m_pictureStack->currentWidget() == m_taskMap;
+    if (job && !over && shown)
+        m_host->requestTaskReport(jobId);
+}
+
+int MainWindow::retryFailedTasks(int jobId)
+{
+    const auto spec = m_specs.constFind(jobId);
+    if (spec == m_specs.constEnd())
+        return 0;
+    const QVector<int> indices
+        = m_tasksModel->indicesIn(jobId, {TasksModel::Failed, TasksModel::Error, TasksModel::Cancelled});
+    if (indices.isEmpty()) {
+        confirm(tr("Job %1 has no failed, error or cancelled tasks to retry").arg(jobId));
+        return 0;
+    }
+    sched::JobSpec retry = *spec;
+    retry.inputs.clear();
+    retry.inputs.reserve(indices.size());
+    for (int i : indices)
+        retry.inputs.append(spec->inputs.at(i));
+    retry.name = tr("%1 (retry of %2)").arg(spec->name, countOf(indices.size(), tr("task"), tr("tasks")));
+    retry.origin.clear();
+    m_retryOnSubmit.insert(m_submitted, RetryOrigin {jobId, indices});
+    submit(retry, true);
+    return int(indices.size());
+}
+
+bool MainWindow::rerunJob(int jobId)
+{
+    const auto spec = m_specs.constFind(jobId);
+    if (spec == m_specs.constEnd())
+        return false;
+    sched::JobSpec again = *spec;
+    again.origin.clear(); // the window's job now, even if a script submitted the first run
+    submit(again, true);
+    return true;
+}
+
+bool MainWindow::removeJob(int jobId)
+{
+    const sched::JobSnapshot *job = m_jobsModel->job(jobId);
+    if (!job || (job->state != sched::JobState::Finished && job->state != sched::JobState::Cancelled))
+        return false;
+    m_host->removeJob(jobId);
+    m_tasksModel->removeJob(jobId);
+    m_resultsModel->removeJob(jobId);
+    m_specs.remove(jobId);
+    m_jobPlugins.remove(jobId);
+    log(tr("job %1 removed from the window").arg(jobId));
+    return true;
+}
+
+int MainWindow::clearFinishedJobs()
+{
+    QVector<int> over;
+    for (const sched::JobSnapshot &job : m_jobsModel->jobs())
+        if (job.state == sched::JobState::Finished || job.state == sched::JobState::Cancelled)
+            over.append(job.id);
+    for (int id : std::as_const(over))
+        removeJob(id);
+    if (!over.isEmpty())
+        confirm(tr("Cleared %1").arg(countOf(over.size(), tr("finished job"), tr("finished jobs"))));
+    return int(over.size());
 }
 
 void MainWindow::notifyJobEnded(const sched::JobSnapshot &job)
@@ -789,9 +890,27 @@ void MainWindow::onSelectionChanged()
 {
     const int jobId = selectedJob();
     m_resultsModel->setCurrentJob(jobId);
+    if (jobId != m_tasksModel->currentJob()) {
+        m_tasksModel->setCurrentJob(jobId);
+        if (jobId >= 0)
+            m_host->requestTaskReport(jobId); // running tasks and attempt history now, not at the next tick
+    }
     if (m_mandelbrot->hasPicture(jobId))
         m_mandelbrot->setCurrentJob(jobId);
+    showPictureOrMap(jobId);
     updateActions();
+}
+
+QWidget *MainWindow::pictureOrMap() const
+{
+    return m_pictureStack->currentWidget();
+}
+
+void MainWindow::showPictureOrMap(int jobId)
+{
+    const bool picture = m_mandelbrot->hasPicture(jobId);
+    m_pictureStack->setCurrentIndex(picture ? 1 : 0);
+    m_pictureGroup->setTitle(picture ? tr("Picture") : tr("Task Map"));
 }
 
 void MainWindow::updateResultsNote()
@@ -819,6 +938,9 @@ void MainWindow::updateActions()
     m_cancelAction->setEnabled(!over);
     m_raiseAction->setEnabled(!over);
     m_lowerAction->setEnabled(!over);
+    m_retryAction->setEnabled(job && over);
+    m_rerunAction->setEnabled(job != nullptr);
+    m_removeJobAction->setEnabled(job && over);
     const QModelIndexList nodes = m_nodesView->selectionModel()->selectedRows();
     const int nodeRow = nodes.isEmpty() ? -1 : nodes.first().row();
     const bool remote

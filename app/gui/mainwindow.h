@@ -20,6 +20,8 @@ class QPushButton;
 class QTableView;
 class QTabWidget;
 class QSplitter;
+class QStackedWidget;
+class QGroupBox;
 class QSystemTrayIcon;
 class QWidget;
 
@@ -30,6 +32,9 @@ class MandelbrotView;
 class ManualWindow;
 class NodesModel;
 class ResultsModel;
+class TaskMapView;
+class TasksModel;
+class TasksPanel;
 class ThroughputChart;
 
 /** How the window starts its controller. */
@@ -68,10 +73,15 @@ public:
     NodesModel *nodesModel() const { return m_nodesModel; }
     JobsModel *jobsModel() const { return m_jobsModel; }
     ResultsModel *resultsModel() const { return m_resultsModel; }
+    TasksModel *tasksModel() const { return m_tasksModel; }
+    TasksPanel *tasksPanel() const { return m_tasksPanel; }
     QTableView *nodesView() const { return m_nodesView; }
     QTableView *jobsView() const { return m_jobsView; }
     QPlainTextEdit *logView() const { return m_log; }
     MandelbrotView *mandelbrotView() const { return m_mandelbrot; }
+    TaskMapView *taskMap() const { return m_taskMap; }
+    /** The right-hand pane's page now shown: the task map or the Mandelbrot picture. */
+    QWidget *pictureOrMap() const;
     const exec::PluginRegistry &plugins() const { return m_registry; }
 
     /**
@@ -126,6 +136,19 @@ public:
     /** The job selected in the jobs table, or -1. */
     int selectedJob() const;
 
+    /**
+     * Jobs ▸ Retry Failed Tasks: queues a new job of the tasks of \a jobId that failed, returned an error
+     * or were cancelled (same plugin, parameters and options; its Tasks view names the task each one
+     * retries). Returns how many tasks it queued (0: none to retry; nothing queued).
+     */
+    int retryFailedTasks(int jobId);
+    /** Jobs ▸ Rerun Job: queues the job again, every task. False for a job the window does not know. */
+    bool rerunJob(int jobId);
+    /** Jobs ▸ Remove Job: forgets a job that is over, here and in the controller. False if it still runs. */
+    bool removeJob(int jobId);
+    /** Jobs ▸ Clear Finished Jobs: removes every job that is over; returns how many. */
+    int clearFinishedJobs();
+
 signals:
     void errorShown(const QString &message);
     /** A file or example became a job (its id arrives later in the jobs model). */
@@ -155,6 +178,8 @@ private:
     void onJobSubmitted(int jobId, const sched::JobSpec &spec);
     void onResults(int jobId, const QVector<sched::TaskRecord> &records);
     void onJobFinished(int jobId);
+    /** Asks for the selected job's task report while the Tasks tab shows a job that runs (and once after). */
+    void requestTaskReport();
     void onStatisticsExported(const QStringList &files, const QString &error);
     /** A done thing (a file written): in the log and, for a while, in the status bar. */
     void confirm(const QString &message);
@@ -176,6 +201,8 @@ private:
     void onPriority(int delta);
     void onAbout();
     void updateResultsNote();
+    /** The Mandelbrot picture for a job that draws one, else the task map. */
+    void showPictureOrMap(int jobId);
     void updateActions();
 
     MainWindowOptions m_options;
@@ -185,10 +212,15 @@ private:
     NodesModel *m_nodesModel = nullptr;
     JobsModel *m_jobsModel = nullptr;
     ResultsModel *m_resultsModel = nullptr;
+    TasksModel *m_tasksModel = nullptr;
+    TasksPanel *m_tasksPanel = nullptr;
     QTableView *m_nodesView = nullptr;
     QTableView *m_jobsView = nullptr;
     QTableView *m_resultsView = nullptr;
     MandelbrotView *m_mandelbrot = nullptr;
+    TaskMapView *m_taskMap = nullptr;
+    QStackedWidget *m_pictureStack = nullptr;
+    QGroupBox *m_pictureGroup = nullptr;
     QCheckBox *m_tint = nullptr;
     ThroughputChart *m_chart = nullptr;
     QPlainTextEdit *m_log = nullptr;
@@ -215,6 +247,10 @@ private:
     QAction *m_cancelAction = nullptr;
     QAction *m_raiseAction = nullptr;
     QAction *m_lowerAction = nullptr;
+    QAction *m_retryAction = nullptr;
+    QAction *m_rerunAction = nullptr;
+    QAction *m_removeJobAction = nullptr;
+    QAction *m_clearJobsAction = nullptr;
     QAction *m_removeNodeAction = nullptr;
     QAction *m_reconnectNodeAction = nullptr;
     QAction *m_drainNodeAction = nullptr;
@@ -224,6 +260,12 @@ private:
     qint64 m_submitted = 0;        ///< jobs handed to the host; jobSubmitted() comes back in the same order
     qint64 m_acknowledged = 0;     ///< jobSubmitted() signals received
     QSet<qint64> m_selectOnSubmit; ///< submission numbers whose job gets selected
+    struct RetryOrigin {
+        int jobId = -1;
+        QVector<int> indices; ///< the retried job's task index of each new task
+    };
+    QHash<qint64, RetryOrigin> m_retryOnSubmit; ///< submission number -> the job and tasks it retries
+    QHash<int, sched::JobSpec> m_specs;         ///< every job as submitted (its inputs are shared, not copied)
     int m_lastMandelbrotJob = -1;
 };
 

@@ -84,6 +84,13 @@ void ResultsModel::addRecords(int jobId, const QVector<sched::TaskRecord> &recor
         emit countsChanged();
 }
 
+void ResultsModel::removeJob(int jobId)
+{
+    if (jobId == m_current)
+        setCurrentJob(-1);
+    m_jobs.remove(jobId);
+}
+
 void ResultsModel::setCurrentJob(int jobId)
 {
     if (jobId == m_current)

@@ -26,6 +26,8 @@ public:
 
     void setJobInputs(int jobId, const QVector<QCborValue> &inputs);
     void addRecords(int jobId, const QVector<sched::TaskRecord> &records);
+    /** Forgets a job's records and inputs (a job removed from the window). */
+    void removeJob(int jobId);
     /** Shows this job's records (-1: none). */
     void setCurrentJob(int jobId);
     int currentJob() const { return m_current; }

@@ -167,6 +167,45 @@ QVector<int> Controller::jobIds() const
     return ids;
 }
 
+bool Controller::removeJob(int jobId)
+{
+    const auto it = m_jobs.find(jobId);
+    if (it == m_jobs.end() || !it->second->isOver())
+        return false;
+    m_jobs.erase(it);
+    emit eventLogged(QStringLiteral("job %1 removed").arg(jobId));
+    return true;
+}
+
+TaskReport Controller::taskReport(int jobId) const
+{
+    TaskReport report;
+    report.takenUs = m_stats.nowUs();
+    const Job *job = findJob(jobId);
+    if (!job)
+        return report;
+    report.jobId = jobId;
+    report.jobOver = job->isOver();
+    if (job->running > 0) {
+        for (const Attempt &a : m_attempts)
+            if (a.jobId == jobId)
+                report.running.append(RunningAttempt {a.index, a.node->name(), a.startUs});
+    }
+    report.notes = job->notes;
+    report.notesTruncated = job->notesTruncated;
+    return report;
+}
+
+void Controller::noteAttempt(Job *job, const Attempt &attempt, qint64 runtimeUs, const QString &what)
+{
+    if (job->noteCount >= MaxAttemptNotes) {
+        job->notesTruncated = true;
+        return;
+    }
+    ++job->noteCount;
+    job->notes[attempt.index].append(AttemptNote {attempt.node->name(), attempt.startUs, runtimeUs, what});
+}
+
 bool Controller::allJobsOver() const
 {
     return std::all_of(m_jobs.begin(), m_jobs.end(), [](const auto &e) { return e.second->isOver(); });
@@ -558,6 +597,9 @@ void Controller::cancelOtherCopies(int jobId, int index)
 {
     for (auto it = m_attempts.begin(); it != m_attempts.end();) {
         if (it->jobId == jobId && it->index == index) {
+            if (Job *job = findJob(jobId))
+                noteAttempt(job, it.value(), 0,
+                            QStringLiteral("a duplicate, cancelled: another copy ended the task first"));
             it->node->cancel({it.key()});
             m_stats.duplicateDiscarded(it->nodeStat);
             it = m_attempts.erase(it);
@@ -588,6 +630,8 @@ void Controller::onResults(Node *node, const QVector<exec::WorkResult> &results)
         const TaskState state = job->taskState[size_t(index)];
         if (state != TaskState::Running) {
             m_stats.duplicateDiscarded(attempt.nodeStat);
+            noteAttempt(job, attempt, r.runtimeUs,
+                        QStringLiteral("a duplicate, discarded: another copy had already ended the task"));
             continue;
         }
         switch (r.outcome) {
@@ -606,6 +650,9 @@ void Controller::onResults(Node *node, const QVector<exec::WorkResult> &results)
         case Outcome::Crashed:
         case Outcome::TimedOut: {
             m_stats.attemptFailed(attempt.nodeStat);
+            noteAttempt(job, attempt, r.runtimeUs,
+                        (r.outcome == Outcome::Crashed ? QStringLiteral("crashed: ") : QStringLiteral("timed out: "))
+                            + r.error);
             quint8 &tries = job->attempts[size_t(index)];
             tries = quint8(std::min(255, tries + 1));
             QSet<QString> &nodes = job->failedOn[index];
@@ -629,12 +676,16 @@ void Controller::onResults(Node *node, const QVector<exec::WorkResult> &results)
             break;
         }
         case Outcome::LoadFailed:
+            noteAttempt(job, attempt, 0, QStringLiteral("the node could not load the plugin: ") + r.error);
             job->excludedNodes.insert(node->id(), r.error);
             if (job->runningCopies[size_t(index)] == 0)
                 requeue(job, index);
             break;
         case Outcome::Cancelled:
         case Outcome::Lost:
+            noteAttempt(job, attempt, r.runtimeUs,
+                        (r.outcome == Outcome::Lost ? QStringLiteral("lost: ") : QStringLiteral("cancelled: "))
+                            + r.error);
             if (job->runningCopies[size_t(index)] == 0 && !job->isOver())
                 requeue(job, index);
             break;
@@ -662,6 +713,7 @@ void Controller::onTasksLost(Node *node, const QVector<quint64> &attempts, const
             continue;
         releaseCopy(job, attempt.index);
         m_stats.attemptLost(attempt.nodeStat);
+        noteAttempt(job, attempt, 0, QStringLiteral("lost with its node: ") + reason);
         if (job->taskState[size_t(attempt.index)] != TaskState::Running
             || job->runningCopies[size_t(attempt.index)] > 0)
             continue;

@@ -55,6 +55,8 @@ public:
     static constexpr int PoisonNodes = 3;
     /** A task lost with its node this many times fails. */
     static constexpr int MaxLosses = 5;
+    /** Attempts that went wrong whose history a job keeps for TaskReport (the first ones). */
+    static constexpr int MaxAttemptNotes = 10000;
 
     explicit Controller(QObject *parent = nullptr);
     ~Controller() override;
@@ -81,6 +83,13 @@ public:
     void cancelJob(int jobId);
     void setJobPriority(int jobId, int priority);
     const Job *job(int jobId) const;
+    /**
+     * Forgets a job that is over (finished or cancelled): it leaves the snapshots and frees its inputs.
+     * False (and nothing changes) for an unknown job or one still running.
+     */
+    bool removeJob(int jobId);
+    /** The job's attempts in flight and its history of attempts that went wrong (jobId -1 if unknown). */
+    TaskReport taskReport(int jobId) const;
     QVector<int> jobIds() const;
     bool allJobsOver() const;
 
@@ -124,6 +133,8 @@ private:
     void finishTask(Job *job, int index, stats::TaskStatus status, QCborValue output, QString error,
                     const Attempt *attempt, qint64 runtimeUs, QHash<int, QVector<TaskRecord>> *records);
     void cancelOtherCopies(int jobId, int index);
+    /** Keeps \a what in the task's attempt history (TaskReport), up to MaxAttemptNotes per job. */
+    void noteAttempt(Job *job, const Attempt &attempt, qint64 runtimeUs, const QString &what);
     void flushRecords(QHash<int, QVector<TaskRecord>> &records);
     void checkFinished(Job *job);
     void dropLiveJob(Job *job);

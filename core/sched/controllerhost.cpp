@@ -174,6 +174,7 @@ ControllerHost::ControllerHost(ControllerHostOptions options, QObject *parent)
     qRegisterMetaType<TaskRecord>();
     qRegisterMetaType<QVector<TaskRecord>>();
     qRegisterMetaType<JobSpec>();
+    qRegisterMetaType<TaskReport>();
     m_thread.setObjectName(QStringLiteral("taskfleet-controller"));
     m_backend = new Backend(this, m_options);
     m_backend->moveToThread(&m_thread);
@@ -224,6 +225,20 @@ void ControllerHost::submit(const JobSpec &spec)
     post([this, spec](Controller *c) {
         const int id = c->submit(spec);
         emit jobSubmitted(id, spec);
+    });
+}
+
+void ControllerHost::removeJob(int jobId)
+{
+    post([jobId](Controller *c) { c->removeJob(jobId); });
+}
+
+void ControllerHost::requestTaskReport(int jobId)
+{
+    Backend *backend = m_backend;
+    post([this, backend, jobId](Controller *c) {
+        backend->flush();
+        emit taskReportReady(c->taskReport(jobId));
     });
 }
 

@@ -5,6 +5,7 @@
 #include "controller.h"
 #include "net/discoverylistener.h"
 #include "snapshot.h"
+#include "taskreport.h"
 
 #include <QtCore/QMutex>
 #include <QtCore/QObject>
@@ -55,6 +56,13 @@ public:
     void resumeJob(int jobId);
     void cancelJob(int jobId);
     void setJobPriority(int jobId, int priority);
+    /** Controller::removeJob on the controller's thread (only a job that is over goes). */
+    void removeJob(int jobId);
+    /**
+     * Asks for the job's TaskReport; it arrives through taskReportReady(), after every record taken
+     * before it (so a task that stopped running is never shown as queued).
+     */
+    void requestTaskReport(int jobId);
     /** Changes a node's worker count at once (grows now, shrinks by draining). */
     void setNodeWorkerCount(const QString &nodeId, int count);
     /** Adds a node made by \a factory on the controller's thread (remote node types plug in here). */
@@ -95,6 +103,7 @@ signals:
     void jobSubmitted(int jobId, const taskfleet::sched::JobSpec &spec);
     void resultsRecorded(int jobId, const QVector<taskfleet::sched::TaskRecord> &records);
     void jobFinished(int jobId);
+    void taskReportReady(const taskfleet::sched::TaskReport &report);
     void eventLogged(const QString &message);
     void statisticsExported(const QStringList &files, const QString &error);
     /** Discovery's summary of rejected agents ("2 agents at … answer with another secret"); empty: none. */

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "jobspec.h"
+#include "taskreport.h"
 #include "exec/workerprotocol.h"
 
 #include <QtCore/QHash>
@@ -43,16 +44,19 @@ struct Job {
     exec::JobParametersPtr parameters; ///< from spec.parameters, hashed once at submit
     JobState state = JobState::Queued;
     std::vector<TaskState> taskState;
-    std::vector<quint8> attempts;          ///< crash/timeout attempts so far
-    std::vector<quint8> losses;            ///< times a node vanished while running it
-    std::vector<quint8> runningCopies;     ///< attempts in flight (2 while speculating)
-    std::vector<quint8> speculated;        ///< 1 once a duplicate was started
-    std::deque<int> pending;               ///< task indices waiting to run, front first
-    QHash<int, QSet<QString>> failedOn;    ///< node ids where a task crashed or timed out
-    QHash<QString, QString> excludedNodes; ///< node id -> why it cannot run this job's plugin
-    qint64 done = 0;                       ///< tasks with a value
-    qint64 errors = 0;                     ///< tasks with a plugin error
-    qint64 failed = 0;                     ///< tasks failed for good (crashes, timeouts, poison)
+    std::vector<quint8> attempts;           ///< crash/timeout attempts so far
+    std::vector<quint8> losses;             ///< times a node vanished while running it
+    std::vector<quint8> runningCopies;      ///< attempts in flight (2 while speculating)
+    std::vector<quint8> speculated;         ///< 1 once a duplicate was started
+    std::deque<int> pending;                ///< task indices waiting to run, front first
+    QHash<int, QSet<QString>> failedOn;     ///< node ids where a task crashed or timed out
+    QHash<QString, QString> excludedNodes;  ///< node id -> why it cannot run this job's plugin
+    QHash<int, QVector<AttemptNote>> notes; ///< attempts that did not give their task its result (TaskReport)
+    int noteCount = 0;                      ///< notes kept (at most Controller::MaxAttemptNotes)
+    bool notesTruncated = false;
+    qint64 done = 0;   ///< tasks with a value
+    qint64 errors = 0; ///< tasks with a plugin error
+    qint64 failed = 0; ///< tasks failed for good (crashes, timeouts, poison)
     qint64 cancelled = 0;
     qint64 running = 0;      ///< tasks with at least one attempt in flight
     double runtimeSumUs = 0; ///< of finished tasks, for the mean used by speculation

@@ -5,6 +5,7 @@
 #include "agentprocess.h"
 #include "appsettings.h"
 #include "delegates.h"
+#include "format.h"
 #include "jobsmodel.h"
 #include "mainwindow.h"
 #include "mandelbrotview.h"
@@ -13,6 +14,9 @@
 #include "plugininputsdialog.h"
 #include "pythonjobdialog.h"
 #include "resultsmodel.h"
+#include "taskmapview.h"
+#include "tasksmodel.h"
+#include "taskspanel.h"
 #include "testsupport.h"
 
 #include <QtCore/QDir>
@@ -50,6 +54,7 @@
 #include <QtWidgets/QStatusBar>
 #include <QtWidgets/QTextBrowser>
 #include <QtWidgets/QTableView>
+#include <QtWidgets/QTabWidget>
 
 #include <memory>
 #include <numeric>
@@ -442,6 +447,7 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(w->resultsModel()->rowCount(), 64, 10000);
         QTemporaryDir dir;
         QString error;
+        QCOMPARE(w->pictureOrMap(), w->mandelbrotView()->parentWidget()); // a job that draws: its picture
         const QString jsonl = dir.filePath(QStringLiteral("r.jsonl"));
         const QString csv = dir.filePath(QStringLiteral("r.csv"));
         QVERIFY2(w->resultsModel()->exportJsonLines(jsonl, &error), qPrintable(error));
@@ -990,6 +996,146 @@ private slots:
         QVERIFY(remove && remove->isEnabled());
         remove->trigger();
         QTRY_COMPARE_WITH_TIMEOUT(w->nodesModel()->rowOf(id), -1, 10000);
+    }
+
+    /**
+     * Issue 14 item 3: the Tasks view lists every task of the selected job in its state (queued, running
+     * with its node, done, error, failed), filters by state, and shows a task's full error and each attempt;
+     * Retry Failed Tasks queues exactly the tasks without a value and names what each retries; Rerun and
+     * Remove work on the job as a whole.
+     */
+    void tasksViewShowsEveryTaskAndRetriesTheFailed()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        constexpr int Tasks = 30;
+        QStringList inputs;
+        QSet<int> bad;
+        for (int i = 0; i < Tasks; ++i) {
+            if (i % 5 == 3) {
+                bad.insert(i);
+                inputs << QStringLiteral("\"bad\"");
+            } else {
+                inputs << QStringLiteral("150");
+            }
+        }
+        auto w = makeWindow(2);
+        auto *tabs = w->findChild<QTabWidget *>();
+        QVERIFY(tabs);
+        tabs->setCurrentWidget(w->tasksPanel());
+        w->openFiles({writeFile(dir, QStringLiteral("mixed.json"),
+                                QStringLiteral(R"({"name": "mixed", "plugin": "sleep", "inputs": [%1]})")
+                                    .arg(inputs.join(QLatin1Char(',')))
+                                    .toUtf8())});
+        QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) != nullptr, 10000);
+        const int mixedId = onlyJob(w.get())->id;
+        QTRY_COMPARE_WITH_TIMEOUT(w->selectedJob(), mixedId, 10000);
+        gui::TasksModel *tasks = w->tasksModel();
+        QCOMPARE(tasks->rowCount(), Tasks);
+        const auto sum = [&](int jobId) {
+            qint64 n = 0;
+            for (int s = 0; s < gui::TasksModel::StateCount; ++s)
+                n += tasks->count(jobId, gui::TasksModel::TaskState(s));
+            return n;
+        };
+        // Mid-job: both workers' tasks show as running on the local node, some done, some still queued.
+        QTRY_VERIFY_WITH_TIMEOUT(tasks->count(mixedId, gui::TasksModel::Running) == 2
+                                     && tasks->count(mixedId, gui::TasksModel::Done) >= 2
+                                     && tasks->count(mixedId, gui::TasksModel::Queued) > 0,
+                                 20000);
+        QCOMPARE(sum(mixedId), Tasks);
+        w->tasksPanel()->setStateFilter(gui::TasksModel::Running);
+        QTableView *view = w->tasksPanel()->view();
+        QTRY_VERIFY_WITH_TIMEOUT(view->model()->rowCount() >= 1 && view->model()->rowCount() <= 2, 5000);
+        QCOMPARE(view->model()->index(0, gui::TasksModel::State).data().toString(), QStringLiteral("running"));
+        QVERIFY(!view->model()->index(0, gui::TasksModel::Node).data().toString().isEmpty());
+        w->tasksPanel()->setStateFilter(-1);
+
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(tasks->count(mixedId, gui::TasksModel::Done), qint64(Tasks - bad.size()), 10000);
+        QCOMPARE(tasks->count(mixedId, gui::TasksModel::Error), qint64(bad.size()));
+        QCOMPARE(tasks->count(mixedId, gui::TasksModel::Running), 0);
+        QCOMPARE(tasks->count(mixedId, gui::TasksModel::Queued), 0);
+        // The filter shows exactly the errors, and a selected one explains itself in full.
+        w->tasksPanel()->setStateFilter(gui::TasksModel::Error);
+        QCOMPARE(view->model()->rowCount(), bad.size());
+        QSet<int> shown;
+        for (int r = 0; r < view->model()->rowCount(); ++r)
+            shown.insert(view->model()->index(r, gui::TasksModel::Index).data().toInt());
+        QCOMPARE(shown, bad);
+        QVERIFY(w->tasksPanel()->selectTask(3));
+        const QString detail = w->tasksPanel()->detail()->toPlainText();
+        QVERIFY2(detail.contains(QStringLiteral("Task 3: error"))
+                     && detail.contains(QStringLiteral("sleep expects milliseconds, an integer from 0 to")),
+                 qPrintable(detail));
+
+        // The task map stands where the picture would: a done task in its node's colour, an error orange;
+        // a click on a cell shows that task in the Tasks view.
+        QCOMPARE(w->pictureOrMap(), w->taskMap());
+        gui::TaskMapView *map = w->taskMap();
+        QCOMPARE(map->grab().isNull(), false); // lays the grid out
+        const QString localName = w->nodesModel()->nodes().value(0).name;
+        QCOMPARE(map->cellColor(0, 1), gui::nodeColor(localName));
+        QCOMPARE(map->cellColor(3, 1), QColor(0xf5, 0x7c, 0x00));
+        QCOMPARE(map->cellColor(0, 4), QColor(0xf5, 0x7c, 0x00)); // a cell of several tasks shows the error
+        w->tasksPanel()->setStateFilter(-1);
+        tabs->setCurrentIndex(0);
+        QTest::mouseClick(map, Qt::LeftButton, {}, map->cellRect(13).center());
+        QCOMPARE(tabs->currentWidget(), w->tasksPanel());
+        QCOMPARE(w->tasksPanel()->selectedTask(), 13);
+        w->tasksPanel()->setStateFilter(gui::TasksModel::Error);
+
+        // Retry Failed Tasks: a new job of exactly the 6 errors, selected, each naming the task it retries.
+        QVERIFY(menuAction(w.get(), QStringLiteral("Re&try Failed Tasks"))->isEnabled());
+        QCOMPARE(w->retryFailedTasks(mixedId), bad.size());
+        QTRY_COMPARE_WITH_TIMEOUT(w->jobsModel()->rowCount(), 2, 10000);
+        const sched::JobSnapshot retry = w->jobsModel()->jobs().at(1);
+        QCOMPARE(retry.name, QStringLiteral("mixed (retry of 6 tasks)"));
+        QCOMPARE(retry.total, qint64(bad.size()));
+        QTRY_COMPARE_WITH_TIMEOUT(w->selectedJob(), retry.id, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(tasks->count(retry.id, gui::TasksModel::Error), qint64(bad.size()), JobTimeoutMs);
+        w->tasksPanel()->setStateFilter(-1);
+        QVERIFY(w->tasksPanel()->selectTask(1));
+        QVERIFY2(w->tasksPanel()->detail()->toPlainText().contains(
+                     QStringLiteral("A retry of task 8 of job %1.").arg(mixedId)),
+                 qPrintable(w->tasksPanel()->detail()->toPlainText()));
+
+        // A task that crashes its worker: failed, with both attempts in its history.
+        w->openFiles(
+            {writeFile(dir, QStringLiteral("crashy.json"),
+                       R"({"name": "crashy", "plugin": "crash", "retries": 1, "inputs": ["nope", "abort"]})")});
+        QTRY_COMPARE_WITH_TIMEOUT(w->jobsModel()->rowCount(), 3, 10000);
+        const int crashyId = w->jobsModel()->jobs().at(2).id;
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 2), JobTimeoutMs);
+        w->selectJob(crashyId);
+        QTRY_COMPARE_WITH_TIMEOUT(tasks->count(crashyId, gui::TasksModel::Failed), 1, 10000);
+        QVERIFY(w->tasksPanel()->selectTask(1));
+        QTRY_VERIFY_WITH_TIMEOUT(w->tasksPanel()->detail()->toPlainText().contains(QStringLiteral("2. ")), 10000);
+        const QString crashDetail = w->tasksPanel()->detail()->toPlainText();
+        QVERIFY2(crashDetail.contains(QStringLiteral("Task 1: failed"))
+                     && crashDetail.contains(QStringLiteral("failed after 2 attempts"))
+                     && crashDetail.count(QStringLiteral(": crashed: ")) == 2,
+                 qPrintable(crashDetail));
+        // The Note column's tooltip has the full error (the table shows its first line).
+        QVERIFY(view->model()
+                    ->index(1, gui::TasksModel::Note)
+                    .data(Qt::ToolTipRole)
+                    .toString()
+                    .startsWith(QStringLiteral("failed after 2 attempts")));
+        grabFor(w.get(), QStringLiteral("window-tasks.png"));
+
+        // Rerun queues the whole job again; Remove forgets a finished job here and in the controller.
+        QVERIFY(w->rerunJob(mixedId));
+        QTRY_COMPARE_WITH_TIMEOUT(w->jobsModel()->rowCount(), 4, 10000);
+        QCOMPARE(w->jobsModel()->jobs().at(3).total, qint64(Tasks));
+        QVERIFY(w->removeJob(crashyId));
+        QTRY_COMPARE_WITH_TIMEOUT(w->jobsModel()->rowOf(crashyId), -1, 10000);
+        QCOMPARE(w->jobsModel()->rowCount(), 3);
+        QCOMPARE(tasks->count(crashyId, gui::TasksModel::Failed), 0);
+        QVERIFY(!w->removeJob(w->jobsModel()->jobs().at(2).id) || jobFinished(w.get(), 2)); // a running job stays
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 2), JobTimeoutMs);
+        QCOMPARE(w->clearFinishedJobs(), 3);
+        QTRY_COMPARE_WITH_TIMEOUT(w->jobsModel()->rowCount(), 0, 10000);
     }
 
     /** Issue 14: Nodes ▸ Drain stops new tasks going to a node (running ones finish); unchecked, it works again. */

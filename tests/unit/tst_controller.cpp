@@ -154,6 +154,8 @@ private slots:
     void cancelEndsEveryTask();
     void emptyJobFinishes();
     void statisticsCountEachTaskOnce();
+    void taskReportShowsRunningAttemptsAndHistory();
+    void onlyJobsThatAreOverAreRemoved();
 };
 
 void TestController::exactlyOnceAcrossNodes()
@@ -247,6 +249,14 @@ void TestController::retriesThenSucceeds()
     QCOMPARE(rec.byIndex[id][0].attempts, 1);
     QCOMPARE(c.statistics().retries(), 2);
     QCOMPARE(c.statistics().nodes().at(0).failures, 2);
+    // The two crashed attempts are the task's history; the one that worked is its record.
+    const TaskReport report = c.taskReport(id);
+    QCOMPARE(report.jobId, id);
+    QVERIFY(report.jobOver);
+    QCOMPARE(report.notes.size(), 1);
+    QCOMPARE(report.notes.value(3).size(), 2);
+    QCOMPARE(report.notes.value(3).at(0).nodeName, QStringLiteral("a"));
+    QCOMPARE(report.notes.value(3).at(1).what, QStringLiteral("crashed: worker killed by signal 11"));
 }
 
 void TestController::retriesExhausted()
@@ -376,6 +386,60 @@ void TestController::speculationFirstResultWins()
     QCOMPARE(r.status, stats::TaskStatus::Ok);
     QCOMPARE(r.nodeId, QStringLiteral("b"));
     QTRY_COMPARE_WITH_TIMEOUT(a->cancelled.size(), 1, 5000); // the losing copy was withdrawn
+    const QVector<AttemptNote> notes = c.taskReport(id).notes.value(7);
+    QCOMPARE(notes.size(), 1);
+    QCOMPARE(notes.first().nodeName, QStringLiteral("a"));
+    QVERIFY2(notes.first().what.startsWith(QStringLiteral("a duplicate, cancelled")), qPrintable(notes.first().what));
+}
+
+// Issue 14 (Tasks view): the report lists each attempt in flight with its node, and what was lost with a node.
+void TestController::taskReportShowsRunningAttemptsAndHistory()
+{
+    Controller c;
+    c.setSpeculation(false);
+    auto *holder = new FakeNode(QStringLiteral("holder"), 3, [](const NodeTask &) { return std::nullopt; });
+    c.addNode(holder);
+    Recorder rec(&c);
+    const int id = c.submit(job(10));
+    QTRY_COMPARE_WITH_TIMEOUT(holder->held.size(), 3, 5000);
+    TaskReport report = c.taskReport(id);
+    QCOMPARE(report.jobId, id);
+    QVERIFY(!report.jobOver);
+    QCOMPARE(report.running.size(), 3);
+    QSet<int> running;
+    for (const RunningAttempt &a : std::as_const(report.running)) {
+        QCOMPARE(a.nodeName, QStringLiteral("holder"));
+        QVERIFY(a.startUs <= report.takenUs);
+        running.insert(a.index);
+    }
+    QCOMPARE(running, (QSet<int> {0, 1, 2}));
+    QVERIFY(report.notes.isEmpty());
+
+    holder->loseEverything();
+    report = c.taskReport(id);
+    QVERIFY(report.running.isEmpty());
+    QCOMPARE(report.notes.size(), 3);
+    QCOMPARE(report.notes.value(1).first().what, QStringLiteral("lost with its node: connection lost"));
+    QCOMPARE(c.taskReport(id + 100).jobId, -1);
+}
+
+// Issue 14: Jobs ▸ Remove Job forgets a job that is over, and only such a job.
+void TestController::onlyJobsThatAreOverAreRemoved()
+{
+    Controller c;
+    auto *holder = new FakeNode(QStringLiteral("holder"), 1, [](const NodeTask &) { return std::nullopt; });
+    c.addNode(holder);
+    Recorder rec(&c);
+    const int id = c.submit(job(4));
+    QTRY_COMPARE_WITH_TIMEOUT(holder->held.size(), 1, 5000);
+    QVERIFY(!c.removeJob(id)); // running
+    QVERIFY(c.job(id));
+    c.cancelJob(id);
+    QVERIFY(c.removeJob(id));
+    QVERIFY(!c.job(id));
+    QVERIFY(c.snapshot().jobs.isEmpty());
+    QVERIFY(!c.removeJob(id)); // already gone
+    QVERIFY(!c.removeJob(12345));
 }
 
 void TestController::loadFailureExcludesNode()

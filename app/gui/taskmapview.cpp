@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT
+// The task map: one cell per task of the selected job, coloured by its state and node.
+#include "taskmapview.h"
+
+#include "format.h"
+#include "tasksmodel.h"
+
+#include <QtGui/QMouseEvent>
+#include <QtGui/QPainter>
+
+#include <algorithm>
+
+namespace taskfleet::gui {
+
+namespace {
+constexpr int MaxCell = 28;
+constexpr int MinCell = 3;
+
+/** How much a state needs a look, for a cell of several tasks: the highest wins. */
+int urgency(TasksModel::TaskState s)
+{
+    switch (s) {
+    case TasksModel::Failed:
+        return 5;
+    case TasksModel::Error:
+        return 4;
+    case TasksModel::Running:
+        return 3;
+    case TasksModel::Queued:
+        return 2;
+    case TasksModel::Cancelled:
+        return 1;
+    default:
+        return 0;
+    }
+}
+} // namespace
+
+TaskMapView::TaskMapView(TasksModel *model, QWidget *parent)
+    : QWidget(parent)
+    , m_model(model)
+{
+    setMinimumSize(120, 120);
+    setToolTip(tr("One cell per task: done in its node's colour, running lighter, queued grey, "
+                  "error orange, failed red. Click a cell to see the task."));
+    const auto repaint = [this] { update(); };
+    connect(model, &QAbstractItemModel::dataChanged, this, repaint);
+    connect(model, &QAbstractItemModel::modelReset, this, repaint);
+}
+
+void TaskMapView::layoutGrid(int tasks)
+{
+    const int w = std::max(1, width());
+    const int h = std::max(1, height());
+    m_perCell = 1;
+    for (int cell = MaxCell; cell >= MinCell; --cell) {
+        const int columns = std::max(1, w / cell);
+        const int rows = (tasks + columns - 1) / columns;
+        if (qint64(rows) * cell <= h) {
+            m_cell = cell;
+            m_columns = columns;
+            return;
+        }
+    }
+    // More tasks than cells of the smallest size: several tasks per cell.
+    m_cell = MinCell;
+    m_columns = std::max(1, w / MinCell);
+    const qint64 cells = qint64(m_columns) * std::max(1, h / MinCell);
+    m_perCell = int((tasks + cells - 1) / cells);
+}
+
+QColor TaskMapView::cellColor(int first, int count) const
+{
+    TasksModel::TaskState worst = TasksModel::Done;
+    int worstIndex = first;
+    for (int i = first; i < first + count; ++i) {
+        const TasksModel::TaskState s = m_model->stateAt(i);
+        if (urgency(s) > urgency(worst)) {
+            worst = s;
+            worstIndex = i;
+        }
+    }
+    switch (worst) {
+    case TasksModel::Failed:
+        return QColor(0xd3, 0x2f, 0x2f);
+    case TasksModel::Error:
+        return QColor(0xf5, 0x7c, 0x00);
+    case TasksModel::Running:
+        return nodeColor(m_model->nodeAt(worstIndex)).lighter(160);
+    case TasksModel::Queued:
+        return QColor(0xe0, 0xe0, 0xe0);
+    case TasksModel::Cancelled:
+        return QColor(0x61, 0x61, 0x61);
+    default:
+        return nodeColor(m_model->nodeAt(worstIndex));
+    }
+}
+
+void TaskMapView::paintEvent(QPaintEvent *)
+{
+    QPainter painter(this);
+    painter.fillRect(rect(), palette().base());
+    const int tasks = m_model->rowCount();
+    if (tasks == 0) {
+        painter.setPen(palette().color(QPalette::PlaceholderText));
+        painter.drawText(rect(), Qt::AlignCenter | Qt::TextWordWrap, tr("Select a job to see a map of its tasks."));
+        return;
+    }
+    layoutGrid(tasks);
+    const int gap = m_cell >= 6 ? 1 : 0;
+    for (int first = 0, cell = 0; first < tasks; first += m_perCell, ++cell) {
+        const int x = (cell % m_columns) * m_cell;
+        const int y = (cell / m_columns) * m_cell;
+        if (y >= height())
+            break;
+        painter.fillRect(x, y, m_cell - gap, m_cell - gap, cellColor(first, std::min(m_perCell, tasks - first)));
+    }
+}
+
+QRect TaskMapView::cellRect(int index) const
+{
+    if (index < 0 || index >= m_model->rowCount())
+        return {};
+    const int cell = index / m_perCell;
+    return {(cell % m_columns) * m_cell, (cell / m_columns) * m_cell, m_cell, m_cell};
+}
+
+int TaskMapView::taskAt(const QPoint &pos) const
+{
+    if (pos.x() < 0 || pos.y() < 0 || pos.x() >= m_columns * m_cell)
+        return -1;
+    const qint64 cell = qint64(pos.y() / m_cell) * m_columns + pos.x() / m_cell;
+    const qint64 task = cell * m_perCell;
+    return task < m_model->rowCount() ? int(task) : -1;
+}
+
+void TaskMapView::mousePressEvent(QMouseEvent *event)
+{
+    if (const int task = taskAt(event->position().toPoint()); task >= 0)
+        emit taskClicked(task);
+}
+
+} // namespace taskfleet::gui

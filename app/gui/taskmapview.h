@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+// The task map: one cell per task of the selected job, coloured by its state and node.
+#pragma once
+
+#include <QtWidgets/QWidget>
+
+namespace taskfleet::gui {
+
+class TasksModel;
+
+/**
+ * Paints the current job of a TasksModel as a grid, task 0 top left, row by row: a done task in
+ * its node's colour (nodeColor(), as in the chart and the Nodes table), a running one in its node's
+ * colour lightened, queued light grey, error orange, failed red, cancelled dark grey. A job with
+ * more tasks than the widget has cells shows several tasks per cell, the cell in the colour of the
+ * state that most needs a look (failed, error, running, queued, cancelled, done). A click on a cell
+ * emits taskClicked() with its first task. The Mandelbrot picture is the special case of this map.
+ */
+class TaskMapView : public QWidget
+{
+    Q_OBJECT
+
+public:
+    explicit TaskMapView(TasksModel *model, QWidget *parent = nullptr);
+
+    /** Tasks per cell and the grid's columns, as last laid out (for tests). */
+    int tasksPerCell() const { return m_perCell; }
+    int columns() const { return m_columns; }
+    /** Where the cell holding task \a index is drawn (empty when it is not). */
+    QRect cellRect(int index) const;
+    /** The task at \a pos (widget coordinates), or -1. */
+    int taskAt(const QPoint &pos) const;
+    /** The colour a cell of these tasks gets (the first \a count from \a first). */
+    QColor cellColor(int first, int count) const;
+
+    QSize sizeHint() const override { return {320, 320}; }
+
+signals:
+    void taskClicked(int index);
+
+protected:
+    void paintEvent(QPaintEvent *event) override;
+    void mousePressEvent(QMouseEvent *event) override;
+
+private:
+    /** Columns, cell size and tasks per cell for \a tasks in the widget's current size. */
+    void layoutGrid(int tasks);
+
+    TasksModel *m_model;
+    int m_columns = 1;
+    int m_cell = 1;
+    int m_perCell = 1;
+};
+
+} // namespace taskfleet::gui

@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: MIT
+// Every task of a job, whatever its state: the table behind the Tasks view.
+#include "tasksmodel.h"
+
+#include "format.h"
+
+#include <QtGui/QBrush>
+
+#include <algorithm>
+
+namespace taskfleet::gui {
+
+namespace {
+TasksModel::TaskState stateOf(stats::TaskStatus status)
+{
+    switch (status) {
+    case stats::TaskStatus::Ok:
+        return TasksModel::Done;
+    case stats::TaskStatus::Error:
+        return TasksModel::Error;
+    case stats::TaskStatus::Failed:
+        return TasksModel::Failed;
+    case stats::TaskStatus::Cancelled:
+        return TasksModel::Cancelled;
+    }
+    return TasksModel::Failed;
+}
+
+QString firstLine(const QString &text)
+{
+    const qsizetype end = text.indexOf(QLatin1Char('\n'));
+    return end < 0 ? text : text.left(end) + QStringLiteral(" …");
+}
+
+QString secondsAt(qint64 us)
+{
+    return QString::number(double(us) / 1e6, 'f', 3) + QStringLiteral(" s");
+}
+} // namespace
+
+QString TasksModel::stateName(TaskState state)
+{
+    switch (state) {
+    case Queued:
+        return tr("queued");
+    case Running:
+        return tr("running");
+    case Done:
+        return tr("done");
+    case Error:
+        return tr("error");
+    case Failed:
+        return tr("failed");
+    case Cancelled:
+        return tr("cancelled");
+    case StateCount:
+        break;
+    }
+    return {};
+}
+
+void TasksModel::addJob(int jobId, qint64 tasks, int retryOf, const QVector<int> &retriedIndices)
+{
+    const bool shown = jobId == m_current;
+    if (shown)
+        beginResetModel();
+    Job &job = m_jobs[jobId];
+    job.rows.assign(size_t(std::max<qint64>(0, tasks)), Row {});
+    job.retryOf = retryOf;
+    job.retriedIndices = retriedIndices;
+    if (shown)
+        endResetModel();
+}
+
+void TasksModel::removeJob(int jobId)
+{
+    if (jobId == m_current)
+        setCurrentJob(-1);
+    m_jobs.remove(jobId);
+}
+
+void TasksModel::addRecords(int jobId, const QVector<sched::TaskRecord> &records)
+{
+    const auto it = m_jobs.find(jobId);
+    if (it == m_jobs.end() || records.isEmpty())
+        return;
+    Job &job = *it;
+    int first = INT_MAX;
+    int last = -1;
+    for (const sched::TaskRecord &r : records) {
+        if (r.index < 0 || size_t(r.index) >= job.rows.size())
+            continue;
+        Row &row = job.rows[size_t(r.index)];
+        if (row.state != Queued)
+            --job.counts[row.state]; // cannot happen (one record per task); keeps the counts true if it did
+        row.state = stateOf(r.status);
+        ++job.counts[row.state];
+        row.attempts = quint8(std::clamp(r.attempts, 0, 255));
+        row.node = r.nodeName.isEmpty() ? qint16(-1) : nodeIndex(r.nodeName);
+        row.startMs = qint32(std::clamp<qint64>(r.startUs / 1000, 0, INT_MAX));
+        row.runtimeUs = r.runtimeUs;
+        if (r.status != stats::TaskStatus::Ok && !r.error.isEmpty())
+            job.errors.insert(r.index, r.error);
+        if (!r.log.isEmpty())
+            job.logs.insert(r.index, r.log);
+        job.running.remove(r.index);
+        first = std::min(first, r.index);
+        last = std::max(last, r.index);
+    }
+    if (last >= 0)
+        rowsChanged(jobId, first, last);
+}
+
+void TasksModel::setReport(const sched::TaskReport &report)
+{
+    const auto it = m_jobs.find(report.jobId);
+    if (it == m_jobs.end())
+        return;
+    Job &job = *it;
+    int first = INT_MAX;
+    int last = -1;
+    const auto touch = [&](int index) {
+        first = std::min(first, index);
+        last = std::max(last, index);
+    };
+    for (auto r = job.running.cbegin(); r != job.running.cend(); ++r)
+        touch(r.key());
+    job.running.clear();
+    for (const sched::RunningAttempt &a : report.running) {
+        // A record taken before the report beats it: the host flushes records first, so this is a task still
+        // running; the check keeps an ended task ended whatever the order.
+        if (a.index < 0 || size_t(a.index) >= job.rows.size() || job.rows[size_t(a.index)].state != Queued)
+            continue;
+        job.running.insert(a.index, a);
+        touch(a.index);
+    }
+    for (auto n = report.notes.cbegin(); n != report.notes.cend(); ++n)
+        if (job.notes.value(n.key()).size() != n.value().size())
+            touch(n.key());
+    job.notes = report.notes;
+    job.notesTruncated = report.notesTruncated;
+    job.reportUs = report.takenUs;
+    if (last >= 0)
+        rowsChanged(report.jobId, std::max(0, first), std::min(last, int(job.rows.size()) - 1));
+}
+
+void TasksModel::setCurrentJob(int jobId)
+{
+    if (jobId == m_current)
+        return;
+    beginResetModel();
+    m_current = jobId;
+    endResetModel();
+}
+
+qint64 TasksModel::count(int jobId, TaskState state) const
+{
+    const auto it = m_jobs.constFind(jobId);
+    if (it == m_jobs.constEnd())
+        return 0;
+    const Job &job = *it;
+    const qint64 running = job.running.size();
+    if (state == Running)
+        return running;
+    if (state == Queued) {
+        qint64 ended = 0;
+        for (int s = Done; s < StateCount; ++s)
+            ended += job.counts[s];
+        return qint64(job.rows.size()) - ended - running;
+    }
+    return job.counts[state];
+}
+
+QVector<int> TasksModel::indicesIn(int jobId, const QVector<TaskState> &states) const
+{
+    QVector<int> indices;
+    const auto it = m_jobs.constFind(jobId);
+    if (it == m_jobs.constEnd())
+        return indices;
+    for (size_t i = 0; i < it->rows.size(); ++i)
+        if (states.contains(shownState(*it, int(i))))
+            indices.append(int(i));
+    return indices;
+}
+
+TasksModel::TaskState TasksModel::stateAt(int index) const
+{
+    const auto it = m_jobs.constFind(m_current);
+    if (it == m_jobs.constEnd() || index < 0 || size_t(index) >= it->rows.size())
+        return Queued;
+    return shownState(*it, index);
+}
+
+QString TasksModel::nodeAt(int index) const
+{
+    const auto it = m_jobs.constFind(m_current);
+    if (it == m_jobs.constEnd() || index < 0 || size_t(index) >= it->rows.size())
+        return {};
+    if (const auto running = it->running.constFind(index); running != it->running.constEnd())
+        return running->nodeName;
+    return nodeName(it->rows[size_t(index)].node);
+}
+
+TasksModel::TaskState TasksModel::shownState(const Job &job, int index) const
+{
+    const TaskState s = job.rows[size_t(index)].state;
+    return s == Queued && job.running.contains(index) ? Running : s;
+}
+
+qint16 TasksModel::nodeIndex(const QString &name)
+{
+    const auto it = m_nodeIndex.constFind(name);
+    if (it != m_nodeIndex.constEnd())
+        return *it;
+    if (m_nodeNames.size() >= 32767)
+        return -1; // more node names than a row can refer to: the row shows none
+    m_nodeNames.append(name);
+    const auto index = qint16(m_nodeNames.size() - 1);
+    m_nodeIndex.insert(name, index);
+    return index;
+}
+
+QString TasksModel::nodeName(qint16 index) const
+{
+    return index >= 0 && index < m_nodeNames.size() ? m_nodeNames.at(index) : QString();
+}
+
+void TasksModel::rowsChanged(int jobId, int first, int last)
+{
+    if (jobId == m_current && first <= last)
+        emit dataChanged(index(first, 0), index(last, ColumnCount - 1));
+}
+
+QString TasksModel::detailText(int taskIndex) const
+{
+    const auto it = m_jobs.constFind(m_current);
+    if (it == m_jobs.constEnd() || taskIndex < 0 || size_t(taskIndex) >= it->rows.size())
+        return {};
+    const Job &job = *it;
+    const Row &row = job.rows[size_t(taskIndex)];
+    const TaskState state = shownState(job, taskIndex);
+    QStringList lines;
+    lines << tr("Task %1: %2").arg(taskIndex).arg(stateName(state));
+    if (job.retryOf >= 0 && taskIndex < job.retriedIndices.size())
+        lines << tr("A retry of task %1 of job %2.").arg(job.retriedIndices.at(taskIndex)).arg(job.retryOf);
+    if (state == Running) {
+        const sched::RunningAttempt &a = job.running[taskIndex];
+        lines << tr("Running on %1 since %2 (for %3).")
+                     .arg(a.nodeName, secondsAt(a.startUs), formatSeconds(double(job.reportUs - a.startUs) / 1e6));
+    } else if (state != Queued) {
+        if (row.node >= 0)
+            lines << tr("Node: %1").arg(nodeName(row.node));
+        lines << tr("Attempts: %1").arg(row.attempts);
+        if (state == Done || state == Error)
+            lines << tr("Run time: %1").arg(formatSeconds(double(row.runtimeUs) / 1e6));
+    }
+    if (const QString error = job.errors.value(taskIndex); !error.isEmpty())
+        lines << QString() << tr("Error:") << error;
+    if (const QString log = job.logs.value(taskIndex); !log.isEmpty())
+        lines << QString() << tr("What it printed:") << log;
+    const QVector<sched::AttemptNote> notes = job.notes.value(taskIndex);
+    if (!notes.isEmpty() || state == Done || state == Error) {
+        lines << QString() << tr("Attempts, in order:");
+        int n = 0;
+        for (const sched::AttemptNote &note : notes) {
+            QString line = tr("%1. %2, started at %3").arg(++n).arg(note.nodeName, secondsAt(note.startUs));
+            if (note.runtimeUs > 0)
+                line += tr(", ran %1").arg(formatSeconds(double(note.runtimeUs) / 1e6));
+            lines << line + QStringLiteral(": ") + note.what;
+        }
+        if (state == Done || state == Error)
+            lines << tr("%1. %2, started at %3, ran %4: %5 (the task's result)")
+                         .arg(++n)
+                         .arg(nodeName(row.node), secondsAt(qint64(row.startMs) * 1000),
+                              formatSeconds(double(row.runtimeUs) / 1e6),
+                              state == Done ? tr("a value") : tr("an error"));
+        if (job.notesTruncated)
+            lines << tr("(The job had more attempts go wrong than the window keeps a history of.)");
+    }
+    return lines.join(QLatin1Char('\n'));
+}
+
+int TasksModel::rowCount(const QModelIndex &parent) const
+{
+    if (parent.isValid())
+        return 0;
+    const auto it = m_jobs.constFind(m_current);
+    return it == m_jobs.constEnd() ? 0 : int(it->rows.size());
+}
+
+int TasksModel::columnCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant TasksModel::data(const QModelIndex &index, int role) const
+{
+    const auto it = m_jobs.constFind(m_current);
+    if (!index.isValid() || it == m_jobs.constEnd() || size_t(index.row()) >= it->rows.size())
+        return {};
+    const Job &job = *it;
+    const int task = index.row();
+    const Row &row = job.rows[size_t(task)];
+    const TaskState state = shownState(job, task);
+    if (role == StateRole)
+        return int(state);
+    const sched::RunningAttempt *running = state == Running ? &*job.running.constFind(task) : nullptr;
+    const qint64 timeUs = running ? job.reportUs - running->startUs : row.runtimeUs;
+    const int attempts = running ? int(job.notes.value(task).size()) + 1 : row.attempts;
+    switch (role) {
+    case Qt::DisplayRole:
+        switch (index.column()) {
+        case Index:
+            return task;
+        case State:
+            return stateName(state);
+        case Node:
+            return running ? running->nodeName : nodeName(row.node);
+        case Attempts:
+            return state == Queued && !job.notes.contains(task) ? QVariant() : QVariant(attempts);
+        case Time:
+            if (state == Queued || state == Cancelled)
+                return QString();
+            // A crashed or lost final attempt reports no run time: unknown, not 0.
+            return state == Failed && timeUs == 0 ? QStringLiteral("\u2013") : formatSeconds(double(timeUs) / 1e6);
+        case Note: {
+            if (const QString error = job.errors.value(task); !error.isEmpty())
+                return firstLine(error);
+            const QVector<sched::AttemptNote> notes = job.notes.value(task);
+            if (notes.isEmpty())
+                return QString();
+            return tr("%1 went wrong; last: %2")
+                .arg(countOf(notes.size(), tr("attempt"), tr("attempts")), firstLine(notes.last().what));
+        }
+        }
+        break;
+    case SortRole:
+        switch (index.column()) {
+        case Index:
+            return task;
+        case State:
+            return int(state);
+        case Attempts:
+            return attempts;
+        case Time:
+            return timeUs;
+        default:
+            return data(index, Qt::DisplayRole);
+        }
+    case Qt::ToolTipRole:
+        if (index.column() == Note)
+            return job.errors.value(task);
+        break;
+    case Qt::ForegroundRole:
+        if (index.column() == State && (state == Failed || state == Error))
+            return QBrush(QColor(0xb7, 0x1c, 0x1c));
+        if (index.column() == State && (state == Queued || state == Cancelled))
+            return QBrush(QColor(0x75, 0x75, 0x75));
+        break;
+    case Qt::TextAlignmentRole:
+        if (index.column() == Index || index.column() == Attempts || index.column() == Time)
+            return QVariant(Qt::AlignRight | Qt::AlignVCenter);
+        break;
+    default:
+        break;
+    }
+    return {};
+}
+
+QVariant TasksModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    switch (section) {
+    case Index:
+        return tr("Task");
+    case State:
+        return tr("State");
+    case Node:
+        return tr("Node");
+    case Attempts:
+        return tr("Attempts");
+    case Time:
+        return tr("Time");
+    case Note:
+        return tr("Error or history");
+    }
+    return {};
+}
+
+TaskStateFilter::TaskStateFilter(QObject *parent)
+    : QSortFilterProxyModel(parent)
+{
+    setSortRole(TasksModel::SortRole);
+}
+
+void TaskStateFilter::setState(int state)
+{
+    if (state == m_state)
+        return;
+    m_state = state;
+    invalidateFilter();
+}
+
+bool TaskStateFilter::filterAcceptsRow(int sourceRow, const QModelIndex &sourceParent) const
+{
+    if (m_state < 0)
+        return true;
+    return sourceModel()->index(sourceRow, 0, sourceParent).data(TasksModel::StateRole).toInt() == m_state;
+}
+
+} // namespace taskfleet::gui

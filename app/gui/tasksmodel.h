@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+// Every task of a job, whatever its state: the table behind the Tasks view.
+#pragma once
+
+#include "sched/controller.h"
+#include "sched/taskreport.h"
+
+#include <QtCore/QAbstractTableModel>
+#include <QtCore/QSortFilterProxyModel>
+
+#include <vector>
+
+namespace taskfleet::gui {
+
+/**
+ * One row per task of the current job, queued ones included (Deadline Monitor's Tasks panel).
+ * Ended tasks come from the job's TaskRecords (addRecords()), running ones and the history of
+ * attempts that went wrong from the controller's TaskReport (setReport()); a task neither ended nor
+ * running is queued. Per task it keeps 16 bytes, plus the texts of errors and of what tasks printed.
+ */
+class TasksModel : public QAbstractTableModel
+{
+    Q_OBJECT
+
+public:
+    enum Column { Index, State, Node, Attempts, Time, Note, ColumnCount };
+    enum TaskState : quint8 { Queued, Running, Done, Error, Failed, Cancelled, StateCount };
+    /** TaskState (int) of the row, on every column. */
+    static constexpr int StateRole = Qt::UserRole + 1;
+    /** The value to sort by (numbers as numbers). */
+    static constexpr int SortRole = Qt::UserRole + 2;
+
+    static QString stateName(TaskState state);
+
+    using QAbstractTableModel::QAbstractTableModel;
+
+    /** A job and its task count (at submission); a retried job names the job and indices it retries. */
+    void addJob(int jobId, qint64 tasks, int retryOf = -1, const QVector<int> &retriedIndices = {});
+    void removeJob(int jobId);
+    void addRecords(int jobId, const QVector<sched::TaskRecord> &records);
+    void setReport(const sched::TaskReport &report);
+    /** Shows this job's tasks (-1: none). */
+    void setCurrentJob(int jobId);
+    int currentJob() const { return m_current; }
+
+    /** The current job's task \a index: its state as shown, and the node that ran (or runs) it. */
+    TaskState stateAt(int index) const;
+    QString nodeAt(int index) const;
+    /** How many of the job's tasks are in \a state now. */
+    qint64 count(int jobId, TaskState state) const;
+    /** The job's task indices in any of \a states, ascending. */
+    QVector<int> indicesIn(int jobId, const QVector<TaskState> &states) const;
+    /** Everything known about one task of the current job: state, node, full error, printed output, attempts. */
+    QString detailText(int index) const;
+
+    int rowCount(const QModelIndex &parent = {}) const override;
+    int columnCount(const QModelIndex &parent = {}) const override;
+    QVariant data(const QModelIndex &index, int role) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
+
+private:
+    struct Row {
+        TaskState state = Queued;
+        quint8 attempts = 0;
+        qint16 node = -1; ///< into m_nodeNames
+        qint32 startMs = 0;
+        qint64 runtimeUs = 0;
+    };
+    struct Job {
+        std::vector<Row> rows;
+        QHash<int, QString> errors; ///< full error texts of tasks that did not give a value
+        QHash<int, QString> logs;   ///< what tasks printed
+        QHash<int, sched::RunningAttempt> running;
+        QHash<int, QVector<sched::AttemptNote>> notes;
+        bool notesTruncated = false;
+        qint64 reportUs = 0;
+        qint64 counts[StateCount] = {};
+        int retryOf = -1;
+        QVector<int> retriedIndices;
+    };
+    TaskState shownState(const Job &job, int index) const;
+    qint16 nodeIndex(const QString &name);
+    QString nodeName(qint16 index) const;
+    /** Tells the view that rows first..last of \a jobId changed (when it is shown). */
+    void rowsChanged(int jobId, int first, int last);
+
+    int m_current = -1;
+    QHash<int, Job> m_jobs;
+    QStringList m_nodeNames;
+    QHash<QString, qint16> m_nodeIndex;
+};
+
+/** The Tasks view's filter: one state or all (-1), sorting by SortRole. */
+class TaskStateFilter : public QSortFilterProxyModel
+{
+    Q_OBJECT
+
+public:
+    explicit TaskStateFilter(QObject *parent = nullptr);
+    void setState(int state);
+    int state() const { return m_state; }
+
+protected:
+    bool filterAcceptsRow(int sourceRow, const QModelIndex &sourceParent) const override;
+
+private:
+    int m_state = -1;
+};
+
+} // namespace taskfleet::gui
