@@ -2,6 +2,7 @@
 // taskfleet: the desktop app. Parses the command line and opens the main window.
 #include "agentnodetype.h"
 #include "mainwindow.h"
+#include "sched/journal.h"
 #include "sched/scriptserver.h"
 #include "signalwatcher.h"
 
@@ -54,7 +55,16 @@ int main(int argc, char *argv[])
         QStringLiteral("PATH"));
     const QCommandLineOption noScriptsOpt(QStringLiteral("no-scripts"),
                                           QStringLiteral("Python scripts cannot attach to this window."));
+    const QCommandLineOption resumeOpt(
+        QStringLiteral("resume"),
+        QStringLiteral("Resume the jobs an earlier session left unfinished (in the journal, %1) without asking.")
+            .arg(taskfleet::sched::defaultJournalDir()));
+    const QCommandLineOption noResumeOpt(
+        QStringLiteral("no-resume"),
+        QStringLiteral("Do not offer to resume them this time (they stay in the journal)."));
     parser.addOption(workers);
+    parser.addOption(resumeOpt);
+    parser.addOption(noResumeOpt);
     parser.addOption(nodeOpt);
     parser.addOption(scriptSocketOpt);
     parser.addOption(noScriptsOpt);
@@ -102,6 +112,10 @@ int main(int argc, char *argv[])
         options.scriptSocket = parser.isSet(scriptSocketOpt)
                                    ? QDir::current().absoluteFilePath(parser.value(scriptSocketOpt))
                                    : taskfleet::sched::defaultScriptSocketPath();
+    if (parser.isSet(resumeOpt))
+        options.resume = taskfleet::gui::MainWindowOptions::Resume::Always;
+    else if (parser.isSet(noResumeOpt))
+        options.resume = taskfleet::gui::MainWindowOptions::Resume::Never;
     if (parser.isSet(exportStats))
         options.exitStatisticsPath = QDir::current().absoluteFilePath(parser.value(exportStats));
 

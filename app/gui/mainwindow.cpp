@@ -60,6 +60,8 @@
 #include <QtWidgets/QToolButton>
 #include <QtWidgets/QVBoxLayout>
 
+#include <algorithm>
+
 static void initTaskfleetResources()
 {
     Q_INIT_RESOURCE(taskfleet);
@@ -148,6 +150,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget *parent)
             showError(tr("node %1: %2").arg(address, why));
     }
     applyDiscovery();
+    openJournal();
     if (!m_options.scriptSocket.isEmpty()) {
         QString pluginError;
         if (const auto python = m_registry.resolve(QStringLiteral("python"), &pluginError))
@@ -203,7 +206,8 @@ void MainWindow::quitWithoutAsking()
 
 MainWindow::~MainWindow()
 {
-    delete m_host; // joins the controller thread (and writes the exit statistics) before the views go
+    m_journal.close(); // what the controller says while it stops (cancelled tasks) is not the jobs' end
+    delete m_host;     // joins the controller thread (and writes the exit statistics) before the views go
     m_host = nullptr;
 }
 
@@ -663,13 +667,16 @@ void MainWindow::dropEvent(QDropEvent *event)
 
 void MainWindow::closeEvent(QCloseEvent *event)
 {
-    // The app keeps no journal yet: unfinished jobs end with it, so the user is asked first.
+    // Unfinished jobs stop with the app (the journal lets the next start resume them): the user is asked first.
     // (A signal from the session or a script quits without asking: quitWithoutAsking().)
     if (const int running = unfinishedJobs(); running > 0 && m_askBeforeQuit) {
         QMessageBox box(QMessageBox::Warning, tr("Quit"),
                         tr("%1 not finished. Quit anyway?").arg(countOf(running, tr("job is"), tr("jobs are"))),
                         QMessageBox::NoButton, this);
-        box.setInformativeText(tr("Their tasks that have not run yet are lost; results so far can be exported first."));
+        box.setInformativeText(
+            m_journal.isOpen()
+                ? tr("They stay in the journal: the next start offers to resume them.")
+                : tr("Their tasks that have not run yet are lost; results so far can be exported first."));
         QPushButton *quit = box.addButton(tr("Quit"), QMessageBox::DestructiveRole);
         box.addButton(QMessageBox::Cancel);
         box.setDefaultButton(QMessageBox::Cancel);
@@ -745,7 +752,19 @@ void MainWindow::onJobSubmitted(int jobId, const sched::JobSpec &spec)
     const qint64 submission = spec.origin.isEmpty() ? m_acknowledged++ : -1;
     const bool chosen = submission >= 0 && m_selectOnSubmit.remove(submission);
     const RetryOrigin retry = submission >= 0 ? m_retryOnSubmit.take(submission) : RetryOrigin {};
-    m_tasksModel->addJob(jobId, spec.inputs.size(), retry.jobId, retry.indices);
+    if (const auto resumed = m_resumeOnSubmit.constFind(submission); resumed != m_resumeOnSubmit.constEnd()) {
+        m_journal.trackResumed(jobId, resumed->key, resumed->originalIndex);
+        m_tasksModel->addJob(jobId, spec.inputs.size(),
+                             tr("Task %1 of the job as first queued (resumed from the journal)."),
+                             resumed->originalIndex);
+        m_resumeOnSubmit.erase(resumed);
+    } else {
+        if (spec.origin.isEmpty())
+            m_journal.addJob(jobId, spec); // an attached script's jobs are the script's to journal
+        m_tasksModel->addJob(jobId, spec.inputs.size(),
+                             retry.jobId >= 0 ? tr("A retry of task %2 of job %1.").arg(retry.jobId) : QString(),
+                             retry.indices);
+    }
     if (chosen || selectedJob() < 0 || spec.plugin.name == MandelbrotPlugin)
         m_pendingSelect = jobId;
 }
@@ -754,6 +773,7 @@ void MainWindow::onResults(int jobId, const QVector<sched::TaskRecord> &records)
 {
     m_resultsModel->addRecords(jobId, records);
     m_tasksModel->addRecords(jobId, records);
+    m_journal.addResults(jobId, records);
     if (m_jobPlugins.value(jobId) == MandelbrotPlugin)
         m_mandelbrot->addRecords(jobId, records);
 }
@@ -762,6 +782,7 @@ void MainWindow::onJobFinished(int jobId)
 {
     // The snapshot that follows has the job's final state and counts: it is announced from there.
     m_endedUnannounced.insert(jobId);
+    m_journal.endJob(jobId);
     if (jobId == m_tasksModel->currentJob())
         m_host->requestTaskReport(jobId); // the attempts' history as it ended
 }
@@ -774,6 +795,140 @@ void MainWindow::requestTaskReport()
     const bool shown = m_tabs->currentWidget() == m_tasksPanel || m_pictureStack->currentWidget() == m_taskMap;
     if (job && !over && shown)
         m_host->requestTaskReport(jobId);
+}
+
+void MainWindow::openJournal()
+{
+    QString dir = m_options.journalDir;
+    if (dir.isEmpty() && m_options.useSettings)
+        dir = sched::defaultJournalDir();
+    if (dir.isEmpty())
+        return;
+    QString error;
+    if (!m_journal.open(dir, &error)) {
+        showError(tr("No journal: %1. Jobs are lost if the app ends before they do.").arg(error));
+        return;
+    }
+    log(tr("journal: %1").arg(m_journal.path()));
+    QStringList warnings;
+    m_leftovers = m_journal.findLeftovers(dir, &warnings);
+    for (const QString &warning : std::as_const(warnings))
+        log(tr("journal: %1").arg(warning));
+    const int jobs = leftoverJobs();
+    if (jobs == 0)
+        return;
+    switch (m_options.resume) {
+    case MainWindowOptions::Resume::Always:
+        resumeLeftovers();
+        break;
+    case MainWindowOptions::Resume::Never:
+        log(tr("journal: %1 from an earlier session wait for the next start")
+                .arg(countOf(jobs, tr("unfinished job"), tr("unfinished jobs"))));
+        m_leftovers.clear(); // their locks go: the files stay for later
+        break;
+    case MainWindowOptions::Resume::Ask:
+        QTimer::singleShot(0, this, &MainWindow::askToResume); // once the window is up
+        break;
+    }
+}
+
+int MainWindow::leftoverJobs() const
+{
+    int jobs = 0;
+    for (const AppJournal::Leftover &l : m_leftovers)
+        jobs += int(l.unfinished.size());
+    return jobs;
+}
+
+void MainWindow::askToResume()
+{
+    const int jobs = leftoverJobs();
+    if (jobs == 0)
+        return;
+    QStringList lines;
+    for (const AppJournal::Leftover &l : std::as_const(m_leftovers))
+        for (const sched::JournaledJob &job : l.unfinished)
+            lines << tr("\u2022 %1: %2 of %3 tasks left")
+                         .arg(job.spec.name)
+                         .arg(job.spec.inputs.size() - job.results.size())
+                         .arg(job.spec.inputs.size());
+    QMessageBox box(QMessageBox::Question, tr("Resume Jobs"),
+                    tr("%1 did not finish when Taskfleet last ended. Resume %2?")
+                        .arg(countOf(jobs, tr("job"), tr("jobs")), jobs == 1 ? tr("it") : tr("them")),
+                    QMessageBox::NoButton, this);
+    box.setInformativeText(lines.join(QLatin1Char('\n')));
+    QPushButton *resume = box.addButton(tr("Resume"), QMessageBox::AcceptRole);
+    QPushButton *discard = box.addButton(tr("Discard"), QMessageBox::DestructiveRole);
+    box.addButton(tr("Later"), QMessageBox::RejectRole);
+    box.setDefaultButton(resume);
+    box.setObjectName(QStringLiteral("resumeQuestion"));
+    box.exec();
+    if (box.clickedButton() == resume) {
+        resumeLeftovers();
+    } else if (box.clickedButton() == discard) {
+        discardLeftovers();
+    } else {
+        m_leftovers.clear(); // asked again at the next start
+    }
+}
+
+int MainWindow::resumeLeftovers()
+{
+    int resumed = 0;
+    for (AppJournal::Leftover &leftover : m_leftovers) {
+        for (const sched::JournaledJob &job : std::as_const(leftover.unfinished)) {
+            // The plugin must still be the one the journal names: same file, same content.
+            QString why;
+            const auto plugin = exec::PluginRegistry::inspect(job.spec.plugin.path, &why);
+            if (!plugin || plugin->sha256 != job.spec.plugin.sha256) {
+                showError(tr("Cannot resume job \"%1\": plugin %2 %3")
+                              .arg(job.spec.name, job.spec.plugin.path,
+                                   plugin ? tr("has changed since the job started") : why));
+                continue;
+            }
+            sched::JobSpec whole = job.spec;
+            whole.plugin = *plugin;
+            QVector<sched::TaskRecord> earlier;
+            earlier.reserve(job.results.size());
+            for (const sched::TaskRecord &r : job.results)
+                earlier.append(r);
+            std::sort(earlier.begin(), earlier.end(),
+                      [](const sched::TaskRecord &a, const sched::TaskRecord &b) { return a.index < b.index; });
+            m_journal.recordResumed(job.key, whole, earlier);
+
+            sched::JobSpec missing = whole;
+            missing.inputs.clear();
+            QVector<int> originalIndex;
+            for (int i = 0; i < whole.inputs.size(); ++i) {
+                if (!job.results.contains(i)) {
+                    missing.inputs.append(whole.inputs.at(i));
+                    originalIndex.append(i);
+                }
+            }
+            missing.name = tr("%1 (resumed: %2 of %3 tasks left)")
+                               .arg(whole.name)
+                               .arg(missing.inputs.size())
+                               .arg(whole.inputs.size());
+            m_resumeOnSubmit.insert(m_submitted, ResumeOrigin {job.key, originalIndex});
+            submit(missing, resumed == 0);
+            ++resumed;
+        }
+        AppJournal::remove(leftover); // its jobs are in this session's journal now
+    }
+    m_leftovers.clear();
+    if (resumed > 0)
+        confirm(tr("Resumed %1 from the journal").arg(countOf(resumed, tr("job"), tr("jobs"))));
+    return resumed;
+}
+
+void MainWindow::discardLeftovers()
+{
+    const int jobs = leftoverJobs();
+    for (AppJournal::Leftover &leftover : m_leftovers)
+        AppJournal::remove(leftover);
+    m_leftovers.clear();
+    if (jobs > 0)
+        confirm(tr("Discarded %1 from the journal").arg(countOf(jobs, tr("unfinished job"), tr("unfinished jobs"))));
 }
 
 int MainWindow::retryFailedTasks(int jobId)

@@ -2,6 +2,7 @@
 // The Taskfleet main window: nodes, jobs, results, picture, throughput and log.
 #pragma once
 
+#include "appjournal.h"
 #include "appsettings.h"
 #include "exec/pluginregistry.h"
 #include "net/secretstore.h"
@@ -50,6 +51,10 @@ struct MainWindowOptions {
     std::optional<net::ListenerConfig> discovery;
     /** Where Python scripts attach (taskfleet.Server(attach=True), docs/python.md); empty: they cannot. */
     QString scriptSocket;
+    /** The journal's folder; empty: sched::defaultJournalDir() with useSettings, else no journal. */
+    QString journalDir;
+    /** Unfinished jobs of an earlier session found in the journal folder at start. */
+    enum class Resume { Ask, Always, Never } resume = Resume::Ask;
 };
 
 /**
@@ -149,6 +154,15 @@ public:
     /** Jobs ▸ Clear Finished Jobs: removes every job that is over; returns how many. */
     int clearFinishedJobs();
 
+    /** This session's journal file (empty: no journal). */
+    QString journalPath() const { return m_journal.isOpen() ? m_journal.path() : QString(); }
+    /** Unfinished jobs of ended sessions waiting to be resumed or discarded. */
+    int leftoverJobs() const;
+    /** Queues the leftover jobs' missing tasks (each job named "… (resumed: N of M tasks left)"); returns how many jobs. */
+    int resumeLeftovers();
+    /** Forgets the leftover jobs and removes their journals. */
+    void discardLeftovers();
+
 signals:
     void errorShown(const QString &message);
     /** A file or example became a job (its id arrives later in the jobs model). */
@@ -178,6 +192,9 @@ private:
     void onJobSubmitted(int jobId, const sched::JobSpec &spec);
     void onResults(int jobId, const QVector<sched::TaskRecord> &records);
     void onJobFinished(int jobId);
+    /** Opens this session's journal and looks for jobs earlier sessions left unfinished. */
+    void openJournal();
+    void askToResume();
     /** Asks for the selected job's task report while the Tasks tab shows a job that runs (and once after). */
     void requestTaskReport();
     void onStatisticsExported(const QStringList &files, const QString &error);
@@ -266,6 +283,13 @@ private:
     };
     QHash<qint64, RetryOrigin> m_retryOnSubmit; ///< submission number -> the job and tasks it retries
     QHash<int, sched::JobSpec> m_specs;         ///< every job as submitted (its inputs are shared, not copied)
+    AppJournal m_journal;
+    QVector<AppJournal::Leftover> m_leftovers;
+    struct ResumeOrigin {
+        QString key;
+        QVector<int> originalIndex;
+    };
+    QHash<qint64, ResumeOrigin> m_resumeOnSubmit; ///< submission number -> the journaled job it resumes
     int m_lastMandelbrotJob = -1;
 };
 

@@ -59,15 +59,15 @@ QString TasksModel::stateName(TaskState state)
     return {};
 }
 
-void TasksModel::addJob(int jobId, qint64 tasks, int retryOf, const QVector<int> &retriedIndices)
+void TasksModel::addJob(int jobId, qint64 tasks, const QString &origin, const QVector<int> &originIndices)
 {
     const bool shown = jobId == m_current;
     if (shown)
         beginResetModel();
     Job &job = m_jobs[jobId];
     job.rows.assign(size_t(std::max<qint64>(0, tasks)), Row {});
-    job.retryOf = retryOf;
-    job.retriedIndices = retriedIndices;
+    job.origin = origin;
+    job.originIndices = originIndices;
     if (shown)
         endResetModel();
 }
@@ -241,8 +241,8 @@ QString TasksModel::detailText(int taskIndex) const
     const TaskState state = shownState(job, taskIndex);
     QStringList lines;
     lines << tr("Task %1: %2").arg(taskIndex).arg(stateName(state));
-    if (job.retryOf >= 0 && taskIndex < job.retriedIndices.size())
-        lines << tr("A retry of task %1 of job %2.").arg(job.retriedIndices.at(taskIndex)).arg(job.retryOf);
+    if (!job.origin.isEmpty() && taskIndex < job.originIndices.size())
+        lines << job.origin.arg(job.originIndices.at(taskIndex));
     if (state == Running) {
         const sched::RunningAttempt &a = job.running[taskIndex];
         lines << tr("Running on %1 since %2 (for %3).")

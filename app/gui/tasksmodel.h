@@ -34,8 +34,11 @@ public:
 
     using QAbstractTableModel::QAbstractTableModel;
 
-    /** A job and its task count (at submission); a retried job names the job and indices it retries. */
-    void addJob(int jobId, qint64 tasks, int retryOf = -1, const QVector<int> &retriedIndices = {});
+    /**
+     * A job and its task count (at submission). A job that runs tasks of another (a retry, a resumed job)
+     * gives, per task, the other job's task index, and a sentence with %1 for it ("A retry of task %1 of job 3.").
+     */
+    void addJob(int jobId, qint64 tasks, const QString &origin = {}, const QVector<int> &originIndices = {});
     void removeJob(int jobId);
     void addRecords(int jobId, const QVector<sched::TaskRecord> &records);
     void setReport(const sched::TaskReport &report);
@@ -75,8 +78,8 @@ private:
         bool notesTruncated = false;
         qint64 reportUs = 0;
         qint64 counts[StateCount] = {};
-        int retryOf = -1;
-        QVector<int> retriedIndices;
+        QString origin;
+        QVector<int> originIndices;
     };
     TaskState shownState(const Job &job, int index) const;
     qint16 nodeIndex(const QString &name);

@@ -172,9 +172,13 @@ std::optional<QVector<JournaledJob>> JournalReader::read(const QString &path, QS
                     // A damaged journal must not resume a wrong task: skip rows out of range.
                     const qint64 index = util::cborInteger(flat.at(i), -1);
                     const qint64 status = util::cborInteger(flat.at(i + 1), -1);
-                    if (index < 0 || index >= job.spec.inputs.size() || job.results.contains(int(index)) || status < 0
+                    if (index < 0 || index >= job.spec.inputs.size() || status < 0
                         || status > qint64(stats::TaskStatus::Cancelled))
                         continue;
+                    if (job.results.contains(int(index))) {
+                        ++job.repeatedResults;
+                        continue;
+                    }
                     TaskRecord r;
                     r.index = int(index);
                     r.status = stats::TaskStatus(status);

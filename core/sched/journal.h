@@ -43,6 +43,7 @@ struct JournaledJob {
     QString key;
     JobSpec spec;
     QHash<int, TaskRecord> results; ///< by task index; the first record of an index wins
+    qint64 repeatedResults = 0;     ///< records of an index already recorded (none when every task ended once)
     bool ended = false;
 };
 

@@ -19,6 +19,8 @@
 #include "taskspanel.h"
 #include "testsupport.h"
 
+#include "sched/journal.h"
+
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QJsonArray>
@@ -126,6 +128,35 @@ QString writeFile(const QTemporaryDir &dir, const QString &name, const QByteArra
 }
 
 /** A job file of \a count sleep tasks of \a ms each, named \a name (file name.json). */
+/** A window journaling into \a journalDir that does \a resume with what earlier sessions left there. */
+std::unique_ptr<MainWindow> makeJournaledWindow(int workers, const QString &journalDir,
+                                                gui::MainWindowOptions::Resume resume)
+{
+    gui::MainWindowOptions options;
+    options.localWorkers = workers;
+    options.pluginPaths = {test::pluginDir()};
+    options.workerProgram = test::program(QStringLiteral("taskfleet-worker"));
+    options.useSettings = false;
+    options.journalDir = journalDir;
+    options.resume = resume;
+    auto window = std::make_unique<MainWindow>(options);
+    window->show();
+    return window;
+}
+
+/** The jobs of the one app journal in \a dir (app-*.tfj), or none while there is not exactly one. */
+QVector<sched::JournaledJob> appJournal(const QString &dir, QString *path = nullptr)
+{
+    const QStringList files = QDir(dir).entryList({QStringLiteral("app-*.tfj")}, QDir::Files);
+    if (files.size() != 1)
+        return {};
+    if (path)
+        *path = QDir(dir).filePath(files.first());
+    QString error;
+    return sched::JournalReader::read(QDir(dir).filePath(files.first()), &error)
+        .value_or(QVector<sched::JournaledJob> {});
+}
+
 QString writeSleepJob(const QTemporaryDir &dir, const QString &name, int count, int ms)
 {
     QStringList inputs;
@@ -1136,6 +1167,163 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 2), JobTimeoutMs);
         QCOMPARE(w->clearFinishedJobs(), 3);
         QTRY_COMPARE_WITH_TIMEOUT(w->jobsModel()->rowCount(), 0, 10000);
+    }
+
+    /**
+     * Issue 14 item 2: the app journals its jobs; a session that ends mid-job leaves them in the journal,
+     * and the next start resumes only the missing tasks, into a journal that then holds every task once.
+     */
+    void journalResumesWhatAQuitLeft()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString journalDir = dir.filePath(QStringLiteral("journal"));
+        constexpr int Tasks = 40;
+        QString firstPath;
+        QString key;
+        qint64 earlier = 0;
+        {
+            auto w = makeJournaledWindow(2, journalDir, gui::MainWindowOptions::Resume::Never);
+            firstPath = w->journalPath();
+            QVERIFY(firstPath.startsWith(journalDir));
+            w->openFiles({writeSleepJob(dir, QStringLiteral("long"), Tasks, 100)});
+            QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) && onlyJob(w.get())->done >= 6, 20000);
+            w->quitWithoutAsking();
+        } // the window goes mid-job, as at a quit
+        QVector<sched::JournaledJob> jobs = appJournal(journalDir);
+        QCOMPARE(jobs.size(), 1);
+        QVERIFY(!jobs.first().ended);
+        earlier = jobs.first().results.size();
+        QVERIFY2(earlier >= 6 && earlier < Tasks, qPrintable(QString::number(earlier)));
+        key = jobs.first().key;
+
+        auto w = makeJournaledWindow(2, journalDir, gui::MainWindowOptions::Resume::Always);
+        QTRY_VERIFY2_WITH_TIMEOUT(onlyJob(w.get()) != nullptr, qPrintable(w->logView()->toPlainText()), 10000);
+        QCOMPARE(onlyJob(w.get())->name,
+                 QStringLiteral("long (resumed: %1 of %2 tasks left)").arg(Tasks - earlier).arg(Tasks));
+        QCOMPARE(onlyJob(w.get())->total, Tasks - earlier);
+        QVERIFY(!QFile::exists(firstPath)); // its job lives on in this session's journal
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
+        QString path;
+        QTRY_VERIFY_WITH_TIMEOUT(appJournal(journalDir, &path).value(0).ended, 10000);
+        QCOMPARE(path, w->journalPath());
+        jobs = appJournal(journalDir);
+        QCOMPARE(jobs.first().key, key);
+        QCOMPARE(jobs.first().spec.inputs.size(), Tasks);
+        QCOMPARE(jobs.first().results.size(), Tasks);
+        QCOMPARE(jobs.first().repeatedResults, 0);
+        for (const sched::TaskRecord &r : std::as_const(jobs.first().results))
+            QCOMPARE(r.status, stats::TaskStatus::Ok);
+        // The Tasks view says which task of the whole job each resumed task is.
+        w->selectJob(onlyJob(w.get())->id);
+        QVERIFY(w->tasksPanel()->selectTask(0));
+        QVERIFY2(w->tasksPanel()->detail()->toPlainText().contains(QStringLiteral("of the job as first queued")),
+                 qPrintable(w->tasksPanel()->detail()->toPlainText()));
+    }
+
+    /** Issue 14 item 2: at start the window asks about an ended session's unfinished jobs; Later keeps them, Discard removes them. */
+    void startAsksAboutUnfinishedJobs()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString journalDir = dir.filePath(QStringLiteral("journal"));
+        {
+            auto w = makeJournaledWindow(1, journalDir, gui::MainWindowOptions::Resume::Never);
+            w->openFiles({writeSleepJob(dir, QStringLiteral("left"), 50, 100)});
+            QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) && onlyJob(w.get())->done >= 2, 20000);
+            w->quitWithoutAsking();
+        }
+        QString leftPath;
+        QCOMPARE(appJournal(journalDir, &leftPath).size(), 1);
+        const auto startAndAnswer = [&](const QString &button, QString *asked) -> std::unique_ptr<MainWindow> {
+            QTimer answerer; // answers the modal question from inside its event loop (bounded: 400 x 25 ms)
+            int tries = 0;
+            std::unique_ptr<MainWindow> w;
+            connect(&answerer, &QTimer::timeout, this, [&] {
+                if (++tries > 400)
+                    answerer.stop();
+                auto *box = w ? w->findChild<QMessageBox *>(QStringLiteral("resumeQuestion")) : nullptr;
+                if (!box)
+                    return;
+                *asked = box->text() + QLatin1Char('\n') + box->informativeText();
+                for (QAbstractButton *b : box->buttons())
+                    if (QString(b->text()).remove(QLatin1Char('&')) == button)
+                        b->click();
+            });
+            answerer.start(25);
+            w = makeJournaledWindow(1, journalDir, gui::MainWindowOptions::Resume::Ask);
+            (void)QTest::qWaitFor([&] { return !asked->isEmpty(); }, 10000); // the caller checks *asked
+            answerer.stop();
+            return w;
+        };
+        QString asked;
+        auto later = startAndAnswer(QStringLiteral("Later"), &asked);
+        QVERIFY2(asked.startsWith(QStringLiteral("1 job did not finish when Taskfleet last ended. Resume it?"))
+                     && asked.contains(QStringLiteral("left: ")),
+                 qPrintable(asked));
+        QCOMPARE(later->jobsModel()->rowCount(), 0); // nothing resumed ...
+        QVERIFY(QFile::exists(leftPath));            // ... and nothing lost
+        later.reset();
+        asked.clear();
+        auto discard = startAndAnswer(QStringLiteral("Discard"), &asked);
+        QVERIFY(!asked.isEmpty());
+        QVERIFY(!QFile::exists(leftPath));
+        QCOMPARE(discard->jobsModel()->rowCount(), 0);
+    }
+
+    /**
+     * Issue 14 item 2, as a user meets it: the real app killed with SIGKILL mid-job; started again with
+     * --resume, it runs the rest, and its journal has every task's result exactly once.
+     */
+    void killedAppResumesEveryTaskExactlyOnce()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString state = dir.filePath(QStringLiteral("state"));
+        const QString journalDir = state + QStringLiteral("/taskfleet/journal");
+        const QString config = dir.filePath(QStringLiteral("config"));
+        QVERIFY(QDir().mkpath(config + QStringLiteral("/taskfleet")));
+        // No discovery: this test must not bind the LAN's discovery port.
+        writeFile(dir, QStringLiteral("config/taskfleet/taskfleet.conf"), "[network]\ndiscovery=false\n");
+        constexpr int Tasks = 40;
+        const QString job = writeSleepJob(dir, QStringLiteral("killed"), Tasks, 100);
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("XDG_STATE_HOME"), state);
+        env.insert(QStringLiteral("XDG_CONFIG_HOME"), config);
+        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+        const QStringList common {QStringLiteral("-n"), QStringLiteral("2"), QStringLiteral("--no-scripts"),
+                                  QStringLiteral("--plugin-path"), test::pluginDir()};
+
+        QProcess first;
+        first.setProcessEnvironment(env);
+        first.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        first.start(test::program(QStringLiteral("taskfleet")), common + QStringList {job});
+        QVERIFY(first.waitForStarted(10000));
+        QString firstPath;
+        QTRY_VERIFY_WITH_TIMEOUT(appJournal(journalDir, &firstPath).value(0).results.size() >= 8, 30000);
+        first.kill(); // SIGKILL
+        QVERIFY(first.waitForFinished(10000));
+        const qint64 earlier = appJournal(journalDir).value(0).results.size();
+        QVERIFY2(earlier < Tasks, qPrintable(QString::number(earlier)));
+
+        QProcess second;
+        second.setProcessEnvironment(env);
+        second.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        second.start(test::program(QStringLiteral("taskfleet")), common + QStringList {QStringLiteral("--resume")});
+        QVERIFY(second.waitForStarted(10000));
+        QString secondPath;
+        QTRY_VERIFY_WITH_TIMEOUT(appJournal(journalDir, &secondPath).value(0).ended, JobTimeoutMs);
+        QVERIFY(secondPath != firstPath);
+        second.terminate(); // SIGTERM: the app quits without asking
+        QVERIFY(second.waitForFinished(15000));
+        QCOMPARE(second.exitStatus(), QProcess::NormalExit);
+
+        const QVector<sched::JournaledJob> jobs = appJournal(journalDir);
+        QCOMPARE(jobs.size(), 1);
+        QCOMPARE(jobs.first().spec.name, QStringLiteral("killed"));
+        QCOMPARE(jobs.first().results.size(), Tasks); // every index ...
+        QCOMPARE(jobs.first().repeatedResults, 0);    // ... exactly once
+        QVERIFY(jobs.first().ended);
     }
 
     /** Issue 14: Nodes ▸ Drain stops new tasks going to a node (running ones finish); unchecked, it works again. */

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT
+// The desktop app's journal: its jobs and their results on disk as they happen.
+#include "appjournal.h"
+
+#include <QtCore/QCoreApplication>
+#include <QtCore/QDateTime>
+#include <QtCore/QDir>
+#include <QtCore/QFile>
+#include <QtCore/QUuid>
+
+namespace taskfleet::gui {
+
+namespace {
+QString lockPath(const QString &journal)
+{
+    return journal + QStringLiteral(".lock");
+}
+} // namespace
+
+bool AppJournal::open(const QString &dir, QString *error)
+{
+    if (!QDir().mkpath(dir)) {
+        *error = QStringLiteral("cannot make the journal folder %1").arg(dir);
+        return false;
+    }
+    // Time, process and a count: two windows of one process (tests) never share a file.
+    static int opened = 0;
+    const QString path
+        = QDir(dir).filePath(QStringLiteral("app-%1-%2-%3.tfj")
+                                 .arg(QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")))
+                                 .arg(QCoreApplication::applicationPid())
+                                 .arg(++opened));
+    if (QFile::exists(path)) {
+        *error = QStringLiteral("the journal %1 exists already").arg(path);
+        return false;
+    }
+    auto lock = std::make_unique<QLockFile>(lockPath(path));
+    if (!lock->tryLock(0)) {
+        *error = QStringLiteral("cannot lock the journal %1").arg(path);
+        return false;
+    }
+    if (!m_writer.open(path, error))
+        return false;
+    m_lock = std::move(lock);
+    return true;
+}
+
+void AppJournal::close()
+{
+    // Nothing more is written, and the journal is free for the next start to resume.
+    m_jobs.clear();
+    m_lock.reset();
+}
+
+QVector<AppJournal::Leftover> AppJournal::findLeftovers(const QString &dir, QStringList *warnings) const
+{
+    QVector<Leftover> found;
+    const QFileInfoList files = QDir(dir).entryInfoList({QStringLiteral("app-*.tfj")}, QDir::Files, QDir::Name);
+    for (const QFileInfo &file : files) {
+        const QString path = file.absoluteFilePath();
+        if (path == QFileInfo(m_writer.path()).absoluteFilePath())
+            continue;
+        auto lock = std::make_shared<QLockFile>(lockPath(path));
+        if (!lock->tryLock(0))
+            continue; // a live app's journal (QLockFile takes over the lock of a process that is gone)
+        QString error, warning;
+        const auto jobs = sched::JournalReader::read(path, &error, &warning);
+        if (!jobs) {
+            warnings->append(error);
+            continue;
+        }
+        if (!warning.isEmpty())
+            warnings->append(warning);
+        Leftover leftover {path, {}, lock};
+        for (const sched::JournaledJob &job : *jobs)
+            if (!job.ended && job.results.size() < job.spec.inputs.size())
+                leftover.unfinished.append(job);
+        if (leftover.unfinished.isEmpty())
+            remove(leftover); // everything in it ended: nothing to offer
+        else
+            found.append(std::move(leftover));
+    }
+    return found;
+}
+
+void AppJournal::remove(Leftover &leftover)
+{
+    QFile::remove(leftover.path);
+    if (leftover.lock)
+        leftover.lock->unlock(); // removes the lock file
+    leftover.lock.reset();
+}
+
+void AppJournal::addJob(int jobId, const sched::JobSpec &spec)
+{
+    if (!isOpen())
+        return;
+    const QString key = QUuid::createUuid().toString(QUuid::WithoutBraces);
+    m_writer.writeJob(key, spec);
+    m_jobs.insert(jobId, Entry {key, {}});
+}
+
+void AppJournal::recordResumed(const QString &key, const sched::JobSpec &spec,
+                               const QVector<sched::TaskRecord> &earlier)
+{
+    if (!isOpen())
+        return;
+    m_writer.writeJob(key, spec);
+    if (!earlier.isEmpty())
+        m_writer.writeResults(key, earlier);
+}
+
+void AppJournal::trackResumed(int jobId, const QString &key, const QVector<int> &originalIndex)
+{
+    if (isOpen())
+        m_jobs.insert(jobId, Entry {key, originalIndex});
+}
+
+void AppJournal::addResults(int jobId, const QVector<sched::TaskRecord> &records)
+{
+    const auto it = m_jobs.constFind(jobId);
+    if (it == m_jobs.constEnd())
+        return;
+    if (it->originalIndex.isEmpty()) {
+        m_writer.writeResults(it->key, records);
+        return;
+    }
+    QVector<sched::TaskRecord> translated = records;
+    for (sched::TaskRecord &r : translated)
+        r.index = r.index >= 0 && r.index < it->originalIndex.size() ? it->originalIndex.at(r.index) : -1;
+    m_writer.writeResults(it->key, translated);
+}
+
+void AppJournal::endJob(int jobId)
+{
+    const auto it = m_jobs.constFind(jobId);
+    if (it == m_jobs.constEnd())
+        return;
+    m_writer.writeEnd(it->key);
+    m_jobs.erase(it);
+}
+
+} // namespace taskfleet::gui

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+// The desktop app's journal: its jobs and their results on disk as they happen, so a crash or a quit
+// loses no finished task, and the next start can resume what was left.
+#pragma once
+
+#include "sched/journal.h"
+
+#include <QtCore/QLockFile>
+
+#include <memory>
+
+namespace taskfleet::gui {
+
+/**
+ * One journal file per app session, "app-DATE-TIME-PID-N.tfj" in a folder (taskfleet-run's format:
+ * sched::JournalWriter), with a QLockFile beside it while the app lives. A journal whose lock is free
+ * belongs to a session that ended (quit or crash): findLeftovers() reads those and returns the
+ * jobs they did not finish; the window offers to resume them, and then removes the old files.
+ *
+ * The window's jobs are journaled under a key of their own; a resumed job keeps its key and full spec,
+ * its earlier results are written again, and its new results are written under the task indices of the
+ * full spec, so a journal is complete by itself however often a job is resumed.
+ */
+class AppJournal
+{
+public:
+    /** Jobs an ended session left unfinished, and the lock that keeps another app from taking them too. */
+    struct Leftover {
+        QString path;
+        QVector<sched::JournaledJob> unfinished;
+        std::shared_ptr<QLockFile> lock;
+    };
+
+    AppJournal() = default;
+    AppJournal(const AppJournal &) = delete;
+    AppJournal &operator=(const AppJournal &) = delete;
+
+    /** Starts a new journal file in \a dir (made if missing), locked for this session. */
+    [[nodiscard]] bool open(const QString &dir, QString *error);
+    bool isOpen() const { return m_lock != nullptr; }
+    QString path() const { return m_writer.path(); }
+    /**
+     * Stops writing and frees the journal for the next start (the app is closing: the controller's last
+     * words must not end jobs in the journal).
+     */
+    void close();
+
+    /**
+     * The journals in \a dir of sessions that ended, other than this one's. Journals with unfinished jobs
+     * are returned, locked; journals with none are removed; unreadable ones are reported in *warnings and left.
+     */
+    QVector<Leftover> findLeftovers(const QString &dir, QStringList *warnings) const;
+    /** Removes a leftover journal (its jobs were resumed, or the user discarded them) and its lock. */
+    static void remove(Leftover &leftover);
+
+    /** Journals a new window job \a jobId (a fresh key) as \a spec. */
+    void addJob(int jobId, const sched::JobSpec &spec);
+    /**
+     * Journals a job to resume under its old \a key: \a spec is the whole job and \a earlier the results it
+     * already had. Done before the job is queued, so that the old journal can go at once.
+     */
+    void recordResumed(const QString &key, const sched::JobSpec &spec, const QVector<sched::TaskRecord> &earlier);
+    /** Window job \a jobId runs the tasks \a originalIndex of the resumed job \a key (its results go there). */
+    void trackResumed(int jobId, const QString &key, const QVector<int> &originalIndex);
+    void addResults(int jobId, const QVector<sched::TaskRecord> &records);
+    void endJob(int jobId);
+
+private:
+    struct Entry {
+        QString key;
+        QVector<int> originalIndex;
+    };
+    sched::JournalWriter m_writer;
+    std::unique_ptr<QLockFile> m_lock;
+    QHash<int, Entry> m_jobs;
+};
+
+} // namespace taskfleet::gui
