@@ -6,6 +6,7 @@
 #include <QtCore/QDateTime>
 #include <QtCore/QDir>
 #include <QtCore/QFile>
+#include <QtCore/QSet>
 #include <QtCore/QUuid>
 
 namespace taskfleet::gui {
@@ -35,6 +36,7 @@ bool AppJournal::open(const QString &dir, QString *error)
         return false;
     }
     auto lock = std::make_unique<QLockFile>(lockPath(path));
+    lock->setStaleLockTime(0); // stale only when its process is gone, never by age
     if (!lock->tryLock(0)) {
         *error = QStringLiteral("cannot lock the journal %1").arg(path);
         return false;
@@ -55,12 +57,17 @@ void AppJournal::close()
 QVector<AppJournal::Leftover> AppJournal::findLeftovers(const QString &dir, QStringList *warnings) const
 {
     QVector<Leftover> found;
-    const QFileInfoList files = QDir(dir).entryInfoList({QStringLiteral("app-*.tfj")}, QDir::Files, QDir::Name);
+    // Newest first: a job resumed before carries its key into a newer journal, which holds all the older one
+    // has and more; should the app have died before the older file went, its copy of the job is skipped.
+    const QFileInfoList files
+        = QDir(dir).entryInfoList({QStringLiteral("app-*.tfj")}, QDir::Files, QDir::Name | QDir::Reversed);
+    QSet<QString> seenKeys;
     for (const QFileInfo &file : files) {
         const QString path = file.absoluteFilePath();
         if (path == QFileInfo(m_writer.path()).absoluteFilePath())
             continue;
         auto lock = std::make_shared<QLockFile>(lockPath(path));
+        lock->setStaleLockTime(0);
         if (!lock->tryLock(0))
             continue; // a live app's journal (QLockFile takes over the lock of a process that is gone)
         QString error, warning;
@@ -72,9 +79,12 @@ QVector<AppJournal::Leftover> AppJournal::findLeftovers(const QString &dir, QStr
         if (!warning.isEmpty())
             warnings->append(warning);
         Leftover leftover {path, {}, lock};
-        for (const sched::JournaledJob &job : *jobs)
-            if (!job.ended && job.results.size() < job.spec.inputs.size())
+        for (const sched::JournaledJob &job : *jobs) {
+            const bool seen = seenKeys.contains(job.key);
+            seenKeys.insert(job.key);
+            if (!seen && !job.ended && job.results.size() < job.spec.inputs.size())
                 leftover.unfinished.append(job);
+        }
         if (leftover.unfinished.isEmpty())
             remove(leftover); // everything in it ended: nothing to offer
         else
@@ -126,8 +136,14 @@ void AppJournal::addResults(int jobId, const QVector<sched::TaskRecord> &records
         return;
     }
     QVector<sched::TaskRecord> translated = records;
-    for (sched::TaskRecord &r : translated)
-        r.index = r.index >= 0 && r.index < it->originalIndex.size() ? it->originalIndex.at(r.index) : -1;
+    for (sched::TaskRecord &r : translated) {
+        if (r.index < 0 || r.index >= it->originalIndex.size()) {
+            qWarning("journal: task %d of a resumed job is out of range; not journaled", r.index);
+            r.index = -1; // JournalReader skips it
+            continue;
+        }
+        r.index = it->originalIndex.at(r.index);
+    }
     m_writer.writeResults(it->key, translated);
 }
 

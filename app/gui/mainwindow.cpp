@@ -14,7 +14,11 @@
 #include "pythonjobdialog.h"
 #include "resultsmodel.h"
 #include "settingsdialog.h"
-#include "tableview.h"
+#include "jobsview.h"
+#include "logpanel.h"
+#include "nodesview.h"
+#include "picturepane.h"
+#include "resultspanel.h"
 #include "tasksmodel.h"
 #include "taskmapview.h"
 #include "taskspanel.h"
@@ -47,7 +51,6 @@
 #include <QtWidgets/QLabel>
 #include <QtWidgets/QMenuBar>
 #include <QtWidgets/QMessageBox>
-#include <QtWidgets/QStackedWidget>
 #include <QtWidgets/QPlainTextEdit>
 #include <QtWidgets/QScrollBar>
 #include <QtWidgets/QSystemTrayIcon>
@@ -177,7 +180,8 @@ void MainWindow::restoreWindowState()
     m_mainSplitter->restoreState(s.value(QStringLiteral("window/mainSplitter")).toByteArray());
     m_leftSplitter->restoreState(s.value(QStringLiteral("window/leftSplitter")).toByteArray());
     m_rightSplitter->restoreState(s.value(QStringLiteral("window/rightSplitter")).toByteArray());
-    m_resultsView->horizontalHeader()->restoreState(s.value(QStringLiteral("window/resultsColumns")).toByteArray());
+    m_resultsPanel->view()->horizontalHeader()->restoreState(
+        s.value(QStringLiteral("window/resultsColumns")).toByteArray());
 }
 
 void MainWindow::saveWindowState() const
@@ -187,7 +191,7 @@ void MainWindow::saveWindowState() const
     s.setValue(QStringLiteral("window/mainSplitter"), m_mainSplitter->saveState());
     s.setValue(QStringLiteral("window/leftSplitter"), m_leftSplitter->saveState());
     s.setValue(QStringLiteral("window/rightSplitter"), m_rightSplitter->saveState());
-    s.setValue(QStringLiteral("window/resultsColumns"), m_resultsView->horizontalHeader()->saveState());
+    s.setValue(QStringLiteral("window/resultsColumns"), m_resultsPanel->view()->horizontalHeader()->saveState());
 }
 
 int MainWindow::unfinishedJobs() const
@@ -227,8 +231,8 @@ void MainWindow::buildActions()
     open->setShortcut(QKeySequence::Open);
     file->addAction(tr("Export &Statistics…"), this, &MainWindow::onExportStatistics);
     file->addSeparator();
-    file->addAction(tr("Export Results as &JSON Lines…"), this, [this] { onExportResults(true); });
-    file->addAction(tr("Export Results as &CSV…"), this, [this] { onExportResults(false); });
+    file->addAction(tr("Export Results as &JSON Lines…"), this, [this] { m_resultsPanel->exportResults(true); });
+    file->addAction(tr("Export Results as &CSV…"), this, [this] { m_resultsPanel->exportResults(false); });
     file->addSeparator();
     file->addAction(tr("Se&ttings…"), this, &MainWindow::onSettings);
     file->addSeparator();
@@ -329,86 +333,18 @@ void MainWindow::buildLayout()
 
     m_welcome = buildWelcome();
 
-    // Nodes
-    m_nodesView = makeTable(this);
-    m_nodesView->setModel(m_nodesModel);
-    m_nodesView->setItemDelegateForColumn(
-        NodesModel::Workers, new WorkerCountDelegate(qMax(256, 8 * QThread::idealThreadCount()), m_nodesView));
-    m_nodesView->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed
-                                 | QAbstractItemView::SelectedClicked);
-    // Numbers as wide as they need; the state (with its reason) takes the spare width, not the last column.
-    m_nodesView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    m_nodesView->horizontalHeader()->setSectionResizeMode(NodesModel::State, QHeaderView::Stretch);
-    m_nodesView->horizontalHeader()->setStretchLastSection(false);
-    m_nodesView->setContextMenuPolicy(Qt::ActionsContextMenu);
-    m_nodesView->addActions({m_reconnectNodeAction, m_drainNodeAction, m_removeNodeAction});
-
-    // Jobs
-    m_jobsView = makeTable(this);
-    m_jobsView->setModel(m_jobsModel);
-    m_jobsView->setItemDelegateForColumn(
-        JobsModel::Progress, new ProgressDelegate(JobsModel::ProgressRole, JobsModel::OutcomeRole, m_jobsView));
-    m_jobsView->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    m_jobsView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    m_jobsView->horizontalHeader()->setSectionResizeMode(JobsModel::Name,
-                                                         QHeaderView::Stretch); // the job's name gets the spare width
-    m_jobsView->horizontalHeader()->setStretchLastSection(false);
-    m_jobsView->horizontalHeader()->setMinimumSectionSize(40);
-    m_jobsView->setColumnWidth(JobsModel::Progress, 140);
-    m_jobsView->horizontalHeader()->setSectionResizeMode(JobsModel::Progress, QHeaderView::Fixed);
+    m_nodesView = new NodesView(m_nodesModel, {m_reconnectNodeAction, m_drainNodeAction, m_removeNodeAction}, this);
+    m_jobsView = new JobsView(
+        m_jobsModel, {m_pauseAction, m_resumeAction, m_cancelAction, m_retryAction, m_rerunAction, m_removeJobAction},
+        this);
     connect(m_jobsView->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &MainWindow::onSelectionChanged);
     connect(m_nodesView->selectionModel(), &QItemSelectionModel::selectionChanged, this, &MainWindow::updateActions);
-
-    // Results
-    auto *resultsPage = new QWidget(this);
-    auto *resultsLayout = new QVBoxLayout(resultsPage);
-    resultsLayout->setContentsMargins(4, 4, 4, 4);
-    auto *resultsBar = new QHBoxLayout;
-    m_resultsNote = new QLabel(resultsPage);
-    auto *jsonl = new QPushButton(tr("Export JSON Lines…"), resultsPage);
-    auto *csv = new QPushButton(tr("Export CSV…"), resultsPage);
-    connect(jsonl, &QPushButton::clicked, this, [this] { onExportResults(true); });
-    connect(csv, &QPushButton::clicked, this, [this] { onExportResults(false); });
-    resultsBar->addWidget(m_resultsNote, 1);
-    resultsBar->addWidget(jsonl);
-    resultsBar->addWidget(csv);
-    m_resultsView = makeTable(resultsPage);
-    m_resultsView->setModel(m_resultsModel);
-    m_resultsView->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    // Interactive (not ResizeToContents: that would measure every row of a big job); the output stretches.
-    m_resultsView->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
-    m_resultsView->horizontalHeader()->setSectionResizeMode(ResultsModel::Output, QHeaderView::Stretch);
-    m_resultsView->horizontalHeader()->setStretchLastSection(false);
-    m_resultsView->setColumnWidth(ResultsModel::Index, 60);
-    m_resultsView->setColumnWidth(ResultsModel::Input, 200);
-    m_resultsView->setColumnWidth(ResultsModel::Output, 250);
-    m_resultsView->setColumnWidth(ResultsModel::Node, 170);
-    m_resultsView->setColumnWidth(ResultsModel::Time, 80);
-    m_resultsView->setColumnWidth(ResultsModel::Attempts, 70);
-    resultsLayout->addLayout(resultsBar);
-    resultsLayout->addWidget(m_resultsView);
-    connect(m_resultsModel, &ResultsModel::countsChanged, this, &MainWindow::updateResultsNote);
-
-    // Log
-    m_log = new QPlainTextEdit(this);
-    m_log->setReadOnly(true);
-    m_log->setMaximumBlockCount(5000);
-    m_log->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
-    // Follow new lines unless the user scrolled up. Decided by where the user left the scroll bar, not
-    // by where it is after a resize (an error bar appearing shrinks the view and used to stop the follow).
-    QScrollBar *logBar = m_log->verticalScrollBar();
-    connect(logBar, &QScrollBar::valueChanged, this, [this, logBar](int value) {
-        if (!m_logAdjusting)
-            m_logFollows = value >= logBar->maximum();
-    });
-    connect(logBar, &QScrollBar::rangeChanged, this, [this, logBar] {
-        if (m_logFollows) {
-            m_logAdjusting = true;
-            logBar->setValue(logBar->maximum());
-            m_logAdjusting = false;
-        }
-    });
+    m_resultsPanel = new ResultsPanel(m_resultsModel, this);
+    connect(m_resultsPanel, &ResultsPanel::written, this,
+            [this](const QString &path) { confirm(tr("Results written: %1").arg(QDir::toNativeSeparators(path))); });
+    connect(m_resultsPanel, &ResultsPanel::failed, this, &MainWindow::showError);
+    m_log = new LogPanel(this);
 
     // Tasks: every task of the selected job, with its detail; reports come while the tab shows a running job.
     m_tasksPanel = new TasksPanel(m_tasksModel, this);
@@ -418,25 +354,10 @@ void MainWindow::buildLayout()
     reportTimer->start(500);
 
     m_tabs = new QTabWidget(this);
-    m_tabs->addTab(resultsPage, tr("Results"));
+    m_tabs->addTab(m_resultsPanel, tr("Results"));
     m_tabs->addTab(m_tasksPanel, tr("Tasks"));
     connect(m_tabs, &QTabWidget::currentChanged, this, &MainWindow::requestTaskReport);
     m_tabs->addTab(m_log, tr("Log"));
-
-    // Picture
-    auto *picturePage = new QWidget(this);
-    auto *pictureLayout = new QVBoxLayout(picturePage);
-    pictureLayout->setContentsMargins(4, 4, 4, 4);
-    m_mandelbrot = new MandelbrotView(picturePage);
-    m_tint = new QCheckBox(tr("Tint tiles by node"), picturePage);
-    connect(m_tint, &QCheckBox::toggled, m_mandelbrot, &MandelbrotView::setTintByNode);
-    if (m_options.useSettings) { // remembered between runs
-        m_tint->setChecked(QSettings().value(QStringLiteral("ui/tintByNode"), false).toBool());
-        connect(m_tint, &QCheckBox::toggled, this,
-                [](bool on) { QSettings().setValue(QStringLiteral("ui/tintByNode"), on); });
-    }
-    pictureLayout->addWidget(m_mandelbrot, 1);
-    pictureLayout->addWidget(m_tint);
 
     m_chart = new ThroughputChart(this);
 
@@ -449,17 +370,14 @@ void MainWindow::buildLayout()
     left->setStretchFactor(2, 4);
     auto *right = m_rightSplitter = new QSplitter(Qt::Vertical, this);
     // The picture for a job that draws one; for any other job a map of its tasks.
-    m_taskMap = new TaskMapView(m_tasksModel, this);
-    connect(m_taskMap, &TaskMapView::taskClicked, this, [this](int task) {
+    m_picture = new PicturePane(m_tasksModel, m_options.useSettings, right);
+    m_mandelbrot = m_picture->mandelbrot();
+    connect(m_picture->taskMap(), &TaskMapView::taskClicked, this, [this](int task) {
         m_tabs->setCurrentWidget(m_tasksPanel);
         m_tasksPanel->setStateFilter(-1);
         m_tasksPanel->selectTask(task);
     });
-    m_pictureStack = new QStackedWidget(this);
-    m_pictureStack->addWidget(m_taskMap);
-    m_pictureStack->addWidget(picturePage);
-    m_pictureGroup = group(tr("Task Map"), m_pictureStack, right);
-    right->addWidget(m_pictureGroup);
+    right->addWidget(m_picture);
     right->addWidget(group(tr("Throughput"), m_chart, right));
     right->setStretchFactor(0, 3);
     right->setStretchFactor(1, 1);
@@ -487,7 +405,6 @@ void MainWindow::buildLayout()
     m_discoveryText->setStyleSheet(QStringLiteral("QLabel { color: #b26a00; }"));
     m_discoveryText->hide();
     statusBar()->addPermanentWidget(m_discoveryText);
-    updateResultsNote();
     updateActions();
 }
 
@@ -638,7 +555,7 @@ void MainWindow::showError(const QString &message)
 
 void MainWindow::log(const QString &message)
 {
-    m_log->appendPlainText(QDateTime::currentDateTime().toString(QStringLiteral("HH:mm:ss  ")) + message);
+    m_log->addLine(message);
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent *event)
@@ -792,7 +709,7 @@ void MainWindow::requestTaskReport()
     const int jobId = m_tasksModel->currentJob();
     const sched::JobSnapshot *job = m_jobsModel->job(jobId);
     const bool over = job && (job->state == sched::JobState::Finished || job->state == sched::JobState::Cancelled);
-    const bool shown = m_tabs->currentWidget() == m_tasksPanel || m_pictureStack->currentWidget() == m_taskMap;
+    const bool shown = m_tabs->currentWidget() == m_tasksPanel || m_picture->currentPage() == m_picture->taskMap();
     if (job && !over && shown)
         m_host->requestTaskReport(jobId);
 }
@@ -881,9 +798,14 @@ int MainWindow::resumeLeftovers()
             QString why;
             const auto plugin = exec::PluginRegistry::inspect(job.spec.plugin.path, &why);
             if (!plugin || plugin->sha256 != job.spec.plugin.sha256) {
-                showError(tr("Cannot resume job \"%1\": plugin %2 %3")
+                showError(tr("Cannot resume job \"%1\": plugin %2 %3. It stays in the journal.")
                               .arg(job.spec.name, job.spec.plugin.path,
                                    plugin ? tr("has changed since the job started") : why));
+                // Carried into this session's journal, unended: offered again at the next start.
+                QVector<sched::TaskRecord> earlier;
+                for (const sched::TaskRecord &r : job.results)
+                    earlier.append(r);
+                m_journal.recordResumed(job.key, job.spec, earlier);
                 continue;
             }
             sched::JobSpec whole = job.spec;
@@ -975,6 +897,7 @@ bool MainWindow::removeJob(int jobId)
     m_resultsModel->removeJob(jobId);
     m_specs.remove(jobId);
     m_jobPlugins.remove(jobId);
+    m_mandelbrot->removeJob(jobId);
     log(tr("job %1 removed from the window").arg(jobId));
     return true;
 }
@@ -1030,15 +953,12 @@ void MainWindow::confirm(const QString &message)
 
 void MainWindow::selectJob(int jobId)
 {
-    const int row = m_jobsModel->rowOf(jobId);
-    if (row >= 0)
-        m_jobsView->selectRow(row);
+    m_jobsView->selectJob(jobId);
 }
 
 int MainWindow::selectedJob() const
 {
-    const QModelIndexList rows = m_jobsView->selectionModel()->selectedRows();
-    return rows.isEmpty() ? -1 : rows.first().data(JobsModel::JobIdRole).toInt();
+    return m_jobsView->selectedJob();
 }
 
 void MainWindow::onSelectionChanged()
@@ -1052,36 +972,33 @@ void MainWindow::onSelectionChanged()
     }
     if (m_mandelbrot->hasPicture(jobId))
         m_mandelbrot->setCurrentJob(jobId);
-    showPictureOrMap(jobId);
+    m_picture->showFor(jobId);
     updateActions();
 }
 
 QWidget *MainWindow::pictureOrMap() const
 {
-    return m_pictureStack->currentWidget();
+    return m_picture->currentPage();
 }
 
-void MainWindow::showPictureOrMap(int jobId)
+TaskMapView *MainWindow::taskMap() const
 {
-    const bool picture = m_mandelbrot->hasPicture(jobId);
-    m_pictureStack->setCurrentIndex(picture ? 1 : 0);
-    m_pictureGroup->setTitle(picture ? tr("Picture") : tr("Task Map"));
+    return m_picture->taskMap();
 }
 
-void MainWindow::updateResultsNote()
+QTableView *MainWindow::nodesView() const
 {
-    const int jobId = m_resultsModel->currentJob();
-    if (jobId < 0) {
-        m_resultsNote->setText(tr("Select a job to see its results."));
-        return;
-    }
-    const qint64 kept = m_resultsModel->keptRows(jobId);
-    const qint64 dropped = m_resultsModel->droppedRows(jobId);
-    m_resultsNote->setText(dropped ? tr("%1 results (the last %2 are kept here; %3 older ones are not shown)")
-                                         .arg(kept + dropped)
-                                         .arg(m_resultsModel->rowLimit())
-                                         .arg(dropped)
-                                   : countOf(kept, tr("result"), tr("results")));
+    return m_nodesView;
+}
+
+QTableView *MainWindow::jobsView() const
+{
+    return m_jobsView;
+}
+
+QPlainTextEdit *MainWindow::logView() const
+{
+    return m_log;
 }
 
 void MainWindow::updateActions()
@@ -1096,8 +1013,7 @@ void MainWindow::updateActions()
     m_retryAction->setEnabled(job && over);
     m_rerunAction->setEnabled(job != nullptr);
     m_removeJobAction->setEnabled(job && over);
-    const QModelIndexList nodes = m_nodesView->selectionModel()->selectedRows();
-    const int nodeRow = nodes.isEmpty() ? -1 : nodes.first().row();
+    const int nodeRow = m_nodesView->selectedRow();
     const bool remote
         = nodeRow >= 0 && nodeRow < m_nodesModel->nodes().size() && !m_nodesModel->nodes().at(nodeRow).local;
     m_removeNodeAction->setEnabled(remote);
@@ -1122,25 +1038,6 @@ void MainWindow::onExportStatistics()
                                                       QStringLiteral("taskfleet-stats.csv"), tr("CSV files (*.csv)"));
     if (!path.isEmpty())
         m_host->exportStatistics(path);
-}
-
-void MainWindow::onExportResults(bool jsonLines)
-{
-    if (m_resultsModel->currentJob() < 0) {
-        showError(tr("Select a job first: its results are exported."));
-        return;
-    }
-    const QString path = QFileDialog::getSaveFileName(
-        this, jsonLines ? tr("Export Results as JSON Lines") : tr("Export Results as CSV"),
-        jsonLines ? QStringLiteral("results.jsonl") : QStringLiteral("results.csv"));
-    if (path.isEmpty())
-        return;
-    QString error;
-    const bool ok = jsonLines ? m_resultsModel->exportJsonLines(path, &error) : m_resultsModel->exportCsv(path, &error);
-    if (ok)
-        confirm(tr("Results written: %1").arg(QDir::toNativeSeparators(path)));
-    else
-        showError(error);
 }
 
 void MainWindow::onSettings()

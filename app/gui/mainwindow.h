@@ -21,14 +21,17 @@ class QPushButton;
 class QTableView;
 class QTabWidget;
 class QSplitter;
-class QStackedWidget;
-class QGroupBox;
 class QSystemTrayIcon;
 class QWidget;
 
 namespace taskfleet::gui {
 
 class JobsModel;
+class JobsView;
+class LogPanel;
+class NodesView;
+class PicturePane;
+class ResultsPanel;
 class MandelbrotView;
 class ManualWindow;
 class NodesModel;
@@ -80,11 +83,12 @@ public:
     ResultsModel *resultsModel() const { return m_resultsModel; }
     TasksModel *tasksModel() const { return m_tasksModel; }
     TasksPanel *tasksPanel() const { return m_tasksPanel; }
-    QTableView *nodesView() const { return m_nodesView; }
-    QTableView *jobsView() const { return m_jobsView; }
-    QPlainTextEdit *logView() const { return m_log; }
+    ResultsPanel *resultsPanel() const { return m_resultsPanel; }
+    QTableView *nodesView() const;
+    QTableView *jobsView() const;
+    QPlainTextEdit *logView() const;
     MandelbrotView *mandelbrotView() const { return m_mandelbrot; }
-    TaskMapView *taskMap() const { return m_taskMap; }
+    TaskMapView *taskMap() const;
     /** The right-hand pane's page now shown: the task map or the Mandelbrot picture. */
     QWidget *pictureOrMap() const;
     const exec::PluginRegistry &plugins() const { return m_registry; }
@@ -205,7 +209,6 @@ private:
     void onSelectionChanged();
     void onOpenJob();
     void onExportStatistics();
-    void onExportResults(bool jsonLines);
     void onSettings();
     void onAddNode();
     void onRemoveNode();
@@ -217,9 +220,6 @@ private:
     void onCancel();
     void onPriority(int delta);
     void onAbout();
-    void updateResultsNote();
-    /** The Mandelbrot picture for a job that draws one, else the task map. */
-    void showPictureOrMap(int jobId);
     void updateActions();
 
     MainWindowOptions m_options;
@@ -231,16 +231,13 @@ private:
     ResultsModel *m_resultsModel = nullptr;
     TasksModel *m_tasksModel = nullptr;
     TasksPanel *m_tasksPanel = nullptr;
-    QTableView *m_nodesView = nullptr;
-    QTableView *m_jobsView = nullptr;
-    QTableView *m_resultsView = nullptr;
-    MandelbrotView *m_mandelbrot = nullptr;
-    TaskMapView *m_taskMap = nullptr;
-    QStackedWidget *m_pictureStack = nullptr;
-    QGroupBox *m_pictureGroup = nullptr;
-    QCheckBox *m_tint = nullptr;
+    NodesView *m_nodesView = nullptr;
+    JobsView *m_jobsView = nullptr;
+    ResultsPanel *m_resultsPanel = nullptr;
+    PicturePane *m_picture = nullptr;
+    MandelbrotView *m_mandelbrot = nullptr; ///< m_picture's
     ThroughputChart *m_chart = nullptr;
-    QPlainTextEdit *m_log = nullptr;
+    LogPanel *m_log = nullptr;
     ManualWindow *m_manual = nullptr;
     QSplitter *m_mainSplitter = nullptr;
     QSplitter *m_leftSplitter = nullptr;
@@ -249,13 +246,10 @@ private:
     QSystemTrayIcon *m_tray = nullptr;
     QSet<int> m_endedUnannounced; ///< jobs finished whose end the next snapshot announces
     QString m_lastNotification;
-    bool m_logFollows = true;    ///< the log shows its newest line (until the user scrolls up)
-    bool m_logAdjusting = false; ///< the window, not the user, is moving the log's scroll bar
     QTabWidget *m_tabs = nullptr;
     QWidget *m_errorBar = nullptr;
     QLabel *m_errorText = nullptr;
     QWidget *m_welcome = nullptr;
-    QLabel *m_resultsNote = nullptr;
     QLabel *m_statusText = nullptr;
     QLabel *m_discoveryText = nullptr;
     QString m_discoveryRejections;

@@ -111,6 +111,13 @@ void MandelbrotView::setNodeOrder(const QStringList &names)
     }
 }
 
+void MandelbrotView::removeJob(int jobId)
+{
+    if (jobId == m_current)
+        setCurrentJob(-1);
+    m_jobs.remove(jobId);
+}
+
 void MandelbrotView::setCurrentJob(int jobId)
 {
     m_current = jobId;

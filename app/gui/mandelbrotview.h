@@ -30,6 +30,8 @@ public:
     void setCurrentJob(int jobId);
     int currentJob() const { return m_current; }
     bool hasPicture(int jobId) const { return m_jobs.contains(jobId); }
+    /** Forgets a job's picture (a job removed from the window). */
+    void removeJob(int jobId);
     /** Tiles painted so far for a job. */
     int tileCount(int jobId) const;
     void setTintByNode(bool on);

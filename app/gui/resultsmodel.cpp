@@ -145,6 +145,18 @@ QVariant ResultsModel::data(const QModelIndex &index, int role) const
         return int(Qt::AlignRight | Qt::AlignVCenter);
     if (role == Qt::ToolTipRole && index.column() == Output)
         return ok ? summarizeValue(r.output, 2000) : r.error;
+    if (role == SortRole) {
+        switch (index.column()) {
+        case Index:
+            return r.index;
+        case Time:
+            return r.runtimeUs;
+        case Attempts:
+            return r.attempts;
+        default:
+            return data(index, Qt::DisplayRole);
+        }
+    }
     if (role != Qt::DisplayRole)
         return {};
     switch (index.column()) {

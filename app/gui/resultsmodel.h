@@ -21,6 +21,8 @@ class ResultsModel : public QAbstractTableModel
 
 public:
     enum Column { Index, Input, Output, Node, Time, Attempts, ColumnCount };
+    /** The value the Results view sorts by (numbers as numbers). */
+    static constexpr int SortRole = Qt::UserRole + 1;
 
     explicit ResultsModel(QObject *parent = nullptr, int rowLimit = 100000);
 

@@ -2,6 +2,8 @@
 // Settings: local workers, plugin folders, cluster secret, ports.
 #include "settingsdialog.h"
 
+#include "net/secretstore.h"
+
 #include <QtCore/QThread>
 #include <QtWidgets/QCheckBox>
 #include <QtWidgets/QDialogButtonBox>
@@ -59,15 +61,19 @@ SettingsDialog::SettingsDialog(const AppSettings &settings, QWidget *parent)
     auto *secretRow = new QHBoxLayout;
     secretRow->addWidget(m_secret);
     secretRow->addWidget(m_showSecret);
+    auto *loadSecret = new QPushButton(tr("Load From File…"), this);
+    loadSecret->setToolTip(tr("Use the secret in a file, for example a copy of an agent's secret file"));
+    connect(loadSecret, &QPushButton::clicked, this, &SettingsDialog::onLoadSecret);
+    secretRow->addWidget(loadSecret);
 
     auto *form = new QFormLayout;
     form->addRow(tr("Local workers:"), m_workers);
     form->addRow(tr("Plugin folders:"), folders);
     form->addRow(tr("Cluster secret:"), secretRow);
-    auto *secretNote = new QLabel(tr("Stored in %1 (readable by you only).").arg(AppSettings::secretFilePath()), this);
-    secretNote->setWordWrap(true);
-    secretNote->setEnabled(false);
-    form->addRow(QString(), secretNote);
+    m_secretNote = new QLabel(tr("Stored in %1 (readable by you only).").arg(AppSettings::secretFilePath()), this);
+    m_secretNote->setWordWrap(true);
+    m_secretNote->setEnabled(false);
+    form->addRow(QString(), m_secretNote);
     form->addRow(tr("Agent port:"), m_agentPort);
     form->addRow(tr("Discovery port:"), m_discoveryPort);
     form->addRow(QString(), m_discovery);
@@ -100,6 +106,35 @@ QString SettingsDialog::secret() const
 bool SettingsDialog::secretChanged() const
 {
     return m_secret->text() != m_initialSecret;
+}
+
+bool SettingsDialog::loadSecretFile(const QString &path, QString *error)
+{
+    const net::SecretResult loaded = net::SecretStore::loadFile(path);
+    if (!loaded.ok()) {
+        *error = loaded.error;
+        return false;
+    }
+    m_secret->setText(QString::fromUtf8(loaded.secret));
+    QString note = tr("From %1; stored in %2 (readable by you only) when you press OK.")
+                       .arg(path, AppSettings::secretFilePath());
+    if (!loaded.warnings.isEmpty())
+        note += QLatin1Char('\n') + loaded.warnings.join(QLatin1Char('\n'));
+    m_secretNote->setText(note);
+    m_secretNote->setEnabled(!loaded.warnings.isEmpty()); // a warning is not greyed out
+    return true;
+}
+
+void SettingsDialog::onLoadSecret()
+{
+    const QString path = QFileDialog::getOpenFileName(this, tr("Load Cluster Secret"));
+    if (path.isEmpty())
+        return;
+    QString error;
+    if (!loadSecretFile(path, &error)) {
+        m_secretNote->setText(tr("Not loaded: %1").arg(error));
+        m_secretNote->setEnabled(true);
+    }
 }
 
 void SettingsDialog::onAddFolder()

@@ -7,6 +7,7 @@
 #include <QtWidgets/QDialog>
 
 class QCheckBox;
+class QLabel;
 class QLineEdit;
 class QListWidget;
 class QSpinBox;
@@ -23,15 +24,22 @@ public:
     AppSettings settings() const;
     QString secret() const;
     bool secretChanged() const;
+    /**
+     * Puts the secret of \a path (an agent's secret file, read with net::SecretStore::loadFile: its
+     * permissions are checked) in the field; false with *error, and the field unchanged, when it cannot.
+     */
+    bool loadSecretFile(const QString &path, QString *error);
 
 private:
     void onAddFolder();
     void onRemoveFolder();
+    void onLoadSecret();
 
     QSpinBox *m_workers;
     QListWidget *m_folders;
     QLineEdit *m_secret;
     QCheckBox *m_showSecret;
+    QLabel *m_secretNote;
     QSpinBox *m_agentPort;
     QSpinBox *m_discoveryPort;
     QCheckBox *m_discovery;

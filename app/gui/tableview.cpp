@@ -10,6 +10,12 @@ namespace taskfleet::gui {
 QTableView *makeTable(QWidget *parent)
 {
     auto *view = new QTableView(parent);
+    applyTableLook(view);
+    return view;
+}
+
+void applyTableLook(QTableView *view)
+{
     view->setSelectionBehavior(QAbstractItemView::SelectRows);
     view->setSelectionMode(QAbstractItemView::SingleSelection);
     view->verticalHeader()->hide();
@@ -17,7 +23,6 @@ QTableView *makeTable(QWidget *parent)
     view->horizontalHeader()->setHighlightSections(false);
     view->setAlternatingRowColors(true);
     view->setWordWrap(false);
-    return view;
 }
 
 } // namespace taskfleet::gui

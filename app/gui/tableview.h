@@ -7,7 +7,9 @@ class QWidget;
 
 namespace taskfleet::gui {
 
-/** A read-mostly table: whole rows selected one at a time, no row numbers, alternating rows, no wrapping. */
+/** The shared look: whole rows selected one at a time, no row numbers, alternating rows, no wrapping. */
+void applyTableLook(QTableView *view);
+/** A new QTableView with applyTableLook(). */
 QTableView *makeTable(QWidget *parent);
 
 } // namespace taskfleet::gui

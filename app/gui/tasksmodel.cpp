@@ -101,7 +101,7 @@ void TasksModel::addRecords(int jobId, const QVector<sched::TaskRecord> &records
         row.runtimeUs = r.runtimeUs;
         if (r.status != stats::TaskStatus::Ok && !r.error.isEmpty())
             job.errors.insert(r.index, r.error);
-        if (!r.log.isEmpty())
+        if (!r.log.isEmpty() && job.logs.size() < MaxLogsPerJob)
             job.logs.insert(r.index, r.log);
         job.running.remove(r.index);
         first = std::min(first, r.index);

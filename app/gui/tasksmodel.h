@@ -30,6 +30,9 @@ public:
     /** The value to sort by (numbers as numbers). */
     static constexpr int SortRole = Qt::UserRole + 2;
 
+    /** What tasks printed is kept for this many tasks per job (the Results tab and the journal have the rest). */
+    static constexpr int MaxLogsPerJob = 10000;
+
     static QString stateName(TaskState state);
 
     using QAbstractTableModel::QAbstractTableModel;

@@ -30,8 +30,9 @@ TasksPanel::TasksPanel(TasksModel *model, QWidget *parent)
 {
     m_proxy->setSourceModel(model);
     m_view->setModel(m_proxy);
+    // Sortable by a click on a header; until then in task order (the model's own, so a big job costs no sort).
+    m_view->horizontalHeader()->setSortIndicator(-1, Qt::AscendingOrder);
     m_view->setSortingEnabled(true);
-    m_view->sortByColumn(TasksModel::Index, Qt::AscendingOrder);
     m_view->setEditTriggers(QAbstractItemView::NoEditTriggers);
     // Interactive widths (ResizeToContents would measure every row of a big job); the note stretches.
     QHeaderView *header = m_view->horizontalHeader();

@@ -3,6 +3,7 @@
 #include "addnodedialog.h"
 #include "agentnodetype.h"
 #include "agentprocess.h"
+#include "appjournal.h"
 #include "appsettings.h"
 #include "delegates.h"
 #include "format.h"
@@ -14,6 +15,8 @@
 #include "plugininputsdialog.h"
 #include "pythonjobdialog.h"
 #include "resultsmodel.h"
+#include "resultspanel.h"
+#include "settingsdialog.h"
 #include "taskmapview.h"
 #include "tasksmodel.h"
 #include "taskspanel.h"
@@ -24,6 +27,7 @@
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QJsonArray>
+#include <QtCore/QLockFile>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
 #include <QtCore/QMimeData>
@@ -330,6 +334,15 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(w->resultsModel()->keptRows(jobId), 300, 10000);
         QCOMPARE(w->selectedJob(), jobId);
         QCOMPARE(w->resultsModel()->rowCount(), 300);
+        // Sortable: by index, descending, the first row is task 299; by time, ascending, times never fall.
+        QTableView *results = w->resultsPanel()->view();
+        results->sortByColumn(gui::ResultsModel::Index, Qt::DescendingOrder);
+        QCOMPARE(results->model()->index(0, gui::ResultsModel::Index).data().toInt(), 299);
+        results->sortByColumn(gui::ResultsModel::Time, Qt::AscendingOrder);
+        for (int r = 1; r < results->model()->rowCount(); ++r)
+            QVERIFY(
+                results->model()->index(r - 1, gui::ResultsModel::Time).data(gui::ResultsModel::SortRole).toLongLong()
+                <= results->model()->index(r, gui::ResultsModel::Time).data(gui::ResultsModel::SortRole).toLongLong());
         // The local node did the work, and the nodes table says so (node row + totals row).
         QTRY_COMPARE_WITH_TIMEOUT(w->nodesModel()->nodes().value(0).tasksDone, 300, 10000);
         QCOMPARE(w->nodesModel()->rowCount(), 2);
@@ -1047,7 +1060,7 @@ private slots:
                 bad.insert(i);
                 inputs << QStringLiteral("\"bad\"");
             } else {
-                inputs << QStringLiteral("150");
+                inputs << QStringLiteral("300");
             }
         }
         auto w = makeWindow(2);
@@ -1158,12 +1171,17 @@ private slots:
         // Rerun queues the whole job again; Remove forgets a finished job here and in the controller.
         QVERIFY(w->rerunJob(mixedId));
         QTRY_COMPARE_WITH_TIMEOUT(w->jobsModel()->rowCount(), 4, 10000);
+        const int rerunId = w->jobsModel()->jobs().at(3).id;
         QCOMPARE(w->jobsModel()->jobs().at(3).total, qint64(Tasks));
+        w->host()->pauseJob(rerunId); // held unfinished: a job that is not over cannot be removed
+        QTRY_COMPARE_WITH_TIMEOUT(int(w->jobsModel()->job(rerunId)->state), int(sched::JobState::Paused), 10000);
+        QVERIFY(!w->removeJob(rerunId));
         QVERIFY(w->removeJob(crashyId));
         QTRY_COMPARE_WITH_TIMEOUT(w->jobsModel()->rowOf(crashyId), -1, 10000);
         QCOMPARE(w->jobsModel()->rowCount(), 3);
         QCOMPARE(tasks->count(crashyId, gui::TasksModel::Failed), 0);
-        QVERIFY(!w->removeJob(w->jobsModel()->jobs().at(2).id) || jobFinished(w.get(), 2)); // a running job stays
+        QVERIFY(w->jobsModel()->job(rerunId));
+        w->host()->resumeJob(rerunId);
         QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 2), JobTimeoutMs);
         QCOMPARE(w->clearFinishedJobs(), 3);
         QTRY_COMPARE_WITH_TIMEOUT(w->jobsModel()->rowCount(), 0, 10000);
@@ -1187,7 +1205,8 @@ private slots:
             firstPath = w->journalPath();
             QVERIFY(firstPath.startsWith(journalDir));
             w->openFiles({writeSleepJob(dir, QStringLiteral("long"), Tasks, 100)});
-            QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) && onlyJob(w.get())->done >= 6, 20000);
+            // Results the window has (and so has journaled), not the snapshot's count, which runs ahead.
+            QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) && w->resultsModel()->keptRows(onlyJob(w.get())->id) >= 6, 20000);
             w->quitWithoutAsking();
         } // the window goes mid-job, as at a quit
         QVector<sched::JournaledJob> jobs = appJournal(journalDir);
@@ -1269,6 +1288,65 @@ private slots:
         QVERIFY(!asked.isEmpty());
         QVERIFY(!QFile::exists(leftPath));
         QCOMPARE(discard->jobsModel()->rowCount(), 0);
+    }
+
+    /**
+     * Issue 14 item 2: which journals are leftovers. A job resumed once is in two journals if the app died
+     * before the older file went: it is offered once, from the newer one. A live app's journal (locked) is
+     * not touched; one with nothing unfinished is removed.
+     */
+    void leftoverJournalsAreReadOnceAndLiveOnesLeftAlone()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        sched::JobSpec spec;
+        spec.name = QStringLiteral("twice");
+        spec.plugin.name = QStringLiteral("echo");
+        spec.inputs = {1, 2, 3, 4};
+        const auto write = [&](const QString &name, const QString &key, int results, bool end) {
+            sched::JournalWriter writer;
+            QString error;
+            QVERIFY2(writer.open(dir.filePath(name), &error), qPrintable(error));
+            writer.writeJob(key, spec);
+            QVector<sched::TaskRecord> records;
+            for (int i = 0; i < results; ++i) {
+                sched::TaskRecord r;
+                r.index = i;
+                r.output = i + 1;
+                records.append(r);
+            }
+            writer.writeResults(key, records);
+            if (end)
+                writer.writeEnd(key);
+        };
+        write(QStringLiteral("app-20260101-000000-1-1.tfj"), QStringLiteral("k1"), 1, false); // older copy of k1
+        write(QStringLiteral("app-20260102-000000-1-1.tfj"), QStringLiteral("k1"), 3, false); // resumed, further on
+        write(QStringLiteral("app-20260103-000000-1-1.tfj"), QStringLiteral("k2"), 4, true);  // all done
+        write(QStringLiteral("app-20260104-000000-1-1.tfj"), QStringLiteral("k3"), 0, false); // a live app's
+        QLockFile live(dir.filePath(QStringLiteral("app-20260104-000000-1-1.tfj.lock")));
+        QVERIFY(live.tryLock(0));
+
+        gui::AppJournal journal;
+        QString error;
+        QVERIFY2(journal.open(dir.filePath(QStringLiteral("own")), &error), qPrintable(error));
+        QStringList warnings;
+        QVector<gui::AppJournal::Leftover> leftovers = journal.findLeftovers(dir.path(), &warnings);
+        QVERIFY2(warnings.isEmpty(), qPrintable(warnings.join(QLatin1Char('\n'))));
+        int offered = 0;
+        for (const gui::AppJournal::Leftover &l : std::as_const(leftovers)) {
+            for (const sched::JournaledJob &job : l.unfinished) {
+                ++offered;
+                QCOMPARE(job.key, QStringLiteral("k1"));
+                QCOMPARE(job.results.size(), 3); // the newer journal's
+            }
+        }
+        QCOMPARE(offered, 1);
+        QVERIFY(!QFile::exists(dir.filePath(QStringLiteral("app-20260101-000000-1-1.tfj")))); // nothing of its own
+        QVERIFY(!QFile::exists(dir.filePath(QStringLiteral("app-20260103-000000-1-1.tfj")))); // nothing unfinished
+        QVERIFY(QFile::exists(dir.filePath(QStringLiteral("app-20260104-000000-1-1.tfj"))));  // live: untouched
+        for (gui::AppJournal::Leftover &l : leftovers)
+            gui::AppJournal::remove(l);
+        QVERIFY(!QFile::exists(dir.filePath(QStringLiteral("app-20260102-000000-1-1.tfj"))));
     }
 
     /**
@@ -1803,6 +1881,27 @@ print(json.dumps({"ok": ok, "cancelled": cancelled, "other": other}))
         const gui::AppSettings loaded = gui::AppSettings::load();
         QCOMPARE(loaded.localWorkers, 3);
         QCOMPARE(loaded.pluginFolders, s.pluginFolders);
+    }
+
+    /** Issue 14 item 6: Settings loads the secret from a file (an agent's secret file), saying what is wrong with it. */
+    void settingsLoadSecretFromAFile()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        gui::SettingsDialog dialog(gui::AppSettings {});
+        QString error;
+        QVERIFY(!dialog.loadSecretFile(dir.filePath(QStringLiteral("missing")), &error));
+        QVERIFY2(error.contains(QStringLiteral("missing")), qPrintable(error)); // names the file
+        const QString before = dialog.secret();
+        const QString path = writeFile(dir, QStringLiteral("agent-secret"), "from the agent\n");
+        QVERIFY(QFile::setPermissions(path, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ReadOther));
+        QVERIFY2(dialog.loadSecretFile(path, &error), qPrintable(error));
+        QCOMPARE(dialog.secret(), QStringLiteral("from the agent"));
+        QVERIFY(dialog.secret() != before && dialog.secretChanged());
+        bool warned = false; // the world-readable file is named with the chmod that fixes it
+        for (const QLabel *label : dialog.findChildren<QLabel *>())
+            warned = warned || label->text().contains(QStringLiteral("chmod 600"));
+        QVERIFY(warned);
     }
 
 private:
