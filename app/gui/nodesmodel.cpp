@@ -150,7 +150,7 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
     if (role == Qt::ToolTipRole && index.column() == State)
         return n.stateReason.isEmpty() ? QVariant() : QVariant(n.stateReason);
     if (role == Qt::ToolTipRole && index.column() == Name && !gone)
-        return machineText(n.host);
+        return tr("%1\nAddress: %2").arg(machineText(n.host), n.address);
     if (role == Qt::ToolTipRole && index.column() == Workers && !gone)
         return tr("Double-click to change the number of workers on this node");
     if (role == Qt::ToolTipRole && index.column() == Lost)

@@ -9,6 +9,8 @@
 #include <QtCore/QThread>
 #include <QtWidgets/QHeaderView>
 
+#include <algorithm>
+
 namespace taskfleet::gui {
 
 NodesView::NodesView(NodesModel *model, const QList<QAction *> &contextActions, QWidget *parent)
@@ -25,6 +27,52 @@ NodesView::NodesView(NodesModel *model, const QList<QAction *> &contextActions, 
     horizontalHeader()->setStretchLastSection(false);
     setContextMenuPolicy(Qt::ActionsContextMenu);
     addActions(contextActions);
+    // Content widths change with the numbers; the check is a few size hints over a few rows.
+    connect(model, &QAbstractItemModel::modelReset, this, &NodesView::fitColumns);
+    connect(model, &QAbstractItemModel::rowsInserted, this, &NodesView::fitColumns);
+    connect(model, &QAbstractItemModel::dataChanged, this, &NodesView::fitColumns);
+}
+
+namespace {
+/** The columns that may step aside, the first to go first. */
+constexpr int Optional[] = {NodesModel::Address, NodesModel::Percent, NodesModel::TimePerTask,
+                            NodesModel::Memory,  NodesModel::Load,    NodesModel::Lost};
+constexpr int StateMinimum = 140; ///< pixels the state column (and its reason) keeps at least
+} // namespace
+
+void NodesView::resizeEvent(QResizeEvent *event)
+{
+    QTableView::resizeEvent(event);
+    fitColumns();
+}
+
+void NodesView::fitColumns()
+{
+    if (!model())
+        return;
+    const auto needed = [this](int column) {
+        return std::max(sizeHintForColumn(column), horizontalHeader()->sectionSizeHint(column));
+    };
+    int width = StateMinimum;
+    for (int c = 0; c < NodesModel::ColumnCount; ++c)
+        if (c != NodesModel::State)
+            width += needed(c);
+    const int available = viewport()->width();
+    for (int c : Optional) {
+        const bool hide = width > available;
+        setColumnHidden(c, hide);
+        if (hide)
+            width -= needed(c);
+    }
+}
+
+QList<int> NodesView::columnsSetAside() const
+{
+    QList<int> hidden;
+    for (int c : Optional)
+        if (isColumnHidden(c))
+            hidden.append(c);
+    return hidden;
 }
 
 int NodesView::selectedRow() const

@@ -45,9 +45,9 @@ ResultsPanel::ResultsPanel(ResultsModel *model, QWidget *parent)
     header->setSectionResizeMode(ResultsModel::Output, QHeaderView::Stretch);
     header->setStretchLastSection(false);
     m_view->setColumnWidth(ResultsModel::Index, 60);
-    m_view->setColumnWidth(ResultsModel::Input, 200);
+    m_view->setColumnWidth(ResultsModel::Input, 140);
     m_view->setColumnWidth(ResultsModel::Output, 250);
-    m_view->setColumnWidth(ResultsModel::Node, 170);
+    m_view->setColumnWidth(ResultsModel::Node, 150);
     m_view->setColumnWidth(ResultsModel::Time, 80);
     m_view->setColumnWidth(ResultsModel::Attempts, 70);
 

@@ -69,18 +69,24 @@ void TaskMapView::layoutGrid(int tasks)
     m_perCell = int((tasks + cells - 1) / cells);
 }
 
-QColor TaskMapView::cellColor(int first, int count) const
+TasksModel::TaskState TaskMapView::cellState(int first, int count, int *shown) const
 {
     TasksModel::TaskState worst = TasksModel::Done;
-    int worstIndex = first;
+    *shown = first;
     for (int i = first; i < first + count; ++i) {
         const TasksModel::TaskState s = m_model->stateAt(i);
         if (urgency(s) > urgency(worst)) {
             worst = s;
-            worstIndex = i;
+            *shown = i;
         }
     }
-    switch (worst) {
+    return worst;
+}
+
+QColor TaskMapView::cellColor(int first, int count) const
+{
+    int worstIndex = first;
+    switch (cellState(first, count, &worstIndex)) {
     case TasksModel::Failed:
         return QColor(0xd3, 0x2f, 0x2f);
     case TasksModel::Error:
@@ -113,7 +119,16 @@ void TaskMapView::paintEvent(QPaintEvent *)
         const int y = (cell / m_columns) * m_cell;
         if (y >= height())
             break;
-        painter.fillRect(x, y, m_cell - gap, m_cell - gap, cellColor(first, std::min(m_perCell, tasks - first)));
+        const int count = std::min(m_perCell, tasks - first);
+        painter.fillRect(x, y, m_cell - gap, m_cell - gap, cellColor(first, count));
+        // A cross on errors and failures, so that they never read as a node whose colour is orange or red.
+        int shown = first;
+        const TasksModel::TaskState state = cellState(first, count, &shown);
+        if (m_cell >= 6 && (state == TasksModel::Error || state == TasksModel::Failed)) {
+            painter.setPen(QPen(Qt::white, 1.5));
+            painter.drawLine(x + 1, y + 1, x + m_cell - gap - 2, y + m_cell - gap - 2);
+            painter.drawLine(x + 1, y + m_cell - gap - 2, x + m_cell - gap - 2, y + 1);
+        }
     }
 }
 

@@ -2,16 +2,17 @@
 // The task map: one cell per task of the selected job, coloured by its state and node.
 #pragma once
 
+#include "tasksmodel.h"
+
 #include <QtWidgets/QWidget>
 
 namespace taskfleet::gui {
 
-class TasksModel;
-
 /**
  * Paints the current job of a TasksModel as a grid, task 0 top left, row by row: a done task in
  * its node's colour (nodeColor(), as in the chart and the Nodes table), a running one in its node's
- * colour lightened, queued light grey, error orange, failed red, cancelled dark grey. A job with
+ * colour lightened, queued light grey, error orange, failed red (both crossed out in white, so that
+ * they never read as a node of that colour), cancelled dark grey. A job with
  * more tasks than the widget has cells shows several tasks per cell, the cell in the colour of the
  * state that most needs a look (failed, error, running, queued, cancelled, done). A click on a cell
  * emits taskClicked() with its first task. The Mandelbrot picture is the special case of this map.
@@ -32,6 +33,8 @@ public:
     int taskAt(const QPoint &pos) const;
     /** The colour a cell of these tasks gets (the first \a count from \a first). */
     QColor cellColor(int first, int count) const;
+    /** The state a cell of these tasks shows (the one that most needs a look), and in *shown the task it is. */
+    TasksModel::TaskState cellState(int first, int count, int *shown) const;
 
     QSize sizeHint() const override { return {320, 320}; }
 

@@ -12,6 +12,7 @@
 #include "mandelbrotview.h"
 #include "manualwindow.h"
 #include "nodesmodel.h"
+#include "nodesview.h"
 #include "plugininputsdialog.h"
 #include "pythonjobdialog.h"
 #include "resultsmodel.h"
@@ -624,6 +625,12 @@ private slots:
             QVERIFY(settle(w.get()));
             QCOMPARE(w->size(), size);
             grabFor(w.get(), QStringLiteral("window-%1x%2.png").arg(size.width()).arg(size.height()));
+            // The Nodes table reads without scrolling sideways: at 1024 some columns step aside, at 1600 none.
+            auto *nodes = static_cast<gui::NodesView *>(w->nodesView());
+            QTRY_COMPARE_WITH_TIMEOUT(nodes->horizontalScrollBar()->maximum(), 0, 5000);
+            QCOMPARE(nodes->columnsSetAside().isEmpty(), size.width() >= 1600);
+            QVERIFY(!nodes->isColumnHidden(NodesModel::Name) && !nodes->isColumnHidden(NodesModel::State)
+                    && !nodes->isColumnHidden(NodesModel::TasksDone));
         }
     }
 
@@ -1122,6 +1129,9 @@ private slots:
         QCOMPARE(map->cellColor(0, 1), gui::nodeColor(localName));
         QCOMPARE(map->cellColor(3, 1), QColor(0xf5, 0x7c, 0x00));
         QCOMPARE(map->cellColor(0, 4), QColor(0xf5, 0x7c, 0x00)); // a cell of several tasks shows the error
+        int crossed = -1;
+        QCOMPARE(map->cellState(0, 4, &crossed), gui::TasksModel::Error); // drawn crossed out
+        QCOMPARE(crossed, 3);
         w->tasksPanel()->setStateFilter(-1);
         tabs->setCurrentIndex(0);
         QTest::mouseClick(map, Qt::LeftButton, {}, map->cellRect(13).center());
