@@ -9,6 +9,8 @@
 #include <QtCore/QSet>
 #include <QtCore/QUuid>
 
+#include <algorithm>
+
 namespace taskfleet::gui {
 
 namespace {
@@ -78,17 +80,22 @@ QVector<AppJournal::Leftover> AppJournal::findLeftovers(const QString &dir, QStr
         }
         if (!warning.isEmpty())
             warnings->append(warning);
-        Leftover leftover {path, {}, lock};
+        Leftover leftover {path, {}, {}, lock};
         for (const sched::JournaledJob &job : *jobs) {
             const bool seen = seenKeys.contains(job.key);
             seenKeys.insert(job.key);
-            if (!seen && !job.ended && job.results.size() < job.spec.inputs.size())
+            if (seen)
+                continue; // a newer journal has this job
+            if (job.ended)
+                leftover.ended.append(job);
+            else if (job.results.size() < job.spec.inputs.size())
                 leftover.unfinished.append(job);
         }
-        if (leftover.unfinished.isEmpty())
-            remove(leftover); // everything in it ended: nothing to offer
-        else
+        if (!leftover.unfinished.isEmpty())
             found.append(std::move(leftover));
+        else if (leftover.ended.isEmpty())
+            remove(leftover); // only copies of jobs a newer journal has: nothing of its own
+        // else: the history of a session that ended (HistoryDialog), kept until cleared
     }
     return found;
 }
@@ -108,6 +115,22 @@ void AppJournal::addJob(int jobId, const sched::JobSpec &spec)
     const QString key = QUuid::createUuid().toString(QUuid::WithoutBraces);
     m_writer.writeJob(key, spec);
     m_jobs.insert(jobId, Entry {key, {}});
+}
+
+void AppJournal::carryEnded(const sched::JournaledJob &job)
+{
+    if (!isOpen())
+        return;
+    m_writer.writeJob(job.key, job.spec);
+    QVector<sched::TaskRecord> results;
+    results.reserve(job.results.size());
+    for (const sched::TaskRecord &r : job.results)
+        results.append(r);
+    std::sort(results.begin(), results.end(),
+              [](const sched::TaskRecord &a, const sched::TaskRecord &b) { return a.index < b.index; });
+    if (!results.isEmpty())
+        m_writer.writeResults(job.key, results);
+    m_writer.writeEnd(job.key);
 }
 
 void AppJournal::recordResumed(const QString &key, const sched::JobSpec &spec,

@@ -28,6 +28,7 @@ public:
     struct Leftover {
         QString path;
         QVector<sched::JournaledJob> unfinished;
+        QVector<sched::JournaledJob> ended; ///< its history, carried into this session's journal before the file goes
         std::shared_ptr<QLockFile> lock;
     };
 
@@ -47,7 +48,9 @@ public:
 
     /**
      * The journals in \a dir of sessions that ended, other than this one's. Journals with unfinished jobs
-     * are returned, locked; journals with none are removed; unreadable ones are reported in *warnings and left.
+     * are returned, locked; journals whose jobs all ended stay as history (HistoryDialog); journals with
+     * only older copies of jobs a newer journal has are removed; unreadable ones are reported in *warnings
+     * and left.
      */
     QVector<Leftover> findLeftovers(const QString &dir, QStringList *warnings) const;
     /** Removes a leftover journal (its jobs were resumed, or the user discarded them) and its lock. */
@@ -60,6 +63,8 @@ public:
      * already had. Done before the job is queued, so that the old journal can go at once.
      */
     void recordResumed(const QString &key, const sched::JobSpec &spec, const QVector<sched::TaskRecord> &earlier);
+    /** Writes an ended job of a leftover journal into this one (its history, before that file goes). */
+    void carryEnded(const sched::JournaledJob &job);
     /** Window job \a jobId runs the tasks \a originalIndex of the resumed job \a key (its results go there). */
     void trackResumed(int jobId, const QString &key, const QVector<int> &originalIndex);
     void addResults(int jobId, const QVector<sched::TaskRecord> &records);

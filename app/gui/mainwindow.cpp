@@ -14,6 +14,7 @@
 #include "pythonjobdialog.h"
 #include "resultsmodel.h"
 #include "settingsdialog.h"
+#include "historydialog.h"
 #include "jobsview.h"
 #include "logpanel.h"
 #include "nodesview.h"
@@ -230,6 +231,8 @@ void MainWindow::buildActions()
     QAction *open = file->addAction(tr("&Open Job…"), this, &MainWindow::onOpenJob);
     open->setShortcut(QKeySequence::Open);
     file->addAction(tr("Export &Statistics…"), this, &MainWindow::onExportStatistics);
+    m_historyAction = file->addAction(tr("&History…"), this, [this] { showHistory(); });
+    m_historyAction->setEnabled(false); // with a journal (openJournal())
     file->addSeparator();
     file->addAction(tr("Export Results as &JSON Lines…"), this, [this] { m_resultsPanel->exportResults(true); });
     file->addAction(tr("Export Results as &CSV…"), this, [this] { m_resultsPanel->exportResults(false); });
@@ -727,6 +730,8 @@ void MainWindow::openJournal()
         return;
     }
     log(tr("journal: %1").arg(m_journal.path()));
+    m_journalDir = dir;
+    m_historyAction->setEnabled(true);
     QStringList warnings;
     m_leftovers = m_journal.findLeftovers(dir, &warnings);
     for (const QString &warning : std::as_const(warnings))
@@ -747,6 +752,16 @@ void MainWindow::openJournal()
         QTimer::singleShot(0, this, &MainWindow::askToResume); // once the window is up
         break;
     }
+}
+
+HistoryDialog *MainWindow::showHistory()
+{
+    if (m_journalDir.isEmpty())
+        return nullptr;
+    auto *dialog = new HistoryDialog(m_journalDir, m_journal.path(), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->show();
+    return dialog;
 }
 
 int MainWindow::leftoverJobs() const
@@ -835,7 +850,9 @@ int MainWindow::resumeLeftovers()
             submit(missing, resumed == 0);
             ++resumed;
         }
-        AppJournal::remove(leftover); // its jobs are in this session's journal now
+        for (const sched::JournaledJob &job : std::as_const(leftover.ended))
+            m_journal.carryEnded(job); // the history in that file lives on in this one
+        AppJournal::remove(leftover);  // its jobs are in this session's journal now
     }
     m_leftovers.clear();
     if (resumed > 0)
@@ -846,8 +863,11 @@ int MainWindow::resumeLeftovers()
 void MainWindow::discardLeftovers()
 {
     const int jobs = leftoverJobs();
-    for (AppJournal::Leftover &leftover : m_leftovers)
+    for (AppJournal::Leftover &leftover : m_leftovers) {
+        for (const sched::JournaledJob &job : std::as_const(leftover.ended))
+            m_journal.carryEnded(job);
         AppJournal::remove(leftover);
+    }
     m_leftovers.clear();
     if (jobs > 0)
         confirm(tr("Discarded %1 from the journal").arg(countOf(jobs, tr("unfinished job"), tr("unfinished jobs"))));

@@ -26,6 +26,7 @@ class QWidget;
 
 namespace taskfleet::gui {
 
+class HistoryDialog;
 class JobsModel;
 class JobsView;
 class LogPanel;
@@ -166,6 +167,8 @@ public:
     int resumeLeftovers();
     /** Forgets the leftover jobs and removes their journals. */
     void discardLeftovers();
+    /** File ▸ History…: the jobs earlier sessions finished (nullptr without a journal). */
+    HistoryDialog *showHistory();
 
 signals:
     void errorShown(const QString &message);
@@ -262,6 +265,8 @@ private:
     QAction *m_rerunAction = nullptr;
     QAction *m_removeJobAction = nullptr;
     QAction *m_clearJobsAction = nullptr;
+    QAction *m_historyAction = nullptr;
+    QString m_journalDir;
     QAction *m_removeNodeAction = nullptr;
     QAction *m_reconnectNodeAction = nullptr;
     QAction *m_drainNodeAction = nullptr;

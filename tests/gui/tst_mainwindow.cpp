@@ -5,6 +5,7 @@
 #include "agentprocess.h"
 #include "appjournal.h"
 #include "appsettings.h"
+#include "historydialog.h"
 #include "delegates.h"
 #include "format.h"
 #include "jobsmodel.h"
@@ -61,6 +62,7 @@
 #include <QtWidgets/QStatusBar>
 #include <QtWidgets/QTextBrowser>
 #include <QtWidgets/QTableView>
+#include <QtWidgets/QTableWidget>
 #include <QtWidgets/QTabWidget>
 
 #include <memory>
@@ -1302,8 +1304,8 @@ private slots:
 
     /**
      * Issue 14 item 2: which journals are leftovers. A job resumed once is in two journals if the app died
-     * before the older file went: it is offered once, from the newer one. A live app's journal (locked) is
-     * not touched; one with nothing unfinished is removed.
+     * before the older file went: it is offered once, from the newer one, and the older file (nothing of its
+     * own) goes. A live app's journal (locked) is not touched; one whose jobs all ended stays, as history.
      */
     void leftoverJournalsAreReadOnceAndLiveOnesLeftAlone()
     {
@@ -1352,11 +1354,63 @@ private slots:
         }
         QCOMPARE(offered, 1);
         QVERIFY(!QFile::exists(dir.filePath(QStringLiteral("app-20260101-000000-1-1.tfj")))); // nothing of its own
-        QVERIFY(!QFile::exists(dir.filePath(QStringLiteral("app-20260103-000000-1-1.tfj")))); // nothing unfinished
+        QVERIFY(QFile::exists(dir.filePath(QStringLiteral("app-20260103-000000-1-1.tfj"))));  // history
         QVERIFY(QFile::exists(dir.filePath(QStringLiteral("app-20260104-000000-1-1.tfj"))));  // live: untouched
         for (gui::AppJournal::Leftover &l : leftovers)
             gui::AppJournal::remove(l);
         QVERIFY(!QFile::exists(dir.filePath(QStringLiteral("app-20260102-000000-1-1.tfj"))));
+    }
+
+    /** Issue 14 item 2: File ▸ History lists the jobs ended sessions finished, exports their results, and clears. */
+    void historyListsEndedJobsExportsAndClears()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        sched::JobSpec spec;
+        spec.name = QStringLiteral("done before");
+        spec.plugin.name = QStringLiteral("echo");
+        spec.inputs = {10, 20, 30};
+        QString error;
+        {
+            sched::JournalWriter ended; // a session whose job ended: two values and an error
+            QVERIFY2(ended.open(dir.filePath(QStringLiteral("app-20260101-000000-1-1.tfj")), &error),
+                     qPrintable(error));
+            ended.writeJob(QStringLiteral("k1"), spec);
+            QVector<sched::TaskRecord> records(3);
+            for (int i = 0; i < 3; ++i) {
+                records[i].index = i;
+                records[i].output = (i + 1) * 10;
+            }
+            records[2].status = stats::TaskStatus::Error;
+            records[2].error = QStringLiteral("no good");
+            ended.writeResults(QStringLiteral("k1"), records);
+            ended.writeEnd(QStringLiteral("k1"));
+            sched::JournalWriter unfinished; // a session with a job to resume: not history, never cleared
+            QVERIFY2(unfinished.open(dir.filePath(QStringLiteral("app-20260102-000000-1-1.tfj")), &error),
+                     qPrintable(error));
+            unfinished.writeJob(QStringLiteral("k2"), spec);
+        }
+        gui::AppJournal own;
+        QVERIFY2(own.open(dir.path(), &error), qPrintable(error));
+        gui::HistoryDialog history(dir.path(), own.path());
+        QCOMPARE(history.jobCount(), 1);
+        QCOMPARE(history.table()->item(0, 1)->text(), QStringLiteral("done before"));
+        QCOMPARE(history.table()->item(0, 4)->data(Qt::DisplayRole).toLongLong(), 2); // done
+        QCOMPARE(history.table()->item(0, 5)->data(Qt::DisplayRole).toLongLong(), 1); // errors
+        const QString out = dir.filePath(QStringLiteral("results.jsonl"));
+        QVERIFY2(history.exportJob(0, out, &error), qPrintable(error));
+        QFile f(out);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QList<QByteArray> lines = f.readAll().trimmed().split('\n');
+        QCOMPARE(lines.size(), 3);
+        QCOMPARE(QJsonDocument::fromJson(lines.at(1)).object().value(QStringLiteral("output")).toInt(), 20);
+        QCOMPARE(QJsonDocument::fromJson(lines.at(2)).object().value(QStringLiteral("error")).toString(),
+                 QStringLiteral("no good"));
+        QCOMPARE(history.clearHistory(), 1);
+        QCOMPARE(history.jobCount(), 0);
+        QVERIFY(!QFile::exists(dir.filePath(QStringLiteral("app-20260101-000000-1-1.tfj"))));
+        QVERIFY(QFile::exists(dir.filePath(QStringLiteral("app-20260102-000000-1-1.tfj")))); // to resume
+        QVERIFY(QFile::exists(own.path()));                                                  // this session's
     }
 
     /**

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: MIT
+// File ▸ History: the jobs earlier sessions finished, read from their journals, with their results.
+#include "historydialog.h"
+
+#include "format.h"
+#include "tableview.h"
+
+#include <QtCore/QDir>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
+#include <QtCore/QLockFile>
+#include <QtCore/QSaveFile>
+#include <QtCore/QSet>
+#include <QtWidgets/QDialogButtonBox>
+#include <QtWidgets/QFileDialog>
+#include <QtWidgets/QHeaderView>
+#include <QtWidgets/QLabel>
+#include <QtWidgets/QPushButton>
+#include <QtWidgets/QTableWidget>
+#include <QtWidgets/QVBoxLayout>
+
+#include <algorithm>
+
+namespace taskfleet::gui {
+
+namespace {
+enum Column { When, Name, Plugin, Tasks, Done, Errors, Failed, Cancelled, ColumnCount };
+
+QTableWidgetItem *number(qint64 value)
+{
+    auto *item = new QTableWidgetItem;
+    item->setData(Qt::DisplayRole, value);
+    item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    return item;
+}
+} // namespace
+
+HistoryDialog::HistoryDialog(const QString &journalDir, const QString &ownJournal, QWidget *parent)
+    : QDialog(parent)
+    , m_dir(journalDir)
+    , m_own(QFileInfo(ownJournal).absoluteFilePath())
+    , m_table(new QTableWidget(this))
+    , m_note(new QLabel(this))
+{
+    setWindowTitle(tr("History"));
+    resize(820, 420);
+    m_table->setColumnCount(ColumnCount);
+    m_table->setHorizontalHeaderLabels(
+        {tr("Ended"), tr("Job"), tr("Plugin"), tr("Tasks"), tr("Done"), tr("Errors"), tr("Failed"), tr("Cancelled")});
+    m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_table->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_table->verticalHeader()->hide();
+    m_table->setAlternatingRowColors(true);
+    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_table->horizontalHeader()->setSectionResizeMode(Name, QHeaderView::Stretch);
+
+    auto *exportButton = new QPushButton(tr("Export Results…"), this);
+    auto *clear = new QPushButton(tr("Clear History"), this);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Close, this);
+    buttons->addButton(exportButton, QDialogButtonBox::ActionRole);
+    buttons->addButton(clear, QDialogButtonBox::DestructiveRole);
+    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    connect(exportButton, &QPushButton::clicked, this, &HistoryDialog::onExport);
+    connect(clear, &QPushButton::clicked, this, [this] {
+        const int files = clearHistory();
+        m_note->setText(tr("Removed %1.").arg(countOf(files, tr("journal"), tr("journals"))));
+    });
+
+    auto *layout = new QVBoxLayout(this);
+    layout->addWidget(m_table, 1);
+    layout->addWidget(m_note);
+    layout->addWidget(buttons);
+    reload();
+}
+
+void HistoryDialog::reload()
+{
+    m_entries.clear();
+    // Newest first, each job once: a resumed job's newest journal has all of it.
+    const QFileInfoList files
+        = QDir(m_dir).entryInfoList({QStringLiteral("app-*.tfj")}, QDir::Files, QDir::Name | QDir::Reversed);
+    QSet<QString> seen;
+    QStringList problems;
+    for (const QFileInfo &file : files) {
+        QString error;
+        const auto jobs = sched::JournalReader::read(file.absoluteFilePath(), &error);
+        if (!jobs) {
+            problems << error;
+            continue;
+        }
+        for (const sched::JournaledJob &job : *jobs) {
+            if (seen.contains(job.key))
+                continue;
+            seen.insert(job.key);
+            if (job.ended)
+                m_entries.append(Entry {file.absoluteFilePath(), file.lastModified(), job});
+        }
+    }
+    m_table->setSortingEnabled(false);
+    m_table->setRowCount(int(m_entries.size()));
+    for (int row = 0; row < m_entries.size(); ++row) {
+        const sched::JournaledJob &job = m_entries.at(row).job;
+        qint64 counts[4] = {}; // Ok, Error, Failed, Cancelled
+        for (const sched::TaskRecord &r : job.results)
+            ++counts[std::clamp(int(r.status), 0, 3)];
+        auto *when = new QTableWidgetItem(m_entries.at(row).when.toString(QStringLiteral("yyyy-MM-dd HH:mm")));
+        when->setData(Qt::UserRole, row);
+        when->setToolTip(m_entries.at(row).file);
+        m_table->setItem(row, When, when);
+        m_table->setItem(row, Name, new QTableWidgetItem(job.spec.name));
+        m_table->setItem(row, Plugin, new QTableWidgetItem(job.spec.plugin.name));
+        m_table->setItem(row, Tasks, number(job.spec.inputs.size()));
+        m_table->setItem(row, Done, number(counts[0]));
+        m_table->setItem(row, Errors, number(counts[1]));
+        m_table->setItem(row, Failed, number(counts[2]));
+        m_table->setItem(row, Cancelled, number(counts[3]));
+    }
+    m_note->setText(problems.isEmpty() ? tr("%1 in %2").arg(countOf(m_entries.size(), tr("job"), tr("jobs")), m_dir)
+                                       : problems.join(QLatin1Char('\n')));
+}
+
+bool HistoryDialog::exportJob(int row, const QString &path, QString *error) const
+{
+    if (row < 0 || row >= m_entries.size()) {
+        *error = tr("no such job");
+        return false;
+    }
+    const sched::JournaledJob &job = m_entries.at(row).job;
+    QVector<int> indices = job.results.keys().toVector();
+    std::sort(indices.begin(), indices.end());
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly)) {
+        *error = tr("%1: %2").arg(path, file.errorString());
+        return false;
+    }
+    for (int index : std::as_const(indices)) {
+        const sched::TaskRecord &r = job.results[index];
+        QJsonObject o;
+        o.insert(QStringLiteral("index"), index);
+        o.insert(QStringLiteral("input"), job.spec.inputs.value(index).toJsonValue());
+        o.insert(QStringLiteral("status"), stats::taskStatusName(r.status));
+        if (r.status == stats::TaskStatus::Ok)
+            o.insert(QStringLiteral("output"), r.output.toJsonValue());
+        else
+            o.insert(QStringLiteral("error"), r.error);
+        o.insert(QStringLiteral("node"), r.nodeName);
+        o.insert(QStringLiteral("runtime_s"), double(r.runtimeUs) / 1e6);
+        o.insert(QStringLiteral("attempts"), r.attempts);
+        file.write(QJsonDocument(o).toJson(QJsonDocument::Compact));
+        file.write("\n");
+    }
+    if (!file.commit()) {
+        *error = tr("%1: %2").arg(path, file.errorString());
+        return false;
+    }
+    return true;
+}
+
+void HistoryDialog::onExport()
+{
+    const QList<QTableWidgetItem *> selected = m_table->selectedItems();
+    if (selected.isEmpty()) {
+        m_note->setText(tr("Select a job first."));
+        return;
+    }
+    const int row = m_table->item(selected.first()->row(), When)->data(Qt::UserRole).toInt();
+    const QString path
+        = QFileDialog::getSaveFileName(this, tr("Export Results as JSON Lines"), QStringLiteral("results.jsonl"));
+    if (path.isEmpty())
+        return;
+    QString error;
+    m_note->setText(exportJob(row, path, &error) ? tr("Results written: %1").arg(QDir::toNativeSeparators(path))
+                                                 : error);
+}
+
+int HistoryDialog::clearHistory()
+{
+    int removed = 0;
+    const QFileInfoList files = QDir(m_dir).entryInfoList({QStringLiteral("app-*.tfj")}, QDir::Files);
+    for (const QFileInfo &file : files) {
+        const QString path = file.absoluteFilePath();
+        if (path == m_own)
+            continue;
+        QLockFile lock(path + QStringLiteral(".lock"));
+        lock.setStaleLockTime(0);
+        if (!lock.tryLock(0))
+            continue; // a live app's
+        QString error;
+        const auto jobs = sched::JournalReader::read(path, &error);
+        const bool unfinished = jobs && std::any_of(jobs->cbegin(), jobs->cend(), [](const sched::JournaledJob &j) {
+                                    return !j.ended && j.results.size() < j.spec.inputs.size();
+                                });
+        if (jobs && !unfinished && QFile::remove(path))
+            ++removed;
+    }
+    reload();
+    return removed;
+}
+
+} // namespace taskfleet::gui
