@@ -27,6 +27,8 @@ if [ "$(id -u)" -eq 0 ]; then
     bash .ci/debian-rootfs.sh >"$rootfs_log" 2>&1 &
     rootfs_pid=$!
 fi
+# If a step ends the script early (set -e), the background job and its log go with it.
+trap '[ -n "$rootfs_pid" ] && kill "$rootfs_pid" 2>/dev/null; rm -f "$rootfs_log"' EXIT
 
 step "format (.clang-format)"
 bash .ci/format-check.sh || status=1
@@ -47,7 +49,7 @@ if [ -n "$rootfs_pid" ] && ! wait "$rootfs_pid"; then
     cat "$rootfs_log"
     status=1
 fi
-rm -f "$rootfs_log"
+rootfs_pid=""
 step "Debian package: build-deb, cpack -G DEB, install/run/purge in a bare Debian 12 chroot"
 bash .ci/deb-test.sh || status=1
 step "containers: Dockerfile, swarm stack and docker run recipe on a private dockerd"

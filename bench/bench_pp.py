@@ -86,7 +86,7 @@ def child(args):
         best = None
         for _ in range(args.n or 3):
             t0 = time.perf_counter()
-            s.submit(sum_primes, (n,), (isprime,), ("math",))()
+            out["sum"] = s.submit(sum_primes, (n,), (isprime,), ("math",))()
             dt = time.perf_counter() - t0
             best = dt if best is None else min(best, dt)
         out["seconds"] = best
@@ -261,10 +261,14 @@ def main():
     here = None
     for _ in range(3):
         t0 = time.perf_counter()
-        sum_primes(n_alone)
+        expected = sum_primes(n_alone)
         dt = time.perf_counter() - t0
         here = dt if here is None else min(here, dt)
-    alone = {s: run_child(s, "alone", envs[s], inputs=n_alone, n=3)["seconds"] for s in envs}
+    alone = {}
+    for s in envs:
+        out = run_child(s, "alone", envs[s], inputs=n_alone, n=3)
+        assert out["sum"] == expected, s + " computed a wrong sum"
+        alone[s] = out["seconds"]
     add("one sum_primes task alone / same call here", "x", alone["ppft"] / here, alone["taskfleet"] / here, "lower",
         "(diagnostic)", None)
     add("sum_primes demo, 2 workers: wall time (best of rounds)", "s", r["ppft"]["seconds"], r["taskfleet"]["seconds"], "lower",

@@ -32,7 +32,7 @@ bool AppJournal::open(const QString &dir, QString *error)
         = QDir(dir).filePath(QStringLiteral("app-%1-%2-%3.tfj")
                                  .arg(QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")))
                                  .arg(QCoreApplication::applicationPid())
-                                 .arg(++opened));
+                                 .arg(++opened, 4, 10, QLatin1Char('0'))); // sorts in order
     if (QFile::exists(path)) {
         *error = QStringLiteral("the journal %1 exists already").arg(path);
         return false;
@@ -86,8 +86,8 @@ QVector<AppJournal::Leftover> AppJournal::findLeftovers(const QString &dir, QStr
             seenKeys.insert(job.key);
             if (seen)
                 continue; // a newer journal has this job
-            if (job.ended)
-                leftover.ended.append(job);
+            if (job.ended || job.results.size() >= job.spec.inputs.size())
+                leftover.ended.append(job); // every task has its result: ended, whether or not its end was written
             else if (job.results.size() < job.spec.inputs.size())
                 leftover.unfinished.append(job);
         }
@@ -115,6 +115,11 @@ void AppJournal::addJob(int jobId, const sched::JobSpec &spec)
     const QString key = QUuid::createUuid().toString(QUuid::WithoutBraces);
     m_writer.writeJob(key, spec);
     m_jobs.insert(jobId, Entry {key, {}});
+}
+
+bool AppJournal::sync()
+{
+    return isOpen() && m_writer.sync();
 }
 
 void AppJournal::carryEnded(const sched::JournaledJob &job)

@@ -63,6 +63,8 @@ public:
      * already had. Done before the job is queued, so that the old journal can go at once.
      */
     void recordResumed(const QString &key, const sched::JobSpec &spec, const QVector<sched::TaskRecord> &earlier);
+    /** Syncs this journal to disk; true when everything written so far is there (then an old file may go). */
+    [[nodiscard]] bool sync();
     /** Writes an ended job of a leftover journal into this one (its history, before that file goes). */
     void carryEnded(const sched::JournaledJob &job);
     /** Window job \a jobId runs the tasks \a originalIndex of the resumed job \a key (its results go there). */

@@ -45,8 +45,8 @@ HistoryDialog::HistoryDialog(const QString &journalDir, const QString &ownJourna
     setWindowTitle(tr("History"));
     resize(820, 420);
     m_table->setColumnCount(ColumnCount);
-    m_table->setHorizontalHeaderLabels(
-        {tr("Ended"), tr("Job"), tr("Plugin"), tr("Tasks"), tr("Done"), tr("Errors"), tr("Failed"), tr("Cancelled")});
+    m_table->setHorizontalHeaderLabels({tr("Journal written"), tr("Job"), tr("Plugin"), tr("Tasks"), tr("Done"),
+                                        tr("Errors"), tr("Failed"), tr("Cancelled")});
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setSelectionMode(QAbstractItemView::SingleSelection);
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -93,7 +93,7 @@ void HistoryDialog::reload()
             if (seen.contains(job.key))
                 continue;
             seen.insert(job.key);
-            if (job.ended)
+            if (job.ended || job.results.size() >= job.spec.inputs.size()) // every task has its result
                 m_entries.append(Entry {file.absoluteFilePath(), file.lastModified(), job});
         }
     }

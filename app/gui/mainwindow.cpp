@@ -764,6 +764,17 @@ HistoryDialog *MainWindow::showHistory()
     return dialog;
 }
 
+void MainWindow::dropLeftover(AppJournal::Leftover &leftover)
+{
+    // Only once this session's journal has what was copied from it on disk: a full disk loses nothing.
+    if (m_journal.sync()) {
+        AppJournal::remove(leftover);
+        return;
+    }
+    showError(tr("The journal could not be written (%1); %2 is kept.").arg(m_journal.path(), leftover.path));
+    leftover.lock.reset();
+}
+
 int MainWindow::leftoverJobs() const
 {
     int jobs = 0;
@@ -852,7 +863,7 @@ int MainWindow::resumeLeftovers()
         }
         for (const sched::JournaledJob &job : std::as_const(leftover.ended))
             m_journal.carryEnded(job); // the history in that file lives on in this one
-        AppJournal::remove(leftover);  // its jobs are in this session's journal now
+        dropLeftover(leftover);
     }
     m_leftovers.clear();
     if (resumed > 0)
@@ -866,7 +877,7 @@ void MainWindow::discardLeftovers()
     for (AppJournal::Leftover &leftover : m_leftovers) {
         for (const sched::JournaledJob &job : std::as_const(leftover.ended))
             m_journal.carryEnded(job);
-        AppJournal::remove(leftover);
+        dropLeftover(leftover);
     }
     m_leftovers.clear();
     if (jobs > 0)

@@ -202,6 +202,8 @@ private:
     /** Opens this session's journal and looks for jobs earlier sessions left unfinished. */
     void openJournal();
     void askToResume();
+    /** Removes a leftover journal whose jobs this session's journal now holds (kept if that cannot be synced). */
+    void dropLeftover(AppJournal::Leftover &leftover);
     /** Asks for the selected job's task report while the Tasks tab shows a job that runs (and once after). */
     void requestTaskReport();
     void onStatisticsExported(const QStringList &files, const QString &error);

@@ -8,6 +8,7 @@
 
 #include <QtCore/QThread>
 #include <QtWidgets/QHeaderView>
+#include <QtWidgets/QScrollBar>
 
 #include <algorithm>
 
@@ -31,6 +32,8 @@ NodesView::NodesView(NodesModel *model, const QList<QAction *> &contextActions, 
     connect(model, &QAbstractItemModel::modelReset, this, &NodesView::fitColumns);
     connect(model, &QAbstractItemModel::rowsInserted, this, &NodesView::fitColumns);
     connect(model, &QAbstractItemModel::dataChanged, this, &NodesView::fitColumns);
+    // The viewport narrows when the vertical scroll bar appears.
+    connect(verticalScrollBar(), &QScrollBar::rangeChanged, this, &NodesView::fitColumns);
 }
 
 namespace {
@@ -38,6 +41,7 @@ namespace {
 constexpr int Optional[] = {NodesModel::Address, NodesModel::Percent, NodesModel::TimePerTask,
                             NodesModel::Memory,  NodesModel::Load,    NodesModel::Lost};
 constexpr int StateMinimum = 140; ///< pixels the state column (and its reason) keeps at least
+static_assert(NodesModel::ColumnCount <= 16, "NodesView::m_headerWidths holds 16 columns");
 } // namespace
 
 void NodesView::resizeEvent(QResizeEvent *event)
@@ -50,19 +54,26 @@ void NodesView::fitColumns()
 {
     if (!model())
         return;
-    const auto needed = [this](int column) {
-        return std::max(sizeHintForColumn(column), horizontalHeader()->sectionSizeHint(column));
-    };
+    // Every width first, the same whether the column is shown or hidden: a hidden section's size hint is
+    // 0 (that made columns come back and go again at every snapshot), so a header's width is remembered
+    // from when its column was shown (they all are at first).
+    const QHeaderView *header = horizontalHeader();
+    int widths[NodesModel::ColumnCount] = {};
     int width = StateMinimum;
-    for (int c = 0; c < NodesModel::ColumnCount; ++c)
+    for (int c = 0; c < NodesModel::ColumnCount; ++c) {
+        if (!isColumnHidden(c))
+            m_headerWidths[size_t(c)] = header->sectionSizeHint(c);
+        widths[c] = std::max(sizeHintForColumn(c), m_headerWidths[size_t(c)]);
         if (c != NodesModel::State)
-            width += needed(c);
+            width += widths[c];
+    }
     const int available = viewport()->width();
     for (int c : Optional) {
         const bool hide = width > available;
-        setColumnHidden(c, hide);
+        if (isColumnHidden(c) != hide)
+            setColumnHidden(c, hide);
         if (hide)
-            width -= needed(c);
+            width -= widths[c];
     }
 }
 

@@ -4,6 +4,8 @@
 
 #include <QtWidgets/QTableView>
 
+#include <array>
+
 namespace taskfleet::gui {
 
 class NodesModel;
@@ -32,6 +34,8 @@ protected:
 private:
     /** Hides or shows the optional columns so that the rest fit the viewport's width. */
     void fitColumns();
+
+    std::array<int, 16> m_headerWidths {}; ///< each header's width when its column was last shown
 };
 
 } // namespace taskfleet::gui

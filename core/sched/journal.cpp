@@ -86,8 +86,20 @@ bool JournalWriter::open(const QString &path, QString *error)
 void JournalWriter::append(const QCborMap &record)
 {
     // Unbuffered: each record is one write(), so a kill never splits a record between writes.
-    if (m_file.isOpen())
-        m_file.write(protocol::encodeFrame(record));
+    if (!m_file.isOpen())
+        return;
+    const QByteArray frame = protocol::encodeFrame(record);
+    if (m_file.write(frame) != frame.size())
+        m_failed = true;
+}
+
+bool JournalWriter::sync()
+{
+    if (!m_file.isOpen())
+        return false;
+    if (::fdatasync(m_file.handle()) != 0)
+        m_failed = true;
+    return !m_failed;
 }
 
 void JournalWriter::writeJob(const QString &key, const JobSpec &spec)

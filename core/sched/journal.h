@@ -32,10 +32,15 @@ public:
     void writeResults(const QString &key, const QVector<TaskRecord> &records);
     /** Records that a job is over, and syncs the file to disk. */
     void writeEnd(const QString &key);
+    /** Syncs what was written to disk; true when it is there and no write failed since open(). */
+    [[nodiscard]] bool sync();
+    /** True once a write failed (a full disk): records since may be missing. */
+    bool hasFailed() const { return m_failed; }
 
 private:
     void append(const QCborMap &record);
     QFile m_file;
+    bool m_failed = false;
 };
 
 /** A job as found in a journal: its spec, the results recorded so far, and whether it ended. */

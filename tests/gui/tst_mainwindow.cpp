@@ -24,6 +24,7 @@
 #include "taskspanel.h"
 #include "testsupport.h"
 
+#include "exec/pluginregistry.h"
 #include "sched/journal.h"
 
 #include <QtCore/QDir>
@@ -633,7 +634,14 @@ private slots:
             QCOMPARE(nodes->columnsSetAside().isEmpty(), size.width() >= 1600);
             QVERIFY(!nodes->isColumnHidden(NodesModel::Name) && !nodes->isColumnHidden(NodesModel::State)
                     && !nodes->isColumnHidden(NodesModel::TasksDone));
+            // Steady: the next snapshots (they refit the columns) change nothing.
+            const QList<int> aside = nodes->columnsSetAside();
+            QVERIFY(settle(w.get()) && settle(w.get()));
+            QCOMPARE(nodes->columnsSetAside(), aside);
         }
+        // And back: with room again, every column is shown.
+        w->resize(1600, 1000);
+        QTRY_VERIFY_WITH_TIMEOUT(static_cast<gui::NodesView *>(w->nodesView())->columnsSetAside().isEmpty(), 5000);
     }
 
     /**
@@ -1359,6 +1367,46 @@ private slots:
         for (gui::AppJournal::Leftover &l : leftovers)
             gui::AppJournal::remove(l);
         QVERIFY(!QFile::exists(dir.filePath(QStringLiteral("app-20260102-000000-1-1.tfj"))));
+    }
+
+    /** Issue 14 item 2: resuming a journal's unfinished job keeps the jobs it had finished in the history. */
+    void resumeKeepsTheHistoryOfTheOldJournal()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        QString error;
+        const auto echo = exec::PluginRegistry::inspect(test::pluginPath(QStringLiteral("echo")), &error);
+        QVERIFY2(echo, qPrintable(error));
+        sched::JobSpec spec;
+        spec.plugin = *echo;
+        spec.inputs = {1, 2};
+        const QString old = dir.filePath(QStringLiteral("app-20260101-000000-1-0001.tfj"));
+        {
+            sched::JournalWriter writer;
+            QVERIFY2(writer.open(old, &error), qPrintable(error));
+            spec.name = QStringLiteral("finished then");
+            writer.writeJob(QStringLiteral("done"), spec);
+            QVector<sched::TaskRecord> records(2);
+            records[0].index = 0;
+            records[0].output = 1;
+            records[1].index = 1;
+            records[1].output = 2;
+            writer.writeResults(QStringLiteral("done"), records); // complete, its end record never written
+            spec.name = QStringLiteral("cut short");
+            writer.writeJob(QStringLiteral("cut"), spec);
+        }
+        auto w = makeJournaledWindow(1, dir.path(), gui::MainWindowOptions::Resume::Always);
+        QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) && jobFinished(w.get(), 0), JobTimeoutMs);
+        QCOMPARE(onlyJob(w.get())->name, QStringLiteral("cut short (resumed: 2 of 2 tasks left)"));
+        QVERIFY(!QFile::exists(old));
+        gui::HistoryDialog *history = w->showHistory();
+        QVERIFY(history);
+        QStringList names;
+        for (int r = 0; r < history->table()->rowCount(); ++r)
+            names << history->table()->item(r, 1)->text();
+        names.sort();
+        QCOMPARE(names, (QStringList {QStringLiteral("cut short"), QStringLiteral("finished then")}));
+        history->close();
     }
 
     /** Issue 14 item 2: File ▸ History lists the jobs ended sessions finished, exports their results, and clears. */
