@@ -19,7 +19,7 @@ ManualWindow::ManualWindow(QWidget *parent)
     auto *home = new QPushButton(tr("Home"), this);
     back->setEnabled(false);
     connect(back, &QPushButton::clicked, m_browser, &QTextBrowser::backward);
-    connect(home, &QPushButton::clicked, this, [this] { open(QStringLiteral("README.md")); });
+    connect(home, &QPushButton::clicked, this, [this] { showDocument(QStringLiteral("README.md")); });
     connect(m_browser, &QTextBrowser::backwardAvailable, back, &QPushButton::setEnabled);
     connect(m_browser, &QTextBrowser::sourceChanged, this,
             [this](const QUrl &url) { setWindowTitle(tr("Manual: %1").arg(url.fileName())); });
@@ -31,7 +31,7 @@ ManualWindow::ManualWindow(QWidget *parent)
     layout->addLayout(buttons);
     layout->addWidget(m_browser, 1);
     resize(900, 760);
-    open(QStringLiteral("README.md"));
+    showDocument(QStringLiteral("README.md"));
 }
 
 QUrl ManualWindow::manualRoot()
@@ -39,7 +39,7 @@ QUrl ManualWindow::manualRoot()
     return QUrl(QStringLiteral("qrc:/taskfleet/manual/"));
 }
 
-void ManualWindow::open(const QString &document)
+void ManualWindow::showDocument(const QString &document)
 {
     // QTextBrowser reads a ".md" source as Markdown.
     m_browser->setSource(manualRoot().resolved(QUrl(document)));

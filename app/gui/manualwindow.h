@@ -24,7 +24,7 @@ public:
     /** "qrc:/taskfleet/manual/": README.md is there, the docs under docs/. */
     static QUrl manualRoot();
     /** Shows \a document (relative to manualRoot(), e.g. "docs/gui.md"). */
-    void open(const QString &document);
+    void showDocument(const QString &document);
     QTextBrowser *browser() const { return m_browser; }
 
 private:

@@ -823,10 +823,10 @@ private slots:
             }
         }
         QVERIFY(checked >= 3);
-        window->open(QStringLiteral("docs/gui.md"));
+        window->showDocument(QStringLiteral("docs/gui.md"));
         QVERIFY(window->browser()->toPlainText().contains(QStringLiteral("Throughput")));
         QVERIFY(window->windowTitle().contains(QStringLiteral("gui.md")));
-        window->open(QStringLiteral("README.md"));
+        window->showDocument(QStringLiteral("README.md"));
         grabFor(window, QStringLiteral("manual.png"));
     }
 
