@@ -194,7 +194,7 @@ def main():
         "tiny_node": {"ppft": 40 if q else 300, "taskfleet": 5000 if q else 100000},
         "roundtrip": 200 if q else 2000,
         "startup_runs": 2 if q else 5,
-        "demo_rounds": 1 if q else 5,
+        "demo_rounds": 1 if q else 7,
         "demo": [20000 + 1000 * i for i in range(4)] if q else [200000 + 1000 * i for i in range(12)],
     }
     rows = []  # (name, unit, ppft, taskfleet, better: "higher"/"lower", target text, target met)

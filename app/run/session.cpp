@@ -79,6 +79,7 @@ bool Session::start(int *exitCode)
     exec::WorkerPoolOptions poolOptions;
     poolOptions.workers = m_options.localWorkers >= 0 ? m_options.localWorkers : QThread::idealThreadCount();
     poolOptions.restartAfterEachTask = m_options.restartWorkers;
+    poolOptions.preloadPlugins = QStringList {python->path}; // every task of a session is Python
     m_controller->addNode(new sched::LocalNode(poolOptions));
     for (const QString &address : std::as_const(m_options.nodes)) {
         auto *node = makeRemoteNode(address, m_options);

@@ -134,6 +134,12 @@ int WorkerPool::busyWorkers() const
                              [](const auto &w) { return !w->gone && !w->inFlight.empty(); }));
 }
 
+int WorkerPool::readyWorkers() const
+{
+    return int(std::count_if(m_workers.begin(), m_workers.end(),
+                             [](const auto &w) { return !w->gone && !w->draining && w->pid > 0; }));
+}
+
 int WorkerPool::inFlightTasks() const
 {
     int n = 0;
@@ -189,7 +195,13 @@ void WorkerPool::startWorker()
     raw->serial = ++m_serial;
     raw->process = new QProcess(this);
     raw->process->setProcessChannelMode(QProcess::SeparateChannels);
-    raw->process->setProcessEnvironment(m_workerEnvironment);
+    if (m_options.preloadPlugins.isEmpty()) {
+        raw->process->setProcessEnvironment(m_workerEnvironment);
+    } else {
+        QProcessEnvironment env = m_workerEnvironment;
+        env.insert(QString::fromLatin1(WorkerPreloadVariable), m_options.preloadPlugins.join(QLatin1Char(':')));
+        raw->process->setProcessEnvironment(env);
+    }
     connect(raw->process, &QProcess::readyReadStandardOutput, this, [this, raw] { onStdout(raw); });
     connect(raw->process, &QProcess::readyReadStandardError, this, [this, raw] { onStderr(raw); });
     connect(raw->process, &QProcess::finished, this, [this, raw](int code, QProcess::ExitStatus status) {
@@ -410,6 +422,8 @@ void WorkerPool::onFinished(Worker *w, int exitCode, bool crashed)
     onStdout(w); // results written just before the end still count
     onStderr(w);
     const bool expected = w->draining && w->inFlight.empty() && !crashed && exitCode == 0;
+    if (!expected)
+        m_options.preloadPlugins.clear(); // the replacement loads its plugins when a task asks
     QVector<WorkResult> blamed;
     if (!expected && !w->inFlight.empty()) {
         // Only one task was running; the others it held never started and go back to the queue.

@@ -35,6 +35,10 @@ struct WorkerPoolOptions {
     bool restartAfterEachTask = false; ///< a fresh process for every task (leaky plugins)
     int stderrTailBytes = 4096;        ///< how much of a worker's stderr is kept for error messages
     int hangGraceMs = 5000;            ///< backstop beyond a task's timeout before the pool kills a silent worker
+    /// Plugins each worker loads as it starts, before any task asks: a session that runs only Python
+    /// starts its interpreters while the client is still submitting, as pp's Server() does. Dropped
+    /// after a worker ends abnormally, so a plugin that crashes as it loads cannot crash every restart.
+    QStringList preloadPlugins;
 };
 
 /**
@@ -66,6 +70,8 @@ public:
     int workerCount() const { return m_target; }
     int runningWorkers() const;
     int busyWorkers() const;
+    /// Workers started and ready for tasks (they said hello, after loading WorkerPoolOptions::preloadPlugins).
+    int readyWorkers() const;
     int queuedTasks() const { return int(m_queue.size()); }
     int inFlightTasks() const;
     /** How many outstanding (queued + running) tasks of \a lane keep every worker fed without hoarding. */

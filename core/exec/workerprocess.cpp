@@ -275,9 +275,10 @@ public:
     [[noreturn]] void run()
     {
         installCrashHandlers();
-        sendHello();
         std::thread(&Worker::readLoop, this).detach();
         std::thread(&Worker::watchdogLoop, this).detach();
+        preload();
+        sendHello(); // after the preloaded plugins: the pool counts a worker that said hello as ready
         Context context(this);
         for (;;) {
             QueuedTask task;
@@ -430,6 +431,17 @@ private:
     {
         std::lock_guard<std::mutex> lock(m_queueMutex);
         return m_cancelled.remove(id);
+    }
+
+    // On the thread that runs tasks (a plugin may start per-thread state, as python's interpreter does).
+    // A failure is not reported here: the first task that names the plugin reports it.
+    void preload()
+    {
+        const QString paths = qEnvironmentVariable(WorkerPreloadVariable);
+        for (const QString &path : paths.split(QLatin1Char(':'), Qt::SkipEmptyParts)) {
+            QString error;
+            plugin(path, &error);
+        }
     }
 
     TaskPlugin *plugin(const QString &path, QString *error)

@@ -10,6 +10,8 @@ namespace taskfleet::exec {
  * Comparing with the real starter (not with 1) lets an agent run as PID 1 in a container.
  */
 inline constexpr char WorkerParentPidVariable[] = "TASKFLEET_POOL_PID";
+/// Plugins (paths, ':'-separated) a worker loads as it starts, before its first task: WorkerPoolOptions::preloadPlugins.
+inline constexpr char WorkerPreloadVariable[] = "TASKFLEET_WORKER_PRELOAD";
 
 /**
  * Runs the worker protocol on stdin (frames from the pool) and the original stdout (frames to

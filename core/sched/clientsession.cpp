@@ -191,6 +191,7 @@ void ClientSession::replyNodes(const QCborValue &rid)
         row.insert(QStringLiteral("reason"), n->stateReason());
         row.insert(QStringLiteral("workers"), n->workerCount());
         row.insert(QStringLiteral("busy"), n->busyWorkers());
+        row.insert(QStringLiteral("ready"), n->readyWorkers());
         rows.append(row);
     }
     QCborMap reply;

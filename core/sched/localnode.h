@@ -24,6 +24,7 @@ public:
     NodeState state() const override { return NodeState::Online; }
     int workerCount() const override { return m_pool.workerCount(); }
     int busyWorkers() const override { return m_pool.busyWorkers(); }
+    int readyWorkers() const override { return m_pool.readyWorkers(); }
     int credit() const override;
     [[nodiscard]] bool canRun(const exec::PluginInfo &plugin, QString *why) const override;
     void submit(const exec::PluginInfo &plugin, qint64 timeoutMs, const exec::JobParametersPtr &parameters,

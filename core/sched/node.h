@@ -50,6 +50,8 @@ public:
     virtual QString stateReason() const { return {}; }
     virtual int workerCount() const = 0;
     virtual int busyWorkers() const = 0;
+    /** Workers started and ready for their first task (a remote node's are as soon as it is online). */
+    virtual int readyWorkers() const { return workerCount(); }
     /** How many more tasks the node takes now (credit-based flow control). */
     virtual int credit() const = 0;
     /** Whether the node can run this plugin (ABI, availability); *why explains a no. */

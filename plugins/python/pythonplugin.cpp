@@ -746,6 +746,9 @@ struct PythonPlugin::Private {
 PythonPlugin::PythonPlugin()
     : d(std::make_unique<Private>())
 {
+    // Start the interpreter now, on the thread that loads the plugin: a worker told to preload it
+    // (WorkerPoolOptions::preloadPlugins) is then ready before its first task arrives.
+    runtime();
 }
 
 PythonPlugin::~PythonPlugin() = default;

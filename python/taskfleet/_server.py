@@ -21,6 +21,7 @@ __all__ = ["Server", "Template", "TaskError", "TaskfleetError", "DestroyedServer
 DEFAULT_PORT = 45450          # taskfleet-agent's port: "host" in ppservers means host:45450
 _MAX_FRAME_PAYLOAD = 16 << 20  # split submits well below the engine's 64 MiB frame limit
 _REPLY_TIMEOUT = 30.0
+_READY_TIMEOUT = 5.0  # at most this long in Server() for the local workers to start
 
 
 class TaskfleetError(RuntimeError):
@@ -269,6 +270,8 @@ class Server:
         self._reader.start()
         self._writer.start()
         atexit.register(self.destroy)
+        if not attach:
+            self._wait_for_local_workers()
 
     # ---- pp's API -------------------------------------------------------------------------------
 
@@ -505,6 +508,17 @@ class Server:
                 self._pending = []
             data = self._encode_submits(pending) if pending else b""
             self._write(data + len(payload).to_bytes(4, "big") + payload)
+
+    def _wait_for_local_workers(self):
+        """Like pp's Server(), return with the local workers started: each has its interpreter up
+        (taskfleet-run --session preloads the python plugin), so the first jobs do not pay for it.
+        Bounded: on a slow machine the first tasks wait instead, as they would without this."""
+        deadline = time.monotonic() + _READY_TIMEOUT
+        while self._ncpus > 0 and time.monotonic() < deadline:
+            for node in self._request("nodes")["nodes"]:
+                if node.get("local") and node.get("ready", self._ncpus) >= min(self._ncpus, node.get("workers", 0)):
+                    return
+            time.sleep(0.002)
 
     def _request(self, kind):
         if self._destroyed:

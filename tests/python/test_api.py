@@ -374,6 +374,17 @@ class ServerArgumentsTest(unittest.TestCase):
         finally:
             s.destroy()
 
+    def test_server_returns_with_its_local_workers_ready(self):
+        # As pp's Server(): its workers are started (their interpreters up) by the time it returns,
+        # so a script timing its jobs from there does not time the start-up.
+        s = pp.Server(2)
+        try:
+            local = [n for n in s._request("nodes")["nodes"] if n.get("local")]
+            self.assertEqual(len(local), 1)
+            self.assertEqual(local[0].get("ready"), 2)
+        finally:
+            s.destroy()
+
     def test_bad_arguments(self):
         with self.assertRaises(TypeError):
             pp.Server(2, ppservers=["127.0.0.1:1"])

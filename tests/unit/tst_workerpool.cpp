@@ -30,6 +30,7 @@ private slots:
     void loadFailureIsReported();
     void missingWorkerProgramFailsTasks();
     void cancelQueuedTasks();
+    void preloadedPluginsAreLoadedBeforeTheFirstTask();
 
 private:
     static WorkerPoolOptions options(int workers)
@@ -352,6 +353,50 @@ void TestWorkerPool::cancelQueuedTasks()
     QCOMPARE(c.duplicates, 0);
     QCOMPARE(pool.inFlightTasks(), 0);
     QCOMPARE(pool.workerFailures(), 0);
+}
+
+// How many child processes of this test have \a fileName mapped (a loaded plugin).
+static int childrenMapping(const QString &fileName)
+{
+    int n = 0;
+    const QByteArray me = QByteArray::number(QCoreApplication::applicationPid());
+    const QStringList pids = QDir(QStringLiteral("/proc")).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QString &pid : pids) {
+        QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
+        if (!stat.open(QIODevice::ReadOnly))
+            continue;
+        const QByteArray line = stat.readAll();
+        // "pid (comm) state ppid ...": comm may hold spaces, so split after its closing parenthesis.
+        const QList<QByteArray> fields = line.mid(line.lastIndexOf(')') + 2).split(' ');
+        if (fields.size() < 2 || fields.at(1) != me)
+            continue;
+        QFile maps(QStringLiteral("/proc/%1/maps").arg(pid));
+        if (maps.open(QIODevice::ReadOnly) && maps.readAll().contains(fileName.toLocal8Bit()))
+            ++n;
+    }
+    return n;
+}
+
+void TestWorkerPool::preloadedPluginsAreLoadedBeforeTheFirstTask()
+{
+    const QString echo = test::pluginPath(QStringLiteral("echo"));
+    const QString echoFile = QFileInfo(echo).fileName();
+    {
+        WorkerPool pool(options(2)); // no preload: a worker loads a plugin when a task names it
+        QTRY_COMPARE_WITH_TIMEOUT(pool.readyWorkers(), 2, 20000);
+        QCOMPARE(childrenMapping(echoFile), 0);
+    }
+    WorkerPoolOptions o = options(2);
+    // A path that does not load costs nothing: the first task naming it would report why.
+    o.preloadPlugins = QStringList {QStringLiteral("/nonexistent/libtaskfleet_nothing.so"), echo};
+    WorkerPool pool(o);
+    QTRY_COMPARE_WITH_TIMEOUT(pool.readyWorkers(), 2, 20000);
+    QCOMPARE(childrenMapping(echoFile), 2); // ready means loaded, before any task
+    Collector c(&pool);
+    pool.submit(tasks(QStringLiteral("echo"), {1, 2, 3}));
+    QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 3, 20000);
+    QCOMPARE(c.byId.value(2).output.toInteger(), 2);
+    QCOMPARE(pool.readyWorkers(), 2);
 }
 
 QTEST_GUILESS_MAIN(TestWorkerPool)
