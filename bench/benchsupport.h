@@ -98,9 +98,7 @@ inline sched::JobSpec echoJob(const exec::PluginInfo &echo, int n)
     sched::JobSpec spec;
     spec.name = QStringLiteral("echo");
     spec.plugin = echo;
-    spec.inputs.reserve(n);
-    for (int i = 0; i < n; ++i)
-        spec.inputs.append(i);
+    spec.inputs = sched::JobInputs::range(0, 1, n); // as a job file's {"range": [0, n]}
     return spec;
 }
 

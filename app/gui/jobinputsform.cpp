@@ -18,6 +18,8 @@
 #include <QtWidgets/QSpinBox>
 #include <QtWidgets/QStackedWidget>
 
+#include <algorithm>
+
 namespace taskfleet::gui {
 
 JobInputsForm::JobInputsForm(QWidget *dialog)
@@ -116,8 +118,7 @@ bool JobInputsForm::fill(sched::JobSpec *spec, QString *error) const
             *error = tr("range: %1 inputs, more than the limit of %2").arg(count).arg(sched::MaxJobInputs);
             return false;
         }
-        for (qint64 v = start, k = 0; k < count; v += step, ++k)
-            spec->inputs.append(QCborValue(v));
+        spec->inputs = sched::JobInputs::range(start, step, std::max<qint64>(count, 0)); // made on demand
         break;
     }
     default: {

@@ -47,7 +47,7 @@ MandelbrotView::MandelbrotView(QWidget *parent)
     setMinimumSize(160, 160);
 }
 
-void MandelbrotView::setJobInputs(int jobId, const QVector<QCborValue> &inputs)
+void MandelbrotView::setJobInputs(int jobId, const sched::JobInputs &inputs)
 {
     if (inputs.isEmpty() || !inputs.first().isMap())
         return;

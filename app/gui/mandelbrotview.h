@@ -24,7 +24,7 @@ public:
     explicit MandelbrotView(QWidget *parent = nullptr);
 
     /** Records a job's inputs, which give the picture size (tiles * size a side). */
-    void setJobInputs(int jobId, const QVector<QCborValue> &inputs);
+    void setJobInputs(int jobId, const sched::JobInputs &inputs);
     /** Paints the tiles among \a records; others are ignored. */
     void addRecords(int jobId, const QVector<sched::TaskRecord> &records);
     void setCurrentJob(int jobId);

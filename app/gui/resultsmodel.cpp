@@ -47,7 +47,7 @@ ResultsModel::ResultsModel(QObject *parent, int rowLimit)
 {
 }
 
-void ResultsModel::setJobInputs(int jobId, const QVector<QCborValue> &inputs)
+void ResultsModel::setJobInputs(int jobId, const sched::JobInputs &inputs)
 {
     m_jobs[jobId].inputs = inputs;
     if (jobId == m_current && !m_jobs[jobId].records.empty())

@@ -26,7 +26,7 @@ public:
 
     explicit ResultsModel(QObject *parent = nullptr, int rowLimit = 100000);
 
-    void setJobInputs(int jobId, const QVector<QCborValue> &inputs);
+    void setJobInputs(int jobId, const sched::JobInputs &inputs);
     void addRecords(int jobId, const QVector<sched::TaskRecord> &records);
     /** Forgets a job's records and inputs (a job removed from the window). */
     void removeJob(int jobId);
@@ -55,7 +55,7 @@ signals:
 
 private:
     struct JobResults {
-        QVector<QCborValue> inputs;
+        sched::JobInputs inputs;
         std::deque<sched::TaskRecord> records;
         qint64 dropped = 0;
     };

@@ -55,7 +55,7 @@ QByteArray ResultWriter::line(int jobId, const QCborValue &input, const sched::T
     return out;
 }
 
-void ResultWriter::write(int jobId, const QVector<QCborValue> &inputs, const QVector<sched::TaskRecord> &records)
+void ResultWriter::write(int jobId, const sched::JobInputs &inputs, const QVector<sched::TaskRecord> &records)
 {
     if (!m_keepOrder) {
         for (const sched::TaskRecord &r : records)

@@ -23,7 +23,7 @@ public:
     void setKeepOrder(bool on) { m_keepOrder = on; }
     void setJobLabel(int jobId, const QString &label) { m_labels.insert(jobId, label); }
     /** Writes records of job \a jobId; each record's index points into \a inputs. */
-    void write(int jobId, const QVector<QCborValue> &inputs, const QVector<sched::TaskRecord> &records);
+    void write(int jobId, const sched::JobInputs &inputs, const QVector<sched::TaskRecord> &records);
     void flush();
 
 private:

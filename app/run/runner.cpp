@@ -137,7 +137,7 @@ bool Runner::start(int *exitCode)
         const QString key = QUuid::createUuid().toString(QUuid::WithoutBraces);
         if (m_journaling)
             m_journal.writeJob(key, spec);
-        const QVector<QCborValue> inputs = spec.inputs;
+        const sched::JobInputs inputs = spec.inputs;
         const QString label = jobCount > 1 ? spec.name : QString();
         submitJob(std::move(spec), key, {}, inputs, label);
     }
@@ -193,7 +193,7 @@ void Runner::printRejections()
         printErr(QStringLiteral("taskfleet-run: discovery rejected: ") + summary);
 }
 
-int Runner::submitJob(sched::JobSpec spec, const QString &key, QVector<int> originalIndex, QVector<QCborValue> inputs,
+int Runner::submitJob(sched::JobSpec spec, const QString &key, QVector<int> originalIndex, sched::JobInputs inputs,
                       const QString &label)
 {
     const int id = m_controller->submit(std::move(spec));

@@ -41,7 +41,7 @@ private:
     bool startDiscovery(int *exitCode);
     bool openJournal(int *exitCode);
     bool loadResume(QVector<sched::JobSpec> *specs, int *exitCode);
-    int submitJob(sched::JobSpec spec, const QString &key, QVector<int> originalIndex, QVector<QCborValue> inputs,
+    int submitJob(sched::JobSpec spec, const QString &key, QVector<int> originalIndex, sched::JobInputs inputs,
                   const QString &label);
     void printRejections();
 
@@ -60,7 +60,7 @@ private:
     /** A job as this run sees it: resumed jobs run only their missing inputs, under new indices. */
     struct RunJob {
         QString key;                ///< the job's key in the journal
-        QVector<QCborValue> inputs; ///< every input of the journaled job
+        sched::JobInputs inputs;    ///< every input of the journaled job
         QVector<int> originalIndex; ///< submitted index -> journaled index; empty: the same
     };
     QHash<int, RunJob> m_runJobs; ///< by controller job id

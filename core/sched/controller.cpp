@@ -224,9 +224,13 @@ int Controller::submit(JobSpec spec)
     job->runningCopies.assign(n, 0);
     job->speculated.assign(n, 0);
     // An input no link can carry fails alone, now, with its size; the others run.
+    // (A range's inputs are integers, and made only when their task starts.)
     QVector<QPair<int, qint64>> tooBig;
-    for (size_t i = 0; i < n; ++i) {
-        const QCborValue &input = job->spec.inputs.at(qsizetype(i));
+    const QVector<QCborValue> &values = job->spec.inputs.list();
+    for (size_t i = 0; i < n && job->spec.inputs.isRange(); ++i)
+        job->pending.push_back(int(i));
+    for (size_t i = 0; i < n && !job->spec.inputs.isRange(); ++i) {
+        const QCborValue &input = values.at(qsizetype(i));
         const bool mayBeBig
             = input.isString() || input.isByteArray() || input.isArray() || input.isMap() || input.isTag();
         const qint64 size = mayBeBig ? protocol::cborSizeIfOver(input, protocol::MaxValueSize) : 0;

@@ -66,7 +66,7 @@ struct Problem {
 };
 
 // \a range is the exact (CBOR) value from the job file, so 64-bit bounds such as 10^18 stay exact.
-bool readRange(const QCborValue &range, const QJsonValue &shown, QVector<QCborValue> *inputs, Problem &p)
+bool readRange(const QCborValue &range, const QJsonValue &shown, JobInputs *inputs, Problem &p)
 {
     const QString expected = QStringLiteral("[start, stop] or [start, stop, step] of integers");
     if (!range.isArray())
@@ -95,13 +95,13 @@ bool readRange(const QCborValue &range, const QJsonValue &shown, QVector<QCborVa
         return p.say(QStringLiteral("field \"inputs.range\": %1 inputs is more than the limit of %2")
                          .arg(count)
                          .arg(MaxJobInputs));
-    inputs->reserve(int(count));
-    for (qint64 i = 0; i < count; ++i) // start + i * step stays in range; a running sum could step past it
-        inputs->append(QCborValue(qint64(__int128(start) + __int128(i) * step)));
+    // Every value start + i * step lies between start and stop, so in 64 bits; they are made when a task
+    // starts, not held for the whole job.
+    *inputs = JobInputs::range(start, step, count);
     return true;
 }
 
-bool readLines(const QJsonValue &lines, const QString &baseDir, QVector<QCborValue> *inputs, Problem &p)
+bool readLines(const QJsonValue &lines, const QString &baseDir, JobInputs *inputs, Problem &p)
 {
     if (!lines.isString() || lines.toString().isEmpty())
         return p.set(QStringLiteral("inputs.lines"), QStringLiteral("the name of a text file"), lines);

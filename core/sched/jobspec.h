@@ -3,6 +3,7 @@
 #pragma once
 
 #include "exec/pluginregistry.h"
+#include "jobinputs.h"
 
 #include <QtCore/QCborValue>
 #include <QtCore/QVector>
@@ -13,7 +14,7 @@ namespace taskfleet::sched {
 struct JobSpec {
     QString name;
     exec::PluginInfo plugin;
-    QVector<QCborValue> inputs;
+    JobInputs inputs; ///< a list, or a range made on demand
     /** One value every task shares (the python plugin's code); null for none. Sent once per node. */
     QCborValue parameters;
     int retries = 2;      ///< extra attempts after a worker crash or timeout

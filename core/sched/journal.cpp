@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 #include "journal.h"
 
+#include "jobfile.h"
 #include "protocol/frame.h"
 #include "util/cborinteger.h"
 
 #include <QtCore/QCborArray>
 #include <QtCore/QDir>
 #include <QtCore/QFileInfo>
+
+#include <algorithm>
 
 #include <unistd.h>
 
@@ -28,10 +31,17 @@ QCborMap specToCbor(const JobSpec &spec)
     m.insert(QStringLiteral("timeoutMs"), spec.timeoutMs);
     m.insert(QStringLiteral("priority"), spec.priority);
     m.insert(QStringLiteral("source"), spec.sourceFile);
-    QCborArray inputs;
-    for (const QCborValue &v : spec.inputs)
-        inputs.append(v);
-    m.insert(QStringLiteral("inputs"), inputs);
+    if (spec.inputs.isRange()) {
+        // Three numbers, not the values: a journal written by a version before ranges reads this job as
+        // one of no inputs.
+        m.insert(QStringLiteral("range"),
+                 QCborArray {spec.inputs.rangeStart(), spec.inputs.rangeStep(), qint64(spec.inputs.size())});
+    } else {
+        QCborArray inputs;
+        for (const QCborValue &v : spec.inputs.list())
+            inputs.append(v);
+        m.insert(QStringLiteral("inputs"), inputs);
+    }
     if (!spec.parameters.isUndefined() && !spec.parameters.isNull())
         m.insert(QStringLiteral("params"), spec.parameters);
     return m;
@@ -49,10 +59,19 @@ JobSpec specFromCbor(const QCborMap &m)
     spec.priority = int(util::cborInteger(m.value(QStringLiteral("priority"))));
     spec.parameters = m.value(QStringLiteral("params"));
     spec.sourceFile = m.value(QStringLiteral("source")).toString();
+    const QCborArray range = m.value(QStringLiteral("range")).toArray();
+    if (range.size() == 3) {
+        const qint64 count = util::cborInteger(range.at(2), -1);
+        spec.inputs = JobInputs::range(util::cborInteger(range.at(0)), util::cborInteger(range.at(1)),
+                                       std::clamp<qint64>(count, 0, MaxJobInputs));
+        return spec;
+    }
     const QCborArray inputs = m.value(QStringLiteral("inputs")).toArray();
-    spec.inputs.reserve(inputs.size());
+    QVector<QCborValue> values;
+    values.reserve(inputs.size());
     for (const QCborValue &v : inputs)
-        spec.inputs.append(v);
+        values.append(v);
+    spec.inputs = std::move(values);
     return spec;
 }
 } // namespace

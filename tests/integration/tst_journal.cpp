@@ -140,6 +140,11 @@ void TestJournal::killAndResume()
     QVERIFY(first.waitForFinished(10000));
     const auto before = JournalReader::read(journal, &error);
     QVERIFY(before);
+    // The range is journaled as its three numbers and read back as the same inputs.
+    QVERIFY(before->first().spec.inputs.isRange());
+    QCOMPARE(before->first().spec.inputs.size(), 200);
+    QCOMPARE(before->first().spec.inputs.at(0).toInteger(), 20);
+    QCOMPARE(before->first().spec.inputs.at(199).toInteger(), 219);
     const int journaled = int(before->first().results.size());
     QVERIFY2(journaled >= 30 && journaled < 200, qPrintable(QString::number(journaled)));
 

@@ -483,8 +483,10 @@ void TestController::priorityOrder()
     low.priority = 0;
     JobSpec high = job(5);
     high.priority = 10;
-    for (QCborValue &v : high.inputs)
-        v = QCborValue(v.toInteger() + 100);
+    QVector<QCborValue> shifted;
+    for (qsizetype i = 0; i < high.inputs.size(); ++i)
+        shifted.append(QCborValue(high.inputs.at(i).toInteger() + 100));
+    high.inputs = shifted;
     c.submit(low);
     c.submit(high);
     c.addNode(a); // both jobs queued before any node exists

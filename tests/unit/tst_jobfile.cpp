@@ -101,10 +101,26 @@ void TestJobFile::rangeInputs()
     QString error;
     const auto spec = parse(R"({"plugin": "echo", "inputs": {"range": )" + range + "}}", &error);
     QVERIFY2(spec, qPrintable(error));
+    // A range stays three numbers; each value is made when asked for, exactly (no 64-bit overflow).
+    QVERIFY(spec->inputs.isRange());
+    QCOMPARE(spec->inputs.size(), expected.size());
     QVector<qint64> got;
-    for (const QCborValue &v : spec->inputs)
-        got.append(v.toInteger());
+    for (qsizetype i = 0; i < spec->inputs.size(); ++i)
+        got.append(spec->inputs.at(i).toInteger());
     QCOMPARE(got, expected);
+    QVERIFY(spec->inputs.value(expected.size()).isUndefined());
+    // The same values as a list compare equal to the range, and a slice of the range to the slice of the list.
+    const QVector<QCborValue> list = spec->inputs.toList();
+    QCOMPARE(list.size(), expected.size());
+    QVERIFY(spec->inputs == sched::JobInputs(list));
+    QVERIFY(spec->inputs.mid(1) == sched::JobInputs(list.mid(1)));
+    QVERIFY(spec->inputs.mid(1).isRange());
+    // Appending makes it a list of the same values plus the new one.
+    sched::JobInputs grown = spec->inputs;
+    grown.append(QCborValue(7));
+    QVERIFY(!grown.isRange());
+    QCOMPARE(grown.size(), expected.size() + 1);
+    QCOMPARE(grown.at(expected.size()).toInteger(), 7);
 }
 
 void TestJobFile::linesInputs()
@@ -266,7 +282,7 @@ void TestJobFile::shippedExamplesParse()
     const auto pp = parseJobFile(jobs.filePath(QStringLiteral("sumprimes.json")), m_registry, &error);
     QCOMPARE(pp->inputs.size(), 8);
     QCOMPARE(pp->inputs.first().toInteger(), 100000);
-    QCOMPARE(pp->inputs.last().toInteger(), 100700);
+    QCOMPARE(pp->inputs.at(pp->inputs.size() - 1).toInteger(), 100700);
 }
 
 QTEST_GUILESS_MAIN(TestJobFile)
