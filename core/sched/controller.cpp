@@ -223,14 +223,14 @@ int Controller::submit(JobSpec spec)
     job->losses.assign(n, 0);
     job->runningCopies.assign(n, 0);
     job->speculated.assign(n, 0);
-    // An input no link can carry fails alone, now, with its size; the others run.
-    // (A range's inputs are integers, and made only when their task starts.)
+    // An input no link can carry fails alone, now, with its size; the others run. A range's inputs are
+    // integers; a file's lines are read once here, in order, each dropped after its check.
     QVector<QPair<int, qint64>> tooBig;
-    const QVector<QCborValue> &values = job->spec.inputs.list();
-    for (size_t i = 0; i < n && job->spec.inputs.isRange(); ++i)
+    const JobInputs &inputs = job->spec.inputs;
+    for (size_t i = 0; i < n && inputs.isRange(); ++i)
         job->pending.push_back(int(i));
-    for (size_t i = 0; i < n && !job->spec.inputs.isRange(); ++i) {
-        const QCborValue &input = values.at(qsizetype(i));
+    for (size_t i = 0; i < n && !inputs.isRange(); ++i) {
+        const QCborValue input = inputs.at(qsizetype(i));
         const bool mayBeBig
             = input.isString() || input.isByteArray() || input.isArray() || input.isMap() || input.isTag();
         const qint64 size = mayBeBig ? protocol::cborSizeIfOver(input, protocol::MaxValueSize) : 0;

@@ -113,23 +113,13 @@ bool readLines(const QJsonValue &lines, const QString &baseDir, JobInputs *input
     if (info.size() > MaxLinesFileSize)
         return p.say(
             QStringLiteral("field \"inputs.lines\": %1 is larger than %2 MiB").arg(path).arg(MaxLinesFileSize >> 20));
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly | QIODevice::Text))
-        return p.say(QStringLiteral("field \"inputs.lines\": cannot read %1: %2").arg(path, f.errorString()));
     // Each non-empty line is one input: JSON if it parses as JSON (42, "x", {...}), otherwise the text itself.
-    while (!f.atEnd()) {
-        const QByteArray line = f.readLine().trimmed();
-        if (line.isEmpty())
-            continue;
-        QCborValue v;
-        QString ignored;
-        if (util::parseJsonExact(line, &v, &ignored))
-            inputs->append(std::move(v));
-        else
-            inputs->append(QCborValue(QString::fromUtf8(line)));
-        if (inputs->size() > MaxJobInputs)
-            return p.say(QStringLiteral("field \"inputs.lines\": more than %1 lines").arg(MaxJobInputs));
-    }
+    // Only where each line starts is kept; the values are read again as their tasks start (LineSource).
+    QString error;
+    const auto source = LineSource::open(path, MaxJobInputs, &error);
+    if (!source)
+        return p.say(QStringLiteral("field \"inputs.lines\": ") + error);
+    *inputs = JobInputs::lines(source);
     return true;
 }
 

@@ -15,27 +15,34 @@ JobInputs JobInputs::range(qint64 start, qint64 step, qint64 count)
     return r;
 }
 
+JobInputs JobInputs::lines(std::shared_ptr<const LineSource> source)
+{
+    JobInputs r;
+    r.m_lines = std::move(source);
+    return r;
+}
+
 QVector<QCborValue> JobInputs::toList() const
 {
-    if (!m_isRange)
+    if (isList())
         return m_list;
     QVector<QCborValue> out;
-    out.reserve(qsizetype(m_count));
-    for (qint64 i = 0; i < m_count; ++i)
-        out.append(at(qsizetype(i)));
+    out.reserve(size());
+    for (qsizetype i = 0; i < size(); ++i)
+        out.append(at(i));
     return out;
 }
 
 void JobInputs::append(const QCborValue &value)
 {
-    if (m_isRange)
+    if (!isList())
         *this = JobInputs(toList());
     m_list.append(value);
 }
 
 void JobInputs::reserve(qsizetype n)
 {
-    if (!m_isRange)
+    if (isList())
         m_list.reserve(n);
 }
 
@@ -44,16 +51,18 @@ JobInputs JobInputs::mid(qsizetype pos, qsizetype len) const
     const qsizetype n = size();
     pos = std::clamp<qsizetype>(pos, 0, n);
     len = len < 0 ? n - pos : std::min(len, n - pos);
-    if (!m_isRange)
-        return JobInputs(m_list.mid(pos, len));
-    return range(rangeValue(pos), m_step, len);
+    if (m_isRange)
+        return range(rangeValue(pos), m_step, len);
+    if (m_lines)
+        return JobInputs(toList().mid(pos, len));
+    return JobInputs(m_list.mid(pos, len));
 }
 
 bool JobInputs::operator==(const JobInputs &other) const
 {
     if (size() != other.size())
         return false;
-    if (!m_isRange && !other.m_isRange)
+    if (isList() && other.isList())
         return m_list == other.m_list;
     if (m_isRange && other.m_isRange)
         return size() == 0 || (m_start == other.m_start && (size() == 1 || m_step == other.m_step));

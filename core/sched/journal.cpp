@@ -19,6 +19,18 @@ namespace {
 const QString Magic = QStringLiteral("taskfleet-journal/1");
 // A journaled job carries all its inputs in one record, so records may be much larger than frames.
 constexpr quint32 MaxRecordSize = 1u << 30;
+// A job's inputs go in records of this many values ("job" holds the first, "in" records the rest), so
+// journaling a job of millions of lines never builds one record of them all.
+constexpr qsizetype InputsPerRecord = 65536;
+
+QCborArray inputValues(const JobInputs &inputs, qsizetype from, qsizetype count)
+{
+    QCborArray values;
+    const qsizetype end = std::min(inputs.size(), from + count);
+    for (qsizetype i = from; i < end; ++i)
+        values.append(inputs.at(i));
+    return values;
+}
 
 QCborMap specToCbor(const JobSpec &spec)
 {
@@ -37,10 +49,11 @@ QCborMap specToCbor(const JobSpec &spec)
         m.insert(QStringLiteral("range"),
                  QCborArray {spec.inputs.rangeStart(), spec.inputs.rangeStep(), qint64(spec.inputs.size())});
     } else {
-        QCborArray inputs;
-        for (const QCborValue &v : spec.inputs.list())
-            inputs.append(v);
-        m.insert(QStringLiteral("inputs"), inputs);
+        // Lines are journaled as values, so a resume does not depend on the file staying as it was.
+        // Past InputsPerRecord, "count" says how many follow in "in" records.
+        m.insert(QStringLiteral("inputs"), inputValues(spec.inputs, 0, InputsPerRecord));
+        if (spec.inputs.size() > InputsPerRecord)
+            m.insert(QStringLiteral("count"), qint64(spec.inputs.size()));
     }
     if (!spec.parameters.isUndefined() && !spec.parameters.isNull())
         m.insert(QStringLiteral("params"), spec.parameters);
@@ -128,6 +141,16 @@ void JournalWriter::writeJob(const QString &key, const JobSpec &spec)
     m.insert(QStringLiteral("key"), key);
     m.insert(QStringLiteral("spec"), specToCbor(spec));
     append(m);
+    if (spec.inputs.isRange())
+        return;
+    for (qsizetype from = InputsPerRecord; from < spec.inputs.size(); from += InputsPerRecord) {
+        QCborMap more;
+        more.insert(QStringLiteral("t"), QStringLiteral("in"));
+        more.insert(QStringLiteral("key"), key);
+        more.insert(QStringLiteral("from"), qint64(from));
+        more.insert(QStringLiteral("v"), inputValues(spec.inputs, from, InputsPerRecord));
+        append(more);
+    }
 }
 
 void JournalWriter::writeResults(const QString &key, const QVector<TaskRecord> &records)
@@ -168,6 +191,7 @@ std::optional<QVector<JournaledJob>> JournalReader::read(const QString &path, QS
     protocol::FrameDecoder decoder(MaxRecordSize);
     QVector<JournaledJob> jobs;
     QHash<QString, int> byKey;
+    QHash<QString, qint64> announced; // jobs whose inputs continue in "in" records: how many in all
     bool sawHeader = false;
     qint64 records = 0;
     while (!f.atEnd()) {
@@ -193,9 +217,19 @@ std::optional<QVector<JournaledJob>> JournalReader::read(const QString &path, QS
                     continue;
                 JournaledJob job;
                 job.key = key;
-                job.spec = specFromCbor(m.value(QStringLiteral("spec")).toMap());
+                const QCborMap spec = m.value(QStringLiteral("spec")).toMap();
+                job.spec = specFromCbor(spec);
+                if (spec.contains(QStringLiteral("count")))
+                    announced.insert(key, util::cborInteger(spec.value(QStringLiteral("count")), -1));
                 byKey.insert(key, int(jobs.size()));
                 jobs.append(std::move(job));
+            } else if (type == QStringLiteral("in") && announced.contains(key)) {
+                JobInputs &inputs = jobs[byKey.value(key)].spec.inputs;
+                if (util::cborInteger(m.value(QStringLiteral("from")), -1) == inputs.size()) {
+                    const QCborArray values = m.value(QStringLiteral("v")).toArray();
+                    for (const QCborValue &v : values)
+                        inputs.append(v);
+                }
             } else if (type == QStringLiteral("res") && byKey.contains(key)) {
                 JournaledJob &job = jobs[byKey.value(key)];
                 const QCborArray flat = m.value(QStringLiteral("r")).toArray();
@@ -238,6 +272,25 @@ std::optional<QVector<JournaledJob>> JournalReader::read(const QString &path, QS
                        .arg(path)
                        .arg(records)
                        .arg(decoder.hasError() ? decoder.errorString() : QStringLiteral("incomplete"));
+    // A job whose inputs were not all written (the writer died while journaling it) ran nothing yet:
+    // leave it out rather than resume a shorter job.
+    QStringList incomplete;
+    for (auto it = announced.constBegin(); it != announced.constEnd(); ++it) {
+        const int at = byKey.value(it.key(), -1);
+        if (at >= 0 && jobs.at(at).spec.inputs.size() != it.value())
+            incomplete.append(it.key());
+    }
+    if (!incomplete.isEmpty()) {
+        jobs.erase(
+            std::remove_if(jobs.begin(), jobs.end(), [&](const JournaledJob &j) { return incomplete.contains(j.key); }),
+            jobs.end());
+        if (warning)
+            *warning += (warning->isEmpty() ? QString() : QStringLiteral("; "))
+                        + QStringLiteral("%1: left out %2 job(s) whose inputs were not all journaled (%3)")
+                              .arg(path)
+                              .arg(incomplete.size())
+                              .arg(incomplete.join(QStringLiteral(", ")));
+    }
     return jobs;
 }
 

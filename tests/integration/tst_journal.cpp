@@ -23,6 +23,7 @@ private slots:
     void initTestCase() { QVERIFY(m_dir.isValid()); }
     void roundTripAndTornTail();
     void notAJournal();
+    void manyInputsTravelInSeveralRecords();
     void killAndResume();
     void resumeRefusesChangedPlugin();
 
@@ -89,6 +90,52 @@ void TestJournal::roundTripAndTornTail()
     jobs = JournalReader::read(file, &error, &warning);
     QVERIFY(jobs);
     QCOMPARE(jobs->first().results.size(), 3);
+}
+
+// A job of 200,000 inputs is journaled as one "job" record and "in" records of 65,536 values, never as one
+// record of them all; read back whole. Cut in the middle of its inputs, the job is left out, with a warning.
+void TestJournal::manyInputsTravelInSeveralRecords()
+{
+    const QString file = path(QStringLiteral("many.tfj"));
+    const int n = 200000;
+    {
+        JournalWriter w;
+        QString error;
+        QVERIFY2(w.open(file, &error), qPrintable(error));
+        w.writeJob(QStringLiteral("small"), spec(3));
+        w.writeJob(QStringLiteral("many"), spec(n));
+        w.writeResults(QStringLiteral("many"), {record(0), record(n - 1)});
+    }
+    QString error, warning;
+    auto jobs = JournalReader::read(file, &error, &warning);
+    QVERIFY2(jobs, qPrintable(error));
+    QVERIFY2(warning.isEmpty(), qPrintable(warning));
+    QCOMPARE(jobs->size(), 2);
+    const JournaledJob &many = jobs->at(1);
+    QCOMPARE(many.spec.inputs.size(), n);
+    for (int i : {0, 65535, 65536, 131072, n - 1})
+        QCOMPARE(many.spec.inputs.at(i).toInteger(), qint64(i) * 10);
+    QCOMPARE(many.results.size(), 2);
+    QVERIFY(many.results.contains(n - 1)); // the last index is in range only with every input read
+
+    // The records: the job's first 65,536 inputs, then two "in" records; cut inside the second.
+    QFile f(file);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QByteArray all = f.readAll();
+    f.close();
+    const qsizetype secondIn = all.indexOf("from", all.indexOf("from") + 4);
+    QVERIFY(secondIn > 0);
+    const QString cut = path(QStringLiteral("cut.tfj"));
+    QFile c(cut);
+    QVERIFY(c.open(QIODevice::WriteOnly));
+    c.write(all.left(secondIn + 100));
+    c.close();
+    warning.clear();
+    jobs = JournalReader::read(cut, &error, &warning);
+    QVERIFY2(jobs, qPrintable(error));
+    QCOMPARE(jobs->size(), 1); // only the small job: a shorter "many" would resume as a smaller job
+    QCOMPARE(jobs->first().key, QStringLiteral("small"));
+    QVERIFY2(warning.contains(QStringLiteral("not all journaled")), qPrintable(warning));
 }
 
 void TestJournal::notAJournal()

@@ -42,6 +42,7 @@ private slots:
     void keepOrderAndResultsFile();
     void crashingTasksAreRetriedThenReported();
     void bigRangeJobInBoundedMemory();
+    void bigLinesJobInBoundedMemory();
 
 private:
     struct Run {
@@ -258,6 +259,60 @@ void TestTaskfleetRun::bigRangeJobInBoundedMemory()
                  line.constData());
         QVERIFY2(index >= 0 && index < n && !seen[size_t(index)], line.constData());
         QVERIFY2(input == index && output == index, line.constData());
+        seen[size_t(index)] = true;
+        ++count;
+    }
+    QCOMPARE(count, n);
+}
+
+// Issue 15: a file's lines are read as their tasks start, and journaled in records of bounded size.
+// 1 million short lines (24 MB) through the real taskfleet-run with its default journal: every line's
+// result once and right, peak RSS bounded (all the lines held as values peaked at 775 MB for 2 million).
+void TestTaskfleetRun::bigLinesJobInBoundedMemory()
+{
+    const qint64 n = Sanitized ? 100000 : 1000000;
+    const QString linesPath = m_dir.filePath(QStringLiteral("lines.txt"));
+    {
+        QFile f(linesPath);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        QByteArray block;
+        for (qint64 i = 0; i < n; ++i) {
+            block += "line " + QByteArray::number(i) + " of the big file\n";
+            if (block.size() > (1 << 20)) {
+                f.write(block);
+                block.clear();
+            }
+        }
+        f.write(block);
+    }
+    const QString job
+        = writeJob(R"({"plugin": "echo", "inputs": {"lines": "lines.txt"}})", QStringLiteral("lines.json"));
+    const QString out = m_dir.filePath(QStringLiteral("lines.jsonl"));
+    const QString journal = m_dir.filePath(QStringLiteral("lines.tfj"));
+    const Run r = run({QStringLiteral("-n"), QStringLiteral("2"), QStringLiteral("--journal"), journal,
+                       QStringLiteral("-o"), out, job},
+                      150000);
+    QCOMPARE(r.exitCode, 0);
+    rusage usage {};
+    QCOMPARE(getrusage(RUSAGE_CHILDREN, &usage), 0);
+    const double peakMb = double(usage.ru_maxrss) / 1024;
+    qInfo("%lld lines: taskfleet-run peak RSS %.1f MB (so far the largest child)", static_cast<long long>(n), peakMb);
+    if (!Sanitized)
+        QVERIFY2(peakMb < 110, qPrintable(QStringLiteral("peak RSS %1 MB").arg(peakMb)));
+
+    QFile f(out);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    std::vector<bool> seen(size_t(n), false);
+    qint64 count = 0;
+    while (!f.atEnd()) {
+        const QByteArray line = f.readLine();
+        const qsizetype at = line.indexOf("\"index\":");
+        QVERIFY2(at >= 0, line.constData());
+        const qint64 index = line.mid(at + 8, line.indexOf(',', at) - at - 8).toLongLong();
+        QVERIFY2(index >= 0 && index < n && !seen[size_t(index)], line.constData());
+        const QByteArray text = "\"line " + QByteArray::number(index) + " of the big file\"";
+        const QByteArray input = "\"input\":" + text, output = "\"output\":" + text;
+        QVERIFY2(line.contains(input) && line.contains(output), line.constData());
         seen[size_t(index)] = true;
         ++count;
     }

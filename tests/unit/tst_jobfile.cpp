@@ -127,12 +127,25 @@ void TestJobFile::linesInputs()
 {
     QFile f(m_dir.filePath(QStringLiteral("inputs.txt")));
     QVERIFY(f.open(QIODevice::WriteOnly));
-    f.write("100000\n\nhello world\n\"quoted\"\n{\"samples\": 5}\n007\n");
+    // Blank and white-space-only lines are skipped; CRLF line ends and surrounding blanks are trimmed.
+    f.write("100000\n\nhello world\r\n  \t \n\"quoted\"\n{\"samples\": 5}\n007");
     f.close();
     QString error;
     const auto spec = parse(R"({"plugin": "echo", "inputs": {"lines": "inputs.txt"}})", &error);
     QVERIFY2(spec, qPrintable(error));
+    // Only where each line starts is held; the values are read from the file, in any order.
+    QVERIFY(spec->inputs.lineSource());
+    QVERIFY(!spec->inputs.isList());
     QCOMPARE(spec->inputs.size(), 5);
+    QCOMPARE(spec->inputs.at(4), QCborValue(QStringLiteral("007")));
+    QCOMPARE(spec->inputs.at(1), QCborValue(QStringLiteral("hello world")));
+    QVERIFY(spec->inputs.value(5).isUndefined());
+    // Replacing the file while the job runs does not change its inputs (the job keeps the file it read).
+    QVERIFY(QFile::remove(f.fileName()));
+    QFile other(f.fileName());
+    QVERIFY(other.open(QIODevice::WriteOnly));
+    other.write("changed\nchanged\nchanged\nchanged\nchanged\n");
+    other.close();
     QCOMPARE(spec->inputs.at(0), QCborValue(100000));
     QCOMPARE(spec->inputs.at(1), QCborValue(QStringLiteral("hello world")));
     QCOMPARE(spec->inputs.at(2), QCborValue(QStringLiteral("quoted")));

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+// The inputs of a {"lines": FILE} job, read from the file as tasks start.
+#pragma once
+
+#include <QtCore/QCborValue>
+#include <QtCore/QFile>
+#include <QtCore/QString>
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace taskfleet::sched {
+
+/**
+ * One input per non-empty line of a text file: the line as JSON if it parses as JSON, otherwise
+ * the (trimmed) text. open() reads the file once and keeps only where each line starts (8 bytes a
+ * line, where the values were ~380 bytes a short line); value(i) reads line i again when its task
+ * starts. The file stays open for the job's life, so a file replaced while the job runs (an editor
+ * saving, a script writing a new one and renaming it) does not change the job's inputs; editing it
+ * in place does. Thread-safe: the window reads inputs while the controller's thread does.
+ */
+class LineSource
+{
+public:
+    /** Indexes \a path; nullptr and *error on failure (unreadable, or more than \a maxLines lines). */
+    static std::shared_ptr<const LineSource> open(const QString &path, qint64 maxLines, QString *error);
+
+    qsizetype size() const { return qsizetype(m_starts.size()); }
+    QString path() const { return m_path; }
+    /** The input of line \a i (0 <= i < size()); an undefined value if the file cannot be read now. */
+    QCborValue value(qsizetype i) const;
+    /** How one line of the file becomes an input (also used when every line is read at once). */
+    static QCborValue parseLine(const QByteArray &trimmedLine);
+
+private:
+    QString m_path;
+    std::vector<qint64> m_starts; ///< file offset of each non-empty line
+    qint64 m_fileSize = 0;
+    mutable std::mutex m_mutex;
+    mutable QFile m_file;
+};
+
+} // namespace taskfleet::sched
