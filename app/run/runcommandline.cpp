@@ -59,7 +59,7 @@ bool parseRunCommandLine(const QStringList &argumentList, RunCommandLine *out)
     const QCommandLineOption journalOpt(
         QStringLiteral("journal"),
         QStringLiteral("Journal jobs and results to FILE as they finish (default: a new "
-                       "file in ~/.local/state/taskfleet/journal)."),
+                       "file in ~/.local/state/taskfleet/journal, removed once every job has ended)."),
         QStringLiteral("FILE"));
     const QCommandLineOption noJournalOpt(QStringLiteral("no-journal"), QStringLiteral("Keep no journal."));
     const QCommandLineOption resumeOpt(QStringLiteral("resume"),

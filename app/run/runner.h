@@ -44,6 +44,7 @@ private:
     int submitJob(sched::JobSpec spec, const QString &key, QVector<int> originalIndex, sched::JobInputs inputs,
                   const QString &label);
     void printRejections();
+    void removeFinishedDefaultJournal();
 
     RunOptions m_options;
     sched::Controller *m_controller = nullptr;

@@ -42,6 +42,7 @@ private slots:
     void keepOrderAndResultsFile();
     void crashingTasksAreRetriedThenReported();
     void bigRangeJobInBoundedMemory();
+    void defaultJournalGoesOnceEveryJobEnded();
     void bigLinesJobInBoundedMemory();
 
 private:
@@ -50,9 +51,15 @@ private:
         QByteArray out;
         QByteArray err;
     };
-    Run run(const QStringList &args, int timeoutMs = 60000)
+    Run run(const QStringList &args, int timeoutMs = 60000, const QString &secret = QString())
     {
         QProcess p;
+        // Default journals go to this test's folder, not the user's ~/.local/state.
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("XDG_STATE_HOME"), stateDir());
+        if (!secret.isEmpty())
+            env.insert(QStringLiteral("TASKFLEET_SECRET"), secret);
+        p.setProcessEnvironment(env);
         p.start(test::program(QStringLiteral("taskfleet-run")), args);
         Run r;
         if (!p.waitForFinished(timeoutMs)) {
@@ -64,6 +71,12 @@ private:
         r.out = p.readAllStandardOutput();
         r.err = p.readAllStandardError();
         return r;
+    }
+    QString stateDir() const { return m_dir.filePath(QStringLiteral("state")); }
+    QStringList defaultJournals() const
+    {
+        return QDir(stateDir() + QStringLiteral("/taskfleet/journal"))
+            .entryList({QStringLiteral("*.tfj")}, QDir::Files);
     }
     QString writeJob(const QByteArray &json, const QString &name = QStringLiteral("job.json"))
     {
@@ -317,6 +330,38 @@ void TestTaskfleetRun::bigLinesJobInBoundedMemory()
         ++count;
     }
     QCOMPARE(count, n);
+}
+
+// The journal a run makes by itself is removed when every job has ended (tasks that failed included):
+// nothing is left to resume, and otherwise every run would leave its journal behind. A run that ends
+// with jobs unfinished keeps it, and so does a journal named with --journal.
+void TestTaskfleetRun::defaultJournalGoesOnceEveryJobEnded()
+{
+    QDir(stateDir()).removeRecursively();
+    const QString job = writeJob(R"({"plugin": "fail", "inputs": [1, 2, 3]})", QStringLiteral("fails.json"));
+    Run r = run({QStringLiteral("-n"), QStringLiteral("1"), job});
+    QCOMPARE(r.exitCode, 1); // plugin errors: the job ended all the same
+    QVERIFY(r.err.contains("taskfleet-run: journal "));
+    QCOMPARE(defaultJournals(), QStringList());
+
+    // No node can run the tasks: exit 3 with the job unfinished, the journal kept for --resume.
+    const QString sums = test::sourceDir() + QStringLiteral("/resources/jobs/sumprimes.json");
+    r = run({QStringLiteral("-n"), QStringLiteral("0"), QStringLiteral("--node"), QStringLiteral("127.0.0.1:1"),
+             QStringLiteral("--connect-timeout"), QStringLiteral("1"), sums},
+            30000, QStringLiteral("a-test-secret-of-enough-length-0123456789"));
+    QCOMPARE(r.exitCode, 3);
+    const QStringList kept = defaultJournals();
+    QCOMPARE(kept.size(), 1);
+    // ... and resuming it to the end keeps it too: the user named it.
+    const QString keptPath = stateDir() + QStringLiteral("/taskfleet/journal/") + kept.first();
+    r = run({QStringLiteral("-n"), QStringLiteral("1"), QStringLiteral("--resume"), keptPath});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY(QFile::exists(keptPath));
+
+    const QString named = m_dir.filePath(QStringLiteral("named.tfj"));
+    r = run({QStringLiteral("-n"), QStringLiteral("1"), QStringLiteral("--journal"), named, sums});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY(QFile::exists(named));
 }
 
 QTEST_GUILESS_MAIN(TestTaskfleetRun)
