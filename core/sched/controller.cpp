@@ -219,10 +219,6 @@ int Controller::submit(JobSpec spec)
     job->spec = std::move(spec);
     job->parameters = exec::makeJobParameters(job->spec.parameters);
     job->taskState.assign(n, TaskState::Pending);
-    job->attempts.assign(n, 0);
-    job->losses.assign(n, 0);
-    job->runningCopies.assign(n, 0);
-    job->speculated.assign(n, 0);
     // An input no link can carry fails alone, now, with its size; the others run. A range's inputs are
     // integers; a file's lines are read once here, in order, each dropped after its check.
     QVector<QPair<int, qint64>> tooBig;
@@ -327,12 +323,11 @@ void Controller::cancelJob(int jobId)
     QHash<int, QVector<TaskRecord>> records;
     for (size_t i = 0; i < job->taskState.size(); ++i) {
         const TaskState s = job->taskState[i];
-        if (s == TaskState::Pending || s == TaskState::Running) {
-            job->runningCopies[i] = 0;
+        if (s == TaskState::Pending || s == TaskState::Running)
             finishTask(job, int(i), TaskStatus::Cancelled, {}, QStringLiteral("cancelled"), nullptr, 0, &records);
-        }
     }
     job->pending.clear();
+    job->extras.clear();
     job->state = JobState::Cancelled;
     job->finishedUs = m_stats.nowUs();
     dropLiveJob(job);
@@ -376,7 +371,7 @@ quint64 Controller::startAttempt(Job *job, int index, Node *node, QVector<NodeTa
         job->taskState[size_t(index)] = TaskState::Running;
         ++job->running;
     }
-    ++job->runningCopies[size_t(index)];
+    ++job->extras[index].runningCopies;
     m_attempts.insert(attempt, Attempt {job->id, index, node, statIndex(node), m_stats.nowUs()});
     batch->append(NodeTask {attempt, job->spec.inputs.at(index)});
     if (job->state == JobState::Queued) {
@@ -506,8 +501,10 @@ void Controller::speculate()
             if (a.node == node)
                 continue;
             Job *job = findJob(a.jobId);
-            if (!job || job->state != JobState::Running || job->runningCopies[size_t(a.index)] != 1
-                || job->speculated[size_t(a.index)])
+            if (!job || job->state != JobState::Running)
+                continue;
+            const TaskExtra extra = job->extraOf(a.index);
+            if (extra.runningCopies != 1 || extra.speculated)
                 continue;
             const qint64 finished = job->done + job->errors;
             const double mean = finished ? job->runtimeSumUs / double(finished) : 0.0;
@@ -525,7 +522,7 @@ void Controller::speculate()
         const int index = best->index;
         if (!nodeMayRun(job, node))
             continue;
-        job->speculated[size_t(index)] = 1;
+        job->extras[index].speculated = 1;
         QVector<NodeTask> batch;
         startAttempt(job, index, node, &batch);
         qCDebug(lcSched) << "speculating task" << index << "of job" << job->id << "on" << node->name() << "(attempt"
@@ -536,9 +533,10 @@ void Controller::speculate()
 
 void Controller::releaseCopy(Job *job, int index)
 {
-    quint8 &copies = job->runningCopies[size_t(index)];
-    if (copies > 0)
-        --copies;
+    // No entry: the task ended already (this was a losing or lost copy); nothing to count down.
+    const auto it = job->extras.find(index);
+    if (it != job->extras.end() && it->runningCopies > 0)
+        --it->runningCopies;
 }
 
 void Controller::requeue(Job *job, int index)
@@ -576,7 +574,7 @@ void Controller::finishTask(Job *job, int index, TaskStatus status, QCborValue o
         break;
     }
     const int attempts
-        = job->attempts[size_t(index)] + (attempt && (status == TaskStatus::Ok || status == TaskStatus::Error) ? 1 : 0);
+        = job->extraOf(index).attempts + (attempt && (status == TaskStatus::Ok || status == TaskStatus::Error) ? 1 : 0);
     const int nodeStat = attempt ? attempt->nodeStat : -1;
     const qint64 startUs = attempt ? attempt->startUs : m_stats.nowUs();
     m_stats.taskFinished(nodeStat, job->id, index, startUs, runtimeUs, attempts, status);
@@ -595,6 +593,7 @@ void Controller::finishTask(Job *job, int index, TaskStatus status, QCborValue o
     r.attempts = attempts;
     (*records)[job->id].append(std::move(r));
     job->failedOn.remove(index);
+    job->extras.remove(index); // an ended task costs its state byte only; late copies find no entry
 }
 
 void Controller::cancelOtherCopies(int jobId, int index)
@@ -642,13 +641,12 @@ void Controller::onResults(Node *node, const QVector<exec::WorkResult> &results)
         case Outcome::Ok:
         case Outcome::PluginError: {
             const bool ok = r.outcome == Outcome::Ok;
+            const bool otherCopies = job->extraOf(index).runningCopies > 0;
             finishTask(job, index, ok ? TaskStatus::Ok : TaskStatus::Error, ok ? r.output : QCborValue(),
                        ok ? QString() : r.error, &attempt, r.runtimeUs, &records);
             records[job->id].last().log = r.log;
-            if (job->runningCopies[size_t(index)] > 0) {
-                job->runningCopies[size_t(index)] = 0;
+            if (otherCopies)
                 cancelOtherCopies(job->id, index);
-            }
             break;
         }
         case Outcome::Crashed:
@@ -657,11 +655,12 @@ void Controller::onResults(Node *node, const QVector<exec::WorkResult> &results)
             noteAttempt(job, attempt, r.runtimeUs,
                         (r.outcome == Outcome::Crashed ? QStringLiteral("crashed: ") : QStringLiteral("timed out: "))
                             + r.error);
-            quint8 &tries = job->attempts[size_t(index)];
-            tries = quint8(std::min(255, tries + 1));
+            TaskExtra &extra = job->extras[index]; // the task is running: it has its entry
+            extra.attempts = quint8(std::min(255, extra.attempts + 1));
+            const int tries = extra.attempts;
             QSet<QString> &nodes = job->failedOn[index];
             nodes.insert(node->id());
-            if (job->runningCopies[size_t(index)] > 0)
+            if (extra.runningCopies > 0)
                 break; // another copy is still running; let it decide
             if (nodes.size() >= PoisonNodes) {
                 finishTask(job, index, TaskStatus::Failed, {},
@@ -682,7 +681,7 @@ void Controller::onResults(Node *node, const QVector<exec::WorkResult> &results)
         case Outcome::LoadFailed:
             noteAttempt(job, attempt, 0, QStringLiteral("the node could not load the plugin: ") + r.error);
             job->excludedNodes.insert(node->id(), r.error);
-            if (job->runningCopies[size_t(index)] == 0)
+            if (job->extraOf(index).runningCopies == 0)
                 requeue(job, index);
             break;
         case Outcome::Cancelled:
@@ -690,7 +689,7 @@ void Controller::onResults(Node *node, const QVector<exec::WorkResult> &results)
             noteAttempt(job, attempt, r.runtimeUs,
                         (r.outcome == Outcome::Lost ? QStringLiteral("lost: ") : QStringLiteral("cancelled: "))
                             + r.error);
-            if (job->runningCopies[size_t(index)] == 0 && !job->isOver())
+            if (job->extraOf(index).runningCopies == 0 && !job->isOver())
                 requeue(job, index);
             break;
         }
@@ -719,10 +718,11 @@ void Controller::onTasksLost(Node *node, const QVector<quint64> &attempts, const
         m_stats.attemptLost(attempt.nodeStat);
         noteAttempt(job, attempt, 0, QStringLiteral("lost with its node: ") + reason);
         if (job->taskState[size_t(attempt.index)] != TaskState::Running
-            || job->runningCopies[size_t(attempt.index)] > 0)
+            || job->extraOf(attempt.index).runningCopies > 0)
             continue;
-        quint8 &losses = job->losses[size_t(attempt.index)];
-        losses = quint8(std::min(255, losses + 1));
+        quint8 &lossCount = job->extras[attempt.index].losses; // running: it has its entry
+        lossCount = quint8(std::min(255, lossCount + 1));
+        const int losses = lossCount;
         if (losses >= MaxLosses) {
             finishTask(job, attempt.index, TaskStatus::Failed, {},
                        QStringLiteral("lost %1 times with its node; last: %2").arg(losses).arg(reason), &attempt, 0,

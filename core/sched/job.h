@@ -2,6 +2,7 @@
 // A job while it runs: per-task state, the queue of tasks still to run, and counters.
 #pragma once
 
+#include "indexqueue.h"
 #include "jobspec.h"
 #include "taskreport.h"
 #include "exec/workerprotocol.h"
@@ -34,8 +35,20 @@ enum class TaskState : quint8 {
 };
 
 /**
- * Runtime state of one job. Owned by the Controller; its per-task arrays are compact because a
- * job may have millions of tasks. Task outputs are not kept here: they are handed to whoever
+ * What a task went through, kept only while it matters: from its first start until it ends (and
+ * while it waits again after a crash, a timeout or a lost node). A job of 100 million tasks holds
+ * one for each task in flight or retried, not 100 million.
+ */
+struct TaskExtra {
+    quint8 attempts = 0;      ///< crash/timeout attempts so far
+    quint8 losses = 0;        ///< times a node vanished while running it
+    quint8 runningCopies = 0; ///< attempts in flight (2 while speculating)
+    quint8 speculated = 0;    ///< 1 once a duplicate was started
+};
+
+/**
+ * Runtime state of one job. Owned by the Controller; its per-task state is one byte a task (plus
+ * TaskExtra for the few in flight) because a job may have a hundred million tasks. Task outputs are not kept here: they are handed to whoever
  * listens (results file, GUI table, journal) as they arrive.
  */
 struct Job {
@@ -43,12 +56,9 @@ struct Job {
     JobSpec spec;
     exec::JobParametersPtr parameters; ///< from spec.parameters, hashed once at submit
     JobState state = JobState::Queued;
-    std::vector<TaskState> taskState;
-    std::vector<quint8> attempts;           ///< crash/timeout attempts so far
-    std::vector<quint8> losses;             ///< times a node vanished while running it
-    std::vector<quint8> runningCopies;      ///< attempts in flight (2 while speculating)
-    std::vector<quint8> speculated;         ///< 1 once a duplicate was started
-    std::deque<int> pending;                ///< task indices waiting to run, front first
+    std::vector<TaskState> taskState;       ///< 1 byte per task: all a task costs once it ended
+    QHash<int, TaskExtra> extras;           ///< tasks started and not ended, or put back: see TaskExtra
+    IndexQueue pending;                     ///< task indices waiting to run, front first
     QHash<int, QSet<QString>> failedOn;     ///< node ids where a task crashed or timed out
     QHash<QString, QString> excludedNodes;  ///< node id -> why it cannot run this job's plugin
     QHash<int, QVector<AttemptNote>> notes; ///< attempts that did not give their task its result (TaskReport)
@@ -67,6 +77,8 @@ struct Job {
     qint64 pausedTotalUs = 0;  ///< time spent paused before pausedSinceUs (not counted in the job's rate)
 
     qint64 total() const { return qint64(taskState.size()); }
+    /** Task \a index's extras, or zeros (without adding an entry). */
+    TaskExtra extraOf(int index) const { return extras.value(index); }
     qint64 ended() const { return done + errors + failed + cancelled; }
     bool isOver() const { return state == JobState::Finished || state == JobState::Cancelled; }
     /** Microseconds the job has been started and not paused, up to \a nowUs (or its end). */

@@ -8,8 +8,11 @@
 
 namespace taskfleet::sched {
 
-/** Largest number of inputs one job file may expand to (a range can describe billions). */
-constexpr qint64 MaxJobInputs = 50'000'000;
+/**
+ * Largest number of inputs one job may have (a range can describe billions). The controller keeps one
+ * byte per task (a lines file 8 more), so 200 million tasks cost about 200 MB; task indices are int.
+ */
+constexpr qint64 MaxJobInputs = 200'000'000;
 /** Largest {"lines": file} a job may name. */
 constexpr qint64 MaxLinesFileSize = qint64(2) << 30;
 

@@ -6,7 +6,9 @@
 
 #include <QtTest/QtTest>
 
+#include <deque>
 #include <functional>
+#include <random>
 #include <optional>
 
 using namespace taskfleet;
@@ -140,6 +142,7 @@ class TestController : public QObject
     Q_OBJECT
 
 private slots:
+    void indexQueueBehavesAsADeque();
     void exactlyOnceAcrossNodes();
     void retriesThenSucceeds();
     void retriesExhausted();
@@ -540,6 +543,48 @@ void TestController::statisticsCountEachTaskOnce()
     QCOMPARE(s.jobs.size(), 1);
     QCOMPARE(s.jobs.first().done, 300);
     QVERIFY(std::abs(s.nodes.at(0).percentOfAll + s.nodes.at(1).percentOfAll - 100.0) < 0.01);
+}
+
+// The controller's queue of waiting tasks stores runs of consecutive indices; it must give exactly the
+// sequence a std::deque<int> gives, whatever mix of pushes and pops (retries go to the front).
+void TestController::indexQueueBehavesAsADeque()
+{
+    IndexQueue q;
+    for (int i = 0; i < 1000000; ++i)
+        q.push_back(i);
+    QCOMPARE(q.runCount(), size_t(1)); // a fresh job: one run, not a million indices
+    QCOMPARE(q.size(), size_t(1000000));
+    q.clear();
+
+    std::mt19937 random(12345);
+    std::deque<int> model;
+    int nextFresh = 0;
+    for (int step = 0; step < 200000; ++step) {
+        const unsigned op = random() % 10;
+        if (op < 4) { // a fresh index, in order, sometimes with a gap (an input too big to run)
+            nextFresh += random() % 7 == 0 ? 2 : 1;
+            q.push_back(nextFresh);
+            model.push_back(nextFresh);
+        } else if (op < 6 && !model.empty()) { // a retry: back to the front, maybe the index just taken
+            const int index = random() % 2 ? model.front() - 1 : int(random() % 1000);
+            q.push_front(index);
+            model.push_front(index);
+        } else if (!model.empty()) {
+            QCOMPARE(q.front(), model.front());
+            q.pop_front();
+            model.pop_front();
+        }
+        QCOMPARE(q.size(), model.size());
+        QCOMPARE(q.empty(), model.empty());
+        if (!model.empty())
+            QCOMPARE(q.front(), model.front());
+    }
+    while (!model.empty()) {
+        QCOMPARE(q.front(), model.front());
+        q.pop_front();
+        model.pop_front();
+    }
+    QVERIFY(q.empty());
 }
 
 QTEST_GUILESS_MAIN(TestController)
