@@ -11,9 +11,26 @@
 #include <QtWidgets/QApplication>
 
 #include <cstdio>
+#include <cstring>
+
+// Whether the command line only asks for text (--help, --version): that needs no window, so it must
+// work without a display too (ssh, a server's terminal, help2man), where the platform plugin would
+// abort before the parser could answer.
+static bool onlyAsksForText(int argc, char *argv[])
+{
+    for (int i = 1; i < argc; ++i) {
+        for (const char *option : {"-h", "--help", "--help-all", "-?", "-v", "--version"}) {
+            if (std::strcmp(argv[i], option) == 0)
+                return true;
+        }
+    }
+    return false;
+}
 
 int main(int argc, char *argv[])
 {
+    if (onlyAsksForText(argc, argv) && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("taskfleet"));
     QApplication::setApplicationName(QStringLiteral("taskfleet"));

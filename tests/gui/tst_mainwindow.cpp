@@ -1465,6 +1465,27 @@ private slots:
      * Issue 14 item 2, as a user meets it: the real app killed with SIGKILL mid-job; started again with
      * --resume, it runs the rest, and its journal has every task's result exactly once.
      */
+    // --help and --version answer without a display (ssh, help2man): the real binary, with no
+    // DISPLAY, WAYLAND_DISPLAY or QT_QPA_PLATFORM in its environment.
+    void helpAndVersionNeedNoDisplay()
+    {
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        for (const char *name : {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"})
+            env.remove(QString::fromLatin1(name));
+        for (const QString &option : {QStringLiteral("--help"), QStringLiteral("--version")}) {
+            QProcess p;
+            p.setProcessEnvironment(env);
+            p.start(test::program(QStringLiteral("taskfleet")), {option});
+            QVERIFY(p.waitForFinished(30000));
+            QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+            QCOMPARE(p.exitCode(), 0);
+            const QByteArray out = p.readAllStandardOutput();
+            QVERIFY2(
+                out.contains(option == QStringLiteral("--help") ? QByteArray("--resume") : QByteArray("taskfleet")),
+                out.constData());
+        }
+    }
+
     void killedAppResumesEveryTaskExactlyOnce()
     {
         QTemporaryDir dir;
