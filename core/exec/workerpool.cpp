@@ -422,10 +422,15 @@ void WorkerPool::onFinished(Worker *w, int exitCode, bool crashed)
     onStdout(w); // results written just before the end still count
     onStderr(w);
     const bool expected = w->draining && w->inFlight.empty() && !crashed && exitCode == 0;
-    if (!expected)
-        m_options.preloadPlugins.clear(); // the replacement loads its plugins when a task asks
+    // A worker that ended before its hello was still loading WorkerPoolOptions::preloadPlugins: no task
+    // had started, so none is blamed, and its replacements load plugins only when a task asks (a plugin
+    // that crashes as it loads must not crash every restart). Without preloading the old rule holds: a
+    // worker that never starts blames its first task, so a broken worker cannot loop for ever.
+    const bool diedPreloading = !expected && w->pid == 0 && !m_options.preloadPlugins.isEmpty();
+    if (diedPreloading)
+        m_options.preloadPlugins.clear();
     QVector<WorkResult> blamed;
-    if (!expected && !w->inFlight.empty()) {
+    if (!expected && !diedPreloading && !w->inFlight.empty()) {
         // Only one task was running; the others it held never started and go back to the queue.
         const PoolTask culprit = w->inFlight.front();
         w->inFlight.pop_front();

@@ -31,6 +31,7 @@ private slots:
     void missingWorkerProgramFailsTasks();
     void cancelQueuedTasks();
     void preloadedPluginsAreLoadedBeforeTheFirstTask();
+    void pluginCrashingAsItIsPreloadedBlamesNoTask();
 
 private:
     static WorkerPoolOptions options(int workers)
@@ -397,6 +398,26 @@ void TestWorkerPool::preloadedPluginsAreLoadedBeforeTheFirstTask()
     QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 3, 20000);
     QCOMPARE(c.byId.value(2).output.toInteger(), 2);
     QCOMPARE(pool.readyWorkers(), 2);
+}
+
+// A preloaded plugin that aborts as it loads ends the worker before its hello, so before any task
+// started: the tasks already sent to it are run by its replacement, which preloads nothing, and none
+// is reported crashed.
+void TestWorkerPool::pluginCrashingAsItIsPreloadedBlamesNoTask()
+{
+    WorkerPoolOptions o = options(1);
+    o.preloadPlugins = QStringList {QStringLiteral(TF_TESTPLUGIN_DIR "/libtaskfleet_crashonload.so")};
+    QVERIFY(QFile::exists(o.preloadPlugins.first()));
+    WorkerPool pool(o);
+    Collector c(&pool);
+    pool.submit(tasks(QStringLiteral("echo"), {1, 2, 3}));
+    QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 3, 30000);
+    for (quint64 id = 1; id <= 3; ++id) {
+        QCOMPARE(c.byId.value(id).outcome, Outcome::Ok);
+        QCOMPARE(c.byId.value(id).output.toInteger(), qint64(id));
+    }
+    QCOMPARE(c.duplicates, 0);
+    QTRY_COMPARE_WITH_TIMEOUT(pool.readyWorkers(), 1, 20000);
 }
 
 QTEST_GUILESS_MAIN(TestWorkerPool)
