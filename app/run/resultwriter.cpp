@@ -78,10 +78,12 @@ void ResultWriter::write(int jobId, const sched::JobInputs &inputs, const QVecto
 void ResultWriter::flush()
 {
     if (!m_buffer.isEmpty()) {
-        m_file.write(m_buffer);
+        if (m_file.write(m_buffer) != m_buffer.size())
+            m_failed = true;
         m_buffer.clear();
     }
-    m_file.flush();
+    if (!m_file.flush())
+        m_failed = true;
     m_sinceFlush.start();
 }
 

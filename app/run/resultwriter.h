@@ -25,6 +25,8 @@ public:
     /** Writes records of job \a jobId; each record's index points into \a inputs. */
     void write(int jobId, const sched::JobInputs &inputs, const QVector<sched::TaskRecord> &records);
     void flush();
+    /** True once a write failed (a full disk, a closed pipe): some results may be missing. */
+    bool hasFailed() const { return m_failed; }
 
 private:
     QByteArray line(int jobId, const QCborValue &input, const sched::TaskRecord &r) const;
@@ -36,6 +38,7 @@ private:
     QHash<int, QMap<int, QByteArray>> m_heldBack;
     QByteArray m_buffer;
     QElapsedTimer m_sinceFlush;
+    bool m_failed = false;
 };
 
 } // namespace taskfleet::app

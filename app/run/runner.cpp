@@ -379,6 +379,12 @@ void Runner::removeFinishedDefaultJournal()
     for (int id : ids)
         if (!m_controller->job(id)->isOver())
             return;
+    if (m_writer.hasFailed()) { // the journal is then the only full copy of the results
+        printErr(QStringLiteral("taskfleet-run: writing results failed; the journal %1 keeps them "
+                                "(taskfleet-run --resume %1 -o FILE writes them again)")
+                     .arg(m_journal.path()));
+        return;
+    }
     const QString path = m_journal.path();
     m_journaling = false;
     if (!QFile::remove(path))
@@ -410,6 +416,8 @@ void Runner::finish(int exitCode)
     }
     printRejections();
     removeFinishedDefaultJournal();
+    if (m_writer.hasFailed() && exitCode == ExitAllOk)
+        exitCode = ExitSomeFailed; // not every result reached its file
     if (!m_options.statsCsv.isEmpty()) {
         QString error;
         const QStringList files = stats.exportCsv(m_options.statsCsv, &error);

@@ -358,6 +358,13 @@ void TestTaskfleetRun::defaultJournalGoesOnceEveryJobEnded()
     QCOMPARE(r.exitCode, 0);
     QVERIFY(QFile::exists(keptPath));
 
+    // Results that could not be written (a full disk: /dev/full) leave the journal as their only copy: kept.
+    QDir(stateDir()).removeRecursively();
+    r = run({QStringLiteral("-n"), QStringLiteral("1"), QStringLiteral("-o"), QStringLiteral("/dev/full"), sums});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("writing results failed"), r.err.constData());
+    QCOMPARE(defaultJournals().size(), 1);
+
     const QString named = m_dir.filePath(QStringLiteral("named.tfj"));
     r = run({QStringLiteral("-n"), QStringLiteral("1"), QStringLiteral("--journal"), named, sums});
     QCOMPARE(r.exitCode, 0);
