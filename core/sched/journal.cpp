@@ -16,8 +16,12 @@
 namespace taskfleet::sched {
 
 namespace {
-const QString Magic = QStringLiteral("taskfleet-journal/1");
-// A journaled job carries all its inputs in one record, so records may be much larger than frames.
+// /2: a job's inputs may be a range (three numbers) or continue in "in" records. A reader of /1 would
+// take such a job for a shorter one and lose its tasks, so it refuses /2 ("not a Taskfleet journal")
+// instead; this reader reads both.
+const QString Magic = QStringLiteral("taskfleet-journal/2");
+const QString MagicV1 = QStringLiteral("taskfleet-journal/1");
+// A record may be much larger than a frame (a result with a big value, 65,536 big inputs).
 constexpr quint32 MaxRecordSize = 1u << 30;
 // A job's inputs go in records of this many values ("job" holds the first, "in" records the rest), so
 // journaling a job of millions of lines never builds one record of them all.
@@ -204,7 +208,8 @@ std::optional<QVector<JournaledJob>> JournalReader::read(const QString &path, QS
             ++records;
             const QString type = m.value(QStringLiteral("t")).toString();
             if (!sawHeader) {
-                if (type != QStringLiteral("journal") || m.value(QStringLiteral("magic")).toString() != Magic) {
+                const QString magic = m.value(QStringLiteral("magic")).toString();
+                if (type != QStringLiteral("journal") || (magic != Magic && magic != MagicV1)) {
                     *error = QStringLiteral("%1 is not a Taskfleet journal").arg(path);
                     return std::nullopt;
                 }

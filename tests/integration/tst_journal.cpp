@@ -24,6 +24,7 @@ private slots:
     void roundTripAndTornTail();
     void notAJournal();
     void manyInputsTravelInSeveralRecords();
+    void readsVersionOneJournals();
     void killAndResume();
     void resumeRefusesChangedPlugin();
 
@@ -136,6 +137,35 @@ void TestJournal::manyInputsTravelInSeveralRecords()
     QCOMPARE(jobs->size(), 1); // only the small job: a shorter "many" would resume as a smaller job
     QCOMPARE(jobs->first().key, QStringLiteral("small"));
     QVERIFY2(warning.contains(QStringLiteral("not all journaled")), qPrintable(warning));
+}
+
+// Journals of the version before ranges and "in" records (magic taskfleet-journal/1) still resume.
+void TestJournal::readsVersionOneJournals()
+{
+    const QString file = path(QStringLiteral("v1.tfj"));
+    {
+        JournalWriter w;
+        QString error;
+        QVERIFY2(w.open(file, &error), qPrintable(error));
+        w.writeJob(QStringLiteral("k"), spec(5)); // a small list: a /1 journal wrote it the same way
+        w.writeResults(QStringLiteral("k"), {record(0), record(4)});
+    }
+    QFile f(file);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    QByteArray bytes = f.readAll();
+    f.close();
+    const qsizetype at = bytes.indexOf("taskfleet-journal/2");
+    QVERIFY(at > 0);
+    bytes[at + qsizetype(qstrlen("taskfleet-journal/"))] = '1';
+    QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    f.write(bytes);
+    f.close();
+    QString error;
+    const auto jobs = JournalReader::read(file, &error);
+    QVERIFY2(jobs, qPrintable(error));
+    QCOMPARE(jobs->size(), 1);
+    QCOMPARE(jobs->first().spec.inputs.size(), 5);
+    QCOMPARE(jobs->first().results.size(), 2);
 }
 
 void TestJournal::notAJournal()
