@@ -13,12 +13,12 @@
 #include <cstdio>
 #include <cstring>
 
-// Whether the command line only asks for text (--help, --version): that needs no window, so it must
-// work without a display too (ssh, a server's terminal, help2man), where the platform plugin would
-// abort before the parser could answer.
-static bool onlyAsksForText(int argc, char *argv[])
+// Whether the command line asks for help or the version (before any "--"): that needs no window, so
+// it must work without a display too (ssh, a server's terminal), where the platform plugin would abort
+// before the parser could answer. The parser answers them and exits, whatever else the line holds.
+static bool asksForText(int argc, char *argv[])
 {
-    for (int i = 1; i < argc; ++i) {
+    for (int i = 1; i < argc && std::strcmp(argv[i], "--") != 0; ++i) {
         for (const char *option : {"-h", "--help", "--help-all", "-?", "-v", "--version"}) {
             if (std::strcmp(argv[i], option) == 0)
                 return true;
@@ -29,7 +29,8 @@ static bool onlyAsksForText(int argc, char *argv[])
 
 int main(int argc, char *argv[])
 {
-    if (onlyAsksForText(argc, argv) && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+    if (asksForText(argc, argv) && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")
+        && qEnvironmentVariableIsEmpty("DISPLAY") && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY"))
         qputenv("QT_QPA_PLATFORM", "offscreen");
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("taskfleet"));

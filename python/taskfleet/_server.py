@@ -518,7 +518,7 @@ class Server:
             for node in self._request("nodes")["nodes"]:
                 if node.get("local") and node.get("ready", self._ncpus) >= min(self._ncpus, node.get("workers", 0)):
                     return
-            time.sleep(0.002)
+            time.sleep(0.005)
 
     def _request(self, kind):
         if self._destroyed:
