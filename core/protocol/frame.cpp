@@ -1,27 +1,73 @@
 // SPDX-License-Identifier: MIT
 #include "frame.h"
 
+#include "util/cborstring.h"
+
+#include <QtCore/QBuffer>
 #include <QtCore/QCborStreamReader>
+#include <QtCore/QCborStreamWriter>
 #include <QtCore/QCborValue>
 #include <QtCore/QCborArray>
 #include <QtCore/QtEndian>
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 namespace taskfleet::protocol {
 
+namespace {
+
+// Counts what a QCborStreamWriter writes: the exact encoded size of a value, with no copy of it.
+class CountingDevice final : public QIODevice
+{
+public:
+    CountingDevice() { open(QIODevice::WriteOnly | QIODevice::Unbuffered); }
+    bool isSequential() const override { return true; }
+    qint64 count = 0;
+
+protected:
+    qint64 readData(char *, qint64) override { return -1; }
+    qint64 writeData(const char *, qint64 len) override
+    {
+        count += len;
+        return len;
+    }
+};
+
+qint64 exactCborSize(const QCborValue &value)
+{
+    CountingDevice device;
+    QCborStreamWriter writer(&device);
+    value.toCbor(writer);
+    return device.count;
+}
+
+} // namespace
+
 void appendFrame(QByteArray &out, const QCborMap &message)
+{
+    appendFrameWith(out, [&message](QCborStreamWriter &writer) { message.toCborValue().toCbor(writer); });
+}
+
+void appendFrameWith(QByteArray &out, const std::function<void(QCborStreamWriter &)> &write)
 {
     const qsizetype start = out.size();
     out.append(FrameHeaderSize, '\0');
-    out.append(QCborValue(message).toCbor());
+    {
+        // Encoded straight into out (QCborStreamWriter's own QByteArray constructor would write from its start).
+        QBuffer device(&out);
+        device.open(QIODevice::WriteOnly | QIODevice::Unbuffered);
+        device.seek(out.size());
+        QCborStreamWriter writer(&device);
+        write(writer);
+    }
     const qsizetype length = out.size() - start - FrameHeaderSize;
     if (length <= qsizetype(MaxFrameSize)) {
         qToBigEndian<quint32>(quint32(length), out.data() + start);
         return;
     }
-    // Too big for one frame: re-lay it as continued frames.
+    // Too big for one frame (over 64 MiB, rare): re-lay it as continued frames.
     const QByteArray cbor = out.mid(start + FrameHeaderSize);
     out.truncate(start);
     appendEncodedFrame(out, cbor);
@@ -46,9 +92,8 @@ qint64 cborSizeBound(const QCborValue &value)
 {
     switch (value.type()) {
     case QCborValue::ByteArray:
-        return 9 + value.toByteArray().size();
     case QCborValue::String:
-        return 9 + 3 * qint64(value.toString().size());
+        return 9 + util::stringByteSize(value); // read in place: no QString, no copy
     case QCborValue::Array: {
         qint64 n = 9;
         const QCborArray a = value.toArray();
@@ -71,11 +116,9 @@ qint64 cborSizeBound(const QCborValue &value)
 qint64 cborSizeIfOver(const QCborValue &value, qint64 limit)
 {
     const qint64 bound = cborSizeBound(value);
-    if (bound <= limit || value.isByteArray())
-        return bound; // a byte string's bound is exact to the head's few bytes: no copy of a big value
-    if (value.isString())
-        return 9 + value.toString().toUtf8().size();
-    return value.toCbor().size();
+    if (bound <= limit || value.isByteArray() || value.isString())
+        return bound;            // a string's bound is exact to the head's few bytes
+    return exactCborSize(value); // counted as encoded, never held
 }
 
 QByteArray encodeFrame(const QCborMap &message)
@@ -93,31 +136,98 @@ FrameDecoder::FrameDecoder(quint32 maxFrameSize, qint64 maxMessageSize)
 {
 }
 
-void FrameDecoder::append(const char *data, qsizetype size)
+bool FrameDecoder::startFrame()
 {
-    if (hasError() || size <= 0)
-        return;
-    // Drop consumed bytes before growing, so the buffer stays about one frame long.
-    if (m_offset > 0 && (m_offset == m_buffer.size() || m_offset > 64 * 1024)) {
-        m_buffer.remove(0, m_offset);
-        m_offset = 0;
-    }
-    m_buffer.append(data, size);
+    const quint32 word = qFromBigEndian<quint32>(m_header);
+    const quint32 length = word & ~ContinuedFrameBit;
+    const bool continued = word & ContinuedFrameBit;
+    const bool joining = m_messageWire > 0; // earlier frames of this message carried the continued bit
+    if (length == 0)
+        m_pendingError = QStringLiteral("empty frame");
+    else if (length > m_maxFrameSize)
+        m_pendingError
+            = QStringLiteral("frame of %1 bytes exceeds the limit of %2 bytes").arg(length).arg(m_maxFrameSize);
+    else if ((continued || joining) && m_payload.size() + qint64(length) > m_maxMessageSize)
+        m_pendingError
+            = QStringLiteral("message of more than %1 bytes in continued frames exceeds the limit of %2 bytes")
+                  .arg(m_payload.size() + qint64(length))
+                  .arg(m_maxMessageSize);
+    if (!m_pendingError.isEmpty())
+        return false;
+    m_frameLength = length;
+    m_frameContinued = continued;
+    // Sized from the header: the payload is written once, in place (continued frames extend it; a big
+    // QByteArray grows by remapping, not copying).
+    if (m_payload.isEmpty())
+        m_payload = QByteArray(qsizetype(length), Qt::Uninitialized);
+    else
+        m_payload.resize(m_payload.size() + qsizetype(length));
+    m_messageWire += FrameHeaderSize;
+    return true;
 }
 
-quint32 FrameDecoder::pendingFrameSize() const
+void FrameDecoder::finishFrame()
 {
-    if (bufferedBytes() < FrameHeaderSize)
-        return 0;
-    return qFromBigEndian<quint32>(m_buffer.constData() + m_offset) & ~ContinuedFrameBit;
+    m_messageWire += qsizetype(m_frameLength);
+    m_headerHave = 0;
+    m_frameLength = 0;
+    if (m_frameContinued)
+        return; // the message goes on in the next frame
+    m_ready.append(Message {std::exchange(m_payload, QByteArray()), m_messageWire});
+    m_payloadHave = 0;
+    m_messageWire = 0;
+}
+
+char *FrameDecoder::payloadSpace(qsizetype *size)
+{
+    if (hasError() || !m_pendingError.isEmpty() || m_headerHave < FrameHeaderSize) {
+        *size = 0;
+        return nullptr;
+    }
+    *size = m_payload.size() - m_payloadHave;
+    return m_payload.data() + m_payloadHave;
+}
+
+void FrameDecoder::commit(qsizetype written)
+{
+    Q_ASSERT(m_headerHave == FrameHeaderSize && written <= m_payload.size() - m_payloadHave);
+    m_payloadHave += written;
+    m_bufferedBytes += written;
+    if (m_payloadHave == m_payload.size())
+        finishFrame();
+}
+
+void FrameDecoder::append(const char *data, qsizetype size)
+{
+    if (hasError() || !m_pendingError.isEmpty())
+        return;
+    while (size > 0) {
+        if (m_headerHave < FrameHeaderSize) {
+            const qsizetype take = std::min<qsizetype>(size, FrameHeaderSize - m_headerHave);
+            std::memcpy(m_header + m_headerHave, data, size_t(take));
+            m_headerHave += int(take);
+            m_bufferedBytes += take;
+            data += take;
+            size -= take;
+            if (m_headerHave == FrameHeaderSize && !startFrame())
+                return; // next() reports it after the frames before it
+            continue;
+        }
+        const qsizetype take = std::min<qsizetype>(size, m_payload.size() - m_payloadHave);
+        std::memcpy(m_payload.data() + m_payloadHave, data, size_t(take));
+        data += take;
+        size -= take;
+        commit(take);
+    }
 }
 
 FrameDecoder::Status FrameDecoder::fail(const QString &reason)
 {
     m_error = reason;
-    m_buffer.clear();
-    m_joined.clear();
-    m_offset = 0;
+    m_payload = QByteArray();
+    m_ready.clear();
+    m_readyAt = 0;
+    m_bufferedBytes = 0;
     return Status::Error;
 }
 
@@ -125,39 +235,18 @@ FrameDecoder::Status FrameDecoder::next(QCborMap *message)
 {
     if (hasError())
         return Status::Error;
-    quint32 length = 0;
-    for (;;) {
-        if (bufferedBytes() < FrameHeaderSize)
-            return Status::NeedMore;
-        const quint32 word = qFromBigEndian<quint32>(m_buffer.constData() + m_offset);
-        length = word & ~ContinuedFrameBit;
-        const bool continued = word & ContinuedFrameBit;
-        if (length == 0)
-            return fail(QStringLiteral("empty frame"));
-        if (length > m_maxFrameSize)
-            return fail(
-                QStringLiteral("frame of %1 bytes exceeds the limit of %2 bytes").arg(length).arg(m_maxFrameSize));
-        if ((continued || !m_joined.isEmpty()) && m_joined.size() + qint64(length) > m_maxMessageSize)
-            return fail(
-                QStringLiteral("message of more than %1 bytes in continued frames exceeds the limit of %2 bytes")
-                    .arg(m_joined.size() + qint64(length))
-                    .arg(m_maxMessageSize));
-        if (bufferedBytes() < FrameHeaderSize + qsizetype(length))
-            return Status::NeedMore;
-        if (!continued && m_joined.isEmpty())
-            break; // the common case: one frame, decoded in place
-        m_joined.append(m_buffer.constData() + m_offset + FrameHeaderSize, qsizetype(length));
-        m_offset += FrameHeaderSize + qsizetype(length);
-        if (!continued) {
-            length = 0; // the message is in m_joined
-            break;
-        }
+    if (m_readyAt == m_ready.size()) {
+        if (!m_pendingError.isEmpty())
+            return fail(m_pendingError);
+        return Status::NeedMore;
     }
-
-    const QByteArray joined = std::exchange(m_joined, QByteArray());
-    const QByteArray payload
-        = length == 0 ? joined
-                      : QByteArray::fromRawData(m_buffer.constData() + m_offset + FrameHeaderSize, qsizetype(length));
+    Message ready = std::move(m_ready[m_readyAt++]);
+    if (m_readyAt == m_ready.size()) {
+        m_ready.clear(); // keeps its capacity
+        m_readyAt = 0;
+    }
+    m_bufferedBytes -= ready.wireBytes;
+    const QByteArray &payload = ready.payload;
     QCborStreamReader reader(payload);
     const QCborValue value = QCborValue::fromCbor(reader);
     if (reader.lastError() != QCborError::NoError)
@@ -170,8 +259,6 @@ FrameDecoder::Status FrameDecoder::next(QCborMap *message)
     *message = value.toMap();
     if (!message->value(QLatin1String("t")).isString())
         return fail(QStringLiteral("frame has no string field \"t\" naming its type"));
-    if (length > 0)
-        m_offset += FrameHeaderSize + qsizetype(length);
     return Status::Frame;
 }
 

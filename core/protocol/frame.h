@@ -4,7 +4,11 @@
 
 #include <QtCore/QByteArray>
 #include <QtCore/QCborMap>
+#include <QtCore/QCborStreamWriter>
 #include <QtCore/QString>
+#include <QtCore/QVector>
+
+#include <functional>
 
 namespace taskfleet::protocol {
 
@@ -38,20 +42,29 @@ constexpr int FrameHeaderSize = 4;
 
 /**
  * Appends one message (CBOR map) to \a out as one frame, or as continued frames when it is larger than
- * MaxFrameSize, in one buffer so it goes out in one write.
+ * MaxFrameSize, in one buffer so it goes out in one write. The map is encoded straight into \a out: a big
+ * value in it is copied once.
  */
 void appendFrame(QByteArray &out, const QCborMap &message);
+
+/**
+ * Appends one frame whose payload \a write encodes (exactly one CBOR map) straight into \a out, as
+ * continued frames when it is larger than MaxFrameSize. For hot messages with big values: encoding them
+ * with a QCborStreamWriter saves the copy a QCborMap makes of each value put in it.
+ */
+void appendFrameWith(QByteArray &out, const std::function<void(QCborStreamWriter &)> &write);
 
 /** The same for a map already encoded as CBOR. */
 void appendEncodedFrame(QByteArray &out, const QByteArray &cbor);
 
 /**
- * A cheap upper bound of \a value's CBOR size, without encoding it (strings count 3 bytes per UTF-16 unit).
- * Used to close batches by bytes and to find values that may be over MaxValueSize.
+ * A cheap upper bound of \a value's CBOR size, without encoding it: a string counts its bytes as stored,
+ * read in place (no QString, no copy), plus 9 for its head. Used to close batches by bytes and to find
+ * values that may be over MaxValueSize.
  */
 qint64 cborSizeBound(const QCborValue &value);
 
-/** The exact CBOR size of \a value, encoding it only when the cheap bound is above \a limit. */
+/** The CBOR size of \a value: the cheap bound, or when that is above \a limit the exact size (counted, not stored). */
 qint64 cborSizeIfOver(const QCborValue &value, qint64 limit);
 
 /** Returns one encoded frame. */
@@ -60,9 +73,11 @@ QByteArray encodeFrame(const QCborMap &message);
 /**
  * Incremental decoder for a byte stream of frames.
  *
- * Feed bytes with append(), then call next() until it returns NeedMore. After an Error the
- * decoder stays in error: the stream cannot be resynchronised and the connection must be closed.
- * Not thread-safe; one decoder per connection.
+ * Feed bytes with append() (or read them straight into payloadSpace() and commit() them), then call
+ * next() until it returns NeedMore. Each frame's payload goes into a buffer sized from its length prefix,
+ * so a big frame is copied once on its way in: never front-erased from a growing buffer nor scanned again
+ * as more bytes arrive. After an Error the decoder stays in error: the stream cannot be resynchronised
+ * and the connection must be closed. Not thread-safe; one decoder per connection.
  */
 class FrameDecoder
 {
@@ -82,23 +97,47 @@ public:
     void append(const char *data, qsizetype size);
     void append(const QByteArray &data) { append(data.constData(), data.size()); }
 
+    /**
+     * Where the rest of the payload being received may be written directly (a read() into it saves the
+     * copy append() makes); *size is how many bytes it still wants, 0 (and null) between frames, when
+     * append() must be used. Call commit() with the number of bytes written there.
+     */
+    char *payloadSpace(qsizetype *size);
+    void commit(qsizetype written);
+
     Status next(QCborMap *message);
 
     QString errorString() const { return m_error; }
     bool hasError() const { return !m_error.isEmpty(); }
-    qsizetype bufferedBytes() const { return m_buffer.size() - m_offset; }
+    /** Bytes received and not yet returned by next() (complete frames waiting, and the partial one). */
+    qsizetype bufferedBytes() const { return m_bufferedBytes; }
     /** Length announced by the frame being received, or 0 when between frames. */
-    quint32 pendingFrameSize() const;
+    quint32 pendingFrameSize() const { return m_headerHave == FrameHeaderSize ? m_frameLength : 0; }
     quint32 maxFrameSize() const { return m_maxFrameSize; }
 
 private:
     Status fail(const QString &reason);
+    bool startFrame(); // the header is complete: check it and size the payload buffer
+    void finishFrame();
 
-    QByteArray m_buffer;
-    qsizetype m_offset = 0;
+    struct Message {
+        QByteArray payload; ///< one frame's payload, or the joined payloads of continued frames
+        qsizetype wireBytes = 0;
+    };
+
     quint32 m_maxFrameSize;
     qint64 m_maxMessageSize;
-    QByteArray m_joined; ///< payloads of continued frames received so far
+    char m_header[FrameHeaderSize] = {};
+    int m_headerHave = 0;
+    quint32 m_frameLength = 0;
+    bool m_frameContinued = false;
+    QByteArray m_payload;        ///< the message being received, sized from the headers seen so far
+    qsizetype m_payloadHave = 0; ///< bytes of m_payload filled
+    qsizetype m_messageWire = 0; ///< bytes of the message being received so far, headers included
+    QVector<Message> m_ready;    ///< complete messages not yet decoded, oldest first from m_readyAt
+    qsizetype m_readyAt = 0;
+    qsizetype m_bufferedBytes = 0;
+    QString m_pendingError; ///< a broken header seen by append(), reported by next() after the frames before it
     QString m_error;
 };
 
