@@ -290,7 +290,9 @@ void WorkerPool::sendBatch(Worker *w)
         queue.pop_front();
     }
     m_queue.settle();
-    w->process->write(protocol::encodeFrame(encodeRun(batch)));
+    QByteArray frame;
+    appendRunFrame(frame, batch); // each input copied once, into the frame; QProcess keeps the frame itself
+    w->process->write(frame);
 }
 
 void WorkerPool::cancel(const QVector<quint64> &ids)
@@ -321,11 +323,29 @@ void WorkerPool::cancel(const QVector<quint64> &ids)
 
 void WorkerPool::onStdout(Worker *w)
 {
-    const QByteArray data = w->process->readAllStandardOutput();
-    if (data.isEmpty())
+    // A big frame's payload is read straight into its buffer, sized from its header; the rest goes through
+    // a small buffer of our own.
+    qint64 total = 0;
+    for (;;) {
+        qsizetype space = 0;
+        char *direct = w->decoder.payloadSpace(&space);
+        qint64 n;
+        if (space >= qsizetype(sizeof(m_readBuffer))) {
+            n = w->process->read(direct, space);
+            if (n > 0)
+                w->decoder.commit(qsizetype(n));
+        } else {
+            n = w->process->read(m_readBuffer, sizeof(m_readBuffer));
+            if (n > 0)
+                w->decoder.append(m_readBuffer, qsizetype(n));
+        }
+        if (n <= 0)
+            break;
+        total += n;
+    }
+    if (total == 0)
         return;
     w->lastActivityMs = m_clock.elapsed();
-    w->decoder.append(data);
     QVector<WorkResult> results;
     QCborMap message;
     for (;;) {

@@ -127,6 +127,7 @@ private:
     qint64 m_workersStarted = 0;
     qint64 m_workerFailures = 0;
     int m_serial = 0;
+    char m_readBuffer[64 * 1024];
 };
 
 } // namespace taskfleet::exec

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "workerprotocol.h"
 
+#include "protocol/frame.h"
 #include "protocol/messagereader.h"
 
 #include <QtCore/QCborArray>
+#include <QtCore/QCborStreamWriter>
 #include <QtCore/QCryptographicHash>
 
 namespace taskfleet::exec {
@@ -74,6 +76,36 @@ QCborMap encodeRun(const WorkBatch &batch)
             m.insert(QStringLiteral("pv"), batch.parameters->value);
     }
     return m;
+}
+
+void appendRunFrame(QByteArray &out, const WorkBatch &batch)
+{
+    protocol::appendFrameWith(out, [&batch](QCborStreamWriter &w) {
+        const bool parameters = bool(batch.parameters);
+        w.startMap(4 + (parameters ? 1 : 0) + (parameters && batch.withParametersValue ? 1 : 0));
+        w.append(QLatin1String("t"));
+        w.append(wire::Run);
+        w.append(QLatin1String("p"));
+        w.append(batch.pluginPath);
+        w.append(QLatin1String("to"));
+        w.append(qint64(batch.timeoutMs));
+        w.append(QLatin1String("k"));
+        w.startArray(quint64(batch.items.size()) * 2);
+        for (const WorkItem &item : batch.items) {
+            w.append(qint64(item.id));
+            item.input.toCbor(w);
+        }
+        w.endArray();
+        if (parameters) {
+            w.append(QLatin1String("pi"));
+            w.append(QLatin1String(batch.parameters->id));
+            if (batch.withParametersValue) {
+                w.append(QLatin1String("pv"));
+                batch.parameters->value.toCbor(w);
+            }
+        }
+        w.endMap();
+    });
 }
 
 bool decodeRun(const QCborMap &message, WorkBatch *batch, QString *error)

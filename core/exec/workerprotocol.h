@@ -112,6 +112,8 @@ inline const QString Log = QStringLiteral("log"); // worker -> pool: id, text th
 } // namespace wire
 
 QCborMap encodeRun(const WorkBatch &batch);
+/** Appends encodeRun(batch) to \a out as a frame, encoded straight from the batch: each input is copied once. */
+void appendRunFrame(QByteArray &out, const WorkBatch &batch);
 [[nodiscard]] bool decodeRun(const QCborMap &message, WorkBatch *batch, QString *error);
 
 /** Results travel as one flat array [id, outcome, value, runtimeUs, id, ...]; value is the error text unless Ok. */
