@@ -17,8 +17,14 @@ namespace {
 /** How long a closed channel keeps flushing what was queued before it, in the background. */
 constexpr int LingerMs = 5000;
 
-/** Buffers larger than this are freed after a write instead of being kept for reuse. */
-constexpr qsizetype KeepCapacity = 1024 * 1024;
+/** Small frames are coalesced into outgoing buffers of up to this size. */
+constexpr qsizetype CoalesceBytes = 256 * 1024;
+
+/** At most this much is handed to the socket at once (it encrypts in full-size TLS records). */
+constexpr qsizetype WriteSliceBytes = 4 * 1024 * 1024;
+
+/** Reads into a buffer of this size, unless a big frame's payload can take the bytes directly. */
+constexpr qsizetype ReadChunkBytes = 64 * 1024;
 
 /** ECDHE-PSK suites in order of preference; only those this OpenSSL offers are used. */
 const char *const PskCipherNames[] = {
@@ -204,25 +210,51 @@ bool SecureChannel::setMaxFrameSize(quint32 bytes)
 
 qint64 SecureChannel::queuedBytes() const
 {
-    qint64 total = m_outgoing.size();
+    qint64 total = m_outgoingBytes;
     if (m_socket)
         total += m_socket->bytesToWrite() + m_socket->encryptedBytesToWrite();
     return total;
+}
+
+bool SecureChannel::socketIdle() const
+{
+    return m_socket && m_socket->bytesToWrite() == 0 && m_socket->encryptedBytesToWrite() == 0;
+}
+
+void SecureChannel::clearOutgoing()
+{
+    m_outgoing.clear();
+    m_outgoingOffset = 0;
+    m_outgoingBytes = 0;
 }
 
 bool SecureChannel::send(const QCborMap &message)
 {
     if (m_state == State::Closed)
         return false;
-    const QByteArray cbor = QCborValue(message).toCbor();
-    if (cbor.size() > protocol::MaxMessageSize) {
+    // Encoded straight into the queue: a big value in the message is copied once here.
+    const bool fresh = m_outgoing.empty() || m_outgoing.back().size() >= CoalesceBytes
+                       || (m_outgoing.size() == 1 && m_outgoingOffset > 0);
+    if (fresh)
+        m_outgoing.emplace_back();
+    QByteArray &buffer = m_outgoing.back();
+    const qsizetype before = buffer.size();
+    protocol::appendFrame(buffer, message); // one frame, or continued frames past MaxFrameSize
+    const qsizetype added = buffer.size() - before;
+    const qsizetype frames = (added + qsizetype(protocol::MaxFrameSize) + protocol::FrameHeaderSize - 1)
+                             / (qsizetype(protocol::MaxFrameSize) + protocol::FrameHeaderSize);
+    const qsizetype cborSize = added - frames * protocol::FrameHeaderSize;
+    if (cborSize > protocol::MaxMessageSize) {
         // A caller bug, not a peer problem: the peer would close on it, so refuse it here and keep the channel.
         // Callers bound their batches (protocol::BatchByteBudget) and values (MaxValueSize) so this never happens.
-        qCWarning(lcNet) << "not sending a message of" << cbor.size() << "bytes to" << peerAddress()
+        qCWarning(lcNet) << "not sending a message of" << cborSize << "bytes to" << peerAddress()
                          << "- the protocol limit is" << protocol::MaxMessageSize;
+        buffer.truncate(before);
+        if (fresh)
+            m_outgoing.pop_back();
         return false;
     }
-    protocol::appendEncodedFrame(m_outgoing, cbor); // one frame, or continued frames past MaxFrameSize
+    m_outgoingBytes += added;
     ++m_counters.framesSent;
     if (queuedBytes() > m_options.maxOutgoingBytes) {
         const QString reason
@@ -230,33 +262,48 @@ bool SecureChannel::send(const QCborMap &message)
                   .arg(queuedBytes())
                   .arg(m_options.maxOutgoingBytes);
         qCWarning(lcNet).noquote() << "closing the connection with" << peerAddress() << ":" << reason;
-        m_outgoing.clear();
+        clearOutgoing();
         closeChannel(reason, false);
         return false;
     }
     // Adaptive coalescing: write at once when the socket is idle; otherwise the frame waits in
-    // m_outgoing and goes out with everything else queued meanwhile, in one write, on bytesWritten.
-    if (m_state == State::Ready && m_socket->bytesToWrite() == 0 && m_socket->encryptedBytesToWrite() == 0)
+    // m_outgoing and goes out with everything else queued meanwhile, on bytesWritten.
+    if (m_state == State::Ready && socketIdle())
         flush();
     return true;
 }
 
 void SecureChannel::flush()
 {
-    if (m_outgoing.isEmpty() || !m_socket || m_state != State::Ready)
+    if (m_outgoing.empty() || !m_socket || m_state != State::Ready)
         return;
-    const qint64 written = m_socket->write(m_outgoing);
-    if (written != m_outgoing.size()) {
+    // One slice per call, each called when the socket drained the one before (onBytesWritten): no timer, and
+    // no slice waits on the peer beyond TCP's own flow control.
+    QByteArray &front = m_outgoing.front();
+    qsizetype n = front.size() - m_outgoingOffset;
+    // Small buffers queued behind go in the same write when they fit in the slice.
+    if (n < WriteSliceBytes && m_outgoing.size() > 1) {
+        for (auto it = std::next(m_outgoing.begin()); it != m_outgoing.end() && n + it->size() <= WriteSliceBytes;) {
+            front.append(*it);
+            n += it->size();
+            it = m_outgoing.erase(it);
+        }
+    }
+    n = std::min(n, WriteSliceBytes);
+    const qint64 written = m_socket->write(front.constData() + m_outgoingOffset, n);
+    if (written != n) {
         const QString reason = QStringLiteral("write to %1 failed: %2").arg(peerAddress(), m_socket->errorString());
         closeChannel(reason, false);
         return;
     }
     m_counters.bytesSent += quint64(written);
     ++m_counters.writes;
-    if (m_outgoing.capacity() > KeepCapacity)
-        m_outgoing.clear();
-    else
-        m_outgoing.resize(0);
+    m_outgoingOffset += n;
+    m_outgoingBytes -= n;
+    if (m_outgoingOffset == front.size()) {
+        m_outgoing.pop_front();
+        m_outgoingOffset = 0;
+    }
 }
 
 void SecureChannel::close(const QString &reason)
@@ -286,9 +333,13 @@ void SecureChannel::releaseSocket(bool flushFirst)
     socket->disconnect(this);
     socket->setParent(nullptr);
 
-    if (flushFirst && !m_outgoing.isEmpty() && socket->state() == QAbstractSocket::ConnectedState)
-        socket->write(m_outgoing);
-    m_outgoing.clear();
+    if (flushFirst && socket->state() == QAbstractSocket::ConnectedState) {
+        for (const QByteArray &buffer : m_outgoing) {
+            socket->write(buffer.constData() + m_outgoingOffset, buffer.size() - m_outgoingOffset);
+            m_outgoingOffset = 0;
+        }
+    }
+    clearOutgoing();
 
     connect(socket, &QAbstractSocket::disconnected, socket, &QObject::deleteLater);
     if (flushFirst && socket->state() == QAbstractSocket::ConnectedState) {
@@ -346,7 +397,7 @@ void SecureChannel::onEncrypted()
     emit ready();
     if (!guard || m_state != State::Ready)
         return;
-    if (!m_outgoing.isEmpty() && m_socket->bytesToWrite() == 0 && m_socket->encryptedBytesToWrite() == 0)
+    if (!m_outgoing.empty() && socketIdle())
         flush();
     if (m_socket && m_socket->bytesAvailable() > 0)
         onReadyRead();
@@ -356,9 +407,21 @@ void SecureChannel::onReadyRead()
 {
     if (m_state != State::Ready || !m_socket)
         return;
-    const QByteArray data = m_socket->readAll();
-    m_counters.bytesReceived += quint64(data.size());
-    m_decoder.append(data);
+    // A big frame's payload is read straight into its buffer, sized from its header; the rest through a small one.
+    thread_local char chunk[ReadChunkBytes];
+    for (;;) {
+        qsizetype space = 0;
+        char *direct = m_decoder.payloadSpace(&space);
+        const bool intoFrame = space >= ReadChunkBytes;
+        const qint64 n = intoFrame ? m_socket->read(direct, space) : m_socket->read(chunk, ReadChunkBytes);
+        if (n <= 0)
+            break;
+        m_counters.bytesReceived += quint64(n);
+        if (intoFrame)
+            m_decoder.commit(qsizetype(n));
+        else
+            m_decoder.append(chunk, qsizetype(n));
+    }
 
     QPointer<SecureChannel> guard(this);
     for (;;) {
@@ -380,8 +443,10 @@ void SecureChannel::onReadyRead()
             QCborMap error;
             error.insert(QStringLiteral("t"), QStringLiteral("error"));
             error.insert(QStringLiteral("text"), QString(QStringLiteral("bad frame: ") + reason));
-            m_outgoing.clear();
-            protocol::appendFrame(m_outgoing, error);
+            clearOutgoing();
+            m_outgoing.emplace_back();
+            protocol::appendFrame(m_outgoing.back(), error);
+            m_outgoingBytes = m_outgoing.back().size();
             closeChannel(reason, true);
             return;
         }
@@ -391,8 +456,7 @@ void SecureChannel::onReadyRead()
 
 void SecureChannel::onBytesWritten()
 {
-    if (m_state == State::Ready && !m_outgoing.isEmpty() && m_socket->bytesToWrite() == 0
-        && m_socket->encryptedBytesToWrite() == 0)
+    if (m_state == State::Ready && !m_outgoing.empty() && socketIdle())
         flush();
 }
 

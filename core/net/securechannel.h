@@ -12,6 +12,8 @@
 #include <QtNetwork/QSslCipher>
 #include <QtNetwork/QSslSocket>
 
+#include <deque>
+
 class QTimer;
 class QSslPreSharedKeyAuthenticator;
 
@@ -51,8 +53,11 @@ struct ChannelCounters {
  * secret it is derived from never cross the wire. A client is created with the options and
  * connectToHost(); a server-side channel is created by SecureServer from an accepted socket.
  *
- * Sending: send() writes at once when the socket has nothing pending, otherwise it appends to one
- * buffer that goes out in a single write as soon as the socket drains (adaptive coalescing, no timer).
+ * Sending: send() encodes the frame straight into the outgoing queue and writes at once when the socket
+ * has nothing pending; otherwise the frame waits with the others queued meanwhile, which go out together
+ * as soon as the socket drains (adaptive coalescing, no timer). A big frame is handed to the socket in
+ * slices of WriteSliceBytes, the next as soon as the previous reached the kernel, so Qt's and OpenSSL's
+ * buffers never hold a second copy of all of it.
  * TCP_NODELAY is set. Receiving: every complete frame is delivered with messageReceived(); a
  * broken or oversized frame closes the channel with the decoder's reason.
  *
@@ -145,6 +150,8 @@ private:
     void setUpSocket();
     bool checkOptions();
     void flush();
+    bool socketIdle() const;
+    void clearOutgoing();
     void closeChannel(const QString &reason, bool flushQueued);
     qint64 queuedBytes() const;
     QString clientErrorReason(QAbstractSocket::SocketError error) const;
@@ -157,7 +164,11 @@ private:
     QSslSocket *m_socket = nullptr;
     QTimer *m_handshakeTimer = nullptr;
     protocol::FrameDecoder m_decoder;
-    QByteArray m_outgoing;
+    /// Frames not yet handed to the socket: small ones coalesced into buffers of up to CoalesceBytes, a big one
+    /// in its own buffer, handed over in slices from m_outgoingOffset on (never front-erased).
+    std::deque<QByteArray> m_outgoing;
+    qsizetype m_outgoingOffset = 0;
+    qint64 m_outgoingBytes = 0;
     ChannelCounters m_counters;
     QString m_host; ///< as passed to connectToHost(), for messages
     QHostAddress m_peerHost;
