@@ -17,10 +17,9 @@ bool ResultWriter::open(const QString &path, QString *error)
     return ok;
 }
 
-QByteArray ResultWriter::line(int jobId, const QCborValue &input, const sched::TaskRecord &r) const
+void ResultWriter::appendLine(QByteArray &out, int jobId, const QCborValue &input, const sched::TaskRecord &r,
+                              const util::JsonSpill &spill) const
 {
-    QByteArray out;
-    out.reserve(128);
     out.append("{");
     const auto label = m_labels.constFind(jobId);
     if (label != m_labels.constEnd()) {
@@ -31,10 +30,10 @@ QByteArray ResultWriter::line(int jobId, const QCborValue &input, const sched::T
     out.append("\"index\":");
     out.append(QByteArray::number(r.index));
     out.append(",\"input\":");
-    util::appendJson(out, input);
+    util::appendJson(out, input, spill);
     if (r.status == stats::TaskStatus::Ok) {
         out.append(",\"output\":");
-        util::appendJson(out, r.output);
+        util::appendJson(out, r.output, spill);
     } else {
         out.append(",\"error\":");
         util::appendJsonString(out, r.error);
@@ -52,18 +51,22 @@ QByteArray ResultWriter::line(int jobId, const QCborValue &input, const sched::T
         util::appendJsonString(out, r.log);
     }
     out.append("}\n");
-    return out;
 }
 
 void ResultWriter::write(int jobId, const sched::JobInputs &inputs, const QVector<sched::TaskRecord> &records)
 {
     if (!m_keepOrder) {
+        // Straight into the buffer, which a big value's JSON leaves for the file a MiB at a time.
+        const util::JsonSpill spill = [this](QByteArray &) { writeBuffer(); };
         for (const sched::TaskRecord &r : records)
-            m_buffer.append(line(jobId, inputs.at(r.index), r));
+            appendLine(m_buffer, jobId, inputs.at(r.index), r, spill);
     } else {
         QMap<int, QByteArray> &held = m_heldBack[jobId];
-        for (const sched::TaskRecord &r : records)
-            held.insert(r.index, line(jobId, inputs.at(r.index), r));
+        for (const sched::TaskRecord &r : records) {
+            QByteArray line;
+            appendLine(line, jobId, inputs.at(r.index), r, {});
+            held.insert(r.index, line);
+        }
         int &next = m_nextIndex[jobId];
         while (!held.isEmpty() && held.firstKey() == next) {
             m_buffer.append(held.take(next));
@@ -75,13 +78,21 @@ void ResultWriter::write(int jobId, const sched::JobInputs &inputs, const QVecto
         flush();
 }
 
+void ResultWriter::writeBuffer()
+{
+    if (m_buffer.isEmpty())
+        return;
+    if (m_file.write(m_buffer) != m_buffer.size())
+        m_failed = true;
+    if (m_buffer.capacity() > 4 * 1024 * 1024)
+        m_buffer.clear(); // a held-back big line: give its memory back
+    else
+        m_buffer.resize(0); // keeps the allocation
+}
+
 void ResultWriter::flush()
 {
-    if (!m_buffer.isEmpty()) {
-        if (m_file.write(m_buffer) != m_buffer.size())
-            m_failed = true;
-        m_buffer.clear();
-    }
+    writeBuffer();
     if (!m_file.flush())
         m_failed = true;
     m_sinceFlush.start();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "sched/controller.h"
+#include "util/jsonwriter.h"
 
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QFile>
@@ -29,7 +30,10 @@ public:
     bool hasFailed() const { return m_failed; }
 
 private:
-    QByteArray line(int jobId, const QCborValue &input, const sched::TaskRecord &r) const;
+    /** Appends one record's line; with \a spill, a big value's JSON goes to the file in pieces as it is made. */
+    void appendLine(QByteArray &out, int jobId, const QCborValue &input, const sched::TaskRecord &r,
+                    const util::JsonSpill &spill) const;
+    void writeBuffer();
 
     QFile m_file;
     bool m_keepOrder = false;

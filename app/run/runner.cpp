@@ -52,6 +52,16 @@ bool Runner::start(int *exitCode)
     for (auto it = m_options.pluginPaths.crbegin(); it != m_options.pluginPaths.crend(); ++it)
         registry.addSearchPath(*it);
 
+    // The local workers start while the job files are read: a big job file's parse and the workers' start
+    // overlap instead of adding up.
+    const int workers = m_options.localWorkers >= 0 ? m_options.localWorkers : QThread::idealThreadCount();
+    m_controller = new sched::Controller(this);
+    m_controller->setSpeculation(m_options.speculation);
+    exec::WorkerPoolOptions poolOptions;
+    poolOptions.workers = workers;
+    poolOptions.restartAfterEachTask = m_options.restartWorkers;
+    m_controller->addNode(new sched::LocalNode(poolOptions));
+
     QVector<sched::JobSpec> specs;
     if (!m_options.resumeFile.isEmpty() && !loadResume(&specs, exitCode))
         return false;
@@ -66,7 +76,6 @@ bool Runner::start(int *exitCode)
         specs.append(std::move(*spec));
     }
 
-    const int workers = m_options.localWorkers >= 0 ? m_options.localWorkers : QThread::idealThreadCount();
     if (workers == 0 && m_options.nodes.isEmpty() && !m_options.discover) {
         printErr(QStringLiteral("taskfleet-run: no node to run tasks on: --local-workers is 0 and neither --node nor "
                                 "--discover was given"));
@@ -83,13 +92,6 @@ bool Runner::start(int *exitCode)
     m_writer.setKeepOrder(m_options.keepOrder);
     if (!openJournal(exitCode))
         return false;
-
-    m_controller = new sched::Controller(this);
-    m_controller->setSpeculation(m_options.speculation);
-    exec::WorkerPoolOptions poolOptions;
-    poolOptions.workers = workers;
-    poolOptions.restartAfterEachTask = m_options.restartWorkers;
-    m_controller->addNode(new sched::LocalNode(poolOptions));
 
     for (const QString &address : std::as_const(m_options.nodes)) {
         auto *node = makeRemoteNode(address, m_options);

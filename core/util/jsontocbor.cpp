@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "jsontocbor.h"
 
+#include "cborstring.h"
+
 #include <QtCore/QCborArray>
 #include <QtCore/QCborMap>
 
@@ -85,13 +87,8 @@ private:
             return object(out, depth);
         case '[':
             return array(out, depth);
-        case '"': {
-            QString s;
-            if (!string(&s))
-                return false;
-            *out = QCborValue(s);
-            return true;
-        }
+        case '"':
+            return stringValue(out);
         case 't':
             return literal("true", QCborValue(true), out);
         case 'f':
@@ -200,68 +197,79 @@ private:
         return true;
     }
 
-    bool string(QString *out)
+    static void appendUtf8(QByteArray *out, char32_t cp)
     {
-        ++m_p;           // "
-        QByteArray utf8; // raw runs are copied as bytes, validated when converted
-        QString text;
-        auto flush = [&]() -> bool {
-            if (utf8.isEmpty())
-                return true;
-            QString part = QString::fromUtf8(utf8);
-            // fromUtf8 replaces invalid sequences with U+FFFD; refuse instead of silently changing the text.
-            if (part.contains(QChar::ReplacementCharacter) && !utf8.contains("\xEF\xBF\xBD"))
-                return fail(QStringLiteral("a string holds bytes that are not valid UTF-8"));
-            text += part;
-            utf8.clear();
-            return true;
-        };
+        if (cp < 0x80) {
+            out->append(char(cp));
+        } else if (cp < 0x800) {
+            out->append(char(0xC0 | (cp >> 6)));
+            out->append(char(0x80 | (cp & 0x3F)));
+        } else if (cp < 0x10000) {
+            out->append(char(0xE0 | (cp >> 12)));
+            out->append(char(0x80 | ((cp >> 6) & 0x3F)));
+            out->append(char(0x80 | (cp & 0x3F)));
+        } else {
+            out->append(char(0xF0 | (cp >> 18)));
+            out->append(char(0x80 | ((cp >> 12) & 0x3F)));
+            out->append(char(0x80 | ((cp >> 6) & 0x3F)));
+            out->append(char(0x80 | (cp & 0x3F)));
+        }
+    }
+
+    /**
+     * Reads the string at m_p (its opening quote) as UTF-8 bytes, not yet validated: *data points into the
+     * JSON text itself when the string has no escapes (no copy at all), else into *built, where the
+     * unescaped bytes are gathered in runs (never character by character).
+     */
+    bool stringBytes(const char **data, qsizetype *size, QByteArray *built)
+    {
+        ++m_p; // "
+        const char *runStart = m_p;
+        bool escaped = false;
         while (m_p < m_end) {
+            const char *q = findJsonSpecial(m_p, m_end);
+            if (escaped)
+                built->append(m_p, q - m_p);
+            m_p = q;
+            if (m_p >= m_end)
+                break;
             const char c = *m_p;
             if (c == '"') {
+                *data = escaped ? built->constData() : runStart;
+                *size = escaped ? built->size() : m_p - runStart;
                 ++m_p;
-                if (!flush())
-                    return false;
-                *out = text;
                 return true;
             }
             if (uchar(c) < 0x20)
                 return fail(QStringLiteral("a control character inside a string must be escaped"));
-            if (c != '\\') {
-                utf8.append(c);
-                ++m_p;
-                continue;
+            if (!escaped) {
+                escaped = true;
+                built->append(runStart, m_p - runStart);
             }
-            if (!flush())
-                return false;
-            ++m_p;
+            ++m_p; // backslash
             if (m_p >= m_end)
                 break;
             const char e = *m_p++;
             switch (e) {
             case '"':
-                text += QLatin1Char('"');
-                break;
             case '\\':
-                text += QLatin1Char('\\');
-                break;
             case '/':
-                text += QLatin1Char('/');
+                built->append(e);
                 break;
             case 'b':
-                text += QLatin1Char('\b');
+                built->append('\b');
                 break;
             case 'f':
-                text += QLatin1Char('\f');
+                built->append('\f');
                 break;
             case 'n':
-                text += QLatin1Char('\n');
+                built->append('\n');
                 break;
             case 'r':
-                text += QLatin1Char('\r');
+                built->append('\r');
                 break;
             case 't':
-                text += QLatin1Char('\t');
+                built->append('\t');
                 break;
             case 'u': {
                 const char *at = m_p - 2;
@@ -288,10 +296,9 @@ private:
                         return fail(QStringLiteral("\\u%1 is a high surrogate not followed by a low one")
                                         .arg(int(unit), 4, 16, QLatin1Char('0')));
                     }
-                    text += QChar(unit);
-                    text += QChar(low);
+                    appendUtf8(built, QChar::surrogateToUcs4(unit, low));
                 } else {
-                    text += QChar(unit);
+                    appendUtf8(built, unit);
                 }
                 break;
             }
@@ -301,6 +308,29 @@ private:
             }
         }
         return fail(QStringLiteral("a string is not closed"));
+    }
+
+    /** A string value: its bytes become a CBOR text string with one copy, never through a QString. */
+    bool stringValue(QCborValue *out)
+    {
+        const char *data = nullptr;
+        qsizetype size = 0;
+        QByteArray built;
+        if (!stringBytes(&data, &size, &built))
+            return false;
+        if (!textFromUtf8(data, size, out))
+            return fail(QStringLiteral("a string holds bytes that are not valid UTF-8"));
+        return true;
+    }
+
+    /** An object key: short text, wanted as a QString. */
+    bool string(QString *out)
+    {
+        QCborValue v;
+        if (!stringValue(&v))
+            return false;
+        *out = v.toString();
+        return true;
     }
 
     bool number(QCborValue *out)

@@ -1,24 +1,34 @@
 // SPDX-License-Identifier: MIT
 #include "jsonwriter.h"
 
+#include "cborstring.h"
+
 #include <QtCore/QCborArray>
 #include <QtCore/QCborMap>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonArray>
 
+#include <algorithm>
 #include <cmath>
 
 namespace taskfleet::util {
 
-void appendJsonString(QByteArray &out, const QString &text)
+namespace {
+
+constexpr qsizetype SpillBytes = 1024 * 1024;
+
+// Copies runs that need no escape as they are; escapes only '"', '\' and control characters.
+void appendEscaped(QByteArray &out, const char *p, qsizetype n)
 {
     static const char hex[] = "0123456789abcdef";
-    const QByteArray utf8 = text.toUtf8();
-    out.reserve(out.size() + utf8.size() + 2);
-    out.append('"');
-    for (char c : utf8) {
-        const unsigned char u = static_cast<unsigned char>(c);
-        switch (c) {
+    const char *const end = p + n;
+    while (p < end) {
+        const char *q = findJsonSpecial(p, end);
+        out.append(p, q - p);
+        if (q == end)
+            return;
+        const unsigned char u = static_cast<unsigned char>(*q);
+        switch (*q) {
         case '"':
             out.append("\\\"");
             break;
@@ -35,19 +45,40 @@ void appendJsonString(QByteArray &out, const QString &text)
             out.append("\\t");
             break;
         default:
-            if (u < 0x20) {
-                out.append("\\u00");
-                out.append(hex[u >> 4]);
-                out.append(hex[u & 0xf]);
-            } else {
-                out.append(c);
-            }
+            out.append("\\u00");
+            out.append(hex[u >> 4]);
+            out.append(hex[u & 0xf]);
         }
+        p = q + 1;
     }
+}
+
+void appendTextValue(QByteArray &out, const QCborValue &value, const JsonSpill &spill)
+{
+    out.append('"');
+    forEachStringChunk(value, [&](const char *data, qsizetype size) {
+        for (qsizetype at = 0; at < size; at += SpillBytes) {
+            const qsizetype piece = std::min(size - at, SpillBytes);
+            appendEscaped(out, data + at, piece);
+            if (spill && out.size() >= SpillBytes)
+                spill(out);
+        }
+    });
     out.append('"');
 }
 
-void appendJson(QByteArray &out, const QCborValue &value)
+} // namespace
+
+void appendJsonString(QByteArray &out, const QString &text)
+{
+    const QByteArray utf8 = text.toUtf8();
+    out.reserve(out.size() + utf8.size() + 2);
+    out.append('"');
+    appendEscaped(out, utf8.constData(), utf8.size());
+    out.append('"');
+}
+
+void appendJson(QByteArray &out, const QCborValue &value, const JsonSpill &spill)
 {
     switch (value.type()) {
     case QCborValue::Integer:
@@ -66,8 +97,17 @@ void appendJson(QByteArray &out, const QCborValue &value)
         return;
     }
     case QCborValue::String:
-        appendJsonString(out, value.toString());
+        appendTextValue(out, value, spill);
         return;
+    case QCborValue::ByteArray: {
+        const QByteArray bytes = value.toByteArray();
+        out.append('"');
+        out.append(bytes.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
+        out.append('"');
+        if (spill && out.size() >= SpillBytes)
+            spill(out);
+        return;
+    }
     case QCborValue::True:
         out.append("true");
         return;
@@ -84,7 +124,7 @@ void appendJson(QByteArray &out, const QCborValue &value)
         for (qsizetype i = 0; i < a.size(); ++i) {
             if (i)
                 out.append(',');
-            appendJson(out, a.at(i));
+            appendJson(out, a.at(i), spill);
         }
         out.append(']');
         return;
@@ -99,13 +139,13 @@ void appendJson(QByteArray &out, const QCborValue &value)
             first = false;
             appendJsonString(out, it.key().isString() ? it.key().toString() : it.key().toDiagnosticNotation());
             out.append(':');
-            appendJson(out, it.value());
+            appendJson(out, it.value(), spill);
         }
         out.append('}');
         return;
     }
     default: {
-        // Byte strings, tags, simple types: the same mapping Qt documents for toJsonValue().
+        // Tags, simple types: the same mapping Qt documents for toJsonValue().
         const QJsonValue j = value.toJsonValue();
         const QByteArray doc = QJsonDocument(QJsonArray {j}).toJson(QJsonDocument::Compact);
         out.append(doc.mid(1, doc.size() - 2));

@@ -5,10 +5,19 @@
 #include <QtCore/QByteArray>
 #include <QtCore/QCborValue>
 
+#include <functional>
+
 namespace taskfleet::util {
 
-/** Appends \a value as compact JSON. Byte strings become base64url text, as QCborValue::toJsonValue does. */
-void appendJson(QByteArray &out, const QCborValue &value);
+/** Takes what \a out holds away (writes it somewhere and clears it), so a big value's JSON is never held whole. */
+using JsonSpill = std::function<void(QByteArray &out)>;
+
+/**
+ * Appends \a value as compact JSON. Byte strings become base64url text, as QCborValue::toJsonValue does.
+ * Strings are escaped from their stored UTF-8 in runs, with no QString. With \a spill, it is called
+ * whenever \a out grows past about a MiB while a big string is written.
+ */
+void appendJson(QByteArray &out, const QCborValue &value, const JsonSpill &spill = {});
 
 /** Appends a JSON string literal with the escapes JSON requires. */
 void appendJsonString(QByteArray &out, const QString &text);
