@@ -27,13 +27,29 @@ constexpr quint32 MaxRecordSize = 1u << 30;
 // journaling a job of millions of lines never builds one record of them all.
 constexpr qsizetype InputsPerRecord = 65536;
 
-QCborArray inputValues(const JobInputs &inputs, qsizetype from, qsizetype count)
+// Writes values from .. from+count-1 of \a inputs as an array, straight from the inputs: a big value is
+// copied once, into the record.
+void writeInputValues(QCborStreamWriter &w, const JobInputs &inputs, qsizetype from, qsizetype count)
 {
-    QCborArray values;
     const qsizetype end = std::min(inputs.size(), from + count);
+    w.startArray(quint64(std::max<qsizetype>(0, end - from)));
     for (qsizetype i = from; i < end; ++i)
-        values.append(inputs.at(i));
-    return values;
+        inputs.at(i).toCbor(w);
+    w.endArray();
+}
+
+// Writes the entries of \a small, then \a key with the values of writeInputValues(), as one map.
+void writeMapWithInputs(QCborStreamWriter &w, const QCborMap &small, const QString &key, const JobInputs &inputs,
+                        qsizetype from, qsizetype count)
+{
+    w.startMap(quint64(small.size()) + 1);
+    for (auto it = small.cbegin(); it != small.cend(); ++it) {
+        it.key().toCbor(w);
+        it.value().toCbor(w);
+    }
+    w.append(key);
+    writeInputValues(w, inputs, from, count);
+    w.endMap();
 }
 
 QCborMap specToCbor(const JobSpec &spec)
@@ -53,9 +69,9 @@ QCborMap specToCbor(const JobSpec &spec)
         m.insert(QStringLiteral("range"),
                  QCborArray {spec.inputs.rangeStart(), spec.inputs.rangeStep(), qint64(spec.inputs.size())});
     } else {
-        // Lines are journaled as values, so a resume does not depend on the file staying as it was.
-        // Past InputsPerRecord, "count" says how many follow in "in" records.
-        m.insert(QStringLiteral("inputs"), inputValues(spec.inputs, 0, InputsPerRecord));
+        // Lines are journaled as values, so a resume does not depend on the file staying as it was. The
+        // first InputsPerRecord go in "inputs" (writeJob() adds them); past those, "count" says how many
+        // follow in "in" records.
         if (spec.inputs.size() > InputsPerRecord)
             m.insert(QStringLiteral("count"), qint64(spec.inputs.size()));
     }
@@ -121,10 +137,16 @@ bool JournalWriter::open(const QString &path, QString *error)
 
 void JournalWriter::append(const QCborMap &record)
 {
+    appendWith([&record](QCborStreamWriter &w) { record.toCborValue().toCbor(w); });
+}
+
+void JournalWriter::appendWith(const std::function<void(QCborStreamWriter &)> &write)
+{
     // Unbuffered: each record is one write(), so a kill never splits a record between writes.
     if (!m_file.isOpen())
         return;
-    const QByteArray frame = protocol::encodeFrame(record);
+    QByteArray frame;
+    protocol::appendFrameWith(frame, write);
     if (m_file.write(frame) != frame.size())
         m_failed = true;
 }
@@ -140,11 +162,20 @@ bool JournalWriter::sync()
 
 void JournalWriter::writeJob(const QString &key, const JobSpec &spec)
 {
-    QCborMap m;
-    m.insert(QStringLiteral("t"), QStringLiteral("job"));
-    m.insert(QStringLiteral("key"), key);
-    m.insert(QStringLiteral("spec"), specToCbor(spec));
-    append(m);
+    const QCborMap head = specToCbor(spec);
+    appendWith([&](QCborStreamWriter &w) {
+        w.startMap(3);
+        w.append(QLatin1String("t"));
+        w.append(QLatin1String("job"));
+        w.append(QLatin1String("key"));
+        w.append(key);
+        w.append(QLatin1String("spec"));
+        if (spec.inputs.isRange())
+            head.toCborValue().toCbor(w);
+        else
+            writeMapWithInputs(w, head, QStringLiteral("inputs"), spec.inputs, 0, InputsPerRecord);
+        w.endMap();
+    });
     if (spec.inputs.isRange())
         return;
     for (qsizetype from = InputsPerRecord; from < spec.inputs.size(); from += InputsPerRecord) {
@@ -152,27 +183,37 @@ void JournalWriter::writeJob(const QString &key, const JobSpec &spec)
         more.insert(QStringLiteral("t"), QStringLiteral("in"));
         more.insert(QStringLiteral("key"), key);
         more.insert(QStringLiteral("from"), qint64(from));
-        more.insert(QStringLiteral("v"), inputValues(spec.inputs, from, InputsPerRecord));
-        append(more);
+        appendWith([&](QCborStreamWriter &w) {
+            writeMapWithInputs(w, more, QStringLiteral("v"), spec.inputs, from, InputsPerRecord);
+        });
     }
 }
 
 void JournalWriter::writeResults(const QString &key, const QVector<TaskRecord> &records)
 {
-    QCborArray flat;
-    for (const TaskRecord &r : records) {
-        flat.append(r.index);
-        flat.append(int(r.status));
-        flat.append(r.status == stats::TaskStatus::Ok ? r.output : QCborValue(r.error));
-        flat.append(r.nodeName);
-        flat.append(r.runtimeUs);
-        flat.append(r.attempts);
-    }
-    QCborMap m;
-    m.insert(QStringLiteral("t"), QStringLiteral("res"));
-    m.insert(QStringLiteral("key"), key);
-    m.insert(QStringLiteral("r"), flat);
-    append(m);
+    // Straight from the records: a big output is copied once, into the record.
+    appendWith([&](QCborStreamWriter &w) {
+        w.startMap(3);
+        w.append(QLatin1String("t"));
+        w.append(QLatin1String("res"));
+        w.append(QLatin1String("key"));
+        w.append(key);
+        w.append(QLatin1String("r"));
+        w.startArray(quint64(records.size()) * 6);
+        for (const TaskRecord &r : records) {
+            w.append(qint64(r.index));
+            w.append(qint64(r.status));
+            if (r.status == stats::TaskStatus::Ok)
+                r.output.toCbor(w);
+            else
+                w.append(r.error);
+            w.append(r.nodeName);
+            w.append(qint64(r.runtimeUs));
+            w.append(qint64(r.attempts));
+        }
+        w.endArray();
+        w.endMap();
+    });
 }
 
 void JournalWriter::writeEnd(const QString &key)

@@ -5,8 +5,11 @@
 #include "controller.h"
 #include "jobspec.h"
 
+#include <QtCore/QCborStreamWriter>
 #include <QtCore/QFile>
 #include <QtCore/QHash>
+
+#include <functional>
 
 #include <optional>
 
@@ -39,6 +42,8 @@ public:
 
 private:
     void append(const QCborMap &record);
+    /** Appends one record that \a write encodes straight into its frame (big values are copied once). */
+    void appendWith(const std::function<void(QCborStreamWriter &)> &write);
     QFile m_file;
     bool m_failed = false;
 };
