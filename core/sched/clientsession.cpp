@@ -5,6 +5,7 @@
 #include "util/cborinteger.h"
 
 #include <QtCore/QPointer>
+#include <QtCore/QSet>
 #include <QtCore/QUuid>
 
 namespace taskfleet::sched {
@@ -71,6 +72,8 @@ void ClientSession::handle(const QCborMap &message)
     const QCborValue rid = message.value(QStringLiteral("rid"));
     if (type == QLatin1String("submit")) {
         handleSubmit(message);
+    } else if (type == QLatin1String("cancel")) {
+        handleCancel(message);
     } else if (type == QLatin1String("set_ncpus")) {
         handleSetNcpus(message);
     } else if (type == QLatin1String("stats")) {
@@ -104,7 +107,11 @@ void ClientSession::handleSubmit(const QCborMap &message)
         return;
     }
     JobSpec spec;
-    spec.name = QStringLiteral("python: ") + found->toMap().value(QStringLiteral("function")).toString();
+    // "label" names what the user called (an Executor's tasks run a wrapper named in "function").
+    const QCborMap paramsMap = found->toMap();
+    const QString label = paramsMap.value(QStringLiteral("label")).toString();
+    spec.name = QStringLiteral("python: ")
+                + (label.isEmpty() ? paramsMap.value(QStringLiteral("function")).toString() : label.left(200));
     if (m_labelJobs) {
         spec.origin = m_clientName.isEmpty() ? QStringLiteral("a script") : m_clientName;
         spec.name += QStringLiteral(" — ") + spec.origin;
@@ -134,6 +141,30 @@ void ClientSession::handleSubmit(const QCborMap &message)
     m_clientIds.insert(id, std::move(ids));
     if (m_journal)
         m_journalKeys.insert(id, journalKey);
+}
+
+void ClientSession::handleCancel(const QCborMap &message)
+{
+    const QCborArray wanted = message.value(QStringLiteral("ids")).toArray();
+    if (wanted.isEmpty())
+        return;
+    QSet<qint64> ids;
+    for (const QCborValue &v : wanted)
+        ids.insert(util::cborInteger(v, -1));
+    // Few cancels, many tasks: one pass over this session's jobs finds every wanted id.
+    QVector<QPair<int, QVector<int>>> perJob;
+    for (auto it = m_clientIds.cbegin(); it != m_clientIds.cend() && !ids.isEmpty(); ++it) {
+        QVector<int> indices;
+        for (int i = 0; i < it.value().size(); ++i)
+            if (ids.remove(it.value().at(i)))
+                indices.append(i);
+        if (!indices.isEmpty())
+            perJob.append({it.key(), std::move(indices)});
+    }
+    // "running": false (Executor.shutdown(cancel_futures=True)) leaves tasks a worker has started alone.
+    const bool running = message.value(QStringLiteral("running")).toBool(true);
+    for (const auto &job : std::as_const(perJob))
+        m_controller->cancelTasks(job.first, job.second, running);
 }
 
 void ClientSession::handleSetNcpus(const QCborMap &message)

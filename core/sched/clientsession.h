@@ -73,6 +73,7 @@ signals:
 private:
     void handle(const QCborMap &message);
     void handleSubmit(const QCborMap &message);
+    void handleCancel(const QCborMap &message);
     void handleSetNcpus(const QCborMap &message);
     void replyStats(const QCborValue &rid);
     void replyNodes(const QCborValue &rid);

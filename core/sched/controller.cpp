@@ -337,6 +337,57 @@ void Controller::cancelJob(int jobId)
     scheduleDispatch();
 }
 
+void Controller::cancelTasks(int jobId, const QVector<int> &indices, bool running)
+{
+    Job *job = findJob(jobId);
+    if (!job || job->isOver() || indices.isEmpty())
+        return;
+    QSet<int> wanted;
+    for (int index : indices)
+        if (index >= 0 && index < job->total()
+            && (job->taskState[size_t(index)] == TaskState::Pending
+                || job->taskState[size_t(index)] == TaskState::Running))
+            wanted.insert(index);
+    if (wanted.isEmpty())
+        return;
+    QHash<Node *, QVector<quint64>> perNode;
+    for (auto it = m_attempts.begin(); it != m_attempts.end();) {
+        if (it->jobId == jobId && wanted.contains(it->index)) {
+            perNode[it->node].append(it.key());
+            if (!running) {
+                // The node answers Cancelled if its worker had not started the task (onResults ends it
+                // then), or with the task's result.
+                job->cancelWanted.insert(it->index);
+                ++it;
+                continue;
+            }
+            it = m_attempts.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (auto it = perNode.cbegin(); it != perNode.cend(); ++it)
+        it.key()->cancel(it.value());
+    if (!running)
+        for (int index : std::as_const(job->cancelWanted))
+            wanted.remove(index);
+    // The queue is a list of runs: take it apart once and put back what stays, in order.
+    IndexQueue kept;
+    while (!job->pending.empty()) {
+        const int index = job->pending.front();
+        job->pending.pop_front();
+        if (!wanted.contains(index))
+            kept.push_back(index);
+    }
+    job->pending = std::move(kept);
+    QHash<int, QVector<TaskRecord>> records;
+    for (int index : std::as_const(wanted))
+        finishTask(job, index, TaskStatus::Cancelled, {}, QStringLiteral("cancelled"), nullptr, 0, &records);
+    flushRecords(records);
+    checkFinished(job);
+    scheduleDispatch();
+}
+
 void Controller::scheduleDispatch()
 {
     if (m_dispatchScheduled)
@@ -593,6 +644,7 @@ void Controller::finishTask(Job *job, int index, TaskStatus status, QCborValue o
     r.attempts = attempts;
     (*records)[job->id].append(std::move(r));
     job->failedOn.remove(index);
+    job->cancelWanted.remove(index);
     job->extras.remove(index); // an ended task costs its state byte only; late copies find no entry
 }
 
@@ -686,6 +738,11 @@ void Controller::onResults(Node *node, const QVector<exec::WorkResult> &results)
             break;
         case Outcome::Cancelled:
         case Outcome::Lost:
+            if (job->cancelWanted.remove(index)) { // cancelled by cancelTasks() before it started
+                finishTask(job, index, TaskStatus::Cancelled, {}, QStringLiteral("cancelled"), nullptr, 0, &records);
+                touchedJobs.insert(job->id);
+                break;
+            }
             noteAttempt(job, attempt, r.runtimeUs,
                         (r.outcome == Outcome::Lost ? QStringLiteral("lost: ") : QStringLiteral("cancelled: "))
                             + r.error);

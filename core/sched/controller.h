@@ -81,6 +81,13 @@ public:
     void pauseJob(int jobId);
     void resumeJob(int jobId);
     void cancelJob(int jobId);
+    /**
+     * Cancels some tasks of a job (a client's Future.cancel(), Executor.shutdown(cancel_futures=True)):
+     * queued ones never start. A task handed to a node already: with \a running, its result is dropped
+     * (its worker may still finish it); without, it is cancelled only if its worker has not started it,
+     * and otherwise ends as it would have. Each task ends once; tasks already over are left as they are.
+     */
+    void cancelTasks(int jobId, const QVector<int> &indices, bool running = true);
     void setJobPriority(int jobId, int priority);
     const Job *job(int jobId) const;
     /**

@@ -60,6 +60,7 @@ struct Job {
     QHash<int, TaskExtra> extras;           ///< tasks started and not ended, or put back: see TaskExtra
     IndexQueue pending;                     ///< task indices waiting to run, front first
     QHash<int, QSet<QString>> failedOn;     ///< node ids where a task crashed or timed out
+    QSet<int> cancelWanted;                 ///< running tasks asked to stop if they have not started
     QHash<QString, QString> excludedNodes;  ///< node id -> why it cannot run this job's plugin
     QHash<int, QVector<AttemptNote>> notes; ///< attempts that did not give their task its result (TaskReport)
     int noteCount = 0;                      ///< notes kept (at most Controller::MaxAttemptNotes)
