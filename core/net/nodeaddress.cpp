@@ -3,7 +3,7 @@
 
 namespace taskfleet::net {
 
-bool parseNodeAddress(const QString &text, QString *host, quint16 *port, QString *why)
+bool parseNodeAddress(const QString &text, QString *host, quint16 *port, QString *why, quint16 defaultPort)
 {
     const QString t = text.trimmed();
     QString h;
@@ -20,7 +20,10 @@ bool parseNodeAddress(const QString &text, QString *host, quint16 *port, QString
             *why = QStringLiteral("expected [ADDRESS]:PORT");
             return false;
         }
-        p = rest.mid(1);
+        if (rest.isEmpty() && defaultPort != 0)
+            p = QString::number(defaultPort);
+        else
+            p = rest.mid(1);
     } else {
         const qsizetype colon = t.lastIndexOf(QLatin1Char(':'));
         if (colon >= 0 && t.indexOf(QLatin1Char(':')) != colon) {
@@ -28,7 +31,7 @@ bool parseNodeAddress(const QString &text, QString *host, quint16 *port, QString
             return false;
         }
         h = colon < 0 ? t : t.left(colon);
-        p = colon < 0 ? QString() : t.mid(colon + 1);
+        p = colon < 0 ? (defaultPort != 0 ? QString::number(defaultPort) : QString()) : t.mid(colon + 1);
     }
     if (h.isEmpty()) {
         *why = QStringLiteral("the host is missing: expected HOST:PORT");
@@ -38,8 +41,11 @@ bool parseNodeAddress(const QString &text, QString *host, quint16 *port, QString
         *why = QStringLiteral("the port is missing: expected HOST:PORT (taskfleet-agent listens on 45450 by default)");
         return false;
     }
-    bool ok = false;
-    const uint n = p.toUInt(&ok);
+    // Digits only: toUInt() alone would also take a sign or spaces, which no address means.
+    bool ok = p.size() <= 5;
+    for (const QChar c : p)
+        ok = ok && c >= QLatin1Char('0') && c <= QLatin1Char('9');
+    const uint n = ok ? p.toUInt(&ok) : 0;
     if (!ok || n == 0 || n > 65535) {
         *why = QStringLiteral("\"%1\" is not a port number (1-65535)").arg(p);
         return false;

@@ -8,9 +8,13 @@ namespace taskfleet::net {
 
 /**
  * Parses \a text (surrounding spaces ignored) as HOST:PORT, a host name or IPv4 address and a port, or
- * [IPV6]:PORT. The port is required (1-65535). On failure returns false and *why says what to write.
+ * [IPV6]:PORT. The port is 1-65535 in decimal digits; it is required unless \a defaultPort is non-zero,
+ * which a bare HOST or [IPV6] then gets (pp's ppservers entries). On failure returns false and *why
+ * says what to write. tests/data/node-addresses.jsonl holds the cases; the Python client reads the
+ * same file, so both languages accept exactly the same addresses.
  */
-[[nodiscard]] bool parseNodeAddress(const QString &text, QString *host, quint16 *port, QString *why);
+[[nodiscard]] bool parseNodeAddress(const QString &text, QString *host, quint16 *port, QString *why,
+                                    quint16 defaultPort = 0);
 
 /** The other way: "host:port", or "[v6]:port" for an IPv6 address (what parseNodeAddress() reads back). */
 QString formatNodeAddress(const QString &host, quint16 port);

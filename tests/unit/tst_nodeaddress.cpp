@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
-// Issue 16: the one HOST:PORT parser every program uses (taskfleet-run --node, the app's --node and
-// Add Node dialog, the deployment files' addresses).
+// The one HOST:PORT parser every program uses (taskfleet-run --node, the app's --node and Add Node dialog,
+// the deployment files' addresses, and the Python client through the shared table).
 #include "net/nodeaddress.h"
 
+#include <QtCore/QFile>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
 #include <QtTest/QTest>
 
 using namespace taskfleet;
@@ -12,54 +15,57 @@ class TestNodeAddress : public QObject
     Q_OBJECT
 
 private slots:
-    void parses_data()
+    /**
+     * Every case of tests/data/node-addresses.jsonl: the table the Python client's test reads too, so
+     * --node, Add Node and pp's ppservers accept exactly the same addresses.
+     */
+    void table_data()
     {
         QTest::addColumn<QString>("text");
+        QTest::addColumn<int>("defaultPort");
         QTest::addColumn<QString>("host");
         QTest::addColumn<int>("port");
-        QTest::newRow("ipv4") << QString::fromLatin1("192.168.1.20:45450") << QString::fromLatin1("192.168.1.20")
-                              << 45450;
-        QTest::newRow("name") << QString::fromLatin1("node7.lan:9") << QString::fromLatin1("node7.lan") << 9;
-        QTest::newRow("ipv6") << QString::fromLatin1("[::1]:45450") << QString::fromLatin1("::1") << 45450;
-        QTest::newRow("spaces") << QString::fromLatin1("  10.0.0.7:1 \n") << QString::fromLatin1("10.0.0.7") << 1;
-        QTest::newRow("highest port") << QString::fromLatin1("h:65535") << QString::fromLatin1("h") << 65535;
+        QTest::addColumn<QString>("error");
+        QFile file(QStringLiteral(TF_NODE_ADDRESS_TABLE));
+        QVERIFY2(file.open(QIODevice::ReadOnly),
+                 qPrintable(file.fileName() + QStringLiteral(": ") + file.errorString()));
+        int line = 0;
+        int failures = 0;
+        while (!file.atEnd()) {
+            const QByteArray text = file.readLine().trimmed();
+            ++line;
+            if (text.isEmpty())
+                continue;
+            QJsonParseError parseError;
+            const QJsonObject row = QJsonDocument::fromJson(text, &parseError).object();
+            QVERIFY2(parseError.error == QJsonParseError::NoError, qPrintable(QStringLiteral("line %1").arg(line)));
+            const QString error = row.value(QLatin1String("error")).toString();
+            failures += error.isEmpty() ? 0 : 1;
+            QTest::addRow("line %d", line)
+                << row.value(QLatin1String("text")).toString() << row.value(QLatin1String("default_port")).toInt()
+                << row.value(QLatin1String("host")).toString() << row.value(QLatin1String("port")).toInt() << error;
+        }
+        // The table is the specification: a truncated or emptied one must not pass quietly.
+        QVERIFY2(line >= 30 && failures >= 15, "the address table is missing cases");
     }
-    void parses()
+    void table()
     {
         QFETCH(QString, text);
-        QString host, why;
-        quint16 port = 0;
-        QVERIFY2(net::parseNodeAddress(text, &host, &port, &why), qPrintable(why));
-        QTEST(host, "host");
-        QTEST(int(port), "port");
-    }
-
-    void refusesWithAReason_data()
-    {
-        QTest::addColumn<QString>("text");
-        QTest::addColumn<QString>("reason");
-        QTest::newRow("no port") << QString::fromLatin1("10.0.0.7") << QString::fromLatin1("port is missing");
-        QTest::newRow("empty port") << QString::fromLatin1("10.0.0.7:") << QString::fromLatin1("port is missing");
-        QTest::newRow("no host") << QString::fromLatin1(":45450") << QString::fromLatin1("host is missing");
-        QTest::newRow("empty") << QString::fromLatin1("") << QString::fromLatin1("host is missing");
-        QTest::newRow("port zero") << QString::fromLatin1("h:0") << QString::fromLatin1("not a port number");
-        QTest::newRow("port too big") << QString::fromLatin1("h:65536") << QString::fromLatin1("not a port number");
-        QTest::newRow("port not a number") << QString::fromLatin1("h:http") << QString::fromLatin1("not a port number");
-        QTest::newRow("bare ipv6") << QString::fromLatin1("::1:45450") << QString::fromLatin1("[ADDRESS]:PORT");
-        QTest::newRow("unterminated ipv6") << QString::fromLatin1("[::1:45450") << QString::fromLatin1("unterminated");
-        QTest::newRow("ipv6 without port") << QString::fromLatin1("[::1]") << QString::fromLatin1("port is missing");
-        QTest::newRow("junk after ipv6") << QString::fromLatin1("[::1]x45450") << QString::fromLatin1("[ADDRESS]:PORT");
-    }
-    void refusesWithAReason()
-    {
-        QFETCH(QString, text);
-        QFETCH(QString, reason);
+        QFETCH(int, defaultPort);
+        QFETCH(QString, error);
         QString host = QStringLiteral("unchanged"), why;
         quint16 port = 7;
-        QVERIFY(!net::parseNodeAddress(text, &host, &port, &why));
-        QVERIFY2(why.contains(reason), qPrintable(why));
-        QCOMPARE(host, QStringLiteral("unchanged")); // nothing written on failure
-        QCOMPARE(port, quint16(7));
+        const bool ok = net::parseNodeAddress(text, &host, &port, &why, quint16(defaultPort));
+        if (error.isEmpty()) {
+            QVERIFY2(ok, qPrintable(why));
+            QTEST(host, "host");
+            QTEST(int(port), "port");
+        } else {
+            QVERIFY2(!ok, qPrintable(QStringLiteral("accepted as %1 port %2").arg(host).arg(port)));
+            QVERIFY2(why.contains(error), qPrintable(why));
+            QCOMPARE(host, QStringLiteral("unchanged")); // nothing written on failure
+            QCOMPARE(port, quint16(7));
+        }
     }
 
     /** formatNodeAddress() writes what parseNodeAddress() reads back (the node ids the window keys on). */
