@@ -9,6 +9,8 @@ packages=(
     libssl-dev
     python3-dev     # the python task plugin embeds CPython
     python3-venv    # the test that `pip install ./python` works offline, in a venv
+    python3-cloudpickle python3-numpy   # lambdas and closures by value; pp's typical programs
+    python3-joblib python3-sklearn      # the joblib backend's tests (scikit-learn's GridSearchCV)
     iproute2        # network namespaces for the multi-host discovery tests
     xvfb xauth      # a display for the desktop app on headless machines
     clang libclang-rt-14-dev   # libFuzzer for the fuzz targets

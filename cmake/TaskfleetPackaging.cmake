@@ -91,6 +91,10 @@ set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)            # taskfleet_<version>_<arch>.deb
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)             # Depends: computed by dpkg-shlibdeps
+# Code without source (lambdas, closures, notebook code) travels by value with cloudpickle; numpy for pp's
+# typical programs; joblib for the joblib backend (taskfleet.joblib).
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "python3-cloudpickle, python3-numpy")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "python3-joblib, python3-sklearn")
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)      # no public shared library inside
 set(CPACK_DEBIAN_COMPRESSION_TYPE xz)
 set(CPACK_STRIP_FILES ON)

@@ -1,15 +1,25 @@
 # SPDX-License-Identifier: MIT
-"""Parallel Python's API on Taskfleet's engine: ``import taskfleet as pp``.
+"""Parallel Python's API on Taskfleet's engine: ``import taskfleet as pp``; and the interfaces Python
+code already uses, on the same engine.
 
-Server, submit, job objects, wait, get_ncpus, set_ncpus, get_active_nodes, get_stats,
-print_stats, destroy and Template, with pp's names, arguments and defaults. See docs/python.md.
+- pp: Server, submit, job objects, wait, get_ncpus, set_ncpus, get_active_nodes, get_stats,
+  print_stats, destroy and Template, with pp's names, arguments and defaults.
+- Executor: a concurrent.futures.Executor (as_completed, wait, asyncio's run_in_executor).
+- Pool: multiprocessing.Pool's map, imap, imap_unordered, starmap, apply and their _async forms.
+- taskfleet.joblib: the joblib backend "taskfleet" (scikit-learn's n_jobs) once imported.
+
+See docs/python.md.
 """
 
-from ._server import (DestroyedServerError, Server, TaskError, TaskfleetError, Template,
-                      DEFAULT_PORT)
+from ._address import format_node_address, parse_node_address
+from ._executor import Executor, RemoteTraceback
+from ._pool import AsyncResult, Pool
+from ._server import DEFAULT_PORT, DestroyedServerError, Server, TaskError, TaskfleetError, Template
+from ._source import SourceError
+from ._version import __version__
 
-__version__ = "0.1.0"
 version = __version__
 
-__all__ = ["Server", "Template", "TaskError", "TaskfleetError", "DestroyedServerError",
-           "DEFAULT_PORT", "__version__", "version"]
+__all__ = ["Server", "Template", "Executor", "Pool", "AsyncResult", "TaskError", "TaskfleetError",
+           "DestroyedServerError", "RemoteTraceback", "SourceError", "DEFAULT_PORT", "parse_node_address",
+           "format_node_address", "__version__", "version"]

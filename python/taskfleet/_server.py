@@ -13,8 +13,10 @@ import traceback
 import types
 
 from . import _cbor
+from ._address import parse_node_address
 from ._engine import AttachedEngine, ChildEngine, app_socket_path
-from ._source import MAIN, build_code, user_classes, JobCode
+from ._source import (MAIN, CALLS, JobCode, SourceError, build_call_code, build_code, cloudpickle_available,
+                      dumps, needs_value, user_classes)
 
 __all__ = ["Server", "Template", "TaskError", "TaskfleetError", "DestroyedServerError"]
 
@@ -103,16 +105,18 @@ class _Statistics:
 class _Task:
     """A submitted job: call it to wait for its result (pp's _Task)."""
 
-    __slots__ = ("tid", "server", "callback", "callbackargs", "group", "finished",
+    __slots__ = ("tid", "server", "callback", "callbackargs", "group", "finished", "arrived", "hook",
                  "_sresult", "_error", "_result", "_unpickled", "node")
 
-    def __init__(self, server, tid, callback, callbackargs, group):
+    def __init__(self, server, tid, callback, callbackargs, group, hook=None):
         self.tid = tid
         self.server = server
         self.callback = callback
         self.callbackargs = callbackargs
         self.group = group
-        self.finished = False
+        self.finished = False   # the result is in and the callback (if any) has run
+        self.arrived = False    # the result is in
+        self.hook = hook        # called with the task by the thread that read its result (Executor futures)
         self._sresult = None
         self._error = None
         self._unpickled = False
@@ -193,21 +197,24 @@ class Server:
         for entry in ppservers:
             if not isinstance(entry, str):
                 raise TypeError("ppservers entries must be strings (\"host:port\", \"host\" or \"*\")")
-            host, _, port = entry.rpartition(":") if ":" in entry.strip("[]") or entry.startswith("[") else (entry, "", "")
-            if not host:
-                host, port = entry, ""
-            if "*" in host:
+            text = entry.strip()
+            if "*" in text:
+                # Discovery: "*", "*:PORT", or pp's "192.168.1.*" (probes to 192.168.1.255).
+                host, _, port = text.rpartition(":") if ":" in text else (text, "", "")
+                if port and not (port.isdigit() and port.isascii() and 0 < int(port) < 65536):
+                    raise ValueError("ppservers entry %r: %r is not a port number" % (entry, port))
                 discover = True
                 if host != "*":
                     argv += ["--broadcast", host.replace("*", "255")]
                 if port:
                     argv += ["--discovery-port", port]
                 continue
-            port = port or str(DEFAULT_PORT)
-            if not port.isdigit() or not 0 < int(port) < 65536:
-                raise ValueError("ppservers entry %r: %r is not a port number" % (entry, port))
-            self.ppservers.append((host, int(port)))
-            argv += ["--node", "%s:%s" % (host, port)]
+            try:  # the rule of --node (one table of cases tests both), with pp's bare "host"
+                host, port = parse_node_address(text, DEFAULT_PORT)
+            except ValueError as e:
+                raise ValueError("ppservers entry %r: %s" % (entry, e)) from None
+            self.ppservers.append((host, port))
+            argv += ["--node", "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)]
         if discover:
             argv.append("--discover")
             if os.environ.get("TASKFLEET_DISCOVERY_PORT"):
@@ -263,12 +270,24 @@ class Server:
         self._in_fd = self._engine.in_fd
         self._out_fd = self._engine.out_fd
         self._read_lock = threading.Lock()
+        # A thread that waits by reading the engine itself also wakes when the callback thread finishes
+        # jobs (pp jobs finish after their callback): the callback thread writes a byte here.
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
         self._rbuf = bytearray()
         self._eof = False
         self._reader = threading.Thread(target=self._read_loop, name="taskfleet-reader", daemon=True)
         self._writer = threading.Thread(target=self._write_loop, name="taskfleet-writer", daemon=True)
+        # Callbacks (pp's, and Executor futures' done-callbacks) run here, one at a time in completion
+        # order, never on the thread that reads the engine: a callback may submit, wait, or ask for stats.
+        self._callbacks = []
+        self._callback_cond = threading.Condition(threading.Lock())
+        self._callback_thread = threading.Thread(target=self._callback_loop, name="taskfleet-callbacks",
+                                                 daemon=True)
         self._reader.start()
         self._writer.start()
+        self._callback_thread.start()
         atexit.register(self.destroy)
         if not attach:
             self._wait_for_local_workers()
@@ -296,39 +315,74 @@ class Server:
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
 
-        if type(func) is types.MethodType:
+        if type(func) is types.MethodType and not needs_value(func):
             owner = func.__self__
             args = (owner,) + args
-            key_func = (func.__func__, owner if isinstance(owner, type) else type(owner))
-        else:
-            key_func = func
-        extra = ()
-        for arg in args:
-            t = type(arg)
-            if t.__module__ == MAIN:
-                if t is types.FunctionType:
-                    pass
-                else:
-                    extra += tuple(user_classes(t))
-            elif t is types.FunctionType and arg.__module__ == MAIN:
-                extra += (arg,)
-        if globals:
-            modules, depfuncs = self._from_globals(globals, modules, depfuncs)
-        key = (key_func, depfuncs, modules, extra)
-        code = self._codes.get(key)
-        if code is None:
-            code = self._code(func, depfuncs, modules, extra, key)
+        code = self._code_for(func, depfuncs, modules, globals, args)
         try:
-            blob = pickle.dumps(args, self._proto)
+            blob = dumps(args, self._proto, code.by_value)
         except Exception as e:
             raise pickle.PicklingError("taskfleet: cannot pickle the arguments of %s (nothing was sent): %s: %s"
                                        % (code.name, type(e).__name__, e)) from e
+        return self._queue(code, blob, callback, callbackargs, group)
+
+    def _code_for(self, func, depfuncs=(), modules=(), globals=None, args=(), calls=False):
+        """The JobCode for func: its source (pp's way, cached per node by the engine), or by value with
+        cloudpickle for code that has no source (lambdas, closures, partials, notebook code)."""
+        extra = ()
+        by_value = needs_value(func)
+        if not by_value:
+            for arg in args:
+                t = type(arg)
+                if t.__module__ == MAIN:
+                    if t is not types.FunctionType:
+                        extra += tuple(user_classes(t))
+                elif t is types.FunctionType and arg.__module__ == MAIN:
+                    extra += (arg,)
+        if globals:
+            modules, depfuncs = self._from_globals(globals, modules, depfuncs)
+        key_func = (func.__func__, type(func.__self__)) if type(func) is types.MethodType else func
+        key = (key_func, depfuncs, modules, extra, calls)
+        code = self._codes.get(key)
+        if code is not None:
+            return code
+        try:
+            params = build_code(func, depfuncs, modules, extra, self._filename, by_value, calls)
+        except SourceError:
+            # A class or function without source among the arguments (python3 -c, a notebook): with
+            # cloudpickle, the function and the arguments travel by value instead.
+            if by_value or not cloudpickle_available():
+                raise
+            by_value = True
+            params = build_code(func, depfuncs, modules, (), self._filename, True, calls)
+        return self._intern(key, params, by_value)
+
+    def _intern(self, key, params, by_value):
+        content = (params["source"], params["function"], tuple(params["modules"]))
+        with self._lock:
+            code = self._by_source.get(content)
+            if code is None:
+                code = JobCode(params, str(len(self._by_source)), params.get("label") or params["function"],
+                               by_value)
+                self._by_source[content] = code
+            if key is not None:
+                self._codes[key] = code
+        return code
+
+    def _call_code(self):
+        """The job code of tasks that carry their own callable: [(callable, args, kwargs), ...]."""
+        code = self._codes.get("<calls>")
+        if code is None:
+            code = self._intern("<calls>", build_call_code(self._filename), True)
+        return code
+
+    def _queue(self, code, blob, callback=None, callbackargs=(), group="default", hook=None):
         with self._lock:
             if self._fatal is not None and not self._engine.alive():
                 raise TaskfleetError(self._fatal)
             tid = self._next_tid
             self._next_tid = tid + 1
-            task = _Task(self, tid, callback, callbackargs, group)
+            task = _Task(self, tid, callback, callbackargs, group, hook)
             self._jobs[tid] = task
             self._unfinished += 1
             groups = self._groups
@@ -339,10 +393,29 @@ class Server:
                 self._writer_cond.notify()
         return task
 
+    def _cancel(self, tids, running=True):
+        """Cancels tasks in the engine: queued ones never start (their results come back "cancelled").
+        running=False leaves the tasks a worker has started alone: they end with their result."""
+        wanted = set(tids)
+        with self._lock:
+            dropped = {p[1] for p in self._pending if p[1] in wanted}
+            if dropped:  # not sent yet: they end here, the engine never hears of them
+                self._pending = [p for p in self._pending if p[1] not in dropped]
+        if dropped:
+            self._on_results([[tid, False, "cancelled", None, None, 0.0] for tid in sorted(dropped)])
+        rest = sorted(wanted - dropped)
+        if rest:
+            self._send({"t": "cancel", "ids": rest, "running": running})
+
     def wait(self, group=None):
         """Waits for every job of group (all jobs when None) to finish."""
         self._flush()
-        if group is None:
+        if threading.current_thread() is self._callback_thread:
+            # A callback waits: the results must be in, but callbacks queued behind this one cannot run
+            # before it returns, so do not wait for them.
+            while any(group is None or t.group == group for t in list(self._jobs.values())):
+                self._wait_step()
+        elif group is None:
             while self._unfinished:
                 self._wait_step()
         else:
@@ -423,7 +496,16 @@ class Server:
         self._reader.join(timeout=10)
         self._writer.join(timeout=10)
         self._fail_all(DestroyedServerError("Server was destroyed before the job completion"))
+        with self._callback_cond:
+            self._callback_cond.notify_all()
+        if threading.current_thread() is not self._callback_thread:
+            self._callback_thread.join(timeout=10)
         self._engine.close()
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     # ---- internals ------------------------------------------------------------------------------
 
@@ -437,17 +519,6 @@ class Server:
             elif isinstance(obj, types.FunctionType) and obj.__module__ == MAIN:
                 depfuncs += (obj,)
         return tuple(dict.fromkeys(modules)), depfuncs
-
-    def _code(self, func, depfuncs, modules, extra, key):
-        params = build_code(func, depfuncs, modules, extra, self._filename)
-        content = (params["source"], params["function"], tuple(params["modules"]))
-        with self._lock:
-            code = self._by_source.get(content)
-            if code is None:
-                code = JobCode(params, str(len(self._by_source)), params["function"])
-                self._by_source[content] = code
-            self._codes[key] = code
-        return code
 
     def _flush(self):
         """Sends every queued submit now (the writer thread does it too; this saves a thread hop)."""
@@ -547,21 +618,35 @@ class Server:
 
     def _wait_task(self, task):
         self._flush()
-        while not task.finished:
-            self._wait_step()
+        if threading.current_thread() is self._callback_thread:
+            while not task.arrived:  # its callback may be queued behind the running one
+                self._wait_step()
+        else:
+            while not task.finished:
+                self._wait_step()
 
-    def _wait_step(self):
+    def _wait_step(self, timeout=None):
         """Waits for some results: reads them itself when no other thread is reading (one wake-up
-        fewer on the round trip), else waits for the reader thread to hand them over."""
+        fewer on the round trip), else waits for the reader thread to hand them over. With a timeout,
+        returns after at most that long."""
         if self._read_lock.acquire(blocking=False):
             try:
                 if not self._eof:
-                    self._read_chunk()
+                    ready = select.select([self._out_fd, self._wake_r], [], [],
+                                          None if timeout is None else max(timeout, 0))[0]
+                    if self._wake_r in ready:
+                        try:
+                            os.read(self._wake_r, 4096)
+                        except OSError:
+                            pass
+                    if self._out_fd in ready:
+                        self._read_chunk()
                     return
             finally:
                 self._read_lock.release()
         with self._lock:
-            self._done_cond.wait(0.05 if self._eof else 0.5)
+            wait = 0.05 if self._eof else 0.5
+            self._done_cond.wait(wait if timeout is None else max(min(wait, timeout), 0))
 
     def _read_chunk(self):
         """Reads what the engine sent (blocking until something comes) and handles every whole frame."""
@@ -628,6 +713,7 @@ class Server:
     def _on_results(self, rows):
         jobs = self._jobs
         done = []
+        later = []
         printed = False
         for tid, ok, payload, log, node, seconds in rows:
             task = jobs.pop(tid, None)
@@ -641,16 +727,57 @@ class Server:
                 task._sresult = payload
             else:
                 task._error = TaskError(payload, node)
-            if task.callback is not None:
-                self._run_callback(task)
-            done.append(task)
+            task.arrived = True
+            if task.hook is not None:
+                try:
+                    task.hook(task)
+                except Exception:
+                    traceback.print_exc()
+                done.append(task)
+            elif task.callback is not None:
+                later.append(task)  # finished once its callback ran, on the callback thread
+            else:
+                done.append(task)
         if printed:
             try:
                 sys.stdout.flush()
             except Exception:
                 pass
+        if later:
+            self._call_soon(later)
         if done:
             self._finish(done)
+
+    def _call_soon(self, items):
+        """Queues pp jobs (their callback runs, then they finish) or plain callables for the callback thread."""
+        with self._callback_cond:
+            self._callbacks.extend(items)
+            self._callback_cond.notify()
+
+    def _callback_loop(self):
+        cond = self._callback_cond
+        while True:
+            with cond:
+                while not self._callbacks and not self._destroyed:
+                    cond.wait()
+                if not self._callbacks:
+                    return
+                items = self._callbacks
+                self._callbacks = []
+            for item in items:
+                if isinstance(item, _Task):
+                    self._run_callback(item)
+                    self._finish([item])
+                    try:
+                        os.write(self._wake_w, b"x")
+                    except OSError:
+                        pass  # full: a wake-up is pending anyway
+                else:
+                    try:
+                        item()
+                    except Exception:
+                        sys.stderr.write("taskfleet: a callback raised:\n")
+                        traceback.print_exc()
 
     @staticmethod
     def _run_callback(task):
@@ -685,8 +812,17 @@ class Server:
         with self._lock:
             tasks = list(self._jobs.values())
             self._jobs.clear()
+        futures = []
         for task in tasks:
             task._error = error
+            task.arrived = True
+            if task.hook is not None:
+                futures.append(task)
+        for task in futures:
+            try:
+                task.hook(task)
+            except Exception:
+                traceback.print_exc()
         if tasks:
             self._finish(tasks)
         else:
