@@ -14,6 +14,9 @@
 #include <cstring>
 #include <utility>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 namespace taskfleet::protocol {
 
 namespace {
@@ -33,6 +36,59 @@ protected:
         count += len;
         return len;
     }
+};
+
+// Hands a payload to QCborStreamReader and gives the memory of what it has read back to the system as it
+// goes (whole pages, well behind the read position: the reader only peeks a few bytes ahead and back).
+// The pages then read as zeros, but nothing reads them again: the payload is dropped after decoding.
+class ReleasingDevice final : public QIODevice
+{
+public:
+    static constexpr qsizetype MinPayload = 16 * 1024 * 1024;
+
+    explicit ReleasingDevice(const QByteArray *payload)
+        : m_payload(payload)
+    {
+        open(QIODevice::ReadOnly | QIODevice::Unbuffered);
+    }
+    bool isSequential() const override { return false; }
+    qint64 size() const override { return m_payload->size(); }
+
+protected:
+    qint64 readData(char *to, qint64 max) override
+    {
+        const qint64 at = pos();
+        const qint64 n = std::max<qint64>(0, std::min<qint64>(max, m_payload->size() - at));
+        for (qint64 done = 0; done < n;) {
+            const qint64 step = std::min<qint64>(n - done, Step);
+            std::memcpy(to + done, m_payload->constData() + at + done, size_t(step));
+            done += step;
+            release(at + done);
+        }
+        return n;
+    }
+    qint64 writeData(const char *, qint64) override { return -1; }
+
+private:
+    static constexpr qint64 Step = 1024 * 1024;
+    static constexpr qint64 Margin = 1024 * 1024;
+
+    void release(qint64 readUpTo)
+    {
+        static const quintptr page = quintptr(::sysconf(_SC_PAGESIZE));
+        const quintptr base = quintptr(m_payload->constData());
+        const quintptr from = (base + quintptr(m_released) + page - 1) & ~(page - 1);
+        if (readUpTo < Margin + Step)
+            return;
+        const quintptr to = (base + quintptr(readUpTo - Margin)) & ~(page - 1);
+        if (to < from + quintptr(Step))
+            return;
+        ::madvise(reinterpret_cast<void *>(from), to - from, MADV_DONTNEED);
+        m_released = qint64(to - base);
+    }
+
+    const QByteArray *m_payload;
+    qint64 m_released = 0;
 };
 
 qint64 exactCborSize(const QCborValue &value)
@@ -247,7 +303,14 @@ FrameDecoder::Status FrameDecoder::next(QCborMap *message)
     }
     m_bufferedBytes -= ready.wireBytes;
     const QByteArray &payload = ready.payload;
-    QCborStreamReader reader(payload);
+    // A big payload is decoded through a device that gives back the pages already read: the value is built
+    // while the payload goes, so a big message is never held twice in full.
+    ReleasingDevice device(&payload);
+    QCborStreamReader reader;
+    if (payload.size() >= ReleasingDevice::MinPayload)
+        reader.setDevice(&device);
+    else
+        reader.addData(payload);
     const QCborValue value = QCborValue::fromCbor(reader);
     if (reader.lastError() != QCborError::NoError)
         return fail(QStringLiteral("frame is not valid CBOR: %1").arg(reader.lastError().toString()));
