@@ -177,7 +177,8 @@ std::optional<JobSpec> parseJobJson(const QByteArray &json, const QString &origi
     // running it).
     QCborValue exact;
     QString exactError;
-    if (!util::parseJsonExact(json, &exact, &exactError)) {
+    QVector<QCborValue> inputList; // the "inputs" array's values, each held once
+    if (!util::parseJsonExact(json, &exact, &exactError, &inputList)) {
         p.say(QStringLiteral("not valid JSON: %1").arg(exactError));
         return std::nullopt;
     }
@@ -242,10 +243,7 @@ std::optional<JobSpec> parseJobJson(const QByteArray &json, const QString &origi
     const QString inputsExpected
         = QStringLiteral("an array of inputs, {\"range\": [start, stop, step]} or {\"lines\": \"file.txt\"}");
     if (inputs.isArray()) {
-        const QCborArray a = exactMap.value(QStringLiteral("inputs")).toArray();
-        spec.inputs.reserve(a.size());
-        for (const QCborValue &v : a)
-            spec.inputs.append(v);
+        spec.inputs = std::move(inputList);
     } else if (inputs.isObject()) {
         const QJsonObject io = inputs.toObject();
         if (io.size() != 1 || !(io.contains(QStringLiteral("range")) || io.contains(QStringLiteral("lines")))) {

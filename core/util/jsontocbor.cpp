@@ -22,10 +22,11 @@ constexpr int MaxDepth = 512;
 class Parser
 {
 public:
-    explicit Parser(const QByteArray &json)
+    explicit Parser(const QByteArray &json, QVector<QCborValue> *topInputs = nullptr)
         : m_p(json.constData())
         , m_begin(json.constData())
         , m_end(json.constData() + json.size())
+        , m_topInputs(topInputs)
     {
     }
 
@@ -123,8 +124,19 @@ private:
             ++m_p;
             skipSpace();
             QCborValue v;
-            if (!value(&v, depth + 1))
+            if (depth == 0 && m_topInputs && key == QLatin1String("inputs")) {
+                // A job file's inputs stay values of their own: appending a big one to an array would copy it.
+                m_topInputs->clear();
+                if (m_p < m_end && *m_p == '[') {
+                    if (!elements(depth + 1, [this](const QCborValue &e) { m_topInputs->append(e); }))
+                        return false;
+                    v = QCborArray();
+                } else if (!value(&v, depth + 1)) {
+                    return false;
+                }
+            } else if (!value(&v, depth + 1)) {
                 return false;
+            }
             map.insert(key, v); // a repeated key keeps the last value, as QJsonDocument does
             skipSpace();
             if (m_p < m_end && *m_p == ',') {
@@ -142,12 +154,21 @@ private:
 
     bool array(QCborValue *out, int depth)
     {
-        ++m_p; // [
         QCborArray a;
+        if (!elements(depth, [&a](const QCborValue &v) { a.append(v); }))
+            return false;
+        *out = a;
+        return true;
+    }
+
+    /** The elements of the array at m_p, each handed to \a add as it is parsed. */
+    template <typename Add>
+    bool elements(int depth, Add add)
+    {
+        ++m_p; // [
         skipSpace();
         if (m_p < m_end && *m_p == ']') {
             ++m_p;
-            *out = a;
             return true;
         }
         for (;;) {
@@ -155,7 +176,7 @@ private:
             QCborValue v;
             if (!value(&v, depth + 1))
                 return false;
-            a.append(v);
+            add(v);
             skipSpace();
             if (m_p < m_end && *m_p == ',') {
                 ++m_p;
@@ -163,7 +184,6 @@ private:
             }
             if (m_p < m_end && *m_p == ']') {
                 ++m_p;
-                *out = a;
                 return true;
             }
             return fail(QStringLiteral("expected ',' or ']' in an array"));
@@ -391,13 +411,19 @@ private:
     const char *m_begin;
     const char *m_end;
     QString m_error;
+    QVector<QCborValue> *m_topInputs; ///< where a top-level object's "inputs" elements go, or null
 };
 
 } // namespace
 
 bool parseJsonExact(const QByteArray &json, QCborValue *out, QString *error)
 {
-    Parser p(json);
+    return parseJsonExact(json, out, error, nullptr);
+}
+
+bool parseJsonExact(const QByteArray &json, QCborValue *out, QString *error, QVector<QCborValue> *topLevelInputs)
+{
+    Parser p(json, topLevelInputs);
     if (p.parse(out))
         return true;
     *error = p.error();

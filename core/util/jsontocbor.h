@@ -6,6 +6,7 @@
 #include <QtCore/QByteArray>
 #include <QtCore/QCborValue>
 #include <QtCore/QString>
+#include <QtCore/QVector>
 
 namespace taskfleet::util {
 
@@ -16,5 +17,13 @@ namespace taskfleet::util {
  * false and sets *error to "line L, column C: what is wrong". Nesting deeper than 512 is refused.
  */
 [[nodiscard]] bool parseJsonExact(const QByteArray &json, QCborValue *out, QString *error);
+
+/**
+ * The same for a job file: when the value is an object, the elements of its "inputs" array go to
+ * *topLevelInputs as values of their own, and the object holds an empty array there. A big input is then
+ * held once: appending it to a QCborArray would copy it.
+ */
+[[nodiscard]] bool parseJsonExact(const QByteArray &json, QCborValue *out, QString *error,
+                                  QVector<QCborValue> *topLevelInputs);
 
 } // namespace taskfleet::util
