@@ -8,6 +8,7 @@ per task; cancel() of a queued future removes its task from the engine.
 
 import builtins
 import concurrent.futures
+import functools
 import importlib
 import itertools
 import pickle
@@ -18,7 +19,7 @@ import types
 from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple
 
 from ._server import Server, TaskError, TaskfleetError
-from ._source import dumps, needs_value
+from ._source import dumps
 
 __all__ = ["Executor", "RemoteTraceback", "remote_exception"]
 
@@ -130,10 +131,11 @@ class _Future(concurrent.futures.Future):
 class _Batch:
     """One engine task that runs several calls (map's chunks): its futures, in order."""
 
-    __slots__ = ("futures",)
+    __slots__ = ("futures", "split")
 
-    def __init__(self, futures: List[_Future]) -> None:
+    def __init__(self, futures: List[_Future], split: bool = True) -> None:
         self.futures = futures
+        self.split = split  # one future per call, or one for the list of results
 
     def __call__(self, task: Any) -> None:
         futures = self.futures
@@ -143,6 +145,9 @@ class _Batch:
             except Exception as e:
                 for f in futures:
                     _settle(f, exception=TaskfleetError("taskfleet: cannot unpickle the result: %r" % (e,)))
+                return
+            if not self.split:
+                _settle(futures[0], values)
                 return
             for f, value in zip(futures, values):
                 _settle(f, value)
@@ -216,17 +221,19 @@ class Executor(concurrent.futures.Executor):
             chunk = list(itertools.islice(calls, chunksize))
             if not chunk:
                 break
-            futures += self._submit_batch(fn, chunk)
+            futures += self._submit_batch(fn, chunk, split=chunksize == 1)
+        flat = chunksize == 1
 
         def results() -> Iterator[Any]:
             try:
                 futures.reverse()
                 while futures:
                     f = futures.pop()
-                    if end is None:
-                        yield f.result()
+                    value = f.result() if end is None else f.result(end - time.monotonic())
+                    if flat:
+                        yield value
                     else:
-                        yield f.result(end - time.monotonic())
+                        yield from value
             finally:
                 for f in futures:
                     f.cancel()
@@ -261,20 +268,24 @@ class Executor(concurrent.futures.Executor):
 
     # ---- internals shared with the joblib backend and Pool
 
-    def _submit_batch(self, fn: Callable[..., Any], calls: List[Tuple[tuple, dict]]) -> List[_Future]:
-        """One engine task running fn on each (args, kwargs) of calls; one Future per call."""
+    def _submit_batch(self, fn: Callable[..., Any], calls: List[Tuple[tuple, dict]],
+                      split: bool = True) -> List[_Future]:
+        """One engine task running fn on each (args, kwargs) of calls: one Future per call, or with
+        split=False one Future whose result is the list of results (map's chunks: a Future costs
+        microseconds, as much as a tiny call)."""
         if not callable(fn):
             raise TypeError("%r is not callable" % (fn,))
         with self._lock:
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
         server = self._server
-        if isinstance(fn, (types.FunctionType, types.MethodType, types.BuiltinFunctionType)) or needs_value(fn):
-            if type(fn) is types.MethodType and not needs_value(fn):
-                calls = [((fn.__self__,) + tuple(a), k) for a, k in calls]
+        if isinstance(fn, (types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools.partial)):
             sample = calls[0][0] + tuple(calls[0][1].values()) if calls else ()
             code = server._code_for(fn, args=sample, calls=True)
-            payload: Any = (calls,)
+            if type(fn) is types.MethodType and not code.by_value:
+                calls = [((fn.__self__,) + tuple(a), k) for a, k in calls]
+            args = [a for a, _ in calls]
+            payload: Any = (args, [k for _, k in calls]) if any(k for _, k in calls) else (args,)
         else:  # a callable object (joblib's batches, a class instance): it travels with each task
             code = server._call_code()
             payload = ([(fn, a, k) for a, k in calls],)
@@ -283,8 +294,8 @@ class Executor(concurrent.futures.Executor):
         except Exception as e:
             raise pickle.PicklingError("taskfleet: cannot pickle the arguments of %s (nothing was sent): %s: %s"
                                        % (code.name, type(e).__name__, e)) from e
-        futures = [_Future(server) for _ in calls]
-        batch = _Batch(futures)
+        futures = [_Future(server) for _ in (calls if split else (None,))]
+        batch = _Batch(futures, split)
         for f in futures:
             f._on_cancel = self._cancel_one
         task = server._queue(code, blob, hook=self._finisher(batch))

@@ -55,8 +55,9 @@ class AsyncResult:
         return None
 
     def _value(self) -> Any:
-        values = [f.result() for f in self._futures]
-        return values[0] if self._single else values
+        if self._single:
+            return self._futures[0].result()
+        return [v for f in self._futures for v in f.result()]  # each future holds one chunk's results
 
     def ready(self) -> bool:
         return all(f.done() for f in self._futures)
@@ -122,7 +123,7 @@ class Pool:
             chunk = list(itertools.islice(calls, chunksize))
             if not chunk:
                 return futures
-            futures += self._executor._submit_batch(func, chunk)
+            futures += self._executor._submit_batch(func, chunk, split=False)  # one future per chunk
 
     # ---- blocking
 
@@ -165,13 +166,13 @@ class Pool:
         """Results in order, each as soon as it and those before it are in."""
         self._check()
         futures = self._submit_all(func, ((x,) for x in iterable), self._chunksize(0, chunksize))
-        return (f.result() for f in futures)
+        return (v for f in futures for v in f.result())
 
     def imap_unordered(self, func: Callable[..., Any], iterable: Iterable[Any], chunksize: int = 1) -> Iterator[Any]:
         """Results in the order they come in."""
         self._check()
         futures = self._submit_all(func, ((x,) for x in iterable), self._chunksize(0, chunksize))
-        return (f.result() for f in concurrent.futures.as_completed(futures))
+        return (v for f in concurrent.futures.as_completed(futures) for v in f.result())
 
     # ---- life
 

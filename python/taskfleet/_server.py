@@ -315,10 +315,9 @@ class Server:
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
 
-        if type(func) is types.MethodType and not needs_value(func):
-            owner = func.__self__
-            args = (owner,) + args
         code = self._code_for(func, depfuncs, modules, globals, args)
+        if type(func) is types.MethodType and not code.by_value:
+            args = (func.__self__,) + args  # shipped by source: the instance travels as the first argument
         try:
             blob = dumps(args, self._proto, code.by_value)
         except Exception as e:
@@ -330,22 +329,23 @@ class Server:
         """The JobCode for func: its source (pp's way, cached per node by the engine), or by value with
         cloudpickle for code that has no source (lambdas, closures, partials, notebook code)."""
         extra = ()
-        by_value = needs_value(func)
-        if not by_value:
-            for arg in args:
-                t = type(arg)
-                if t.__module__ == MAIN:
-                    if t is not types.FunctionType:
-                        extra += tuple(user_classes(t))
-                elif t is types.FunctionType and arg.__module__ == MAIN:
-                    extra += (arg,)
+        for arg in args:
+            t = type(arg)
+            if t.__module__ == MAIN:
+                if t is not types.FunctionType:
+                    extra += tuple(user_classes(t))
+            elif t is types.FunctionType and arg.__module__ == MAIN:
+                extra += (arg,)
         if globals:
             modules, depfuncs = self._from_globals(globals, modules, depfuncs)
         key_func = (func.__func__, type(func.__self__)) if type(func) is types.MethodType else func
         key = (key_func, depfuncs, modules, extra, calls)
         code = self._codes.get(key)
-        if code is not None:
+        if code is not None:  # the common case: decided once per function, not per submit
             return code
+        by_value = needs_value(func)
+        if by_value:
+            extra = ()
         try:
             params = build_code(func, depfuncs, modules, extra, self._filename, by_value, calls)
         except SourceError:

@@ -47,6 +47,15 @@ def _taskfleet_define(_tf_text, _tf_path, _tf_line):
 '''
 
 
+# The job function of an Executor's, a Pool's tasks: the arguments of each call, and their keyword
+# arguments only when some call has any (an empty dict per call costs as much to pickle as a tiny call).
+_CALLS_SOURCE = """def %(calls)s(_tf_args, _tf_kwargs=None):
+    if _tf_kwargs is None:
+        return [%(target)s(*a) for a in _tf_args]
+    return [%(target)s(*a, **k) for a, k in zip(_tf_args, _tf_kwargs)]
+"""
+
+
 def cloudpickle_available() -> bool:
     return cloudpickle is not None
 
@@ -253,7 +262,8 @@ def build_code(func: Any, depfuncs: Sequence[Any], modules: Sequence[Any], extra
                by_value: bool = False, calls: bool = False) -> Dict[str, Any]:
     """Params for func (a function, a bound method, or with by_value any picklable callable), depfuncs,
     modules and extra classes/functions. calls: the job's function is CALLS, which takes a list of
-    (args, kwargs) and returns the list of func's results (an Executor's, a Pool's tasks)."""
+    argument tuples (and a list of keyword dicts, or None) and returns the list of func's results
+    (an Executor's, a Pool's tasks)."""
     b = _Builder()
     for line in import_lines(modules):
         b.add_import(line)
@@ -282,7 +292,7 @@ def build_code(func: Any, depfuncs: Sequence[Any], modules: Sequence[Any], extra
     if calls:
         if name != _TARGET:
             b.lines.append("%s = %s" % (_TARGET, name))
-        b.lines.append("def %s(_tf_calls):\n    return [%s(*a, **k) for a, k in _tf_calls]\n" % (CALLS, _TARGET))
+        b.lines.append(_CALLS_SOURCE % {"calls": CALLS, "target": _TARGET})
         name = CALLS
     return _params(b, name, filename, label)
 

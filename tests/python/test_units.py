@@ -134,7 +134,8 @@ class SourceTest(unittest.TestCase):
         k = 5
         params = _source.build_code(lambda x: x * k, (), (), (), "t.py", by_value=True, calls=True)
         fn = self.run_params(params)
-        self.assertEqual(fn([((2,), {}), ((3,), {})]), [10, 15])
+        self.assertEqual(fn([(2,), (3,)]), [10, 15])
+        self.assertEqual(fn([(2,), ()], [{}, {"x": 4}]), [10, 20])
         self.assertEqual(params["function"], _source.CALLS)
         self.assertIn("lambda", params["label"])
 
