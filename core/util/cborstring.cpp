@@ -72,6 +72,46 @@ bool isAscii(const char *data, qsizetype size)
     return true;
 }
 
+// A CBOR head followed by bytes that stay where they are: the decoder copies them once, into the value.
+class PrefixedDevice final : public QIODevice
+{
+public:
+    PrefixedDevice(const QByteArray &head, const char *data, qsizetype size)
+        : m_head(head)
+        , m_data(data)
+        , m_size(size)
+    {
+        open(QIODevice::ReadOnly | QIODevice::Unbuffered);
+    }
+    bool isSequential() const override { return false; }
+    qint64 size() const override { return m_head.size() + m_size; }
+
+protected:
+    qint64 readData(char *to, qint64 max) override
+    {
+        qint64 at = pos();
+        qint64 done = 0;
+        if (at < m_head.size() && done < max) {
+            const qint64 n = std::min<qint64>(max - done, m_head.size() - at);
+            std::memcpy(to + done, m_head.constData() + at, size_t(n));
+            done += n;
+            at += n;
+        }
+        if (done < max && at < size()) {
+            const qint64 n = std::min<qint64>(max - done, size() - at);
+            std::memcpy(to + done, m_data + (at - m_head.size()), size_t(n));
+            done += n;
+        }
+        return done;
+    }
+    qint64 writeData(const char *, qint64) override { return -1; }
+
+private:
+    QByteArray m_head;
+    const char *m_data;
+    qsizetype m_size;
+};
+
 } // namespace
 
 void forEachStringChunk(const QCborValue &value, const std::function<void(const char *, qsizetype)> &sink)
@@ -118,14 +158,16 @@ bool textFromUtf8(const char *data, qsizetype size, QCborValue *out)
         return true;
     }
     // Non-ASCII: through the CBOR decoder, which keeps UTF-8 as UTF-8 (a QString would double it) and
-    // refuses invalid sequences.
-    QByteArray cbor;
-    cbor.reserve(size + 9);
-    {
-        QCborStreamWriter writer(&cbor);
-        writer.appendTextString(data, size);
-    }
-    QCborStreamReader reader(cbor);
+    // refuses invalid sequences. It reads a text-string head and then the bytes where they are.
+    // The head of a CBOR text string (major type 3) of size bytes.
+    QByteArray head;
+    const quint64 n = quint64(size);
+    const int extra = n < 24 ? 0 : n <= 0xff ? 1 : n <= 0xffff ? 2 : n <= 0xffffffffULL ? 4 : 8;
+    head.append(char(0x60 | (extra == 0 ? int(n) : extra == 1 ? 24 : extra == 2 ? 25 : extra == 4 ? 26 : 27)));
+    for (int i = extra - 1; i >= 0; --i)
+        head.append(char(uchar(n >> (8 * i))));
+    PrefixedDevice device(head, data, size);
+    QCborStreamReader reader(&device);
     QCborValue v = QCborValue::fromCbor(reader);
     if (reader.lastError() != QCborError::NoError || !v.isString())
         return false;
