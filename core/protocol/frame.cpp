@@ -129,6 +129,97 @@ void appendFrameWith(QByteArray &out, const std::function<void(QCborStreamWriter
     appendEncodedFrame(out, cbor);
 }
 
+namespace {
+
+// Frames what a QCborStreamWriter writes (payloadSize bytes in all) and hands it to a device a MiB at a time.
+class FramingDevice final : public QIODevice
+{
+public:
+    FramingDevice(QIODevice *sink, qint64 payloadSize)
+        : m_sink(sink)
+        , m_left(payloadSize)
+    {
+        open(QIODevice::WriteOnly | QIODevice::Unbuffered);
+    }
+    bool isSequential() const override { return true; }
+    bool finish()
+    {
+        pass();
+        return m_ok && m_left == 0 && m_frameLeft == 0;
+    }
+
+protected:
+    qint64 readData(char *, qint64) override { return -1; }
+    qint64 writeData(const char *data, qint64 len) override
+    {
+        const qint64 total = len;
+        while (len > 0 && m_ok) {
+            if (m_frameLeft == 0) {
+                if (m_left <= 0) {
+                    m_ok = false; // more than was counted
+                    break;
+                }
+                m_frameLeft = std::min<qint64>(m_left, MaxFrameSize);
+                m_left -= m_frameLeft;
+                char head[FrameHeaderSize];
+                qToBigEndian<quint32>(quint32(m_frameLeft) | (m_left > 0 ? ContinuedFrameBit : 0u), head);
+                m_buffer.append(head, FrameHeaderSize);
+            }
+            const qint64 n = std::min(len, m_frameLeft);
+            if (n >= Piece) {
+                // A big string's bytes go to the device from where they are, after what was gathered.
+                pass();
+                m_ok = m_ok && m_sink->write(data, n) == n;
+            } else {
+                m_buffer.append(data, qsizetype(n));
+                if (m_buffer.size() >= Piece)
+                    pass();
+            }
+            data += n;
+            len -= n;
+            m_frameLeft -= n;
+        }
+        return total;
+    }
+
+private:
+    static constexpr qsizetype Piece = 1024 * 1024;
+
+    void pass()
+    {
+        if (m_buffer.isEmpty() || !m_ok)
+            return;
+        m_ok = m_sink->write(m_buffer) == m_buffer.size();
+        m_buffer.resize(0);
+    }
+
+    QIODevice *m_sink;
+    qint64 m_left;
+    qint64 m_frameLeft = 0;
+    QByteArray m_buffer;
+    bool m_ok = true;
+};
+
+} // namespace
+
+qint64 encodedSize(const std::function<void(QCborStreamWriter &)> &write)
+{
+    CountingDevice device;
+    QCborStreamWriter writer(&device);
+    write(writer);
+    return device.count;
+}
+
+bool writeFramesStreamed(QIODevice *device, qint64 payloadSize, const std::function<void(QCborStreamWriter &)> &write)
+{
+    FramingDevice framing(device, payloadSize);
+    {
+        QCborStreamWriter writer(&framing);
+        write(writer);
+    }
+    return framing.finish();
+}
+
 void appendEncodedFrame(QByteArray &out, const QByteArray &cbor)
 {
     qsizetype at = 0;

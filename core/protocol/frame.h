@@ -5,6 +5,7 @@
 #include <QtCore/QByteArray>
 #include <QtCore/QCborMap>
 #include <QtCore/QCborStreamWriter>
+#include <QtCore/QIODevice>
 #include <QtCore/QString>
 #include <QtCore/QVector>
 
@@ -53,6 +54,16 @@ void appendFrame(QByteArray &out, const QCborMap &message);
  * with a QCborStreamWriter saves the copy a QCborMap makes of each value put in it.
  */
 void appendFrameWith(QByteArray &out, const std::function<void(QCborStreamWriter &)> &write);
+
+/** The CBOR size of what \a write encodes, counted without holding it. */
+qint64 encodedSize(const std::function<void(QCborStreamWriter &)> &write);
+
+/**
+ * Writes the message \a write encodes to \a device as frames (continued frames past MaxFrameSize) of
+ * \a payloadSize bytes in all (encodedSize()), a MiB at a time: a big message is never held whole.
+ * Returns false if a write failed.
+ */
+bool writeFramesStreamed(QIODevice *device, qint64 payloadSize, const std::function<void(QCborStreamWriter &)> &write);
 
 /** The same for a map already encoded as CBOR. */
 void appendEncodedFrame(QByteArray &out, const QByteArray &cbor);

@@ -26,6 +26,8 @@ constexpr quint32 MaxRecordSize = 1u << 30;
 // A job's inputs go in records of this many values ("job" holds the first, "in" records the rest), so
 // journaling a job of millions of lines never builds one record of them all.
 constexpr qsizetype InputsPerRecord = 65536;
+// Records above this size are written to the file in pieces as they are encoded, never held whole.
+constexpr qint64 StreamedRecordSize = 1024 * 1024;
 
 // Writes values from .. from+count-1 of \a inputs as an array, straight from the inputs: a big value is
 // copied once, into the record.
@@ -142,9 +144,17 @@ void JournalWriter::append(const QCborMap &record)
 
 void JournalWriter::appendWith(const std::function<void(QCborStreamWriter &)> &write)
 {
-    // Unbuffered: each record is one write(), so a kill never splits a record between writes.
+    // Unbuffered: each record is one write(), so a kill never splits a record between writes. A big record
+    // (a big input or result) goes out a MiB at a time instead of being held whole; a kill while it is
+    // written leaves a torn last record, which JournalReader ignores like any other.
     if (!m_file.isOpen())
         return;
+    const qint64 size = protocol::encodedSize(write);
+    if (size > StreamedRecordSize) {
+        if (!protocol::writeFramesStreamed(&m_file, size, write))
+            m_failed = true;
+        return;
+    }
     QByteArray frame;
     protocol::appendFrameWith(frame, write);
     if (m_file.write(frame) != frame.size())
