@@ -129,6 +129,30 @@ void promoteLibpython()
 }
 
 /** The interpreter, and the objects each task uses, looked up once. Lives as long as the process. */
+/**
+ * A pickle whose big contiguous buffers (numpy arrays, bytearrays, ...) travel out of band (pickle protocol
+ * 5): they are not copied into the pickle, and the client unpickles its result from the received memory.
+ * Small or non-contiguous buffers stay in band. The client's taskfleet/_frames.py does the same.
+ */
+const char OutOfBandSource[] = R"(
+import pickle
+def dumps_out_of_band(obj):
+    buffers = []
+    def take(buffer):
+        try:
+            view = buffer.raw()
+        except BufferError:
+            return True
+        if view.nbytes < 65536:
+            return True
+        buffers.append(view)
+        return False
+    return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL, buffer_callback=take), buffers
+)";
+
+/** CBOR tag of a pickle with out-of-band buffers: [pickle, buffer, ...] (docs/python.md). */
+constexpr quint64 Pickle5Tag = 0x74660005;
+
 struct Runtime {
     QString startError; // non-empty: no interpreter, every task fails with this
 
@@ -139,6 +163,7 @@ struct Runtime {
     PyObject *pickleLoads = nullptr;
     PyObject *pickleDumps = nullptr;
     PyObject *pickleProtocol = nullptr;
+    PyObject *dumpsOutOfBand = nullptr; // (obj) -> (pickle, [big buffers]): see OutOfBandSource
     PyObject *formatException = nullptr;
     PyObject *formatExceptionOnly = nullptr;
     PyObject *linecache = nullptr; // linecache.cache: lets tracebacks quote the job's source lines
@@ -213,6 +238,15 @@ void Runtime::start()
     pickleLoads = attribute("pickle", "loads");
     pickleDumps = attribute("pickle", "dumps");
     pickleProtocol = attribute("pickle", "HIGHEST_PROTOCOL");
+    {
+        Ref globals(PyDict_New());
+        if (globals && PyDict_SetItemString(globals.get(), "__builtins__", builtins) == 0) {
+            Ref ran(PyRun_String(OutOfBandSource, Py_file_input, globals.get(), globals.get()));
+            if (ran)
+                dumpsOutOfBand = PyDict_GetItemString(globals.get(), "dumps_out_of_band");
+            Py_XINCREF(dumpsOutOfBand);
+        }
+    }
     formatException = attribute("traceback", "format_exception");
     formatExceptionOnly = attribute("traceback", "format_exception_only");
     linecache = attribute("linecache", "cache");
@@ -225,9 +259,9 @@ void Runtime::start()
     sGetvalue = PyUnicode_InternFromString("getvalue");
     sTruncate = PyUnicode_InternFromString("truncate");
     sSeek = PyUnicode_InternFromString("seek");
-    const bool ok = sysDict && builtins && stringIO && pickleLoads && pickleDumps && pickleProtocol && formatException
-                    && formatExceptionOnly && linecache && PyDict_Check(linecache) && zero && empty && sStdout
-                    && sStderr && sMain && sTell && sGetvalue && sTruncate && sSeek && newCapture();
+    const bool ok = sysDict && builtins && stringIO && pickleLoads && pickleDumps && pickleProtocol && dumpsOutOfBand
+                    && formatException && formatExceptionOnly && linecache && PyDict_Check(linecache) && zero && empty
+                    && sStdout && sStderr && sMain && sTell && sGetvalue && sTruncate && sSeek && newCapture();
     if (!ok) {
         PyObject *type, *value, *tb;
         PyErr_Fetch(&type, &value, &tb);
@@ -785,16 +819,39 @@ QCborValue PythonPlugin::run(const QCborValue &input, TaskContext &context, QStr
     // Pickles name the job's classes and functions __main__.X: that must be this job's module.
     setMainModule(rt, job.module.get());
     OutputCapture capture(rt);
-    const bool pickled = input.isByteArray();
+    const bool outOfBand = input.isTag() && input.tag() == QCborTag(Pickle5Tag);
+    const bool pickled = input.isByteArray() || outOfBand;
     Ref result;
     QString inputError;
     if (pickled) {
-        const QByteArray bytes = input.toByteArray();
-        Ref data(PyBytes_FromStringAndSize(bytes.constData(), bytes.size()));
-        Ref args(data ? PyObject_CallOneArg(rt.pickleLoads, data.get()) : nullptr);
+        // The pickle is read through a memoryview of the received bytes (the unpickler keeps no reference
+        // to it); out-of-band buffers become bytearrays (one copy: they must outlive the task if the
+        // function keeps them, and numpy arrays made from them must be writable, as in-band ones are).
+        const QCborArray parts = outOfBand ? input.taggedValue().toArray() : QCborArray();
+        const QByteArray bytes = outOfBand ? parts.at(0).toByteArray() : input.toByteArray();
+        Ref data(PyMemoryView_FromMemory(const_cast<char *>(bytes.constData()), bytes.size(), PyBUF_READ));
+        Ref kwargs;
+        if (outOfBand) {
+            bool wellFormed = !parts.isEmpty();
+            for (const QCborValue &part : parts)
+                wellFormed = wellFormed && part.isByteArray();
+            Ref buffers(wellFormed ? PyList_New(0) : nullptr);
+            for (qsizetype i = 1; buffers && i < parts.size(); ++i) {
+                const QByteArray b = parts.at(i).toByteArray();
+                Ref copy(PyByteArray_FromStringAndSize(b.constData(), b.size()));
+                if (!copy || PyList_Append(buffers.get(), copy.get()) < 0)
+                    buffers = Ref();
+            }
+            kwargs = Ref(buffers ? Py_BuildValue("{s:O}", "buffers", buffers.get()) : nullptr);
+            if (!wellFormed)
+                inputError = QStringLiteral("a pickled input with out-of-band buffers must be [pickle, buffer, ...]");
+        }
+        Ref loadArgs(data && inputError.isEmpty() ? PyTuple_Pack(1, data.get()) : nullptr);
+        Ref args(loadArgs && (!outOfBand || kwargs) ? PyObject_Call(rt.pickleLoads, loadArgs.get(), kwargs.get())
+                                                    : nullptr);
         if (args && PyList_Check(args.get()))
             args = Ref(PyList_AsTuple(args.get()));
-        if (!args)
+        if (!args && inputError.isEmpty())
             inputError = QStringLiteral("cannot unpickle the input:\n") + takeError(rt, &job, true).text;
         else if (!PyTuple_Check(args.get()))
             inputError = QStringLiteral("a pickled input must hold the tuple of arguments, not a '%1'")
@@ -831,11 +888,32 @@ QCborValue PythonPlugin::run(const QCborValue &input, TaskContext &context, QStr
     } else if (!result) {
         *error = takeError(rt, &job, true).text;
     } else if (pickled) {
-        Ref bytes(PyObject_CallFunctionObjArgs(rt.pickleDumps, result.get(), rt.pickleProtocol, nullptr));
-        if (bytes && PyBytes_Check(bytes.get()))
-            out = QCborValue(QByteArray(PyBytes_AS_STRING(bytes.get()), PyBytes_GET_SIZE(bytes.get())));
-        else
+        Ref pair(PyObject_CallOneArg(rt.dumpsOutOfBand, result.get()));
+        PyObject *bytes = pair && PyTuple_Check(pair.get()) && PyTuple_GET_SIZE(pair.get()) == 2
+                              ? PyTuple_GET_ITEM(pair.get(), 0)
+                              : nullptr;
+        PyObject *buffers = bytes ? PyTuple_GET_ITEM(pair.get(), 1) : nullptr;
+        if (bytes && PyBytes_Check(bytes) && PyList_Check(buffers)) {
+            QByteArray main(PyBytes_AS_STRING(bytes), PyBytes_GET_SIZE(bytes));
+            if (PyList_GET_SIZE(buffers) == 0) {
+                out = QCborValue(std::move(main));
+            } else {
+                QCborArray parts {QCborValue(std::move(main))};
+                for (Py_ssize_t i = 0; i < PyList_GET_SIZE(buffers); ++i) {
+                    Py_buffer view;
+                    if (PyObject_GetBuffer(PyList_GET_ITEM(buffers, i), &view, PyBUF_SIMPLE) < 0)
+                        break;
+                    parts.append(QByteArray(static_cast<const char *>(view.buf), view.len));
+                    PyBuffer_Release(&view);
+                }
+                if (parts.size() == PyList_GET_SIZE(buffers) + 1)
+                    out = QCborValue(QCborTag(Pickle5Tag), parts);
+                else
+                    *error = QStringLiteral("cannot pickle the result:\n") + takeError(rt, &job, true).text;
+            }
+        } else {
             *error = QStringLiteral("cannot pickle the result:\n") + takeError(rt, &job, true).text;
+        }
     } else {
         ResultConverter converter;
         if (!converter.convert(result.get(), &out, 0)) {

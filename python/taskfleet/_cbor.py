@@ -7,11 +7,30 @@ output, indefinite lengths accepted on input. Pure Python, no dependency.
 
 import struct
 
-__all__ = ["dumps", "loads", "CBORError"]
+__all__ = ["dumps", "loads", "CBORError", "Tag", "KEPT_TAGS"]
 
 
 class CBORError(ValueError):
     pass
+
+
+class Tag:
+    """A tagged value whose tag matters to the client (KEPT_TAGS); other tags are dropped on decode."""
+
+    __slots__ = ("tag", "value")
+
+    def __init__(self, tag, value):
+        self.tag = tag
+        self.value = value
+
+    def __eq__(self, other):
+        return isinstance(other, Tag) and (self.tag, self.value) == (other.tag, other.value)
+
+    def __repr__(self):
+        return "Tag(%d, %r)" % (self.tag, self.value)
+
+
+KEPT_TAGS = {0x74660005}  # a pickle with out-of-band buffers (_frames.PICKLE5_TAG)
 
 
 _pack_d = struct.Struct(">d").pack
@@ -52,6 +71,9 @@ def _encode(obj, out):
             out.append(_head(0, obj))
         else:
             out.append(_head(1, -1 - obj))
+    elif t is Tag:
+        out.append(_head(6, obj.tag))
+        _encode(obj.value, out)
     elif t is bytes or t is bytearray or t is memoryview:
         out.append(_head(2, len(obj)))
         out.append(bytes(obj))
@@ -126,7 +148,7 @@ def _decode(data, pos):
                 parts.append(part)
             return "".join(parts), pos + 1
         end = pos + n
-        return data[pos:end].decode("utf-8"), end
+        return str(data[pos:end], "utf-8"), end
     if major == 2:
         n, pos = _length(data, pos, info) if info >= 24 else (info, pos)
         if n < 0:
@@ -179,15 +201,17 @@ def _decode(data, pos):
         if info == 25:
             return _unpack_e(data, pos)[0], pos + 2
         raise CBORError("unsupported simple value %d" % info)
-    if major == 6:  # a tag: keep the tagged value
-        _, pos = _length(data, pos, info)
-        return _decode(data, pos)
+    if major == 6:  # a tag: the tagged value, wrapped only for the tags the client acts on
+        tag, pos = _length(data, pos, info)
+        value, pos = _decode(data, pos)
+        return (Tag(tag, value) if tag in KEPT_TAGS else value), pos
     raise CBORError("bad CBOR")
 
 
-def loads(data):
-    """Decodes one CBOR item from bytes; the whole input must be that item."""
-    data = bytes(data)
+def loads(data, views=False):
+    """Decodes one CBOR item from bytes; the whole input must be that item. views: byte strings come
+    back as memoryviews into data (no copy; data must stay unchanged while they live)."""
+    data = memoryview(data) if views else bytes(data)
     try:
         value, pos = _decode(data, 0)
     except (IndexError, struct.error) as e:

@@ -15,6 +15,7 @@ import types
 from . import _cbor
 from ._address import parse_node_address
 from ._engine import AttachedEngine, ChildEngine, app_socket_path
+from ._frames import FrameReader, frame_parts, raw_pickle, unpickle_value, write_parts
 from ._source import (MAIN, CALLS, JobCode, SourceError, build_call_code, build_code, cloudpickle_available,
                       dumps, needs_value, user_classes)
 
@@ -129,9 +130,9 @@ class _Task:
         if self._error is not None:
             raise self._error
         if raw_result:
-            return self._sresult
+            return raw_pickle(self._sresult)
         if not self._unpickled:
-            self._result = pickle.loads(self._sresult)
+            self._result = unpickle_value(self._sresult)
             self._unpickled = True
         return self._result
 
@@ -275,7 +276,7 @@ class Server:
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
-        self._rbuf = bytearray()
+        self._frames = FrameReader(self._out_fd)
         self._eof = False
         self._reader = threading.Thread(target=self._read_loop, name="taskfleet-reader", daemon=True)
         self._writer = threading.Thread(target=self._write_loop, name="taskfleet-writer", daemon=True)
@@ -532,6 +533,9 @@ class Server:
 
     @staticmethod
     def _encode_submits(pending):
+        """The frames of the queued submits, as parts for write_parts: one submit message per run of
+        tasks of the same code, closed at _MAX_FRAME_PAYLOAD bytes of values (a bigger value travels
+        alone, in continued frames if it must); big values are referenced, never copied."""
         head = _cbor._head
         out = []
         i = 0
@@ -540,7 +544,7 @@ class Server:
             code = pending[i][0]
             j = i
             size = 0
-            while j < n and pending[j][0] is code and size < _MAX_FRAME_PAYLOAD:
+            while j < n and pending[j][0] is code and (size < _MAX_FRAME_PAYLOAD or j == i):
                 size += len(pending[j][2]) + 12
                 j += 1
             parts = [b"\xa4" if not code.sent else b"\xa3", b"\x61t\x66submit", b"\x63job", _cbor.dumps(code.key)]
@@ -550,23 +554,20 @@ class Server:
                 code.sent = True
             parts.append(b"\x65tasks")
             parts.append(head(4, j - i))
+            total = sum(len(p) for p in parts)
             for _, tid, blob in pending[i:j]:
-                parts.append(b"\x82")
-                parts.append(head(0, tid))
-                parts.append(head(2, len(blob)))
-                parts.append(blob)
-            payload = b"".join(parts)
-            out.append(len(payload).to_bytes(4, "big"))
-            out.append(payload)
+                task_head = b"\x82" + head(0, tid)
+                value_parts, value_size = blob.cbor_parts()
+                parts.append(task_head)
+                parts += value_parts
+                total += len(task_head) + value_size
+            out += frame_parts(parts, total)
             i = j
-        return b"".join(out)
+        return out
 
-    def _write(self, data):
-        view = memoryview(data)
+    def _write(self, parts):
         try:
-            while view:
-                written = os.write(self._in_fd, view)
-                view = view[written:]
+            write_parts(self._in_fd, parts)
         except OSError as e:
             self._engine_gone("taskfleet: the engine stopped (%s)" % e)
 
@@ -577,8 +578,8 @@ class Server:
             with self._lock:
                 pending = self._pending
                 self._pending = []
-            data = self._encode_submits(pending) if pending else b""
-            self._write(data + len(payload).to_bytes(4, "big") + payload)
+            parts = self._encode_submits(pending) if pending else []
+            self._write(parts + [len(payload).to_bytes(4, "big"), payload])
 
     def _wait_for_local_workers(self):
         """Like pp's Server(), return with the local workers started: each has its interpreter up
@@ -649,32 +650,23 @@ class Server:
             self._done_cond.wait(wait if timeout is None else max(min(wait, timeout), 0))
 
     def _read_chunk(self):
-        """Reads what the engine sent (blocking until something comes) and handles every whole frame."""
+        """Reads what the engine sent (blocking until something comes) and handles every whole message."""
         try:
-            chunk = os.read(self._out_fd, 1 << 20)
+            messages = self._frames.read()
         except OSError:
-            chunk = b""
-        if not chunk:
+            messages = None
+        except ValueError as e:  # a broken frame: the engine is not to be trusted any more
+            messages = None
+            self._fatal = self._fatal or "taskfleet: %s" % e
+        if messages is None:
             self._eof = True
             with self._lock:
                 self._done_cond.notify_all()
             if not self._exiting:
-                self._engine_gone("taskfleet: " + self._engine.gone_reason())
+                self._engine_gone(self._fatal or "taskfleet: " + self._engine.gone_reason())
             return
-        buf = self._rbuf
-        buf += chunk
-        pos = 0
-        end = len(buf)
-        loads = _cbor.loads
-        while end - pos >= 4:
-            size = int.from_bytes(buf[pos:pos + 4], "big")
-            if end - pos - 4 < size:
-                break
-            message = loads(bytes(buf[pos + 4:pos + 4 + size]))
-            pos += 4 + size
+        for message in messages:
             self._handle(message)
-        if pos:
-            del buf[:pos]
 
     def _read_loop(self):
         fd = self._out_fd
@@ -788,7 +780,7 @@ class Server:
                 sys.stderr.write("taskfleet: job %d raised (its callback is not called):\n%s\n"
                                  % (task.tid, task._error.traceback))
                 return
-            task._result = pickle.loads(task._sresult)
+            task._result = unpickle_value(task._sresult)
             task._unpickled = True
             task.callback(*(task.callbackargs + (task._result,)))
         except Exception:

@@ -14,7 +14,9 @@ import inspect
 import pickle
 import textwrap
 import types
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Sequence, Tuple
+
+from ._frames import Pickled, pickle_value
 
 try:  # Debian: python3-cloudpickle (a Recommends of the .deb)
     import cloudpickle
@@ -305,19 +307,17 @@ def build_call_code(filename: str, label: str = "call") -> Dict[str, Any]:
     return _params(b, CALLS, filename, label)
 
 
-def dumps(obj: Any, protocol: int, by_value: bool) -> bytes:
-    """Pickles a task's arguments: plain pickle, or cloudpickle for by-value jobs and for what plain
-    pickle refuses (a lambda or a notebook object among the arguments)."""
+def dumps(obj: Any, protocol: int, by_value: bool) -> "Pickled":
+    """Pickles a task's arguments (protocol 5, big buffers out of band): plain pickle, or cloudpickle
+    for by-value jobs and for what plain pickle refuses (a lambda or a notebook object among them)."""
     if not by_value:
         try:
-            return pickle.dumps(obj, protocol)
+            return pickle_value(obj, protocol)
         except Exception:
             if cloudpickle is None:
                 raise
     if cloudpickle is None:
-        return pickle.dumps(obj, protocol)
-    return cloudpickle.dumps(obj, protocol)
+        return pickle_value(obj, protocol)
+    return pickle_value(obj, protocol, cloudpickle.dumps)
 
 
-def describe(func: Any) -> Optional[str]:
-    return _label(func)

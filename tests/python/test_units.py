@@ -8,13 +8,15 @@ Run as a script (ctest does): the functions below are then the user's own (__mai
 """
 
 import functools
+import hashlib
 import json
 import math
 import os
 import pickle
+import threading
 import unittest
 
-from taskfleet import _cbor, _source
+from taskfleet import _cbor, _frames, _source
 from taskfleet import parse_node_address
 
 TABLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "node-addresses.jsonl")
@@ -145,7 +147,88 @@ class SourceTest(unittest.TestCase):
 
     def test_dumps_falls_back_to_cloudpickle(self):
         blob = _source.dumps((lambda: 1,), pickle.HIGHEST_PROTOCOL, False)
-        self.assertEqual(pickle.loads(blob)[0](), 1)
+        self.assertEqual(pickle.loads(blob.data)[0](), 1)
+
+
+class FramesTest(unittest.TestCase):
+    """Big values through a real pipe: exact frames, continued frames, out-of-band buffers."""
+
+    def roundtrip(self, messages):
+        """Writes each (parts, size) message with frame_parts/write_parts from a thread; reads them back."""
+        r, w = os.pipe()
+
+        def writer():
+            try:
+                for parts, size in messages:
+                    _frames.write_parts(w, _frames.frame_parts(parts, size))
+            finally:
+                os.close(w)
+        t = threading.Thread(target=writer)
+        t.start()
+        reader = _frames.FrameReader(r)
+        got = []
+        try:
+            while True:
+                batch = reader.read()
+                if batch is None:
+                    break
+                got += batch
+        finally:
+            t.join()
+            os.close(r)
+        return got
+
+    @staticmethod
+    def message(value):
+        payload = _cbor.dumps({"t": "x", "v": value})
+        return [payload], len(payload)
+
+    def test_small_and_big_frames_in_one_stream(self):
+        big = os.urandom(5 << 20)
+        values = [b"a", big, "text", b"b" * 700000, 7]
+        got = self.roundtrip([self.message(v) for v in values])
+        self.assertEqual([bytes(m["v"]) if isinstance(m["v"], memoryview) else m["v"] for m in got], values)
+        self.assertIsInstance(got[1]["v"], memoryview)  # read in place, not copied out
+
+    def test_continued_frames_past_the_frame_limit(self):
+        self.assertEqual(_frames.MAX_FRAME, 64 << 20)
+        value = bytearray(os.urandom(1 << 20)) * 70  # 70 MiB: two frames
+        head = _cbor._head
+        parts = [b"\xa2\x61t\x61x\x61v", head(2, len(value)), memoryview(value)]
+        size = sum(len(p) for p in parts)
+        framed = _frames.frame_parts(parts, size)
+        self.assertTrue(int.from_bytes(framed[0], "big") & _frames.CONTINUED)
+        got = self.roundtrip([(parts, size)])
+        self.assertEqual(hashlib.sha256(got[0]["v"]).digest(), hashlib.sha256(value).digest())
+
+    def test_out_of_band_buffers(self):
+        import numpy as np
+        a = np.arange(1 << 20, dtype=np.float64)
+        small = np.arange(10)
+        p = _frames.pickle_value({"a": a, "small": small}, 2)
+        self.assertEqual(len(p.buffers), 1)           # the big array, not copied into the pickle
+        self.assertLess(len(p.data), 4096)
+        parts, size = p.cbor_parts()
+        payload = bytearray().join(bytes(x) for x in parts)  # a big frame's own buffer, as FrameReader has it
+        value = _cbor.loads(payload, views=True)
+        self.assertIsInstance(value, _cbor.Tag)
+        back = _frames.unpickle_value(value)
+        self.assertTrue(np.array_equal(back["a"], a))
+        self.assertTrue(back["a"].flags.writeable)
+        back["a"][0] = 5  # in place: the array lives in the frame's buffer, not a copy of it
+        self.assertEqual(value.value[1].cast("d")[0], 5)
+        copied = _frames.unpickle_value(_cbor.loads(bytes(payload), views=True))  # read-only memory: copied
+        self.assertTrue(copied["a"].flags.writeable)
+        self.assertTrue(np.array_equal(back["small"], small))
+        self.assertEqual(pickle.loads(_frames.raw_pickle(value))["a"].sum(), a.sum() + 5)
+
+    def test_a_broken_length_is_an_error(self):
+        r, w = os.pipe()
+        os.write(w, (0x7FFFFFFF).to_bytes(4, "big"))
+        os.close(w)
+        with self.assertRaises(ValueError):
+            _frames.FrameReader(r).read()
+        os.close(r)
 
 
 if __name__ == "__main__":
