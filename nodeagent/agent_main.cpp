@@ -6,6 +6,7 @@
 #include "net/beacon.h"
 #include "net/discoveryannouncer.h"
 #include "net/secretstore.h"
+#include "util/allocator.h"
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QFile>
@@ -56,7 +57,9 @@ void printErr(const QString &text)
 
 int main(int argc, char **argv)
 {
+    util::tuneAllocatorForBigValues();
     QCoreApplication app(argc, argv);
+    util::trimFreeMemoryPeriodically(&app);
     QCoreApplication::setApplicationName(QStringLiteral("taskfleet-agent"));
     QCoreApplication::setApplicationVersion(QStringLiteral(TASKFLEET_VERSION));
 

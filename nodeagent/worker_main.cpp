@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // taskfleet-worker: runs task plugins for a worker pool; started by the pool, never by hand.
 #include "exec/workerprocess.h"
+#include "util/allocator.h"
 
 #include <QtCore/QCoreApplication>
 
@@ -15,6 +16,7 @@ int main(int argc, char **argv)
                   "taskfleet-run or taskfleet; there is no reason to run it by hand.");
         return 0;
     }
+    taskfleet::util::tuneAllocatorForBigValues();
     QCoreApplication app(argc, argv);
     taskfleet::exec::runWorkerProcess();
 }

@@ -5,6 +5,7 @@
 #include "sched/journal.h"
 #include "sched/scriptserver.h"
 #include "signalwatcher.h"
+#include "util/allocator.h"
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QDir>
@@ -32,7 +33,9 @@ int main(int argc, char *argv[])
     if (asksForText(argc, argv) && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")
         && qEnvironmentVariableIsEmpty("DISPLAY") && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY"))
         qputenv("QT_QPA_PLATFORM", "offscreen");
+    taskfleet::util::tuneAllocatorForBigValues();
     QApplication app(argc, argv);
+    taskfleet::util::trimFreeMemoryPeriodically(&app);
     QApplication::setOrganizationName(QStringLiteral("taskfleet"));
     QApplication::setApplicationName(QStringLiteral("taskfleet"));
     QApplication::setApplicationDisplayName(QStringLiteral("Taskfleet"));

@@ -4,6 +4,7 @@
 #include "runcommandline.h"
 #include "runner.h"
 #include "session.h"
+#include "util/allocator.h"
 
 #include <QtCore/QCoreApplication>
 
@@ -30,7 +31,9 @@ int runUntilFinished(QCoreApplication &app, Engine &engine)
 
 int main(int argc, char **argv)
 {
+    taskfleet::util::tuneAllocatorForBigValues();
     QCoreApplication app(argc, argv);
+    taskfleet::util::trimFreeMemoryPeriodically(&app);
     QCoreApplication::setApplicationName(QStringLiteral("taskfleet-run"));
     QCoreApplication::setApplicationVersion(QStringLiteral(TASKFLEET_VERSION));
 

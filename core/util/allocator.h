@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+// How Taskfleet's processes ask the C library's allocator to treat big buffers.
+#pragma once
+
+class QObject;
+
+namespace taskfleet::util {
+
+/**
+ * Keeps big buffers (values of up to 64 MiB, frames, pickles) on the heap instead of a fresh mmap() each:
+ * glibc maps every allocation above its threshold (128 KiB to start with) anew and unmaps it on free, so
+ * a stream of 1 MiB values paid page faults for every page of every copy, and the processes spent more
+ * time faulting pages in than copying them. The heap keeps up to 128 MiB of freed memory at its top
+ * before giving it back. Call first thing in main(); a no-op where the C library is not glibc.
+ */
+void tuneAllocatorForBigValues();
+
+/**
+ * Gives free heap memory back to the system every few seconds (malloc_trim), so a burst of big values
+ * or a connection storm leaves no lasting footprint. The timer belongs to \a owner's thread.
+ */
+void trimFreeMemoryPeriodically(QObject *owner);
+
+} // namespace taskfleet::util
