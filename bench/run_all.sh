@@ -12,7 +12,8 @@ fi
 bin="$build/bin"
 status=0
 json=()
-for b in bench_local_echo bench_agent_echo bench_sumprimes bench_big_job bench_many_agents bench_distance bench_python; do
+for b in bench_local_echo bench_agent_echo bench_sumprimes bench_big_job bench_many_agents bench_distance bench_python \
+    bench_bigdata_run; do
     echo "== $b $*"
     if ! out=$("$bin/$b" "$@"); then
         echo "$out"
