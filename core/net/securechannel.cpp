@@ -279,16 +279,18 @@ void SecureChannel::flush()
         return;
     // One slice per call, each called when the socket drained the one before (onBytesWritten): no timer, and
     // no slice waits on the peer beyond TCP's own flow control.
-    QByteArray &front = m_outgoing.front();
-    qsizetype n = front.size() - m_outgoingOffset;
-    // Small buffers queued behind go in the same write when they fit in the slice.
-    if (n < WriteSliceBytes && m_outgoing.size() > 1) {
-        for (auto it = std::next(m_outgoing.begin()); it != m_outgoing.end() && n + it->size() <= WriteSliceBytes;) {
-            front.append(*it);
-            n += it->size();
-            it = m_outgoing.erase(it);
-        }
+    qsizetype n = m_outgoing.front().size() - m_outgoingOffset;
+    // Small buffers queued behind go in the same write when they fit in the slice. (Erasing from a deque's
+    // middle invalidates references to all its elements: the front is taken again after it.)
+    size_t joined = 1;
+    while (joined < m_outgoing.size() && n + m_outgoing[joined].size() <= WriteSliceBytes)
+        n += m_outgoing[joined++].size();
+    if (joined > 1) {
+        for (size_t i = 1; i < joined; ++i)
+            m_outgoing.front().append(m_outgoing[i]);
+        m_outgoing.erase(m_outgoing.begin() + 1, m_outgoing.begin() + qsizetype(joined));
     }
+    QByteArray &front = m_outgoing.front();
     n = std::min(n, WriteSliceBytes);
     const qint64 written = m_socket->write(front.constData() + m_outgoingOffset, n);
     if (written != n) {
