@@ -126,6 +126,7 @@ private slots:
     void handshakeAndFramesBothWays();
     void thousandFramesInOrderAndCoalesced();
     void largeFrameIntact();
+    void manyMidSizedFramesQueuedIntact();
     void pingPongIsFast();
     void nothingSecretOnTheWire();
     void closeFlushesAndReportsOnce();
@@ -254,6 +255,38 @@ void TestSecureChannel::largeFrameIntact()
     QCOMPARE(got.value(QStringLiteral("data")).toByteArray().size(), blob.size());
     QVERIFY(got.value(QStringLiteral("data")).toByteArray() == blob);
     QVERIFY(serverSide->isReady());
+}
+
+// Frames of 300 KB sent back to back queue up in several outgoing buffers while the first write is pending,
+// with a 70 MB one among them that goes out in slices: buffers behind the front are joined into one write.
+// Every frame arrives intact and in order (issue 28; joining them once corrupted the heap).
+void TestSecureChannel::manyMidSizedFramesQueuedIntact()
+{
+    auto server = startServer(serverOptions());
+    QVERIFY(server);
+    auto *client = new SecureChannel(ChannelOptions::fromSecret(RightSecret), server.get());
+    SecureChannel *serverSide = establish(*server, client);
+    QVERIFY(serverSide);
+
+    QVector<QByteArray> sent;
+    QRandomGenerator generator(28);
+    for (int i = 0; i < 60; ++i) {
+        QByteArray blob((i == 20 ? 70 * 1000 * 1000 : 300 * 1000) + i, '\0');
+        generator.fillRange(reinterpret_cast<quint32 *>(blob.data()), blob.size() / int(sizeof(quint32)));
+        sent.append(blob);
+    }
+    QVector<QByteArray> received;
+    connect(serverSide, &SecureChannel::messageReceived, this,
+            [&received](const QCborMap &m) { received.append(m.value(QStringLiteral("data")).toByteArray()); });
+    for (const QByteArray &blob : std::as_const(sent)) {
+        QCborMap m = makeMessage(QStringLiteral("upload"));
+        m.insert(QStringLiteral("data"), blob);
+        QVERIFY(client->send(m));
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(received.size(), sent.size(), 60000);
+    for (int i = 0; i < sent.size(); ++i)
+        QVERIFY2(received.at(i) == sent.at(i), qPrintable(QStringLiteral("frame %1 differs").arg(i)));
+    QVERIFY(client->isReady() && serverSide->isReady());
 }
 
 void TestSecureChannel::pingPongIsFast()
