@@ -441,6 +441,7 @@ void AgentServer::onChannelClosed(Session *s, const QString &reason)
             cancel.append(id);
         }
     }
+    m_counters.bytesReceivedClosed += s->channel->counters().bytesReceived;
     m_sessions.remove(s->channel);
     s->channel->deleteLater();
     const quint32 lane = s->lane;
@@ -627,6 +628,11 @@ QString AgentServer::statisticsText() const
                  .arg(c.rejectedBusy)
                  .arg(c.evictedHandshakes);
     }
+    quint64 received = m_counters.bytesReceivedClosed;
+    for (auto it = m_sessions.cbegin(); it != m_sessions.cend(); ++it)
+        received += it.key()->counters().bytesReceived;
+    // Read by tests and benches that check what crossed the link (shared values travel once per node).
+    t += QStringLiteral("  bytes received     %1 from controllers\n").arg(received);
     t += QStringLiteral("  tasks              %1 received, %2 done, %3 failed, %4 cancelled\n")
              .arg(m_counters.tasksReceived)
              .arg(m_counters.tasksDone)

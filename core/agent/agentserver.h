@@ -46,6 +46,7 @@ struct AgentCounters {
     qint64 cancelled = 0;
     qint64 pluginUploads = 0; ///< uploads verified and stored
     qint64 pluginUploadsRejected = 0;
+    quint64 bytesReceivedClosed = 0; ///< bytes controllers sent on connections that have closed
 };
 
 /**

@@ -118,6 +118,10 @@ void ClientSession::handleSubmit(const QCborMap &message)
     }
     spec.plugin = m_python;
     spec.parameters = *found;
+    auto hashed = m_hashedParams.find(key);
+    if (hashed == m_hashedParams.end() || params.isMap())
+        hashed = m_hashedParams.insert(key, exec::makeJobParameters(*found));
+    spec.hashedParameters = *hashed;
     QVector<qint64> ids;
     ids.reserve(tasks.size());
     spec.inputs.reserve(tasks.size());

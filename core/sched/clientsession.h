@@ -96,7 +96,9 @@ private:
     QCborArray m_pendingResults; ///< result rows recorded since the last flush
     bool m_flushScheduled = false;
     bool m_ended = false;
-    QHash<QString, QCborValue> m_params;     ///< client job key -> python plugin parameters
+    QHash<QString, QCborValue> m_params; ///< client job key -> python plugin parameters
+    /** The same, hashed once (shared values make parameters of 100 MB: hashing them per submit frame cost). */
+    QHash<QString, exec::JobParametersPtr> m_hashedParams;
     QHash<int, QVector<qint64>> m_clientIds; ///< controller job id -> client task id per index
     QHash<int, QString> m_journalKeys;       ///< controller job id -> journal key (with a journal)
 };

@@ -217,7 +217,8 @@ int Controller::submit(JobSpec spec)
     job->id = ++m_nextJobId;
     const size_t n = size_t(spec.inputs.size());
     job->spec = std::move(spec);
-    job->parameters = exec::makeJobParameters(job->spec.parameters);
+    job->parameters
+        = job->spec.hashedParameters ? job->spec.hashedParameters : exec::makeJobParameters(job->spec.parameters);
     job->taskState.assign(n, TaskState::Pending);
     // An input no link can carry fails alone, now, with its size; the others run. A range's inputs are
     // integers; a file's lines are read once here, in order, each dropped after its check.

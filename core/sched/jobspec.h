@@ -3,6 +3,7 @@
 #pragma once
 
 #include "exec/pluginregistry.h"
+#include "exec/workerprotocol.h"
 #include "jobinputs.h"
 
 #include <QtCore/QCborValue>
@@ -17,6 +18,8 @@ struct JobSpec {
     JobInputs inputs; ///< a list, or a range made on demand
     /** One value every task shares (the python plugin's code); null for none. Sent once per node. */
     QCborValue parameters;
+    /** parameters, hashed already (a client that submits the same parameters many times keeps the hash). */
+    exec::JobParametersPtr hashedParameters;
     int retries = 2;      ///< extra attempts after a worker crash or timeout
     qint64 timeoutMs = 0; ///< per task; 0 means none
     int priority = 0;     ///< higher runs first

@@ -135,7 +135,23 @@ void promoteLibpython()
  * Small or non-contiguous buffers stay in band. The client's taskfleet/_frames.py does the same.
  */
 const char OutOfBandSource[] = R"(
+import io
 import pickle
+class SharedUnpickler(pickle.Unpickler):
+    def __init__(self, data, buffers, shared):
+        super().__init__(io.BytesIO(data), buffers=buffers)
+        self.shared = shared
+    def persistent_load(self, pid):
+        if type(pid) is tuple and len(pid) == 2 and pid[0] == "taskfleet-shared":
+            try:
+                return self.shared[pid[1]]
+            except KeyError:
+                raise pickle.UnpicklingError("shared value %s is not among the job's shared values" % pid[1])
+        raise pickle.UnpicklingError("unknown persistent id %r" % (pid,))
+def loads_shared(data, buffers, shared):
+    return SharedUnpickler(data, buffers, shared).load()
+def load_shared(entries):
+    return {key: pickle.loads(data, buffers=buffers) for key, (data, buffers) in entries.items()}
 def dumps_out_of_band(obj):
     buffers = []
     def take(buffer):
@@ -164,6 +180,8 @@ struct Runtime {
     PyObject *pickleDumps = nullptr;
     PyObject *pickleProtocol = nullptr;
     PyObject *dumpsOutOfBand = nullptr; // (obj) -> (pickle, [big buffers]): see OutOfBandSource
+    PyObject *loadsShared = nullptr;    // (pickle, buffers, shared) -> obj, "taskfleet-shared" ids resolved
+    PyObject *loadShared = nullptr;     // {key: (pickle, buffers)} -> {key: obj}
     PyObject *formatException = nullptr;
     PyObject *formatExceptionOnly = nullptr;
     PyObject *linecache = nullptr; // linecache.cache: lets tracebacks quote the job's source lines
@@ -242,9 +260,14 @@ void Runtime::start()
         Ref globals(PyDict_New());
         if (globals && PyDict_SetItemString(globals.get(), "__builtins__", builtins) == 0) {
             Ref ran(PyRun_String(OutOfBandSource, Py_file_input, globals.get(), globals.get()));
-            if (ran)
+            if (ran) {
                 dumpsOutOfBand = PyDict_GetItemString(globals.get(), "dumps_out_of_band");
+                loadsShared = PyDict_GetItemString(globals.get(), "loads_shared");
+                loadShared = PyDict_GetItemString(globals.get(), "load_shared");
+            }
             Py_XINCREF(dumpsOutOfBand);
+            Py_XINCREF(loadsShared);
+            Py_XINCREF(loadShared);
         }
     }
     formatException = attribute("traceback", "format_exception");
@@ -260,8 +283,9 @@ void Runtime::start()
     sTruncate = PyUnicode_InternFromString("truncate");
     sSeek = PyUnicode_InternFromString("seek");
     const bool ok = sysDict && builtins && stringIO && pickleLoads && pickleDumps && pickleProtocol && dumpsOutOfBand
-                    && formatException && formatExceptionOnly && linecache && PyDict_Check(linecache) && zero && empty
-                    && sStdout && sStderr && sMain && sTell && sGetvalue && sTruncate && sSeek && newCapture();
+                    && loadsShared && loadShared && formatException && formatExceptionOnly && linecache
+                    && PyDict_Check(linecache) && zero && empty && sStdout && sStderr && sMain && sTell && sGetvalue
+                    && sTruncate && sSeek && newCapture();
     if (!ok) {
         PyObject *type, *value, *tb;
         PyErr_Fetch(&type, &value, &tb);
@@ -363,6 +387,7 @@ struct Job {
     Ref function;
     Ref filename;
     Ref sourceLines; // (size, None, lines, filename): linecache's entry for the job's source
+    Ref shared;      // {key: object}: the job's shared values (server.share()), unpickled once per worker
 };
 
 /** The pending exception, formatted as Python prints it (with the traceback when asked), and cleared. */
@@ -656,6 +681,33 @@ void setMainModule(Runtime &rt, PyObject *module)
         PyErr_Clear();
 }
 
+/**
+ * (pickle bytes, [buffers as bytearrays]) from a pickled value's CBOR form: a byte string, or Pickle5Tag over
+ * [pickle, buffer, ...]. Null (and *error set) for anything else.
+ */
+PyObject *pickledParts(const QCborValue &value, QString *error)
+{
+    const bool outOfBand = value.isTag() && value.tag() == QCborTag(Pickle5Tag);
+    const QCborArray parts = outOfBand ? value.taggedValue().toArray() : QCborArray {value};
+    bool wellFormed = !parts.isEmpty();
+    for (const QCborValue &part : parts)
+        wellFormed = wellFormed && part.isByteArray();
+    if (!wellFormed) {
+        *error = QStringLiteral("a pickled value must be bytes or [pickle, buffer, ...] under tag 0x74660005");
+        return nullptr;
+    }
+    const QByteArray main = parts.at(0).toByteArray();
+    Ref data(PyBytes_FromStringAndSize(main.constData(), main.size()));
+    Ref buffers(PyList_New(0));
+    for (qsizetype i = 1; data && buffers && i < parts.size(); ++i) {
+        const QByteArray b = parts.at(i).toByteArray();
+        Ref copy(PyByteArray_FromStringAndSize(b.constData(), b.size()));
+        if (!copy || PyList_Append(buffers.get(), copy.get()) < 0)
+            buffers = Ref();
+    }
+    return data && buffers ? PyTuple_Pack(2, data.get(), buffers.get()) : nullptr;
+}
+
 /** Imports the modules and runs the source in a new "__main__"; what they print goes to *output. */
 void prepare(Runtime &rt, Job *job, const QCborValue &params, QString *output)
 {
@@ -738,6 +790,29 @@ void prepare(Runtime &rt, Job *job, const QCborValue &params, QString *output)
     else if (!PyCallable_Check(job->function.get()))
         job->error = QStringLiteral("\"%1\" in %2 is of type '%3', not a function")
                          .arg(spec.function, spec.filename, typeName(job->function.get()));
+    if (!job->error.isEmpty())
+        return;
+
+    // Values the client shared (server.share()): they came once with the parameters, and are unpickled once
+    // here for every task of the job in this worker.
+    const QCborValue shared = params.toMap().value(QLatin1String("shared"));
+    if (shared.isMap()) {
+        Ref entries(PyDict_New());
+        for (auto it = shared.toMap().cbegin(); entries && it != shared.toMap().cend(); ++it) {
+            QString why;
+            Ref key(toPyString(it.key().toString()));
+            Ref parts(pickledParts(it.value(), &why));
+            if (!why.isEmpty()) {
+                job->error = QStringLiteral("the job's shared value %1: %2").arg(it.key().toString(), why);
+                return;
+            }
+            if (!key || !parts || PyDict_SetItem(entries.get(), key.get(), parts.get()) < 0)
+                entries = Ref();
+        }
+        job->shared = Ref(entries ? PyObject_CallOneArg(rt.loadShared, entries.get()) : nullptr);
+        if (!job->shared)
+            job->error = QStringLiteral("cannot unpickle the job's shared values:\n") + takeError(rt, job, true).text;
+    }
 }
 
 } // namespace
@@ -754,6 +829,7 @@ struct PythonPlugin::Private {
             job.function.release();
             job.filename.release();
             job.sourceLines.release();
+            job.shared.release();
         }
     }
 
@@ -847,8 +923,17 @@ QCborValue PythonPlugin::run(const QCborValue &input, TaskContext &context, QStr
                 inputError = QStringLiteral("a pickled input with out-of-band buffers must be [pickle, buffer, ...]");
         }
         Ref loadArgs(data && inputError.isEmpty() ? PyTuple_Pack(1, data.get()) : nullptr);
-        Ref args(loadArgs && (!outOfBand || kwargs) ? PyObject_Call(rt.pickleLoads, loadArgs.get(), kwargs.get())
-                                                    : nullptr);
+        Ref args;
+        if (job.shared && loadArgs && (!outOfBand || kwargs)) { // arguments that name shared values
+            Ref noBuffers(outOfBand ? nullptr : PyList_New(0));
+            PyObject *buffers = outOfBand ? PyDict_GetItemString(kwargs.get(), "buffers") : noBuffers.get();
+            Ref pickle(buffers ? PyBytes_FromStringAndSize(bytes.constData(), bytes.size()) : nullptr);
+            args = Ref(
+                pickle ? PyObject_CallFunctionObjArgs(rt.loadsShared, pickle.get(), buffers, job.shared.get(), nullptr)
+                       : nullptr);
+        } else if (loadArgs && (!outOfBand || kwargs)) {
+            args = Ref(PyObject_Call(rt.pickleLoads, loadArgs.get(), kwargs.get()));
+        }
         if (args && PyList_Check(args.get()))
             args = Ref(PyList_AsTuple(args.get()));
         if (!args && inputError.isEmpty())

@@ -15,11 +15,12 @@ from ._address import format_node_address, parse_node_address
 from ._executor import Executor, RemoteTraceback
 from ._pool import AsyncResult, Pool
 from ._server import DEFAULT_PORT, DestroyedServerError, Server, TaskError, TaskfleetError, Template
+from ._shared import Shared
 from ._source import SourceError
 from ._version import __version__
 
 version = __version__
 
 __all__ = ["Server", "Template", "Executor", "Pool", "AsyncResult", "TaskError", "TaskfleetError",
-           "DestroyedServerError", "RemoteTraceback", "SourceError", "DEFAULT_PORT", "parse_node_address",
+           "DestroyedServerError", "RemoteTraceback", "SourceError", "Shared", "DEFAULT_PORT", "parse_node_address",
            "format_node_address", "__version__", "version"]

@@ -19,6 +19,7 @@ import types
 from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple
 
 from ._server import Server, TaskError, TaskfleetError
+from ._shared import Shared, shared_in
 from ._source import dumps
 
 __all__ = ["Executor", "RemoteTraceback", "remote_exception"]
@@ -194,6 +195,10 @@ class Executor(concurrent.futures.Executor):
         self._shutdown = False
         self._live: dict = {}  # tid -> _Batch, for shutdown(cancel_futures=True)
 
+    def share(self, obj: Any) -> Shared:
+        """obj sent once per node for any number of submits that take it as an argument (Server.share)."""
+        return self._server.share(obj)
+
     @property
     def server(self) -> Server:
         """The pp Server underneath (get_stats, print_stats, set_ncpus, get_active_nodes)."""
@@ -279,18 +284,19 @@ class Executor(concurrent.futures.Executor):
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
         server = self._server
+        shared = shared_in(v for a, k in calls for v in itertools.chain(a, k.values()))
         if isinstance(fn, (types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools.partial)):
             sample = calls[0][0] + tuple(calls[0][1].values()) if calls else ()
-            code = server._code_for(fn, args=sample, calls=True)
+            code = server._code_for(fn, args=sample, calls=True, shared=shared)
             if type(fn) is types.MethodType and not code.by_value:
                 calls = [((fn.__self__,) + tuple(a), k) for a, k in calls]
             args = [a for a, _ in calls]
             payload: Any = (args, [k for _, k in calls]) if any(k for _, k in calls) else (args,)
         else:  # a callable object (joblib's batches, a class instance): it travels with each task
-            code = server._call_code()
+            code = server._call_code(shared)
             payload = ([(fn, a, k) for a, k in calls],)
         try:
-            blob = dumps(payload, self._proto, code.by_value)
+            blob = dumps(payload, self._proto, code.by_value, bool(shared))
         except Exception as e:
             raise pickle.PicklingError("taskfleet: cannot pickle the arguments of %s (nothing was sent): %s: %s"
                                        % (code.name, type(e).__name__, e)) from e

@@ -16,7 +16,8 @@ from . import _cbor
 from ._address import parse_node_address
 from ._engine import AttachedEngine, ChildEngine, app_socket_path
 from ._frames import FrameReader, frame_parts, raw_pickle, unpickle_value, write_parts
-from ._source import (MAIN, CALLS, JobCode, SourceError, build_call_code, build_code, cloudpickle_available,
+from ._shared import Shared, shared_in
+from ._source import (MAIN, JobCode, SourceError, build_call_code, build_code, cloudpickle, cloudpickle_available,
                       dumps, needs_value, user_classes)
 
 __all__ = ["Server", "Template", "TaskError", "TaskfleetError", "DestroyedServerError"]
@@ -316,19 +317,27 @@ class Server:
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
 
-        code = self._code_for(func, depfuncs, modules, globals, args)
+        shared = shared_in(args)
+        code = self._code_for(func, depfuncs, modules, globals, args, shared=shared)
         if type(func) is types.MethodType and not code.by_value:
             args = (func.__self__,) + args  # shipped by source: the instance travels as the first argument
         try:
-            blob = dumps(args, self._proto, code.by_value)
+            blob = dumps(args, self._proto, code.by_value, bool(shared))
         except Exception as e:
             raise pickle.PicklingError("taskfleet: cannot pickle the arguments of %s (nothing was sent): %s: %s"
                                        % (code.name, type(e).__name__, e)) from e
         return self._queue(code, blob, callback, callbackargs, group)
 
-    def _code_for(self, func, depfuncs=(), modules=(), globals=None, args=(), calls=False):
+    def share(self, obj):
+        """obj pickled once and sent once per node, whatever the number of tasks it is an argument of
+        (Dask's scatter, Ray's put): pass the handle to submit as an argument (directly, or as a
+        keyword argument of an Executor's submit). A snapshot: later changes to obj are not seen."""
+        return Shared(obj, self._proto, cloudpickle.dumps if cloudpickle is not None else None)
+
+    def _code_for(self, func, depfuncs=(), modules=(), globals=None, args=(), calls=False, shared=()):
         """The JobCode for func: its source (pp's way, cached per node by the engine), or by value with
-        cloudpickle for code that has no source (lambdas, closures, partials, notebook code)."""
+        cloudpickle for code that has no source (lambdas, closures, partials, notebook code). shared:
+        the Shared values its tasks name; they travel in the code's parameters (once per node)."""
         extra = ()
         for arg in args:
             t = type(arg)
@@ -340,7 +349,7 @@ class Server:
         if globals:
             modules, depfuncs = self._from_globals(globals, modules, depfuncs)
         key_func = (func.__func__, type(func.__self__)) if type(func) is types.MethodType else func
-        key = (key_func, depfuncs, modules, extra, calls)
+        key = (key_func, depfuncs, modules, extra, calls, tuple(v.key for v in shared))
         code = self._codes.get(key)
         if code is not None:  # the common case: decided once per function, not per submit
             return code
@@ -356,10 +365,12 @@ class Server:
                 raise
             by_value = True
             params = build_code(func, depfuncs, modules, (), self._filename, True, calls)
+        if shared:
+            params["shared"] = {v.key: v.cbor_value() for v in shared}
         return self._intern(key, params, by_value)
 
     def _intern(self, key, params, by_value):
-        content = (params["source"], params["function"], tuple(params["modules"]))
+        content = (params["source"], params["function"], tuple(params["modules"]), tuple(sorted(params.get("shared", ()))))
         with self._lock:
             code = self._by_source.get(content)
             if code is None:
@@ -370,11 +381,15 @@ class Server:
                 self._codes[key] = code
         return code
 
-    def _call_code(self):
+    def _call_code(self, shared=()):
         """The job code of tasks that carry their own callable: [(callable, args, kwargs), ...]."""
-        code = self._codes.get("<calls>")
+        key = ("<calls>", tuple(v.key for v in shared))
+        code = self._codes.get(key)
         if code is None:
-            code = self._intern("<calls>", build_call_code(self._filename), True)
+            params = build_call_code(self._filename)
+            if shared:
+                params["shared"] = {v.key: v.cbor_value() for v in shared}
+            code = self._intern(key, params, True)
         return code
 
     def _queue(self, code, blob, callback=None, callbackargs=(), group="default", hook=None):

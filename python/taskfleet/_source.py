@@ -307,9 +307,14 @@ def build_call_code(filename: str, label: str = "call") -> Dict[str, Any]:
     return _params(b, CALLS, filename, label)
 
 
-def dumps(obj: Any, protocol: int, by_value: bool) -> "Pickled":
+def dumps(obj: Any, protocol: int, by_value: bool, shared: bool = False) -> "Pickled":
     """Pickles a task's arguments (protocol 5, big buffers out of band): plain pickle, or cloudpickle
-    for by-value jobs and for what plain pickle refuses (a lambda or a notebook object among them)."""
+    for by-value jobs and for what plain pickle refuses (a lambda or a notebook object among them).
+    shared: the arguments hold Shared handles (server.share()), pickled as persistent ids."""
+    if shared:
+        from ._shared import dumps_with_shared
+        use_cloud = cloudpickle is not None and by_value
+        return dumps_with_shared(obj, protocol, cloudpickle.Pickler if use_cloud else pickle.Pickler)
     if not by_value:
         try:
             return pickle_value(obj, protocol)
@@ -319,5 +324,3 @@ def dumps(obj: Any, protocol: int, by_value: bool) -> "Pickled":
     if cloudpickle is None:
         return pickle_value(obj, protocol)
     return pickle_value(obj, protocol, cloudpickle.dumps)
-
-

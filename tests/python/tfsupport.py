@@ -65,7 +65,9 @@ class Agent:
         if not discovery:
             argv.append("--no-discovery")
         argv += list(extra)
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.log_path = os.path.join(self.dir.name, "agent.log")
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self._log)
         self.port = None
         deadline = time.monotonic() + 15
         buf = b""
@@ -88,6 +90,20 @@ class Agent:
     def address(self):
         return "127.0.0.1:%d" % self.port
 
+    def bytes_received(self, timeout=10):
+        """Bytes the agent received from controllers, from its own statistics (SIGUSR1 prints them)."""
+        with open(self.log_path, "rb") as f:
+            before = f.read().count(b"bytes received")
+        self.proc.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(self.log_path, "rb") as f:
+                found = re.findall(rb"bytes received +(\d+) from controllers", f.read())
+            if len(found) > before:
+                return int(found[-1])
+            time.sleep(0.05)
+        raise RuntimeError("the agent printed no statistics within %s s" % timeout)
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -97,4 +113,5 @@ class Agent:
                 self.proc.kill()
                 self.proc.wait()
         self.proc.stdout.close()
+        self._log.close()
         self.dir.cleanup()
