@@ -266,7 +266,7 @@ def main():
         if system == "dask":
             shared_runs["dask"] = (run_child(env, "dask", "shared", n=n_shared)["seconds"], n_shared, None)
             continue
-        n = n_shared if system == "taskfleet" else min(n_shared, 20)
+        n = n_shared if system == "taskfleet" else min(n_shared, 3 if q else 20)  # ppft: 100 MB per task
         proc, address = start_node(system, build, tmp.name, 1)
         try:
             before = agent_bytes_received(proc) if system == "taskfleet" else None

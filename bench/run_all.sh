@@ -24,17 +24,20 @@ for b in bench_local_echo bench_agent_echo bench_sumprimes bench_big_job bench_m
     echo "$out"
     json+=("$(grep '^{' <<<"$out" | tail -n 1)")
 done
-# Parallel Python (ppft, ../shared/peers/ppft) beside taskfleet's pp API, in one run (issue 13).
+# The Python client beside its peers, each in one run: ppft (../shared/peers/ppft) for pp's API and big
+# values, ProcessPoolExecutor and joblib's loky for the Executor and the joblib backend, Dask where installed.
 if [[ -x /usr/bin/python3 ]]; then
-    echo "== bench_pp.py $*"
-    if ! out=$(/usr/bin/python3 "$(dirname "$0")/bench_pp.py" --build "$build" "$@"); then
-        echo "$out"
-        echo "!! bench_pp.py failed" >&2
-        status=1
-    else
-        echo "$out"
-        json+=("$(grep '^{' <<<"$out" | tail -n 1)")
-    fi
+    for py in bench_pp.py bench_executor.py bench_bigdata.py; do
+        echo "== $py $*"
+        if ! out=$(/usr/bin/python3 "$(dirname "$0")/$py" --build "$build" "$@"); then
+            echo "$out"
+            echo "!! $py failed" >&2
+            status=1
+        else
+            echo "$out"
+            json+=("$(grep '^{' <<<"$out" | tail -n 1)")
+        fi
+    done
 fi
 echo "== JSON"
 printf '%s\n' "${json[@]}"
