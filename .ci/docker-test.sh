@@ -4,8 +4,8 @@
 #   1. a private Docker engine (dockerd, started here and stopped here by its pid),
 #   2. the Debian 12 base images made offline (debootstrap + docker import),
 #   3. resources/docker/Dockerfile built, the swarm stack resources/docker/taskfleet-stack.yml
-#      deployed, and the sum-of-primes job run against the agent in the container,
-#   4. the `docker run` recipe of docs/deploy.md, and the same job against it,
+#      deployed, and the sum-of-primes jobs (the C++ plugin and the Python one) run against the agent in the container,
+#   4. the `docker run` recipe of docs/deploy.md, and the same jobs against it,
 # then everything it made is removed: stack, swarm, containers, engine, bridges, temp folder.
 #
 #   bash .ci/docker-test.sh [BUILD_DIR]     BUILD_DIR (default build) holds an already built bin/taskfleet-run
@@ -145,12 +145,12 @@ expected_sums() {
                                                printf "%d %.0f\n", n[k], s } }'
 }
 
-# check_results FILE: every input of the job has one result line, with the right sum.
+# check_results FILE JOB: every input of the job has one result line, with the right sum.
 check_results() {
-    local results=$1 expected got
-    expected=$(expected_sums resources/jobs/sumprimes.json | sort -n)
+    local results=$1 job=$2 expected got
+    expected=$(expected_sums "$job" | sort -n)
     got=$(sed -n 's/.*"input": *\([0-9]*\).*"output": *\([0-9]*\)[,}].*/\1 \2/p' "$results" | sort -n)
-    [ "$(wc -l <<<"$expected")" -eq 8 ] || fail "expected 8 inputs in resources/jobs/sumprimes.json"
+    [ "$(wc -l <<<"$expected")" -eq 8 ] || fail "expected 8 inputs in $job"
     if [ "$got" != "$expected" ]; then
         echo "expected (input sum):"; echo "$expected"; echo "got:"; echo "$got"; echo "results file:"; cat "$results"
         fail "wrong results from the agent in the container"
@@ -158,15 +158,19 @@ check_results() {
     echo "docker-test: 8 right sums: $(awk '{printf "%s ", $2}' <<<"$got")"
 }
 
-# run_job NAME: the sum-of-primes job on the agent at 127.0.0.1:45450 only (-n 0: no local workers).
+# run_job NAME: the sum-of-primes jobs on the agent at 127.0.0.1:45450 only (-n 0: no local workers):
+# the C++ plugin's, then Parallel Python's demo in Python (the python plugin, the image's interpreter).
 run_job() {
-    local out=$tmp/$1.jsonl
-    echo "+ taskfleet-run -n 0 --node 127.0.0.1:45450 --secret-file \"\$secret\" resources/jobs/sumprimes.json"
-    local rc=0
-    timeout 180 "$run_bin" -n 0 --node 127.0.0.1:45450 --secret-file "$secret" --no-journal \
-        -o "$out" resources/jobs/sumprimes.json || rc=$?
-    [ $rc -eq 0 ] || { cat "$out" 2>/dev/null; fail "taskfleet-run exited $rc (0 = every task succeeded)"; }
-    check_results "$out"
+    local job rc
+    for job in resources/jobs/sumprimes.json resources/jobs/sum_primes.json; do
+        local out=$tmp/$1-$(basename "$job" .json).jsonl
+        echo "+ taskfleet-run -n 0 --node 127.0.0.1:45450 --secret-file \"\$secret\" $job"
+        rc=0
+        timeout 180 "$run_bin" -n 0 --node 127.0.0.1:45450 --secret-file "$secret" --no-journal \
+            -o "$out" "$job" || rc=$?
+        [ $rc -eq 0 ] || { cat "$out" 2>/dev/null; fail "taskfleet-run exited $rc on $job (0 = every task succeeded)"; }
+        check_results "$out" "$job"
+    done
 }
 
 # wait_for_agent WHAT LOGCMD...: until LOGCMD prints the agent's "listening on" line (at most 120 s).
