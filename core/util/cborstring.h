@@ -13,7 +13,7 @@ namespace taskfleet::util {
  * Calls \a sink with the bytes of \a value, a text string (UTF-8) or a byte string, in one or a few
  * pieces, straight from the value's own storage: no QString, no copy. (A text string Qt holds as UTF-16,
  * because it was made from a QString with non-ASCII text, is converted to UTF-8 on the way, once.)
- * Does nothing for other types.
+ * Does nothing for other types. Uses one writer per thread: \a sink must not call it again.
  */
 void forEachStringChunk(const QCborValue &value, const std::function<void(const char *, qsizetype)> &sink);
 
