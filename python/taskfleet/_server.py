@@ -25,7 +25,8 @@ __all__ = ["Server", "Template", "TaskError", "TaskfleetError", "DestroyedServer
 DEFAULT_PORT = 45450          # taskfleet-agent's port: "host" in ppservers means host:45450
 _MAX_FRAME_PAYLOAD = 16 << 20  # split submits well below the engine's 64 MiB frame limit
 _REPLY_TIMEOUT = 30.0
-_READY_TIMEOUT = 5.0  # at most this long in Server() for the local workers to start
+_READY_TIMEOUT = 5.0
+_BIG_PART = 64 << 10  # values from this size on are written from where they are, not gathered  # at most this long in Server() for the local workers to start
 
 
 class TaskfleetError(RuntimeError):
@@ -317,7 +318,11 @@ class Server:
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
 
-        shared = shared_in(args)
+        shared = ()
+        for arg in args:
+            if type(arg) is Shared:
+                shared = shared_in(args)
+                break
         code = self._code_for(func, depfuncs, modules, globals, args, shared=shared)
         if type(func) is types.MethodType and not code.by_value:
             args = (func.__self__,) + args  # shipped by source: the instance travels as the first argument
@@ -562,20 +567,40 @@ class Server:
             while j < n and pending[j][0] is code and (size < _MAX_FRAME_PAYLOAD or j == i):
                 size += len(pending[j][2]) + 12
                 j += 1
-            parts = [b"\xa4" if not code.sent else b"\xa3", b"\x61t\x66submit", b"\x63job", _cbor.dumps(code.key)]
+            # Small pieces are gathered into one buffer (a writev of thousands of tiny parts costs more
+            # than copying them); a big value stays a part of its own, written from where it is.
+            parts = []
+            small = bytearray(b"\xa4" if not code.sent else b"\xa3")
+            small += b"\x61t\x66submit\x63job"
+            small += _cbor.dumps(code.key)
             if not code.sent:
-                parts.append(b"\x66params")
-                parts.append(_cbor.dumps(code.params))
+                small += b"\x66params"
+                params = _cbor.dumps(code.params)
+                if len(params) < _BIG_PART:
+                    small += params
+                else:
+                    parts += [small, params]
+                    small = bytearray()
                 code.sent = True
-            parts.append(b"\x65tasks")
-            parts.append(head(4, j - i))
-            total = sum(len(p) for p in parts)
+            small += b"\x65tasks"
+            small += head(4, j - i)
             for _, tid, blob in pending[i:j]:
-                task_head = b"\x82" + head(0, tid)
-                value_parts, value_size = blob.cbor_parts()
-                parts.append(task_head)
-                parts += value_parts
-                total += len(task_head) + value_size
+                small += b"\x82"
+                small += head(0, tid)
+                if not blob.buffers and len(blob.data) < _BIG_PART:  # the common case, inline
+                    small += head(2, len(blob.data))
+                    small += blob.data
+                    continue
+                value_parts = blob.cbor_parts()[0]
+                if len(blob) < _BIG_PART:
+                    for p in value_parts:
+                        small += p
+                else:
+                    parts.append(small)
+                    parts += value_parts
+                    small = bytearray()
+            parts.append(small)
+            total = sum(p.nbytes if isinstance(p, memoryview) else len(p) for p in parts)
             out += frame_parts(parts, total)
             i = j
         return out

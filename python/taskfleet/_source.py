@@ -49,6 +49,9 @@ def _taskfleet_define(_tf_text, _tf_path, _tf_line):
 '''
 
 
+# Argument types that never hold a buffer worth sending out of band (bytes are pickled in band anyway).
+_SCALARS = frozenset((int, float, bool, str, type(None), complex, bytes))
+
 # The job function of an Executor's, a Pool's tasks: the arguments of each call, and their keyword
 # arguments only when some call has any (an empty dict per call costs as much to pickle as a tiny call).
 _CALLS_SOURCE = """def %(calls)s(_tf_args, _tf_kwargs=None):
@@ -316,6 +319,9 @@ def dumps(obj: Any, protocol: int, by_value: bool, shared: bool = False) -> "Pic
         use_cloud = cloudpickle is not None and by_value
         return dumps_with_shared(obj, protocol, cloudpickle.Pickler if use_cloud else pickle.Pickler)
     if not by_value:
+        if type(obj) is tuple and all(type(a) in _SCALARS for a in obj):
+            # The common tiny case (numbers, short strings): no buffer can be out of band.
+            return Pickled(pickle.dumps(obj, 5), [])
         try:
             return pickle_value(obj, protocol)
         except Exception:
