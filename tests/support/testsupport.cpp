@@ -43,6 +43,15 @@ int timeScale()
 #endif
 }
 
+bool sanitized()
+{
+#ifdef TF_SANITIZED
+    return true;
+#else
+    return false;
+#endif
+}
+
 bool rootTestsRequired()
 {
     return qEnvironmentVariableIsSet("TASKFLEET_REQUIRE_ROOT_TESTS");

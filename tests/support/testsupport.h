@@ -56,6 +56,8 @@ bool writeFile(const QString &path, const QByteArray &text);
  * in tests are multiplied by it (one factor, set by the sanitizer build) rather than loosened case by case.
  */
 int timeScale();
+/** True in the sanitizer build: its allocator keeps freed memory in quarantine, so memory bounds mean nothing. */
+bool sanitized();
 
 /** Sum of the primes below \a n by a sieve: a reference independent of the plugins' trial division. */
 qint64 sumPrimesBelow(qint64 n);
