@@ -284,7 +284,7 @@ class Executor(concurrent.futures.Executor):
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
         server = self._server
-        shared = shared_in(v for a, k in calls for v in itertools.chain(a, k.values()))
+        shared = shared_in(v for a, k in calls for v in itertools.chain(a, k.values())) if Shared.created else ()
         if isinstance(fn, (types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools.partial)):
             sample = calls[0][0] + tuple(calls[0][1].values()) if calls else ()
             code = server._code_for(fn, args=sample, calls=True, shared=shared)

@@ -319,10 +319,11 @@ class Server:
             raise TypeError("callback must be callable")
 
         shared = ()
-        for arg in args:
-            if type(arg) is Shared:
-                shared = shared_in(args)
-                break
+        if Shared.created:  # a program that never shares pays nothing for looking
+            for arg in args:
+                if type(arg) is Shared:
+                    shared = shared_in(args)
+                    break
         code = self._code_for(func, depfuncs, modules, globals, args, shared=shared)
         if type(func) is types.MethodType and not code.by_value:
             args = (func.__self__,) + args  # shipped by source: the instance travels as the first argument
