@@ -19,16 +19,15 @@ Usage: bench/bench_bigdata.py [--build BUILD_DIR] [--quick]
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE = os.path.dirname(HERE)
-PPFT = os.environ.get("PPFT_PATH") or os.path.normpath(os.path.join(SOURCE, "..", "shared", "peers", "ppft"))
-PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+import pybench
+
+SOURCE = pybench.SOURCE
+PPFT = pybench.PPFT
 SECRET = "bench_bigdata secret: long enough for a real cluster, loopback only"
 MB50 = 50 * 1000 * 1000
 
@@ -131,80 +130,13 @@ def child(args):
 # ---- the parent ----------------------------------------------------------------------------------
 
 def run_child(env, system, scenario, **kw):
-    argv = [PYTHON, os.path.abspath(__file__), "--child", system, scenario]
-    for k, v in kw.items():
-        argv += ["--" + k, str(v)]
-    r = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600, text=True)
-    lines = [line for line in r.stdout.splitlines() if line.startswith("{")]
-    if r.returncode != 0 or not lines:
-        raise RuntimeError("%s %s failed (exit %s):\n%s" % (system, scenario, r.returncode, r.stderr[-3000:]))
-    return json.loads(lines[-1])
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, proc, what):
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(what + " exited")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(what + " did not listen on port %d" % port)
+    return pybench.run_child(__file__, env, system, scenario, timeout=600, **kw)
 
 
 def start_node(system, build, tmp, workers):
-    port = free_port()
     if system == "ppft":
-        proc = subprocess.Popen([PYTHON, "-m", "ppft.server", "-p", str(port), "-i", "127.0.0.1", "-s", SECRET,
-                                 "-w", str(workers)], env=dict(os.environ, PYTHONPATH=PPFT),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    else:
-        secret_file = os.path.join(tmp, "secret")
-        fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(SECRET + "\n")
-        log = open(os.path.join(tmp, "agent-%d.log" % port), "wb")
-        proc = subprocess.Popen([os.path.join(build, "bin", "taskfleet-agent"), "-p", str(port), "-i", "127.0.0.1",
-                                 "--no-discovery", "--state-dir", os.path.join(tmp, "state-%d" % port),
-                                 "--secret-file", secret_file, "-w", str(workers)],
-                                stdout=subprocess.DEVNULL, stderr=log)
-        proc.log_path = log.name
-    wait_port(port, proc, system + " node")
-    return proc, "127.0.0.1:%d" % port
-
-
-def agent_bytes_received(proc):
-    """What the agent says it received from controllers (its statistics, printed on SIGUSR1)."""
-    import re
-    import signal
-    with open(proc.log_path, "rb") as f:
-        before = f.read().count(b"bytes received")
-    proc.send_signal(signal.SIGUSR1)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with open(proc.log_path, "rb") as f:
-            found = re.findall(rb"bytes received +(\d+) from controllers", f.read())
-        if len(found) > before:
-            return int(found[-1])
-        time.sleep(0.05)
-    raise RuntimeError("the agent printed no statistics")
-
-
-def stop(proc):
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        return pybench.start_ppserver(SECRET, workers)
+    return pybench.start_agent(build, tmp, SECRET, workers)
 
 
 def main():
@@ -221,14 +153,12 @@ def main():
         return child(args)
 
     build = os.path.abspath(args.build)
-    env = dict(os.environ, TASKFLEET_RUN=os.path.join(build, "bin", "taskfleet-run"),
-               TASKFLEET_WORKER=os.path.join(build, "bin", "taskfleet-worker"),
-               TASKFLEET_PLUGIN_PATH=os.path.join(build, "plugins"), PYTHONPATH=os.path.join(SOURCE, "python"))
+    env = pybench.taskfleet_env(build)
     systems = ["taskfleet"]
-    if os.path.isfile(os.path.join(PPFT, "ppft", "_pp.py")):
+    if pybench.ppft_available():
         systems.append("ppft")
     try:
-        subprocess.run([PYTHON, "-c", "import distributed"], check=True, capture_output=True)
+        subprocess.run([pybench.PYTHON, "-c", "import distributed"], check=True, capture_output=True)
         systems.append("dask")
     except subprocess.CalledProcessError:
         pass
@@ -258,7 +188,7 @@ def main():
                 for scenario in ("result", "argument", "stream"):
                     measure(scenario, "one node", system, address)
             finally:
-                stop(proc)
+                pybench.stop(proc)
     # Shared data: taskfleet (local + agent, share()), ppft (local + ppserver, the array in each task), Dask.
     shared_runs = {}
     n_shared = 20 if q else 100
@@ -269,11 +199,11 @@ def main():
         n = n_shared if system == "taskfleet" else min(n_shared, 3 if q else 20)  # ppft: 100 MB per task
         proc, address = start_node(system, build, tmp.name, 1)
         try:
-            before = agent_bytes_received(proc) if system == "taskfleet" else None
+            before = pybench.agent_bytes_received(proc) if system == "taskfleet" else None
             seconds = run_child(env, system, "shared", node=address, n=n)["seconds"]
-            sent = agent_bytes_received(proc) - before if system == "taskfleet" else None
+            sent = pybench.agent_bytes_received(proc) - before if system == "taskfleet" else None
         finally:
-            stop(proc)
+            pybench.stop(proc)
         shared_runs[system] = (seconds, n, sent)
     tmp.cleanup()
 

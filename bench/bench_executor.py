@@ -17,16 +17,14 @@ Usage: bench/bench_executor.py [--build BUILD_DIR] [--quick]
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE = os.path.dirname(HERE)
-PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+import pybench
+
+SOURCE = pybench.SOURCE
 SECRET = "bench_executor secret: long enough for a real cluster, loopback only"
 
 
@@ -123,49 +121,7 @@ def child(args):
 # ---- the parent ----------------------------------------------------------------------------------
 
 def run_child(env, system, scenario, **kw):
-    argv = [PYTHON, os.path.abspath(__file__), "--child", system, scenario]
-    for k, v in kw.items():
-        argv += ["--" + k, str(v)]
-    r = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=900, text=True)
-    lines = [line for line in r.stdout.splitlines() if line.startswith("{")]
-    if r.returncode != 0 or not lines:
-        raise RuntimeError("%s %s failed (exit %s):\n%s" % (system, scenario, r.returncode, r.stderr[-3000:]))
-    return json.loads(lines[-1])
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_agent(build, tmp, workers):
-    secret_file = os.path.join(tmp, "secret")
-    fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(SECRET + "\n")
-    port = free_port()
-    proc = subprocess.Popen([os.path.join(build, "bin", "taskfleet-agent"), "-p", str(port), "-i", "127.0.0.1",
-                             "--no-discovery", "--state-dir", os.path.join(tmp, "state"), "--secret-file",
-                             secret_file, "-w", str(workers)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return proc, "127.0.0.1:%d" % port
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("taskfleet-agent did not listen")
-
-
-def stop(proc):
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    return pybench.run_child(__file__, env, system, scenario, **kw)
 
 
 def main():
@@ -181,9 +137,7 @@ def main():
         return child(args)
 
     build = os.path.abspath(args.build)
-    env = dict(os.environ, TASKFLEET_RUN=os.path.join(build, "bin", "taskfleet-run"),
-               TASKFLEET_WORKER=os.path.join(build, "bin", "taskfleet-worker"),
-               TASKFLEET_PLUGIN_PATH=os.path.join(build, "plugins"), PYTHONPATH=os.path.join(SOURCE, "python"))
+    env = pybench.taskfleet_env(build)
     q = args.quick
     rounds = 1 if q else 3
     rows = []
@@ -216,13 +170,13 @@ def main():
 
     samples = 500 if q else 0
     tmp = tempfile.TemporaryDirectory(prefix="bench-exec-")
-    agent, address = start_agent(build, tmp.name, 1)
+    agent, address = pybench.start_agent(build, tmp.name, SECRET, 1)
     try:
         serial = run_child(env, "serial", "gridsearch", n=samples)
         loky = run_child(env, "loky", "gridsearch", n=samples)
         ours = run_child(env, "taskfleet", "gridsearch", n=samples, node=address)
     finally:
-        stop(agent)
+        pybench.stop(agent)
         tmp.cleanup()
     same = ours["best"] == serial["best"] and ours["scores"] == serial["scores"]
     add("GridSearchCV(SVC(), 9 params, cv=5), digits%s: wall" % (" [:500]" if q else ""), "s",

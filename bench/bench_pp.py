@@ -13,17 +13,15 @@ Usage: bench/bench_pp.py [--build BUILD_DIR] [--quick]
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE = os.path.dirname(HERE)
-PPFT = os.environ.get("PPFT_PATH") or os.path.normpath(os.path.join(SOURCE, "..", "shared", "peers", "ppft"))
-PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+import pybench
+
+SOURCE = pybench.SOURCE
+PPFT = pybench.PPFT
 SECRET = "bench_pp secret: long enough for a real cluster, loopback only"
 
 
@@ -104,64 +102,7 @@ def child(args):
 # ---- the parent: runs the children and prints the table --------------------------------------
 
 def run_child(system, scenario, env, **kw):
-    argv = [PYTHON, os.path.abspath(__file__), "--child", system, scenario]
-    for k, v in kw.items():
-        argv += ["--" + k, str(v)]
-    r = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=900, text=True)
-    lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
-    if r.returncode != 0 or not lines:
-        raise RuntimeError("%s %s failed (exit %s):\n%s" % (system, scenario, r.returncode, r.stderr[-3000:]))
-    return json.loads(lines[-1])
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, proc, what):
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(what + " exited")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(what + " did not listen on port %d" % port)
-
-
-def start_ppserver(env):
-    port = free_port()
-    proc = subprocess.Popen([PYTHON, "-m", "ppft.server", "-p", str(port), "-i", "127.0.0.1", "-s", SECRET,
-                             "-w", "2"], env=dict(env, PYTHONPATH=PPFT), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    wait_port(port, proc, "ppft.server")
-    return proc, "127.0.0.1:%d" % port
-
-
-def start_agent(build, tmp):
-    secret_file = os.path.join(tmp, "secret")
-    fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(SECRET + "\n")
-    port = free_port()
-    proc = subprocess.Popen([os.path.join(build, "bin", "taskfleet-agent"), "-p", str(port), "-i", "127.0.0.1",
-                             "--no-discovery", "--state-dir", os.path.join(tmp, "state"), "--secret-file",
-                             secret_file, "-w", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port, proc, "taskfleet-agent")
-    return proc, "127.0.0.1:%d" % port
-
-
-def stop(proc):
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    return pybench.run_child(__file__, env, system, scenario, **kw)
 
 
 def main():
@@ -182,10 +123,7 @@ def main():
     if not os.path.isfile(os.path.join(PPFT, "ppft", "_pp.py")):
         print("bench_pp: ppft not found at %s (set PPFT_PATH): nothing to compare, skipped" % PPFT)
         return 0
-    tf_env = dict(os.environ, TASKFLEET_RUN=os.path.join(build, "bin", "taskfleet-run"),
-                  TASKFLEET_WORKER=os.path.join(build, "bin", "taskfleet-worker"),
-                  TASKFLEET_PLUGIN_PATH=os.path.join(build, "plugins"),
-                  PYTHONPATH=os.path.join(SOURCE, "python"))
+    tf_env = pybench.taskfleet_env(build)
     pp_env = dict(os.environ, PYTHONPATH=PPFT)
     envs = {"ppft": pp_env, "taskfleet": tf_env}
     q = args.quick
@@ -210,16 +148,16 @@ def main():
         ">= 10x ppft", r["taskfleet"]["rate"] >= 10 * r["ppft"]["rate"])
 
     tmp = tempfile.TemporaryDirectory(prefix="bench-pp-")
-    ppserver, pp_addr = start_ppserver(os.environ)
-    agent, tf_addr = start_agent(build, tmp.name)
+    ppserver, pp_addr = pybench.start_ppserver(SECRET)
+    agent, tf_addr = pybench.start_agent(build, tmp.name, SECRET)
     try:
         a = run_child("ppft", "tiny", pp_env, n=sizes["tiny_node"]["ppft"], node=pp_addr)
         b = run_child("taskfleet", "tiny", tf_env, n=sizes["tiny_node"]["taskfleet"], node=tf_addr)
         add("tiny tasks, one loopback node (2 workers)", "tasks/s", a["rate"], b["rate"], "higher",
             ">= 20000/s", b["rate"] >= 20000)
     finally:
-        stop(ppserver)
-        stop(agent)
+        pybench.stop(ppserver)
+        pybench.stop(agent)
         tmp.cleanup()
 
     r = {s: run_child(s, "roundtrip", envs[s], n=sizes["roundtrip"]) for s in envs}

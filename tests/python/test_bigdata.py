@@ -11,7 +11,6 @@ Run as a script (ctest does): the functions below are then the user's own (__mai
 import hashlib
 import os
 import pickle
-import time
 import unittest
 
 import numpy as np
