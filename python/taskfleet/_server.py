@@ -25,8 +25,8 @@ __all__ = ["Server", "Template", "TaskError", "TaskfleetError", "DestroyedServer
 DEFAULT_PORT = 45450          # taskfleet-agent's port: "host" in ppservers means host:45450
 _MAX_FRAME_PAYLOAD = 16 << 20  # split submits well below the engine's 64 MiB frame limit
 _REPLY_TIMEOUT = 30.0
-_READY_TIMEOUT = 5.0
-_BIG_PART = 64 << 10  # values from this size on are written from where they are, not gathered  # at most this long in Server() for the local workers to start
+_READY_TIMEOUT = 5.0  # at most this long in Server() for the local workers to start
+_BIG_PART = 64 << 10  # values from this size on are written from where they are, not gathered
 
 
 class TaskfleetError(RuntimeError):
