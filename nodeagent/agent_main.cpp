@@ -128,8 +128,14 @@ int main(int argc, char **argv)
     const QString addr = server.address() == QHostAddress::Any || server.address() == QHostAddress::AnyIPv6
                              ? QStringLiteral("*")
                              : server.address().toString();
-    std::printf("taskfleet-agent listening on %s:%u, %d workers, secret from %s\n", qPrintable(addr),
-                unsigned(server.port()), server.workerCount(), qPrintable(secretSource));
+    if (options.server.listen)
+        std::printf("taskfleet-agent listening on %s:%u, %d workers, secret from %s\n", qPrintable(addr),
+                    unsigned(server.port()), server.workerCount(), qPrintable(secretSource));
+    else
+        std::printf("taskfleet-agent not listening (--no-listen), %d workers, secret from %s\n", server.workerCount(),
+                    qPrintable(secretSource));
+    for (const QString &target : std::as_const(options.server.connectTo))
+        std::printf("taskfleet-agent dialing controller %s\n", qPrintable(target));
     std::fflush(stdout);
 
     // Discovery: announce this agent (signed with the secret's discovery key) and answer probes.
@@ -169,7 +175,7 @@ int main(int argc, char **argv)
                          .arg(error));
         }
     } else {
-        std::printf("taskfleet-agent discovery off (--no-discovery)\n");
+        std::printf("taskfleet-agent discovery off (%s)\n", options.server.listen ? "--no-discovery" : "--no-listen");
     }
     std::fflush(stdout);
     QObject::connect(&server, &agent::AgentServer::stopped, &announcer, &net::DiscoveryAnnouncer::stop);

@@ -2,6 +2,8 @@
 // Parsing of taskfleet-agent's options with QCommandLineParser.
 #include "agentoptions.h"
 
+#include "net/nodeaddress.h"
+
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QCoreApplication>
 #include <QtCore/QDir>
@@ -50,7 +52,10 @@ bool parseCommandLine(const QStringList &arguments, AgentCommandLine *out, QStri
         "  taskfleet-agent -p 0 --state-dir /tmp/agent1 -t 600 --no-discovery   any free port, exit when idle\n"
         "  taskfleet-agent -b 192.168.1.255 --discovery-port 45451 -P /run/taskfleet-agent.pid -d\n"
         "  taskfleet-agent --allow-command -r -k 60 --worker-program /usr/bin/taskfleet-worker\n"
-        "  TASKFLEET_SECRET=... taskfleet-agent --announce-port 45452   (or -s SECRET: warns)"));
+        "  TASKFLEET_SECRET=... taskfleet-agent --announce-port 45452   (or -s SECRET: warns)\n"
+        "  taskfleet-agent --connect head.example.org:45460 --no-listen --secret-file ~/.taskfleet/secret\n"
+        "                                                   behind NAT or a firewall, or on a Slurm node:\n"
+        "                                                   the agent dials the controller (taskfleet-run --listen)"));
     p.addHelpOption();
     p.addVersionOption();
     const QCommandLineOption port({QStringLiteral("p"), QStringLiteral("port")},
@@ -133,6 +138,17 @@ bool parseCommandLine(const QStringList &arguments, AgentCommandLine *out, QStri
         QStringLiteral("a"), QStringLiteral("Accepted for Parallel Python (ppserver -a) compatibility; does "
                                             "nothing: discovery is on unless --no-discovery is given."));
     p.addOptions({noDiscovery, broadcast, discoveryPort, announcePort, autoDiscovery});
+    // Reverse connections (issue 24): the agent dials controllers that cannot dial it.
+    const QCommandLineOption connectTo(
+        QStringLiteral("connect"),
+        QStringLiteral("Dial the controller at HOST:PORT (repeatable; one started with taskfleet-run --listen or the "
+                       "window's \"agents may connect\" port) and keep dialing when the link drops. For agents behind "
+                       "NAT, a firewall, or on Slurm nodes."),
+        QStringLiteral("HOST:PORT"));
+    const QCommandLineOption noListen(QStringLiteral("no-listen"),
+                                      QStringLiteral("Open no listening port: only the --connect controllers reach "
+                                                     "this agent (implies --no-discovery)."));
+    p.addOptions({connectTo, noListen});
 
     *exitCode = ExitBadUsage;
     if (!p.parse(arguments)) {
@@ -193,7 +209,23 @@ bool parseCommandLine(const QStringList &arguments, AgentCommandLine *out, QStri
     if (!intValue(p, cacheLimit, 0, 100000000, &cacheMb, message))
         return false;
     s.cacheLimitBytes = qint64(cacheMb) * 1024 * 1024;
-    out->discoveryEnabled = !p.isSet(noDiscovery);
+    for (const QString &target : p.values(connectTo)) {
+        QString host, why;
+        quint16 controllerPort = 0;
+        if (!net::parseNodeAddress(target, &host, &controllerPort, &why)) {
+            *message = QStringLiteral("taskfleet-agent: --connect \"%1\": %2").arg(target, why);
+            return false;
+        }
+        s.connectTo.append(net::formatNodeAddress(host, controllerPort));
+    }
+    s.listen = !p.isSet(noListen);
+    if (!s.listen && s.connectTo.isEmpty()) {
+        *message = QStringLiteral("taskfleet-agent: --no-listen needs --connect HOST:PORT (else no controller can "
+                                  "reach this agent)");
+        return false;
+    }
+    // An agent that does not listen has no port to announce.
+    out->discoveryEnabled = !p.isSet(noDiscovery) && s.listen;
     if (!intValue(p, discoveryPort, 0, 65535, &n, message))
         return false;
     out->discovery.port = quint16(n);

@@ -4,11 +4,13 @@
 #include "runner.h" // parseNodeAddress
 
 #include "net/discoverylistener.h"
+#include "net/nodeaddress.h"
 #include "sched/remotenode.h"
 
 #include <QtNetwork/QHostAddress>
 
 #include <algorithm>
+#include <cstdio>
 
 namespace taskfleet::app {
 
@@ -45,6 +47,30 @@ sched::ClusterDiscovery *makeDiscovery(sched::Controller *controller, const RunO
     discovery->setListenerConfig(config);
     discovery->setNodeOptions(nodeOptions(options)); // ClusterDiscovery sets the PSK from its own secret
     return discovery;
+}
+
+sched::AgentListener *makeAgentListener(sched::Controller *controller, const RunOptions &options, QObject *parent,
+                                        QString *error)
+{
+    QHostAddress address;
+    quint16 port = 0;
+    QString why;
+    [[maybe_unused]] const bool valid = net::parseListenAddress(options.listen, &address, &port, &why);
+    Q_ASSERT(valid);
+    sched::AgentListenerOptions o;
+    o.node = nodeOptions(options);
+    o.server.channel = o.node.channel;
+    auto *listener = new sched::AgentListener(controller, o, parent);
+    if (!listener->listen(address, port)) {
+        *error = QStringLiteral("--listen %1: %2").arg(options.listen, listener->errorString());
+        delete listener;
+        return nullptr;
+    }
+    // Scripts and tests read the port from here when they asked for port 0.
+    std::fprintf(stderr, "taskfleet-run: agents may connect to %s\n",
+                 qPrintable(net::formatNodeAddress(listener->address().toString(), listener->port())));
+    std::fflush(stderr);
+    return listener;
 }
 
 } // namespace taskfleet::app

@@ -5,6 +5,7 @@
 
 #include "runoptions.h"
 
+#include "sched/agentlistener.h"
 #include "sched/clusterdiscovery.h"
 #include "sched/remotenode.h"
 
@@ -18,5 +19,12 @@ sched::RemoteNode *makeRemoteNode(const QString &address, const RunOptions &opti
  * timeout), owned by \a parent. Not started: the caller connects its signals, then calls start().
  */
 sched::ClusterDiscovery *makeDiscovery(sched::Controller *controller, const RunOptions &options, QObject *parent);
+
+/**
+ * An AgentListener for \a controller listening where --listen says (validated by main()), owned by \a parent;
+ * nullptr with *error when the port cannot be bound. Prints "taskfleet-run: agents may connect to ADDR:PORT".
+ */
+sched::AgentListener *makeAgentListener(sched::Controller *controller, const RunOptions &options, QObject *parent,
+                                        QString *error);
 
 } // namespace taskfleet::app

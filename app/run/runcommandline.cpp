@@ -91,7 +91,13 @@ bool parseRunCommandLine(const QStringList &argumentList, RunCommandLine *out)
                                                QStringLiteral("SECONDS"), QStringLiteral("10"));
     parser.addOptions(
         {resultsOpt, statsOpt, workersOpt, pluginPathOpt, progressOpt, keepOrderOpt, restartOpt, noSpecOpt});
-    parser.addOptions({nodeOpt, secretFileOpt, secretOpt, connectTimeoutOpt});
+    const QCommandLineOption listenOpt(
+        QStringLiteral("listen"),
+        QStringLiteral("Let agents dial this controller at [ADDR:]PORT (taskfleet-agent --connect: agents behind NAT, a "
+                       "firewall, or on Slurm nodes; default port 45460; 0 picks one and prints it). They show as "
+                       "\"dialed in\" beside the --node agents, which this side dials."),
+        QStringLiteral("[ADDR:]PORT"));
+    parser.addOptions({nodeOpt, listenOpt, secretFileOpt, secretOpt, connectTimeoutOpt});
     // Discovery (issue 4, docs/discovery.md). QCommandLineParser has no optional values, so
     // "--discover=SECONDS" is rewritten to "--discover --discover-wait SECONDS" before parsing.
     const QCommandLineOption discoverOpt(
@@ -187,6 +193,14 @@ bool parseRunCommandLine(const QStringList &argumentList, RunCommandLine *out)
                                  .arg(parser.value(connectTimeoutOpt)));
         }
     }
+    if (parser.isSet(listenOpt)) {
+        QHostAddress address;
+        quint16 port = 0;
+        QString why;
+        if (!net::parseListenAddress(parser.value(listenOpt), &address, &port, &why))
+            return fail(out, QStringLiteral("--listen %1: %2").arg(parser.value(listenOpt), why));
+        options.listen = parser.value(listenOpt).trimmed();
+    }
     options.discover = parser.isSet(discoverOpt);
     {
         bool ok = false;
@@ -208,12 +222,12 @@ bool parseRunCommandLine(const QStringList &argumentList, RunCommandLine *out)
             options.broadcast.append(a);
         }
     }
-    if (!options.nodes.isEmpty() || options.discover) {
+    if (!options.nodes.isEmpty() || options.discover || !options.listen.isEmpty()) {
         taskfleet::net::SecretSources sources;
         sources.file = parser.value(secretFileOpt);
         if (parser.isSet(secretOpt))
             sources.commandLine = parser.value(secretOpt);
-        sources.missing = QStringLiteral("--node and --discover need the cluster secret: use --secret-file FILE or "
+        sources.missing = QStringLiteral("--node, --listen and --discover need the cluster secret: use --secret-file FILE or "
                                          "TASKFLEET_SECRET (the agent prints where its secret is stored)");
         const taskfleet::net::SecretResult secret = taskfleet::net::SecretStore::lookup(sources);
         out->warnings += secret.warnings;

@@ -76,9 +76,9 @@ bool Runner::start(int *exitCode)
         specs.append(std::move(*spec));
     }
 
-    if (workers == 0 && m_options.nodes.isEmpty() && !m_options.discover) {
-        printErr(QStringLiteral("taskfleet-run: no node to run tasks on: --local-workers is 0 and neither --node nor "
-                                "--discover was given"));
+    if (workers == 0 && m_options.nodes.isEmpty() && !m_options.discover && m_options.listen.isEmpty()) {
+        printErr(QStringLiteral("taskfleet-run: no node to run tasks on: --local-workers is 0 and none of --node, "
+                                "--listen and --discover was given"));
         *exitCode = ExitBadUsage;
         return false;
     }
@@ -101,7 +101,17 @@ bool Runner::start(int *exitCode)
     }
     if (m_options.discover && !startDiscovery(exitCode))
         return false;
-    if (workers == 0 && (!m_options.nodes.isEmpty() || m_options.discover)) {
+    if (!m_options.listen.isEmpty()) {
+        QString error;
+        m_listener = makeAgentListener(m_controller, m_options, this, &error);
+        if (!m_listener) {
+            printErr(QStringLiteral("taskfleet-run: ") + error);
+            *exitCode = ExitBadUsage;
+            return false;
+        }
+        connect(m_listener, &sched::AgentListener::nodeAdded, this, &Runner::watchRemoteNode);
+    }
+    if (workers == 0 && (!m_options.nodes.isEmpty() || m_options.discover || m_listener)) {
         connect(&m_nodeWatchdog, &QTimer::timeout, this, &Runner::onNodeWatchdog);
         m_nodeWatchdog.start(100);
     }
@@ -326,15 +336,23 @@ void Runner::onNodeWatchdog()
     for (sched::Node *n : m_controller->nodes())
         anyRemote = anyRemote || qobject_cast<sched::RemoteNode *>(n) != nullptr;
     const qint64 discoverWaitMs = m_options.discover ? qint64(m_options.discoverWaitSeconds) * 1000 : 0;
+    // --listen: agents dial in when they start (under Slurm, when the allocation begins): wait --connect-timeout.
+    const qint64 listenWaitMs = m_listener ? qint64(m_options.connectTimeoutSeconds) * 1000 : 0;
     if (!anyRemote) {
-        // --discover and nothing found (yet): wait up to --discover-wait, then give up.
-        if (m_clock.elapsed() < discoverWaitMs)
+        // --discover or --listen and nothing found (yet): wait, then give up.
+        if (m_clock.elapsed() < std::max(discoverWaitMs, listenWaitMs))
             return;
         m_nodeWatchdog.stop();
-        printErr(QStringLiteral("taskfleet-run: --discover: no agent of this cluster answered within %1 s on UDP port "
-                                "%2 (--local-workers is 0); see docs/discovery.md \"My node is not seen\"")
-                     .arg(m_options.discoverWaitSeconds)
-                     .arg(m_options.discoveryPort));
+        if (m_listener)
+            printErr(QStringLiteral("taskfleet-run: --listen: no agent connected to port %1 within %2 s (--local-workers "
+                                    "is 0; --connect-timeout sets the wait); see docs/deploy.md")
+                         .arg(m_listener->port())
+                         .arg(m_options.connectTimeoutSeconds));
+        if (m_options.discover)
+            printErr(QStringLiteral("taskfleet-run: --discover: no agent of this cluster answered within %1 s on UDP "
+                                    "port %2 (--local-workers is 0); see docs/discovery.md \"My node is not seen\"")
+                         .arg(m_options.discoverWaitSeconds)
+                         .arg(m_options.discoveryPort));
         printRejections();
         m_done = true;
         m_writer.flush();

@@ -5,6 +5,7 @@
 #include "resultwriter.h"
 #include "runoptions.h"
 #include "net/nodeaddress.h"
+#include "sched/agentlistener.h"
 #include "sched/clusterdiscovery.h"
 #include "sched/controller.h"
 #include "sched/journal.h"
@@ -57,6 +58,7 @@ private:
     QTimer m_nodeWatchdog;                          ///< with no local workers: exit 3 when no remote node is usable
     QSet<QString> m_reported;                       ///< remote nodes whose refusal was already printed
     sched::ClusterDiscovery *m_discovery = nullptr; ///< with --discover
+    sched::AgentListener *m_listener = nullptr;     ///< with --listen
 
     /** A job as this run sees it: resumed jobs run only their missing inputs, under new indices. */
     struct RunJob {

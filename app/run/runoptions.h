@@ -34,6 +34,7 @@ struct RunOptions {
     int discoverWaitSeconds = 2;   ///< with no other node: how long to wait for an agent before exit 3
     quint16 discoveryPort = 45451; ///< --discovery-port
     QStringList broadcast;         ///< --broadcast addresses for probes (empty: 255.255.255.255)
+    QString listen; ///< --listen [ADDR:]PORT: agents may dial in (taskfleet-agent --connect); empty: no listener
 };
 
 } // namespace taskfleet::app

@@ -87,9 +87,19 @@ bool Session::start(int *exitCode)
         watchRemoteNode(node);
         node->start();
     }
-    if (m_options.discover && !startDiscovery() && poolOptions.workers == 0 && m_options.nodes.isEmpty()) {
+    if (m_options.discover && !startDiscovery() && poolOptions.workers == 0 && m_options.nodes.isEmpty()
+        && m_options.listen.isEmpty()) {
         *exitCode = ExitNoNode;
         return false;
+    }
+    if (!m_options.listen.isEmpty()) {
+        m_listener = makeAgentListener(m_controller, m_options, this, &error);
+        if (!m_listener) {
+            printErr(error);
+            *exitCode = ExitBadUsage;
+            return false;
+        }
+        connect(m_listener, &sched::AgentListener::nodeAdded, this, &Session::watchRemoteNode);
     }
     m_client = new sched::ClientSession(m_controller, *python, writeAll, this);
     if (!m_options.journalFile.isEmpty())
@@ -109,6 +119,8 @@ bool Session::start(int *exitCode)
     hello.insert(QStringLiteral("version"), QStringLiteral(TASKFLEET_VERSION));
     hello.insert(QStringLiteral("pid"), QCoreApplication::applicationPid());
     hello.insert(QStringLiteral("workers"), poolOptions.workers);
+    if (m_listener) // the port agents may dial (the one picked, when --listen asked for 0)
+        hello.insert(QStringLiteral("listen"), m_listener->port());
     m_client->sendHello(hello);
     return true;
 }
@@ -190,7 +202,14 @@ void Session::onNodeWatchdog()
         const qint64 discoverWaitMs = m_options.discover ? qint64(m_options.discoverWaitSeconds) * 1000 : 0;
         const qint64 elapsed = m_clock.elapsed();
         if (!anyAlive) {
-            if (!anyRemote && !m_options.discover) {
+            const qint64 listenWaitMs = m_listener ? qint64(m_options.connectTimeoutSeconds) * 1000 : 0;
+            if (!anyRemote && m_listener && !m_options.discover) {
+                if (elapsed >= listenWaitMs)
+                    reason = QStringLiteral("no node can run tasks: ncpus is 0 and no agent connected to port %1 "
+                                            "within %2 s")
+                                 .arg(m_listener->port())
+                                 .arg(m_options.connectTimeoutSeconds);
+            } else if (!anyRemote && !m_options.discover) {
                 reason
                     = QStringLiteral("no node can run tasks: ncpus is 0 and there are no ppservers (call set_ncpus)");
             } else if (!anyRemote) {

@@ -5,6 +5,7 @@
 
 #include "runoptions.h"
 #include "sched/clientsession.h"
+#include "sched/agentlistener.h"
 #include "sched/clusterdiscovery.h"
 #include "sched/controller.h"
 #include "sched/journal.h"
@@ -49,6 +50,7 @@ private:
     sched::Controller *m_controller = nullptr;
     sched::ClientSession *m_client = nullptr;
     sched::ClusterDiscovery *m_discovery = nullptr;
+    sched::AgentListener *m_listener = nullptr; ///< with --listen
     QSocketNotifier *m_stdin = nullptr;
     sched::JournalWriter m_journal;
     bool m_done = false;

@@ -3,8 +3,10 @@
 #include "agentserver.h"
 
 #include "agentsettings.h"
+#include "controllerdialer.h"
 
 #include "net/keyderivation.h"
+#include "net/nodeaddress.h"
 #include "protocol/frame.h"
 #include "protocol/version.h"
 #include "util/hostinfo.h"
@@ -152,12 +154,34 @@ bool AgentServer::start()
 
     ServerOptions serverOptions;
     serverOptions.channel = ChannelOptions::fromSecret(m_options.secret);
-    m_server = std::make_unique<SecureServer>(serverOptions);
-    connect(m_server.get(), &SecureServer::channelReady, this, &AgentServer::onChannelReady);
-    if (!m_server->listen(m_options.address, m_options.port)) {
-        m_error = m_server->errorString();
+    if (!m_options.listen && m_options.connectTo.isEmpty()) {
+        m_error = QStringLiteral("neither listening nor dialing a controller: give --connect HOST:PORT with --no-listen");
         return false;
     }
+    if (m_options.listen) {
+        m_server = std::make_unique<SecureServer>(serverOptions);
+        connect(m_server.get(), &SecureServer::channelReady, this, &AgentServer::onChannelReady);
+        if (!m_server->listen(m_options.address, m_options.port)) {
+            m_error = m_server->errorString();
+            return false;
+        }
+    }
+    for (const QString &target : std::as_const(m_options.connectTo)) {
+        QString host, why;
+        quint16 port = 0;
+        if (!net::parseNodeAddress(target, &host, &port, &why)) {
+            m_error = QStringLiteral("controller address \"%1\": %2").arg(target, why);
+            return false;
+        }
+        auto *dialer = new ControllerDialer(host, port, serverOptions.channel, this);
+        connect(dialer, &ControllerDialer::connected, this, [this](SecureChannel *channel) {
+            channel->setParent(this); // like an accepted channel: deleted by its session, or with us
+            onChannelReady(channel);
+        });
+        m_dialers.append(dialer);
+    }
+    for (ControllerDialer *dialer : std::as_const(m_dialers))
+        dialer->start();
     m_idleSinceMs = m_clock.elapsed();
     m_host = util::readHostInfo();
     m_hostReadMs = m_clock.elapsed();
@@ -174,6 +198,8 @@ void AgentServer::stop(const QString &reason)
     flushResults();
     if (m_server)
         m_server->close();
+    for (ControllerDialer *dialer : std::as_const(m_dialers))
+        dialer->stop();
     const QList<Session *> sessions = m_sessions.values();
     for (Session *s : sessions) {
         s->channel->send(encodeBye(reason));
@@ -212,6 +238,9 @@ void AgentServer::onChannelReady(SecureChannel *channel)
     hello.workers = m_pool->workerCount();
     hello.os = m_host.os;
     hello.version = m_host.version;
+    // Under Slurm (srun sets these): the controller shows which allocation and node this agent is.
+    hello.slurmJob = qEnvironmentVariable("SLURM_JOB_ID");
+    hello.slurmNode = qEnvironmentVariable("SLURMD_NODENAME");
     channel->send(encode(hello));
     qCInfo(lcAgent).noquote() << "controller connected from" << s->peer;
 }
@@ -606,7 +635,13 @@ QString AgentServer::statisticsText() const
 {
     QString t;
     t += QStringLiteral("taskfleet-agent statistics (node %1)\n").arg(m_nodeId);
-    t += QStringLiteral("  listening on       %1:%2\n").arg(address().toString()).arg(port());
+    if (m_server)
+        t += QStringLiteral("  listening on       %1:%2\n").arg(address().toString()).arg(port());
+    for (const ControllerDialer *d : m_dialers)
+        t += QStringLiteral("  dialing            %1: %2, %3 attempts%4\n")
+                 .arg(d->target(), d->isConnected() ? QStringLiteral("connected") : QStringLiteral("not connected"))
+                 .arg(d->attempts())
+                 .arg(d->lastError().isEmpty() ? QString() : QStringLiteral(", last: ") + d->lastError());
     if (m_pool)
         t += QStringLiteral("  workers            %1 (%2 busy, %3 queued tasks, %4 started, %5 worker failures)\n")
                  .arg(m_pool->workerCount())

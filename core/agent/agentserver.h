@@ -11,6 +11,7 @@
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QHash>
 #include <QtCore/QObject>
+#include <QtCore/QStringList>
 #include <QtCore/QTimer>
 #include <QtNetwork/QHostAddress>
 
@@ -23,6 +24,8 @@ struct AgentOptions {
     QString stateDir; ///< agent.ini, plugins/ (and the generated secret)
     QHostAddress address = QHostAddress::Any;
     quint16 port = 45450;
+    bool listen = true;   ///< false (--no-listen): only the controllers in connectTo, dialed by the agent
+    QStringList connectTo; ///< controllers to dial ("HOST:PORT", --connect), redialed when the link drops
     int workers = -1;             ///< -1: the saved count, else logical CPUs
     bool workersExplicit = false; ///< true: \a workers wins over the saved count
     bool restartWorkers = false;
@@ -63,6 +66,8 @@ struct AgentCounters {
  * set-workers is applied at once (grow now, shrink by draining) and saved in <stateDir>/agent.ini.
  * Lives on one thread; never blocks.
  */
+class ControllerDialer;
+
 class AgentServer : public QObject
 {
     Q_OBJECT
@@ -71,7 +76,7 @@ public:
     explicit AgentServer(AgentOptions options, QObject *parent = nullptr);
     ~AgentServer() override;
 
-    /** Opens the pool and listens. False with errorString() on failure. */
+    /** Opens the pool, listens (unless told not to) and dials the controllers of connectTo. False with errorString() on failure. */
     bool start();
     /** Tells every controller "bye" with \a reason, closes the sessions and stops listening; emits stopped() soon after. */
     void stop(const QString &reason);
@@ -85,6 +90,8 @@ public:
     QString nodeId() const { return m_nodeId; }
     AgentCounters counters() const { return m_counters; }
     int sessionCount() const { return int(m_sessions.size()); }
+    /** Controllers this agent dials (--connect), connected or not. */
+    QList<ControllerDialer *> dialers() const { return m_dialers; }
     /** Multi-line statistics for SIGUSR1. */
     QString statisticsText() const;
     /** The path of <stateDir>/agent.ini. */
@@ -124,6 +131,7 @@ private:
 
     AgentOptions m_options;
     std::unique_ptr<net::SecureServer> m_server;
+    QList<ControllerDialer *> m_dialers;
     std::unique_ptr<exec::WorkerPool> m_pool;
     exec::PluginCache m_cache;
     QHash<net::SecureChannel *, Session *> m_sessions;

@@ -55,6 +55,52 @@ bool parseNodeAddress(const QString &text, QString *host, quint16 *port, QString
     return true;
 }
 
+bool parseListenAddress(const QString &text, QHostAddress *address, quint16 *port, QString *why)
+{
+    const QString t = text.trimmed();
+    QString host;
+    QString p = t;
+    if (t.startsWith(QLatin1Char('['))) {
+        const qsizetype close = t.indexOf(QLatin1String("]:"));
+        if (close < 0) {
+            *why = QStringLiteral("expected [ADDRESS]:PORT");
+            return false;
+        }
+        host = t.mid(1, close - 1);
+        p = t.mid(close + 2);
+    } else if (t.contains(QLatin1Char(':'))) {
+        const qsizetype colon = t.lastIndexOf(QLatin1Char(':'));
+        if (t.indexOf(QLatin1Char(':')) != colon) {
+            *why = QStringLiteral("write IPv6 addresses as [ADDRESS]:PORT");
+            return false;
+        }
+        host = t.left(colon);
+        p = t.mid(colon + 1);
+    }
+    bool ok = !p.isEmpty() && p.size() <= 5;
+    for (const QChar c : p)
+        ok = ok && c >= QLatin1Char('0') && c <= QLatin1Char('9');
+    const uint n = ok ? p.toUInt(&ok) : 0;
+    if (!ok || n > 65535) {
+        *why = QStringLiteral("\"%1\" is not a port number (0-65535; 0 picks a free one): expected [ADDRESS:]PORT")
+                   .arg(p);
+        return false;
+    }
+    QHostAddress a = QHostAddress::Any;
+    if (!host.isEmpty() && host != QLatin1String("*")) {
+        a = QHostAddress(host);
+        if (a.isNull()) {
+            *why = QStringLiteral("\"%1\" is not an IP address of this host (a listener binds an address, "
+                                  "not a name)")
+                       .arg(host);
+            return false;
+        }
+    }
+    *address = a;
+    *port = quint16(n);
+    return true;
+}
+
 QString formatNodeAddress(const QString &host, quint16 port)
 {
     return host.contains(QLatin1Char(':')) ? QStringLiteral("[%1]:%2").arg(host).arg(port)

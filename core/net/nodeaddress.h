@@ -3,6 +3,7 @@
 #pragma once
 
 #include <QtCore/QString>
+#include <QtNetwork/QHostAddress>
 
 namespace taskfleet::net {
 
@@ -15,6 +16,16 @@ namespace taskfleet::net {
  */
 [[nodiscard]] bool parseNodeAddress(const QString &text, QString *host, quint16 *port, QString *why,
                                     quint16 defaultPort = 0);
+
+/**
+ * Parses where a controller listens for agents that dial it (--listen): "PORT", ":PORT", "ADDRESS:PORT",
+ * "[IPV6]:PORT" or "*:PORT"; no address (or "*") means all interfaces. PORT 0 picks a free port. The address
+ * must be numeric (a listener binds one of this host's addresses, not a name). False with *why on failure.
+ */
+[[nodiscard]] bool parseListenAddress(const QString &text, QHostAddress *address, quint16 *port, QString *why);
+
+/** The Taskfleet port controllers listen on for agents that dial in, unless told otherwise. */
+inline constexpr quint16 DefaultListenPort = 45460;
 
 /** The other way: "host:port", or "[v6]:port" for an IPv6 address (what parseNodeAddress() reads back). */
 QString formatNodeAddress(const QString &host, quint16 port);

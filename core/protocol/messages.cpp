@@ -135,6 +135,10 @@ QCborMap encode(const Hello &m)
         c.insert(QStringLiteral("os"), m.os.left(256));
     if (!m.version.isEmpty())
         c.insert(QStringLiteral("version"), m.version.left(32));
+    if (!m.slurmJob.isEmpty())
+        c.insert(QStringLiteral("slurm-job"), m.slurmJob.left(64));
+    if (!m.slurmNode.isEmpty())
+        c.insert(QStringLiteral("slurm-node"), m.slurmNode.left(256));
     return c;
 }
 
@@ -163,6 +167,8 @@ bool decode(const QCborMap &message, Hello *out, QString *error)
     out->workers = int(r.integer("workers", 0, MaxWorkers));
     out->os = r.has("os") ? text(r, "os") : QString();
     out->version = r.has("version") ? text(r, "version", 32) : QString();
+    out->slurmJob = r.has("slurm-job") ? text(r, "slurm-job", 64) : QString();
+    out->slurmNode = r.has("slurm-node") ? text(r, "slurm-node") : QString();
     return finish(r, error);
 }
 

@@ -59,6 +59,8 @@ struct Hello {
     int workers = 0; ///< the agent's worker count (0 from a controller)
     QString os;      ///< operating system and kernel (optional, since 1.1)
     QString version; ///< Taskfleet's version (optional, since 1.1)
+    QString slurmJob;  ///< agent under Slurm: its SLURM_JOB_ID (optional, since 1.2)
+    QString slurmNode; ///< agent under Slurm: its SLURMD_NODENAME (optional, since 1.2)
 };
 
 /** One task of a Run batch: the controller's attempt id and the plugin input. */

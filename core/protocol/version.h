@@ -7,6 +7,6 @@ namespace taskfleet::protocol {
 /** Bumped on breaking wire changes; peers with another major version refuse each other. */
 constexpr int ProtocolMajor = 1;
 /** Bumped on additive wire changes; peers with the same major and another minor interoperate. */
-constexpr int ProtocolMinor = 1; ///< 1.1: heartbeat ping/pong (round-trip probe)
+constexpr int ProtocolMinor = 2; ///< 1.1: heartbeat ping/pong (round-trip probe); 1.2: Slurm fields in hello
 
 } // namespace taskfleet::protocol

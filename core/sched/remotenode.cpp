@@ -73,20 +73,60 @@ RemoteNode::~RemoteNode()
     }
 }
 
+QString RemoteNode::id() const
+{
+    if (m_options.inbound)
+        return QStringLiteral("%1 (dialed in, %2)").arg(m_options.host, m_options.agentId.left(8));
+    return address();
+}
+
 QString RemoteNode::address() const
 {
+    if (m_options.inbound) // the agent's port is an ephemeral one of its current link: only its address says much
+        return QStringLiteral("%1 (dialed in)").arg(m_options.host);
     return net::formatNodeAddress(m_options.host, m_options.port);
 }
 
 QString RemoteNode::name() const
 {
-    return m_peer.hostName.isEmpty() ? address() : QStringLiteral("%1 (%2)").arg(m_peer.hostName, address());
+    if (m_peer.hostName.isEmpty())
+        return address();
+    if (!m_peer.slurmJob.isEmpty())
+        return QStringLiteral("%1 (%2, Slurm job %3)").arg(m_peer.hostName, address(), m_peer.slurmJob);
+    return QStringLiteral("%1 (%2)").arg(m_peer.hostName, address());
 }
 
 void RemoteNode::start()
 {
+    if (m_options.inbound) {
+        if (!m_channel)
+            setState(NodeState::Connecting, QStringLiteral("waiting for the agent to connect"));
+        return;
+    }
     if (!m_channel && !m_reconnect.isActive())
         connectNow();
+}
+
+void RemoteNode::adopt(net::SecureChannel *channel, const QCborMap &agentHello)
+{
+    if (net::SecureChannel *old = m_channel) {
+        const QString reason = QStringLiteral("the agent connected again");
+        onClosed(reason);
+        old->close(reason);
+    }
+    if (m_state == NodeState::Incompatible)
+        setState(NodeState::Connecting, QString()); // a new link, maybe from an upgraded agent: judge it anew
+    m_helloReceived = false;
+    m_onlineThisAttempt = false;
+    m_agentError.clear();
+    m_agentBusy = false;
+    m_channel = channel;
+    channel->setParent(this);
+    connect(channel, &net::SecureChannel::messageReceived, this, &RemoteNode::onMessage);
+    connect(channel, &net::SecureChannel::closed, this, &RemoteNode::onClosed);
+    m_lastHeardMs = m_lastSentMs = m_clock.elapsed();
+    onReady();
+    onMessage(agentHello);
 }
 
 void RemoteNode::reconnect()
@@ -98,13 +138,17 @@ void RemoteNode::reconnect()
     }
     m_reconnect.stop();
     m_backoffMs = 1000;
+    if (m_options.inbound) { // the agent dials again on its own (its ControllerDialer)
+        setState(NodeState::Connecting, QStringLiteral("waiting for the agent to connect again"));
+        return;
+    }
     setState(NodeState::Connecting, QString());
     connectNow();
 }
 
 void RemoteNode::connectNow()
 {
-    if (m_state == NodeState::Incompatible)
+    if (m_state == NodeState::Incompatible || m_options.inbound)
         return;
     m_helloReceived = false;
     m_onlineThisAttempt = false;
@@ -636,7 +680,12 @@ void RemoteNode::onClosed(const QString &channelReason)
         ++m_failedAttempts;
 
     int delay = m_backoffMs;
-    if (m_state == NodeState::Incompatible) {
+    if (m_options.inbound) {
+        // Nothing to dial: the agent's dialer comes back (within 1-30 s), and adopt() takes the new link.
+        if (m_state != NodeState::Incompatible)
+            setState(NodeState::Offline, reason + QStringLiteral(" — waiting for the agent to connect again"));
+        delay = -1;
+    } else if (m_state == NodeState::Incompatible) {
         delay = -1; // never retried
     } else if (channelReason.contains(QStringLiteral("secrets differ"))) {
         setState(NodeState::Refused, channelReason);

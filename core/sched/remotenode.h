@@ -23,6 +23,12 @@ struct RemoteNodeOptions {
     int maxBackoffMs = 30000; ///< reconnect delays grow 1, 2, 4 ... up to this
     /** Credit covers the link's round trip (see credit()); off only to measure the old rule (bench_distance). */
     bool delayCredit = true;
+    /**
+     * The agent dials us (AgentListener; taskfleet-agent --connect): the node never dials, it adopts each
+     * connection the agent makes; \a host is the agent's address, \a agentId its node id (from its hello).
+     */
+    bool inbound = false;
+    QString agentId;
 };
 
 /**
@@ -51,11 +57,27 @@ public:
     explicit RemoteNode(RemoteNodeOptions options, QObject *parent = nullptr);
     ~RemoteNode() override;
 
-    /** Starts connecting (call once, after the node was connected to the controller). */
+    /** Starts connecting (call once, after the node was connected to the controller); nothing for an inbound node. */
     void start();
+    /**
+     * Inbound nodes: takes over \a channel, a TLS session the agent opened to our AgentListener, whose
+     * first frame \a agentHello the listener already read. A link still open is dropped first (the agent
+     * redialed before we noticed the old one die); its tasks are reported lost as usual.
+     */
+    void adopt(net::SecureChannel *channel, const QCborMap &agentHello);
 
-    /** "host:port": stable for the node's lifetime (the agent's own id is agentNodeId()). */
-    QString id() const override { return address(); }
+    /**
+     * Dialed nodes: "host:port". Inbound nodes: "HOST (dialed in, AGENTID8)", the agent's address and node
+     * id (a redial from another port is the same node). Stable for the node's lifetime either way.
+     */
+    QString id() const override;
+    /** True for a node whose agent dialed us (taskfleet-agent --connect). */
+    bool isInbound() const { return m_options.inbound; }
+    /** Inbound nodes: the agent's node id they were created for (empty for dialed nodes). */
+    QString inboundAgentId() const { return m_options.agentId; }
+    /** The agent's Slurm job id and node name from its hello; empty when it does not run under Slurm. */
+    QString slurmJob() const { return m_peer.slurmJob; }
+    QString slurmNode() const { return m_peer.slurmNode; }
     QString name() const override;
     QString address() const override;
     NodeState state() const override { return m_state; }
