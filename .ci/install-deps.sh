@@ -12,9 +12,11 @@ packages=(
     python3-cloudpickle python3-numpy   # lambdas and closures by value; pp's typical programs
     python3-joblib python3-sklearn      # the joblib backend's tests (scikit-learn's GridSearchCV)
     iproute2        # network namespaces for the multi-host discovery tests
+    iptables        # a firewalled agent (inbound SYNs dropped) in the reverse-connection test
     xvfb xauth      # a display for the desktop app on headless machines
     clang libclang-rt-14-dev   # libFuzzer for the fuzz targets
     clang-format    # the format check (.clang-format, .ci/format-check.sh)
+    slurm-wlm munge # a real single-host Slurm for the Slurm agents' test
 )
 
 missing=()

@@ -17,6 +17,8 @@ constexpr int FirstDelayMs = 1000;
 constexpr int MaxDelayMs = 30000;
 /** A session that lasted this long was a working link: the next dial starts from the first delay again. */
 constexpr qint64 StableSessionMs = 10000;
+/** After a busy refusal: this plus up to 4 times this of jitter (see scheduleRedial()). */
+constexpr int BusyDelayMs = 500;
 } // namespace
 
 ControllerDialer::ControllerDialer(QString host, quint16 port, net::ChannelOptions options, QObject *parent)
@@ -87,8 +89,13 @@ void ControllerDialer::onDialClosed(const QString &reason)
                                      << "(check --secret-file on both sides)";
         return scheduleRedial(MaxDelayMs, reason);
     }
-    const QString why = m_busy ? QStringLiteral("the controller is at its pending-handshake limit") : reason;
-    scheduleRedial(m_backoffMs, why);
+    if (m_busy) {
+        // Turned away at the controller's pre-authentication limits (many agents dialing at once): the
+        // controller is up and admits a few at a time, so come back soon, at a random moment of the next
+        // seconds, without growing the backoff that is meant for a controller that is down.
+        return scheduleRedial(BusyDelayMs, QStringLiteral("the controller is at its pending-handshake limit"));
+    }
+    scheduleRedial(m_backoffMs, reason);
     m_backoffMs = std::min(m_backoffMs * 2, MaxDelayMs);
 }
 
@@ -106,7 +113,9 @@ void ControllerDialer::scheduleRedial(int baseMs, const QString &reason)
     m_lastError = reason;
     if (m_stopped)
         return;
-    const int jitter = int(QRandomGenerator::global()->bounded(baseMs / 4 + 1));
+    // A quarter of jitter spreads agents cut off together; a busy refusal spreads them over 0.5-2.5 s.
+    const int spread = baseMs == BusyDelayMs ? 4 * baseMs : baseMs / 4;
+    const int jitter = int(QRandomGenerator::global()->bounded(spread + 1));
     const int delay = baseMs + jitter;
     qCInfo(lcAgent).noquote() << "controller" << target() << "—" << reason << "— dialing again in"
                               << double(delay) / 1000.0 << "s";

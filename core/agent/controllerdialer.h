@@ -19,8 +19,9 @@ namespace taskfleet::agent {
  * connected() and is an ordinary session from then on (hello both ways, run, results...). When that channel
  * closes, or a dial fails, the dialer dials again after a delay: 1 s after a session that lasted, else
  * doubling from 1 s up to 30 s; a wrong secret waits 30 s. Each delay has up to 25 % random jitter, so a
- * hundred agents cut off together do not all return in the same millisecond (a controller's
- * pre-authentication limits would turn most of them away, and they would all retry in step again).
+ * hundred agents cut off together do not all return in the same millisecond. A controller that turns the
+ * agent away at its pre-authentication limits (the busy alert: many agents dialing at once) is up and
+ * admits a few at a time, so that retry comes at a random moment 0.5-2.5 s later, the backoff unchanged.
  *
  * Lives on the agent's thread; never blocks. The channel handed out is owned by the receiver.
  */

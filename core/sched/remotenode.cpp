@@ -75,15 +75,15 @@ RemoteNode::~RemoteNode()
 
 QString RemoteNode::id() const
 {
-    if (m_options.inbound)
-        return QStringLiteral("%1 (dialed in, %2)").arg(m_options.host, m_options.agentId.left(8));
     return address();
 }
 
 QString RemoteNode::address() const
 {
-    if (m_options.inbound) // the agent's port is an ephemeral one of its current link: only its address says much
-        return QStringLiteral("%1 (dialed in)").arg(m_options.host);
+    // An inbound agent's port is an ephemeral one of its current link: its address and node id say who it is
+    // (two agents on one host, or on one Slurm node, differ in the id).
+    if (m_options.inbound)
+        return QStringLiteral("dialed in from %1, %2").arg(m_options.host, m_options.agentId.left(8));
     return net::formatNodeAddress(m_options.host, m_options.port);
 }
 
@@ -92,7 +92,7 @@ QString RemoteNode::name() const
     if (m_peer.hostName.isEmpty())
         return address();
     if (!m_peer.slurmJob.isEmpty())
-        return QStringLiteral("%1 (%2, Slurm job %3)").arg(m_peer.hostName, address(), m_peer.slurmJob);
+        return QStringLiteral("%1 (%2; Slurm job %3)").arg(m_peer.hostName, address(), m_peer.slurmJob);
     return QStringLiteral("%1 (%2)").arg(m_peer.hostName, address());
 }
 

@@ -67,8 +67,9 @@ public:
     void adopt(net::SecureChannel *channel, const QCborMap &agentHello);
 
     /**
-     * Dialed nodes: "host:port". Inbound nodes: "HOST (dialed in, AGENTID8)", the agent's address and node
-     * id (a redial from another port is the same node). Stable for the node's lifetime either way.
+     * address(), stable for the node's lifetime: "host:port" for a dialed node; "dialed in from HOST, AGENTID8"
+     * for an inbound one (its address and the first 8 characters of its node id: a redial from another port
+     * is the same node, two agents on one host are two).
      */
     QString id() const override;
     /** True for a node whose agent dialed us (taskfleet-agent --connect). */
