@@ -124,7 +124,10 @@ def _write_wheel(wheel_directory, files):
     wheel = "%s-%s-py3-none-any.whl" % (NAME, _version())
     with zipfile.ZipFile(os.path.join(wheel_directory, wheel), "w", zipfile.ZIP_DEFLATED) as z:
         for path, data in files:
-            z.writestr(zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+            entry = zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0))
+            if path.endswith(".sbatch"):  # a script: pip keeps the executable bit of the entry's mode
+                entry.external_attr = 0o100755 << 16
+            z.writestr(entry, data, zipfile.ZIP_DEFLATED)
     return wheel
 
 
@@ -133,6 +136,13 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     for name in _sources():
         with open(os.path.join(PACKAGE_DIR, name), "rb") as f:
             files.append(("%s/%s" % (NAME, name), f.read()))
+    # The Slurm batch script, installed under the environment's prefix (share/taskfleet/slurm), where
+    # taskfleet.slurm.find_script() looks, as it does for the .deb's copy.
+    sbatch = os.path.join(os.path.dirname(HERE), "resources", "slurm", "taskfleet-agents.sbatch")
+    if os.path.isfile(sbatch):
+        with open(sbatch, "rb") as f:
+            files.append(("%s-%s.data/data/share/taskfleet/slurm/taskfleet-agents.sbatch" % (NAME, _version()),
+                          f.read()))
     return _write_wheel(wheel_directory, files)
 
 

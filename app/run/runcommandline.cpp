@@ -97,7 +97,13 @@ bool parseRunCommandLine(const QStringList &argumentList, RunCommandLine *out)
                        "firewall, or on Slurm nodes; default port 45460; 0 picks one and prints it). They show as "
                        "\"dialed in\" beside the --node agents, which this side dials."),
         QStringLiteral("[ADDR:]PORT"));
-    parser.addOptions({nodeOpt, listenOpt, secretFileOpt, secretOpt, connectTimeoutOpt});
+    const QCommandLineOption listenWaitOpt(
+        QStringLiteral("listen-wait"),
+        QStringLiteral("With --listen and no other node: wait up to SECONDS for the first agent to dial in before "
+                       "giving up with exit code 3 (default: --connect-timeout; raise it for agents queued by "
+                       "Slurm)."),
+        QStringLiteral("SECONDS"));
+    parser.addOptions({nodeOpt, listenOpt, listenWaitOpt, secretFileOpt, secretOpt, connectTimeoutOpt});
     // Discovery (issue 4, docs/discovery.md). QCommandLineParser has no optional values, so
     // "--discover=SECONDS" is rewritten to "--discover --discover-wait SECONDS" before parsing.
     const QCommandLineOption discoverOpt(
@@ -201,6 +207,15 @@ bool parseRunCommandLine(const QStringList &argumentList, RunCommandLine *out)
             return fail(out, QStringLiteral("--listen %1: %2").arg(parser.value(listenOpt), why));
         options.listen = parser.value(listenOpt).trimmed();
     }
+    if (parser.isSet(listenWaitOpt)) {
+        bool ok = false;
+        options.listenWaitSeconds = parser.value(listenWaitOpt).toInt(&ok);
+        if (!ok || options.listenWaitSeconds < 0 || options.listenWaitSeconds > 31 * 24 * 3600)
+            return fail(out, QStringLiteral("--listen-wait wants seconds from 0 to 2678400, not \"%1\"")
+                                 .arg(parser.value(listenWaitOpt)));
+    }
+    if (options.listenWaitSeconds < 0)
+        options.listenWaitSeconds = options.connectTimeoutSeconds;
     options.discover = parser.isSet(discoverOpt);
     {
         bool ok = false;

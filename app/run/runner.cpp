@@ -336,8 +336,8 @@ void Runner::onNodeWatchdog()
     for (sched::Node *n : m_controller->nodes())
         anyRemote = anyRemote || qobject_cast<sched::RemoteNode *>(n) != nullptr;
     const qint64 discoverWaitMs = m_options.discover ? qint64(m_options.discoverWaitSeconds) * 1000 : 0;
-    // --listen: agents dial in when they start (under Slurm, when the allocation begins): wait --connect-timeout.
-    const qint64 listenWaitMs = m_listener ? qint64(m_options.connectTimeoutSeconds) * 1000 : 0;
+    // --listen: agents dial in when they start (under Slurm, when the allocation begins): wait --listen-wait.
+    const qint64 listenWaitMs = m_listener ? qint64(m_options.listenWaitSeconds) * 1000 : 0;
     if (!anyRemote) {
         // --discover or --listen and nothing found (yet): wait, then give up.
         if (m_clock.elapsed() < std::max(discoverWaitMs, listenWaitMs))
@@ -345,9 +345,9 @@ void Runner::onNodeWatchdog()
         m_nodeWatchdog.stop();
         if (m_listener)
             printErr(QStringLiteral("taskfleet-run: --listen: no agent connected to port %1 within %2 s (--local-workers "
-                                    "is 0; --connect-timeout sets the wait); see docs/deploy.md")
+                                    "is 0; --listen-wait sets the wait); see docs/deploy.md")
                          .arg(m_listener->port())
-                         .arg(m_options.connectTimeoutSeconds));
+                         .arg(m_options.listenWaitSeconds));
         if (m_options.discover)
             printErr(QStringLiteral("taskfleet-run: --discover: no agent of this cluster answered within %1 s on UDP "
                                     "port %2 (--local-workers is 0); see docs/discovery.md \"My node is not seen\"")

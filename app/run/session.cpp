@@ -202,13 +202,13 @@ void Session::onNodeWatchdog()
         const qint64 discoverWaitMs = m_options.discover ? qint64(m_options.discoverWaitSeconds) * 1000 : 0;
         const qint64 elapsed = m_clock.elapsed();
         if (!anyAlive) {
-            const qint64 listenWaitMs = m_listener ? qint64(m_options.connectTimeoutSeconds) * 1000 : 0;
+            const qint64 listenWaitMs = m_listener ? qint64(m_options.listenWaitSeconds) * 1000 : 0;
             if (!anyRemote && m_listener && !m_options.discover) {
                 if (elapsed >= listenWaitMs)
                     reason = QStringLiteral("no node can run tasks: ncpus is 0 and no agent connected to port %1 "
                                             "within %2 s")
                                  .arg(m_listener->port())
-                                 .arg(m_options.connectTimeoutSeconds);
+                                 .arg(m_options.listenWaitSeconds);
             } else if (!anyRemote && !m_options.discover) {
                 reason
                     = QStringLiteral("no node can run tasks: ncpus is 0 and there are no ppservers (call set_ncpus)");

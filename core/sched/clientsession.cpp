@@ -2,6 +2,7 @@
 #include "clientsession.h"
 
 #include "node.h"
+#include "remotenode.h"
 #include "util/cborinteger.h"
 
 #include <QtCore/QPointer>
@@ -227,6 +228,13 @@ void ClientSession::replyNodes(const QCborValue &rid)
         row.insert(QStringLiteral("workers"), n->workerCount());
         row.insert(QStringLiteral("busy"), n->busyWorkers());
         row.insert(QStringLiteral("ready"), n->readyWorkers());
+        if (const auto *remote = qobject_cast<const RemoteNode *>(n)) {
+            row.insert(QStringLiteral("dialed_in"), remote->isInbound());
+            if (!remote->slurmJob().isEmpty()) {
+                row.insert(QStringLiteral("slurm_job"), remote->slurmJob());
+                row.insert(QStringLiteral("slurm_node"), remote->slurmNode());
+            }
+        }
         rows.append(row);
     }
     QCborMap reply;

@@ -7,6 +7,8 @@ code already uses, on the same engine.
 - Executor: a concurrent.futures.Executor (as_completed, wait, asyncio's run_in_executor).
 - Pool: multiprocessing.Pool's map, imap, imap_unordered, starmap, apply and their _async forms.
 - taskfleet.joblib: the joblib backend "taskfleet" (scikit-learn's n_jobs) once imported.
+- taskfleet.slurm: SlurmAgents, taskfleet-agents as a Slurm job that dial this program's
+  Server(listen=...) or Executor(listen=...).
 
 See docs/python.md.
 """

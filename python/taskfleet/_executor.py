@@ -182,14 +182,17 @@ class Executor(concurrent.futures.Executor):
 
     def __init__(self, max_workers: Optional[int] = None, ppservers: Tuple[str, ...] = (),
                  secret: Optional[str] = None, attach: Any = None, restart: bool = False,
-                 proto: int = pickle.HIGHEST_PROTOCOL, server: Optional[Server] = None) -> None:
+                 proto: int = pickle.HIGHEST_PROTOCOL, server: Optional[Server] = None,
+                 listen: Any = None, listen_wait: float = 600) -> None:
         """max_workers: local worker processes (None: one per CPU; 0: only agents). The other arguments
-        are Server's. server: share an existing Server (its engine and nodes) instead of starting one."""
+        are Server's (listen: agents dial this program, see taskfleet.slurm). server: share an existing
+        Server (its engine and nodes) instead of starting one."""
         if max_workers is not None and (not isinstance(max_workers, int) or max_workers < 0):
             raise ValueError("max_workers must be an integer >= 0")
         self._own = server is None
         self._server = server or Server("autodetect" if max_workers is None else max_workers, tuple(ppservers),
-                                        secret=secret, restart=restart, proto=proto, attach=attach)
+                                        secret=secret, restart=restart, proto=proto, attach=attach,
+                                        listen=listen, listen_wait=listen_wait)
         self._proto = proto
         self._lock = threading.Lock()
         self._shutdown = False

@@ -177,9 +177,13 @@ class Server:
     default_port = DEFAULT_PORT
 
     def __init__(self, ncpus="autodetect", ppservers=(), secret=None, restart=False, proto=2,
-                 socket_timeout=3600, attach=None):
+                 socket_timeout=3600, attach=None, listen=None, listen_wait=600):
         """pp's arguments; beyond pp, attach=True (or a socket path, or TASKFLEET_ATTACH=1 in the
-        environment) runs the jobs in the running desktop app instead, on its nodes, shown in its window."""
+        environment) runs the jobs in the running desktop app instead, on its nodes, shown in its window.
+
+        listen=PORT or "ADDR:PORT" lets agents dial this program (taskfleet-agent --connect HOST:PORT: agents
+        behind NAT or a firewall, or started by Slurm, see taskfleet.slurm); port 0 picks one, read back from
+        listen_port. With ncpus=0, jobs wait up to listen_wait seconds for the first agent."""
         if attach is None:
             attach = os.environ.get("TASKFLEET_ATTACH", "") not in ("", "0")
         if not isinstance(ppservers, tuple):
@@ -196,6 +200,12 @@ class Server:
         argv = ["--session", "-n", str(self._ncpus)]
         if restart:
             argv.append("-r")
+        self.listen_port = None
+        if listen is not None:
+            text = str(listen).strip()
+            if isinstance(listen, bool) or not text:
+                raise ValueError("listen wants a port or \"ADDR:PORT\", not %r" % (listen,))
+            argv += ["--listen", text, "--listen-wait", str(int(listen_wait))]
         discover = False
         for entry in ppservers:
             if not isinstance(entry, str):
@@ -226,13 +236,13 @@ class Server:
                 argv += ["--broadcast", address]
             argv += ["--discover-wait", os.environ.get("TASKFLEET_DISCOVER_WAIT", "5")]
         env = dict(os.environ)
-        if (self.ppservers or discover) and not attach:
+        if (self.ppservers or discover or listen is not None) and not attach:
             if secret is not None:
                 env["TASKFLEET_SECRET"] = secret  # the child's environment only: not visible in ps
             elif not env.get("TASKFLEET_SECRET"):
                 path = _agent_secret_file()
                 if path is None:
-                    raise ValueError("taskfleet: ppservers need the cluster secret: pass secret=..., set "
+                    raise ValueError("taskfleet: ppservers and listen need the cluster secret: pass secret=..., set "
                                      "TASKFLEET_SECRET, or run where taskfleet-agent stored its secret")
                 argv += ["--secret-file", path]
         # Like pp: the workers import the user's modules from the script's directory and the current one.
@@ -294,6 +304,8 @@ class Server:
         atexit.register(self.destroy)
         if not attach:
             self._wait_for_local_workers()
+            if listen is not None:
+                self._request("nodes")  # answered after the engine's hello, which names the port
 
     # ---- pp's API -------------------------------------------------------------------------------
 
@@ -464,6 +476,11 @@ class Server:
             elif n.get("state") == "online":
                 active[n["address"]] = n.get("workers", 0)
         return active
+
+    def nodes(self):
+        """Every node as a dict: name, address, state ("online", "offline", ...), workers, busy, local,
+        dialed_in (the agent dialed this program: listen=), slurm_job and slurm_node (agents under Slurm)."""
+        return [dict(n) for n in self._request("nodes")["nodes"]]
 
     def get_stats(self):
         """{node: statistics} with pp's fields (njobs, time, ncpus) and Taskfleet's (rate, failures, ...)."""
@@ -742,6 +759,7 @@ class Server:
             self._fail_all(TaskfleetError("taskfleet: " + message.get("text", "the engine failed")))
         elif kind == "hello":
             self.engine_pid = message.get("pid")
+            self.listen_port = message.get("listen")
 
     def _on_results(self, rows):
         jobs = self._jobs

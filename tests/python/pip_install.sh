@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: MIT
 # `pip install ./python` and `pip install -e ./python` work with no network (the build backend needs
 # nothing): a fresh venv, pip's default isolated build, --no-index. Each installed package imports and
-# reports the version of taskfleet/_version.py; the editable one is imported from the source tree and
+# reports the version of taskfleet/_version.py, with the Slurm batch script under the venv's share/; the editable one is imported from the source tree and
 # sees an edit at once; py.typed is installed (PEP 561).
 set -euo pipefail
 src="$1"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -r "$src" "$work/src"           # pip may write build files beside the sources: not into the checkout
+mkdir -p "$work/resources" && cp -r "$src/../resources/slurm" "$work/resources/slurm"  # the wheel carries it
 /usr/bin/python3 -m venv "$work/venv"
 pip=("$work/venv/bin/pip" --no-cache-dir --disable-pip-version-check -q)
 py="$work/venv/bin/python"
@@ -24,6 +25,9 @@ case "$where" in
 esac
 [ "$version" = "$expected" ] || { echo "installed version $version, _version.py says $expected" >&2; exit 1; }
 [ -f "$where/py.typed" ] || { echo "py.typed is not installed" >&2; exit 1; }
+script=$("$py" -c 'from taskfleet.slurm import find_script; print(find_script())')
+[ "$script" = "$work/venv/share/taskfleet/slurm/taskfleet-agents.sbatch" ] && [ -x "$script" ] \
+    || { echo "the Slurm batch script is not installed into the venv (found: $script)" >&2; exit 1; }
 shown=$("$work/venv/bin/pip" show taskfleet)
 grep -q "^Version: $expected\$" <<<"$shown"
 "${pip[@]}" uninstall -y taskfleet

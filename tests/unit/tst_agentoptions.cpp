@@ -116,6 +116,24 @@ private slots:
         QVERIFY(parse({QStringLiteral("--discovery-port"), QStringLiteral("0"), QStringLiteral("--no-discovery")}).ok);
     }
 
+    /** --connect (repeatable) dials controllers; --no-listen needs one, and turns discovery off (no port to announce). */
+    void connectAndNoListen()
+    {
+        const Parsed both = parse({QStringLiteral("--connect"), QStringLiteral("head.lan:45460"), QStringLiteral("--connect"),
+                                   QStringLiteral("[::1]:7"), QStringLiteral("-w"), QStringLiteral("3")});
+        QVERIFY2(both.ok, qPrintable(both.message));
+        QCOMPARE(both.cl.server.connectTo, (QStringList {QStringLiteral("head.lan:45460"), QStringLiteral("[::1]:7")}));
+        QVERIFY(both.cl.server.listen); // dialing as well as listening
+        QVERIFY(both.cl.discoveryEnabled);
+        const Parsed only = parse({QStringLiteral("--connect"), QStringLiteral("10.0.0.1:45460"), QStringLiteral("--no-listen")});
+        QVERIFY2(only.ok, qPrintable(only.message));
+        QVERIFY(!only.cl.server.listen);
+        QVERIFY(!only.cl.discoveryEnabled);
+        const Parsed nowhere = parse({QStringLiteral("--no-listen")});
+        QVERIFY(!nowhere.ok);
+        QVERIFY2(nowhere.message.contains(QStringLiteral("--no-listen needs --connect")), qPrintable(nowhere.message));
+    }
+
     void badValues_data()
     {
         QTest::addColumn<QStringList>("args");
@@ -143,6 +161,10 @@ private slots:
         QTest::newRow("stray argument") << QStringList {QStringLiteral("job.json")}
                                         << QStringLiteral("unexpected argument \"job.json\"");
         QTest::newRow("missing value") << QStringList {QStringLiteral("-w")} << QStringLiteral("Missing value after");
+        QTest::newRow("connect without port") << QStringList {QStringLiteral("--connect"), QStringLiteral("head.lan")}
+                                              << QStringLiteral("--connect \"head.lan\": the port is missing");
+        QTest::newRow("connect bad port") << QStringList {QStringLiteral("--connect"), QStringLiteral("head:99999")}
+                                          << QStringLiteral("is not a port number");
     }
 
     void badValues()
@@ -162,7 +184,8 @@ private slots:
         QVERIFY(!help.ok);
         QCOMPARE(help.exitCode, 0);
         for (const char *flag : {"--port", "--workers", "--secret-file", "--restart-workers", "--idle-exit",
-                                 "--socket-timeout", "--pid-file", "--allow-command", "--no-python", "--no-discovery"})
+                                 "--socket-timeout", "--pid-file", "--allow-command", "--no-python", "--no-discovery",
+                                 "--connect", "--no-listen"})
             QVERIFY2(help.message.contains(QLatin1String(flag)), flag);
         const Parsed version = parse({QStringLiteral("--version")});
         QVERIFY(!version.ok);

@@ -68,6 +68,45 @@ private slots:
         }
     }
 
+    /** --listen's [ADDR:]PORT: a port alone means every interface; names are refused (a listener binds an address). */
+    void listenAddresses_data()
+    {
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<QString>("address"); // empty: refused
+        QTest::addColumn<int>("port");
+        QTest::newRow("port") << QStringLiteral("45460") << QStringLiteral("any") << 45460;
+        QTest::newRow(":port") << QStringLiteral(":45461") << QStringLiteral("any") << 45461;
+        QTest::newRow("*:port") << QStringLiteral("*:7") << QStringLiteral("any") << 7;
+        QTest::newRow("any free") << QStringLiteral("127.0.0.1:0") << QStringLiteral("127.0.0.1") << 0;
+        QTest::newRow("v4") << QStringLiteral(" 10.1.2.3:45460 ") << QStringLiteral("10.1.2.3") << 45460;
+        QTest::newRow("v6") << QStringLiteral("[::1]:45460") << QStringLiteral("::1") << 45460;
+        QTest::newRow("name") << QStringLiteral("head.lan:45460") << QString() << 0;
+        QTest::newRow("bare v6") << QStringLiteral("::1:45460") << QString() << 0;
+        QTest::newRow("too big") << QStringLiteral("65536") << QString() << 0;
+        QTest::newRow("sign") << QStringLiteral("+80") << QString() << 0;
+        QTest::newRow("empty") << QString() << QString() << 0;
+        QTest::newRow("no port") << QStringLiteral("10.1.2.3:") << QString() << 0;
+    }
+
+    void listenAddresses()
+    {
+        QFETCH(QString, text);
+        QFETCH(QString, address);
+        QFETCH(int, port);
+        QHostAddress a;
+        quint16 p = 1;
+        QString why;
+        const bool ok = net::parseListenAddress(text, &a, &p, &why);
+        if (address.isEmpty()) {
+            QVERIFY2(!ok, qPrintable(text));
+            QVERIFY(!why.isEmpty());
+            return;
+        }
+        QVERIFY2(ok, qPrintable(why));
+        QCOMPARE(a, address == QLatin1String("any") ? QHostAddress(QHostAddress::Any) : QHostAddress(address));
+        QCOMPARE(int(p), port);
+    }
+
     /** formatNodeAddress() writes what parseNodeAddress() reads back (the node ids the window keys on). */
     void formatsWhatItParses()
     {

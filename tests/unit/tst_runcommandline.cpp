@@ -97,6 +97,30 @@ private slots:
         QVERIFY(!cl.warnings.isEmpty()); // a secret on the command line is visible in ps
     }
 
+    /** --listen needs the secret too; --listen-wait defaults to --connect-timeout. */
+    void listenNeedsASecretAndWaitsConnectTimeout()
+    {
+        QTemporaryDir dir;
+        const QString secret = dir.filePath(QStringLiteral("s"));
+        QVERIFY(test::writeSecretFile(secret, "file secret"));
+        bool ok = false;
+        RunCommandLine cl = parse({QStringLiteral("--listen"), QStringLiteral("45460"), QStringLiteral("job.json")}, &ok);
+        QVERIFY(!ok);
+        QVERIFY2(cl.message.contains(QStringLiteral("--listen")) && cl.message.contains(QStringLiteral("secret")),
+                 qPrintable(cl.message));
+        cl = parse({QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"), QStringLiteral("--connect-timeout"),
+                    QStringLiteral("7"), QStringLiteral("--secret-file"), secret, QStringLiteral("job.json")},
+                   &ok);
+        QVERIFY2(ok, qPrintable(cl.message));
+        QCOMPARE(cl.options.listen, QStringLiteral("127.0.0.1:0"));
+        QCOMPARE(cl.options.listenWaitSeconds, 7);
+        cl = parse({QStringLiteral("--listen"), QStringLiteral("0"), QStringLiteral("--listen-wait"), QStringLiteral("900"),
+                    QStringLiteral("--secret-file"), secret, QStringLiteral("job.json")},
+                   &ok);
+        QVERIFY2(ok, qPrintable(cl.message));
+        QCOMPARE(cl.options.listenWaitSeconds, 900);
+    }
+
     void badValuesAreRefusedWithTheirName_data()
     {
         QTest::addColumn<QStringList>("args");
@@ -111,6 +135,10 @@ private slots:
                               << QString::fromLatin1("--discover-wait wants seconds");
         QTest::newRow("port") << args({"--discovery-port", "70000", "j.json"})
                               << QString::fromLatin1("--discovery-port wants a port");
+        QTest::newRow("listen") << args({"--listen", "head.lan:45460", "j.json"})
+                                << QString::fromLatin1("--listen head.lan:45460");
+        QTest::newRow("listen wait") << args({"--listen", "0", "--listen-wait", "x", "j.json"})
+                                     << QString::fromLatin1("--listen-wait wants seconds");
         QTest::newRow("broadcast") << args({"--broadcast", "lan", "j.json"})
                                    << QString::fromLatin1("--broadcast wants an IP address");
         QTest::newRow("no job") << args({}) << QString::fromLatin1("no job file given");
