@@ -25,6 +25,8 @@ AppSettings AppSettings::load()
     a.discoveryPort = quint16(s.value(QStringLiteral("network/discoveryPort"), DefaultDiscoveryPort).toUInt());
     a.discovery = s.value(QStringLiteral("network/discovery"), true).toBool();
     a.manualNodes = s.value(QStringLiteral("network/nodes")).toStringList();
+    a.acceptAgents = s.value(QStringLiteral("network/acceptAgents"), false).toBool();
+    a.listenPort = quint16(s.value(QStringLiteral("network/listenPort"), DefaultListenPort).toUInt());
     return a;
 }
 
@@ -44,6 +46,8 @@ void AppSettings::save() const
     s.setValue(QStringLiteral("network/agentPort"), agentPort);
     s.setValue(QStringLiteral("network/discoveryPort"), discoveryPort);
     s.setValue(QStringLiteral("network/discovery"), discovery);
+    s.setValue(QStringLiteral("network/acceptAgents"), acceptAgents);
+    s.setValue(QStringLiteral("network/listenPort"), listenPort);
 }
 
 QString AppSettings::secretFilePath()

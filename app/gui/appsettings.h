@@ -15,12 +15,15 @@ namespace taskfleet::gui {
 struct AppSettings {
     static constexpr quint16 DefaultAgentPort = 45450;
     static constexpr quint16 DefaultDiscoveryPort = 45451;
+    static constexpr quint16 DefaultListenPort = 45460; ///< net::DefaultListenPort
 
     int localWorkers = -1; ///< -1: one per logical CPU
     QStringList pluginFolders;
     quint16 agentPort = DefaultAgentPort;
     quint16 discoveryPort = DefaultDiscoveryPort;
     bool discovery = true;
+    bool acceptAgents = false; ///< agents may dial this computer (taskfleet-agent --connect) on listenPort
+    quint16 listenPort = DefaultListenPort;
     QStringList manualNodes; ///< agents added with Nodes ▸ Add Node… ("host:port"), added again at start
 
     static AppSettings load();

@@ -49,6 +49,7 @@ int main(int argc, char *argv[])
         "  taskfleet                                   open the window (agents on the LAN are discovered)\n"
         "  taskfleet -n 4 resources/jobs/mandelbrot.json   4 local workers, queue a job at start\n"
         "  taskfleet -n 0 --node 192.168.1.20:45450 --secret-file ~/.config/taskfleet.secret job.json\n"
+        "  taskfleet --listen 45460                    agents may dial in (taskfleet-agent --connect THIS-HOST:45460)\n"
         "  taskfleet --plugin-path ~/myplugins/build --export-stats stats.csv"));
     parser.addHelpOption();
     parser.addVersionOption();
@@ -70,6 +71,12 @@ int main(int argc, char *argv[])
                                            QStringLiteral("Read the cluster secret for agents from FILE "
                                                           "(else the one in Settings, else TASKFLEET_SECRET)."),
                                            QStringLiteral("FILE"));
+    const QCommandLineOption listenOpt(
+        QStringLiteral("listen"),
+        QStringLiteral("Let agents dial this computer at [ADDR:]PORT (taskfleet-agent --connect; for agents behind NAT, "
+                       "a firewall or on Slurm nodes; shown as \"dialed in\" in the Nodes table). Default: as Settings "
+                       "say (off unless \"Agents may connect\" is ticked)."),
+        QStringLiteral("[ADDR:]PORT"));
     const QCommandLineOption scriptSocketOpt(
         QStringLiteral("script-socket"),
         QStringLiteral("Python scripts attach at PATH (default: %1).").arg(taskfleet::sched::defaultScriptSocketPath()),
@@ -87,6 +94,7 @@ int main(int argc, char *argv[])
     parser.addOption(resumeOpt);
     parser.addOption(noResumeOpt);
     parser.addOption(nodeOpt);
+    parser.addOption(listenOpt);
     parser.addOption(scriptSocketOpt);
     parser.addOption(noScriptsOpt);
     parser.addOption(secretFileOpt);
@@ -118,6 +126,16 @@ int main(int argc, char *argv[])
             return 2;
         }
         options.nodes.append(node);
+    }
+    if (parser.isSet(listenOpt)) {
+        QHostAddress address;
+        quint16 port = 0;
+        QString why;
+        if (!taskfleet::net::parseListenAddress(parser.value(listenOpt), &address, &port, &why)) {
+            std::fprintf(stderr, "taskfleet: --listen %s: %s\n", qPrintable(parser.value(listenOpt)), qPrintable(why));
+            return 2;
+        }
+        options.listen = parser.value(listenOpt).trimmed();
     }
     if (parser.isSet(secretFileOpt)) {
         options.secretFile = QDir::current().absoluteFilePath(parser.value(secretFileOpt));

@@ -154,6 +154,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget *parent)
             showError(tr("node %1: %2").arg(address, why));
     }
     applyDiscovery();
+    applyAgentListener();
     openJournal();
     if (!m_options.scriptSocket.isEmpty()) {
         QString pluginError;
@@ -1088,6 +1089,9 @@ void MainWindow::onSettings()
         if (dialog->secretChanged() || m_settings.discovery != old.discovery
             || m_settings.discoveryPort != old.discoveryPort)
             applyDiscovery();
+        if (dialog->secretChanged() || m_settings.acceptAgents != old.acceptAgents
+            || m_settings.listenPort != old.listenPort)
+            applyAgentListener();
         if (m_settings.localWorkers != old.localWorkers)
             m_host->setNodeWorkerCount(QStringLiteral("local"), m_settings.localWorkers >= 0
                                                                     ? m_settings.localWorkers
@@ -1143,6 +1147,25 @@ void MainWindow::applyDiscovery()
         return;
     }
     m_host->enableDiscovery(*config, secret.secret);
+}
+
+void MainWindow::applyAgentListener()
+{
+    QHostAddress address = QHostAddress::Any;
+    quint16 port = m_settings.listenPort;
+    QString why;
+    if (!m_options.listen.isEmpty()) {
+        if (!net::parseListenAddress(m_options.listen, &address, &port, &why))
+            return log(tr("agents cannot connect: --listen %1: %2").arg(m_options.listen, why));
+    } else if (!m_options.useSettings || !m_settings.acceptAgents) {
+        return m_host->disableAgentListener();
+    }
+    const net::SecretResult secret = clusterSecret();
+    if (!secret.ok()) {
+        m_host->disableAgentListener();
+        return log(tr("agents cannot connect: %1").arg(secret.error));
+    }
+    m_host->enableAgentListener(address, port, secret.secret);
 }
 
 void MainWindow::onDiscoveryRejections(const QString &summary)

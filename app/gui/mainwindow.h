@@ -51,6 +51,7 @@ struct MainWindowOptions {
     bool useSettings = true;    ///< read AppSettings (tests turn this off)
     QStringList nodes;          ///< agents to add at start, "HOST:PORT" each (--node)
     QString secretFile;         ///< the cluster secret for agents comes from this file (--secret-file)
+    QString listen;             ///< agents may dial here, "[ADDR:]PORT" (--listen); empty: as Settings say
     /** Discovery: unset = as Settings say (on, UDP port from Settings; never without useSettings); set = these sockets. */
     std::optional<net::ListenerConfig> discovery;
     /** Where Python scripts attach (taskfleet.Server(attach=True), docs/python.md); empty: they cannot. */
@@ -193,6 +194,8 @@ private:
     void openPluginFile(const QString &path, const exec::PluginInfo &plugin);
     void openPythonFile(const QString &path);
     void applyDiscovery();
+    /** Agents may dial this window's controller: --listen, else Settings' "agents may connect" port. */
+    void applyAgentListener();
     void onDiscoveryRejections(const QString &summary);
 
     void onSnapshot(const sched::ClusterSnapshot &snapshot);

@@ -28,6 +28,9 @@ SettingsDialog::SettingsDialog(const AppSettings &settings, QWidget *parent)
     , m_agentPort(new QSpinBox(this))
     , m_discoveryPort(new QSpinBox(this))
     , m_discovery(new QCheckBox(tr("Find agents on the local network"), this))
+    , m_acceptAgents(new QCheckBox(tr("Agents may connect to this computer on port"), this))
+    , m_listenPort(new QSpinBox(this))
+    , m_original(settings)
 {
     setWindowTitle(tr("Settings")); // the system adds " — Taskfleet"
     m_workers->setRange(-1, 1024);
@@ -46,6 +49,13 @@ SettingsDialog::SettingsDialog(const AppSettings &settings, QWidget *parent)
     m_discoveryPort->setRange(1, 65535);
     m_discoveryPort->setValue(settings.discoveryPort);
     m_discovery->setChecked(settings.discovery);
+    m_acceptAgents->setChecked(settings.acceptAgents);
+    m_acceptAgents->setToolTip(tr("For agents that cannot be dialed (behind NAT or a firewall, on Slurm nodes): start "
+                                  "them with taskfleet-agent --connect THIS-COMPUTER:PORT and the same secret"));
+    m_listenPort->setRange(1, 65535);
+    m_listenPort->setValue(settings.listenPort);
+    m_listenPort->setEnabled(settings.acceptAgents);
+    connect(m_acceptAgents, &QCheckBox::toggled, m_listenPort, &QWidget::setEnabled);
 
     auto *folderButtons = new QHBoxLayout;
     auto *add = new QPushButton(tr("Add…"), this);
@@ -77,6 +87,11 @@ SettingsDialog::SettingsDialog(const AppSettings &settings, QWidget *parent)
     form->addRow(tr("Agent port:"), m_agentPort);
     form->addRow(tr("Discovery port:"), m_discoveryPort);
     form->addRow(QString(), m_discovery);
+    auto *listenRow = new QHBoxLayout;
+    listenRow->addWidget(m_acceptAgents);
+    listenRow->addWidget(m_listenPort);
+    listenRow->addStretch();
+    form->addRow(QString(), listenRow);
 
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
     connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
@@ -88,13 +103,16 @@ SettingsDialog::SettingsDialog(const AppSettings &settings, QWidget *parent)
 
 AppSettings SettingsDialog::settings() const
 {
-    AppSettings s;
+    AppSettings s = m_original; // what the dialog does not show (the nodes added by hand) stays
     s.localWorkers = m_workers->value();
+    s.pluginFolders.clear();
     for (int i = 0; i < m_folders->count(); ++i)
         s.pluginFolders.append(m_folders->item(i)->text());
     s.agentPort = quint16(m_agentPort->value());
     s.discoveryPort = quint16(m_discoveryPort->value());
     s.discovery = m_discovery->isChecked();
+    s.acceptAgents = m_acceptAgents->isChecked();
+    s.listenPort = quint16(m_listenPort->value());
     return s;
 }
 

@@ -43,6 +43,9 @@ private:
     QSpinBox *m_agentPort;
     QSpinBox *m_discoveryPort;
     QCheckBox *m_discovery;
+    QCheckBox *m_acceptAgents;
+    QSpinBox *m_listenPort;
+    AppSettings m_original;
     QString m_initialSecret;
 };
 

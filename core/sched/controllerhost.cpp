@@ -2,6 +2,7 @@
 // Runs a Controller (and its local node) on a thread of its own, for a window to drive.
 #include "controllerhost.h"
 
+#include "agentlistener.h"
 #include "clusterdiscovery.h"
 #include "localnode.h"
 #include "remotenode.h"
@@ -55,6 +56,7 @@ public:
                     qWarning("taskfleet: could not write statistics: %s", qPrintable(error));
             }
             stopDiscovery();
+            stopAgentListener();
             delete m_scripts; // before the controller: its sessions cancel their jobs there
             m_scripts = nullptr;
             delete m_snapshotTimer;
@@ -110,6 +112,34 @@ public:
         }
     }
 
+    void startAgentListener(const QHostAddress &address, quint16 port, const QByteArray &secret)
+    {
+        stopAgentListener();
+        if (!m_controller)
+            return;
+        AgentListenerOptions options;
+        options.server.channel = net::ChannelOptions::fromSecret(secret);
+        options.node.channel = options.server.channel;
+        m_listener = new AgentListener(m_controller, options, this);
+        if (!m_listener->listen(address, port)) {
+            emit m_host->eventLogged(
+                QStringLiteral("agents cannot connect to this computer: port %1: %2").arg(port).arg(m_listener->errorString()));
+            emit m_host->agentListenerChanged(0, m_listener->errorString());
+            stopAgentListener();
+            return;
+        }
+        emit m_host->eventLogged(QStringLiteral("agents may connect to this computer on port %1 (taskfleet-agent --connect "
+                                                "THIS-HOST:%1)")
+                                     .arg(m_listener->port()));
+        emit m_host->agentListenerChanged(m_listener->port(), QString());
+    }
+
+    void stopAgentListener()
+    {
+        delete m_listener; // the nodes it added stay (they wait for their agent to dial again)
+        m_listener = nullptr;
+    }
+
     void stopDiscovery()
     {
         delete m_discovery; // before the controller: it must outlive the discovery
@@ -160,6 +190,7 @@ private:
     ControllerHostOptions m_options;
     Controller *m_controller = nullptr;
     ClusterDiscovery *m_discovery = nullptr;
+    AgentListener *m_listener = nullptr;
     ScriptServer *m_scripts = nullptr;
     QTimer *m_snapshotTimer = nullptr;
     QTimer *m_flushTimer = nullptr;
@@ -314,6 +345,21 @@ void ControllerHost::disableDiscovery()
 {
     Backend *backend = m_backend;
     post([backend](Controller *) { backend->stopDiscovery(); });
+}
+
+void ControllerHost::enableAgentListener(const QHostAddress &address, quint16 port, const QByteArray &secret)
+{
+    Backend *backend = m_backend;
+    post([backend, address, port, secret](Controller *) { backend->startAgentListener(address, port, secret); });
+}
+
+void ControllerHost::disableAgentListener()
+{
+    Backend *backend = m_backend;
+    post([this, backend](Controller *) {
+        backend->stopAgentListener();
+        emit agentListenerChanged(0, QString());
+    });
 }
 
 void ControllerHost::enableScriptServer(const QString &path, const exec::PluginInfo &python)

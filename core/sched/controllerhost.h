@@ -81,6 +81,14 @@ public:
     /** Stops discovery; the nodes it added stay. */
     void disableDiscovery();
     /**
+     * Lets agents dial this controller (taskfleet-agent --connect): an AgentListener on \a address:\a port
+     * (0: any free port), replacing any running one, with the PSK of \a secret. agentListenerChanged() tells
+     * the port, or why it could not listen.
+     */
+    void enableAgentListener(const QHostAddress &address, quint16 port, const QByteArray &secret);
+    /** Stops accepting agents; the nodes of agents that dialed in stay (offline once their link ends). */
+    void disableAgentListener();
+    /**
      * Lets Python scripts of this user attach (taskfleet.Server(attach=True)): a ScriptServer at \a path
      * on the controller's thread, running their jobs with \a python. Their jobs come back through
      * jobSubmitted() with JobSpec::origin set. Success or failure is logged (eventLogged()).
@@ -106,6 +114,8 @@ signals:
     void taskReportReady(const taskfleet::sched::TaskReport &report);
     void eventLogged(const QString &message);
     void statisticsExported(const QStringList &files, const QString &error);
+    /** The agent listener now listens on \a port (0: it does not; \a error says why, empty when switched off). */
+    void agentListenerChanged(quint16 port, const QString &error);
     /** Discovery's summary of rejected agents ("2 agents at … answer with another secret"); empty: none. */
     void discoveryRejectionsChanged(const QString &summary);
 

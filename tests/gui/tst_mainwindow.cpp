@@ -40,6 +40,7 @@
 #include <QtCore/QSysInfo>
 #include <QtCore/QTemporaryDir>
 #include <QtCore/QUrl>
+#include <QtNetwork/QTcpServer>
 #include <QtNetwork/QUdpSocket>
 #include <QtGui/QDragEnterEvent>
 #include <QtGui/QDropEvent>
@@ -942,6 +943,78 @@ private slots:
             QVERIFY(gui::AppSettings::load().manualNodes.isEmpty());
             QVERIFY(w->close());
         }
+        QSettings().clear();
+        QVERIFY(gui::AppSettings::setSecret(QString(), &error));
+    }
+
+    /**
+     * Issue 24: with Settings' "agents may connect to this computer on port N", an agent that dials the window
+     * (--connect --no-listen) is a node, told apart in the Address column as one that dialed in; and saving the
+     * Settings dialog keeps the nodes added by hand (it used to drop them).
+     */
+    void agentsDialInOnTheSettingsPort()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QByteArray secretText = "dial-in window secret 0123456789";
+        const QString secretFile = dir.filePath(QStringLiteral("secret"));
+        QVERIFY(test::writeSecretFile(secretFile, secretText));
+        QString error;
+        QVERIFY2(gui::AppSettings::setSecret(QString::fromLatin1(secretText), &error), qPrintable(error));
+        quint16 port = 0;
+        {
+            QTcpServer probe;
+            QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
+            port = probe.serverPort();
+        }
+        gui::AppSettings settings;
+        settings.localWorkers = 0;
+        settings.discovery = false;
+        settings.acceptAgents = true;
+        settings.listenPort = port;
+        settings.manualNodes = {QStringLiteral("127.0.0.1:9")};
+        settings.save();
+
+        gui::MainWindowOptions options;
+        options.pluginPaths = {test::pluginDir()};
+        options.workerProgram = test::program(QStringLiteral("taskfleet-worker"));
+        options.useSettings = true;
+        MainWindow w(options);
+        w.show();
+        QProcess agent;
+        agent.start(test::program(QStringLiteral("taskfleet-agent")),
+                    {QStringLiteral("--connect"), QStringLiteral("127.0.0.1:%1").arg(port), QStringLiteral("--no-listen"),
+                     QStringLiteral("-w"), QStringLiteral("1"), QStringLiteral("--state-dir"),
+                     dir.filePath(QStringLiteral("state")), QStringLiteral("--secret-file"), secretFile,
+                     QStringLiteral("-t"), QStringLiteral("60")});
+        QVERIFY(agent.waitForStarted(10000));
+        const auto dialedInRow = [&w] {
+            for (int r = 0; r < w.nodesModel()->rowCount(); ++r)
+                if (w.nodesModel()->index(r, NodesModel::Address).data().toString().startsWith(
+                        QLatin1String("dialed in from 127.0.0.1, ")))
+                    return r;
+            return -1;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(dialedInRow() >= 0, 20000);
+        QTRY_COMPARE_WITH_TIMEOUT(w.nodesModel()->index(dialedInRow(), NodesModel::State).data().toString(),
+                                  QStringLiteral("online"), 20000);
+        QTRY_COMPARE_WITH_TIMEOUT(w.nodesModel()->index(dialedInRow(), NodesModel::Workers).data().toString(),
+                                  QStringLiteral("1"), 10000);
+        // The dialed node keeps its host:port; the one that dialed in says so.
+        QVERIFY(w.nodesModel()->rowOf(QStringLiteral("127.0.0.1:9")) >= 0);
+        grabFor(&w, QStringLiteral("dialed-in.png"));
+
+        menuAction(&w, QStringLiteral("Se&ttings…"))->trigger();
+        gui::SettingsDialog *dialog = nullptr;
+        QTRY_VERIFY_WITH_TIMEOUT((dialog = w.findChild<gui::SettingsDialog *>()) != nullptr, 5000);
+        QCOMPARE(dialog->settings().acceptAgents, true);
+        QCOMPARE(dialog->settings().listenPort, port);
+        dialog->accept();
+        QCOMPARE(gui::AppSettings::load().manualNodes, QStringList {QStringLiteral("127.0.0.1:9")});
+
+        agent.kill();
+        agent.waitForFinished(5000);
+        QVERIFY(w.close());
         QSettings().clear();
         QVERIFY(gui::AppSettings::setSecret(QString(), &error));
     }
