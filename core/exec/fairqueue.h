@@ -41,11 +41,46 @@ public:
     /** The lane to take from next: the non-empty one with the least worker time. Only valid if !empty(). */
     std::deque<Task> &next()
     {
+        return nextPreferring([](quint32) { return false; });
+    }
+
+    /**
+     * Like next(), but among the non-empty lanes for which \a preferred(lane) holds first (the pool's lanes
+     * below their fair share of the workers), if there are any.
+     */
+    template <typename Pred>
+    std::deque<Task> &nextPreferring(Pred preferred)
+    {
         Lane *best = nullptr;
-        for (Lane &l : m_lanes)
-            if (!l.tasks.empty() && (!best || l.usedUs < best->usedUs))
+        bool bestPreferred = false;
+        for (Lane &l : m_lanes) {
+            if (l.tasks.empty())
+                continue;
+            const bool p = preferred(l.id);
+            if (!best || (p && !bestPreferred) || (p == bestPreferred && l.usedUs < best->usedUs)) {
                 best = &l;
+                bestPreferred = p;
+            }
+        }
         return best->tasks;
+    }
+
+    /** True if \a lane has tasks waiting. */
+    bool hasTasks(quint32 lane) const
+    {
+        for (const Lane &l : m_lanes)
+            if (l.id == lane)
+                return !l.tasks.empty();
+        return false;
+    }
+
+    /** Calls \a f(lane) for every lane with tasks waiting. */
+    template <typename F>
+    void forEachWaitingLane(F f) const
+    {
+        for (const Lane &l : m_lanes)
+            if (!l.tasks.empty())
+                f(l.id);
     }
 
     /** Call after taking tasks from next() (or removing any): updates which lanes are active. */

@@ -12,6 +12,7 @@
 #include <QtCore/QFileInfo>
 #include <QtCore/QHash>
 #include <QtCore/QProcess>
+#include <QtCore/QSet>
 
 #include <algorithm>
 #include <csignal>
@@ -186,6 +187,8 @@ int WorkerPool::capacity(quint32 lane) const
 void WorkerPool::forgetLane(quint32 lane)
 {
     m_laneAverageUs.remove(lane);
+    m_laneSeenMs.remove(lane); // its session ended: nothing of it is on its way
+    scheduleDispatch();        // a worker held for it is free for the others
 }
 
 void WorkerPool::startWorker()
@@ -234,9 +237,63 @@ void WorkerPool::scheduleDispatch()
 
 void WorkerPool::submit(QVector<PoolTask> tasks)
 {
-    for (PoolTask &t : tasks)
-        m_queue.push(std::move(t));
+    const qint64 now = m_clock.elapsed();
+    for (qsizetype i = 0; i < tasks.size(); ++i) {
+        if (i == 0 || tasks.at(i).lane != tasks.at(i - 1).lane) // batches are of one lane: once per batch
+            m_laneSeenMs.insert(tasks.at(i).lane, now);
+        m_queue.push(std::move(tasks[i]));
+    }
     dispatch();
+}
+
+namespace {
+/**
+ * A lane (a controller's session) that had work within this long still counts as wanting its share of the
+ * workers, though its queue is empty right now: its next tasks are on their way (a controller keeps only a few
+ * queued here and sends more as results come back, a round trip later). Longer than a slow link's round trip;
+ * what a lane that has really finished costs the others is a worker held this long, once.
+ */
+constexpr qint64 LaneGraceMs = 1000;
+} // namespace
+
+struct WorkerPool::Shares {
+    QHash<quint32, int> busy; ///< workers holding a batch of each lane
+    QSet<quint32> active;     ///< lanes with work waiting, running, or seen within LaneGraceMs
+    int share = 0;            ///< live workers / active lanes, at least 1; 0: a single lane, no limit
+    bool below(quint32 lane) const { return share > 0 && busy.value(lane) < share; }
+    /** A free worker is held back from \a lane: it is at its share while another active lane, whose next
+     *  tasks are on their way, is below its own. */
+    template <typename HasTasks>
+    bool holdFrom(quint32 lane, HasTasks hasTasks) const
+    {
+        if (share == 0 || below(lane))
+            return false;
+        return std::any_of(active.cbegin(), active.cend(),
+                           [&](quint32 other) { return other != lane && below(other) && !hasTasks(other); });
+    }
+};
+
+WorkerPool::Shares WorkerPool::shares() const
+{
+    Shares s;
+    int workers = 0;
+    for (const auto &w : m_workers) {
+        if (w->gone)
+            continue;
+        workers += w->draining ? 0 : 1;
+        if (!w->inFlight.empty()) {
+            ++s.busy[w->inFlight.front().lane];
+            s.active.insert(w->inFlight.front().lane);
+        }
+    }
+    m_queue.forEachWaitingLane([&s](quint32 lane) { s.active.insert(lane); });
+    const qint64 now = m_clock.elapsed();
+    for (auto it = m_laneSeenMs.cbegin(); it != m_laneSeenMs.cend(); ++it)
+        if (now - it.value() < LaneGraceMs)
+            s.active.insert(it.key());
+    if (s.active.size() > 1)
+        s.share = std::max(1, workers / int(s.active.size()));
+    return s;
 }
 
 void WorkerPool::dispatch()
@@ -258,15 +315,33 @@ void WorkerPool::dispatch()
             ready.push_back(w.get());
     std::stable_sort(ready.begin(), ready.end(),
                      [](const Worker *a, const Worker *b) { return a->inFlight.size() < b->inFlight.size(); });
+    // Fair share between lanes (controllers): a free worker goes to the lane furthest below its share
+    // (live workers / active lanes), and a lane at its share does not take it while another active lane,
+    // whose next tasks are on their way, is below its own: that worker waits for them (at most LaneGraceMs,
+    // then housekeeping dispatches again). Without the hold, a controller with long tasks took every worker
+    // the other's few queued tasks left free, and the other waited for its whole job (issue 26).
+    Shares s = shares();
+    const auto hasTasks = [this](quint32 lane) { return m_queue.hasTasks(lane); };
     for (Worker *w : ready) {
-        while (!m_queue.empty() && hasRoom(w))
-            sendBatch(w);
+        while (!m_queue.empty() && hasRoom(w)) {
+            const bool idle = w->inFlight.empty();
+            // Shares are about free workers. Feeding ahead (a batch queued behind a short one) stays with the
+            // least served lane: preferring a lane below its share there put another lane's long task behind
+            // every short batch.
+            std::deque<PoolTask> &queue = idle ? m_queue.nextPreferring([&s](quint32 lane) { return s.below(lane); })
+                                               : m_queue.next();
+            const quint32 lane = queue.front().lane;
+            if (idle && s.holdFrom(lane, hasTasks))
+                break;
+            sendBatch(w, queue);
+            if (idle)
+                ++s.busy[lane];
+        }
     }
 }
 
-void WorkerPool::sendBatch(Worker *w)
+void WorkerPool::sendBatch(Worker *w, std::deque<PoolTask> &queue)
 {
-    std::deque<PoolTask> &queue = m_queue.next(); // the lane with the least worker time so far
     WorkBatch batch;
     batch.pluginPath = queue.front().pluginPath;
     batch.timeoutMs = queue.front().timeoutMs;
@@ -392,6 +467,7 @@ void WorkerPool::handleFrame(Worker *w, const QCborMap &message, QVector<WorkRes
             }
             const quint32 lane = w->inFlight.front().lane;
             m_queue.charge(lane, r.runtimeUs);
+            m_laneSeenMs.insert(lane, m_clock.elapsed());
             w->inFlight.pop_front();
             if (!w->output.isEmpty())
                 r.log = w->output.take(r.id);
@@ -550,6 +626,11 @@ void WorkerPool::onHousekeeping()
             w->process->kill();
         }
     }
+    // Lanes quiet for longer than their grace no longer count; a worker held for one goes back to work.
+    for (auto it = m_laneSeenMs.begin(); it != m_laneSeenMs.end();)
+        it = now - it.value() >= LaneGraceMs ? m_laneSeenMs.erase(it) : std::next(it);
+    if (!m_queue.empty())
+        dispatch();
     int active = 0;
     for (const auto &w : m_workers)
         active += (!w->gone && !w->draining) ? 1 : 0;

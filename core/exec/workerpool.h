@@ -102,7 +102,10 @@ private:
     double averageRuntimeUs(quint32 lane) const;
     int batchSize(quint32 lane) const;
     int depth(quint32 lane) const;
-    void sendBatch(Worker *w);
+    void sendBatch(Worker *w, std::deque<PoolTask> &queue);
+    /** The fair-share picture of this moment: see dispatch(). */
+    struct Shares;
+    Shares shares() const;
     void onStdout(Worker *w);
     void onStderr(Worker *w);
     void onFinished(Worker *w, int exitCode, bool crashed);
@@ -118,6 +121,7 @@ private:
     std::vector<std::unique_ptr<Worker>> m_workers;
     FairQueue<PoolTask> m_queue;
     QHash<quint32, double> m_laneAverageUs; // moving average of each lane's task runtime, sizes its batches
+    QHash<quint32, qint64> m_laneSeenMs;    // when each lane last submitted a task or had one finish (m_clock)
     bool m_dispatchPending = false;
     QTimer m_housekeeping;
     QElapsedTimer m_clock;

@@ -58,6 +58,7 @@ private slots:
     void heartbeatsAreSeparateFromTaskTime();
     void silentLinkNoticedWithinSeconds();
     void twoControllersShareAnAgentFairly();
+    void longTasksOfOneControllerDoNotStarveAnother();
     void otherAbiGetsNoTasks();
     void terminatedAgentSaysByeAndJobGoesOn();
     void signalsPidFileAndIdleExit();
@@ -775,6 +776,49 @@ void TestAgent::twoControllersShareAnAgentFairly()
     a.cancelJob(longJob.id);
     QVERIFY(QTest::qWaitFor([&] { return longJob.finished; }, 20000));
     QCOMPARE(longJob.records.size(), 120); // every task ended once: done or cancelled
+}
+
+// Issue 26: A keeps both workers of an agent busy with 4 s sleeps (two per worker); B's 20,000 tiny tasks
+// start while A's first two run. B may wait for one of A's tasks, not for A's whole job (16 s of sleeps on
+// 2 workers): once a worker frees, B keeps one (its fair share of two) even in the moments its queue at
+// the agent is empty, instead of A's next long task taking it.
+void TestAgent::longTasksOfOneControllerDoNotStarveAnother()
+{
+    AgentProcess agent;
+    QVERIFY2(agent.start(newStateDir(), secretFile(RightSecret), {QStringLiteral("-w"), QStringLiteral("2")}),
+             qPrintable(agent.error()));
+    auto controller = [&](sched::Controller &c) {
+        exec::WorkerPoolOptions none;
+        none.workers = 0;
+        c.addNode(new sched::LocalNode(none));
+        return addRemote(&c, agent, RightSecret);
+    };
+    sched::Controller a, b;
+    auto *na = controller(a);
+    auto *nb = controller(b);
+    QVERIFY(waitOnline({na, nb}));
+    QVector<sched::TaskRecord> warm;
+    QVERIFY(runJob(&b, job(QStringLiteral("echo"), range(200)), &warm)); // the echo plugin is loaded
+    QTest::qWait(1500); // B has been quiet past the pool's grace: A may take both workers
+
+    constexpr int LongMs = 4000;
+    JobWatch longJob(&a, job(QStringLiteral("sleep"), range(4, LongMs))); // 2 per worker
+    QVERIFY(QTest::qWaitFor([&] { return na->inFlight() >= 2; }, 20000));
+    QTest::qWait(200); // both of A's first sleeps have started
+    QElapsedTimer clock;
+    clock.start();
+    JobWatch tiny(&b, job(QStringLiteral("echo"), range(20000)));
+    QVERIFY(QTest::qWaitFor([&] { return tiny.finished; }, 60000));
+    const qint64 ms = clock.elapsed();
+    qInfo("B's 20,000 tiny tasks beside A's %d ms sleeps: %lld ms; A had %d of 4 done", LongMs, ms,
+          int(longJob.records.size()));
+    QCOMPARE(tiny.records.size(), 20000);
+    QVERIFY2(!longJob.finished, "A's job ended before B's: the test measured nothing");
+    QVERIFY2(ms > LongMs / 2, "B did not have to wait for A: both workers were not A's, the test measured nothing");
+    // Before: B waited for A's first two sleeps and then, its few queued tasks done, for the next two (8 s).
+    QVERIFY2(ms < LongMs + 1000 * test::timeScale(), qPrintable(QString::number(ms)));
+    QVERIFY(QTest::qWaitFor([&] { return longJob.finished; }, 30000));
+    QCOMPARE(longJob.records.size(), 4);
 }
 
 // SIGTERM mid-job: the agent says bye, the controller requeues at once, the job completes on the other agent.
