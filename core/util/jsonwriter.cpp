@@ -86,13 +86,24 @@ void appendJson(QByteArray &out, const QCborValue &value, const JsonSpill &spill
         return;
     case QCborValue::Double: {
         const double d = value.toDouble();
-        if (!std::isfinite(d)) {
-            out.append("null"); // JSON has no NaN or infinity
+        if (std::isnan(d)) {
+            // JSON has no NaN or infinity; null would silently change the value. Python's json module
+            // writes (and reads) these tokens: exact, and a strict reader refuses the line instead.
+            out.append("NaN");
+        } else if (std::isinf(d)) {
+            out.append(d > 0 ? "Infinity" : "-Infinity");
         } else if (d == std::floor(d) && std::fabs(d) < 1e15) {
+            if (d == 0 && std::signbit(d))
+                out.append('-'); // -0.0: qint64 has no negative zero
             out.append(QByteArray::number(qint64(d)));
             out.append(".0");
         } else {
-            out.append(QByteArray::number(d, 'g', 17));
+            const QByteArray text = QByteArray::number(d, 'g', 17);
+            out.append(text);
+            // 'g' writes 1e15 as "1000000000000000": the ".0" keeps it a double for every reader (Python's json
+            // and this project's read digits alone as an integer).
+            if (!text.contains('.') && !text.contains('e'))
+                out.append(".0");
         }
         return;
     }
@@ -144,13 +155,25 @@ void appendJson(QByteArray &out, const QCborValue &value, const JsonSpill &spill
         out.append('}');
         return;
     }
-    default: {
-        // Tags, simple types: the same mapping Qt documents for toJsonValue().
+    case QCborValue::Tag: {
+        // The tagged value, as toJsonValue() converts it, but written here: Qt's conversion turns a NaN
+        // inside into null. Only a byte string under an encoding hint (tags 21-23) goes Qt's way.
+        const QCborValue tagged = value.taggedValue();
+        const quint64 tag = quint64(value.tag());
+        if (!(tagged.isByteArray() && tag >= 21 && tag <= 23)) {
+            appendJson(out, tagged, spill);
+            return;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    {
+        // Extended types (date-time, URL, UUID, ...), simple types: the mapping Qt documents for toJsonValue().
         const QJsonValue j = value.toJsonValue();
         const QByteArray doc = QJsonDocument(QJsonArray {j}).toJson(QJsonDocument::Compact);
         out.append(doc.mid(1, doc.size() - 2));
-        return;
-    }
     }
 }
 

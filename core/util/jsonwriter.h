@@ -14,6 +14,9 @@ using JsonSpill = std::function<void(QByteArray &out)>;
 
 /**
  * Appends \a value as compact JSON. Byte strings become base64url text, as QCborValue::toJsonValue does.
+ * Unlike toJsonValue (which makes them null), NaN and the infinities are written exactly, as the tokens
+ * `NaN`, `Infinity` and `-Infinity` of Python's json module (which JSON itself lacks: a strict reader
+ * refuses such a line rather than read another value), and -0.0 keeps its sign. Tags: the tagged value.
  * Strings are escaped from their stored UTF-8 in runs, with no QString. With \a spill, it is called
  * whenever \a out grows past about a MiB while a big string is written.
  */
