@@ -5,6 +5,7 @@
 
 #include <QtCore/QCborArray>
 #include <QtCore/QCborMap>
+#include <QtCore/QVarLengthArray>
 
 #include <cerrno>
 #include <cmath>
@@ -22,11 +23,12 @@ constexpr int MaxDepth = 512;
 class Parser
 {
 public:
-    explicit Parser(const QByteArray &json, QVector<QCborValue> *topInputs = nullptr)
+    explicit Parser(const QByteArray &json, const JsonReadOptions &options = {})
         : m_p(json.constData())
         , m_begin(json.constData())
         , m_end(json.constData() + json.size())
-        , m_topInputs(topInputs)
+        , m_topInputs(options.topLevelInputs)
+        , m_uniqueKeys(options.uniqueKeys)
     {
     }
 
@@ -42,14 +44,14 @@ public:
     }
 
     QString error() const { return m_error; }
+    JsonRefusal refusal() const { return m_refusal; }
 
 private:
-    bool fail(const QString &what)
+    /** "line L, column C" of \a at (a column counts characters, not UTF-8 bytes). */
+    QString position(const char *at) const
     {
-        if (!m_error.isEmpty())
-            return false;
         int line = 1, column = 1;
-        for (const char *c = m_begin; c < m_p && c < m_end; ++c) {
+        for (const char *c = m_begin; c < at && c < m_end; ++c) {
             if (*c == '\n') {
                 ++line;
                 column = 1;
@@ -57,8 +59,37 @@ private:
                 ++column;
             }
         }
-        m_error = QStringLiteral("line %1, column %2: %3").arg(line).arg(column).arg(what);
+        return QStringLiteral("line %1, column %2").arg(line).arg(column);
+    }
+
+    bool fail(const QString &what, JsonRefusal refusal = JsonRefusal::NotJson)
+    {
+        if (!m_error.isEmpty())
+            return false;
+        m_error = QStringLiteral("%1: %2").arg(position(m_p), what);
+        m_refusal = refusal;
         return false;
+    }
+
+    /**
+     * At a value that is not JSON: if it is a NaN or an infinity as Python's json module (and JavaScript,
+     * and C's printf) spell them, says so, rather than "expected a JSON value".
+     */
+    bool failNonFinite()
+    {
+        const char *q = m_p;
+        if (q < m_end && (*q == '-' || *q == '+'))
+            ++q;
+        while (q < m_end && ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z')))
+            ++q;
+        const QByteArray word(m_p, q - m_p);
+        const QByteArray bare = word.toLower().mid(word.startsWith('-') || word.startsWith('+') ? 1 : 0);
+        if (bare != "nan" && bare != "inf" && bare != "infinity")
+            return fail(QStringLiteral("expected a JSON value"));
+        return fail(
+            QStringLiteral("%1 is not a JSON value: JSON has no NaN or infinity (give it as text, e.g. "
+                           "\"%2\", and convert it in the task: float(\"%2\") in Python)")
+                .arg(QString::fromLatin1(word), QString::fromLatin1(word.startsWith('+') ? word.mid(1) : word)));
     }
 
     void skipSpace()
@@ -71,7 +102,7 @@ private:
     {
         const qsizetype n = qsizetype(std::strlen(word));
         if (m_end - m_p < n || std::memcmp(m_p, word, size_t(n)) != 0)
-            return fail(QStringLiteral("expected a JSON value"));
+            return failNonFinite();
         m_p += n;
         *out = std::move(v);
         return true;
@@ -105,6 +136,7 @@ private:
     {
         ++m_p; // {
         QCborMap map;
+        QVarLengthArray<const char *, 16> keyStarts; // with m_uniqueKeys: where each key is, to name the first
         skipSpace();
         if (m_p < m_end && *m_p == '}') {
             ++m_p;
@@ -115,6 +147,7 @@ private:
             skipSpace();
             if (m_p >= m_end || *m_p != '"')
                 return fail(QStringLiteral("expected a key in double quotes"));
+            const char *keyStart = m_p;
             QString key;
             if (!string(&key))
                 return false;
@@ -137,7 +170,13 @@ private:
             } else if (!value(&v, depth + 1)) {
                 return false;
             }
+            const qsizetype before = map.size();
             map.insert(key, v); // a repeated key keeps the last value, as QJsonDocument does
+            if (m_uniqueKeys) {
+                if (map.size() == before) // the key was there: the map's own lookup found it, at no extra cost
+                    return failDuplicate(key, keyStart, keyStarts);
+                keyStarts.append(keyStart);
+            }
             skipSpace();
             if (m_p < m_end && *m_p == ',') {
                 ++m_p;
@@ -150,6 +189,30 @@ private:
             }
             return fail(QStringLiteral("expected ',' or '}' in an object"));
         }
+    }
+
+    /** Refuses the object whose key \a key at \a second repeats one of the keys at \a earlier. */
+    bool failDuplicate(const QString &key, const char *second, const QVarLengthArray<const char *, 16> &earlier)
+    {
+        QString first;
+        const char *const resume = m_p;
+        for (const char *at : earlier) {
+            m_p = at;
+            QString k;
+            if (string(&k) && k == key) { // read before, so it reads again without error
+                first = position(at);
+                break;
+            }
+        }
+        m_p = second;
+        QString shown = key.left(80);
+        shown.replace(QLatin1Char('\\'), QLatin1String("\\\\")).replace(QLatin1Char('"'), QLatin1String("\\\""));
+        const bool refused
+            = fail(QStringLiteral("duplicate key \"%1\"%2: a key may appear only once in an object")
+                       .arg(shown, first.isEmpty() ? QString() : QStringLiteral(" (first at %1)").arg(first)),
+                   JsonRefusal::DuplicateKey);
+        m_p = resume;
+        return refused;
     }
 
     bool array(QCborValue *out, int depth)
@@ -358,8 +421,10 @@ private:
         const char *start = m_p;
         if (m_p < m_end && *m_p == '-')
             ++m_p;
-        if (m_p >= m_end || !(*m_p >= '0' && *m_p <= '9'))
-            return fail(QStringLiteral("expected a JSON value"));
+        if (m_p >= m_end || !(*m_p >= '0' && *m_p <= '9')) {
+            m_p = start;
+            return failNonFinite();
+        }
         if (*m_p == '0' && m_p + 1 < m_end && m_p[1] >= '0' && m_p[1] <= '9')
             return fail(QStringLiteral("a number may not start with 0"));
         while (m_p < m_end && *m_p >= '0' && *m_p <= '9')
@@ -411,22 +476,26 @@ private:
     const char *m_begin;
     const char *m_end;
     QString m_error;
+    JsonRefusal m_refusal = JsonRefusal::NotJson;
     QVector<QCborValue> *m_topInputs; ///< where a top-level object's "inputs" elements go, or null
+    bool m_uniqueKeys;                ///< refuse a key repeated in one object
 };
 
 } // namespace
 
 bool parseJsonExact(const QByteArray &json, QCborValue *out, QString *error)
 {
-    return parseJsonExact(json, out, error, nullptr);
+    return parseJsonExact(json, out, error, JsonReadOptions {});
 }
 
-bool parseJsonExact(const QByteArray &json, QCborValue *out, QString *error, QVector<QCborValue> *topLevelInputs)
+bool parseJsonExact(const QByteArray &json, QCborValue *out, QString *error, const JsonReadOptions &options)
 {
-    Parser p(json, topLevelInputs);
+    Parser p(json, options);
     if (p.parse(out))
         return true;
     *error = p.error();
+    if (options.refusal)
+        *options.refusal = p.refusal();
     return false;
 }
 
