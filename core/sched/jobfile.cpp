@@ -175,11 +175,21 @@ std::optional<JobSpec> parseJobJson(const QByteArray &json, const QString &origi
     // and params are read from this tree. The other fields are checked on a QJsonObject made from it
     // without the inputs and params, which may be big (a second parse of a 50 MB input took longer than
     // running it).
+    // A key named twice is refused at every level: with QJsonDocument's rule (the last one wins),
+    // {"plugin": "echo", "plugin": "/etc/passwd"} would run a plugin the reader of the file does not see first.
     QCborValue exact;
     QString exactError;
     QVector<QCborValue> inputList; // the "inputs" array's values, each held once
-    if (!util::parseJsonExact(json, &exact, &exactError, &inputList)) {
-        p.say(QStringLiteral("not valid JSON: %1").arg(exactError));
+    util::JsonRefusal refusal = util::JsonRefusal::NotJson;
+    util::JsonReadOptions options;
+    options.uniqueKeys = true;
+    options.topLevelInputs = &inputList;
+    options.refusal = &refusal;
+    if (!util::parseJsonExact(json, &exact, &exactError, options)) {
+        if (refusal == util::JsonRefusal::DuplicateKey)
+            p.say(exactError);
+        else
+            p.say(QStringLiteral("not valid JSON: %1").arg(exactError));
         return std::nullopt;
     }
     if (!exact.isMap()) {

@@ -24,6 +24,8 @@ constexpr qint64 MaxLinesFileSize = qint64(2) << 30;
  * For the python plugin, "script": "file.py", "function": name, "modules": [names] instead of "params":
  * the script is compiled by a real CPython first, so a syntax error or a missing function refuses the job.
  * A relative plugin path or lines file is taken relative to the job file's folder.
+ * A key named twice in any object of the file is refused ("FILE: line L, column C: duplicate key \"plugin\"
+ * (first at line L', column C') ..."), and so are NaN and infinities, which JSON does not have.
  * On failure returns nullopt and sets *error to "FILE: field \"x\": expected ..., got ...".
  */
 [[nodiscard]] std::optional<JobSpec> parseJobFile(const QString &path, const exec::PluginRegistry &plugins,

@@ -37,6 +37,11 @@ private slots:
     void rejects();
     void missingFile();
     void exactIntegersAndUnicode();
+    void duplicateKeys_data();
+    void duplicateKeys();
+    void sameKeyInDifferentObjects();
+    void nanAndInfinityRefused_data();
+    void nanAndInfinityRefused();
     void pluginPathIsADeviceOrFifo();
     void shippedExamplesParse();
 
@@ -257,6 +262,116 @@ void TestJobFile::exactIntegersAndUnicode()
     QVERIFY2(error.contains(QStringLiteral("lone low surrogate")), qPrintable(error));
     QVERIFY(!parse("{\"plugin\": \"echo\", \"inputs\": [\"\xff\xfe\"]}", &error));
     QVERIFY2(error.contains(QStringLiteral("not valid UTF-8")), qPrintable(error));
+}
+
+// Issue 26: a key named twice, at any level, is refused with its line and the first one's, never "the last
+// one wins" (QJsonDocument's rule, under which the second "plugin" below ran instead of the first).
+void TestJobFile::duplicateKeys_data()
+{
+    QTest::addColumn<QByteArray>("json");
+    QTest::addColumn<QString>("where");
+    QTest::addColumn<QString>("key");
+    QTest::addColumn<QString>("first");
+    QTest::newRow("top level, one line") << QByteArray(R"({"plugin":"echo","plugin":"/etc/passwd","inputs":[1]})")
+                                         << QStringLiteral("line 1, column 18") << QStringLiteral("plugin")
+                                         << QStringLiteral("line 1, column 2");
+    QTest::newRow("top level, lines apart")
+        << QByteArray("{\n  \"plugin\": \"echo\",\n  \"inputs\": [1],\n"
+                      "  \"plugin\": \"/etc/passwd\"\n}")
+        << QStringLiteral("line 4, column 3") << QStringLiteral("plugin") << QStringLiteral("line 2, column 3");
+    QTest::newRow("inputs twice") << QByteArray("{\"plugin\": \"echo\",\n \"inputs\": [1, 2],\n \"inputs\": [3]}")
+                                  << QStringLiteral("line 3, column 2") << QStringLiteral("inputs")
+                                  << QStringLiteral("line 2, column 2");
+    QTest::newRow("in an input object") << QByteArray(
+        "{\"plugin\": \"echo\", \"inputs\": [\n  {\"a\": 1},\n  {\"a\": 1, \"b\": {\"c\": 2},\n   \"a\": 3}\n]}")
+                                        << QStringLiteral("line 4, column 4") << QStringLiteral("a")
+                                        << QStringLiteral("line 3, column 4");
+    QTest::newRow("deep in an input") << QByteArray(
+        "{\"plugin\": \"echo\", \"inputs\": [[{\"x\": {\"y\": 1, \"y\": 2}}]]}")
+                                      << QStringLiteral("line 1, column 47") << QStringLiteral("y")
+                                      << QStringLiteral("line 1, column 39");
+    QTest::newRow("in params") << QByteArray("{\"plugin\": \"echo\", \"inputs\": [1],\n \"params\": {\"seed\": 1,\n"
+                                             " \"seed\": 2}}")
+                               << QStringLiteral("line 3, column 2") << QStringLiteral("seed")
+                               << QStringLiteral("line 2, column 13");
+    QTest::newRow("in the range object") << QByteArray(
+        R"({"plugin": "echo", "inputs": {"range": [0, 3], "range": [0, 1000]}})")
+                                         << QStringLiteral("line 1, column 48") << QStringLiteral("range")
+                                         << QStringLiteral("line 1, column 31");
+    QTest::newRow("the same key escaped")
+        << QByteArray(R"({"plugin": "echo", "inputs": [1], "\u0070lugin": "x"})") << QStringLiteral("line 1, column 35")
+        << QStringLiteral("plugin") << QStringLiteral("line 1, column 2");
+    QTest::newRow("a key with a quote") << QByteArray(
+        R"({"plugin": "echo", "inputs": [{"say \"hi\"": 1, "say \"hi\"": 2}]})")
+                                        << QStringLiteral("line 1, column 49") << QStringLiteral(R"(say \"hi\")")
+                                        << QStringLiteral("line 1, column 32");
+    QTest::newRow("python plugin's script")
+        << QByteArray(R"({"plugin": "python", "script": "a.py", "function": "f", "script": "b.py", "inputs": [1]})")
+        << QStringLiteral("line 1, column 57") << QStringLiteral("script") << QStringLiteral("line 1, column 22");
+}
+
+void TestJobFile::duplicateKeys()
+{
+    QFETCH(QByteArray, json);
+    QFETCH(QString, where);
+    QFETCH(QString, key);
+    QFETCH(QString, first);
+    QString error;
+    QVERIFY(!parse(json, &error));
+    const QString expected = QStringLiteral("job.json: %1: duplicate key \"%2\" (first at %3)").arg(where, key, first);
+    QVERIFY2(error.startsWith(expected),
+             qPrintable(QStringLiteral("expected \"%1...\", got: %2").arg(expected, error)));
+    QVERIFY2(!error.contains(QStringLiteral("not valid JSON")),
+             qPrintable(error)); // it is valid JSON; not allowed here
+    QVERIFY2(!error.contains(QStringLiteral("/etc/passwd")),
+             qPrintable(error)); // refused before any plugin is looked at
+}
+
+void TestJobFile::sameKeyInDifferentObjects()
+{
+    QString error;
+    const auto spec = parse(R"({"plugin": "echo", "inputs": [{"plugin": 1, "a": {"a": {"a": 2}}}, {"plugin": 2}],
+                               "params": {"plugin": "x", "inputs": []}})",
+                            &error);
+    QVERIFY2(spec, qPrintable(error));
+    QCOMPARE(spec->inputs.size(), 2);
+    QCOMPARE(spec->inputs.at(1).toMap().value(QStringLiteral("plugin")).toInteger(), 2);
+    QCOMPARE(spec->parameters.toMap().value(QStringLiteral("plugin")).toString(), QStringLiteral("x"));
+}
+
+// Issue 26: JSON has no NaN or infinity; a job file that holds one (as Python's json.dump writes them) is
+// refused naming the token and its place, never read as null or as text.
+void TestJobFile::nanAndInfinityRefused_data()
+{
+    QTest::addColumn<QByteArray>("json");
+    QTest::addColumn<QString>("where");
+    QTest::addColumn<QString>("token");
+    QTest::newRow("NaN input") << QByteArray("{\"plugin\": \"echo\",\n \"inputs\": [1, NaN]}")
+                               << QStringLiteral("line 2, column 16") << QStringLiteral("NaN");
+    QTest::newRow("Infinity in a list") << QByteArray("{\"plugin\": \"echo\",\n \"inputs\": [[1.5, Infinity]]}")
+                                        << QStringLiteral("line 2, column 19") << QStringLiteral("Infinity");
+    QTest::newRow("-Infinity in an object") << QByteArray(R"({"plugin": "echo", "inputs": [{"x": -Infinity}]})")
+                                            << QStringLiteral("line 1, column 37") << QStringLiteral("-Infinity");
+    QTest::newRow("nan in params") << QByteArray(R"({"plugin": "echo", "inputs": [1], "params": nan})")
+                                   << QStringLiteral("line 1, column 45") << QStringLiteral("nan");
+    QTest::newRow("-inf") << QByteArray(R"({"plugin": "echo", "inputs": [-inf]})")
+                          << QStringLiteral("line 1, column 31") << QStringLiteral("-inf");
+    QTest::newRow("timeout Infinity") << QByteArray(R"({"plugin": "echo", "inputs": [1], "timeout": Infinity})")
+                                      << QStringLiteral("line 1, column 46") << QStringLiteral("Infinity");
+}
+
+void TestJobFile::nanAndInfinityRefused()
+{
+    QFETCH(QByteArray, json);
+    QFETCH(QString, where);
+    QFETCH(QString, token);
+    QString error;
+    QVERIFY(!parse(json, &error));
+    const QString expected = QStringLiteral("job.json: not valid JSON: %1: %2 is not a JSON value: JSON has no NaN or "
+                                            "infinity")
+                                 .arg(where, token);
+    QVERIFY2(error.startsWith(expected),
+             qPrintable(QStringLiteral("expected \"%1...\", got: %2").arg(expected, error)));
 }
 
 void TestJobFile::pluginPathIsADeviceOrFifo()
