@@ -444,6 +444,34 @@ void Controller::dispatch()
     std::stable_sort(runnable.begin(), runnable.end(),
                      [](const Job *a, const Job *b) { return a->spec.priority > b->spec.priority; });
 
+    // Fair share between owners (the user's own jobs; each attached script, JobSpec::origin) of the same
+    // priority: a freed slot goes first to the owners below their share of the online workers (workers ÷
+    // owners with work), at most up to that share; what is left goes in the order above. Without it a
+    // script's job waited for every task of an older job of the window (the agent does the same between
+    // controllers, WorkerPool::dispatch).
+    QHash<QString, qint64> ownerRunning;
+    QHash<QString, int> ownerPriority; // the highest priority each owner has work at
+    for (const Job *j : m_liveJobs)
+        ownerRunning[j->spec.origin] += j->running;
+    for (const Job *j : std::as_const(runnable))
+        if (!ownerPriority.contains(j->spec.origin))
+            ownerPriority.insert(j->spec.origin, j->spec.priority);
+    qint64 onlineWorkers = 0;
+    for (const Node *n : std::as_const(m_nodes))
+        if (n->state() == NodeState::Online && !m_draining.contains(n))
+            onlineWorkers += n->workerCount();
+    const qint64 share = ownerPriority.size() > 1 ? std::max<qint64>(1, onlineWorkers / ownerPriority.size()) : 0;
+    // How many more tasks \a job may start in the first pass (its owner's room below the share), or -1: no limit.
+    const auto fairRoom = [&](const Job *job) -> qint64 {
+        if (share == 0)
+            return -1;
+        for (auto it = ownerPriority.cbegin(); it != ownerPriority.cend(); ++it)
+            if (it.key() != job->spec.origin && it.value() == job->spec.priority
+                && ownerRunning.value(it.key()) < share)
+                return std::max<qint64>(0, share - ownerRunning.value(job->spec.origin)); // someone else waits
+        return -1;
+    };
+
     if (!runnable.isEmpty() && !m_nodes.isEmpty()) {
         const int count = int(m_nodes.size());
         m_roundRobin = (m_roundRobin + 1) % count;
@@ -452,29 +480,37 @@ void Controller::dispatch()
             if (node->state() != NodeState::Online || m_draining.contains(node))
                 continue;
             int credit = node->credit();
-            for (Job *job : std::as_const(runnable)) {
-                if (credit <= 0)
-                    break;
-                if (job->pending.empty() || !nodeMayRun(job, node))
-                    continue;
-                QVector<NodeTask> batch;
-                const int n = int(std::min<size_t>(size_t(credit), job->pending.size()));
-                batch.reserve(n);
-                std::vector<int> deferred; // retries that wait for another node, kept in queue order
-                while (int(batch.size()) < n && !job->pending.empty()) {
-                    const int index = job->pending.front();
-                    job->pending.pop_front();
-                    if (!job->failedOn.isEmpty() && retryElsewhere(job, index, node))
-                        deferred.push_back(index);
-                    else
-                        startAttempt(job, index, node, &batch);
+            for (int pass = share > 0 ? 0 : 1; pass < 2; ++pass) {
+                for (Job *job : std::as_const(runnable)) {
+                    if (credit <= 0)
+                        break;
+                    if (job->pending.empty() || !nodeMayRun(job, node))
+                        continue;
+                    const qint64 room = pass == 0 ? fairRoom(job) : -1;
+                    if (room == 0)
+                        continue;
+                    QVector<NodeTask> batch;
+                    int n = int(std::min<size_t>(size_t(credit), job->pending.size()));
+                    if (room > 0)
+                        n = int(std::min<qint64>(n, room));
+                    batch.reserve(n);
+                    std::vector<int> deferred; // retries that wait for another node, kept in queue order
+                    while (int(batch.size()) < n && !job->pending.empty()) {
+                        const int index = job->pending.front();
+                        job->pending.pop_front();
+                        if (!job->failedOn.isEmpty() && retryElsewhere(job, index, node))
+                            deferred.push_back(index);
+                        else
+                            startAttempt(job, index, node, &batch);
+                    }
+                    for (auto it = deferred.rbegin(); it != deferred.rend(); ++it)
+                        job->pending.push_front(*it);
+                    if (batch.isEmpty())
+                        continue;
+                    credit -= int(batch.size());
+                    ownerRunning[job->spec.origin] += batch.size();
+                    node->submit(job->spec.plugin, job->spec.timeoutMs, job->parameters, std::move(batch));
                 }
-                for (auto it = deferred.rbegin(); it != deferred.rend(); ++it)
-                    job->pending.push_front(*it);
-                if (batch.isEmpty())
-                    continue;
-                credit -= int(batch.size());
-                node->submit(job->spec.plugin, job->spec.timeoutMs, job->parameters, std::move(batch));
             }
         }
         failUnrunnableJobs();

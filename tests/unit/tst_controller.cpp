@@ -69,6 +69,20 @@ public:
                 this, [this, out] { deliver(out); }, Qt::QueuedConnection);
     }
 
+    /** The oldest held attempt ends with its input... as the value (a long task finishing). */
+    void releaseOne()
+    {
+        if (held.isEmpty())
+            return;
+        const quint64 a = held.takeFirst();
+        QMetaObject::invokeMethod(
+            this,
+            [this, a] {
+                deliver({WorkResult {a, Outcome::Ok, QCborValue(0), {}, 1000, {}}});
+            },
+            Qt::QueuedConnection);
+    }
+
     void loseEverything()
     {
         const QVector<quint64> lost = held;
@@ -154,6 +168,7 @@ private slots:
     void loadFailureExcludesNode();
     void noNodeCanRunFailsJob();
     void priorityOrder();
+    void ownersShareTheWorkers();
     void cancelEndsEveryTask();
     void emptyJobFinishes();
     void statisticsCountEachTaskOnce();
@@ -496,6 +511,45 @@ void TestController::priorityOrder()
     QTRY_COMPARE_WITH_TIMEOUT(rec.finished.size(), 2, 10000);
     for (int i = 0; i < 5; ++i)
         QVERIFY2(a->inputsSeen.at(i).toInteger() >= 100, "the high-priority job must run first");
+}
+
+// Issue 26: the window's job keeps every worker busy with long tasks; an attached script's job (another owner,
+// the same priority) then gets each slot that frees, up to half the workers, instead of waiting for every task of
+// the older job. Before: jobs of one priority ran oldest first, so the script's tasks came after all 8.
+void TestController::ownersShareTheWorkers()
+{
+    Controller c;
+    Recorder rec(&c);
+    auto *node = new FakeNode(QStringLiteral("n"), 4, [](const NodeTask &t) -> std::optional<WorkResult> {
+        if (t.input.toInteger() < 1000)
+            return std::nullopt; // the window's long tasks: held until released
+        return WorkResult {0, Outcome::Ok, t.input, {}, 1000, {}};
+    });
+    c.addNode(node);
+    const int windowJob = c.submit(job(8));
+    QTRY_COMPARE_WITH_TIMEOUT(node->held.size(), 4, 5000);
+    JobSpec script = job(6);
+    script.origin = QStringLiteral("script.py (pid 1)");
+    QVector<QCborValue> scriptInputs;
+    for (int i = 0; i < 6; ++i)
+        scriptInputs.append(QCborValue(1000 + i));
+    script.inputs = scriptInputs;
+    const int scriptJob = c.submit(script);
+    QTest::qWait(50);
+    QCOMPARE(node->inputsSeen.size(), 4); // no slot free yet: the script waits for one of the long tasks
+    node->releaseOne();                   // one long task ends: its slot goes to the script, and stays with it
+    QTRY_VERIFY_WITH_TIMEOUT(rec.finished.contains(scriptJob), 5000);
+    QVERIFY2(!rec.finished.contains(windowJob), "the window's job ended first: nothing was measured");
+    // The window's next long tasks did not take the freed slot while the script had tasks; after it, they do.
+    QVERIFY(node->inputsSeen.size() >= 4 + 6);
+    for (qsizetype i = 4; i < 4 + 6; ++i)
+        QVERIFY2(node->inputsSeen.at(i).toInteger() >= 1000, qPrintable(QString::number(i)));
+    for (int i = 0; i < 20 && !rec.finished.contains(windowJob); ++i) { // the rest of the long tasks end
+        node->releaseOne();
+        QTest::qWait(10);
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(rec.finished.contains(windowJob), 5000);
+    QCOMPARE(rec.duplicates, 0);
 }
 
 void TestController::cancelEndsEveryTask()
