@@ -77,7 +77,8 @@ int main(int argc, char **argv)
     }
     const double goal = longMs / 1000.0 + 1.0;
     std::printf("%-60s %10s\n", "measure", "value");
-    std::printf("%-60s %10.3f\n", qPrintable(QStringLiteral("B: %1 echo tasks alone, s").arg(tasks)), alone.wallSeconds);
+    std::printf("%-60s %10.3f\n", qPrintable(QStringLiteral("B: %1 echo tasks alone, s").arg(tasks)),
+                alone.wallSeconds);
     std::printf("%-60s %10.3f\n",
                 qPrintable(QStringLiteral("B: the same beside A's %1 x %2 ms sleeps on %3 workers, s")
                                .arg(2 * Workers)
@@ -86,9 +87,10 @@ int main(int argc, char **argv)
                 beside.wallSeconds);
     std::printf("%-60s %10.3f\n", "goal: one of A's tasks + 1 s, s", goal);
     std::printf("%-60s %10lld\n", "A's sleeps done when B finished", static_cast<long long>(aDone));
-    std::printf("{\"bench\":\"fairshare\",\"long_ms\":%d,\"tasks\":%d,\"alone_s\":%.3f,\"beside_s\":%.3f,\"goal_s\":%.3f,"
-                "\"met\":%s,\"a_done\":%lld,\"quick\":%s}\n",
-                longMs, tasks, alone.wallSeconds, beside.wallSeconds, goal, beside.wallSeconds <= goal ? "true" : "false",
-                static_cast<long long>(aDone), quick ? "true" : "false");
+    std::printf(
+        "{\"bench\":\"fairshare\",\"long_ms\":%d,\"tasks\":%d,\"alone_s\":%.3f,\"beside_s\":%.3f,\"goal_s\":%.3f,"
+        "\"met\":%s,\"a_done\":%lld,\"quick\":%s}\n",
+        longMs, tasks, alone.wallSeconds, beside.wallSeconds, goal, beside.wallSeconds <= goal ? "true" : "false",
+        static_cast<long long>(aDone), quick ? "true" : "false");
     return 0;
 }

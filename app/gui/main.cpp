@@ -73,9 +73,10 @@ int main(int argc, char *argv[])
                                            QStringLiteral("FILE"));
     const QCommandLineOption listenOpt(
         QStringLiteral("listen"),
-        QStringLiteral("Let agents dial this computer at [ADDR:]PORT (taskfleet-agent --connect; for agents behind NAT, "
-                       "a firewall or on Slurm nodes; shown as \"dialed in\" in the Nodes table). Default: as Settings "
-                       "say (off unless \"Agents may connect\" is ticked)."),
+        QStringLiteral(
+            "Let agents dial this computer at [ADDR:]PORT (taskfleet-agent --connect; for agents behind NAT, "
+            "a firewall or on Slurm nodes; shown as \"dialed in\" in the Nodes table). Default: as Settings "
+            "say (off unless \"Agents may connect\" is ticked)."),
         QStringLiteral("[ADDR:]PORT"));
     const QCommandLineOption scriptSocketOpt(
         QStringLiteral("script-socket"),

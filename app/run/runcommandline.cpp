@@ -93,9 +93,10 @@ bool parseRunCommandLine(const QStringList &argumentList, RunCommandLine *out)
         {resultsOpt, statsOpt, workersOpt, pluginPathOpt, progressOpt, keepOrderOpt, restartOpt, noSpecOpt});
     const QCommandLineOption listenOpt(
         QStringLiteral("listen"),
-        QStringLiteral("Let agents dial this controller at [ADDR:]PORT (taskfleet-agent --connect: agents behind NAT, a "
-                       "firewall, or on Slurm nodes; default port 45460; 0 picks one and prints it). They show as "
-                       "\"dialed in\" beside the --node agents, which this side dials."),
+        QStringLiteral(
+            "Let agents dial this controller at [ADDR:]PORT (taskfleet-agent --connect: agents behind NAT, a "
+            "firewall, or on Slurm nodes; default port 45460; 0 picks one and prints it). They show as "
+            "\"dialed in\" beside the --node agents, which this side dials."),
         QStringLiteral("[ADDR:]PORT"));
     const QCommandLineOption listenWaitOpt(
         QStringLiteral("listen-wait"),
@@ -242,8 +243,9 @@ bool parseRunCommandLine(const QStringList &argumentList, RunCommandLine *out)
         sources.file = parser.value(secretFileOpt);
         if (parser.isSet(secretOpt))
             sources.commandLine = parser.value(secretOpt);
-        sources.missing = QStringLiteral("--node, --listen and --discover need the cluster secret: use --secret-file FILE or "
-                                         "TASKFLEET_SECRET (the agent prints where its secret is stored)");
+        sources.missing
+            = QStringLiteral("--node, --listen and --discover need the cluster secret: use --secret-file FILE or "
+                             "TASKFLEET_SECRET (the agent prints where its secret is stored)");
         const taskfleet::net::SecretResult secret = taskfleet::net::SecretStore::lookup(sources);
         out->warnings += secret.warnings;
         if (!secret.ok())

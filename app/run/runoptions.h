@@ -35,7 +35,8 @@ struct RunOptions {
     quint16 discoveryPort = 45451; ///< --discovery-port
     QStringList broadcast;         ///< --broadcast addresses for probes (empty: 255.255.255.255)
     QString listen; ///< --listen [ADDR:]PORT: agents may dial in (taskfleet-agent --connect); empty: no listener
-    int listenWaitSeconds = -1; ///< --listen-wait: with no other node, wait this long for an agent; -1: --connect-timeout
+    int listenWaitSeconds
+        = -1; ///< --listen-wait: with no other node, wait this long for an agent; -1: --connect-timeout
 };
 
 } // namespace taskfleet::app

@@ -155,7 +155,8 @@ bool AgentServer::start()
     ServerOptions serverOptions;
     serverOptions.channel = ChannelOptions::fromSecret(m_options.secret);
     if (!m_options.listen && m_options.connectTo.isEmpty()) {
-        m_error = QStringLiteral("neither listening nor dialing a controller: give --connect HOST:PORT with --no-listen");
+        m_error
+            = QStringLiteral("neither listening nor dialing a controller: give --connect HOST:PORT with --no-listen");
         return false;
     }
     if (m_options.listen) {

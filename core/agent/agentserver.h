@@ -24,8 +24,8 @@ struct AgentOptions {
     QString stateDir; ///< agent.ini, plugins/ (and the generated secret)
     QHostAddress address = QHostAddress::Any;
     quint16 port = 45450;
-    bool listen = true;   ///< false (--no-listen): only the controllers in connectTo, dialed by the agent
-    QStringList connectTo; ///< controllers to dial ("HOST:PORT", --connect), redialed when the link drops
+    bool listen = true;           ///< false (--no-listen): only the controllers in connectTo, dialed by the agent
+    QStringList connectTo;        ///< controllers to dial ("HOST:PORT", --connect), redialed when the link drops
     int workers = -1;             ///< -1: the saved count, else logical CPUs
     bool workersExplicit = false; ///< true: \a workers wins over the saved count
     bool restartWorkers = false;

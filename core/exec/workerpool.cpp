@@ -328,8 +328,8 @@ void WorkerPool::dispatch()
             // Shares are about free workers. Feeding ahead (a batch queued behind a short one) stays with the
             // least served lane: preferring a lane below its share there put another lane's long task behind
             // every short batch.
-            std::deque<PoolTask> &queue = idle ? m_queue.nextPreferring([&s](quint32 lane) { return s.below(lane); })
-                                               : m_queue.next();
+            std::deque<PoolTask> &queue
+                = idle ? m_queue.nextPreferring([&s](quint32 lane) { return s.below(lane); }) : m_queue.next();
             const quint32 lane = queue.front().lane;
             if (idle && s.holdFrom(lane, hasTasks))
                 break;

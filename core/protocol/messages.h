@@ -56,9 +56,9 @@ struct Hello {
     QString abi; ///< QSysInfo::buildAbi()
     QString qtVersion;
     int cores = 0;
-    int workers = 0; ///< the agent's worker count (0 from a controller)
-    QString os;      ///< operating system and kernel (optional, since 1.1)
-    QString version; ///< Taskfleet's version (optional, since 1.1)
+    int workers = 0;   ///< the agent's worker count (0 from a controller)
+    QString os;        ///< operating system and kernel (optional, since 1.1)
+    QString version;   ///< Taskfleet's version (optional, since 1.1)
     QString slurmJob;  ///< agent under Slurm: its SLURM_JOB_ID (optional, since 1.2)
     QString slurmNode; ///< agent under Slurm: its SLURMD_NODENAME (optional, since 1.2)
 };

@@ -122,15 +122,17 @@ public:
         options.node.channel = options.server.channel;
         m_listener = new AgentListener(m_controller, options, this);
         if (!m_listener->listen(address, port)) {
-            emit m_host->eventLogged(
-                QStringLiteral("agents cannot connect to this computer: port %1: %2").arg(port).arg(m_listener->errorString()));
+            emit m_host->eventLogged(QStringLiteral("agents cannot connect to this computer: port %1: %2")
+                                         .arg(port)
+                                         .arg(m_listener->errorString()));
             emit m_host->agentListenerChanged(0, m_listener->errorString());
             stopAgentListener();
             return;
         }
-        emit m_host->eventLogged(QStringLiteral("agents may connect to this computer on port %1 (taskfleet-agent --connect "
-                                                "THIS-HOST:%1)")
-                                     .arg(m_listener->port()));
+        emit m_host->eventLogged(
+            QStringLiteral("agents may connect to this computer on port %1 (taskfleet-agent --connect "
+                           "THIS-HOST:%1)")
+                .arg(m_listener->port()));
         emit m_host->agentListenerChanged(m_listener->port(), QString());
     }
 

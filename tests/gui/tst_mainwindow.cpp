@@ -983,15 +983,18 @@ private slots:
         w.show();
         QProcess agent;
         agent.start(test::program(QStringLiteral("taskfleet-agent")),
-                    {QStringLiteral("--connect"), QStringLiteral("127.0.0.1:%1").arg(port), QStringLiteral("--no-listen"),
-                     QStringLiteral("-w"), QStringLiteral("1"), QStringLiteral("--state-dir"),
-                     dir.filePath(QStringLiteral("state")), QStringLiteral("--secret-file"), secretFile,
-                     QStringLiteral("-t"), QStringLiteral("60")});
+                    {QStringLiteral("--connect"), QStringLiteral("127.0.0.1:%1").arg(port),
+                     QStringLiteral("--no-listen"), QStringLiteral("-w"), QStringLiteral("1"),
+                     QStringLiteral("--state-dir"), dir.filePath(QStringLiteral("state")),
+                     QStringLiteral("--secret-file"), secretFile, QStringLiteral("-t"), QStringLiteral("60")});
         QVERIFY(agent.waitForStarted(10000));
         const auto dialedInRow = [&w] {
             for (int r = 0; r < w.nodesModel()->rowCount(); ++r)
-                if (w.nodesModel()->index(r, NodesModel::Address).data().toString().startsWith(
-                        QLatin1String("dialed in from 127.0.0.1, ")))
+                if (w.nodesModel()
+                        ->index(r, NodesModel::Address)
+                        .data()
+                        .toString()
+                        .startsWith(QLatin1String("dialed in from 127.0.0.1, ")))
                     return r;
             return -1;
         };

@@ -45,7 +45,8 @@ bool writeSleepJob(const QString &path, int n, int ms)
     QByteArray inputs;
     for (int i = 0; i < n; ++i)
         inputs += (i ? "," : "") + QByteArray::number(ms);
-    return test::writeFile(path, "{\"name\": \"dial-in sleep\", \"plugin\": \"sleep\", \"inputs\": [" + inputs + "]}\n");
+    return test::writeFile(path,
+                           "{\"name\": \"dial-in sleep\", \"plugin\": \"sleep\", \"inputs\": [" + inputs + "]}\n");
 }
 
 /** Results file lines; every index 0..n-1 exactly once with output \a ms; the nodes that ran them, counted. */
@@ -102,7 +103,8 @@ QRegularExpressionMatch waitForStderr(QProcess *process, const QRegularExpressio
 bool runIn(const QString &ns, const QString &program, const QStringList &args, QString *error)
 {
     QProcess p;
-    p.start(test::NetnsLab::ipProgram(), QStringList {QStringLiteral("netns"), QStringLiteral("exec"), ns, program} + args);
+    p.start(test::NetnsLab::ipProgram(),
+            QStringList {QStringLiteral("netns"), QStringLiteral("exec"), ns, program} + args);
     if (!p.waitForFinished(10000) || p.exitStatus() != QProcess::NormalExit || p.exitCode() != 0) {
         *error = QStringLiteral("%1 %2: %3")
                      .arg(program, args.join(QLatin1Char(' ')), QString::fromLocal8Bit(p.readAllStandardError()));
@@ -122,10 +124,7 @@ public:
             m_process.waitForFinished(5000);
         }
     }
-    void start(const QStringList &args)
-    {
-        m_process.start(test::program(QStringLiteral("taskfleet-agent")), args);
-    }
+    void start(const QStringList &args) { m_process.start(test::program(QStringLiteral("taskfleet-agent")), args); }
     bool waitStarted() { return m_process.waitForStarted(10000); }
     QString output()
     {
@@ -177,9 +176,17 @@ void TestDialIn::initTestCase()
 QStringList TestDialIn::agentArgs(const QString &target, const QString &secretFile, const QString &state,
                                   int workers) const
 {
-    return {QStringLiteral("--connect"), target,        QStringLiteral("--no-listen"),  QStringLiteral("-w"),
-            QString::number(workers),   QStringLiteral("--state-dir"), m_dir.filePath(state), QStringLiteral("--secret-file"),
-            secretFile,                 QStringLiteral("-t"),          QStringLiteral("120")};
+    return {QStringLiteral("--connect"),
+            target,
+            QStringLiteral("--no-listen"),
+            QStringLiteral("-w"),
+            QString::number(workers),
+            QStringLiteral("--state-dir"),
+            m_dir.filePath(state),
+            QStringLiteral("--secret-file"),
+            secretFile,
+            QStringLiteral("-t"),
+            QStringLiteral("120")};
 }
 
 QProcess *TestDialIn::startRun(const QStringList &args)
@@ -252,10 +259,11 @@ void TestDialIn::agentKeepsDialingThroughAControllerRestart()
     const QString job1 = m_dir.filePath(QStringLiteral("job2a.json"));
     const QString results1 = m_dir.filePath(QStringLiteral("results2a.jsonl"));
     QVERIFY(writeSleepJob(job1, 400, 25));
-    QProcess *first = startRun({QStringLiteral("--listen"), target, QStringLiteral("-n"), QStringLiteral("0"),
-                                QStringLiteral("--connect-timeout"), QStringLiteral("60"), QStringLiteral("--no-journal"),
-                                QStringLiteral("--secret-file"), m_secret, QStringLiteral("-o"), results1,
-                                QStringLiteral("--plugin-path"), test::pluginDir(), job1});
+    QProcess *first
+        = startRun({QStringLiteral("--listen"), target, QStringLiteral("-n"), QStringLiteral("0"),
+                    QStringLiteral("--connect-timeout"), QStringLiteral("60"), QStringLiteral("--no-journal"),
+                    QStringLiteral("--secret-file"), m_secret, QStringLiteral("-o"), results1,
+                    QStringLiteral("--plugin-path"), test::pluginDir(), job1});
     const auto lines = [&] {
         QFile f(results1);
         return f.open(QIODevice::ReadOnly) ? int(f.readAll().count('\n')) : 0;
@@ -272,10 +280,11 @@ void TestDialIn::agentKeepsDialingThroughAControllerRestart()
     QVERIFY(writeSleepJob(job2, N, Ms));
     QElapsedTimer clock;
     clock.start();
-    QProcess *second = startRun({QStringLiteral("--listen"), target, QStringLiteral("-n"), QStringLiteral("0"),
-                                 QStringLiteral("--connect-timeout"), QStringLiteral("60"), QStringLiteral("--no-journal"),
-                                 QStringLiteral("--secret-file"), m_secret, QStringLiteral("-o"), results2,
-                                 QStringLiteral("--plugin-path"), test::pluginDir(), job2});
+    QProcess *second
+        = startRun({QStringLiteral("--listen"), target, QStringLiteral("-n"), QStringLiteral("0"),
+                    QStringLiteral("--connect-timeout"), QStringLiteral("60"), QStringLiteral("--no-journal"),
+                    QStringLiteral("--secret-file"), m_secret, QStringLiteral("-o"), results2,
+                    QStringLiteral("--plugin-path"), test::pluginDir(), job2});
     QVERIFY2(second->waitForFinished(70000), "the second controller did not finish");
     const QByteArray err = second->readAllStandardError();
     qInfo("second controller done %.1f s after it started; the agent rejoined:\n%s", clock.elapsed() / 1000.0,
@@ -349,22 +358,21 @@ void TestDialIn::firewalledAgentInANamespaceSurvivesA30sCut()
                    &error),
              qPrintable(error));
     const QString listenAt = QStringLiteral("%1:45460").arg(lab.hostAddress(Controller));
-    QProcess *agent = lab.startIn(
-        AgentHost, test::program(QStringLiteral("taskfleet-agent")),
-        {QStringLiteral("-i"), lab.hostAddress(AgentHost), QStringLiteral("--no-discovery"), QStringLiteral("--connect"),
-         listenAt, QStringLiteral("-w"), QStringLiteral("2"), QStringLiteral("-k"), QStringLiteral("10"),
-         QStringLiteral("--state-dir"), m_dir.filePath(QStringLiteral("fw")), QStringLiteral("--secret-file"), m_secret});
+    QProcess *agent = lab.startIn(AgentHost, test::program(QStringLiteral("taskfleet-agent")),
+                                  {QStringLiteral("-i"), lab.hostAddress(AgentHost), QStringLiteral("--no-discovery"),
+                                   QStringLiteral("--connect"), listenAt, QStringLiteral("-w"), QStringLiteral("2"),
+                                   QStringLiteral("-k"), QStringLiteral("10"), QStringLiteral("--state-dir"),
+                                   m_dir.filePath(QStringLiteral("fw")), QStringLiteral("--secret-file"), m_secret});
     QVERIFY(agent && agent->waitForStarted(10000));
 
     // Dialing the agent fails: its port is behind the firewall.
     const QString tiny = m_dir.filePath(QStringLiteral("tiny.json"));
     QVERIFY(writeSleepJob(tiny, 2, 1));
-    QProcess *dialer = lab.startIn(Controller, test::program(QStringLiteral("taskfleet-run")),
-                                   {QStringLiteral("-n"), QStringLiteral("0"), QStringLiteral("--no-journal"),
-                                    QStringLiteral("--connect-timeout"), QStringLiteral("3"), QStringLiteral("--node"),
-                                    QStringLiteral("%1:45450").arg(lab.hostAddress(AgentHost)),
-                                    QStringLiteral("--secret-file"), m_secret, QStringLiteral("--plugin-path"),
-                                    test::pluginDir(), tiny});
+    QProcess *dialer = lab.startIn(
+        Controller, test::program(QStringLiteral("taskfleet-run")),
+        {QStringLiteral("-n"), QStringLiteral("0"), QStringLiteral("--no-journal"), QStringLiteral("--connect-timeout"),
+         QStringLiteral("3"), QStringLiteral("--node"), QStringLiteral("%1:45450").arg(lab.hostAddress(AgentHost)),
+         QStringLiteral("--secret-file"), m_secret, QStringLiteral("--plugin-path"), test::pluginDir(), tiny});
     QVERIFY(dialer && dialer->waitForFinished(30000));
     QCOMPARE(dialer->exitCode(), 3);
 

@@ -119,13 +119,15 @@ private slots:
     /** --connect (repeatable) dials controllers; --no-listen needs one, and turns discovery off (no port to announce). */
     void connectAndNoListen()
     {
-        const Parsed both = parse({QStringLiteral("--connect"), QStringLiteral("head.lan:45460"), QStringLiteral("--connect"),
-                                   QStringLiteral("[::1]:7"), QStringLiteral("-w"), QStringLiteral("3")});
+        const Parsed both
+            = parse({QStringLiteral("--connect"), QStringLiteral("head.lan:45460"), QStringLiteral("--connect"),
+                     QStringLiteral("[::1]:7"), QStringLiteral("-w"), QStringLiteral("3")});
         QVERIFY2(both.ok, qPrintable(both.message));
         QCOMPARE(both.cl.server.connectTo, (QStringList {QStringLiteral("head.lan:45460"), QStringLiteral("[::1]:7")}));
         QVERIFY(both.cl.server.listen); // dialing as well as listening
         QVERIFY(both.cl.discoveryEnabled);
-        const Parsed only = parse({QStringLiteral("--connect"), QStringLiteral("10.0.0.1:45460"), QStringLiteral("--no-listen")});
+        const Parsed only
+            = parse({QStringLiteral("--connect"), QStringLiteral("10.0.0.1:45460"), QStringLiteral("--no-listen")});
         QVERIFY2(only.ok, qPrintable(only.message));
         QVERIFY(!only.cl.server.listen);
         QVERIFY(!only.cl.discoveryEnabled);
@@ -183,9 +185,9 @@ private slots:
         const Parsed help = parse({QStringLiteral("--help")});
         QVERIFY(!help.ok);
         QCOMPARE(help.exitCode, 0);
-        for (const char *flag : {"--port", "--workers", "--secret-file", "--restart-workers", "--idle-exit",
-                                 "--socket-timeout", "--pid-file", "--allow-command", "--no-python", "--no-discovery",
-                                 "--connect", "--no-listen"})
+        for (const char *flag :
+             {"--port", "--workers", "--secret-file", "--restart-workers", "--idle-exit", "--socket-timeout",
+              "--pid-file", "--allow-command", "--no-python", "--no-discovery", "--connect", "--no-listen"})
             QVERIFY2(help.message.contains(QLatin1String(flag)), flag);
         const Parsed version = parse({QStringLiteral("--version")});
         QVERIFY(!version.ok);

@@ -104,7 +104,8 @@ private slots:
         const QString secret = dir.filePath(QStringLiteral("s"));
         QVERIFY(test::writeSecretFile(secret, "file secret"));
         bool ok = false;
-        RunCommandLine cl = parse({QStringLiteral("--listen"), QStringLiteral("45460"), QStringLiteral("job.json")}, &ok);
+        RunCommandLine cl
+            = parse({QStringLiteral("--listen"), QStringLiteral("45460"), QStringLiteral("job.json")}, &ok);
         QVERIFY(!ok);
         QVERIFY2(cl.message.contains(QStringLiteral("--listen")) && cl.message.contains(QStringLiteral("secret")),
                  qPrintable(cl.message));
@@ -114,8 +115,8 @@ private slots:
         QVERIFY2(ok, qPrintable(cl.message));
         QCOMPARE(cl.options.listen, QStringLiteral("127.0.0.1:0"));
         QCOMPARE(cl.options.listenWaitSeconds, 7);
-        cl = parse({QStringLiteral("--listen"), QStringLiteral("0"), QStringLiteral("--listen-wait"), QStringLiteral("900"),
-                    QStringLiteral("--secret-file"), secret, QStringLiteral("job.json")},
+        cl = parse({QStringLiteral("--listen"), QStringLiteral("0"), QStringLiteral("--listen-wait"),
+                    QStringLiteral("900"), QStringLiteral("--secret-file"), secret, QStringLiteral("job.json")},
                    &ok);
         QVERIFY2(ok, qPrintable(cl.message));
         QCOMPARE(cl.options.listenWaitSeconds, 900);
