@@ -510,8 +510,9 @@ QString SecureChannel::clientErrorReason(QAbstractSocket::SocketError error) con
     case QAbstractSocket::RemoteHostClosedError:
         if (m_receivedAlertBadKey || m_sentAlertBadKey)
             return QStringLiteral("TLS handshake failed — the secrets differ");
-        return QStringLiteral("TLS handshake failed — %1 closed the connection (not a Taskfleet agent, or it refuses "
-                              "this address after repeated failed handshakes)")
+        return QStringLiteral("TLS handshake failed — %1 closed the connection (the agent is refusing new connections: "
+                              "overloaded, or it refuses this address after repeated failed handshakes; or it is not "
+                              "a Taskfleet agent)")
             .arg(where);
     case QAbstractSocket::SslInternalError:
     case QAbstractSocket::SslInvalidUserDataError:
@@ -545,7 +546,9 @@ void SecureChannel::onPreSharedKeyRequired(QSslPreSharedKeyAuthenticator *authen
         authenticator->setPreSharedKey(m_options.psk);
         return;
     }
-    // Server: a key is only given for our identity; without one OpenSSL aborts the handshake.
+    // Server: the peer's ClientHello has arrived (a real TLS-PSK client, not a silent connection).
+    m_peerSpoke = true;
+    // A key is only given for our identity; without one OpenSSL aborts the handshake.
     if (authenticator->identity() != QByteArray(PskIdentity)) {
         qCDebug(lcNet) << "unknown PSK identity from" << peerAddress();
         return;

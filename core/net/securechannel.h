@@ -126,6 +126,11 @@ public:
     /** Why the channel closed (empty while open). */
     QString closeReason() const { return m_closeReason; }
     ChannelCounters counters() const { return m_counters; }
+    /**
+     * Server mode: the peer's TLS-PSK ClientHello arrived (it asked for a key). A connection that stays silent is
+     * the first one a full SecureServer evicts: a real client mid-handshake is not given up for it.
+     */
+    bool peerSpoke() const { return m_peerSpoke; }
 
 signals:
     /** The TLS session is up and both sides proved the secret. */
@@ -175,6 +180,7 @@ private:
     quint16 m_peerPort = 0;
     QSslCipher m_cipher;
     QString m_closeReason;
+    bool m_peerSpoke = false;
     bool m_receivedAlertBadKey = false; ///< peer sent bad_record_mac / decrypt_error: its PSK differs
     bool m_sentAlertBadKey = false;     ///< we sent it: the peer's PSK differs
     QString m_lastAlert;                ///< last alert received/sent, for messages

@@ -4,14 +4,20 @@
 
 #include "util/logging.h"
 
+#include <QtCore/QSocketNotifier>
 #include <QtCore/QTimer>
 #include <QtNetwork/QSslSocket>
 #include <QtNetwork/QTcpServer>
 
 #include <algorithm>
+#include <cstring>
 
 #ifdef Q_OS_UNIX
+#include <arpa/inet.h>
+#include <cerrno>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #endif
 
 namespace taskfleet::net {
@@ -33,6 +39,35 @@ QHostAddress normalized(const QHostAddress &address)
     bool isV4 = false;
     const quint32 v4 = address.toIPv4Address(&isV4);
     return isV4 ? QHostAddress(v4) : address;
+}
+
+/** The peer of an accepted descriptor, without creating a socket object. */
+QHostAddress peerOf(qintptr descriptor)
+{
+#ifdef Q_OS_UNIX
+    sockaddr_storage storage {};
+    socklen_t length = sizeof(storage);
+    if (::getpeername(int(descriptor), reinterpret_cast<sockaddr *>(&storage), &length) == 0)
+        return normalized(QHostAddress(reinterpret_cast<const sockaddr *>(&storage)));
+#else
+    Q_UNUSED(descriptor);
+#endif
+    return {};
+}
+
+/** Sends the busy alert on a raw descriptor and closes it: the cheapest refusal (no TLS state, no Qt object). */
+void refuseRaw(qintptr descriptor, bool alert)
+{
+#ifdef Q_OS_UNIX
+    if (alert)
+        (void)::send(int(descriptor), BusyAlert, sizeof(BusyAlert), MSG_DONTWAIT | MSG_NOSIGNAL);
+    ::close(int(descriptor));
+#else
+    QTcpSocket s;
+    s.setSocketDescriptor(descriptor);
+    s.abort();
+    Q_UNUSED(alert);
+#endif
 }
 
 /** Writes the busy alert straight to the TCP socket, past any TLS state (ours has sent nothing encrypted yet). */
@@ -109,11 +144,45 @@ bool SecureServer::listen(const QHostAddress &address, quint16 port)
         qCWarning(lcNet) << "cannot listen on" << address << port << ":" << m_listener->errorString();
         return false;
     }
+#ifdef Q_OS_UNIX
+    // QTcpServer accepts everything the kernel has queued in one go, creating our TLS state for each: under a
+    // storm the event loop then did nothing else, and descriptors and memory piled up. We accept in batches.
+    m_listener->pauseAccepting();
+    m_acceptNotifier = new QSocketNotifier(m_listener->socketDescriptor(), QSocketNotifier::Read, this);
+    connect(m_acceptNotifier, &QSocketNotifier::activated, this, &SecureServer::acceptBatch);
+#endif
     return true;
+}
+
+void SecureServer::acceptBatch()
+{
+#ifdef Q_OS_UNIX
+    const int listening = int(m_listener->socketDescriptor());
+    for (int i = 0; i < std::max(1, m_options.acceptBatch); ++i) {
+        const int fd = ::accept4(listening, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            onIncomingConnection(fd);
+            continue;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            // Out of descriptors or memory: the queue stays readable, so wait instead of spinning.
+            qCWarning(lcNet) << "cannot accept a connection:" << ::strerror(errno) << "; pausing 100 ms";
+            m_acceptNotifier->setEnabled(false);
+            QTimer::singleShot(100, m_acceptNotifier, [n = m_acceptNotifier] { n->setEnabled(true); });
+        }
+        break; // EAGAIN: nothing more queued
+    }
+#endif
 }
 
 void SecureServer::close()
 {
+    if (m_acceptNotifier) {
+        delete m_acceptNotifier;
+        m_acceptNotifier = nullptr;
+    }
     m_listener->close();
 }
 
@@ -151,35 +220,34 @@ bool SecureServer::isBlocked(const QHostAddress &address) const
 
 void SecureServer::onIncomingConnection(qintptr descriptor)
 {
+    const QHostAddress address = peerOf(descriptor);
+
+    // Cheap refusals first: no TLS state, no socket object is created for these.
+    if (isBlocked(address)) {
+        ++m_counters.rejectedRateLimited;
+        qCDebug(lcNet) << "refused a connection from blocked address" << address.toString();
+        refuseRaw(descriptor, false);
+        return;
+    }
+    if (m_options.maxPendingPerAddress > 0 && pendingFrom(address) >= m_options.maxPendingPerAddress) {
+        refuseBusy(descriptor, address,
+                   QStringLiteral("%1 handshakes pending from that address").arg(m_options.maxPendingPerAddress));
+        return;
+    }
+    if (heldDescriptors() >= m_options.maxConnections) {
+        refuseBusy(descriptor, address, QStringLiteral("%1 connections held (the cap)").arg(heldDescriptors()));
+        return;
+    }
+    if (m_pending.size() >= m_options.maxPendingHandshakes)
+        evictOldestPending(address);
+
     auto *socket = new QSslSocket(this);
     if (!socket->setSocketDescriptor(descriptor)) {
         qCWarning(lcNet) << "cannot take over an accepted connection:" << socket->errorString();
         delete socket;
+        refuseRaw(descriptor, false);
         return;
     }
-    const QHostAddress address = normalized(socket->peerAddress());
-
-    // Cheap refusals first: no TLS state is created for these.
-    if (isBlocked(address)) {
-        ++m_counters.rejectedRateLimited;
-        qCDebug(lcNet) << "refused a connection from blocked address" << address.toString();
-        socket->abort();
-        delete socket;
-        return;
-    }
-    if (m_options.maxPendingPerAddress > 0 && pendingFrom(address) >= m_options.maxPendingPerAddress) {
-        refuseBusy(socket,
-                   QStringLiteral("%1 handshakes pending from that address").arg(m_options.maxPendingPerAddress));
-        return;
-    }
-    if (m_pending.size() >= m_options.maxPendingHandshakes || openConnections() >= m_options.maxConnections) {
-        if (m_pending.isEmpty()) {
-            refuseBusy(socket, QStringLiteral("%1 connections open").arg(openConnections()));
-            return;
-        }
-        evictOldestPending(address);
-    }
-
     ++m_counters.accepted;
     auto *channel = new SecureChannel(socket, m_options.channel, this);
     m_pending.insert(channel, Pending {address, m_clock.elapsed(), socket});
@@ -193,14 +261,28 @@ void SecureServer::onIncomingConnection(qintptr descriptor)
     });
 }
 
-void SecureServer::refuseBusy(QSslSocket *socket, const QString &why)
+void SecureServer::refuseBusy(qintptr descriptor, const QHostAddress &address, const QString &why)
 {
     ++m_counters.rejectedBusy;
-    qCWarning(lcNet).noquote() << "refused a connection from" << normalized(socket->peerAddress()).toString() << ":"
-                               << why << "(" << m_pending.size() << "handshakes pending," << openConnections()
-                               << "connections open)";
+    // One line a second at most: a storm refuses thousands a second, and the log must not become its amplifier.
+    if (m_lastRefusalLogMs < 0 || m_clock.elapsed() - m_lastRefusalLogMs >= 1000) {
+        qCWarning(lcNet).noquote() << "refused a connection from" << address.toString() << ":" << why << "("
+                                   << m_pending.size() << "handshakes pending," << openConnections()
+                                   << "connections open;" << m_counters.rejectedBusy << "refused so far)";
+        m_lastRefusalLogMs = m_clock.elapsed();
+    }
+    if (m_lingering >= MaxLingering || heldDescriptors() >= m_options.maxConnections) {
+        refuseRaw(descriptor, true); // the alert may be lost to the reset; the peer sees a closed connection
+        return;
+    }
+    auto *socket = new QSslSocket(this);
+    if (!socket->setSocketDescriptor(descriptor)) {
+        delete socket;
+        refuseRaw(descriptor, false);
+        return;
+    }
 #ifdef Q_OS_UNIX
-    if (m_lingering < MaxLingering && sendBusyAlert(socket)) {
+    if (sendBusyAlert(socket)) {
         // Half-close and wait (bounded) for the peer to close after reading the alert: closing at once
         // with its ClientHello unread would send a reset, which may overtake the alert.
         ::shutdown(int(socket->socketDescriptor()), SHUT_WR);
@@ -226,8 +308,19 @@ void SecureServer::refuseBusy(QSslSocket *socket, const QString &why)
 
 void SecureServer::evictOldestPending(const QHostAddress &newcomer)
 {
-    auto oldest = std::min_element(m_pending.begin(), m_pending.end(),
-                                   [](const Pending &a, const Pending &b) { return a.sinceMs < b.sinceMs; });
+    // The oldest silent one (no ClientHello yet) first: a client mid-handshake is not given up for a connection
+    // that may never say anything; only when every pending one has spoken does the oldest of all go.
+    auto oldest = m_pending.end();
+    for (auto it = m_pending.begin(); it != m_pending.end(); ++it) {
+        const bool silent = !it.key()->peerSpoke();
+        if (oldest == m_pending.end()) {
+            oldest = it;
+            continue;
+        }
+        const bool oldestSilent = !oldest.key()->peerSpoke();
+        if ((silent && !oldestSilent) || (silent == oldestSilent && it->sinceMs < oldest->sinceMs))
+            oldest = it;
+    }
     SecureChannel *channel = oldest.key();
     const Pending victim = oldest.value();
     m_pending.erase(oldest);
@@ -320,8 +413,9 @@ void watchForBusyRefusal(SecureChannel *channel, QObject *context, std::function
 
 QString busyRefusalReason(const QString &hostPort)
 {
-    return QStringLiteral("TLS handshake refused — the agent at %1 is at its pending-handshake limit (too many "
-                          "unauthenticated connections at once, for this address or in total; a connection flood?)")
+    return QStringLiteral("TLS handshake refused — the agent at %1 is refusing new connections (overloaded: at its "
+                          "pending-handshake limit, too many unauthenticated connections at once, for this address or "
+                          "in total; a connection flood?)")
         .arg(hostPort);
 }
 

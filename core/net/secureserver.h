@@ -15,6 +15,7 @@
 
 #include <functional>
 
+class QSocketNotifier;
 class QSslSocket;
 
 namespace taskfleet::net {
@@ -37,8 +38,16 @@ struct ServerOptions {
     int maxPendingHandshakes = 64;
     /** Pending handshakes from one source address; a connection over this is refused (busy alert). */
     int maxPendingPerAddress = 8;
-    /** All open connections (handshaking + established); over it a pending one is evicted, else the new one refused. */
+    /**
+     * Descriptors this server may hold: handshaking, established, and those it is still closing (evicted,
+     * refused and lingering). A new connection over it is refused at once, without any TLS state: a hard cap.
+     */
     int maxConnections = 1024;
+    /**
+     * Connections accepted per event-loop turn. The rest wait in the kernel's queue meanwhile, so that a storm of
+     * connections never starves the established sessions, the handshakes under way and the timers.
+     */
+    int acceptBatch = 16;
     /** Kernel accept queue length asked for (capped by net.core.somaxconn). */
     int listenBacklog = 1024;
     /** This many failed handshakes from one address within failureWindowMs block that address (0 disables)... */
@@ -70,7 +79,10 @@ struct ServerCounters {
  *
  * Pre-authentication resources are bounded so that nobody without the secret can hold them: a pending
  * handshake has handshakeDeadlineMs; one address has at most maxPendingPerAddress of them; when all
- * maxPendingHandshakes slots are taken, a new connection evicts the oldest pending one. A connection
+ * maxPendingHandshakes slots are taken, a new connection evicts the oldest pending one that has not sent its
+ * ClientHello yet (a silent connection), else the oldest; the descriptors held, closing ones included, never
+ * exceed maxConnections; connections are accepted acceptBatch per event-loop turn, and a refusal costs no TLS
+ * state (the peer's address is read from the descriptor). A connection
  * turned away for a limit (refused or evicted) gets the busy alert (see isBusyRefusal()) before it is
  * closed, so a client can tell "the agent is at its limit" from a wrong secret or a blocked address;
  * evictions do not count as failures of the evicted address.
@@ -105,6 +117,8 @@ public:
     /** Pending handshakes from \a address. */
     int pendingFrom(const QHostAddress &address) const;
     int openConnections() const { return int(m_pending.size() + m_established.size()); }
+    /** Descriptors held now: openConnections() plus the connections being closed (evicted, lingering refusals). */
+    int heldDescriptors() const { return openConnections() + int(m_evicted.size()) + m_lingering; }
     /** True while connections from \a address are refused because of failed handshakes. */
     bool isBlocked(const QHostAddress &address) const;
 
@@ -128,8 +142,9 @@ private:
         QPointer<QSslSocket> socket; ///< owned by the channel
     };
 
+    void acceptBatch();
     void onIncomingConnection(qintptr descriptor);
-    void refuseBusy(QSslSocket *socket, const QString &why);
+    void refuseBusy(qintptr descriptor, const QHostAddress &address, const QString &why);
     void evictOldestPending(const QHostAddress &newcomer);
     void onChannelReady(SecureChannel *channel);
     void onChannelClosed(SecureChannel *channel, const QString &reason);
@@ -138,11 +153,13 @@ private:
 
     ServerOptions m_options;
     Listener *m_listener;
+    QSocketNotifier *m_acceptNotifier = nullptr; ///< our own accept loop, in batches (Unix)
     QElapsedTimer m_clock;
     QHash<SecureChannel *, Pending> m_pending;
     QSet<SecureChannel *> m_evicted; ///< closed by us for room; their closed() is not a failure
     QSet<SecureChannel *> m_established;
     int m_lingering = 0; ///< refused sockets waiting for the peer to read the busy alert
+    qint64 m_lastRefusalLogMs = -1;
     QHash<QHostAddress, FailureRecord> m_failures;
     ServerCounters m_counters;
     QString m_error;

@@ -678,6 +678,9 @@ void RemoteNode::onClosed(const QString &channelReason)
     m_busy = 0;
     if (!m_onlineThisAttempt)
         ++m_failedAttempts;
+    m_lastFailureDefinite = !m_onlineThisAttempt && !m_agentBusy
+                            && (channelReason.contains(QLatin1String("nothing listens"))
+                                || channelReason.startsWith(QLatin1String("host not found")));
 
     int delay = m_backoffMs;
     if (m_options.inbound) {

@@ -105,6 +105,11 @@ public:
     protocol::Status lastStatus() const { return m_status; }
     /** Connection attempts that ended without reaching Online. */
     int failedAttempts() const { return m_failedAttempts; }
+    /**
+     * The last attempt failed in a way that trying again soon will not change: nothing listens there, or the host
+     * name is unknown. An overloaded agent (refusing or closing new connections) is not such a failure.
+     */
+    bool lastFailureDefinite() const { return m_lastFailureDefinite; }
     /** True while a reconnect is pending (the backoff timer runs); never for an Incompatible node. */
     bool reconnectScheduled() const { return m_reconnect.isActive(); }
     bool hasBeenOnline() const { return m_everOnline; }
@@ -173,6 +178,7 @@ private:
     QHash<QByteArray, PluginEntry> m_plugins;
     int m_uploads = 0;
     int m_failedAttempts = 0;
+    bool m_lastFailureDefinite = false;
     int m_backoffMs = 1000;
     QTimer m_reconnect;
     QTimer m_tick;

@@ -697,9 +697,9 @@ void TestSecureChannel::pendingPerAddressLimitAndBusyMessage()
     QVERIFY(timer.elapsed() < 2000);
     QCOMPARE(server->counters().rejectedBusy, 1u);
     QCOMPARE(busyRefusalReason(QStringLiteral("127.0.0.1:1")),
-             QStringLiteral("TLS handshake refused — the agent at 127.0.0.1:1 is at its pending-handshake limit (too "
-                            "many unauthenticated connections at once, for this address or in total; a connection "
-                            "flood?)"));
+             QStringLiteral("TLS handshake refused — the agent at 127.0.0.1:1 is refusing new connections "
+                            "(overloaded: at its pending-handshake limit, too many unauthenticated connections at "
+                            "once, for this address or in total; a connection flood?)"));
     client->deleteLater();
 
     // When a share frees up, the client gets in.
@@ -762,8 +762,9 @@ void TestSecureChannel::clientPeerClosesAtOnce()
     client->connectToHost(Localhost, closer.serverPort());
     QVERIFY(closed.wait(5000));
     QCOMPARE(closed.first().first().toString(),
-             QStringLiteral("TLS handshake failed — 127.0.0.1:%1 closed the connection (not a Taskfleet agent, or it "
-                            "refuses this address after repeated failed handshakes)")
+             QStringLiteral("TLS handshake failed — 127.0.0.1:%1 closed the connection (the agent is refusing new "
+                            "connections: overloaded, or it refuses this address after repeated failed handshakes; "
+                            "or it is not a Taskfleet agent)")
                  .arg(closer.serverPort()));
     client->deleteLater();
 }
