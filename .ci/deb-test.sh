@@ -5,7 +5,11 @@
 # then in a fresh `debootstrap --variant=minbase bookworm` chroot:
 #   apt-get install -y ./taskfleet_*.deb   (dependencies from the host's Debian mirror)
 #   the programs start, every binary and plugin finds its libraries, the man pages are there,
-#   the sum-of-primes job gives the right sums (locally, and on the installed agent over loopback),
+#   the sum-of-primes jobs give the right sums, the C++ plugin's (sumprimes.json) and the Python one
+#   (sum_primes.json), locally and on the installed agent over loopback,
+#   a pp client program (tests/deploy/pp_sum_primes.py, `import taskfleet as pp` from the installed
+#   package, the chroot's /usr/bin/python3) gets the right sums with local workers, with the
+#   installed agent as its ppserver, and from the installed agent dialing its Server(listen=...),
 #   the `taskfleet` system user exists, nothing was started or enabled,
 #   a reinstall works (the maintainer scripts are idempotent),
 #   apt-get purge -y taskfleet   leaves none of the package's files, state or config behind.
@@ -131,13 +135,16 @@ debs=("$build"/taskfleet_*_amd64.deb)
 [ ${#debs[@]} -eq 1 ] && [ -f "${debs[0]}" ] || fail "cpack made no taskfleet_*_amd64.deb in $build"
 deb=${debs[0]}
 echo "deb-test: $(basename "$deb"), $(du -k "$deb" | cut -f1) KiB"
-dpkg-deb --field "$deb" Package Version Architecture Section Maintainer Depends
+dpkg-deb --field "$deb" Package Version Architecture Section Maintainer Depends Recommends Suggests
 contents=$(dpkg-deb --contents "$deb" | awk '{print $6}' | sed 's|^\./|/|')
 for f in /usr/bin/taskfleet /usr/bin/taskfleet-run /usr/bin/taskfleet-agent /usr/bin/taskfleet-worker \
          /usr/lib/x86_64-linux-gnu/taskfleet/plugins/libtaskfleet_sumprimes.so \
          /usr/include/taskfleet/TaskPlugin.h /usr/lib/x86_64-linux-gnu/cmake/Taskfleet/TaskfleetConfig.cmake \
          /usr/share/applications/taskfleet.desktop /usr/share/icons/hicolor/scalable/apps/taskfleet.svg \
          /usr/share/icons/hicolor/128x128/apps/taskfleet.png /usr/share/taskfleet/jobs/sumprimes.json \
+         /usr/share/taskfleet/jobs/sum_primes.json /usr/share/taskfleet/jobs/sum_primes.py \
+         /usr/lib/x86_64-linux-gnu/taskfleet/plugins/libtaskfleet_python.so \
+         /usr/lib/python3/dist-packages/taskfleet/__init__.py /usr/lib/python3/dist-packages/taskfleet/_server.py \
          /usr/lib/systemd/system/taskfleet-agent.service \
          /usr/share/man/man1/taskfleet.1.gz /usr/share/man/man1/taskfleet-run.1.gz \
          /usr/share/man/man1/taskfleet-agent.1.gz /usr/share/man/man1/taskfleet-worker.1.gz; do
@@ -149,6 +156,15 @@ packaged_plugins=$(grep '/taskfleet/plugins/libtaskfleet_.*\.so$' <<<"$contents"
     fail "the package's plugins ($(echo $packaged_plugins)) are not the built ones ($(echo $built_plugins))"
 echo "deb-test: plugins: $(echo $packaged_plugins)"
 dpkg-deb --field "$deb" Depends | grep -q libqt6core6 || fail "Depends: computed without libqt6core6"
+dpkg-deb --field "$deb" Depends | grep -q libpython3.11 || fail "Depends: computed without libpython3.11 (the python plugin)"
+# Whether the package itself asks for the interpreter (pp programs run on /usr/bin/python3), and how.
+for field in Depends Recommends; do
+    if dpkg-deb --field "$deb" "$field" | tr ',' '\n' | grep -qE '^ *python3( |$)'; then
+        echo "deb-test: $field: names python3"
+    else
+        echo "deb-test: $field: does not name python3"
+    fi
+done
 
 # ---- a bare Debian 12 -----------------------------------------------------------------------
 step "chroot: debootstrap minbase bookworm (cached), mounts"
@@ -166,6 +182,14 @@ in_root sh -c 'dpkg-query -W -f "\${Package}\n" | wc -l' | sed 's/^/deb-test: pa
 step "chroot: apt-get install -y ./$(basename "$deb")"
 cp "$deb" "$root/tmp/"
 in_root apt-get update -q >/dev/null
+# Where the interpreter comes from (pp programs run on /usr/bin/python3; the python plugin and the
+# worker need only libpython3.11 and its standard library): a dry run without the recommends.
+in_root sh -c "cd /tmp && apt-get install -s -q --no-install-recommends ./$(basename "$deb")" >"$tmp/dry-run.log" 2>&1 ||
+    { cat "$tmp/dry-run.log"; fail "apt-get install -s --no-install-recommends failed"; }
+grep -q '^Inst taskfleet ' "$tmp/dry-run.log" || { cat "$tmp/dry-run.log"; fail "the dry run does not install taskfleet"; }
+python3_without_recommends=no
+grep -q '^Inst python3 ' "$tmp/dry-run.log" && python3_without_recommends=yes
+echo "deb-test: apt-get install --no-install-recommends would install python3: $python3_without_recommends"
 in_root sh -c "cd /tmp && apt-get install -y -q ./$(basename "$deb")" >"$tmp/install.log" 2>&1 ||
     { cat "$tmp/install.log"; fail "apt-get install failed"; }
 tail -3 "$tmp/install.log"
@@ -206,11 +230,56 @@ for p in /proc/[0-9]*; do
 done
 echo "deb-test: user taskfleet (uid $uid, nologin), unit installed, not enabled, no process started"
 
-step "chroot: sum-of-primes job, local workers"
-in_root taskfleet-run -n 2 -o /tmp/local.jsonl /usr/share/taskfleet/jobs/sumprimes.json
-check_results "$root/tmp/local.jsonl" "$root/usr/share/taskfleet/jobs/sumprimes.json" "installed taskfleet-run, 2 local workers"
+jobs=(/usr/share/taskfleet/jobs/sumprimes.json /usr/share/taskfleet/jobs/sum_primes.json)   # C++ plugin, Python
+step "chroot: sum-of-primes jobs (C++, Python), local workers"
+for job in "${jobs[@]}"; do
+    name=$(basename "$job" .json)
+    in_root timeout 300 taskfleet-run -n 2 --no-journal -o "/tmp/local-$name.jsonl" "$job" ||
+        { cat "$root/tmp/local-$name.jsonl" 2>/dev/null; fail "taskfleet-run -n 2 $job failed"; }
+    check_results "$root/tmp/local-$name.jsonl" "$root$job" "$name.json, installed taskfleet-run, 2 local workers"
+done
 
-step "chroot: sum-of-primes job on the installed agent (127.0.0.1)"
+# ---- pp client programs: the installed package, the chroot's python3 -------------------------
+step "chroot: python3 for pp programs"
+# The package Depends on libpython3.11 (the python plugin); the interpreter a pp program runs on
+# comes with its Recommends (python3-numpy, python3-cloudpickle depend on python3), which apt
+# installs by default. Whatever brought it, a user running a pp program has python3: install it if absent.
+if in_root sh -c 'command -v python3' >/dev/null; then
+    if [ "$python3_without_recommends" = yes ]; then
+        echo "deb-test: python3 came with the package's dependencies: $(in_root python3 --version)"
+    else
+        echo "deb-test: python3 came with the package's recommends only: $(in_root python3 --version)"
+    fi
+    in_root dpkg-query -W -f '${Package} ${Version}\n' python3 python3-numpy python3-cloudpickle 2>/dev/null | sed 's/^/deb-test:   /'
+else
+    echo "deb-test: the package brought no python3: apt-get install -y python3"
+    in_root apt-get install -y -q python3 >"$tmp/python3.log" 2>&1 || { cat "$tmp/python3.log"; fail "apt-get install python3 failed"; }
+    in_root python3 --version
+fi
+install -m 0755 tests/deploy/pp_sum_primes.py "$root/tmp/pp_sum_primes.py"
+pp_prog() {   # pp_prog ARGS...: the pp program on the chroot's python3 and the installed taskfleet package
+    echo "+ python3 pp_sum_primes.py $*"
+    in_root timeout 300 /usr/bin/python3 /tmp/pp_sum_primes.py \
+        --expect-package /usr/lib/python3/dist-packages/taskfleet "$@"
+}
+no_process_in_root() {   # no_process_in_root AFTER: nothing runs in the chroot any more
+    local p i
+    for i in $(seq 1 20); do
+        local left=""
+        for p in /proc/[0-9]*; do
+            [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && left+="${p#/proc/}: $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null); "
+        done
+        [ -z "$left" ] && return 0
+        sleep 0.25
+    done
+    fail "processes left in the chroot after $1: $left"
+}
+
+step "chroot: pp program, local workers (Server(ncpus=2))"
+pp_prog --ncpus 2 || fail "the pp program with local workers failed"
+no_process_in_root "the pp program (local workers)"
+
+step "chroot: sum-of-primes jobs (C++, Python) and a pp program on the installed agent (127.0.0.1)"
 (umask 077; head -c 32 /dev/urandom | base64 >"$root/tmp/secret")
 chroot "$root" env -i HOME=/root PATH=/usr/bin:/bin taskfleet-agent -i 127.0.0.1 -p 0 -w 2 \
     --no-discovery --secret-file /tmp/secret --state-dir /tmp/agent-state -t 120 \
@@ -225,15 +294,26 @@ for _ in $(seq 1 60); do
 done
 [ -n "$port" ] || { cat "$tmp/agent.log"; fail "the installed agent did not listen within 30 s"; }
 grep "listening on" "$tmp/agent.log"
-in_root taskfleet-run -n 0 --node "127.0.0.1:$port" --secret-file /tmp/secret --no-journal \
-    -o /tmp/agent.jsonl /usr/share/taskfleet/jobs/sumprimes.json ||
-    { cat "$tmp/agent.log"; fail "the job on the installed agent failed"; }
-check_results "$root/tmp/agent.jsonl" "$root/usr/share/taskfleet/jobs/sumprimes.json" "installed taskfleet-agent on 127.0.0.1:$port"
+for job in "${jobs[@]}"; do
+    name=$(basename "$job" .json)
+    in_root timeout 300 taskfleet-run -n 0 --node "127.0.0.1:$port" --secret-file /tmp/secret --no-journal \
+        -o "/tmp/agent-$name.jsonl" "$job" ||
+        { cat "$tmp/agent.log"; fail "the job $job on the installed agent failed"; }
+    check_results "$root/tmp/agent-$name.jsonl" "$root$job" "$name.json, installed taskfleet-agent on 127.0.0.1:$port"
+done
+pp_prog --ppservers "127.0.0.1:$port" --secret-file /tmp/secret ||
+    { cat "$tmp/agent.log"; fail "the pp program on the installed agent failed"; }
 kill -TERM "$agent_pid"
 for _ in $(seq 1 40); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.25; done
 kill -0 "$agent_pid" 2>/dev/null && fail "the agent did not stop on SIGTERM within 10 s"
 wait "$agent_pid" || true
 agent_pid=""
+no_process_in_root "the agent's SIGTERM"
+
+step "chroot: pp program, the installed agent dials it (Server(listen=...), --connect, --no-listen)"
+pp_prog --listen-agent /usr/bin/taskfleet-agent --agent-state-dir /tmp/dial-agent-state --agent-workers 2 \
+    --secret-file /tmp/secret || fail "the pp program with a dialing agent failed"
+no_process_in_root "the pp program and its dialing agent"
 
 step "chroot: reinstall (maintainer scripts run again)"
 in_root sh -c "cd /tmp && apt-get install -y -q --reinstall ./$(basename "$deb")" >"$tmp/reinstall.log" 2>&1 ||
@@ -258,6 +338,12 @@ done <<<"$files"
 [ ! -e "$root/var/lib/taskfleet-agent" ] || fail "purge left /var/lib/taskfleet-agent"
 [ ! -e "$root/etc/taskfleet" ] || fail "purge left /etc/taskfleet"
 in_root getent passwd taskfleet >/dev/null || fail "purge removed the taskfleet system user (Debian keeps it)"
+# The pp programs above ran as root, so python3 wrote __pycache__/*.pyc into the installed package,
+# files dpkg does not know: the prerm removes them, so nothing may be left.
+if [ -e "$root/usr/lib/python3/dist-packages/taskfleet" ]; then
+    echo "left: $(cd "$root/usr/lib/python3/dist-packages/taskfleet" && find . | sort | head -5 | tr '\n' ' ')"
+    fail "purge left /usr/lib/python3/dist-packages/taskfleet"
+fi
 echo "deb-test: purged: no file of the package left, state and /etc/taskfleet gone, system user kept"
 
 step ""

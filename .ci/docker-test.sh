@@ -5,10 +5,13 @@
 #   2. the Debian 12 base images made offline (debootstrap + docker import),
 #   3. resources/docker/Dockerfile built, the swarm stack resources/docker/taskfleet-stack.yml
 #      deployed, and the sum-of-primes jobs (the C++ plugin and the Python one) run against the agent in the container,
-#   4. the `docker run` recipe of docs/deploy.md, and the same jobs against it,
+#      then a pp client program on this host (tests/deploy/pp_sum_primes.py: `import taskfleet as pp`,
+#      Server(ncpus=0, ppservers=("127.0.0.1:45450",), secret=...)) against it,
+#   4. the `docker run` recipe of docs/deploy.md, and the same jobs and pp program against it,
 # then everything it made is removed: stack, swarm, containers, engine, bridges, temp folder.
 #
-#   bash .ci/docker-test.sh [BUILD_DIR]     BUILD_DIR (default build) holds an already built bin/taskfleet-run
+#   bash .ci/docker-test.sh [BUILD_DIR]     BUILD_DIR (default build) holds an already built bin/taskfleet-run,
+#                                           bin/taskfleet-worker and plugins/ (the pp program's engine)
 #
 # The docker commands of steps 3 and 4 are those shown in docs/deploy.md; the script checks that
 # each one is there verbatim before running it. Needs root. Network: loopback and the host's own
@@ -19,7 +22,12 @@ src=$PWD
 build=${1:-build}
 case "$build" in /*) ;; *) build=$src/$build ;; esac
 run_bin=$build/bin/taskfleet-run
-[ -x "$run_bin" ] || { echo "docker-test: $run_bin not found: build first (cmake --build $build)" >&2; exit 1; }
+worker_bin=$build/bin/taskfleet-worker
+for f in "$run_bin" "$worker_bin"; do
+    [ -x "$f" ] || { echo "docker-test: $f not found: build first (cmake --build $build)" >&2; exit 1; }
+done
+[ -f "$build/plugins/libtaskfleet_python.so" ] ||
+    { echo "docker-test: $build/plugins/libtaskfleet_python.so not found: build first (cmake --build $build)" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "docker-test: needs root (dockerd, debootstrap)" >&2; exit 1; }
 
 stack=taskfleet
@@ -159,7 +167,9 @@ check_results() {
 }
 
 # run_job NAME: the sum-of-primes jobs on the agent at 127.0.0.1:45450 only (-n 0: no local workers):
-# the C++ plugin's, then Parallel Python's demo in Python (the python plugin, the image's interpreter).
+# the C++ plugin's, then Parallel Python's demo in Python (the python plugin, the image's interpreter);
+# then a pp client program on this host (the checkout's taskfleet package, this build's engine, the
+# host's /usr/bin/python3) with that agent as its only ppserver; it checks each sum against a sieve.
 run_job() {
     local job rc
     for job in resources/jobs/sumprimes.json resources/jobs/sum_primes.json; do
@@ -171,6 +181,12 @@ run_job() {
         [ $rc -eq 0 ] || { cat "$out" 2>/dev/null; fail "taskfleet-run exited $rc on $job (0 = every task succeeded)"; }
         check_results "$out" "$job"
     done
+    echo "+ python3 tests/deploy/pp_sum_primes.py --ppservers 127.0.0.1:45450 --secret-file \"\$secret\""
+    rc=0
+    PYTHONPATH=$src/python TASKFLEET_RUN=$run_bin TASKFLEET_WORKER=$worker_bin TASKFLEET_PLUGIN_PATH=$build/plugins \
+        timeout 300 /usr/bin/python3 tests/deploy/pp_sum_primes.py --expect-package "$src/python/taskfleet" \
+        --ppservers 127.0.0.1:45450 --secret-file "$secret" || rc=$?
+    [ $rc -eq 0 ] || fail "the pp program against the agent in the container exited $rc"
 }
 
 # wait_for_agent WHAT LOGCMD...: until LOGCMD prints the agent's "listening on" line (at most 120 s).
@@ -256,7 +272,7 @@ step "wait for the agent in the swarm service"
 wait_for_agent "swarm service $service" docker service logs --raw "$service"
 doc_run 'docker service ps taskfleet_agent'
 
-step "sum-of-primes job against the swarm service (127.0.0.1:45450)"
+step "sum-of-primes jobs and a pp program against the swarm service (127.0.0.1:45450)"
 run_job swarm
 
 step "stack rm, swarm leave"
@@ -289,7 +305,7 @@ eval "$recipe --no-discovery" >/dev/null
 wait_for_agent "docker run container $container" docker logs "$container"
 [ "$(docker inspect -f '{{.Config.User}}' "$container")" = taskfleet ] || fail "the container does not run as user taskfleet"
 
-step "sum-of-primes job against the docker run container (127.0.0.1:45450)"
+step "sum-of-primes jobs and a pp program against the docker run container (127.0.0.1:45450)"
 run_job docker-run
 docker rm -f "$container" >/dev/null
 

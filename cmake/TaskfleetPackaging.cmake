@@ -93,7 +93,7 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)            # taskfleet_<version>_<arch>.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)             # Depends: computed by dpkg-shlibdeps
 # Code without source (lambdas, closures, notebook code) travels by value with cloudpickle; numpy for pp's
 # typical programs; joblib for the joblib backend (taskfleet.joblib).
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "python3-cloudpickle, python3-numpy")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "python3, python3-cloudpickle, python3-numpy") # python3: pp programs
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "python3-joblib, python3-sklearn")
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)      # no public shared library inside
 set(CPACK_DEBIAN_COMPRESSION_TYPE xz)
