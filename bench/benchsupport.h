@@ -215,17 +215,8 @@ public:
     bool connectTo(sched::Controller &controller, const std::vector<quint16> &ports, int timeoutMs, bool delayCredit)
     {
         std::vector<sched::RemoteNode *> nodes;
-        for (quint16 port : ports) {
-            sched::RemoteNodeOptions o;
-            o.host = QStringLiteral("127.0.0.1");
-            o.port = port;
-            o.channel = net::ChannelOptions::fromSecret(m_secret);
-            o.delayCredit = delayCredit;
-            auto *node = new sched::RemoteNode(o);
-            controller.addNode(node);
-            node->start();
-            nodes.push_back(node);
-        }
+        for (quint16 port : ports)
+            nodes.push_back(addNode(controller, port, delayCredit));
         return waitUntil(
             [&] {
                 return std::all_of(nodes.begin(), nodes.end(), [](const sched::RemoteNode *n) {
@@ -234,6 +225,25 @@ public:
             },
             timeoutMs);
     }
+
+    /** Adds a RemoteNode for 127.0.0.1:\a port (default: agent 0's) to \a controller and starts it; no waiting. */
+    sched::RemoteNode *addNode(sched::Controller &controller, quint16 port = 0, bool delayCredit = true)
+    {
+        sched::RemoteNodeOptions o;
+        o.host = QStringLiteral("127.0.0.1");
+        o.port = port != 0 ? port : m_ports.at(0);
+        o.channel = net::ChannelOptions::fromSecret(m_secret);
+        o.delayCredit = delayCredit;
+        auto *node = new sched::RemoteNode(o);
+        controller.addNode(node);
+        node->start();
+        return node;
+    }
+
+    /** The process id of agent \a i. */
+    qint64 pid(size_t i) const { return m_procs.at(i)->processId(); }
+    /** The TCP port agent \a i listens on. */
+    quint16 port(size_t i) const { return m_ports.at(i); }
 
     /** The TCP ports the agents listen on (127.0.0.1). */
     const std::vector<quint16> &ports() const { return m_ports; }
