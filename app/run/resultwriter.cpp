@@ -3,18 +3,34 @@
 
 #include "util/jsonwriter.h"
 
-#include <cstdio>
+#include <algorithm>
+
+#include <unistd.h>
 
 namespace taskfleet::app {
 
 bool ResultWriter::open(const QString &path, QString *error)
 {
-    const bool ok = path.isEmpty() || path == QStringLiteral("-")
-                        ? m_file.open(stdout, QIODevice::WriteOnly)
-                        : (m_file.setFileName(path), m_file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    // Unbuffered: this class gathers lines itself, and a write that fails says why at once (a full disk).
+    const bool toStdout = path.isEmpty() || path == QStringLiteral("-");
+    const bool ok = toStdout ? m_file.open(STDOUT_FILENO, QIODevice::WriteOnly | QIODevice::Unbuffered)
+                             : (m_file.setFileName(path),
+                                m_file.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Unbuffered));
+    m_name = toStdout ? QStringLiteral("standard output") : path;
     if (!ok)
-        *error = QStringLiteral("cannot write results to %1: %2").arg(path, m_file.errorString());
+        *error = QStringLiteral("cannot write results to %1: %2").arg(m_name, m_file.errorString());
     return ok;
+}
+
+void ResultWriter::fail(const QString &reason)
+{
+    if (m_failed)
+        return;
+    m_failed = true;
+    m_error = QStringLiteral("cannot write results to %1: %2")
+                  .arg(m_name, reason.isEmpty() || reason == QLatin1String("Unknown error")
+                                   ? QStringLiteral("a write was cut short (is the disk full?)")
+                                   : reason);
 }
 
 void ResultWriter::appendLine(QByteArray &out, int jobId, const QCborValue &input, const sched::TaskRecord &r,
@@ -82,8 +98,15 @@ void ResultWriter::writeBuffer()
 {
     if (m_buffer.isEmpty())
         return;
-    if (m_file.write(m_buffer) != m_buffer.size())
-        m_failed = true;
+    // After a failed write the results are dropped: a file with a hole in it is worse than one cut short.
+    // QFile reports a write a full disk cut short as a short count with no reason: the rest is written
+    // again, and the write that fails then says why.
+    for (qsizetype at = 0; !m_failed && at < m_buffer.size();) {
+        const qint64 n = m_file.write(m_buffer.constData() + at, m_buffer.size() - at);
+        if (n <= 0)
+            fail(m_file.errorString());
+        at += qsizetype(std::max<qint64>(n, 0));
+    }
     if (m_buffer.capacity() > 4 * 1024 * 1024)
         m_buffer.clear(); // a held-back big line: give its memory back
     else
@@ -92,10 +115,14 @@ void ResultWriter::writeBuffer()
 
 void ResultWriter::flush()
 {
-    writeBuffer();
-    if (!m_file.flush())
-        m_failed = true;
+    writeBuffer(); // unbuffered: nothing else to flush
     m_sinceFlush.start();
+}
+
+void ResultWriter::close()
+{
+    flush(); // stdout's too: QFile flushes the stdio stream it was opened on
+    m_file.close();
 }
 
 } // namespace taskfleet::app

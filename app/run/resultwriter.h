@@ -26,14 +26,19 @@ public:
     /** Writes records of job \a jobId; each record's index points into \a inputs. */
     void write(int jobId, const sched::JobInputs &inputs, const QVector<sched::TaskRecord> &records);
     void flush();
+    /** Flushes and closes the file; a failure shows in hasFailed(). */
+    void close();
     /** True once a write failed (a full disk, a closed pipe): some results may be missing. */
     bool hasFailed() const { return m_failed; }
+    /** Why the first write failed: "cannot write results to PATH: REASON"; empty while none did. */
+    QString errorString() const { return m_error; }
 
 private:
     /** Appends one record's line; with \a spill, a big value's JSON goes to the file in pieces as it is made. */
     void appendLine(QByteArray &out, int jobId, const QCborValue &input, const sched::TaskRecord &r,
                     const util::JsonSpill &spill) const;
     void writeBuffer();
+    void fail(const QString &reason);
 
     QFile m_file;
     bool m_keepOrder = false;
@@ -43,6 +48,8 @@ private:
     QByteArray m_buffer;
     QElapsedTimer m_sinceFlush;
     bool m_failed = false;
+    QString m_name; ///< the path, or "standard output"
+    QString m_error;
 };
 
 } // namespace taskfleet::app

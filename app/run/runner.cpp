@@ -9,11 +9,13 @@
 #include "sched/remotenode.h"
 
 #include <QtCore/QCoreApplication>
-#include <QtCore/QFileInfo>
 #include <QtCore/QDateTime>
+#include <QtCore/QFileInfo>
+#include <QtCore/QMap>
 #include <QtCore/QThread>
 #include <QtCore/QUuid>
 
+#include <algorithm>
 #include <cstdio>
 #include <unistd.h>
 
@@ -63,7 +65,7 @@ bool Runner::start(int *exitCode)
     m_controller->addNode(new sched::LocalNode(poolOptions));
 
     QVector<sched::JobSpec> specs;
-    if (!m_options.resumeFile.isEmpty() && !loadResume(&specs, exitCode))
+    if (!m_options.resumeFile.isEmpty() && !loadResume(exitCode))
         return false;
     for (const QString &file : std::as_const(m_options.jobFiles)) {
         QString error;
@@ -120,30 +122,10 @@ bool Runner::start(int *exitCode)
     connect(m_controller, &sched::Controller::jobFinished, this, &Runner::onJobFinished);
 
     const qsizetype jobCount = m_resumed.size() + specs.size();
-    for (const sched::JournaledJob &j : std::as_const(m_resumed)) {
-        // Results already in the journal are written again; only the missing tasks run.
-        sched::JobSpec missing = j.spec;
-        missing.inputs.clear();
-        QVector<int> originalIndex;
-        for (int i = 0; i < j.spec.inputs.size(); ++i) {
-            if (!j.results.contains(i)) {
-                missing.inputs.append(j.spec.inputs.at(i));
-                originalIndex.append(i);
-            }
-        }
-        m_tasksTotal += missing.inputs.size();
-        const int id = submitJob(std::move(missing), j.key, std::move(originalIndex), j.spec.inputs,
-                                 jobCount > 1 ? j.spec.name : QString());
-        QVector<sched::TaskRecord> earlier;
-        for (const sched::TaskRecord &r : j.results) {
-            earlier.append(r);
-            if (r.status != stats::TaskStatus::Ok)
-                m_anyFailed = true;
-        }
-        std::sort(earlier.begin(), earlier.end(),
-                  [](const sched::TaskRecord &a, const sched::TaskRecord &b) { return a.index < b.index; });
-        m_writer.write(id, j.spec.inputs, earlier);
-    }
+    for (const sched::JournaledJob &j : std::as_const(m_resumed)) // only the missing tasks run
+        submitMissing(j, jobCount > 1 ? j.spec.name : QString());
+    if (!m_resumed.isEmpty() && !writeJournaledResults(exitCode))
+        return false;
     for (sched::JobSpec &spec : specs) {
         m_tasksTotal += spec.inputs.size();
         const QString key = QUuid::createUuid().toString(QUuid::WithoutBraces);
@@ -151,8 +133,11 @@ bool Runner::start(int *exitCode)
             m_journal.writeJob(key, spec);
         const sched::JobInputs inputs = spec.inputs;
         const QString label = jobCount > 1 ? spec.name : QString();
-        submitJob(std::move(spec), key, {}, inputs, label);
+        const int id = submitJob(std::move(spec), key, {}, 0, inputs, -1);
+        if (!label.isEmpty())
+            m_writer.setJobLabel(id, label);
     }
+    reportWriteFailures();
 
     if (m_options.progress) {
         connect(&m_progressTimer, &QTimer::timeout, this, &Runner::onProgressTick);
@@ -205,14 +190,133 @@ void Runner::printRejections()
         printErr(QStringLiteral("taskfleet-run: discovery rejected: ") + summary);
 }
 
-int Runner::submitJob(sched::JobSpec spec, const QString &key, QVector<int> originalIndex, sched::JobInputs inputs,
-                      const QString &label)
+int Runner::submitJob(sched::JobSpec spec, const QString &key, QVector<int> originalIndex, qint64 offset,
+                      sched::JobInputs inputs, int writerId)
 {
     const int id = m_controller->submit(std::move(spec));
-    m_runJobs.insert(id, RunJob {key, std::move(inputs), std::move(originalIndex)});
-    if (!label.isEmpty())
-        m_writer.setJobLabel(id, label);
+    m_runJobs.insert(id,
+                     RunJob {key, std::move(inputs), std::move(originalIndex), offset, writerId < 0 ? id : writerId});
+    ++m_segmentsLeft[key];
     return id;
+}
+
+// The tasks of a resumed job that have no result yet. Each run of at least MinRun missing tasks (a range's
+// untouched tail, typically) becomes a job of its own inputs.mid(), which for a range is three numbers again;
+// the scattered rest (the tasks that were running at the kill) one job with a list. So resuming a range job
+// killed half-way holds about what a fresh run of its missing half holds, plus one bit per task.
+void Runner::submitMissing(const sched::JournaledJob &j, const QString &label)
+{
+    constexpr qsizetype MinRun = 4096;
+    constexpr int MaxRuns = 16; // the longest ones; each is a job for the controller to walk
+    const qsizetype n = j.spec.inputs.size();
+    QVector<std::pair<qsizetype, qsizetype>> runs; // [start, end)
+    for (qsizetype i = 0; i < n;) {
+        if (j.done.testBit(i)) {
+            ++i;
+            continue;
+        }
+        const qsizetype start = i;
+        while (i < n && !j.done.testBit(i))
+            ++i;
+        if (i - start >= MinRun)
+            runs.append({start, i});
+    }
+    if (runs.size() > MaxRuns) {
+        std::sort(runs.begin(), runs.end(),
+                  [](const auto &a, const auto &b) { return a.second - a.first > b.second - b.first; });
+        runs.resize(MaxRuns);
+        std::sort(runs.begin(), runs.end());
+    }
+    sched::JobSpec scattered = j.spec;
+    scattered.inputs.clear();
+    QVector<int> originalIndex;
+    qsizetype nextRun = 0;
+    for (qsizetype i = 0; i < n; ++i) {
+        if (nextRun < runs.size() && i == runs.at(nextRun).first) {
+            i = runs.at(nextRun++).second - 1;
+            continue;
+        }
+        if (!j.done.testBit(i)) {
+            scattered.inputs.append(j.spec.inputs.at(i));
+            originalIndex.append(int(i));
+        }
+    }
+    int writerId = -1;
+    const auto submit = [&](sched::JobSpec spec, QVector<int> index, qint64 offset) {
+        m_tasksTotal += spec.inputs.size();
+        const int id = submitJob(std::move(spec), j.key, std::move(index), offset, j.spec.inputs, writerId);
+        if (writerId < 0)
+            writerId = id;
+    };
+    // The scattered tasks first: with -k, the lines held back wait for them.
+    if (!scattered.inputs.isEmpty() || runs.isEmpty())
+        submit(std::move(scattered), std::move(originalIndex), 0);
+    for (const auto &[start, end] : std::as_const(runs)) {
+        sched::JobSpec part = j.spec;
+        part.inputs = j.spec.inputs.mid(start, end - start);
+        submit(std::move(part), {}, start);
+    }
+    if (!label.isEmpty())
+        m_writer.setJobLabel(writerId, label);
+}
+
+// The results a resumed journal holds, written again from the file as it is read a second time (never all
+// held at once), in batches.
+bool Runner::writeJournaledResults(int *exitCode)
+{
+    QHash<QString, std::pair<int, const sched::JobInputs *>> byKey;
+    for (const sched::JournaledJob &j : std::as_const(m_resumed)) {
+        for (auto it = m_runJobs.cbegin(); it != m_runJobs.cend(); ++it)
+            if (it->key == j.key) {
+                byKey.insert(j.key, {it->writerId, &j.spec.inputs});
+                break;
+            }
+    }
+    QVector<sched::TaskRecord> batch;
+    QString batchKey;
+    const auto flush = [&] {
+        if (batch.isEmpty())
+            return;
+        const auto &[writerId, inputs] = byKey.value(batchKey);
+        m_writer.write(writerId, *inputs, batch);
+        batch.clear();
+    };
+    QString error;
+    const auto read = sched::JournalReader::scan(
+        m_options.resumeFile,
+        [&](const sched::JournaledJob &job, const sched::TaskRecord &r) {
+            if (!byKey.contains(job.key))
+                return;
+            if (job.key != batchKey || batch.size() >= 4096) {
+                flush();
+                batchKey = job.key;
+            }
+            if (r.status != stats::TaskStatus::Ok)
+                m_anyFailed = true;
+            batch.append(r);
+        },
+        &error);
+    flush();
+    if (!read) {
+        printErr(QStringLiteral("taskfleet-run: ") + error);
+        *exitCode = ExitBadUsage;
+        return false;
+    }
+    return true;
+}
+
+// Every failed write is said once, as it happens, with the path and the reason.
+void Runner::reportWriteFailures()
+{
+    if (m_journaling && m_journal.hasFailed() && !m_journalFailureReported) {
+        m_journalFailureReported = true;
+        printErr(QStringLiteral("taskfleet-run: %1; the run goes on without a journal and cannot be resumed from %2")
+                     .arg(m_journal.errorString(), m_journal.path()));
+    }
+    if (m_writer.hasFailed() && !m_resultsFailureReported) {
+        m_resultsFailureReported = true;
+        printErr(QStringLiteral("taskfleet-run: ") + m_writer.errorString());
+    }
 }
 
 bool Runner::openJournal(int *exitCode)
@@ -226,7 +330,7 @@ bool Runner::openJournal(int *exitCode)
                      .arg(QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")))
                      .arg(QCoreApplication::applicationPid());
     QString error;
-    if (!m_journal.open(path, &error)) {
+    if (!m_journal.open(path, &error)) { // a journal that cannot be written is refused, never offered
         printErr(QStringLiteral("taskfleet-run: ") + error);
         *exitCode = ExitBadUsage;
         return false;
@@ -236,11 +340,13 @@ bool Runner::openJournal(int *exitCode)
     return true;
 }
 
-bool Runner::loadResume(QVector<sched::JobSpec> *, int *exitCode)
+bool Runner::loadResume(int *exitCode)
 {
+    // Read once for the jobs and which of their tasks have results (one bit each); the results themselves
+    // are written again from the file by writeJournaledResults(), once the results file is open.
     QString error;
     QString warning;
-    const auto jobs = sched::JournalReader::read(m_options.resumeFile, &error, &warning);
+    auto jobs = sched::JournalReader::scan(m_options.resumeFile, {}, &error, &warning);
     if (!jobs) {
         printErr(QStringLiteral("taskfleet-run: ") + error);
         *exitCode = ExitBadUsage;
@@ -248,7 +354,12 @@ bool Runner::loadResume(QVector<sched::JobSpec> *, int *exitCode)
     }
     if (!warning.isEmpty())
         printErr(QStringLiteral("taskfleet-run: ") + warning);
-    for (const sched::JournaledJob &j : *jobs) {
+    if (jobs->isEmpty() && m_options.jobFiles.isEmpty()) {
+        printErr(QStringLiteral("taskfleet-run: %1 holds no job to resume").arg(m_options.resumeFile));
+        *exitCode = ExitBadUsage;
+        return false;
+    }
+    for (sched::JournaledJob &j : *jobs) {
         // The plugin must still be the one the journal names: same file content, same hash.
         QString why;
         const auto now = exec::PluginRegistry::inspect(j.spec.plugin.path, &why);
@@ -259,13 +370,12 @@ bool Runner::loadResume(QVector<sched::JobSpec> *, int *exitCode)
             *exitCode = ExitBadUsage;
             return false;
         }
-        sched::JournaledJob copy = j;
-        copy.spec.plugin = *now;
+        j.spec.plugin = *now;
         printErr(QStringLiteral("taskfleet-run: resuming job \"%1\": %2 of %3 tasks already done")
                      .arg(j.spec.name)
-                     .arg(j.results.size())
+                     .arg(j.doneCount)
                      .arg(j.spec.inputs.size()));
-        m_resumed.append(std::move(copy));
+        m_resumed.append(std::move(j));
     }
     return true;
 }
@@ -278,14 +388,14 @@ void Runner::onResults(int jobId, const QVector<sched::TaskRecord> &records)
     const RunJob &run = it.value();
     QVector<sched::TaskRecord> translated = records;
     for (sched::TaskRecord &r : translated) {
-        if (!run.originalIndex.isEmpty())
-            r.index = run.originalIndex.at(r.index);
+        r.index = run.originalIndex.isEmpty() ? int(r.index + run.offset) : run.originalIndex.at(r.index);
         if (r.status != stats::TaskStatus::Ok)
             m_anyFailed = true;
     }
     if (m_journaling)
         m_journal.writeResults(run.key, translated);
-    m_writer.write(jobId, run.inputs, translated);
+    m_writer.write(run.writerId, run.inputs, translated);
+    reportWriteFailures();
 }
 
 void Runner::onJobFinished(int jobId)
@@ -295,8 +405,12 @@ void Runner::onJobFinished(int jobId)
     QMetaObject::invokeMethod(
         this,
         [this, jobId] {
-            if (m_journaling && m_runJobs.contains(jobId))
-                m_journal.writeEnd(m_runJobs.value(jobId).key);
+            // A resumed job may run as several controller jobs: it ends with the last.
+            const auto run = m_runJobs.constFind(jobId);
+            if (run != m_runJobs.constEnd() && --m_segmentsLeft[run->key] == 0 && m_journaling) {
+                m_journal.writeEnd(run->key);
+                reportWriteFailures();
+            }
             if (m_controller->allJobsOver())
                 finish(m_anyFailed ? ExitSomeFailed : ExitAllOk);
         },
@@ -344,10 +458,11 @@ void Runner::onNodeWatchdog()
             return;
         m_nodeWatchdog.stop();
         if (m_listener)
-            printErr(QStringLiteral("taskfleet-run: --listen: no agent connected to port %1 within %2 s (--local-workers "
-                                    "is 0; --listen-wait sets the wait); see docs/deploy.md")
-                         .arg(m_listener->port())
-                         .arg(m_options.listenWaitSeconds));
+            printErr(
+                QStringLiteral("taskfleet-run: --listen: no agent connected to port %1 within %2 s (--local-workers "
+                               "is 0; --listen-wait sets the wait); see docs/deploy.md")
+                    .arg(m_listener->port())
+                    .arg(m_options.listenWaitSeconds));
         if (m_options.discover)
             printErr(QStringLiteral("taskfleet-run: --discover: no agent of this cluster answered within %1 s on UDP "
                                     "port %2 (--local-workers is 0); see docs/discovery.md \"My node is not seen\"")
@@ -356,6 +471,7 @@ void Runner::onNodeWatchdog()
         printRejections();
         m_done = true;
         m_writer.flush();
+        reportWriteFailures();
         emit finished(ExitNoNode);
         return;
     }
@@ -385,12 +501,13 @@ void Runner::onNodeWatchdog()
     printRejections();
     m_done = true;
     m_writer.flush();
+    reportWriteFailures();
     emit finished(ExitNoNode);
 }
 
 // A journal nobody asked for, of a run whose every job ended, has nothing left to resume: remove it, or
 // ~/.local/state/taskfleet/journal grows by every run (146 MB for one 5-million-task job). A journal
-// named with --journal or --resume stays.
+// named with --journal or --resume stays. One that could not be written is never offered for a resume.
 void Runner::removeFinishedDefaultJournal()
 {
     if (!m_journaling || !m_options.journalFile.isEmpty() || !m_options.resumeFile.isEmpty())
@@ -399,7 +516,7 @@ void Runner::removeFinishedDefaultJournal()
     for (int id : ids)
         if (!m_controller->job(id)->isOver())
             return;
-    if (m_writer.hasFailed()) { // the journal is then the only full copy of the results
+    if (m_writer.hasFailed() && !m_journal.hasFailed()) { // the journal is then the only full copy of the results
         printErr(QStringLiteral("taskfleet-run: writing results failed; the journal %1 keeps them "
                                 "(taskfleet-run --resume %1 -o FILE writes them again)")
                      .arg(m_journal.path()));
@@ -424,20 +541,40 @@ void Runner::finish(int exitCode)
     }
     const stats::Statistics &stats = m_controller->statistics();
     std::fputs(qPrintable(stats.printStats()), stderr);
+    // One line per job of the user's: a resumed job may have run as several controller jobs.
+    struct Totals {
+        QString name;
+        qint64 total = 0, done = 0, errors = 0, failed = 0, submittedUs = 0, finishedUs = 0;
+    };
+    QMap<int, Totals> totals;
     for (int id : m_controller->jobIds()) {
         const sched::Job *job = m_controller->job(id);
-        printErr(QStringLiteral("job \"%1\": %2 tasks, %3 ok, %4 errors, %5 failed, wall time %6 s")
-                     .arg(job->spec.name)
-                     .arg(job->total())
-                     .arg(job->done)
-                     .arg(job->errors)
-                     .arg(job->failed)
-                     .arg(double(job->finishedUs - job->submittedUs) / 1e6, 0, 'f', 3));
+        const auto run = m_runJobs.constFind(id);
+        const int writerId = run != m_runJobs.constEnd() ? run->writerId : id;
+        const bool first = !totals.contains(writerId);
+        Totals &t = totals[writerId];
+        t.name = job->spec.name;
+        t.total += job->total();
+        t.done += job->done;
+        t.errors += job->errors;
+        t.failed += job->failed;
+        t.submittedUs = first ? job->submittedUs : std::min(t.submittedUs, job->submittedUs);
+        t.finishedUs = first ? job->finishedUs : std::max(t.finishedUs, job->finishedUs);
     }
+    for (const Totals &t : std::as_const(totals))
+        printErr(QStringLiteral("job \"%1\": %2 tasks, %3 ok, %4 errors, %5 failed, wall time %6 s")
+                     .arg(t.name)
+                     .arg(t.total)
+                     .arg(t.done)
+                     .arg(t.errors)
+                     .arg(t.failed)
+                     .arg(double(t.finishedUs - t.submittedUs) / 1e6, 0, 'f', 3));
     printRejections();
+    m_writer.close();
+    reportWriteFailures();
     removeFinishedDefaultJournal();
-    if (m_writer.hasFailed() && exitCode == ExitAllOk)
-        exitCode = ExitSomeFailed; // not every result reached its file
+    if ((m_writer.hasFailed() || m_journal.hasFailed()) && exitCode == ExitAllOk)
+        exitCode = ExitSomeFailed; // not every result reached its file, or the journal is incomplete
     if (!m_options.statsCsv.isEmpty()) {
         QString error;
         const QStringList files = stats.exportCsv(m_options.statsCsv, &error);

@@ -41,9 +41,12 @@ private:
     void watchRemoteNode(sched::RemoteNode *node);
     bool startDiscovery(int *exitCode);
     bool openJournal(int *exitCode);
-    bool loadResume(QVector<sched::JobSpec> *specs, int *exitCode);
-    int submitJob(sched::JobSpec spec, const QString &key, QVector<int> originalIndex, sched::JobInputs inputs,
-                  const QString &label);
+    bool loadResume(int *exitCode);
+    int submitJob(sched::JobSpec spec, const QString &key, QVector<int> originalIndex, qint64 offset,
+                  sched::JobInputs inputs, int writerId);
+    void submitMissing(const sched::JournaledJob &job, const QString &label);
+    bool writeJournaledResults(int *exitCode);
+    void reportWriteFailures();
     void printRejections();
     void removeFinishedDefaultJournal();
 
@@ -60,16 +63,24 @@ private:
     sched::ClusterDiscovery *m_discovery = nullptr; ///< with --discover
     sched::AgentListener *m_listener = nullptr;     ///< with --listen
 
-    /** A job as this run sees it: resumed jobs run only their missing inputs, under new indices. */
+    /**
+     * A controller job as this run sees it. A resumed job runs only its missing inputs, as one or more
+     * controller jobs (segments) under new indices; all write under the id of the first.
+     */
     struct RunJob {
         QString key;                ///< the job's key in the journal
         sched::JobInputs inputs;    ///< every input of the journaled job
-        QVector<int> originalIndex; ///< submitted index -> journaled index; empty: the same
+        QVector<int> originalIndex; ///< submitted index -> journaled index; empty: index + offset
+        qint64 offset = 0;
+        int writerId = 0; ///< the job's id for the results writer: its first segment's controller id
     };
-    QHash<int, RunJob> m_runJobs; ///< by controller job id
+    QHash<int, RunJob> m_runJobs;       ///< by controller job id
+    QHash<QString, int> m_segmentsLeft; ///< by journal key: controller jobs of it not yet over
     sched::JournalWriter m_journal;
     bool m_journaling = false;
-    QVector<sched::JournaledJob> m_resumed;
+    bool m_journalFailureReported = false;
+    bool m_resultsFailureReported = false;
+    QVector<sched::JournaledJob> m_resumed; ///< without their results (one bit per task): written again from the file
 };
 
 } // namespace taskfleet::app
