@@ -12,6 +12,14 @@
 
 namespace taskfleet::stats {
 
+namespace {
+// Writes all of \a bytes; a short count (a full disk) is a failure, not a file silently cut short.
+bool writeAll(QIODevice *out, const QByteArray &bytes)
+{
+    return out->write(bytes) == bytes.size();
+}
+} // namespace
+
 QString taskStatusName(TaskStatus status)
 {
     switch (status) {
@@ -209,7 +217,7 @@ bool Statistics::writeSummaryCsv(QIODevice *out) const
         all.taskTimeSum += n.taskTimeSum;
     }
     row(all, rate(-1));
-    return out->write(text.toUtf8()) >= 0;
+    return writeAll(out, text.toUtf8());
 }
 
 bool Statistics::writeTimeSeriesCsv(QIODevice *out) const
@@ -225,16 +233,15 @@ bool Statistics::writeTimeSeriesCsv(QIODevice *out) const
             row << QString::number(doneInSecond(i, s));
         text += csvRow(row);
     }
-    return out->write(text.toUtf8()) >= 0;
+    return writeAll(out, text.toUtf8());
 }
 
 bool Statistics::writeTaskLogCsv(QIODevice *out) const
 {
-    if (out->write(csvRow({QStringLiteral("seq"), QStringLiteral("job"), QStringLiteral("index"),
-                           QStringLiteral("node"), QStringLiteral("start_s"), QStringLiteral("runtime_s"),
-                           QStringLiteral("attempts"), QStringLiteral("status")})
-                       .toUtf8())
-        < 0)
+    if (!writeAll(out, csvRow({QStringLiteral("seq"), QStringLiteral("job"), QStringLiteral("index"),
+                               QStringLiteral("node"), QStringLiteral("start_s"), QStringLiteral("runtime_s"),
+                               QStringLiteral("attempts"), QStringLiteral("status")})
+                           .toUtf8()))
         return false;
     QString text;
     bool written = true;
@@ -245,12 +252,12 @@ bool Statistics::writeTaskLogCsv(QIODevice *out) const
                         QString::number(double(e.runtimeUs) / 1e6, 'f', 6), QString::number(e.attempts),
                         taskStatusName(e.status)});
         if (text.size() > 1 << 20) {
-            written = out->write(text.toUtf8()) >= 0;
+            written = writeAll(out, text.toUtf8());
             text.clear();
         }
         return written;
     });
-    return read && written && out->write(text.toUtf8()) >= 0;
+    return read && written && writeAll(out, text.toUtf8());
 }
 
 QStringList Statistics::exportCsv(const QString &path, QString *error) const
@@ -266,8 +273,16 @@ QStringList Statistics::exportCsv(const QString &path, QString *error) const
             return {};
         }
         const bool ok = i == 0 ? writeSummaryCsv(&f) : i == 1 ? writeTimeSeriesCsv(&f) : writeTaskLogCsv(&f);
-        if (!ok || !f.commit()) {
-            *error = QStringLiteral("cannot write %1: %2").arg(files.at(i), f.errorString());
+        // QSaveFile keeps small writes in a buffer, and its commit() succeeds even when writing that buffer out
+        // fails (a full disk: the file is then empty): write it out first. A write a full disk cut short fails
+        // with no reason; the next one says why.
+        if (!ok || !(f.flush() || f.flush()) || !f.commit()) {
+            const QString reason = f.errorString();
+            *error = QStringLiteral("cannot write %1: %2")
+                         .arg(files.at(i), reason.isEmpty() || reason == QLatin1String("Unknown error")
+                                               ? QStringLiteral("a write was cut short (is the disk full?)")
+                                               : reason);
+            f.cancelWriting();
             return {};
         }
     }
