@@ -15,13 +15,13 @@ if [ "$build" = build-fuzz ]; then
         -DTASKFLEET_BUILD_FUZZ=ON -DTASKFLEET_SANITIZE=ON \
         -DTASKFLEET_BUILD_TESTS=OFF -DTASKFLEET_BUILD_GUI=OFF -DTASKFLEET_BUILD_BENCH=OFF >/dev/null
 fi
-cmake --build "$build" -j "$(nproc)" --target fuzz_frame fuzz_messages fuzz_beacon fuzz_jobfile make_fuzz_seeds
+cmake --build "$build" -j "$(nproc)" --target fuzz_frame fuzz_messages fuzz_beacon fuzz_jobfile fuzz_journal make_fuzz_seeds
 rm -rf "$build"/seeds
 "$build"/bin/make_fuzz_seeds "$build"/seeds resources/jobs
 
 status=0
 mkdir -p "$build"/findings
-for target in frame messages beacon jobfile; do
+for target in frame messages beacon jobfile journal; do
     work=$(mktemp -d)
     cp "$build"/seeds/$target/* "$work"/
     if [ -d tests/fuzz/regressions/$target ]; then cp tests/fuzz/regressions/$target/* "$work"/; fi

@@ -7,12 +7,15 @@
 #include "protocol/frame.h"
 #include "protocol/messages.h"
 #include "sched/jobfile.h"
+#include "sched/journal.h"
 
+#include <QtCore/QBuffer>
 #include <QtCore/QCborArray>
 #include <QtCore/QCborMap>
 #include <QtCore/QCryptographicHash>
 #include <QtCore/QDir>
 #include <QtCore/QFile>
+#include <QtCore/QTemporaryDir>
 #include <QtNetwork/QHostAddress>
 
 namespace taskfleet::fuzz {
@@ -172,6 +175,86 @@ bool decodeMessage(const QString &name, const QCborMap &m, QString *error)
     }
     return false;
 }
+/** Journals as JournalWriter writes them (format 3), and one of format 2 with "in" records, built by hand. */
+QVector<std::pair<QString, QByteArray>> sampleJournals()
+{
+    QVector<std::pair<QString, QByteArray>> out;
+    QTemporaryDir dir;
+    if (!dir.isValid())
+        return out;
+    sched::JobSpec list;
+    list.name = QStringLiteral("list");
+    list.plugin.name = QStringLiteral("echo");
+    list.plugin.path = QStringLiteral("/usr/lib/taskfleet/plugins/libtaskfleet_echo.so");
+    list.plugin.sha256 = Sha;
+    list.inputs = QVector<QCborValue> {1, QStringLiteral("two"), QCborMap {{QStringLiteral("three"), 3.5}}};
+    list.parameters = QCborMap {{QStringLiteral("k"), 1}};
+    sched::JobSpec range = list;
+    range.name = QStringLiteral("range");
+    range.inputs = sched::JobInputs::range(100, 7, 50);
+    range.parameters = QCborValue();
+    const auto record = [](int index, stats::TaskStatus status, const QCborValue &output) {
+        sched::TaskRecord r;
+        r.index = index;
+        r.status = status;
+        r.output = output;
+        r.error = status == stats::TaskStatus::Ok ? QString() : QStringLiteral("bad input");
+        r.nodeName = QStringLiteral("node-a");
+        r.runtimeUs = 1500;
+        r.attempts = 1;
+        return r;
+    };
+    const auto write = [&](const QString &name, const std::function<void(sched::JournalWriter &)> &body) {
+        const QString file = dir.filePath(name);
+        {
+            sched::JournalWriter w;
+            QString error;
+            if (!w.open(file, &error))
+                return;
+            body(w);
+        }
+        QFile f(file);
+        if (f.open(QIODevice::ReadOnly))
+            out.append({name, f.readAll()});
+    };
+    write(QStringLiteral("list-ended"), [&](sched::JournalWriter &w) {
+        w.writeJob(QStringLiteral("k1"), list);
+        w.writeResults(QStringLiteral("k1"),
+                       {record(0, stats::TaskStatus::Ok, 1), record(2, stats::TaskStatus::Error, {})});
+        w.writeResults(QStringLiteral("k1"), {record(1, stats::TaskStatus::Ok, QStringLiteral("two"))});
+        w.writeEnd(QStringLiteral("k1"));
+    });
+    write(QStringLiteral("two-jobs-unfinished"), [&](sched::JournalWriter &w) {
+        w.writeJob(QStringLiteral("k1"), list);
+        w.writeJob(QStringLiteral("k2"), range);
+        w.writeResults(QStringLiteral("k2"),
+                       {record(3, stats::TaskStatus::Ok, 121), record(0, stats::TaskStatus::Failed, {})});
+        w.writeResults(QStringLiteral("k1"), {record(0, stats::TaskStatus::Ok, 1)});
+        w.writeResults(QStringLiteral("k2"), {record(3, stats::TaskStatus::Ok, 121)}); // a repeat
+    });
+    // Format 2: a job whose inputs continue in an "in" record, and results; no checksums.
+    const auto frame = [](const QCborMap &m) { return protocol::encodeFrame(m); };
+    QCborMap spec {
+        {QStringLiteral("name"), QStringLiteral("old")},  {QStringLiteral("plugin"), QStringLiteral("echo")},
+        {QStringLiteral("pluginPath"), list.plugin.path}, {QStringLiteral("sha256"), QString::fromLatin1(Sha)},
+        {QStringLiteral("inputs"), QCborArray {10, 20}},  {QStringLiteral("count"), 4}};
+    out.append(
+        {QStringLiteral("format-2-with-inputs-record"),
+         frame({{QStringLiteral("t"), QStringLiteral("journal")},
+                {QStringLiteral("magic"), QStringLiteral("taskfleet-journal/2")}})
+             + frame({{QStringLiteral("t"), QStringLiteral("job")},
+                      {QStringLiteral("key"), QStringLiteral("k")},
+                      {QStringLiteral("spec"), spec}})
+             + frame({{QStringLiteral("t"), QStringLiteral("in")},
+                      {QStringLiteral("key"), QStringLiteral("k")},
+                      {QStringLiteral("from"), 2},
+                      {QStringLiteral("v"), QCborArray {30, 40}}})
+             + frame({{QStringLiteral("t"), QStringLiteral("res")},
+                      {QStringLiteral("key"), QStringLiteral("k")},
+                      {QStringLiteral("r"), QCborArray {3, 0, 40, QStringLiteral("n"), 5, 1}}})
+             + frame({{QStringLiteral("t"), QStringLiteral("end")}, {QStringLiteral("key"), QStringLiteral("k")}})});
+    return out;
+}
 } // namespace
 
 QByteArray beaconFuzzKey()
@@ -214,6 +297,8 @@ QVector<Seed> makeSeeds(const QString &jobsDir)
     seeds.append(
         {QStringLiteral("jobfile"), QStringLiteral("params.json"),
          R"({"plugin": "echo", "inputs": [1, "two", {"three": [3.5, null, true]}], "params": {"k": [1, 2]}})"});
+    for (const auto &[name, bytes] : sampleJournals())
+        seeds.append({QStringLiteral("journal"), name, bytes});
     return seeds;
 }
 
@@ -255,6 +340,16 @@ bool seedDecodes(const Seed &seed, const QString &pluginDir, const QString &base
         exec::PluginRegistry plugins;
         plugins.addSearchPath(pluginDir);
         return sched::parseJobJson(seed.data, seed.name, baseDir, plugins, error).has_value();
+    }
+    if (seed.target == QLatin1String("journal")) {
+        QByteArray bytes = seed.data;
+        QBuffer buffer(&bytes);
+        buffer.open(QIODevice::ReadOnly);
+        QString warning;
+        const auto jobs = sched::JournalReader::read(&buffer, seed.name, true, {}, error, &warning);
+        if (jobs && (jobs->isEmpty() || !warning.isEmpty()))
+            *error = QStringLiteral("no job, or a warning: ") + warning;
+        return jobs && !jobs->isEmpty() && warning.isEmpty();
     }
     *error = QStringLiteral("unknown target ") + seed.target;
     return false;

@@ -15,7 +15,7 @@ QByteArray beaconFuzzKey();
 constexpr qint64 BeaconFuzzNowMs = 1'800'000'000'000;
 
 struct Seed {
-    QString target; ///< "frame", "messages", "beacon" or "jobfile" (fuzz_<target>)
+    QString target; ///< "frame", "messages", "beacon", "jobfile" or "journal" (fuzz_<target>)
     QString name;   ///< file name in the corpus
     QByteArray data;
 };
@@ -26,7 +26,7 @@ QVector<Seed> makeSeeds(const QString &jobsDir);
 /**
  * True if \a seed is what it claims to be: a message or frame decodes with the decoder of its type, a
  * beacon is accepted by the verifier fuzz_beacon uses, a job file parses with the plugins in \a pluginDir
- * (relative paths in it taken from \a baseDir).
+ * (relative paths in it taken from \a baseDir), a journal reads with jobs in it and no warning.
  */
 bool seedDecodes(const Seed &seed, const QString &pluginDir, const QString &baseDir, QString *error);
 

@@ -29,7 +29,7 @@ private slots:
             targets.insert(s.target);
         }
         QCOMPARE(targets, (QSet<QString> {QStringLiteral("frame"), QStringLiteral("messages"), QStringLiteral("beacon"),
-                                          QStringLiteral("jobfile")}));
+                                          QStringLiteral("jobfile"), QStringLiteral("journal")}));
     }
 
     void everyMessageTypeHasASeed()
