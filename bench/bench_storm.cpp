@@ -88,25 +88,20 @@ int main(int argc, char **argv)
     // A fresh controller every 2 s of the storm and one 1 s after it: how long each takes to be online.
     sched::Controller c;
     bench::addLocalNode(c, 0);
-    std::vector<std::pair<qint64, sched::RemoteNode *>> fresh;
+    std::vector<qint64> onlineMs; // per fresh controller: ms from its start to online, -1 while not
     for (int at = 1000; at <= stormMs + 1000; at += 2000) {
         const int when = at > stormMs ? stormMs + 1000 : at;
         bench::waitUntil([&] { return clock.elapsed() >= when; }, when + 1000);
         sched::RemoteNode *node = agents.addNode(c);
-        fresh.emplace_back(clock.elapsed(), node);
+        const qint64 started = clock.elapsed();
+        onlineMs.push_back(-1);
+        QObject::connect(node, &sched::Node::stateChanged, node, [&, node, started, i = onlineMs.size() - 1] {
+            if (onlineMs[i] < 0 && node->state() == sched::NodeState::Online)
+                onlineMs[i] = clock.elapsed() - started;
+        });
     }
-    std::vector<qint64> onlineMs(fresh.size(), -1);
-    bench::waitUntil(
-        [&] {
-            bool all = true;
-            for (size_t i = 0; i < fresh.size(); ++i) {
-                if (onlineMs[i] < 0 && fresh[i].second->state() == sched::NodeState::Online)
-                    onlineMs[i] = clock.elapsed() - fresh[i].first;
-                all = all && onlineMs[i] >= 0;
-            }
-            return all;
-        },
-        stormMs + ConnectTimeoutMs + 5000);
+    bench::waitUntil([&] { return std::count(onlineMs.begin(), onlineMs.end(), -1) == 0; },
+                     stormMs + ConnectTimeoutMs + 5000);
     bench::waitUntil([&] { return !storm.isActive(); }, 10000);
     for (auto &b : burners)
         b->kill();

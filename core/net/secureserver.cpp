@@ -116,6 +116,10 @@ SecureServer::SecureServer(const ServerOptions &options, QObject *parent)
 
 SecureServer::~SecureServer()
 {
+    for (auto it = m_silent.cbegin(); it != m_silent.cend(); ++it) {
+        it->notifier->setEnabled(false);
+        refuseRaw(it.key(), false);
+    }
     // Channels are children and die with us; stop tracking them first so that nothing calls back.
     for (auto it = m_pending.cbegin(); it != m_pending.cend(); ++it)
         it.key()->disconnect(this);
@@ -209,7 +213,8 @@ QString SecureServer::errorString() const
 int SecureServer::pendingFrom(const QHostAddress &address) const
 {
     const QHostAddress a = normalized(address);
-    return int(std::count_if(m_pending.cbegin(), m_pending.cend(), [&a](const Pending &p) { return p.address == a; }));
+    return int(std::count_if(m_pending.cbegin(), m_pending.cend(), [&a](const Pending &p) { return p.address == a; }))
+           + m_silentFrom.value(a);
 }
 
 bool SecureServer::isBlocked(const QHostAddress &address) const
@@ -238,6 +243,93 @@ void SecureServer::onIncomingConnection(qintptr descriptor)
         refuseBusy(descriptor, address, QStringLiteral("%1 connections held (the cap)").arg(heldDescriptors()));
         return;
     }
+#ifdef Q_OS_UNIX
+    // Silent until its first bytes: held by the descriptor alone, with no TLS state (a storm of connections that
+    // never speak costs a descriptor each, for the handshake deadline at most).
+    if (m_silent.size() >= std::max(1, m_options.maxSilent)) {
+        const auto oldest = std::min_element(m_silent.cbegin(), m_silent.cend(),
+                                             [](const Silent &a, const Silent &b) { return a.sinceMs < b.sinceMs; });
+        ++m_counters.evictedHandshakes;
+        closeSilent(oldest.key(), false, QString()); // with the busy alert: a real client that was slow can tell
+    }
+    auto *notifier = new QSocketNotifier(descriptor, QSocketNotifier::Read, this);
+    connect(notifier, &QSocketNotifier::activated, this, [this, descriptor] { onSilentReadable(descriptor); });
+    m_silent.insert(descriptor, Silent {address, m_clock.elapsed(), notifier});
+    ++m_silentFrom[address];
+    if (!m_silentSweep) {
+        m_silentSweep = new QTimer(this);
+        connect(m_silentSweep, &QTimer::timeout, this, &SecureServer::sweepSilent);
+    }
+    if (!m_silentSweep->isActive())
+        m_silentSweep->start(250);
+#else
+    startHandshake(descriptor, address);
+#endif
+}
+
+void SecureServer::onSilentReadable(qintptr descriptor)
+{
+#ifdef Q_OS_UNIX
+    const auto it = m_silent.constFind(descriptor);
+    if (it == m_silent.constEnd())
+        return;
+    char byte = 0;
+    const auto n = ::recv(int(descriptor), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n <= 0) // closed (or reset) without a word
+        return closeSilent(descriptor, true,
+                           QStringLiteral("the client closed the connection before the TLS handshake"));
+    const QHostAddress address = it->address;
+    it->notifier->setEnabled(false); // before the socket takes the descriptor: one notifier per descriptor
+    it->notifier->deleteLater();     // we are inside its signal
+    if (--m_silentFrom[address] <= 0)
+        m_silentFrom.remove(address);
+    m_silent.erase(it);
+    startHandshake(descriptor, address);
+#else
+    Q_UNUSED(descriptor);
+#endif
+}
+
+void SecureServer::closeSilent(qintptr descriptor, bool failure, const QString &why)
+{
+    const auto it = m_silent.constFind(descriptor);
+    if (it == m_silent.constEnd())
+        return;
+    const QHostAddress address = it->address;
+    it->notifier->setEnabled(false);
+    it->notifier->deleteLater();
+    if (--m_silentFrom[address] <= 0)
+        m_silentFrom.remove(address);
+    m_silent.erase(it);
+    refuseRaw(descriptor, !failure); // evicted: the busy alert; timed out or gone: nothing to say
+    if (!failure)
+        return;
+    ++m_counters.failedHandshakes;
+    const QString peer = address.toString();
+    qCDebug(lcNet).noquote() << "closed a silent connection from" << peer << ":" << why;
+    recordFailure(address);
+    emit handshakeFailed(peer, why);
+}
+
+void SecureServer::sweepSilent()
+{
+    const qint64 deadline = m_clock.elapsed() - m_options.channel.handshakeTimeoutMs;
+    QList<qintptr> expired;
+    for (auto it = m_silent.cbegin(); it != m_silent.cend(); ++it)
+        if (it->sinceMs <= deadline)
+            expired.append(it.key());
+    for (qintptr fd : std::as_const(expired))
+        closeSilent(fd, true,
+                    QStringLiteral("no TLS handshake within %1 ms (the client sent nothing)")
+                        .arg(m_options.channel.handshakeTimeoutMs));
+    if (m_silent.isEmpty())
+        m_silentSweep->stop();
+}
+
+void SecureServer::startHandshake(qintptr descriptor, const QHostAddress &address)
+{
     if (m_pending.size() >= m_options.maxPendingHandshakes)
         evictOldestPending(address);
 

@@ -48,6 +48,12 @@ struct ServerOptions {
      * connections never starves the established sessions, the handshakes under way and the timers.
      */
     int acceptBatch = 16;
+    /**
+     * Connections accepted that have not sent a byte yet. They are held by their descriptor alone: no TLS state
+     * until the client's first bytes (its ClientHello) arrive, so a flood of silent connections costs a descriptor
+     * each, for at most handshakeDeadlineMs. When this many wait, the oldest is closed for a newcomer.
+     */
+    int maxSilent = 512;
     /** Kernel accept queue length asked for (capped by net.core.somaxconn). */
     int listenBacklog = 1024;
     /** This many failed handshakes from one address within failureWindowMs block that address (0 disables)... */
@@ -117,8 +123,16 @@ public:
     /** Pending handshakes from \a address. */
     int pendingFrom(const QHostAddress &address) const;
     int openConnections() const { return int(m_pending.size() + m_established.size()); }
-    /** Descriptors held now: openConnections() plus the connections being closed (evicted, lingering refusals). */
-    int heldDescriptors() const { return openConnections() + int(m_evicted.size()) + m_lingering; }
+    /** Connections accepted that have sent nothing yet (no TLS state; see ServerOptions::maxSilent). */
+    int silentConnections() const { return int(m_silent.size()); }
+    /**
+     * Descriptors held now: openConnections(), the silent ones, and the connections being closed (evicted,
+     * lingering refusals).
+     */
+    int heldDescriptors() const
+    {
+        return openConnections() + int(m_silent.size()) + int(m_evicted.size()) + m_lingering;
+    }
     /** True while connections from \a address are refused because of failed handshakes. */
     bool isBlocked(const QHostAddress &address) const;
 
@@ -142,8 +156,17 @@ private:
         QPointer<QSslSocket> socket; ///< owned by the channel
     };
 
+    struct Silent {
+        QHostAddress address;
+        qint64 sinceMs = 0;
+        QSocketNotifier *notifier = nullptr;
+    };
     void acceptBatch();
     void onIncomingConnection(qintptr descriptor);
+    void onSilentReadable(qintptr descriptor);
+    void startHandshake(qintptr descriptor, const QHostAddress &address);
+    void closeSilent(qintptr descriptor, bool failure, const QString &why);
+    void sweepSilent();
     void refuseBusy(qintptr descriptor, const QHostAddress &address, const QString &why);
     void evictOldestPending(const QHostAddress &newcomer);
     void onChannelReady(SecureChannel *channel);
@@ -156,6 +179,9 @@ private:
     QSocketNotifier *m_acceptNotifier = nullptr; ///< our own accept loop, in batches (Unix)
     QElapsedTimer m_clock;
     QHash<SecureChannel *, Pending> m_pending;
+    QHash<qintptr, Silent> m_silent;
+    QHash<QHostAddress, int> m_silentFrom; ///< silent connections per address
+    QTimer *m_silentSweep = nullptr;
     QSet<SecureChannel *> m_evicted; ///< closed by us for room; their closed() is not a failure
     QSet<SecureChannel *> m_established;
     int m_lingering = 0; ///< refused sockets waiting for the peer to read the busy alert
