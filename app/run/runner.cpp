@@ -485,7 +485,8 @@ void Runner::onNodeWatchdog()
         }
         const bool failed = node->state() == sched::NodeState::Refused
                             || node->state() == sched::NodeState::Incompatible
-                            || (node->state() == sched::NodeState::Offline && node->failedAttempts() >= 2);
+                            || (node->state() == sched::NodeState::Offline && node->failedAttempts() >= 2
+                                && node->lastFailureDefinite());
         allFailed = allFailed && failed;
         lines << QStringLiteral("%1: %2").arg(
             node->address(), node->stateReason().isEmpty()
