@@ -22,13 +22,22 @@ QWidget *WorkerCountDelegate::createEditor(QWidget *parent, const QStyleOptionVi
     spin->setRange(0, m_maximum);
     spin->setAlignment(Qt::AlignRight);
     spin->setFrame(false);
+    // Each step (Up, Down, the wheel) is committed at once, so every press counts; typed digits only
+    // when the edit ends (Enter, focus out), not at every key (typing 12 would ask for 1 first).
+    spin->setKeyboardTracking(false);
+    connect(spin, &QSpinBox::valueChanged, this,
+            [this, spin] { emit const_cast<WorkerCountDelegate *>(this)->commitData(spin); });
     return spin;
 }
 
 void WorkerCountDelegate::setEditorData(QWidget *editor, const QModelIndex &index) const
 {
-    if (auto *spin = qobject_cast<QSpinBox *>(editor))
+    // Only when the editor opens: a refresh of the cell later must not replace what the user is typing.
+    auto *spin = qobject_cast<QSpinBox *>(editor);
+    if (spin && !spin->property("tfLoaded").toBool()) {
         spin->setValue(index.data(Qt::EditRole).toInt());
+        spin->setProperty("tfLoaded", true);
+    }
 }
 
 void WorkerCountDelegate::setModelData(QWidget *editor, QAbstractItemModel *model, const QModelIndex &index) const

@@ -6,7 +6,7 @@
 
 namespace taskfleet::gui {
 
-/** Edits an integer cell with a QSpinBox (0..maximum); the value is committed as it changes. */
+/** Edits an integer cell with a QSpinBox (0..maximum): a step (Up, Down) is committed at once, typed digits when the edit ends. */
 class WorkerCountDelegate : public QStyledItemDelegate
 {
     Q_OBJECT

@@ -17,6 +17,7 @@ void NodesModel::setSnapshot(const sched::ClusterSnapshot &snapshot)
     for (const sched::NodeSnapshot &n : std::as_const(rows))
         live.insert(n.id);
     const int liveCount = int(rows.size());
+    applyPending(rows, liveCount);
     for (const sched::NodeSnapshot &old : std::as_const(m_nodes)) {
         if (live.contains(old.id) || m_forgotten.contains(old.id))
             continue;
@@ -33,6 +34,22 @@ void NodesModel::setSnapshot(const sched::ClusterSnapshot &snapshot)
     // Not cleared when a forgotten node shows up live: a snapshot taken before the removal reached the
     // controller may still list it. remember() clears it when the user adds the node again.
     setRows(std::move(rows), liveCount);
+}
+
+void NodesModel::applyPending(QVector<sched::NodeSnapshot> &rows, int live)
+{
+    // A snapshot taken before the controller applied a request still shows the old count: it must not
+    // undo the user's edit (it did, every 250 ms, while a job ran). The request shows until a snapshot
+    // agrees or it is too old (the controller refused or changed it since).
+    for (int i = 0; i < live && !m_pending.isEmpty(); ++i) {
+        auto it = m_pending.find(rows.at(i).id);
+        if (it == m_pending.end())
+            continue;
+        if (rows.at(i).workers == it->count || it->since.hasExpired(PendingTimeoutMs))
+            m_pending.erase(it);
+        else
+            rows[i].workers = it->count;
+    }
 }
 
 void NodesModel::remember(const QString &nodeId)
@@ -260,7 +277,10 @@ bool NodesModel::setData(const QModelIndex &index, const QVariant &value, int ro
     if (!ok || count < 0)
         return false;
     sched::NodeSnapshot &n = m_nodes[index.row()];
-    n.workers = count; // shown at once; the next snapshot confirms it
+    n.workers = count; // shown at once, and kept over snapshots until one confirms it (applyPending())
+    Pending &pending = m_pending[n.id];
+    pending.count = count;
+    pending.since.start();
     emit dataChanged(index, index);
     emit workerCountRequested(n.id, count);
     return true;

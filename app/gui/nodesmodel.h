@@ -5,6 +5,8 @@
 #include "sched/snapshot.h"
 
 #include <QtCore/QAbstractTableModel>
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QHash>
 #include <QtCore/QSet>
 
 namespace taskfleet::gui {
@@ -15,7 +17,9 @@ namespace taskfleet::gui {
  * their row, greyed, with their last numbers and reason, until forget() (the user's Remove Node).
  * The last row holds the totals, computed from the rows above it, so they always add up. The
  * Workers column is editable on live rows: setData() does not change anything itself, it emits
- * workerCountRequested() for whoever drives the controller. A node's colour swatch (Name column)
+ * workerCountRequested() for whoever drives the controller, and the requested count stays shown
+ * ("pending") until a snapshot reports it or PendingTimeoutMs pass, so the periodic snapshots do not
+ * undo an edit the controller has not applied yet. A node's colour swatch (Name column)
  * is its colour in the chart and the picture.
  */
 class NodesModel : public QAbstractTableModel
@@ -41,6 +45,8 @@ public:
     };
     /** Role of the node id (QString) on every cell of a node row; empty on the totals row. */
     static constexpr int NodeIdRole = Qt::UserRole + 1;
+    /** How long a requested worker count is shown before snapshots that disagree win. */
+    static constexpr qint64 PendingTimeoutMs = 5000;
 
     using QAbstractTableModel::QAbstractTableModel;
 
@@ -75,6 +81,14 @@ signals:
 
 private:
     void setRows(QVector<sched::NodeSnapshot> rows, int live);
+    /** Puts the requested counts not yet seen in a snapshot over the snapshot's (drops confirmed or stale ones). */
+    void applyPending(QVector<sched::NodeSnapshot> &rows, int live);
+
+    struct Pending {
+        int count = 0;
+        QElapsedTimer since;
+    };
+    QHash<QString, Pending> m_pending; ///< worker counts asked for and not yet reported, by node id
 
     QVector<sched::NodeSnapshot> m_nodes; ///< live rows first (m_live of them), then departed ones
     int m_live = 0;
