@@ -102,16 +102,19 @@ QString countOf(qint64 count, const QString &singular, const QString &plural)
 
 QColor nodeColor(const QString &nodeName)
 {
-    // Handed out in the order nodes are first seen and never taken back, so a node keeps its colour in
-    // the table, the chart and the picture while others come and go (GUI thread only).
+    // Derived from the node's name alone (FNV-1a of its UTF-8, a hash that is the same in every
+    // process, unlike qHash), so a node has the same colour at every start of the app and whatever
+    // order the nodes appear in; before, colours were handed out in the order nodes were first seen.
     static const QRgb colors[] = {0x1e88e5, 0xe53935, 0x43a047, 0xfb8c00, 0x8e24aa, 0x00acc1, 0x6d4c41, 0xc0ca33};
-    static QHash<QString, int> assigned;
     if (nodeName.isEmpty())
         return QColor(Qt::gray);
-    auto it = assigned.constFind(nodeName);
-    if (it == assigned.constEnd())
-        it = assigned.insert(nodeName, int(assigned.size()));
-    return QColor(colors[size_t(*it) % (sizeof colors / sizeof colors[0])]);
+    quint32 hash = 2166136261u;
+    const QByteArray bytes = nodeName.toUtf8();
+    for (char c : bytes) {
+        hash ^= quint8(c);
+        hash *= 16777619u;
+    }
+    return QColor(colors[hash % (sizeof colors / sizeof colors[0])]);
 }
 
 } // namespace taskfleet::gui

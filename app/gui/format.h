@@ -18,7 +18,7 @@ QString formatSeconds(double seconds);
 QString formatRate(double perSecond);
 /** "1 node", "2 nodes": \a count with the word in the right number (English; no translation is loaded). */
 QString countOf(qint64 count, const QString &singular, const QString &plural);
-/** The colour of the node named \a nodeName: fixed for the app's life, the same in the table, chart and picture. */
+/** The colour of the node named \a nodeName: derived from the name alone, so the same at every start and in the table, chart and picture. */
 QColor nodeColor(const QString &nodeName);
 
 } // namespace taskfleet::gui
