@@ -2,6 +2,8 @@
 // File ▸ History: the jobs earlier sessions finished, read from their journals, with their results.
 #include "historydialog.h"
 
+#include "resultsmodel.h"
+
 #include "format.h"
 #include "tableview.h"
 
@@ -135,20 +137,9 @@ bool HistoryDialog::exportJob(int row, const QString &path, QString *error) cons
         return false;
     }
     for (int index : std::as_const(indices)) {
-        const sched::TaskRecord &r = job.results[index];
-        QJsonObject o;
-        o.insert(QStringLiteral("index"), index);
-        o.insert(QStringLiteral("input"), job.spec.inputs.value(index).toJsonValue());
-        o.insert(QStringLiteral("status"), stats::taskStatusName(r.status));
-        if (r.status == stats::TaskStatus::Ok)
-            o.insert(QStringLiteral("output"), r.output.toJsonValue());
-        else
-            o.insert(QStringLiteral("error"), r.error);
-        o.insert(QStringLiteral("node"), r.nodeName);
-        o.insert(QStringLiteral("runtime_s"), double(r.runtimeUs) / 1e6);
-        o.insert(QStringLiteral("attempts"), r.attempts);
-        file.write(QJsonDocument(o).toJson(QJsonDocument::Compact));
-        file.write("\n");
+        QByteArray line; // the record of taskfleet-run -o, as the results panel's export writes it
+        ResultsModel::appendResultLine(line, job.spec.inputs.value(index), job.results[index]);
+        file.write(line);
     }
     if (!file.commit()) {
         *error = tr("%1: %2").arg(path, file.errorString());

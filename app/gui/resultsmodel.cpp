@@ -4,6 +4,8 @@
 
 #include "format.h"
 
+#include "util/jsonwriter.h"
+
 #include <QtCore/QJsonArray>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
@@ -188,6 +190,36 @@ QVariant ResultsModel::headerData(int section, Qt::Orientation orientation, int 
     return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }
 
+void ResultsModel::appendResultLine(QByteArray &out, const QCborValue &input, const sched::TaskRecord &r)
+{
+    // taskfleet-run -o's record (app/run/resultwriter.cpp), field for field and through the same writer:
+    // one record, one format, whichever program wrote it (NaN and big integers included).
+    out.append("{\"index\":");
+    out.append(QByteArray::number(r.index));
+    out.append(",\"input\":");
+    util::appendJson(out, input);
+    if (r.status == stats::TaskStatus::Ok) {
+        out.append(",\"output\":");
+        util::appendJson(out, r.output);
+    } else {
+        out.append(",\"error\":");
+        util::appendJsonString(out, r.error);
+        out.append(",\"status\":");
+        util::appendJsonString(out, stats::taskStatusName(r.status));
+    }
+    out.append(",\"node\":");
+    util::appendJsonString(out, r.nodeName);
+    out.append(",\"seconds\":");
+    out.append(QByteArray::number(double(r.runtimeUs) / 1e6, 'f', 6));
+    out.append(",\"attempts\":");
+    out.append(QByteArray::number(r.attempts));
+    if (!r.log.isEmpty()) {
+        out.append(",\"stdout\":");
+        util::appendJsonString(out, r.log);
+    }
+    out.append("}\n");
+}
+
 bool ResultsModel::exportJsonLines(const QString &path, QString *error) const
 {
     QSaveFile file(path);
@@ -197,20 +229,11 @@ bool ResultsModel::exportJsonLines(const QString &path, QString *error) const
     }
     const auto it = m_jobs.constFind(m_current);
     if (it != m_jobs.constEnd()) {
+        QByteArray line;
         for (const sched::TaskRecord &r : it->records) {
-            QJsonObject o;
-            o.insert(QStringLiteral("index"), r.index);
-            o.insert(QStringLiteral("input"), inputOf(*it, r.index).toJsonValue());
-            o.insert(QStringLiteral("status"), stats::taskStatusName(r.status));
-            if (r.status == stats::TaskStatus::Ok)
-                o.insert(QStringLiteral("output"), r.output.toJsonValue());
-            else
-                o.insert(QStringLiteral("error"), r.error);
-            o.insert(QStringLiteral("node"), r.nodeName);
-            o.insert(QStringLiteral("runtime_s"), double(r.runtimeUs) / 1e6);
-            o.insert(QStringLiteral("attempts"), r.attempts);
-            file.write(QJsonDocument(o).toJson(QJsonDocument::Compact));
-            file.write("\n");
+            line.clear();
+            appendResultLine(line, inputOf(*it, r.index), r);
+            file.write(line);
         }
     }
     if (!file.commit()) {

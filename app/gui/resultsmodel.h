@@ -39,8 +39,17 @@ public:
     /** Records kept for a job. */
     qint64 keptRows(int jobId) const;
 
-    /** Writes the current job's kept records as JSON Lines ({"index","input","output"|"error",...}). */
+    /**
+     * Writes the current job's kept records as JSON Lines, each line exactly as taskfleet-run -o writes it
+     * (appendResultLine()).
+     */
     bool exportJsonLines(const QString &path, QString *error) const;
+    /**
+     * Appends one record's line as taskfleet-run -o writes it: index, input, output (or error and status),
+     * node, seconds, attempts, stdout when the task printed any; built with util::appendJson, so NaN and
+     * integers above 2^53 come out as taskfleet-run writes them.
+     */
+    static void appendResultLine(QByteArray &out, const QCborValue &input, const sched::TaskRecord &r);
     /** Writes the current job's kept records as CSV (index,status,input,output,error,node,runtime_s,attempts). */
     bool exportCsv(const QString &path, QString *error) const;
 
