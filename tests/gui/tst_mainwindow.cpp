@@ -27,7 +27,9 @@
 #include "exec/pluginregistry.h"
 #include "sched/journal.h"
 
+#include <QtCore/QCborArray>
 #include <QtCore/QDir>
+#include <QtCore/QElapsedTimer>
 #include <QtCore/QFile>
 #include <QtCore/QJsonArray>
 #include <QtCore/QLockFile>
@@ -67,6 +69,8 @@
 #include <QtWidgets/QTableWidget>
 #include <QtWidgets/QTabWidget>
 
+#include <cstdio>
+#include <limits>
 #include <memory>
 #include <numeric>
 
@@ -85,12 +89,15 @@ constexpr int JobTimeoutMs = 60000;
 class FakeNode : public sched::Node
 {
 public:
-    explicit FakeNode(int workers)
+    explicit FakeNode(int workers, const QString &id = QStringLiteral("fake-1"),
+                      const QString &name = QStringLiteral("fake-agent"))
         : m_workers(workers)
+        , m_id(id)
+        , m_name(name)
     {
     }
-    QString id() const override { return QStringLiteral("fake-1"); }
-    QString name() const override { return QStringLiteral("fake-agent"); }
+    QString id() const override { return m_id; }
+    QString name() const override { return m_name; }
     QString address() const override { return QStringLiteral("192.0.2.7:45450"); }
     sched::NodeState state() const override { return sched::NodeState::Online; }
     int workerCount() const override { return m_workers; }
@@ -111,7 +118,40 @@ public:
 
 private:
     int m_workers;
+    QString m_id;
+    QString m_name;
 };
+
+/**
+ * A window with fake nodes named \a names added in that order: the colour of each (by node id, the name
+ * with an "id-" prefix) in its Nodes table swatch.
+ */
+QMap<QString, QString> nodeColorsOfAWindow(const QStringList &names)
+{
+    QMap<QString, QString> colors;
+    gui::MainWindowOptions options;
+    options.localWorkers = 1;
+    options.pluginPaths = {test::pluginDir()};
+    options.workerProgram = test::program(QStringLiteral("taskfleet-worker"));
+    options.useSettings = false;
+    MainWindow w(options);
+    w.show();
+    for (const QString &name : names) {
+        w.host()->addNode([name] { return new FakeNode(1, QStringLiteral("id-") + name, name); });
+        // One at a time, so each is first seen after the ones before it.
+        QElapsedTimer clock;
+        clock.start();
+        while (w.nodesModel()->rowOf(QStringLiteral("id-") + name) < 0 && clock.elapsed() < 10000)
+            QTest::qWait(20);
+    }
+    for (const QString &name : names) {
+        const int row = w.nodesModel()->rowOf(QStringLiteral("id-") + name);
+        if (row >= 0)
+            colors.insert(QStringLiteral("id-") + name,
+                          w.nodesModel()->index(row, NodesModel::Name).data(Qt::DecorationRole).value<QColor>().name());
+    }
+    return colors;
+}
 
 std::unique_ptr<MainWindow> makeWindow(int workers, const QString &exitStats = {}, const QString &secretFile = {})
 {
@@ -418,6 +458,210 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
         QCOMPARE(w->jobsModel()->jobs().first().done, 10);
         QTRY_VERIFY_WITH_TIMEOUT(w->host()->lastSnapshot().nodes.value(0).busy <= 1, 10000);
+    }
+
+    /**
+     * Issue 23 item 1: the Workers cell edited as a user does while a job of long sleeps runs. The edit
+     * holds through 3 s of snapshots (every 250 ms, which used to put the old count back) and the node
+     * gets it; two Up presses in the spin box are two workers more, not one.
+     */
+    void workerEditHoldsWhileAJobRuns()
+    {
+        auto w = makeWindow(4);
+        QTRY_COMPARE_WITH_TIMEOUT(w->host()->lastSnapshot().nodes.value(0).workers, 4, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(w->nodesModel()->rowCount(), 2, 10000);
+        QTemporaryDir dir;
+        QCOMPARE(w->openFiles({writeSleepJob(dir, QStringLiteral("long sleeps"), 60, 1000)}), 1);
+        QTRY_COMPARE_WITH_TIMEOUT(w->host()->lastSnapshot().nodes.value(0).busy, 4, 10000);
+        QTableView *view = w->nodesView();
+        w->activateWindow();
+        const QModelIndex cell = w->nodesModel()->index(0, NodesModel::Workers);
+        QSignalSpy snapshots(w->host(), &sched::ControllerHost::snapshotReady);
+
+        // Typed: select the number, type 1, Enter.
+        view->setCurrentIndex(cell);
+        view->edit(cell);
+        auto *spin = view->findChild<QSpinBox *>();
+        QVERIFY(spin);
+        QCOMPARE(spin->value(), 4);
+        spin->selectAll();
+        QTest::keyClicks(spin, QStringLiteral("1"));
+        QTest::keyClick(spin, Qt::Key_Return);
+        QTRY_VERIFY_WITH_TIMEOUT(!view->findChild<QSpinBox *>(), 5000); // the editor closed
+        for (int i = 0; i < 30; ++i) {                                  // 3 s of refreshes
+            QCOMPARE(w->nodesModel()->index(0, NodesModel::Workers).data().toInt(), 1);
+            QCOMPARE(w->nodesModel()->totals().workers, 1);
+            QTest::qWait(100);
+        }
+        QVERIFY(snapshots.size() >= 6);
+        QTRY_COMPARE_WITH_TIMEOUT(w->host()->lastSnapshot().nodes.value(0).workers, 1, 10000);
+        QCOMPARE(w->nodesModel()->index(0, NodesModel::Workers).data().toInt(), 1);
+
+        // Two Up presses in the open editor: 1 -> 3.
+        view->setCurrentIndex(cell);
+        view->edit(cell);
+        spin = view->findChild<QSpinBox *>();
+        QVERIFY(spin);
+        QCOMPARE(spin->value(), 1);
+        QTest::keyClick(spin, Qt::Key_Up);
+        QTest::qWait(600); // a few refreshes between the presses
+        QTest::keyClick(spin, Qt::Key_Up);
+        QCOMPARE(spin->value(), 3);
+        QTest::qWait(600);
+        QCOMPARE(spin->value(), 3); // the refreshes did not put an older count in the open editor
+        QTest::keyClick(spin, Qt::Key_Return);
+        QTRY_VERIFY_WITH_TIMEOUT(!view->findChild<QSpinBox *>(), 5000);
+        for (int i = 0; i < 30; ++i) {
+            QCOMPARE(w->nodesModel()->index(0, NodesModel::Workers).data().toInt(), 3);
+            QTest::qWait(100);
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(w->host()->lastSnapshot().nodes.value(0).workers, 3, 10000);
+    }
+
+    /**
+     * Issue 23 item 4: a node's colour follows its identity, not the order nodes appear in nor what this
+     * process saw before: two windows one after the other, the nodes in opposite orders, and a second
+     * process (a restart of the app) all give each node the same colour.
+     */
+    void nodeColoursStayAcrossWindowsAndRestarts()
+    {
+        const QStringList names
+            = {QStringLiteral("agent-red"), QStringLiteral("agent-blue"), QStringLiteral("agent-green")};
+        const QMap<QString, QString> first = nodeColorsOfAWindow(names);
+        QCOMPARE(first.size(), 3);
+        QStringList reversed = names;
+        std::reverse(reversed.begin(), reversed.end());
+        const QMap<QString, QString> second = nodeColorsOfAWindow(reversed);
+        QCOMPARE(second, first);
+
+        QProcess restart; // this test program again, with only the probe below, as a fresh start
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("TF_NODE_COLOR_PROBE"),
+                   QStringList {names.at(1), names.at(2), names.at(0)}.join(QLatin1Char(',')));
+        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+        restart.setProcessEnvironment(env);
+        restart.start(QCoreApplication::applicationFilePath(), {QStringLiteral("nodeColorProbe")});
+        QVERIFY(restart.waitForFinished(60000));
+        QMap<QString, QString> third;
+        const QList<QByteArray> lines = restart.readAllStandardOutput().split('\n');
+        for (const QByteArray &line : lines)
+            if (line.startsWith("NODECOLOR "))
+                third.insert(QString::fromUtf8(line.split(' ').value(1)), QString::fromUtf8(line.split(' ').value(2)));
+        QCOMPARE(third, first);
+    }
+
+    /** For nodeColoursStayAcrossWindowsAndRestarts() in a child process; does nothing otherwise. */
+    void nodeColorProbe()
+    {
+        const QString probe = qEnvironmentVariable("TF_NODE_COLOR_PROBE");
+        if (probe.isEmpty())
+            return;
+        const QMap<QString, QString> colors = nodeColorsOfAWindow(probe.split(QLatin1Char(',')));
+        for (auto it = colors.constBegin(); it != colors.constEnd(); ++it)
+            std::printf("NODECOLOR %s %s\n", qPrintable(it.key()), qPrintable(it.value()));
+        std::fflush(stdout);
+    }
+
+    /**
+     * Issue 23 item 10: the window's JSON Lines export of a finished job is taskfleet-run -o's, record
+     * for record: the same field names, the same values (an integer above 2^53 exact), seconds apart.
+     */
+    void exportedJsonLinesAreTaskfleetRunRecords()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString job = writeFile(
+            dir, QStringLiteral("mixed.json"),
+            R"({"name": "mixed", "plugin": "echo", "inputs": [1, 9007199254740993, -0.5, "text", {"a": [1, 2]}, null]})");
+        auto w = makeWindow(2);
+        QCOMPARE(w->openFiles({job}), 1);
+        QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) != nullptr, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
+        w->selectJob(onlyJob(w.get())->id);
+        QTRY_COMPARE_WITH_TIMEOUT(w->resultsModel()->rowCount(), 6, 10000);
+        const QString app = dir.filePath(QStringLiteral("app.jsonl"));
+        QString error;
+        QVERIFY2(w->resultsModel()->exportJsonLines(app, &error), qPrintable(error));
+
+        const QString run = dir.filePath(QStringLiteral("run.jsonl"));
+        QProcess runner;
+        runner.start(test::program(QStringLiteral("taskfleet-run")),
+                     {QStringLiteral("-n"), QStringLiteral("2"), QStringLiteral("--plugin-path"), test::pluginDir(),
+                      QStringLiteral("-o"), run, job});
+        QVERIFY(runner.waitForFinished(60000));
+        QVERIFY2(runner.exitCode() == 0, runner.readAllStandardError().constData());
+
+        auto linesOf = [](const QString &path) {
+            QFile f(path);
+            QMap<qint64, QByteArray> byIndex; // the app's and taskfleet-run's records, by task
+            if (f.open(QIODevice::ReadOnly))
+                for (const QByteArray &line : f.readAll().split('\n'))
+                    if (!line.isEmpty())
+                        byIndex.insert(
+                            QJsonDocument::fromJson(line).object().value(QStringLiteral("index")).toInteger(-1), line);
+            return byIndex;
+        };
+        const QMap<qint64, QByteArray> ours = linesOf(app), theirs = linesOf(run);
+        QCOMPARE(ours.size(), 6);
+        QCOMPARE(ours.keys(), theirs.keys());
+        const QRegularExpression seconds(QStringLiteral(R"("seconds":[0-9.]+)"));
+        for (auto it = ours.constBegin(); it != ours.constEnd(); ++it) {
+            const QJsonObject a = QJsonDocument::fromJson(it.value()).object();
+            const QJsonObject b = QJsonDocument::fromJson(theirs.value(it.key())).object();
+            QCOMPARE(a.keys(), b.keys()); // index, input, output, node, seconds, attempts: no runtime_s, no status
+            QVERIFY(a.value(QStringLiteral("seconds")).isDouble());
+            QVERIFY2(it.value().contains(R"("seconds":)"), it.value().constData());
+            // Byte for byte but the time taken (and the node's name, the same computer in both).
+            QCOMPARE(QString::fromUtf8(it.value()).replace(seconds, QStringLiteral("S")),
+                     QString::fromUtf8(theirs.value(it.key())).replace(seconds, QStringLiteral("S")));
+        }
+        QVERIFY(ours.value(1).contains(R"("input":9007199254740993,"output":9007199254740993)"));
+    }
+
+    /** Issue 23 item 10: History's export writes the same records, NaN and infinities as taskfleet-run does. */
+    void historyExportWritesTaskfleetRunRecords()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        sched::JobSpec spec;
+        spec.name = QStringLiteral("odd values");
+        spec.plugin.name = QStringLiteral("echo");
+        spec.inputs = {1, 2};
+        QString error;
+        {
+            sched::JournalWriter ended;
+            QVERIFY2(ended.open(dir.filePath(QStringLiteral("app-20260101-000000-1-1.tfj")), &error),
+                     qPrintable(error));
+            ended.writeJob(QStringLiteral("k1"), spec);
+            QVector<sched::TaskRecord> records(2);
+            records[0].index = 0;
+            records[0].output = QCborArray {qQNaN(), qInf(), -qInf(), QCborValue(std::numeric_limits<qint64>::max())};
+            records[0].nodeName = QStringLiteral("n1");
+            records[0].runtimeUs = 1500000;
+            records[0].attempts = 1;
+            records[1].index = 1;
+            records[1].status = stats::TaskStatus::Error;
+            records[1].error = QStringLiteral("no good");
+            records[1].nodeName = QStringLiteral("n1");
+            records[1].attempts = 2;
+            ended.writeResults(QStringLiteral("k1"), records);
+            ended.writeEnd(QStringLiteral("k1"));
+        }
+        gui::AppJournal own;
+        QVERIFY2(own.open(dir.path(), &error), qPrintable(error));
+        gui::HistoryDialog history(dir.path(), own.path());
+        QCOMPARE(history.jobCount(), 1);
+        const QString out = dir.filePath(QStringLiteral("results.jsonl"));
+        QVERIFY2(history.exportJob(0, out, &error), qPrintable(error));
+        QFile f(out);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QList<QByteArray> lines = f.readAll().trimmed().split('\n');
+        QCOMPARE(lines.size(), 2);
+        QCOMPARE(lines.at(0),
+                 QByteArray(R"({"index":0,"input":1,"output":[NaN,Infinity,-Infinity,9223372036854775807],)"
+                            R"("node":"n1","seconds":1.500000,"attempts":1})"));
+        QCOMPARE(lines.at(1), QByteArray(R"({"index":1,"input":2,"error":"no good","status":"error","node":"n1",)"
+                                         R"("seconds":0.000000,"attempts":2})"));
     }
 
     void exportedStatisticsMatch()
