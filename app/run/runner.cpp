@@ -483,11 +483,7 @@ void Runner::onNodeWatchdog()
             m_nodeWatchdog.stop();
             return;
         }
-        const bool failed = node->state() == sched::NodeState::Refused
-                            || node->state() == sched::NodeState::Incompatible
-                            || (node->state() == sched::NodeState::Offline && node->failedAttempts() >= 2
-                                && node->lastFailureDefinite());
-        allFailed = allFailed && failed;
+        allFailed = allFailed && node->hasDefinitelyFailed();
         lines << QStringLiteral("%1: %2").arg(
             node->address(), node->stateReason().isEmpty()
                                  ? QStringLiteral("no answer within %1 s").arg(m_options.connectTimeoutSeconds)

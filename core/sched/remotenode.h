@@ -110,6 +110,16 @@ public:
      * name is unknown. An overloaded agent (refusing or closing new connections) is not such a failure.
      */
     bool lastFailureDefinite() const { return m_lastFailureDefinite; }
+    /**
+     * The one rule by which taskfleet-run (jobs and sessions) stops waiting for this node before its connect
+     * timeout: a wrong secret, another protocol version, or two attempts that failed definitely (nothing listens,
+     * unknown host). An overloaded agent is waited for.
+     */
+    bool hasDefinitelyFailed() const
+    {
+        return m_state == NodeState::Refused || m_state == NodeState::Incompatible
+               || (m_state == NodeState::Offline && m_failedAttempts >= 2 && m_lastFailureDefinite);
+    }
     /** True while a reconnect is pending (the backoff timer runs); never for an Incompatible node. */
     bool reconnectScheduled() const { return m_reconnect.isActive(); }
     bool hasBeenOnline() const { return m_everOnline; }
