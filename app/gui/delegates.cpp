@@ -25,8 +25,10 @@ QWidget *WorkerCountDelegate::createEditor(QWidget *parent, const QStyleOptionVi
     // Each step (Up, Down, the wheel) is committed at once, so every press counts; typed digits only
     // when the edit ends (Enter, focus out), not at every key (typing 12 would ask for 1 first).
     spin->setKeyboardTracking(false);
-    connect(spin, &QSpinBox::valueChanged, this,
-            [this, spin] { emit const_cast<WorkerCountDelegate *>(this)->commitData(spin); });
+    connect(spin, &QSpinBox::valueChanged, this, [this, spin] {
+        if (spin->property("tfLoaded").toBool()) // not the model's own value, set as the editor opens
+            emit const_cast<WorkerCountDelegate *>(this)->commitData(spin);
+    });
     return spin;
 }
 

@@ -212,6 +212,9 @@ void MainWindow::quitWithoutAsking()
 
 MainWindow::~MainWindow()
 {
+    // An editor still open in the Nodes table commits as the widgets go (after this body): its request must not
+    // reach this half-destroyed window (UBSan caught a lambda of ours running there).
+    m_nodesModel->disconnect(this);
     m_journal.close(); // what the controller says while it stops (cancelled tasks) is not the jobs' end
     delete m_host;     // joins the controller thread (and writes the exit statistics) before the views go
     m_host = nullptr;
