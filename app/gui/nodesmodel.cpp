@@ -277,11 +277,14 @@ bool NodesModel::setData(const QModelIndex &index, const QVariant &value, int ro
     if (!ok || count < 0)
         return false;
     sched::NodeSnapshot &n = m_nodes[index.row()];
+    m_total.workers += count - n.workers; // the totals row adds up at once too, not at the next snapshot
     n.workers = count; // shown at once, and kept over snapshots until one confirms it (applyPending())
     Pending &pending = m_pending[n.id];
     pending.count = count;
     pending.since.start();
     emit dataChanged(index, index);
+    const QModelIndex total = this->index(int(m_nodes.size()), Workers);
+    emit dataChanged(total, total);
     emit workerCountRequested(n.id, count);
     return true;
 }
