@@ -2,6 +2,8 @@
 // Results of every job, kept in the window, and the table of one job's results.
 #include "resultsmodel.h"
 
+#include "sched/resultrecord.h"
+
 #include "format.h"
 
 #include "util/jsonwriter.h"
@@ -192,32 +194,9 @@ QVariant ResultsModel::headerData(int section, Qt::Orientation orientation, int 
 
 void ResultsModel::appendResultLine(QByteArray &out, const QCborValue &input, const sched::TaskRecord &r)
 {
-    // taskfleet-run -o's record (app/run/resultwriter.cpp), field for field and through the same writer:
-    // one record, one format, whichever program wrote it (NaN and big integers included).
-    out.append("{\"index\":");
-    out.append(QByteArray::number(r.index));
-    out.append(",\"input\":");
-    util::appendJson(out, input);
-    if (r.status == stats::TaskStatus::Ok) {
-        out.append(",\"output\":");
-        util::appendJson(out, r.output);
-    } else {
-        out.append(",\"error\":");
-        util::appendJsonString(out, r.error);
-        out.append(",\"status\":");
-        util::appendJsonString(out, stats::taskStatusName(r.status));
-    }
-    out.append(",\"node\":");
-    util::appendJsonString(out, r.nodeName);
-    out.append(",\"seconds\":");
-    out.append(QByteArray::number(double(r.runtimeUs) / 1e6, 'f', 6));
-    out.append(",\"attempts\":");
-    out.append(QByteArray::number(r.attempts));
-    if (!r.log.isEmpty()) {
-        out.append(",\"stdout\":");
-        util::appendJsonString(out, r.log);
-    }
-    out.append("}\n");
+    // taskfleet-run -o's record: one record, one format, whichever program wrote it.
+    out.append('{');
+    sched::appendResultFields(out, input, r);
 }
 
 bool ResultsModel::exportJsonLines(const QString &path, QString *error) const

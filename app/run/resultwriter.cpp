@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "resultwriter.h"
 
+#include "sched/resultrecord.h"
+
 #include "util/jsonwriter.h"
 
 #include <algorithm>
@@ -43,30 +45,7 @@ void ResultWriter::appendLine(QByteArray &out, int jobId, const QCborValue &inpu
         util::appendJsonString(out, label.value());
         out.append(',');
     }
-    out.append("\"index\":");
-    out.append(QByteArray::number(r.index));
-    out.append(",\"input\":");
-    util::appendJson(out, input, spill);
-    if (r.status == stats::TaskStatus::Ok) {
-        out.append(",\"output\":");
-        util::appendJson(out, r.output, spill);
-    } else {
-        out.append(",\"error\":");
-        util::appendJsonString(out, r.error);
-        out.append(",\"status\":");
-        util::appendJsonString(out, stats::taskStatusName(r.status));
-    }
-    out.append(",\"node\":");
-    util::appendJsonString(out, r.nodeName);
-    out.append(",\"seconds\":");
-    out.append(QByteArray::number(double(r.runtimeUs) / 1e6, 'f', 6));
-    out.append(",\"attempts\":");
-    out.append(QByteArray::number(r.attempts));
-    if (!r.log.isEmpty()) {
-        out.append(",\"stdout\":");
-        util::appendJsonString(out, r.log);
-    }
-    out.append("}\n");
+    sched::appendResultFields(out, input, r, spill);
 }
 
 void ResultWriter::write(int jobId, const sched::JobInputs &inputs, const QVector<sched::TaskRecord> &records)
