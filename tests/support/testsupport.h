@@ -22,7 +22,6 @@ QString pluginPath(const QString &name);
 QString sourceDir();
 
 /**
- * For a suite that needs root (network or PID namespaces): an empty string when it can run, else
  * True when TASKFLEET_REQUIRE_ROOT_TESTS is set: CI runs as root, so a suite that needs root (network or
  * PID namespaces) must fail there rather than skip.
  */
