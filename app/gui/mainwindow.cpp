@@ -621,6 +621,14 @@ void MainWindow::onSnapshot(const sched::ClusterSnapshot &snapshot)
     m_nodesModel->setSnapshot(snapshot);
     m_jobsModel->setSnapshot(snapshot);
     m_chart->setSnapshot(snapshot);
+    QHash<QString, int> busy;
+    for (const sched::NodeSnapshot &n : snapshot.nodes)
+        busy[n.name] += n.busy;
+    m_tasksModel->setNodesBusy(busy);
+    if (!m_clockOriginSet) { // the controller's clock started with the window: attempt times become clock times
+        m_tasksModel->setClockOrigin(QDateTime::currentMSecsSinceEpoch() - snapshot.takenUs / 1000);
+        m_clockOriginSet = true;
+    }
     m_mandelbrot->setNodeOrder(snapshot.throughputNodeNames);
     for (auto it = m_endedUnannounced.begin(); it != m_endedUnannounced.end();) {
         const sched::JobSnapshot *job = m_jobsModel->job(*it);

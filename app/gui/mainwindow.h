@@ -295,6 +295,7 @@ private:
     };
     QHash<qint64, ResumeOrigin> m_resumeOnSubmit; ///< submission number -> the journaled job it resumes
     int m_lastMandelbrotJob = -1;
+    bool m_clockOriginSet = false;
 };
 
 } // namespace taskfleet::gui

@@ -4,6 +4,7 @@
 
 #include "format.h"
 
+#include <QtCore/QDateTime>
 #include <QtGui/QBrush>
 
 #include <algorithm>
@@ -104,6 +105,7 @@ void TasksModel::addRecords(int jobId, const QVector<sched::TaskRecord> &records
         if (!r.log.isEmpty() && job.logs.size() < MaxLogsPerJob)
             job.logs.insert(r.index, r.log);
         job.running.remove(r.index);
+        job.inFlight.remove(r.index);
         first = std::min(first, r.index);
         last = std::max(last, r.index);
     }
@@ -123,17 +125,18 @@ void TasksModel::setReport(const sched::TaskReport &report)
         first = std::min(first, index);
         last = std::max(last, index);
     };
-    for (auto r = job.running.cbegin(); r != job.running.cend(); ++r)
+    for (auto r = job.inFlight.cbegin(); r != job.inFlight.cend(); ++r)
         touch(r.key());
-    job.running.clear();
+    job.inFlight.clear();
     for (const sched::RunningAttempt &a : report.running) {
         // A record taken before the report beats it: the host flushes records first, so this is a task still
         // running; the check keeps an ended task ended whatever the order.
         if (a.index < 0 || size_t(a.index) >= job.rows.size() || job.rows[size_t(a.index)].state != Queued)
             continue;
-        job.running.insert(a.index, a);
+        job.inFlight.insert(a.index, a);
         touch(a.index);
     }
+    splitInFlight(job, &first, &last);
     for (auto n = report.notes.cbegin(); n != report.notes.cend(); ++n)
         if (job.notes.value(n.key()).size() != n.value().size())
             touch(n.key());
@@ -142,6 +145,74 @@ void TasksModel::setReport(const sched::TaskReport &report)
     job.reportUs = report.takenUs;
     if (last >= 0)
         rowsChanged(report.jobId, std::max(0, first), std::min(last, int(job.rows.size()) - 1));
+}
+
+void TasksModel::setNodesBusy(const QHash<QString, int> &busy)
+{
+    if (busy == m_busy)
+        return;
+    m_busy = busy;
+    for (auto it = m_jobs.begin(); it != m_jobs.end(); ++it) {
+        if (it->inFlight.isEmpty())
+            continue;
+        int first = INT_MAX;
+        int last = -1;
+        splitInFlight(*it, &first, &last);
+        if (last >= 0)
+            rowsChanged(it.key(), first, last);
+    }
+}
+
+void TasksModel::splitInFlight(Job &job, int *first, int *last) const
+{
+    // Per node, the attempts it was sent longest ago are the ones its busy workers run (a node runs what it
+    // is sent in order); the rest wait there for a worker.
+    QHash<QString, QVector<const sched::RunningAttempt *>> byNode;
+    for (auto a = job.inFlight.cbegin(); a != job.inFlight.cend(); ++a)
+        byNode[a->nodeName].append(&a.value());
+    QHash<int, sched::RunningAttempt> running;
+    for (auto n = byNode.begin(); n != byNode.end(); ++n) {
+        QVector<const sched::RunningAttempt *> &attempts = n.value();
+        std::sort(attempts.begin(), attempts.end(), [](const sched::RunningAttempt *a, const sched::RunningAttempt *b) {
+            return a->startUs != b->startUs ? a->startUs < b->startUs : a->index < b->index;
+        });
+        const auto busy = m_busy.constFind(n.key());
+        // A node the snapshots do not know (yet): everything it was sent counts as running, as before.
+        const qsizetype runs
+            = busy == m_busy.constEnd() ? attempts.size() : std::min<qsizetype>(*busy, attempts.size());
+        for (qsizetype i = 0; i < runs; ++i)
+            running.insert(attempts.at(i)->index, *attempts.at(i));
+    }
+    const auto touch = [&](int index) {
+        *first = std::min(*first, index);
+        *last = std::max(*last, index);
+    };
+    for (auto r = job.running.cbegin(); r != job.running.cend(); ++r)
+        if (!running.contains(r.key()))
+            touch(r.key());
+    for (auto r = running.cbegin(); r != running.cend(); ++r)
+        if (!job.running.contains(r.key()))
+            touch(r.key());
+    job.running = std::move(running);
+}
+
+QString TasksModel::clockTime(qint64 controllerUs) const
+{
+    if (m_originMs < 0)
+        return secondsAt(controllerUs);
+    return QDateTime::fromMSecsSinceEpoch(m_originMs + controllerUs / 1000).toString(QStringLiteral("HH:mm:ss"));
+}
+
+bool TasksModel::isSpeculativeCopy(const sched::AttemptNote &note)
+{
+    // The controller's words for the copy that lost the race (Controller::cancelOtherCopies, onResults).
+    return note.what.startsWith(QLatin1String("a duplicate,"));
+}
+
+bool TasksModel::countsAsRetry(const sched::AttemptNote &note)
+{
+    // What the controller counts against "retries" (Controller::onResults): crashes and timeouts.
+    return note.what.startsWith(QLatin1String("crashed:")) || note.what.startsWith(QLatin1String("timed out:"));
 }
 
 void TasksModel::setCurrentJob(int jobId)
@@ -246,7 +317,11 @@ QString TasksModel::detailText(int taskIndex) const
     if (state == Running) {
         const sched::RunningAttempt &a = job.running[taskIndex];
         lines << tr("Running on %1 since %2 (for %3).")
-                     .arg(a.nodeName, secondsAt(a.startUs), formatSeconds(double(job.reportUs - a.startUs) / 1e6));
+                     .arg(a.nodeName, clockTime(a.startUs), formatSeconds(double(job.reportUs - a.startUs) / 1e6));
+    } else if (const auto sent = job.inFlight.constFind(taskIndex);
+               state == Queued && sent != job.inFlight.constEnd()) {
+        lines
+            << tr("Sent to %1 at %2; it waits there for a free worker.").arg(sent->nodeName, clockTime(sent->startUs));
     } else if (state != Queued) {
         if (row.node >= 0)
             lines << tr("Node: %1").arg(nodeName(row.node));
@@ -260,10 +335,17 @@ QString TasksModel::detailText(int taskIndex) const
         lines << QString() << tr("What it printed:") << log;
     const QVector<sched::AttemptNote> notes = job.notes.value(taskIndex);
     if (!notes.isEmpty() || state == Done || state == Error) {
+        // Numbered as the job's "retries" count them: crashes and timeouts, and the attempt that gave the result.
+        // Speculative copies, attempts lost with their node and the like ran too, but are not attempts of the task.
         lines << QString() << tr("Attempts, in order:");
         int n = 0;
         for (const sched::AttemptNote &note : notes) {
-            QString line = tr("%1. %2, started at %3").arg(++n).arg(note.nodeName, secondsAt(note.startUs));
+            QString line = countsAsRetry(note)
+                               ? tr("%1. %2, started at %3").arg(++n).arg(note.nodeName, clockTime(note.startUs))
+                           : isSpeculativeCopy(note) ? tr("–  a speculative copy (not a failure) on %1, started at %2")
+                                                           .arg(note.nodeName, clockTime(note.startUs))
+                                                     : tr("–  not counted as an attempt: on %1, started at %2")
+                                                           .arg(note.nodeName, clockTime(note.startUs));
             if (note.runtimeUs > 0)
                 line += tr(", ran %1").arg(formatSeconds(double(note.runtimeUs) / 1e6));
             lines << line + QStringLiteral(": ") + note.what;
@@ -271,7 +353,7 @@ QString TasksModel::detailText(int taskIndex) const
         if (state == Done || state == Error)
             lines << tr("%1. %2, started at %3, ran %4: %5 (the task's result)")
                          .arg(++n)
-                         .arg(nodeName(row.node), secondsAt(qint64(row.startMs) * 1000),
+                         .arg(nodeName(row.node), clockTime(qint64(row.startMs) * 1000),
                               formatSeconds(double(row.runtimeUs) / 1e6),
                               state == Done ? tr("a value") : tr("an error"));
         if (job.notesTruncated)
@@ -305,8 +387,14 @@ QVariant TasksModel::data(const QModelIndex &index, int role) const
     if (role == StateRole)
         return int(state);
     const sched::RunningAttempt *running = state == Running ? &*job.running.constFind(task) : nullptr;
+    const auto sent = job.inFlight.constFind(task);
+    const bool waiting = state == Queued && sent != job.inFlight.constEnd();
     const qint64 timeUs = running ? job.reportUs - running->startUs : row.runtimeUs;
-    const int attempts = running ? int(job.notes.value(task).size()) + 1 : row.attempts;
+    const QVector<sched::AttemptNote> notes = job.notes.value(task);
+    // Attempts as "retries" counts them: crashes and timeouts so far, plus the one running now.
+    const int attempts = state == Queued || state == Running
+                             ? int(std::count_if(notes.cbegin(), notes.cend(), countsAsRetry)) + (running ? 1 : 0)
+                             : row.attempts;
     switch (role) {
     case Qt::DisplayRole:
         switch (index.column()) {
@@ -315,9 +403,11 @@ QVariant TasksModel::data(const QModelIndex &index, int role) const
         case State:
             return stateName(state);
         case Node:
+            if (waiting)
+                return tr("%1 (waits for a worker)").arg(sent->nodeName);
             return running ? running->nodeName : nodeName(row.node);
         case Attempts:
-            return state == Queued && !job.notes.contains(task) ? QVariant() : QVariant(attempts);
+            return state == Queued && attempts == 0 ? QVariant() : QVariant(attempts);
         case Time:
             if (state == Queued || state == Cancelled)
                 return QString();
@@ -326,11 +416,17 @@ QVariant TasksModel::data(const QModelIndex &index, int role) const
         case Note: {
             if (const QString error = job.errors.value(task); !error.isEmpty())
                 return firstLine(error);
-            const QVector<sched::AttemptNote> notes = job.notes.value(task);
-            if (notes.isEmpty())
-                return QString();
-            return tr("%1 went wrong; last: %2")
-                .arg(countOf(notes.size(), tr("attempt"), tr("attempts")), firstLine(notes.last().what));
+            // A speculative copy that lost the race is no failure: it is said apart, never as "went wrong".
+            QVector<sched::AttemptNote> wrong;
+            for (const sched::AttemptNote &n : notes)
+                if (!isSpeculativeCopy(n))
+                    wrong.append(n);
+            if (!wrong.isEmpty())
+                return tr("%1 went wrong; last: %2")
+                    .arg(countOf(wrong.size(), tr("attempt"), tr("attempts")), firstLine(wrong.last().what));
+            if (!notes.isEmpty())
+                return tr("ran a speculative copy too (not a failure)");
+            return QString();
         }
         }
         break;

@@ -45,6 +45,21 @@ public:
     void removeJob(int jobId);
     void addRecords(int jobId, const QVector<sched::TaskRecord> &records);
     void setReport(const sched::TaskReport &report);
+    /**
+     * How many workers each node (by name) has busy now (the latest snapshot). The controller reports every
+     * attempt it handed to a node; a node takes more than it has workers (credit), so only as many of a
+     * node's attempts as it has busy workers are shown as running, the oldest first: the others are
+     * queued on that node.
+     */
+    void setNodesBusy(const QHash<QString, int> &busy);
+    /** When the controller's clock read 0, in ms since the epoch: attempt times are shown as clock times. */
+    void setClockOrigin(qint64 msSinceEpoch) { m_originMs = msSinceEpoch; }
+    /** A controller time (µs since it started) as a clock time, "14:03:07". */
+    QString clockTime(qint64 controllerUs) const;
+    /** Whether an attempt note is about a speculative copy that lost the race (not a failure). */
+    static bool isSpeculativeCopy(const sched::AttemptNote &note);
+    /** Whether an attempt note counts towards the job's "retries" (a crash or a timeout). */
+    static bool countsAsRetry(const sched::AttemptNote &note);
     /** Shows this job's tasks (-1: none). */
     void setCurrentJob(int jobId);
     int currentJob() const { return m_current; }
@@ -74,9 +89,10 @@ private:
     };
     struct Job {
         std::vector<Row> rows;
-        QHash<int, QString> errors; ///< full error texts of tasks that did not give a value
-        QHash<int, QString> logs;   ///< what tasks printed
-        QHash<int, sched::RunningAttempt> running;
+        QHash<int, QString> errors;                 ///< full error texts of tasks that did not give a value
+        QHash<int, QString> logs;                   ///< what tasks printed
+        QHash<int, sched::RunningAttempt> inFlight; ///< every attempt the controller reported, by task
+        QHash<int, sched::RunningAttempt> running;  ///< those a worker runs (at most the node's busy workers)
         QHash<int, QVector<sched::AttemptNote>> notes;
         bool notesTruncated = false;
         qint64 reportUs = 0;
@@ -85,6 +101,8 @@ private:
         QVector<int> originIndices;
     };
     TaskState shownState(const Job &job, int index) const;
+    /** Splits job.inFlight into running and queued-on-a-node by the nodes' busy workers; touches changed rows. */
+    void splitInFlight(Job &job, int *first, int *last) const;
     qint16 nodeIndex(const QString &name);
     QString nodeName(qint16 index) const;
     /** Tells the view that rows first..last of \a jobId changed (when it is shown). */
@@ -94,6 +112,8 @@ private:
     QHash<int, Job> m_jobs;
     QStringList m_nodeNames;
     QHash<QString, qint16> m_nodeIndex;
+    QHash<QString, int> m_busy;
+    qint64 m_originMs = -1;
 };
 
 /** The Tasks view's filter: one state or all (-1), sorting by SortRole. */

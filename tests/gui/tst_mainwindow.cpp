@@ -1498,8 +1498,11 @@ private slots:
         const QString crashDetail = w->tasksPanel()->detail()->toPlainText();
         QVERIFY2(crashDetail.contains(QStringLiteral("Task 1: failed"))
                      && crashDetail.contains(QStringLiteral("failed after 2 attempts"))
-                     && crashDetail.count(QStringLiteral(": crashed: ")) == 2,
+                     && crashDetail.count(QStringLiteral(": crashed: ")) == 2
+                     && crashDetail.contains(QStringLiteral("2. ")) && !crashDetail.contains(QStringLiteral("3. ")),
                  qPrintable(crashDetail));
+        // "retries": 1 is at most 2 attempts, as the Attempts column counts them too.
+        QCOMPARE(tasks->index(1, gui::TasksModel::Attempts).data().toInt(), 2);
         // The Note column's tooltip has the full error (the table shows its first line).
         QVERIFY(view->model()
                     ->index(1, gui::TasksModel::Note)
@@ -1525,6 +1528,97 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 2), JobTimeoutMs);
         QCOMPARE(w->clearFinishedJobs(), 3);
         QTRY_COMPARE_WITH_TIMEOUT(w->jobsModel()->rowCount(), 0, 10000);
+    }
+
+    /**
+     * Issue 23 item 9: a node takes more tasks than it has workers (credit); only those its busy workers run
+     * are "running", the others wait there and show as queued on that node.
+     */
+    void runningCountsOnlyWhatWorkersRun()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        constexpr int Workers = 2;
+        auto w = makeWindow(Workers);
+        auto *tabs = w->findChild<QTabWidget *>();
+        QVERIFY(tabs);
+        tabs->setCurrentWidget(w->tasksPanel()); // reports come while the Tasks tab shows a running job
+        // 1 ms tasks: the local node keeps a second one waiting in each worker's pipe, so it has more than 2.
+        w->openFiles({writeSleepJob(dir, QStringLiteral("short"), 3000, 1)});
+        QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) != nullptr, 10000);
+        const int jobId = onlyJob(w.get())->id;
+        QTRY_COMPARE_WITH_TIMEOUT(w->selectedJob(), jobId, 10000);
+        gui::TasksModel *tasks = w->tasksModel();
+        qint64 maxRunning = 0, sawRunning = 0, sawWaiting = 0;
+        QObject guard;
+        connect(w->host(), &sched::ControllerHost::taskReportReady, &guard, [&](const sched::TaskReport &report) {
+            if (report.jobId != jobId)
+                return;
+            // After the model took the report (it is connected first).
+            QTimer::singleShot(0, &guard, [&, sent = report.running.size()] {
+                const qint64 running = tasks->count(jobId, gui::TasksModel::Running);
+                maxRunning = std::max(maxRunning, running);
+                sawRunning += running > 0;
+                for (int i = 0; i < tasks->rowCount() && sent > running; ++i)
+                    if (tasks->index(i, gui::TasksModel::Node)
+                            .data()
+                            .toString()
+                            .endsWith(QStringLiteral("(waits for a worker)"))) {
+                        QCOMPARE(tasks->index(i, gui::TasksModel::State).data().toString(), QStringLiteral("queued"));
+                        ++sawWaiting;
+                        break;
+                    }
+            });
+        });
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
+        QVERIFY2(sawRunning > 0, "no report showed a running task");
+        QVERIFY2(maxRunning <= Workers,
+                 qPrintable(QStringLiteral("%1 running on %2 workers").arg(maxRunning).arg(Workers)));
+        QVERIFY2(sawWaiting > 0, "no report had tasks sent to the node and waiting there");
+    }
+
+    /**
+     * Issue 23 item 9: a task whose speculative copy lost the race and was cancelled succeeded; it is not shown
+     * as an attempt that went wrong, nor counted as an attempt.
+     */
+    void speculativeCopyIsNoFailure()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString secret = dir.filePath(QStringLiteral("secret"));
+        QVERIFY(test::writeSecretFile(secret, "gui-test-secret-0123456789"));
+        test::AgentProcess agent;
+        QVERIFY2(agent.start(dir.filePath(QStringLiteral("agent")), secret,
+                             {QStringLiteral("-w"), QStringLiteral("1"), QStringLiteral("--no-discovery")}),
+                 qPrintable(agent.error()));
+        auto w = makeWindow(1, {}, secret);
+        QVERIFY(w->addRemoteNode(QStringLiteral("127.0.0.1"), agent.port()));
+        QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), agent.address(), NodesModel::State), QStringLiteral("online"),
+                                  20000);
+        // One quick task and one slow one: the node that is done early gets a copy of the slow one (after 0.5 s),
+        // which loses the race and is cancelled.
+        w->openFiles({writeFile(dir, QStringLiteral("race.json"),
+                                R"({"name": "race", "plugin": "sleep", "inputs": [50, 2500]})")});
+        QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) != nullptr, 10000);
+        const int jobId = onlyJob(w.get())->id;
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
+        w->selectJob(jobId);
+        gui::TasksModel *tasks = w->tasksModel();
+        QTRY_COMPARE_WITH_TIMEOUT(tasks->count(jobId, gui::TasksModel::Done), 2, 10000);
+        QVERIFY(w->tasksPanel()->selectTask(1));
+        QTRY_VERIFY_WITH_TIMEOUT(
+            w->tasksPanel()->detail()->toPlainText().contains(QStringLiteral("a duplicate, cancelled")), 10000);
+        const QString note = tasks->index(1, gui::TasksModel::Note).data().toString();
+        QVERIFY2(!note.contains(QStringLiteral("went wrong")) && note.contains(QStringLiteral("speculative")),
+                 qPrintable(note));
+        QCOMPARE(tasks->index(1, gui::TasksModel::Attempts).data().toInt(), 1);
+        const QString detail = w->tasksPanel()->detail()->toPlainText();
+        QVERIFY2(detail.contains(QStringLiteral("a speculative copy (not a failure)"))
+                     && detail.contains(QStringLiteral("1. ")) && !detail.contains(QStringLiteral("2. ")),
+                 qPrintable(detail));
+        // Attempt times are clock times, not seconds since the app started.
+        QVERIFY2(detail.contains(QRegularExpression(QStringLiteral("started at \\d\\d:\\d\\d:\\d\\d"))),
+                 qPrintable(detail));
     }
 
     /**
