@@ -91,6 +91,7 @@ public:
     QPlainTextEdit *logView() const;
     MandelbrotView *mandelbrotView() const { return m_mandelbrot; }
     TaskMapView *taskMap() const;
+    ThroughputChart *throughputChart() const { return m_chart; }
     /** The right-hand pane's page now shown: the task map or the Mandelbrot picture. */
     QWidget *pictureOrMap() const;
     const exec::PluginRegistry &plugins() const { return m_registry; }

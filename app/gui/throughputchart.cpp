@@ -7,6 +7,7 @@
 #include <QtGui/QPainter>
 #include <QtGui/QPainterPath>
 
+#include <algorithm>
 #include <cmath>
 
 namespace taskfleet::gui {
@@ -34,10 +35,94 @@ ThroughputChart::ThroughputChart(QWidget *parent)
 
 void ThroughputChart::setSnapshot(const sched::ClusterSnapshot &snapshot)
 {
-    m_series = snapshot.throughputHistory;
-    m_names = snapshot.throughputNodeNames;
+    const qint64 second = snapshot.takenUs / 1000000;
+    const qint64 moved = m_second < 0 ? 0 : std::max<qint64>(0, second - m_second);
+    m_second = second;
+    m_total = snapshot.throughputHistory.value(0);
+    for (NodeSeries &n : m_nodes)
+        n.present = false;
+    for (int i = 0; i < snapshot.throughputNodeNames.size(); ++i) {
+        // throughputNodeNames follow the snapshot's nodes, in order.
+        const QString id = i < snapshot.nodes.size() ? snapshot.nodes.at(i).id : snapshot.throughputNodeNames.at(i);
+        auto it = std::find_if(m_nodes.begin(), m_nodes.end(), [&](const NodeSeries &n) { return n.id == id; });
+        if (it == m_nodes.end())
+            it = m_nodes.insert(m_nodes.end(), NodeSeries {id, {}, {}, false, false});
+        it->name = snapshot.throughputNodeNames.at(i);
+        it->values = snapshot.throughputHistory.value(i + 1);
+        it->online = i < snapshot.nodes.size() && snapshot.nodes.at(i).state == sched::NodeState::Online;
+        it->present = true;
+    }
+    // A node that left: its seconds stay where they were, the clock moves on (quiet seconds), until they are out.
+    for (auto it = m_nodes.begin(); it != m_nodes.end();) {
+        if (!it->present) {
+            it->online = false;
+            it->values.append(QVector<int>(int(std::min<qint64>(moved, m_seconds)), 0));
+            if (it->values.size() > m_seconds)
+                it->values.remove(0, it->values.size() - m_seconds);
+            if (std::all_of(it->values.cbegin(), it->values.cend(), [](int v) { return v == 0; })) {
+                it = m_nodes.erase(it);
+                continue;
+            }
+        }
+        ++it;
+    }
     m_fraction = snapshot.currentSecondFraction;
     update();
+}
+
+bool ThroughputChart::shown(const NodeSeries &s) const
+{
+    return s.online || std::any_of(s.values.cbegin(), s.values.cend(), [](int v) { return v != 0; });
+}
+
+QStringList ThroughputChart::legend() const
+{
+    QStringList names {tr("total")};
+    for (const NodeSeries &n : m_nodes)
+        if (shown(n))
+            names << n.name;
+    return names;
+}
+
+QVector<int> ThroughputChart::series(const QString &name) const
+{
+    if (name == tr("total"))
+        return m_total;
+    for (const NodeSeries &n : m_nodes)
+        if (n.name == name && shown(n))
+            return n.values;
+    return {};
+}
+
+int ThroughputChart::layoutLegend(QVector<QPoint> *at) const
+{
+    // After the title, one entry per series, wrapped onto as many lines as it needs.
+    const QFontMetrics fm = fontMetrics();
+    const QStringList names = legend();
+    const int left = fm.horizontalAdvance(QStringLiteral("000000")) + 8;
+    const int lineHeight = fm.height() + 2;
+    int lx = left + fm.horizontalAdvance(tr("tasks per second")) + 18;
+    int lines = 1;
+    at->clear();
+    for (const QString &name : names) {
+        const int w = 16 + fm.horizontalAdvance(name) + 12;
+        if (lx + w > width() - 12 && lx > left) {
+            ++lines;
+            lx = left;
+        }
+        at->append(QPoint(lx, 2 + (lines - 1) * lineHeight));
+        lx += w;
+    }
+    return lines;
+}
+
+QRect ThroughputChart::plotRect() const
+{
+    const QFontMetrics fm = fontMetrics();
+    QVector<QPoint> at;
+    const int lines = layoutLegend(&at);
+    const int left = fm.horizontalAdvance(QStringLiteral("000000")) + 8;
+    return rect().adjusted(left, lines * (fm.height() + 2) + 8, -12, -fm.height() - 8);
 }
 
 void ThroughputChart::paintEvent(QPaintEvent *)
@@ -47,29 +132,24 @@ void ThroughputChart::paintEvent(QPaintEvent *)
     p.fillRect(rect(), palette().base());
     const QFontMetrics fm = fontMetrics();
     const QString title = tr("tasks per second");
-    const auto colorOf = [this](int s) {
-        QColor color = s == 0 ? palette().text().color() : nodeColor(m_names.value(s - 1));
+    QVector<QVector<int>> shownSeries {m_total};
+    QStringList names {tr("total")};
+    for (const NodeSeries &n : m_nodes) {
+        if (shown(n)) {
+            shownSeries.append(n.values);
+            names.append(n.name);
+        }
+    }
+    const auto colorOf = [&](int s) {
+        QColor color = s == 0 ? palette().text().color() : nodeColor(names.value(s));
         if (s == 0)
             color.setAlpha(110); // the total is drawn last, over its nodes: let them show through
         return color;
     };
-    const auto nameOf = [this](int s) { return s == 0 ? tr("total") : m_names.value(s - 1); };
-    // Legend: after the title, one entry per series, wrapped onto as many lines as it needs.
-    const int left = fm.horizontalAdvance(QStringLiteral("000000")) + 8;
-    const int lineHeight = fm.height() + 2;
-    QVector<QPoint> legendAt(m_series.size());
-    int lx = left + fm.horizontalAdvance(title) + 18;
-    int lines = 1;
-    for (int s = 0; s < int(m_series.size()); ++s) {
-        const int w = 16 + fm.horizontalAdvance(nameOf(s)) + 12;
-        if (lx + w > width() - 12 && lx > left) {
-            ++lines;
-            lx = left;
-        }
-        legendAt[s] = QPoint(lx, 2 + (lines - 1) * lineHeight);
-        lx += w;
-    }
-    const QRect plot = rect().adjusted(left, lines * lineHeight + 8, -12, -fm.height() - 8);
+    const auto nameOf = [&](int s) { return names.value(s); };
+    QVector<QPoint> legendAt;
+    layoutLegend(&legendAt);
+    const QRect plot = plotRect();
     if (plot.width() < 20 || plot.height() < 20)
         return;
 
@@ -87,7 +167,7 @@ void ThroughputChart::paintEvent(QPaintEvent *)
     QVector<QVector<double>> values;
     double maxValue = 0;
     int length = 0;
-    for (const QVector<int> &s : std::as_const(m_series)) {
+    for (const QVector<int> &s : std::as_const(shownSeries)) {
         values.append(points(s));
         for (double v : std::as_const(values.constLast()))
             maxValue = qMax(maxValue, v);
@@ -115,7 +195,7 @@ void ThroughputChart::paintEvent(QPaintEvent *)
     p.drawText(QRect(plot.left(), 2, plot.width(), fm.height()), Qt::AlignLeft, title);
 
     const double dx = double(plot.width()) / double(seconds - 1);
-    for (int s = int(m_series.size()) - 1; s >= 0; --s) {
+    for (int s = int(shownSeries.size()) - 1; s >= 0; --s) {
         const QVector<double> &series = values.at(s);
         const int n = qMin(int(series.size()), seconds);
         const QColor color = colorOf(s);

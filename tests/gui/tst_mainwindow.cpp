@@ -22,6 +22,7 @@
 #include "taskmapview.h"
 #include "tasksmodel.h"
 #include "taskspanel.h"
+#include "throughputchart.h"
 #include "testsupport.h"
 
 #include "exec/pluginregistry.h"
@@ -1292,6 +1293,77 @@ private slots:
         QCOMPARE(total.at(total.size() - 2), 0);
         QCOMPARE(sum(total), 300);
         QVERIFY(later.currentSecondFraction >= 0 && later.currentSecondFraction < 1);
+    }
+
+    /**
+     * Issue 23 item 3: once an agent leaves the controller (as discovery drops a dead one), its line and legend
+     * entry stay until its tasks scroll out, so the node lines add up to the total; a node that never
+     * connected takes no legend entry.
+     */
+    void chartKeepsALeftNodesHistory()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString secret = dir.filePath(QStringLiteral("secret"));
+        QVERIFY(test::writeSecretFile(secret, "gui-test-secret-0123456789"));
+        test::AgentProcess agent;
+        QVERIFY2(agent.start(dir.filePath(QStringLiteral("agent")), secret,
+                             {QStringLiteral("-w"), QStringLiteral("2"), QStringLiteral("--no-discovery")}),
+                 qPrintable(agent.error()));
+        quint16 closedPort = 0;
+        {
+            QTcpServer probe;
+            QVERIFY(probe.listen(QHostAddress::LocalHost));
+            closedPort = probe.serverPort(); // nothing listens there once it closes
+        }
+        auto w = makeWindow(1, {}, secret);
+        QVERIFY(w->addRemoteNode(QStringLiteral("127.0.0.1"), agent.port()));
+        QVERIFY(w->addRemoteNode(QStringLiteral("127.0.0.1"), closedPort));
+        QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), agent.address(), NodesModel::State), QStringLiteral("online"),
+                                  20000);
+        const QString agentName = nodeCell(w.get(), agent.address(), NodesModel::Name);
+        const QString deadName = nodeCell(w.get(), QStringLiteral("127.0.0.1:%1").arg(closedPort), NodesModel::Name);
+        QMap<QString, int> ranOn;
+        QObject guard;
+        connect(w->host(), &sched::ControllerHost::resultsRecorded, &guard,
+                [&](int, const QVector<sched::TaskRecord> &records) {
+                    for (const sched::TaskRecord &r : records)
+                        ++ranOn[r.nodeName];
+                });
+        constexpr int Tasks = 150;
+        w->openFiles({writeSleepJob(dir, QStringLiteral("spread"), Tasks, 20)});
+        QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) && jobFinished(w.get(), 0), JobTimeoutMs);
+        QVERIFY2(ranOn.value(agentName) > 0, "the agent ran none of the tasks");
+        QVERIFY(settle(w.get()));
+        gui::ThroughputChart *chart = w->throughputChart();
+        const auto sum = [](const QVector<int> &v) { return std::accumulate(v.begin(), v.end(), 0); };
+        QVERIFY2(!chart->legend().contains(deadName), qPrintable(chart->legend().join(QLatin1Char(','))));
+        QCOMPARE(sum(chart->series(agentName)), ranOn.value(agentName));
+
+        w->host()->removeNode(agent.address());
+        QTRY_COMPARE_WITH_TIMEOUT(w->nodesModel()->isGone(w->nodesModel()->rowOf(agent.address())), true, 10000);
+        // Two seconds later, the clock has moved on: the line is still there, with all its tasks.
+        const qint64 second = w->host()->lastSnapshot().takenUs / 1000000;
+        QTRY_VERIFY_WITH_TIMEOUT(w->host()->lastSnapshot().takenUs / 1000000 >= second + 2, 10000);
+        QVERIFY(settle(w.get()));
+        QVERIFY2(chart->legend().contains(agentName), qPrintable(chart->legend().join(QLatin1Char(','))));
+        QVERIFY(!chart->legend().contains(deadName));
+        const QVector<int> total = chart->series(QStringLiteral("total"));
+        const QVector<int> gone = chart->series(agentName);
+        QCOMPARE(sum(gone), ranOn.value(agentName));
+        QCOMPARE(gone.size(), total.size()); // it moved with the clock
+        // Second by second, the node lines add up to the total.
+        const QStringList legend = chart->legend();
+        for (int k = 1; k <= total.size(); ++k) {
+            int nodes = 0;
+            for (const QString &name : legend.mid(1)) {
+                const QVector<int> s = chart->series(name);
+                nodes += k <= s.size() ? s.at(s.size() - k) : 0;
+            }
+            QCOMPARE(nodes, total.at(total.size() - k));
+        }
+        QCOMPARE(sum(total), Tasks);
+        QVERIFY(!chart->grab().isNull());
     }
 
     /** The issue's test: an agent started by the test, added through Nodes ▸ Add Node…, shows with its workers. */
