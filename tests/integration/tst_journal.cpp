@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Durable jobs: the journal survives a torn last record, and taskfleet-run killed with SIGKILL
-// resumes with only the missing tasks while its results hold every index exactly once. Issue 26:
+// resumes with only the missing tasks while its results hold every index exactly once. Also:
 // damaged journals (flips in every record kind, truncations, FIFOs, empty, header only) either
 // resume exactly or exit 2 with a message within a second; a range job resumes lazily; every
 // failed write of results, journal or statistics is reported, and a journal that could not be
@@ -40,6 +40,8 @@ private slots:
     void manyInputsTravelInSeveralRecords();
     void formatThreeRecords();
     void readsFormatsOneAndTwo();
+    void unknownFormatsAreRefused();
+    void readsAGenuineFormatTwoJournal();
     void appendsToAFormatTwoJournalInItsFormat();
     void tornTailIsCutBeforeAppending();
     void bigInputsSplitByBytes();
@@ -246,14 +248,88 @@ void TestJournal::roundTripAndTornTail()
     QCOMPARE(jobs->first().results.size(), 3);
     QVERIFY2(warning.contains(QStringLiteral("torn")), qPrintable(warning));
 
-    // Appending after the torn record (a resumed run) keeps working: the reader stops at the tear
-    // only if the new data cannot be framed, so a resume always writes to a fresh journal position.
-    QVERIFY(f.open(QIODevice::Append));
-    f.write("garbage that is not a frame");
-    f.close();
+    // A resumed run appends after the torn record, and what it appends is read back: results and the end.
+    {
+        JournalWriter w;
+        QVERIFY2(w.open(file, &error), qPrintable(error));
+        w.writeResults(QStringLiteral("k1"), {record(7)});
+        w.writeEnd(QStringLiteral("k1"));
+        QVERIFY(!w.hasFailed());
+    }
+    warning.clear();
     jobs = JournalReader::read(file, &error, &warning);
-    QVERIFY(jobs);
-    QCOMPARE(jobs->first().results.size(), 3);
+    QVERIFY2(jobs, qPrintable(error));
+    QVERIFY2(warning.isEmpty(), qPrintable(warning));
+    QCOMPARE(jobs->first().results.size(), 4);
+    QCOMPARE(jobs->first().results.value(7).output.toInteger(), 70);
+    QVERIFY(jobs->first().ended);
+}
+
+// A journal of a format this build does not know (a later Taskfleet's) is neither read nor appended to.
+void TestJournal::unknownFormatsAreRefused()
+{
+    QString error;
+    const auto echo = exec::PluginRegistry::inspect(test::pluginPath(QStringLiteral("echo")), &error);
+    QVERIFY2(echo, qPrintable(error));
+    QCborMap spec = legacySpec(*echo);
+    spec.insert(QStringLiteral("inputs"), QCborArray {0, 10});
+    for (int version : {4, 99}) {
+        // Records a format-2 reader would take: only the header's format refuses them.
+        const QString file = path(QStringLiteral("v%1.tfj").arg(version));
+        const QByteArray bytes
+            = legacyHeader(version)
+              + legacyRecord(QStringLiteral("job"), QStringLiteral("k"), QCborMap {{QStringLiteral("spec"), spec}});
+        QVERIFY(writeBytes(file, bytes));
+        QVERIFY(!JournalReader::read(file, &error));
+        const QString magic = QStringLiteral("taskfleet-journal/%1").arg(version);
+        QVERIFY2(error.contains(magic) && error.contains(QStringLiteral("cannot read")), qPrintable(error));
+        error.clear();
+        JournalWriter w;
+        QVERIFY(!w.open(file, &error));
+        QVERIFY2(error.contains(magic), qPrintable(error));
+        QCOMPARE(readBytes(file), bytes);
+    }
+}
+
+// A journal taskfleet-run wrote in format 2 (tests/data/journals: left by a run of resources/jobs/echo-range.json
+// on 2026-12-07, before format 3) reads as that job, and a resume appends to it in its format.
+void TestJournal::readsAGenuineFormatTwoJournal()
+{
+    const QString file = path(QStringLiteral("genuine-v2.tfj"));
+    QVERIFY(QFile::copy(test::sourceDir() + QStringLiteral("/tests/data/journals/format2-echo-range.tfj"), file));
+    QVERIFY(QFile::setPermissions(file, QFile::ReadOwner | QFile::WriteOwner));
+    QString error, warning;
+    auto jobs = JournalReader::read(file, &error, &warning);
+    QVERIFY2(jobs, qPrintable(error));
+    QVERIFY2(warning.isEmpty(), qPrintable(warning));
+    QCOMPARE(jobs->size(), 1);
+    const JournaledJob &job = jobs->first();
+    QCOMPARE(job.key, QStringLiteral("e38b9a3c-5eaf-4c9d-ba63-5e779b9fbbe5"));
+    QCOMPARE(job.spec.name, QStringLiteral("echo-range"));
+    QCOMPARE(job.spec.plugin.name, QStringLiteral("echo"));
+    QVERIFY(job.spec.inputs.isRange());
+    QCOMPARE(job.spec.inputs.size(), 10000);
+    QCOMPARE(job.spec.inputs.rangeStart(), 0);
+    QCOMPARE(job.spec.inputs.rangeStep(), 1);
+    QCOMPARE(job.spec.inputs.at(9999).toInteger(), 9999);
+    QVERIFY(job.spec.sourceFile.endsWith(QStringLiteral("/resources/jobs/echo-range.json")));
+    QCOMPARE(job.doneCount, 0);
+    QVERIFY(!job.ended);
+
+    {
+        JournalWriter w;
+        QVERIFY2(w.open(file, &error), qPrintable(error));
+        w.writeResults(job.key, {record(3), record(9999)});
+        w.writeEnd(job.key);
+        QVERIFY(!w.hasFailed());
+    }
+    QVERIFY(!readBytes(file).contains("\xFETFJ")); // still format 2: no format-3 record markers
+    jobs = JournalReader::read(file, &error, &warning);
+    QVERIFY2(jobs, qPrintable(error));
+    QVERIFY2(warning.isEmpty(), qPrintable(warning));
+    QCOMPARE(jobs->first().doneCount, 2);
+    QCOMPARE(jobs->first().results.value(9999).output.toInteger(), 99990);
+    QVERIFY(jobs->first().ended);
 }
 
 // A job of 200,000 inputs is journaled as one "job" record and "in" records of 65,536 values, never as one
