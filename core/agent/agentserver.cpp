@@ -5,6 +5,7 @@
 #include "agentsettings.h"
 #include "controllerdialer.h"
 
+#include "net/eventtimeline.h"
 #include "net/keyderivation.h"
 #include "net/nodeaddress.h"
 #include "protocol/frame.h"
@@ -13,6 +14,7 @@
 #include "util/logging.h"
 
 #include <QtCore/QDir>
+#include <QtCore/QFileInfo>
 #include <QtCore/QJsonObject>
 #include <QtCore/QPluginLoader>
 #include <QtCore/QSet>
@@ -88,6 +90,8 @@ struct AgentServer::Session {
     /** Job parameters received on this connection, by SHA-256; held for the connection's life. */
     QHash<QByteArray, exec::JobParametersPtr> parameters;
     qint64 parametersBytes = 0;
+    /** Uploads refused on this connection, by SHA-256, with the reason: the runs sent right behind one fail with it. */
+    QHash<QByteArray, QString> refusedUploads;
 };
 
 AgentServer::AgentServer(AgentOptions options, QObject *parent)
@@ -183,6 +187,8 @@ bool AgentServer::start()
     }
     for (ControllerDialer *dialer : std::as_const(m_dialers))
         dialer->start();
+    if (net::timelineEnabled()) // the controller's name for this agent, so both sides' events line up
+        m_timelineName = m_server ? net::formatNodeAddress(m_server->serverAddress().toString(), port()) : m_nodeId;
     m_idleSinceMs = m_clock.elapsed();
     m_host = util::readHostInfo();
     m_hostReadMs = m_clock.elapsed();
@@ -242,7 +248,16 @@ void AgentServer::onChannelReady(SecureChannel *channel)
     // Under Slurm (srun sets these): the controller shows which allocation and node this agent is.
     hello.slurmJob = qEnvironmentVariable("SLURM_JOB_ID");
     hello.slurmNode = qEnvironmentVariable("SLURMD_NODENAME");
+    // What the cache holds, most recently used first: the controller ships or runs a plugin without asking.
+    const QFileInfoList cached = QDir(m_cache.dir()).entryInfoList({QStringLiteral("*.so")}, QDir::Files, QDir::Time);
+    for (const QFileInfo &f : cached) {
+        const QByteArray sha = f.completeBaseName().toLatin1();
+        if (f.size() > 0 && isSha256Hex(sha) && hello.plugins.size() < MaxHelloPlugins)
+            hello.plugins.append(sha);
+    }
+    hello.pluginsComplete = cached.size() <= MaxHelloPlugins;
     channel->send(encode(hello));
+    mark("tls-ready");
     qCInfo(lcAgent).noquote() << "controller connected from" << s->peer;
 }
 
@@ -313,6 +328,7 @@ void AgentServer::handleHello(Session *s, const QCborMap &message)
         return protocolError(s, why);
     s->helloDone = true;
     s->peerName = hello.hostName;
+    mark("hello");
     qCInfo(lcAgent).noquote() << "controller" << hello.hostName << "at" << s->peer << "ready (protocol"
                               << QStringLiteral("%1.%2)").arg(hello.major).arg(hello.minor);
     pushStatus(true);
@@ -350,9 +366,14 @@ void AgentServer::handleRun(Session *s, const QCborMap &message)
         }
     }
     m_counters.tasksReceived += run.tasks.size();
+    if (net::timelineEnabled())
+        mark("run", QByteArray::number(run.tasks.size()) + ' ' + QByteArray::number(m_pool->busyWorkers()));
     if (!m_cache.contains(run.sha256)) {
-        const QCborValue why(
-            QStringLiteral("plugin %1 is not in this agent's cache").arg(QString::fromLatin1(run.sha256.left(12))));
+        const auto refused = s->refusedUploads.constFind(run.sha256);
+        const QCborValue why(refused != s->refusedUploads.constEnd()
+                                 ? QStringLiteral("the agent refused the plugin: %1").arg(refused.value())
+                                 : QStringLiteral("plugin %1 is not in this agent's cache")
+                                       .arg(QString::fromLatin1(run.sha256.left(12))));
         for (const TaskItem &t : std::as_const(run.tasks))
             s->outbox.append(TaskResult {t.id, int(exec::Outcome::LoadFailed), why, 0, {}});
         m_counters.failures += run.tasks.size();
@@ -436,6 +457,7 @@ void AgentServer::handlePluginQuery(Session *s, const QCborMap &message)
     QString error;
     if (!decode(message, &q, &error))
         return protocolError(s, QStringLiteral("bad plugin-query: ") + error);
+    mark("plugin-query", QByteArray::number(int(m_cache.contains(q.sha256))));
     s->channel->send(encode(PluginHave {q.sha256, m_cache.contains(q.sha256)}));
 }
 
@@ -445,10 +467,13 @@ void AgentServer::handlePluginUpload(Session *s, const QCborMap &message)
     QString error;
     if (!decode(message, &up, &error))
         return protocolError(s, QStringLiteral("bad plugin-upload: ") + error);
+    mark("upload-received", QByteArray::number(up.bytes.size()));
     const bool had = m_cache.contains(up.sha256);
     if (!m_cache.store(up.sha256, up.bytes, &error)) {
         ++m_counters.pluginUploadsRejected;
         qCWarning(lcAgent).noquote() << "plugin upload from" << s->peer << "rejected:" << error;
+        if (s->refusedUploads.size() < 64) // bounded: a connection cannot grow it without end
+            s->refusedUploads.insert(up.sha256, error);
         s->channel->send(encode(PluginRejected {up.sha256, error}));
         return;
     }
@@ -457,6 +482,7 @@ void AgentServer::handlePluginUpload(Session *s, const QCborMap &message)
     qCInfo(lcAgent).noquote() << "plugin" << up.name << up.sha256.left(12) << "from" << s->peer
                               << (had ? "was already cached" : "stored");
     s->channel->send(encode(PluginStored {up.sha256}));
+    mark("plugin-stored");
     pushStatus(true);
 }
 
@@ -494,6 +520,8 @@ void AgentServer::onPoolResults(const QVector<exec::WorkResult> &results)
             ++m_counters.cancelled;
         else
             ++m_counters.failures;
+        if (net::timelineEnabled()) // when it ended and how long it ran: the worker's busy time
+            mark("task-done", QByteArray::number(r.runtimeUs));
         if (!ref.session)
             continue; // its controller is gone
         ref.session->poolIds.remove(r.id);
@@ -550,9 +578,17 @@ void AgentServer::flushResults()
             res.results.append(std::move(r));
         }
         sendBatch();
+        if (net::timelineEnabled())
+            mark("results", QByteArray::number(outbox.size()));
         s->lastSentMs = now;
     }
     pushStatus(false); // rate-limited; sends at once only when capacity grew a lot
+}
+
+void AgentServer::mark(const char *event, const QByteArray &detail) const
+{
+    if (!m_timelineName.isEmpty())
+        net::timelineEvent("agent", m_timelineName, event, detail);
 }
 
 Status AgentServer::currentStatus() const

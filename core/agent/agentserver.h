@@ -128,6 +128,8 @@ private:
     protocol::Status currentStatus() const;
     void pushStatus(bool force);
     void saveWorkerCount(int count);
+    /** A timeline event of this agent (net::timelineEvent; nothing unless TASKFLEET_TIMELINE is set). */
+    void mark(const char *event, const QByteArray &detail = {}) const;
 
     AgentOptions m_options;
     std::unique_ptr<net::SecureServer> m_server;
@@ -146,6 +148,7 @@ private:
     qint64 m_idleSinceMs = 0;
     AgentCounters m_counters;
     QString m_nodeId;
+    QString m_timelineName; ///< empty unless the timeline is on
     QString m_error;
 };
 

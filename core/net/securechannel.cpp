@@ -2,6 +2,8 @@
 // TLS-PSK frame channel: socket set-up, adaptive write coalescing, frame decoding, error reasons.
 #include "securechannel.h"
 
+#include "eventtimeline.h"
+
 #include "net/keyderivation.h"
 #include "util/logging.h"
 
@@ -374,6 +376,7 @@ void SecureChannel::onConnected()
     m_peerHost = normalized(m_socket->peerAddress());
     m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     m_state = State::Handshaking;
+    timelineEvent("ctl", peerAddress(), "tcp-connected");
     m_socket->startClientEncryption();
 }
 
@@ -393,6 +396,8 @@ void SecureChannel::onEncrypted()
     m_handshakeTimer->stop();
     m_cipher = cipher;
     m_state = State::Ready;
+    if (m_mode == Mode::Client)
+        timelineEvent("ctl", peerAddress(), "tls-ready");
     qCDebug(lcNet) << "TLS up with" << peerAddress() << "cipher" << cipher.name();
 
     QPointer<SecureChannel> guard(this);

@@ -139,6 +139,13 @@ QCborMap encode(const Hello &m)
         c.insert(QStringLiteral("slurm-job"), m.slurmJob.left(64));
     if (!m.slurmNode.isEmpty())
         c.insert(QStringLiteral("slurm-node"), m.slurmNode.left(256));
+    if (!m.plugins.isEmpty() || m.pluginsComplete) {
+        QCborArray list;
+        for (const QByteArray &sha : m.plugins.mid(0, MaxHelloPlugins))
+            list.append(QString::fromLatin1(sha));
+        c.insert(QStringLiteral("plugins"), list);
+        c.insert(QStringLiteral("plugins-all"), m.pluginsComplete && m.plugins.size() <= MaxHelloPlugins);
+    }
     return c;
 }
 
@@ -169,6 +176,22 @@ bool decode(const QCborMap &message, Hello *out, QString *error)
     out->version = r.has("version") ? text(r, "version", 32) : QString();
     out->slurmJob = r.has("slurm-job") ? text(r, "slurm-job", 64) : QString();
     out->slurmNode = r.has("slurm-node") ? text(r, "slurm-node") : QString();
+    out->plugins.clear();
+    out->pluginsComplete = false;
+    if (r.has("plugins")) {
+        const QCborArray list = r.array("plugins");
+        if (list.size() > MaxHelloPlugins)
+            r.fail(QStringLiteral("field \"plugins\" lists more than %1 plugins").arg(MaxHelloPlugins));
+        for (const QCborValue &v : list) {
+            const QByteArray sha = v.toString().toLatin1();
+            if (!v.isString() || !isSha256Hex(sha)) {
+                r.fail(QStringLiteral("field \"plugins\" holds something other than a hex SHA-256"));
+                break;
+            }
+            out->plugins.append(sha);
+        }
+        out->pluginsComplete = r.booleanOr("plugins-all", false);
+    }
     return finish(r, error);
 }
 

@@ -61,7 +61,16 @@ struct Hello {
     QString version;   ///< Taskfleet's version (optional, since 1.1)
     QString slurmJob;  ///< agent under Slurm: its SLURM_JOB_ID (optional, since 1.2)
     QString slurmNode; ///< agent under Slurm: its SLURMD_NODENAME (optional, since 1.2)
+    /**
+     * Agent: hex SHA-256s of plugins in its cache, most recently used first, at most MaxHelloPlugins (optional,
+     * since 1.3). A controller then ships a plugin at once, or runs it at once, without a plugin-query round trip.
+     */
+    QVector<QByteArray> plugins;
+    bool pluginsComplete = false; ///< \a plugins is the whole cache: a plugin not in it is not there
 };
+
+/** Plugins an agent lists in its hello at most (a bounded hello: one TCP flight with room to spare). */
+constexpr int MaxHelloPlugins = 64;
 
 /** One task of a Run batch: the controller's attempt id and the plugin input. */
 struct TaskItem {

@@ -6,7 +6,10 @@ namespace taskfleet::protocol {
 
 /** Bumped on breaking wire changes; peers with another major version refuse each other. */
 constexpr int ProtocolMajor = 1;
-/** Bumped on additive wire changes; peers with the same major and another minor interoperate. */
-constexpr int ProtocolMinor = 2; ///< 1.1: heartbeat ping/pong (round-trip probe); 1.2: Slurm fields in hello
+/**
+ * Bumped on additive wire changes; peers with the same major and another minor interoperate.
+ * 1.1: heartbeat ping/pong (round-trip probe); 1.2: Slurm fields in hello; 1.3: the agent's cached plugins in hello.
+ */
+constexpr int ProtocolMinor = 3;
 
 } // namespace taskfleet::protocol

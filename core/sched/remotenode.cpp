@@ -2,6 +2,7 @@
 // RemoteNode: hello, credit, plugin shipping, heartbeats, failover and reconnect for one agent.
 #include "remotenode.h"
 
+#include "net/eventtimeline.h"
 #include "net/nodeaddress.h"
 
 #include "net/secureserver.h"
@@ -160,7 +161,14 @@ void RemoteNode::connectNow()
     connect(m_channel, &net::SecureChannel::messageReceived, this, &RemoteNode::onMessage);
     connect(m_channel, &net::SecureChannel::closed, this, &RemoteNode::onClosed);
     m_lastHeardMs = m_lastSentMs = m_clock.elapsed();
+    mark("connect");
     m_channel->connectToHost(m_options.host, m_options.port);
+}
+
+void RemoteNode::mark(const char *event, const QByteArray &detail) const
+{
+    if (net::timelineEnabled())
+        net::timelineEvent("ctl", address(), event, detail);
 }
 
 bool RemoteNode::send(const QCborMap &message)
@@ -232,6 +240,8 @@ void RemoteNode::onMessage(const QCborMap &message)
             m_pingWaiting = -1;
             const int before = credit();
             addRoundTripSample(m_clock.nsecsElapsed() / 1000 - m_pingSentUs);
+            if (net::timelineEnabled())
+                mark("pong", QByteArray::number(m_clock.nsecsElapsed() / 1000 - m_pingSentUs));
             if (credit() > before)
                 emit creditAvailable();
         }
@@ -275,12 +285,15 @@ void RemoteNode::handleHello(const QCborMap &message)
     }
     m_helloReceived = true;
     m_peer = hello;
+    mark("hello", QByteArray::number(hello.workers));
     if (hello.minor >= 1) // ping/pong came with protocol 1.1; older agents get plain heartbeats
         ping();
     m_onlineThisAttempt = m_everOnline = true;
     m_backoffMs = 1000;
     m_plugins.clear();
     m_parametersSent.clear();
+    m_agentPlugins = QSet<QByteArray>(hello.plugins.cbegin(), hello.plugins.cend());
+    m_agentPluginsComplete = hello.pluginsComplete;
     m_workers = hello.workers;
     m_busy = 0;
     m_capacity = hello.workers;
@@ -395,16 +408,28 @@ void RemoteNode::submit(const exec::PluginInfo &plugin, qint64 timeoutMs, const 
         PluginEntry entry;
         entry.info = plugin;
         entry.waiting.append(PendingRun {timeoutMs, parameters, std::move(tasks)});
-        m_plugins.insert(plugin.sha256, std::move(entry));
-        send(encode(PluginQuery {plugin.sha256}));
+        it = m_plugins.insert(plugin.sha256, std::move(entry));
+        if (m_agentPlugins.contains(plugin.sha256)) {
+            // The agent's hello listed it (protocol 1.3): run at once, no plugin-query round trip.
+            mark("plugin-listed", plugin.name.toUtf8());
+            it->stage = PluginEntry::Stage::Ready;
+            const QVector<PendingRun> waiting = std::exchange(it->waiting, {});
+            for (const PendingRun &run : waiting)
+                sendRun(plugin.sha256, run);
+        } else if (m_agentPluginsComplete) {
+            upload(*it); // the hello listed the whole cache without it: ship it now
+        } else {
+            send(encode(PluginQuery {plugin.sha256}));
+            mark("plugin-query", plugin.name.toUtf8());
+        }
         return;
     }
     switch (it->stage) {
     case PluginEntry::Stage::Ready:
+    case PluginEntry::Stage::Uploading: // the upload is ahead of this run on the same stream
         sendRun(plugin.sha256, PendingRun {timeoutMs, parameters, std::move(tasks)});
         return;
     case PluginEntry::Stage::Querying:
-    case PluginEntry::Stage::Uploading:
         it->waiting.append(PendingRun {timeoutMs, parameters, std::move(tasks)});
         return;
     case PluginEntry::Stage::Rejected: {
@@ -437,6 +462,8 @@ void RemoteNode::sendRun(const QByteArray &sha, const PendingRun &pending)
             }
         }
         if (send(encode(run))) {
+            if (net::timelineEnabled())
+                mark("run", QByteArray::number(run.tasks.size()) + ' ' + QByteArray::number(m_inFlight.size()));
             if (run.hasParameters)
                 m_parametersSent.insert(pending.parameters->id);
         } else if (m_channel && m_state == NodeState::Online) {
@@ -514,7 +541,13 @@ void RemoteNode::upload(PluginEntry &entry)
     ++m_uploads;
     qCInfo(lcSched).noquote() << "uploading plugin" << entry.info.name << "to" << address();
     send(encode(PluginUpload {entry.info.sha256, entry.info.name, file.readAll()}));
+    mark("upload-sent", QByteArray::number(file.size()));
     emit eventLogged(QStringLiteral("uploading plugin %1 (%2 bytes)").arg(entry.info.name).arg(file.size()));
+    // The runs follow the upload at once, not after plugin-stored: one stream keeps them in order, so the
+    // agent has stored the plugin when it reads them (a refused upload fails them there, with its reason).
+    const QVector<PendingRun> waiting = std::exchange(entry.waiting, {});
+    for (const PendingRun &run : waiting)
+        sendRun(entry.info.sha256, run);
 }
 
 void RemoteNode::handlePluginHave(const QCborMap &message)
@@ -524,6 +557,7 @@ void RemoteNode::handlePluginHave(const QCborMap &message)
     if (!decode(message, &have, &error))
         return dropConnection(QStringLiteral("bad plugin-have: ") + error);
     auto it = m_plugins.find(have.sha256);
+    mark("plugin-have", QByteArray::number(int(have.have)));
     if (it == m_plugins.end() || it->stage != PluginEntry::Stage::Querying)
         return;
     if (!have.have)
@@ -540,6 +574,7 @@ void RemoteNode::handlePluginStored(const QCborMap &message)
     QString error;
     if (!decode(message, &stored, &error))
         return dropConnection(QStringLiteral("bad plugin-stored: ") + error);
+    mark("plugin-stored");
     auto it = m_plugins.find(stored.sha256);
     if (it == m_plugins.end())
         return;
@@ -589,6 +624,8 @@ void RemoteNode::handleResults(const QCborMap &message)
                 = m_meanRuntimeUs <= 0 ? double(w.runtimeUs) : 0.875 * m_meanRuntimeUs + 0.125 * double(w.runtimeUs);
         out.append(std::move(w));
     }
+    if (net::timelineEnabled())
+        mark("results", QByteArray::number(out.size()) + ' ' + QByteArray::number(m_inFlight.size()));
     if (!out.isEmpty()) {
         emit resultsArrived(out);
         emit creditAvailable();
@@ -607,6 +644,8 @@ void RemoteNode::handleStatus(const QCborMap &message)
     m_workers = st.workers;
     m_busy = st.busy;
     m_capacity = st.capacity;
+    if (net::timelineEnabled())
+        mark("status", QByteArray::number(st.capacity) + ' ' + QByteArray::number(st.busy));
     if (workersChanged)
         emit workerCountChanged(m_workers);
     emit statusReceived();

@@ -44,9 +44,11 @@ struct RemoteNodeOptions {
  * result and the next task cross the link (its bandwidth-delay product, at least a small allowance) -
  * tasks in flight. The round trip is timed by heartbeat pings, one right after hello and then one every half second (RFC
  * 6298's smoothed estimate); the rate
- * is the agent's workers over the mean task runtime. Every submit() sends one run frame (or, for a plugin the agent has not
- * confirmed yet, holds the batch until plugin-query / plugin-upload succeed; a plugin is uploaded at
- * most once per agent cache). Results arrive in batches. Lives on the controller's thread; never blocks
+ * is the agent's workers over the mean task runtime. Every submit() sends one run frame. A plugin the agent's hello listed as cached
+ * runs at once; one its hello says it lacks is uploaded at once, the runs right behind it on the same stream
+ * (no wait for plugin-stored); only for an agent that lists nothing (before protocol 1.3, or a cache of more
+ * than MaxHelloPlugins) does a plugin-query go first and the batch wait for its answer. A plugin is uploaded at
+ * most once per agent cache. Results arrive in batches. Lives on the controller's thread; never blocks
  * (plugin files are read when uploaded).
  */
 class RemoteNode : public Node
@@ -165,6 +167,8 @@ private:
     void setState(NodeState state, const QString &reason);
     void dropConnection(const QString &reason);
     void addRoundTripSample(qint64 us);
+    /** A timeline event of this node (net::timelineEvent; nothing unless TASKFLEET_TIMELINE is set). */
+    void mark(const char *event, const QByteArray &detail = {}) const;
     void ping();
 
     RemoteNodeOptions m_options;
@@ -186,6 +190,8 @@ private:
     int m_pendingWorkerCount = -1;
     QSet<quint64> m_inFlight;
     QHash<QByteArray, PluginEntry> m_plugins;
+    QSet<QByteArray> m_agentPlugins;     ///< plugins the agent's hello listed as cached (protocol 1.3)
+    bool m_agentPluginsComplete = false; ///< ... and that list is its whole cache
     int m_uploads = 0;
     int m_failedAttempts = 0;
     bool m_lastFailureDefinite = false;
