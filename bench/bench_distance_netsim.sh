@@ -7,8 +7,10 @@
 # the plugins cached (same state folders). Prints the job's wall time (process start to exit) and, from the
 # event timeline (TASKFLEET_TIMELINE, docs/scale.md), each agent's start-up in round trips: controller start
 # -> first task running there. Needs root. Usage:
-#   bench/bench_distance_netsim.sh [BUILD_DIR] [--tasks N] [--rounds N] [--links LIST] [--keep DIR]
-#   LIST: comma-separated of none,50,50j,50jl (default all four); --keep keeps the timelines in DIR.
+#   bench/bench_distance_netsim.sh [BUILD_DIR] [--tasks N] [--rounds N] [--links LIST] [--stripped] [--keep DIR]
+#   LIST: comma-separated of none,50,50j,50jl (default all four); --stripped ships a stripped copy of the sleep
+#   plugin (19 KB, as the .deb installs it) instead of the build tree's (900 KB with debug information);
+#   --keep keeps the timelines in DIR.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$here/../build
@@ -16,12 +18,14 @@ tasks=200
 rounds=1
 links=none,50,50j,50jl
 keep=
+stripped=
 while [[ $# -gt 0 ]]; do
     case $1 in
     --tasks) tasks=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --links) links=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
+    --stripped) stripped=1; shift ;;
     --quick) tasks=60; links=none,50; shift ;;
     -*) sed -n '3,12p' "$0"; exit 2 ;;
     *) build=$1; shift ;;
@@ -52,10 +56,16 @@ cleanup() {
 }
 trap cleanup EXIT
 (umask 077 && head -c 32 /dev/urandom | base64 >"$work/secret")
-"$py" - "$tasks" >"$work/job.json" <<'EOF'
+plugin=sleep
+if [[ -n $stripped ]]; then
+    mkdir -p "$work/plugins"
+    strip -o "$work/plugins/libtaskfleet_sleep.so" "$plugins/libtaskfleet_sleep.so"
+    plugin=$work/plugins/libtaskfleet_sleep.so
+fi
+"$py" - "$tasks" "$plugin" >"$work/job.json" <<'EOF'
 import json, sys
 n = int(sys.argv[1])
-print(json.dumps({"name": f"{n} sleeps of 50 ms", "plugin": "sleep", "timeout": 60, "inputs": [50] * n}))
+print(json.dumps({"name": f"{n} sleeps of 50 ms", "plugin": sys.argv[2], "timeout": 60, "inputs": [50] * n}))
 EOF
 
 warm_neighbours() {
@@ -108,7 +118,7 @@ run_job() { # $1: label; prints wall seconds and start-up RTTs from the timeline
         --label "$label" "$work/run.timeline"
 }
 
-echo "$tasks x 50 ms sleeps on 3 agents x 2 workers (kernel TCP through netsim); work $("$py" -c "print(f'{$tasks*0.05/6:.2f}')") s"
+echo "$tasks x 50 ms sleeps on 3 agents x 2 workers (kernel TCP through netsim), plugin $(stat -c %s "${plugin/#sleep/$plugins/libtaskfleet_sleep.so}") bytes; work $("$py" -c "print(f'{$tasks*0.05/6:.2f}')") s"
 "$py" "$here/distance_timeline.py" --header
 IFS=, read -ra L <<<"$links"
 for l in "${L[@]}"; do

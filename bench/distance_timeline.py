@@ -48,8 +48,10 @@ def main():
     intervals = []
     for n in nodes:
         first = None
+        # Tasks of this run only: a copy left over from the run before (a speculative duplicate) may end later.
+        runs = [t for t, e, _ in ev.get(('agent', n), []) if e == 'run']
         for t, e, d in ev.get(('agent', n), []):
-            if e == 'task-done':
+            if e == 'task-done' and runs and t - int(d[0]) / 1000.0 >= runs[0] - 1:
                 s = t - int(d[0]) / 1000.0
                 intervals.append((s, t))
                 first = s if first is None else min(first, s)

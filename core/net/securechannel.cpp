@@ -12,6 +12,13 @@
 #include <QtNetwork/QSslConfiguration>
 #include <QtNetwork/QSslPreSharedKeyAuthenticator>
 
+#ifdef Q_OS_LINUX
+#include <cstddef>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#endif
+
 namespace taskfleet::net {
 
 namespace {
@@ -228,6 +235,25 @@ void SecureChannel::clearOutgoing()
     m_outgoing.clear();
     m_outgoingOffset = 0;
     m_outgoingBytes = 0;
+}
+
+TcpPathInfo SecureChannel::tcpPathInfo() const
+{
+    TcpPathInfo path;
+#ifdef Q_OS_LINUX
+    const qintptr fd = m_socket ? m_socket->socketDescriptor() : -1;
+    tcp_info info {};
+    socklen_t size = sizeof info;
+    if (fd < 0 || ::getsockopt(int(fd), IPPROTO_TCP, TCP_INFO, &info, &size) != 0
+        || size < offsetof(tcp_info, tcpi_total_retrans) + sizeof info.tcpi_total_retrans)
+        return path;
+    path.valid = true;
+    path.rttUs = info.tcpi_rtt;
+    path.rttVarUs = info.tcpi_rttvar;
+    path.rtoUs = info.tcpi_rto;
+    path.retransmits = info.tcpi_total_retrans;
+#endif
+    return path;
 }
 
 bool SecureChannel::send(const QCborMap &message)

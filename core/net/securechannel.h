@@ -46,6 +46,15 @@ struct ChannelCounters {
     quint64 writes = 0;        ///< socket writes; framesSent / writes is the coalescing factor
 };
 
+/** The kernel's view of one connection's TCP path (Linux TCP_INFO). */
+struct TcpPathInfo {
+    bool valid = false;      ///< false where TCP_INFO is missing, or with no connected socket
+    qint64 rttUs = 0;        ///< the kernel's smoothed round trip (it has samples from the handshakes on)
+    qint64 rttVarUs = 0;     ///< its mean deviation
+    qint64 rtoUs = 0;        ///< the retransmission timeout now: what one lost segment can hold the stream up
+    quint32 retransmits = 0; ///< segments retransmitted on this connection so far
+};
+
 /**
  * A mutually authenticated, encrypted frame channel (TLS 1.2, ECDHE-PSK suites only, no certificates).
  *
@@ -126,6 +135,8 @@ public:
     /** Why the channel closed (empty while open). */
     QString closeReason() const { return m_closeReason; }
     ChannelCounters counters() const { return m_counters; }
+    /** The kernel's round trip, its deviation, RTO and retransmissions for this connection (one getsockopt). */
+    TcpPathInfo tcpPathInfo() const;
     /**
      * Server mode: the peer's TLS-PSK ClientHello arrived (it asked for a key). A connection that stays silent is
      * the first one a full SecureServer evicts: a real client mid-handshake is not given up for it.

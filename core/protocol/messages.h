@@ -69,6 +69,9 @@ struct Hello {
     bool pluginsComplete = false; ///< \a plugins is the whole cache: a plugin not in it is not there
 };
 
+/** A plugin file in the form a compressed PluginUpload carries (zlib, qCompress's format). */
+QByteArray compressPlugin(const QByteArray &bytes);
+
 /** Plugins an agent lists in its hello at most (a bounded hello: one TCP flight with room to spare). */
 constexpr int MaxHelloPlugins = 64;
 
@@ -140,11 +143,18 @@ struct PluginHave {
     bool have = false;
 };
 
-/** Controller -> agent: the plugin file. */
+/**
+ * Controller -> agent: the plugin file. With \a compressed (protocol 1.3, only to agents that speak it) it travels
+ * zlib-compressed ("zlib": true; qCompress's format) and decode() returns it inflated, its declared size checked
+ * against MaxPluginSize first: on a distant link fewer bytes are fewer round trips of TCP slow start.
+ */
 struct PluginUpload {
     QByteArray sha256;
     QString name;
-    QByteArray bytes;
+    QByteArray bytes; ///< the plugin file, uncompressed (decode() always fills it)
+    bool compressed = false;
+    /** encode() with \a compressed: qCompress(bytes) made once for many agents, sent as is (then \a bytes may be empty). */
+    QByteArray zlibBytes;
 };
 
 /** Agent -> controller: the upload was verified and stored (or was already there). */

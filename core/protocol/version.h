@@ -8,7 +8,8 @@ namespace taskfleet::protocol {
 constexpr int ProtocolMajor = 1;
 /**
  * Bumped on additive wire changes; peers with the same major and another minor interoperate.
- * 1.1: heartbeat ping/pong (round-trip probe); 1.2: Slurm fields in hello; 1.3: the agent's cached plugins in hello.
+ * 1.1: heartbeat ping/pong (round-trip probe); 1.2: Slurm fields in hello; 1.3: the agent's cached plugins in hello,
+ * compressed plugin uploads.
  */
 constexpr int ProtocolMinor = 3;
 

@@ -42,6 +42,8 @@ constexpr int MaxDelayCredit = 16384;
  * Without the floor, 2 µs echo tasks and a 1 ms loopback round trip asked for 500 tasks per worker.
  */
 constexpr double MinPaceUs = 1000;
+/** Plugins go compressed to agents this far away (and speaking protocol 1.3); nearer, compressing costs more than it saves. */
+constexpr double CompressUploadsFromRttUs = 1000;
 
 /** One id per controller process, sent in hello. */
 QString controllerId()
@@ -203,6 +205,8 @@ void RemoteNode::onReady()
     // A fresh link: its round trip is measured anew (the first ping goes right after the agent's hello;
     // the hellos themselves cross, so their timing says nothing).
     m_srttUs = m_rttVarUs = 0;
+    m_kernelRtoUs = 0;
+    m_lossSeen = false;
     m_pingWaiting = -1;
     send(encode(hello));
     m_lastHeardMs = m_clock.elapsed();
@@ -240,6 +244,7 @@ void RemoteNode::onMessage(const QCborMap &message)
             m_pingWaiting = -1;
             const int before = credit();
             addRoundTripSample(m_clock.nsecsElapsed() / 1000 - m_pingSentUs);
+            readTcpPath();
             if (net::timelineEnabled())
                 mark("pong", QByteArray::number(m_clock.nsecsElapsed() / 1000 - m_pingSentUs));
             if (credit() > before)
@@ -285,6 +290,13 @@ void RemoteNode::handleHello(const QCborMap &message)
     }
     m_helloReceived = true;
     m_peer = hello;
+    // The kernel timed the TCP and TLS handshakes already: the first credit covers the round trip at once,
+    // not only after the first pong (which comes back a round trip after the first run left).
+    const net::TcpPathInfo path = m_channel->tcpPathInfo();
+    if (path.valid && path.rttUs > 0 && m_srttUs <= 0)
+        addRoundTripSample(path.rttUs);
+    m_kernelRtoUs = path.valid ? path.rtoUs : 0;
+    m_lossSeen = path.valid && path.retransmits > 0;
     mark("hello", QByteArray::number(hello.workers));
     if (hello.minor >= 1) // ping/pong came with protocol 1.1; older agents get plain heartbeats
         ping();
@@ -337,10 +349,22 @@ int RemoteNode::delayCredit() const
     // every task: at 100 ms and 50 ms tasks, two thirds of the time. The delay is the smoothed round
     // trip plus four deviations (TCP's retransmission timeout), so jitter and a retransmitted segment
     // do not drain the queue either.
-    if (!m_options.delayCredit || m_srttUs <= 0 || m_meanRuntimeUs <= 0 || m_workers <= 0)
+    //
+    // Before the first result the tasks' runtime is unknown: it is taken to be one round trip, so the first
+    // dispatch keeps the workers busy until the first results can have come back and new tasks arrived
+    // (a shorter task raises the credit with its result, a longer one lowers it; at most three round trips'
+    // worth per worker is sent on that guess).
+    //
+    // Once the kernel has retransmitted on this link, one lost segment can hold every result behind it for a
+    // retransmission timeout (head-of-line blocking): the queue then covers the kernel's RTO on top of the
+    // round trip, so the workers do not idle through the stall.
+    if (!m_options.delayCredit || m_srttUs <= 0 || m_workers <= 0)
         return 0;
-    const double delayUs = m_srttUs + 4 * m_rttVarUs;
-    const double tasks = std::ceil(delayUs / std::max(MinPaceUs, m_meanRuntimeUs) * m_workers);
+    double delayUs = m_srttUs + 4 * m_rttVarUs;
+    if (m_lossSeen && m_kernelRtoUs > 0)
+        delayUs = std::max(delayUs, m_srttUs + double(m_kernelRtoUs));
+    const double paceUs = m_meanRuntimeUs > 0 ? m_meanRuntimeUs : m_srttUs;
+    const double tasks = std::ceil(delayUs / std::max(MinPaceUs, paceUs) * m_workers);
     const int bound = std::min(MaxDelayCredit, MaxDelayCreditPerCapacity * std::max(m_capacity, m_workers));
     return int(std::min(tasks, double(bound)));
 }
@@ -355,6 +379,17 @@ void RemoteNode::addRoundTripSample(qint64 us)
         m_rttVarUs = 0.75 * m_rttVarUs + 0.25 * std::abs(m_srttUs - r);
         m_srttUs = 0.875 * m_srttUs + 0.125 * r;
     }
+}
+
+void RemoteNode::readTcpPath()
+{
+    if (!m_channel)
+        return;
+    const net::TcpPathInfo path = m_channel->tcpPathInfo();
+    if (!path.valid)
+        return;
+    m_kernelRtoUs = path.rtoUs;
+    m_lossSeen = m_lossSeen || path.retransmits > 0;
 }
 
 void RemoteNode::ping()
@@ -540,8 +575,23 @@ void RemoteNode::upload(PluginEntry &entry)
     entry.stage = PluginEntry::Stage::Uploading;
     ++m_uploads;
     qCInfo(lcSched).noquote() << "uploading plugin" << entry.info.name << "to" << address();
-    send(encode(PluginUpload {entry.info.sha256, entry.info.name, file.readAll()}));
-    mark("upload-sent", QByteArray::number(file.size()));
+    PluginUpload up {entry.info.sha256, entry.info.name, file.readAll(), false, {}};
+    if (m_peer.minor >= 3 && m_srttUs >= CompressUploadsFromRttUs) {
+        // A distant agent: fewer bytes are fewer round trips of slow start (900 KB of a debug build's plugin
+        // take 6-7 round trips, its 370 KB compressed 5). Compressed once per plugin for all agents.
+        thread_local QHash<QByteArray, QByteArray> compressed;
+        auto z = compressed.find(up.sha256);
+        if (z == compressed.end()) {
+            if (compressed.size() >= 4)
+                compressed.clear();
+            z = compressed.insert(up.sha256, compressPlugin(up.bytes));
+        }
+        up.compressed = true;
+        up.zlibBytes = z.value();
+        up.bytes.clear();
+    }
+    send(encode(up));
+    mark("upload-sent", QByteArray::number(up.compressed ? up.zlibBytes.size() : file.size()));
     emit eventLogged(QStringLiteral("uploading plugin %1 (%2 bytes)").arg(entry.info.name).arg(file.size()));
     // The runs follow the upload at once, not after plugin-stored: one stream keeps them in order, so the
     // agent has stored the plugin when it reads them (a refused upload fails them there, with its reason).

@@ -167,6 +167,8 @@ private:
     void setState(NodeState state, const QString &reason);
     void dropConnection(const QString &reason);
     void addRoundTripSample(qint64 us);
+    /** Reads the kernel's RTO and whether it retransmitted on this link (TCP_INFO; for the delay credit). */
+    void readTcpPath();
     /** A timeline event of this node (net::timelineEvent; nothing unless TASKFLEET_TIMELINE is set). */
     void mark(const char *event, const QByteArray &detail = {}) const;
     void ping();
@@ -205,6 +207,8 @@ private:
     double m_srttUs = 0;
     double m_rttVarUs = 0;
     double m_meanRuntimeUs = 0;
+    qint64 m_kernelRtoUs = 0; ///< the kernel's retransmission timeout for this link (0: unknown)
+    bool m_lossSeen = false;  ///< the kernel retransmitted on this link: the credit covers its RTO too
     qint64 m_pingSeq = 0;
     qint64 m_pingWaiting = -1; ///< ping number awaiting its pong, -1 for none
     qint64 m_pingSentUs = 0;
