@@ -65,7 +65,7 @@ struct Hello {
      * Agent: hex SHA-256s of plugins in its cache, most recently used first, at most MaxHelloPlugins (optional,
      * since 1.3). A controller then ships a plugin at once, or runs it at once, without a plugin-query round trip.
      */
-    QVector<QByteArray> plugins;
+    QVector<QByteArray> plugins {};
     bool pluginsComplete = false; ///< \a plugins is the whole cache: a plugin not in it is not there
 };
 
@@ -154,7 +154,7 @@ struct PluginUpload {
     QByteArray bytes; ///< the plugin file, uncompressed (decode() always fills it)
     bool compressed = false;
     /** encode() with \a compressed: qCompress(bytes) made once for many agents, sent as is (then \a bytes may be empty). */
-    QByteArray zlibBytes;
+    QByteArray zlibBytes {};
 };
 
 /** Agent -> controller: the upload was verified and stored (or was already there). */

@@ -205,6 +205,7 @@ void RemoteNode::onReady()
     // A fresh link: its round trip is measured anew (the first ping goes right after the agent's hello;
     // the hellos themselves cross, so their timing says nothing).
     m_srttUs = m_rttVarUs = 0;
+    m_srttProvisional = false;
     m_kernelRtoUs = 0;
     m_lossSeen = false;
     m_pingWaiting = -1;
@@ -293,8 +294,12 @@ void RemoteNode::handleHello(const QCborMap &message)
     // The kernel timed the TCP and TLS handshakes already: the first credit covers the round trip at once,
     // not only after the first pong (which comes back a round trip after the first run left).
     const net::TcpPathInfo path = m_channel->tcpPathInfo();
-    if (path.valid && path.rttUs > 0 && m_srttUs <= 0)
+    if (path.valid && path.rttUs > 0 && m_srttUs <= 0) {
         addRoundTripSample(path.rttUs);
+        // Only until the first pong: the kernel times the path to the next TCP end, which a relay or tunnel
+        // makes nearer than the agent; the pong is end to end and replaces it.
+        m_srttProvisional = true;
+    }
     m_kernelRtoUs = path.valid ? path.rtoUs : 0;
     m_lossSeen = path.valid && path.retransmits > 0;
     mark("hello", QByteArray::number(hello.workers));
@@ -372,7 +377,8 @@ int RemoteNode::delayCredit() const
 void RemoteNode::addRoundTripSample(qint64 us)
 {
     const double r = double(std::max<qint64>(1, us));
-    if (m_srttUs <= 0) {
+    if (m_srttUs <= 0 || m_srttProvisional) {
+        m_srttProvisional = false;
         m_srttUs = r;
         m_rttVarUs = r / 2;
     } else { // RFC 6298, 2.3

@@ -207,8 +207,9 @@ private:
     double m_srttUs = 0;
     double m_rttVarUs = 0;
     double m_meanRuntimeUs = 0;
-    qint64 m_kernelRtoUs = 0; ///< the kernel's retransmission timeout for this link (0: unknown)
-    bool m_lossSeen = false;  ///< the kernel retransmitted on this link: the credit covers its RTO too
+    bool m_srttProvisional = false; ///< m_srttUs is the kernel's (handshakes) until the first pong replaces it
+    qint64 m_kernelRtoUs = 0;       ///< the kernel's retransmission timeout for this link (0: unknown)
+    bool m_lossSeen = false;        ///< the kernel retransmitted on this link: the credit covers its RTO too
     qint64 m_pingSeq = 0;
     qint64 m_pingWaiting = -1; ///< ping number awaiting its pong, -1 for none
     qint64 m_pingSentUs = 0;
