@@ -50,6 +50,7 @@
 #include <QtWidgets/QHBoxLayout>
 #include <QtWidgets/QHeaderView>
 #include <QtWidgets/QLabel>
+#include <QtWidgets/QMenu>
 #include <QtWidgets/QMenuBar>
 #include <QtWidgets/QMessageBox>
 #include <QtWidgets/QPlainTextEdit>
@@ -299,21 +300,39 @@ void MainWindow::buildActions()
 QWidget *MainWindow::buildWelcome()
 {
     auto *welcome = new QFrame(this);
+    welcome->setObjectName(QStringLiteral("welcomeBar"));
     welcome->setFrameShape(QFrame::StyledPanel);
     welcome->setStyleSheet(QStringLiteral("QFrame { background: palette(alternate-base); }"));
     auto *layout = new QHBoxLayout(welcome);
     layout->setContentsMargins(8, 4, 8, 4);
     auto *text = new QLabel(tr("Drop job files, Python scripts or task plugins here, or try an example:"), welcome);
-    layout->addWidget(text);
+    text->setWordWrap(true); // two lines rather than a window wider than a 1024 px screen
+    text->setMinimumWidth(text->fontMetrics().horizontalAdvance(text->text()) / 2 + 8);
+    layout->addWidget(text, 1);
+    // The three most telling examples as buttons, the others in a menu: the bar fits 1024 px.
     const QStringList jobs = exampleJobs();
+    const QStringList first
+        = {QStringLiteral("mandelbrot.json"), QStringLiteral("sum_primes.json"), QStringLiteral("pi.json")};
+    QMenu *more = nullptr;
     for (const QString &name : jobs) {
+        if (!first.contains(name)) {
+            if (!more)
+                more = new QMenu(welcome);
+            more->addAction(exampleTitle(name), this, [this, name] { queueExample(name); });
+            continue;
+        }
         auto *button = new QPushButton(exampleTitle(name, true), welcome);
         button->setToolTip(exampleTitle(name));
         button->setObjectName(QStringLiteral("example_") + QFileInfo(name).completeBaseName());
         connect(button, &QPushButton::clicked, this, [this, name] { queueExample(name); });
         layout->addWidget(button);
     }
-    layout->addStretch();
+    if (more) {
+        auto *button = new QPushButton(tr("More examples"), welcome);
+        button->setObjectName(QStringLiteral("moreExamples"));
+        button->setMenu(more);
+        layout->addWidget(button);
+    }
     return welcome;
 }
 
@@ -387,7 +406,7 @@ void MainWindow::buildLayout()
     right->addWidget(m_picture);
     right->addWidget(group(tr("Throughput"), m_chart, right));
     right->setStretchFactor(0, 3);
-    right->setStretchFactor(1, 1);
+    right->setStretchFactor(1, 2); // the chart keeps a plot of a usable height on a 700 px screen
     auto *main = m_mainSplitter = new QSplitter(Qt::Horizontal, this);
     main->addWidget(left);
     main->addWidget(right);
@@ -395,7 +414,12 @@ void MainWindow::buildLayout()
     main->setStretchFactor(1, 2);
     main->setSizes({840, 440});
     left->setSizes({205, 145, 430});
-    right->setSizes({560, 220});
+    right->setSizes({500, 280});
+    // The Nodes pane as tall as its rows (totals row included), so no scroll bar hides the totals.
+    for (auto signal : {&QAbstractItemModel::rowsInserted, &QAbstractItemModel::rowsRemoved})
+        connect(m_nodesModel, signal, this, [this] { QTimer::singleShot(0, this, &MainWindow::fitNodesPane); });
+    connect(m_nodesModel, &QAbstractItemModel::modelReset, this,
+            [this] { QTimer::singleShot(0, this, &MainWindow::fitNodesPane); });
 
     auto *central = new QWidget(this);
     auto *layout = new QVBoxLayout(central);
@@ -413,6 +437,39 @@ void MainWindow::buildLayout()
     m_discoveryText->hide();
     statusBar()->addPermanentWidget(m_discoveryText);
     updateActions();
+}
+
+void MainWindow::fitNodesPane()
+{
+    QWidget *pane = m_leftSplitter->widget(0);
+    QList<int> sizes = m_leftSplitter->sizes();
+    if (sizes.size() != 3 || sizes.at(0) <= 0 || !isVisible())
+        return;
+    const int rows = m_nodesModel->rowCount();
+    QHeaderView *header = m_nodesView->horizontalHeader();
+    int table = std::max(header->height(), header->sizeHint().height()) + 2 * m_nodesView->frameWidth();
+    for (int r = 0; r < rows; ++r)
+        table += m_nodesView->rowHeight(r);
+    const int all = sizes.at(0) + sizes.at(1) + sizes.at(2);
+    const int want = std::min(pane->height() - m_nodesView->height() + table + 2, all * 45 / 100);
+    const int delta = want - sizes.at(0);
+    if (delta == 0)
+        return;
+    sizes[0] = want;
+    if (delta < 0) {
+        sizes[1] -= delta; // room given back goes to the jobs
+    } else {
+        const int fromTabs = std::min(delta, std::max(0, sizes.at(2) - m_tabs->minimumSizeHint().height()));
+        sizes[2] -= fromTabs;
+        sizes[1] -= delta - fromTabs;
+    }
+    m_leftSplitter->setSizes(sizes);
+}
+
+void MainWindow::resizeEvent(QResizeEvent *event)
+{
+    QMainWindow::resizeEvent(event);
+    QTimer::singleShot(0, this, &MainWindow::fitNodesPane);
 }
 
 QStringList MainWindow::exampleJobs()

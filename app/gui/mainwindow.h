@@ -181,6 +181,7 @@ protected:
     void dragEnterEvent(QDragEnterEvent *event) override;
     void dropEvent(QDropEvent *event) override;
     void closeEvent(QCloseEvent *event) override;
+    void resizeEvent(QResizeEvent *event) override;
 
 private:
     void buildActions();
@@ -188,6 +189,8 @@ private:
     void restoreWindowState();
     void saveWindowState() const;
     void buildLayout();
+    /** Gives the Nodes pane the height of its rows (at most 45 % of the left side), the rest to the jobs. */
+    void fitNodesPane();
     QWidget *buildWelcome();
     void rebuildRegistry();
     /** \a select: select the job in the jobs table once it is there (jobs the user just set up in a dialog). */

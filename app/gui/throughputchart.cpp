@@ -94,33 +94,46 @@ QVector<int> ThroughputChart::series(const QString &name) const
     return {};
 }
 
-int ThroughputChart::layoutLegend(QVector<QPoint> *at) const
+int ThroughputChart::layoutLegend(QVector<QPoint> *at, bool *cut) const
 {
-    // After the title, one entry per series, wrapped onto as many lines as it needs.
+    // After the title, one entry per series, wrapped onto as many lines as it needs; with long node names cut
+    // short when the whole names would take more than two lines (the plot keeps its height).
     const QFontMetrics fm = fontMetrics();
     const QStringList names = legend();
     const int left = fm.horizontalAdvance(QStringLiteral("000000")) + 8;
     const int lineHeight = fm.height() + 2;
-    int lx = left + fm.horizontalAdvance(tr("tasks per second")) + 18;
     int lines = 1;
-    at->clear();
-    for (const QString &name : names) {
-        const int w = 16 + fm.horizontalAdvance(name) + 12;
-        if (lx + w > width() - 12 && lx > left) {
-            ++lines;
-            lx = left;
+    for (const bool shorten : {false, true}) {
+        int lx = left + fm.horizontalAdvance(tr("tasks per second")) + 18;
+        lines = 1;
+        at->clear();
+        for (const QString &name : names) {
+            const int w = 16 + fm.horizontalAdvance(legendText(name, shorten)) + 12;
+            if (lx + w > width() - 12 && lx > left) {
+                ++lines;
+                lx = left;
+            }
+            at->append(QPoint(lx, 2 + (lines - 1) * lineHeight));
+            lx += w;
         }
-        at->append(QPoint(lx, 2 + (lines - 1) * lineHeight));
-        lx += w;
+        *cut = shorten;
+        if (lines <= 2)
+            break;
     }
     return lines;
+}
+
+QString ThroughputChart::legendText(const QString &name, bool shorten) const
+{
+    return shorten ? fontMetrics().elidedText(name, Qt::ElideRight, std::max(110, width() / 4)) : name;
 }
 
 QRect ThroughputChart::plotRect() const
 {
     const QFontMetrics fm = fontMetrics();
     QVector<QPoint> at;
-    const int lines = layoutLegend(&at);
+    bool cut = false;
+    const int lines = layoutLegend(&at, &cut);
     const int left = fm.horizontalAdvance(QStringLiteral("000000")) + 8;
     return rect().adjusted(left, lines * (fm.height() + 2) + 8, -12, -fm.height() - 8);
 }
@@ -148,7 +161,8 @@ void ThroughputChart::paintEvent(QPaintEvent *)
     };
     const auto nameOf = [&](int s) { return names.value(s); };
     QVector<QPoint> legendAt;
-    layoutLegend(&legendAt);
+    bool cut = false;
+    layoutLegend(&legendAt, &cut);
     const QRect plot = plotRect();
     if (plot.width() < 20 || plot.height() < 20)
         return;
@@ -216,7 +230,7 @@ void ThroughputChart::paintEvent(QPaintEvent *)
         const QPoint at = legendAt.at(s);
         p.fillRect(at.x(), at.y() + fm.height() / 2 - 2, 12, 4, color);
         p.setPen(palette().text().color());
-        p.drawText(at.x() + 16, at.y() + fm.ascent(), nameOf(s));
+        p.drawText(at.x() + 16, at.y() + fm.ascent(), legendText(nameOf(s), cut));
     }
     p.setPen(palette().mid().color());
     p.drawRect(plot);

@@ -43,8 +43,9 @@ private:
         bool present = false; ///< in the latest snapshot
     };
     bool shown(const NodeSeries &s) const;
+    QString legendText(const QString &name, bool shorten) const;
     /** The legend's layout for the width: each shown series' place, and the lines it takes. */
-    int layoutLegend(QVector<QPoint> *at) const;
+    int layoutLegend(QVector<QPoint> *at, bool *cut) const;
     QVector<int> m_total;
     QVector<NodeSeries> m_nodes; ///< in the order first seen
     qint64 m_second = -1;        ///< the latest snapshot's current second

@@ -1366,6 +1366,63 @@ private slots:
         QVERIFY(!chart->grab().isNull());
     }
 
+    /**
+     * Issue 23 item 2: the first start (welcome bar shown) fits 1024 x 700: the Jobs table shows its numbers,
+     * the Nodes table its totals row, the chart a plot of a usable size.
+     */
+    void firstStartFits1024x700()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        auto w = makeWindow(2);
+        for (const QString &name :
+             {QStringLiteral("render-node-alpha.example.lan"), QStringLiteral("render-node-bravo.example.lan"),
+              QStringLiteral("render-node-charlie.example.lan")})
+            w->host()->addNode([name] { return new FakeNode(4, QStringLiteral("id-") + name, name); });
+        QTRY_COMPARE_WITH_TIMEOUT(w->nodesModel()->nodes().size(), 4, 10000);
+        QWidget *welcome = nullptr;
+        for (QFrame *f : w->findChildren<QFrame *>())
+            if (f->findChild<QPushButton *>(QStringLiteral("example_mandelbrot")))
+                welcome = f;
+        QVERIFY(welcome && welcome->isVisible());
+        QVERIFY2(w->minimumSizeHint().width() <= 1024,
+                 qPrintable(QStringLiteral("minimum width %1").arg(w->minimumSizeHint().width())));
+        w->resize(1024, 700);
+        QVERIFY(settle(w.get()));
+        QCOMPARE(w->size(), QSize(1024, 700));
+        QVERIFY(welcome->isVisible());
+        // The Nodes table: its totals row in view, below every node.
+        QTableView *nodes = w->nodesView();
+        const int totalRow = nodes->model()->rowCount() - 1;
+        QTRY_VERIFY_WITH_TIMEOUT(totalRow >= 4 && nodes->rowViewportPosition(totalRow) >= 0
+                                     && nodes->rowViewportPosition(totalRow) + nodes->rowHeight(totalRow)
+                                            <= nodes->viewport()->height(),
+                                 5000);
+        // The chart: a plot of a usable height, its legend wrapped or not.
+        const QRect plot = w->throughputChart()->plotRect();
+        QVERIFY2(plot.height() >= 80 && plot.width() >= 200,
+                 qPrintable(QStringLiteral("plot %1 x %2").arg(plot.width()).arg(plot.height())));
+        grabFor(w.get(), QStringLiteral("window-first-start-1024x700.png"));
+
+        // A job: its progress, counts and ETA readable without scrolling sideways.
+        w->openFiles({writeSleepJob(dir, QStringLiteral("a job with a rather long descriptive name"), 40, 200)});
+        QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) && onlyJob(w.get())->done > 0, 20000);
+        QVERIFY(settle(w.get()));
+        QTableView *jobs = w->jobsView();
+        const QFontMetrics fm = jobs->fontMetrics();
+        for (int c : {JobsModel::Progress, JobsModel::Done, JobsModel::Total, JobsModel::Eta}) {
+            QVERIFY2(!jobs->isColumnHidden(c), qPrintable(QString::number(c)));
+            const int right = jobs->columnViewportPosition(c) + jobs->columnWidth(c);
+            QVERIFY2(jobs->columnViewportPosition(c) >= 0 && right <= jobs->viewport()->width(),
+                     qPrintable(QStringLiteral("column %1 ends at %2 of %3")
+                                    .arg(jobs->model()->headerData(c, Qt::Horizontal).toString())
+                                    .arg(right)
+                                    .arg(jobs->viewport()->width())));
+        }
+        QVERIFY(jobs->columnWidth(JobsModel::Progress) >= fm.horizontalAdvance(QStringLiteral("100.0 %")) + 8);
+        w->host()->cancelJob(onlyJob(w.get())->id);
+    }
+
     /** The issue's test: an agent started by the test, added through Nodes ▸ Add Node…, shows with its workers. */
     void agentAddedThroughDialogShowsWorkersAndRunsTasks()
     {
