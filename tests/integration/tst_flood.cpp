@@ -66,12 +66,23 @@ QByteArray beLength(quint32 n)
     return b;
 }
 
-/** The number after \a label in the agent's SIGUSR1 statistics (-1 if absent). */
-qint64 counter(const QString &text, const QString &pattern)
+/** The number \a pattern captures in the agent's SIGUSR1 statistics; false if no line matches. */
+bool counter(const QString &text, const QString &pattern, qint64 *value)
 {
     const QRegularExpression re(pattern);
     const auto m = re.match(text);
-    return m.hasMatch() ? m.captured(1).toLongLong() : -1;
+    bool ok = false;
+    *value = m.captured(1).toLongLong(&ok);
+    return m.hasMatch() && ok;
+}
+
+/** How deep the kernel lets a listen queue be (net.core.somaxconn); 128 (the old default) if unreadable. */
+int maxListenBacklog()
+{
+    QFile f(QStringLiteral("/proc/sys/net/core/somaxconn"));
+    bool ok = false;
+    const int n = f.open(QIODevice::ReadOnly) ? f.readAll().trimmed().toInt(&ok) : 0;
+    return ok ? n : 128;
 }
 } // namespace
 
@@ -230,9 +241,7 @@ void TestFlood::legitimateJobSurvivesFlood()
     QCOMPARE(lost, 0); // the legitimate session was never dropped
     QVERIFY(agent.isRunning());
 
-    // The silent connections are closed by the agent's handshake timeout (10 s) or refused over the cap.
-    // (A few may never reach the agent at all: the kernel's accept backlog can hold them, and then only
-    // the kernel knows them; so this waits, bounded, and requires most, not all, to be closed.)
+    // The silent connections are closed by the agent: by its handshake deadline, refused over the caps or evicted.
     const auto closedCount = [&] {
         return int(std::count_if(silent.begin(), silent.end(),
                                  [](const auto &s) { return s->state() == QAbstractSocket::UnconnectedState; }));
@@ -240,7 +249,6 @@ void TestFlood::legitimateJobSurvivesFlood()
     const bool allClosed = QTest::qWaitFor([&] { return closedCount() == HalfOpen; }, 20000);
     qInfo("half-open connections closed by the agent: %d of %d%s", closedCount(), HalfOpen,
           allClosed ? "" : " (within 20 s)");
-    QVERIFY(closedCount() >= HalfOpen / 2);
 
     // The agent's own counters (SIGUSR1) show the rejections.
     (void)agent.stderrText();
@@ -255,10 +263,13 @@ void TestFlood::legitimateJobSurvivesFlood()
     const int from = stats.lastIndexOf(QStringLiteral("taskfleet-agent statistics"));
     stats = stats.mid(from);
     qInfo("%s", qPrintable(stats));
-    const qint64 failed = counter(stats, QStringLiteral("TLS handshakes +\\d+ ok, (\\d+) failed"));
-    const qint64 rateLimited = counter(stats, QStringLiteral("(\\d+) rate-limited"));
-    const qint64 overCaps = counter(stats, QStringLiteral("(\\d+) over the connection caps"));
-    const qint64 refused = counter(stats, QStringLiteral("accepted, (\\d+) refused"));
+    qint64 failed = 0, rateLimited = 0, overCaps = 0, evicted = 0, refused = 0;
+    QVERIFY2(counter(stats, QStringLiteral("TLS handshakes +\\d+ ok, (\\d+) failed"), &failed)
+                 && counter(stats, QStringLiteral("(\\d+) rate-limited"), &rateLimited)
+                 && counter(stats, QStringLiteral("(\\d+) over the connection caps"), &overCaps)
+                 && counter(stats, QStringLiteral("(\\d+) evicted pending"), &evicted)
+                 && counter(stats, QStringLiteral("accepted, (\\d+) refused"), &refused),
+             qPrintable(stats));
     qInfo("flood result: %d tasks verified exactly once in %.1f s under %d half-open + %d garbage + %d bad TLS "
           "connections; agent counted %lld failed handshakes, %lld rate-limited, %lld over the connection caps, "
           "%lld sessions refused",
@@ -272,6 +283,22 @@ void TestFlood::legitimateJobSurvivesFlood()
     QVERIFY2(log.contains(QStringLiteral("not valid CBOR")), qPrintable(log.right(2000)));
     QVERIFY(rateLimited + overCaps > 0);
     QVERIFY(agent.isRunning());
+    // Every silent connection is closed: the agent listens with a backlog deeper than HalfOpen, so the kernel hands
+    // it every one. Where the kernel caps listen queues below that (an old somaxconn of 128), one it never handed
+    // over stays open on this side only: then every connection the agent accounted for must be closed.
+    const qint64 seenSilent = failed + rateLimited + overCaps + evicted - qint64(garbage.size());
+    if (maxListenBacklog() > HalfOpen)
+        QVERIFY2(allClosed, qPrintable(QStringLiteral("%1 of %2 silent connections still open; the agent accounted "
+                                                      "for %3")
+                                           .arg(HalfOpen - closedCount())
+                                           .arg(HalfOpen)
+                                           .arg(seenSilent)));
+    else
+        QVERIFY2(HalfOpen - closedCount() <= HalfOpen - seenSilent,
+                 qPrintable(QStringLiteral("%1 silent connections open, but the agent accounted for %2 of %3")
+                                .arg(HalfOpen - closedCount())
+                                .arg(seenSilent)
+                                .arg(HalfOpen)));
 
     // After the flood the legitimate address is not blocked: a fresh session comes up at once.
     node->reconnect();
@@ -409,9 +436,11 @@ void TestFlood::slowFloodFromManyAddresses()
         },
         10000));
     stats = stats.mid(stats.lastIndexOf(QStringLiteral("taskfleet-agent statistics")));
-    const qint64 failed = counter(stats, QStringLiteral("TLS handshakes +\\d+ ok, (\\d+) failed"));
-    const qint64 overCaps = counter(stats, QStringLiteral("(\\d+) over the connection caps"));
-    const qint64 evicted = counter(stats, QStringLiteral("(\\d+) evicted pending"));
+    qint64 failed = 0, overCaps = 0, evicted = 0;
+    QVERIFY2(counter(stats, QStringLiteral("TLS handshakes +\\d+ ok, (\\d+) failed"), &failed)
+                 && counter(stats, QStringLiteral("(\\d+) over the connection caps"), &overCaps)
+                 && counter(stats, QStringLiteral("(\\d+) evicted pending"), &evicted),
+             qPrintable(stats));
     qInfo(
         "slow flood: %d silent connections from %d addresses (127.0.0.%d-%d) in waves of %d every %d ms; the fresh "
         "controller was online after %lld ms (%d failed attempts) and ran %d tasks in %lld ms; agent: %lld handshakes "
