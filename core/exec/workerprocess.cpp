@@ -32,6 +32,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -277,6 +279,9 @@ public:
     [[noreturn]] void run()
     {
         installCrashHandlers();
+        m_kickFd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (m_kickFd < 0)
+            m_duty = ReadDuty::Thread; // no way to take reading back: the reader thread reads for good
         std::thread(&Worker::readLoop, this).detach();
         std::thread(&Worker::watchdogLoop, this).detach();
         preload();
@@ -288,6 +293,7 @@ public:
                 flush();
                 std::_Exit(0);
             }
+            lendReading();
             runOne(task, context);
         }
     }
@@ -334,37 +340,78 @@ private:
         writeAll(iov, 1);
     }
 
-    // --- reader thread -------------------------------------------------------------------
+    // --- reading the pool's frames --------------------------------------------------------
+    // One thread at a time reads stdin: the one that has the duty. While the main thread waits for work it
+    // reads itself, so a task that arrives runs without a wake-up of another thread on the way (on a round
+    // trip of one tiny task that hop is a good part of the worker's time). While it runs a plugin the reader
+    // thread reads instead, so that a cancel reaches the running task and new work is queued.
+
+    /** Reads what stdin has (blocking until something comes) and handles every whole frame. */
+    void readAvailable()
+    {
+        static char buf[64 * 1024];
+        // A big frame's payload is read straight into its buffer, sized from its header.
+        qsizetype space = 0;
+        char *direct = m_decoder.payloadSpace(&space);
+        const bool intoFrame = space >= qsizetype(sizeof(buf));
+        const ssize_t n
+            = intoFrame ? ::read(STDIN_FILENO, direct, size_t(space)) : ::read(STDIN_FILENO, buf, sizeof(buf));
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            return;
+        if (n <= 0)
+            _exit(0); // the pool closed our stdin or died: stop at once
+        if (intoFrame)
+            m_decoder.commit(qsizetype(n));
+        else
+            m_decoder.append(buf, n);
+        QCborMap message;
+        for (;;) {
+            const auto status = m_decoder.next(&message);
+            if (status == protocol::FrameDecoder::Status::NeedMore)
+                break;
+            if (status == protocol::FrameDecoder::Status::Error) {
+                fprintf(stderr, "taskfleet-worker: bad frame from pool: %s\n", qPrintable(m_decoder.errorString()));
+                _exit(2);
+            }
+            handleMessage(message);
+        }
+    }
+
     void readLoop()
     {
-        protocol::FrameDecoder decoder;
-        static char buf[64 * 1024];
         for (;;) {
-            // A big frame's payload is read straight into its buffer, sized from its header.
-            qsizetype space = 0;
-            char *direct = decoder.payloadSpace(&space);
-            const bool intoFrame = space >= qsizetype(sizeof(buf));
-            const ssize_t n
-                = intoFrame ? ::read(STDIN_FILENO, direct, size_t(space)) : ::read(STDIN_FILENO, buf, sizeof(buf));
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                _exit(0); // the pool closed our stdin or died: stop at once
-            if (intoFrame)
-                decoder.commit(qsizetype(n));
-            else
-                decoder.append(buf, n);
-            QCborMap message;
-            for (;;) {
-                const auto status = decoder.next(&message);
-                if (status == protocol::FrameDecoder::Status::NeedMore)
-                    break;
-                if (status == protocol::FrameDecoder::Status::Error) {
-                    fprintf(stderr, "taskfleet-worker: bad frame from pool: %s\n", qPrintable(decoder.errorString()));
-                    _exit(2);
-                }
-                handleMessage(message);
+            {
+                std::unique_lock<std::mutex> lock(m_queueMutex);
+                m_readerWake.wait(lock, [this] { return m_duty == ReadDuty::Thread; });
+                m_readerPolling = true;
             }
+            struct pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {m_kickFd, POLLIN, 0}};
+            const int ready = ::poll(fds, m_kickFd >= 0 ? 2 : 1, -1);
+            if (ready < 0 && errno != EINTR)
+                _exit(0);
+            if (ready > 0 && m_kickFd >= 0 && (fds[1].revents & POLLIN)) {
+                quint64 count;
+                [[maybe_unused]] const ssize_t n = ::read(m_kickFd, &count, sizeof(count));
+            }
+            if (ready > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
+                readAvailable();
+            std::lock_guard<std::mutex> lock(m_queueMutex);
+            m_readerPolling = false;
+            if (m_reclaim) { // the main thread waits for work: it reads from now on
+                m_reclaim = false;
+                m_duty = ReadDuty::Main;
+                m_queueChanged.notify_one();
+            }
+        }
+    }
+
+    /** Main thread, before it runs a plugin: the reader thread reads meanwhile. */
+    void lendReading()
+    {
+        std::lock_guard<std::mutex> lock(m_queueMutex);
+        if (m_duty == ReadDuty::Main) {
+            m_duty = ReadDuty::Thread;
+            m_readerWake.notify_one();
         }
     }
 
@@ -428,7 +475,24 @@ private:
             lock.unlock();
             flush(); // nothing else to do: let the pool see every result now
             lock.lock();
-            m_queueChanged.wait(lock, [this] { return !m_queue.empty() || m_quit; });
+        }
+        while (m_queue.empty() && !m_quit) {
+            if (m_duty == ReadDuty::Main) {
+                lock.unlock();
+                readAvailable();
+                lock.lock();
+                continue;
+            }
+            if (!m_readerPolling && m_kickFd >= 0) { // lent, but the reader thread has not started: take it back
+                m_duty = ReadDuty::Main;
+                continue;
+            }
+            if (!m_reclaim && m_kickFd >= 0) { // take reading back from the reader thread
+                m_reclaim = true;
+                const quint64 one = 1;
+                [[maybe_unused]] const ssize_t n = ::write(m_kickFd, &one, sizeof(one));
+            }
+            m_queueChanged.wait(lock);
         }
         if (m_queue.empty())
             return false; // quit requested and everything done
@@ -508,7 +572,10 @@ private:
             g_pendingCount = size_t(m_pendingCount);
             g_inPlugin = 1;
         }
-        m_watchdogWake.notify_one();
+        // The watchdog only needs to hear of a deadline: without one it sleeps on (a wake-up per task would
+        // cost every tiny task a context switch; an older deadline it waits for ends in a harmless check).
+        if (task.batch->timeoutMs > 0)
+            m_watchdogWake.notify_one();
         QString pluginError;
         QCborValue output;
         context.begin(task.batch->parameters);
@@ -609,8 +676,15 @@ private:
         }
     }
 
-    std::mutex m_queueMutex;
-    std::condition_variable m_queueChanged;
+    std::mutex m_queueMutex;                // guards the queue, the cancelled set and who reads stdin
+    std::condition_variable m_queueChanged; // the main thread waits here for work
+    std::condition_variable m_readerWake;   // the reader thread waits here for the duty to read
+    enum class ReadDuty { Main, Thread };
+    ReadDuty m_duty = ReadDuty::Main;
+    bool m_reclaim = false;       // the main thread asked for the duty back (m_kickFd woke the reader)
+    bool m_readerPolling = false; // the reader thread is between its wait and giving the duty back
+    int m_kickFd = -1;
+    protocol::FrameDecoder m_decoder; // used only by the thread that has the duty
     std::deque<QueuedTask> m_queue;
     QSet<quint64> m_cancelled;
     bool m_quit = false;
@@ -629,7 +703,7 @@ private:
 
     QHash<QString, TaskPlugin *> m_plugins;
     QHash<QString, QString> m_loadErrors;
-    // Reader thread only: the job parameters this worker holds (the pool mirrors the LRU order).
+    // The reading thread only: the job parameters this worker holds (the pool mirrors the LRU order).
     ParametersLru m_parametersLru;
     QHash<QByteArray, JobParametersPtr> m_parameters;
 };
