@@ -27,6 +27,13 @@ _MAX_FRAME_PAYLOAD = 16 << 20  # split submits well below the engine's 64 MiB fr
 _REPLY_TIMEOUT = 30.0
 _READY_TIMEOUT = 5.0  # at most this long in Server() for the local workers to start
 _BIG_PART = 64 << 10  # values from this size on are written from where they are, not gathered
+# A submit that comes this long after the one before is not part of a burst: the submitting thread writes it
+# at once (no wake-up of the writer thread); in a burst the writer thread gathers submits into frames.
+_BURST_GAP = 50e-6
+# After a thread stopped reading the engine in _wait_step, the reader thread stays away this long: a
+# program that waits for one result after another reads every result itself, and the reader thread
+# would only wake with it for each one (and take the GIL from it).
+_READER_QUIET = 0.002
 
 
 class TaskfleetError(RuntimeError):
@@ -260,6 +267,10 @@ class Server:
         self._write_lock = threading.Lock()
         self._jobs = {}
         self._pending = []
+        self._last_submit = 0.0
+        self._waiters = 0          # threads reading the engine in _wait_step
+        self._waiter_left = 0.0    # when the last of them stopped (time.monotonic())
+        self._reader_cond = threading.Condition(self._lock)
         self._next_tid = 0
         self._unfinished = 0
         self._groups = {}
@@ -423,8 +434,28 @@ class Server:
             groups[group] = groups.get(group, 0) + 1
             pending = self._pending
             pending.append((code, tid, blob))
-            if len(pending) == 1:
+            now = time.perf_counter()
+            alone = now - self._last_submit >= _BURST_GAP
+            self._last_submit = now
+            direct = len(pending) == 1 and alone and len(blob) < _BIG_PART and not self._exiting
+            if len(pending) == 1 and not direct:
                 self._writer_cond.notify()
+        if direct:
+            # Not part of a burst: out now, from this thread (the writer thread would be one more wake-up
+            # on the way). If a write is under way, the writer thread takes this one with the next.
+            if self._write_lock.acquire(blocking=False):
+                try:
+                    with self._lock:
+                        pending = self._pending
+                        self._pending = []
+                    if pending:
+                        self._write(self._encode_submits(pending))
+                finally:
+                    self._write_lock.release()
+            else:
+                with self._lock:
+                    if self._pending:
+                        self._writer_cond.notify()
         return task
 
     def _cancel(self, tids, running=True):
@@ -658,13 +689,14 @@ class Server:
             self._next_rid += 1
         self._send({"t": kind, "rid": rid})
         deadline = time.monotonic() + _REPLY_TIMEOUT
-        with self._lock:
-            while rid not in self._replies:
+        while True:
+            with self._lock:
+                if rid in self._replies:
+                    return self._replies.pop(rid)
                 left = deadline - time.monotonic()
-                if left <= 0 or not self._engine.alive() and not self._reader.is_alive():
+                if left <= 0 or self._eof or not self._engine.alive() and not self._reader.is_alive():
                     raise TaskfleetError("taskfleet: the engine did not answer %r" % kind)
-                self._done_cond.wait(min(left, 0.5))
-            return self._replies.pop(rid)
+            self._wait_step(min(left, 0.5))  # reads the reply itself when no other thread reads
 
     def _write_loop(self):
         while True:
@@ -689,6 +721,8 @@ class Server:
         fewer on the round trip), else waits for the reader thread to hand them over. With a timeout,
         returns after at most that long."""
         if self._read_lock.acquire(blocking=False):
+            with self._lock:
+                self._waiters += 1
             try:
                 if not self._eof:
                     ready = select.select([self._out_fd, self._wake_r], [], [],
@@ -702,6 +736,9 @@ class Server:
                         self._read_chunk()
                     return
             finally:
+                with self._lock:
+                    self._waiters -= 1
+                    self._waiter_left = time.monotonic()
                 self._read_lock.release()
         with self._lock:
             wait = 0.05 if self._eof else 0.5
@@ -730,6 +767,14 @@ class Server:
         fd = self._out_fd
         try:
             while not self._eof:
+                with self._lock:
+                    # Another thread reads (it handles everything that arrives), or did a moment ago and
+                    # will again: stay out of its way rather than wake with it for every result.
+                    while not self._eof and not self._exiting:
+                        quiet = self._waiter_left + _READER_QUIET - time.monotonic()
+                        if not self._waiters and quiet <= 0:
+                            break
+                        self._reader_cond.wait(_READER_QUIET if self._waiters else quiet)
                 select.select([fd], [], [])
                 with self._read_lock:
                     if not self._eof and select.select([fd], [], [], 0)[0]:
