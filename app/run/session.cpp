@@ -236,6 +236,13 @@ void Session::quit(int exitCode)
     m_done = true;
     if (m_client)
         m_client->flush();
+    if (m_journal.hasFailed()) {
+        // Said to the client as it happened; said here too for whoever reads the engine's log, and the exit
+        // code says that the journal is incomplete.
+        printErr(QStringLiteral("%1; the journal is incomplete").arg(m_journal.errorString()));
+        if (exitCode == ExitAllOk)
+            exitCode = ExitSomeFailed;
+    }
     if (m_stdin)
         m_stdin->setEnabled(false);
     emit finished(exitCode);

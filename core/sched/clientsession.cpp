@@ -137,6 +137,7 @@ void ClientSession::handleSubmit(const QCborMap &message)
     if (m_journal) {
         journalKey = QUuid::createUuid().toString(QUuid::WithoutBraces);
         m_journal->writeJob(journalKey, spec);
+        reportJournalFailure();
     }
     // The ids are in place before the controller can record anything for the job.
     QPointer<ClientSession> self(this);
@@ -249,8 +250,10 @@ void ClientSession::onResults(int jobId, const QVector<TaskRecord> &records)
     const auto it = m_clientIds.constFind(jobId);
     if (it == m_clientIds.constEnd())
         return;
-    if (m_journal)
+    if (m_journal) {
         m_journal->writeResults(m_journalKeys.value(jobId), records);
+        reportJournalFailure();
+    }
     for (const TaskRecord &r : records) {
         const bool ok = r.status == stats::TaskStatus::Ok;
         QCborValue payload = ok ? r.output : QCborValue(r.error.isEmpty() ? stats::taskStatusName(r.status) : r.error);
@@ -272,8 +275,10 @@ void ClientSession::onJobFinished(int jobId)
         [this, jobId] {
             flushResults();
             m_clientIds.remove(jobId);
-            if (m_journal)
+            if (m_journal) {
                 m_journal->writeEnd(m_journalKeys.take(jobId));
+                reportJournalFailure();
+            }
             writeOut();
         },
         Qt::QueuedConnection);
@@ -308,6 +313,15 @@ void ClientSession::fail(const QString &reason)
     const QList<int> jobs = m_clientIds.keys();
     for (int id : jobs)
         m_controller->cancelJob(id);
+}
+
+void ClientSession::reportJournalFailure()
+{
+    if (m_journalFailureReported || !m_journal->hasFailed())
+        return;
+    m_journalFailureReported = true;
+    warn(QStringLiteral("%1; the session goes on without a journal, and that file is incomplete")
+             .arg(m_journal->errorString()));
 }
 
 void ClientSession::scheduleFlush()

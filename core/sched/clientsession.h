@@ -45,7 +45,8 @@ public:
 
     /** How jobs reach the controller (default: Controller::submit); a window uses it to see them. */
     void setSubmitter(Submitter submitter) { m_submit = std::move(submitter); }
-    /** Journals every job and its results (taskfleet-run --journal); nullptr: none. Not owned. */
+    /** Journals every job and its results (taskfleet-run --journal); nullptr: none. Not owned. A write
+     *  failure is said to the client once, in a warning frame, as it happens. */
     void setJournal(JournalWriter *journal) { m_journal = journal; }
     /** Job names get " — <client name>" and the job's origin is set (a window shared with scripts). */
     void setLabelJobs(bool on) { m_labelJobs = on; }
@@ -83,12 +84,15 @@ private:
     void scheduleFlush();
     void flushResults();
     void writeOut();
+    /** Says once, in a warning frame, that the journal could not be written (path and reason). */
+    void reportJournalFailure();
 
     Controller *m_controller;
     exec::PluginInfo m_python;
     Writer m_writer;
     Submitter m_submit;
     JournalWriter *m_journal = nullptr;
+    bool m_journalFailureReported = false;
     bool m_labelJobs = false;
     QString m_clientName;
     protocol::FrameDecoder m_decoder;
