@@ -431,6 +431,17 @@ void MainWindow::buildLayout()
 
     m_statusText = new QLabel(this);
     statusBar()->addWidget(m_statusText, 1);
+    // How agents join, always in view (not only in the Log tab): set by applyDiscovery().
+    m_agentsText = new QLabel(this);
+    m_agentsText->setObjectName(QStringLiteral("agentsHint"));
+    m_agentsText->setTextFormat(Qt::RichText);
+    connect(m_agentsText, &QLabel::linkActivated, this, [this](const QString &link) {
+        if (link == QLatin1String("settings"))
+            onSettings();
+        else if (link == QLatin1String("add"))
+            onAddNode();
+    });
+    statusBar()->addPermanentWidget(m_agentsText);
     m_discoveryText = new QLabel(this);
     m_discoveryText->setObjectName(QStringLiteral("discoveryRejections"));
     m_discoveryText->setStyleSheet(QStringLiteral("QLabel { color: #b26a00; }"));
@@ -1204,17 +1215,33 @@ void MainWindow::applyDiscovery()
         config->port = m_settings.discoveryPort;
         config->probePort = m_settings.discoveryPort;
     }
+    const QString addByHand = tr("<a href=\"add\">add one by its address</a>");
     if (!config) {
         m_host->disableDiscovery();
+        setAgentsHint(tr("Agents: discovery is off (File ▸ Settings); %1").arg(addByHand), false);
         return;
     }
     const net::SecretResult secret = clusterSecret();
     if (!secret.ok()) {
         m_host->disableDiscovery();
         log(tr("discovery off: %1").arg(secret.error));
+        setAgentsHint(tr("Agents: discovery off, no cluster secret: <a href=\"settings\">set one in Settings</a>"),
+                      true, secret.error);
         return;
     }
     m_host->enableDiscovery(*config, secret.secret);
+    setAgentsHint(tr("Agents: found by discovery (UDP %1) when they have this cluster secret").arg(config->probePort),
+                  false);
+}
+
+void MainWindow::setAgentsHint(const QString &html, bool warning, const QString &why)
+{
+    m_agentsText->setText(html);
+    m_agentsText->setStyleSheet(warning ? QStringLiteral("QLabel { color: #b26a00; }") : QString());
+    m_agentsText->setToolTip(
+        (why.isEmpty() ? QString() : why + QStringLiteral("\n\n"))
+        + tr("Agents on other machines (taskfleet-agent) join this window by discovery on the LAN when they "
+             "have the same cluster secret, or by Nodes ▸ Add Node… with their address."));
 }
 
 void MainWindow::applyAgentListener()

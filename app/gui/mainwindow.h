@@ -198,6 +198,8 @@ private:
     void openPluginFile(const QString &path, const exec::PluginInfo &plugin);
     void openPythonFile(const QString &path);
     void applyDiscovery();
+    /** The status bar's word on how agents join (rich text with links "settings" and "add"). */
+    void setAgentsHint(const QString &html, bool warning, const QString &why = {});
     /** Agents may dial this window's controller: --listen, else Settings' "agents may connect" port. */
     void applyAgentListener();
     void onDiscoveryRejections(const QString &summary);
@@ -264,6 +266,7 @@ private:
     QWidget *m_welcome = nullptr;
     QLabel *m_statusText = nullptr;
     QLabel *m_discoveryText = nullptr;
+    QLabel *m_agentsText = nullptr;
     QString m_discoveryRejections;
     QAction *m_pauseAction = nullptr;
     QAction *m_resumeAction = nullptr;

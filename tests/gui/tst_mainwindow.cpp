@@ -1423,6 +1423,46 @@ private slots:
         w->host()->cancelJob(onlyJob(w.get())->id);
     }
 
+    /** Issue 23 item 8: the status bar says how agents join, and why they cannot (no secret), with a way to fix it. */
+    void statusBarSaysHowAgentsJoin()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const auto open = [](const QString &secretFile) {
+            gui::MainWindowOptions options;
+            options.localWorkers = 1;
+            options.pluginPaths = {test::pluginDir()};
+            options.workerProgram = test::program(QStringLiteral("taskfleet-worker"));
+            options.useSettings = false;
+            options.secretFile = secretFile;
+            options.discovery = net::ListenerConfig();
+            options.discovery->bindAddress = QHostAddress(QHostAddress::LocalHost);
+            options.discovery->port = 0;
+            options.discovery->probeAddresses = {QHostAddress(QHostAddress::LocalHost)};
+            auto w = std::make_unique<MainWindow>(options);
+            w->show();
+            return w;
+        };
+        {
+            auto w = open({});
+            auto *hint = w->findChild<QLabel *>(QStringLiteral("agentsHint"));
+            QVERIFY(hint);
+            QVERIFY(hint->isVisible());
+            QVERIFY2(hint->text().contains(QStringLiteral("no cluster secret"))
+                         && hint->text().contains(QStringLiteral("Settings")),
+                     qPrintable(hint->text()));
+            emit hint->linkActivated(QStringLiteral("settings")); // the link opens Settings
+            QTRY_VERIFY_WITH_TIMEOUT(w->findChild<gui::SettingsDialog *>() != nullptr, 5000);
+            w->findChild<gui::SettingsDialog *>()->reject();
+        }
+        const QString secret = dir.filePath(QStringLiteral("secret"));
+        QVERIFY(test::writeSecretFile(secret, "gui-test-secret-0123456789"));
+        auto w = open(secret);
+        auto *hint = w->findChild<QLabel *>(QStringLiteral("agentsHint"));
+        QVERIFY(hint && hint->isVisible());
+        QVERIFY2(hint->text().contains(QStringLiteral("found by discovery")), qPrintable(hint->text()));
+    }
+
     /** The issue's test: an agent started by the test, added through Nodes ▸ Add Node…, shows with its workers. */
     void agentAddedThroughDialogShowsWorkersAndRunsTasks()
     {
