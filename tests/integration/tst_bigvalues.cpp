@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Big values (issue 17): inputs and outputs of tens of MiB travel through real agents and workers in frames
-// bounded by bytes (split into continued frames past 64 MiB); beyond the documented maximum, that task
-// alone fails with its size; nothing waits forever.
+// Big values: inputs and outputs of tens of MiB travel through real agents and workers in frames bounded by
+// bytes, and one past a frame's 64 MiB in continued frames; beyond the documented maximum, that task alone
+// fails with its size; nothing waits forever.
 #include "agentprocess.h"
 #include "testsupport.h"
 
@@ -28,6 +28,15 @@ QString text(qsizetype bytes, char seed)
     for (qsizetype i = 0; i < bytes; i += 997)
         b[i] = char('a' + (i / 997 + seed) % 26);
     return QString::fromLatin1(b);
+}
+
+/** Bytes of \a size whose content depends on \a seed (a copy that lost or moved a piece differs). */
+QByteArray bytes(qsizetype size, char seed)
+{
+    QByteArray b(size, seed);
+    for (qsizetype i = 0; i < size; i += 4093)
+        b[i] = char(i / 4093 + seed);
+    return b;
 }
 
 /** Runs \a spec on \a c until it ends (bounded); returns its records by task index. */
@@ -68,6 +77,7 @@ private slots:
     void initTestCase();
     void twoFortyMegabyteInputsThroughAnAgent();
     void mixedSizesOnOneWorkerFirstAttempt();
+    void valuePastOneFrameThroughAnAgent();
     void inputOverTheMaximumFailsAloneAtSubmit();
     void outputOverTheMaximumFailsAlone();
 
@@ -163,6 +173,46 @@ void TestBigValues::mixedSizesOnOneWorkerFirstAttempt()
         QVERIFY(records[i].output == inputs[i]);
     }
     qInfo("mixed sizes on one worker: %lld ms", clock.elapsed());
+}
+
+// A value past protocol::MaxFrameSize (64 MiB) goes in continued frames: 100 MiB through the controller's channel,
+// the agent, its worker's pipe and back.
+void TestBigValues::valuePastOneFrameThroughAnAgent()
+{
+    const qsizetype size = 100 * MiB;
+    QVERIFY(size > qsizetype(protocol::MaxFrameSize));
+    const QString secret = m_dir.filePath(QStringLiteral("secret"));
+    QVERIFY(test::writeSecretFile(secret, Secret));
+    test::AgentProcess agent;
+    QVERIFY2(
+        agent.start(m_dir.filePath(QStringLiteral("state-past")), secret, {QStringLiteral("-w"), QStringLiteral("1")}),
+        qPrintable(agent.error()));
+    sched::Controller c;
+    exec::WorkerPoolOptions none;
+    none.workers = 0;
+    c.addNode(new sched::LocalNode(none));
+    sched::RemoteNodeOptions o;
+    o.host = QStringLiteral("127.0.0.1");
+    o.port = agent.port();
+    o.channel = net::ChannelOptions::fromSecret(Secret);
+    auto *node = new sched::RemoteNode(o);
+    c.addNode(node);
+    node->start();
+    QVERIFY(QTest::qWaitFor([&] { return node->state() == sched::NodeState::Online; }, 15000));
+
+    const QVector<QCborValue> inputs {QCborValue(1), QCborValue(bytes(size, 'p')), QCborValue(2)};
+    QElapsedTimer clock;
+    clock.start();
+    bool finished = false;
+    const auto records = run(c, echoJob(inputs), 120000, &finished);
+    QVERIFY2(finished, "the job did not end");
+    QCOMPARE(records.size(), inputs.size());
+    for (int i = 0; i < inputs.size(); ++i) {
+        QVERIFY2(records[i].status == stats::TaskStatus::Ok, qPrintable(records[i].error));
+        QCOMPARE(records[i].attempts, 1);
+        QVERIFY2(records[i].output == inputs[i], qPrintable(QStringLiteral("task %1's output differs").arg(i)));
+    }
+    qInfo("a 100 MiB value through the agent and back: %lld ms", clock.elapsed());
 }
 
 void TestBigValues::inputOverTheMaximumFailsAloneAtSubmit()
