@@ -310,12 +310,18 @@ class ApiTest(unittest.TestCase):
             self.server.set_ncpus(-1)
 
     def test_stats_and_print_stats(self):
-        self.server.submit(inc, (1,))()
+        before = self.server.get_stats()["local"]
+        jobs = [self.server.submit(sleep_then, (i, 0.05)) for i in range(4)]
+        self.assertEqual([j() for j in jobs], [0, 1, 2, 3])
         stats = self.server.get_stats()
         self.assertIn("local", stats)
-        self.assertGreater(stats["local"].njobs, 0)
-        self.assertGreaterEqual(stats["local"].time, 0.0)
-        self.assertEqual(stats["local"].ncpus, 2)
+        # The engine's counts, moved by exactly these four tasks of 50 ms each.
+        self.assertEqual(stats["local"].njobs - before.njobs, 4)
+        self.assertGreaterEqual(stats["local"].time - before.time, 0.19)
+        self.assertLess(stats["local"].time - before.time, 4 * 0.05 + 10)
+        # The workers as the engine counts them, not the client's copy of what it asked for.
+        local = [row for row in self.server._request("stats")["nodes"] if row.get("id") == "local"]
+        self.assertEqual([row["workers"] for row in local], [2])
         out = io.StringIO()
         with redirect_stdout(out):
             self.server.print_stats()
@@ -332,7 +338,7 @@ class ApiTest(unittest.TestCase):
         for n in (1, 4, 1, 3):
             time.sleep(0.1)
             self.server.set_ncpus(n)
-            self.assertEqual(self.server.get_ncpus(), n)
+            self.assertEqual(self.server.get_active_nodes()["local"], n)  # the engine's count
         self.server.wait("resize")
         self.assertEqual([j() for j in jobs], list(range(200)))
         self.assertEqual(self.server.get_active_nodes(), {"local": 3})
@@ -353,7 +359,9 @@ class ApiTest(unittest.TestCase):
                     return 0
             while not pid() and time.monotonic() < deadline:
                 time.sleep(0.02)
-            os.kill(pid(), signal.SIGKILL)
+            worker = pid()
+            self.assertGreater(worker, 0, "the task never wrote its worker's pid")  # never os.kill(0, ...)
+            os.kill(worker, signal.SIGKILL)
             self.assertEqual(job(), "done")
             self.server.wait()
             time.sleep(0.3)  # a duplicate would arrive now
