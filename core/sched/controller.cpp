@@ -220,19 +220,26 @@ int Controller::submit(JobSpec spec)
     job->parameters
         = job->spec.hashedParameters ? job->spec.hashedParameters : exec::makeJobParameters(job->spec.parameters);
     job->taskState.assign(n, TaskState::Pending);
-    // An input no link can carry fails alone, now, with its size; the others run. A range's inputs are
-    // integers; a file's lines are read once here, in order, each dropped after its check.
-    QVector<QPair<int, qint64>> tooBig;
+    // An input no link can carry fails alone, now, with its size; so does a line of a lines file that
+    // names a key twice; the others run. A range's inputs are integers; a file's lines are read once here,
+    // in order, each dropped after its check.
+    QVector<QPair<int, QString>> refused;
     const JobInputs &inputs = job->spec.inputs;
     for (size_t i = 0; i < n && inputs.isRange(); ++i)
         job->pending.push_back(int(i));
     for (size_t i = 0; i < n && !inputs.isRange(); ++i) {
-        const QCborValue input = inputs.at(qsizetype(i));
+        QString refusal;
+        const QCborValue input = inputs.at(qsizetype(i), &refusal);
         const bool mayBeBig
             = input.isString() || input.isByteArray() || input.isArray() || input.isMap() || input.isTag();
         const qint64 size = mayBeBig ? protocol::cborSizeIfOver(input, protocol::MaxValueSize) : 0;
         if (size > protocol::MaxValueSize)
-            tooBig.append({int(i), size});
+            refused.append({int(i), QStringLiteral("input %1 is %2 MiB, more than the %3 MiB a task's input may be")
+                                        .arg(i)
+                                        .arg(double(size) / (1024 * 1024), 0, 'f', 1)
+                                        .arg(protocol::MaxValueSize / (1024 * 1024))});
+        else if (!refusal.isEmpty())
+            refused.append({int(i), refusal});
         else
             job->pending.push_back(int(i));
     }
@@ -246,25 +253,20 @@ int Controller::submit(JobSpec spec)
                          .arg(raw->spec.name)
                          .arg(n)
                          .arg(raw->spec.plugin.name));
-    if (!tooBig.isEmpty()) {
+    if (!refused.isEmpty()) {
         // Recorded from the event loop, like every other result: the caller has the job id by then.
         const int id = raw->id;
         QMetaObject::invokeMethod(
             this,
-            [this, id, tooBig] {
+            [this, id, refused] {
                 Job *job = findJob(id);
                 if (!job || job->isOver())
                     return; // cancelled meanwhile: those tasks were recorded as cancelled
                 QHash<int, QVector<TaskRecord>> records;
-                for (const auto &[index, size] : tooBig) {
+                for (const auto &[index, reason] : refused) {
                     if (job->taskState[size_t(index)] != TaskState::Pending)
                         continue;
-                    finishTask(job, index, TaskStatus::Failed, {},
-                               QStringLiteral("input %1 is %2 MiB, more than the %3 MiB a task's input may be")
-                                   .arg(index)
-                                   .arg(double(size) / (1024 * 1024), 0, 'f', 1)
-                                   .arg(protocol::MaxValueSize / (1024 * 1024)),
-                               nullptr, 0, &records);
+                    finishTask(job, index, TaskStatus::Failed, {}, reason, nullptr, 0, &records);
                 }
                 flushRecords(records);
                 checkFinished(job);

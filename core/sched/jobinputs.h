@@ -44,6 +44,8 @@ public:
     {
         return m_isRange ? QCborValue(rangeValue(i)) : m_lines ? m_lines->value(i) : m_list.at(i);
     }
+    /** at(i); for a lines job, *refusal says why line i is no input (JSON naming a key twice). */
+    QCborValue at(qsizetype i, QString *refusal) const { return m_lines ? m_lines->value(i, refusal) : at(i); }
     /** at(i), or an undefined value out of range. */
     QCborValue value(qsizetype i) const { return i >= 0 && i < size() ? at(i) : QCborValue(); }
     QCborValue first() const { return value(0); }

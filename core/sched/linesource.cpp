@@ -3,14 +3,25 @@
 
 #include "util/jsontocbor.h"
 
+#include <algorithm>
+
 namespace taskfleet::sched {
 
-QCborValue LineSource::parseLine(const QByteArray &trimmedLine)
+QCborValue LineSource::parseLine(const QByteArray &trimmedLine, QString *refusal)
 {
     QCborValue v;
-    QString ignored;
-    if (util::parseJsonExact(trimmedLine, &v, &ignored))
+    QString error;
+    util::JsonReadOptions options;
+    options.uniqueKeys = true;
+    util::JsonRefusal why = util::JsonRefusal::NotJson;
+    options.refusal = &why;
+    if (util::parseJsonExact(trimmedLine, &v, &error, options))
         return v;
+    if (why == util::JsonRefusal::DuplicateKey) {
+        if (refusal)
+            *refusal = error;
+        return {};
+    }
     return QCborValue(QString::fromUtf8(trimmedLine));
 }
 
@@ -37,6 +48,8 @@ std::shared_ptr<const LineSource> LineSource::open(const QString &path, qint64 m
             if (c == '\n') {
                 if (lineHasText)
                     source->m_starts.push_back(lineStart);
+                else
+                    ++source->m_blankLines;
                 lineStart = offset + k + 1;
                 lineHasText = false;
             } else if (!lineHasText && c != ' ' && c != '\t' && c != '\r' && c != '\v' && c != '\f') {
@@ -64,7 +77,7 @@ std::shared_ptr<const LineSource> LineSource::open(const QString &path, qint64 m
     return source;
 }
 
-QCborValue LineSource::value(qsizetype i) const
+QCborValue LineSource::value(qsizetype i, QString *refusal) const
 {
     const qint64 start = m_starts[size_t(i)];
     // The line ends at its newline, and never later than where the next non-empty line starts.
@@ -79,7 +92,34 @@ QCborValue LineSource::value(qsizetype i) const
     const qsizetype newline = line.indexOf('\n');
     if (newline >= 0)
         line.truncate(newline);
-    return parseLine(line.trimmed());
+    QString why;
+    const QCborValue v = parseLine(line.trimmed(), &why);
+    if (!why.isEmpty() && refusal) // the parser saw one line: its "line 1" is this one
+        *refusal = QStringLiteral("%1, line %2, %3")
+                       .arg(m_path)
+                       .arg(lineNumber(i))
+                       .arg(why.replace(QLatin1String("line 1, column"), QLatin1String("column")));
+    return v;
+}
+
+qint64 LineSource::lineNumber(qsizetype i) const
+{
+    if (m_blankLines == 0)
+        return i + 1;
+    // Blank lines are not indexed: count the newlines before this line's start (only said in errors).
+    std::lock_guard<std::mutex> lock(m_mutex);
+    const qint64 end = m_starts[size_t(i)];
+    if (!m_file.seek(0))
+        return i + 1;
+    qint64 line = 1;
+    for (qint64 at = 0; at < end;) {
+        const QByteArray block = m_file.read(std::min<qint64>(end - at, 1 << 20));
+        if (block.isEmpty())
+            break;
+        line += block.count('\n');
+        at += block.size();
+    }
+    return line;
 }
 
 } // namespace taskfleet::sched

@@ -200,6 +200,24 @@ class JobFileResultsTest(unittest.TestCase, Same):
         self.assertIn('job.json: line 6, column 6: duplicate key "name" (first at line 5, column 6)', p.stderr)
         self.assertEqual(lines, [])
 
+    def test_lines_file_line_with_a_duplicate_key_fails_alone_naming_it(self):
+        # A lines job reads its file as tasks start: a line that names a key twice is no input (which value
+        # was meant cannot be known; it had become the last one), its task fails saying where, the rest run.
+        lines_file = self.write_job('{"a": 1, "a": 2}\n{"b": 1}\n\n  {"x": {"y": 1, "y": 2}}\nplain text\n',
+                                    "inputs.txt")
+        job = self.write_job(json.dumps({"plugin": "echo", "inputs": {"lines": lines_file}}))
+        p, lines = self.run_job(job, "-n", "1")
+        self.assertEqual(p.returncode, 1, p.stderr)  # some tasks failed
+        rows = sorted((json.loads(line) for line in lines), key=lambda r: r["index"])
+        self.assertEqual([r["index"] for r in rows], [0, 1, 2, 3], lines)
+        self.assertEqual(rows[0]["error"], '%s, line 1, column 10: duplicate key "a" (first at column 2): a key '
+                         'may appear only once in an object' % lines_file)
+        self.assertNotIn("output", rows[0])
+        self.assertEqual(rows[1]["output"], {"b": 1})
+        self.assertIn('%s, line 4, ' % lines_file, rows[2]["error"])  # the blank line 3 counts
+        self.assertIn('duplicate key "y"', rows[2]["error"])
+        self.assertEqual(rows[3]["output"], "plain text")
+
 
 class ApiValuesTest(unittest.TestCase, Same):
     """pp's API and the Executor: values travel pickled, so they come back exactly (checked, not assumed)."""
