@@ -3,6 +3,7 @@
 #include "nodesmodel.h"
 
 #include "format.h"
+#include "stats/statistics.h"
 
 #include <QtGui/QBrush>
 #include <QtGui/QColor>
@@ -92,7 +93,7 @@ void NodesModel::setRows(QVector<sched::NodeSnapshot> rows, int live)
         m_total.lost += n.lost;
     }
     for (sched::NodeSnapshot &n : m_nodes)
-        n.percentOfAll = m_total.tasksDone ? 100.0 * double(n.tasksDone) / double(m_total.tasksDone) : 0.0;
+        n.percentOfAll = stats::percentOfAll(n.tasksDone, m_total.tasksDone);
     if (!sameRows)
         endResetModel();
     else if (rowCount() > 0)

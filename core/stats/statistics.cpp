@@ -175,7 +175,7 @@ QString Statistics::printStats() const
         total += n.tasksDone;
     for (int i = 0; i < m_nodes.size(); ++i) {
         const NodeTotals &n = m_nodes.at(i);
-        const double share = total ? 100.0 * double(n.tasksDone) / double(total) : 0.0;
+        const double share = percentOfAll(n.tasksDone, total);
         out += QStringLiteral("%1 | %2 | %3 | %4 | %5 | %6 | %7\n")
                    .arg(n.tasksDone, 11)
                    .arg(share, 14, 'f', 2)
@@ -197,7 +197,7 @@ bool Statistics::writeSummaryCsv(QIODevice *out) const
                   QStringLiteral("time_per_task_s"), QStringLiteral("tasks_per_s_5s"), QStringLiteral("plugin_errors"),
                   QStringLiteral("failures"), QStringLiteral("lost"), QStringLiteral("duplicates_discarded")});
     const auto row = [&](const NodeTotals &n, double rateNow) {
-        const double share = m_totalDone ? 100.0 * double(n.tasksDone) / double(m_totalDone) : 0.0;
+        const double share = percentOfAll(n.tasksDone, m_totalDone);
         text += csvRow({n.id, n.name, QString::number(n.tasksDone), QString::number(share, 'f', 2),
                         QString::number(n.taskTimeSum, 'f', 6), QString::number(n.timePerTask(), 'f', 6),
                         QString::number(rateNow, 'f', 2), QString::number(n.pluginErrors), QString::number(n.failures),

@@ -25,6 +25,12 @@ enum class TaskStatus : quint8 {
 
 QString taskStatusName(TaskStatus status);
 
+/** A node's share of the tasks done, in percent ("% of all"): 0 while nothing is done. */
+inline double percentOfAll(qint64 tasksDone, qint64 totalDone)
+{
+    return totalDone > 0 ? 100.0 * double(tasksDone) / double(totalDone) : 0.0;
+}
+
 /** One line of the per-task log, in the spirit of GNU parallel's --joblog. */
 struct TaskLogEntry {
     qint64 seq = 0;
