@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "discoverysetup.h"
 
-#include "runner.h" // parseNodeAddress
-
 #include "net/discoverylistener.h"
 #include "net/nodeaddress.h"
 #include "sched/remotenode.h"
@@ -28,7 +26,7 @@ sched::RemoteNode *makeRemoteNode(const QString &address, const RunOptions &opti
 {
     sched::RemoteNodeOptions o = nodeOptions(options);
     QString why;
-    [[maybe_unused]] const bool valid = parseNodeAddress(address, &o.host, &o.port, &why);
+    [[maybe_unused]] const bool valid = net::parseNodeAddress(address, &o.host, &o.port, &why);
     Q_ASSERT(valid); // main() refused malformed addresses before anything started
     return new sched::RemoteNode(o);
 }

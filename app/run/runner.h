@@ -4,7 +4,6 @@
 
 #include "resultwriter.h"
 #include "runoptions.h"
-#include "net/nodeaddress.h"
 #include "sched/agentlistener.h"
 #include "sched/clusterdiscovery.h"
 #include "sched/controller.h"
@@ -16,8 +15,6 @@
 #include <QtCore/QTimer>
 
 namespace taskfleet::app {
-
-using net::parseNodeAddress; // one parser for every program (core/net/nodeaddress.h)
 
 class Runner : public QObject
 {
