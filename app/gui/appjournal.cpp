@@ -115,11 +115,41 @@ void AppJournal::addJob(int jobId, const sched::JobSpec &spec)
     const QString key = QUuid::createUuid().toString(QUuid::WithoutBraces);
     m_writer.writeJob(key, spec);
     m_jobs.insert(jobId, Entry {key, {}});
+    checkWrites();
 }
 
 bool AppJournal::sync()
 {
-    return isOpen() && m_writer.sync();
+    const bool synced = isOpen() && m_writer.sync();
+    checkWrites();
+    return synced && !m_failed;
+}
+
+void AppJournal::checkWrites()
+{
+    if (m_failed || !isOpen() || !m_writer.hasFailed())
+        return;
+    m_failed = true;
+    m_jobs.clear(); // nothing more is written
+    // Incomplete from here on: a resume from it would run finished tasks again or miss that jobs ended. Set
+    // aside under a name the next start does not look at (a rename needs no free space); removed if it cannot be.
+    const QString path = m_writer.path();
+    const QString aside = path + QStringLiteral(".failed");
+    QFile::remove(aside);
+    QString what;
+    if (QFile::rename(path, aside))
+        what = QCoreApplication::translate("AppJournal", "It was set aside as %1 and will not be offered for a resume.")
+                   .arg(aside);
+    else if (QFile::remove(path))
+        what = QCoreApplication::translate("AppJournal", "It was removed: it will not be offered for a resume.");
+    else
+        what = QCoreApplication::translate("AppJournal", "It could be neither set aside nor removed: do not resume "
+                                                         "from it.");
+    if (m_onFailure)
+        m_onFailure(QCoreApplication::translate("AppJournal",
+                                                "%1. This session's jobs are no longer journaled and cannot be "
+                                                "resumed if the app ends before they do. %2")
+                        .arg(m_writer.errorString(), what));
 }
 
 void AppJournal::carryEnded(const sched::JournaledJob &job)
@@ -136,6 +166,7 @@ void AppJournal::carryEnded(const sched::JournaledJob &job)
     if (!results.isEmpty())
         m_writer.writeResults(job.key, results);
     m_writer.writeEnd(job.key);
+    checkWrites();
 }
 
 void AppJournal::recordResumed(const QString &key, const sched::JobSpec &spec,
@@ -146,6 +177,7 @@ void AppJournal::recordResumed(const QString &key, const sched::JobSpec &spec,
     m_writer.writeJob(key, spec);
     if (!earlier.isEmpty())
         m_writer.writeResults(key, earlier);
+    checkWrites();
 }
 
 void AppJournal::trackResumed(int jobId, const QString &key, const QVector<int> &originalIndex)
@@ -161,6 +193,7 @@ void AppJournal::addResults(int jobId, const QVector<sched::TaskRecord> &records
         return;
     if (it->originalIndex.isEmpty()) {
         m_writer.writeResults(it->key, records);
+        checkWrites();
         return;
     }
     QVector<sched::TaskRecord> translated = records;
@@ -173,6 +206,7 @@ void AppJournal::addResults(int jobId, const QVector<sched::TaskRecord> &records
         r.index = it->originalIndex.at(r.index);
     }
     m_writer.writeResults(it->key, translated);
+    checkWrites();
 }
 
 void AppJournal::endJob(int jobId)
@@ -182,6 +216,7 @@ void AppJournal::endJob(int jobId)
         return;
     m_writer.writeEnd(it->key);
     m_jobs.erase(it);
+    checkWrites();
 }
 
 } // namespace taskfleet::gui

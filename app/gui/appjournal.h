@@ -7,6 +7,7 @@
 
 #include <QtCore/QLockFile>
 
+#include <functional>
 #include <memory>
 
 namespace taskfleet::gui {
@@ -72,7 +73,18 @@ public:
     void addResults(int jobId, const QVector<sched::TaskRecord> &records);
     void endJob(int jobId);
 
+    /**
+     * Called once, with a message naming the journal and the reason, when a write to it fails (a full disk).
+     * The journal is then incomplete: it is set aside (renamed "….tfj.failed", never offered for a resume)
+     * and nothing more is written to it.
+     */
+    void setFailureHandler(std::function<void(const QString &message)> handler) { m_onFailure = std::move(handler); }
+    /** True once a write failed: this session's jobs cannot be resumed from the journal. */
+    bool hasFailed() const { return m_failed; }
+
 private:
+    /** After each write: on the first failure, sets the journal aside and tells the handler. */
+    void checkWrites();
     struct Entry {
         QString key;
         QVector<int> originalIndex;
@@ -80,6 +92,8 @@ private:
     sched::JournalWriter m_writer;
     std::unique_ptr<QLockFile> m_lock;
     QHash<int, Entry> m_jobs;
+    std::function<void(const QString &)> m_onFailure;
+    bool m_failed = false;
 };
 
 } // namespace taskfleet::gui

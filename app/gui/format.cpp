@@ -6,8 +6,23 @@
 
 #include <QtCore/QCborArray>
 #include <QtCore/QCborMap>
+#include <QtCore/QSaveFile>
 
 namespace taskfleet::gui {
+
+bool commitSaveFile(QSaveFile &file, QString *error)
+{
+    if (!file.flush() || file.error() != QFileDevice::NoError) {
+        *error = QStringLiteral("%1: %2").arg(file.fileName(), file.errorString());
+        file.cancelWriting();
+        return false;
+    }
+    if (!file.commit()) {
+        *error = QStringLiteral("%1: %2").arg(file.fileName(), file.errorString());
+        return false;
+    }
+    return true;
+}
 
 namespace {
 void append(const QCborValue &value, QString *out, int maxChars, int depth)

@@ -6,7 +6,16 @@
 #include <QtCore/QString>
 #include <QtGui/QColor>
 
+class QSaveFile;
+
 namespace taskfleet::gui {
+
+/**
+ * Commits a QSaveFile written in full, or cancels it: false with *error "PATH: REASON" when a write failed.
+ * QSaveFile::commit() alone reports success on a full disk when the failing write was the buffered one it
+ * flushes (an empty file then replaces the old one): the write error is checked first.
+ */
+bool commitSaveFile(QSaveFile &file, QString *error);
 
 /** A one-line summary of a CBOR value: byte strings as "<N bytes>", long texts cut at \a maxChars. */
 QString summarizeValue(const QCborValue &value, int maxChars = 200);

@@ -141,11 +141,7 @@ bool HistoryDialog::exportJob(int row, const QString &path, QString *error) cons
         ResultsModel::appendResultLine(line, job.spec.inputs.value(index), job.results[index]);
         file.write(line);
     }
-    if (!file.commit()) {
-        *error = tr("%1: %2").arg(path, file.errorString());
-        return false;
-    }
-    return true;
+    return commitSaveFile(file, error);
 }
 
 void HistoryDialog::onExport()

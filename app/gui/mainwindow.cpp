@@ -666,7 +666,7 @@ void MainWindow::closeEvent(QCloseEvent *event)
                         tr("%1 not finished. Quit anyway?").arg(countOf(running, tr("job is"), tr("jobs are"))),
                         QMessageBox::NoButton, this);
         box.setInformativeText(
-            m_journal.isOpen()
+            m_journal.isOpen() && !m_journal.hasFailed()
                 ? tr("They stay in the journal: the next start offers to resume them.")
                 : tr("Their tasks that have not run yet are lost; results so far can be exported first."));
         QPushButton *quit = box.addButton(tr("Quit"), QMessageBox::DestructiveRole);
@@ -810,6 +810,7 @@ void MainWindow::openJournal()
         return;
     }
     log(tr("journal: %1").arg(m_journal.path()));
+    m_journal.setFailureHandler([this](const QString &message) { showError(message); });
     m_journalDir = dir;
     m_historyAction->setEnabled(true);
     QStringList warnings;

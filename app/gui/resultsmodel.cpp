@@ -215,11 +215,7 @@ bool ResultsModel::exportJsonLines(const QString &path, QString *error) const
             file.write(line);
         }
     }
-    if (!file.commit()) {
-        *error = tr("%1: %2").arg(path, file.errorString());
-        return false;
-    }
-    return true;
+    return commitSaveFile(file, error);
 }
 
 bool ResultsModel::exportCsv(const QString &path, QString *error) const
@@ -243,11 +239,7 @@ bool ResultsModel::exportCsv(const QString &path, QString *error) const
             file.write(line);
         }
     }
-    if (!file.commit()) {
-        *error = tr("%1: %2").arg(path, file.errorString());
-        return false;
-    }
-    return true;
+    return commitSaveFile(file, error);
 }
 
 } // namespace taskfleet::gui

@@ -76,6 +76,7 @@
 #include <numeric>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace taskfleet;
 using gui::JobsModel;
@@ -1461,6 +1462,86 @@ private slots:
         auto *hint = w->findChild<QLabel *>(QStringLiteral("agentsHint"));
         QVERIFY(hint && hint->isVisible());
         QVERIFY2(hint->text().contains(QStringLiteral("found by discovery")), qPrintable(hint->text()));
+    }
+
+    /**
+     * Issue 26 in the window: a journal write that fails (a full disk) is told once, with the path and the
+     * reason; that journal is never offered for a resume; exports to a full disk say the path and the reason.
+     */
+    void journalOnAFullDiskIsToldAndNeverResumed()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString mnt = dir.filePath(QStringLiteral("tiny"));
+        QVERIFY(QDir().mkpath(mnt));
+        if (::geteuid() != 0)
+            TF_SKIP_OR_FAIL("needs root to mount a small tmpfs");
+        const auto run = [](const QString &program, const QStringList &args) {
+            QProcess p;
+            p.start(program, args);
+            return p.waitForFinished(10000) && p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0;
+        };
+        if (!run(QStringLiteral("mount"), {QStringLiteral("-t"), QStringLiteral("tmpfs"), QStringLiteral("-o"),
+                                           QStringLiteral("size=1024k"), QStringLiteral("tmpfs"), mnt}))
+            TF_SKIP_OR_FAIL("cannot mount a small tmpfs");
+        struct Unmount {
+            std::function<bool(const QString &, const QStringList &)> run;
+            QString dir;
+            ~Unmount() { run(QStringLiteral("umount"), {dir}); }
+        } unmountAtEnd {run, mnt};
+        const QString journalDir = mnt + QStringLiteral("/journal");
+        const QString fill = mnt + QStringLiteral("/fill");
+        {
+            auto w = makeJournaledWindow(2, journalDir, gui::MainWindowOptions::Resume::Never);
+            const QString journal = w->journalPath();
+            QVERIFY(!journal.isEmpty());
+            QSignalSpy errors(w.get(), &MainWindow::errorShown);
+            // A long job, journaled while there is room.
+            w->openFiles({writeSleepJob(dir, QStringLiteral("long"), 300, 50)});
+            QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) && onlyJob(w.get())->done > 0, 20000);
+            QVERIFY(settle(w.get()));
+            QCOMPARE(errors.count(), 0);
+            {
+                QFile f(fill); // the disk fills up
+                QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Unbuffered));
+                const QByteArray block(64 * 1024, 'x');
+                for (int i = 0; i < 1000 && f.write(block) == block.size(); ++i) { }
+                for (int i = 0; i < 1000 && f.write(block.left(512)) == 512; ++i) { }
+            }
+            // A second job: its record (8 kB inputs) cannot be written.
+            const QString big = QStringLiteral("\"%1\"").arg(QString(8000, QLatin1Char('y')));
+            w->openFiles({writeFile(
+                dir, QStringLiteral("big.json"),
+                QStringLiteral(R"({"name": "big", "plugin": "echo", "inputs": [%1, %1]})").arg(big).toUtf8())});
+            QTRY_VERIFY_WITH_TIMEOUT(errors.count() >= 1, 10000);
+            const QString message = errors.first().first().toString();
+            QVERIFY2(message.contains(QStringLiteral("cannot write journal %1: No space left on device").arg(journal)),
+                     qPrintable(message));
+            QVERIFY2(message.contains(QStringLiteral("will not be offered for a resume")), qPrintable(message));
+            QVERIFY(w->lastError() == message);
+            // Told once, though the long job's results go on failing to be written.
+            const qint64 done = w->jobsModel()->jobs().first().done;
+            QTRY_VERIFY_WITH_TIMEOUT(w->jobsModel()->jobs().first().done >= done + 10, 20000);
+            QCOMPARE(errors.count(), 1);
+            // An export to the full disk: the path and the reason.
+            w->selectJob(w->jobsModel()->jobs().first().id);
+            QString error;
+            const QString exported = mnt + QStringLiteral("/results.jsonl");
+            QVERIFY(!w->resultsModel()->exportJsonLines(exported, &error));
+            QVERIFY2(error.contains(exported) && error.contains(QStringLiteral("No space left on device")),
+                     qPrintable(error));
+            QVERIFY(!w->resultsModel()->exportCsv(exported, &error));
+            QVERIFY2(error.contains(exported) && error.contains(QStringLiteral("No space left on device")),
+                     qPrintable(error));
+            QVERIFY(w->unfinishedJobs() > 0); // the window goes while the long job runs
+        }
+        QVERIFY(QFile::remove(fill));
+        // The next start: the unfinished job of the journal that could not be written is not offered.
+        auto next = makeJournaledWindow(1, journalDir, gui::MainWindowOptions::Resume::Always);
+        QCOMPARE(next->leftoverJobs(), 0);
+        QVERIFY(settle(next.get()));
+        QCOMPARE(next->jobsModel()->rowCount(), 0);
+        QCOMPARE(QDir(journalDir).entryList({QStringLiteral("app-*.tfj.failed")}, QDir::Files).size(), 1);
     }
 
     /** The issue's test: an agent started by the test, added through Nodes ▸ Add Node…, shows with its workers. */
