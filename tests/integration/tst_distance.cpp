@@ -87,6 +87,9 @@ private slots:
     void linkDelaysAndLosesAsConfigured();
     void distantAgentsKeepTheirWorkersBusy();
     void loopbackAgentsGetLittleDelayCredit();
+    void firstCreditCoversTheRoundTrip();
+    void freshAgentRunsRightBehindTheUpload();
+    void cachedPluginRunsWithoutAQuery();
 
 private:
     sched::JobSpec sleepJob(int tasks, int ms) const;
@@ -221,6 +224,96 @@ void TestDistance::loopbackAgentsGetLittleDelayCredit()
     QVERIFY2(node->roundTripUs() < 50000, qPrintable(QString::number(node->roundTripUs())));
     // A loopback round trip is far below a 50 ms task: one task per worker at most, whatever the sanitizers cost.
     QVERIFY2(node->delayCredit() <= WorkersPerAgent, qPrintable(QString::number(node->delayCredit())));
+}
+
+namespace {
+/** 50 ms each way, nothing else: round trips counted by the clock. */
+test::LinkProfile cleanLink()
+{
+    test::LinkProfile profile;
+    profile.delayMs = 50;
+    return profile;
+}
+constexpr int RoundTripMs = 100;
+constexpr int ShortTaskMs = 10;
+} // namespace
+
+// Issue 27: before any result the task's runtime is unknown; it is taken to be one round trip, so the first
+// dispatch to a distant node covers the round trip (the old rule gave nothing beyond capacity + 1 until then).
+void TestDistance::firstCreditCoversTheRoundTrip()
+{
+    test::ImpairedLink link(QHostAddress::LocalHost, m_agents.front()->port(), cleanLink());
+    QVERIFY(link.start());
+    sched::Controller c;
+    exec::WorkerPoolOptions none;
+    none.workers = 0;
+    c.addNode(new sched::LocalNode(none));
+    sched::RemoteNode *node = addNode(c, link.port());
+    QTRY_VERIFY_WITH_TIMEOUT(node->state() == sched::NodeState::Online && node->roundTripUs() >= 70000, 30000);
+    // No job ran on this controller: the node knows the round trip, not the tasks. Three round trips (the
+    // smoothed one plus four deviations, as the first sample sets them) of tasks one round trip long, per worker.
+    QVERIFY2(node->delayCredit() >= 2 * WorkersPerAgent, qPrintable(QString::number(node->delayCredit())));
+    QVERIFY2(node->credit() >= WorkersPerAgent + 2 * WorkersPerAgent, qPrintable(QString::number(node->credit())));
+}
+
+// Issue 27: an agent without the plugin gets it and the tasks in one go: no plugin-query (its hello said what
+// it holds) and no wait for plugin-stored. From submit to the result: the upload and run out (half a round
+// trip and the transfer), the task, the result back (half a round trip); asking first and waiting for the
+// store took two round trips more.
+void TestDistance::freshAgentRunsRightBehindTheUpload()
+{
+    test::AgentProcess agent;
+    QVERIFY2(agent.start(m_dir.filePath(QStringLiteral("fresh-state")), m_secretFile,
+                         {QStringLiteral("-w"), QString::number(WorkersPerAgent)}),
+             qPrintable(agent.error()));
+    test::ImpairedLink link(QHostAddress::LocalHost, agent.port(), cleanLink());
+    QVERIFY(link.start());
+    sched::Controller c;
+    exec::WorkerPoolOptions none;
+    none.workers = 0;
+    c.addNode(new sched::LocalNode(none));
+    sched::RemoteNode *node = addNode(c, link.port());
+    QTRY_VERIFY_WITH_TIMEOUT(node->state() == sched::NodeState::Online, 30000);
+    const Outcome out = run(c, sleepJob(1, ShortTaskMs), 30000);
+    QVERIFY(out.finished);
+    QCOMPARE(out.byIndex.value(0).status, stats::TaskStatus::Ok);
+    QCOMPARE(node->uploads(), 1);
+    const double ms = out.wallSeconds * 1000;
+    qInfo("fresh agent, 100 ms RTT: first result %.0f ms after submit", ms);
+    // One round trip, the task and the upload's transfer and store (here about 30 ms); each round trip more fails.
+    QVERIFY2(ms < 1.9 * RoundTripMs + ShortTaskMs, qPrintable(QString::number(ms)));
+}
+
+// Issue 27: a controller new to an agent that has the plugin sends the run at once (the agent's hello listed
+// its cache): the first result one round trip and the task after submit, not two.
+void TestDistance::cachedPluginRunsWithoutAQuery()
+{
+    test::ImpairedLink link(QHostAddress::LocalHost, m_agents.front()->port(), cleanLink());
+    QVERIFY(link.start());
+    {
+        // Makes sure the agent has it (earlier tests usually uploaded it already).
+        sched::Controller warm;
+        exec::WorkerPoolOptions none;
+        none.workers = 0;
+        warm.addNode(new sched::LocalNode(none));
+        sched::RemoteNode *node = addNode(warm, m_agents.front()->port());
+        QTRY_VERIFY_WITH_TIMEOUT(node->state() == sched::NodeState::Online, 30000);
+        QVERIFY(run(warm, sleepJob(1, 1), 30000).finished);
+    }
+    sched::Controller c;
+    exec::WorkerPoolOptions none;
+    none.workers = 0;
+    c.addNode(new sched::LocalNode(none));
+    sched::RemoteNode *node = addNode(c, link.port());
+    QTRY_VERIFY_WITH_TIMEOUT(node->state() == sched::NodeState::Online, 30000);
+    const Outcome out = run(c, sleepJob(1, ShortTaskMs), 30000);
+    QVERIFY(out.finished);
+    QCOMPARE(out.byIndex.value(0).status, stats::TaskStatus::Ok);
+    QCOMPARE(node->uploads(), 0);
+    const double ms = out.wallSeconds * 1000;
+    qInfo("cached plugin, 100 ms RTT: first result %.0f ms after submit", ms);
+    // A plugin-query first would add a whole round trip (at least 210 ms).
+    QVERIFY2(ms < 1.7 * RoundTripMs + ShortTaskMs, qPrintable(QString::number(ms)));
 }
 
 QTEST_GUILESS_MAIN(TestDistance)

@@ -5,6 +5,7 @@
 #include "protocol/version.h"
 
 #include <QtCore/QCborArray>
+#include <QtCore/QtEndian>
 #include <QtTest/QtTest>
 
 #include <functional>
@@ -332,6 +333,73 @@ private slots:
         const QString error = decodeAny(message);
         QVERIFY2(!error.isEmpty(), "malformed message was accepted");
         QVERIFY2(error.contains(reasonPart), qPrintable(error));
+    }
+
+    // Protocol 1.3 (issue 27): an agent's hello lists its cached plugins, so a controller skips plugin-query.
+    void helloListsCachedPlugins()
+    {
+        Hello h = sampleHello();
+        h.plugins = {QByteArray(64, 'a'), QByteArray(64, 'b')};
+        h.pluginsComplete = true;
+        Hello back;
+        QString error;
+        QVERIFY2(decode(encode(h), &back, &error), qPrintable(error));
+        QCOMPARE(back.plugins, h.plugins);
+        QVERIFY(back.pluginsComplete);
+        // Absent (an agent before 1.3): nothing listed and not complete, so the controller asks as before.
+        QVERIFY(decode(encode(sampleHello()), &back, &error));
+        QVERIFY(back.plugins.isEmpty());
+        QVERIFY(!back.pluginsComplete);
+        // A longer list than MaxHelloPlugins is cut and then not complete; a received one that long is refused.
+        for (int i = 0; i < MaxHelloPlugins + 5; ++i)
+            h.plugins.append(QByteArray::number(i).rightJustified(64, '0'));
+        QVERIFY(decode(encode(h), &back, &error));
+        QCOMPARE(back.plugins.size(), MaxHelloPlugins);
+        QVERIFY(!back.pluginsComplete);
+        QCborMap m = encode(sampleHello());
+        QCborArray tooMany;
+        for (int i = 0; i <= MaxHelloPlugins; ++i)
+            tooMany.append(QString(64, QLatin1Char('c')));
+        m.insert(QStringLiteral("plugins"), tooMany);
+        QVERIFY(!decode(m, &back, &error));
+        m.insert(QStringLiteral("plugins"), QCborArray {QStringLiteral("not a sha")});
+        QVERIFY(!decode(m, &back, &error));
+        QVERIFY2(error.contains(QLatin1String("SHA-256")), qPrintable(error));
+    }
+
+    // Protocol 1.3: a compressed upload arrives as the plugin's own bytes; its declared size is checked first.
+    void compressedUploadInflates()
+    {
+        QByteArray plugin;
+        for (int i = 0; i < 20000; ++i)
+            plugin.append(QByteArray::number(i % 97));
+        PluginUpload up {Sha, QStringLiteral("echo"), plugin, true};
+        const QCborMap wire = encode(up);
+        QVERIFY(wire.value(QStringLiteral("zlib")).toBool());
+        QVERIFY(wire.value(QStringLiteral("bytes")).toByteArray().size() < plugin.size() / 2);
+        PluginUpload back;
+        QString error;
+        QVERIFY2(decode(wire, &back, &error), qPrintable(error));
+        QCOMPARE(back.bytes, plugin);
+        QVERIFY(back.compressed);
+        // Compressed once for many agents: the given form is sent as is.
+        PluginUpload pre {Sha, QStringLiteral("echo"), {}, true, compressPlugin(plugin)};
+        QVERIFY2(decode(encode(pre), &back, &error), qPrintable(error));
+        QCOMPARE(back.bytes, plugin);
+        // A bomb: declares more than MaxPluginSize; refused before inflating.
+        QByteArray bomb = compressPlugin(QByteArray(1000, 'x'));
+        qToBigEndian<quint32>(quint32(MaxPluginSize + 1), bomb.data());
+        QCborMap m = wire;
+        m.insert(QStringLiteral("bytes"), bomb);
+        QVERIFY(!decode(m, &back, &error));
+        QVERIFY2(error.contains(QLatin1String("larger than")), qPrintable(error));
+        // A size that does not match what the data inflates to.
+        QByteArray lie = compressPlugin(plugin);
+        qToBigEndian<quint32>(quint32(plugin.size() - 1), lie.data());
+        m.insert(QStringLiteral("bytes"), lie);
+        QVERIFY(!decode(m, &back, &error));
+        m.insert(QStringLiteral("bytes"), QByteArray("ab"));
+        QVERIFY(!decode(m, &back, &error));
     }
 };
 
