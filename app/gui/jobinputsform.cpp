@@ -2,12 +2,12 @@
 // The inputs part of the job dialogs: a list, a range or a text file, plus retries and timeout.
 #include "jobinputsform.h"
 
+#include "util/jsontocbor.h"
+
 #include "sched/jobfile.h"
 
 #include <QtCore/QFile>
-#include <QtCore/QJsonArray>
-#include <QtCore/QJsonDocument>
-#include <QtCore/QJsonValue>
+#include <QtCore/QRegularExpression>
 #include <QtWidgets/QComboBox>
 #include <QtWidgets/QFileDialog>
 #include <QtWidgets/QFormLayout>
@@ -97,13 +97,23 @@ bool JobInputsForm::fill(sched::JobSpec *spec, QString *error) const
             const QString line = lines.at(i).trimmed();
             if (line.isEmpty())
                 continue;
-            QJsonParseError parseError;
-            const QJsonDocument doc = QJsonDocument::fromJson("[" + line.toUtf8() + "]", &parseError);
-            if (parseError.error != QJsonParseError::NoError || doc.array().size() != 1) {
-                *error = tr("line %1: not one JSON value: %2").arg(i + 1).arg(line);
+            // Read as job files are (util::parseJsonExact): exact 64-bit integers, and a key named twice in an
+            // object is refused with where it is, not silently resolved to the last one.
+            QCborValue value;
+            QString why;
+            util::JsonRefusal refusal = util::JsonRefusal::NotJson;
+            util::JsonReadOptions options;
+            options.uniqueKeys = true;
+            options.refusal = &refusal;
+            if (!util::parseJsonExact(line.toUtf8(), &value, &why, options)) {
+                // The value is one line of the list: its "line 1, column C" is that line's.
+                why.replace(QRegularExpression(QStringLiteral("^line 1, ")), QString());
+                *error = refusal == util::JsonRefusal::DuplicateKey
+                             ? tr("line %1, %2").arg(i + 1).arg(why)
+                             : tr("line %1: not one JSON value (%2): %3").arg(i + 1).arg(why, line);
                 return false;
             }
-            spec->inputs.append(QCborValue::fromJsonValue(doc.array().at(0)));
+            spec->inputs.append(value);
         }
         break;
     }

@@ -2434,6 +2434,31 @@ private slots:
         QCOMPARE(onlyJob(w.get())->done, 100);
     }
 
+    /**
+     * Issue 26: the inputs form reads JSON as job files are read: a key named twice is refused, naming the key
+     * and the line; big integers stay exact.
+     */
+    void inputsFormRefusesDuplicateKeys()
+    {
+        auto w = makeWindow(1);
+        QVERIFY(dropFiles(w.get(), {test::pluginPath(QStringLiteral("echo"))}));
+        gui::PluginInputsDialog *dialog = nullptr;
+        QTRY_VERIFY_WITH_TIMEOUT((dialog = w->findChild<gui::PluginInputsDialog *>()) != nullptr, 5000);
+        auto *list = dialog->findChild<QPlainTextEdit *>();
+        QVERIFY(list);
+        list->setPlainText(QStringLiteral("1\n{\"plugin\": \"a\", \"x\": {\"plugin\": 1, \"plugin\": 2}}\n3"));
+        QString error;
+        QVERIFY(!dialog->jobSpec(&error));
+        QVERIFY2(error.contains(QStringLiteral("line 2")) && error.contains(QStringLiteral("duplicate key \"plugin\"")),
+                 qPrintable(error));
+        list->setPlainText(QStringLiteral("9007199254740993\n{\"a\": 1}"));
+        const auto spec = dialog->jobSpec(&error);
+        QVERIFY2(spec, qPrintable(error));
+        QCOMPARE(spec->inputs.size(), 2);
+        QCOMPARE(spec->inputs.at(0).toInteger(), Q_INT64_C(9007199254740993)); // not rounded through a double
+        dialog->reject();
+    }
+
     /** Issue 12: a dropped .py asks which function to run and for its inputs, then runs on the workers. */
     void droppedPythonScriptRunsTheChosenFunction()
     {
