@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Big values (issue 28): taskfleet-run echo of one 50 MB input (wall time, peak RSS above its idle RSS), and
+// Big values: taskfleet-run echo of one 50 MB input (wall time, peak RSS above its idle RSS), and
 // a stream of 1 MiB values through the echo plugin, locally and through one loopback agent (MB/s).
 #include "benchsupport.h"
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Two controllers on one agent (issue 26): A keeps both workers busy with long sleeps, B brings 20,000 tiny
+// Two controllers on one agent: A keeps both workers busy with long sleeps, B brings 20,000 tiny
 // echo tasks. How long B takes, against the goal "within one of A's task durations plus 1 s".
 #include "benchsupport.h"
 

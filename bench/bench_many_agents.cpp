@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Many nodes: echo tasks per second over N loopback agents of W workers each, and what one controller pays for
 // them: CPU per 1,000 tasks, CPU per agent idle and busy, status and other traffic per agent per second,
-// memory per connected agent (issue 15; docs/scale.md).
+// memory per connected agent (docs/scale.md).
 #include "benchsupport.h"
 
 #include "protocol/frame.h"

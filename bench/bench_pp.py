@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Parallel Python (ppft) and taskfleet's pp API side by side, in one run (issue 13).
+"""Parallel Python (ppft) and taskfleet's pp API side by side, in one run.
 
 The same code runs with `import ppft as pp` and with `import taskfleet as pp`, each scenario in a
 fresh child process: tiny tasks (x + 1) locally and through one loopback node (ppft's ppserver,

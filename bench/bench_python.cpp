@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Python tasks (issue 12) through taskfleet-run, beside Parallel Python (ppft) in the same run:
+// Python tasks through taskfleet-run, beside Parallel Python (ppft) in the same run:
 //  - tiny tasks (def inc(x): return x + 1) on the local node and through one loopback agent;
 //  - the pure-Python sum-of-primes demo on 1 and 2 workers: parallel efficiency t1 / (2 t2).
 // ppft comes from ../shared/peers/ppft (or --ppft DIR); without it those columns say "not run".

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// A connection storm against one agent (issue 26): 2,000 silent connections a second from 100 loopback addresses
+// A connection storm against one agent: 2,000 silent connections a second from 100 loopback addresses
 // for 10 s, each held 2 s. Prints the agent's descriptors and RSS (idle, peak, 30 s after) and how long fresh
 // controllers took to get in, against the goals (within the 10 s connect timeout; RSS after within 2x idle).
 #include "benchsupport.h"

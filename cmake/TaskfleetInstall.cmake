@@ -36,6 +36,6 @@ install(FILES ${PROJECT_SOURCE_DIR}/resources/docker/Dockerfile
               ${PROJECT_SOURCE_DIR}/resources/docker/taskfleet-stack.yml
         DESTINATION ${CMAKE_INSTALL_DATADIR}/taskfleet/docker)
 
-# Agents as a Slurm job (issue 24): taskfleet.slurm.SlurmAgents finds it in <prefix>/share/taskfleet/slurm.
+# Agents as a Slurm job: taskfleet.slurm.SlurmAgents finds it in <prefix>/share/taskfleet/slurm.
 install(PROGRAMS ${PROJECT_SOURCE_DIR}/resources/slurm/taskfleet-agents.sbatch
         DESTINATION ${CMAKE_INSTALL_DATADIR}/taskfleet/slurm)

@@ -319,7 +319,7 @@ void WorkerPool::dispatch()
     // (live workers / active lanes), and a lane at its share does not take it while another active lane,
     // whose next tasks are on their way, is below its own: that worker waits for them (at most LaneGraceMs,
     // then housekeeping dispatches again). Without the hold, a controller with long tasks took every worker
-    // the other's few queued tasks left free, and the other waited for its whole job (issue 26).
+    // the other's few queued tasks left free, and the other waited for its whole job.
     Shares s = shares();
     const auto hasTasks = [this](quint32 lane) { return m_queue.hasTasks(lane); };
     for (Worker *w : ready) {

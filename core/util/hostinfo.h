@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// What a node tells about its machine: load, memory, operating system (Nodes table, issue 14).
+// What a node tells about its machine: load, memory, operating system (Nodes table).
 #pragma once
 
 #include <QtCore/QString>

@@ -728,7 +728,7 @@ void TestAgent::silentLinkNoticedWithinSeconds()
     QVERIFY2(ms >= 3000, "dropped before several heartbeats were missed");
 }
 
-// Two controllers on one agent (issue 17): while A's long sleeps keep both workers busy, B's 20,000 tiny
+// Two controllers on one agent: while A's long sleeps keep both workers busy, B's 20,000 tiny
 // tasks must not queue behind them. Measured against B's solo time on the same agent.
 void TestAgent::twoControllersShareAnAgentFairly()
 {
@@ -778,7 +778,7 @@ void TestAgent::twoControllersShareAnAgentFairly()
     QCOMPARE(longJob.records.size(), 120); // every task ended once: done or cancelled
 }
 
-// Issue 26: A keeps both workers of an agent busy with 4 s sleeps (two per worker); B's 20,000 tiny tasks
+// A keeps both workers of an agent busy with 4 s sleeps (two per worker); B's 20,000 tiny tasks
 // start while A's first two run. B may wait for one of A's tasks, not for A's whole job (16 s of sleeps on
 // 2 workers): once a worker frees, B keeps one (its fair share of two) even in the moments its queue at
 // the agent is empty, instead of A's next long task taking it.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // An agent that is PID 1 of its PID namespace (as in a container, or under some init systems) runs jobs:
-// its workers must not mistake their parent for init and quit (issue 11).
+// its workers must not mistake their parent for init and quit.
 #include "agentprocess.h"
 #include "testsupport.h"
 

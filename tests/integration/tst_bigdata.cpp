@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Bytes stay bytes (issue 28): big values come back exactly (compared by SHA-256) through taskfleet-run's job
+// Bytes stay bytes: big values come back exactly (compared by SHA-256) through taskfleet-run's job
 // file and result file, through local workers and through an agent, also when they span several frames;
 // taskfleet-run's peak memory grows with a value's size by a small constant factor, not by the copies and
 // conversions it once made of it.

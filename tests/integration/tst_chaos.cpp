@@ -35,7 +35,7 @@ constexpr int AgentCount = 3;
 constexpr int TaskCount = 20000;
 constexpr int Kills = 6;
 constexpr int HeartbeatTimeoutMs = 1500;
-constexpr quint32 DefaultSeed = 16; // issue 16; any seed must pass
+constexpr quint32 DefaultSeed = 16; // any seed must pass
 
 /** The sleep plugin's input for task \a i (ms); its output is the input. */
 int sleepMs(int i)

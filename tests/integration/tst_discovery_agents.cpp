@@ -300,7 +300,7 @@ void TestDiscoveryAgents::wrongSecretCountedAndManualNodeNotAddedTwice()
 
 void TestDiscoveryAgents::replayedBeaconFromAnotherAddressDropsNoSession()
 {
-    // Issue 17: one authentic beacon the controller had not seen, re-sent from another address, made it drop the live
+    // One authentic beacon the controller had not seen, re-sent from another address, made it drop the live
     // session and dial the new address (no tasks for about 2 s). Here the attacker mints such a beacon the way the
     // issue describes (a probe answered by unicast: the test holds the secret, as a captured probe would do) and
     // replays it from 127.0.0.7 in the middle of a job.

@@ -338,7 +338,7 @@ sched::RemoteNode *remoteNode(quint16 port)
 
 void TestFlood::slowFloodFromManyAddresses()
 {
-    // Issue 17: waves of silent connections, each from new source addresses, used to keep all 64 pending-handshake
+    // Waves of silent connections, each from new source addresses, used to keep all 64 pending-handshake
     // slots taken for the 10 s handshake timeout, and every new controller was refused. Here: every 500 ms a wave
     // of 80 silent connections (10 new addresses x 8, the per-address share), from 127.0.0.2 up to 127.0.0.200.
     // That is 160 connections a second, far more than the 64 slots / 3 s deadline; a fresh controller starts
@@ -514,7 +514,7 @@ int openDescriptors(qint64 pid)
 }
 } // namespace
 
-// Issue 26: 2,000 silent connections a second from 100 addresses (127.0.0.2-101), each held 2 s, for 6 s. It used
+// 2,000 silent connections a second from 100 addresses (127.0.0.2-101), each held 2 s, for 6 s. It used
 // to lock fresh controllers out (two taskfleet-run jobs failed with exit 3 after two refusals) and leave the agent
 // holding 10,736 descriptors against a cap of 1,024. Now every fresh controller gets in within its connect timeout
 // (10 s), during and after the storm; the agent's descriptors stay within its cap.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Python functions as jobs (issue 12): taskfleet-run with the python plugin, on the local node and through
+// Python functions as jobs: taskfleet-run with the python plugin, on the local node and through
 // real agents; job parameters sent once per node; submit-time checks; crashes in user code.
 #include "agentprocess.h"
 #include "testsupport.h"

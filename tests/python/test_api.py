@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""The taskfleet package's pp API on the local node, argument by argument (issue 13).
+"""The taskfleet package's pp API on the local node, argument by argument.
 
 Run as a script (ctest does): the functions and classes below are then the user's own
 (__main__) code, as in a pp program.

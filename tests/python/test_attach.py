@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Scripts attached to a running desktop app (issue 13): the real `taskfleet` window (offscreen) serves
+"""Scripts attached to a running desktop app: the real `taskfleet` window (offscreen) serves
 them over its user-only local socket. Run as a script: its functions are __main__ code."""
 
 import io

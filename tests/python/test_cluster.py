@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""The taskfleet package with real taskfleet-agent processes on 127.0.0.1 (issue 13): an agent named
+"""The taskfleet package with real taskfleet-agent processes on 127.0.0.1: an agent named
 in ppservers, "*" (discovery), and a wrong secret. Run as a script: its functions are __main__ code."""
 
 import io

@@ -3,8 +3,8 @@
 """The engine behind pp's API (taskfleet-run --session) with a journal (--journal FILE) that cannot be
 written: a full disk, made here by a file-size limit on the engine (RLIMIT_FSIZE, SIGXFSZ ignored, so
 writes past it fail with EFBIG as they would with ENOSPC). The session must say so as it happens, naming
-the file and the reason, lose no result, and end saying that the journal is incomplete (issue 26: the
-failure was silent). A journal with room is complete and says nothing.
+the file and the reason, lose no result, and end saying that the journal is incomplete (the
+failure was once silent). A journal with room is complete and says nothing.
 
 Run as a script (ctest does): the functions below are then the user's own (__main__) code.
 """

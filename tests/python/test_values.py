@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Values that must not change on the way (issue 26), with the real engine: NaN and the infinities a Python
+"""Values that must not change on the way, with the real engine: NaN and the infinities a Python
 task returns reach taskfleet-run's JSON Lines exactly (as Python's json module writes them: NaN, Infinity,
 -Infinity; they had become null with status ok), also through an agent, and come back exact through pp's API
 and the Executor; a job file with a NaN, or with a key named twice at any level, is refused naming it and

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Issue 16: taskfleet-agent's command line as a unit: pp's short flags, defaults, ranges and the messages
+// taskfleet-agent's command line as a unit: pp's short flags, defaults, ranges and the messages
 // a user sees for bad values (before, only a process test could reach them).
 #include "agentoptions.h"
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Issue 16: the agent's saved settings (agent.ini) through one typed struct, as the app's are.
+// The agent's saved settings (agent.ini) through one typed struct, as the app's are.
 #include "agent/agentsettings.h"
 
 #include <QtCore/QFile>

@@ -559,7 +559,7 @@ void TestBeacon::encodeRefusesBadInput()
 
 void TestBeacon::randomJunkIsJunkNotAnotherSecret()
 {
-    // Issue 17: random bytes behind the magic, of a beacon's size, from 101 addresses, were "101 agents ... answer
+    // Random bytes behind the magic, of a beacon's size, from 101 addresses, were "101 agents ... answer
     // with another secret". Now they are junk; a well-formed beacon of another secret still is another secret.
     BeaconVerifier verifier(keyA(), Beacon::Kind::Announce);
     QRandomGenerator rng(17);

@@ -196,7 +196,7 @@ void TestController::exactlyOnceAcrossNodes()
     QCOMPARE(c.job(id)->state, JobState::Finished);
 }
 
-// Issue 14: a drained node gets no new task (and no speculative copy) while the ones it runs stay with it;
+// A drained node gets no new task (and no speculative copy) while the ones it runs stay with it;
 // taken back, it gets tasks again.
 void TestController::drainedNodeTakesNoNewTasks()
 {
@@ -410,7 +410,7 @@ void TestController::speculationFirstResultWins()
     QVERIFY2(notes.first().what.startsWith(QStringLiteral("a duplicate, cancelled")), qPrintable(notes.first().what));
 }
 
-// Issue 14 (Tasks view): the report lists each attempt in flight with its node, and what was lost with a node.
+// The report lists each attempt in flight with its node, and what was lost with a node.
 void TestController::taskReportShowsRunningAttemptsAndHistory()
 {
     Controller c;
@@ -441,7 +441,7 @@ void TestController::taskReportShowsRunningAttemptsAndHistory()
     QCOMPARE(c.taskReport(id + 100).jobId, -1);
 }
 
-// Issue 14: Jobs ▸ Remove Job forgets a job that is over, and only such a job.
+// Jobs ▸ Remove Job forgets a job that is over, and only such a job.
 void TestController::onlyJobsThatAreOverAreRemoved()
 {
     Controller c;
@@ -513,7 +513,7 @@ void TestController::priorityOrder()
         QVERIFY2(a->inputsSeen.at(i).toInteger() >= 100, "the high-priority job must run first");
 }
 
-// Issue 26: the window's job keeps every worker busy with long tasks; an attached script's job (another owner,
+// The window's job keeps every worker busy with long tasks; an attached script's job (another owner,
 // the same priority) then gets each slot that frees, up to half the workers, instead of waiting for every task of
 // the older job. Before: jobs of one priority ran oldest first, so the script's tasks came after all 8.
 void TestController::ownersShareTheWorkers()

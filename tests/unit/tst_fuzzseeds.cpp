@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Issue 16: the fuzz seeds reach the code. Every seed decodes with the decoder of its type (a seed
+// The fuzz seeds reach the code. Every seed decodes with the decoder of its type (a seed
 // rejected at its first field would only fuzz that check), and every message type has a seed.
 #include "fuzzseeds.h"
 #include "testsupport.h"

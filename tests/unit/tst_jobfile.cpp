@@ -264,7 +264,7 @@ void TestJobFile::exactIntegersAndUnicode()
     QVERIFY2(error.contains(QStringLiteral("not valid UTF-8")), qPrintable(error));
 }
 
-// Issue 26: a key named twice, at any level, is refused with its line and the first one's, never "the last
+// A key named twice, at any level, is refused with its line and the first one's, never "the last
 // one wins" (QJsonDocument's rule, under which the second "plugin" below ran instead of the first).
 void TestJobFile::duplicateKeys_data()
 {
@@ -339,7 +339,7 @@ void TestJobFile::sameKeyInDifferentObjects()
     QCOMPARE(spec->parameters.toMap().value(QStringLiteral("plugin")).toString(), QStringLiteral("x"));
 }
 
-// Issue 26: JSON has no NaN or infinity; a job file that holds one (as Python's json.dump writes them) is
+// JSON has no NaN or infinity; a job file that holds one (as Python's json.dump writes them) is
 // refused naming the token and its place, never read as null or as text.
 void TestJobFile::nanAndInfinityRefused_data()
 {

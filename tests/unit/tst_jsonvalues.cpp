@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The JSON helpers every result and job file goes through (core/util): values are written exactly or not at all
-// (issue 26: NaN and infinities had become null), and a key named twice is refused where that is asked for.
+// (NaN and infinities had once become null), and a key named twice is refused where that is asked for.
 #include "util/jsontocbor.h"
 #include "util/jsonwriter.h"
 

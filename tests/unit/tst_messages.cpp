@@ -335,7 +335,7 @@ private slots:
         QVERIFY2(error.contains(reasonPart), qPrintable(error));
     }
 
-    // Protocol 1.3 (issue 27): an agent's hello lists its cached plugins, so a controller skips plugin-query.
+    // Protocol 1.3: an agent's hello lists its cached plugins, so a controller skips plugin-query.
     void helloListsCachedPlugins()
     {
         Hello h = sampleHello();

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Issue 16: the one secret lookup every program uses, in its documented order: --secret-file, --secret,
+// The one secret lookup every program uses, in its documented order: --secret-file, --secret,
 // the app's stored secret, TASKFLEET_SECRET, then (the agent) a secret generated in its state directory.
 #include "net/secretstore.h"
 #include "agentprocess.h" // test::writeSecretFile

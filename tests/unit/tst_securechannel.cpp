@@ -259,7 +259,7 @@ void TestSecureChannel::largeFrameIntact()
 
 // Frames of 300 KB sent back to back queue up in several outgoing buffers while the first write is pending,
 // with a 70 MB one among them that goes out in slices: buffers behind the front are joined into one write.
-// Every frame arrives intact and in order (issue 28; joining them once corrupted the heap).
+// Every frame arrives intact and in order (joining them once corrupted the heap).
 void TestSecureChannel::manyMidSizedFramesQueuedIntact()
 {
     auto server = startServer(serverOptions());

@@ -214,7 +214,7 @@ void TestStatistics::taskLog()
 // rate() counts the tasks of the seconds in the window, the current one so far included, over the time those
 // seconds span: (window - 1) whole seconds plus the part of this one that has passed, or less while the run
 // is younger than that.
-// Issue 15: the per-task log goes to disk as it happens. Enough tasks to span many 64 KiB blocks, read
+// The per-task log goes to disk as it happens. Enough tasks to span many 64 KiB blocks, read
 // back while more are appended, every field and sequence number as written.
 void TestStatistics::taskLogOfManyTasksComesBackFromDiskInOrder()
 {
