@@ -64,10 +64,18 @@ int LocalNode::credit() const
 
 bool LocalNode::canRun(const exec::PluginInfo &plugin, QString *why) const
 {
+    // Asked at every dispatch (each task of a one-task round trip): a stat() a second per plugin is enough
+    // to notice a plugin removed while jobs run.
+    const qint64 now = m_age.elapsed();
+    const auto seen = m_pluginSeenMs.constFind(plugin.path);
+    if (seen != m_pluginSeenMs.constEnd() && now - seen.value() < 1000)
+        return true;
     if (!QFileInfo::exists(plugin.path)) {
+        m_pluginSeenMs.remove(plugin.path);
         *why = QStringLiteral("plugin file %1 is gone").arg(plugin.path);
         return false;
     }
+    m_pluginSeenMs.insert(plugin.path, now);
     return true;
 }
 

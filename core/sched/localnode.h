@@ -6,6 +6,7 @@
 #include "node.h"
 
 #include <QtCore/QElapsedTimer>
+#include <QtCore/QHash>
 
 namespace taskfleet::sched {
 
@@ -42,6 +43,8 @@ private:
     QElapsedTimer m_age;
     mutable util::HostInfo m_host;
     mutable qint64 m_hostReadMs = -1;
+    /** Plugin files seen to exist, and when (m_age): looked at again after a second, not per dispatch. */
+    mutable QHash<QString, qint64> m_pluginSeenMs;
     QString m_name; // asked for once per finished task: computed once
 };
 
