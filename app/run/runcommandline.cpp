@@ -58,6 +58,12 @@ struct RunOptionSet {
     const QCommandLineOption noSpeculation {
         QStringLiteral("no-speculation"),
         QStringLiteral("Never run duplicate copies of slow tasks at the end of a job.")};
+    const QCommandLineOption maxValue {
+        QStringLiteral("max-value"),
+        QStringLiteral("The largest task input, in MiB (default: an eighth of this machine's memory, at most 256); "
+                       "a bigger one fails alone, at once, naming its size. The Python client refuses bigger "
+                       "arguments at submit."),
+        QStringLiteral("MIB")};
     const QCommandLineOption node = nodeOption();
     const QCommandLineOption secretFile = secretFileOption();
     const QCommandLineOption secret {QStringLiteral("secret"),
@@ -100,10 +106,10 @@ struct RunOptionSet {
 
     void addTo(QCommandLineParser *parser) const
     {
-        parser->addOptions({journal,  noJournal,    resume,        session,    results, stats,
-                            workers,  pluginPath,   progress,      keepOrder,  restart, noSpeculation,
-                            node,     listen,       listenWait,    secretFile, secret,  connectTimeout,
-                            discover, discoverWait, discoveryPort, broadcast});
+        parser->addOptions({journal,        noJournal,  resume,       session,       results,    stats,
+                            workers,        pluginPath, progress,     keepOrder,     restart,    noSpeculation,
+                            maxValue,       node,       listen,       listenWait,    secretFile, secret,
+                            connectTimeout, discover,   discoverWait, discoveryPort, broadcast});
     }
 };
 
@@ -170,6 +176,15 @@ bool readLocal(const QCommandLineParser &p, const RunOptionSet &o, RunCommandLin
     options.keepOrder = p.isSet(o.keepOrder);
     options.restartWorkers = p.isSet(o.restart);
     options.speculation = !p.isSet(o.noSpeculation);
+    if (p.isSet(o.maxValue)) {
+        bool ok = false;
+        const double mib = p.value(o.maxValue).toDouble(&ok);
+        if (!ok || !(mib >= 0.001) || mib > 256)
+            return fail(out, QStringLiteral("--max-value wants MiB from 0.001 to 256 (the protocol's largest value), "
+                                            "not \"%1\"")
+                                 .arg(p.value(o.maxValue)));
+        options.maxValueBytes = qint64(mib * 1024 * 1024);
+    }
     return true;
 }
 

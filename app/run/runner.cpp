@@ -59,6 +59,8 @@ bool Runner::start(int *exitCode)
     const int workers = m_options.localWorkers >= 0 ? m_options.localWorkers : QThread::idealThreadCount();
     m_controller = new sched::Controller(this);
     m_controller->setSpeculation(m_options.speculation);
+    if (m_options.maxValueBytes > 0)
+        m_controller->setMaxValueSize(m_options.maxValueBytes);
     exec::WorkerPoolOptions poolOptions;
     poolOptions.workers = workers;
     poolOptions.restartAfterEachTask = m_options.restartWorkers;

@@ -24,8 +24,9 @@ struct RunOptions {
     bool keepOrder = false;
     bool restartWorkers = false;
     bool speculation = true;
-    QStringList nodes; ///< host:port of agents
-    QString secret;    ///< the cluster secret, already loaded
+    qint64 maxValueBytes = 0; ///< --max-value in bytes; 0: the controller's default (an eighth of the memory)
+    QStringList nodes;        ///< host:port of agents
+    QString secret;           ///< the cluster secret, already loaded
     int connectTimeoutSeconds = 10;
     QString journalFile; ///< empty: a new file in sched::defaultJournalDir()
     bool noJournal = false;

@@ -76,6 +76,8 @@ bool Session::start(int *exitCode)
 
     m_controller = new sched::Controller(this);
     m_controller->setSpeculation(m_options.speculation);
+    if (m_options.maxValueBytes > 0)
+        m_controller->setMaxValueSize(m_options.maxValueBytes);
     exec::WorkerPoolOptions poolOptions;
     poolOptions.workers = m_options.localWorkers >= 0 ? m_options.localWorkers : QThread::idealThreadCount();
     poolOptions.restartAfterEachTask = m_options.restartWorkers;
@@ -119,6 +121,7 @@ bool Session::start(int *exitCode)
     hello.insert(QStringLiteral("version"), QStringLiteral(TASKFLEET_VERSION));
     hello.insert(QStringLiteral("pid"), QCoreApplication::applicationPid());
     hello.insert(QStringLiteral("workers"), poolOptions.workers);
+    hello.insert(QStringLiteral("max_value"), m_controller->maxValueSize()); // the client refuses bigger at submit
     if (m_listener) // the port agents may dial (the one picked, when --listen asked for 0)
         hello.insert(QStringLiteral("listen"), m_listener->port());
     m_client->sendHello(hello);

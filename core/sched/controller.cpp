@@ -2,7 +2,10 @@
 #include "controller.h"
 
 #include "protocol/frame.h"
+#include "util/hostinfo.h"
 #include "util/logging.h"
+
+#include <QtCore/QMetaMethod>
 
 #include <algorithm>
 
@@ -232,12 +235,13 @@ int Controller::submit(JobSpec spec)
         const QCborValue input = inputs.at(qsizetype(i), &refusal);
         const bool mayBeBig
             = input.isString() || input.isByteArray() || input.isArray() || input.isMap() || input.isTag();
-        const qint64 size = mayBeBig ? protocol::cborSizeIfOver(input, protocol::MaxValueSize) : 0;
-        if (size > protocol::MaxValueSize)
+        const qint64 size = mayBeBig ? protocol::cborSizeIfOver(input, m_maxValueSize) : 0;
+        if (size > m_maxValueSize)
             refused.append({int(i), QStringLiteral("input %1 is %2 MiB, more than the %3 MiB a task's input may be")
                                         .arg(i)
                                         .arg(double(size) / (1024 * 1024), 0, 'f', 1)
-                                        .arg(protocol::MaxValueSize / (1024 * 1024))});
+                                        .arg(double(m_maxValueSize) / (1024 * 1024), 0, 'f',
+                                             m_maxValueSize % (1024 * 1024) ? 1 : 0)});
         else if (!refusal.isEmpty())
             refused.append({int(i), refusal});
         else
@@ -248,11 +252,12 @@ int Controller::submit(JobSpec spec)
     m_jobs.emplace(raw->id, std::move(job));
     m_liveJobs.push_back(raw);
     emit jobSubmitted(raw->id);
-    emit eventLogged(QStringLiteral("job %1 \"%2\" queued: %3 tasks of plugin %4")
-                         .arg(raw->id)
-                         .arg(raw->spec.name)
-                         .arg(n)
-                         .arg(raw->spec.plugin.name));
+    if (isLogged()) // a script's one-task jobs come thousands a second: no text nobody reads
+        emit eventLogged(QStringLiteral("job %1 \"%2\" queued: %3 tasks of plugin %4")
+                             .arg(raw->id)
+                             .arg(raw->spec.name)
+                             .arg(n)
+                             .arg(raw->spec.plugin.name));
     if (!refused.isEmpty()) {
         // Recorded from the event loop, like every other result: the caller has the job id by then.
         const int id = raw->id;
@@ -276,6 +281,21 @@ int Controller::submit(JobSpec spec)
     checkFinished(raw);
     scheduleDispatch();
     return raw->id;
+}
+
+void Controller::setMaxValueSize(qint64 bytes)
+{
+    m_maxValueSize = std::clamp<qint64>(bytes, 1, protocol::MaxValueSize);
+}
+
+qint64 Controller::defaultMaxValueSize()
+{
+    static const qint64 value = [] {
+        const qint64 memory = util::readHostInfo().memTotal;
+        return memory > 0 ? std::clamp<qint64>(memory / 8, 1024 * 1024, protocol::MaxValueSize)
+                          : protocol::MaxValueSize;
+    }();
+    return value;
 }
 
 void Controller::pauseJob(int jobId)
@@ -854,14 +874,21 @@ void Controller::checkFinished(Job *job)
     job->state = JobState::Finished;
     job->finishedUs = m_stats.nowUs();
     dropLiveJob(job);
-    emit eventLogged(QStringLiteral("job %1 \"%2\" finished: %3 ok, %4 errors, %5 failed in %6 s")
-                         .arg(job->id)
-                         .arg(job->spec.name)
-                         .arg(job->done)
-                         .arg(job->errors)
-                         .arg(job->failed)
-                         .arg(double(job->finishedUs - job->submittedUs) / 1e6, 0, 'f', 3));
+    if (isLogged())
+        emit eventLogged(QStringLiteral("job %1 \"%2\" finished: %3 ok, %4 errors, %5 failed in %6 s")
+                             .arg(job->id)
+                             .arg(job->spec.name)
+                             .arg(job->done)
+                             .arg(job->errors)
+                             .arg(job->failed)
+                             .arg(double(job->finishedUs - job->submittedUs) / 1e6, 0, 'f', 3));
     emit jobFinished(job->id);
+}
+
+bool Controller::isLogged() const
+{
+    static const QMetaMethod signal = QMetaMethod::fromSignal(&Controller::eventLogged);
+    return isSignalConnected(signal);
 }
 
 void Controller::dropLiveJob(Job *job)

@@ -101,6 +101,15 @@ public:
     bool allJobsOver() const;
 
     void setSpeculation(bool on) { m_speculation = on; }
+    /**
+     * The largest task input this controller takes (bytes, at most protocol::MaxValueSize): a bigger one
+     * fails alone at submit, naming its size and this limit. Default: defaultMaxValueSize().
+     */
+    void setMaxValueSize(qint64 bytes);
+    qint64 maxValueSize() const { return m_maxValueSize; }
+    /** An eighth of this machine's memory, at most protocol::MaxValueSize (a value is held several times
+     *  on its way: encoded, in a pipe, decoded). */
+    static qint64 defaultMaxValueSize();
     /** Minimum age before a running task may get a duplicate (also at least 2x the job's mean). */
     void setSpeculationMinAgeMs(qint64 ms) { m_speculationMinAgeUs = ms * 1000; }
 
@@ -117,6 +126,8 @@ signals:
     void eventLogged(const QString &message);
 
 private:
+    /** Whether anyone listens to eventLogged (per-job lines are only formatted then). */
+    bool isLogged() const;
     struct Attempt {
         int jobId = 0;
         int index = 0;
@@ -160,6 +171,7 @@ private:
     int m_roundRobin = 0;
     bool m_dispatchScheduled = false;
     bool m_speculation = true;
+    qint64 m_maxValueSize = defaultMaxValueSize();
     qint64 m_speculationMinAgeUs = 500000;
     QTimer m_tick;
 };

@@ -141,6 +141,7 @@ void ScriptServer::onNewConnection()
         hello.insert(QStringLiteral("pid"), QCoreApplication::applicationPid());
         hello.insert(QStringLiteral("workers"), workers);
         hello.insert(QStringLiteral("attached"), true);
+        hello.insert(QStringLiteral("max_value"), m_controller->maxValueSize()); // the client refuses bigger at submit
         session->sendHello(hello);
         emit eventLogged(QStringLiteral("scripts: a script attached (%1 attached)").arg(m_sessions.size()));
     }

@@ -183,7 +183,7 @@ class Executor(concurrent.futures.Executor):
     def __init__(self, max_workers: Optional[int] = None, ppservers: Tuple[str, ...] = (),
                  secret: Optional[str] = None, attach: Any = None, restart: bool = False,
                  proto: int = pickle.HIGHEST_PROTOCOL, server: Optional[Server] = None,
-                 listen: Any = None, listen_wait: float = 600) -> None:
+                 listen: Any = None, listen_wait: float = 600, max_value: Optional[int] = None) -> None:
         """max_workers: local worker processes (None: one per CPU; 0: only agents). The other arguments
         are Server's (listen: agents dial this program, see taskfleet.slurm). server: share an existing
         Server (its engine and nodes) instead of starting one."""
@@ -192,7 +192,7 @@ class Executor(concurrent.futures.Executor):
         self._own = server is None
         self._server = server or Server("autodetect" if max_workers is None else max_workers, tuple(ppservers),
                                         secret=secret, restart=restart, proto=proto, attach=attach,
-                                        listen=listen, listen_wait=listen_wait)
+                                        listen=listen, listen_wait=listen_wait, max_value=max_value)
         self._proto = proto
         self._lock = threading.Lock()
         self._shutdown = False

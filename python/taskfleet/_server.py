@@ -27,6 +27,7 @@ _MAX_FRAME_PAYLOAD = 16 << 20  # split submits well below the engine's 64 MiB fr
 _REPLY_TIMEOUT = 30.0
 _READY_TIMEOUT = 5.0  # at most this long in Server() for the local workers to start
 _BIG_PART = 64 << 10  # values from this size on are written from where they are, not gathered
+_MAX_VALUE = 256 << 20  # the protocol's largest task value (protocol::MaxValueSize)
 # A submit that comes this long after the one before is not part of a burst: the submitting thread writes it
 # at once (no wake-up of the writer thread); in a burst the writer thread gathers submits into frames.
 _BURST_GAP = 50e-6
@@ -172,6 +173,10 @@ class Template:
                                       self.callbackargs, self.group, self.globals)
 
 
+def _mib(n):
+    return "%d" % (n >> 20) if n % (1 << 20) == 0 else "%.1f" % (n / (1 << 20))
+
+
 def _script_filename():
     main = sys.modules.get(MAIN)
     path = getattr(main, "__file__", None)
@@ -184,13 +189,16 @@ class Server:
     default_port = DEFAULT_PORT
 
     def __init__(self, ncpus="autodetect", ppservers=(), secret=None, restart=False, proto=2,
-                 socket_timeout=3600, attach=None, listen=None, listen_wait=600):
+                 socket_timeout=3600, attach=None, listen=None, listen_wait=600, max_value=None):
         """pp's arguments; beyond pp, attach=True (or a socket path, or TASKFLEET_ATTACH=1 in the
         environment) runs the jobs in the running desktop app instead, on its nodes, shown in its window.
 
         listen=PORT or "ADDR:PORT" lets agents dial this program (taskfleet-agent --connect HOST:PORT: agents
         behind NAT or a firewall, or started by Slurm, see taskfleet.slurm); port 0 picks one, read back from
-        listen_port. With ncpus=0, jobs wait up to listen_wait seconds for the first agent."""
+        listen_port. With ncpus=0, jobs wait up to listen_wait seconds for the first agent.
+
+        max_value: the largest pickled arguments of one task, in bytes (default: an eighth of this machine's
+        memory, at most 256 MiB); submit refuses bigger ones at once, with their size, and sends nothing."""
         if attach is None:
             attach = os.environ.get("TASKFLEET_ATTACH", "") not in ("", "0")
         if not isinstance(ppservers, tuple):
@@ -207,6 +215,13 @@ class Server:
         argv = ["--session", "-n", str(self._ncpus)]
         if restart:
             argv.append("-r")
+        # What the engine takes; its hello says the real value (the default depends on its memory).
+        self._max_value = _MAX_VALUE
+        if max_value is not None:
+            if isinstance(max_value, bool) or not isinstance(max_value, int) or not 0 < max_value <= _MAX_VALUE:
+                raise ValueError("max_value wants bytes from 1 to %d, not %r" % (_MAX_VALUE, max_value))
+            self._max_value = max_value
+            argv += ["--max-value", repr(max_value / (1 << 20))]
         self.listen_port = None
         if listen is not None:
             text = str(listen).strip()
@@ -286,6 +301,7 @@ class Server:
             self._engine = AttachedEngine(attach if isinstance(attach, str) else app_socket_path(), name)
             self._ncpus = int(self._engine.hello.get("workers", 0))
             self.engine_pid = self._engine.hello.get("pid")
+            self._max_value = min(self._max_value, int(self._engine.hello.get("max_value", _MAX_VALUE)))
             if ppservers:
                 sys.stderr.write("taskfleet: attached to the Taskfleet window: its nodes run the tasks, "
                                  "ppservers=%r is not used\n" % (ppservers,))
@@ -422,6 +438,10 @@ class Server:
         return code
 
     def _queue(self, code, blob, callback=None, callbackargs=(), group="default", hook=None):
+        if len(blob) > self._max_value:  # refused here, before a byte travels; nothing is queued
+            raise ValueError("taskfleet: the arguments of %s are %.1f MiB pickled, more than the %s MiB a task's "
+                             "value may be (Server(max_value=...), at most 256 MiB); nothing was sent"
+                             % (code.name, len(blob) / (1 << 20), _mib(self._max_value)))
         with self._lock:
             if self._fatal is not None and not self._engine.alive():
                 raise TaskfleetError(self._fatal)
@@ -486,6 +506,11 @@ class Server:
         else:
             while self._groups.get(group):
                 self._wait_step()
+
+    @property
+    def max_value(self):
+        """The largest pickled arguments of one task, in bytes: what the engine takes (its hello says)."""
+        return self._max_value
 
     def get_ncpus(self):
         """The number of local worker processes."""
@@ -804,6 +829,7 @@ class Server:
             self._fail_all(TaskfleetError("taskfleet: " + message.get("text", "the engine failed")))
         elif kind == "hello":
             self.engine_pid = message.get("pid")
+            self._max_value = int(message.get("max_value", self._max_value))
             self.listen_port = message.get("listen")
 
     def _on_results(self, rows):

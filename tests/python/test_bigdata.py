@@ -9,8 +9,12 @@ Run as a script (ctest does): the functions below are then the user's own (__mai
 """
 
 import hashlib
+import json
 import os
 import pickle
+import subprocess
+import tempfile
+import time
 import unittest
 
 import numpy as np
@@ -114,6 +118,72 @@ class BigDataTest(unittest.TestCase):
         handle = self.local.share(b"x" * 100)
         with self.assertRaises(pickle.PicklingError):
             self.local.submit(echo, ([handle],))
+
+
+def physical_memory():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no MemTotal in /proc/meminfo")
+
+
+class ValueLimitTest(unittest.TestCase):
+    """The per-value limit: a task's arguments bigger than it are refused at submit, naming their size and
+    the limit, before a byte travels; the other tasks are unaffected (issue 28 item 5)."""
+
+    def test_default_is_an_eighth_of_the_memory_at_most_256_mib(self):
+        server = pp.Server(0)
+        try:
+            server.get_active_nodes()  # the engine's hello has been read by the time its reply is
+            self.assertEqual(server.max_value, min(256 << 20, physical_memory() // 8))
+        finally:
+            server.destroy()
+
+    def test_bigger_arguments_are_refused_at_submit_and_nothing_is_lost(self):
+        server = pp.Server(1, max_value=1 << 20)
+        try:
+            self.assertEqual(server.max_value, 1 << 20)
+            small = server.submit(len, (b"s" * 1000,))
+            t0 = time.monotonic()
+            with self.assertRaises(ValueError) as caught:
+                server.submit(len, (b"x" * (3 << 20),))
+            self.assertLess(time.monotonic() - t0, 1.0)  # at once: nothing to send, nothing to wait for
+            self.assertIn("the arguments of len are 3.0 MiB pickled, more than the 1 MiB a task's value may be",
+                          str(caught.exception))
+            self.assertIn("nothing was sent", str(caught.exception))
+            after = server.submit(len, (b"a" * 2000,))
+            self.assertEqual((small(), after()), (1000, 2000))
+            server.wait()
+            self.assertEqual(sum(s.njobs for s in server.get_stats().values()), 2)  # the refused one never ran
+        finally:
+            server.destroy()
+
+    def test_executor_refuses_too(self):
+        with pp.Executor(1, max_value=1 << 20) as ex:
+            with self.assertRaises(ValueError):
+                ex.submit(len, b"x" * (2 << 20))
+            self.assertEqual(ex.submit(len, b"y" * 10).result(timeout=60), 10)
+
+    def test_job_file_input_over_max_value_fails_alone(self):
+        run = os.environ.get("TASKFLEET_RUN", "build/bin/taskfleet-run")
+        with tempfile.TemporaryDirectory() as d:
+            job = os.path.join(d, "big.json")
+            with open(job, "w") as f:
+                json.dump({"plugin": "echo", "inputs": ["small", "x" * (2 << 20), 7]}, f)
+            p = subprocess.run([run, "--no-journal", "-n", "1", "--max-value", "1", "-k", job],
+                               capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        rows = [json.loads(line) for line in p.stdout.splitlines()]
+        self.assertEqual([r["index"] for r in rows], [0, 1, 2])
+        self.assertEqual(rows[0]["output"], "small")
+        self.assertEqual(rows[1]["error"], "input 1 is 2.0 MiB, more than the 1 MiB a task's input may be")
+        self.assertEqual(rows[2]["output"], 7)
+
+    def test_limit_outside_the_protocol_is_refused(self):
+        for bad in (0, -1, (256 << 20) + 1, 1.5, True):
+            with self.assertRaises(ValueError, msg=repr(bad)):
+                pp.Server(0, max_value=bad)
 
 
 if __name__ == "__main__":

@@ -142,6 +142,10 @@ private slots:
                                      << QString::fromLatin1("--listen-wait wants seconds");
         QTest::newRow("broadcast") << args({"--broadcast", "lan", "j.json"})
                                    << QString::fromLatin1("--broadcast wants an IP address");
+        QTest::newRow("max value 0") << args({"--max-value", "0", "j.json"})
+                                     << QString::fromLatin1("--max-value wants MiB from 0.001 to 256");
+        QTest::newRow("max value over the protocol")
+            << args({"--max-value", "300", "j.json"}) << QString::fromLatin1("--max-value wants MiB");
         QTest::newRow("no job") << args({}) << QString::fromLatin1("no job file given");
         QTest::newRow("session and job") << args({"--session", "j.json"})
                                          << QString::fromLatin1("--session takes its jobs from stdin");
@@ -171,6 +175,18 @@ private slots:
         QVERIFY(!ok);
         QCOMPARE(cl.exitCode, 0);
         QVERIFY(cl.message.startsWith(QStringLiteral("taskfleet-run ")));
+    }
+
+    void maxValueIsInMiB()
+    {
+        bool ok = false;
+        RunCommandLine cl
+            = parse({QStringLiteral("--max-value"), QStringLiteral("1.5"), QStringLiteral("j.json")}, &ok);
+        QVERIFY2(ok, qPrintable(cl.message));
+        QCOMPARE(cl.options.maxValueBytes, qint64(1.5 * 1024 * 1024));
+        cl = parse({QStringLiteral("j.json")}, &ok);
+        QVERIFY2(ok, qPrintable(cl.message));
+        QCOMPARE(cl.options.maxValueBytes, qint64(0)); // the controller's default
     }
 
     void sessionNeedsNoJobFile()
