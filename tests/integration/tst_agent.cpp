@@ -770,8 +770,8 @@ void TestAgent::twoControllersShareAnAgentFairly()
     QVERIFY(timeB(&shared));
     qInfo("B's 20,000 tiny tasks: %lld ms alone, %lld ms beside A's 100 ms tasks", solo, shared);
     QVERIFY2(!longJob.finished, "A's job ended before B's: the test measured nothing");
-    // Before lanes B waited behind A (5.8 s here; 33 s in the run). Now B's own time, a little slower for
-    // sharing the workers, plus at most a few of A's 100 ms tasks (wall time, not scaled): against B's solo time.
+    // Before lanes B waited behind A's whole job (6 s of sleeps). Now B's own time, a little slower for sharing the
+    // workers, plus at most a few of A's 100 ms tasks (wall time, not scaled): against B's solo time.
     QVERIFY2(shared < 3 * solo + 1000, qPrintable(QStringLiteral("%1 ms beside A, %2 ms alone").arg(shared).arg(solo)));
     a.cancelJob(longJob.id);
     QVERIFY(QTest::qWaitFor([&] { return longJob.finished; }, 20000));
