@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """Reads a TASKFLEET_TIMELINE file of one taskfleet-run job (bench_distance_netsim.sh) and prints one table row:
 wall time, x work, each agent's start-up (controller start -> first task running there) in round trips, and how
-busy the workers were from the first second until the last task started; then the start-up timeline of the
+busy the workers were from the first second (or the last agent's first task, if later) until the last task
+started; then the start-up timeline of the
 slowest agent (ms after the controller's start).
 
 Lines: "EPOCH_US SIDE NODE EVENT [DETAIL...]" (core/net/eventtimeline.h). A task's start on an agent is its
@@ -67,7 +68,7 @@ def main():
         startup = '?'
     busy = '?'
     if intervals:
-        w0 = 1000.0
+        w0 = max([1000.0] + known)  # after the first second, and once every agent has started
         w1 = max(s for s, _ in intervals)
         if w1 > w0:
             covered = sum(max(0.0, min(e, w1) - max(s, w0)) for s, e in intervals)

@@ -43,8 +43,9 @@ struct RemoteNodeOptions {
  * Flow control: credit() = the agent's advertised capacity (status) + what the node finishes while a
  * result and the next task cross the link (its bandwidth-delay product, at least a small allowance) -
  * tasks in flight. The round trip is timed by heartbeat pings, one right after hello and then one every half second (RFC
- * 6298's smoothed estimate); the rate
- * is the agent's workers over the mean task runtime. Every submit() sends one run frame. A plugin the agent's hello listed as cached
+ * 6298's smoothed estimate; until the first pong the kernel's RTT of the handshakes stands in); the rate is the
+ * agent's workers over the mean task runtime (before the first result a task is taken to last one round trip).
+ * Once the kernel has retransmitted on the link, the delay covered is at least the round trip plus its RTO. Every submit() sends one run frame. A plugin the agent's hello listed as cached
  * runs at once; one its hello says it lacks is uploaded at once, the runs right behind it on the same stream
  * (no wait for plugin-stored); only for an agent that lists nothing (before protocol 1.3, or a cache of more
  * than MaxHelloPlugins) does a plugin-query go first and the batch wait for its answer. A plugin is uploaded at
