@@ -28,9 +28,6 @@ _REPLY_TIMEOUT = 30.0
 _READY_TIMEOUT = 5.0  # at most this long in Server() for the local workers to start
 _BIG_PART = 64 << 10  # values from this size on are written from where they are, not gathered
 _MAX_VALUE = 256 << 20  # the protocol's largest task value (protocol::MaxValueSize)
-# A submit that comes this long after the one before is not part of a burst: the submitting thread writes it
-# at once (no wake-up of the writer thread); in a burst the writer thread gathers submits into frames.
-_BURST_GAP = 50e-6
 # After a thread stopped reading the engine in _wait_step, the reader thread stays away this long: a
 # program that waits for one result after another reads every result itself, and the reader thread
 # would only wake with it for each one (and take the GIL from it).
@@ -282,7 +279,6 @@ class Server:
         self._write_lock = threading.Lock()
         self._jobs = {}
         self._pending = []
-        self._last_submit = 0.0
         self._waiters = 0          # threads reading the engine in _wait_step
         self._waiter_left = 0.0    # when the last of them stopped (time.monotonic())
         self._reader_cond = threading.Condition(self._lock)
@@ -454,15 +450,14 @@ class Server:
             groups[group] = groups.get(group, 0) + 1
             pending = self._pending
             pending.append((code, tid, blob))
-            now = time.perf_counter()
-            alone = now - self._last_submit >= _BURST_GAP
-            self._last_submit = now
-            direct = len(pending) == 1 and alone and len(blob) < _BIG_PART and not self._exiting
+            # The only task in flight (a round trip: submit, then wait for it): the submitting thread writes it
+            # at once, without waking the writer thread. Otherwise the writer thread gathers what comes into
+            # frames (each frame is one job in the engine: a map's chunks go out together).
+            direct = self._unfinished == 1 and len(blob) < _BIG_PART and not self._exiting
             if len(pending) == 1 and not direct:
                 self._writer_cond.notify()
         if direct:
-            # Not part of a burst: out now, from this thread (the writer thread would be one more wake-up
-            # on the way). If a write is under way, the writer thread takes this one with the next.
+            # If a write is under way, the writer thread takes this one with the next.
             if self._write_lock.acquire(blocking=False):
                 try:
                     with self._lock:
