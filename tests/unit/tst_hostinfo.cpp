@@ -7,7 +7,7 @@
 #include <QtCore/QSysInfo>
 #include <QtTest/QTest>
 
-#include <unistd.h>
+#include <sched.h>
 
 using namespace taskfleet;
 
@@ -83,7 +83,11 @@ private slots:
         QVERIFY(ok);
         QVERIFY2(qAbs(h.load - load) < 0.5,
                  qPrintable(QStringLiteral("load %1, /proc/loadavg %2").arg(h.load).arg(load)));
-        QCOMPARE(h.cores, int(sysconf(_SC_NPROCESSORS_ONLN)));
+        // The CPUs this process may run on (taskset, a container's cpuset), which is what its workers get.
+        cpu_set_t cpus;
+        CPU_ZERO(&cpus);
+        QCOMPARE(sched_getaffinity(0, sizeof(cpus), &cpus), 0);
+        QCOMPARE(h.cores, CPU_COUNT(&cpus));
         QVERIFY2(h.os.contains(QSysInfo::prettyProductName()), qPrintable(h.os));
         QVERIFY2(h.os.contains(QSysInfo::kernelVersion()), qPrintable(h.os));
         QCOMPARE(h.version, QStringLiteral(TASKFLEET_VERSION));
