@@ -9,6 +9,8 @@
 #include <QtCore/QSet>
 #include <QtCore/QUuid>
 
+#include <future>
+
 #include <algorithm>
 
 namespace taskfleet::gui {
@@ -19,6 +21,61 @@ QString lockPath(const QString &journal)
     return journal + QStringLiteral(".lock");
 }
 } // namespace
+
+AppJournal::AppJournal()
+    : m_context(std::make_unique<QObject>())
+{
+}
+
+AppJournal::~AppJournal()
+{
+    stopWriter();
+}
+
+void AppJournal::post(std::function<void(sched::JournalWriter &)> write)
+{
+    if (!isOpen() || m_failed)
+        return;
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_queue.push_back(std::move(write));
+    }
+    m_wake.notify_one();
+}
+
+void AppJournal::writerLoop()
+{
+    for (;;) {
+        std::function<void(sched::JournalWriter &)> write;
+        {
+            std::unique_lock<std::mutex> lock(m_mutex);
+            m_wake.wait(lock, [this] { return m_stopping || !m_queue.empty(); });
+            if (m_queue.empty())
+                return; // stopping, and everything asked for is written
+            write = std::move(m_queue.front());
+            m_queue.pop_front();
+        }
+        write(m_writer);
+        if (m_writer.hasFailed() && !m_writeFailed) {
+            m_writeError = m_writer.errorString();
+            m_writeFailed = true;
+            QMetaObject::invokeMethod(
+                m_context.get(), [this] { onWriteFailed(); }, Qt::QueuedConnection);
+        }
+    }
+}
+
+void AppJournal::stopWriter()
+{
+    if (!m_thread.joinable())
+        return;
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_stopping = true;
+    }
+    m_wake.notify_one();
+    m_thread.join();
+}
 
 bool AppJournal::open(const QString &dir, QString *error)
 {
@@ -45,14 +102,17 @@ bool AppJournal::open(const QString &dir, QString *error)
     }
     if (!m_writer.open(path, error))
         return false;
+    m_path = path;
     m_lock = std::move(lock);
+    m_thread = std::thread([this] { writerLoop(); });
     return true;
 }
 
 void AppJournal::close()
 {
-    // Nothing more is written, and the journal is free for the next start to resume.
+    // What was asked for is written; nothing more is, and the journal is free for the next start to resume.
     m_jobs.clear();
+    stopWriter();
     m_lock.reset();
 }
 
@@ -66,7 +126,7 @@ QVector<AppJournal::Leftover> AppJournal::findLeftovers(const QString &dir, QStr
     QSet<QString> seenKeys;
     for (const QFileInfo &file : files) {
         const QString path = file.absoluteFilePath();
-        if (path == QFileInfo(m_writer.path()).absoluteFilePath())
+        if (path == QFileInfo(m_path).absoluteFilePath())
             continue;
         auto lock = std::make_shared<QLockFile>(lockPath(path));
         lock->setStaleLockTime(0);
@@ -113,60 +173,63 @@ void AppJournal::addJob(int jobId, const sched::JobSpec &spec)
     if (!isOpen())
         return;
     const QString key = QUuid::createUuid().toString(QUuid::WithoutBraces);
-    m_writer.writeJob(key, spec);
+    post([key, spec](sched::JournalWriter &w) { w.writeJob(key, spec); });
     m_jobs.insert(jobId, Entry {key, {}});
-    checkWrites();
 }
 
 bool AppJournal::sync()
 {
-    const bool synced = isOpen() && m_writer.sync();
-    checkWrites();
-    return synced && !m_failed;
+    if (!isOpen() || m_failed)
+        return false;
+    // Waits for the writes before it: a leftover journal may only go once what was copied from it is on disk.
+    std::promise<bool> synced;
+    std::future<bool> result = synced.get_future();
+    post([&synced](sched::JournalWriter &w) { synced.set_value(w.sync()); });
+    return result.get() && !m_writeFailed;
 }
 
-void AppJournal::checkWrites()
+void AppJournal::onWriteFailed()
 {
-    if (m_failed || !isOpen() || !m_writer.hasFailed())
+    if (m_failed || !isOpen())
         return;
     m_failed = true;
     m_jobs.clear(); // nothing more is written
     // Incomplete from here on: a resume from it would run finished tasks again or miss that jobs ended. Set
     // aside under a name the next start does not look at (a rename needs no free space); removed if it cannot be.
-    const QString path = m_writer.path();
-    const QString aside = path + QStringLiteral(".failed");
+    const QString aside = m_path + QStringLiteral(".failed");
     QFile::remove(aside);
     QString what;
-    if (QFile::rename(path, aside))
+    if (QFile::rename(m_path, aside))
         what = QCoreApplication::translate("AppJournal", "It was set aside as %1 and will not be offered for a resume.")
                    .arg(aside);
-    else if (QFile::remove(path))
+    else if (QFile::remove(m_path))
         what = QCoreApplication::translate("AppJournal", "It was removed: it will not be offered for a resume.");
     else
-        what = QCoreApplication::translate("AppJournal", "It could be neither set aside nor removed: do not resume "
-                                                         "from it.");
+        what = QCoreApplication::translate("AppJournal",
+                                           "It could be neither set aside nor removed: do not resume from it.");
     if (m_onFailure)
         m_onFailure(QCoreApplication::translate("AppJournal",
                                                 "%1. This session's jobs are no longer journaled and cannot be "
                                                 "resumed if the app ends before they do. %2")
-                        .arg(m_writer.errorString(), what));
+                        .arg(m_writeError, what));
 }
 
 void AppJournal::carryEnded(const sched::JournaledJob &job)
 {
     if (!isOpen())
         return;
-    m_writer.writeJob(job.key, job.spec);
     QVector<sched::TaskRecord> results;
     results.reserve(job.results.size());
     for (const sched::TaskRecord &r : job.results)
         results.append(r);
     std::sort(results.begin(), results.end(),
               [](const sched::TaskRecord &a, const sched::TaskRecord &b) { return a.index < b.index; });
-    if (!results.isEmpty())
-        m_writer.writeResults(job.key, results);
-    m_writer.writeEnd(job.key);
-    checkWrites();
+    post([key = job.key, spec = job.spec, results](sched::JournalWriter &w) {
+        w.writeJob(key, spec);
+        if (!results.isEmpty())
+            w.writeResults(key, results);
+        w.writeEnd(key);
+    });
 }
 
 void AppJournal::recordResumed(const QString &key, const sched::JobSpec &spec,
@@ -174,10 +237,11 @@ void AppJournal::recordResumed(const QString &key, const sched::JobSpec &spec,
 {
     if (!isOpen())
         return;
-    m_writer.writeJob(key, spec);
-    if (!earlier.isEmpty())
-        m_writer.writeResults(key, earlier);
-    checkWrites();
+    post([key, spec, earlier](sched::JournalWriter &w) {
+        w.writeJob(key, spec);
+        if (!earlier.isEmpty())
+            w.writeResults(key, earlier);
+    });
 }
 
 void AppJournal::trackResumed(int jobId, const QString &key, const QVector<int> &originalIndex)
@@ -192,8 +256,7 @@ void AppJournal::addResults(int jobId, const QVector<sched::TaskRecord> &records
     if (it == m_jobs.constEnd())
         return;
     if (it->originalIndex.isEmpty()) {
-        m_writer.writeResults(it->key, records);
-        checkWrites();
+        post([key = it->key, records](sched::JournalWriter &w) { w.writeResults(key, records); });
         return;
     }
     QVector<sched::TaskRecord> translated = records;
@@ -205,8 +268,7 @@ void AppJournal::addResults(int jobId, const QVector<sched::TaskRecord> &records
         }
         r.index = it->originalIndex.at(r.index);
     }
-    m_writer.writeResults(it->key, translated);
-    checkWrites();
+    post([key = it->key, translated](sched::JournalWriter &w) { w.writeResults(key, translated); });
 }
 
 void AppJournal::endJob(int jobId)
@@ -214,9 +276,8 @@ void AppJournal::endJob(int jobId)
     const auto it = m_jobs.constFind(jobId);
     if (it == m_jobs.constEnd())
         return;
-    m_writer.writeEnd(it->key);
+    post([key = it->key](sched::JournalWriter &w) { w.writeEnd(key); });
     m_jobs.erase(it);
-    checkWrites();
 }
 
 } // namespace taskfleet::gui

@@ -7,6 +7,12 @@
 
 #include <QtCore/QLockFile>
 
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
 #include <functional>
 #include <memory>
 
@@ -17,6 +23,9 @@ namespace taskfleet::gui {
  * sched::JournalWriter), with a QLockFile beside it while the app lives. A journal whose lock is free
  * belongs to a session that ended (quit or crash): findLeftovers() reads those and returns the
  * jobs they did not finish; the window offers to resume them, and then removes the old files.
+ *
+ * Writes happen on a thread of the journal's own, in the order they were asked for: a 50 MB result is
+ * written (and checksummed) there, not on the window's thread (it stalled the window for 170 ms).
  *
  * The window's jobs are journaled under a key of their own; a resumed job keeps its key and full spec,
  * its earlier results are written again, and its new results are written under the task indices of the
@@ -33,16 +42,17 @@ public:
         std::shared_ptr<QLockFile> lock;
     };
 
-    AppJournal() = default;
+    AppJournal();
+    ~AppJournal();
     AppJournal(const AppJournal &) = delete;
     AppJournal &operator=(const AppJournal &) = delete;
 
     /** Starts a new journal file in \a dir (made if missing), locked for this session. */
     [[nodiscard]] bool open(const QString &dir, QString *error);
     bool isOpen() const { return m_lock != nullptr; }
-    QString path() const { return m_writer.path(); }
+    QString path() const { return m_path; }
     /**
-     * Stops writing and frees the journal for the next start (the app is closing: the controller's last
+     * Writes what was asked for so far, stops writing and frees the journal for the next start (the app is closing: the controller's last
      * words must not end jobs in the journal).
      */
     void close();
@@ -64,7 +74,10 @@ public:
      * already had. Done before the job is queued, so that the old journal can go at once.
      */
     void recordResumed(const QString &key, const sched::JobSpec &spec, const QVector<sched::TaskRecord> &earlier);
-    /** Syncs this journal to disk; true when everything written so far is there (then an old file may go). */
+    /**
+     * Waits for the writes asked for so far and syncs the journal to disk; true when everything is there
+     * (then an old file may go).
+     */
     [[nodiscard]] bool sync();
     /** Writes an ended job of a leftover journal into this one (its history, before that file goes). */
     void carryEnded(const sched::JournaledJob &job);
@@ -80,20 +93,34 @@ public:
      */
     void setFailureHandler(std::function<void(const QString &message)> handler) { m_onFailure = std::move(handler); }
     /** True once a write failed: this session's jobs cannot be resumed from the journal. */
-    bool hasFailed() const { return m_failed; }
+    bool hasFailed() const { return m_failed || m_writeFailed; }
 
 private:
-    /** After each write: on the first failure, sets the journal aside and tells the handler. */
-    void checkWrites();
+    /** Queues \a write for the writer thread (in order); nothing when the journal is not open. */
+    void post(std::function<void(sched::JournalWriter &)> write);
+    void writerLoop();
+    /** Stops the writer thread once it has written everything queued. */
+    void stopWriter();
+    /** On the window's thread, after a write failed: sets the journal aside and tells the handler (once). */
+    void onWriteFailed();
     struct Entry {
         QString key;
         QVector<int> originalIndex;
     };
-    sched::JournalWriter m_writer;
+    sched::JournalWriter m_writer; ///< used on the writer thread only, once open
+    QString m_path;
     std::unique_ptr<QLockFile> m_lock;
     QHash<int, Entry> m_jobs;
     std::function<void(const QString &)> m_onFailure;
-    bool m_failed = false;
+    bool m_failed = false;                   ///< told (window's thread)
+    std::atomic<bool> m_writeFailed {false}; ///< a write failed (writer thread)
+    QString m_writeError;                    ///< its message, set before m_writeFailed
+    std::unique_ptr<QObject> m_context;      ///< the window's thread, for the failure's message
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    std::deque<std::function<void(sched::JournalWriter &)>> m_queue;
+    bool m_stopping = false;
+    std::thread m_thread;
 };
 
 } // namespace taskfleet::gui

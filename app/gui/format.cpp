@@ -6,6 +6,8 @@
 
 #include <QtCore/QCborArray>
 #include <QtCore/QCborMap>
+#include <QtCore/QCborStreamWriter>
+#include <QtCore/QIODevice>
 #include <QtCore/QSaveFile>
 
 namespace taskfleet::gui {
@@ -25,17 +27,93 @@ bool commitSaveFile(QSaveFile &file, QString *error)
 }
 
 namespace {
+/**
+ * Keeps the first bytes written to it and counts the rest: a QCborValue's string or byte string is written
+ * in one piece, so its size and first bytes cost a copy of those bytes only (QCborValue::toString() would
+ * convert a 50 MB text whole, at every paint of its cell).
+ */
+class PrefixDevice : public QIODevice
+{
+public:
+    explicit PrefixDevice(qsizetype keep)
+        : m_keep(keep)
+    {
+        open(QIODevice::WriteOnly | QIODevice::Unbuffered);
+    }
+    QByteArray prefix;
+    qint64 total = 0;
+
+protected:
+    qint64 readData(char *, qint64) override { return -1; }
+    qint64 writeData(const char *data, qint64 size) override
+    {
+        if (prefix.size() < m_keep)
+            prefix.append(data, qsizetype(std::min<qint64>(size, m_keep - prefix.size())));
+        total += size;
+        return size;
+    }
+
+private:
+    qsizetype m_keep;
+};
+
+/** The size of a text or byte string value and its first \a keep bytes (UTF-8 for a text). */
+QByteArray stringPrefix(const QCborValue &value, qsizetype keep, qint64 *size)
+{
+    PrefixDevice device(keep + 9); // the CBOR head: at most 9 bytes
+    QCborStreamWriter writer(&device);
+    value.toCbor(writer);
+    // The head: the additional info of the first byte says how many length bytes follow.
+    const QByteArray &p = device.prefix;
+    const int info = p.isEmpty() ? 0 : quint8(p.at(0)) & 0x1f;
+    const int head = 1 + (info == 24 ? 1 : info == 25 ? 2 : info == 26 ? 4 : info == 27 ? 8 : 0);
+    *size = device.total - head;
+    return p.mid(head, keep);
+}
+
+/** "1.5 kB", "47.7 MB": a value's size for people. */
+QString bytesText(qint64 bytes)
+{
+    if (bytes < 1000)
+        return QStringLiteral("%1 bytes").arg(bytes);
+    if (bytes < 1000 * 1000)
+        return QStringLiteral("%1 kB").arg(double(bytes) / 1e3, 0, 'f', 1);
+    if (bytes < 1000LL * 1000 * 1000)
+        return QStringLiteral("%1 MB").arg(double(bytes) / 1e6, 0, 'f', 1);
+    return QStringLiteral("%1 GB").arg(double(bytes) / 1e9, 0, 'f', 2);
+}
+
 void append(const QCborValue &value, QString *out, int maxChars, int depth)
 {
     if (out->size() > maxChars)
         return;
     switch (value.type()) {
-    case QCborValue::ByteArray:
-        *out += QStringLiteral("<%1 bytes>").arg(value.toByteArray().size());
+    case QCborValue::ByteArray: {
+        qint64 size = 0;
+        const QByteArray first = stringPrefix(value, 16, &size);
+        *out += QStringLiteral("<%1 bytes").arg(size);
+        if (size > 0)
+            *out += QStringLiteral(": ") + QString::fromLatin1(first.toHex(' '))
+                    + (size > 16 ? QStringLiteral(" …") : QString());
+        *out += QLatin1Char('>');
         break;
+    }
     case QCborValue::String: {
-        const QString s = value.toString();
+        // At most the bytes that can be shown (4 per character at worst), cut at a character's boundary.
+        qint64 size = 0;
+        const qsizetype keep = qsizetype(maxChars - out->size() + 1) * 4;
+        QByteArray first = stringPrefix(value, keep, &size);
+        const bool cut = size > first.size();
+        while (cut && !first.isEmpty() && (quint8(first.back()) & 0xc0) == 0x80)
+            first.chop(1); // a continuation byte: the character it belongs to may be incomplete
+        if (cut && !first.isEmpty() && quint8(first.back()) >= 0xc0)
+            first.chop(1);
+        const QString s = QString::fromUtf8(first);
+        if (cut && size >= BigValueBytes)
+            *out += QStringLiteral("<%1 text> ").arg(bytesText(size)); // a big value: its size before its start
         *out += depth == 0 ? s : QLatin1Char('"') + s + QLatin1Char('"');
+        if (cut)
+            *out += QChar(0x2026);
         break;
     }
     case QCborValue::Array: {

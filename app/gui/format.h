@@ -17,7 +17,13 @@ namespace taskfleet::gui {
  */
 bool commitSaveFile(QSaveFile &file, QString *error);
 
-/** A one-line summary of a CBOR value: byte strings as "<N bytes>", long texts cut at \a maxChars. */
+/** From this size on, a text is shown with its size before its first characters. */
+constexpr qint64 BigValueBytes = 64 * 1024;
+/**
+ * A one-line summary of a CBOR value: byte strings as "<N bytes: first bytes in hex …>", long texts cut at
+ * \a maxChars, a text of BigValueBytes or more as "<47.7 MB text> its start…". Its cost does not grow with
+ * the value's size (a 50 MB result is never converted whole).
+ */
 QString summarizeValue(const QCborValue &value, int maxChars = 200);
 /** "1:05", "2:03:04", or "–" for a negative (unknown) duration. */
 QString formatDuration(double seconds);

@@ -2435,6 +2435,54 @@ private slots:
     }
 
     /**
+     * Issue 28 item 4: a 50 MB result from a real worker shows as its size and a preview, never whole, and
+     * its arrival (records, journal, Results view) never stalls the window's event loop for 100 ms or more.
+     */
+    void bigResultDoesNotStallTheWindow()
+    {
+        if (!QFile::exists(test::pluginPath(QStringLiteral("python"))))
+            QSKIP("the python plugin is not built");
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        constexpr qint64 Size = 50 * 1000 * 1000;
+        QVERIFY(!writeFile(dir, QStringLiteral("big.py"), "def big(n):\n    return 'x' * n\n").isEmpty());
+        const QString job = writeFile(
+            dir, QStringLiteral("big.json"),
+            QStringLiteral(
+                R"({"name": "big", "plugin": "python", "script": "big.py", "function": "big", "inputs": [%1]})")
+                .arg(Size)
+                .toUtf8());
+        auto w = makeJournaledWindow(1, dir.filePath(QStringLiteral("journal")), gui::MainWindowOptions::Resume::Never);
+        QVERIFY(!w->journalPath().isEmpty()); // the result is journaled too, as in the app
+        QVERIFY(w->openFiles({job}) == 1);
+        QElapsedTimer clock;
+        clock.start();
+        qint64 last = 0, longest = 0;
+        QTimer heartbeat;
+        heartbeat.setInterval(5);
+        connect(&heartbeat, &QTimer::timeout, &heartbeat, [&] {
+            const qint64 now = clock.elapsed();
+            longest = std::max(longest, now - last);
+            last = now;
+        });
+        heartbeat.start();
+        QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) && jobFinished(w.get(), 0), JobTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(w->resultsModel()->rowCount(), 1, 10000);
+        QTest::qWait(300); // the Results view paints its cell, the tooltip's text is made
+        const QModelIndex output = w->resultsModel()->index(0, gui::ResultsModel::Output);
+        const QString shown = output.data().toString();
+        const QString tip = output.data(Qt::ToolTipRole).toString();
+        QTest::qWait(50);
+        heartbeat.stop();
+        QCOMPARE(onlyJob(w.get())->done, 1);
+        QVERIFY2(shown.startsWith(QStringLiteral("<50.0 MB text> xxxx")) && shown.size() < 300,
+                 qPrintable(shown.left(300)));
+        QVERIFY2(tip.startsWith(QStringLiteral("<50.0 MB text> xxxx")) && tip.size() < 2100, qPrintable(tip.left(300)));
+        qInfo("longest event loop stall while a 50 MB result arrived: %lld ms", longest);
+        QVERIFY2(longest < 100, qPrintable(QStringLiteral("the event loop stalled %1 ms").arg(longest)));
+    }
+
+    /**
      * Issue 26: the inputs form reads JSON as job files are read: a key named twice is refused, naming the key
      * and the line; big integers stay exact.
      */
