@@ -90,6 +90,7 @@ private slots:
     void firstCreditCoversTheRoundTrip();
     void freshAgentRunsRightBehindTheUpload();
     void cachedPluginRunsWithoutAQuery();
+    void agentTimelineRecordsTheStartUp();
 
 private:
     sched::JobSpec sleepJob(int tasks, int ms) const;
@@ -314,6 +315,49 @@ void TestDistance::cachedPluginRunsWithoutAQuery()
     qInfo("cached plugin, 100 ms RTT: first result %.0f ms after submit", ms);
     // A plugin-query first would add a whole round trip (at least 210 ms).
     QVERIFY2(ms < 1.7 * RoundTripMs + ShortTaskMs, qPrintable(QString::number(ms)));
+}
+
+// TASKFLEET_TIMELINE (bench_distance_netsim.sh reads it): the agent writes one line per event, with the
+// name the controller knows it by, and each task's runtime, so a task's start is its end minus its runtime.
+void TestDistance::agentTimelineRecordsTheStartUp()
+{
+    const QString path = m_dir.filePath(QStringLiteral("timeline"));
+    qputenv("TASKFLEET_TIMELINE", QFile::encodeName(path));
+    test::AgentProcess agent;
+    const bool started = agent.start(m_dir.filePath(QStringLiteral("timeline-state")), m_secretFile,
+                                     {QStringLiteral("-w"), QString::number(WorkersPerAgent)});
+    qunsetenv("TASKFLEET_TIMELINE");
+    QVERIFY2(started, qPrintable(agent.error()));
+    {
+        sched::Controller c;
+        exec::WorkerPoolOptions none;
+        none.workers = 0;
+        c.addNode(new sched::LocalNode(none));
+        sched::RemoteNode *node = addNode(c, agent.port());
+        QTRY_VERIFY_WITH_TIMEOUT(node->state() == sched::NodeState::Online, 30000);
+        QVERIFY(run(c, sleepJob(3, ShortTaskMs), 30000).finished);
+    }
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QString name = QStringLiteral("127.0.0.1:%1").arg(agent.port());
+    QHash<QByteArray, int> events;
+    int runtimesAtLeastTheTask = 0;
+    for (const QByteArray &line : file.readAll().split('\n')) {
+        if (line.isEmpty())
+            continue;
+        const QList<QByteArray> f = line.split(' ');
+        QVERIFY2(f.size() >= 4, line.constData());
+        QVERIFY2(f[0].toLongLong() > 1700000000LL * 1000000, line.constData()); // microseconds since 1970
+        QCOMPARE(f[1], QByteArray("agent"));
+        QCOMPARE(QString::fromUtf8(f[2]), name);
+        ++events[f[3]];
+        if (f[3] == "task-done" && f.size() > 4 && f[4].toLongLong() >= ShortTaskMs * 1000)
+            ++runtimesAtLeastTheTask;
+    }
+    for (const char *e : {"tls-ready", "hello", "upload-received", "plugin-stored", "run", "results"})
+        QVERIFY2(events.value(e) >= 1, e);
+    QCOMPARE(events.value("task-done"), 3);
+    QCOMPARE(runtimesAtLeastTheTask, 3);
 }
 
 QTEST_GUILESS_MAIN(TestDistance)
