@@ -34,6 +34,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <sys/prctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -58,6 +59,8 @@ constexpr int FlushEveryCount = 256;
 constexpr qsizetype FlushEveryBytes = 256 * 1024;
 constexpr auto FlushEveryTime = std::chrono::milliseconds(2);
 constexpr auto ProgressInterval = std::chrono::milliseconds(250);
+/** How long a plugin runs before the reader thread reads for it (the latency of a cancel, at worst). */
+constexpr long LendDelayNs = 2 * 1000 * 1000;
 
 void writeAll(const struct iovec *iov, int count)
 {
@@ -280,8 +283,10 @@ public:
     {
         installCrashHandlers();
         m_kickFd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (m_kickFd < 0)
-            m_duty = ReadDuty::Thread; // no way to take reading back: the reader thread reads for good
+        m_lendTimer = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        m_handOver = m_kickFd >= 0 && m_lendTimer >= 0;
+        if (!m_handOver)
+            m_duty = ReadDuty::Thread; // no way to hand reading over: the reader thread reads for good
         std::thread(&Worker::readLoop, this).detach();
         std::thread(&Worker::watchdogLoop, this).detach();
         preload();
@@ -344,7 +349,8 @@ private:
     // One thread at a time reads stdin: the one that has the duty. While the main thread waits for work it
     // reads itself, so a task that arrives runs without a wake-up of another thread on the way (on a round
     // trip of one tiny task that hop is a good part of the worker's time). While it runs a plugin the reader
-    // thread reads instead, so that a cancel reaches the running task and new work is queued.
+    // thread reads instead, so that a cancel reaches the running task and new work is queued; but only once
+    // the plugin has run for LendDelay (a timer): a tiny task costs the reader thread no wake-up at all.
 
     /** Reads what stdin has (blocking until something comes) and handles every whole frame. */
     void readAvailable()
@@ -380,10 +386,15 @@ private:
     void readLoop()
     {
         for (;;) {
+            bool mine = false;
             {
-                std::unique_lock<std::mutex> lock(m_queueMutex);
-                m_readerWake.wait(lock, [this] { return m_duty == ReadDuty::Thread; });
-                m_readerPolling = true;
+                std::lock_guard<std::mutex> lock(m_queueMutex);
+                mine = m_duty == ReadDuty::Thread;
+                m_readerPolling = mine;
+            }
+            if (!mine) {
+                waitForLendTimer();
+                continue;
             }
             struct pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {m_kickFd, POLLIN, 0}};
             const int ready = ::poll(fds, m_kickFd >= 0 ? 2 : 1, -1);
@@ -405,14 +416,31 @@ private:
         }
     }
 
-    /** Main thread, before it runs a plugin: the reader thread reads meanwhile. */
+    /** Reader thread: sleeps until the lend timer expires (a plugin has run for LendDelay, or an old
+     *  setting ran out: readLoop() then finds the duty is not its own and sleeps again). */
+    void waitForLendTimer()
+    {
+        struct pollfd fd = {m_lendTimer, POLLIN, 0};
+        if (::poll(&fd, 1, -1) > 0) {
+            quint64 expirations;
+            [[maybe_unused]] const ssize_t n = ::read(m_lendTimer, &expirations, sizeof(expirations));
+        }
+    }
+
+    /** Main thread, before it runs a plugin: the reader thread reads meanwhile, once the plugin has run for
+     *  LendDelay. Tasks that follow each other within it re-arm the timer, so it never fires for them. */
     void lendReading()
     {
-        std::lock_guard<std::mutex> lock(m_queueMutex);
-        if (m_duty == ReadDuty::Main) {
+        {
+            std::lock_guard<std::mutex> lock(m_queueMutex);
+            if (m_duty != ReadDuty::Main)
+                return;
             m_duty = ReadDuty::Thread;
-            m_readerWake.notify_one();
         }
+        struct itimerspec once {
+        };
+        once.it_value.tv_nsec = LendDelayNs;
+        ::timerfd_settime(m_lendTimer, 0, &once, nullptr);
     }
 
     void handleMessage(const QCborMap &message)
@@ -483,11 +511,11 @@ private:
                 lock.lock();
                 continue;
             }
-            if (!m_readerPolling && m_kickFd >= 0) { // lent, but the reader thread has not started: take it back
+            if (!m_readerPolling && m_handOver) { // lent, but the reader thread has not started: take it back
                 m_duty = ReadDuty::Main;
                 continue;
             }
-            if (!m_reclaim && m_kickFd >= 0) { // take reading back from the reader thread
+            if (!m_reclaim && m_handOver) { // take reading back from the reader thread
                 m_reclaim = true;
                 const quint64 one = 1;
                 [[maybe_unused]] const ssize_t n = ::write(m_kickFd, &one, sizeof(one));
@@ -678,12 +706,13 @@ private:
 
     std::mutex m_queueMutex;                // guards the queue, the cancelled set and who reads stdin
     std::condition_variable m_queueChanged; // the main thread waits here for work
-    std::condition_variable m_readerWake;   // the reader thread waits here for the duty to read
     enum class ReadDuty { Main, Thread };
     ReadDuty m_duty = ReadDuty::Main;
     bool m_reclaim = false;       // the main thread asked for the duty back (m_kickFd woke the reader)
     bool m_readerPolling = false; // the reader thread is between its wait and giving the duty back
     int m_kickFd = -1;
+    int m_lendTimer = -1;             // timerfd: the reader thread takes the duty when it expires
+    bool m_handOver = false;          // both exist: the duty moves between the threads
     protocol::FrameDecoder m_decoder; // used only by the thread that has the duty
     std::deque<QueuedTask> m_queue;
     QSet<quint64> m_cancelled;
