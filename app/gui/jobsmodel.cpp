@@ -49,8 +49,15 @@ QString JobsModel::stateText(const sched::JobSnapshot &j)
 {
     const qint64 bad = j.errors + j.failed;
     switch (outcome(j)) {
-    case FinishedWithFailures:
-        return bad == j.total ? tr("failed (all %1)").arg(bad) : tr("finished, %1 failed").arg(bad);
+    case FinishedWithFailures: {
+        // The Tasks view's words: an "error" is a task whose plugin said so, "failed" one that crashed or timed out.
+        QStringList parts;
+        if (j.errors > 0)
+            parts << countOf(j.errors, tr("error"), tr("errors"));
+        if (j.failed > 0)
+            parts << tr("%1 failed").arg(j.failed);
+        return (bad == j.total ? tr("no results: %1") : tr("finished: %1")).arg(parts.join(QStringLiteral(", ")));
+    }
     case WasCancelled:
         return tr("cancelled (%1 not run)").arg(j.cancelled);
     default:

@@ -144,8 +144,9 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget *parent)
         }
     });
     m_host->start();
-    log(tr("Taskfleet started; local node with %1 workers")
-            .arg(hostOptions.localWorkers >= 0 ? hostOptions.localWorkers : QThread::idealThreadCount()));
+    log(tr("Taskfleet started; local node with %1")
+            .arg(countOf(hostOptions.localWorkers >= 0 ? hostOptions.localWorkers : QThread::idealThreadCount(),
+                         tr("worker"), tr("workers"))));
     for (const QString &address : std::as_const(m_options.nodes)) {
         QString host, why;
         quint16 port = 0;
@@ -614,8 +615,7 @@ void MainWindow::submit(const sched::JobSpec &spec, bool select)
         m_selectOnSubmit.insert(m_submitted);
     ++m_submitted;
     m_host->submit(spec);
-    m_welcome->hide();
-    log(tr("queued \"%1\": %2 tasks of %3").arg(spec.name).arg(spec.inputs.size()).arg(spec.plugin.name));
+    m_welcome->hide(); // the controller logs the job as queued, with its id
     emit jobQueued(spec.name);
 }
 
@@ -698,6 +698,17 @@ void MainWindow::onSnapshot(const sched::ClusterSnapshot &snapshot)
         m_clockOriginSet = true;
     }
     m_mandelbrot->setNodeOrder(snapshot.throughputNodeNames);
+    // Pause and resume, whoever asked (the window, a script), as the controller does not log them.
+    for (const sched::JobSnapshot &j : snapshot.jobs) {
+        const auto was = m_jobStates.constFind(j.id);
+        if (was != m_jobStates.constEnd() && *was != j.state
+            && (j.state == sched::JobState::Paused || *was == sched::JobState::Paused)
+            && j.state != sched::JobState::Cancelled)
+            log(tr("job %1 \"%2\" %3")
+                    .arg(j.id)
+                    .arg(j.name, j.state == sched::JobState::Paused ? tr("paused") : tr("resumed")));
+        m_jobStates.insert(j.id, j.state);
+    }
     for (auto it = m_endedUnannounced.begin(); it != m_endedUnannounced.end();) {
         const sched::JobSnapshot *job = m_jobsModel->job(*it);
         if (job && (job->state == sched::JobState::Finished || job->state == sched::JobState::Cancelled)) {
@@ -1030,7 +1041,7 @@ int MainWindow::clearFinishedJobs()
 void MainWindow::notifyJobEnded(const sched::JobSnapshot &job)
 {
     m_lastNotification = tr("Job %1 \"%2\": %3").arg(job.id).arg(job.name, JobsModel::stateText(job));
-    log(m_lastNotification);
+    // Not logged: the controller logs the job's end (with its counts and time) already.
     if (!m_tray && QSystemTrayIcon::isSystemTrayAvailable()) {
         m_tray = new QSystemTrayIcon(windowIcon(), this);
         m_tray->setToolTip(tr("Taskfleet"));
@@ -1122,7 +1133,7 @@ void MainWindow::updateActions()
     m_cancelAction->setEnabled(!over);
     m_raiseAction->setEnabled(!over);
     m_lowerAction->setEnabled(!over);
-    m_retryAction->setEnabled(job && over);
+    m_retryAction->setEnabled(job && over && job->errors + job->failed + job->cancelled > 0); // not on clean jobs
     m_rerunAction->setEnabled(job != nullptr);
     m_removeJobAction->setEnabled(job && over);
     const int nodeRow = m_nodesView->selectedRow();

@@ -303,6 +303,7 @@ private:
     QHash<qint64, ResumeOrigin> m_resumeOnSubmit; ///< submission number -> the journaled job it resumes
     int m_lastMandelbrotJob = -1;
     bool m_clockOriginSet = false;
+    QHash<int, sched::JobState> m_jobStates; ///< each job's state in the last snapshot (to log pause and resume)
 };
 
 } // namespace taskfleet::gui

@@ -991,7 +991,7 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(cell(QStringLiteral("ok"), JobsModel::State).toString(), QStringLiteral("finished"),
                                   JobTimeoutMs);
         QTRY_COMPARE_WITH_TIMEOUT(cell(QStringLiteral("bad"), JobsModel::State).toString(),
-                                  QStringLiteral("failed (all 5)"), JobTimeoutMs);
+                                  QStringLiteral("no results: 5 errors"), JobTimeoutMs);
         QCOMPARE(cell(QStringLiteral("ok"), JobsModel::Progress, JobsModel::OutcomeRole).toInt(),
                  int(JobsModel::FinishedOk));
         QCOMPARE(cell(QStringLiteral("bad"), JobsModel::Progress, JobsModel::OutcomeRole).toInt(),
@@ -2480,6 +2480,51 @@ private slots:
         QVERIFY2(tip.startsWith(QStringLiteral("<50.0 MB text> xxxx")) && tip.size() < 2100, qPrintable(tip.left(300)));
         qInfo("longest event loop stall while a 50 MB result arrived: %lld ms", longest);
         QVERIFY2(longest < 100, qPrintable(QStringLiteral("the event loop stalled %1 ms").arg(longest)));
+    }
+
+    /**
+     * Issue 23 items 11-12: the Log says each thing once (queued, finished), says pause and resume, counts in
+     * the right number; the Jobs table uses the Tasks view's words; Retry Failed Tasks waits for a job with some.
+     */
+    void logAndWordsSayEachThingOnce()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        auto w = makeWindow(1);
+        const QString started = w->logView()->toPlainText();
+        QVERIFY2(started.contains(QStringLiteral("local node with 1 worker"))
+                     && !started.contains(QStringLiteral("1 workers")),
+                 qPrintable(started));
+        w->openFiles({writeSleepJob(dir, QStringLiteral("pausable"), 30, 50)});
+        QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) && onlyJob(w.get())->done > 0, 20000);
+        const int id = onlyJob(w.get())->id;
+        QTRY_COMPARE_WITH_TIMEOUT(w->selectedJob(), id, 10000);
+        menuAction(w.get(), QStringLiteral("&Pause"))->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(int(onlyJob(w.get())->state), int(sched::JobState::Paused), 10000);
+        menuAction(w.get(), QStringLiteral("&Resume"))->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 0), JobTimeoutMs);
+        QVERIFY(settle(w.get()));
+        QTRY_VERIFY_WITH_TIMEOUT(!w->lastNotification().isEmpty(), 10000);
+        const QStringList lines = w->logView()->toPlainText().split(QLatin1Char('\n'));
+        const auto count = [&](const QString &what) {
+            return std::count_if(lines.cbegin(), lines.cend(), [&](const QString &l) { return l.contains(what); });
+        };
+        const QString log = lines.join(QLatin1Char('\n'));
+        QVERIFY2(count(QStringLiteral("queued")) == 1, qPrintable(log));
+        QVERIFY2(count(QStringLiteral("finished")) == 1, qPrintable(log));
+        QVERIFY2(count(QStringLiteral("\"pausable\" paused")) == 1, qPrintable(log));
+        QVERIFY2(count(QStringLiteral("\"pausable\" resumed")) == 1, qPrintable(log));
+        // A clean job has nothing to retry.
+        QVERIFY(!menuAction(w.get(), QStringLiteral("Re&try Failed Tasks"))->isEnabled());
+        // A job with a plugin error: the Jobs table says "error", as the Tasks view does; now it can be retried.
+        w->openFiles({writeFile(dir, QStringLiteral("mixed.json"),
+                                R"({"name": "mixed", "plugin": "sleep", "inputs": [10, "bad"]})")});
+        QTRY_COMPARE_WITH_TIMEOUT(w->jobsModel()->rowCount(), 2, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(jobFinished(w.get(), 1), JobTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(w->jobsModel()->index(1, JobsModel::State).data().toString(),
+                                  QStringLiteral("finished: 1 error"), 10000);
+        w->selectJob(w->jobsModel()->jobs().at(1).id);
+        QTRY_VERIFY_WITH_TIMEOUT(menuAction(w.get(), QStringLiteral("Re&try Failed Tasks"))->isEnabled(), 5000);
     }
 
     /**
