@@ -3,6 +3,8 @@
 
 #include "net/nodeaddress.h"
 
+#include <QtNetwork/QHostAddress>
+
 namespace taskfleet::app {
 
 QCommandLineOption nodeOption()
@@ -32,6 +34,19 @@ bool readNodes(const QStringList &values, QStringList *nodes, QString *error)
         }
         nodes->append(node);
     }
+    return true;
+}
+
+bool readListen(const QString &value, QString *listen, QString *error)
+{
+    QHostAddress address;
+    quint16 port = 0;
+    QString why;
+    if (!net::parseListenAddress(value, &address, &port, &why)) {
+        *error = QStringLiteral("--listen %1: %2").arg(value, why);
+        return false;
+    }
+    *listen = value.trimmed();
     return true;
 }
 

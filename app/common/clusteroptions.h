@@ -20,4 +20,10 @@ QCommandLineOption secretFileOption();
  */
 [[nodiscard]] bool readNodes(const QStringList &values, QStringList *nodes, QString *error);
 
+/**
+ * Checks a --listen value ([ADDR:]PORT, net::parseListenAddress) and returns it trimmed in *listen, or false
+ * with *error naming it ("--listen X: why").
+ */
+[[nodiscard]] bool readListen(const QString &value, QString *listen, QString *error);
+
 } // namespace taskfleet::app

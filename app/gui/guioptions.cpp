@@ -97,14 +97,8 @@ bool readCluster(const QCommandLineParser &p, const GuiOptionSet &o, GuiCommandL
     QString error;
     if (!app::readNodes(p.values(o.node), &options.nodes, &error))
         return fail(out, error);
-    if (p.isSet(o.listen)) {
-        QHostAddress address;
-        quint16 port = 0;
-        QString why;
-        if (!net::parseListenAddress(p.value(o.listen), &address, &port, &why))
-            return fail(out, QStringLiteral("--listen %1: %2").arg(p.value(o.listen), why));
-        options.listen = p.value(o.listen).trimmed();
-    }
+    if (p.isSet(o.listen) && !app::readListen(p.value(o.listen), &options.listen, &error))
+        return fail(out, error);
     if (p.isSet(o.secretFile)) {
         options.secretFile = QDir::current().absoluteFilePath(p.value(o.secretFile));
         const net::SecretResult secret = net::SecretStore::loadFile(options.secretFile);

@@ -197,14 +197,8 @@ bool readRemote(const QCommandLineParser &p, const RunOptionSet &o, RunCommandLi
         return fail(out, error);
     if (!readInt(p, o.connectTimeout, 1, 3600, QStringLiteral("seconds"), &options.connectTimeoutSeconds, out))
         return false;
-    if (p.isSet(o.listen)) {
-        QHostAddress address;
-        quint16 port = 0;
-        QString why;
-        if (!net::parseListenAddress(p.value(o.listen), &address, &port, &why))
-            return fail(out, QStringLiteral("--listen %1: %2").arg(p.value(o.listen), why));
-        options.listen = p.value(o.listen).trimmed();
-    }
+    if (p.isSet(o.listen) && !readListen(p.value(o.listen), &options.listen, &error))
+        return fail(out, error);
     if (p.isSet(o.listenWait)
         && !readInt(p, o.listenWait, 0, 31 * 24 * 3600, QStringLiteral("seconds"), &options.listenWaitSeconds, out))
         return false;
