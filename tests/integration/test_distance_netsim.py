@@ -95,7 +95,7 @@ class Lab:
         self.names = ["%s%d-c" % (PREFIX, os.getpid())] + ["%s%d-h%d" % (PREFIX, os.getpid(), i + 1)
                                                              for i in range(AGENTS)]
         self.addrs = ["10.254.%d.1" % net] + ["10.254.%d.%d" % (net, 11 + i) for i in range(AGENTS)]
-        self.made, self.switch, self.agents = [], None, []
+        self.made, self.switch, self.agents, self.job = [], None, [], None
 
     def up(self):
         for ns in self.names:
@@ -153,12 +153,11 @@ class Lab:
                  out, job]
         with open(os.path.join(self.work, "run.log"), "wb") as logf:
             t0 = time.monotonic()
-            p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=logf, preexec_fn=die_with_parent)
+            p = self.job = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=logf, preexec_fn=die_with_parent)
             try:
                 rc = p.wait(120)
             except subprocess.TimeoutExpired:
-                stop(p)
-                raise RuntimeError("taskfleet-run ran over 120 s")
+                raise RuntimeError("taskfleet-run ran over 120 s")  # down() stops it
             wall = time.monotonic() - t0
         if rc != 0:
             with open(os.path.join(self.work, "run.log"), errors="replace") as f:
@@ -170,14 +169,18 @@ class Lab:
         return wall
 
     def down(self):
-        for p in self.agents:
-            stop(p)
-        self.agents = []
-        stop(self.switch)
-        self.switch = None
-        for ns in self.made:
-            subprocess.run(["ip", "netns", "del", ns], timeout=10)
-        self.made = []
+        """Stops every process and deletes every namespace this lab made; each step is tried even if one fails."""
+        steps = [lambda p=p: stop(p) for p in self.agents + [self.job, self.switch]]
+        steps += [lambda ns=ns: subprocess.run(["ip", "netns", "del", ns], timeout=10) for ns in self.made]
+        self.agents, self.job, self.switch, self.made = [], None, None, []
+        first = None
+        for step in steps:
+            try:
+                step()
+            except BaseException as e:  # noqa: BLE001 -- finish the clean-up, then report the first error
+                first = first or e
+        if first:
+            raise first
 
 
 def measure(work, secret, job, delay_ms):
@@ -207,8 +210,12 @@ def main():
             return 1
         log("SKIP: " + why)
         return SKIP
-    def out_of_time(*_):
-        raise TimeoutError("the test ran over %d s" % TIME_BOUND)
+    def out_of_time(signum, _frame):
+        # Once: the clean-up that follows must not be interrupted by a second signal.
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise TimeoutError("the test ran over %d s" % TIME_BOUND if signum == signal.SIGALRM else "terminated")
 
     signal.signal(signal.SIGALRM, out_of_time)
     signal.signal(signal.SIGTERM, out_of_time)  # ctest's timeout: clean up too
