@@ -32,6 +32,8 @@ _MAX_VALUE = 256 << 20  # the protocol's largest task value (protocol::MaxValueS
 # program that waits for one result after another reads every result itself, and the reader thread
 # would only wake with it for each one (and take the GIL from it).
 _READER_QUIET = 0.002
+# A submit this soon after a wait for a result ended is taken as the next step of a round trip.
+_ROUND_TRIP_GAP = 0.001
 
 
 class TaskfleetError(RuntimeError):
@@ -450,10 +452,12 @@ class Server:
             groups[group] = groups.get(group, 0) + 1
             pending = self._pending
             pending.append((code, tid, blob))
-            # The only task in flight (a round trip: submit, then wait for it): the submitting thread writes it
-            # at once, without waking the writer thread. Otherwise the writer thread gathers what comes into
-            # frames (each frame is one job in the engine: a map's chunks go out together).
-            direct = self._unfinished == 1 and len(blob) < _BIG_PART and not self._exiting
+            # A round trip (a wait for the last result ended a moment ago, and this is the only task in flight):
+            # the submitting thread writes it at once, without waking the writer thread. Otherwise the writer
+            # thread gathers what comes into frames (each frame is one job in the engine: a loop's submits and
+            # a map's chunks go out together).
+            direct = (self._unfinished == 1 and len(blob) < _BIG_PART and not self._exiting
+                      and time.monotonic() - self._waiter_left < _ROUND_TRIP_GAP)
             if len(pending) == 1 and not direct:
                 self._writer_cond.notify()
         if direct:
