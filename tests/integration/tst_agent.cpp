@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Real taskfleet-agent processes on 127.0.0.1: remote execution, secrets, garbage, failover, plugin cache, worker count.
 #include "agentprocess.h"
+#include "loopbacknodes.h"
 #include "testsupport.h"
 
 #include "exec/pluginregistry.h"
@@ -112,16 +113,10 @@ QString TestAgent::secretFile(const QByteArray &secret)
 
 sched::RemoteNode *TestAgent::addRemote(sched::Controller *c, const AgentProcess &agent, const QByteArray &secret)
 {
-    sched::RemoteNodeOptions o;
-    o.host = QStringLiteral("127.0.0.1");
-    o.port = agent.port();
-    o.channel = net::ChannelOptions::fromSecret(secret);
+    sched::RemoteNodeOptions o = test::loopbackNodeOptions(agent.port(), secret);
     o.channel.handshakeTimeoutMs = 5000;
     o.maxBackoffMs = 2000;
-    auto *node = new sched::RemoteNode(o);
-    c->addNode(node);
-    node->start();
-    return node;
+    return test::startRemoteNode(*c, o);
 }
 
 bool TestAgent::waitOnline(const QVector<sched::RemoteNode *> &nodes, int timeoutMs)
@@ -219,9 +214,7 @@ void TestAgent::jobSplitOverLocalAndTwoAgents()
     QVERIFY2(a2.start(newStateDir(), secret, {QStringLiteral("-w"), QStringLiteral("2")}), qPrintable(a2.error()));
 
     sched::Controller c;
-    exec::WorkerPoolOptions local;
-    local.workers = 2;
-    c.addNode(new sched::LocalNode(local));
+    test::addLocalNode(c, 2);
     auto *r1 = addRemote(&c, a1, RightSecret);
     auto *r2 = addRemote(&c, a2, RightSecret);
     QVERIFY(waitOnline({r1, r2}));
@@ -258,9 +251,7 @@ void TestAgent::wrongSecretIsRefusedAndAgentKeepsServing()
              qPrintable(agent.error()));
 
     sched::Controller wrong;
-    exec::WorkerPoolOptions none;
-    none.workers = 0;
-    wrong.addNode(new sched::LocalNode(none));
+    test::addLocalNode(wrong);
     auto *bad = addRemote(&wrong, agent, WrongSecret);
     const int id = wrong.submit(job(QStringLiteral("echo"), range(10)));
     QVERIFY(QTest::qWaitFor([&] { return bad->state() == sched::NodeState::Refused; }, 10000));
@@ -271,7 +262,7 @@ void TestAgent::wrongSecretIsRefusedAndAgentKeepsServing()
     wrong.cancelJob(id);
 
     sched::Controller right;
-    right.addNode(new sched::LocalNode(none));
+    test::addLocalNode(right);
     auto *good = addRemote(&right, agent, RightSecret);
     QVERIFY(waitOnline({good}));
     QVector<sched::TaskRecord> records;
@@ -302,9 +293,7 @@ void TestAgent::garbageAndPlainTcpAreDropped()
     QVERIFY(agent.isRunning());
 
     sched::Controller c;
-    exec::WorkerPoolOptions none;
-    none.workers = 0;
-    c.addNode(new sched::LocalNode(none));
+    test::addLocalNode(c);
     auto *node = addRemote(&c, agent, RightSecret);
     QVERIFY(waitOnline({node}));
     QVector<sched::TaskRecord> records;
@@ -406,9 +395,7 @@ void TestAgent::killedAgentTasksAreRescheduled()
     QVERIFY2(a1.start(newStateDir(), secret, {QStringLiteral("-w"), QStringLiteral("2")}), qPrintable(a1.error()));
     QVERIFY2(a2.start(newStateDir(), secret, {QStringLiteral("-w"), QStringLiteral("2")}), qPrintable(a2.error()));
     sched::Controller c;
-    exec::WorkerPoolOptions none;
-    none.workers = 0;
-    c.addNode(new sched::LocalNode(none));
+    test::addLocalNode(c);
     auto *r1 = addRemote(&c, a1, RightSecret);
     auto *r2 = addRemote(&c, a2, RightSecret);
     QVERIFY(waitOnline({r1, r2}));
@@ -439,9 +426,7 @@ void TestAgent::workerCountChangedAtRuntimeAndKept()
         QVERIFY2(agent.start(stateDir, secret, {QStringLiteral("-w"), QStringLiteral("2")}), qPrintable(agent.error()));
         port = agent.port();
         sched::Controller c;
-        exec::WorkerPoolOptions none;
-        none.workers = 0;
-        c.addNode(new sched::LocalNode(none));
+        test::addLocalNode(c);
         auto *node = addRemote(&c, agent, RightSecret);
         QVERIFY(waitOnline({node}));
         QCOMPARE(node->workerCount(), 2);
@@ -471,9 +456,7 @@ void TestAgent::workerCountChangedAtRuntimeAndKept()
     QVERIFY2(again.start(stateDir, secret, {}, port), qPrintable(again.error()));
     QVERIFY2(again.startupLine().contains(QStringLiteral(", 3 workers,")), qPrintable(again.startupLine()));
     sched::Controller c;
-    exec::WorkerPoolOptions none;
-    none.workers = 0;
-    c.addNode(new sched::LocalNode(none));
+    test::addLocalNode(c);
     auto *node = addRemote(&c, again, RightSecret);
     QVERIFY(waitOnline({node}));
     QCOMPARE(node->workerCount(), 3);
@@ -507,14 +490,9 @@ void TestAgent::versionMismatchIsIncompatible()
     QVERIFY(server.listen(QHostAddress::LocalHost, 0));
 
     sched::Controller c;
-    sched::RemoteNodeOptions o;
-    o.host = QStringLiteral("127.0.0.1");
-    o.port = server.serverPort();
-    o.channel = net::ChannelOptions::fromSecret(RightSecret);
+    sched::RemoteNodeOptions o = test::loopbackNodeOptions(server.serverPort(), RightSecret);
     o.maxBackoffMs = 200;
-    auto *node = new sched::RemoteNode(o);
-    c.addNode(node);
-    node->start();
+    auto *node = test::startRemoteNode(c, o);
     QVERIFY(QTest::qWaitFor([&] { return node->state() == sched::NodeState::Incompatible; }, 10000));
     QVERIFY2(node->stateReason().contains(QStringLiteral("protocol version %1").arg(protocol::ProtocolMajor + 98)),
              qPrintable(node->stateReason()));
@@ -602,9 +580,7 @@ void TestAgent::agentRefusesBadHelloAndMalformedFrames()
     // Still alive and serving.
     QVERIFY(agent.isRunning());
     sched::Controller c;
-    exec::WorkerPoolOptions none;
-    none.workers = 0;
-    c.addNode(new sched::LocalNode(none));
+    test::addLocalNode(c);
     auto *node = addRemote(&c, agent, RightSecret);
     QVERIFY(waitOnline({node}));
     QVector<sched::TaskRecord> records;
@@ -641,16 +617,8 @@ void TestAgent::otherAbiGetsNoTasks()
     QVERIFY(server.listen(QHostAddress::LocalHost, 0));
 
     sched::Controller c;
-    exec::WorkerPoolOptions one;
-    one.workers = 1;
-    c.addNode(new sched::LocalNode(one));
-    sched::RemoteNodeOptions o;
-    o.host = QStringLiteral("127.0.0.1");
-    o.port = server.serverPort();
-    o.channel = net::ChannelOptions::fromSecret(RightSecret);
-    auto *node = new sched::RemoteNode(o);
-    c.addNode(node);
-    node->start();
+    test::addLocalNode(c, 1);
+    auto *node = test::startRemoteNode(c, test::loopbackNodeOptions(server.serverPort(), RightSecret));
     QVERIFY(waitOnline({node}));
     QString why;
     QVERIFY(!node->canRun(m_echo, &why));
@@ -672,17 +640,10 @@ void TestAgent::heartbeatsAreSeparateFromTaskTime()
                          {QStringLiteral("-w"), QStringLiteral("1"), QStringLiteral("-k"), QStringLiteral("2")}),
              qPrintable(agent.error()));
     sched::Controller c;
-    exec::WorkerPoolOptions none;
-    none.workers = 0;
-    c.addNode(new sched::LocalNode(none));
-    sched::RemoteNodeOptions o;
-    o.host = QStringLiteral("127.0.0.1");
-    o.port = agent.port();
-    o.channel = net::ChannelOptions::fromSecret(RightSecret);
+    test::addLocalNode(c);
+    sched::RemoteNodeOptions o = test::loopbackNodeOptions(agent.port(), RightSecret);
     o.heartbeatTimeoutMs = 2000;
-    auto *node = new sched::RemoteNode(o);
-    c.addNode(node);
-    node->start();
+    auto *node = test::startRemoteNode(c, o);
     QVERIFY(waitOnline({node}));
     QVector<sched::TaskRecord> records;
     QVERIFY(runJob(&c, job(QStringLiteral("sleep"), range(1, 4500)), &records, 20000));
@@ -708,9 +669,7 @@ void TestAgent::silentLinkNoticedWithinSeconds()
     QVERIFY2(agent.start(newStateDir(), secretFile(RightSecret), {QStringLiteral("-w"), QStringLiteral("1")}),
              qPrintable(agent.error()));
     sched::Controller c;
-    exec::WorkerPoolOptions none;
-    none.workers = 0;
-    c.addNode(new sched::LocalNode(none));
+    test::addLocalNode(c);
     auto *node = addRemote(&c, agent, RightSecret);
     QVERIFY(waitOnline({node}));
     QTest::qWait(2500); // idle long enough that only heartbeats keep the link
@@ -736,9 +695,7 @@ void TestAgent::twoControllersShareAnAgentFairly()
     QVERIFY2(agent.start(newStateDir(), secretFile(RightSecret), {QStringLiteral("-w"), QStringLiteral("2")}),
              qPrintable(agent.error()));
     auto controller = [&](sched::Controller &c) {
-        exec::WorkerPoolOptions none;
-        none.workers = 0;
-        c.addNode(new sched::LocalNode(none));
+        test::addLocalNode(c);
         return addRemote(&c, agent, RightSecret);
     };
     sched::Controller a, b;
@@ -788,9 +745,7 @@ void TestAgent::longTasksOfOneControllerDoNotStarveAnother()
     QVERIFY2(agent.start(newStateDir(), secretFile(RightSecret), {QStringLiteral("-w"), QStringLiteral("2")}),
              qPrintable(agent.error()));
     auto controller = [&](sched::Controller &c) {
-        exec::WorkerPoolOptions none;
-        none.workers = 0;
-        c.addNode(new sched::LocalNode(none));
+        test::addLocalNode(c);
         return addRemote(&c, agent, RightSecret);
     };
     sched::Controller a, b;
@@ -829,9 +784,7 @@ void TestAgent::terminatedAgentSaysByeAndJobGoesOn()
     QVERIFY2(a1.start(newStateDir(), secret, {QStringLiteral("-w"), QStringLiteral("2")}), qPrintable(a1.error()));
     QVERIFY2(a2.start(newStateDir(), secret, {QStringLiteral("-w"), QStringLiteral("2")}), qPrintable(a2.error()));
     sched::Controller c;
-    exec::WorkerPoolOptions none;
-    none.workers = 0;
-    c.addNode(new sched::LocalNode(none));
+    test::addLocalNode(c);
     auto *r1 = addRemote(&c, a1, RightSecret);
     auto *r2 = addRemote(&c, a2, RightSecret);
     QVERIFY(waitOnline({r1, r2}));

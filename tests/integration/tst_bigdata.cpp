@@ -4,6 +4,7 @@
 // taskfleet-run's peak memory grows with a value's size by a small constant factor, not by the copies and
 // conversions it once made of it.
 #include "agentprocess.h"
+#include "loopbacknodes.h"
 #include "testsupport.h"
 
 #include "exec/pluginregistry.h"
@@ -287,9 +288,7 @@ void TestBigData::checkExact(sched::Controller &c, const QString &where)
 void TestBigData::valuesSpanningFramesLocally()
 {
     sched::Controller c;
-    exec::WorkerPoolOptions one;
-    one.workers = 1;
-    c.addNode(new sched::LocalNode(one));
+    test::addLocalNode(c, 1);
     checkExact(c, QStringLiteral("one local worker"));
 }
 
@@ -301,16 +300,8 @@ void TestBigData::valuesSpanningFramesThroughAnAgent()
     QVERIFY2(agent.start(m_dir.filePath(QStringLiteral("state")), secret, {QStringLiteral("-w"), QStringLiteral("1")}),
              qPrintable(agent.error()));
     sched::Controller c;
-    exec::WorkerPoolOptions none;
-    none.workers = 0;
-    c.addNode(new sched::LocalNode(none));
-    sched::RemoteNodeOptions o;
-    o.host = QStringLiteral("127.0.0.1");
-    o.port = agent.port();
-    o.channel = net::ChannelOptions::fromSecret(Secret);
-    auto *node = new sched::RemoteNode(o);
-    c.addNode(node);
-    node->start();
+    test::addLocalNode(c);
+    auto *node = test::startRemoteNode(c, test::loopbackNodeOptions(agent.port(), Secret));
     QVERIFY(QTest::qWaitFor([&] { return node->state() == sched::NodeState::Online; }, 15000));
     checkExact(c, QStringLiteral("one loopback agent"));
 }

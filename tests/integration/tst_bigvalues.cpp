@@ -3,6 +3,7 @@
 // bytes, and one past a frame's 64 MiB in continued frames; beyond the documented maximum, that task alone
 // fails with its size; nothing waits forever.
 #include "agentprocess.h"
+#include "loopbacknodes.h"
 #include "testsupport.h"
 
 #include "exec/pluginregistry.h"
@@ -119,16 +120,8 @@ void TestBigValues::twoFortyMegabyteInputsThroughAnAgent()
     QVERIFY2(agent.start(m_dir.filePath(QStringLiteral("state")), secret, {QStringLiteral("-w"), QStringLiteral("2")}),
              qPrintable(agent.error()));
     sched::Controller c;
-    exec::WorkerPoolOptions none;
-    none.workers = 0;
-    c.addNode(new sched::LocalNode(none));
-    sched::RemoteNodeOptions o;
-    o.host = QStringLiteral("127.0.0.1");
-    o.port = agent.port();
-    o.channel = net::ChannelOptions::fromSecret(Secret);
-    auto *node = new sched::RemoteNode(o);
-    c.addNode(node);
-    node->start();
+    test::addLocalNode(c);
+    auto *node = test::startRemoteNode(c, test::loopbackNodeOptions(agent.port(), Secret));
     QVERIFY(QTest::qWaitFor([&] { return node->state() == sched::NodeState::Online; }, 15000));
 
     const QVector<QCborValue> inputs {QCborValue(1), QCborValue(text(40 * 1000 * 1000, 'a')), QCborValue(2),
@@ -151,9 +144,7 @@ void TestBigValues::twoFortyMegabyteInputsThroughAnAgent()
 void TestBigValues::mixedSizesOnOneWorkerFirstAttempt()
 {
     sched::Controller c;
-    exec::WorkerPoolOptions one;
-    one.workers = 1;
-    c.addNode(new sched::LocalNode(one));
+    test::addLocalNode(c, 1);
     const QVector<QCborValue> inputs {QCborValue(0),
                                       QCborValue(QByteArray(1 * MiB, 'x')),
                                       QCborValue(QByteArray(16 * MiB, 'y')),
@@ -188,16 +179,8 @@ void TestBigValues::valuePastOneFrameThroughAnAgent()
         agent.start(m_dir.filePath(QStringLiteral("state-past")), secret, {QStringLiteral("-w"), QStringLiteral("1")}),
         qPrintable(agent.error()));
     sched::Controller c;
-    exec::WorkerPoolOptions none;
-    none.workers = 0;
-    c.addNode(new sched::LocalNode(none));
-    sched::RemoteNodeOptions o;
-    o.host = QStringLiteral("127.0.0.1");
-    o.port = agent.port();
-    o.channel = net::ChannelOptions::fromSecret(Secret);
-    auto *node = new sched::RemoteNode(o);
-    c.addNode(node);
-    node->start();
+    test::addLocalNode(c);
+    auto *node = test::startRemoteNode(c, test::loopbackNodeOptions(agent.port(), Secret));
     QVERIFY(QTest::qWaitFor([&] { return node->state() == sched::NodeState::Online; }, 15000));
 
     const QVector<QCborValue> inputs {QCborValue(1), QCborValue(bytes(size, 'p')), QCborValue(2)};
@@ -218,9 +201,7 @@ void TestBigValues::valuePastOneFrameThroughAnAgent()
 void TestBigValues::inputOverTheMaximumFailsAloneAtSubmit()
 {
     sched::Controller c;
-    exec::WorkerPoolOptions one;
-    one.workers = 1;
-    c.addNode(new sched::LocalNode(one));
+    test::addLocalNode(c, 1);
     const QVector<QCborValue> inputs {QCborValue(7), QCborValue(QByteArray(300 * MiB, 'z')), QCborValue(8)};
     bool finished = false;
     const auto records = run(c, echoJob(inputs), 60000, &finished);
@@ -242,9 +223,7 @@ void TestBigValues::outputOverTheMaximumFailsAlone()
     const auto python = exec::PluginRegistry::inspect(test::pluginPath(QStringLiteral("python")), &error);
     QVERIFY2(python, qPrintable(error));
     sched::Controller c;
-    exec::WorkerPoolOptions one;
-    one.workers = 1;
-    c.addNode(new sched::LocalNode(one));
+    test::addLocalNode(c, 1);
     sched::JobSpec spec;
     spec.name = QStringLiteral("big output");
     spec.plugin = *python;

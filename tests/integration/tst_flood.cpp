@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Bad peers against a real agent: half-open connections, oversized frames and garbage, while a legitimate job runs.
 #include "agentprocess.h"
+#include "loopbacknodes.h"
 #include "connectionstorm.h"
 #include "testsupport.h"
 
@@ -125,18 +126,11 @@ void TestFlood::legitimateJobSurvivesFlood()
     // The legitimate controller, from 127.0.0.1. The attackers use other loopback addresses (127.0.0.2/3/4),
     // so the per-address rate limit they trigger does not hit it.
     sched::Controller c;
-    exec::WorkerPoolOptions none;
-    none.workers = 0;
-    c.addNode(new sched::LocalNode(none));
-    sched::RemoteNodeOptions o;
-    o.host = QStringLiteral("127.0.0.1");
-    o.port = agent.port();
-    o.channel = net::ChannelOptions::fromSecret(Secret);
+    test::addLocalNode(c);
+    sched::RemoteNodeOptions o = test::loopbackNodeOptions(agent.port(), Secret);
     o.heartbeatTimeoutMs = 5000;
     o.maxBackoffMs = 1000;
-    auto *node = new sched::RemoteNode(o);
-    c.addNode(node);
-    node->start();
+    auto *node = test::startRemoteNode(c, o);
     QVERIFY(QTest::qWaitFor([&] { return node->state() == sched::NodeState::Online; }, 15000));
 
     int id = -1;
@@ -375,9 +369,7 @@ void TestFlood::slowFloodFromManyAddresses()
     QTest::qWait(200);
 
     sched::Controller c;
-    exec::WorkerPoolOptions none;
-    none.workers = 0;
-    c.addNode(new sched::LocalNode(none));
+    test::addLocalNode(c);
     sched::RemoteNode *node = remoteNode(agent.port());
     c.addNode(node);
     QElapsedTimer connectClock;
@@ -552,9 +544,7 @@ void TestFlood::stormOfTwoThousandConnectionsASecond()
 
     // Fresh controllers at 1, 3 and 5 s into the storm and 1 s after it, each with the default backoff.
     sched::Controller c;
-    exec::WorkerPoolOptions none;
-    none.workers = 0;
-    c.addNode(new sched::LocalNode(none));
+    test::addLocalNode(c);
     struct Fresh {
         sched::RemoteNode *node = nullptr;
         qint64 startedMs = 0;
@@ -563,13 +553,7 @@ void TestFlood::stormOfTwoThousandConnectionsASecond()
     std::vector<Fresh> fresh;
     for (const int atMs : {1000, 3000, 5000, StormMs + 1000}) {
         QTest::qWait(int(std::max<qint64>(0, atMs - clock.elapsed())));
-        sched::RemoteNodeOptions o;
-        o.host = QStringLiteral("127.0.0.1");
-        o.port = agent.port();
-        o.channel = net::ChannelOptions::fromSecret(Secret);
-        auto *node = new sched::RemoteNode(o);
-        c.addNode(node);
-        node->start();
+        auto *node = test::startRemoteNode(c, test::loopbackNodeOptions(agent.port(), Secret));
         fresh.push_back(Fresh {node, clock.elapsed(), -1});
         connect(node, &sched::Node::stateChanged, node, [&fresh, &clock, i = fresh.size() - 1] {
             if (fresh[i].onlineMs < 0 && fresh[i].node->state() == sched::NodeState::Online)
