@@ -26,7 +26,7 @@
 namespace taskfleet::gui {
 
 namespace {
-enum Column { When, Name, Plugin, Tasks, Done, Errors, Failed, Cancelled, ColumnCount };
+enum Column { When, Name, Plugin, Tasks, Done, Errors, Failed, Cancelled, Id, ColumnCount };
 
 QTableWidgetItem *number(qint64 value)
 {
@@ -48,7 +48,7 @@ HistoryDialog::HistoryDialog(const QString &journalDir, const QString &ownJourna
     resize(820, 420);
     m_table->setColumnCount(ColumnCount);
     m_table->setHorizontalHeaderLabels({tr("Journal written"), tr("Job"), tr("Plugin"), tr("Tasks"), tr("Done"),
-                                        tr("Errors"), tr("Failed"), tr("Cancelled")});
+                                        tr("Errors"), tr("Failed"), tr("Cancelled"), tr("ID")});
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setSelectionMode(QAbstractItemView::SingleSelection);
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -110,7 +110,16 @@ void HistoryDialog::reload()
         when->setData(Qt::UserRole, row);
         when->setToolTip(m_entries.at(row).file);
         m_table->setItem(row, When, when);
-        m_table->setItem(row, Name, new QTableWidgetItem(job.spec.name));
+        // Jobs of one name are told apart by their journal key (the ID column) and where they came from.
+        auto *name = new QTableWidgetItem(job.spec.name);
+        name->setToolTip(tr("Journal key %1%2")
+                             .arg(job.key, job.spec.sourceFile.isEmpty()
+                                               ? QString()
+                                               : tr("\nFrom %1").arg(QDir::toNativeSeparators(job.spec.sourceFile))));
+        m_table->setItem(row, Name, name);
+        auto *id = new QTableWidgetItem(job.key.left(8));
+        id->setToolTip(job.key);
+        m_table->setItem(row, Id, id);
         m_table->setItem(row, Plugin, new QTableWidgetItem(job.spec.plugin.name));
         m_table->setItem(row, Tasks, number(job.spec.inputs.size()));
         m_table->setItem(row, Done, number(counts[0]));

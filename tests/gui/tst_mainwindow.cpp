@@ -2097,6 +2097,9 @@ private slots:
             records[2].error = QStringLiteral("no good");
             ended.writeResults(QStringLiteral("k1"), records);
             ended.writeEnd(QStringLiteral("k1"));
+            ended.writeJob(QStringLiteral("k3-same-name"), spec); // another job of the same name, ended
+            ended.writeResults(QStringLiteral("k3-same-name"), records);
+            ended.writeEnd(QStringLiteral("k3-same-name"));
             sched::JournalWriter unfinished; // a session with a job to resume: not history, never cleared
             QVERIFY2(unfinished.open(dir.filePath(QStringLiteral("app-20260102-000000-1-1.tfj")), &error),
                      qPrintable(error));
@@ -2105,8 +2108,15 @@ private slots:
         gui::AppJournal own;
         QVERIFY2(own.open(dir.path(), &error), qPrintable(error));
         gui::HistoryDialog history(dir.path(), own.path());
-        QCOMPARE(history.jobCount(), 1);
+        QCOMPARE(history.jobCount(), 2);
         QCOMPARE(history.table()->item(0, 1)->text(), QStringLiteral("done before"));
+        QCOMPARE(history.table()->item(1, 1)->text(), QStringLiteral("done before"));
+        // Told apart by their ID (the journal key's start).
+        const int idColumn = history.table()->columnCount() - 1;
+        QCOMPARE(history.table()->horizontalHeaderItem(idColumn)->text(), QStringLiteral("ID"));
+        QCOMPARE(
+            QSet<QString>({history.table()->item(0, idColumn)->text(), history.table()->item(1, idColumn)->text()}),
+            QSet<QString>({QStringLiteral("k1"), QStringLiteral("k3-same-")}));
         QCOMPARE(history.table()->item(0, 4)->data(Qt::DisplayRole).toLongLong(), 2); // done
         QCOMPARE(history.table()->item(0, 5)->data(Qt::DisplayRole).toLongLong(), 1); // errors
         const QString out = dir.filePath(QStringLiteral("results.jsonl"));
