@@ -15,7 +15,7 @@ packages=(
     iptables        # a firewalled agent (inbound SYNs dropped) in the reverse-connection test
     xvfb xauth      # a display for the desktop app on headless machines
     clang libclang-rt-14-dev   # libFuzzer for the fuzz targets
-    clang-format    # the format check (.clang-format, .ci/format-check.sh)
+    clang-format git   # the format check (.clang-format; .ci/format-check.sh lists the files with git)
     slurm-wlm munge # a real single-host Slurm for the Slurm agents' test
 )
 
