@@ -198,7 +198,7 @@ class SlurmHost:
         if self.nodes == 1 and not self.node_cpus:
             self.node_names = [fields["NodeName"]]
             self.node_cpus = self.cpus
-            node_lines = [node]
+            node_lines = [node + " NodeAddr=127.0.0.1"]
         else:
             # Several slurmd on this host: each its own name, port, spool, pid and log file (%n: the node's name).
             self.node_cpus = self.node_cpus or self.cpus
@@ -208,15 +208,17 @@ class SlurmHost:
                 hw = node.split(None, 1)[1]
             else:
                 hw = "CPUs=%d %s" % (self.node_cpus, hw)
-            node_lines = ["NodeName=%s NodeHostname=%s Port=%d %s" % (name, self.hostname, _free_port(), hw)
-                          for name in self.node_names]
+            node_lines = ["NodeName=%s NodeHostname=%s NodeAddr=127.0.0.1 Port=%d %s"
+                          % (name, self.hostname, _free_port(), hw) for name in self.node_names]
         for name in self.node_names:
             os.makedirs(os.path.join(w, "spool", name), mode=0o755, exist_ok=True)
         plugstack = os.path.join(w, "plugstack.conf")
         open(plugstack, "w").close()  # not /etc/slurm's
         conf = [
             "ClusterName=%s" % self.cluster,
-            "SlurmctldHost=%s" % self.hostname,
+            # Addresses given, names not looked up: a bare Debian (debootstrap, a container) often cannot
+            # resolve its own host name, and the daemons only ever talk over loopback here.
+            "SlurmctldHost=%s(127.0.0.1)" % self.hostname,
             "SlurmctldPort=%d" % _free_port(),
             "SlurmdPort=%d" % _free_port(),
             "AuthType=auth/munge",
