@@ -680,7 +680,8 @@ private slots:
         QSignalSpy exported(w->host(), &sched::ControllerHost::statisticsExported);
         const QString path = dir.filePath(QStringLiteral("stats.csv"));
         w->host()->exportStatistics(path);
-        QVERIFY(exported.wait(10000));
+        // Emitted on the controller's thread: the spy may hold it before wait() would start waiting.
+        QTRY_VERIFY_WITH_TIMEOUT(!exported.isEmpty(), 10000);
         const QStringList files = exported.first().at(0).toStringList();
         QVERIFY2(files.size() == 3, qPrintable(exported.first().at(1).toString()));
 
