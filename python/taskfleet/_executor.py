@@ -126,7 +126,7 @@ class _Future(concurrent.futures.Future):
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 return
-            server._wait_step(left)
+            server._wait_step(left, done=self.done)
 
 
 class _Batch:

@@ -497,14 +497,16 @@ class Server:
         if threading.current_thread() is self._callback_thread:
             # A callback waits: the results must be in, but callbacks queued behind this one cannot run
             # before it returns, so do not wait for them.
-            while any(group is None or t.group == group for t in list(self._jobs.values())):
-                self._wait_step()
+            def arrived():
+                return not any(group is None or t.group == group for t in list(self._jobs.values()))
+            while not arrived():
+                self._wait_step(done=arrived)
         elif group is None:
             while self._unfinished:
-                self._wait_step()
+                self._wait_step(done=lambda: not self._unfinished)
         else:
             while self._groups.get(group):
-                self._wait_step()
+                self._wait_step(done=lambda: not self._groups.get(group))
 
     @property
     def max_value(self):
@@ -720,7 +722,8 @@ class Server:
                 left = deadline - time.monotonic()
                 if left <= 0 or self._eof or not self._engine.alive() and not self._reader.is_alive():
                     raise TaskfleetError("taskfleet: the engine did not answer %r" % kind)
-            self._wait_step(min(left, 0.5))  # reads the reply itself when no other thread reads
+            # Reads the reply itself when no other thread reads.
+            self._wait_step(min(left, 0.5), done=lambda: rid in self._replies)
 
     def _write_loop(self):
         while True:
@@ -735,15 +738,16 @@ class Server:
         self._flush()
         if threading.current_thread() is self._callback_thread:
             while not task.arrived:  # its callback may be queued behind the running one
-                self._wait_step()
+                self._wait_step(done=lambda: task.arrived)
         else:
             while not task.finished:
-                self._wait_step()
+                self._wait_step(done=lambda: task.finished)
 
-    def _wait_step(self, timeout=None):
+    def _wait_step(self, timeout=None, done=None):
         """Waits for some results: reads them itself when no other thread is reading (one wake-up
         fewer on the round trip), else waits for the reader thread to hand them over. With a timeout,
-        returns after at most that long."""
+        returns after at most that long. done: what the caller waits for, looked at again under the
+        lock before sleeping (the reader may have handled it, and notified, since the caller looked)."""
         if self._read_lock.acquire(blocking=False):
             with self._lock:
                 self._waiters += 1
@@ -765,6 +769,8 @@ class Server:
                     self._waiter_left = time.monotonic()
                 self._read_lock.release()
         with self._lock:
+            if done is not None and done():
+                return
             wait = 0.05 if self._eof else 0.5
             self._done_cond.wait(wait if timeout is None else max(min(wait, timeout), 0))
 
