@@ -84,6 +84,9 @@ private slots:
 
 private:
     sched::JobSpec echoJob(const QVector<QCborValue> &inputs) const;
+    /** Echoes \a inputs on \a c: empty when every task came back ok and exact (and, with \a firstAttempt, on
+     *  its first attempt); otherwise what went wrong first. */
+    QString echoedExactly(sched::Controller &c, const QVector<QCborValue> &inputs, bool firstAttempt) const;
 
     QTemporaryDir m_dir;
     exec::PluginInfo m_echo;
@@ -112,6 +115,26 @@ sched::JobSpec TestBigValues::echoJob(const QVector<QCborValue> &inputs) const
 
 // The case: two 40 MB inputs and small ones in one job sent with no local worker. Before, the
 // controller batched them into one 80 MB frame, refused to send it, and the job waited forever.
+QString TestBigValues::echoedExactly(sched::Controller &c, const QVector<QCborValue> &inputs, bool firstAttempt) const
+{
+    bool finished = false;
+    const auto records = run(c, echoJob(inputs), 120000, &finished);
+    if (!finished)
+        return QStringLiteral("the job did not end");
+    if (records.size() != inputs.size())
+        return QStringLiteral("%1 records for %2 inputs").arg(records.size()).arg(inputs.size());
+    for (int i = 0; i < inputs.size(); ++i) {
+        const sched::TaskRecord &r = records[i];
+        if (r.status != stats::TaskStatus::Ok)
+            return QStringLiteral("task %1: %2").arg(i).arg(r.error);
+        if (firstAttempt && r.attempts != 1)
+            return QStringLiteral("task %1 took %2 attempts").arg(i).arg(r.attempts);
+        if (r.output != inputs[i])
+            return QStringLiteral("task %1's output differs").arg(i);
+    }
+    return {};
+}
+
 void TestBigValues::twoFortyMegabyteInputsThroughAnAgent()
 {
     const QString secret = m_dir.filePath(QStringLiteral("secret"));
@@ -128,14 +151,8 @@ void TestBigValues::twoFortyMegabyteInputsThroughAnAgent()
                                       QCborValue(text(40 * 1000 * 1000, 'b')), QCborValue(3)};
     QElapsedTimer clock;
     clock.start();
-    bool finished = false;
-    const auto records = run(c, echoJob(inputs), 120000, &finished);
-    QVERIFY2(finished, "the job did not end");
-    QCOMPARE(records.size(), inputs.size());
-    for (int i = 0; i < inputs.size(); ++i) {
-        QVERIFY2(records[i].status == stats::TaskStatus::Ok, qPrintable(records[i].error));
-        QVERIFY2(records[i].output == inputs[i], qPrintable(QStringLiteral("task %1's output differs").arg(i)));
-    }
+    const QString problem = echoedExactly(c, inputs, false);
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
     qInfo("two 40 MB inputs and three small ones through the agent and back: %lld ms", clock.elapsed());
 }
 
@@ -154,15 +171,8 @@ void TestBigValues::mixedSizesOnOneWorkerFirstAttempt()
                                       QCborValue(2)};
     QElapsedTimer clock;
     clock.start();
-    bool finished = false;
-    const auto records = run(c, echoJob(inputs), 120000, &finished);
-    QVERIFY2(finished, "the job did not end");
-    QCOMPARE(records.size(), inputs.size());
-    for (int i = 0; i < inputs.size(); ++i) {
-        QVERIFY2(records[i].status == stats::TaskStatus::Ok, qPrintable(records[i].error));
-        QCOMPARE(records[i].attempts, 1);
-        QVERIFY(records[i].output == inputs[i]);
-    }
+    const QString problem = echoedExactly(c, inputs, true);
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
     qInfo("mixed sizes on one worker: %lld ms", clock.elapsed());
 }
 
@@ -186,15 +196,8 @@ void TestBigValues::valuePastOneFrameThroughAnAgent()
     const QVector<QCborValue> inputs {QCborValue(1), QCborValue(bytes(size, 'p')), QCborValue(2)};
     QElapsedTimer clock;
     clock.start();
-    bool finished = false;
-    const auto records = run(c, echoJob(inputs), 120000, &finished);
-    QVERIFY2(finished, "the job did not end");
-    QCOMPARE(records.size(), inputs.size());
-    for (int i = 0; i < inputs.size(); ++i) {
-        QVERIFY2(records[i].status == stats::TaskStatus::Ok, qPrintable(records[i].error));
-        QCOMPARE(records[i].attempts, 1);
-        QVERIFY2(records[i].output == inputs[i], qPrintable(QStringLiteral("task %1's output differs").arg(i)));
-    }
+    const QString problem = echoedExactly(c, inputs, true);
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
     qInfo("a 100 MiB value through the agent and back: %lld ms", clock.elapsed());
 }
 
