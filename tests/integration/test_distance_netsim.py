@@ -30,6 +30,9 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "python"))
+from tfsupport import alive  # noqa: E402  (a zombie counts as gone)
+
 SWITCH = os.path.join(os.path.dirname(HERE), "support", "packetswitch.py")
 BIN = os.path.dirname(os.environ.get("TASKFLEET_RUN", "build/bin/taskfleet-run"))
 RUN = os.environ.get("TASKFLEET_RUN") or os.path.join(BIN, "taskfleet-run")
@@ -56,14 +59,6 @@ def log(*a):
 
 def ip(*args, timeout=10):
     subprocess.run(["ip", *args], check=True, timeout=timeout, stdout=subprocess.DEVNULL)
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def stop(proc, grace=5):

@@ -17,8 +17,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(SOURCE, "python"))
+sys.path.insert(0, os.path.join(SOURCE, "tests", "python"))
 
 from slurmhost import SlurmHost  # noqa: E402
+from tfsupport import alive  # noqa: E402
 from taskfleet.slurm import SlurmAgents, SlurmError  # noqa: E402
 
 SCRIPT = os.path.join(SOURCE, "resources", "slurm", "taskfleet-agents.sbatch")
@@ -42,14 +44,6 @@ def wait_for(predicate, timeout, step=0.02):
             return value
         time.sleep(step)
     return predicate()
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @unittest.skipUnless(OK, "no Slurm here: " + WHY)
