@@ -3,6 +3,7 @@
 // loss (tests/support/impairedlink.h). The controller times each link's round trip and gives each node
 // credit for it, so 200 tasks of 50 ms finish near their work time and every task ends exactly once.
 #include "agentprocess.h"
+#include "loopbacknodes.h"
 #include "impairedlink.h"
 #include "testsupport.h"
 
@@ -36,14 +37,7 @@ struct Outcome {
 /** A RemoteNode to 127.0.0.1:\a port (an agent, or a link in front of one), added to \a c and started. */
 sched::RemoteNode *addNode(sched::Controller &c, quint16 port)
 {
-    sched::RemoteNodeOptions o;
-    o.host = QStringLiteral("127.0.0.1");
-    o.port = port;
-    o.channel = net::ChannelOptions::fromSecret(Secret);
-    auto *node = new sched::RemoteNode(o);
-    c.addNode(node);
-    node->start();
-    return node;
+    return test::startRemoteNode(c, test::loopbackNodeOptions(port, Secret));
 }
 
 Outcome run(sched::Controller &c, sched::JobSpec spec, int timeoutMs)
@@ -163,9 +157,7 @@ void TestDistance::distantAgentsKeepTheirWorkersBusy()
     profile.loss = 0.02;
     std::vector<std::unique_ptr<test::ImpairedLink>> links;
     sched::Controller c;
-    exec::WorkerPoolOptions none;
-    none.workers = 0;
-    c.addNode(new sched::LocalNode(none));
+    test::addLocalNode(c);
     QVector<sched::RemoteNode *> nodes;
     for (int i = 0; i < Agents; ++i) {
         profile.seed = quint32(150 + 10 * i);
@@ -213,9 +205,7 @@ void TestDistance::distantAgentsKeepTheirWorkersBusy()
 void TestDistance::loopbackAgentsGetLittleDelayCredit()
 {
     sched::Controller c;
-    exec::WorkerPoolOptions none;
-    none.workers = 0;
-    c.addNode(new sched::LocalNode(none));
+    test::addLocalNode(c);
     sched::RemoteNode *node = addNode(c, m_agents.front()->port());
     QTRY_VERIFY_WITH_TIMEOUT(node->state() == sched::NodeState::Online && node->workerCount() > 0, 30000);
     const Outcome out = run(c, sleepJob(20, TaskMs), 60000);
@@ -246,9 +236,7 @@ void TestDistance::firstCreditCoversTheRoundTrip()
     test::ImpairedLink link(QHostAddress::LocalHost, m_agents.front()->port(), cleanLink());
     QVERIFY(link.start());
     sched::Controller c;
-    exec::WorkerPoolOptions none;
-    none.workers = 0;
-    c.addNode(new sched::LocalNode(none));
+    test::addLocalNode(c);
     sched::RemoteNode *node = addNode(c, link.port());
     QTRY_VERIFY_WITH_TIMEOUT(node->state() == sched::NodeState::Online && node->roundTripUs() >= 70000, 30000);
     // No job ran on this controller: the node knows the round trip, not the tasks. Three round trips (the
@@ -270,9 +258,7 @@ void TestDistance::freshAgentRunsRightBehindTheUpload()
     test::ImpairedLink link(QHostAddress::LocalHost, agent.port(), cleanLink());
     QVERIFY(link.start());
     sched::Controller c;
-    exec::WorkerPoolOptions none;
-    none.workers = 0;
-    c.addNode(new sched::LocalNode(none));
+    test::addLocalNode(c);
     sched::RemoteNode *node = addNode(c, link.port());
     QTRY_VERIFY_WITH_TIMEOUT(node->state() == sched::NodeState::Online, 30000);
     const Outcome out = run(c, sleepJob(1, ShortTaskMs), 30000);
@@ -294,17 +280,13 @@ void TestDistance::cachedPluginRunsWithoutAQuery()
     {
         // Makes sure the agent has it (earlier tests usually uploaded it already).
         sched::Controller warm;
-        exec::WorkerPoolOptions none;
-        none.workers = 0;
-        warm.addNode(new sched::LocalNode(none));
+        test::addLocalNode(warm);
         sched::RemoteNode *node = addNode(warm, m_agents.front()->port());
         QTRY_VERIFY_WITH_TIMEOUT(node->state() == sched::NodeState::Online, 30000);
         QVERIFY(run(warm, sleepJob(1, 1), 30000).finished);
     }
     sched::Controller c;
-    exec::WorkerPoolOptions none;
-    none.workers = 0;
-    c.addNode(new sched::LocalNode(none));
+    test::addLocalNode(c);
     sched::RemoteNode *node = addNode(c, link.port());
     QTRY_VERIFY_WITH_TIMEOUT(node->state() == sched::NodeState::Online, 30000);
     const Outcome out = run(c, sleepJob(1, ShortTaskMs), 30000);
@@ -330,9 +312,7 @@ void TestDistance::agentTimelineRecordsTheStartUp()
     QVERIFY2(started, qPrintable(agent.error()));
     {
         sched::Controller c;
-        exec::WorkerPoolOptions none;
-        none.workers = 0;
-        c.addNode(new sched::LocalNode(none));
+        test::addLocalNode(c);
         sched::RemoteNode *node = addNode(c, agent.port());
         QTRY_VERIFY_WITH_TIMEOUT(node->state() == sched::NodeState::Online, 30000);
         QVERIFY(run(c, sleepJob(3, ShortTaskMs), 30000).finished);
