@@ -343,6 +343,20 @@ bool settle(MainWindow *w)
     return snapshots.wait(10000);
 }
 
+// The cluster secret of the tests' agents, written to DIR/secret; its path ("" if it could not be written).
+QString writeAgentSecret(const QTemporaryDir &dir)
+{
+    const QString path = dir.filePath(QStringLiteral("secret"));
+    return test::writeSecretFile(path, "gui-test-secret-0123456789") ? path : QString();
+}
+
+// An agent with \a workers workers and no discovery (the tests add it by address), its state in \a stateDir.
+bool startAgent(test::AgentProcess &agent, const QString &stateDir, const QString &secret, int workers)
+{
+    return agent.start(stateDir, secret,
+                       {QStringLiteral("-w"), QString::number(workers), QStringLiteral("--no-discovery")});
+}
+
 } // namespace
 
 class TestMainWindow : public QObject
@@ -799,12 +813,12 @@ private slots:
     {
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        const QString secret = dir.filePath(QStringLiteral("secret"));
-        QVERIFY(test::writeSecretFile(secret, "gui-test-secret-0123456789"));
+        const QString secret = writeAgentSecret(dir);
+        QVERIFY(!secret.isEmpty());
         test::AgentProcess survivor, victim;
         for (test::AgentProcess *a : {&survivor, &victim})
-            QVERIFY2(a->start(dir.filePath(a == &victim ? QStringLiteral("victim") : QStringLiteral("survivor")),
-                              secret, {QStringLiteral("-w"), QStringLiteral("2"), QStringLiteral("--no-discovery")}),
+            QVERIFY2(startAgent(*a, dir.filePath(a == &victim ? QStringLiteral("victim") : QStringLiteral("survivor")),
+                                secret, 2),
                      qPrintable(a->error()));
         auto w = makeWindow(1, {}, secret);
         QVERIFY(w->addRemoteNode(QStringLiteral("127.0.0.1"), survivor.port()));
@@ -1306,12 +1320,10 @@ private slots:
     {
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        const QString secret = dir.filePath(QStringLiteral("secret"));
-        QVERIFY(test::writeSecretFile(secret, "gui-test-secret-0123456789"));
+        const QString secret = writeAgentSecret(dir);
+        QVERIFY(!secret.isEmpty());
         test::AgentProcess agent;
-        QVERIFY2(agent.start(dir.filePath(QStringLiteral("agent")), secret,
-                             {QStringLiteral("-w"), QStringLiteral("2"), QStringLiteral("--no-discovery")}),
-                 qPrintable(agent.error()));
+        QVERIFY2(startAgent(agent, dir.filePath(QStringLiteral("agent")), secret, 2), qPrintable(agent.error()));
         quint16 closedPort = 0;
         {
             QTcpServer probe;
@@ -1457,8 +1469,8 @@ private slots:
             QTRY_VERIFY_WITH_TIMEOUT(w->findChild<gui::SettingsDialog *>() != nullptr, 5000);
             w->findChild<gui::SettingsDialog *>()->reject();
         }
-        const QString secret = dir.filePath(QStringLiteral("secret"));
-        QVERIFY(test::writeSecretFile(secret, "gui-test-secret-0123456789"));
+        const QString secret = writeAgentSecret(dir);
+        QVERIFY(!secret.isEmpty());
         auto w = open(secret);
         auto *hint = w->findChild<QLabel *>(QStringLiteral("agentsHint"));
         QVERIFY(hint && hint->isVisible());
@@ -1550,12 +1562,10 @@ private slots:
     {
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        const QString secret = dir.filePath(QStringLiteral("secret"));
-        QVERIFY(test::writeSecretFile(secret, "gui-test-secret-0123456789"));
+        const QString secret = writeAgentSecret(dir);
+        QVERIFY(!secret.isEmpty());
         test::AgentProcess agent;
-        QVERIFY2(agent.start(dir.filePath(QStringLiteral("state")), secret,
-                             {QStringLiteral("-w"), QStringLiteral("2"), QStringLiteral("--no-discovery")}),
-                 qPrintable(agent.error()));
+        QVERIFY2(startAgent(agent, dir.filePath(QStringLiteral("state")), secret, 2), qPrintable(agent.error()));
         auto w = makeWindow(0, {}, secret); // no local workers: every task runs on the agent
 
         // The dialog path, as a person uses it (host:port typed in the host field also works).
@@ -1836,12 +1846,10 @@ private slots:
     {
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        const QString secret = dir.filePath(QStringLiteral("secret"));
-        QVERIFY(test::writeSecretFile(secret, "gui-test-secret-0123456789"));
+        const QString secret = writeAgentSecret(dir);
+        QVERIFY(!secret.isEmpty());
         test::AgentProcess agent;
-        QVERIFY2(agent.start(dir.filePath(QStringLiteral("agent")), secret,
-                             {QStringLiteral("-w"), QStringLiteral("1"), QStringLiteral("--no-discovery")}),
-                 qPrintable(agent.error()));
+        QVERIFY2(startAgent(agent, dir.filePath(QStringLiteral("agent")), secret, 1), qPrintable(agent.error()));
         auto w = makeWindow(1, {}, secret);
         QVERIFY(w->addRemoteNode(QStringLiteral("127.0.0.1"), agent.port()));
         QTRY_COMPARE_WITH_TIMEOUT(nodeCell(w.get(), agent.address(), NodesModel::State), QStringLiteral("online"),
@@ -2375,9 +2383,7 @@ private slots:
         const QString secret = dir.filePath(QStringLiteral("secret"));
         QVERIFY(test::writeSecretFile(secret, "command line secret 0123456789"));
         test::AgentProcess agent;
-        QVERIFY2(agent.start(dir.filePath(QStringLiteral("state")), secret,
-                             {QStringLiteral("-w"), QStringLiteral("1"), QStringLiteral("--no-discovery")}),
-                 qPrintable(agent.error()));
+        QVERIFY2(startAgent(agent, dir.filePath(QStringLiteral("state")), secret, 1), qPrintable(agent.error()));
         gui::MainWindowOptions options;
         options.localWorkers = 0;
         options.pluginPaths = {test::pluginDir()};
