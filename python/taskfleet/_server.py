@@ -460,21 +460,10 @@ class Server:
                       and time.monotonic() - self._waiter_left < _ROUND_TRIP_GAP)
             if len(pending) == 1 and not direct:
                 self._writer_cond.notify()
-        if direct:
-            # If a write is under way, the writer thread takes this one with the next.
-            if self._write_lock.acquire(blocking=False):
-                try:
-                    with self._lock:
-                        pending = self._pending
-                        self._pending = []
-                    if pending:
-                        self._write(self._encode_submits(pending))
-                finally:
-                    self._write_lock.release()
-            else:
-                with self._lock:
-                    if self._pending:
-                        self._writer_cond.notify()
+        if direct and not self._flush(blocking=False):
+            with self._lock:  # a write is under way: the writer thread takes this one with the next
+                if self._pending:
+                    self._writer_cond.notify()
         return task
 
     def _cancel(self, tids, running=True):
@@ -616,15 +605,20 @@ class Server:
                 depfuncs += (obj,)
         return tuple(dict.fromkeys(modules)), depfuncs
 
-    def _flush(self):
-        """Sends every queued submit now (the writer thread does it too; this saves a thread hop)."""
-        with self._write_lock:
+    def _flush(self, blocking=True):
+        """Sends every queued submit now (the writer thread does it too; this saves a thread hop). Not
+        blocking: returns False at once, sending nothing, when another thread is writing."""
+        if not self._write_lock.acquire(blocking=blocking):
+            return False
+        try:
             with self._lock:
                 pending = self._pending
-                if not pending:
-                    return
                 self._pending = []
-            self._write(self._encode_submits(pending))
+            if pending:
+                self._write(self._encode_submits(pending))
+        finally:
+            self._write_lock.release()
+        return True
 
     @staticmethod
     def _encode_submits(pending):
