@@ -106,19 +106,27 @@ qint64 LineSource::lineNumber(qsizetype i) const
 {
     if (m_blankLines == 0)
         return i + 1;
-    // Blank lines are not indexed: count the newlines before this line's start (only said in errors).
+    // Blank lines are not indexed: count the newlines before this line's start (only said in errors). The
+    // controller asks in file order, so counting goes on from the last answer: one pass over the file in all.
     std::lock_guard<std::mutex> lock(m_mutex);
     const qint64 end = m_starts[size_t(i)];
-    if (!m_file.seek(0))
+    if (end < m_countedTo) {
+        m_countedTo = 0;
+        m_countedLine = 1;
+    }
+    if (!m_file.seek(m_countedTo))
         return i + 1;
-    qint64 line = 1;
-    for (qint64 at = 0; at < end;) {
+    qint64 line = m_countedLine;
+    qint64 at = m_countedTo;
+    while (at < end) {
         const QByteArray block = m_file.read(std::min<qint64>(end - at, 1 << 20));
         if (block.isEmpty())
             break;
         line += block.count('\n');
         at += block.size();
     }
+    m_countedTo = at;
+    m_countedLine = line;
     return line;
 }
 

@@ -43,7 +43,9 @@ private:
     QString m_path;
     std::vector<qint64> m_starts; ///< file offset of each non-empty line
     qint64 m_fileSize = 0;
-    qint64 m_blankLines = 0; ///< lines with nothing but white space (they are no input)
+    qint64 m_blankLines = 0;          ///< lines with nothing but white space (they are no input)
+    mutable qint64 m_countedTo = 0;   ///< lineNumber(): newlines counted up to this offset...
+    mutable qint64 m_countedLine = 1; ///< ...where this line starts
     mutable std::mutex m_mutex;
     mutable QFile m_file;
 };
