@@ -24,7 +24,8 @@ struct NodeSnapshot {
     double taskTimeSum = 0;
     double timePerTask = 0;
     double tasksPerSecond = 0;
-    qint64 failures = 0;
+    qint64 failures = 0; ///< attempts that crashed or timed out here
+    qint64 errors = 0;   ///< of tasksDone, how many ended in a plugin error (the CSV's plugin_errors)
     qint64 lost = 0;
     util::HostInfo host;   ///< the node's machine (load, memory, OS, version, uptime)
     bool draining = false; ///< takes no new tasks (Controller::setNodeDraining)
