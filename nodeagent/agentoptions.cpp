@@ -91,6 +91,13 @@ struct AgentOptionSet {
                                          QStringLiteral("Keep at most MB megabytes of uploaded plugins, evicting the "
                                                         "least recently used (default 1024; 0 = no limit)."),
                                          QStringLiteral("MB"), QStringLiteral("1024")};
+    // Values many tasks share (server.share(), job "params") are held once per node; beyond it, the least recently
+    // used are evicted and sent again when needed.
+    const QCommandLineOption valueCache {QStringLiteral("value-cache"),
+                                         QStringLiteral("Hold at most MB megabytes of job parameters and shared values "
+                                                        "for all controllers, evicting the least recently used "
+                                                        "(default 2048; 0 = no limit)."),
+                                         QStringLiteral("MB"), QStringLiteral("2048")};
     // Discovery: announcements by signed UDP broadcast, on by default.
     const QCommandLineOption noDiscovery {QStringLiteral("no-discovery"),
                                           QStringLiteral("Do not announce this agent by UDP broadcast (controllers "
@@ -125,10 +132,10 @@ struct AgentOptionSet {
 
     void addTo(QCommandLineParser *p) const
     {
-        p->addOptions({port,         iface,         workers,    secretFile,  secret,    restart,
-                       idle,         sockTimeout,   pidFile,    debug,       stateDir,  workerProgram,
-                       allowCommand, noPython,      cacheLimit, noDiscovery, broadcast, discoveryPort,
-                       announcePort, autoDiscovery, connectTo,  noListen});
+        p->addOptions({port,          iface,        workers,       secretFile, secret,      restart,
+                       idle,          sockTimeout,  pidFile,       debug,      stateDir,    workerProgram,
+                       allowCommand,  noPython,     cacheLimit,    valueCache, noDiscovery, broadcast,
+                       discoveryPort, announcePort, autoDiscovery, connectTo,  noListen});
     }
 };
 
@@ -174,6 +181,10 @@ bool readServer(const QCommandLineParser &p, const AgentOptionSet &o, AgentComma
     if (!intValue(p, o.cacheLimit, 0, 100000000, &cacheMb, message))
         return false;
     s.cacheLimitBytes = qint64(cacheMb) * 1024 * 1024;
+    int valueMb = 0;
+    if (!intValue(p, o.valueCache, 0, 100000000, &valueMb, message))
+        return false;
+    s.valueCacheLimitBytes = qint64(valueMb) * 1024 * 1024;
     return true;
 }
 

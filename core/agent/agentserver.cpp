@@ -70,7 +70,8 @@ constexpr qsizetype MaxOutstandingPerSession = qsizetype(1) << 20;
 bool sameStatus(const Status &a, const Status &b)
 {
     return a.workers == b.workers && a.busy == b.busy && a.queued == b.queued && a.capacity == b.capacity
-           && a.tasksDone == b.tasksDone && a.failures == b.failures && a.uploads == b.uploads;
+           && a.tasksDone == b.tasksDone && a.failures == b.failures && a.uploads == b.uploads
+           && a.valueCacheFull == b.valueCacheFull;
 }
 } // namespace
 
@@ -87,9 +88,13 @@ struct AgentServer::Session {
     bool statusSent = false;
     QSet<quint64> poolIds;
     QVector<TaskResult> outbox;
-    /** Job parameters received on this connection, by SHA-256; held for the connection's life. */
-    QHash<QByteArray, exec::JobParametersPtr> parameters;
-    qint64 parametersBytes = 0;
+    int peerMinor = 0; ///< the controller's protocol minor version (from its hello)
+    /** Protocol 1.4: job parameters sent on this connection that the node's store still holds, and those evicted. */
+    QSet<QByteArray> parameterIds;
+    QSet<QByteArray> evictedIds;
+    /** Older controllers, which cannot be asked to send a value again: held for the connection's life. */
+    QHash<QByteArray, exec::JobParametersPtr> pinned;
+    qint64 pinnedBytes = 0;
     /** Uploads refused on this connection, by SHA-256, with the reason: the runs sent right behind one fail with it. */
     QHash<QByteArray, QString> refusedUploads;
 };
@@ -100,6 +105,7 @@ AgentServer::AgentServer(AgentOptions options, QObject *parent)
     , m_cache(m_options.stateDir + QStringLiteral("/plugins"))
 {
     m_cache.setLimitBytes(m_options.cacheLimitBytes);
+    m_parameters.setLimitBytes(m_options.valueCacheLimitBytes);
     m_clock.start();
     connect(&m_tick, &QTimer::timeout, this, &AgentServer::onTick);
 }
@@ -328,10 +334,89 @@ void AgentServer::handleHello(Session *s, const QCborMap &message)
         return protocolError(s, why);
     s->helloDone = true;
     s->peerName = hello.hostName;
+    s->peerMinor = hello.major == ProtocolMajor ? hello.minor : 0;
     mark("hello");
     qCInfo(lcAgent).noquote() << "controller" << hello.hostName << "at" << s->peer << "ready (protocol"
                               << QStringLiteral("%1.%2)").arg(hello.major).arg(hello.minor);
     pushStatus(true);
+}
+
+bool AgentServer::resolveParameters(Session *s, const Run &run, exec::JobParametersPtr *out, bool *evicted)
+{
+    const bool bounded = s->peerMinor >= 4; // older controllers cannot be told to send a value again
+    if (!run.hasParameters) {
+        *out = bounded ? m_parameters.find(run.parametersSha256) : s->pinned.value(run.parametersSha256);
+        if (*out && (!bounded || s->parameterIds.contains(run.parametersSha256)))
+            return true;
+        if (bounded && s->evictedIds.contains(run.parametersSha256)) {
+            *evicted = true;
+            return true;
+        }
+        protocolError(s, QStringLiteral("a run names job parameters %1 never sent on this connection")
+                             .arg(QString::fromLatin1(run.parametersSha256.left(12))));
+        return false;
+    }
+    exec::JobParametersPtr value = exec::makeJobParameters(run.parameters);
+    if (!value || value->id != run.parametersSha256) {
+        protocolError(s, QStringLiteral("job parameters do not match their SHA-256"));
+        return false;
+    }
+    if (!bounded) {
+        // Held for the connection's life, bounded like the plugin cache: a connection cannot make the agent hold
+        // unlimited values.
+        if (!s->pinned.contains(value->id)) {
+            if (m_options.cacheLimitBytes > 0 && s->pinnedBytes + value->encodedSize > m_options.cacheLimitBytes) {
+                protocolError(
+                    s,
+                    QStringLiteral("job parameters of this connection exceed %1 bytes").arg(m_options.cacheLimitBytes));
+                return false;
+            }
+            s->pinnedBytes += value->encodedSize;
+            s->pinned.insert(value->id, value);
+        }
+        *out = s->pinned.value(value->id);
+        return true;
+    }
+    // Values in use by queued tasks cannot be evicted, so the store may pass its bound; a controller that keeps
+    // sending new values for more queued tasks than several bounds hold is refused, not obeyed.
+    const qint64 ceiling = m_parameters.limitBytes() > 0 ? HardParameterFactor * m_parameters.limitBytes() : 0;
+    if (ceiling > 0 && !m_parameters.find(value->id) && m_parameters.bytes() + value->encodedSize > ceiling) {
+        protocolError(s, QStringLiteral("job parameters held for queued tasks exceed %1 bytes").arg(ceiling));
+        return false;
+    }
+    if (const exec::JobParametersPtr held = m_parameters.find(value->id))
+        value = held; // one copy for every connection that sends it
+    s->parameterIds.insert(value->id);
+    s->evictedIds.remove(value->id);
+    announceEvicted(m_parameters.insert(value));
+    *out = std::move(value);
+    return true;
+}
+
+void AgentServer::announceEvicted(const QVector<QByteArray> &ids)
+{
+    if (!ids.isEmpty()) {
+        for (Session *other : std::as_const(m_sessions)) {
+            ParametersEvicted notice;
+            for (const QByteArray &id : ids)
+                if (other->parameterIds.remove(id)) {
+                    other->evictedIds.insert(id);
+                    notice.ids.append(id);
+                }
+            if (!notice.ids.isEmpty())
+                other->channel->send(encode(notice));
+        }
+        qCInfo(lcAgent).noquote() << "value cache: evicted" << ids.size() << "job parameters (least recently used),"
+                                  << m_parameters.bytes() << "of" << m_parameters.limitBytes() << "bytes held";
+    }
+    const bool full = m_parameters.full();
+    if (full && !m_parametersFullLogged)
+        qCWarning(lcAgent).noquote()
+            << "value cache full:" << m_parameters.bytes() << "bytes held, limit" << m_parameters.limitBytes()
+            << "— every value is in use by queued tasks; the agent keeps working beyond its limit (--value-cache)";
+    else if (!full && m_parametersFullLogged)
+        qCInfo(lcAgent).noquote() << "value cache back within its limit:" << m_parameters.bytes() << "bytes held";
+    m_parametersFullLogged = full;
 }
 
 void AgentServer::handleRun(Session *s, const QCborMap &message)
@@ -345,24 +430,18 @@ void AgentServer::handleRun(Session *s, const QCborMap &message)
                                     .arg(MaxOutstandingPerSession));
     exec::JobParametersPtr parameters;
     if (!run.parametersSha256.isEmpty()) {
-        if (run.hasParameters) {
-            parameters = exec::makeJobParameters(run.parameters);
-            if (!parameters || parameters->id != run.parametersSha256)
-                return protocolError(s, QStringLiteral("job parameters do not match their SHA-256"));
-            // Bounded like the plugin cache: a connection cannot make the agent hold unlimited values.
-            if (!s->parameters.contains(parameters->id)) {
-                if (m_options.cacheLimitBytes > 0
-                    && s->parametersBytes + parameters->encodedSize > m_options.cacheLimitBytes)
-                    return protocolError(s, QStringLiteral("job parameters of this connection exceed %1 bytes")
-                                                .arg(m_options.cacheLimitBytes));
-                s->parametersBytes += parameters->encodedSize;
-                s->parameters.insert(parameters->id, parameters);
-            }
-        } else {
-            parameters = s->parameters.value(run.parametersSha256);
-            if (!parameters)
-                return protocolError(s, QStringLiteral("a run names job parameters %1 never sent on this connection")
-                                            .arg(QString::fromLatin1(run.parametersSha256.left(12))));
+        bool evicted = false;
+        if (!resolveParameters(s, run, &parameters, &evicted))
+            return;
+        if (evicted) {
+            // Sent before the controller heard of the eviction: back to it as lost, dispatched again with the value.
+            const QCborValue why(QStringLiteral("job parameters %1 were evicted from this agent's cache; they are "
+                                                "sent again")
+                                     .arg(QString::fromLatin1(run.parametersSha256.left(12))));
+            for (const TaskItem &t : std::as_const(run.tasks))
+                s->outbox.append(TaskResult {t.id, int(exec::Outcome::Lost), why, 0, {}});
+            scheduleFlush();
+            return;
         }
     }
     m_counters.tasksReceived += run.tasks.size();
@@ -529,6 +608,8 @@ void AgentServer::onPoolResults(const QVector<exec::WorkResult> &results)
                                                r.outcome == exec::Outcome::Ok ? r.output : QCborValue(r.error),
                                                r.runtimeUs, r.log});
     }
+    if (m_parameters.full()) // tasks that held values over the bound have let go of them
+        announceEvicted(m_parameters.trim());
     scheduleFlush();
 }
 
@@ -605,6 +686,9 @@ Status AgentServer::currentStatus() const
     st.memUsed = m_host.memUsed;
     st.memTotal = m_host.memTotal;
     st.uptimeSeconds = m_clock.elapsed() / 1000;
+    st.valueCacheBytes = m_parameters.bytes();
+    st.valueCacheLimit = m_parameters.limitBytes();
+    st.valueCacheFull = m_parameters.full();
     return st;
 }
 
@@ -644,6 +728,8 @@ void AgentServer::onTick()
         m_host = util::readHostInfo();
         m_hostReadMs = now;
     }
+    if (m_parameters.full()) // workers may hold a value a little after its last result
+        announceEvicted(m_parameters.trim());
     pushStatus(false);
     const qint64 timeoutMs = qint64(std::max(1, m_options.socketTimeoutSeconds)) * 1000;
     // Heartbeats every second when idle, so a controller notices a silent link within a few seconds.
@@ -718,6 +804,12 @@ QString AgentServer::statisticsText() const
              .arg(m_cache.sizeBytes())
              .arg(m_cache.limitBytes())
              .arg(m_cache.evicted());
+    t += QStringLiteral("  value cache        %1 bytes in %2 values, limit %3 bytes, %4 evicted%5\n")
+             .arg(m_parameters.bytes())
+             .arg(m_parameters.count())
+             .arg(m_parameters.limitBytes())
+             .arg(m_parameters.evicted())
+             .arg(m_parameters.full() ? QStringLiteral(", FULL: every value is in use by queued tasks") : QString());
     return t;
 }
 

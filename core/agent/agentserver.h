@@ -2,6 +2,7 @@
 // The node agent's service: accepts controllers over TLS-PSK and runs their tasks in one shared worker pool.
 #pragma once
 
+#include "agent/parameterstore.h"
 #include "exec/plugincache.h"
 #include "exec/workerpool.h"
 #include "net/secureserver.h"
@@ -37,6 +38,8 @@ struct AgentOptions {
     bool allowPython = true;       ///< run plugins whose metadata says "interpreter": "python" (off: --no-python)
     qint64 cacheLimitBytes
         = qint64(1) << 30; ///< plugin cache cap, least recently used evicted (0 = none; --cache-limit)
+    /** Bound of the job parameters (shared values) held for all controllers (0 = none; --value-cache). */
+    qint64 valueCacheLimitBytes = ParameterStore::DefaultLimitBytes;
 };
 
 /** Counters shown by SIGUSR1 and in status frames. */
@@ -118,6 +121,13 @@ private:
     void onTick();
     void handleHello(Session *s, const QCborMap &message);
     void handleRun(Session *s, const QCborMap &message);
+    /**
+     * The run's job parameters: its value (verified, stored once for the node) or the one the store holds. *evicted:
+     * the run names a value evicted since it was sent here (its tasks go back as lost). False: protocol error sent.
+     */
+    bool resolveParameters(Session *s, const protocol::Run &run, exec::JobParametersPtr *out, bool *evicted);
+    /** Tells the controllers that sent them that \a ids were evicted; logs the store's state when it changes. */
+    void announceEvicted(const QVector<QByteArray> &ids);
     void handleCancel(Session *s, const QCborMap &message);
     void handleSetWorkers(Session *s, const QCborMap &message);
     void handlePluginQuery(Session *s, const QCborMap &message);
@@ -136,6 +146,10 @@ private:
     QList<ControllerDialer *> m_dialers;
     std::unique_ptr<exec::WorkerPool> m_pool;
     exec::PluginCache m_cache;
+    ParameterStore m_parameters;
+    bool m_parametersFullLogged = false;
+    /** The store may pass its bound by values queued tasks hold, up to this many bounds. */
+    static constexpr int HardParameterFactor = 4;
     QHash<net::SecureChannel *, Session *> m_sessions;
     QHash<quint64, PoolRef> m_poolTasks; ///< pool id -> session and the controller's attempt id
     quint64 m_nextPoolId = 0;

@@ -40,6 +40,7 @@ constexpr TypeEntry Types[] = {
     {MessageType::Heartbeat, "heartbeat"},
     {MessageType::Error, "error"},
     {MessageType::Bye, "bye"},
+    {MessageType::ParametersEvicted, "parameters-evicted"},
 };
 
 QCborMap envelope(MessageType type)
@@ -385,6 +386,11 @@ QCborMap encode(const Status &m)
     }
     if (m.uptimeSeconds >= 0)
         c.insert(QStringLiteral("uptime"), m.uptimeSeconds);
+    if (m.valueCacheLimit >= 0) {
+        c.insert(QStringLiteral("valueCache"), m.valueCacheBytes);
+        c.insert(QStringLiteral("valueCacheLimit"), m.valueCacheLimit);
+        c.insert(QStringLiteral("valueCacheFull"), m.valueCacheFull);
+    }
     return c;
 }
 
@@ -404,6 +410,9 @@ bool decode(const QCborMap &message, Status *out, QString *error)
     if (r.ok() && out->memUsed > out->memTotal)
         r.fail(QStringLiteral("field \"memUsed\" is more than \"memTotal\""));
     out->uptimeSeconds = r.integerOr("uptime", -1, 0, qint64(1) << 40);
+    out->valueCacheBytes = r.integerOr("valueCache", -1, 0, qint64(1) << 50);
+    out->valueCacheLimit = r.integerOr("valueCacheLimit", -1, 0, qint64(1) << 50);
+    out->valueCacheFull = r.booleanOr("valueCacheFull", false);
     return finish(r, error);
 }
 
@@ -512,6 +521,40 @@ bool decode(const QCborMap &message, PluginStored *out, QString *error)
     MessageReader r(message);
     out->sha256 = sha(r);
     return finish(r, error);
+}
+
+// ---- parameters-evicted ----
+
+QCborMap encode(const ParametersEvicted &m)
+{
+    QCborMap c = envelope(MessageType::ParametersEvicted);
+    QCborArray ids;
+    for (const QByteArray &id : m.ids)
+        ids.append(QString::fromLatin1(id));
+    c.insert(QStringLiteral("ps"), ids);
+    return c;
+}
+
+bool decode(const QCborMap &message, ParametersEvicted *out, QString *error)
+{
+    MessageReader r(message);
+    const QCborArray ids = r.array("ps");
+    if (!r.ok())
+        return finish(r, error);
+    if (ids.size() > MaxBatch) {
+        *error = QStringLiteral("too many ids");
+        return false;
+    }
+    out->ids.clear();
+    for (const QCborValue &v : ids) {
+        const QByteArray hex = v.toString().toLatin1();
+        if (!v.isString() || !isSha256Hex(hex)) {
+            *error = QStringLiteral("field \"ps\" must hold SHA-256s as 64 lowercase hex digits");
+            return false;
+        }
+        out->ids.append(hex);
+    }
+    return true;
 }
 
 QCborMap encode(const PluginRejected &m)

@@ -32,6 +32,7 @@ enum class MessageType {
     Heartbeat,
     Error,
     Bye,
+    ParametersEvicted,
 };
 
 /** The wire name of \a type ("hello", "run", ...). */
@@ -125,6 +126,11 @@ struct Status {
     qint64 memUsed = -1;       ///< bytes of memory in use on the machine, -1 if unknown (optional, since 1.1)
     qint64 memTotal = -1;      ///< bytes, -1 if unknown (optional, since 1.1)
     qint64 uptimeSeconds = -1; ///< how long the agent has run, -1 if unknown (optional, since 1.1)
+    /** The agent's store of job parameters (shared values): bytes held, its bound, -1 if unknown (optional, since 1.4). */
+    qint64 valueCacheBytes = -1;
+    qint64 valueCacheLimit = -1;
+    /** Over its bound with every value in use by queued tasks: the agent keeps working, beyond its bound (since 1.4). */
+    bool valueCacheFull = false;
 };
 
 /** Controller -> agent. */
@@ -178,6 +184,15 @@ struct Heartbeat {
     qint64 pong = -1; ///< -1: none
 };
 
+/**
+ * Agent -> controller (protocol 1.4, only to controllers that speak it): job parameters it sent were evicted from the
+ * agent's bounded store. The controller sends the value again with the next run that names it; a run already on its
+ * way that names it without the value gets its tasks back as Lost ("evicted"), and they are dispatched again.
+ */
+struct ParametersEvicted {
+    QVector<QByteArray> ids; ///< hex SHA-256s
+};
+
 /** Either side: text, then the sender closes. Bye is the same for a clean shutdown. */
 struct ErrorMessage {
     QString text;
@@ -194,6 +209,7 @@ QCborMap encode(const PluginHave &m);
 QCborMap encode(const PluginUpload &m);
 QCborMap encode(const PluginStored &m);
 QCborMap encode(const PluginRejected &m);
+QCborMap encode(const ParametersEvicted &m);
 QCborMap encodeHeartbeat(const Heartbeat &m = {});
 QCborMap encodeError(const QString &text);
 QCborMap encodeBye(const QString &text);
@@ -209,6 +225,7 @@ QCborMap encodeBye(const QString &text);
 [[nodiscard]] bool decode(const QCborMap &message, PluginUpload *out, QString *error);
 [[nodiscard]] bool decode(const QCborMap &message, PluginStored *out, QString *error);
 [[nodiscard]] bool decode(const QCborMap &message, PluginRejected *out, QString *error);
+[[nodiscard]] bool decode(const QCborMap &message, ParametersEvicted *out, QString *error);
 [[nodiscard]] bool decode(const QCborMap &message, Heartbeat *out, QString *error);
 /** Error and Bye. */
 [[nodiscard]] bool decode(const QCborMap &message, ErrorMessage *out, QString *error);

@@ -237,6 +237,16 @@ void RemoteNode::onMessage(const QCborMap &message)
         return handlePluginStored(message);
     case MessageType::PluginRejected:
         return handlePluginRejected(message);
+    case MessageType::ParametersEvicted: {
+        // The agent's bounded store let these go: the next run that names one carries its value again.
+        ParametersEvicted evicted;
+        if (!decode(message, &evicted, &error))
+            return dropConnection(QStringLiteral("bad parameters-evicted: ") + error);
+        for (const QByteArray &id : std::as_const(evicted.ids))
+            m_parametersSent.remove(id);
+        mark("parameters-evicted", QByteArray::number(evicted.ids.size()));
+        return;
+    }
     case MessageType::Heartbeat: {
         Heartbeat beat;
         if (!decode(message, &beat, &error))
@@ -696,6 +706,12 @@ void RemoteNode::handleStatus(const QCborMap &message)
         return dropConnection(QStringLiteral("bad status from the agent: ") + error);
     const int oldCredit = credit();
     const bool workersChanged = st.workers != m_workers;
+    if (st.valueCacheFull && !m_status.valueCacheFull)
+        emit eventLogged(QStringLiteral("%1: its value cache is full (%2 MiB held, limit %3 MiB): every value is in "
+                                        "use by queued tasks; it keeps working beyond its limit (--value-cache)")
+                             .arg(name())
+                             .arg(st.valueCacheBytes >> 20)
+                             .arg(st.valueCacheLimit >> 20));
     m_status = st;
     m_workers = st.workers;
     m_busy = st.busy;

@@ -80,6 +80,7 @@ QVector<std::pair<QString, QCborMap>> sampleMessages()
     out.append({QStringLiteral("plugin-rejected"), encode(PluginRejected {Sha, QStringLiteral("not a plugin")})});
     out.append({QStringLiteral("heartbeat"), encodeHeartbeat()});
     out.append({QStringLiteral("heartbeat-ping"), encodeHeartbeat(Heartbeat {7, -1})});
+    out.append({QStringLiteral("parameters-evicted"), encode(ParametersEvicted {{QByteArray(64, 'c')}})});
     out.append({QStringLiteral("error"), encodeError(QStringLiteral("bad frame: too big"))});
     out.append({QStringLiteral("bye"), encodeBye(QStringLiteral("shutting down"))});
 
@@ -163,6 +164,10 @@ bool decodeMessage(const QString &name, const QCborMap &m, QString *error)
     }
     case MessageType::Heartbeat: {
         Heartbeat x;
+        return decode(m, &x, error);
+    }
+    case MessageType::ParametersEvicted: {
+        ParametersEvicted x;
         return decode(m, &x, error);
     }
     case MessageType::Error:

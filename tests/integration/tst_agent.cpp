@@ -66,6 +66,7 @@ private slots:
     void badUploadIsRejectedAndSilentControllerDropped();
     void disconnectedControllerTasksAreCancelled();
     void agentRefusesBadHelloAndMalformedFrames();
+    void evictedParametersAreAnnouncedAndLateRunsComeBackLost();
 
 private:
     QString newStateDir();
@@ -586,6 +587,99 @@ void TestAgent::agentRefusesBadHelloAndMalformedFrames()
     QVector<sched::TaskRecord> records;
     QVERIFY(runJob(&c, job(QStringLiteral("echo"), range(50)), &records));
     QCOMPARE(records.size(), 50);
+}
+
+// The agent's store of job parameters is bounded (--value-cache): a value evicted to make room for another is
+// announced to the controller that sent it, a run that still names it without its value gets its tasks back as
+// Lost (to be dispatched again, with the value), and the value is taken again when it comes back.
+void TestAgent::evictedParametersAreAnnouncedAndLateRunsComeBackLost()
+{
+    AgentProcess agent;
+    QVERIFY2(
+        agent.start(newStateDir(), secretFile(RightSecret),
+                    {QStringLiteral("-w"), QStringLiteral("1"), QStringLiteral("--value-cache"), QStringLiteral("1")}),
+        qPrintable(agent.error()));
+    net::SecureChannel ch(net::ChannelOptions::fromSecret(RightSecret));
+    QVector<QCborMap> got;
+    QString closedBecause;
+    connect(&ch, &net::SecureChannel::messageReceived, this, [&](const QCborMap &m) { got.append(m); });
+    connect(&ch, &net::SecureChannel::closed, this, [&](const QString &r) { closedBecause = r; });
+    ch.connectToHost(QStringLiteral("127.0.0.1"), agent.port());
+    QVERIFY(QTest::qWaitFor([&] { return ch.isReady() || !closedBecause.isEmpty(); }, 10000));
+    QVERIFY2(ch.isReady(), qPrintable(closedBecause));
+    protocol::Hello h;
+    h.major = protocol::ProtocolMajor;
+    h.minor = protocol::ProtocolMinor;
+    h.role = QStringLiteral("controller");
+    h.nodeId = QStringLiteral("test");
+    h.hostName = QStringLiteral("test");
+    h.abi = QSysInfo::buildAbi();
+    h.qtVersion = QStringLiteral("6");
+    ch.send(protocol::encode(h));
+    // Two values of 0.6 MiB against a bound of 1 MiB: the second one evicts the first.
+    const exec::JobParametersPtr x = exec::makeJobParameters(QByteArray(600 * 1024, 'x'));
+    const exec::JobParametersPtr y = exec::makeJobParameters(QByteArray(600 * 1024, 'y'));
+    auto run = [&](quint64 task, const exec::JobParametersPtr &p, bool withValue) {
+        protocol::Run r;
+        r.sha256 = QByteArray(64, 'a'); // no such plugin: tasks that get past their parameters fail to load
+        r.tasks = {protocol::TaskItem {task, QCborValue(int(task))}};
+        r.parametersSha256 = p->id;
+        r.parameters = withValue ? p->value : QCborValue();
+        r.hasParameters = withValue;
+        ch.send(protocol::encode(r));
+    };
+    auto outcomeOf = [&](quint64 task, QString *text) {
+        for (const QCborMap &m : std::as_const(got)) {
+            protocol::Results res;
+            QString error;
+            if (m.value(QStringLiteral("t")).toString() != QLatin1String("results")
+                || !protocol::decode(m, &res, &error))
+                continue;
+            for (const protocol::TaskResult &t : std::as_const(res.results))
+                if (t.id == task) {
+                    *text = t.value.toString();
+                    return t.outcome;
+                }
+        }
+        return -1;
+    };
+    run(1, x, true);
+    run(2, y, true);
+    run(3, x, false); // on its way before the controller could hear of the eviction
+    QString text;
+    QVERIFY2(QTest::qWaitFor([&] { return outcomeOf(3, &text) >= 0 || !closedBecause.isEmpty(); }, 10000),
+             "no result for the late run");
+    QVERIFY2(closedBecause.isEmpty(), qPrintable(closedBecause));
+    QCOMPARE(outcomeOf(3, &text), int(exec::Outcome::Lost));
+    QVERIFY2(text.contains(QStringLiteral("evicted")), qPrintable(text));
+    QCOMPARE(outcomeOf(1, &text), int(exec::Outcome::LoadFailed)); // got past its parameters
+    bool announced = false;
+    for (const QCborMap &m : std::as_const(got)) {
+        protocol::ParametersEvicted e;
+        QString error;
+        if (m.value(QStringLiteral("t")).toString() == QLatin1String("parameters-evicted")) {
+            QVERIFY2(protocol::decode(m, &e, &error), qPrintable(error));
+            QCOMPARE(e.ids, QVector<QByteArray> {x->id});
+            announced = true;
+        }
+    }
+    QVERIFY2(announced, "the eviction was not announced");
+    // Sent again with its value, it is taken again; named without it afterwards, it is still known.
+    run(4, x, true);
+    run(5, x, false);
+    QVERIFY(QTest::qWaitFor([&] { return outcomeOf(5, &text) >= 0 || !closedBecause.isEmpty(); }, 10000));
+    QVERIFY2(closedBecause.isEmpty(), qPrintable(closedBecause));
+    QCOMPARE(outcomeOf(4, &text), int(exec::Outcome::LoadFailed));
+    QCOMPARE(outcomeOf(5, &text), int(exec::Outcome::LoadFailed));
+    // A value never sent on this connection is still a protocol error, not "lost".
+    run(6, exec::makeJobParameters(QStringLiteral("never sent")), false);
+    QVERIFY(QTest::qWaitFor([&] { return !closedBecause.isEmpty(); }, 10000));
+    bool refused = false;
+    for (const QCborMap &m : std::as_const(got))
+        refused = refused
+                  || (m.value(QStringLiteral("t")).toString() == QLatin1String("error")
+                      && m.value(QStringLiteral("text")).toString().contains(QStringLiteral("never sent")));
+    QVERIFY(refused);
 }
 
 // An agent with another ABI is online but gets no task of a plugin built for ours.

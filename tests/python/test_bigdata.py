@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import subprocess
 import tempfile
 import time
@@ -118,6 +119,53 @@ class BigDataTest(unittest.TestCase):
         handle = self.local.share(b"x" * 100)
         with self.assertRaises(pickle.PicklingError):
             self.local.submit(echo, ([handle],))
+
+
+class BoundedValueCacheTest(unittest.TestCase):
+    """An agent whose value cache (--value-cache 30 MiB) is smaller than what the program shares: least recently
+    used values are evicted and sent again when needed, and one value bigger than the whole cache still runs."""
+
+    @classmethod
+    def setUpClass(cls):
+        tfsupport.bound_test_time(220)
+        cls.agent = tfsupport.Agent(workers=1, extra=("--value-cache", "30"))
+        cls.server = pp.Server(0, ppservers=(cls.agent.address,), secret=tfsupport.SECRET)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.destroy()
+        cls.agent.stop()
+
+    def evictions(self):
+        return int(re.search(r"value cache +\d+ bytes in \d+ values, limit \d+ bytes, (\d+) evicted",
+                             self.agent.statistics()).group(1))
+
+    def test_an_evicted_value_is_sent_again(self):
+        rng = np.random.default_rng(3)
+        a, b = rng.random(20 * 10**6 // 8), rng.random(20 * 10**6 // 8)  # 20 MB each: both do not fit
+        ha, hb = self.server.share(a), self.server.share(b)
+        before, evicted = self.agent.bytes_received(), self.evictions()
+        for handle, array in ((ha, a), (hb, b), (ha, a)):
+            jobs = [self.server.submit(total, (handle, i)) for i in range(4)]
+            self.assertEqual([j() for j in jobs], [float(array.sum()) + i for i in range(4)])
+        sent = self.agent.bytes_received() - before
+        self.assertGreaterEqual(self.evictions() - evicted, 2, "a was not evicted for b, nor b for a")
+        self.assertGreater(sent, 3 * a.nbytes, "the evicted value was not sent again")
+        self.assertLess(sent, 3.3 * a.nbytes, "a value crossed the link more often than evictions explain")
+
+    def test_a_value_bigger_than_the_cache_runs_and_the_agent_says_so(self):
+        big = np.random.default_rng(4).random(40 * 10**6 // 8)  # 40 MB against 30 MiB
+        handle = self.server.share(big)
+        jobs = [self.server.submit(total, (handle, i)) for i in range(3)]
+        self.assertEqual([j() for j in jobs], [float(big.sum()) + i for i in range(3)])
+        log = self.agent.log()
+        self.assertIn("value cache full", log)
+        # once its tasks are done it is let go, and the cache is back within its limit
+        deadline = time.monotonic() + 10
+        while "FULL" in self.agent.statistics() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertNotIn("FULL", self.agent.statistics())
+        self.assertIn("value cache back within its limit", self.agent.log())
 
 
 def physical_memory():

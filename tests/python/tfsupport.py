@@ -90,19 +90,31 @@ class Agent:
     def address(self):
         return "127.0.0.1:%d" % self.port
 
-    def bytes_received(self, timeout=10):
-        """Bytes the agent received from controllers, from its own statistics (SIGUSR1 prints them)."""
+    def statistics(self, timeout=10):
+        """The agent's statistics (SIGUSR1 prints them to its log in one write): the newest block, as text."""
+        head = b"taskfleet-agent statistics"
         with open(self.log_path, "rb") as f:
-            before = f.read().count(b"bytes received")
+            before = f.read().count(head)
         self.proc.send_signal(signal.SIGUSR1)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with open(self.log_path, "rb") as f:
-                found = re.findall(rb"bytes received +(\d+) from controllers", f.read())
-            if len(found) > before:
-                return int(found[-1])
+                text = f.read()
+            if text.count(head) > before:
+                block = text[text.rfind(head):]
+                if b"value cache" in block:  # its last line
+                    return block.decode(errors="replace")
             time.sleep(0.05)
         raise RuntimeError("the agent printed no statistics within %s s" % timeout)
+
+    def bytes_received(self, timeout=10):
+        """Bytes the agent received from controllers, from its own statistics (SIGUSR1 prints them)."""
+        return int(re.findall(r"bytes received +(\d+) from controllers", self.statistics(timeout))[-1])
+
+    def log(self):
+        """What the agent has logged so far."""
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
 
     def stop(self):
         if self.proc.poll() is None:

@@ -110,6 +110,11 @@ QString decodeAny(const QCborMap &m)
         ok = decode(m, &x, &error);
         break;
     }
+    case MessageType::ParametersEvicted: {
+        ParametersEvicted x;
+        ok = decode(m, &x, &error);
+        break;
+    }
     case MessageType::Error:
     case MessageType::Bye: {
         ErrorMessage x;
@@ -159,6 +164,39 @@ private slots:
         QVERIFY2(decode(m, &back, &error), qPrintable(error));
         const QString why = checkCompatible(back, QStringLiteral("agent"));
         QVERIFY(why.contains(QStringLiteral("protocol version")));
+    }
+
+    // Protocol 1.4: the agent names the job parameters it evicted; anything but SHA-256s is refused.
+    void parametersEvictedRoundTripAndValidation()
+    {
+        ParametersEvicted e;
+        e.ids = {Sha, QByteArray(64, 'b')};
+        ParametersEvicted back;
+        QString error;
+        QVERIFY2(decode(encode(e), &back, &error), qPrintable(error));
+        QCOMPARE(back.ids, e.ids);
+        QCOMPARE(messageType(encode(e), &error), MessageType::ParametersEvicted);
+        QCborMap bad = encode(e);
+        bad.insert(QStringLiteral("ps"), QCborArray {QStringLiteral("../../etc/passwd")});
+        QVERIFY(!decode(bad, &back, &error));
+        QVERIFY2(error.contains(QStringLiteral("SHA-256")), qPrintable(error));
+        bad.insert(QStringLiteral("ps"), QCborArray {42});
+        QVERIFY(!decode(bad, &back, &error));
+        bad.remove(QStringLiteral("ps"));
+        QVERIFY(!decode(bad, &back, &error));
+        // The status's value cache fields: optional, absent from an older agent.
+        Status st;
+        st.valueCacheBytes = 40 << 20;
+        st.valueCacheLimit = 30 << 20;
+        st.valueCacheFull = true;
+        Status stBack;
+        QVERIFY2(decode(encode(st), &stBack, &error), qPrintable(error));
+        QCOMPARE(stBack.valueCacheBytes, st.valueCacheBytes);
+        QCOMPARE(stBack.valueCacheLimit, st.valueCacheLimit);
+        QVERIFY(stBack.valueCacheFull);
+        QVERIFY2(decode(encode(Status {}), &stBack, &error), qPrintable(error));
+        QCOMPARE(stBack.valueCacheLimit, -1);
+        QVERIFY(!stBack.valueCacheFull);
     }
 
     void roundTripRunAndResults()
