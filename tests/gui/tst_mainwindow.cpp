@@ -8,6 +8,7 @@
 #include "historydialog.h"
 #include "delegates.h"
 #include "format.h"
+#include "guitestsupport.h"
 #include "jobsmodel.h"
 #include "mainwindow.h"
 #include "mandelbrotview.h"
@@ -79,50 +80,12 @@
 #include <unistd.h>
 
 using namespace taskfleet;
+using namespace taskfleet::guitest;
 using gui::JobsModel;
 using gui::MainWindow;
 using gui::NodesModel;
 
 namespace {
-
-constexpr int JobTimeoutMs = 60000;
-
-/** A node that is only seen, never given work: stands in for a remote agent in the nodes table. */
-class FakeNode : public sched::Node
-{
-public:
-    explicit FakeNode(int workers, const QString &id = QStringLiteral("fake-1"),
-                      const QString &name = QStringLiteral("fake-agent"))
-        : m_workers(workers)
-        , m_id(id)
-        , m_name(name)
-    {
-    }
-    QString id() const override { return m_id; }
-    QString name() const override { return m_name; }
-    QString address() const override { return QStringLiteral("192.0.2.7:45450"); }
-    sched::NodeState state() const override { return sched::NodeState::Online; }
-    int workerCount() const override { return m_workers; }
-    int busyWorkers() const override { return 0; }
-    int credit() const override { return 0; }
-    bool canRun(const exec::PluginInfo &, QString *why) const override
-    {
-        *why = QStringLiteral("fake node");
-        return false;
-    }
-    void submit(const exec::PluginInfo &, qint64, const exec::JobParametersPtr &, QVector<sched::NodeTask>) override { }
-    void cancel(const QVector<quint64> &) override { }
-    void setWorkerCount(int count) override
-    {
-        m_workers = count;
-        emit workerCountChanged(count);
-    }
-
-private:
-    int m_workers;
-    QString m_id;
-    QString m_name;
-};
 
 /**
  * A window with fake nodes named \a names added in that order: the colour of each (by node id, the name
@@ -131,13 +94,8 @@ private:
 QMap<QString, QString> nodeColorsOfAWindow(const QStringList &names)
 {
     QMap<QString, QString> colors;
-    gui::MainWindowOptions options;
-    options.localWorkers = 1;
-    options.pluginPaths = {test::pluginDir()};
-    options.workerProgram = test::program(QStringLiteral("taskfleet-worker"));
-    options.useSettings = false;
-    MainWindow w(options);
-    w.show();
+    const auto window = makeWindow(1);
+    MainWindow &w = *window;
     for (const QString &name : names) {
         w.host()->addNode([name] { return new FakeNode(1, QStringLiteral("id-") + name, name); });
         // One at a time, so each is first seen after the ones before it.
@@ -153,208 +111,6 @@ QMap<QString, QString> nodeColorsOfAWindow(const QStringList &names)
                           w.nodesModel()->index(row, NodesModel::Name).data(Qt::DecorationRole).value<QColor>().name());
     }
     return colors;
-}
-
-std::unique_ptr<MainWindow> makeWindow(int workers, const QString &exitStats = {}, const QString &secretFile = {})
-{
-    gui::MainWindowOptions options;
-    options.localWorkers = workers;
-    options.pluginPaths = {test::pluginDir()};
-    options.workerProgram = test::program(QStringLiteral("taskfleet-worker"));
-    options.exitStatisticsPath = exitStats;
-    options.useSettings = false;
-    options.secretFile = secretFile;
-    auto window = std::make_unique<MainWindow>(options);
-    window->show();
-    return window;
-}
-
-QString writeFile(const QTemporaryDir &dir, const QString &name, const QByteArray &content)
-{
-    const QString path = dir.filePath(name);
-    QFile f(path);
-    if (!f.open(QIODevice::WriteOnly) || f.write(content) != content.size())
-        return {};
-    return path;
-}
-
-/** A job file of \a count sleep tasks of \a ms each, named \a name (file name.json). */
-/** A window journaling into \a journalDir that does \a resume with what earlier sessions left there. */
-std::unique_ptr<MainWindow> makeJournaledWindow(int workers, const QString &journalDir,
-                                                gui::MainWindowOptions::Resume resume)
-{
-    gui::MainWindowOptions options;
-    options.localWorkers = workers;
-    options.pluginPaths = {test::pluginDir()};
-    options.workerProgram = test::program(QStringLiteral("taskfleet-worker"));
-    options.useSettings = false;
-    options.journalDir = journalDir;
-    options.resume = resume;
-    auto window = std::make_unique<MainWindow>(options);
-    window->show();
-    return window;
-}
-
-/** The jobs of the one app journal in \a dir (app-*.tfj), or none while there is not exactly one. */
-QVector<sched::JournaledJob> appJournal(const QString &dir, QString *path = nullptr)
-{
-    const QStringList files = QDir(dir).entryList({QStringLiteral("app-*.tfj")}, QDir::Files);
-    if (files.size() != 1)
-        return {};
-    if (path)
-        *path = QDir(dir).filePath(files.first());
-    QString error;
-    return sched::JournalReader::read(QDir(dir).filePath(files.first()), &error)
-        .value_or(QVector<sched::JournaledJob> {});
-}
-
-QString writeSleepJob(const QTemporaryDir &dir, const QString &name, int count, int ms)
-{
-    QStringList inputs;
-    for (int i = 0; i < count; ++i)
-        inputs << QString::number(ms);
-    return writeFile(dir, name + QStringLiteral(".json"),
-                     QStringLiteral(R"({"name": "%1", "plugin": "sleep", "inputs": [%2]})")
-                         .arg(name, inputs.join(QLatin1Char(',')))
-                         .toUtf8());
-}
-
-/** Drops \a paths on \a window as a file manager would: drag enter, then drop. Returns whether the drop was accepted. */
-bool dropFiles(QWidget *window, const QStringList &paths)
-{
-    QMimeData mime;
-    QList<QUrl> urls;
-    for (const QString &p : paths)
-        urls.append(QUrl::fromLocalFile(p));
-    mime.setUrls(urls);
-    const QPointF pos(window->width() / 2.0, window->height() / 2.0);
-    QDragEnterEvent enter(pos.toPoint(), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
-    QCoreApplication::sendEvent(window, &enter);
-    if (!enter.isAccepted())
-        return false;
-    QDropEvent drop(pos, Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
-    QCoreApplication::sendEvent(window, &drop);
-    return drop.isAccepted();
-}
-
-const sched::JobSnapshot *onlyJob(MainWindow *w)
-{
-    return w->jobsModel()->rowCount() == 1 ? &w->jobsModel()->jobs().first() : nullptr;
-}
-
-bool jobFinished(MainWindow *w, int row)
-{
-    const auto &jobs = w->jobsModel()->jobs();
-    return row < jobs.size() && jobs.at(row).state == sched::JobState::Finished;
-}
-
-/** A small CSV reader for the files Statistics writes (quoted fields allowed). */
-QVector<QStringList> readCsv(const QString &path)
-{
-    QVector<QStringList> rows;
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly))
-        return rows;
-    const QString text = QString::fromUtf8(f.readAll());
-    QStringList row;
-    QString field;
-    bool quoted = false;
-    for (qsizetype i = 0; i < text.size(); ++i) {
-        const QChar c = text.at(i);
-        if (quoted) {
-            if (c == QLatin1Char('"') && i + 1 < text.size() && text.at(i + 1) == QLatin1Char('"')) {
-                field += c;
-                ++i;
-            } else if (c == QLatin1Char('"')) {
-                quoted = false;
-            } else {
-                field += c;
-            }
-        } else if (c == QLatin1Char('"')) {
-            quoted = true;
-        } else if (c == QLatin1Char(',')) {
-            row.append(field);
-            field.clear();
-        } else if (c == QLatin1Char('\n')) {
-            row.append(field);
-            rows.append(row);
-            row.clear();
-            field.clear();
-        } else if (c != QLatin1Char('\r')) {
-            field += c;
-        }
-    }
-    if (!field.isEmpty() || !row.isEmpty()) {
-        row.append(field);
-        rows.append(row);
-    }
-    return rows;
-}
-
-/** The text of \a column on the row of node \a id, or a null QString when there is no such row. */
-QString nodeCell(MainWindow *w, const QString &id, int column)
-{
-    const int row = w->nodesModel()->rowOf(id);
-    return row < 0 ? QString() : w->nodesModel()->index(row, column).data().toString();
-}
-
-const sched::NodeSnapshot *nodeIn(const sched::ClusterSnapshot &s, const QString &id)
-{
-    for (const sched::NodeSnapshot &n : s.nodes)
-        if (n.id == id)
-            return &n;
-    return nullptr;
-}
-
-QAction *menuAction(MainWindow *w, const QString &text)
-{
-    const QList<QAction *> actions = w->findChildren<QAction *>();
-    for (QAction *a : actions)
-        if (a->text() == text)
-            return a;
-    return nullptr;
-}
-
-/** The job's results as shown in the Results table: index → the Output column's text. */
-QMap<int, QString> shownOutputs(MainWindow *w)
-{
-    QMap<int, QString> outputs;
-    const gui::ResultsModel *m = w->resultsModel();
-    for (int r = 0; r < m->rowCount(); ++r)
-        outputs.insert(m->index(r, gui::ResultsModel::Index).data().toInt(),
-                       m->index(r, gui::ResultsModel::Output).data().toString());
-    return outputs;
-}
-
-/** Renders \a widget (it must paint); with TF_SCREENSHOT_DIR set, also saves it there as \a name (for docs/). */
-void grabFor(QWidget *widget, const QString &name)
-{
-    const QPixmap shot = widget->grab();
-    QVERIFY(!shot.isNull());
-    if (const QString dir = qEnvironmentVariable("TF_SCREENSHOT_DIR"); !dir.isEmpty())
-        QVERIFY(shot.save(QDir(dir).filePath(name)));
-}
-
-/** Lets the controller thread handle what was posted before, and the window its snapshot. */
-bool settle(MainWindow *w)
-{
-    QSignalSpy snapshots(w->host(), &sched::ControllerHost::snapshotReady);
-    w->host()->requestSnapshot();
-    return snapshots.wait(10000);
-}
-
-// The cluster secret of the tests' agents, written to DIR/secret; its path ("" if it could not be written).
-QString writeAgentSecret(const QTemporaryDir &dir)
-{
-    const QString path = dir.filePath(QStringLiteral("secret"));
-    return test::writeSecretFile(path, "gui-test-secret-0123456789") ? path : QString();
-}
-
-// An agent with \a workers workers and no discovery (the tests add it by address), its state in \a stateDir.
-bool startAgent(test::AgentProcess &agent, const QString &stateDir, const QString &secret, int workers)
-{
-    return agent.start(stateDir, secret,
-                       {QStringLiteral("-w"), QString::number(workers), QStringLiteral("--no-discovery")});
 }
 
 } // namespace
