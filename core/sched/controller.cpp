@@ -228,9 +228,44 @@ int Controller::submit(JobSpec spec)
     // in order, each dropped after its check.
     QVector<QPair<int, QString>> refused;
     const JobInputs &inputs = job->spec.inputs;
+    // A resumed job's earlier tasks keep their indices and count as ended; only the others run.
+    const QHash<int, int> &before = job->spec.endedBefore;
+    const auto ranBefore = [&before, n, raw = job.get()](size_t i) {
+        if (before.isEmpty() || i >= n)
+            return false;
+        const auto found = before.constFind(int(i));
+        if (found == before.constEnd())
+            return false;
+        switch (TaskStatus(*found)) {
+        case TaskStatus::Ok:
+            ++raw->done;
+            ++raw->valuesBefore;
+            ++raw->endedBefore;
+            break;
+        case TaskStatus::Error:
+            ++raw->errors;
+            ++raw->valuesBefore;
+            ++raw->endedBefore;
+            break;
+        case TaskStatus::Failed:
+            ++raw->failed;
+            ++raw->endedBefore;
+            break;
+        case TaskStatus::Cancelled:
+            ++raw->cancelled;
+            break;
+        }
+        raw->taskState[i] = TaskStatus(*found) == TaskStatus::Failed      ? TaskState::Failed
+                            : TaskStatus(*found) == TaskStatus::Cancelled ? TaskState::Cancelled
+                                                                          : TaskState::Done;
+        return true;
+    };
     for (size_t i = 0; i < n && inputs.isRange(); ++i)
-        job->pending.push_back(int(i));
+        if (!ranBefore(i))
+            job->pending.push_back(int(i));
     for (size_t i = 0; i < n && !inputs.isRange(); ++i) {
+        if (ranBefore(i))
+            continue;
         QString refusal;
         const QCborValue input = inputs.at(qsizetype(i), &refusal);
         const bool mayBeBig
@@ -616,7 +651,7 @@ void Controller::speculate()
             const TaskExtra extra = job->extraOf(a.index);
             if (extra.runningCopies != 1 || extra.speculated)
                 continue;
-            const qint64 finished = job->done + job->errors;
+            const qint64 finished = job->done + job->errors - job->valuesBefore; // runtimes of this run only
             const double mean = finished ? job->runtimeSumUs / double(finished) : 0.0;
             const qint64 age = now - a.startUs;
             if (finished == 0 || age < m_speculationMinAgeUs || double(age) < 2.0 * mean)
@@ -944,7 +979,7 @@ ClusterSnapshot Controller::snapshot(int historySeconds) const
         if (j.startedUs >= 0) {
             // Over the time the job could run: paused time neither lowers its rate nor counts towards an ETA.
             const double seconds = double(j.activeUs(s.takenUs)) / 1e6;
-            const qint64 ended = j.ended() - j.cancelled;
+            const qint64 ended = j.ended() - j.cancelled - j.endedBefore; // what this run did
             js.tasksPerSecond = seconds > 0 ? double(ended) / seconds : 0;
             if (!j.isOver() && j.state != JobState::Paused && js.tasksPerSecond > 0)
                 js.etaSeconds = double(j.total() - j.ended()) / js.tasksPerSecond;

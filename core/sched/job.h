@@ -70,6 +70,8 @@ struct Job {
     qint64 failed = 0; ///< tasks failed for good (crashes, timeouts, poison)
     qint64 cancelled = 0;
     qint64 running = 0;      ///< tasks with at least one attempt in flight
+    qint64 endedBefore = 0;  ///< of done + errors + failed: tasks that ended before the job ran (JobSpec::endedBefore)
+    qint64 valuesBefore = 0; ///< of done + errors: the same
     double runtimeSumUs = 0; ///< of finished tasks, for the mean used by speculation
     qint64 submittedUs = 0;
     qint64 startedUs = -1;

@@ -7,6 +7,7 @@
 #include "jobinputs.h"
 
 #include <QtCore/QCborValue>
+#include <QtCore/QHash>
 #include <QtCore/QVector>
 
 namespace taskfleet::sched {
@@ -25,6 +26,15 @@ struct JobSpec {
     int priority = 0;     ///< higher runs first
     QString sourceFile;   ///< the job file it came from, if any
     QString origin;       ///< who submitted it when not the program's own user (an attached script); empty: the user
+    /**
+     * Tasks that ended before this job was submitted (a resumed job's results from a journal): task index ->
+     * how it ended (stats::TaskStatus as int: Ok, Error, Failed or Cancelled). They never run; the job counts
+     * them from the start, so its indices, total and progress are the original job's. Its rate and ETA count
+     * only the tasks it runs.
+     */
+    QHash<int, int> endedBefore;
+    /** The submitter's own mark, handed back unchanged with the job's id (0: none); never journaled. */
+    quint64 ticket = 0;
 };
 
 } // namespace taskfleet::sched
