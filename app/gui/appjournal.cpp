@@ -224,21 +224,23 @@ void AppJournal::carryEnded(const sched::JournaledJob &job)
         results.append(r);
     std::sort(results.begin(), results.end(),
               [](const sched::TaskRecord &a, const sched::TaskRecord &b) { return a.index < b.index; });
-    post([key = job.key, spec = job.spec, results](sched::JournalWriter &w) {
-        w.writeJob(key, spec);
+    // With the times it ran, not the time it was carried (History shows when each job ran).
+    post([key = job.key, spec = job.spec, results, started = job.startedMs,
+          ended = job.endedMs](sched::JournalWriter &w) {
+        w.writeJob(key, spec, started);
         if (!results.isEmpty())
             w.writeResults(key, results);
-        w.writeEnd(key);
+        w.writeEnd(key, ended);
     });
 }
 
 void AppJournal::recordResumed(const QString &key, const sched::JobSpec &spec,
-                               const QVector<sched::TaskRecord> &earlier)
+                               const QVector<sched::TaskRecord> &earlier, qint64 startedMs)
 {
     if (!isOpen())
         return;
-    post([key, spec, earlier](sched::JournalWriter &w) {
-        w.writeJob(key, spec);
+    post([key, spec, earlier, startedMs](sched::JournalWriter &w) {
+        w.writeJob(key, spec, startedMs);
         if (!earlier.isEmpty())
             w.writeResults(key, earlier);
     });

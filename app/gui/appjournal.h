@@ -71,9 +71,11 @@ public:
     void addJob(int jobId, const sched::JobSpec &spec);
     /**
      * Journals a job to resume under its old \a key: \a spec is the whole job and \a earlier the results it
-     * already had. Done before the job is queued, so that the old journal can go at once.
+     * already had, \a startedMs when it was first queued (-1: now). Done before the job is queued, so that the
+     * old journal can go at once.
      */
-    void recordResumed(const QString &key, const sched::JobSpec &spec, const QVector<sched::TaskRecord> &earlier);
+    void recordResumed(const QString &key, const sched::JobSpec &spec, const QVector<sched::TaskRecord> &earlier,
+                       qint64 startedMs = -1);
     /**
      * Waits for the writes asked for so far and syncs the journal to disk; true when everything is there
      * (then an old file may go).

@@ -47,8 +47,8 @@ HistoryDialog::HistoryDialog(const QString &journalDir, const QString &ownJourna
     setWindowTitle(tr("History"));
     resize(820, 420);
     m_table->setColumnCount(ColumnCount);
-    m_table->setHorizontalHeaderLabels({tr("Journal written"), tr("Job"), tr("Plugin"), tr("Tasks"), tr("Done"),
-                                        tr("Errors"), tr("Failed"), tr("Cancelled"), tr("ID")});
+    m_table->setHorizontalHeaderLabels({tr("Ran"), tr("Job"), tr("Plugin"), tr("Tasks"), tr("Done"), tr("Errors"),
+                                        tr("Failed"), tr("Cancelled"), tr("ID")});
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setSelectionMode(QAbstractItemView::SingleSelection);
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -96,7 +96,9 @@ void HistoryDialog::reload()
                 continue;
             seen.insert(job.key);
             if (job.ended || job.results.size() >= job.spec.inputs.size()) // every task has its result
-                m_entries.append(Entry {file.absoluteFilePath(), file.lastModified(), job});
+                m_entries.append(Entry {
+                    file.absoluteFilePath(),
+                    job.startedMs >= 0 ? QDateTime::fromMSecsSinceEpoch(job.startedMs) : file.lastModified(), job});
         }
     }
     m_table->setSortingEnabled(false);
@@ -106,9 +108,17 @@ void HistoryDialog::reload()
         qint64 counts[4] = {}; // Ok, Error, Failed, Cancelled
         for (const sched::TaskRecord &r : job.results)
             ++counts[std::clamp(int(r.status), 0, 3)];
-        auto *when = new QTableWidgetItem(m_entries.at(row).when.toString(QStringLiteral("yyyy-MM-dd HH:mm")));
+        // When this job ran (journals from before job times were kept: when the journal was written).
+        const QString format = QStringLiteral("yyyy-MM-dd HH:mm:ss");
+        auto *when = new QTableWidgetItem(m_entries.at(row).when.toString(format));
         when->setData(Qt::UserRole, row);
-        when->setToolTip(m_entries.at(row).file);
+        QString ran = job.startedMs < 0 ? tr("Journal written %1 (it has no job times)").arg(when->text())
+                                        : tr("Queued %1").arg(when->text());
+        if (job.startedMs >= 0 && job.endedMs >= job.startedMs)
+            ran += tr(", ended %1 (%2)")
+                       .arg(QDateTime::fromMSecsSinceEpoch(job.endedMs).toString(format),
+                            formatSeconds(double(job.endedMs - job.startedMs) / 1000));
+        when->setToolTip(ran + QLatin1Char('\n') + m_entries.at(row).file);
         m_table->setItem(row, When, when);
         // Jobs of one name are told apart by their journal key (the ID column) and where they came from.
         auto *name = new QTableWidgetItem(job.spec.name);

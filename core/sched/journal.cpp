@@ -7,6 +7,7 @@
 
 #include <QtCore/QCborArray>
 #include <QtCore/QCborStreamReader>
+#include <QtCore/QDateTime>
 #include <QtCore/QDir>
 #include <QtCore/QFileInfo>
 #include <QtCore/QtEndian>
@@ -526,6 +527,8 @@ public:
             return true;
         }
         if (type == QLatin1String("end")) {
+            if (!job.ended)
+                job.endedMs = util::cborInteger(m.value(QStringLiteral("at")), -1);
             job.ended = true;
             return true;
         }
@@ -640,6 +643,7 @@ private:
         job.key = key;
         job.spec = specFromCbor(spec);
         job.record = number;
+        job.startedMs = util::cborInteger(m.value(QStringLiteral("at")), -1);
         job.done = QBitArray(qsizetype(total));
         byKey.insert(key, int(jobs.size()));
         jobs.append(std::move(job));
@@ -1199,16 +1203,20 @@ bool JournalWriter::sync()
     return !m_failed;
 }
 
-void JournalWriter::writeJob(const QString &key, const JobSpec &spec)
+void JournalWriter::writeJob(const QString &key, const JobSpec &spec, qint64 startedMs)
 {
     QCborMap head = specToCbor(spec);
+    // When it ran, for History: a field readers of older versions skip.
+    const qint64 at = startedMs >= 0 ? startedMs : QDateTime::currentMSecsSinceEpoch();
     if (spec.inputs.isRange()) {
         appendWith(KindJob, [&](QCborStreamWriter &w) {
-            w.startMap(3);
+            w.startMap(4);
             w.append(QLatin1String("t"));
             w.append(QLatin1String("job"));
             w.append(QLatin1String("key"));
             w.append(key);
+            w.append(QLatin1String("at"));
+            w.append(at);
             w.append(QLatin1String("spec"));
             head.toCborValue().toCbor(w);
             w.endMap();
@@ -1221,11 +1229,13 @@ void JournalWriter::writeJob(const QString &key, const JobSpec &spec)
     if (first.size() < spec.inputs.size())
         head.insert(QStringLiteral("count"), qint64(spec.inputs.size()));
     appendWith(KindJob, [&](QCborStreamWriter &w) {
-        w.startMap(3);
+        w.startMap(4);
         w.append(QLatin1String("t"));
         w.append(QLatin1String("job"));
         w.append(QLatin1String("key"));
         w.append(key);
+        w.append(QLatin1String("at"));
+        w.append(at);
         w.append(QLatin1String("spec"));
         writeMapWithValues(w, head, QStringLiteral("inputs"), first);
         w.endMap();
@@ -1268,11 +1278,12 @@ void JournalWriter::writeResults(const QString &key, const QVector<TaskRecord> &
     });
 }
 
-void JournalWriter::writeEnd(const QString &key)
+void JournalWriter::writeEnd(const QString &key, qint64 endedMs)
 {
     QCborMap m;
     m.insert(QStringLiteral("t"), QStringLiteral("end"));
     m.insert(QStringLiteral("key"), key);
+    m.insert(QStringLiteral("at"), endedMs >= 0 ? endedMs : QDateTime::currentMSecsSinceEpoch());
     append(m, KindEnd);
     (void)sync();
 }

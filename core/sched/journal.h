@@ -40,12 +40,15 @@ public:
     [[nodiscard]] bool open(const QString &path, QString *error);
     QString path() const { return m_path; }
 
-    /** Records a job under \a key (unique within the journal, e.g. a UUID). */
-    void writeJob(const QString &key, const JobSpec &spec);
+    /**
+     * Records a job under \a key (unique within the journal, e.g. a UUID), queued at \a startedMs (ms since
+     * the epoch, UTC; -1: now): the record's "at" field (JournaledJob::startedMs).
+     */
+    void writeJob(const QString &key, const JobSpec &spec, qint64 startedMs = -1);
     /** Records finished tasks; each record's index is the task's index in the journaled spec. */
     void writeResults(const QString &key, const QVector<TaskRecord> &records);
-    /** Records that a job is over, and syncs the file to disk. */
-    void writeEnd(const QString &key);
+    /** Records that a job is over at \a endedMs (ms since the epoch; -1: now), and syncs the file to disk. */
+    void writeEnd(const QString &key, qint64 endedMs = -1);
     /** Syncs what was written to disk; true when it is there and no write failed since open(). */
     [[nodiscard]] bool sync();
     /**
@@ -77,7 +80,9 @@ struct JournaledJob {
     qint64 doneCount = 0;           ///< bits set in done: results.size() for read()
     qint64 repeatedResults = 0;     ///< records of an index already recorded (none when every task ended once)
     bool ended = false;
-    qint64 record = 0; ///< the number of its job record in the file (1 is the header), for messages
+    qint64 startedMs = -1; ///< when the job was queued (ms since the epoch, UTC); -1: not journaled (an older journal)
+    qint64 endedMs = -1;   ///< when it ended; -1: not ended, or not journaled
+    qint64 record = 0;     ///< the number of its job record in the file (1 is the header), for messages
 };
 
 /**
