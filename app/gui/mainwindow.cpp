@@ -121,6 +121,15 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget *parent)
     m_jobsModel = new JobsModel(this);
     m_resultsModel = new ResultsModel(this);
     m_tasksModel = new TasksModel(this);
+    // First: the models know a job (and the journal has it) before the window's own slots hear of it.
+    m_jobs = new JobLifecycle(m_host, m_tasksModel, m_resultsModel, this);
+    connect(m_jobs, &JobLifecycle::jobAdded, this, &MainWindow::onJobAdded);
+    connect(m_jobs, &JobLifecycle::errorRaised, this, &MainWindow::showError);
+    connect(m_jobs, &JobLifecycle::confirmed, this, &MainWindow::confirm);
+    connect(m_jobs, &JobLifecycle::submitted, this, [this](const QString &name) {
+        m_welcome->hide(); // the controller logs the job as queued, with its id
+        emit jobQueued(name);
+    });
 
     setWindowTitle(tr("Taskfleet"));
     setWindowIcon(QIcon(QStringLiteral(":/taskfleet/icons/taskfleet.png")));
@@ -129,7 +138,6 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget *parent)
     buildLayout();
 
     connect(m_host, &sched::ControllerHost::snapshotReady, this, &MainWindow::onSnapshot);
-    connect(m_host, &sched::ControllerHost::jobSubmitted, this, &MainWindow::onJobSubmitted);
     connect(m_host, &sched::ControllerHost::resultsRecorded, this, &MainWindow::onResults);
     connect(m_host, &sched::ControllerHost::jobFinished, this, &MainWindow::onJobFinished);
     connect(m_host, &sched::ControllerHost::eventLogged, this, &MainWindow::log);
@@ -217,8 +225,8 @@ MainWindow::~MainWindow()
     // An editor still open in the Nodes table commits as the widgets go (after this body): its request must not
     // reach this half-destroyed window (UBSan caught a lambda of ours running there).
     m_nodesModel->disconnect(this);
-    m_journal.close(); // what the controller says while it stops (cancelled tasks) is not the jobs' end
-    delete m_host;     // joins the controller thread (and writes the exit statistics) before the views go
+    m_jobs->closeJournal(); // what the controller says while it stops (cancelled tasks) is not the jobs' end
+    delete m_host;          // joins the controller thread (and writes the exit statistics) before the views go
     m_host = nullptr;
 }
 
@@ -609,16 +617,6 @@ void MainWindow::openPythonFile(const QString &path)
     dialog->open();
 }
 
-void MainWindow::submit(const sched::JobSpec &spec, bool select)
-{
-    if (select)
-        m_selectOnSubmit.insert(m_submitted);
-    ++m_submitted;
-    m_host->submit(spec);
-    m_welcome->hide(); // the controller logs the job as queued, with its id
-    emit jobQueued(spec.name);
-}
-
 void MainWindow::showError(const QString &message)
 {
     m_lastError = message;
@@ -666,7 +664,7 @@ void MainWindow::closeEvent(QCloseEvent *event)
                         tr("%1 not finished. Quit anyway?").arg(countOf(running, tr("job is"), tr("jobs are"))),
                         QMessageBox::NoButton, this);
         box.setInformativeText(
-            m_journal.isOpen() && !m_journal.hasFailed()
+            m_jobs->journal().isOpen() && !m_jobs->journal().hasFailed()
                 ? tr("They stay in the journal: the next start offers to resume them.")
                 : tr("Their tasks that have not run yet are lost; results so far can be exported first."));
         QPushButton *quit = box.addButton(tr("Quit"), QMessageBox::DestructiveRole);
@@ -749,43 +747,20 @@ void MainWindow::onSnapshot(const sched::ClusterSnapshot &snapshot)
     updateActions();
 }
 
-void MainWindow::onJobSubmitted(int jobId, const sched::JobSpec &spec)
+void MainWindow::onJobAdded(int jobId, const sched::JobSpec &spec, bool select)
 {
-    m_jobPlugins.insert(jobId, spec.plugin.name);
-    m_specs.insert(jobId, spec);
-    m_resultsModel->setJobInputs(jobId, spec.inputs);
     if (spec.plugin.name == MandelbrotPlugin) {
         m_mandelbrot->setJobInputs(jobId, spec.inputs);
         m_lastMandelbrotJob = jobId;
         m_mandelbrot->setCurrentJob(jobId);
     }
-    // Only the window's own submissions are counted: an attached script's jobs (origin set) come in between.
-    const qint64 submission = spec.origin.isEmpty() ? m_acknowledged++ : -1;
-    const bool chosen = submission >= 0 && m_selectOnSubmit.remove(submission);
-    const RetryOrigin retry = submission >= 0 ? m_retryOnSubmit.take(submission) : RetryOrigin {};
-    if (const auto resumed = m_resumeOnSubmit.constFind(submission); resumed != m_resumeOnSubmit.constEnd()) {
-        m_journal.trackResumed(jobId, resumed->key, resumed->originalIndex);
-        m_tasksModel->addJob(jobId, spec.inputs.size(),
-                             tr("Task %1 of the job as first queued (resumed from the journal)."),
-                             resumed->originalIndex);
-        m_resumeOnSubmit.erase(resumed);
-    } else {
-        if (spec.origin.isEmpty())
-            m_journal.addJob(jobId, spec); // an attached script's jobs are the script's to journal
-        m_tasksModel->addJob(jobId, spec.inputs.size(),
-                             retry.jobId >= 0 ? tr("A retry of task %2 of job %1.").arg(retry.jobId) : QString(),
-                             retry.indices);
-    }
-    if (chosen || selectedJob() < 0 || spec.plugin.name == MandelbrotPlugin)
+    if (select || selectedJob() < 0 || spec.plugin.name == MandelbrotPlugin)
         m_pendingSelect = jobId;
 }
 
 void MainWindow::onResults(int jobId, const QVector<sched::TaskRecord> &records)
 {
-    m_resultsModel->addRecords(jobId, records);
-    m_tasksModel->addRecords(jobId, records);
-    m_journal.addResults(jobId, records);
-    if (m_jobPlugins.value(jobId) == MandelbrotPlugin)
+    if (m_mandelbrot->hasPicture(jobId))
         m_mandelbrot->addRecords(jobId, records);
 }
 
@@ -793,7 +768,6 @@ void MainWindow::onJobFinished(int jobId)
 {
     // The snapshot that follows has the job's final state and counts: it is announced from there.
     m_endedUnannounced.insert(jobId);
-    m_journal.endJob(jobId);
     if (jobId == m_tasksModel->currentJob())
         m_host->requestTaskReport(jobId); // the attempts' history as it ended
 }
@@ -816,16 +790,14 @@ void MainWindow::openJournal()
     if (dir.isEmpty())
         return;
     QString error;
-    if (!m_journal.open(dir, &error)) {
+    QStringList warnings;
+    if (!m_jobs->openJournal(dir, &error, &warnings)) {
         showError(tr("No journal: %1. Jobs are lost if the app ends before they do.").arg(error));
         return;
     }
-    log(tr("journal: %1").arg(m_journal.path()));
-    m_journal.setFailureHandler([this](const QString &message) { showError(message); });
+    log(tr("journal: %1").arg(m_jobs->journal().path()));
     m_journalDir = dir;
     m_historyAction->setEnabled(true);
-    QStringList warnings;
-    m_leftovers = m_journal.findLeftovers(dir, &warnings);
     for (const QString &warning : std::as_const(warnings))
         log(tr("journal: %1").arg(warning));
     const int jobs = leftoverJobs();
@@ -838,7 +810,7 @@ void MainWindow::openJournal()
     case MainWindowOptions::Resume::Never:
         log(tr("journal: %1 from an earlier session wait for the next start")
                 .arg(countOf(jobs, tr("unfinished job"), tr("unfinished jobs"))));
-        m_leftovers.clear(); // their locks go: the files stay for later
+        m_jobs->postponeLeftovers(); // their locks go: the files stay for later
         break;
     case MainWindowOptions::Resume::Ask:
         QTimer::singleShot(0, this, &MainWindow::askToResume); // once the window is up
@@ -850,29 +822,15 @@ HistoryDialog *MainWindow::showHistory()
 {
     if (m_journalDir.isEmpty())
         return nullptr;
-    auto *dialog = new HistoryDialog(m_journalDir, m_journal.path(), this);
+    auto *dialog = new HistoryDialog(m_journalDir, m_jobs->journal().path(), this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->show();
     return dialog;
 }
 
-void MainWindow::dropLeftover(AppJournal::Leftover &leftover)
-{
-    // Only once this session's journal has what was copied from it on disk: a full disk loses nothing.
-    if (m_journal.sync()) {
-        AppJournal::remove(leftover);
-        return;
-    }
-    showError(tr("The journal could not be written (%1); %2 is kept.").arg(m_journal.path(), leftover.path));
-    leftover.lock.reset();
-}
-
 int MainWindow::leftoverJobs() const
 {
-    int jobs = 0;
-    for (const AppJournal::Leftover &l : m_leftovers)
-        jobs += int(l.unfinished.size());
-    return jobs;
+    return m_jobs->leftoverJobs();
 }
 
 void MainWindow::askToResume()
@@ -880,18 +838,11 @@ void MainWindow::askToResume()
     const int jobs = leftoverJobs();
     if (jobs == 0)
         return;
-    QStringList lines;
-    for (const AppJournal::Leftover &l : std::as_const(m_leftovers))
-        for (const sched::JournaledJob &job : l.unfinished)
-            lines << tr("\u2022 %1: %2 of %3 tasks left")
-                         .arg(job.spec.name)
-                         .arg(job.spec.inputs.size() - job.results.size())
-                         .arg(job.spec.inputs.size());
     QMessageBox box(QMessageBox::Question, tr("Resume Jobs"),
                     tr("%1 did not finish when Taskfleet last ended. Resume %2?")
                         .arg(countOf(jobs, tr("job"), tr("jobs")), jobs == 1 ? tr("it") : tr("them")),
                     QMessageBox::NoButton, this);
-    box.setInformativeText(lines.join(QLatin1Char('\n')));
+    box.setInformativeText(m_jobs->leftoverLines().join(QLatin1Char('\n')));
     QPushButton *resume = box.addButton(tr("Resume"), QMessageBox::AcceptRole);
     QPushButton *discard = box.addButton(tr("Discard"), QMessageBox::DestructiveRole);
     box.addButton(tr("Later"), QMessageBox::RejectRole);
@@ -903,111 +854,28 @@ void MainWindow::askToResume()
     } else if (box.clickedButton() == discard) {
         discardLeftovers();
     } else {
-        m_leftovers.clear(); // asked again at the next start
+        m_jobs->postponeLeftovers(); // asked again at the next start
     }
 }
 
 int MainWindow::resumeLeftovers()
 {
-    int resumed = 0;
-    for (AppJournal::Leftover &leftover : m_leftovers) {
-        for (const sched::JournaledJob &job : std::as_const(leftover.unfinished)) {
-            // The plugin must still be the one the journal names: same file, same content.
-            QString why;
-            const auto plugin = exec::PluginRegistry::inspect(job.spec.plugin.path, &why);
-            if (!plugin || plugin->sha256 != job.spec.plugin.sha256) {
-                showError(tr("Cannot resume job \"%1\": plugin %2 %3. It stays in the journal.")
-                              .arg(job.spec.name, job.spec.plugin.path,
-                                   plugin ? tr("has changed since the job started") : why));
-                // Carried into this session's journal, unended: offered again at the next start.
-                QVector<sched::TaskRecord> earlier;
-                for (const sched::TaskRecord &r : job.results)
-                    earlier.append(r);
-                m_journal.recordResumed(job.key, job.spec, earlier);
-                continue;
-            }
-            sched::JobSpec whole = job.spec;
-            whole.plugin = *plugin;
-            QVector<sched::TaskRecord> earlier;
-            earlier.reserve(job.results.size());
-            for (const sched::TaskRecord &r : job.results)
-                earlier.append(r);
-            std::sort(earlier.begin(), earlier.end(),
-                      [](const sched::TaskRecord &a, const sched::TaskRecord &b) { return a.index < b.index; });
-            m_journal.recordResumed(job.key, whole, earlier);
-
-            sched::JobSpec missing = whole;
-            missing.inputs.clear();
-            QVector<int> originalIndex;
-            for (int i = 0; i < whole.inputs.size(); ++i) {
-                if (!job.results.contains(i)) {
-                    missing.inputs.append(whole.inputs.at(i));
-                    originalIndex.append(i);
-                }
-            }
-            missing.name = tr("%1 (resumed: %2 of %3 tasks left)")
-                               .arg(whole.name)
-                               .arg(missing.inputs.size())
-                               .arg(whole.inputs.size());
-            m_resumeOnSubmit.insert(m_submitted, ResumeOrigin {job.key, originalIndex});
-            submit(missing, resumed == 0);
-            ++resumed;
-        }
-        for (const sched::JournaledJob &job : std::as_const(leftover.ended))
-            m_journal.carryEnded(job); // the history in that file lives on in this one
-        dropLeftover(leftover);
-    }
-    m_leftovers.clear();
-    if (resumed > 0)
-        confirm(tr("Resumed %1 from the journal").arg(countOf(resumed, tr("job"), tr("jobs"))));
-    return resumed;
+    return m_jobs->resumeLeftovers();
 }
 
 void MainWindow::discardLeftovers()
 {
-    const int jobs = leftoverJobs();
-    for (AppJournal::Leftover &leftover : m_leftovers) {
-        for (const sched::JournaledJob &job : std::as_const(leftover.ended))
-            m_journal.carryEnded(job);
-        dropLeftover(leftover);
-    }
-    m_leftovers.clear();
-    if (jobs > 0)
-        confirm(tr("Discarded %1 from the journal").arg(countOf(jobs, tr("unfinished job"), tr("unfinished jobs"))));
+    m_jobs->discardLeftovers();
 }
 
 int MainWindow::retryFailedTasks(int jobId)
 {
-    const auto spec = m_specs.constFind(jobId);
-    if (spec == m_specs.constEnd())
-        return 0;
-    const QVector<int> indices
-        = m_tasksModel->indicesIn(jobId, {TasksModel::Failed, TasksModel::Error, TasksModel::Cancelled});
-    if (indices.isEmpty()) {
-        confirm(tr("Job %1 has no failed, error or cancelled tasks to retry").arg(jobId));
-        return 0;
-    }
-    sched::JobSpec retry = *spec;
-    retry.inputs.clear();
-    retry.inputs.reserve(indices.size());
-    for (int i : indices)
-        retry.inputs.append(spec->inputs.at(i));
-    retry.name = tr("%1 (retry of %2)").arg(spec->name, countOf(indices.size(), tr("task"), tr("tasks")));
-    retry.origin.clear();
-    m_retryOnSubmit.insert(m_submitted, RetryOrigin {jobId, indices});
-    submit(retry, true);
-    return int(indices.size());
+    return m_jobs->retryFailedTasks(jobId);
 }
 
 bool MainWindow::rerunJob(int jobId)
 {
-    const auto spec = m_specs.constFind(jobId);
-    if (spec == m_specs.constEnd())
-        return false;
-    sched::JobSpec again = *spec;
-    again.origin.clear(); // the window's job now, even if a script submitted the first run
-    submit(again, true);
-    return true;
+    return m_jobs->rerunJob(jobId);
 }
 
 bool MainWindow::removeJob(int jobId)
@@ -1015,11 +883,7 @@ bool MainWindow::removeJob(int jobId)
     const sched::JobSnapshot *job = m_jobsModel->job(jobId);
     if (!job || (job->state != sched::JobState::Finished && job->state != sched::JobState::Cancelled))
         return false;
-    m_host->removeJob(jobId);
-    m_tasksModel->removeJob(jobId);
-    m_resultsModel->removeJob(jobId);
-    m_specs.remove(jobId);
-    m_jobPlugins.remove(jobId);
+    m_jobs->forgetJob(jobId);
     m_mandelbrot->removeJob(jobId);
     log(tr("job %1 removed from the window").arg(jobId));
     return true;

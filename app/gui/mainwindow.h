@@ -2,8 +2,8 @@
 // The Taskfleet main window: nodes, jobs, results, picture, throughput and log.
 #pragma once
 
-#include "appjournal.h"
 #include "appsettings.h"
+#include "joblifecycle.h"
 #include "exec/pluginregistry.h"
 #include "net/secretstore.h"
 #include "sched/controllerhost.h"
@@ -162,7 +162,9 @@ public:
     int clearFinishedJobs();
 
     /** This session's journal file (empty: no journal). */
-    QString journalPath() const { return m_journal.isOpen() ? m_journal.path() : QString(); }
+    QString journalPath() const { return m_jobs->journal().isOpen() ? m_jobs->journal().path() : QString(); }
+    /** The jobs' lifecycle (submit, retry, rerun, resume, journal) the window wires its panels to. */
+    JobLifecycle *lifecycle() const { return m_jobs; }
     /** Unfinished jobs of ended sessions waiting to be resumed or discarded. */
     int leftoverJobs() const;
     /** Queues the leftover jobs' missing tasks (each job named "… (resumed: N of M tasks left)"); returns how many jobs. */
@@ -194,7 +196,7 @@ private:
     QWidget *buildWelcome();
     void rebuildRegistry();
     /** \a select: select the job in the jobs table once it is there (jobs the user just set up in a dialog). */
-    void submit(const sched::JobSpec &spec, bool select = false);
+    void submit(const sched::JobSpec &spec, bool select = false) { m_jobs->submit(spec, select); }
     void openPluginFile(const QString &path, const exec::PluginInfo &plugin);
     void openPythonFile(const QString &path);
     void applyDiscovery();
@@ -205,14 +207,12 @@ private:
     void onDiscoveryRejections(const QString &summary);
 
     void onSnapshot(const sched::ClusterSnapshot &snapshot);
-    void onJobSubmitted(int jobId, const sched::JobSpec &spec);
+    void onJobAdded(int jobId, const sched::JobSpec &spec, bool select);
     void onResults(int jobId, const QVector<sched::TaskRecord> &records);
     void onJobFinished(int jobId);
     /** Opens this session's journal and looks for jobs earlier sessions left unfinished. */
     void openJournal();
     void askToResume();
-    /** Removes a leftover journal whose jobs this session's journal now holds (kept if that cannot be synced). */
-    void dropLeftover(AppJournal::Leftover &leftover);
     /** Asks for the selected job's task report while the Tasks tab shows a job that runs (and once after). */
     void requestTaskReport();
     void onStatisticsExported(const QStringList &files, const QString &error);
@@ -283,24 +283,8 @@ private:
     QAction *m_reconnectNodeAction = nullptr;
     QAction *m_drainNodeAction = nullptr;
     QString m_lastError;
-    QHash<int, QString> m_jobPlugins;
     int m_pendingSelect = -1;
-    qint64 m_submitted = 0;        ///< jobs handed to the host; jobSubmitted() comes back in the same order
-    qint64 m_acknowledged = 0;     ///< jobSubmitted() signals received
-    QSet<qint64> m_selectOnSubmit; ///< submission numbers whose job gets selected
-    struct RetryOrigin {
-        int jobId = -1;
-        QVector<int> indices; ///< the retried job's task index of each new task
-    };
-    QHash<qint64, RetryOrigin> m_retryOnSubmit; ///< submission number -> the job and tasks it retries
-    QHash<int, sched::JobSpec> m_specs;         ///< every job as submitted (its inputs are shared, not copied)
-    AppJournal m_journal;
-    QVector<AppJournal::Leftover> m_leftovers;
-    struct ResumeOrigin {
-        QString key;
-        QVector<int> originalIndex;
-    };
-    QHash<qint64, ResumeOrigin> m_resumeOnSubmit; ///< submission number -> the journaled job it resumes
+    JobLifecycle *m_jobs = nullptr;
     int m_lastMandelbrotJob = -1;
     bool m_clockOriginSet = false;
     QHash<int, sched::JobState> m_jobStates; ///< each job's state in the last snapshot (to log pause and resume)

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: MIT
+// JobLifecycle without a window: submit, retry, rerun, resume and forget on a real controller with real workers.
+#include "appjournal.h"
+#include "joblifecycle.h"
+#include "resultsmodel.h"
+#include "tasksmodel.h"
+
+#include "exec/pluginregistry.h"
+#include "sched/controllerhost.h"
+#include "sched/journal.h"
+#include "testsupport.h"
+
+#include <QtCore/QDir>
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QStandardPaths>
+#include <QtCore/QTemporaryDir>
+#include <QtTest/QSignalSpy>
+#include <QtTest/QTest>
+
+#include <memory>
+
+using namespace taskfleet;
+using taskfleet::gui::JobLifecycle;
+using taskfleet::gui::ResultsModel;
+using taskfleet::gui::TasksModel;
+
+namespace {
+constexpr int TimeoutMs = 60000;
+
+struct Added {
+    int jobId = -1;
+    sched::JobSpec spec;
+    bool select = false;
+};
+
+/** A host with two local workers, its models and a lifecycle over them. */
+struct Rig {
+    sched::ControllerHost host;
+    TasksModel tasks;
+    ResultsModel results;
+    JobLifecycle jobs;
+    QVector<Added> added;
+    QSet<int> finished;
+    QStringList errors;
+
+    Rig()
+        : host(options())
+        , jobs(&host, &tasks, &results)
+    {
+        QObject::connect(&jobs, &JobLifecycle::jobAdded, &jobs,
+                         [this](int id, const sched::JobSpec &spec, bool select) {
+                             added.append({id, spec, select});
+                         });
+        QObject::connect(&host, &sched::ControllerHost::jobFinished, &jobs, [this](int id) { finished.insert(id); });
+        QObject::connect(&jobs, &JobLifecycle::errorRaised, &jobs, [this](const QString &e) { errors.append(e); });
+        host.start();
+    }
+    static sched::ControllerHostOptions options()
+    {
+        sched::ControllerHostOptions o;
+        o.localWorkers = 2;
+        o.workerProgram = test::program(QStringLiteral("taskfleet-worker"));
+        o.snapshotIntervalMs = 50;
+        o.resultFlushMs = 20;
+        return o;
+    }
+    /** Waits (bounded) until \a n jobs were added; whether they were. */
+    bool waitAdded(int n)
+    {
+        QElapsedTimer t;
+        t.start();
+        while (added.size() < n && t.elapsed() < TimeoutMs)
+            QTest::qWait(10);
+        return added.size() >= n;
+    }
+    bool waitFinished(int jobId)
+    {
+        QElapsedTimer t;
+        t.start();
+        while (!finished.contains(jobId) && t.elapsed() < TimeoutMs)
+            QTest::qWait(10);
+        QTest::qWait(50); // the records flushed with the end
+        return finished.contains(jobId);
+    }
+    const Added *find(const QString &name) const
+    {
+        for (const Added &a : added)
+            if (a.spec.name == name)
+                return &a;
+        return nullptr;
+    }
+};
+
+sched::JobSpec jobOf(const QString &plugin, const QString &name, const QVector<QCborValue> &inputs)
+{
+    sched::JobSpec spec;
+    QString error;
+    const auto info = exec::PluginRegistry::inspect(test::pluginPath(plugin), &error);
+    if (info)
+        spec.plugin = *info;
+    else
+        qWarning("%s", qPrintable(error));
+    spec.name = name;
+    for (const QCborValue &v : inputs)
+        spec.inputs.append(v);
+    return spec;
+}
+
+QVector<QCborValue> numbers(int n)
+{
+    QVector<QCborValue> v;
+    for (int i = 0; i < n; ++i)
+        v.append(i);
+    return v;
+}
+} // namespace
+
+class TestJobLifecycle : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
+
+    // What a submission asked for follows its own job, not the count of acknowledgements: a job another
+    // submitter queues in between (no origin, no ticket) takes nothing from it.
+    void selectionFollowsTheJobNotTheOrder()
+    {
+        Rig rig;
+        rig.jobs.submit(jobOf(QStringLiteral("echo"), QStringLiteral("first"), numbers(2)), false);
+        rig.host.submit(jobOf(QStringLiteral("echo"), QStringLiteral("someone else's"), numbers(2)));
+        rig.jobs.submit(jobOf(QStringLiteral("echo"), QStringLiteral("chosen"), numbers(2)), true);
+        QVERIFY(rig.waitAdded(3));
+        QVERIFY(rig.find(QStringLiteral("first")));
+        QVERIFY(!rig.find(QStringLiteral("first"))->select);
+        QVERIFY(!rig.find(QStringLiteral("someone else's"))->select);
+        QVERIFY(rig.find(QStringLiteral("chosen"))->select);
+        QCOMPARE(rig.jobs.awaitedJobs(), 0);
+        // Every job is known by its id, whoever queued it (Rerun works on each).
+        for (const Added &a : std::as_const(rig.added))
+            QCOMPARE(rig.jobs.spec(a.jobId)->name, a.spec.name);
+    }
+
+    // An attached script's job (origin set) is shown as it comes: selected.
+    void scriptJobsAreSelected()
+    {
+        Rig rig;
+        sched::JobSpec spec = jobOf(QStringLiteral("echo"), QStringLiteral("python: f — demo.py"), numbers(1));
+        spec.origin = QStringLiteral("demo.py");
+        rig.host.submit(spec);
+        QVERIFY(rig.waitAdded(1));
+        QVERIFY(rig.added.first().select);
+    }
+
+    // Retry Failed queues only the tasks that did not give a value, each named by the task it retries.
+    void retryTakesTheFailedTasksOnly()
+    {
+        Rig rig;
+        rig.jobs.submit(jobOf(QStringLiteral("fail"), QStringLiteral("bad"), numbers(3)));
+        QVERIFY(rig.waitAdded(1));
+        const int bad = rig.added.first().jobId;
+        QVERIFY(rig.waitFinished(bad));
+        QCOMPARE(rig.tasks.count(bad, TasksModel::Error), 3);
+        QCOMPARE(rig.jobs.retryFailedTasks(bad), 3);
+        QVERIFY(rig.waitAdded(2));
+        const Added &retry = rig.added.at(1);
+        QVERIFY(retry.select);
+        QCOMPARE(retry.spec.inputs.size(), 3);
+        QVERIFY(retry.spec.name.contains(QStringLiteral("retry of 3 tasks")));
+
+        rig.jobs.submit(jobOf(QStringLiteral("echo"), QStringLiteral("good"), numbers(2)));
+        QVERIFY(rig.waitAdded(3));
+        const int good = rig.added.at(2).jobId;
+        QVERIFY(rig.waitFinished(good));
+        QCOMPARE(rig.jobs.retryFailedTasks(good), 0); // a clean job: nothing queued
+        QTest::qWait(100);
+        QCOMPARE(rig.added.size(), 3);
+        QVERIFY(rig.jobs.rerunJob(good));
+        QVERIFY(rig.waitAdded(4));
+        QCOMPARE(rig.added.at(3).spec.inputs.size(), 2);
+        QVERIFY(!rig.jobs.rerunJob(12345));
+    }
+
+    // Forget: the job leaves the models and the lifecycle.
+    void forgetDropsTheJob()
+    {
+        Rig rig;
+        rig.jobs.submit(jobOf(QStringLiteral("echo"), QStringLiteral("gone"), numbers(3)));
+        QVERIFY(rig.waitAdded(1));
+        const int id = rig.added.first().jobId;
+        QVERIFY(rig.waitFinished(id));
+        rig.results.setCurrentJob(id);
+        QCOMPARE(rig.results.rowCount(), 3);
+        QVERIFY(rig.jobs.forgetJob(id));
+        QVERIFY(!rig.jobs.spec(id));
+        QCOMPARE(rig.results.keptRows(id), 0);
+        QVERIFY(!rig.jobs.forgetJob(id));
+    }
+
+    // A resumed job is the original job: its indices, total and earlier results; only the missing tasks run.
+    void resumedJobKeepsTheOriginalJob()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        constexpr int Total = 20;
+        constexpr int Earlier = 7;
+        const sched::JobSpec whole = jobOf(QStringLiteral("echo"), QStringLiteral("long"), numbers(Total));
+        {
+            // An earlier session that ended with 7 of its 20 tasks done (indices 3..9).
+            gui::AppJournal old;
+            QString error;
+            QVERIFY2(old.open(dir.path(), &error), qPrintable(error));
+            old.addJob(1, whole);
+            QVector<sched::TaskRecord> records;
+            for (int i = 3; i < 3 + Earlier; ++i) {
+                sched::TaskRecord r;
+                r.index = i;
+                r.output = QStringLiteral("earlier %1").arg(i);
+                r.nodeName = QStringLiteral("old");
+                r.attempts = 1;
+                records.append(r);
+            }
+            old.addResults(1, records);
+            old.close();
+        }
+        Rig rig;
+        QString error;
+        QStringList warnings;
+        QVERIFY2(rig.jobs.openJournal(dir.path(), &error, &warnings), qPrintable(error));
+        QCOMPARE(rig.jobs.leftoverJobs(), 1);
+        QCOMPARE(rig.jobs.resumeLeftovers(), 1);
+        QVERIFY(rig.waitAdded(1));
+        const Added &resumed = rig.added.first();
+        QCOMPARE(resumed.spec.name, QStringLiteral("long (resumed: 13 of 20 tasks left)"));
+        QCOMPARE(resumed.spec.inputs.size(), Total);
+        QVERIFY(resumed.select);
+        // From the start: 20 tasks, 7 of them done.
+        QCOMPARE(rig.tasks.count(resumed.jobId, TasksModel::Done) >= Earlier, true);
+        QVERIFY(rig.waitFinished(resumed.jobId));
+        const sched::ClusterSnapshot snap = rig.host.lastSnapshot();
+        const sched::JobSnapshot *job = nullptr;
+        for (const sched::JobSnapshot &j : snap.jobs)
+            if (j.id == resumed.jobId)
+                job = &j;
+        QVERIFY(job);
+        QCOMPARE(job->total, Total);
+        QCOMPARE(job->done, Total);
+        QCOMPARE(rig.tasks.count(resumed.jobId, TasksModel::Done), Total);
+        // The results are the original indices: the earlier ones as journaled, the others echoed now.
+        rig.results.setCurrentJob(resumed.jobId);
+        QCOMPARE(rig.results.rowCount(), Total);
+        QMap<int, QString> outputs;
+        for (int row = 0; row < rig.results.rowCount(); ++row)
+            outputs.insert(rig.results.index(row, ResultsModel::Index).data(ResultsModel::SortRole).toInt(),
+                           rig.results.index(row, ResultsModel::Output).data().toString());
+        QCOMPARE(outputs.size(), Total);
+        QCOMPARE(outputs.firstKey(), 0);
+        QCOMPARE(outputs.lastKey(), Total - 1);
+        QVERIFY2(outputs.value(5).contains(QStringLiteral("earlier 5")), qPrintable(outputs.value(5)));
+        QVERIFY2(!outputs.value(15).contains(QStringLiteral("earlier")), qPrintable(outputs.value(15)));
+        // This session's journal has the whole job, ended, with every index once.
+        rig.jobs.closeJournal();
+        const auto journaled = sched::JournalReader::read(rig.jobs.journal().path(), &error);
+        QVERIFY2(journaled, qPrintable(error));
+        QCOMPARE(journaled->size(), 1);
+        QCOMPARE(journaled->first().results.size(), Total);
+        QVERIFY(journaled->first().ended);
+        QVERIFY(rig.errors.isEmpty());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestJobLifecycle)
+#include "tst_joblifecycle.moc"
