@@ -168,6 +168,11 @@ def dumps_out_of_band(obj):
 
 /** CBOR tag of a pickle with out-of-band buffers: [pickle, buffer, ...] (docs/python.md). */
 constexpr quint64 Pickle5Tag = 0x74660005;
+/**
+ * CBOR tag, in place of one of those buffers, over the key of a job's shared value that holds it: a big buffer the
+ * client saw in more than one submit travels once per node, in the job's parameters (docs/python.md).
+ */
+constexpr quint64 SharedBufferTag = 0x74660006;
 
 struct Runtime {
     QString startError; // non-empty: no interpreter, every task fails with this
@@ -908,13 +913,33 @@ QCborValue PythonPlugin::run(const QCborValue &input, TaskContext &context, QStr
         Ref data(PyMemoryView_FromMemory(const_cast<char *>(bytes.constData()), bytes.size(), PyBUF_READ));
         Ref kwargs;
         if (outOfBand) {
-            bool wellFormed = !parts.isEmpty();
+            bool wellFormed = !parts.isEmpty() && parts.at(0).isByteArray();
             for (const QCborValue &part : parts)
-                wellFormed = wellFormed && part.isByteArray();
+                wellFormed = wellFormed
+                             && (part.isByteArray()
+                                 || (part.isTag() && part.tag() == QCborTag(SharedBufferTag)
+                                     && part.taggedValue().isString()));
             Ref buffers(wellFormed ? PyList_New(0) : nullptr);
             for (qsizetype i = 1; buffers && i < parts.size(); ++i) {
-                const QByteArray b = parts.at(i).toByteArray();
-                Ref copy(PyByteArray_FromStringAndSize(b.constData(), b.size()));
+                Ref copy;
+                if (parts.at(i).isTag()) {
+                    // A buffer of the job's shared values: each task gets its own copy, as if it had travelled
+                    // with the task (a task that writes to its array must not change the next task's).
+                    const QString key = parts.at(i).taggedValue().toString();
+                    Ref pyKey(toPyString(key));
+                    PyObject *held = job.shared && pyKey ? PyDict_GetItem(job.shared.get(), pyKey.get()) : nullptr;
+                    if (!held) {
+                        inputError = QStringLiteral("the input names the shared buffer %1, which is not among the "
+                                                    "job's shared values")
+                                         .arg(key.left(20));
+                        buffers = Ref();
+                        break;
+                    }
+                    copy = Ref(PyByteArray_FromObject(held));
+                } else {
+                    const QByteArray b = parts.at(i).toByteArray();
+                    copy = Ref(PyByteArray_FromStringAndSize(b.constData(), b.size()));
+                }
                 if (!copy || PyList_Append(buffers.get(), copy.get()) < 0)
                     buffers = Ref();
             }
@@ -938,6 +963,8 @@ QCborValue PythonPlugin::run(const QCborValue &input, TaskContext &context, QStr
             args = Ref(PyList_AsTuple(args.get()));
         if (!args && inputError.isEmpty())
             inputError = QStringLiteral("cannot unpickle the input:\n") + takeError(rt, &job, true).text;
+        else if (!args)
+            PyErr_Clear(); // the input was refused before unpickling: inputError says why
         else if (!PyTuple_Check(args.get()))
             inputError = QStringLiteral("a pickled input must hold the tuple of arguments, not a '%1'")
                              .arg(typeName(args.get()));

@@ -19,7 +19,7 @@ import types
 from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple
 
 from ._server import Server, TaskError, TaskfleetError
-from ._shared import Shared, shared_in
+from ._shared import Shared, merge_shared, shared_in
 from ._source import dumps
 
 __all__ = ["Executor", "RemoteTraceback", "remote_exception"]
@@ -288,7 +288,8 @@ class Executor(concurrent.futures.Executor):
                 raise RuntimeError("cannot schedule new futures after shutdown")
         server = self._server
         shared = shared_in(v for a, k in calls for v in itertools.chain(a, k.values())) if Shared.created else ()
-        if isinstance(fn, (types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools.partial)):
+        direct = isinstance(fn, (types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools.partial))
+        if direct:
             sample = calls[0][0] + tuple(calls[0][1].values()) if calls else ()
             code = server._code_for(fn, args=sample, calls=True, shared=shared)
             if type(fn) is types.MethodType and not code.by_value:
@@ -303,6 +304,12 @@ class Executor(concurrent.futures.Executor):
         except Exception as e:
             raise pickle.PicklingError("taskfleet: cannot pickle the arguments of %s (nothing was sent): %s: %s"
                                        % (code.name, type(e).__name__, e)) from e
+        if blob.buffers:  # a big buffer an earlier submit carried too travels once per node from now on
+            repeated = server._buffer_sharing.share_repeated(blob)
+            if repeated:
+                shared = merge_shared(shared, repeated)
+                code = (server._code_for(fn, args=sample, calls=True, shared=shared) if direct
+                        else server._call_code(shared))
         futures = [_Future(server) for _ in (calls if split else (None,))]
         batch = _Batch(futures, split)
         for f in futures:

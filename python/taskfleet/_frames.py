@@ -21,13 +21,14 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 from . import _cbor
 
-__all__ = ["MAX_FRAME", "PICKLE5_TAG", "FrameReader", "frame_parts", "write_parts", "pickle_value",
+__all__ = ["MAX_FRAME", "PICKLE5_TAG", "SHARED_BUFFER_TAG", "BufferRef", "Pickled", "FrameReader", "frame_parts", "write_parts", "pickle_value",
            "unpickle_value", "raw_pickle"]
 
 MAX_FRAME = 64 << 20          # core/protocol/frame.h MaxFrameSize
 MAX_MESSAGE = 320 << 20       # MaxMessageSize: what continued frames may join to
 CONTINUED = 0x80000000        # ContinuedFrameBit
 PICKLE5_TAG = 0x74660005      # "tf" 5: a pickle and its out-of-band buffers
+SHARED_BUFFER_TAG = 0x74660006  # in place of one of those buffers: the key of the job's shared value holding it
 _READ_SIZE = 1 << 20
 _IOV_MAX = 1024
 _OOB_MIN = 64 << 10           # buffers smaller than this stay in the pickle (a part costs more)
@@ -144,12 +145,22 @@ def write_parts(fd: int, parts: Sequence[Any]) -> None:
                 written = 0
 
 
+class BufferRef:
+    """In a Pickled's buffers, a buffer that travels in the job's shared values instead (_shared.BufferSharing)."""
+
+    __slots__ = ("key", "nbytes")
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.nbytes = 0  # what it adds to the task's own value
+
+
 class Pickled:
     """A value pickled with protocol 5: the pickle and its out-of-band buffers (maybe none)."""
 
     __slots__ = ("data", "buffers")
 
-    def __init__(self, data: bytes, buffers: List[memoryview]) -> None:
+    def __init__(self, data: bytes, buffers: List[Any]) -> None:
         self.data = data
         self.buffers = buffers
 
@@ -164,6 +175,10 @@ class Pickled:
             return [h, self.data], len(h) + len(self.data)
         parts: List[Any] = [head(6, PICKLE5_TAG), head(4, 1 + len(self.buffers)), head(2, len(self.data)), self.data]
         for b in self.buffers:
+            if type(b) is BufferRef:
+                key = b.key.encode()
+                parts.append(head(6, SHARED_BUFFER_TAG) + head(3, len(key)) + key)
+                continue
             parts.append(head(2, b.nbytes))
             parts.append(b)
         return parts, sum(len(p) if isinstance(p, bytes) else p.nbytes for p in parts)

@@ -16,7 +16,7 @@ from . import _cbor
 from ._address import parse_node_address
 from ._engine import AttachedEngine, ChildEngine, app_socket_path
 from ._frames import FrameReader, frame_parts, raw_pickle, unpickle_value, write_parts
-from ._shared import Shared, shared_in
+from ._shared import BufferSharing, Shared, merge_shared, shared_in
 from ._source import (MAIN, JobCode, SourceError, build_call_code, build_code, cloudpickle, cloudpickle_available,
                       dumps, needs_value, user_classes)
 
@@ -206,6 +206,7 @@ class Server:
             raise TypeError("secret must be of a string type")
         self._ncpus = _check_ncpus(ncpus)
         self._proto = proto
+        self._buffer_sharing = BufferSharing(proto)
         self.socket_timeout = socket_timeout
         self._exiting = False
         self._destroyed = False
@@ -362,13 +363,18 @@ class Server:
                     shared = shared_in(args)
                     break
         code = self._code_for(func, depfuncs, modules, globals, args, shared=shared)
+        task_args = args
         if type(func) is types.MethodType and not code.by_value:
-            args = (func.__self__,) + args  # shipped by source: the instance travels as the first argument
+            task_args = (func.__self__,) + args  # shipped by source: the instance travels as the first argument
         try:
-            blob = dumps(args, self._proto, code.by_value, bool(shared))
+            blob = dumps(task_args, self._proto, code.by_value, bool(shared))
         except Exception as e:
             raise pickle.PicklingError("taskfleet: cannot pickle the arguments of %s (nothing was sent): %s: %s"
                                        % (code.name, type(e).__name__, e)) from e
+        if blob.buffers:  # a big buffer an earlier submit carried too travels once per node from now on
+            repeated = self._buffer_sharing.share_repeated(blob)
+            if repeated:
+                code = self._code_for(func, depfuncs, modules, globals, args, shared=merge_shared(shared, repeated))
         return self._queue(code, blob, callback, callbackargs, group)
 
     def share(self, obj):

@@ -37,6 +37,11 @@ def total(a, i):
     return float(a.sum()) + i
 
 
+def scale_in_place(a, i):
+    a *= i
+    return float(a.sum())
+
+
 def values():
     rng = np.random.default_rng(7)
     return [
@@ -100,11 +105,30 @@ class BigDataTest(unittest.TestCase):
         self.assertEqual([j() for j in jobs], [expected + i for i in range(50)])
         sent = self.agent.bytes_received() - before
         self.assertLess(sent, 1.1 * a.nbytes, "the shared value crossed the link more than once")
-        # the counter really counts: three plain submits of the same array send it three times
+        # the counter really counts: three submits of three different arrays send three arrays
         before = self.agent.bytes_received()
         for i in range(3):
-            self.assertEqual(self.remote.submit(total, (a, i))(), expected + i)
+            other = a + i
+            self.assertEqual(self.remote.submit(total, (other, 0))(), float(other.sum()))
         self.assertGreater(self.agent.bytes_received() - before, 3 * a.nbytes)
+
+    def test_the_same_array_in_many_plain_submits_travels_once_more(self):
+        # No share(): from its second submit on, a repeated big buffer travels with the job's shared values,
+        # once per node; the first submit carried it with its task.
+        a = np.random.default_rng(2).random(20 * 10**6 // 8)  # 20 MB
+        before = self.agent.bytes_received()
+        jobs = [self.remote.submit(scale_in_place, (a, i)) for i in range(50)]
+        # each task got its own copy: one that wrote to its array changed no other task's
+        self.assertEqual([j() for j in jobs], [float((a * i).sum()) for i in range(50)])
+        sent = self.agent.bytes_received() - before
+        self.assertLess(sent, 2.2 * a.nbytes, "a repeated array crossed the link once per task")
+        self.assertEqual(float(a[0]), float(np.random.default_rng(2).random(1)[0]))  # the caller's is untouched
+        with pp.Executor(server=self.remote) as ex:
+            before = self.agent.bytes_received()
+            self.assertEqual(list(ex.map(scale_in_place, [a] * 8, range(8))), [float((a * i).sum()) for i in range(8)])
+            self.assertLess(self.agent.bytes_received() - before, 1.2 * a.nbytes)  # its buffer is known already
+        local = [self.local.submit(scale_in_place, (a, i)) for i in range(6)]
+        self.assertEqual([j() for j in local], [float((a * i).sum()) for i in range(6)])
 
     def test_shared_value_through_an_executor_and_locally(self):
         a = np.arange(1 << 20, dtype=np.int64)

@@ -493,6 +493,17 @@ void TestPythonPlugin::pickledInputGivesPickledResult()
     QVERIFY(runPython(QStringLiteral("import pickle, sys\nsys.stdout.buffer.write(pickle.dumps(5))\n"), {}, &pickled));
     run(sets, pickled, &error);
     QVERIFY2(error.contains(QStringLiteral("tuple of arguments, not a 'int'")), qPrintable(error));
+
+    // An out-of-band buffer named by the key of a job's shared value (tag 0x74660006) that the job does not have
+    // is the task's clear error, not a crash nor a wrong value.
+    QVERIFY(runPython(QStringLiteral("import pickle, sys\nsys.stdout.buffer.write(pickle.dumps((pickle.PickleBuffer("
+                                     "bytearray(1 << 20)), 1), protocol=5, buffer_callback=lambda b: False))\n"),
+                      {}, &pickled));
+    const QCborValue missing(QCborTag(0x74660005),
+                             QCborArray {pickled, QCborValue(QCborTag(0x74660006), QStringLiteral("buffer-abc"))});
+    run(sets, missing, &error);
+    QVERIFY2(error.contains(QStringLiteral("shared buffer buffer-abc, which is not among the job's shared values")),
+             qPrintable(error));
 }
 
 void TestPythonPlugin::pickledExceptionIsAnErrorText()
