@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Item delegates: a spin box for worker counts, a progress bar for jobs.
+// Item delegates: a spin box for worker counts, a progress bar for jobs, sparklines for nodes.
 #include "delegates.h"
 
 #include "jobsmodel.h"
@@ -7,6 +7,8 @@
 #include <QtWidgets/QApplication>
 #include <QtWidgets/QSpinBox>
 #include <QtGui/QPainter>
+
+#include <algorithm>
 
 namespace taskfleet::gui {
 
@@ -22,6 +24,9 @@ QWidget *WorkerCountDelegate::createEditor(QWidget *parent, const QStyleOptionVi
     spin->setRange(0, m_maximum);
     spin->setAlignment(Qt::AlignRight);
     spin->setFrame(false);
+    // A frameless spin box paints no background of its own: without this the cell's old value showed
+    // through, "4" and the "1" being typed drawn over each other (issue 23 item 12).
+    spin->setAutoFillBackground(true);
     // Each step (Up, Down, the wheel) is committed at once, so every press counts; typed digits only
     // when the edit ends (Enter, focus out), not at every key (typing 12 would ask for 1 first).
     spin->setKeyboardTracking(false);
@@ -49,6 +54,67 @@ void WorkerCountDelegate::setModelData(QWidget *editor, QAbstractItemModel *mode
         if (spin->value() != index.data(Qt::EditRole).toInt())
             model->setData(index, spin->value(), Qt::EditRole);
     }
+}
+
+SparklineDelegate::SparklineDelegate(int role, QObject *parent)
+    : QStyledItemDelegate(parent)
+    , m_role(role)
+{
+}
+
+QRect SparklineDelegate::sparkRect(const QRect &cell)
+{
+    return QRect(cell.left() + 3, cell.top() + 3, SparkWidth, std::max(4, cell.height() - 6));
+}
+
+QSize SparklineDelegate::sizeHint(const QStyleOptionViewItem &option, const QModelIndex &index) const
+{
+    const QSize text = QStyledItemDelegate::sizeHint(option, index);
+    return {text.width() + SparkWidth + 6, text.height()};
+}
+
+void SparklineDelegate::paint(QPainter *painter, const QStyleOptionViewItem &option, const QModelIndex &index) const
+{
+    const QVector<double> values = index.data(m_role).value<QVector<double>>();
+    if (values.size() < 2) {
+        QStyledItemDelegate::paint(painter, option, index);
+        return;
+    }
+    // The cell as usual (background, selection, text right-aligned), its text kept clear of the line.
+    QStyleOptionViewItem cell = option;
+    initStyleOption(&cell, index);
+    cell.rect.setLeft(std::min(cell.rect.right(), cell.rect.left() + SparkWidth + 6));
+    QStyleOptionViewItem background = option;
+    initStyleOption(&background, index);
+    background.text.clear();
+    const QWidget *widget = option.widget;
+    QStyle *style = widget ? widget->style() : QApplication::style();
+    style->drawControl(QStyle::CE_ItemViewItem, &background, painter, widget);
+    style->drawControl(QStyle::CE_ItemViewItem, &cell, painter, widget);
+
+    const QRectF area = sparkRect(option.rect);
+    const bool selected = option.state & QStyle::State_Selected;
+    const QColor line = selected ? option.palette.color(QPalette::HighlightedText) : QColor(0x1e, 0x88, 0xe5);
+    QPolygonF points;
+    const int n = int(values.size());
+    for (int i = 0; i < n; ++i) {
+        const double x = area.left() + area.width() * double(i) / double(n - 1);
+        const double y = area.bottom() - area.height() * qBound(0.0, values.at(i), 1.0);
+        points << QPointF(x, y);
+    }
+    painter->save();
+    painter->setRenderHint(QPainter::Antialiasing);
+    QColor fill = line;
+    fill.setAlpha(50);
+    QPolygonF under = points;
+    under << QPointF(area.right(), area.bottom()) << QPointF(area.left(), area.bottom());
+    painter->setPen(Qt::NoPen);
+    painter->setBrush(fill);
+    painter->drawPolygon(under);
+    painter->setPen(QPen(line, 1.2));
+    painter->setBrush(Qt::NoBrush);
+    painter->drawPolyline(points);
+    painter->restore();
 }
 
 ProgressDelegate::ProgressDelegate(int role, int outcomeRole, QObject *parent)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Item delegates: a spin box for worker counts, a progress bar for jobs.
+// Item delegates: a spin box for worker counts, a progress bar for jobs, sparklines for nodes.
 #pragma once
 
 #include <QtWidgets/QStyledItemDelegate>
@@ -20,6 +20,28 @@ public:
 
 private:
     int m_maximum;
+};
+
+/**
+ * Draws the cell's text right-aligned and, to its left, a sparkline of the cell's \a role value (a
+ * QVector<double> scaled to 0..1, oldest first, as NodesModel::HistoryRole gives): a node's load and memory
+ * over the last minutes. A cell without samples is drawn as usual.
+ */
+class SparklineDelegate : public QStyledItemDelegate
+{
+    Q_OBJECT
+
+public:
+    static constexpr int SparkWidth = 44; ///< pixels the line takes, left of the text
+
+    explicit SparklineDelegate(int role, QObject *parent = nullptr);
+    void paint(QPainter *painter, const QStyleOptionViewItem &option, const QModelIndex &index) const override;
+    QSize sizeHint(const QStyleOptionViewItem &option, const QModelIndex &index) const override;
+    /** Where the line of a cell at \a cell goes. */
+    static QRect sparkRect(const QRect &cell);
+
+private:
+    int m_role;
 };
 
 /**

@@ -193,12 +193,25 @@ QString countOf(qint64 count, const QString &singular, const QString &plural)
     return QStringLiteral("%1 %2").arg(count).arg(count == 1 ? singular : plural);
 }
 
+namespace {
+// Hues from green to purple only: no red, orange, brown or pink, which are the task map's failed and
+// error colours (issue 23: an orange node read as errors); none grey either (queued, cancelled).
+constexpr QRgb NodeColors[] = {0x1e88e5, 0x43a047, 0x8e24aa, 0x00acc1, 0x3949ab, 0x7cb342, 0x00897b, 0x5e35b1};
+} // namespace
+
+QVector<QColor> nodePalette()
+{
+    QVector<QColor> colors;
+    for (QRgb c : NodeColors)
+        colors.append(QColor(c));
+    return colors;
+}
+
 QColor nodeColor(const QString &nodeName)
 {
     // Derived from the node's name alone (FNV-1a of its UTF-8, a hash that is the same in every
     // process, unlike qHash), so a node has the same colour at every start of the app and whatever
     // order the nodes appear in; before, colours were handed out in the order nodes were first seen.
-    static const QRgb colors[] = {0x1e88e5, 0xe53935, 0x43a047, 0xfb8c00, 0x8e24aa, 0x00acc1, 0x6d4c41, 0xc0ca33};
     if (nodeName.isEmpty())
         return QColor(Qt::gray);
     quint32 hash = 2166136261u;
@@ -207,7 +220,7 @@ QColor nodeColor(const QString &nodeName)
         hash ^= quint8(c);
         hash *= 16777619u;
     }
-    return QColor(colors[hash % (sizeof colors / sizeof colors[0])]);
+    return QColor(NodeColors[hash % (sizeof NodeColors / sizeof NodeColors[0])]);
 }
 
 } // namespace taskfleet::gui

@@ -4,6 +4,7 @@
 
 #include <QtCore/QCborValue>
 #include <QtCore/QString>
+#include <QtCore/QVector>
 #include <QtGui/QColor>
 
 class QSaveFile;
@@ -35,5 +36,7 @@ QString formatRate(double perSecond);
 QString countOf(qint64 count, const QString &singular, const QString &plural);
 /** The colour of the node named \a nodeName: derived from the name alone, so the same at every start and in the table, chart and picture. */
 QColor nodeColor(const QString &nodeName);
+/** Every colour nodeColor() hands out: blues, greens and purples, none that reads as a failure (red, orange). */
+QVector<QColor> nodePalette();
 
 } // namespace taskfleet::gui

@@ -9,10 +9,63 @@
 #include <QtGui/QColor>
 #include <QtGui/QFont>
 
+#include <algorithm>
+
 namespace taskfleet::gui {
+
+void NodesModel::Ring::append(float v)
+{
+    if (size < HistorySamples) {
+        values[size_t((start + size) % HistorySamples)] = v;
+        ++size;
+    } else {
+        values[size_t(start)] = v;
+        start = (start + 1) % HistorySamples;
+    }
+}
+
+QVector<double> NodesModel::Ring::toVector() const
+{
+    QVector<double> v;
+    v.reserve(size);
+    for (int i = 0; i < size; ++i)
+        v.append(double(values[size_t((start + i) % HistorySamples)]));
+    return v;
+}
+
+void NodesModel::sample(const sched::ClusterSnapshot &snapshot)
+{
+    for (const sched::NodeSnapshot &n : snapshot.nodes) {
+        if (m_forgotten.contains(n.id))
+            continue;
+        History &h = m_history[n.id];
+        if (h.lastUs >= 0 && snapshot.takenUs - h.lastUs < qint64(SampleSeconds) * 1000000)
+            continue;
+        if (n.host.load < 0 && n.host.memTotal <= 0)
+            continue; // nothing reported yet (an agent still connecting)
+        h.lastUs = snapshot.takenUs;
+        h.cores = n.host.cores;
+        h.load.append(float(std::max(0.0, n.host.load)));
+        h.memory.append(
+            n.host.memTotal > 0 ? float(double(std::max<qint64>(0, n.host.memUsed)) / double(n.host.memTotal)) : 0.0f);
+    }
+}
+
+QVector<double> NodesModel::loadHistory(const QString &nodeId) const
+{
+    const auto it = m_history.constFind(nodeId);
+    return it == m_history.constEnd() ? QVector<double>() : it->load.toVector();
+}
+
+QVector<double> NodesModel::memoryHistory(const QString &nodeId) const
+{
+    const auto it = m_history.constFind(nodeId);
+    return it == m_history.constEnd() ? QVector<double>() : it->memory.toVector();
+}
 
 void NodesModel::setSnapshot(const sched::ClusterSnapshot &snapshot)
 {
+    sample(snapshot);
     QVector<sched::NodeSnapshot> rows = snapshot.nodes;
     QSet<QString> live;
     for (const sched::NodeSnapshot &n : std::as_const(rows))
@@ -61,6 +114,7 @@ void NodesModel::remember(const QString &nodeId)
 void NodesModel::forget(const QString &nodeId)
 {
     m_forgotten.insert(nodeId);
+    m_history.remove(nodeId);
     QVector<sched::NodeSnapshot> rows = m_nodes;
     const int row = rowOf(nodeId);
     int live = m_live;
@@ -90,6 +144,7 @@ void NodesModel::setRows(QVector<sched::NodeSnapshot> rows, int live)
         m_total.taskTimeSum += n.taskTimeSum;
         m_total.tasksPerSecond += n.tasksPerSecond;
         m_total.failures += n.failures;
+        m_total.errors += n.errors;
         m_total.lost += n.lost;
     }
     for (sched::NodeSnapshot &n : m_nodes)
@@ -98,7 +153,7 @@ void NodesModel::setRows(QVector<sched::NodeSnapshot> rows, int live)
         endResetModel();
     else if (rowCount() > 0)
         emit dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1),
-                         {Qt::DisplayRole, Qt::ForegroundRole, Qt::ToolTipRole, Qt::DecorationRole});
+                         {Qt::DisplayRole, Qt::ForegroundRole, Qt::ToolTipRole, Qt::DecorationRole, HistoryRole});
 }
 
 int NodesModel::rowOf(const QString &nodeId) const
@@ -149,6 +204,8 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
             return m_total.tasksDone ? formatSeconds(m_total.taskTimeSum / double(m_total.tasksDone)) : QString();
         case Rate:
             return formatRate(m_total.tasksPerSecond);
+        case Errors:
+            return m_total.errors;
         case Failures:
             return m_total.failures;
         case Lost:
@@ -173,6 +230,37 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
         return tr("Double-click to change the number of workers on this node");
     if (role == Qt::ToolTipRole && index.column() == Lost)
         return tr("Tasks that were running here when the connection was lost; they ran again elsewhere");
+    if (role == Qt::ToolTipRole && index.column() == Errors)
+        return tr("Tasks that ended here in an error the plugin reported (\"error\" in the Tasks view)");
+    if (role == Qt::ToolTipRole && index.column() == Failures)
+        return tr("Attempts that crashed or timed out here (a task is \"failed\" when all its attempts did)");
+    if (role == HistoryRole && (index.column() == Load || index.column() == Memory)) {
+        const auto h = m_history.constFind(n.id);
+        if (h == m_history.constEnd() || gone)
+            return {};
+        QVector<double> v = index.column() == Load ? h->load.toVector() : h->memory.toVector();
+        if (index.column() == Load) {
+            double top = std::max(1.0, double(h->cores));
+            for (double x : std::as_const(v))
+                top = std::max(top, x);
+            for (double &x : v)
+                x /= top;
+        }
+        return QVariant::fromValue(v);
+    }
+    if (role == Qt::ToolTipRole && (index.column() == Load || index.column() == Memory) && !gone) {
+        const QVector<double> v = index.column() == Load ? loadHistory(n.id) : memoryHistory(n.id);
+        if (v.isEmpty())
+            return {};
+        const auto [lo, hi] = std::minmax_element(v.cbegin(), v.cend());
+        const QString span = formatDuration(double(v.size() - 1) * SampleSeconds);
+        return index.column() == Load
+                   ? tr("Load average over the last %1: %2 to %3 (%4)")
+                         .arg(span, QString::number(*lo, 'f', 2), QString::number(*hi, 'f', 2),
+                              countOf(n.host.cores, tr("logical CPU"), tr("logical CPUs")))
+                   : tr("Memory in use over the last %1: %2 % to %3 %")
+                         .arg(span, QString::number(100 * *lo, 'f', 0), QString::number(100 * *hi, 'f', 0));
+    }
     if (role == Qt::ToolTipRole && gone)
         return tr("This node left (%1). Its numbers stay until you remove the row (Nodes ▸ Remove Node).")
             .arg(n.stateReason);
@@ -221,6 +309,8 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
         return n.tasksDone ? formatSeconds(n.timePerTask) : QString();
     case Rate:
         return formatRate(n.tasksPerSecond);
+    case Errors:
+        return n.errors;
     case Failures:
         return n.failures;
     case Lost:
@@ -255,8 +345,8 @@ QVariant NodesModel::headerData(int section, Qt::Orientation orientation, int ro
     static const char *const names[ColumnCount] = {
         QT_TR_NOOP("Node"),    QT_TR_NOOP("Address"),    QT_TR_NOOP("State"),    QT_TR_NOOP("Workers"),
         QT_TR_NOOP("Busy"),    QT_TR_NOOP("Tasks done"), QT_TR_NOOP("% of all"), QT_TR_NOOP("Time/task"),
-        QT_TR_NOOP("Tasks/s"), QT_TR_NOOP("Failures"),   QT_TR_NOOP("Lost"),     QT_TR_NOOP("Load"),
-        QT_TR_NOOP("Memory"),
+        QT_TR_NOOP("Tasks/s"), QT_TR_NOOP("Errors"),     QT_TR_NOOP("Failures"), QT_TR_NOOP("Lost"),
+        QT_TR_NOOP("Load"),    QT_TR_NOOP("Memory"),
     };
     return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }

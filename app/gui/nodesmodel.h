@@ -9,6 +9,8 @@
 #include <QtCore/QHash>
 #include <QtCore/QSet>
 
+#include <array>
+
 namespace taskfleet::gui {
 
 /**
@@ -20,7 +22,9 @@ namespace taskfleet::gui {
  * workerCountRequested() for whoever drives the controller, and the requested count stays shown
  * ("pending") until a snapshot reports it or PendingTimeoutMs pass, so the periodic snapshots do not
  * undo an edit the controller has not applied yet. A node's colour swatch (Name column)
- * is its colour in the chart and the picture.
+ * is its colour in the chart and the picture. Per node it keeps the machine's load and memory in use
+ * over the last HistorySeconds, one sample every SampleSeconds (a ring of HistorySamples: bounded
+ * whatever runs), for the sparklines the Load and Memory cells draw (HistoryRole, SparklineDelegate).
  */
 class NodesModel : public QAbstractTableModel
 {
@@ -37,7 +41,8 @@ public:
         Percent,
         TimePerTask,
         Rate,
-        Failures,
+        Errors,   ///< tasks that ended in a plugin error here (the Tasks view's "error")
+        Failures, ///< attempts that crashed or timed out here (the Tasks view's "failed" takes all of them)
         Lost,
         Load,   ///< the machine's 1-minute load average
         Memory, ///< the machine's memory in use / total
@@ -47,6 +52,15 @@ public:
     static constexpr int NodeIdRole = Qt::UserRole + 1;
     /** How long a requested worker count is shown before snapshots that disagree win. */
     static constexpr qint64 PendingTimeoutMs = 5000;
+    /**
+     * Role of the Load and Memory cells of a node row: the last samples, oldest first, as a QVector<double>
+     * scaled to 0..1 (load by the larger of the machine's logical CPUs and the highest sample; memory by the
+     * machine's total). Empty when nothing was sampled.
+     */
+    static constexpr int HistoryRole = Qt::UserRole + 2;
+    static constexpr int SampleSeconds = 5;
+    static constexpr int HistorySeconds = 300;
+    static constexpr int HistorySamples = HistorySeconds / SampleSeconds;
 
     using QAbstractTableModel::QAbstractTableModel;
 
@@ -65,6 +79,9 @@ public:
     void remember(const QString &nodeId);
     /** Row of a node, or -1. */
     int rowOf(const QString &nodeId) const;
+    /** A node's load samples (1-minute load average, as reported) and memory in use (fraction), oldest first. */
+    QVector<double> loadHistory(const QString &nodeId) const;
+    QVector<double> memoryHistory(const QString &nodeId) const;
 
     int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;
@@ -83,6 +100,25 @@ private:
     void setRows(QVector<sched::NodeSnapshot> rows, int live);
     /** Puts the requested counts not yet seen in a snapshot over the snapshot's (drops confirmed or stale ones). */
     void applyPending(QVector<sched::NodeSnapshot> &rows, int live);
+
+    /** Takes a sample of each live node's load and memory when SampleSeconds have passed since its last one. */
+    void sample(const sched::ClusterSnapshot &snapshot);
+
+    /** A fixed ring of the last HistorySamples values. */
+    struct Ring {
+        std::array<float, HistorySamples> values {};
+        int start = 0;
+        int size = 0;
+        void append(float v);
+        QVector<double> toVector() const;
+    };
+    struct History {
+        qint64 lastUs = -1; ///< controller clock of the last sample
+        Ring load;
+        Ring memory;
+        int cores = 0;
+    };
+    QHash<QString, History> m_history; ///< by node id; only of rows shown (forget() drops it)
 
     struct Pending {
         int count = 0;

@@ -21,6 +21,9 @@ NodesView::NodesView(NodesModel *model, const QList<QAction *> &contextActions, 
     setModel(model);
     setItemDelegateForColumn(NodesModel::Workers,
                              new WorkerCountDelegate(qMax(256, 8 * QThread::idealThreadCount()), this));
+    auto *sparklines = new SparklineDelegate(NodesModel::HistoryRole, this);
+    setItemDelegateForColumn(NodesModel::Load, sparklines);
+    setItemDelegateForColumn(NodesModel::Memory, sparklines);
     setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed
                     | QAbstractItemView::SelectedClicked);
     horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);

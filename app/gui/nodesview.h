@@ -11,7 +11,8 @@ namespace taskfleet::gui {
 class NodesModel;
 
 /**
- * A table over NodesModel: numbers as wide as they need, the state (with its reason) taking the spare
+ * A table over NodesModel: numbers as wide as they need, the load and memory with a sparkline of the last
+ * minutes (SparklineDelegate), the state (with its reason) taking the spare
  * width, the Workers column edited in a spin box (double-click), and \a contextActions (reconnect,
  * drain, remove) on right-click. When the view is too narrow for every column (a 1024-pixel screen),
  * the least needed ones step aside, in this order: address, % of all, time per task, memory, load,
