@@ -9,12 +9,19 @@
 #include <QtGui/QPainter>
 
 #include <algorithm>
+#include <iterator>
 
 namespace taskfleet::gui {
 
 namespace {
 constexpr int MaxCell = 28;
 constexpr int MinCell = 3;
+constexpr int Swatch = 12;      ///< a legend entry's colour square
+constexpr int LegendMargin = 4; ///< between the grid and the legend, and around the legend
+
+/** The legend's states, in order: the grid's most common colours first. */
+constexpr TasksModel::TaskState LegendOrder[] = {TasksModel::Done,  TasksModel::Running, TasksModel::Queued,
+                                                 TasksModel::Error, TasksModel::Failed,  TasksModel::Cancelled};
 
 /** How much a state needs a look, for a cell of several tasks: the highest wins. */
 int urgency(TasksModel::TaskState s)
@@ -42,16 +49,114 @@ TaskMapView::TaskMapView(TasksModel *model, QWidget *parent)
 {
     setMinimumSize(120, 120);
     setToolTip(tr("One cell per task: done in its node's colour, running lighter, queued grey, "
-                  "error orange, failed red. Click a cell to see the task."));
+                  "error orange, failed red (both crossed out). Click a cell to see the task."));
     const auto repaint = [this] { update(); };
     connect(model, &QAbstractItemModel::dataChanged, this, repaint);
     connect(model, &QAbstractItemModel::modelReset, this, repaint);
+    connect(model, &QAbstractItemModel::rowsInserted, this, repaint); // TasksModel::growJob()
+}
+
+QColor TaskMapView::stateColor(TasksModel::TaskState state)
+{
+    switch (state) {
+    case TasksModel::Failed:
+        return QColor(0xd3, 0x2f, 0x2f);
+    case TasksModel::Error:
+        return QColor(0xf5, 0x7c, 0x00);
+    case TasksModel::Queued:
+        return QColor(0xe0, 0xe0, 0xe0);
+    case TasksModel::Cancelled:
+        return QColor(0x61, 0x61, 0x61);
+    default:
+        return {};
+    }
+}
+
+QStringList TaskMapView::legendEntries() const
+{
+    QStringList texts;
+    if (m_model->rowCount() == 0)
+        return texts;
+    const int job = m_model->currentJob();
+    for (TasksModel::TaskState s : LegendOrder) {
+        QString text = TasksModel::stateName(s);
+        if (s == TasksModel::Done)
+            text = tr("done (its node's colour)");
+        else if (s == TasksModel::Running)
+            text = tr("running (lighter)");
+        texts << tr("%1: %2").arg(text).arg(m_model->count(job, s));
+    }
+    return texts;
+}
+
+int TaskMapView::layoutLegend(QStringList *texts, QVector<QPoint> *at) const
+{
+    *texts = legendEntries();
+    at->clear();
+    if (texts->isEmpty())
+        return 0;
+    const QFontMetrics fm = fontMetrics();
+    const int line = std::max(Swatch, fm.height()) + 2;
+    int x = LegendMargin;
+    int lines = 1;
+    for (const QString &text : std::as_const(*texts)) {
+        const int w = Swatch + 4 + fm.horizontalAdvance(text) + 12;
+        if (x + w > width() - LegendMargin && x > LegendMargin) {
+            ++lines;
+            x = LegendMargin;
+        }
+        at->append(QPoint(x, (lines - 1) * line));
+        x += w;
+    }
+    const int h = lines * line + 2 * LegendMargin;
+    for (QPoint &p : *at)
+        p.ry() += height() - h + LegendMargin;
+    return h;
+}
+
+QRect TaskMapView::legendRect() const
+{
+    QStringList texts;
+    QVector<QPoint> at;
+    const int h = layoutLegend(&texts, &at);
+    return h == 0 ? QRect() : QRect(0, height() - h, width(), h);
+}
+
+void TaskMapView::paintLegend(QPainter &painter)
+{
+    QStringList texts;
+    QVector<QPoint> at;
+    layoutLegend(&texts, &at);
+    const QFontMetrics fm = fontMetrics();
+    // Done and running have no colour of their own: their swatch shows the first node colours, split.
+    const QVector<QColor> colors = nodePalette();
+    const QColor nodes[] = {colors.value(0), colors.value(1), colors.value(2)};
+    for (int i = 0; i < texts.size() && i < int(std::size(LegendOrder)); ++i) {
+        const TasksModel::TaskState s = LegendOrder[i];
+        const QRect swatch(at.at(i).x(), at.at(i).y() + (fm.height() - Swatch) / 2 + 1, Swatch, Swatch);
+        if (s == TasksModel::Done || s == TasksModel::Running) {
+            for (int k = 0; k < 3; ++k) {
+                const QColor c = s == TasksModel::Running ? nodes[k].lighter(160) : nodes[k];
+                painter.fillRect(swatch.left() + k * Swatch / 3, swatch.top(),
+                                 k == 2 ? Swatch - 2 * (Swatch / 3) : Swatch / 3, Swatch, c);
+            }
+        } else {
+            painter.fillRect(swatch, stateColor(s));
+        }
+        if (s == TasksModel::Error || s == TasksModel::Failed) {
+            painter.setPen(QPen(Qt::white, 1.5));
+            painter.drawLine(swatch.topLeft() + QPoint(1, 1), swatch.bottomRight() - QPoint(1, 1));
+            painter.drawLine(swatch.bottomLeft() + QPoint(1, -1), swatch.topRight() + QPoint(-1, 1));
+        }
+        painter.setPen(palette().color(QPalette::Text));
+        painter.drawText(swatch.right() + 5, at.at(i).y() + fm.ascent() + 1, texts.at(i));
+    }
 }
 
 void TaskMapView::layoutGrid(int tasks)
 {
     const int w = std::max(1, width());
-    const int h = std::max(1, height());
+    const int h = std::max(1, height() - legendRect().height());
     m_perCell = 1;
     for (int cell = MaxCell; cell >= MinCell; --cell) {
         const int columns = std::max(1, w / cell);
@@ -86,19 +191,14 @@ TasksModel::TaskState TaskMapView::cellState(int first, int count, int *shown) c
 QColor TaskMapView::cellColor(int first, int count) const
 {
     int worstIndex = first;
-    switch (cellState(first, count, &worstIndex)) {
-    case TasksModel::Failed:
-        return QColor(0xd3, 0x2f, 0x2f);
-    case TasksModel::Error:
-        return QColor(0xf5, 0x7c, 0x00);
+    const TasksModel::TaskState state = cellState(first, count, &worstIndex);
+    switch (state) {
     case TasksModel::Running:
         return nodeColor(m_model->nodeAt(worstIndex)).lighter(160);
-    case TasksModel::Queued:
-        return QColor(0xe0, 0xe0, 0xe0);
-    case TasksModel::Cancelled:
-        return QColor(0x61, 0x61, 0x61);
-    default:
+    case TasksModel::Done:
         return nodeColor(m_model->nodeAt(worstIndex));
+    default:
+        return stateColor(state);
     }
 }
 
@@ -113,11 +213,12 @@ void TaskMapView::paintEvent(QPaintEvent *)
         return;
     }
     layoutGrid(tasks);
+    const int gridHeight = height() - legendRect().height();
     const int gap = m_cell >= 6 ? 1 : 0;
     for (int first = 0, cell = 0; first < tasks; first += m_perCell, ++cell) {
         const int x = (cell % m_columns) * m_cell;
         const int y = (cell / m_columns) * m_cell;
-        if (y >= height())
+        if (y + m_cell > gridHeight && y > 0)
             break;
         const int count = std::min(m_perCell, tasks - first);
         painter.fillRect(x, y, m_cell - gap, m_cell - gap, cellColor(first, count));
@@ -130,6 +231,7 @@ void TaskMapView::paintEvent(QPaintEvent *)
             painter.drawLine(x + 1, y + m_cell - gap - 2, x + m_cell - gap - 2, y + 1);
         }
     }
+    paintLegend(painter);
 }
 
 QRect TaskMapView::cellRect(int index) const
@@ -142,7 +244,7 @@ QRect TaskMapView::cellRect(int index) const
 
 int TaskMapView::taskAt(const QPoint &pos) const
 {
-    if (pos.x() < 0 || pos.y() < 0 || pos.x() >= m_columns * m_cell)
+    if (pos.x() < 0 || pos.y() < 0 || pos.x() >= m_columns * m_cell || pos.y() >= height() - legendRect().height())
         return -1;
     const qint64 cell = qint64(pos.y() / m_cell) * m_columns + pos.x() / m_cell;
     const qint64 task = cell * m_perCell;

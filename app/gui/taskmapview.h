@@ -15,7 +15,8 @@ namespace taskfleet::gui {
  * they never read as a node of that colour), cancelled dark grey. A job with
  * more tasks than the widget has cells shows several tasks per cell, the cell in the colour of the
  * state that most needs a look (failed, error, running, queued, cancelled, done). A click on a cell
- * emits taskClicked() with its first task. The Mandelbrot picture is the special case of this map.
+ * emits taskClicked() with its first task. Below the grid a legend says what each colour means, with
+ * each state's count. The Mandelbrot picture is the special case of this map.
  */
 class TaskMapView : public QWidget
 {
@@ -35,6 +36,15 @@ public:
     QColor cellColor(int first, int count) const;
     /** The state a cell of these tasks shows (the one that most needs a look), and in *shown the task it is. */
     TasksModel::TaskState cellState(int first, int count, int *shown) const;
+    /**
+     * The fixed colour of a state's cells: queued, error, failed, cancelled. Done and running cells take their
+     * node's colour (nodeColor(), running lightened): invalid for those.
+     */
+    static QColor stateColor(TasksModel::TaskState state);
+    /** The legend's entries as drawn, in order ("done 12", "running 2", …). */
+    QStringList legendEntries() const;
+    /** Where the legend is drawn (empty when there is no job). */
+    QRect legendRect() const;
 
     QSize sizeHint() const override { return {320, 320}; }
 
@@ -46,8 +56,11 @@ protected:
     void mousePressEvent(QMouseEvent *event) override;
 
 private:
-    /** Columns, cell size and tasks per cell for \a tasks in the widget's current size. */
+    /** Columns, cell size and tasks per cell for \a tasks in the widget's current size, above the legend. */
     void layoutGrid(int tasks);
+    /** The legend's entries placed for the widget's width: their text and top-left corners; its height. */
+    int layoutLegend(QStringList *texts, QVector<QPoint> *at) const;
+    void paintLegend(QPainter &painter);
 
     TasksModel *m_model;
     int m_columns = 1;

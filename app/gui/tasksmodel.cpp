@@ -4,7 +4,9 @@
 
 #include "format.h"
 
+#include <QtCore/QCborStreamWriter>
 #include <QtCore/QDateTime>
+#include <QtCore/QIODevice>
 #include <QtGui/QBrush>
 
 #include <algorithm>
@@ -36,6 +38,34 @@ QString firstLine(const QString &text)
 QString secondsAt(qint64 us)
 {
     return QString::number(double(us) / 1e6, 'f', 3) + QStringLiteral(" s");
+}
+
+/** Counts what is written to it: a value's encoded size without a copy of it. */
+class CountingDevice : public QIODevice
+{
+public:
+    CountingDevice() { open(QIODevice::WriteOnly | QIODevice::Unbuffered); }
+    qint64 total = 0;
+
+protected:
+    qint64 readData(char *, qint64) override { return -1; }
+    qint64 writeData(const char *, qint64 size) override
+    {
+        total += size;
+        return size;
+    }
+};
+
+/** "812 bytes", "1.5 kB", "47.7 MB". */
+QString sizeText(qint64 bytes)
+{
+    if (bytes < 1000)
+        return TasksModel::tr("%1 bytes").arg(bytes);
+    if (bytes < 1000 * 1000)
+        return TasksModel::tr("%1 kB").arg(double(bytes) / 1e3, 0, 'f', 1);
+    if (bytes < 1000LL * 1000 * 1000)
+        return TasksModel::tr("%1 MB").arg(double(bytes) / 1e6, 0, 'f', 1);
+    return TasksModel::tr("%1 GB").arg(double(bytes) / 1e9, 0, 'f', 2);
 }
 } // namespace
 
@@ -71,6 +101,26 @@ void TasksModel::addJob(int jobId, qint64 tasks, const QString &origin, const QV
     job.originIndices = originIndices;
     if (shown)
         endResetModel();
+}
+
+void TasksModel::setJobInputs(int jobId, const sched::JobInputs &inputs)
+{
+    const auto it = m_jobs.find(jobId);
+    if (it != m_jobs.end())
+        it->inputs = inputs;
+}
+
+void TasksModel::growJob(int jobId, qint64 tasks)
+{
+    const auto it = m_jobs.find(jobId);
+    if (it == m_jobs.end() || tasks <= qint64(it->rows.size()))
+        return;
+    const bool shown = jobId == m_current;
+    if (shown)
+        beginInsertRows({}, int(it->rows.size()), int(tasks) - 1);
+    it->rows.resize(size_t(tasks));
+    if (shown)
+        endInsertRows();
 }
 
 void TasksModel::removeJob(int jobId)
@@ -111,6 +161,7 @@ void TasksModel::addRecords(int jobId, const QVector<sched::TaskRecord> &records
     }
     if (last >= 0)
         rowsChanged(jobId, first, last);
+    emit recordsAdded(jobId, records, controllerNowUs());
 }
 
 void TasksModel::setReport(const sched::TaskReport &report)
@@ -200,7 +251,12 @@ QString TasksModel::clockTime(qint64 controllerUs) const
 {
     if (m_originMs < 0)
         return secondsAt(controllerUs);
-    return QDateTime::fromMSecsSinceEpoch(m_originMs + controllerUs / 1000).toString(QStringLiteral("HH:mm:ss"));
+    return QDateTime::fromMSecsSinceEpoch(m_originMs + controllerUs / 1000).toString(QStringLiteral("HH:mm:ss.zzz"));
+}
+
+qint64 TasksModel::controllerNowUs() const
+{
+    return m_originMs < 0 ? -1 : (QDateTime::currentMSecsSinceEpoch() - m_originMs) * 1000;
 }
 
 bool TasksModel::isSpeculativeCopy(const sched::AttemptNote &note)
@@ -328,6 +384,20 @@ QString TasksModel::detailText(int taskIndex) const
         lines << tr("Attempts: %1").arg(row.attempts);
         if (state == Done || state == Error)
             lines << tr("Run time: %1").arg(formatSeconds(double(row.runtimeUs) / 1e6));
+    }
+    if (taskIndex < job.inputs.size()) {
+        // A preview whose cost does not grow with the value (summarizeValue()); the size of one cut short
+        // (a big text says its size itself: "<47.7 MB text> its start…").
+        const QCborValue input = job.inputs.at(taskIndex);
+        const QString preview = summarizeValue(input, InputPreviewChars);
+        if (preview.endsWith(QChar(0x2026)) && !preview.startsWith(QLatin1Char('<'))) {
+            CountingDevice counter;
+            QCborStreamWriter writer(&counter);
+            input.toCbor(writer);
+            lines << tr("Input (%1 encoded, cut short): %2").arg(sizeText(counter.total), preview);
+        } else {
+            lines << tr("Input: %1").arg(preview);
+        }
     }
     if (const QString error = job.errors.value(taskIndex); !error.isEmpty())
         lines << QString() << tr("Error:") << error;

@@ -42,6 +42,10 @@ public:
      * gives, per task, the other job's task index, and a sentence with %1 for it ("A retry of task %1 of job 3.").
      */
     void addJob(int jobId, qint64 tasks, const QString &origin = {}, const QVector<int> &originIndices = {});
+    /** The job has \a tasks tasks now (an attached script's loop added some): the new ones are queued. */
+    void growJob(int jobId, qint64 tasks);
+    /** The job's inputs (shared, not copied), for the task detail's "Input:" line (detailText()). */
+    void setJobInputs(int jobId, const sched::JobInputs &inputs);
     void removeJob(int jobId);
     void addRecords(int jobId, const QVector<sched::TaskRecord> &records);
     void setReport(const sched::TaskReport &report);
@@ -54,8 +58,12 @@ public:
     void setNodesBusy(const QHash<QString, int> &busy);
     /** When the controller's clock read 0, in ms since the epoch: attempt times are shown as clock times. */
     void setClockOrigin(qint64 msSinceEpoch) { m_originMs = msSinceEpoch; }
-    /** A controller time (µs since it started) as a clock time, "14:03:07". */
+    /** A controller time (µs since it started) as a clock time to the millisecond, "14:03:07.118". */
     QString clockTime(qint64 controllerUs) const;
+    /** The controller's clock now (µs since it started) as the window reads it, or -1 before setClockOrigin(). */
+    qint64 controllerNowUs() const;
+    /** The task detail's input line is cut to this many characters (big values show their size first). */
+    static constexpr int InputPreviewChars = 240;
     /** Whether an attempt note is about a speculative copy that lost the race (not a failure). */
     static bool isSpeculativeCopy(const sched::AttemptNote &note);
     /** Whether an attempt note counts towards the job's "retries" (a crash or a timeout). */
@@ -79,6 +87,10 @@ public:
     QVariant data(const QModelIndex &index, int role) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
 
+signals:
+    /** addRecords() took these records of \a jobId (any job, shown or not), at \a receivedUs of the controller's clock (-1: unknown). */
+    void recordsAdded(int jobId, const QVector<sched::TaskRecord> &records, qint64 receivedUs);
+
 private:
     struct Row {
         TaskState state = Queued;
@@ -99,6 +111,7 @@ private:
         qint64 counts[StateCount] = {};
         QString origin;
         QVector<int> originIndices;
+        sched::JobInputs inputs; ///< shared with the job's spec
     };
     TaskState shownState(const Job &job, int index) const;
     /** Splits job.inFlight into running and queued-on-a-node by the nodes' busy workers; touches changed rows. */

@@ -5,14 +5,17 @@
 #include "format.h"
 #include "tableview.h"
 #include "tasksmodel.h"
+#include "timelineview.h"
 
 #include <QtGui/QFontDatabase>
+#include <QtWidgets/QButtonGroup>
 #include <QtWidgets/QComboBox>
 #include <QtWidgets/QHBoxLayout>
 #include <QtWidgets/QHeaderView>
 #include <QtWidgets/QLabel>
 #include <QtWidgets/QPlainTextEdit>
 #include <QtWidgets/QSplitter>
+#include <QtWidgets/QStackedWidget>
 #include <QtWidgets/QTableView>
 #include <QtWidgets/QToolButton>
 #include <QtWidgets/QVBoxLayout>
@@ -24,6 +27,10 @@ TasksPanel::TasksPanel(TasksModel *model, QWidget *parent)
     , m_model(model)
     , m_proxy(new TaskStateFilter(this))
     , m_view(makeTable(this))
+    , m_timeline(new TimelineView(model, this))
+    , m_pages(new QStackedWidget(this))
+    , m_tableButton(new QToolButton(this))
+    , m_timelineButton(new QToolButton(this))
     , m_filter(new QComboBox(this))
     , m_summary(new QLabel(this))
     , m_detail(new QPlainTextEdit(this))
@@ -54,15 +61,43 @@ TasksPanel::TasksPanel(TasksModel *model, QWidget *parent)
 
     m_detail->setReadOnly(true);
     m_detail->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
-    m_detail->setPlaceholderText(tr("Select a task to see its full error, what it printed and each attempt."));
+    m_detail->setPlaceholderText(
+        tr("Select a task to see its input, its full error, what it printed and each attempt."));
+
+    // The table or the timeline above the detail.
+    m_pages->addWidget(m_view);
+    m_pages->addWidget(m_timeline);
+    auto *pageButtons = new QButtonGroup(this);
+    for (QToolButton *b : {m_tableButton, m_timelineButton}) {
+        b->setCheckable(true);
+        b->setAutoRaise(true);
+        pageButtons->addButton(b);
+    }
+    m_tableButton->setText(tr("Table"));
+    m_tableButton->setToolTip(tr("Every task of the selected job"));
+    m_tableButton->setChecked(true);
+    m_timelineButton->setText(tr("Timeline"));
+    m_timelineButton->setToolTip(tr("Each worker a lane, each task that ran a bar coloured by its job (the "
+                                    "selected job's in full); Ctrl+wheel zooms, a click selects the task"));
+    connect(m_timelineButton, &QToolButton::toggled, this, [this](bool on) { m_pages->setCurrentIndex(on ? 1 : 0); });
+    connect(m_timeline, &TimelineView::barClicked, this, [this](int jobId, int index) {
+        if (jobId != m_model->currentJob())
+            return;
+        if (!selectTask(index)) {
+            setStateFilter(-1); // the filter hid it
+            selectTask(index);
+        }
+    });
 
     auto *bar = new QHBoxLayout;
+    bar->addWidget(m_tableButton);
+    bar->addWidget(m_timelineButton);
     bar->addWidget(new QLabel(tr("Show:"), this));
     bar->addWidget(m_filter);
     bar->addWidget(m_summary, 1);
     auto *splitter = new QSplitter(Qt::Vertical, this);
     splitter->setObjectName(QStringLiteral("tasksSplitter"));
-    splitter->addWidget(m_view);
+    splitter->addWidget(m_pages);
     splitter->addWidget(m_detail);
     splitter->setStretchFactor(0, 2);
     splitter->setStretchFactor(1, 1);
@@ -76,6 +111,7 @@ TasksPanel::TasksPanel(TasksModel *model, QWidget *parent)
         updateCounts();
         updateDetail();
     });
+    connect(model, &QAbstractItemModel::rowsInserted, this, &TasksPanel::updateCounts); // TasksModel::growJob()
     connect(model, &QAbstractItemModel::dataChanged, this,
             [this](const QModelIndex &topLeft, const QModelIndex &bottomRight) {
                 updateCounts();
@@ -95,6 +131,16 @@ void TasksPanel::addButtons(const QList<QAction *> &actions)
         button->setToolButtonStyle(Qt::ToolButtonTextOnly);
         bar->addWidget(button);
     }
+}
+
+void TasksPanel::showTimeline(bool on)
+{
+    (on ? m_timelineButton : m_tableButton)->setChecked(true);
+}
+
+bool TasksPanel::isTimelineShown() const
+{
+    return m_pages->currentWidget() == m_timeline;
 }
 
 void TasksPanel::setStateFilter(int state)

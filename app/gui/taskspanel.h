@@ -8,17 +8,22 @@ class QAction;
 class QComboBox;
 class QLabel;
 class QPlainTextEdit;
+class QStackedWidget;
 class QTableView;
+class QToolButton;
 
 namespace taskfleet::gui {
 
 class TaskStateFilter;
 class TasksModel;
+class TimelineView;
 
 /**
  * A table over TasksModel (through TaskStateFilter, so it filters by state and sorts by any column),
  * a state filter whose entries carry their counts, the job's task actions as buttons, and below the
- * table the selected task's detail (TasksModel::detailText()): full error, what it printed, every attempt.
+ * table the selected task's detail (TasksModel::detailText()): its input, full error, what it printed, every
+ * attempt. Two buttons switch the upper half between the table and the timeline (TimelineView: each worker
+ * a lane, each task a bar coloured by job); a click on a bar of the current job selects its task.
  */
 class TasksPanel : public QWidget
 {
@@ -36,7 +41,13 @@ public:
     /** The selected task's index, or -1. */
     int selectedTask() const;
 
+    /** Shows the timeline (true) or the table (false) above the detail. */
+    void showTimeline(bool on);
+    bool isTimelineShown() const;
+
     QTableView *view() const { return m_view; }
+    TimelineView *timeline() const { return m_timeline; }
+    QToolButton *timelineButton() const { return m_timelineButton; }
     QComboBox *stateFilter() const { return m_filter; }
     QPlainTextEdit *detail() const { return m_detail; }
     QLabel *summary() const { return m_summary; }
@@ -49,6 +60,10 @@ private:
     TasksModel *m_model;
     TaskStateFilter *m_proxy;
     QTableView *m_view;
+    TimelineView *m_timeline;
+    QStackedWidget *m_pages;
+    QToolButton *m_tableButton;
+    QToolButton *m_timelineButton;
     QComboBox *m_filter;
     QLabel *m_summary;
     QPlainTextEdit *m_detail;

@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: MIT
+// The task stream: one lane per worker, one bar per task that ran, coloured by job.
+#include "timelineview.h"
+
+#include "format.h"
+#include "taskmapview.h"
+#include "tasksmodel.h"
+
+#include <QtGui/QHelpEvent>
+#include <QtGui/QMouseEvent>
+#include <QtGui/QPainter>
+#include <QtGui/QWheelEvent>
+#include <QtWidgets/QScrollBar>
+#include <QtWidgets/QToolTip>
+
+#include <algorithm>
+#include <cmath>
+
+namespace taskfleet::gui {
+
+namespace {
+constexpr double MinPxPerSecond = 0.01;   ///< a day in 864 pixels
+constexpr double MaxPxPerSecond = 200000; ///< a millisecond in 200 pixels
+constexpr int RightMargin = 12;
+
+QString stateWord(stats::TaskStatus status)
+{
+    switch (status) {
+    case stats::TaskStatus::Ok:
+        return TasksModel::stateName(TasksModel::Done);
+    case stats::TaskStatus::Error:
+        return TasksModel::stateName(TasksModel::Error);
+    case stats::TaskStatus::Failed:
+        return TasksModel::stateName(TasksModel::Failed);
+    case stats::TaskStatus::Cancelled:
+        return TasksModel::stateName(TasksModel::Cancelled);
+    }
+    return {};
+}
+} // namespace
+
+void TimelineView::Lane::append(const Bar &bar)
+{
+    if (ring.size() < size_t(MaxBarsPerLane)) {
+        ring.push_back(bar);
+    } else {
+        ring[next] = bar;
+        next = (next + 1) % ring.size();
+    }
+    freeFromUs = std::max(freeFromUs, bar.endUs);
+}
+
+template <typename F>
+void TimelineView::Lane::forEach(F f) const
+{
+    // Oldest first: from next (the oldest once the ring is full) round to next - 1.
+    for (size_t i = 0; i < ring.size(); ++i)
+        f(ring[(next + i) % ring.size()]);
+}
+
+TimelineView::TimelineView(TasksModel *model, QWidget *parent)
+    : QAbstractScrollArea(parent)
+    , m_model(model)
+{
+    setMinimumSize(200, 100);
+    viewport()->setMouseTracking(false);
+    horizontalScrollBar()->setSingleStep(20);
+    verticalScrollBar()->setSingleStep(LaneHeight);
+    connect(model, &TasksModel::recordsAdded, this, &TimelineView::addRecords);
+    // The current job's bars are drawn in full, the others faded.
+    connect(model, &QAbstractItemModel::modelReset, viewport(), qOverload<>(&QWidget::update));
+    updateScrollBars();
+}
+
+QColor TimelineView::jobColor(int jobId)
+{
+    const QVector<QColor> palette = nodePalette();
+    return palette.at(int(quint32(jobId) % quint32(palette.size())));
+}
+
+QColor TimelineView::barColor(const Bar &bar)
+{
+    switch (bar.status) {
+    case stats::TaskStatus::Error:
+        return TaskMapView::stateColor(TasksModel::Error);
+    case stats::TaskStatus::Failed:
+        return TaskMapView::stateColor(TasksModel::Failed);
+    default:
+        return jobColor(bar.jobId);
+    }
+}
+
+void TimelineView::clear()
+{
+    m_lanes.clear();
+    m_nodeLanes.clear();
+    m_firstUs = m_lastUs = -1;
+    updateScrollBars();
+    viewport()->update();
+}
+
+int TimelineView::laneFor(const QString &node, qint64 startUs)
+{
+    QVector<int> &lanes = m_nodeLanes[node];
+    // First fit: of the lanes free at the bar's start, the one that became free last (a worker that just
+    // finished its previous task); a lane per task running at once.
+    int best = -1;
+    int oldest = -1;
+    for (int i : std::as_const(lanes)) {
+        const Lane &l = m_lanes[size_t(i)];
+        if (l.freeFromUs <= startUs + OverlapToleranceUs
+            && (best < 0 || l.freeFromUs > m_lanes[size_t(best)].freeFromUs))
+            best = i;
+        if (oldest < 0 || l.freeFromUs < m_lanes[size_t(oldest)].freeFromUs)
+            oldest = i;
+    }
+    if (best >= 0)
+        return best;
+    if (lanes.size() >= MaxLanesPerNode)
+        return oldest;
+    // A new lane goes after the node's others, so that a node's lanes stay together.
+    const int at = lanes.isEmpty() ? int(m_lanes.size()) : *std::max_element(lanes.cbegin(), lanes.cend()) + 1;
+    for (QVector<int> &indices : m_nodeLanes)
+        for (int &i : indices)
+            if (i >= at)
+                ++i;
+    Lane lane;
+    lane.node = node;
+    lane.number = int(lanes.size()) + 1;
+    m_lanes.insert(m_lanes.begin() + at, std::move(lane));
+    lanes.append(at);
+    const int wanted = fontMetrics().horizontalAdvance(node + QStringLiteral(" \u00b7 000")) + 24;
+    m_labelWidth = std::max(m_labelWidth, std::min(wanted, 220));
+    return at;
+}
+
+void TimelineView::addRecords(int jobId, const QVector<sched::TaskRecord> &records, qint64 receivedUs)
+{
+    bool added = false;
+    for (const sched::TaskRecord &r : records) {
+        // A cancelled task did not run; a task with no node (refused at submit) ran nowhere.
+        if (r.status == stats::TaskStatus::Cancelled || r.nodeName.isEmpty())
+            continue;
+        Bar bar;
+        bar.jobId = jobId;
+        bar.index = r.index;
+        bar.status = r.status;
+        if (r.runtimeUs > 0) {
+            // Ended when its record came, not before it could have: sent, then run for its run time.
+            bar.endUs = std::max(r.startUs + r.runtimeUs, receivedUs);
+            bar.startUs = bar.endUs - r.runtimeUs;
+        } else {
+            // A crash or a timeout reports no run time: from its sending to its record.
+            bar.startUs = r.startUs;
+            bar.endUs = std::max(r.startUs + 1000, receivedUs);
+        }
+        m_lanes[size_t(laneFor(r.nodeName, bar.startUs))].append(bar);
+        m_firstUs = m_firstUs < 0 ? bar.startUs : std::min(m_firstUs, bar.startUs);
+        m_lastUs = std::max(m_lastUs, bar.endUs);
+        added = true;
+    }
+    if (!added)
+        return;
+    // The oldest bar kept may have dropped out of its ring: the span starts at the oldest still kept.
+    qint64 first = -1;
+    for (const Lane &l : m_lanes)
+        if (!l.ring.empty()) {
+            const qint64 oldest = l.ring[l.ring.size() < size_t(MaxBarsPerLane) ? 0 : l.next].startUs;
+            first = first < 0 ? oldest : std::min(first, oldest);
+        }
+    m_firstUs = first;
+    updateScrollBars();
+    viewport()->update();
+}
+
+QStringList TimelineView::laneNames() const
+{
+    QStringList names;
+    for (const Lane &l : m_lanes)
+        names << QStringLiteral("%1 \u00b7 %2").arg(l.node).arg(l.number);
+    return names;
+}
+
+QVector<TimelineView::Bar> TimelineView::bars(int lane) const
+{
+    QVector<Bar> out;
+    if (lane >= 0 && size_t(lane) < m_lanes.size())
+        m_lanes[size_t(lane)].forEach([&out](const Bar &b) { out.append(b); });
+    return out;
+}
+
+qint64 TimelineView::barCount() const
+{
+    qint64 n = 0;
+    for (const Lane &l : m_lanes)
+        n += qint64(l.ring.size());
+    return n;
+}
+
+int TimelineView::topMargin() const
+{
+    return fontMetrics().height() + 6; // the time axis
+}
+
+double TimelineView::xOf(qint64 us) const
+{
+    return m_labelWidth + double(us - std::max<qint64>(0, m_firstUs)) / 1e6 * m_pxPerSecond
+           - horizontalScrollBar()->value();
+}
+
+qint64 TimelineView::usAt(double x) const
+{
+    return std::max<qint64>(0, m_firstUs)
+           + qint64((x - m_labelWidth + horizontalScrollBar()->value()) / m_pxPerSecond * 1e6);
+}
+
+void TimelineView::setPixelsPerSecond(double px)
+{
+    m_pxPerSecond = std::clamp(px, MinPxPerSecond, MaxPxPerSecond);
+    updateScrollBars();
+    viewport()->update();
+}
+
+void TimelineView::zoomBy(double factor, int anchorX)
+{
+    const int x = anchorX < 0 ? viewport()->width() / 2 : anchorX;
+    const qint64 anchorUs = usAt(x);
+    const bool follow = m_follow;
+    setPixelsPerSecond(m_pxPerSecond * factor);
+    if (!follow) {
+        // Keep the time under the anchor where it was.
+        const double content = double(anchorUs - std::max<qint64>(0, m_firstUs)) / 1e6 * m_pxPerSecond;
+        horizontalScrollBar()->setValue(int(std::lround(content - (x - m_labelWidth))));
+    }
+}
+
+void TimelineView::updateScrollBars()
+{
+    const double span = m_firstUs < 0 ? 0.0 : double(m_lastUs - m_firstUs) / 1e6 * m_pxPerSecond;
+    const int visible = std::max(1, viewport()->width() - m_labelWidth - RightMargin);
+    QScrollBar *h = horizontalScrollBar();
+    const bool wasAtEnd = h->value() >= h->maximum();
+    h->setPageStep(visible);
+    h->setRange(0, int(std::min(double(INT_MAX / 2), std::max(0.0, std::ceil(span) - visible))));
+    if (m_follow || wasAtEnd)
+        h->setValue(h->maximum());
+    QScrollBar *v = verticalScrollBar();
+    const int lanesHeight = int(m_lanes.size()) * LaneHeight;
+    const int visibleHeight = std::max(1, viewport()->height() - topMargin());
+    v->setPageStep(visibleHeight);
+    v->setRange(0, std::max(0, lanesHeight - visibleHeight));
+}
+
+void TimelineView::scrollContentsBy(int, int)
+{
+    // Following the clock stops when the user scrolls back, and starts again at the newest end.
+    m_follow = horizontalScrollBar()->value() >= horizontalScrollBar()->maximum();
+    viewport()->update();
+}
+
+void TimelineView::resizeEvent(QResizeEvent *event)
+{
+    QAbstractScrollArea::resizeEvent(event);
+    updateScrollBars();
+}
+
+QRect TimelineView::barRect(int jobId, int index) const
+{
+    const int top = topMargin() - verticalScrollBar()->value();
+    for (size_t i = 0; i < m_lanes.size(); ++i) {
+        QRect found;
+        m_lanes[i].forEach([&](const Bar &b) {
+            if (b.jobId == jobId && b.index == index) {
+                const double x0 = xOf(b.startUs);
+                const double x1 = std::max(x0 + 1, xOf(b.endUs));
+                found = QRect(int(std::floor(x0)), top + int(i) * LaneHeight + 2, int(std::ceil(x1 - x0)),
+                              LaneHeight - 4);
+            }
+        });
+        if (!found.isNull())
+            return found.intersected(QRect(m_labelWidth, topMargin(), viewport()->width() - m_labelWidth,
+                                           viewport()->height() - topMargin()));
+    }
+    return {};
+}
+
+bool TimelineView::barAt(const QPoint &pos, Bar *bar) const
+{
+    if (pos.x() < m_labelWidth || pos.y() < topMargin())
+        return false;
+    const int lane = (pos.y() - topMargin() + verticalScrollBar()->value()) / LaneHeight;
+    if (lane < 0 || size_t(lane) >= m_lanes.size())
+        return false;
+    // A bar narrower than 3 pixels can be hit from a pixel either side.
+    const qint64 us = usAt(pos.x());
+    const qint64 slack = qint64(2e6 / m_pxPerSecond);
+    bool found = false;
+    m_lanes[size_t(lane)].forEach([&](const Bar &b) {
+        if (us >= b.startUs - slack && us <= b.endUs + slack) {
+            *bar = b;
+            found = true;
+        }
+    });
+    return found;
+}
+
+void TimelineView::mousePressEvent(QMouseEvent *event)
+{
+    Bar bar;
+    if (barAt(event->position().toPoint(), &bar))
+        emit barClicked(bar.jobId, bar.index);
+}
+
+void TimelineView::wheelEvent(QWheelEvent *event)
+{
+    if (event->modifiers() & Qt::ControlModifier) {
+        const int steps = event->angleDelta().y() / 120;
+        if (steps != 0)
+            zoomBy(std::pow(1.25, steps), int(event->position().x()));
+        event->accept();
+        return;
+    }
+    QAbstractScrollArea::wheelEvent(event);
+}
+
+bool TimelineView::viewportEvent(QEvent *event)
+{
+    if (event->type() == QEvent::ToolTip) {
+        const auto *help = static_cast<QHelpEvent *>(event);
+        Bar bar;
+        if (barAt(help->pos(), &bar)) {
+            QToolTip::showText(help->globalPos(),
+                               tr("Job %1, task %2: %3\n%4 to %5 (%6)")
+                                   .arg(bar.jobId)
+                                   .arg(bar.index)
+                                   .arg(stateWord(bar.status), m_model->clockTime(bar.startUs),
+                                        m_model->clockTime(bar.endUs),
+                                        formatSeconds(double(bar.endUs - bar.startUs) / 1e6)),
+                               viewport());
+        } else {
+            QToolTip::hideText();
+        }
+        return true;
+    }
+    return QAbstractScrollArea::viewportEvent(event);
+}
+
+void TimelineView::paintEvent(QPaintEvent *)
+{
+    QPainter p(viewport());
+    const QRect all = viewport()->rect();
+    p.fillRect(all, palette().base());
+    const QFontMetrics fm = fontMetrics();
+    if (m_lanes.empty()) {
+        p.setPen(palette().color(QPalette::PlaceholderText));
+        p.drawText(all, Qt::AlignCenter | Qt::TextWordWrap,
+                   tr("Each worker a lane, each task that ran a bar coloured by its job: tasks show here as they "
+                      "end."));
+        return;
+    }
+    const int top = topMargin();
+    const int scrollY = verticalScrollBar()->value();
+    const QRect plot(m_labelWidth, top, all.width() - m_labelWidth, all.height() - top);
+
+    // Time axis: ticks at a round step, labelled with clock times.
+    const double minGapPx = fm.horizontalAdvance(QStringLiteral("00:00:00.000")) + 16;
+    static const double steps[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2,  0.5,  1,    2,     5,
+                                   10,    15,    30,    60,   120,  300,  600, 1800, 3600, 7200, 21600, 86400};
+    double step = steps[std::size(steps) - 1];
+    for (double s : steps)
+        if (s * m_pxPerSecond >= minGapPx) {
+            step = s;
+            break;
+        }
+    const qint64 stepUs = std::max<qint64>(1, qint64(step * 1e6));
+    const qint64 fromUs = usAt(m_labelWidth);
+    const qint64 toUs = usAt(all.width());
+    p.setPen(palette().color(QPalette::Mid));
+    for (qint64 t = (fromUs / stepUs) * stepUs; t <= toUs; t += stepUs) {
+        const double x = xOf(t);
+        if (x < m_labelWidth)
+            continue;
+        p.setPen(QPen(palette().color(QPalette::Mid), 1, Qt::DotLine));
+        p.drawLine(QPointF(x, top - 2), QPointF(x, all.height()));
+        p.setPen(palette().color(QPalette::Text));
+        QString label = m_model->clockTime(t);
+        if (step >= 1 && label.endsWith(QStringLiteral(".000")))
+            label.chop(4);
+        p.drawText(QPointF(x + 2, fm.ascent() + 2), label);
+    }
+
+    // Bars, lane by lane; the current job's in full, others faded.
+    const int current = m_model->currentJob();
+    p.save();
+    p.setClipRect(plot);
+    for (size_t i = 0; i < m_lanes.size(); ++i) {
+        const int y = top + int(i) * LaneHeight - scrollY;
+        if (y + LaneHeight < top || y > all.height())
+            continue;
+        if (i % 2 == 1)
+            p.fillRect(QRect(m_labelWidth, y, plot.width(), LaneHeight), palette().alternateBase());
+        m_lanes[i].forEach([&](const Bar &b) {
+            const double x0 = xOf(b.startUs);
+            const double x1 = xOf(b.endUs);
+            if (x1 < m_labelWidth || x0 > all.width())
+                return;
+            QColor c = barColor(b);
+            if (current >= 0 && b.jobId != current)
+                c.setAlpha(90);
+            // A pixel's gap at the end of a bar wide enough, so that back-to-back tasks read as bars.
+            const double w = x1 - x0 >= 4 ? x1 - x0 - 1 : std::max(1.0, x1 - x0);
+            const QRectF r(x0, y + 2, w, LaneHeight - 4);
+            p.fillRect(r, c);
+            if (r.width() >= 6 && b.status != stats::TaskStatus::Ok) {
+                p.setPen(QPen(Qt::white, 1.2));
+                p.drawLine(r.topLeft() + QPointF(1, 1), r.bottomRight() - QPointF(1, 1));
+            }
+        });
+    }
+    p.restore();
+
+    // Lane names, over everything at the left.
+    p.fillRect(QRect(0, 0, m_labelWidth, all.height()), palette().window());
+    p.setPen(palette().color(QPalette::WindowText));
+    for (size_t i = 0; i < m_lanes.size(); ++i) {
+        const int y = top + int(i) * LaneHeight - scrollY;
+        if (y + LaneHeight < top || y > all.height())
+            continue;
+        const Lane &l = m_lanes[i];
+        const QString name = fm.elidedText(l.node, Qt::ElideMiddle, m_labelWidth - 40);
+        p.drawText(QRect(6, y, m_labelWidth - 10, LaneHeight), Qt::AlignVCenter | Qt::AlignLeft,
+                   QStringLiteral("%1 \u00b7 %2").arg(name).arg(l.number));
+    }
+    // Above the lanes, the key of the colour the selected job's bars are in full.
+    if (current >= 0) {
+        const QRect key(4, (top - 10) / 2, 10, 10);
+        p.fillRect(key, jobColor(current));
+        p.drawText(QRect(18, 0, m_labelWidth - 20, top), Qt::AlignVCenter | Qt::AlignLeft, tr("job %1").arg(current));
+    }
+    p.setPen(palette().color(QPalette::Mid));
+    p.drawLine(m_labelWidth - 1, 0, m_labelWidth - 1, all.height());
+    p.drawLine(m_labelWidth, top - 1, all.width(), top - 1);
+}
+
+} // namespace taskfleet::gui

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+// The task stream: one lane per worker, one bar per task that ran, coloured by job.
+#pragma once
+
+#include "sched/controller.h"
+
+#include <QtCore/QHash>
+#include <QtWidgets/QAbstractScrollArea>
+
+#include <vector>
+
+namespace taskfleet::gui {
+
+class TasksModel;
+
+/**
+ * Dask's task stream for Taskfleet: each worker of each node a lane, each task that ran a bar from its
+ * start to its end, coloured by its job (jobColor()); an error or failure in the task map's orange or red.
+ * Bars of jobs other than the Tasks view's current one are drawn faded. Time runs left to right; the view
+ * scrolls over everything kept and, while it shows the newest second, follows the clock. Ctrl+wheel (or
+ * zoomBy()) zooms; a click on a bar emits barClicked().
+ *
+ * Records say on which node a task ran, when its final attempt was sent and how long it ran, not which
+ * worker ran it. A bar ends when the window received the task's record (TasksModel::recordsAdded(), never
+ * before its send time plus its run time) and starts its run time earlier; bars are put into the node's
+ * lanes first-fit (the lane that became free last before the bar starts), so a node shows as many lanes as
+ * it ran tasks at once: its busy workers. Memory is bounded whatever the job's size: at most
+ * MaxLanesPerNode lanes a node and the last MaxBarsPerLane bars a lane (a ring; older ones drop out).
+ */
+class TimelineView : public QAbstractScrollArea
+{
+    Q_OBJECT
+
+public:
+    static constexpr int MaxBarsPerLane = 1000;
+    static constexpr int MaxLanesPerNode = 256;
+    static constexpr int LaneHeight = 16;
+    /** A bar may start this early before its lane's previous bar ended and still take that lane (clock jitter). */
+    static constexpr qint64 OverlapToleranceUs = 20000;
+
+    struct Bar {
+        qint64 startUs = 0; ///< controller clock
+        qint64 endUs = 0;
+        int jobId = 0;
+        int index = 0;
+        stats::TaskStatus status = stats::TaskStatus::Ok;
+    };
+
+    explicit TimelineView(TasksModel *model, QWidget *parent = nullptr);
+
+    /** Takes these records (as TasksModel::recordsAdded() gives them); \a receivedUs -1: at their send time plus run time. */
+    void addRecords(int jobId, const QVector<sched::TaskRecord> &records, qint64 receivedUs);
+    /** Forgets every bar. */
+    void clear();
+
+    /** Lanes, in the order drawn: "node · 1", "node · 2", … */
+    QStringList laneNames() const;
+    /** The bars kept in lane \a lane, oldest first. */
+    QVector<Bar> bars(int lane) const;
+    /** Every bar kept, over all lanes. */
+    qint64 barCount() const;
+    /** The time span kept: the first bar's start to the last bar's end (controller clock, µs). */
+    qint64 firstUs() const { return m_firstUs; }
+    qint64 lastUs() const { return m_lastUs; }
+    /** A job's bar colour: from the nodes' palette (no reds or oranges, which are errors and failures). */
+    static QColor jobColor(int jobId);
+    /** The colour of \a bar as drawn (jobColor(), or the task map's colour for an error or a failure). */
+    static QColor barColor(const Bar &bar);
+
+    /** Pixels per second of the time axis. */
+    double pixelsPerSecond() const { return m_pxPerSecond; }
+    void setPixelsPerSecond(double px);
+    /** Zooms by \a factor, keeping the time under the viewport's x = \a anchorX where it is. */
+    void zoomBy(double factor, int anchorX = -1);
+    /** Where the bar with this job and task is drawn, in viewport coordinates (empty when not kept or not in view). */
+    QRect barRect(int jobId, int index) const;
+    /** The bar at \a pos (viewport coordinates): true and *bar set when there is one. */
+    bool barAt(const QPoint &pos, Bar *bar) const;
+    /** Width of the lane names at the left. */
+    int labelWidth() const { return m_labelWidth; }
+
+    QSize sizeHint() const override { return {480, 240}; }
+
+signals:
+    void barClicked(int jobId, int index);
+
+protected:
+    void paintEvent(QPaintEvent *event) override;
+    void resizeEvent(QResizeEvent *event) override;
+    void mousePressEvent(QMouseEvent *event) override;
+    void wheelEvent(QWheelEvent *event) override;
+    bool viewportEvent(QEvent *event) override;
+    void scrollContentsBy(int dx, int dy) override;
+
+private:
+    struct Lane {
+        QString node;
+        int number = 1;         ///< 1-based, within its node
+        std::vector<Bar> ring;  ///< at most MaxBarsPerLane
+        size_t next = 0;        ///< where the next bar goes once the ring is full
+        qint64 freeFromUs = -1; ///< the end of its latest bar
+        void append(const Bar &bar);
+        template <typename F>
+        void forEach(F f) const;
+    };
+    /** The lane for a bar of \a node starting at \a startUs (first fit), made when none is free. */
+    int laneFor(const QString &node, qint64 startUs);
+    void updateScrollBars();
+    /** Viewport x of a controller time, and back. */
+    double xOf(qint64 us) const;
+    qint64 usAt(double x) const;
+    int topMargin() const;
+
+    TasksModel *m_model;
+    std::vector<Lane> m_lanes;
+    QHash<QString, QVector<int>> m_nodeLanes; ///< node name -> its lanes, in m_lanes
+    qint64 m_firstUs = -1;
+    qint64 m_lastUs = -1;
+    double m_pxPerSecond = 40;
+    bool m_follow = true; ///< the view keeps the newest bar in sight
+    int m_labelWidth = 110;
+};
+
+} // namespace taskfleet::gui
