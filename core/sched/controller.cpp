@@ -958,6 +958,7 @@ ClusterSnapshot Controller::snapshot(int historySeconds) const
             n.timePerTask = t.timePerTask();
             n.tasksPerSecond = m_stats.rate(index);
             n.failures = t.failures;
+            n.errors = t.pluginErrors;
             n.lost = t.lost;
         }
         s.nodes.append(n);
