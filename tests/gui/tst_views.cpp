@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: MIT
+// The window's views on their own (offscreen, real widgets): the task map's legend, node colours, the
+// chart's legend, the Nodes table's Errors column and sparklines, the Workers editor, the task detail and
+// the timeline. Issue 23 items 11 and 12 and its timeline and sparklines.
+#include "delegates.h"
+#include "format.h"
+#include "nodesmodel.h"
+#include "nodesview.h"
+#include "sched/controller.h"
+#include "sched/localnode.h"
+#include "taskmapview.h"
+#include "taskspanel.h"
+#include "tasksmodel.h"
+#include "testsupport.h"
+#include "throughputchart.h"
+#include "timelineview.h"
+
+#include "exec/pluginregistry.h"
+#include "exec/workerpool.h"
+
+#include <QtCore/QDateTime>
+#include <QtCore/QRegularExpression>
+#include <QtTest/QtTest>
+#include <QtWidgets/QApplication>
+#include <QtWidgets/QPlainTextEdit>
+#include <QtWidgets/QScrollBar>
+#include <QtWidgets/QSpinBox>
+#include <QtWidgets/QToolButton>
+
+using namespace taskfleet;
+using gui::TasksModel;
+
+namespace {
+
+/** A record of a task that ran on \a node from \a startUs for \a runtimeUs. */
+sched::TaskRecord record(int index, const QString &node, qint64 startUs, qint64 runtimeUs,
+                         stats::TaskStatus status = stats::TaskStatus::Ok)
+{
+    sched::TaskRecord r;
+    r.index = index;
+    r.status = status;
+    r.nodeId = node;
+    r.nodeName = node;
+    r.startUs = startUs;
+    r.runtimeUs = runtimeUs;
+    r.attempts = 1;
+    if (status != stats::TaskStatus::Ok)
+        r.error = QStringLiteral("went wrong");
+    return r;
+}
+
+/** Hue distance in degrees (0..180). */
+int hueDistance(const QColor &a, const QColor &b)
+{
+    const int d = std::abs(a.hslHue() - b.hslHue()) % 360;
+    return std::min(d, 360 - d);
+}
+
+/** Pixels of \a image inside \a rect whose colour is within \a tolerance of \a color (per channel). */
+int pixelsLike(const QImage &image, const QRect &rect, const QColor &color, int tolerance = 12)
+{
+    int n = 0;
+    const QRect r = rect.intersected(image.rect());
+    for (int y = r.top(); y <= r.bottom(); ++y)
+        for (int x = r.left(); x <= r.right(); ++x) {
+            const QColor c = image.pixelColor(x, y);
+            if (std::abs(c.red() - color.red()) <= tolerance && std::abs(c.green() - color.green()) <= tolerance
+                && std::abs(c.blue() - color.blue()) <= tolerance)
+                ++n;
+        }
+    return n;
+}
+
+/** Pixels inside \a rect darker than \a lightness (text and lines). */
+int darkPixels(const QImage &image, const QRect &rect, int lightness = 110)
+{
+    int n = 0;
+    const QRect r = rect.intersected(image.rect());
+    for (int y = r.top(); y <= r.bottom(); ++y)
+        for (int x = r.left(); x <= r.right(); ++x)
+            if (image.pixelColor(x, y).lightness() < lightness)
+                ++n;
+    return n;
+}
+
+/** Saves what the user would see, for a look (not checked). */
+void keep(QWidget *w, const QString &name)
+{
+    w->grab().save(QDir::temp().filePath(QStringLiteral("tst_views-%1.png").arg(name)));
+}
+
+sched::NodeSnapshot node(const QString &id, sched::NodeState state = sched::NodeState::Online)
+{
+    sched::NodeSnapshot n;
+    n.id = id;
+    n.name = id;
+    n.address = QStringLiteral("127.0.0.1:45450");
+    n.state = state;
+    n.workers = 4;
+    return n;
+}
+
+} // namespace
+
+class TestViews : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase()
+    {
+        qputenv("TASKFLEET_WORKER", test::program(QStringLiteral("taskfleet-worker")).toLocal8Bit());
+        QVERIFY2(QFile::exists(test::program(QStringLiteral("taskfleet-worker"))), "build taskfleet-worker first");
+        QVERIFY2(QFile::exists(test::pluginPath(QStringLiteral("fail"))), "build the plugins first");
+    }
+
+    /** Item 11: the task map says what each colour means, with each state's count, below a grid that keeps clear of it. */
+    void taskMapHasALegend()
+    {
+        TasksModel model;
+        model.addJob(1, 40);
+        model.setCurrentJob(1);
+        QVector<sched::TaskRecord> records;
+        for (int i = 0; i < 10; ++i)
+            records << record(i, QStringLiteral("alpha"), 1000 * i, 500);
+        records << record(10, QStringLiteral("alpha"), 0, 100, stats::TaskStatus::Error);
+        records << record(11, QStringLiteral("alpha"), 0, 0, stats::TaskStatus::Failed);
+        records << record(12, QString(), 0, 0, stats::TaskStatus::Cancelled);
+        model.addRecords(1, records);
+        gui::TaskMapView map(&model);
+        map.resize(420, 300);
+        map.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&map));
+        const QStringList legend = map.legendEntries();
+        QCOMPARE(legend.size(), 6);
+        for (const QString &word : {QStringLiteral("done"), QStringLiteral("running"), QStringLiteral("queued"),
+                                    QStringLiteral("error"), QStringLiteral("failed"), QStringLiteral("cancelled")})
+            QVERIFY2(legend.filter(QRegularExpression(QStringLiteral("^") + word)).size() == 1,
+                     qPrintable(legend.join(QLatin1Char('|'))));
+        QVERIFY2(legend.contains(QStringLiteral("done (its node's colour): 10")),
+                 qPrintable(legend.join(QLatin1Char('|'))));
+        QVERIFY(legend.contains(QStringLiteral("queued: 27")));
+        QVERIFY(legend.contains(QStringLiteral("error: 1")));
+        QVERIFY(legend.contains(QStringLiteral("failed: 1")));
+        QVERIFY(legend.contains(QStringLiteral("cancelled: 1")));
+        // Drawn: inside the widget, below the last cell, its swatches in the map's own colours.
+        const QRect legendRect = map.legendRect();
+        QVERIFY(!legendRect.isEmpty());
+        QVERIFY(map.rect().contains(legendRect));
+        const QImage image = map.grab().toImage();
+        keep(&map, QStringLiteral("taskmap"));
+        QVERIFY(map.cellRect(39).bottom() < legendRect.top());
+        for (TasksModel::TaskState s :
+             {TasksModel::Queued, TasksModel::Error, TasksModel::Failed, TasksModel::Cancelled})
+            QVERIFY2(pixelsLike(image, legendRect, gui::TaskMapView::stateColor(s), 4) >= 20,
+                     qPrintable(TasksModel::stateName(s)));
+        QVERIFY(darkPixels(image, legendRect) > 100); // the words
+        // A click on the legend is no click on a task.
+        QCOMPARE(map.taskAt(legendRect.center()), -1);
+    }
+
+    /** Item 11: no node colour reads as the task map's failed (red) or error (orange), nor as queued/cancelled grey. */
+    void nodeColoursNeverReadAsFailures()
+    {
+        const QColor failed = gui::TaskMapView::stateColor(TasksModel::Failed);
+        const QColor error = gui::TaskMapView::stateColor(TasksModel::Error);
+        QSet<QRgb> seen;
+        for (int i = 0; i < 300; ++i)
+            seen.insert(gui::nodeColor(QStringLiteral("node-%1").arg(i)).rgb());
+        seen.insert(gui::nodeColor(QStringLiteral("127.0.0.1:45450")).rgb());
+        for (const QColor &c : gui::nodePalette())
+            seen.insert(c.rgb());
+        QCOMPARE(seen.size(), gui::nodePalette().size()); // every name takes a colour of the palette
+        for (QRgb rgb : std::as_const(seen)) {
+            const QColor c(rgb);
+            QVERIFY2(hueDistance(c, failed) >= 60 && hueDistance(c, error) >= 45, qPrintable(c.name()));
+            QVERIFY2(c.hslSaturation() >= 100, qPrintable(c.name())); // not grey
+        }
+    }
+
+    /** Item 11: a node that never connected takes no legend entry; an online one does, and a node with tasks. */
+    void chartLegendSkipsNeverConnectedNodes()
+    {
+        gui::ThroughputChart chart;
+        chart.resize(600, 220);
+        sched::ClusterSnapshot s;
+        s.takenUs = 5'000'000;
+        s.nodes = {node(QStringLiteral("local")), node(QStringLiteral("never"), sched::NodeState::Connecting),
+                   node(QStringLiteral("refused"), sched::NodeState::Refused)};
+        s.throughputNodeNames = {QStringLiteral("local"), QStringLiteral("never"), QStringLiteral("refused")};
+        s.throughputHistory = {{0, 0, 3}, {0, 0, 3}, {0, 0, 0}, {0, 0, 0}};
+        chart.setSnapshot(s);
+        QCOMPARE(chart.legend(), QStringList({QStringLiteral("total"), QStringLiteral("local")}));
+    }
+
+    /** Item 11: the Nodes table has an Errors column, filled by the controller (a real node and plugin) and summed. */
+    void nodesTableCountsErrorsPerNode()
+    {
+        QString error;
+        const auto fail = exec::PluginRegistry::inspect(test::pluginPath(QStringLiteral("fail")), &error);
+        QVERIFY2(fail, qPrintable(error));
+        sched::Controller controller;
+        exec::WorkerPoolOptions options;
+        options.workers = 2;
+        controller.addNode(new sched::LocalNode(options));
+        sched::JobSpec spec;
+        spec.name = QStringLiteral("errors");
+        spec.plugin = *fail;
+        spec.inputs = QVector<QCborValue> {1, 2, 3, 4, 5};
+        QSignalSpy finished(&controller, &sched::Controller::jobFinished);
+        controller.submit(spec);
+        QVERIFY(finished.wait(30000) || finished.size() == 1);
+        const sched::ClusterSnapshot snapshot = controller.snapshot();
+        QCOMPARE(snapshot.nodes.size(), 1);
+        QCOMPARE(snapshot.nodes.at(0).errors, 5);
+
+        gui::NodesModel model;
+        sched::ClusterSnapshot two = snapshot;
+        two.nodes.append(node(QStringLiteral("other")));
+        two.nodes.last().errors = 2;
+        model.setSnapshot(two);
+        QCOMPARE(model.headerData(gui::NodesModel::Errors, Qt::Horizontal, Qt::DisplayRole).toString(),
+                 QStringLiteral("Errors"));
+        QCOMPARE(model.index(0, gui::NodesModel::Errors).data().toLongLong(), 5);
+        QCOMPARE(model.index(1, gui::NodesModel::Errors).data().toLongLong(), 2);
+        QCOMPARE(model.index(2, gui::NodesModel::Errors).data().toLongLong(), 7);   // totals
+        QCOMPARE(model.index(0, gui::NodesModel::Failures).data().toLongLong(), 0); // errors are no crashes
+    }
+
+    /**
+     * Item 12: the Workers editor hides the cell's old value. Its up/down buttons painted no background, so
+     * the cell's "4" showed through them beside the "1" being typed ("1|4"): with the model's value changed
+     * under the open editor (a snapshot), the editor's pixels must not change.
+     */
+    void workersEditorHidesTheOldValue()
+    {
+        gui::NodesModel model;
+        sched::ClusterSnapshot s;
+        s.takenUs = 1'000'000;
+        s.nodes = {node(QStringLiteral("local"))};
+        model.setSnapshot(s);
+        gui::NodesView view(&model, {});
+        view.resize(1024, 150);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        const QModelIndex cell = model.index(0, gui::NodesModel::Workers);
+        view.setCurrentIndex(cell);
+        view.edit(cell);
+        auto *spin = view.viewport()->findChild<QSpinBox *>();
+        QVERIFY(spin);
+        QTRY_VERIFY(spin->isVisible());
+        QTest::keyClick(spin, Qt::Key_A, Qt::ControlModifier);
+        QTest::keyClicks(spin, QStringLiteral("1")); // typed, not yet committed (it is when the edit ends)
+        QApplication::processEvents();
+        const QRect editor = spin->geometry();
+        const QImage before = view.viewport()->grab().toImage().copy(editor);
+        keep(&view, QStringLiteral("workers-editor"));
+        for (int workers : {8, 4, 8}) { // snapshots come while the user types: the cell under the editor changes
+            s.takenUs += 250'000;
+            s.nodes[0].workers = workers;
+            model.setSnapshot(s);
+            QApplication::processEvents();
+            QCOMPARE(spin->text(), QStringLiteral("1"));
+            QCOMPARE(model.index(0, gui::NodesModel::Workers).data().toInt(), workers);
+            QVERIFY2(view.viewport()->grab().toImage().copy(editor) == before,
+                     "the cell's own value shows through the editor");
+        }
+    }
+
+    /** Item 12: the detail shows the task's input (big ones cut, with their size) and attempt times as clock times. */
+    void detailShowsInputAndClockTimes()
+    {
+        TasksModel model;
+        model.addJob(1, 4);
+        const QString big(200000, QLatin1Char('x'));
+        QCborArray many;
+        for (int i = 0; i < 5000; ++i)
+            many.append(100000 + i); // 5 bytes each in CBOR, and a head of 3
+        model.setJobInputs(1, QVector<QCborValue> {7, big, QCborMap {{QStringLiteral("n"), 3}}, many});
+        model.setCurrentJob(1);
+        const QDateTime origin(QDate(2026, 12, 7), QTime(14, 0, 0), Qt::LocalTime);
+        model.setClockOrigin(origin.toMSecsSinceEpoch());
+        model.addRecords(1, {record(0, QStringLiteral("alpha"), 192'118'000, 1'500'000),
+                             record(1, QStringLiteral("alpha"), 192'118'000, 1'000)});
+        const QString small = model.detailText(0);
+        QVERIFY2(small.contains(QStringLiteral("\nInput: 7\n")), qPrintable(small));
+        QVERIFY2(small.contains(QStringLiteral("started at 14:03:12.118")), qPrintable(small));
+        QVERIFY2(!small.contains(QStringLiteral("192.118 s")), qPrintable(small));
+        const QString cut = model.detailText(1);
+        const QString inputLine = cut.split(QLatin1Char('\n')).filter(QStringLiteral("Input")).value(0);
+        QVERIFY2(inputLine.startsWith(QStringLiteral("Input: <200.0 kB text> xxxx")), qPrintable(inputLine));
+        QVERIFY2(inputLine.size() < TasksModel::InputPreviewChars + 60, qPrintable(QString::number(inputLine.size())));
+        QVERIFY(model.detailText(2).contains(QStringLiteral("Input: {n: 3}")));
+        const QString array = model.detailText(3);
+        QVERIFY2(array.contains(QStringLiteral("Input (25.0 kB encoded, cut short): [100000, 100001, ")),
+                 qPrintable(array));
+        QVERIFY(array.split(QLatin1Char('\n')).filter(QStringLiteral("Input")).value(0).size()
+                < TasksModel::InputPreviewChars + 60);
+        // In the panel, as the user selects the task.
+        gui::TasksPanel panel(&model);
+        panel.resize(700, 500);
+        panel.show();
+        QVERIFY(panel.selectTask(1));
+        QVERIFY(panel.detail()->toPlainText().contains(QStringLiteral("<200.0 kB text>")));
+        keep(&panel, QStringLiteral("detail"));
+    }
+
+    /** Timeline: a lane per worker (as many as ran at once on a node), bars by job, bounded, clickable, scrolling. */
+    void timelineLanesBarsAndBounds()
+    {
+        TasksModel model;
+        model.addJob(1, 4000);
+        model.addJob(2, 10);
+        model.setCurrentJob(1);
+        gui::TasksPanel panel(&model);
+        panel.resize(800, 500);
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        gui::TimelineView *timeline = panel.timeline();
+        QVERIFY(!panel.isTimelineShown());
+        panel.timelineButton()->click();
+        QVERIFY(panel.isTimelineShown());
+        QVERIFY(timeline->isVisible());
+        // alpha runs two tasks at a time, back to back, 100 ms each; beta one at a time. Job 2 shares alpha.
+        const qint64 t0 = 1'000'000;
+        for (int k = 0; k < 5; ++k) {
+            const qint64 end = t0 + (k + 1) * 100'000;
+            timeline->addRecords(1,
+                                 {record(2 * k, QStringLiteral("alpha"), end - 100'000, 100'000),
+                                  record(2 * k + 1, QStringLiteral("alpha"), end - 100'000, 100'000),
+                                  record(100 + k, QStringLiteral("beta"), end - 100'000, 100'000)},
+                                 end + 2000); // received 2 ms after they ended
+        }
+        timeline->addRecords(2, {record(0, QStringLiteral("beta"), t0 + 500'000, 50'000, stats::TaskStatus::Error)},
+                             t0 + 551'000);
+        QCOMPARE(timeline->laneNames(), QStringList({QStringLiteral("alpha \u00b7 1"), QStringLiteral("alpha \u00b7 2"),
+                                                     QStringLiteral("beta \u00b7 1")}));
+        QCOMPARE(timeline->bars(0).size(), 5);
+        QCOMPARE(timeline->bars(1).size(), 5);
+        QCOMPARE(timeline->bars(2).size(), 6);
+        QCOMPARE(timeline->bars(0).first().startUs, t0 + 2000); // ends when received, starts its run time earlier
+        QCOMPARE(timeline->bars(0).first().endUs, t0 + 102'000);
+        // Bars in their job's colour: the current job's in full, an error in the task map's orange.
+        timeline->setPixelsPerSecond(1000);
+        QApplication::processEvents();
+        const QImage image = timeline->viewport()->grab().toImage();
+        keep(timeline, QStringLiteral("timeline"));
+        const QRect first = timeline->barRect(1, 0);
+        QVERIFY(!first.isEmpty());
+        QVERIFY(pixelsLike(image, first, gui::TimelineView::jobColor(1), 2) >= first.width() * first.height() / 2);
+        // Another job's bars are faded; shown as the current job, its error in the task map's orange.
+        QVERIFY(pixelsLike(image, timeline->barRect(2, 0), gui::TaskMapView::stateColor(TasksModel::Error), 2) == 0);
+        model.setCurrentJob(2);
+        QApplication::processEvents();
+        const QRect err = timeline->barRect(2, 0);
+        QVERIFY(!err.isEmpty());
+        QVERIFY(
+            pixelsLike(timeline->viewport()->grab().toImage(), err, gui::TaskMapView::stateColor(TasksModel::Error), 2)
+            >= err.width() * err.height() / 2);
+        QVERIFY(pixelsLike(timeline->viewport()->grab().toImage(), first, gui::TimelineView::jobColor(1), 2) == 0);
+        model.setCurrentJob(1);
+        QApplication::processEvents();
+        // A click on a bar of the current job selects its task, and the detail shows it.
+        QTest::mouseClick(timeline->viewport(), Qt::LeftButton, {}, timeline->barRect(1, 7).center());
+        QCOMPARE(panel.selectedTask(), 7);
+        QVERIFY(panel.detail()->toPlainText().startsWith(QStringLiteral("Task 7:")));
+        QVERIFY(panel.isTimelineShown());
+        // Through the model, as the window feeds it: the records come with the time they were received.
+        model.setClockOrigin(QDateTime::currentMSecsSinceEpoch() - 2000); // the controller started 2 s ago
+        model.addRecords(1, {record(20, QStringLiteral("gamma"), 1'500'000, 200'000)});
+        QCOMPARE(timeline->laneNames().size(), 4);
+        const gui::TimelineView::Bar viaModel = timeline->bars(3).value(0);
+        QCOMPARE(viaModel.index, 20);
+        QVERIFY2(viaModel.endUs >= 1'900'000 && viaModel.endUs < 60'000'000,
+                 qPrintable(QString::number(viaModel.endUs)));
+        QCOMPARE(viaModel.endUs - viaModel.startUs, 200'000);
+        // Wider than the view: it scrolls, and follows the newest bar until the user scrolls back.
+        QScrollBar *h = timeline->horizontalScrollBar();
+        QVERIFY(h->maximum() > 0);
+        QCOMPARE(h->value(), h->maximum());
+        h->setValue(0);
+        timeline->addRecords(1, {record(30, QStringLiteral("alpha"), 3'000'000, 100'000)}, 3'100'000);
+        QCOMPARE(h->value(), 0);
+        // Bounded: one worker's 3000 tasks keep its last MaxBarsPerLane, the oldest gone.
+        for (int k = 0; k < 3000; ++k) {
+            const qint64 start = 10'000'000 + qint64(k) * 10'000;
+            timeline->addRecords(1, {record(k, QStringLiteral("delta"), start, 10'000)}, start + 10'000);
+        }
+        QCOMPARE(timeline->laneNames().filter(QStringLiteral("delta")).size(), 1);
+        const QVector<gui::TimelineView::Bar> delta = timeline->bars(4);
+        QCOMPARE(delta.size(), gui::TimelineView::MaxBarsPerLane);
+        QCOMPARE(delta.first().index, 3000 - gui::TimelineView::MaxBarsPerLane);
+        QCOMPARE(delta.last().index, 2999);
+        QVERIFY(timeline->barCount() <= qint64(gui::TimelineView::MaxBarsPerLane) * 5);
+        QCOMPARE(timeline->firstUs(), t0 + 2000);
+    }
+
+    /** Sparklines: the Nodes table keeps the last minutes of each node's load (bounded) and draws them in the cell. */
+    void nodesTableDrawsLoadSparklines()
+    {
+        gui::NodesModel model;
+        // Seven minutes of snapshots, 4 a second would be many: one a second, the load climbing 0 to 4 and back.
+        for (int second = 0; second <= 420; ++second) {
+            sched::ClusterSnapshot s;
+            s.takenUs = qint64(second) * 1'000'000;
+            sched::NodeSnapshot n = node(QStringLiteral("alpha"));
+            n.host.cores = 4;
+            n.host.load = second < 360 ? 4.0 * second / 360.0 : 4.0 - 4.0 * (second - 360) / 60.0;
+            n.host.memTotal = 1000;
+            n.host.memUsed = 500;
+            s.nodes = {n};
+            model.setSnapshot(s);
+        }
+        const QVector<double> load = model.loadHistory(QStringLiteral("alpha"));
+        QCOMPARE(load.size(), gui::NodesModel::HistorySamples); // five minutes, one sample every five seconds
+        QVERIFY(qAbs(load.last() - 0.0) < 0.01);
+        QVERIFY(qAbs(load.at(load.size() - 13) - 4.0) < 0.01); // the peak a minute ago
+        const QVector<double> scaled
+            = model.index(0, gui::NodesModel::Load).data(gui::NodesModel::HistoryRole).value<QVector<double>>();
+        QCOMPARE(scaled.size(), load.size());
+        QVERIFY(std::all_of(scaled.cbegin(), scaled.cend(), [](double v) { return v >= 0 && v <= 1; }));
+        QVERIFY(qAbs(model.memoryHistory(QStringLiteral("alpha")).last() - 0.5) < 0.001);
+        // Drawn in the view, left of the number.
+        gui::NodesView view(&model, {});
+        view.resize(1400, 150);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        QVERIFY(!view.isColumnHidden(gui::NodesModel::Load));
+        const QRect cell = view.visualRect(model.index(0, gui::NodesModel::Load));
+        QVERIFY(cell.width() >= gui::SparklineDelegate::SparkWidth + 12);
+        const QImage image = view.viewport()->grab().toImage();
+        keep(&view, QStringLiteral("nodes"));
+        QVERIFY(pixelsLike(image, gui::SparklineDelegate::sparkRect(cell), QColor(0x1e, 0x88, 0xe5), 40) > 30);
+        QVERIFY2(view.model()
+                     ->index(0, gui::NodesModel::Load)
+                     .data(Qt::ToolTipRole)
+                     .toString()
+                     .contains(QStringLiteral("Load average over the last")),
+                 "the tooltip says what the line is");
+    }
+};
+
+QTEST_MAIN(TestViews)
+#include "tst_views.moc"
