@@ -347,7 +347,7 @@ void WorkerPool::sendBatch(Worker *w, std::deque<PoolTask> &queue)
     batch.timeoutMs = queue.front().timeoutMs;
     batch.parameters = queue.front().parameters;
     if (batch.parameters)
-        batch.withParametersValue = !w->parameters.touch(batch.parameters->id);
+        batch.withParametersValue = !w->parameters.touch(batch.parameters->id, batch.parameters->encodedSize);
     const int limit = batchSize(queue.front().lane);
     if (w->inFlight.empty())
         w->lastActivityMs = m_clock.elapsed();

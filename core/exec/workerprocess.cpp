@@ -479,9 +479,9 @@ private:
     /** Reader thread: the batch's parameters from its value or from the cache (mirrored by the pool). */
     void resolveParameters(const WorkBatch &batch, BatchInfo *info)
     {
-        const bool held = m_parametersLru.touch(batch.parametersId);
-        if (!m_parametersLru.lastEvicted().isEmpty())
-            m_parameters.remove(m_parametersLru.lastEvicted());
+        const bool held = m_parametersLru.touch(batch.parametersId, batch.parametersSize);
+        for (const QByteArray &evicted : m_parametersLru.evicted())
+            m_parameters.remove(evicted);
         if (batch.hasParametersValue) {
             auto p = std::make_shared<JobParameters>();
             p->id = batch.parametersId;

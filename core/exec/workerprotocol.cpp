@@ -4,6 +4,7 @@
 #include "protocol/frame.h"
 #include "protocol/messagereader.h"
 
+#include <algorithm>
 #include <QtCore/QCborArray>
 #include <QtCore/QCborStreamWriter>
 #include <QtCore/QCryptographicHash>
@@ -43,19 +44,23 @@ JobParametersPtr makeJobParameters(const QCborValue &value)
     return p;
 }
 
-bool ParametersLru::touch(const QByteArray &id)
+bool ParametersLru::touch(const QByteArray &id, qint64 bytes)
 {
-    m_lastEvicted.clear();
+    m_evicted.clear();
     const qsizetype at = m_ids.indexOf(id);
-    if (at >= 0) {
+    const bool held = at >= 0;
+    if (held) {
+        m_bytes -= m_sizes.takeAt(at);
         m_ids.removeAt(at);
-        m_ids.append(id);
-        return true;
     }
     m_ids.append(id);
-    if (m_ids.size() > Capacity)
-        m_lastEvicted = m_ids.takeFirst();
-    return false;
+    m_sizes.append(std::max<qint64>(0, bytes));
+    m_bytes += m_sizes.last();
+    while (m_ids.size() > 1 && (m_ids.size() > Capacity || m_bytes > ByteCapacity)) {
+        m_evicted.append(m_ids.takeFirst());
+        m_bytes -= m_sizes.takeFirst();
+    }
+    return held;
 }
 
 QCborMap encodeRun(const WorkBatch &batch)
@@ -72,6 +77,7 @@ QCborMap encodeRun(const WorkBatch &batch)
     m.insert(QStringLiteral("k"), items);
     if (batch.parameters) {
         m.insert(QStringLiteral("pi"), QString::fromLatin1(batch.parameters->id));
+        m.insert(QStringLiteral("pz"), batch.parameters->encodedSize);
         if (batch.withParametersValue)
             m.insert(QStringLiteral("pv"), batch.parameters->value);
     }
@@ -82,7 +88,7 @@ void appendRunFrame(QByteArray &out, const WorkBatch &batch)
 {
     protocol::appendFrameWith(out, [&batch](QCborStreamWriter &w) {
         const bool parameters = bool(batch.parameters);
-        w.startMap(4 + (parameters ? 1 : 0) + (parameters && batch.withParametersValue ? 1 : 0));
+        w.startMap(4 + (parameters ? 2 : 0) + (parameters && batch.withParametersValue ? 1 : 0));
         w.append(QLatin1String("t"));
         w.append(wire::Run);
         w.append(QLatin1String("p"));
@@ -99,6 +105,8 @@ void appendRunFrame(QByteArray &out, const WorkBatch &batch)
         if (parameters) {
             w.append(QLatin1String("pi"));
             w.append(QLatin1String(batch.parameters->id));
+            w.append(QLatin1String("pz"));
+            w.append(batch.parameters->encodedSize);
             if (batch.withParametersValue) {
                 w.append(QLatin1String("pv"));
                 batch.parameters->value.toCbor(w);
@@ -115,6 +123,7 @@ bool decodeRun(const QCborMap &message, WorkBatch *batch, QString *error)
     batch->timeoutMs = r.integer("to", 0);
     const QCborArray items = r.array("k");
     batch->parametersId = message.value(QStringLiteral("pi")).toString().toLatin1();
+    batch->parametersSize = r.integerOr("pz", 0, 0, qint64(1) << 40);
     batch->hasParametersValue = message.contains(QStringLiteral("pv"));
     batch->parametersValue = message.value(QStringLiteral("pv"));
     if (batch->hasParametersValue && batch->parametersId.isEmpty())

@@ -73,28 +73,37 @@ struct WorkBatch {
     JobParametersPtr parameters;      ///< null: none
     bool withParametersValue = false; ///< encode: send the value too
     QByteArray parametersId;          ///< decode: the id named by the batch (empty: none)
+    qint64 parametersSize = 0;        ///< decode: their encoded size ("pz"; 0 from an older pool)
     QCborValue parametersValue;       ///< decode: the value, if the batch carried it
     bool hasParametersValue = false;  ///< decode
 };
 
 /**
- * The job parameters one worker holds, least recently used first. The pool keeps a mirror of each
- * worker's cache and updates it in the same order (frames arrive in order), so it knows when a
- * batch must carry the value again.
+ * The job parameters one worker holds, least recently used first, bounded by count and by bytes (their CBOR
+ * encoding's size, which every batch that names them carries). The pool keeps a mirror of each worker's cache and
+ * updates it in the same order (frames arrive in order), so it knows when a batch must carry the value again.
  */
 class ParametersLru
 {
 public:
     static constexpr int Capacity = 8;
-    /** Marks \a id as used now; true if it was already held. Evicts the oldest beyond Capacity. */
-    bool touch(const QByteArray &id);
+    /** A worker holds at most this many bytes of values (beyond it, only the one in use). */
+    static constexpr qint64 ByteCapacity = qint64(1) << 30;
+    /**
+     * Marks \a id (of \a bytes) as used now; true if it was already held. Evicts the oldest others beyond
+     * Capacity values or ByteCapacity bytes; evicted() lists them.
+     */
+    bool touch(const QByteArray &id, qint64 bytes);
     bool contains(const QByteArray &id) const { return m_ids.contains(id); }
-    /** The id evicted by the last touch(), if any. */
-    QByteArray lastEvicted() const { return m_lastEvicted; }
+    /** The ids evicted by the last touch(), oldest first. */
+    const QVector<QByteArray> &evicted() const { return m_evicted; }
+    qint64 bytes() const { return m_bytes; }
 
 private:
     QVector<QByteArray> m_ids; // most recent last
-    QByteArray m_lastEvicted;
+    QVector<qint64> m_sizes;   // of m_ids, in the same order
+    QVector<QByteArray> m_evicted;
+    qint64 m_bytes = 0;
 };
 
 namespace wire {

@@ -391,8 +391,9 @@ struct Job {
     Ref module;
     Ref function;
     Ref filename;
-    Ref sourceLines; // (size, None, lines, filename): linecache's entry for the job's source
-    Ref shared;      // {key: object}: the job's shared values (server.share()), unpickled once per worker
+    Ref sourceLines;        // (size, None, lines, filename): linecache's entry for the job's source
+    Ref shared;             // {key: object}: the job's shared values (server.share()), unpickled once per worker
+    qint64 sharedBytes = 0; // their pickles' size: prepared jobs are bounded by it too
 };
 
 /** The pending exception, formatted as Python prints it (with the traceback when asked), and cleared. */
@@ -713,6 +714,16 @@ PyObject *pickledParts(const QCborValue &value, QString *error)
     return data && buffers ? PyTuple_Pack(2, data.get(), buffers.get()) : nullptr;
 }
 
+/** Bytes of pickledParts()'s (pickle bytes, [buffers]): what holding the value costs. */
+qint64 pickledSize(PyObject *parts)
+{
+    qint64 size = PyBytes_Size(PyTuple_GetItem(parts, 0));
+    PyObject *buffers = PyTuple_GetItem(parts, 1);
+    for (Py_ssize_t i = 0; i < PyList_Size(buffers); ++i)
+        size += PyByteArray_Size(PyList_GetItem(buffers, i));
+    return size;
+}
+
 /** Imports the modules and runs the source in a new "__main__"; what they print goes to *output. */
 void prepare(Runtime &rt, Job *job, const QCborValue &params, QString *output)
 {
@@ -807,6 +818,8 @@ void prepare(Runtime &rt, Job *job, const QCborValue &params, QString *output)
             QString why;
             Ref key(toPyString(it.key().toString()));
             Ref parts(pickledParts(it.value(), &why));
+            if (parts)
+                job->sharedBytes += pickledSize(parts.get());
             if (!why.isEmpty()) {
                 job->error = QStringLiteral("the job's shared value %1: %2").arg(it.key().toString(), why);
                 return;
@@ -851,10 +864,17 @@ struct PythonPlugin::Private {
         if (jobs.size() >= size_t(MaxPreparedJobs))
             jobs.pop_back();
         jobs.insert(jobs.begin(), Job());
-        Job &job = jobs.front();
-        job.id = id;
-        prepare(rt, &job, context.jobParameters(), output);
-        return job;
+        jobs.front().id = id;
+        prepare(rt, &jobs.front(), context.jobParameters(), output);
+        // Bounded in bytes too, like the worker's cache of job parameters: the oldest jobs' shared values go first.
+        qint64 bytes = 0;
+        for (const Job &j : jobs)
+            bytes += j.sharedBytes;
+        while (jobs.size() > 1 && bytes > MaxSharedBytes) {
+            bytes -= jobs.back().sharedBytes;
+            jobs.pop_back();
+        }
+        return jobs.front();
     }
 };
 

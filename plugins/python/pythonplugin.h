@@ -32,6 +32,8 @@ class PythonPlugin : public QObject, public TaskPlugin
 public:
     /** Jobs kept prepared (compiled and executed) per worker; the least recently used goes first. */
     static constexpr int MaxPreparedJobs = 8;
+    /** ... and at most this many bytes of their shared values (beyond it, only the job in use). */
+    static constexpr qint64 MaxSharedBytes = qint64(1) << 30;
 
     PythonPlugin();
     ~PythonPlugin() override;

@@ -20,6 +20,7 @@ private slots:
     void sumPrimesCorrect();
     void sdk10PluginRunsInThisWorker();
     void parametersFollowEachWorkersCache();
+    void parametersCacheIsBoundedByCountAndBytes();
     void lanesShareWorkersFairly();
     void crashIsReportedAndPoolServesOn_data();
     void crashIsReportedAndPoolServesOn();
@@ -162,6 +163,36 @@ void TestWorkerPool::parametersFollowEachWorkersCache()
         QCOMPARE(r.output.toInteger(), qint64(round + k * 1000));
     }
 #endif
+}
+
+// A worker's cache of job parameters (and the pool's mirror of it) holds at most Capacity values and ByteCapacity
+// bytes: the oldest go first, several at once if a big one arrives, but never the one in use.
+void TestWorkerPool::parametersCacheIsBoundedByCountAndBytes()
+{
+    using exec::ParametersLru;
+    ParametersLru lru;
+    const qint64 quarter = ParametersLru::ByteCapacity / 4;
+    QVERIFY(!lru.touch("a", quarter));
+    QVERIFY(!lru.touch("b", quarter));
+    QVERIFY(!lru.touch("c", quarter));
+    QVERIFY(lru.touch("a", quarter)); // held; now the most recent
+    QVERIFY(lru.evicted().isEmpty());
+    QCOMPARE(lru.bytes(), 3 * quarter);
+    QVERIFY(!lru.touch("d", 3 * quarter)); // 6 quarters: b and then c go, a (more recent) stays
+    QCOMPARE(lru.evicted(), (QVector<QByteArray> {"b", "c"}));
+    QVERIFY(lru.contains("a") && lru.contains("d") && !lru.contains("b") && !lru.contains("c"));
+    QCOMPARE(lru.bytes(), 4 * quarter);
+    // One value bigger than the whole bound is still held while in use; everything older goes.
+    QVERIFY(!lru.touch("huge", ParametersLru::ByteCapacity * 2));
+    QCOMPARE(lru.evicted(), (QVector<QByteArray> {"a", "d"}));
+    QVERIFY(lru.contains("huge"));
+    // By count: small values, the oldest beyond Capacity.
+    ParametersLru small;
+    for (int i = 0; i < ParametersLru::Capacity; ++i)
+        QVERIFY(!small.touch(QByteArray::number(i), 10));
+    QVERIFY(small.evicted().isEmpty());
+    QVERIFY(!small.touch("next", 10));
+    QCOMPARE(small.evicted(), QVector<QByteArray> {"0"});
 }
 
 // Two owners on one worker: lane 1 queued ten 100 ms sleeps first, lane 2 then brings 200 echo tasks. Served
