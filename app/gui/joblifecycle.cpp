@@ -21,6 +21,7 @@ JobLifecycle::JobLifecycle(sched::ControllerHost *host, TasksModel *tasks, Resul
     connect(m_host, &sched::ControllerHost::jobSubmitted, this, &JobLifecycle::onJobSubmitted);
     connect(m_host, &sched::ControllerHost::resultsRecorded, this, &JobLifecycle::onResults);
     connect(m_host, &sched::ControllerHost::jobFinished, this, &JobLifecycle::onJobFinished);
+    connect(m_host, &sched::ControllerHost::tasksAdded, this, &JobLifecycle::onTasksAdded);
     m_journal.setFailureHandler([this](const QString &message) { emit errorRaised(message); });
 }
 
@@ -68,8 +69,22 @@ void JobLifecycle::onJobSubmitted(int jobId, const sched::JobSpec &spec)
                         intent.retryOf >= 0 ? tr("A retry of task %2 of job %1.").arg(intent.retryOf) : QString(),
                         intent.retryIndices);
     }
+    m_tasks->setJobInputs(jobId, spec.inputs); // the task detail's "Input:" line
     // A script's new job is shown as the user's are: they just started it.
     emit jobAdded(jobId, spec, intent.select || !spec.origin.isEmpty());
+}
+
+void JobLifecycle::onTasksAdded(int jobId, int first, const QVector<QCborValue> &inputs)
+{
+    const auto spec = m_specs.find(jobId);
+    if (spec == m_specs.end() || spec->inputs.size() != first)
+        return;
+    for (const QCborValue &v : inputs)
+        spec->inputs.append(v);
+    m_results->setJobInputs(jobId, spec->inputs);
+    m_tasks->growJob(jobId, spec->inputs.size());
+    m_tasks->setJobInputs(jobId, spec->inputs);
+    emit tasksAdded(jobId, int(spec->inputs.size()));
 }
 
 void JobLifecycle::onResults(int jobId, const QVector<sched::TaskRecord> &records)

@@ -76,6 +76,8 @@ signals:
     void submitted(const QString &name);
     /** Job \a jobId is in the models now; \a select: the user or a script just queued it, show it. */
     void jobAdded(int jobId, const taskfleet::sched::JobSpec &spec, bool select);
+    /** Job \a jobId has \a tasks tasks now: an attached script's loop added to it (Controller::addTasks). */
+    void tasksAdded(int jobId, int tasks);
     /** Something to tell the user in the error bar. */
     void errorRaised(const QString &message);
     /** Something done, for the log and the status bar. */
@@ -91,6 +93,7 @@ private:
     };
     void queue(sched::JobSpec spec, Intent intent);
     void onJobSubmitted(int jobId, const sched::JobSpec &spec);
+    void onTasksAdded(int jobId, int first, const QVector<QCborValue> &inputs);
     void onResults(int jobId, const QVector<sched::TaskRecord> &records);
     void onJobFinished(int jobId);
     /** Removes a leftover journal whose jobs this session's journal now holds (kept if that cannot be synced). */

@@ -107,6 +107,29 @@ void ClientSession::handleSubmit(const QCborMap &message)
         scheduleFlush();
         return;
     }
+    // In a window, one loop of submits is one job, however the client cut it into frames (it sends what has
+    // queued up whenever it writes): tasks of the same code join this session's job of that code while it runs.
+    if (m_labelJobs && !m_journal && !tasks.isEmpty()) {
+        const int live = m_liveJobOfKey.value(key, -1);
+        const auto ids = m_clientIds.find(live);
+        if (ids != m_clientIds.end()) {
+            QVector<QCborValue> inputs;
+            QVector<qint64> more;
+            inputs.reserve(tasks.size());
+            more.reserve(tasks.size());
+            for (const QCborValue &t : tasks) {
+                const QCborArray task = t.toArray();
+                more.append(util::cborInteger(task.at(0)));
+                inputs.append(task.at(1));
+            }
+            // The ids are in place before the controller can record anything for the new tasks.
+            const qsizetype before = ids->size();
+            ids->append(more);
+            if (m_controller->addTasks(live, inputs) == before)
+                return;
+            ids->resize(before); // the job ended meanwhile: a new one
+        }
+    }
     JobSpec spec;
     // "label" names what the user called (an Executor's tasks run a wrapper named in "function").
     const QCborMap paramsMap = found->toMap();
@@ -145,6 +168,7 @@ void ClientSession::handleSubmit(const QCborMap &message)
     if (!self || id < 0)
         return;
     m_clientIds.insert(id, std::move(ids));
+    m_liveJobOfKey.insert(key, id);
     if (m_journal)
         m_journalKeys.insert(id, journalKey);
 }

@@ -48,7 +48,11 @@ public:
     /** Journals every job and its results (taskfleet-run --journal); nullptr: none. Not owned. A write
      *  failure is said to the client once, in a warning frame, as it happens. */
     void setJournal(JournalWriter *journal) { m_journal = journal; }
-    /** Job names get " — <client name>" and the job's origin is set (a window shared with scripts). */
+    /**
+     * Job names get " — <client name>" and the job's origin is set (a window shared with scripts); without a
+     * journal, submits of the same code join that code's job while it runs (Controller::addTasks), so a loop
+     * of submits is one job in the window however the client cut it into frames.
+     */
     void setLabelJobs(bool on) { m_labelJobs = on; }
 
     /** Decodes what the client sent and handles every whole frame. */
@@ -105,6 +109,7 @@ private:
     QHash<QString, exec::JobParametersPtr> m_hashedParams;
     QHash<int, QVector<qint64>> m_clientIds; ///< controller job id -> client task id per index
     QHash<int, QString> m_journalKeys;       ///< controller job id -> journal key (with a journal)
+    QHash<QString, int> m_liveJobOfKey; ///< client job key -> its latest controller job (tasks join it while it runs)
 };
 
 } // namespace taskfleet::sched

@@ -266,18 +266,7 @@ int Controller::submit(JobSpec spec)
     for (size_t i = 0; i < n && !inputs.isRange(); ++i) {
         if (ranBefore(i))
             continue;
-        QString refusal;
-        const QCborValue input = inputs.at(qsizetype(i), &refusal);
-        const bool mayBeBig
-            = input.isString() || input.isByteArray() || input.isArray() || input.isMap() || input.isTag();
-        const qint64 size = mayBeBig ? protocol::cborSizeIfOver(input, m_maxValueSize) : 0;
-        if (size > m_maxValueSize)
-            refused.append({int(i), QStringLiteral("input %1 is %2 MiB, more than the %3 MiB a task's input may be")
-                                        .arg(i)
-                                        .arg(double(size) / (1024 * 1024), 0, 'f', 1)
-                                        .arg(double(m_maxValueSize) / (1024 * 1024), 0, 'f',
-                                             m_maxValueSize % (1024 * 1024) ? 1 : 0)});
-        else if (!refusal.isEmpty())
+        if (const QString refusal = refusalOf(inputs, i); !refusal.isEmpty())
             refused.append({int(i), refusal});
         else
             job->pending.push_back(int(i));
@@ -293,9 +282,56 @@ int Controller::submit(JobSpec spec)
                              .arg(raw->spec.name)
                              .arg(n)
                              .arg(raw->spec.plugin.name));
+    failLater(raw->id, refused);
+    checkFinished(raw);
+    scheduleDispatch();
+    return raw->id;
+}
+
+QString Controller::refusalOf(const JobInputs &inputs, size_t i) const
+{
+    QString refusal;
+    const QCborValue input = inputs.at(qsizetype(i), &refusal);
+    const bool mayBeBig = input.isString() || input.isByteArray() || input.isArray() || input.isMap() || input.isTag();
+    const qint64 size = mayBeBig ? protocol::cborSizeIfOver(input, m_maxValueSize) : 0;
+    if (size > m_maxValueSize)
+        return QStringLiteral("input %1 is %2 MiB, more than the %3 MiB a task's input may be")
+            .arg(i)
+            .arg(double(size) / (1024 * 1024), 0, 'f', 1)
+            .arg(double(m_maxValueSize) / (1024 * 1024), 0, 'f', m_maxValueSize % (1024 * 1024) ? 1 : 0);
+    return refusal;
+}
+
+int Controller::addTasks(int jobId, const QVector<QCborValue> &inputs)
+{
+    Job *job = findJob(jobId);
+    if (!job || job->isOver() || job->spec.inputs.isRange())
+        return -1;
+    const size_t first = job->taskState.size();
+    if (inputs.isEmpty())
+        return int(first);
+    job->spec.inputs.reserve(qsizetype(first) + inputs.size());
+    for (const QCborValue &v : inputs)
+        job->spec.inputs.append(v);
+    job->taskState.resize(first + size_t(inputs.size()), TaskState::Pending);
+    QVector<QPair<int, QString>> refused;
+    for (size_t i = first; i < job->taskState.size(); ++i) {
+        if (const QString refusal = refusalOf(job->spec.inputs, i); !refusal.isEmpty())
+            refused.append({int(i), refusal});
+        else
+            job->pending.push_back(int(i));
+    }
+    emit tasksAdded(jobId, int(first), int(inputs.size()));
+    failLater(jobId, refused);
+    scheduleDispatch();
+    return int(first);
+}
+
+void Controller::failLater(int jobId, const QVector<QPair<int, QString>> &refused)
+{
     if (!refused.isEmpty()) {
         // Recorded from the event loop, like every other result: the caller has the job id by then.
-        const int id = raw->id;
+        const int id = jobId;
         QMetaObject::invokeMethod(
             this,
             [this, id, refused] {
@@ -313,9 +349,6 @@ int Controller::submit(JobSpec spec)
             },
             Qt::QueuedConnection);
     }
-    checkFinished(raw);
-    scheduleDispatch();
-    return raw->id;
 }
 
 void Controller::setMaxValueSize(qint64 bytes)

@@ -78,6 +78,12 @@ public:
 
     /** Queues a job; returns its id. A job with no inputs finishes at once. */
     int submit(JobSpec spec);
+    /**
+     * Adds tasks to a job that is not over (an attached script's loop of submits: one job however the client
+     * cut its frames). They take the indices after the job's last; tasksAdded() tells them. Returns the first,
+     * or -1 (nothing changes) for an unknown job, one that is over, or one of a range.
+     */
+    int addTasks(int jobId, const QVector<QCborValue> &inputs);
     void pauseJob(int jobId);
     void resumeJob(int jobId);
     void cancelJob(int jobId);
@@ -119,6 +125,8 @@ public:
 
 signals:
     void jobSubmitted(int jobId);
+    /** addTasks() gave job \a jobId \a count more tasks, from index \a first. */
+    void tasksAdded(int jobId, int first, int count);
     void resultsRecorded(int jobId, const QVector<taskfleet::sched::TaskRecord> &records);
     void jobFinished(int jobId);
     void nodeAdded(const QString &nodeId);
@@ -136,6 +144,10 @@ private:
         qint64 startUs = 0;
     };
 
+    /** Why task \a i of \a inputs cannot run (too big to send, a bad line), or "" when it can. */
+    QString refusalOf(const JobInputs &inputs, size_t i) const;
+    /** Fails the \a refused tasks of job \a jobId from the event loop (the caller knows the job's id by then). */
+    void failLater(int jobId, const QVector<QPair<int, QString>> &refused);
     void scheduleDispatch();
     void dispatch();
     void speculate();

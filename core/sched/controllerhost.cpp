@@ -33,6 +33,17 @@ public:
 
         connect(m_controller, &Controller::resultsRecorded, this, &Backend::onResults);
         connect(m_controller, &Controller::jobFinished, this, &Backend::onJobFinished);
+        connect(m_controller, &Controller::tasksAdded, this, [this](int jobId, int first, int count) {
+            // Before any of their records (those wait for the next flush): the window knows the tasks first.
+            const Job *job = m_controller->job(jobId);
+            if (!job)
+                return;
+            QVector<QCborValue> inputs;
+            inputs.reserve(count);
+            for (int i = first; i < first + count; ++i)
+                inputs.append(job->spec.inputs.at(i));
+            emit m_host->tasksAdded(jobId, first, inputs);
+        });
         connect(m_controller, &Controller::eventLogged, m_host, &ControllerHost::eventLogged);
 
         m_snapshotTimer = new QTimer(this);

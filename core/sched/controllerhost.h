@@ -109,6 +109,8 @@ signals:
     void snapshotReady(const taskfleet::sched::ClusterSnapshot &snapshot);
     /** \a spec is the job as submitted (its inputs, for showing them beside results). */
     void jobSubmitted(int jobId, const taskfleet::sched::JobSpec &spec);
+    /** Job \a jobId got more tasks (Controller::addTasks: an attached script's loop), from index \a first. */
+    void tasksAdded(int jobId, int first, const QVector<QCborValue> &inputs);
     void resultsRecorded(int jobId, const QVector<taskfleet::sched::TaskRecord> &records);
     void jobFinished(int jobId);
     void taskReportReady(const taskfleet::sched::TaskReport &report);

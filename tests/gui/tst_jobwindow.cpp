@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: MIT
+// The window's jobs as a user sees them: an attached script's loop, a resumed job, History's times.
+#include "appjournal.h"
+#include "historydialog.h"
+#include "jobsmodel.h"
+#include "mainwindow.h"
+#include "resultsmodel.h"
+#include "tasksmodel.h"
+
+#include "sched/journal.h"
+#include "testsupport.h"
+
+#include <QtCore/QDir>
+#include <QtCore/QFile>
+#include <QtCore/QJsonArray>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
+#include <QtCore/QProcess>
+#include <QtCore/QStandardPaths>
+#include <QtCore/QTemporaryDir>
+#include <QtTest/QTest>
+#include <QtGui/QAction>
+#include <QtWidgets/QPlainTextEdit>
+#include <QtWidgets/QTableView>
+#include <QtWidgets/QTableWidget>
+
+#include <memory>
+
+using namespace taskfleet;
+using taskfleet::gui::MainWindow;
+
+namespace {
+constexpr int TimeoutMs = 60000;
+
+gui::MainWindowOptions options(int workers)
+{
+    gui::MainWindowOptions o;
+    o.localWorkers = workers;
+    o.pluginPaths = {test::pluginDir()};
+    o.workerProgram = test::program(QStringLiteral("taskfleet-worker"));
+    o.useSettings = false;
+    return o;
+}
+
+const sched::JobSnapshot *onlyJob(MainWindow *w)
+{
+    const auto &jobs = w->jobsModel()->jobs();
+    return jobs.size() == 1 ? &jobs.first() : nullptr;
+}
+
+QAction *action(MainWindow *w, const QString &text)
+{
+    const QList<QAction *> all = w->findChildren<QAction *>();
+    for (QAction *a : all)
+        if (a->text() == text)
+            return a;
+    return nullptr;
+}
+
+QString writeFile(const QTemporaryDir &dir, const QString &name, const QByteArray &content)
+{
+    const QString path = dir.filePath(name);
+    return test::writeFile(path, content) ? path : QString();
+}
+
+sched::JobSpec echoJob(const QString &name, int tasks)
+{
+    sched::JobSpec spec;
+    QString error;
+    if (const auto plugin = exec::PluginRegistry::inspect(test::pluginPath(QStringLiteral("echo")), &error))
+        spec.plugin = *plugin;
+    spec.name = name;
+    for (int i = 0; i < tasks; ++i)
+        spec.inputs.append(QCborValue(i));
+    return spec;
+}
+} // namespace
+
+class TestJobWindow : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
+
+    /**
+     * Issue 23 item 5: an attached script's loop of submits is ONE job in the window, whatever frames the
+     * client cut it into (it writes what has queued up, so a loop with a pause in it arrives in two); the new
+     * job is selected, and Cancel stops every task of the loop.
+     */
+    void attachedLoopIsOneJob()
+    {
+        if (!QFile::exists(QStringLiteral("/usr/bin/python3"))
+            || !QFile::exists(test::pluginPath(QStringLiteral("python"))))
+            TF_SKIP_OR_FAIL("needs /usr/bin/python3 and the python plugin");
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        QVERIFY(QDir(dir.path()).mkdir(QStringLiteral("run")));
+        QFile::setPermissions(dir.filePath(QStringLiteral("run")),
+                              QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+        gui::MainWindowOptions o = options(2);
+        o.scriptSocket = dir.filePath(QStringLiteral("run/app.sock"));
+        auto w = std::make_unique<MainWindow>(o);
+        w->show();
+        QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(o.scriptSocket), 10000);
+
+        // The pause after 300 submits lets the client's writer send them alone: the loop arrives in two frames.
+        const QString script = writeFile(dir, QStringLiteral("loop_script.py"), R"(
+import json, sys, time, taskfleet as pp
+def slow(x):
+    import time
+    time.sleep(0.01)
+    return x
+s = pp.Server(attach=sys.argv[1])
+jobs = []
+for i in range(1000):
+    jobs.append(s.submit(slow, (i,)))
+    if i == 299:
+        time.sleep(0.5)
+ok, cancelled, other = 0, 0, []
+for j in jobs:
+    try:
+        j()
+        ok += 1
+    except Exception as e:
+        if "cancelled" in str(e):
+            cancelled += 1
+        else:
+            other.append(str(e))
+s.destroy()
+print(json.dumps({"ok": ok, "cancelled": cancelled, "other": other[:3]}))
+)");
+        QProcess python;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("PYTHONPATH"), test::sourceDir() + QStringLiteral("/python"));
+        env.insert(QStringLiteral("PYTHONDONTWRITEBYTECODE"), QStringLiteral("1"));
+        python.setProcessEnvironment(env);
+        python.start(QStringLiteral("/usr/bin/python3"), {script, o.scriptSocket});
+        QVERIFY(python.waitForStarted(5000));
+
+        // One job, of every task of the loop (two jobs of 300 + 700 before), selected as it appears.
+        QTRY_VERIFY2_WITH_TIMEOUT(!w->jobsModel()->jobs().isEmpty() && w->jobsModel()->jobs().first().total == 1000,
+                                  qPrintable(w->logView()->toPlainText()), 20000);
+        QVERIFY(w->jobsModel()->jobs().size() == 1);
+        const int id = onlyJob(w.get())->id;
+        QTRY_COMPARE_WITH_TIMEOUT(w->selectedJob(), id, 5000);
+        QCOMPARE(w->tasksModel()->currentJob(), id);
+        QTRY_COMPARE_WITH_TIMEOUT(w->tasksModel()->rowCount(), 1000, 5000);
+        QAction *cancel = action(w.get(), QStringLiteral("&Cancel"));
+        QVERIFY(cancel);
+        QTRY_VERIFY_WITH_TIMEOUT(cancel->isEnabled(), 5000);
+        cancel->trigger();
+
+        QVERIFY2(python.waitForFinished(30000), "the attached script hung after its job was cancelled");
+        const QByteArray out = python.readAllStandardOutput();
+        const QJsonObject result = QJsonDocument::fromJson(out.trimmed().split('\n').last()).object();
+        QVERIFY2(!result.isEmpty(), QByteArray(out + python.readAllStandardError()).constData());
+        QVERIFY2(result.value(QStringLiteral("other")).toArray().isEmpty(), out.constData());
+        QCOMPARE(result.value(QStringLiteral("ok")).toInt() + result.value(QStringLiteral("cancelled")).toInt(), 1000);
+        QVERIFY2(result.value(QStringLiteral("cancelled")).toInt() > 0, out.constData()); // nothing ran on
+        QTRY_COMPARE_WITH_TIMEOUT(int(onlyJob(w.get())->state), int(sched::JobState::Cancelled), 10000);
+        QCOMPARE(w->jobsModel()->jobs().size(), 1);
+    }
+
+    /**
+     * Issue 23 item 7: a resumed job is the original job: as many tasks, those done before shown done from
+     * the start, its results (and export) under the original indices, earlier ones included.
+     */
+    void resumedJobIsTheOriginalJob()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        constexpr int Tasks = 30;
+        {
+            // A session that ended with tasks 0..9 done and 20 left (written as the window's journal writes it).
+            gui::AppJournal journal;
+            QString error;
+            QVERIFY2(journal.open(dir.path(), &error), qPrintable(error));
+            journal.addJob(1, echoJob(QStringLiteral("long"), Tasks));
+            QVector<sched::TaskRecord> records;
+            for (int i = 0; i < 10; ++i) {
+                sched::TaskRecord r;
+                r.index = i;
+                r.output = i;
+                r.nodeName = QStringLiteral("local");
+                r.attempts = 1;
+                records.append(r);
+            }
+            journal.addResults(1, records);
+            journal.close();
+        }
+        gui::MainWindowOptions o = options(2);
+        o.journalDir = dir.path();
+        o.resume = gui::MainWindowOptions::Resume::Always;
+        auto w = std::make_unique<MainWindow>(o);
+        w->show();
+        QTRY_VERIFY_WITH_TIMEOUT(onlyJob(w.get()) != nullptr, 10000);
+        QCOMPARE(onlyJob(w.get())->name, QStringLiteral("long (resumed: 20 of 30 tasks left)"));
+        QCOMPARE(onlyJob(w.get())->total, Tasks);
+        QVERIFY(onlyJob(w.get())->done >= 10); // the earlier ones, from the first snapshot
+        const int id = onlyJob(w.get())->id;
+        QTRY_COMPARE_WITH_TIMEOUT(w->selectedJob(), id, 5000);
+        QCOMPARE(w->tasksModel()->rowCount(), Tasks);
+        QVERIFY(w->tasksModel()->count(id, gui::TasksModel::Done) >= 10);
+        QTRY_COMPARE_WITH_TIMEOUT(int(onlyJob(w.get())->state), int(sched::JobState::Finished), TimeoutMs);
+        QCOMPARE(onlyJob(w.get())->done, Tasks);
+        QTRY_COMPARE_WITH_TIMEOUT(w->resultsModel()->keptRows(id), Tasks, 5000);
+        // The export has the original indices 0..29, each once, each with its own input echoed.
+        const QString path = dir.filePath(QStringLiteral("results.jsonl"));
+        QString error;
+        QVERIFY2(w->resultsModel()->exportJsonLines(path, &error), qPrintable(error));
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QSet<int> indices;
+        for (const QByteArray &line : f.readAll().split('\n')) {
+            if (line.isEmpty())
+                continue;
+            const QJsonObject o = QJsonDocument::fromJson(line).object();
+            const int index = o.value(QStringLiteral("index")).toInt(-1);
+            QCOMPARE(o.value(QStringLiteral("output")).toInt(-1), index);
+            indices.insert(index);
+        }
+        QCOMPARE(indices.size(), Tasks);
+        QCOMPARE(*std::min_element(indices.begin(), indices.end()), 0);
+        QCOMPARE(*std::max_element(indices.begin(), indices.end()), Tasks - 1);
+    }
+
+    /** Issue 23 item 6: History says when each job ran (not when its journal was written), so jobs of one name differ. */
+    void historySaysWhenEachJobRan()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QDateTime first(QDate(2026, 3, 1), QTime(9, 15, 7));
+        const QDateTime second(QDate(2026, 3, 2), QTime(17, 40, 31));
+        {
+            sched::JournalWriter writer;
+            QString error;
+            QVERIFY2(writer.open(dir.filePath(QStringLiteral("app-20260302-174100-1-0.tfj")), &error),
+                     qPrintable(error));
+            const sched::JobSpec spec = echoJob(QStringLiteral("same name"), 1);
+            sched::TaskRecord r;
+            r.output = 0;
+            writer.writeJob(QStringLiteral("k1"), spec, first.toMSecsSinceEpoch());
+            writer.writeResults(QStringLiteral("k1"), {r});
+            writer.writeEnd(QStringLiteral("k1"), first.addSecs(75).toMSecsSinceEpoch());
+            writer.writeJob(QStringLiteral("k2"), spec, second.toMSecsSinceEpoch());
+            writer.writeResults(QStringLiteral("k2"), {r});
+            writer.writeEnd(QStringLiteral("k2"), second.addSecs(2).toMSecsSinceEpoch());
+        }
+        gui::HistoryDialog history(dir.path(), QString());
+        QCOMPARE(history.jobCount(), 2);
+        QStringList when;
+        for (int row = 0; row < 2; ++row) {
+            when << history.table()->item(row, 0)->text();
+            QVERIFY2(history.table()->item(row, 0)->toolTip().contains(QStringLiteral("ended")),
+                     qPrintable(history.table()->item(row, 0)->toolTip()));
+        }
+        when.sort();
+        QCOMPARE(when, QStringList({QStringLiteral("2026-03-01 09:15:07"), QStringLiteral("2026-03-02 17:40:31")}));
+    }
+};
+
+QTEST_MAIN(TestJobWindow)
+#include "tst_jobwindow.moc"
