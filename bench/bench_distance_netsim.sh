@@ -9,7 +9,8 @@
 # -> first task running there. Needs root. Usage:
 #   bench/bench_distance_netsim.sh [BUILD_DIR] [--tasks N] [--rounds N] [--links LIST] [--stripped] [--keep DIR]
 #   LIST: comma-separated of none,50,50j,50jl (default all four); --stripped ships a stripped copy of the sleep
-#   plugin (19 KB, as the .deb installs it) instead of the build tree's (900 KB with debug information);
+#   plugin (19 KB, as the .deb installs it) instead of the build tree's (25 KB since the build splits debug
+#   information into .so.debug files; 900 KB before, or with -DTASKFLEET_SPLIT_PLUGIN_DEBUG=OFF);
 #   --keep keeps the timelines in DIR.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -37,6 +37,14 @@ function(tf_add_plugin name)
         OUTPUT_NAME taskfleet_${name}
         PREFIX "lib"
         LIBRARY_OUTPUT_DIRECTORY ${TASKFLEET_PLUGIN_OUTPUT_DIR})
+    if(TASKFLEET_SPLIT_PLUGIN_DEBUG AND CMAKE_OBJCOPY) # plugins/CMakeLists.txt says why
+        add_custom_command(TARGET tf_plugin_${name} POST_BUILD
+            COMMAND ${CMAKE_OBJCOPY} --only-keep-debug $<TARGET_FILE:tf_plugin_${name}>
+                    $<TARGET_FILE:tf_plugin_${name}>.debug
+            COMMAND ${CMAKE_OBJCOPY} --strip-debug --add-gnu-debuglink=$<TARGET_FILE:tf_plugin_${name}>.debug
+                    $<TARGET_FILE:tf_plugin_${name}>
+            VERBATIM)
+    endif()
     install(TARGETS tf_plugin_${name} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/taskfleet/plugins)
 endfunction()
 
