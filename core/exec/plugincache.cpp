@@ -3,8 +3,8 @@
 #include "plugincache.h"
 
 #include "util/logging.h"
+#include "util/sha256.h"
 
-#include <QtCore/QCryptographicHash>
 #include <QtCore/QDateTime>
 #include <QtCore/QDir>
 #include <QtCore/QFile>
@@ -96,7 +96,7 @@ void PluginCache::makeRoom(const QByteArray &keep, qint64 incoming)
 
 bool PluginCache::store(const QByteArray &sha, const QByteArray &bytes, QString *error)
 {
-    const QByteArray actual = QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex();
+    const QByteArray actual = util::sha256Hex(bytes);
     if (actual != sha) {
         *error = QStringLiteral("upload does not match its SHA-256 (announced %1, received %2)")
                      .arg(QString::fromLatin1(sha.left(12)), QString::fromLatin1(actual.left(12)));

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "pluginregistry.h"
 
+#include "util/sha256.h"
+
 #include <taskfleet/TaskPlugin.h>
 
 #include <QtCore/QCoreApplication>
-#include <QtCore/QCryptographicHash>
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
@@ -76,9 +77,7 @@ std::optional<PluginInfo> PluginRegistry::inspect(const QString &path, QString *
         *error = QStringLiteral("cannot read plugin %1: %2").arg(path, f.errorString());
         return std::nullopt;
     }
-    QCryptographicHash hash(QCryptographicHash::Sha256);
-    hash.addData(&f);
-    info.sha256 = hash.result().toHex();
+    info.sha256 = util::sha256Hex(f.readAll()); // plugins are small; one read
     return info;
 }
 

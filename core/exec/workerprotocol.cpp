@@ -3,11 +3,11 @@
 
 #include "protocol/frame.h"
 #include "protocol/messagereader.h"
+#include "util/sha256.h"
 
 #include <algorithm>
 #include <QtCore/QCborArray>
 #include <QtCore/QCborStreamWriter>
-#include <QtCore/QCryptographicHash>
 
 namespace taskfleet::exec {
 
@@ -38,7 +38,7 @@ JobParametersPtr makeJobParameters(const QCborValue &value)
         return nullptr;
     auto p = std::make_shared<JobParameters>();
     const QByteArray encoded = value.toCbor();
-    p->id = QCryptographicHash::hash(encoded, QCryptographicHash::Sha256).toHex();
+    p->id = util::sha256Hex(encoded);
     p->value = value;
     p->encodedSize = encoded.size();
     return p;

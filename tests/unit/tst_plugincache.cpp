@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // PluginCache: hash check, the size cap, least-recently-used eviction, and the order surviving a restart.
 #include "exec/plugincache.h"
+#include "util/sha256.h"
 
 #include <QtCore/QCryptographicHash>
 #include <QtCore/QTemporaryDir>
@@ -24,6 +25,7 @@ class TestPluginCache : public QObject
     Q_OBJECT
 
 private slots:
+    void sha256MatchesTheStandardAndQt();
     void defaultLimitIsOneGiB();
     void wrongHashIsRefused();
     void leastRecentlyUsedIsEvicted();
@@ -133,4 +135,18 @@ void TestPluginCache::orderSurvivesRestartViaMtime()
 }
 
 QTEST_GUILESS_MAIN(TestPluginCache)
+// The content addresses (OpenSSL's SHA-256) are the standard's: FIPS 180-2's vectors, and Qt's own digest of bytes
+// past one block, so cached plugins and job parameters keep their ids.
+void TestPluginCache::sha256MatchesTheStandardAndQt()
+{
+    QCOMPARE(taskfleet::util::sha256Hex("abc"),
+             QByteArray("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+    QCOMPARE(taskfleet::util::sha256Hex(""),
+             QByteArray("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+    QByteArray big(3 * 1024 * 1024 + 17, '\0');
+    for (qsizetype i = 0; i < big.size(); ++i)
+        big[i] = char(i * 131 + (i >> 9));
+    QCOMPARE(taskfleet::util::sha256Hex(big), QCryptographicHash::hash(big, QCryptographicHash::Sha256).toHex());
+}
+
 #include "tst_plugincache.moc"
