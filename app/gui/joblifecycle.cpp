@@ -72,6 +72,8 @@ void JobLifecycle::onJobSubmitted(int jobId, const sched::JobSpec &spec)
     m_tasks->setJobInputs(jobId, spec.inputs); // the task detail's "Input:" line
     // A script's new job is shown as the user's are: they just started it.
     emit jobAdded(jobId, spec, intent.select || !spec.origin.isEmpty());
+    if (!intent.earlier.isEmpty())
+        emit recordsAdded(jobId, intent.earlier); // a resumed picture shows its earlier tiles too
 }
 
 void JobLifecycle::onTasksAdded(int jobId, int first, const QVector<QCborValue> &inputs)
@@ -92,6 +94,7 @@ void JobLifecycle::onResults(int jobId, const QVector<sched::TaskRecord> &record
     m_results->addRecords(jobId, records);
     m_tasks->addRecords(jobId, records);
     m_journal.addResults(jobId, records);
+    emit recordsAdded(jobId, records);
 }
 
 void JobLifecycle::onJobFinished(int jobId)

@@ -76,6 +76,8 @@ signals:
     void submitted(const QString &name);
     /** Job \a jobId is in the models now; \a select: the user or a script just queued it, show it. */
     void jobAdded(int jobId, const taskfleet::sched::JobSpec &spec, bool select);
+    /** Records of job \a jobId the models took (a resumed job's earlier ones first, right after jobAdded()). */
+    void recordsAdded(int jobId, const QVector<taskfleet::sched::TaskRecord> &records);
     /** Job \a jobId has \a tasks tasks now: an attached script's loop added to it (Controller::addTasks). */
     void tasksAdded(int jobId, int tasks);
     /** Something to tell the user in the error bar. */

@@ -4,14 +4,13 @@
 
 #include "appsettings.h"
 #include "joblifecycle.h"
+#include "mainwindowoptions.h"
+
 #include "exec/pluginregistry.h"
 #include "net/secretstore.h"
 #include "sched/controllerhost.h"
 
-#include <QtCore/QSet>
 #include <QtWidgets/QMainWindow>
-
-#include <optional>
 
 class QAction;
 class QCheckBox;
@@ -26,7 +25,15 @@ class QWidget;
 
 namespace taskfleet::gui {
 
+class ClusterSetup;
+class ErrorBar;
 class HistoryDialog;
+class JobActions;
+class JobNotifier;
+class JobOpener;
+class JobWatcher;
+class NodeActions;
+class StatusLine;
 class JobsModel;
 class JobsView;
 class LogPanel;
@@ -41,26 +48,6 @@ class TaskMapView;
 class TasksModel;
 class TasksPanel;
 class ThroughputChart;
-
-/** How the window starts its controller. */
-struct MainWindowOptions {
-    int localWorkers = -1;      ///< -1: from the settings, else one per CPU
-    QStringList pluginPaths;    ///< searched first (e.g. --plugin-path)
-    QString workerProgram;      ///< empty: the default worker program
-    QString exitStatisticsPath; ///< statistics CSV written when the window is destroyed
-    bool useSettings = true;    ///< read AppSettings (tests turn this off)
-    QStringList nodes;          ///< agents to add at start, "HOST:PORT" each (--node)
-    QString secretFile;         ///< the cluster secret for agents comes from this file (--secret-file)
-    QString listen;             ///< agents may dial here, "[ADDR:]PORT" (--listen); empty: as Settings say
-    /** Discovery: unset = as Settings say (on, UDP port from Settings; never without useSettings); set = these sockets. */
-    std::optional<net::ListenerConfig> discovery;
-    /** Where Python scripts attach (taskfleet.Server(attach=True), docs/python.md); empty: they cannot. */
-    QString scriptSocket;
-    /** The journal's folder; empty: sched::defaultJournalDir() with useSettings, else no journal. */
-    QString journalDir;
-    /** Unfinished jobs of an earlier session found in the journal folder at start. */
-    enum class Resume { Ask, Always, Never } resume = Resume::Ask;
-};
 
 /**
  * The desktop app's window. It owns a ControllerHost (the controller runs on its own thread)
@@ -125,7 +112,7 @@ public:
     /** Help ▸ Manual: opens (or raises) the manual window. */
     ManualWindow *showManual();
     /** The last "job ended" notification's text (also when no system tray could show it). */
-    QString lastNotification() const { return m_lastNotification; }
+    QString lastNotification() const;
     /** Appends a line to the Log tab (it follows new lines unless the user scrolled up). */
     void log(const QString &message);
     /**
@@ -186,6 +173,7 @@ protected:
     void resizeEvent(QResizeEvent *event) override;
 
 private:
+    /** Menus and toolbar: the window's own actions, then JobActions' and NodeActions'. */
     void buildActions();
     /** Geometry, splitters and the results columns, as QSettings remembers them (with useSettings). */
     void restoreWindowState();
@@ -193,47 +181,16 @@ private:
     void buildLayout();
     /** Gives the Nodes pane the height of its rows (at most 45 % of the left side), the rest to the jobs. */
     void fitNodesPane();
-    QWidget *buildWelcome();
     void rebuildRegistry();
-    /** \a select: select the job in the jobs table once it is there (jobs the user just set up in a dialog). */
-    void submit(const sched::JobSpec &spec, bool select = false) { m_jobs->submit(spec, select); }
-    void openPluginFile(const QString &path, const exec::PluginInfo &plugin);
-    void openPythonFile(const QString &path);
-    void applyDiscovery();
-    /** The status bar's word on how agents join (rich text with links "settings" and "add"). */
-    void setAgentsHint(const QString &html, bool warning, const QString &why = {});
-    /** Agents may dial this window's controller: --listen, else Settings' "agents may connect" port. */
-    void applyAgentListener();
-    void onDiscoveryRejections(const QString &summary);
-
+    void openJournal();
     void onSnapshot(const sched::ClusterSnapshot &snapshot);
     void onJobAdded(int jobId, const sched::JobSpec &spec, bool select);
-    void onResults(int jobId, const QVector<sched::TaskRecord> &records);
-    void onJobFinished(int jobId);
-    /** Opens this session's journal and looks for jobs earlier sessions left unfinished. */
-    void openJournal();
-    void askToResume();
     /** Asks for the selected job's task report while the Tasks tab shows a job that runs (and once after). */
     void requestTaskReport();
-    void onStatisticsExported(const QStringList &files, const QString &error);
     /** A done thing (a file written): in the log and, for a while, in the status bar. */
     void confirm(const QString &message);
-    /** A job ended: a tray message where there is a tray, else the window asks for attention. */
-    void notifyJobEnded(const sched::JobSnapshot &job);
     void onSelectionChanged();
-    void onOpenJob();
-    void onExportStatistics();
     void onSettings();
-    void onAddNode();
-    void onRemoveNode();
-    void onReconnectNode();
-    void onDrainNode(bool draining);
-    QString selectedNodeId() const;
-    void onPause();
-    void onResume();
-    void onCancel();
-    void onPriority(int delta);
-    void onAbout();
     void updateActions();
 
     MainWindowOptions m_options;
@@ -244,6 +201,14 @@ private:
     JobsModel *m_jobsModel = nullptr;
     ResultsModel *m_resultsModel = nullptr;
     TasksModel *m_tasksModel = nullptr;
+    JobLifecycle *m_jobs = nullptr;
+    ClusterSetup *m_cluster = nullptr;
+    JobOpener *m_opener = nullptr;
+    JobActions *m_jobActions = nullptr;
+    NodeActions *m_nodeActions = nullptr;
+    JobWatcher *m_watcher = nullptr;
+    JobNotifier *m_notifier = nullptr;
+    StatusLine *m_status = nullptr;
     TasksPanel *m_tasksPanel = nullptr;
     NodesView *m_nodesView = nullptr;
     JobsView *m_jobsView = nullptr;
@@ -256,38 +221,16 @@ private:
     QSplitter *m_mainSplitter = nullptr;
     QSplitter *m_leftSplitter = nullptr;
     QSplitter *m_rightSplitter = nullptr;
-    bool m_askBeforeQuit = true;
-    QSystemTrayIcon *m_tray = nullptr;
-    QSet<int> m_endedUnannounced; ///< jobs finished whose end the next snapshot announces
-    QString m_lastNotification;
     QTabWidget *m_tabs = nullptr;
-    QWidget *m_errorBar = nullptr;
-    QLabel *m_errorText = nullptr;
+    ErrorBar *m_errorBar = nullptr;
     QWidget *m_welcome = nullptr;
-    QLabel *m_statusText = nullptr;
-    QLabel *m_discoveryText = nullptr;
-    QLabel *m_agentsText = nullptr;
-    QString m_discoveryRejections;
-    QAction *m_pauseAction = nullptr;
-    QAction *m_resumeAction = nullptr;
-    QAction *m_cancelAction = nullptr;
-    QAction *m_raiseAction = nullptr;
-    QAction *m_lowerAction = nullptr;
-    QAction *m_retryAction = nullptr;
-    QAction *m_rerunAction = nullptr;
-    QAction *m_removeJobAction = nullptr;
-    QAction *m_clearJobsAction = nullptr;
     QAction *m_historyAction = nullptr;
-    QString m_journalDir;
-    QAction *m_removeNodeAction = nullptr;
-    QAction *m_reconnectNodeAction = nullptr;
-    QAction *m_drainNodeAction = nullptr;
-    QString m_lastError;
-    int m_pendingSelect = -1;
-    JobLifecycle *m_jobs = nullptr;
-    int m_lastMandelbrotJob = -1;
+    bool m_askBeforeQuit = true;
     bool m_clockOriginSet = false;
-    QHash<int, sched::JobState> m_jobStates; ///< each job's state in the last snapshot (to log pause and resume)
+    int m_pendingSelect = -1;
+    QString m_journalDir;
+    QString m_lastError;
+    QString m_discoveryRejections;
 };
 
 } // namespace taskfleet::gui
