@@ -98,15 +98,17 @@ QVector<QStringList> readCsv(const QString &path);
 QVector<sched::JournaledJob> appJournal(const QString &dir, QString *path = nullptr);
 
 /**
- * Renders \a widget and checks the picture shows a window, not a blank or clipped one; with TF_SCREENSHOT_DIR
- * set, also saves it there as \a name (for docs/). Fails the current test (QVERIFY) otherwise.
+ * Renders \a widget and checks the picture shows a window, not a blank or clipped one (screenshotProblem()); with
+ * TF_SCREENSHOT_DIR set, also saves it there as \a name (for docs/). Returns "" when all is well, else "NAME: what is
+ * wrong" (use it as QCOMPARE(grabFor(w, name), QString())).
  */
-void grabFor(QWidget *widget, const QString &name);
+[[nodiscard]] QString grabFor(QWidget *widget, const QString &name);
 /**
  * What is wrong with \a shot as a picture of \a widget: "" when it is the widget's size and painted with
- * enough colours over enough of it to be a window, else the reason (blank, one colour, clipped, ...).
+ * enough colours over enough of it to be a window, else the reason (blank, one colour, clipped, ...). \a figures, if
+ * given, gets the colour count and the commonest colour's share.
  */
-QString screenshotProblem(const QWidget *widget, const QImage &shot);
+QString screenshotProblem(const QWidget *widget, const QImage &shot, QString *figures = nullptr);
 
 /** The cluster secret of the tests' agents, written to DIR/secret; its path ("" if it could not be written). */
 QString writeAgentSecret(const QTemporaryDir &dir);
