@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The node types built into the app (a taskfleet-agent over TLS-PSK) and "HOST:PORT" parsing.
+// The node types built into the app (a taskfleet-agent over TLS-PSK).
 #pragma once
-
-#include "net/nodeaddress.h"
 
 #include <QtCore/QString>
 
@@ -17,7 +15,5 @@ QString agentNodeTypeName();
  * factory. Called by MainWindow's constructor.
  */
 void registerBuiltinNodeTypes();
-
-using net::parseNodeAddress; // one parser for every program (core/net/nodeaddress.h)
 
 } // namespace taskfleet::gui

@@ -4,6 +4,7 @@
 
 #include "addnodedialog.h"
 #include "agentnodetype.h"
+#include "net/nodeaddress.h"
 #include "nodesmodel.h"
 
 #include <QtCore/QThread>
@@ -64,7 +65,7 @@ void ClusterSetup::addStartNodes()
     for (const QString &address : std::as_const(m_options.nodes)) {
         QString host, why;
         quint16 port = 0;
-        if (parseNodeAddress(address, &host, &port, &why))
+        if (net::parseNodeAddress(address, &host, &port, &why))
             addRemoteNode(host, port);
         else
             emit errorRaised(tr("node %1: %2").arg(address, why));
@@ -74,7 +75,7 @@ void ClusterSetup::addStartNodes()
     for (const QString &address : std::as_const(m_settings->manualNodes)) {
         QString host, why;
         quint16 port = 0;
-        if (parseNodeAddress(address, &host, &port, &why) && !m_options.nodes.contains(address))
+        if (net::parseNodeAddress(address, &host, &port, &why) && !m_options.nodes.contains(address))
             addRemoteNode(host, port);
     }
 }
@@ -83,7 +84,7 @@ void ClusterSetup::addNodeByHand(QString host, quint16 port, int typeIndex)
 {
     QString why;
     // "host:port" typed in the host field
-    if (host.contains(QLatin1Char(':')) && !parseNodeAddress(host, &host, &port, &why)) {
+    if (host.contains(QLatin1Char(':')) && !net::parseNodeAddress(host, &host, &port, &why)) {
         emit errorRaised(tr("node %1: %2").arg(host, why));
         return;
     }

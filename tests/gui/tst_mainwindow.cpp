@@ -27,6 +27,7 @@
 #include "testsupport.h"
 
 #include "exec/pluginregistry.h"
+#include "net/nodeaddress.h"
 #include "sched/journal.h"
 
 #include <QtCore/QCborArray>
@@ -2471,12 +2472,12 @@ private slots:
             qputenv("TASKFLEET_SECRET", saved);
         QString host, why;
         quint16 port = 0;
-        QVERIFY(!gui::parseNodeAddress(QStringLiteral("10.0.0.7"), &host, &port, &why));
+        QVERIFY(!net::parseNodeAddress(QStringLiteral("10.0.0.7"), &host, &port, &why));
         QVERIFY(why.contains(QStringLiteral("port")));
-        QVERIFY(gui::parseNodeAddress(QStringLiteral("[::1]:45450"), &host, &port, &why));
+        QVERIFY(net::parseNodeAddress(QStringLiteral("[::1]:45450"), &host, &port, &why));
         QCOMPARE(host, QStringLiteral("::1"));
         QCOMPARE(port, quint16(45450));
-        QVERIFY(gui::parseNodeAddress(QStringLiteral("node7.lan:9"), &host, &port, &why));
+        QVERIFY(net::parseNodeAddress(QStringLiteral("node7.lan:9"), &host, &port, &why));
         QCOMPARE(host, QStringLiteral("node7.lan"));
     }
 
