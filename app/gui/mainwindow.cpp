@@ -30,6 +30,7 @@
 #include "taskspanel.h"
 #include "throughputchart.h"
 #include "welcomebar.h"
+#include "windowlayout.h"
 #include "windowprompts.h"
 
 #include "sched/journal.h"
@@ -44,15 +45,11 @@
 #include <QtGui/QIcon>
 #include <QtWidgets/QApplication>
 #include <QtWidgets/QFileDialog>
-#include <QtWidgets/QGroupBox>
-#include <QtWidgets/QHeaderView>
 #include <QtWidgets/QMenuBar>
 #include <QtWidgets/QMessageBox>
-#include <QtWidgets/QSplitter>
 #include <QtWidgets/QStatusBar>
 #include <QtWidgets/QTabWidget>
 #include <QtWidgets/QToolBar>
-#include <QtWidgets/QVBoxLayout>
 
 #include <algorithm>
 
@@ -60,15 +57,6 @@ namespace taskfleet::gui {
 
 namespace {
 const QString MandelbrotPlugin = QStringLiteral("mandelbrot");
-
-QGroupBox *group(const QString &title, QWidget *content, QWidget *parent)
-{
-    auto *box = new QGroupBox(title, parent);
-    auto *layout = new QVBoxLayout(box);
-    layout->setContentsMargins(4, 4, 4, 4);
-    layout->addWidget(content);
-    return box;
-}
 
 bool isOver(sched::JobState state)
 {
@@ -190,23 +178,14 @@ MainWindow::~MainWindow()
 
 void MainWindow::restoreWindowState()
 {
-    QSettings s;
-    restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray());
-    m_mainSplitter->restoreState(s.value(QStringLiteral("window/mainSplitter")).toByteArray());
-    m_leftSplitter->restoreState(s.value(QStringLiteral("window/leftSplitter")).toByteArray());
-    m_rightSplitter->restoreState(s.value(QStringLiteral("window/rightSplitter")).toByteArray());
-    m_resultsPanel->view()->horizontalHeader()->restoreState(
-        s.value(QStringLiteral("window/resultsColumns")).toByteArray());
+    restoreGeometry(QSettings().value(QStringLiteral("window/geometry")).toByteArray());
+    m_area->restoreState();
 }
 
 void MainWindow::saveWindowState() const
 {
-    QSettings s;
-    s.setValue(QStringLiteral("window/geometry"), saveGeometry());
-    s.setValue(QStringLiteral("window/mainSplitter"), m_mainSplitter->saveState());
-    s.setValue(QStringLiteral("window/leftSplitter"), m_leftSplitter->saveState());
-    s.setValue(QStringLiteral("window/rightSplitter"), m_rightSplitter->saveState());
-    s.setValue(QStringLiteral("window/resultsColumns"), m_resultsPanel->view()->horizontalHeader()->saveState());
+    QSettings().setValue(QStringLiteral("window/geometry"), saveGeometry());
+    m_area->saveState();
 }
 
 void MainWindow::rebuildRegistry()
@@ -234,9 +213,9 @@ void MainWindow::buildActions()
     m_historyAction->setShortcut(QKeySequence(tr("Ctrl+H")));
     m_historyAction->setEnabled(false); // with a journal (openJournal())
     file->addSeparator();
-    file->addAction(tr("Export Results as &JSON Lines…"), this, [this] { m_resultsPanel->exportResults(true); })
+    file->addAction(tr("Export Results as &JSON Lines…"), this, [this] { m_area->resultsPanel->exportResults(true); })
         ->setShortcut(QKeySequence(tr("Ctrl+E")));
-    file->addAction(tr("Export Results as &CSV…"), this, [this] { m_resultsPanel->exportResults(false); });
+    file->addAction(tr("Export Results as &CSV…"), this, [this] { m_area->resultsPanel->exportResults(false); });
     file->addSeparator();
     file->addAction(tr("Se&ttings…"), this, &MainWindow::onSettings)->setShortcut(QKeySequence::Preferences);
     file->addSeparator();
@@ -274,80 +253,24 @@ void MainWindow::buildLayout()
     auto *welcome = new WelcomeBar(this);
     connect(welcome, &WelcomeBar::exampleChosen, this, &MainWindow::queueExample);
     m_welcome = welcome;
-
-    m_nodesView
-        = new NodesView(m_nodesModel, {m_nodeActions->reconnect, m_nodeActions->drain, m_nodeActions->remove}, this);
-    m_nodeActions->setView(m_nodesView);
-    m_jobsView = new JobsView(m_jobsModel,
-                              {m_jobActions->pause, m_jobActions->resume, m_jobActions->cancel, m_jobActions->retry,
-                               m_jobActions->rerun, m_jobActions->remove},
-                              this);
-    m_jobActions->setView(m_jobsView);
-    connect(m_jobsView->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+    m_area = new WindowLayout(m_nodesModel, m_jobsModel, m_resultsModel, m_tasksModel, m_jobActions, m_nodeActions,
+                              m_options.useSettings, {m_errorBar, m_welcome}, this);
+    setCentralWidget(m_area);
+    m_mandelbrot = m_area->picture->mandelbrot();
+    m_nodeActions->setView(m_area->nodesView);
+    m_jobActions->setView(m_area->jobsView);
+    connect(m_area->jobsView->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &MainWindow::onSelectionChanged);
-    connect(m_nodesView->selectionModel(), &QItemSelectionModel::selectionChanged, this, &MainWindow::updateActions);
-    m_resultsPanel = new ResultsPanel(m_resultsModel, this);
-    connect(m_resultsPanel, &ResultsPanel::written, this,
+    connect(m_area->nodesView->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            &MainWindow::updateActions);
+    connect(m_area->resultsPanel, &ResultsPanel::written, this,
             [this](const QString &path) { confirm(tr("Results written: %1").arg(QDir::toNativeSeparators(path))); });
-    connect(m_resultsPanel, &ResultsPanel::failed, this, &MainWindow::showError);
-    m_log = new LogPanel(this);
-
-    // Tasks: every task of the selected job, with its detail; reports come while the tab shows a running job.
-    m_tasksPanel = new TasksPanel(m_tasksModel, this);
-    m_tasksPanel->addButtons({m_jobActions->retry, m_jobActions->rerun});
+    connect(m_area->resultsPanel, &ResultsPanel::failed, this, &MainWindow::showError);
+    // Task reports come while the Tasks tab or the task map shows a running job.
     auto *reportTimer = new QTimer(this);
     connect(reportTimer, &QTimer::timeout, this, &MainWindow::requestTaskReport);
     reportTimer->start(500);
-
-    m_tabs = new QTabWidget(this);
-    m_tabs->addTab(m_resultsPanel, tr("Results"));
-    m_tabs->addTab(m_tasksPanel, tr("Tasks"));
-    connect(m_tabs, &QTabWidget::currentChanged, this, &MainWindow::requestTaskReport);
-    m_tabs->addTab(m_log, tr("Log"));
-
-    m_chart = new ThroughputChart(this);
-
-    auto *left = m_leftSplitter = new QSplitter(Qt::Vertical, this);
-    left->addWidget(group(tr("Nodes"), m_nodesView, left));
-    left->addWidget(group(tr("Jobs"), m_jobsView, left));
-    left->addWidget(m_tabs);
-    left->setStretchFactor(0, 2);
-    left->setStretchFactor(1, 3);
-    left->setStretchFactor(2, 4);
-    auto *right = m_rightSplitter = new QSplitter(Qt::Vertical, this);
-    // The picture for a job that draws one; for any other job a map of its tasks.
-    m_picture = new PicturePane(m_tasksModel, m_options.useSettings, right);
-    m_mandelbrot = m_picture->mandelbrot();
-    connect(m_picture->taskMap(), &TaskMapView::taskClicked, this, [this](int task) {
-        m_tabs->setCurrentWidget(m_tasksPanel);
-        m_tasksPanel->setStateFilter(-1);
-        m_tasksPanel->selectTask(task);
-    });
-    right->addWidget(m_picture);
-    right->addWidget(group(tr("Throughput"), m_chart, right));
-    right->setStretchFactor(0, 3);
-    right->setStretchFactor(1, 2); // the chart keeps a plot of a usable height on a 700 px screen
-    auto *main = m_mainSplitter = new QSplitter(Qt::Horizontal, this);
-    main->addWidget(left);
-    main->addWidget(right);
-    main->setStretchFactor(0, 3);
-    main->setStretchFactor(1, 2);
-    main->setSizes({840, 440});
-    left->setSizes({205, 145, 430});
-    right->setSizes({500, 280});
-    // The Nodes pane as tall as its rows (totals row included), so no scroll bar hides the totals.
-    for (auto signal : {&QAbstractItemModel::rowsInserted, &QAbstractItemModel::rowsRemoved})
-        connect(m_nodesModel, signal, this, [this] { QTimer::singleShot(0, this, &MainWindow::fitNodesPane); });
-    connect(m_nodesModel, &QAbstractItemModel::modelReset, this,
-            [this] { QTimer::singleShot(0, this, &MainWindow::fitNodesPane); });
-
-    auto *central = new QWidget(this);
-    auto *layout = new QVBoxLayout(central);
-    layout->setContentsMargins(6, 6, 6, 6);
-    layout->addWidget(m_errorBar);
-    layout->addWidget(m_welcome);
-    layout->addWidget(main, 1);
-    setCentralWidget(central);
+    connect(m_area->tabs, &QTabWidget::currentChanged, this, &MainWindow::requestTaskReport);
 
     m_status = new StatusLine(statusBar());
     connect(m_status, &StatusLine::linkActivated, this, [this](const QString &link) {
@@ -357,39 +280,6 @@ void MainWindow::buildLayout()
             m_nodeActions->addNode();
     });
     updateActions();
-}
-
-void MainWindow::fitNodesPane()
-{
-    QWidget *pane = m_leftSplitter->widget(0);
-    QList<int> sizes = m_leftSplitter->sizes();
-    if (sizes.size() != 3 || sizes.at(0) <= 0 || !isVisible())
-        return;
-    const int rows = m_nodesModel->rowCount();
-    QHeaderView *header = m_nodesView->horizontalHeader();
-    int table = std::max(header->height(), header->sizeHint().height()) + 2 * m_nodesView->frameWidth();
-    for (int r = 0; r < rows; ++r)
-        table += m_nodesView->rowHeight(r);
-    const int all = sizes.at(0) + sizes.at(1) + sizes.at(2);
-    const int want = std::min(pane->height() - m_nodesView->height() + table + 2, all * 45 / 100);
-    const int delta = want - sizes.at(0);
-    if (delta == 0)
-        return;
-    sizes[0] = want;
-    if (delta < 0) {
-        sizes[1] -= delta; // room given back goes to the jobs
-    } else {
-        const int fromTabs = std::min(delta, std::max(0, sizes.at(2) - m_tabs->minimumSizeHint().height()));
-        sizes[2] -= fromTabs;
-        sizes[1] -= delta - fromTabs;
-    }
-    m_leftSplitter->setSizes(sizes);
-}
-
-void MainWindow::resizeEvent(QResizeEvent *event)
-{
-    QMainWindow::resizeEvent(event);
-    QTimer::singleShot(0, this, &MainWindow::fitNodesPane);
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent *event)
@@ -431,7 +321,7 @@ void MainWindow::onSnapshot(const sched::ClusterSnapshot &snapshot)
 {
     m_nodesModel->setSnapshot(snapshot);
     m_jobsModel->setSnapshot(snapshot);
-    m_chart->setSnapshot(snapshot);
+    m_area->chart->setSnapshot(snapshot);
     QHash<QString, int> busy;
     for (const sched::NodeSnapshot &n : snapshot.nodes)
         busy[n.name] += n.busy;
@@ -468,8 +358,7 @@ void MainWindow::requestTaskReport()
 {
     const int jobId = m_tasksModel->currentJob();
     const sched::JobSnapshot *job = m_jobsModel->job(jobId);
-    const bool shown = m_tabs->currentWidget() == m_tasksPanel || m_picture->currentPage() == m_picture->taskMap();
-    if (job && !isOver(job->state) && shown)
+    if (job && !isOver(job->state) && m_area->showsTasks())
         m_host->requestTaskReport(jobId);
 }
 
@@ -523,7 +412,7 @@ void MainWindow::onSelectionChanged()
     }
     if (m_mandelbrot->hasPicture(jobId))
         m_mandelbrot->setCurrentJob(jobId);
-    m_picture->showFor(jobId);
+    m_area->picture->showFor(jobId);
     updateActions();
 }
 
@@ -570,7 +459,7 @@ void MainWindow::showError(const QString &message)
 
 void MainWindow::log(const QString &message)
 {
-    m_log->addLine(message);
+    m_area->log->addLine(message);
 }
 
 int MainWindow::unfinishedJobs() const
@@ -597,114 +486,8 @@ ManualWindow *MainWindow::showManual()
 
 void MainWindow::selectJob(int jobId)
 {
-    if (m_jobsView->selectJob(jobId)) // and in view: a new job may be below the rows shown
-        m_jobsView->scrollTo(m_jobsModel->index(m_jobsModel->rowOf(jobId), 0));
-}
-
-// What the window does is done by the classes it wires; these are their doors for menus, tests and scripts.
-int MainWindow::openFiles(const QStringList &paths)
-{
-    return m_opener->openFiles(paths);
-}
-
-bool MainWindow::queueJobFile(const QString &path, QString *error)
-{
-    return m_opener->queueJobFile(path, error);
-}
-
-bool MainWindow::queueExample(const QString &fileName)
-{
-    return m_opener->queueExample(fileName);
-}
-
-QStringList MainWindow::exampleJobs()
-{
-    return jobsources::exampleJobs();
-}
-
-QString MainWindow::exampleTitle(const QString &fileName, bool brief)
-{
-    return jobsources::exampleTitle(fileName, brief);
-}
-
-int MainWindow::retryFailedTasks(int jobId)
-{
-    return m_jobs->retryFailedTasks(jobId);
-}
-
-bool MainWindow::rerunJob(int jobId)
-{
-    return m_jobs->rerunJob(jobId);
-}
-
-bool MainWindow::removeJob(int jobId)
-{
-    return m_jobActions->removeJob(jobId);
-}
-
-int MainWindow::clearFinishedJobs()
-{
-    return m_jobActions->clearFinishedJobs();
-}
-
-int MainWindow::leftoverJobs() const
-{
-    return m_jobs->leftoverJobs();
-}
-
-int MainWindow::resumeLeftovers()
-{
-    return m_jobs->resumeLeftovers();
-}
-
-void MainWindow::discardLeftovers()
-{
-    m_jobs->discardLeftovers();
-}
-
-net::SecretResult MainWindow::clusterSecret() const
-{
-    return m_cluster->clusterSecret();
-}
-
-bool MainWindow::addRemoteNode(const QString &host, quint16 port, int typeIndex, QString *error)
-{
-    return m_cluster->addRemoteNode(host, port, typeIndex, error);
-}
-
-QString MainWindow::lastNotification() const
-{
-    return m_notifier->lastText();
-}
-
-int MainWindow::selectedJob() const
-{
-    return m_jobsView->selectedJob();
-}
-
-QWidget *MainWindow::pictureOrMap() const
-{
-    return m_picture->currentPage();
-}
-
-TaskMapView *MainWindow::taskMap() const
-{
-    return m_picture->taskMap();
-}
-
-QTableView *MainWindow::nodesView() const
-{
-    return m_nodesView;
-}
-
-QTableView *MainWindow::jobsView() const
-{
-    return m_jobsView;
-}
-
-QPlainTextEdit *MainWindow::logView() const
-{
-    return m_log;
+    if (m_area->jobsView->selectJob(jobId)) // and in view: a new job may be below the rows shown
+        m_area->jobsView->scrollTo(m_jobsModel->index(m_jobsModel->rowOf(jobId), 0));
 }
 
 } // namespace taskfleet::gui

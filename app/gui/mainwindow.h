@@ -3,8 +3,18 @@
 #pragma once
 
 #include "appsettings.h"
+#include "clustersetup.h"
+#include "jobactions.h"
 #include "joblifecycle.h"
+#include "jobnotifier.h"
+#include "jobopener.h"
+#include "jobsources.h"
+#include "jobsview.h"
+#include "logpanel.h"
 #include "mainwindowoptions.h"
+#include "nodesview.h"
+#include "picturepane.h"
+#include "windowlayout.h"
 
 #include "exec/pluginregistry.h"
 #include "net/secretstore.h"
@@ -34,6 +44,7 @@ class JobOpener;
 class JobWatcher;
 class NodeActions;
 class StatusLine;
+class WindowLayout;
 class JobsModel;
 class JobsView;
 class LogPanel;
@@ -71,35 +82,38 @@ public:
     JobsModel *jobsModel() const { return m_jobsModel; }
     ResultsModel *resultsModel() const { return m_resultsModel; }
     TasksModel *tasksModel() const { return m_tasksModel; }
-    TasksPanel *tasksPanel() const { return m_tasksPanel; }
-    ResultsPanel *resultsPanel() const { return m_resultsPanel; }
-    QTableView *nodesView() const;
-    QTableView *jobsView() const;
-    QPlainTextEdit *logView() const;
+    TasksPanel *tasksPanel() const { return m_area->tasksPanel; }
+    ResultsPanel *resultsPanel() const { return m_area->resultsPanel; }
+    QTableView *nodesView() const { return m_area->nodesView; }
+    QTableView *jobsView() const { return m_area->jobsView; }
+    QPlainTextEdit *logView() const { return m_area->log; }
     MandelbrotView *mandelbrotView() const { return m_mandelbrot; }
-    TaskMapView *taskMap() const;
-    ThroughputChart *throughputChart() const { return m_chart; }
+    TaskMapView *taskMap() const { return m_area->picture->taskMap(); }
+    ThroughputChart *throughputChart() const { return m_area->chart; }
     /** The right-hand pane's page now shown: the task map or the Mandelbrot picture. */
-    QWidget *pictureOrMap() const;
+    QWidget *pictureOrMap() const { return m_area->picture->currentPage(); }
     const exec::PluginRegistry &plugins() const { return m_registry; }
 
     /**
      * Queues every job file; plugin files open the inputs dialog, Python scripts (.py) the Python job
      * dialog (their jobs are queued when the dialog is accepted). Returns how many jobs were queued now.
      */
-    int openFiles(const QStringList &paths);
+    int openFiles(const QStringList &paths) { return m_opener->openFiles(paths); }
     /** Parses and queues one job file; false with *error (and nothing queued) when it is bad. */
-    bool queueJobFile(const QString &path, QString *error);
+    bool queueJobFile(const QString &path, QString *error) { return m_opener->queueJobFile(path, error); }
     /** Queues an example job embedded in the app (":/taskfleet/jobs/NAME"; a script it names is embedded beside it). */
-    bool queueExample(const QString &fileName);
+    bool queueExample(const QString &fileName) { return m_opener->queueExample(fileName); }
     /** Example job files embedded in the app (file names, the Mandelbrot picture first). */
-    static QStringList exampleJobs();
+    static QStringList exampleJobs() { return jobsources::exampleJobs(); }
     /**
      * What the Examples menu calls an example: the job's "name" with a capital ("Sum of primes in Python
      * (Parallel Python demo)"), else its file name made readable. \a brief cuts it before a comma or
      * parenthesis, for the welcome bar's buttons ("Sum of primes in Python").
      */
-    static QString exampleTitle(const QString &fileName, bool brief = false);
+    static QString exampleTitle(const QString &fileName, bool brief = false)
+    {
+        return jobsources::exampleTitle(fileName, brief);
+    }
 
     /** The last message shown in the error bar (empty when none yet). */
     QString lastError() const { return m_lastError; }
@@ -112,7 +126,7 @@ public:
     /** Help ▸ Manual: opens (or raises) the manual window. */
     ManualWindow *showManual();
     /** The last "job ended" notification's text (also when no system tray could show it). */
-    QString lastNotification() const;
+    QString lastNotification() const { return m_notifier->lastText(); }
     /** Appends a line to the Log tab (it follows new lines unless the user scrolled up). */
     void log(const QString &message);
     /**
@@ -120,12 +134,15 @@ public:
      * with clusterSecret() — what Nodes ▸ Add Node… does. Its row appears as connecting, then online or
      * refused/offline with the reason. False with *error (also shown) when there is no secret.
      */
-    bool addRemoteNode(const QString &host, quint16 port, int typeIndex = 0, QString *error = nullptr);
+    bool addRemoteNode(const QString &host, quint16 port, int typeIndex = 0, QString *error = nullptr)
+    {
+        return m_cluster->addRemoteNode(host, port, typeIndex, error);
+    }
     /**
      * The cluster secret for agents: --secret-file if given, else the secret stored in Settings,
      * else TASKFLEET_SECRET. Not ok() (with the reason) when none is set.
      */
-    net::SecretResult clusterSecret() const;
+    net::SecretResult clusterSecret() const { return m_cluster->clusterSecret(); }
 
     /** Discovery's latest rejection summary, as shown in the status bar (empty: none). */
     QString discoveryRejections() const { return m_discoveryRejections; }
@@ -133,31 +150,31 @@ public:
     /** Selects a job in the jobs table (results and picture follow). */
     void selectJob(int jobId);
     /** The job selected in the jobs table, or -1. */
-    int selectedJob() const;
+    int selectedJob() const { return m_area->jobsView->selectedJob(); }
 
     /**
      * Jobs ▸ Retry Failed Tasks: queues a new job of the tasks of \a jobId that failed, returned an error
      * or were cancelled (same plugin, parameters and options; its Tasks view names the task each one
      * retries). Returns how many tasks it queued (0: none to retry; nothing queued).
      */
-    int retryFailedTasks(int jobId);
+    int retryFailedTasks(int jobId) { return m_jobs->retryFailedTasks(jobId); }
     /** Jobs ▸ Rerun Job: queues the job again, every task. False for a job the window does not know. */
-    bool rerunJob(int jobId);
+    bool rerunJob(int jobId) { return m_jobs->rerunJob(jobId); }
     /** Jobs ▸ Remove Job: forgets a job that is over, here and in the controller. False if it still runs. */
-    bool removeJob(int jobId);
+    bool removeJob(int jobId) { return m_jobActions->removeJob(jobId); }
     /** Jobs ▸ Clear Finished Jobs: removes every job that is over; returns how many. */
-    int clearFinishedJobs();
+    int clearFinishedJobs() { return m_jobActions->clearFinishedJobs(); }
 
     /** This session's journal file (empty: no journal). */
     QString journalPath() const { return m_jobs->journal().isOpen() ? m_jobs->journal().path() : QString(); }
     /** The jobs' lifecycle (submit, retry, rerun, resume, journal) the window wires its panels to. */
     JobLifecycle *lifecycle() const { return m_jobs; }
     /** Unfinished jobs of ended sessions waiting to be resumed or discarded. */
-    int leftoverJobs() const;
+    int leftoverJobs() const { return m_jobs->leftoverJobs(); }
     /** Queues the leftover jobs' missing tasks (each job named "… (resumed: N of M tasks left)"); returns how many jobs. */
-    int resumeLeftovers();
+    int resumeLeftovers() { return m_jobs->resumeLeftovers(); }
     /** Forgets the leftover jobs and removes their journals. */
-    void discardLeftovers();
+    void discardLeftovers() { m_jobs->discardLeftovers(); }
     /** File ▸ History…: the jobs earlier sessions finished (nullptr without a journal). */
     HistoryDialog *showHistory();
 
@@ -170,7 +187,6 @@ protected:
     void dragEnterEvent(QDragEnterEvent *event) override;
     void dropEvent(QDropEvent *event) override;
     void closeEvent(QCloseEvent *event) override;
-    void resizeEvent(QResizeEvent *event) override;
 
 private:
     /** Menus and toolbar: the window's own actions, then JobActions' and NodeActions'. */
@@ -179,8 +195,6 @@ private:
     void restoreWindowState();
     void saveWindowState() const;
     void buildLayout();
-    /** Gives the Nodes pane the height of its rows (at most 45 % of the left side), the rest to the jobs. */
-    void fitNodesPane();
     void rebuildRegistry();
     void openJournal();
     void onSnapshot(const sched::ClusterSnapshot &snapshot);
@@ -209,19 +223,9 @@ private:
     JobWatcher *m_watcher = nullptr;
     JobNotifier *m_notifier = nullptr;
     StatusLine *m_status = nullptr;
-    TasksPanel *m_tasksPanel = nullptr;
-    NodesView *m_nodesView = nullptr;
-    JobsView *m_jobsView = nullptr;
-    ResultsPanel *m_resultsPanel = nullptr;
-    PicturePane *m_picture = nullptr;
-    MandelbrotView *m_mandelbrot = nullptr; ///< m_picture's
-    ThroughputChart *m_chart = nullptr;
-    LogPanel *m_log = nullptr;
+    WindowLayout *m_area = nullptr;
+    MandelbrotView *m_mandelbrot = nullptr; ///< m_area's picture's
     ManualWindow *m_manual = nullptr;
-    QSplitter *m_mainSplitter = nullptr;
-    QSplitter *m_leftSplitter = nullptr;
-    QSplitter *m_rightSplitter = nullptr;
-    QTabWidget *m_tabs = nullptr;
     ErrorBar *m_errorBar = nullptr;
     QWidget *m_welcome = nullptr;
     QAction *m_historyAction = nullptr;
