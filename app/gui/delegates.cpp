@@ -64,13 +64,18 @@ SparklineDelegate::SparklineDelegate(int role, QObject *parent)
 
 QRect SparklineDelegate::sparkRect(const QRect &cell)
 {
-    return QRect(cell.left() + 3, cell.top() + 3, SparkWidth, std::max(4, cell.height() - 6));
+    return cell.adjusted(2, 3, -2, -3);
+}
+
+QColor SparklineDelegate::lineColor()
+{
+    return QColor(0x64, 0xb5, 0xf6);
 }
 
 QSize SparklineDelegate::sizeHint(const QStyleOptionViewItem &option, const QModelIndex &index) const
 {
     const QSize text = QStyledItemDelegate::sizeHint(option, index);
-    return {text.width() + SparkWidth + 6, text.height()};
+    return {std::max(text.width(), MinimumWidth), text.height()};
 }
 
 void SparklineDelegate::paint(QPainter *painter, const QStyleOptionViewItem &option, const QModelIndex &index) const
@@ -80,21 +85,18 @@ void SparklineDelegate::paint(QPainter *painter, const QStyleOptionViewItem &opt
         QStyledItemDelegate::paint(painter, option, index);
         return;
     }
-    // The cell as usual (background, selection, text right-aligned), its text kept clear of the line.
+    // The cell's background (selection included), then the line, then the text over it.
     QStyleOptionViewItem cell = option;
     initStyleOption(&cell, index);
-    cell.rect.setLeft(std::min(cell.rect.right(), cell.rect.left() + SparkWidth + 6));
-    QStyleOptionViewItem background = option;
-    initStyleOption(&background, index);
-    background.text.clear();
+    const QString text = cell.text;
+    cell.text.clear();
     const QWidget *widget = option.widget;
     QStyle *style = widget ? widget->style() : QApplication::style();
-    style->drawControl(QStyle::CE_ItemViewItem, &background, painter, widget);
     style->drawControl(QStyle::CE_ItemViewItem, &cell, painter, widget);
 
     const QRectF area = sparkRect(option.rect);
     const bool selected = option.state & QStyle::State_Selected;
-    const QColor line = selected ? option.palette.color(QPalette::HighlightedText) : QColor(0x1e, 0x88, 0xe5);
+    const QColor line = selected ? option.palette.color(QPalette::HighlightedText) : lineColor();
     QPolygonF points;
     const int n = int(values.size());
     for (int i = 0; i < n; ++i) {
@@ -105,7 +107,7 @@ void SparklineDelegate::paint(QPainter *painter, const QStyleOptionViewItem &opt
     painter->save();
     painter->setRenderHint(QPainter::Antialiasing);
     QColor fill = line;
-    fill.setAlpha(50);
+    fill.setAlpha(45);
     QPolygonF under = points;
     under << QPointF(area.right(), area.bottom()) << QPointF(area.left(), area.bottom());
     painter->setPen(Qt::NoPen);
@@ -115,6 +117,10 @@ void SparklineDelegate::paint(QPainter *painter, const QStyleOptionViewItem &opt
     painter->setBrush(Qt::NoBrush);
     painter->drawPolyline(points);
     painter->restore();
+
+    const QRect textRect = style->subElementRect(QStyle::SE_ItemViewItemText, &cell, widget);
+    style->drawItemText(painter, textRect, int(cell.displayAlignment), cell.palette, cell.state & QStyle::State_Enabled,
+                        text, selected ? QPalette::HighlightedText : QPalette::Text);
 }
 
 ProgressDelegate::ProgressDelegate(int role, int outcomeRole, QObject *parent)

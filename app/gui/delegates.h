@@ -23,16 +23,19 @@ private:
 };
 
 /**
- * Draws the cell's text right-aligned and, to its left, a sparkline of the cell's \a role value (a
- * QVector<double> scaled to 0..1, oldest first, as NodesModel::HistoryRole gives): a node's load and memory
- * over the last minutes. A cell without samples is drawn as usual.
+ * Draws behind the cell's text a sparkline of the cell's \a role value (a QVector<double> scaled to 0..1,
+ * oldest first, as NodesModel::HistoryRole gives): a node's load and memory over the last minutes, as a
+ * light line over a lighter area across the cell, so that it costs the table no width. A cell without
+ * samples is drawn as usual.
  */
 class SparklineDelegate : public QStyledItemDelegate
 {
     Q_OBJECT
 
 public:
-    static constexpr int SparkWidth = 44; ///< pixels the line takes, left of the text
+    static constexpr int MinimumWidth = 36; ///< a cell narrower than this still gets this wide for its line
+    /** The line's colour (blue, the first node colour's, lighter). */
+    static QColor lineColor();
 
     explicit SparklineDelegate(int role, QObject *parent = nullptr);
     void paint(QPainter *painter, const QStyleOptionViewItem &option, const QModelIndex &index) const override;

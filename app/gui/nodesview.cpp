@@ -43,7 +43,7 @@ namespace {
 /** The columns that may step aside, the first to go first. */
 constexpr int Optional[] = {NodesModel::Address, NodesModel::Percent, NodesModel::TimePerTask,
                             NodesModel::Memory,  NodesModel::Load,    NodesModel::Lost};
-constexpr int StateMinimum = 140; ///< pixels the state column (and its reason) keeps at least
+constexpr int StateMinimum = 124; ///< pixels the state column (and its reason) keeps at least
 static_assert(NodesModel::ColumnCount <= 16, "NodesView::m_headerWidths holds 16 columns");
 } // namespace
 
