@@ -217,9 +217,10 @@ void MainWindow::buildActions()
         ->setShortcut(QKeySequence(tr("Ctrl+E")));
     file->addAction(tr("Export Results as &CSV…"), this, [this] { m_area->resultsPanel->exportResults(false); });
     file->addSeparator();
-    file->addAction(tr("Se&ttings…"), this, &MainWindow::onSettings)->setShortcut(QKeySequence::Preferences);
+    file->addAction(tr("Se&ttings…"), this, &MainWindow::onSettings)->setShortcut(QKeySequence(tr("Ctrl+,")));
     file->addSeparator();
-    file->addAction(tr("&Quit"), this, &QWidget::close)->setShortcut(QKeySequence::Quit);
+    file->addAction(tr("&Quit"), this, &QWidget::close)
+        ->setShortcut(QKeySequence(tr("Ctrl+Q"))); // Quit is empty where no desktop defines it
 
     QMenu *examples = menuBar()->addMenu(tr("&Examples"));
     for (const QString &name : jobsources::exampleJobs())

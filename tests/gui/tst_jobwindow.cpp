@@ -2,6 +2,7 @@
 // The window's jobs as a user sees them: an attached script's loop, a resumed job, History's times.
 #include "appjournal.h"
 #include "historydialog.h"
+#include "jobnotifier.h"
 #include "jobsmodel.h"
 #include "mainwindow.h"
 #include "resultsmodel.h"
@@ -20,7 +21,10 @@
 #include <QtCore/QTemporaryDir>
 #include <QtTest/QTest>
 #include <QtGui/QAction>
+#include <QtWidgets/QMainWindow>
 #include <QtWidgets/QPlainTextEdit>
+#include <QtWidgets/QStatusBar>
+#include <QtWidgets/QSystemTrayIcon>
 #include <QtWidgets/QTableView>
 #include <QtWidgets/QTableWidget>
 
@@ -257,6 +261,72 @@ print(json.dumps({"ok": ok, "cancelled": cancelled, "other": other[:3]}))
         }
         when.sort();
         QCOMPARE(when, QStringList({QStringLiteral("2026-03-01 09:15:07"), QStringLiteral("2026-03-02 17:40:31")}));
+    }
+
+    /** Issue 23 item 12: the window's common actions have shortcuts, the standard ones where there is one, none shared. */
+    void actionsHaveShortcuts()
+    {
+        auto w = std::make_unique<MainWindow>(options(1));
+        const QStringList wanted = {QStringLiteral("&Open Job…"),
+                                    QStringLiteral("Export &Statistics…"),
+                                    QStringLiteral("Export Results as &JSON Lines…"),
+                                    QStringLiteral("&History…"),
+                                    QStringLiteral("Se&ttings…"),
+                                    QStringLiteral("&Quit"),
+                                    QStringLiteral("&Pause"),
+                                    QStringLiteral("&Resume"),
+                                    QStringLiteral("&Cancel"),
+                                    QStringLiteral("Re&try Failed Tasks"),
+                                    QStringLiteral("Re&run Job"),
+                                    QStringLiteral("Re&move Job"),
+                                    QStringLiteral("&Add Node…"),
+                                    QStringLiteral("&Manual")};
+        QHash<QKeySequence, QString> taken;
+        for (const QString &text : wanted) {
+            QAction *a = action(w.get(), text);
+            QVERIFY2(a, qPrintable(text));
+            QVERIFY2(!a->shortcut().isEmpty(), qPrintable(text));
+            for (const QKeySequence &key : a->shortcuts()) {
+                QVERIFY2(!taken.contains(key), qPrintable(text + QStringLiteral(" and ") + taken.value(key)));
+                taken.insert(key, text);
+            }
+        }
+        QCOMPARE(action(w.get(), QStringLiteral("&Open Job…"))->shortcut(), QKeySequence(QKeySequence::Open));
+        QVERIFY(action(w.get(), QStringLiteral("&Open Job…"))->shortcuts().contains(QKeySequence(QKeySequence::New)));
+    }
+
+    /**
+     * Issue 23: a job that ends while the window is not the active one is told outside it (a tray message where
+     * there is a system tray, else the status bar and the taskbar's attention); while the user looks at the
+     * window, only its text is kept.
+     */
+    void jobEndIsNotifiedWhenTheWindowIsNotActive()
+    {
+        QMainWindow window;
+        gui::JobNotifier notifier(&window);
+        sched::JobSnapshot job;
+        job.id = 7;
+        job.name = QStringLiteral("sleepers");
+        job.state = sched::JobState::Finished;
+        job.total = job.done = 3;
+        notifier.notify(job); // never shown, so not active
+        QCOMPARE(notifier.lastText(), QStringLiteral("Job 7 \"sleepers\": finished"));
+        if (QSystemTrayIcon::isSystemTrayAvailable()) {
+            QCOMPARE(notifier.lastChannel(), QStringLiteral("tray"));
+        } else {
+            QCOMPARE(notifier.lastChannel(), QStringLiteral("status bar"));
+            QCOMPARE(window.statusBar()->currentMessage(), notifier.lastText());
+        }
+        window.statusBar()->clearMessage();
+        window.show();
+        window.activateWindow();
+        if (!QTest::qWaitForWindowActive(&window, 5000))
+            QSKIP("this platform does not activate windows");
+        job.id = 8;
+        notifier.notify(job);
+        QCOMPARE(notifier.lastText(), QStringLiteral("Job 8 \"sleepers\": finished"));
+        QCOMPARE(notifier.lastChannel(), QString()); // the user sees the Jobs table
+        QVERIFY(window.statusBar()->currentMessage().isEmpty());
     }
 };
 
