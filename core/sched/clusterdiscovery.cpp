@@ -179,9 +179,10 @@ void ClusterDiscovery::onNodeSeen(const net::DiscoveredNode &seen)
         removeRemote(agent, QStringLiteral("moved to %1").arg(endpoint));
     }
     if (!agent.node) {
-        emit eventLogged(QStringLiteral("discovery: found %1, %2 workers%3")
+        emit eventLogged(QStringLiteral("discovery: found %1, %2 %3%4")
                              .arg(label)
                              .arg(seen.workersTotal)
+                             .arg(seen.workersTotal == 1 ? QStringLiteral("worker") : QStringLiteral("workers"))
                              .arg(known && previous.tcpPort != 0 ? QStringLiteral(" (back again)") : QString()));
         addRemote(agent);
         return;

@@ -311,7 +311,11 @@ void ControllerHost::setNodeWorkerCount(const QString &nodeId, int count)
     post([this, nodeId, count](Controller *c) {
         if (Node *node = c->findNode(nodeId)) {
             node->setWorkerCount(qMax(0, count));
-            emit eventLogged(QStringLiteral("%1: %2 workers").arg(node->name()).arg(qMax(0, count)));
+            const int n = qMax(0, count);
+            emit eventLogged(QStringLiteral("%1: %2 %3")
+                                 .arg(node->name())
+                                 .arg(n)
+                                 .arg(n == 1 ? QStringLiteral("worker") : QStringLiteral("workers")));
         }
     });
 }

@@ -5,6 +5,7 @@
 #include "jobnotifier.h"
 #include "jobsmodel.h"
 #include "mainwindow.h"
+#include "nodesmodel.h"
 #include "resultsmodel.h"
 #include "tasksmodel.h"
 
@@ -17,6 +18,7 @@
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
 #include <QtCore/QProcess>
+#include <QtCore/QRegularExpression>
 #include <QtCore/QStandardPaths>
 #include <QtCore/QTemporaryDir>
 #include <QtTest/QTest>
@@ -327,6 +329,20 @@ print(json.dumps({"ok": ok, "cancelled": cancelled, "other": other[:3]}))
         QCOMPARE(notifier.lastText(), QStringLiteral("Job 8 \"sleepers\": finished"));
         QCOMPARE(notifier.lastChannel(), QString()); // the user sees the Jobs table
         QVERIFY(window.statusBar()->currentMessage().isEmpty());
+    }
+
+    /** Issue 23 item 12: one worker is "1 worker", in the log of a worker-count change as at start. */
+    void oneWorkerIsSingular()
+    {
+        auto w = std::make_unique<MainWindow>(options(2));
+        w->show();
+        QTRY_VERIFY_WITH_TIMEOUT(w->nodesModel()->rowCount() > 0, 10000);
+        w->host()->setNodeWorkerCount(QStringLiteral("local"), 1);
+        QTRY_VERIFY_WITH_TIMEOUT(w->logView()->toPlainText().contains(QRegularExpression(
+                                     QStringLiteral(": 1 worker$"), QRegularExpression::MultilineOption)),
+                                 10000);
+        QVERIFY2(!w->logView()->toPlainText().contains(QStringLiteral("1 workers")),
+                 qPrintable(w->logView()->toPlainText()));
     }
 };
 
