@@ -58,6 +58,8 @@ public:
     void setNodesBusy(const QHash<QString, int> &busy);
     /** When the controller's clock read 0, in ms since the epoch: attempt times are shown as clock times. */
     void setClockOrigin(qint64 msSinceEpoch) { m_originMs = msSinceEpoch; }
+    /** setClockOrigin()'s value, or -1. */
+    qint64 clockOriginMs() const { return m_originMs; }
     /** A controller time (µs since it started) as a clock time to the millisecond, "14:03:07.118". */
     QString clockTime(qint64 controllerUs) const;
     /** The controller's clock now (µs since it started) as the window reads it, or -1 before setClockOrigin(). */

@@ -214,8 +214,22 @@ qint64 TimelineView::usAt(double x) const
            + qint64((x - m_labelWidth + horizontalScrollBar()->value()) / m_pxPerSecond * 1e6);
 }
 
+void TimelineView::fitToView()
+{
+    m_fit = true;
+    m_follow = true;
+    updateScrollBars();
+    viewport()->update();
+}
+
+void TimelineView::mouseDoubleClickEvent(QMouseEvent *)
+{
+    fitToView();
+}
+
 void TimelineView::setPixelsPerSecond(double px)
 {
+    m_fit = false;
     m_pxPerSecond = std::clamp(px, MinPxPerSecond, MaxPxPerSecond);
     updateScrollBars();
     viewport()->update();
@@ -236,8 +250,11 @@ void TimelineView::zoomBy(double factor, int anchorX)
 
 void TimelineView::updateScrollBars()
 {
-    const double span = m_firstUs < 0 ? 0.0 : double(m_lastUs - m_firstUs) / 1e6 * m_pxPerSecond;
     const int visible = std::max(1, viewport()->width() - m_labelWidth - RightMargin);
+    if (m_fit && m_firstUs >= 0)
+        m_pxPerSecond = std::clamp(double(visible) / (double(std::max<qint64>(1000, m_lastUs - m_firstUs)) / 1e6),
+                                   MinFitPixelsPerSecond, MaxPxPerSecond);
+    const double span = m_firstUs < 0 ? 0.0 : double(m_lastUs - m_firstUs) / 1e6 * m_pxPerSecond;
     QScrollBar *h = horizontalScrollBar();
     const bool wasAtEnd = h->value() >= h->maximum();
     h->setPageStep(visible);
@@ -264,6 +281,15 @@ void TimelineView::resizeEvent(QResizeEvent *event)
     updateScrollBars();
 }
 
+QRect TimelineView::barGeometry(const Bar &bar, int laneY) const
+{
+    // Whole pixels, and a 2-pixel gap at the end of a bar wide enough: back-to-back tasks read as bars.
+    const int left = int(std::lround(xOf(bar.startUs)));
+    const int right = int(std::lround(xOf(bar.endUs)));
+    const int w = right - left >= 6 ? right - left - 2 : std::max(1, right - left);
+    return {left, laneY + 2, w, LaneHeight - 4};
+}
+
 QRect TimelineView::barRect(int jobId, int index) const
 {
     const int top = topMargin() - verticalScrollBar()->value();
@@ -271,10 +297,7 @@ QRect TimelineView::barRect(int jobId, int index) const
         QRect found;
         m_lanes[i].forEach([&](const Bar &b) {
             if (b.jobId == jobId && b.index == index) {
-                const double x0 = xOf(b.startUs);
-                const double x1 = std::max(x0 + 1, xOf(b.endUs));
-                found = QRect(int(std::floor(x0)), top + int(i) * LaneHeight + 2, int(std::ceil(x1 - x0)),
-                              LaneHeight - 4);
+                found = barGeometry(b, top + int(i) * LaneHeight);
             }
         });
         if (!found.isNull())
@@ -375,8 +398,11 @@ void TimelineView::paintEvent(QPaintEvent *)
     const qint64 stepUs = std::max<qint64>(1, qint64(step * 1e6));
     const qint64 fromUs = usAt(m_labelWidth);
     const qint64 toUs = usAt(all.width());
+    // Ticks at round clock times (14:03:10, 14:03:15, …), not round times since the controller started.
+    const qint64 originUs = std::max<qint64>(0, m_model->clockOriginMs()) * 1000 % (qint64(86400) * 1000000);
+    const qint64 firstTick = ((fromUs + originUs) / stepUs) * stepUs - originUs;
     p.setPen(palette().color(QPalette::Mid));
-    for (qint64 t = (fromUs / stepUs) * stepUs; t <= toUs; t += stepUs) {
+    for (qint64 t = firstTick; t <= toUs; t += stepUs) {
         const double x = xOf(t);
         if (x < m_labelWidth)
             continue;
@@ -386,7 +412,10 @@ void TimelineView::paintEvent(QPaintEvent *)
         QString label = m_model->clockTime(t);
         if (step >= 1 && label.endsWith(QStringLiteral(".000")))
             label.chop(4);
-        p.drawText(QPointF(x + 2, fm.ascent() + 2), label);
+        else if (step >= 0.1 && label.endsWith(QStringLiteral("00")))
+            label.chop(2);
+        if (x + 2 + fm.horizontalAdvance(label) <= all.width()) // no label cut by the edge
+            p.drawText(QPointF(x + 2, fm.ascent() + 2), label);
     }
 
     // Bars, lane by lane; the current job's in full, others faded.
@@ -407,13 +436,11 @@ void TimelineView::paintEvent(QPaintEvent *)
             QColor c = barColor(b);
             if (current >= 0 && b.jobId != current)
                 c.setAlpha(90);
-            // A pixel's gap at the end of a bar wide enough, so that back-to-back tasks read as bars.
-            const double w = x1 - x0 >= 4 ? x1 - x0 - 1 : std::max(1.0, x1 - x0);
-            const QRectF r(x0, y + 2, w, LaneHeight - 4);
+            const QRect r = barGeometry(b, y);
             p.fillRect(r, c);
             if (r.width() >= 6 && b.status != stats::TaskStatus::Ok) {
                 p.setPen(QPen(Qt::white, 1.2));
-                p.drawLine(r.topLeft() + QPointF(1, 1), r.bottomRight() - QPointF(1, 1));
+                p.drawLine(r.topLeft() + QPoint(1, 1), r.bottomRight() - QPoint(1, 1));
             }
         });
     }

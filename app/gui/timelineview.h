@@ -17,8 +17,9 @@ class TasksModel;
  * Dask's task stream for Taskfleet: each worker of each node a lane, each task that ran a bar from its
  * start to its end, coloured by its job (jobColor()); an error or failure in the task map's orange or red.
  * Bars of jobs other than the Tasks view's current one are drawn faded. Time runs left to right; the view
- * scrolls over everything kept and, while it shows the newest second, follows the clock. Ctrl+wheel (or
- * zoomBy()) zooms; a click on a bar emits barClicked().
+ * scrolls over everything kept and, while it shows the newest second, follows the clock. Until the user
+ * zooms (Ctrl+wheel, zoomBy(), setPixelsPerSecond()) the scale fits everything kept into the view, down to
+ * MinFitPixelsPerSecond (then it scrolls); a double-click fits again. A click on a bar emits barClicked().
  *
  * Records say on which node a task ran, when its final attempt was sent and how long it ran, not which
  * worker ran it. A bar ends when the window received the task's record (TasksModel::recordsAdded(), never
@@ -37,6 +38,8 @@ public:
     static constexpr int LaneHeight = 16;
     /** A bar may start this early before its lane's previous bar ended and still take that lane (clock jitter). */
     static constexpr qint64 OverlapToleranceUs = 20000;
+    /** The fitted scale's floor: a longer span scrolls. */
+    static constexpr double MinFitPixelsPerSecond = 10;
 
     struct Bar {
         qint64 startUs = 0; ///< controller clock
@@ -72,6 +75,9 @@ public:
     void setPixelsPerSecond(double px);
     /** Zooms by \a factor, keeping the time under the viewport's x = \a anchorX where it is. */
     void zoomBy(double factor, int anchorX = -1);
+    /** Fits everything kept into the view (down to MinFitPixelsPerSecond) from now on, until the next zoom. */
+    void fitToView();
+    bool isFitted() const { return m_fit; }
     /** Where the bar with this job and task is drawn, in viewport coordinates (empty when not kept or not in view). */
     QRect barRect(int jobId, int index) const;
     /** The bar at \a pos (viewport coordinates): true and *bar set when there is one. */
@@ -88,6 +94,7 @@ protected:
     void paintEvent(QPaintEvent *event) override;
     void resizeEvent(QResizeEvent *event) override;
     void mousePressEvent(QMouseEvent *event) override;
+    void mouseDoubleClickEvent(QMouseEvent *event) override;
     void wheelEvent(QWheelEvent *event) override;
     bool viewportEvent(QEvent *event) override;
     void scrollContentsBy(int dx, int dy) override;
@@ -110,6 +117,8 @@ private:
     double xOf(qint64 us) const;
     qint64 usAt(double x) const;
     int topMargin() const;
+    /** Where \a bar is drawn in a lane whose top is at \a laneY (viewport coordinates). */
+    QRect barGeometry(const Bar &bar, int laneY) const;
 
     TasksModel *m_model;
     std::vector<Lane> m_lanes;
@@ -118,6 +127,7 @@ private:
     qint64 m_lastUs = -1;
     double m_pxPerSecond = 40;
     bool m_follow = true; ///< the view keeps the newest bar in sight
+    bool m_fit = true;    ///< the scale fits the span to the view (until the user zooms)
     int m_labelWidth = 110;
 };
 

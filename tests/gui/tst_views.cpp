@@ -112,6 +112,7 @@ private slots:
         qputenv("TASKFLEET_WORKER", test::program(QStringLiteral("taskfleet-worker")).toLocal8Bit());
         QVERIFY2(QFile::exists(test::program(QStringLiteral("taskfleet-worker"))), "build taskfleet-worker first");
         QVERIFY2(QFile::exists(test::pluginPath(QStringLiteral("fail"))), "build the plugins first");
+        QVERIFY2(QFile::exists(test::pluginPath(QStringLiteral("sleep"))), "build the plugins first");
     }
 
     /** Item 11: the task map says what each colour means, with each state's count, below a grid that keeps clear of it. */
@@ -393,6 +394,67 @@ private slots:
         QCOMPARE(delta.last().index, 2999);
         QVERIFY(timeline->barCount() <= qint64(gui::TimelineView::MaxBarsPerLane) * 5);
         QCOMPARE(timeline->firstUs(), t0 + 2000);
+    }
+
+    /**
+     * Timeline on a real run: a local node with 2 workers runs 24 sleeps of 40 ms; the records, taken as the
+     * window takes them (TasksModel::addRecords at arrival), give exactly 2 lanes whose bars do not overlap.
+     */
+    void timelineOfARealRunHasALanePerWorker()
+    {
+        QString error;
+        const auto sleep = exec::PluginRegistry::inspect(test::pluginPath(QStringLiteral("sleep")), &error);
+        QVERIFY2(sleep, qPrintable(error));
+        sched::Controller controller;
+        exec::WorkerPoolOptions options;
+        options.workers = 2;
+        controller.addNode(new sched::LocalNode(options));
+        TasksModel model;
+        model.setClockOrigin(QDateTime::currentMSecsSinceEpoch() - controller.snapshot().takenUs / 1000);
+        gui::TasksPanel panel(&model);
+        panel.resize(900, 420);
+        panel.showTimeline(true);
+        panel.show();
+        sched::JobSpec spec;
+        spec.name = QStringLiteral("sleeps");
+        spec.plugin = *sleep;
+        QVector<QCborValue> inputs;
+        for (int i = 0; i < 24; ++i)
+            inputs.append(40);
+        spec.inputs = inputs;
+        QSignalSpy finished(&controller, &sched::Controller::jobFinished);
+        connect(&controller, &sched::Controller::jobSubmitted, &model, [&model](int jobId) {
+            model.addJob(jobId, 24);
+            model.setCurrentJob(jobId);
+        });
+        connect(&controller, &sched::Controller::resultsRecorded, &model, &TasksModel::addRecords);
+        controller.submit(spec);
+        QVERIFY(finished.wait(30000) || finished.size() == 1);
+        QApplication::processEvents();
+        gui::TimelineView *timeline = panel.timeline();
+        keep(&panel, QStringLiteral("timeline-real"));
+        QCOMPARE(timeline->laneNames().size(), 2);
+        QCOMPARE(timeline->barCount(), 24);
+        for (int lane = 0; lane < 2; ++lane) {
+            const QVector<gui::TimelineView::Bar> bars = timeline->bars(lane);
+            for (int i = 1; i < bars.size(); ++i)
+                QVERIFY2(bars.at(i).startUs >= bars.at(i - 1).endUs - gui::TimelineView::OverlapToleranceUs,
+                         qPrintable(QStringLiteral("lane %1 bar %2").arg(lane).arg(i)));
+            for (const gui::TimelineView::Bar &b : bars)
+                QVERIFY(b.endUs - b.startUs >= 40000); // the sleep's own run time
+        }
+        // Until the user zooms, the whole run fills the view's width (a half-second job is not a speck).
+        QVERIFY(timeline->isFitted());
+        const double shown = timeline->pixelsPerSecond() * double(timeline->lastUs() - timeline->firstUs()) / 1e6;
+        const int width = timeline->viewport()->width() - timeline->labelWidth();
+        QVERIFY2(shown >= 0.9 * width && shown <= width, qPrintable(QString::number(shown)));
+        QCOMPARE(timeline->horizontalScrollBar()->maximum(), 0);
+        timeline->zoomBy(4);
+        QVERIFY(!timeline->isFitted());
+        QVERIFY(timeline->horizontalScrollBar()->maximum() > 0);
+        QTest::mouseDClick(timeline->viewport(), Qt::LeftButton, {}, QPoint(5, 5));
+        QVERIFY(timeline->isFitted());
+        QCOMPARE(timeline->horizontalScrollBar()->maximum(), 0);
     }
 
     /** Sparklines: the Nodes table keeps the last minutes of each node's load (bounded) and draws them in the cell. */
