@@ -15,9 +15,9 @@ namespace {
 /** Frames collected past this size are handed on at once: the client decodes one frame at a time. */
 constexpr qsizetype OutBytes = 4 * 1024 * 1024;
 
-QCborArray failedRow(const QCborValue &clientId, const QString &error)
+ClientSession::ResultRow failedRow(const QCborValue &clientId, const QString &error)
 {
-    return QCborArray {clientId, false, error, QCborValue(), QString(), 0.0};
+    return ClientSession::ResultRow {clientId, false, QCborValue(error), QString(), QString(), 0.0};
 }
 } // namespace
 
@@ -103,7 +103,7 @@ void ClientSession::handleSubmit(const QCborMap &message)
     if (found == m_params.constEnd()) {
         // A client bug, not the user's: fail these tasks rather than the session.
         for (const QCborValue &t : tasks)
-            m_pendingResults.append(failedRow(t.toArray().at(0), QStringLiteral("unknown job key \"%1\"").arg(key)));
+            m_pendingResults.push_back(failedRow(t.toArray().at(0), QStringLiteral("unknown job key \"%1\"").arg(key)));
         scheduleFlush();
         return;
     }
@@ -281,9 +281,8 @@ void ClientSession::onResults(int jobId, const QVector<TaskRecord> &records)
     for (const TaskRecord &r : records) {
         const bool ok = r.status == stats::TaskStatus::Ok;
         QCborValue payload = ok ? r.output : QCborValue(r.error.isEmpty() ? stats::taskStatusName(r.status) : r.error);
-        m_pendingResults.append(QCborArray {it->at(r.index), ok, std::move(payload),
-                                            r.log.isEmpty() ? QCborValue() : QCborValue(r.log), r.nodeName,
-                                            double(r.runtimeUs) / 1e6});
+        m_pendingResults.push_back(
+            ResultRow {it->at(r.index), ok, std::move(payload), r.log, r.nodeName, double(r.runtimeUs) / 1e6});
     }
     // The controller hands results over in batches already: out at once, no extra event-loop turn.
     flush();
@@ -367,13 +366,34 @@ void ClientSession::flush()
 void ClientSession::flushResults()
 {
     m_flushScheduled = false;
-    if (m_pendingResults.isEmpty())
+    if (m_pendingResults.empty())
         return;
-    QCborMap frame;
-    frame.insert(QStringLiteral("t"), QStringLiteral("results"));
-    frame.insert(QStringLiteral("r"), m_pendingResults);
-    m_pendingResults = QCborArray();
-    send(frame);
+    // Streamed from the rows: a value put in a QCborArray would be copied into it first (a 50 MB result: 50 MB).
+    const std::vector<ResultRow> rows = std::exchange(m_pendingResults, {});
+    protocol::appendFrameWith(m_out, [&rows](QCborStreamWriter &w) {
+        w.startMap(2);
+        w.append(QLatin1String("t"));
+        w.append(QLatin1String("results"));
+        w.append(QLatin1String("r"));
+        w.startArray(quint64(rows.size()));
+        for (const ResultRow &row : rows) {
+            w.startArray(6);
+            row.clientId.toCbor(w);
+            w.append(row.ok);
+            row.payload.toCbor(w);
+            if (row.log.isEmpty())
+                w.append(QCborSimpleType::Undefined); // as the rows always had it
+            else
+                w.append(row.log);
+            w.append(row.node);
+            w.append(row.seconds);
+            w.endArray();
+        }
+        w.endArray();
+        w.endMap();
+    });
+    if (m_out.size() >= OutBytes)
+        writeOut();
 }
 
 void ClientSession::send(const QCborMap &message)

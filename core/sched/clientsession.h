@@ -14,6 +14,7 @@
 #include <QtCore/QObject>
 
 #include <functional>
+#include <vector>
 
 namespace taskfleet::sched {
 
@@ -37,6 +38,15 @@ class ClientSession : public QObject
 public:
     using Writer = std::function<void(const QByteArray &frames)>;
     using Submitter = std::function<int(JobSpec spec)>;
+    /** One row of a results frame: [client id, ok, value or error, log or null, node, seconds] (docs/python.md). */
+    struct ResultRow {
+        QCborValue clientId;
+        bool ok = false;
+        QCborValue payload;
+        QString log;
+        QString node;
+        double seconds = 0;
+    };
 
     /** \a python is the python plugin every job runs. */
     ClientSession(Controller *controller, exec::PluginInfo python, Writer writer, QObject *parent = nullptr);
@@ -100,8 +110,8 @@ private:
     bool m_labelJobs = false;
     QString m_clientName;
     protocol::FrameDecoder m_decoder;
-    QByteArray m_out;            ///< encoded frames not yet handed to the writer
-    QCborArray m_pendingResults; ///< result rows recorded since the last flush
+    QByteArray m_out;                        ///< encoded frames not yet handed to the writer
+    std::vector<ResultRow> m_pendingResults; ///< result rows recorded since the last flush
     bool m_flushScheduled = false;
     bool m_ended = false;
     QHash<QString, QCborValue> m_params; ///< client job key -> python plugin parameters
