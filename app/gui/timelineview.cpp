@@ -99,8 +99,10 @@ void TimelineView::clear()
     viewport()->update();
 }
 
-int TimelineView::laneFor(const QString &node, qint64 startUs)
+int TimelineView::laneFor(const QString &node, qint64 startUs, qint64 durationUs)
 {
+    // Clock jitter, but never so much that two short tasks at once share a lane.
+    const qint64 tolerance = std::min(OverlapToleranceUs, durationUs / 4);
     QVector<int> &lanes = m_nodeLanes[node];
     // First fit: of the lanes free at the bar's start, the one that became free last (a worker that just
     // finished its previous task); a lane per task running at once.
@@ -108,8 +110,7 @@ int TimelineView::laneFor(const QString &node, qint64 startUs)
     int oldest = -1;
     for (int i : std::as_const(lanes)) {
         const Lane &l = m_lanes[size_t(i)];
-        if (l.freeFromUs <= startUs + OverlapToleranceUs
-            && (best < 0 || l.freeFromUs > m_lanes[size_t(best)].freeFromUs))
+        if (l.freeFromUs <= startUs + tolerance && (best < 0 || l.freeFromUs > m_lanes[size_t(best)].freeFromUs))
             best = i;
         if (oldest < 0 || l.freeFromUs < m_lanes[size_t(oldest)].freeFromUs)
             oldest = i;
@@ -154,7 +155,7 @@ void TimelineView::addRecords(int jobId, const QVector<sched::TaskRecord> &recor
             bar.startUs = r.startUs;
             bar.endUs = std::max(r.startUs + 1000, receivedUs);
         }
-        m_lanes[size_t(laneFor(r.nodeName, bar.startUs))].append(bar);
+        m_lanes[size_t(laneFor(r.nodeName, bar.startUs, bar.endUs - bar.startUs))].append(bar);
         m_firstUs = m_firstUs < 0 ? bar.startUs : std::min(m_firstUs, bar.startUs);
         m_lastUs = std::max(m_lastUs, bar.endUs);
         added = true;

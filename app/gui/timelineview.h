@@ -36,7 +36,10 @@ public:
     static constexpr int MaxBarsPerLane = 1000;
     static constexpr int MaxLanesPerNode = 256;
     static constexpr int LaneHeight = 16;
-    /** A bar may start this early before its lane's previous bar ended and still take that lane (clock jitter). */
+    /**
+     * A bar may start this early before its lane's previous bar ended and still take that lane (clock jitter),
+     * or a quarter of its own length if that is less.
+     */
     static constexpr qint64 OverlapToleranceUs = 20000;
     /** The fitted scale's floor: a longer span scrolls. */
     static constexpr double MinFitPixelsPerSecond = 10;
@@ -111,7 +114,7 @@ private:
         void forEach(F f) const;
     };
     /** The lane for a bar of \a node starting at \a startUs (first fit), made when none is free. */
-    int laneFor(const QString &node, qint64 startUs);
+    int laneFor(const QString &node, qint64 startUs, qint64 durationUs);
     void updateScrollBars();
     /** Viewport x of a controller time, and back. */
     double xOf(qint64 us) const;
