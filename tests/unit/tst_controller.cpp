@@ -174,6 +174,8 @@ private slots:
     void statisticsCountEachTaskOnce();
     void taskReportShowsRunningAttemptsAndHistory();
     void onlyJobsThatAreOverAreRemoved();
+    void resumedJobRunsOnlyWhatDidNotEnd();
+    void tasksJoinARunningJobOnly();
 };
 
 void TestController::exactlyOnceAcrossNodes()
@@ -597,6 +599,69 @@ void TestController::statisticsCountEachTaskOnce()
     QCOMPARE(s.jobs.size(), 1);
     QCOMPARE(s.jobs.first().done, 300);
     QVERIFY(std::abs(s.nodes.at(0).percentOfAll + s.nodes.at(1).percentOfAll - 100.0) < 0.01);
+}
+
+// A job submitted with tasks that ended before (a resume) keeps every index and counts them from the start;
+// only the others run, and the job's rate counts only what it ran.
+void TestController::resumedJobRunsOnlyWhatDidNotEnd()
+{
+    Controller c;
+    auto *a = new FakeNode(QStringLiteral("a"), 4, echo);
+    c.addNode(a);
+    Recorder rec(&c);
+    JobSpec spec = job(10);
+    for (int i : {0, 1, 2, 7})
+        spec.endedBefore.insert(i, int(stats::TaskStatus::Ok));
+    spec.endedBefore.insert(8, int(stats::TaskStatus::Error));
+    const int id = c.submit(spec);
+    QCOMPARE(c.snapshot().jobs.first().total, 10);
+    QCOMPARE(c.snapshot().jobs.first().done, 4);
+    QCOMPARE(c.snapshot().jobs.first().errors, 1);
+    QTRY_COMPARE_WITH_TIMEOUT(rec.finished.size(), 1, 5000);
+    QCOMPARE(a->submitted, 5);
+    QCOMPARE(rec.byIndex[id].size(), 5);
+    for (int i : {3, 4, 5, 6, 9})
+        QCOMPARE(rec.byIndex[id].value(i).output.toInteger(), i);
+    QCOMPARE(c.job(id)->done, 9);
+    QCOMPARE(c.job(id)->errors, 1);
+    QCOMPARE(c.job(id)->state, JobState::Finished);
+
+    JobSpec all = job(3);
+    for (int i = 0; i < 3; ++i)
+        all.endedBefore.insert(i, int(stats::TaskStatus::Ok));
+    const int over = c.submit(all); // nothing left to run: over at once
+    QCOMPARE(c.job(over)->state, JobState::Finished);
+}
+
+// Tasks added to a running job take the next indices and run; a job that is over (or a range) takes none.
+void TestController::tasksJoinARunningJobOnly()
+{
+    Controller c;
+    auto *a = new FakeNode(QStringLiteral("a"), 2, [](const NodeTask &) { return std::optional<WorkResult>(); });
+    c.addNode(a);
+    Recorder rec(&c);
+    QSignalSpy added(&c, &Controller::tasksAdded);
+    const int id = c.submit(job(3));
+    QCOMPARE(c.addTasks(id, {QCborValue(30), QCborValue(40)}), 3);
+    QCOMPARE(added.size(), 1);
+    QCOMPARE(added.first().at(1).toInt(), 3);
+    QCOMPARE(added.first().at(2).toInt(), 2);
+    QCOMPARE(c.job(id)->total(), 5);
+    for (int i = 0; i < 5; ++i) {
+        QTRY_VERIFY_WITH_TIMEOUT(!a->held.isEmpty(), 5000);
+        a->releaseOne();
+        QTRY_COMPARE_WITH_TIMEOUT(rec.byIndex[id].size(), i + 1, 5000);
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(rec.finished.size(), 1, 5000);
+    QCOMPARE(a->inputsSeen.size(), 5);
+    QVERIFY(a->inputsSeen.contains(QCborValue(40)));
+    QCOMPARE(c.addTasks(id, {QCborValue(50)}), -1); // over: a new job is the caller's to make
+    QCOMPARE(c.job(id)->total(), 5);
+    QCOMPARE(c.addTasks(12345, {QCborValue(1)}), -1);
+    JobSpec range = job(0);
+    range.inputs = JobInputs::range(0, 1, 10);
+    const int r = c.submit(range);
+    QCOMPARE(c.addTasks(r, {QCborValue(1)}), -1);
 }
 
 // The controller's queue of waiting tasks stores runs of consecutive indices; it must give exactly the
