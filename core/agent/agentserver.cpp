@@ -636,7 +636,7 @@ void AgentServer::flushResults()
         auto sendBatch = [&] {
             if (res.results.isEmpty())
                 return;
-            if (!s->channel->send(encode(res))) {
+            if (!s->channel->sendWith([&res](QCborStreamWriter &w) { writeResults(w, res); })) {
                 // Never leave the controller waiting: each result of a frame that could not go says so.
                 Results failed;
                 for (const TaskResult &r : std::as_const(res.results))

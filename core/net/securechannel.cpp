@@ -258,6 +258,16 @@ TcpPathInfo SecureChannel::tcpPathInfo() const
 
 bool SecureChannel::send(const QCborMap &message)
 {
+    return enqueue([&message](QByteArray &buffer) { protocol::appendFrame(buffer, message); });
+}
+
+bool SecureChannel::sendWith(const std::function<void(QCborStreamWriter &)> &write)
+{
+    return enqueue([&write](QByteArray &buffer) { protocol::appendFrameWith(buffer, write); });
+}
+
+bool SecureChannel::enqueue(const std::function<void(QByteArray &)> &append)
+{
     if (m_state == State::Closed)
         return false;
     // Encoded straight into the queue: a big value in the message is copied once here.
@@ -267,7 +277,7 @@ bool SecureChannel::send(const QCborMap &message)
         m_outgoing.emplace_back();
     QByteArray &buffer = m_outgoing.back();
     const qsizetype before = buffer.size();
-    protocol::appendFrame(buffer, message); // one frame, or continued frames past MaxFrameSize
+    append(buffer); // one frame, or continued frames past MaxFrameSize
     const qsizetype added = buffer.size() - before;
     const qsizetype frames = (added + qsizetype(protocol::MaxFrameSize) + protocol::FrameHeaderSize - 1)
                              / (qsizetype(protocol::MaxFrameSize) + protocol::FrameHeaderSize);

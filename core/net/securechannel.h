@@ -6,6 +6,7 @@
 
 #include <QtCore/QByteArray>
 #include <QtCore/QCborMap>
+#include <QtCore/QCborStreamWriter>
 #include <QtCore/QObject>
 #include <QtCore/QString>
 #include <QtNetwork/QHostAddress>
@@ -13,6 +14,7 @@
 #include <QtNetwork/QSslSocket>
 
 #include <deque>
+#include <functional>
 
 class QTimer;
 class QSslPreSharedKeyAuthenticator;
@@ -108,6 +110,11 @@ public:
 
     /** Queues one frame. Returns false (and drops it) if the channel is closed or closing. */
     bool send(const QCborMap &message);
+    /**
+     * The same for a message \a write encodes (exactly one CBOR map) straight into the queue: for messages with
+     * big values, which a QCborMap would copy into itself first (protocol::appendFrameWith).
+     */
+    bool sendWith(const std::function<void(QCborStreamWriter &)> &write);
 
     /**
      * Closes the channel with \a reason (emits closed(reason) unless already closed). Frames already
@@ -163,6 +170,8 @@ private slots:
     void onHandshakeTimeout();
 
 private:
+    /** send() and sendWith(): \a append adds the frame(s) to the queue's last buffer; limits checked after. */
+    bool enqueue(const std::function<void(QByteArray &)> &append);
     void setUpSocket();
     bool checkOptions();
     void flush();

@@ -284,6 +284,37 @@ QCborMap encode(const Results &m)
     return c;
 }
 
+void writeResults(QCborStreamWriter &w, const Results &m)
+{
+    qsizetype logged = 0;
+    for (const TaskResult &t : m.results)
+        logged += t.log.isEmpty() ? 0 : 1;
+    w.startMap(logged ? 3 : 2);
+    w.append(KeyType);
+    w.append(messageTypeName(MessageType::Results));
+    w.append(QLatin1String("r"));
+    w.startArray(quint64(m.results.size()) * 4);
+    for (const TaskResult &t : m.results) {
+        w.append(qint64(t.id));
+        w.append(qint64(t.outcome));
+        t.value.toCbor(w);
+        w.append(t.runtimeUs);
+    }
+    w.endArray();
+    if (logged) {
+        w.append(QLatin1String("logs"));
+        w.startArray(quint64(logged) * 2);
+        for (const TaskResult &t : m.results) {
+            if (!t.log.isEmpty()) {
+                w.append(qint64(t.id));
+                w.append(t.log);
+            }
+        }
+        w.endArray();
+    }
+    w.endMap();
+}
+
 bool decode(const QCborMap &message, Results *out, QString *error)
 {
     MessageReader r(message);

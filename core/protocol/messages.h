@@ -4,6 +4,7 @@
 
 #include <QtCore/QByteArray>
 #include <QtCore/QCborMap>
+#include <QtCore/QCborStreamWriter>
 #include <QtCore/QCborValue>
 #include <QtCore/QString>
 #include <QtCore/QVector>
@@ -201,6 +202,11 @@ struct ErrorMessage {
 QCborMap encode(const Hello &m);
 QCborMap encode(const Run &m);
 QCborMap encode(const Results &m);
+/**
+ * The same message as encode(\a m), written straight to \a w (net::SecureChannel::sendWith): the values are not
+ * copied into a QCborArray first. Byte for byte what encode() gives.
+ */
+void writeResults(QCborStreamWriter &w, const Results &m);
 QCborMap encode(const Cancel &m);
 QCborMap encode(const Status &m);
 QCborMap encode(const SetWorkers &m);

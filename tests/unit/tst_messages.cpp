@@ -199,6 +199,28 @@ private slots:
         QVERIFY(!stBack.valueCacheFull);
     }
 
+    // The agent streams results frames (writeResults) instead of building them (encode): the same bytes.
+    void streamedResultsAreByteForByteTheEncodedOnes()
+    {
+        for (bool withLogs : {false, true}) {
+            Results res;
+            res.results.append(TaskResult {7, 0, QCborValue(QByteArray(3 << 20, 'v')), 1234, {}});
+            res.results.append(TaskResult {quint64(1) << 40, 1, QCborValue(QStringLiteral("boom")), 0,
+                                           withLogs ? QStringLiteral("printed") : QString()});
+            res.results.append(TaskResult {9, 0, QCborValue(QCborMap {{QStringLiteral("k"), 1.5}}), 5, {}});
+            QByteArray streamed;
+            QCborStreamWriter w(&streamed);
+            writeResults(w, res);
+            QCOMPARE(streamed.size(), encode(res).toCborValue().toCbor().size());
+            QVERIFY(streamed == encode(res).toCborValue().toCbor());
+            Results back;
+            QString error;
+            QVERIFY2(decode(QCborValue::fromCbor(streamed).toMap(), &back, &error), qPrintable(error));
+            QCOMPARE(back.results.size(), 3);
+            QCOMPARE(back.results.at(1).log, res.results.at(1).log);
+        }
+    }
+
     void roundTripRunAndResults()
     {
         Run run;
