@@ -1035,7 +1035,8 @@ QCborValue PythonPlugin::run(const QCborValue &input, TaskContext &context, QStr
                     Py_buffer view;
                     if (PyObject_GetBuffer(PyList_GET_ITEM(buffers, i), &view, PyBUF_SIMPLE) < 0)
                         break;
-                    parts.append(QByteArray(static_cast<const char *>(view.buf), view.len));
+                    // Not copied into a QByteArray first: the array copies it into its own storage, once.
+                    parts.append(QByteArray::fromRawData(static_cast<const char *>(view.buf), view.len));
                     PyBuffer_Release(&view);
                 }
                 if (parts.size() == PyList_GET_SIZE(buffers) + 1)
