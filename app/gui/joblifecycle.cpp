@@ -81,6 +81,9 @@ void JobLifecycle::onTasksAdded(int jobId, int first, const QVector<QCborValue> 
     const auto spec = m_specs.find(jobId);
     if (spec == m_specs.end() || spec->inputs.size() != first)
         return;
+    // The models let go of the list first, so it grows in place rather than being copied at every frame.
+    m_results->setJobInputs(jobId, {});
+    m_tasks->setJobInputs(jobId, {});
     for (const QCborValue &v : inputs)
         spec->inputs.append(v);
     m_results->setJobInputs(jobId, spec->inputs);

@@ -310,8 +310,7 @@ int Controller::addTasks(int jobId, const QVector<QCborValue> &inputs)
     const size_t first = job->taskState.size();
     if (inputs.isEmpty())
         return int(first);
-    job->spec.inputs.reserve(qsizetype(first) + inputs.size());
-    for (const QCborValue &v : inputs)
+    for (const QCborValue &v : inputs) // no reserve(): an exact one per call would copy the list every time
         job->spec.inputs.append(v);
     job->taskState.resize(first + size_t(inputs.size()), TaskState::Pending);
     QVector<QPair<int, QString>> refused;
