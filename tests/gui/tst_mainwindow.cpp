@@ -1639,9 +1639,13 @@ private slots:
         // OS, version and CPUs in the name's tooltip.
         QFile meminfo(QStringLiteral("/proc/meminfo"));
         QVERIFY(meminfo.open(QIODevice::ReadOnly));
-        qint64 total = 0, available = 0;
-        QVERIFY(util::parseMemInfo(meminfo.readAll(), &total, &available));
-        const QString totalText = QStringLiteral(" / %1 GB").arg(double(total) / (1024.0 * 1024 * 1024), 0, 'f', 1);
+        // Read here, not through util::parseMemInfo (what the agent reports with).
+        const QRegularExpressionMatch memTotal
+            = QRegularExpression(QStringLiteral("^MemTotal:\\s+(\\d+) kB$"), QRegularExpression::MultilineOption)
+                  .match(QString::fromLatin1(meminfo.readAll()));
+        QVERIFY(memTotal.hasMatch());
+        const double totalKb = memTotal.captured(1).toDouble();
+        const QString totalText = QStringLiteral(" / %1 GB").arg(totalKb / (1024.0 * 1024), 0, 'f', 1);
         QTRY_VERIFY_WITH_TIMEOUT(nodeCell(w.get(), id, NodesModel::Memory).endsWith(totalText), 10000);
         bool loadOk = false;
         QVERIFY(nodeCell(w.get(), id, NodesModel::Load).toDouble(&loadOk) >= 0 && loadOk);
