@@ -68,6 +68,10 @@ class ThroughputChart;
  * PluginInputsDialog and a Python script PythonJobDialog, whose job is queued and selected. A job file
  * that cannot be read or parsed is refused with a message in a bar at the top of the
  * window (lastError(), errorShown()) and nothing already queued changes.
+ *
+ * The window only places the panels and wires them to the classes that do the work: JobLifecycle (the jobs'
+ * submit, retry, rerun, resume and journal), ClusterSetup, JobOpener, JobActions, NodeActions, JobWatcher,
+ * JobNotifier, StatusLine and WindowLayout; its public methods are their doors for menus, tests and scripts.
  */
 class MainWindow : public QMainWindow
 {
@@ -171,7 +175,10 @@ public:
     JobLifecycle *lifecycle() const { return m_jobs; }
     /** Unfinished jobs of ended sessions waiting to be resumed or discarded. */
     int leftoverJobs() const { return m_jobs->leftoverJobs(); }
-    /** Queues the leftover jobs' missing tasks (each job named "… (resumed: N of M tasks left)"); returns how many jobs. */
+    /**
+     * Queues each leftover job whole, its earlier results counted as ended, so only its missing tasks run (named
+     * "… (resumed: N of M tasks left)", with the original indices and results); returns how many jobs.
+     */
     int resumeLeftovers() { return m_jobs->resumeLeftovers(); }
     /** Forgets the leftover jobs and removes their journals. */
     void discardLeftovers() { m_jobs->discardLeftovers(); }
