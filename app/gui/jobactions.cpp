@@ -55,6 +55,7 @@ JobActions::JobActions(sched::ControllerHost *host, JobsModel *jobs, JobLifecycl
     rerun = make(tr("Re&run Job"), QKeySequence(tr("Ctrl+R")), [this] { m_lifecycle->rerunJob(selectedJob()); });
     rerun->setToolTip(tr("Queue this job again, every task"));
     remove = make(tr("Re&move Job"), QKeySequence::Delete, [this] { removeJob(selectedJob()); });
+    remove->setShortcutContext(Qt::WidgetShortcut); // Delete in the Jobs table only, not in a node's or a text
     clear = make(tr("C&lear Finished Jobs"), QKeySequence(tr("Ctrl+Shift+Del")), [this] { clearFinishedJobs(); });
 }
 

@@ -322,6 +322,31 @@ print(json.dumps({"ok": ok, "cancelled": cancelled, "other": other[:3]}))
         QVERIFY(action(w.get(), QStringLiteral("&Open Job…"))->shortcuts().contains(QKeySequence(QKeySequence::New)));
     }
 
+    /** Delete removes the selected finished job when the Jobs table has the focus, and nothing elsewhere. */
+    void deleteRemovesAJobFromTheJobsTableOnly()
+    {
+        auto w = std::make_unique<MainWindow>(options(1));
+        w->show();
+        w->activateWindow();
+        if (!QTest::qWaitForWindowActive(w.get(), 5000))
+            QSKIP("this platform does not activate windows");
+        w->lifecycle()->submit(echoJob(QStringLiteral("first"), 1), true);
+        w->lifecycle()->submit(echoJob(QStringLiteral("second"), 1));
+        QTRY_VERIFY_WITH_TIMEOUT(w->jobsModel()->jobs().size() == 2 && w->unfinishedJobs() == 0, TimeoutMs);
+        const int first = w->jobsModel()->jobs().first().id;
+        QTRY_COMPARE_WITH_TIMEOUT(w->selectedJob(), first, 5000);
+        w->nodesView()->setFocus();
+        QTRY_VERIFY(w->nodesView()->hasFocus());
+        QTest::keyClick(w->nodesView(), Qt::Key_Delete);
+        QVERIFY(w->lifecycle()->spec(first)); // not from the Nodes table (a removed job is forgotten at once)
+        w->jobsView()->setFocus();
+        QTRY_VERIFY(w->jobsView()->hasFocus());
+        QTest::keyClick(w->jobsView(), Qt::Key_Delete);
+        QVERIFY(!w->lifecycle()->spec(first));
+        QTRY_COMPARE_WITH_TIMEOUT(w->jobsModel()->rowOf(first), -1, 5000);
+        QCOMPARE(w->jobsModel()->jobs().size(), 1);
+    }
+
     /**
      * Issue 23: a job that ends while the window is not the active one is told outside it (a tray message where
      * there is a system tray, else the status bar and the taskbar's attention); while the user looks at the
