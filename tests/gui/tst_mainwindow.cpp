@@ -1426,7 +1426,19 @@ private slots:
             QCOMPARE(nodes, total.at(total.size() - k));
         }
         QCOMPARE(sum(total), Tasks);
-        QVERIFY(!chart->grab().isNull());
+        // And it is drawn: the left node's line, in its colour, inside the plot (its legend swatch lies outside).
+        const QImage picture = chart->grab().toImage().convertToFormat(QImage::Format_RGB32);
+        const QRgb lineColour = gui::nodeColor(agentName).rgb();
+        const QRect plot = chart->plotRect();
+        int painted = 0, swatch = 0;
+        for (int y = 0; y < picture.height(); ++y)
+            for (int x = 0; x < picture.width(); ++x)
+                if (picture.pixel(x, y) == lineColour)
+                    ++(plot.contains(x, y) ? painted : swatch);
+        QVERIFY2(painted >= 5 && swatch >= 40, qPrintable(QStringLiteral("%1 pixels of %2 in the plot, %3 outside")
+                                                              .arg(painted)
+                                                              .arg(gui::nodeColor(agentName).name())
+                                                              .arg(swatch)));
     }
 
     /**
