@@ -447,12 +447,14 @@ void AgentServer::handleRun(Session *s, const QCborMap &message)
     m_counters.tasksReceived += run.tasks.size();
     if (net::timelineEnabled())
         mark("run", QByteArray::number(run.tasks.size()) + ' ' + QByteArray::number(m_pool->busyWorkers()));
-    if (!m_cache.contains(run.sha256)) {
+    QString altered;
+    if (!m_cache.contains(run.sha256) || !m_cache.verify(run.sha256, &altered)) {
         const auto refused = s->refusedUploads.constFind(run.sha256);
         const QCborValue why(refused != s->refusedUploads.constEnd()
                                  ? QStringLiteral("the agent refused the plugin: %1").arg(refused.value())
-                                 : QStringLiteral("plugin %1 is not in this agent's cache")
-                                       .arg(QString::fromLatin1(run.sha256.left(12))));
+                             : !altered.isEmpty() ? altered
+                                                  : QStringLiteral("plugin %1 is not in this agent's cache")
+                                                        .arg(QString::fromLatin1(run.sha256.left(12))));
         for (const TaskItem &t : std::as_const(run.tasks))
             s->outbox.append(TaskResult {t.id, int(exec::Outcome::LoadFailed), why, 0, {}});
         m_counters.failures += run.tasks.size();
@@ -800,10 +802,11 @@ QString AgentServer::statisticsText() const
              .arg(m_counters.pluginUploads)
              .arg(m_counters.pluginUploadsRejected)
              .arg(m_cache.dir());
-    t += QStringLiteral("  plugin cache       %1 bytes, limit %2 bytes, %3 evicted\n")
+    t += QStringLiteral("  plugin cache       %1 bytes, limit %2 bytes, %3 evicted, %4 found altered and removed\n")
              .arg(m_cache.sizeBytes())
              .arg(m_cache.limitBytes())
-             .arg(m_cache.evicted());
+             .arg(m_cache.evicted())
+             .arg(m_cache.corrupted());
     t += QStringLiteral("  value cache        %1 bytes in %2 values, limit %3 bytes, %4 evicted%5\n")
              .arg(m_parameters.bytes())
              .arg(m_parameters.count())

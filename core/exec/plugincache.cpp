@@ -40,6 +40,46 @@ void PluginCache::touch(const QByteArray &sha)
     m_lastUse[sha] = ++m_useClock;
     // The mtime keeps the order for the next agent run (best effort: a missing file is simply not touched).
     ::utimensat(AT_FDCWD, QFile::encodeName(path(sha)).constData(), nullptr, 0);
+    const auto verified = m_verified.find(sha);
+    if (verified != m_verified.end())
+        *verified = identityOf(path(sha)); // our own change of its times: nothing to hash again
+}
+
+PluginCache::Identity PluginCache::identityOf(const QString &path)
+{
+    struct stat st {
+    };
+    if (::stat(QFile::encodeName(path).constData(), &st) != 0)
+        return {};
+    return Identity {qint64(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec, qint64(st.st_size)};
+}
+
+bool PluginCache::verify(const QByteArray &sha, QString *error)
+{
+    const QString file = path(sha);
+    const Identity now = identityOf(file);
+    const auto known = m_verified.constFind(sha);
+    if (now.size > 0 && known != m_verified.constEnd() && known->ctimeNs == now.ctimeNs && known->size == now.size)
+        return true;
+    QFile f(file);
+    if (!f.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("cannot read cached plugin %1: %2").arg(file, f.errorString());
+        return false;
+    }
+    if (util::sha256Hex(f.readAll()) != sha) {
+        f.close();
+        QFile::remove(file);
+        m_verified.remove(sha);
+        m_lastUse.remove(sha);
+        ++m_corrupted;
+        *error = QStringLiteral("the cached plugin %1 was altered on disk (its SHA-256 no longer matches): removed, "
+                                "not loaded")
+                     .arg(QString::fromLatin1(sha.left(12)));
+        qCWarning(lcExec).noquote() << *error;
+        return false;
+    }
+    m_verified.insert(sha, now);
+    return true;
 }
 
 qint64 PluginCache::sizeBytes() const
@@ -135,6 +175,7 @@ bool PluginCache::store(const QByteArray &sha, const QByteArray &bytes, QString 
     }
     ++m_stored;
     m_lastUse[sha] = ++m_useClock;
+    m_verified.insert(sha, identityOf(path(sha))); // hashed above, as it was written
     qCInfo(lcAgent) << "stored plugin" << sha.left(12) << "in" << m_dir;
     return true;
 }

@@ -46,6 +46,14 @@ public:
     QString path(const QByteArray &sha) const;
     /** True if a file with that hash is stored (and still has the right size > 0). */
     bool contains(const QByteArray &sha) const;
+    /**
+     * True if the stored file still hashes to \a sha. A file altered on disk is removed (and counted in
+     * corrupted()): it is refused, never loaded; the controller uploads it again. The hash is read again only
+     * when the file's inode change time or size moved since the last check (touch() records its own change).
+     */
+    [[nodiscard]] bool verify(const QByteArray &sha, QString *error);
+    /** Files verify() found altered and removed since construction. */
+    qint64 corrupted() const { return m_corrupted; }
     /** Verifies and stores \a bytes as \a sha. Returns false with *error on a hash mismatch or I/O failure. */
     [[nodiscard]] bool store(const QByteArray &sha, const QByteArray &bytes, QString *error);
     /** Plugins stored by store() since construction (not counting ones already present). */
@@ -61,6 +69,13 @@ private:
     qint64 m_evicted = 0;
     quint64 m_useClock = 0;
     QHash<QByteArray, quint64> m_lastUse; ///< sha -> m_useClock at its last use by this process
+    struct Identity {
+        qint64 ctimeNs = -1;
+        qint64 size = -1;
+    };
+    static Identity identityOf(const QString &path);
+    QHash<QByteArray, Identity> m_verified; ///< sha -> the file's identity when its hash was last checked
+    qint64 m_corrupted = 0;
 };
 
 } // namespace taskfleet::exec

@@ -26,6 +26,7 @@ class TestPluginCache : public QObject
 
 private slots:
     void sha256MatchesTheStandardAndQt();
+    void fileAlteredOnDiskIsRefusedAndRemoved();
     void defaultLimitIsOneGiB();
     void wrongHashIsRefused();
     void leastRecentlyUsedIsEvicted();
@@ -135,6 +136,37 @@ void TestPluginCache::orderSurvivesRestartViaMtime()
 }
 
 QTEST_GUILESS_MAIN(TestPluginCache)
+// A cached plugin whose bytes change on disk (same size, same name) is refused before any worker loads it, and
+// removed; an honest file is hashed once, not at every run (touch() changes only its times).
+void TestPluginCache::fileAlteredOnDiskIsRefusedAndRemoved()
+{
+    QTemporaryDir dir;
+    taskfleet::exec::PluginCache cache(dir.path() + QStringLiteral("/plugins"));
+    const QByteArray bytes(100000, 'p');
+    const QByteArray sha = QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex();
+    QString error;
+    QVERIFY2(cache.store(sha, bytes, &error), qPrintable(error));
+    QVERIFY2(cache.verify(sha, &error), qPrintable(error));
+    cache.touch(sha);
+    QVERIFY2(cache.verify(sha, &error), qPrintable(error));
+    {
+        QFile f(cache.path(sha));
+        QVERIFY(f.open(QIODevice::ReadWrite));
+        QVERIFY(f.seek(5000));
+        QVERIFY(f.write("X", 1) == 1);
+    }
+    QVERIFY(cache.contains(sha)); // same name, same size
+    QVERIFY(!cache.verify(sha, &error));
+    QVERIFY2(error.contains(QStringLiteral("altered on disk")), qPrintable(error));
+    QVERIFY(!QFile::exists(cache.path(sha)));
+    QCOMPARE(cache.corrupted(), qint64(1));
+    QVERIFY2(cache.store(sha, bytes, &error), qPrintable(error)); // the controller uploads it again
+    QVERIFY2(cache.verify(sha, &error), qPrintable(error));
+    // A new cache over the same directory (the agent restarted) hashes what it finds before trusting it.
+    taskfleet::exec::PluginCache again(dir.path() + QStringLiteral("/plugins"));
+    QVERIFY2(again.verify(sha, &error), qPrintable(error));
+}
+
 // The content addresses (OpenSSL's SHA-256) are the standard's: FIPS 180-2's vectors, and Qt's own digest of bytes
 // past one block, so cached plugins and job parameters keep their ids.
 void TestPluginCache::sha256MatchesTheStandardAndQt()
