@@ -75,6 +75,19 @@ QByteArray sha(MessageReader &r, const char *key = "sha")
     return hex;
 }
 
+/** The array field \a key of at most MaxBatch entries; false (with *error set) if it is missing or longer. */
+bool batchArray(MessageReader &r, const char *key, QCborArray *out, QString *error)
+{
+    *out = r.array(key);
+    if (!r.ok())
+        return finish(r, error);
+    if (out->size() > MaxBatch) {
+        *error = QStringLiteral("too many ids");
+        return false;
+    }
+    return true;
+}
+
 QCborArray idArray(const QVector<quint64> &ids)
 {
     QCborArray a;
@@ -380,13 +393,9 @@ QCborMap encode(const Cancel &m)
 bool decode(const QCborMap &message, Cancel *out, QString *error)
 {
     MessageReader r(message);
-    const QCborArray ids = r.array("ids");
-    if (!r.ok())
-        return finish(r, error);
-    if (ids.size() > MaxBatch) {
-        *error = QStringLiteral("too many ids");
+    QCborArray ids;
+    if (!batchArray(r, "ids", &ids, error))
         return false;
-    }
     out->ids.clear();
     for (const QCborValue &v : ids) {
         if (!v.isInteger() || v.toInteger() < 0) {
@@ -569,13 +578,9 @@ QCborMap encode(const ParametersEvicted &m)
 bool decode(const QCborMap &message, ParametersEvicted *out, QString *error)
 {
     MessageReader r(message);
-    const QCborArray ids = r.array("ps");
-    if (!r.ok())
-        return finish(r, error);
-    if (ids.size() > MaxBatch) {
-        *error = QStringLiteral("too many ids");
+    QCborArray ids;
+    if (!batchArray(r, "ps", &ids, error))
         return false;
-    }
     out->ids.clear();
     for (const QCborValue &v : ids) {
         const QByteArray hex = v.toString().toLatin1();
