@@ -43,8 +43,9 @@ struct JobSnapshot {
     qint64 failed = 0;
     qint64 cancelled = 0;
     qint64 running = 0;
-    double tasksPerSecond = 0; ///< since the job started
-    double etaSeconds = -1;    ///< -1 when unknown
+    /** Running: over the last seconds, as NodeSnapshot's (Statistics::jobRate); paused or over: average over its run. */
+    double tasksPerSecond = 0;
+    double etaSeconds = -1; ///< -1 when unknown
 };
 
 struct ClusterSnapshot {

@@ -90,6 +90,7 @@ void Statistics::taskFinished(int node, int jobId, int index, qint64 startUs, qi
         n.taskTimeSum += double(runtimeUs) / 1e6;
         ++m_totalDone;
         addToSeries(node, now);
+        m_jobRecent[jobId].add(int(now / 1000000));
     } else {
         addToSeries(-1, now);
     }
@@ -153,17 +154,52 @@ int Statistics::doneInSecond(int node, int second) const
     return sum;
 }
 
-double Statistics::rate(int node, int windowSeconds) const
+double Statistics::windowRate(const std::function<int(int)> &doneInSecond, int windowSeconds, qint64 atUs) const
 {
-    const qint64 now = nowUs();
+    const qint64 now = atUs >= 0 ? atUs : nowUs();
     const int current = int(now / 1000000);
     const double partial = double(now % 1000000) / 1e6;
     int count = 0;
     for (int s = current - windowSeconds + 1; s <= current; ++s)
-        count += doneInSecond(node, s);
+        count += doneInSecond(s);
     // The window spans (windowSeconds - 1) full seconds plus the part of this one that has passed.
     const double span = std::min(double(windowSeconds - 1) + partial, double(now) / 1e6);
     return span > 0.001 ? double(count) / span : 0.0;
+}
+
+double Statistics::rate(int node, int windowSeconds, qint64 atUs) const
+{
+    return windowRate([this, node](int second) { return doneInSecond(node, second); }, windowSeconds, atUs);
+}
+
+double Statistics::jobRate(int jobId, int windowSeconds, qint64 atUs) const
+{
+    const auto found = m_jobRecent.constFind(jobId);
+    if (found == m_jobRecent.constEnd())
+        return 0.0;
+    const JobRecent &recent = *found;
+    return windowRate([&recent](int second) { return recent.doneInSecond(second); },
+                      std::min(windowSeconds, JobRateSeconds), atUs);
+}
+
+int Statistics::JobRecent::doneInSecond(int second) const
+{
+    if (second < 0 || second > lastSecond || second <= lastSecond - JobRateSeconds)
+        return 0;
+    return counts[size_t(second % JobRateSeconds)];
+}
+
+void Statistics::JobRecent::add(int second)
+{
+    if (second > lastSecond) {
+        // Seconds since the last result had none: clear their slots (all of them after a long pause).
+        const int from = std::max(lastSecond + 1, second - JobRateSeconds + 1);
+        for (int s = from; s <= second; ++s)
+            counts[size_t(s % JobRateSeconds)] = 0;
+        lastSecond = second;
+    }
+    if (second > lastSecond - JobRateSeconds)
+        ++counts[size_t(second % JobRateSeconds)];
 }
 
 QString Statistics::printStats() const

@@ -5,9 +5,11 @@
 #include "tasklogspool.h"
 
 #include <QtCore/QElapsedTimer>
+#include <QtCore/QHash>
 #include <QtCore/QString>
 #include <QtCore/QVector>
 
+#include <array>
 #include <functional>
 #include <vector>
 
@@ -94,8 +96,18 @@ public:
     qint64 totalFinished() const { return m_log.size(); }
     qint64 totalFailures() const;
     qint64 retries() const { return m_retries; }
-    /** Tasks per second over the last \a windowSeconds, for one node or (node = -1) all. */
-    double rate(int node, int windowSeconds = 5) const;
+    /** Tasks per second over the last \a windowSeconds up to \a atUs (-1: now), for one node or (node = -1) all. */
+    double rate(int node, int windowSeconds = 5, qint64 atUs = -1) const;
+    /** The longest window jobRate() can measure. */
+    static constexpr int JobRateSeconds = 60;
+    /**
+     * Tasks of job \a jobId done per second over the last \a windowSeconds (at most JobRateSeconds): the same
+     * count (values and plugin errors a node produced) over the same span as rate(), so a job running alone
+     * has the rate of the Nodes total, and the rates of jobs running together add up to it.
+     */
+    double jobRate(int jobId, int windowSeconds = 5, qint64 atUs = -1) const;
+    /** Lets go of a job's recent counts (the job was removed). */
+    void forgetJob(int jobId) { m_jobRecent.remove(jobId); }
     /** Seconds of the time series so far (the current partial second included). */
     int seconds() const;
     /** Tasks finished by \a node (or -1: all) during second \a second. */
@@ -118,7 +130,17 @@ public:
     [[nodiscard]] QStringList exportCsv(const QString &path, QString *error) const;
 
 private:
+    /** A job's tasks done in each of its last JobRateSeconds seconds (a ring: the whole run is not kept per job). */
+    struct JobRecent {
+        int lastSecond = -1;
+        std::array<int, JobRateSeconds> counts {};
+        int doneInSecond(int second) const;
+        void add(int second);
+    };
+
     void addToSeries(int node, qint64 atUs);
+    /** Tasks per second over the last \a windowSeconds up to \a atUs (-1: now), counting \a doneInSecond(second). */
+    double windowRate(const std::function<int(int)> &doneInSecond, int windowSeconds, qint64 atUs) const;
 
     QElapsedTimer m_clock;
     Clock m_injectedClock; ///< when set, used instead of m_clock
@@ -126,6 +148,7 @@ private:
     QVector<NodeTotals> m_nodes;
     std::vector<QVector<int>> m_series; // [second][node]
     TaskLogSpool m_log;
+    QHash<int, JobRecent> m_jobRecent;
     qint64 m_totalDone = 0;
     qint64 m_retries = 0;
 };

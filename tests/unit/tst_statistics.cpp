@@ -110,6 +110,7 @@ private slots:
     void taskLogOfManyTasksComesBackFromDiskInOrder();
     void ratesOverTheWindow();
     void nodeThatStopsFallsToZero();
+    void jobRatesAddUpToTheTotal();
     void secondBoundary();
     void timeSeriesUpToNow();
     void exportCsvWritesWhatItComputed();
@@ -284,6 +285,39 @@ void TestStatistics::ratesOverTheWindow()
     // At the very start there is no time to divide by.
     Run young;
     QCOMPARE(young.stats.rate(-1), 0.0);
+}
+
+// A job's rate is the nodes' measure (the same count, the same window and span) for its own tasks: jobs' rates
+// add up to the total (issue 23 item 12: the job row's 28.5 tasks/s beside the Nodes total's 18.9). Job 1: 3 done
+// in seconds 0..1; job 2: 3 done (1.5, 2.9, 3.0; its failed task does not count).
+void TestStatistics::jobRatesAddUpToTheTotal()
+{
+    Run r;
+    r.feed();
+    r.now = 3500000;
+    QCOMPARE(r.stats.jobRate(1), 3 / 3.5);
+    QCOMPARE(r.stats.jobRate(2), 3 / 3.5);
+    QCOMPARE(r.stats.jobRate(1) + r.stats.jobRate(2), r.stats.rate(-1));
+    QCOMPARE(r.stats.jobRate(2, 2), r.stats.rate(-1, 2)); // seconds 2..3: only job 2's
+    // Up to a given time rather than now (a snapshot's moment).
+    QCOMPARE(r.stats.jobRate(1, 5, 1500000), r.stats.rate(-1, 5, 1500000) - 1 / 1.5);
+    r.now = 6250000; // seconds 2..6: job 1's tasks have left the window
+    QCOMPARE(r.stats.jobRate(1), 0.0);
+    QCOMPARE(r.stats.jobRate(2), r.stats.rate(-1));
+    QCOMPARE(r.stats.jobRate(7), 0.0); // no such job
+    // A job's last minute is a ring: a result 61 s later does not find the old one in its slot.
+    r.now = 5500000;
+    r.stats.taskFinished(r.alpha, 3, 0, 5400000, 100000, 1, TaskStatus::Ok);
+    r.now = 66500000;
+    r.stats.taskFinished(r.alpha, 3, 1, 66400000, 100000, 1, TaskStatus::Ok);
+    r.now = 66900000;
+    QCOMPARE(r.stats.jobRate(3), 1 / 4.9);
+    QCOMPARE(r.stats.jobRate(3), r.stats.rate(-1));
+    r.now = 65900000; // second 65 is 5 (mod 60), where the result at 5.5 s was counted
+    QCOMPARE(r.stats.jobRate(3, 1), 0.0);
+    r.stats.forgetJob(3);
+    r.now = 66900000;
+    QCOMPARE(r.stats.jobRate(3), 0.0);
 }
 
 // beta stops after three tasks (t = 0.25, 1.25, 2.25 s) while alpha goes on with one task at k + 0.5 s up to
