@@ -35,6 +35,20 @@ namespace {
 const QByteArray RightSecret("agent test secret: the right one, long enough");
 const QByteArray WrongSecret("agent test secret: some other cluster's one");
 
+/** The hello a controller of this build sends, for tests that speak the protocol themselves. */
+protocol::Hello controllerHello(const QString &name)
+{
+    protocol::Hello h;
+    h.major = protocol::ProtocolMajor;
+    h.minor = protocol::ProtocolMinor;
+    h.role = QStringLiteral("controller");
+    h.nodeId = name;
+    h.hostName = name;
+    h.abi = QSysInfo::buildAbi();
+    h.qtVersion = QStringLiteral("6");
+    return h;
+}
+
 /** Collects every record of one controller, for exactly-once checks. */
 struct Recorder {
     QHash<int, QVector<sched::TaskRecord>> byJob;
@@ -607,15 +621,7 @@ void TestAgent::evictedParametersAreAnnouncedAndLateRunsComeBackLost()
     ch.connectToHost(QStringLiteral("127.0.0.1"), agent.port());
     QVERIFY(QTest::qWaitFor([&] { return ch.isReady() || !closedBecause.isEmpty(); }, 10000));
     QVERIFY2(ch.isReady(), qPrintable(closedBecause));
-    protocol::Hello h;
-    h.major = protocol::ProtocolMajor;
-    h.minor = protocol::ProtocolMinor;
-    h.role = QStringLiteral("controller");
-    h.nodeId = QStringLiteral("test");
-    h.hostName = QStringLiteral("test");
-    h.abi = QSysInfo::buildAbi();
-    h.qtVersion = QStringLiteral("6");
-    ch.send(protocol::encode(h));
+    ch.send(protocol::encode(controllerHello(QStringLiteral("test"))));
     // Two values of 0.6 MiB against a bound of 1 MiB: the second one evicts the first.
     const exec::JobParametersPtr x = exec::makeJobParameters(QByteArray(600 * 1024, 'x'));
     const exec::JobParametersPtr y = exec::makeJobParameters(QByteArray(600 * 1024, 'y'));
@@ -931,14 +937,7 @@ void TestAgent::badUploadIsRejectedAndSilentControllerDropped()
     QVector<QCborMap> got;
     bool closed = false;
     QString reason;
-    protocol::Hello h;
-    h.major = protocol::ProtocolMajor;
-    h.minor = protocol::ProtocolMinor;
-    h.role = QStringLiteral("controller");
-    h.nodeId = QStringLiteral("raw");
-    h.hostName = QStringLiteral("raw");
-    h.abi = QSysInfo::buildAbi();
-    h.qtVersion = QStringLiteral("6");
+    const protocol::Hello h = controllerHello(QStringLiteral("raw"));
     const QByteArray claimed = QCryptographicHash::hash("the real plugin", QCryptographicHash::Sha256).toHex();
     connect(&ch, &net::SecureChannel::ready, this, [&] {
         ch.send(protocol::encode(h));
