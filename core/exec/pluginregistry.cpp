@@ -122,9 +122,28 @@ std::optional<PluginInfo> PluginRegistry::resolve(const QString &nameOrPath, QSt
         if (info.name == nameOrPath)
             return info;
     }
-    *error = QStringLiteral("no plugin named \"%1\" on the plugin path (%2)")
-                 .arg(nameOrPath, m_searchPaths.join(QStringLiteral(", ")));
+    *error = notFound(nameOrPath);
     return std::nullopt;
+}
+
+QString PluginRegistry::notFound(const QString &name) const
+{
+    // The names a job file can use come first; the folders only as a hint (issue 23: the message listed five
+    // build paths and no plugin).
+    QStringList names;
+    for (const PluginInfo &info : available())
+        names.append(info.name);
+    names.sort();
+    QStringList folders; // each once, absolute and clean (not ".../bin/../plugins" beside ".../plugins")
+    for (const QString &dir : m_searchPaths)
+        if (const QString clean = QDir::cleanPath(QDir(dir).absolutePath()); !folders.contains(clean))
+            folders.append(clean);
+    const QString searched = folders.join(QStringLiteral(", "));
+    if (names.isEmpty())
+        return QStringLiteral("no plugin named \"%1\": there are no task plugins on the plugin path (searched: %2)")
+            .arg(name, searched);
+    return QStringLiteral("no plugin named \"%1\"; the plugins on the plugin path are: %2 (searched: %3)")
+        .arg(name, names.join(QStringLiteral(", ")), searched);
 }
 
 } // namespace taskfleet::exec

@@ -48,8 +48,13 @@ public:
     /** Every valid task plugin on the search path, first occurrence of each name. */
     QVector<PluginInfo> available() const;
 
-    /** A name on the search path, or a path to a plugin file (anything with a '/' or ending in .so). */
+    /**
+     * A name on the search path, or a path to a plugin file (anything with a '/' or ending in .so). A name not
+     * found is explained by notFound().
+     */
     [[nodiscard]] std::optional<PluginInfo> resolve(const QString &nameOrPath, QString *error) const;
+    /** Why \a name is no plugin here: the names of the plugins that are (sorted), then the folders searched. */
+    QString notFound(const QString &name) const;
 
     /** Reads metadata and hash of one file; explains in *error why it is not a task plugin. */
     [[nodiscard]] static std::optional<PluginInfo> inspect(const QString &path, QString *error);

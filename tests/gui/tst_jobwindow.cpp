@@ -21,6 +21,7 @@
 #include <QtCore/QRegularExpression>
 #include <QtCore/QStandardPaths>
 #include <QtCore/QTemporaryDir>
+#include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 #include <QtGui/QAction>
 #include <QtWidgets/QMainWindow>
@@ -393,6 +394,39 @@ print(json.dumps({"ok": ok, "cancelled": cancelled, "other": other[:3]}))
                                  10000);
         QVERIFY2(!w->logView()->toPlainText().contains(QStringLiteral("1 workers")),
                  qPrintable(w->logView()->toPlainText()));
+    }
+
+    /**
+     * Issue 23 item 12: a job file naming a plugin that is not there is refused with the names of the plugins
+     * that are, the folders searched only after them (it listed five build paths and no plugin), and the window
+     * says what taskfleet-run says, word for word, on the same plugin path.
+     */
+    void missingPluginNamesThePluginsThatExist()
+    {
+        QTemporaryDir dir;
+        const QString job = writeFile(dir, QStringLiteral("typo.json"), R"({"plugin": "sumprime", "inputs": [1, 2]})");
+        auto w = std::make_unique<MainWindow>(options(1));
+        QSignalSpy shown(w.get(), &MainWindow::errorShown);
+        QCOMPARE(w->openFiles({job}), 0);
+        QCOMPARE(shown.size(), 1);
+        const QString error = shown.at(0).at(0).toString();
+        QCOMPARE(error, w->lastError());
+        QVERIFY(w->jobsModel()->jobs().isEmpty());
+        const int names
+            = error.indexOf(QStringLiteral("no plugin named \"sumprime\"; the plugins on the plugin path are: "));
+        QVERIFY2(names > 0, qPrintable(error));
+        for (const QString &plugin : {QStringLiteral("echo"), QStringLiteral("sleep"), QStringLiteral("sumprimes")}) {
+            const int at = error.indexOf(plugin, names);
+            QVERIFY2(at > names && at < error.indexOf(QStringLiteral("(searched: ")), qPrintable(error));
+        }
+        QVERIFY2(!error.contains(QStringLiteral("/../")), qPrintable(error)); // folders as a user writes them
+
+        QProcess run;
+        run.start(test::program(QStringLiteral("taskfleet-run")),
+                  {QStringLiteral("--plugin-path"), test::pluginDir(), job});
+        QVERIFY(run.waitForFinished(30000));
+        QCOMPARE(run.exitCode(), 2);
+        QCOMPARE(QString::fromUtf8(run.readAllStandardError()).trimmed(), QStringLiteral("taskfleet-run: ") + error);
     }
 };
 

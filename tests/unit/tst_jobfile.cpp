@@ -33,6 +33,7 @@ private slots:
     void linesInputs();
     void options();
     void pluginByPath();
+    void unknownPluginNamesThoseThatExist();
     void rejects_data();
     void rejects();
     void missingFile();
@@ -178,6 +179,30 @@ void TestJobFile::pluginByPath()
     const auto spec = parse(json, &error);
     QVERIFY2(spec, qPrintable(error));
     QCOMPARE(spec->plugin.name, QStringLiteral("sumprimes"));
+}
+
+// Issue 23 item 12: a job naming a plugin that is not there is told the names of those that are (sorted), and the
+// folders searched only after them; an empty plugin path says there are none.
+void TestJobFile::unknownPluginNamesThoseThatExist()
+{
+    QString error;
+    QVERIFY(!parse(R"({"plugin": "sumprime", "inputs": [1]})", &error));
+    const int names = error.indexOf(QStringLiteral("the plugins on the plugin path are: "));
+    QVERIFY2(error.contains(QStringLiteral("no plugin named \"sumprime\"")) && names > 0, qPrintable(error));
+    const int echo = error.indexOf(QStringLiteral("echo, "), names);
+    const int sleep = error.indexOf(QStringLiteral("sleep, "), names);
+    const int sumprimes = error.indexOf(QStringLiteral("sumprimes"), names);
+    const int folder = error.indexOf(QStringLiteral("(searched: ") + test::pluginDir());
+    QVERIFY2(echo > names && sleep > echo && sumprimes > sleep && folder > sumprimes, qPrintable(error));
+
+    QTemporaryDir empty;
+    const exec::PluginRegistry none {QStringList {empty.path()}};
+    QVERIFY(
+        !parseJobJson(R"({"plugin": "echo", "inputs": [1]})", QStringLiteral("job.json"), m_dir.path(), none, &error));
+    QVERIFY2(error.contains(QStringLiteral("no plugin named \"echo\": there are no task plugins on the plugin path "
+                                           "(searched: %1)")
+                                .arg(empty.path())),
+             qPrintable(error));
 }
 
 void TestJobFile::rejects_data()
