@@ -25,7 +25,7 @@ QWidget *WorkerCountDelegate::createEditor(QWidget *parent, const QStyleOptionVi
     spin->setAlignment(Qt::AlignRight);
     spin->setFrame(false);
     // A frameless spin box paints no background of its own: without this the cell's old value showed
-    // through, "4" and the "1" being typed drawn over each other (issue 23 item 12).
+    // through, "4" and the "1" being typed drawn over each other.
     spin->setAutoFillBackground(true);
     // Each step (Up, Down, the wheel) is committed at once, so every press counts; typed digits only
     // when the edit ends (Enter, focus out), not at every key (typing 12 would ask for 1 first).

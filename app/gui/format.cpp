@@ -195,7 +195,7 @@ QString countOf(qint64 count, const QString &singular, const QString &plural)
 
 namespace {
 // Hues from green to purple only: no red, orange, brown or pink, which are the task map's failed and
-// error colours (issue 23: an orange node read as errors); none grey either (queued, cancelled).
+// error colours (an orange node read as errors); none grey either (queued, cancelled).
 constexpr QRgb NodeColors[] = {0x1e88e5, 0x43a047, 0x8e24aa, 0x00acc1, 0x3949ab, 0x7cb342, 0x00897b, 0x5e35b1};
 } // namespace
 

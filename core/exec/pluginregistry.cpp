@@ -128,8 +128,8 @@ std::optional<PluginInfo> PluginRegistry::resolve(const QString &nameOrPath, QSt
 
 QString PluginRegistry::notFound(const QString &name) const
 {
-    // The names a job file can use come first; the folders only as a hint (issue 23: the message listed five
-    // build paths and no plugin).
+    // The names a job file can use come first, the folders only as a hint: a user who mistyped a name needs the
+    // right one, not the build's paths.
     QStringList names;
     for (const PluginInfo &info : available())
         names.append(info.name);

@@ -1012,8 +1012,8 @@ ClusterSnapshot Controller::snapshot(int historySeconds) const
         js.running = j.running;
         if (j.state == JobState::Running) {
             // The Nodes table's measure over its window (Statistics::jobRate): a job running alone has the
-            // rate of the Nodes total at the same moment (issue 23: 28.5 here and 18.9 there, the job's rate
-            // was its average since it started). The ETA goes at the pace the nodes keep now.
+            // rate of the Nodes total at the same moment (an average since the job started never matched it).
+            // The ETA goes at the pace the nodes keep now.
             js.tasksPerSecond = m_stats.jobRate(j.id, 5, s.takenUs);
             if (js.tasksPerSecond > 0)
                 js.etaSeconds = double(j.total() - j.ended()) / js.tasksPerSecond;

@@ -8,9 +8,9 @@
 namespace taskfleet::util {
 
 /**
- * The SHA-256 of \a data as 64 lowercase hex digits. OpenSSL's, not QCryptographicHash's: with the CPU's SHA
- * instructions it hashes ~1.7 GB/s against Qt 6.4's ~0.18 GB/s, and a 100 MB shared value is hashed on its way
- * in at every agent (57 ms against 567 ms).
+ * The SHA-256 of \a data as 64 lowercase hex digits. OpenSSL's, not QCryptographicHash's: OpenSSL uses the
+ * CPU's SHA instructions, Qt 6.4 does not, and every agent hashes a shared value of any size as it arrives
+ * (docs/benchmarks.md has the figures).
  */
 QByteArray sha256Hex(QByteArrayView data);
 

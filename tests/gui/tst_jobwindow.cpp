@@ -102,7 +102,7 @@ private slots:
     void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
 
     /**
-     * Issue 23 item 5: an attached script's loop of submits is ONE job in the window, whatever frames the
+     * An attached script's loop of submits is ONE job in the window, whatever frames the
      * client cut it into (it writes what has queued up, so a loop with a pause in it arrives in two); the new
      * job is selected, and Cancel stops every task of the loop.
      */
@@ -195,7 +195,7 @@ print(json.dumps({"ok": ok, "cancelled": cancelled, "other": other[:3]}))
     }
 
     /**
-     * Issue 23 item 7: a resumed job is the original job: as many tasks, those done before shown done from
+     * A resumed job is the original job: as many tasks, those done before shown done from
      * the start, its results (and export) under the original indices, earlier ones included.
      */
     void resumedJobIsTheOriginalJob()
@@ -257,7 +257,7 @@ print(json.dumps({"ok": ok, "cancelled": cancelled, "other": other[:3]}))
         QCOMPARE(*std::max_element(indices.begin(), indices.end()), Tasks - 1);
     }
 
-    /** Issue 23 item 6: History says when each job ran (not when its journal was written), so jobs of one name differ. */
+    /** History says when each job ran (not when its journal was written), so jobs of one name differ. */
     void historySaysWhenEachJobRan()
     {
         QTemporaryDir dir;
@@ -291,7 +291,7 @@ print(json.dumps({"ok": ok, "cancelled": cancelled, "other": other[:3]}))
         QCOMPARE(when, QStringList({QStringLiteral("2026-03-01 09:15:07"), QStringLiteral("2026-03-02 17:40:31")}));
     }
 
-    /** Issue 23 item 12: the window's common actions have shortcuts, the standard ones where there is one, none shared. */
+    /** The window's common actions have shortcuts, the standard ones where there is one, none shared. */
     void actionsHaveShortcuts()
     {
         auto w = std::make_unique<MainWindow>(options(1));
@@ -349,7 +349,7 @@ print(json.dumps({"ok": ok, "cancelled": cancelled, "other": other[:3]}))
     }
 
     /**
-     * Issue 23: a job that ends while the window is not the active one is told outside it (a tray message where
+     * A job that ends while the window is not the active one is told outside it (a tray message where
      * there is a system tray, else the status bar and the taskbar's attention); while the user looks at the
      * window, only its text is kept.
      */
@@ -382,7 +382,7 @@ print(json.dumps({"ok": ok, "cancelled": cancelled, "other": other[:3]}))
         QVERIFY(window.statusBar()->currentMessage().isEmpty());
     }
 
-    /** Issue 23 item 12: one worker is "1 worker", in the log of a worker-count change as at start. */
+    /** One worker is "1 worker", in the log of a worker-count change as at start. */
     void oneWorkerIsSingular()
     {
         auto w = std::make_unique<MainWindow>(options(2));
@@ -397,7 +397,7 @@ print(json.dumps({"ok": ok, "cancelled": cancelled, "other": other[:3]}))
     }
 
     /**
-     * Issue 23 item 12: a job file naming a plugin that is not there is refused with the names of the plugins
+     * A job file naming a plugin that is not there is refused with the names of the plugins
      * that are, the folders searched only after them (it listed five build paths and no plugin), and the window
      * says what taskfleet-run says, word for word, on the same plugin path.
      */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The window's views on their own (offscreen, real widgets): the task map's legend, node colours, the
 // chart's legend, the Nodes table's Errors column and sparklines, the Workers editor, the task detail and
-// the timeline. Issue 23 items 11 and 12 and its timeline and sparklines.
+// the timeline and the sparklines.
 #include "delegates.h"
 #include "format.h"
 #include "jobsmodel.h"

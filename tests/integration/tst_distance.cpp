@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Distant agents (issue 15): three real agents behind links of 50 ms ± 10 ms each way with 2 % segment
+// Distant agents: three real agents behind links of 50 ms ± 10 ms each way with 2 % segment
 // loss (tests/support/impairedlink.h). The controller times each link's round trip and gives each node
 // credit for it, so 200 tasks of 50 ms finish near their work time and every task ends exactly once.
 #include "agentprocess.h"
@@ -229,7 +229,7 @@ constexpr int RoundTripMs = 100;
 constexpr int ShortTaskMs = 10;
 } // namespace
 
-// Issue 27: before any result the task's runtime is unknown; it is taken to be one round trip, so the first
+// Before any result the task's runtime is unknown; it is taken to be one round trip, so the first
 // dispatch to a distant node covers the round trip (the old rule gave nothing beyond capacity + 1 until then).
 void TestDistance::firstCreditCoversTheRoundTrip()
 {
@@ -245,7 +245,7 @@ void TestDistance::firstCreditCoversTheRoundTrip()
     QVERIFY2(node->credit() >= WorkersPerAgent + 2 * WorkersPerAgent, qPrintable(QString::number(node->credit())));
 }
 
-// Issue 27: an agent without the plugin gets it and the tasks in one go: no plugin-query (its hello said what
+// An agent without the plugin gets it and the tasks in one go: no plugin-query (its hello said what
 // it holds) and no wait for plugin-stored. From submit to the result: the upload and run out (half a round
 // trip and the transfer), the task, the result back (half a round trip); asking first and waiting for the
 // store took two round trips more.
@@ -271,7 +271,7 @@ void TestDistance::freshAgentRunsRightBehindTheUpload()
     QVERIFY2(ms < 1.9 * RoundTripMs + ShortTaskMs, qPrintable(QString::number(ms)));
 }
 
-// Issue 27: a controller new to an agent that has the plugin sends the run at once (the agent's hello listed
+// A controller new to an agent that has the plugin sends the run at once (the agent's hello listed
 // its cache): the first result one round trip and the task after submit, not two.
 void TestDistance::cachedPluginRunsWithoutAQuery()
 {

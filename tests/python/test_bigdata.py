@@ -202,7 +202,7 @@ def physical_memory():
 
 class ValueLimitTest(unittest.TestCase):
     """The per-value limit: a task's arguments bigger than it are refused at submit, naming their size and
-    the limit, before a byte travels; the other tasks are unaffected (issue 28 item 5)."""
+    the limit, before a byte travels; the other tasks are unaffected."""
 
     def test_default_is_an_eighth_of_the_memory_at_most_256_mib(self):
         server = pp.Server(0)

@@ -181,7 +181,7 @@ void TestJobFile::pluginByPath()
     QCOMPARE(spec->plugin.name, QStringLiteral("sumprimes"));
 }
 
-// Issue 23 item 12: a job naming a plugin that is not there is told the names of those that are (sorted), and the
+// A job naming a plugin that is not there is told the names of those that are (sorted), and the
 // folders searched only after them; an empty plugin path says there are none.
 void TestJobFile::unknownPluginNamesThoseThatExist()
 {

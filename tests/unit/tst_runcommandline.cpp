@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Issue 16: taskfleet-run's command line as a unit (before, main() could only be tested as a process).
+// taskfleet-run's command line as a unit (before, main() could only be tested as a process).
 #include "runcommandline.h"
 
 #include "agentprocess.h" // test::writeSecretFile

@@ -288,7 +288,7 @@ void TestStatistics::ratesOverTheWindow()
 }
 
 // A job's rate is the nodes' measure (the same count, the same window and span) for its own tasks: jobs' rates
-// add up to the total (issue 23 item 12: the job row's 28.5 tasks/s beside the Nodes total's 18.9). Job 1: 3 done
+// add up to the total (a job row and the Nodes total must agree). Job 1: 3 done
 // in seconds 0..1; job 2: 3 done (1.5, 2.9, 3.0; its failed task does not count).
 void TestStatistics::jobRatesAddUpToTheTotal()
 {
