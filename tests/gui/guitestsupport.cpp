@@ -41,9 +41,7 @@ void FakeNode::setWorkerCount(int count)
     emit workerCountChanged(count);
 }
 
-namespace {
-
-gui::MainWindowOptions testOptions(int workers)
+gui::MainWindowOptions windowOptions(int workers)
 {
     gui::MainWindowOptions options;
     options.localWorkers = workers;
@@ -53,11 +51,9 @@ gui::MainWindowOptions testOptions(int workers)
     return options;
 }
 
-} // namespace
-
 std::unique_ptr<gui::MainWindow> makeWindow(int workers, const QString &exitStats, const QString &secretFile)
 {
-    gui::MainWindowOptions options = testOptions(workers);
+    gui::MainWindowOptions options = windowOptions(workers);
     options.exitStatisticsPath = exitStats;
     options.secretFile = secretFile;
     auto window = std::make_unique<gui::MainWindow>(options);
@@ -68,7 +64,7 @@ std::unique_ptr<gui::MainWindow> makeWindow(int workers, const QString &exitStat
 std::unique_ptr<gui::MainWindow> makeJournaledWindow(int workers, const QString &journalDir,
                                                      gui::MainWindowOptions::Resume resume)
 {
-    gui::MainWindowOptions options = testOptions(workers);
+    gui::MainWindowOptions options = windowOptions(workers);
     options.journalDir = journalDir;
     options.resume = resume;
     auto window = std::make_unique<gui::MainWindow>(options);

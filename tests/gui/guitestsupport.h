@@ -52,6 +52,8 @@ private:
     QString m_name;
 };
 
+/** Options of a window with \a workers local workers, the built plugins and worker, and no settings read. */
+gui::MainWindowOptions windowOptions(int workers);
 /**
  * A shown window with \a workers local workers, the built plugins and worker, and no settings read; with
  * \a exitStats its statistics are written there when it goes, with \a secretFile agents are reached with it.

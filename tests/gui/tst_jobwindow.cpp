@@ -10,6 +10,7 @@
 #include "tasksmodel.h"
 
 #include "sched/journal.h"
+#include "guitestsupport.h"
 #include "testsupport.h"
 
 #include <QtCore/QDir>
@@ -40,15 +41,7 @@ using taskfleet::gui::MainWindow;
 namespace {
 constexpr int TimeoutMs = 60000;
 
-gui::MainWindowOptions options(int workers)
-{
-    gui::MainWindowOptions o;
-    o.localWorkers = workers;
-    o.pluginPaths = {test::pluginDir()};
-    o.workerProgram = test::program(QStringLiteral("taskfleet-worker"));
-    o.useSettings = false;
-    return o;
-}
+using guitest::windowOptions;
 
 const sched::JobSnapshot *onlyJob(MainWindow *w)
 {
@@ -116,7 +109,7 @@ private slots:
         QVERIFY(QDir(dir.path()).mkdir(QStringLiteral("run")));
         QFile::setPermissions(dir.filePath(QStringLiteral("run")),
                               QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
-        gui::MainWindowOptions o = options(2);
+        gui::MainWindowOptions o = windowOptions(2);
         o.scriptSocket = dir.filePath(QStringLiteral("run/app.sock"));
         auto w = std::make_unique<MainWindow>(o);
         w->show();
@@ -221,7 +214,7 @@ print(json.dumps({"ok": ok, "cancelled": cancelled, "other": other[:3]}))
             journal.addResults(1, records);
             journal.close();
         }
-        gui::MainWindowOptions o = options(2);
+        gui::MainWindowOptions o = windowOptions(2);
         o.journalDir = dir.path();
         o.resume = gui::MainWindowOptions::Resume::Always;
         auto w = std::make_unique<MainWindow>(o);
@@ -294,7 +287,7 @@ print(json.dumps({"ok": ok, "cancelled": cancelled, "other": other[:3]}))
     /** The window's common actions have shortcuts, the standard ones where there is one, none shared. */
     void actionsHaveShortcuts()
     {
-        auto w = std::make_unique<MainWindow>(options(1));
+        auto w = std::make_unique<MainWindow>(windowOptions(1));
         const QStringList wanted = {QStringLiteral("&Open Job…"),
                                     QStringLiteral("Export &Statistics…"),
                                     QStringLiteral("Export Results as &JSON Lines…"),
@@ -326,7 +319,7 @@ print(json.dumps({"ok": ok, "cancelled": cancelled, "other": other[:3]}))
     /** Delete removes the selected finished job when the Jobs table has the focus, and nothing elsewhere. */
     void deleteRemovesAJobFromTheJobsTableOnly()
     {
-        auto w = std::make_unique<MainWindow>(options(1));
+        auto w = std::make_unique<MainWindow>(windowOptions(1));
         w->show();
         w->activateWindow();
         if (!QTest::qWaitForWindowActive(w.get(), 5000))
@@ -385,7 +378,7 @@ print(json.dumps({"ok": ok, "cancelled": cancelled, "other": other[:3]}))
     /** One worker is "1 worker", in the log of a worker-count change as at start. */
     void oneWorkerIsSingular()
     {
-        auto w = std::make_unique<MainWindow>(options(2));
+        auto w = std::make_unique<MainWindow>(windowOptions(2));
         w->show();
         QTRY_VERIFY_WITH_TIMEOUT(w->nodesModel()->rowCount() > 0, 10000);
         w->host()->setNodeWorkerCount(QStringLiteral("local"), 1);
@@ -405,7 +398,7 @@ print(json.dumps({"ok": ok, "cancelled": cancelled, "other": other[:3]}))
     {
         QTemporaryDir dir;
         const QString job = writeFile(dir, QStringLiteral("typo.json"), R"({"plugin": "sumprime", "inputs": [1, 2]})");
-        auto w = std::make_unique<MainWindow>(options(1));
+        auto w = std::make_unique<MainWindow>(windowOptions(1));
         QSignalSpy shown(w.get(), &MainWindow::errorShown);
         QCOMPARE(w->openFiles({job}), 0);
         QCOMPARE(shown.size(), 1);
