@@ -1271,15 +1271,8 @@ private slots:
         QVERIFY(test::writeSecretFile(secretFile, secretText));
         QString error;
         QVERIFY2(gui::AppSettings::setSecret(QString::fromLatin1(secretText), &error), qPrintable(error));
-        // A free port below the kernel's ephemeral range (32768 and up): a port probed with 0 and closed could be
-        // taken by another suite's connection before the window listens on it (ctest -j2; seen once under ASan).
-        quint16 port = 0;
-        for (quint16 candidate = quint16(20000 + QCoreApplication::applicationPid() % 10000); port == 0; ++candidate) {
-            QTcpServer probe;
-            if (probe.listen(QHostAddress::LocalHost, candidate))
-                port = candidate;
-            QVERIFY(candidate < 32000);
-        }
+        const quint16 port = test::unusedPort();
+        QVERIFY(port != 0);
         gui::AppSettings settings;
         settings.localWorkers = 0;
         settings.discovery = false;

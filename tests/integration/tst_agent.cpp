@@ -322,12 +322,8 @@ void TestAgent::runnerExitsThreeWhenNoNodeIsUsable()
     AgentProcess agent;
     QVERIFY2(agent.start(newStateDir(), secretFile(RightSecret), {QStringLiteral("-w"), QStringLiteral("1")}),
              qPrintable(agent.error()));
-    quint16 closedPort = 0;
-    {
-        QTcpServer probe;
-        QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
-        closedPort = probe.serverPort();
-    }
+    const quint16 closedPort = test::unusedPort();
+    QVERIFY(closedPort != 0);
     QProcess run;
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.remove(QStringLiteral("TASKFLEET_SECRET"));

@@ -32,13 +32,6 @@ namespace {
 const QByteArray Secret = "dial-in test secret";
 const QByteArray WrongSecret = "not the dial-in secret";
 
-/** A free TCP port on 127.0.0.1 (bound and released: nothing listens on it afterwards). */
-quint16 freePort()
-{
-    QTcpServer s;
-    return s.listen(QHostAddress::LocalHost, 0) ? s.serverPort() : 0;
-}
-
 /** A job file of \a n sleep tasks of \a ms each. */
 bool writeSleepJob(const QString &path, int n, int ms)
 {
@@ -247,7 +240,7 @@ void TestDialIn::jobRunsOnAgentsThatDialIn()
 // one listens on the same port, the agent rejoins it.
 void TestDialIn::agentKeepsDialingThroughAControllerRestart()
 {
-    const quint16 port = freePort();
+    const quint16 port = test::unusedPort();
     QVERIFY(port != 0);
     const QString target = QStringLiteral("127.0.0.1:%1").arg(port);
     DialingAgent agent;

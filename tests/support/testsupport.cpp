@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "testsupport.h"
 
+#include <QtCore/QCoreApplication>
 #include <QtCore/QFile>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QProcess>
+#include <QtNetwork/QTcpServer>
 
 #include <vector>
 
@@ -104,6 +106,21 @@ qint64 sumPrimesBelow(qint64 n)
             composite[size_t(j)] = true;
     }
     return sum;
+}
+
+quint16 unusedPort()
+{
+    // Start at a place set by the process id so suites running side by side try different ports first.
+    constexpr int First = 20000;
+    constexpr int Count = 12000;
+    const int start = int(QCoreApplication::applicationPid() % Count);
+    for (int i = 0; i < Count; ++i) {
+        const auto candidate = quint16(First + (start + i) % Count);
+        QTcpServer probe;
+        if (probe.listen(QHostAddress::LocalHost, candidate))
+            return candidate;
+    }
+    return 0;
 }
 
 } // namespace taskfleet::test

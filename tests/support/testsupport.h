@@ -61,4 +61,11 @@ bool sanitized();
 /** Sum of the primes below \a n by a sieve: a reference independent of the plugins' trial division. */
 qint64 sumPrimesBelow(qint64 n);
 
+/**
+ * A TCP port of 127.0.0.1 that nothing listens on at the call, 0 if none was found. It lies below the kernel's
+ * ephemeral range (32768 and up), so no outgoing connection of another process (ctest runs suites side by side)
+ * can take it before the test listens on it or dials it; a port probed with 0 and closed is in that range.
+ */
+quint16 unusedPort();
+
 } // namespace taskfleet::test

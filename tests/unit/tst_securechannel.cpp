@@ -720,10 +720,8 @@ void TestSecureChannel::pendingPerAddressLimitAndBusyMessage()
 
 void TestSecureChannel::clientConnectionRefused()
 {
-    QTcpServer probe;
-    QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
-    const quint16 port = probe.serverPort();
-    probe.close();
+    const quint16 port = test::unusedPort();
+    QVERIFY(port != 0);
 
     auto *client = new SecureChannel(ChannelOptions::fromSecret(RightSecret), this);
     QSignalSpy closed(client, &SecureChannel::closed);
