@@ -103,8 +103,12 @@ QVariant JobsModel::data(const QModelIndex &index, int role) const
         return int(outcome(j));
     if (role == Qt::TextAlignmentRole && index.column() != Name && index.column() != Plugin && index.column() != State)
         return int(Qt::AlignRight | Qt::AlignVCenter);
+    if (role == Qt::ToolTipRole && index.column() == Errors)
+        return tr("%1: the plugin returned an error (the Tasks view's \"error\")")
+            .arg(countOf(j.errors, tr("task"), tr("tasks")));
     if (role == Qt::ToolTipRole && index.column() == Failed)
-        return tr("%1 plugin errors, %2 failed (crash/timeout)").arg(j.errors).arg(j.failed);
+        return tr("%1: crashed or timed out on every attempt (the Tasks view's \"failed\")")
+            .arg(countOf(j.failed, tr("task"), tr("tasks")));
     if (role == Qt::ToolTipRole && index.column() == Eta && j.state == sched::JobState::Paused)
         return tr("Paused: no estimate until it runs again");
     if (role != Qt::DisplayRole)
@@ -122,8 +126,10 @@ QVariant JobsModel::data(const QModelIndex &index, int role) const
         return QStringLiteral("%1 %").arg(j.total ? 100.0 * double(ran) / double(j.total) : 100.0, 0, 'f', 1);
     case Done:
         return j.done;
+    case Errors:
+        return j.errors;
     case Failed:
-        return j.errors + j.failed;
+        return j.failed;
     case Cancelled:
         return j.cancelled;
     case Total:
@@ -144,9 +150,10 @@ QVariant JobsModel::headerData(int section, Qt::Orientation orientation, int rol
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     static const char *const names[ColumnCount] = {
-        QT_TR_NOOP("#"),        QT_TR_NOOP("Job"),     QT_TR_NOOP("Plugin"), QT_TR_NOOP("State"),
-        QT_TR_NOOP("Progress"), QT_TR_NOOP("Done"),    QT_TR_NOOP("Failed"), QT_TR_NOOP("Cancelled"),
-        QT_TR_NOOP("Total"),    QT_TR_NOOP("Tasks/s"), QT_TR_NOOP("ETA"),    QT_TR_NOOP("Priority"),
+        QT_TR_NOOP("#"),         QT_TR_NOOP("Job"),   QT_TR_NOOP("Plugin"),  QT_TR_NOOP("State"),
+        QT_TR_NOOP("Progress"),  QT_TR_NOOP("Done"),  QT_TR_NOOP("Errors"),  QT_TR_NOOP("Failed"),
+        QT_TR_NOOP("Cancelled"), QT_TR_NOOP("Total"), QT_TR_NOOP("Tasks/s"), QT_TR_NOOP("ETA"),
+        QT_TR_NOOP("Priority"),
     };
     return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }

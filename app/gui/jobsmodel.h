@@ -18,7 +18,26 @@ class JobsModel : public QAbstractTableModel
     Q_OBJECT
 
 public:
-    enum Column { Id, Name, Plugin, State, Progress, Done, Failed, Cancelled, Total, Rate, Eta, Priority, ColumnCount };
+    /**
+     * Errors and Failed are the Tasks view's "error" (the plugin returned an error) and "failed" (crashed or
+     * timed out after its retries) counts, as the exports' statuses name them: never summed into one.
+     */
+    enum Column {
+        Id,
+        Name,
+        Plugin,
+        State,
+        Progress,
+        Done,
+        Errors,
+        Failed,
+        Cancelled,
+        Total,
+        Rate,
+        Eta,
+        Priority,
+        ColumnCount
+    };
     enum Outcome { InProgress, FinishedOk, FinishedWithFailures, WasCancelled, IsPaused };
     static constexpr int JobIdRole = Qt::UserRole + 1;
     /** Ended tasks per mille (int), on the Progress column. */

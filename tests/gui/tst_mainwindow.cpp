@@ -1060,7 +1060,8 @@ private slots:
                  int(JobsModel::FinishedOk));
         QCOMPARE(cell(QStringLiteral("bad"), JobsModel::Progress, JobsModel::OutcomeRole).toInt(),
                  int(JobsModel::FinishedWithFailures));
-        QCOMPARE(cell(QStringLiteral("bad"), JobsModel::Failed).toInt(), 5);
+        QCOMPARE(cell(QStringLiteral("bad"), JobsModel::Errors).toInt(), 5); // the plugin's errors: not "failed"
+        QCOMPARE(cell(QStringLiteral("bad"), JobsModel::Failed).toInt(), 0);
         QVERIFY(gui::ProgressDelegate::barColor(JobsModel::FinishedOk, 1)
                 != gui::ProgressDelegate::barColor(JobsModel::FinishedWithFailures, 1));
 
@@ -1481,7 +1482,8 @@ private slots:
         QVERIFY(settle(w.get()));
         QTableView *jobs = w->jobsView();
         const QFontMetrics fm = jobs->fontMetrics();
-        for (int c : {JobsModel::Progress, JobsModel::Done, JobsModel::Total, JobsModel::Eta}) {
+        for (int c : {JobsModel::Progress, JobsModel::Done, JobsModel::Errors, JobsModel::Failed, JobsModel::Total,
+                      JobsModel::Eta}) {
             QVERIFY2(!jobs->isColumnHidden(c), qPrintable(QString::number(c)));
             const int right = jobs->columnViewportPosition(c) + jobs->columnWidth(c);
             QVERIFY2(jobs->columnViewportPosition(c) >= 0 && right <= jobs->viewport()->width(),

@@ -467,6 +467,64 @@ private slots:
     }
 
     /**
+     * The Jobs table counts what the Tasks view counts, in its words: plugin errors ("error") and tasks that
+     * crashed or timed out for good ("failed") in columns of their own, never summed into one "Failed".
+     */
+    void jobsTableCountsErrorsAndFailuresAsTheTasksView()
+    {
+        // One job's ending: 4 values, 2 plugin errors, 3 failures, 1 cancelled, in the Tasks view...
+        const QVector<stats::TaskStatus> statuses
+            = {stats::TaskStatus::Ok, stats::TaskStatus::Error,     stats::TaskStatus::Failed,
+               stats::TaskStatus::Ok, stats::TaskStatus::Failed,    stats::TaskStatus::Error,
+               stats::TaskStatus::Ok, stats::TaskStatus::Cancelled, stats::TaskStatus::Failed,
+               stats::TaskStatus::Ok};
+        TasksModel tasks;
+        tasks.addJob(7, statuses.size());
+        QVector<sched::TaskRecord> records;
+        for (int i = 0; i < statuses.size(); ++i)
+            records.append(record(i, QStringLiteral("n"), 1000 * i, 500, statuses.at(i)));
+        tasks.addRecords(7, records);
+        // ...and the controller's counts of the same ending, in the Jobs table.
+        sched::JobSnapshot job;
+        job.id = 7;
+        job.name = QStringLiteral("mixed");
+        job.state = sched::JobState::Finished;
+        job.total = statuses.size();
+        job.done = tasks.count(7, TasksModel::Done);
+        job.errors = tasks.count(7, TasksModel::Error);
+        job.failed = tasks.count(7, TasksModel::Failed);
+        job.cancelled = tasks.count(7, TasksModel::Cancelled);
+        QCOMPARE(job.errors, 2);
+        QCOMPARE(job.failed, 3);
+        sched::ClusterSnapshot snapshot;
+        snapshot.jobs = {job};
+        gui::JobsModel jobs;
+        jobs.setSnapshot(snapshot);
+        const auto header = [&jobs](int column) {
+            return jobs.headerData(column, Qt::Horizontal, Qt::DisplayRole).toString().toLower();
+        };
+        // The same words as the Tasks view's states (and the exports' statuses), the same counts.
+        QCOMPARE(header(gui::JobsModel::Errors), TasksModel::stateName(TasksModel::Error) + QLatin1Char('s'));
+        QCOMPARE(header(gui::JobsModel::Failed), TasksModel::stateName(TasksModel::Failed));
+        QCOMPARE(stats::taskStatusName(stats::TaskStatus::Error), TasksModel::stateName(TasksModel::Error));
+        QCOMPARE(stats::taskStatusName(stats::TaskStatus::Failed), TasksModel::stateName(TasksModel::Failed));
+        QCOMPARE(jobs.index(0, gui::JobsModel::Errors).data().toLongLong(), tasks.count(7, TasksModel::Error));
+        QCOMPARE(jobs.index(0, gui::JobsModel::Failed).data().toLongLong(), tasks.count(7, TasksModel::Failed));
+        QCOMPARE(jobs.index(0, gui::JobsModel::Done).data().toLongLong(), tasks.count(7, TasksModel::Done));
+        QCOMPARE(jobs.index(0, gui::JobsModel::Cancelled).data().toLongLong(), tasks.count(7, TasksModel::Cancelled));
+        QCOMPARE(jobs.index(0, gui::JobsModel::State).data().toString(),
+                 QStringLiteral("finished: 2 errors, 3 failed"));
+        QVERIFY(jobs.index(0, gui::JobsModel::Errors)
+                    .data(Qt::ToolTipRole)
+                    .toString()
+                    .contains(QStringLiteral("\"error\"")));
+        QVERIFY(jobs.index(0, gui::JobsModel::Failed)
+                    .data(Qt::ToolTipRole)
+                    .toString()
+                    .contains(QStringLiteral("\"failed\"")));
+    }
+
+    /**
      * Item 12: the job row's Tasks/s and the Nodes total are one measure ("28.5" and "18.9" at the same moment:
      * the job's was its average since it started, the nodes' the last 5 s). A real controller and node, its
      * clock running a while before the job as in the window; both models fed the same snapshot. An ended job
