@@ -29,6 +29,7 @@
 #include "tasksmodel.h"
 #include "taskspanel.h"
 #include "throughputchart.h"
+#include "timelineview.h"
 #include "welcomebar.h"
 #include "windowlayout.h"
 #include "windowprompts.h"
@@ -128,6 +129,8 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget *parent)
     });
     connect(m_host, &sched::ControllerHost::eventLogged, this, &MainWindow::log);
     connect(m_host, &sched::ControllerHost::taskReportReady, m_tasksModel, &TasksModel::setReport);
+    // After the Tasks view took the report: the timeline draws what it shows as running.
+    connect(m_host, &sched::ControllerHost::taskReportReady, m_area->tasksPanel->timeline(), &TimelineView::setRunning);
     connect(m_host, &sched::ControllerHost::statisticsExported, this,
             [this](const QStringList &files, const QString &error) {
                 if (files.isEmpty())

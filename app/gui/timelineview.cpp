@@ -69,6 +69,16 @@ TimelineView::TimelineView(TasksModel *model, QWidget *parent)
     connect(model, &TasksModel::recordsAdded, this, &TimelineView::addRecords);
     // The current job's bars are drawn in full, the others faded.
     connect(model, &QAbstractItemModel::modelReset, viewport(), qOverload<>(&QWidget::update));
+    // Running bars grow with the clock between reports.
+    m_grow.setInterval(GrowIntervalMs);
+    connect(&m_grow, &QTimer::timeout, this, [this] {
+        if (m_running.empty()) {
+            m_grow.stop();
+            return;
+        }
+        updateScrollBars();
+        viewport()->update();
+    });
     updateScrollBars();
 }
 
@@ -94,21 +104,35 @@ void TimelineView::clear()
 {
     m_lanes.clear();
     m_nodeLanes.clear();
+    m_running.clear();
+    m_grow.stop();
     m_firstUs = m_lastUs = -1;
     updateScrollBars();
     viewport()->update();
 }
 
-int TimelineView::laneFor(const QString &node, qint64 startUs, qint64 durationUs)
+int TimelineView::laneFor(const QString &node, qint64 startUs, qint64 durationUs, const Live *own)
 {
     // Clock jitter, but never so much that two short tasks at once share a lane.
     const qint64 tolerance = std::min(OverlapToleranceUs, durationUs / 4);
     QVector<int> &lanes = m_nodeLanes[node];
+    // A task that was drawn running keeps its lane when it ends there.
+    if (own && own->node == node && lanes.contains(own->lane)
+        && m_lanes[size_t(own->lane)].freeFromUs <= startUs + tolerance)
+        return own->lane;
+    const auto held = [this, own](int lane) {
+        for (const Live &l : m_running)
+            if (&l != own && l.lane == lane)
+                return true;
+        return false;
+    };
     // First fit: of the lanes free at the bar's start, the one that became free last (a worker that just
     // finished its previous task); a lane per task running at once.
     int best = -1;
     int oldest = -1;
     for (int i : std::as_const(lanes)) {
+        if (held(i))
+            continue;
         const Lane &l = m_lanes[size_t(i)];
         if (l.freeFromUs <= startUs + tolerance && (best < 0 || l.freeFromUs > m_lanes[size_t(best)].freeFromUs))
             best = i;
@@ -118,13 +142,16 @@ int TimelineView::laneFor(const QString &node, qint64 startUs, qint64 durationUs
     if (best >= 0)
         return best;
     if (lanes.size() >= MaxLanesPerNode)
-        return oldest;
+        return oldest >= 0 ? oldest : lanes.first();
     // A new lane goes after the node's others, so that a node's lanes stay together.
     const int at = lanes.isEmpty() ? int(m_lanes.size()) : *std::max_element(lanes.cbegin(), lanes.cend()) + 1;
     for (QVector<int> &indices : m_nodeLanes)
         for (int &i : indices)
             if (i >= at)
                 ++i;
+    for (Live &l : m_running)
+        if (l.lane >= at)
+            ++l.lane;
     Lane lane;
     lane.node = node;
     lane.number = int(lanes.size()) + 1;
@@ -146,6 +173,8 @@ void TimelineView::addRecords(int jobId, const QVector<sched::TaskRecord> &recor
         bar.jobId = jobId;
         bar.index = r.index;
         bar.status = r.status;
+        const auto live = std::find_if(m_running.begin(), m_running.end(),
+                                       [&](const Live &l) { return l.bar.jobId == jobId && l.bar.index == r.index; });
         if (r.runtimeUs > 0) {
             // Ended when its record came, not before it could have: sent, then run for its run time.
             bar.endUs = std::max(r.startUs + r.runtimeUs, receivedUs);
@@ -155,7 +184,12 @@ void TimelineView::addRecords(int jobId, const QVector<sched::TaskRecord> &recor
             bar.startUs = r.startUs;
             bar.endUs = std::max(r.startUs + 1000, receivedUs);
         }
-        m_lanes[size_t(laneFor(r.nodeName, bar.startUs, bar.endUs - bar.startUs))].append(bar);
+        // Its final bar replaces its growing one, in the same lane when it ended there.
+        const int lane
+            = laneFor(r.nodeName, bar.startUs, bar.endUs - bar.startUs, live == m_running.end() ? nullptr : &*live);
+        if (live != m_running.end())
+            m_running.erase(live);
+        m_lanes[size_t(lane)].append(bar);
         m_firstUs = m_firstUs < 0 ? bar.startUs : std::min(m_firstUs, bar.startUs);
         m_lastUs = std::max(m_lastUs, bar.endUs);
         added = true;
@@ -169,9 +203,91 @@ void TimelineView::addRecords(int jobId, const QVector<sched::TaskRecord> &recor
             const qint64 oldest = l.ring[l.ring.size() < size_t(MaxBarsPerLane) ? 0 : l.next].startUs;
             first = first < 0 ? oldest : std::min(first, oldest);
         }
+    for (const Live &l : m_running)
+        first = first < 0 ? l.bar.startUs : std::min(first, l.bar.startUs);
     m_firstUs = first;
     updateScrollBars();
     viewport()->update();
+}
+
+void TimelineView::setRunning(const sched::TaskReport &report)
+{
+    if (report.jobId < 0)
+        return;
+    m_reportUs = report.takenUs;
+    m_sinceReport.start();
+    std::vector<Live> before = std::exchange(m_running, {});
+    if (!report.jobOver) {
+        // Of the current job, the attempts its Tasks view shows as running (the others wait on a node).
+        const bool shown = report.jobId == m_model->currentJob();
+        for (const sched::RunningAttempt &a : report.running) {
+            if (a.nodeName.isEmpty() || (shown && m_model->stateAt(a.index) != TasksModel::Running))
+                continue;
+            Live live;
+            live.bar.jobId = report.jobId;
+            live.bar.index = a.index;
+            live.bar.startUs = a.startUs;
+            live.bar.running = true;
+            live.node = a.nodeName;
+            const auto was = std::find_if(before.begin(), before.end(), [&](const Live &l) {
+                return l.bar.jobId == report.jobId && l.bar.index == a.index && l.node == a.nodeName
+                       && l.bar.startUs == a.startUs;
+            });
+            if (was != before.end())
+                live.lane = was->lane; // the same attempt keeps its lane
+            m_running.push_back(live);
+        }
+        // Lanes for the new ones, after the kept ones hold theirs.
+        for (Live &l : m_running)
+            if (l.lane < 0)
+                l.lane = laneFor(l.node, l.bar.startUs, std::max<qint64>(1000, m_reportUs - l.bar.startUs), &l);
+        for (const Live &l : m_running)
+            m_firstUs = m_firstUs < 0 ? l.bar.startUs : std::min(m_firstUs, l.bar.startUs);
+    }
+    if (m_running.empty())
+        m_grow.stop();
+    else if (!m_grow.isActive())
+        m_grow.start();
+    if (!m_running.empty() || !before.empty()) {
+        updateScrollBars();
+        viewport()->update();
+    }
+}
+
+qint64 TimelineView::nowUs() const
+{
+    return m_reportUs < 0 ? -1 : m_reportUs + m_sinceReport.nsecsElapsed() / 1000;
+}
+
+qint64 TimelineView::spanEndUs() const
+{
+    return m_running.empty() ? m_lastUs : std::max(m_lastUs, nowUs());
+}
+
+QVector<TimelineView::Bar> TimelineView::runningBars(int lane) const
+{
+    QVector<Bar> out;
+    const qint64 now = nowUs();
+    for (const Live &l : m_running)
+        if (l.lane == lane) {
+            Bar b = l.bar;
+            b.endUs = std::max(b.startUs + 1, now);
+            out.append(b);
+        }
+    return out;
+}
+
+template <typename F>
+void TimelineView::forEachBar(F f) const
+{
+    for (size_t i = 0; i < m_lanes.size(); ++i)
+        m_lanes[i].forEach([&](const Bar &b) { f(b, int(i)); });
+    const qint64 now = nowUs();
+    for (const Live &l : m_running) {
+        Bar b = l.bar;
+        b.endUs = std::max(b.startUs + 1, now);
+        f(b, l.lane);
+    }
 }
 
 QStringList TimelineView::laneNames() const
@@ -253,9 +369,9 @@ void TimelineView::updateScrollBars()
 {
     const int visible = std::max(1, viewport()->width() - m_labelWidth - RightMargin);
     if (m_fit && m_firstUs >= 0)
-        m_pxPerSecond = std::clamp(double(visible) / (double(std::max<qint64>(1000, m_lastUs - m_firstUs)) / 1e6),
+        m_pxPerSecond = std::clamp(double(visible) / (double(std::max<qint64>(1000, spanEndUs() - m_firstUs)) / 1e6),
                                    MinFitPixelsPerSecond, MaxPxPerSecond);
-    const double span = m_firstUs < 0 ? 0.0 : double(m_lastUs - m_firstUs) / 1e6 * m_pxPerSecond;
+    const double span = m_firstUs < 0 ? 0.0 : double(spanEndUs() - m_firstUs) / 1e6 * m_pxPerSecond;
     QScrollBar *h = horizontalScrollBar();
     const bool wasAtEnd = h->value() >= h->maximum();
     h->setPageStep(visible);
@@ -294,18 +410,15 @@ QRect TimelineView::barGeometry(const Bar &bar, int laneY) const
 QRect TimelineView::barRect(int jobId, int index) const
 {
     const int top = topMargin() - verticalScrollBar()->value();
-    for (size_t i = 0; i < m_lanes.size(); ++i) {
-        QRect found;
-        m_lanes[i].forEach([&](const Bar &b) {
-            if (b.jobId == jobId && b.index == index) {
-                found = barGeometry(b, top + int(i) * LaneHeight);
-            }
-        });
-        if (!found.isNull())
-            return found.intersected(QRect(m_labelWidth, topMargin(), viewport()->width() - m_labelWidth,
-                                           viewport()->height() - topMargin()));
-    }
-    return {};
+    QRect found;
+    forEachBar([&](const Bar &b, int lane) {
+        if (found.isNull() && b.jobId == jobId && b.index == index)
+            found = barGeometry(b, top + lane * LaneHeight);
+    });
+    if (found.isNull())
+        return {};
+    return found.intersected(
+        QRect(m_labelWidth, topMargin(), viewport()->width() - m_labelWidth, viewport()->height() - topMargin()));
 }
 
 bool TimelineView::barAt(const QPoint &pos, Bar *bar) const
@@ -319,8 +432,8 @@ bool TimelineView::barAt(const QPoint &pos, Bar *bar) const
     const qint64 us = usAt(pos.x());
     const qint64 slack = qint64(2e6 / m_pxPerSecond);
     bool found = false;
-    m_lanes[size_t(lane)].forEach([&](const Bar &b) {
-        if (us >= b.startUs - slack && us <= b.endUs + slack) {
+    forEachBar([&](const Bar &b, int in) {
+        if (in == lane && us >= b.startUs - slack && us <= b.endUs + slack) {
             *bar = b;
             found = true;
         }
@@ -353,14 +466,23 @@ bool TimelineView::viewportEvent(QEvent *event)
         const auto *help = static_cast<QHelpEvent *>(event);
         Bar bar;
         if (barAt(help->pos(), &bar)) {
-            QToolTip::showText(help->globalPos(),
-                               tr("Job %1, task %2: %3\n%4 to %5 (%6)")
-                                   .arg(bar.jobId)
-                                   .arg(bar.index)
-                                   .arg(stateWord(bar.status), m_model->clockTime(bar.startUs),
-                                        m_model->clockTime(bar.endUs),
-                                        formatSeconds(double(bar.endUs - bar.startUs) / 1e6)),
-                               viewport());
+            if (bar.running)
+                QToolTip::showText(
+                    help->globalPos(),
+                    tr("Job %1, task %2: running\nsince %3 (%4 so far)")
+                        .arg(bar.jobId)
+                        .arg(bar.index)
+                        .arg(m_model->clockTime(bar.startUs), formatSeconds(double(bar.endUs - bar.startUs) / 1e6)),
+                    viewport());
+            else
+                QToolTip::showText(help->globalPos(),
+                                   tr("Job %1, task %2: %3\n%4 to %5 (%6)")
+                                       .arg(bar.jobId)
+                                       .arg(bar.index)
+                                       .arg(stateWord(bar.status), m_model->clockTime(bar.startUs),
+                                            m_model->clockTime(bar.endUs),
+                                            formatSeconds(double(bar.endUs - bar.startUs) / 1e6)),
+                                   viewport());
         } else {
             QToolTip::hideText();
         }
@@ -375,11 +497,11 @@ void TimelineView::paintEvent(QPaintEvent *)
     const QRect all = viewport()->rect();
     p.fillRect(all, palette().base());
     const QFontMetrics fm = fontMetrics();
-    if (m_lanes.empty()) {
+    if (m_lanes.empty() && m_running.empty()) {
         p.setPen(palette().color(QPalette::PlaceholderText));
         p.drawText(all, Qt::AlignCenter | Qt::TextWordWrap,
-                   tr("Each worker a lane, each task that ran a bar coloured by its job: tasks show here as they "
-                      "end."));
+                   tr("Each worker a lane, each task a bar coloured by its job: running tasks grow here, ended "
+                      "ones stay."));
         return;
     }
     const int top = topMargin();
@@ -425,26 +547,31 @@ void TimelineView::paintEvent(QPaintEvent *)
     p.setClipRect(plot);
     for (size_t i = 0; i < m_lanes.size(); ++i) {
         const int y = top + int(i) * LaneHeight - scrollY;
-        if (y + LaneHeight < top || y > all.height())
-            continue;
-        if (i % 2 == 1)
+        if (y + LaneHeight >= top && y <= all.height() && i % 2 == 1)
             p.fillRect(QRect(m_labelWidth, y, plot.width(), LaneHeight), palette().alternateBase());
-        m_lanes[i].forEach([&](const Bar &b) {
-            const double x0 = xOf(b.startUs);
-            const double x1 = xOf(b.endUs);
-            if (x1 < m_labelWidth || x0 > all.width())
-                return;
-            QColor c = barColor(b);
-            if (current >= 0 && b.jobId != current)
-                c.setAlpha(90);
-            const QRect r = barGeometry(b, y);
-            p.fillRect(r, c);
-            if (r.width() >= 6 && b.status != stats::TaskStatus::Ok) {
-                p.setPen(QPen(Qt::white, 1.2));
-                p.drawLine(r.topLeft() + QPoint(1, 1), r.bottomRight() - QPoint(1, 1));
-            }
-        });
     }
+    forEachBar([&](const Bar &b, int lane) {
+        const int y = top + lane * LaneHeight - scrollY;
+        if (y + LaneHeight < top || y > all.height())
+            return;
+        const double x0 = xOf(b.startUs);
+        const double x1 = xOf(b.endUs);
+        if (x1 < m_labelWidth || x0 > all.width())
+            return;
+        QColor c = barColor(b);
+        if (b.running)
+            c = c.lighter(135); // as the task map draws a running task: its colour, lighter
+        if (current >= 0 && b.jobId != current)
+            c.setAlpha(90);
+        const QRect r = barGeometry(b, y);
+        p.fillRect(r, c);
+        if (b.running) {
+            p.fillRect(QRect(r.right() - 1, r.top(), 2, r.height()), barColor(b).darker(130)); // its growing edge
+        } else if (r.width() >= 6 && b.status != stats::TaskStatus::Ok) {
+            p.setPen(QPen(Qt::white, 1.2));
+            p.drawLine(r.topLeft() + QPoint(1, 1), r.bottomRight() - QPoint(1, 1));
+        }
+    });
     p.restore();
 
     // Lane names, over everything at the left.

@@ -3,8 +3,11 @@
 #pragma once
 
 #include "sched/controller.h"
+#include "sched/taskreport.h"
 
+#include <QtCore/QElapsedTimer>
 #include <QtCore/QHash>
+#include <QtCore/QTimer>
 #include <QtWidgets/QAbstractScrollArea>
 
 #include <vector>
@@ -27,6 +30,10 @@ class TasksModel;
  * lanes first-fit (the lane that became free last before the bar starts), so a node shows as many lanes as
  * it ran tasks at once: its busy workers. Memory is bounded whatever the job's size: at most
  * MaxLanesPerNode lanes a node and the last MaxBarsPerLane bars a lane (a ring; older ones drop out).
+ *
+ * Tasks running now come from the controller's TaskReport (setRunning(), the job whose reports the window
+ * asks for: the Tasks view's current one) as bars from their start that grow up to the clock now, in a lane of
+ * their own that no other bar takes meanwhile; a task's final record replaces its growing bar in that lane.
  */
 class TimelineView : public QAbstractScrollArea
 {
@@ -50,12 +57,21 @@ public:
         int jobId = 0;
         int index = 0;
         stats::TaskStatus status = stats::TaskStatus::Ok;
+        bool running = false; ///< still running: endUs is the clock now
     };
+    /** How often growing bars are redrawn while tasks run. */
+    static constexpr int GrowIntervalMs = 200;
 
     explicit TimelineView(TasksModel *model, QWidget *parent = nullptr);
 
     /** Takes these records (as TasksModel::recordsAdded() gives them); \a receivedUs -1: at their send time plus run time. */
     void addRecords(int jobId, const QVector<sched::TaskRecord> &records, qint64 receivedUs);
+    /**
+     * The attempts of \a report's job that workers run now (of the Tasks view's current job, only those it
+     * shows as running, not those waiting on a node for a worker): growing bars. Replaces the running bars
+     * of every job (reports come for one job at a time); a job that is over has none.
+     */
+    void setRunning(const sched::TaskReport &report);
     /** Forgets every bar. */
     void clear();
 
@@ -63,8 +79,12 @@ public:
     QStringList laneNames() const;
     /** The bars kept in lane \a lane, oldest first. */
     QVector<Bar> bars(int lane) const;
-    /** Every bar kept, over all lanes. */
+    /** Every bar kept, over all lanes (running ones not counted). */
     qint64 barCount() const;
+    /** The growing bars in lane \a lane (endUs: the clock now). */
+    QVector<Bar> runningBars(int lane) const;
+    /** The controller's clock now, as the latest report and the time since it tell it (-1 before any report). */
+    qint64 nowUs() const;
     /** The time span kept: the first bar's start to the last bar's end (controller clock, µs). */
     qint64 firstUs() const { return m_firstUs; }
     qint64 lastUs() const { return m_lastUs; }
@@ -113,8 +133,21 @@ private:
         template <typename F>
         void forEach(F f) const;
     };
-    /** The lane for a bar of \a node starting at \a startUs (first fit), made when none is free. */
-    int laneFor(const QString &node, qint64 startUs, qint64 durationUs);
+    struct Live {
+        Bar bar;
+        QString node;
+        int lane = -1;
+    };
+    /**
+     * The lane for a bar of \a node starting at \a startUs (first fit, never a lane a running bar holds other than
+     * \a own's), made when none is free.
+     */
+    int laneFor(const QString &node, qint64 startUs, qint64 durationUs, const Live *own = nullptr);
+    /** The latest end drawn: the last ended bar's, or now while tasks run. */
+    qint64 spanEndUs() const;
+    /** Calls \a f(bar, lane) for every bar drawn, ended and running (endUs now). */
+    template <typename F>
+    void forEachBar(F f) const;
     void updateScrollBars();
     /** Viewport x of a controller time, and back. */
     double xOf(qint64 us) const;
@@ -128,6 +161,10 @@ private:
     QHash<QString, QVector<int>> m_nodeLanes; ///< node name -> its lanes, in m_lanes
     qint64 m_firstUs = -1;
     qint64 m_lastUs = -1;
+    std::vector<Live> m_running; ///< tasks running now: a few per node
+    qint64 m_reportUs = -1;      ///< the latest report's controller time
+    QElapsedTimer m_sinceReport;
+    QTimer m_grow;
     double m_pxPerSecond = 40;
     bool m_follow = true; ///< the view keeps the newest bar in sight
     bool m_fit = true;    ///< the scale fits the span to the view (until the user zooms)

@@ -307,6 +307,86 @@ private slots:
         keep(&panel, QStringLiteral("detail"));
     }
 
+    /**
+     * Timeline: tasks running now are bars that grow up to the clock now, each in a lane no other bar takes
+     * meanwhile; a task's final record replaces its growing bar in that lane; attempts only waiting on a node
+     * (more than it has busy workers) and a job that is over draw none.
+     */
+    void timelineGrowsRunningTasks()
+    {
+        TasksModel model;
+        model.addJob(1, 8);
+        model.setCurrentJob(1);
+        model.setNodesBusy({{QStringLiteral("alpha"), 2}});
+        gui::TimelineView timeline(&model);
+        timeline.resize(600, 200);
+        timeline.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&timeline));
+        // alpha has ended task 5 already; tasks 0 and 1 run there, task 2 waits there for a worker.
+        model.addRecords(1, {record(5, QStringLiteral("alpha"), 1'000'000, 2'000'000)});
+        sched::TaskReport report;
+        report.jobId = 1;
+        report.takenUs = 5'000'000;
+        report.running = {{0, QStringLiteral("alpha"), 3'500'000},
+                          {1, QStringLiteral("alpha"), 4'000'000},
+                          {2, QStringLiteral("alpha"), 4'500'000}};
+        model.setReport(report);
+        timeline.setRunning(report);
+        QCOMPARE(model.stateAt(2), TasksModel::Queued);
+        const auto running = [&timeline] {
+            QVector<gui::TimelineView::Bar> all;
+            for (int lane = 0; lane < timeline.laneNames().size(); ++lane)
+                all += timeline.runningBars(lane);
+            return all;
+        };
+        const auto laneOfRunning = [&timeline](int index) {
+            for (int lane = 0; lane < timeline.laneNames().size(); ++lane)
+                for (const gui::TimelineView::Bar &b : timeline.runningBars(lane))
+                    if (b.index == index)
+                        return lane;
+            return -1;
+        };
+        QCOMPARE(running().size(), 2); // not task 2
+        const int lane0 = laneOfRunning(0);
+        const int lane1 = laneOfRunning(1);
+        QVERIFY(lane0 >= 0 && lane1 >= 0 && lane0 != lane1);
+        QCOMPARE(timeline.laneNames().size(), 2); // task 0 took the lane task 5 left at 3 s
+        QCOMPARE(timeline.barCount(), 1);         // growing bars are not kept bars
+        const gui::TimelineView::Bar first = timeline.runningBars(lane0).value(0);
+        QVERIFY(first.running && first.startUs == 3'500'000 && first.endUs >= report.takenUs);
+        QVERIFY(timeline.lastUs() < first.endUs); // the span reaches now, past the last ended bar
+        // Drawn, lighter than an ended bar of the job, and growing with the clock between reports.
+        QVERIFY(!timeline.barRect(1, 0).isEmpty());
+        QVERIFY(timeline.barRect(1, 0).width() > 10);
+        QVERIFY(!timeline.barRect(1, 1).isEmpty());
+        QTest::qWait(3 * gui::TimelineView::GrowIntervalMs);
+        const gui::TimelineView::Bar later = timeline.runningBars(lane0).value(0);
+        QVERIFY2(later.endUs - first.endUs >= 2 * gui::TimelineView::GrowIntervalMs * 1000,
+                 qPrintable(QStringLiteral("%1 -> %2").arg(first.endUs).arg(later.endUs)));
+        QVERIFY(timeline.barRect(1, 0).right() >= timeline.viewport()->width() - 20); // up to now, at the right
+
+        // Task 0 ends: its final bar replaces the growing one, in its lane; task 1 still grows.
+        model.addRecords(1, {record(0, QStringLiteral("alpha"), 3'500'000, 2'000'000)});
+        QCOMPARE(laneOfRunning(0), -1);
+        QCOMPARE(laneOfRunning(1), lane1);
+        QCOMPARE(timeline.barCount(), 2);
+        bool replaced = false;
+        for (const gui::TimelineView::Bar &b : timeline.bars(lane0))
+            replaced = replaced || (b.index == 0 && !b.running);
+        QVERIFY(replaced);
+        // A task that was never seen running ends: it takes no lane a running task holds.
+        model.addRecords(1, {record(6, QStringLiteral("alpha"), 4'100'000, 300'000)});
+        for (const gui::TimelineView::Bar &b : timeline.bars(lane1))
+            QVERIFY(b.index != 6);
+
+        // The job is over: nothing grows any more.
+        report.running.clear();
+        report.jobOver = true;
+        timeline.setRunning(report);
+        QCOMPARE(running().size(), 0);
+        QCOMPARE(timeline.barCount(), 3);
+    }
+
     /** Timeline: a lane per worker (as many as ran at once on a node), bars by job, bounded, clickable, scrolling. */
     void timelineLanesBarsAndBounds()
     {
