@@ -96,7 +96,8 @@ struct AgentOptionSet {
     const QCommandLineOption valueCache {QStringLiteral("value-cache"),
                                          QStringLiteral("Hold at most MB megabytes of job parameters and shared values "
                                                         "for all controllers, evicting the least recently used "
-                                                        "(default 2048; 0 = no limit)."),
+                                                        "(default 2048; 0 = no limit). Each worker keeps at most "
+                                                        "as much, and at most 1024."),
                                          QStringLiteral("MB"), QStringLiteral("2048")};
     // Discovery: announcements by signed UDP broadcast, on by default.
     const QCommandLineOption noDiscovery {QStringLiteral("no-discovery"),

@@ -20,6 +20,9 @@ AppSettings AppSettings::load()
     QSettings s;
     AppSettings a;
     a.localWorkers = s.value(QStringLiteral("local/workers"), -1).toInt();
+    a.valueCacheMb = s.value(QStringLiteral("local/valueCacheMb"), DefaultValueCacheMb).toInt();
+    if (a.valueCacheMb < 1)
+        a.valueCacheMb = DefaultValueCacheMb;
     a.pluginFolders = s.value(QStringLiteral("plugins/folders")).toStringList();
     a.agentPort = quint16(s.value(QStringLiteral("network/agentPort"), DefaultAgentPort).toUInt());
     a.discoveryPort = quint16(s.value(QStringLiteral("network/discoveryPort"), DefaultDiscoveryPort).toUInt());
@@ -34,6 +37,7 @@ void AppSettings::save() const
 {
     QSettings s;
     s.setValue(QStringLiteral("local/workers"), localWorkers);
+    s.setValue(QStringLiteral("local/valueCacheMb"), valueCacheMb);
     // An empty list would be written as "@Invalid()": leave the key out instead.
     const auto setList = [&s](const QString &key, const QStringList &list) {
         if (list.isEmpty())

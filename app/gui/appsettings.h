@@ -18,6 +18,9 @@ struct AppSettings {
     static constexpr quint16 DefaultListenPort = 45460; ///< net::DefaultListenPort
 
     int localWorkers = -1; ///< -1: one per logical CPU
+    /// Megabytes of shared values (server.share(), big arrays many tasks carry) each local worker keeps; read at start.
+    int valueCacheMb = DefaultValueCacheMb;
+    static constexpr int DefaultValueCacheMb = 1024;
     QStringList pluginFolders;
     quint16 agentPort = DefaultAgentPort;
     quint16 discoveryPort = DefaultDiscoveryPort;

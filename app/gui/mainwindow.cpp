@@ -78,6 +78,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget *parent)
     sched::ControllerHostOptions hostOptions;
     hostOptions.localWorkers = m_options.localWorkers >= 0 ? m_options.localWorkers : m_settings.localWorkers;
     hostOptions.workerProgram = m_options.workerProgram;
+    hostOptions.workerValueCacheBytes = qint64(m_settings.valueCacheMb) << 20;
     m_host = new sched::ControllerHost(hostOptions, this);
     m_host->setExitStatisticsPath(m_options.exitStatisticsPath);
 

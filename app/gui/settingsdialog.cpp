@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Settings: local workers, plugin folders, cluster secret, ports.
+// Settings: local workers and their shared values, plugin folders, cluster secret, ports.
 #include "settingsdialog.h"
 
 #include "net/secretstore.h"
@@ -22,6 +22,7 @@ namespace taskfleet::gui {
 SettingsDialog::SettingsDialog(const AppSettings &settings, QWidget *parent)
     : QDialog(parent)
     , m_workers(new QSpinBox(this))
+    , m_valueCache(new QSpinBox(this))
     , m_folders(new QListWidget(this))
     , m_secret(new QLineEdit(this))
     , m_showSecret(new QCheckBox(tr("Show"), this))
@@ -36,6 +37,13 @@ SettingsDialog::SettingsDialog(const AppSettings &settings, QWidget *parent)
     m_workers->setRange(-1, 1024);
     m_workers->setSpecialValueText(tr("one per CPU (%1)").arg(QThread::idealThreadCount()));
     m_workers->setValue(settings.localWorkers);
+    m_valueCache->setRange(16, 1 << 20);
+    m_valueCache->setSingleStep(256);
+    m_valueCache->setSuffix(tr(" MB per worker"));
+    m_valueCache->setValue(settings.valueCacheMb);
+    m_valueCache->setToolTip(tr("Values that many tasks share (server.share(), a big array passed to many submits) "
+                                "reach each local worker once and are kept for later tasks; beyond this, the least "
+                                "recently used go and are sent again when needed. Applies when Taskfleet starts."));
     m_folders->addItems(settings.pluginFolders);
     m_folders->setMaximumHeight(90);
     m_initialSecret = AppSettings::secret();
@@ -78,6 +86,7 @@ SettingsDialog::SettingsDialog(const AppSettings &settings, QWidget *parent)
 
     auto *form = new QFormLayout;
     form->addRow(tr("Local workers:"), m_workers);
+    form->addRow(tr("Shared values:"), m_valueCache);
     form->addRow(tr("Plugin folders:"), folders);
     form->addRow(tr("Cluster secret:"), secretRow);
     m_secretNote = new QLabel(tr("Stored in %1 (readable by you only).").arg(AppSettings::secretFilePath()), this);
@@ -105,6 +114,7 @@ AppSettings SettingsDialog::settings() const
 {
     AppSettings s = m_original; // what the dialog does not show (the nodes added by hand) stays
     s.localWorkers = m_workers->value();
+    s.valueCacheMb = m_valueCache->value();
     s.pluginFolders.clear();
     for (int i = 0; i < m_folders->count(); ++i)
         s.pluginFolders.append(m_folders->item(i)->text());

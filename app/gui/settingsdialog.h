@@ -36,6 +36,7 @@ private:
     void onLoadSecret();
 
     QSpinBox *m_workers;
+    QSpinBox *m_valueCache;
     QListWidget *m_folders;
     QLineEdit *m_secret;
     QCheckBox *m_showSecret;

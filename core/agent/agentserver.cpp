@@ -23,6 +23,7 @@
 #include <QtCore/QUuid>
 #include <QtNetwork/QHostInfo>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -157,6 +158,9 @@ bool AgentServer::start()
     poolOptions.program = m_options.workerProgram;
     poolOptions.workers = workers;
     poolOptions.restartAfterEachTask = m_options.restartWorkers;
+    // A worker never keeps more values than the node's store may (--value-cache), and at most its default.
+    if (m_options.valueCacheLimitBytes > 0)
+        poolOptions.valueCacheBytes = std::min(poolOptions.valueCacheBytes, m_options.valueCacheLimitBytes);
     m_pool = std::make_unique<exec::WorkerPool>(poolOptions);
     connect(m_pool.get(), &exec::WorkerPool::resultsReady, this, &AgentServer::onPoolResults);
     connect(m_pool.get(), &exec::WorkerPool::workerFailed, this,

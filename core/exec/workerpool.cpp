@@ -60,6 +60,10 @@ WorkerPool::WorkerPool(WorkerPoolOptions options, QObject *parent)
     m_workerEnvironment = QProcessEnvironment::systemEnvironment();
     m_workerEnvironment.insert(QString::fromLatin1(WorkerParentPidVariable),
                                QString::number(QCoreApplication::applicationPid()));
+    // Each worker's cache and the pool's mirror of it must use one bound, or they would evict differently.
+    m_options.valueCacheBytes = ParametersLru(m_options.valueCacheBytes).byteCapacity();
+    m_workerEnvironment.insert(QString::fromLatin1(WorkerValueCacheVariable),
+                               QString::number(m_options.valueCacheBytes));
     m_clock.start();
     m_housekeeping.setInterval(250);
     connect(&m_housekeeping, &QTimer::timeout, this, &WorkerPool::onHousekeeping);
@@ -196,6 +200,7 @@ void WorkerPool::startWorker()
     auto w = std::make_unique<Worker>();
     Worker *raw = w.get();
     raw->serial = ++m_serial;
+    raw->parameters = ParametersLru(m_options.valueCacheBytes);
     raw->process = new QProcess(this);
     raw->process->setProcessChannelMode(QProcess::SeparateChannels);
     if (m_options.preloadPlugins.isEmpty()) {
@@ -348,6 +353,8 @@ void WorkerPool::sendBatch(Worker *w, std::deque<PoolTask> &queue)
     batch.parameters = queue.front().parameters;
     if (batch.parameters)
         batch.withParametersValue = !w->parameters.touch(batch.parameters->id, batch.parameters->encodedSize);
+    if (batch.withParametersValue)
+        ++m_parameterValuesSent;
     const int limit = batchSize(queue.front().lane);
     if (w->inFlight.empty())
         w->lastActivityMs = m_clock.elapsed();

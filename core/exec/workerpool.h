@@ -39,6 +39,9 @@ struct WorkerPoolOptions {
     /// starts its interpreters while the client is still submitting, as pp's Server() does. Dropped
     /// after a worker ends abnormally, so a plugin that crashes as it loads cannot crash every restart.
     QStringList preloadPlugins;
+    /// Bytes of job parameters (shared values) each worker keeps for later batches, least recently used first
+    /// out; the python plugin keeps the unpickled values within the same bound.
+    qint64 valueCacheBytes = ParametersLru::ByteCapacity;
 };
 
 /**
@@ -84,6 +87,8 @@ public:
     void cancel(const QVector<quint64> &ids);
 
     qint64 workersStarted() const { return m_workersStarted; }
+    /** How many batches carried their job parameters' value (the rest named them by id only). */
+    qint64 parameterValuesSent() const { return m_parameterValuesSent; }
     qint64 workerFailures() const { return m_workerFailures; }
 
 signals:
@@ -129,6 +134,7 @@ private:
     int m_consecutiveStartFailures = 0;
     qint64 m_nextStartAllowedMs = 0;
     qint64 m_workersStarted = 0;
+    qint64 m_parameterValuesSent = 0;
     qint64 m_workerFailures = 0;
     int m_serial = 0;
     char m_readBuffer[64 * 1024];

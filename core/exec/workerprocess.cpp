@@ -3,6 +3,7 @@
 
 #include "protocol/frame.h"
 #include "util/cborinteger.h"
+#include "util/sha256.h"
 #include "workerprotocol.h"
 
 #include <taskfleet/TaskPlugin.h>
@@ -480,13 +481,33 @@ private:
     void resolveParameters(const WorkBatch &batch, BatchInfo *info)
     {
         const bool held = m_parametersLru.touch(batch.parametersId, batch.parametersSize);
-        for (const QByteArray &evicted : m_parametersLru.evicted())
+        for (const QByteArray &evicted : m_parametersLru.evicted()) {
             m_parameters.remove(evicted);
+            m_refusedParameters.remove(evicted);
+        }
         if (batch.hasParametersValue) {
+            // Checked here, where the value enters the worker: bytes altered anywhere since they were hashed (in an
+            // agent's store, in the pool) are refused rather than computed with. Once per worker per value. The
+            // refusal stays while the pool believes the worker holds them, so later batches naming them fail alike.
+            const QByteArray actual = util::sha256Hex(batch.parametersValue.toCbor());
+            if (actual != batch.parametersId) {
+                m_parameters.remove(batch.parametersId);
+                info->parametersError
+                    = QStringLiteral("the job parameters %1… reached the worker altered (their SHA-256 is "
+                                     "%2…): refused, not used")
+                          .arg(QString::fromLatin1(batch.parametersId.left(12)), QString::fromLatin1(actual.left(12)));
+                m_refusedParameters.insert(batch.parametersId, info->parametersError);
+                return;
+            }
+            m_refusedParameters.remove(batch.parametersId);
             auto p = std::make_shared<JobParameters>();
             p->id = batch.parametersId;
             p->value = batch.parametersValue;
             m_parameters.insert(batch.parametersId, p);
+        } else if (const auto refused = m_refusedParameters.constFind(batch.parametersId);
+                   refused != m_refusedParameters.cend()) {
+            info->parametersError = *refused;
+            return;
         } else if (!held || !m_parameters.contains(batch.parametersId)) {
             info->parametersError = QStringLiteral("the worker does not hold the job parameters %1")
                                         .arg(QString::fromLatin1(batch.parametersId.left(12)));
@@ -733,8 +754,9 @@ private:
     QHash<QString, TaskPlugin *> m_plugins;
     QHash<QString, QString> m_loadErrors;
     // The reading thread only: the job parameters this worker holds (the pool mirrors the LRU order).
-    ParametersLru m_parametersLru;
+    ParametersLru m_parametersLru {qEnvironmentVariable(WorkerValueCacheVariable).toLongLong()};
     QHash<QByteArray, JobParametersPtr> m_parameters;
+    QHash<QByteArray, QString> m_refusedParameters; ///< ids whose value arrived altered, with the error
 };
 
 void Context::reportProgress(double fraction)

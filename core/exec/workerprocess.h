@@ -12,6 +12,9 @@ namespace taskfleet::exec {
 inline constexpr char WorkerParentPidVariable[] = "TASKFLEET_POOL_PID";
 /// Plugins (paths, ':'-separated) a worker loads as it starts, before its first task: WorkerPoolOptions::preloadPlugins.
 inline constexpr char WorkerPreloadVariable[] = "TASKFLEET_WORKER_PRELOAD";
+/// How many bytes of job parameters (shared values) a worker keeps: WorkerPoolOptions::valueCacheBytes. The python
+/// plugin bounds the unpickled values it keeps by the same number.
+inline constexpr char WorkerValueCacheVariable[] = "TASKFLEET_WORKER_VALUE_CACHE";
 
 /**
  * Runs the worker protocol on stdin (frames from the pool) and the original stdout (frames to

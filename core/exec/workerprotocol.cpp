@@ -56,7 +56,7 @@ bool ParametersLru::touch(const QByteArray &id, qint64 bytes)
     m_ids.append(id);
     m_sizes.append(std::max<qint64>(0, bytes));
     m_bytes += m_sizes.last();
-    while (m_ids.size() > 1 && (m_ids.size() > Capacity || m_bytes > ByteCapacity)) {
+    while (m_ids.size() > 1 && (m_ids.size() > Capacity || m_bytes > m_byteCapacity)) {
         m_evicted.append(m_ids.takeFirst());
         m_bytes -= m_sizes.takeFirst();
     }

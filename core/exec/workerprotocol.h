@@ -87,11 +87,17 @@ class ParametersLru
 {
 public:
     static constexpr int Capacity = 8;
-    /** A worker holds at most this many bytes of values (beyond it, only the one in use). */
+    /** By default a worker holds at most this many bytes of values (beyond it, only the one in use). */
     static constexpr qint64 ByteCapacity = qint64(1) << 30;
+
+    explicit ParametersLru(qint64 byteCapacity = ByteCapacity)
+        : m_byteCapacity(byteCapacity > 0 ? byteCapacity : ByteCapacity)
+    {
+    }
+    qint64 byteCapacity() const { return m_byteCapacity; }
     /**
      * Marks \a id (of \a bytes) as used now; true if it was already held. Evicts the oldest others beyond
-     * Capacity values or ByteCapacity bytes; evicted() lists them.
+     * Capacity values or byteCapacity() bytes; evicted() lists them.
      */
     bool touch(const QByteArray &id, qint64 bytes);
     bool contains(const QByteArray &id) const { return m_ids.contains(id); }
@@ -104,6 +110,7 @@ private:
     QVector<qint64> m_sizes;   // of m_ids, in the same order
     QVector<QByteArray> m_evicted;
     qint64 m_bytes = 0;
+    qint64 m_byteCapacity;
 };
 
 namespace wire {

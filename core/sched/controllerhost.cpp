@@ -29,6 +29,8 @@ public:
         exec::WorkerPoolOptions pool;
         pool.program = m_options.workerProgram;
         pool.workers = m_options.localWorkers >= 0 ? m_options.localWorkers : QThread::idealThreadCount();
+        if (m_options.workerValueCacheBytes > 0)
+            pool.valueCacheBytes = m_options.workerValueCacheBytes;
         m_controller->addNode(new LocalNode(pool));
 
         connect(m_controller, &Controller::resultsRecorded, this, &Backend::onResults);

@@ -17,11 +17,12 @@ namespace taskfleet::sched {
 
 /** How a ControllerHost sets up its controller. */
 struct ControllerHostOptions {
-    int localWorkers = -1;        ///< workers of the embedded local node; -1: logical CPU count
-    QString workerProgram;        ///< empty: TASKFLEET_WORKER, else taskfleet-worker beside the program
-    int snapshotIntervalMs = 250; ///< how often snapshotReady() is emitted
-    int resultFlushMs = 100;      ///< how often collected result records are handed on
-    int historySeconds = 120;     ///< throughput history carried by each snapshot
+    int localWorkers = -1;            ///< workers of the embedded local node; -1: logical CPU count
+    QString workerProgram;            ///< empty: TASKFLEET_WORKER, else taskfleet-worker beside the program
+    int snapshotIntervalMs = 250;     ///< how often snapshotReady() is emitted
+    int resultFlushMs = 100;          ///< how often collected result records are handed on
+    int historySeconds = 120;         ///< throughput history carried by each snapshot
+    qint64 workerValueCacheBytes = 0; ///< shared values each local worker keeps (0: the pool's default)
 };
 
 /**

@@ -870,13 +870,22 @@ struct PythonPlugin::Private {
         qint64 bytes = 0;
         for (const Job &j : jobs)
             bytes += j.sharedBytes;
-        while (jobs.size() > 1 && bytes > MaxSharedBytes) {
+        while (jobs.size() > 1 && bytes > sharedBytesBound()) {
             bytes -= jobs.back().sharedBytes;
             jobs.pop_back();
         }
         return jobs.front();
     }
 };
+
+qint64 PythonPlugin::sharedBytesBound()
+{
+    static const qint64 bound = [] {
+        const qint64 fromPool = qEnvironmentVariable("TASKFLEET_WORKER_VALUE_CACHE").toLongLong();
+        return fromPool > 0 ? fromPool : MaxSharedBytes;
+    }();
+    return bound;
+}
 
 PythonPlugin::PythonPlugin()
     : d(std::make_unique<Private>())

@@ -32,8 +32,12 @@ class PythonPlugin : public QObject, public TaskPlugin
 public:
     /** Jobs kept prepared (compiled and executed) per worker; the least recently used goes first. */
     static constexpr int MaxPreparedJobs = 8;
-    /** ... and at most this many bytes of their shared values (beyond it, only the job in use). */
+    /**
+     * ... and by default at most this many bytes of their shared values (beyond it, only the job in use). A worker
+     * pool sets the bound in TASKFLEET_WORKER_VALUE_CACHE (its workers' cache of values: the same bytes, unpickled).
+     */
     static constexpr qint64 MaxSharedBytes = qint64(1) << 30;
+    static qint64 sharedBytesBound();
 
     PythonPlugin();
     ~PythonPlugin() override;

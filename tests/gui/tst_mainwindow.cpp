@@ -2883,6 +2883,51 @@ print(json.dumps({"ok": ok, "cancelled": cancelled, "other": other}))
         QCOMPARE(loaded.pluginFolders, s.pluginFolders);
     }
 
+    /**
+     * Settings' "Shared values" bound is kept, and the local node's workers start with it (their cache of shared
+     * values and the python plugin's unpickled values use it): a task reads it from its worker's environment.
+     */
+    void sharedValuesSettingReachesTheLocalWorkers()
+    {
+#ifndef TF_HAVE_PYTHON_PLUGIN
+        QSKIP("this build has no python plugin (CMake found no Python embedding files)");
+#endif
+        {
+            gui::AppSettings s;
+            QCOMPARE(s.valueCacheMb, gui::AppSettings::DefaultValueCacheMb);
+            gui::SettingsDialog dialog(s);
+            const auto spins = dialog.findChildren<QSpinBox *>(); // local workers, then shared values
+            QVERIFY(spins.size() >= 2);
+            QCOMPARE(spins.at(1)->value(), gui::AppSettings::DefaultValueCacheMb);
+            spins.at(1)->setValue(64);
+            QCOMPARE(dialog.settings().valueCacheMb, 64);
+            dialog.settings().save();
+            QCOMPARE(gui::AppSettings::load().valueCacheMb, 64);
+        }
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        QVERIFY(!writeFile(dir, QStringLiteral("env.py"),
+                           "import os\ndef bound(x):\n    return int(os.environ['TASKFLEET_WORKER_VALUE_CACHE']) + x\n")
+                     .isEmpty());
+        const QString job = writeFile(
+            dir, QStringLiteral("env.json"),
+            R"({"name": "env", "plugin": "python", "script": "env.py", "function": "bound", "inputs": [0]})");
+        gui::MainWindowOptions options;
+        options.pluginPaths = {test::pluginDir()};
+        options.workerProgram = test::program(QStringLiteral("taskfleet-worker"));
+        options.useSettings = true;
+        options.localWorkers = 1;
+        MainWindow w(options);
+        QVERIFY(w.openFiles({job}) == 1);
+        QTRY_VERIFY_WITH_TIMEOUT(onlyJob(&w) && jobFinished(&w, 0), JobTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(w.resultsModel()->rowCount(), 1, 10000);
+        QCOMPARE(w.resultsModel()->index(0, gui::ResultsModel::Output).data().toString(),
+                 QString::number(qint64(64) << 20));
+        gui::AppSettings defaults = gui::AppSettings::load(); // the other tests' windows keep the default
+        defaults.valueCacheMb = gui::AppSettings::DefaultValueCacheMb;
+        defaults.save();
+    }
+
     /** Settings loads the secret from a file (an agent's secret file), saying what is wrong with it. */
     void settingsLoadSecretFromAFile()
     {

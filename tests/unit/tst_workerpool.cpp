@@ -21,6 +21,8 @@ private slots:
     void sdk10PluginRunsInThisWorker();
     void parametersFollowEachWorkersCache();
     void parametersCacheIsBoundedByCountAndBytes();
+    void parametersAlteredAfterHashingAreRefused();
+    void valueCacheBoundReachesTheWorkers();
     void lanesShareWorkersFairly();
     void crashIsReportedAndPoolServesOn_data();
     void crashIsReportedAndPoolServesOn();
@@ -193,6 +195,84 @@ void TestWorkerPool::parametersCacheIsBoundedByCountAndBytes()
     QVERIFY(small.evicted().isEmpty());
     QVERIFY(!small.touch("next", 10));
     QCOMPARE(small.evicted(), QVector<QByteArray> {"0"});
+}
+
+// Job parameters whose bytes changed after they were hashed (a flipped bit in an agent's store, a bug in between)
+// are refused where they enter the worker, for that batch and every later one naming them, never computed with.
+void TestWorkerPool::parametersAlteredAfterHashingAreRefused()
+{
+    const QString path = QStringLiteral(TF_TESTPLUGIN_DIR "/libtaskfleet_sdk10doubler.so");
+    const exec::JobParametersPtr genuine = exec::makeJobParameters(QCborMap {{QStringLiteral("k"), 1}});
+    auto altered = std::make_shared<exec::JobParameters>(*genuine);
+    altered->value = QCborMap {{QStringLiteral("k"), 2}}; // same id and size, other bytes
+    QCOMPARE(altered->value.toCbor().size(), genuine->encodedSize);
+    WorkerPool pool(options(1));
+    Collector c(&pool);
+    pool.submit({PoolTask {1, 10, path, 0, altered, 0}});
+    QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 1, 30000);
+    pool.submit({PoolTask {2, 20, path, 0, altered, 0}}); // the pool believes the worker holds them now
+    QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), 2, 30000);
+    for (quint64 id : {1, 2}) {
+        const WorkResult r = c.byId.value(id);
+        QCOMPARE(r.outcome, Outcome::LoadFailed);
+        QVERIFY2(r.error.contains(QLatin1String("reached the worker altered"))
+                     && r.error.contains(QString::fromLatin1(genuine->id.left(12)))
+                     && r.error.contains(QLatin1String("refused, not used")),
+                 qPrintable(r.error));
+    }
+    // The genuine bytes, to a worker that never saw the altered ones, run.
+    WorkerPool fresh(options(1));
+    Collector f(&fresh);
+    fresh.submit({PoolTask {3, 30, path, 0, genuine, 0}});
+    QTRY_COMPARE_WITH_TIMEOUT(f.byId.size(), 1, 30000);
+    QVERIFY2(f.byId.value(3).outcome == Outcome::Ok, qPrintable(f.byId.value(3).error));
+    QCOMPARE(f.byId.value(3).output.toInteger(), 60);
+}
+
+// WorkerPoolOptions::valueCacheBytes bounds the pool's mirror of each worker's cache and reaches the worker (which
+// bounds its own cache, and the python plugin its unpickled values, by it): with room for one of two 300 KB values,
+// alternating jobs make every batch carry its value, and every task still sees its own job's value.
+void TestWorkerPool::valueCacheBoundReachesTheWorkers()
+{
+#ifndef TF_HAVE_PYTHON_PLUGIN
+    QSKIP("the python plugin is not built");
+#else
+    const auto job = [](int k) {
+        return exec::makeJobParameters(QCborMap {
+            {QStringLiteral("source"),
+             QStringLiteral("import os\nK = %1\nPAD = '%2'\n"
+                            "def f(x):\n    return [x + K, int(os.environ['TASKFLEET_WORKER_VALUE_CACHE'])]\n")
+                 .arg(k)
+                 .arg(QString(300000, QLatin1Char('p')))},
+            {QStringLiteral("function"), QStringLiteral("f")}});
+    };
+    const exec::JobParametersPtr a = job(1000), b = job(2000);
+    WorkerPoolOptions o = options(1);
+    o.valueCacheBytes = 400 * 1000;
+    WorkerPool pool(o);
+    Collector c(&pool);
+    constexpr int Tasks = 12;
+    for (int i = 1; i <= Tasks; ++i) { // one batch each: the next is submitted after the last result
+        pool.submit({PoolTask {quint64(i), i, test::pluginPath(QStringLiteral("python")), 0, i % 2 ? a : b, 0}});
+        QTRY_COMPARE_WITH_TIMEOUT(c.byId.size(), i, 30000);
+    }
+    for (int i = 1; i <= Tasks; ++i) {
+        const WorkResult r = c.byId.value(quint64(i));
+        QVERIFY2(r.outcome == Outcome::Ok, qPrintable(r.error));
+        QCOMPARE(r.output.toArray().at(0).toInteger(), i + (i % 2 ? 1000 : 2000));
+        QCOMPARE(r.output.toArray().at(1).toInteger(), o.valueCacheBytes);
+    }
+    QCOMPARE(pool.parameterValuesSent(), qint64(Tasks)); // one value fits the bound, never both
+    // With the default bound both stay: each value is sent once.
+    WorkerPool roomy(options(1));
+    Collector d(&roomy);
+    for (int i = 1; i <= 4; ++i) {
+        roomy.submit({PoolTask {quint64(i), i, test::pluginPath(QStringLiteral("python")), 0, i % 2 ? a : b, 0}});
+        QTRY_COMPARE_WITH_TIMEOUT(d.byId.size(), i, 30000);
+        QVERIFY2(d.byId.value(quint64(i)).outcome == Outcome::Ok, qPrintable(d.byId.value(quint64(i)).error));
+    }
+    QCOMPARE(roomy.parameterValuesSent(), qint64(2));
+#endif
 }
 
 // Two owners on one worker: lane 1 queued ten 100 ms sleeps first, lane 2 then brings 200 echo tasks. Served
