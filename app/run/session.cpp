@@ -104,6 +104,7 @@ bool Session::start(int *exitCode)
         connect(m_listener, &sched::AgentListener::nodeAdded, this, &Session::watchRemoteNode);
     }
     m_client = new sched::ClientSession(m_controller, *python, writeAll, this);
+    m_client->setJoinFrames(true); // a loop of submits is one job, as in the window
     if (!m_options.journalFile.isEmpty())
         m_client->setJournal(&m_journal);
     connect(m_client, &sched::ClientSession::ended, this, [this](const QString &error) {

@@ -9,6 +9,8 @@
 #include <QtCore/QSet>
 #include <QtCore/QUuid>
 
+#include <algorithm>
+
 namespace taskfleet::sched {
 
 namespace {
@@ -38,9 +40,22 @@ ClientSession::~ClientSession()
     m_controller->disconnect(this);
     for (auto it = m_clientIds.cbegin(); it != m_clientIds.cend(); ++it) {
         if (m_journal)
-            m_journal->writeEnd(m_journalKeys.value(it.key()));
-        m_controller->cancelJob(it.key());
+            for (const JournalPart &part : m_journalKeys.value(it.key()))
+                m_journal->writeEnd(part.key);
+        // A job waiting for more of the loop has all its results: it finishes; the others lose their reader.
+        if (m_controller->isWaitingForTasks(it.key()))
+            m_controller->closeJob(it.key());
+        else
+            m_controller->cancelJob(it.key());
     }
+}
+
+bool ClientSession::hasUnfinishedJobs() const
+{
+    for (auto it = m_clientIds.cbegin(); it != m_clientIds.cend(); ++it)
+        if (!m_controller->isWaitingForTasks(it.key()))
+            return true;
+    return false;
 }
 
 void ClientSession::receive(const char *data, qsizetype size)
@@ -107,29 +122,6 @@ void ClientSession::handleSubmit(const QCborMap &message)
         scheduleFlush();
         return;
     }
-    // In a window, one loop of submits is one job, however the client cut it into frames (it sends what has
-    // queued up whenever it writes): tasks of the same code join this session's job of that code while it runs.
-    if (m_labelJobs && !m_journal && !tasks.isEmpty()) {
-        const int live = m_liveJobOfKey.value(key, -1);
-        const auto ids = m_clientIds.find(live);
-        if (ids != m_clientIds.end()) {
-            QVector<QCborValue> inputs;
-            QVector<qint64> more;
-            inputs.reserve(tasks.size());
-            more.reserve(tasks.size());
-            for (const QCborValue &t : tasks) {
-                const QCborArray task = t.toArray();
-                more.append(util::cborInteger(task.at(0)));
-                inputs.append(task.at(1));
-            }
-            // The ids are in place before the controller can record anything for the new tasks.
-            const qsizetype before = ids->size();
-            ids->append(more);
-            if (m_controller->addTasks(live, inputs) == before)
-                return;
-            ids->resize(before); // the job ended meanwhile: a new one
-        }
-    }
     JobSpec spec;
     // "label" names what the user called (an Executor's tasks run a wrapper named in "function").
     const QCborMap paramsMap = found->toMap();
@@ -156,6 +148,30 @@ void ClientSession::handleSubmit(const QCborMap &message)
     }
     if (ids.isEmpty())
         return;
+    // One loop of submits is one job, however the client cut it into frames (it sends what has queued up
+    // whenever it writes): tasks of the same code join this session's job of that code while it runs, or
+    // while it waits a moment for more after its tasks all ended (a loop slower than its tasks).
+    if (m_join) {
+        const int live = m_liveJobOfKey.value(key, -1);
+        const auto known = m_clientIds.find(live);
+        if (known != m_clientIds.end()) {
+            // The ids are in place before the controller can record anything for the new tasks.
+            const qsizetype before = known->size();
+            known->append(ids);
+            if (m_controller->addTasks(live, spec.inputs.list()) == before) {
+                if (m_journal) {
+                    // The journal records whole jobs: this frame is one there, its indices from 0.
+                    const QString journalKey = QUuid::createUuid().toString(QUuid::WithoutBraces);
+                    m_journal->writeJob(journalKey, spec);
+                    reportJournalFailure();
+                    m_journalKeys[live].append({int(before), journalKey});
+                }
+                keepOnlyOpen(live);
+                return;
+            }
+            known->resize(before); // the job ended meanwhile: a new one
+        }
+    }
     QString journalKey;
     if (m_journal) {
         journalKey = QUuid::createUuid().toString(QUuid::WithoutBraces);
@@ -170,7 +186,18 @@ void ClientSession::handleSubmit(const QCborMap &message)
     m_clientIds.insert(id, std::move(ids));
     m_liveJobOfKey.insert(key, id);
     if (m_journal)
-        m_journalKeys.insert(id, journalKey);
+        m_journalKeys.insert(id, {{0, journalKey}});
+    if (m_join)
+        keepOnlyOpen(id);
+}
+
+void ClientSession::keepOnlyOpen(int jobId)
+{
+    // The job this frame went to waits a moment for more; another job of this session starting ends that wait.
+    m_controller->keepOpen(jobId, JoinGraceMs);
+    for (auto it = m_clientIds.cbegin(); it != m_clientIds.cend(); ++it)
+        if (it.key() != jobId)
+            m_controller->closeJob(it.key());
 }
 
 void ClientSession::handleCancel(const QCborMap &message)
@@ -275,7 +302,25 @@ void ClientSession::onResults(int jobId, const QVector<TaskRecord> &records)
     if (it == m_clientIds.constEnd())
         return;
     if (m_journal) {
-        m_journal->writeResults(m_journalKeys.value(jobId), records);
+        const QVector<JournalPart> parts = m_journalKeys.value(jobId);
+        if (parts.size() == 1) {
+            m_journal->writeResults(parts.first().key, records);
+        } else if (!parts.isEmpty()) {
+            // A job that frames joined: each frame's results under its own journaled job, from its index 0.
+            QVector<QVector<TaskRecord>> perPart(parts.size());
+            for (const TaskRecord &r : records) {
+                const auto after = std::upper_bound(parts.cbegin(), parts.cend(), r.index,
+                                                    [](int index, const JournalPart &p) { return index < p.first; });
+                const int at = int(after - parts.cbegin()) - 1;
+                if (at < 0)
+                    continue;
+                perPart[at].append(r);
+                perPart[at].last().index -= parts.at(at).first;
+            }
+            for (int i = 0; i < parts.size(); ++i)
+                if (!perPart.at(i).isEmpty())
+                    m_journal->writeResults(parts.at(i).key, perPart.at(i));
+        }
         reportJournalFailure();
     }
     for (const TaskRecord &r : records) {
@@ -299,7 +344,8 @@ void ClientSession::onJobFinished(int jobId)
             flushResults();
             m_clientIds.remove(jobId);
             if (m_journal) {
-                m_journal->writeEnd(m_journalKeys.take(jobId));
+                for (const JournalPart &part : m_journalKeys.take(jobId))
+                    m_journal->writeEnd(part.key);
                 reportJournalFailure();
             }
             writeOut();

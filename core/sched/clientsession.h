@@ -58,12 +58,22 @@ public:
     /** Journals every job and its results (taskfleet-run --journal); nullptr: none. Not owned. A write
      *  failure is said to the client once, in a warning frame, as it happens. */
     void setJournal(JournalWriter *journal) { m_journal = journal; }
+    /** How long a job of this session waits for more of its loop once its tasks all ended (setJoinFrames()). */
+    static constexpr int JoinGraceMs = 2000;
     /**
-     * Job names get " — <client name>" and the job's origin is set (a window shared with scripts); without a
-     * journal, submits of the same code join that code's job while it runs (Controller::addTasks), so a loop
-     * of submits is one job in the window however the client cut it into frames.
+     * Job names get " — <client name>" and the job's origin is set (a window shared with scripts); frames
+     * join jobs as with setJoinFrames(true).
      */
-    void setLabelJobs(bool on) { m_labelJobs = on; }
+    void setLabelJobs(bool on) { m_labelJobs = m_join = on; }
+    /**
+     * Submits of the same code join this session's job of that code (Controller::addTasks), so a loop of
+     * submits is one job however the client cut it into frames: while the job runs, and for JoinGraceMs after
+     * its tasks all ended (Controller::keepOpen: a loop slower than its tasks), unless another job of this
+     * session started meanwhile or the session ended. The job finishes once, when that wait is over. With a
+     * journal each frame is still a job of its own there (the journal records whole jobs), its results under
+     * its own indices.
+     */
+    void setJoinFrames(bool on) { m_join = on; }
 
     /** Decodes what the client sent and handles every whole frame. */
     void receive(const char *data, qsizetype size);
@@ -73,8 +83,8 @@ public:
     void warn(const QString &text);
     /** An "error" frame (the client fails its waiting tasks with \a reason), then cancels this session's jobs. */
     void fail(const QString &reason);
-    /** True while a job of this session is not over. */
-    bool hasUnfinishedJobs() const { return !m_clientIds.isEmpty(); }
+    /** True while a job of this session is not over (one only waiting for more of its loop has every result). */
+    bool hasUnfinishedJobs() const;
     /** Writes out everything collected (results first). */
     void flush();
 
@@ -100,6 +110,8 @@ private:
     void writeOut();
     /** Says once, in a warning frame, that the journal could not be written (path and reason). */
     void reportJournalFailure();
+    /** Keeps \a jobId open for more of its loop and ends the wait of this session's other jobs. */
+    void keepOnlyOpen(int jobId);
 
     Controller *m_controller;
     exec::PluginInfo m_python;
@@ -108,6 +120,7 @@ private:
     JournalWriter *m_journal = nullptr;
     bool m_journalFailureReported = false;
     bool m_labelJobs = false;
+    bool m_join = false;
     QString m_clientName;
     protocol::FrameDecoder m_decoder;
     QByteArray m_out;                        ///< encoded frames not yet handed to the writer
@@ -118,7 +131,12 @@ private:
     /** The same, hashed once (shared values make parameters of 100 MB: hashing them per submit frame cost). */
     QHash<QString, exec::JobParametersPtr> m_hashedParams;
     QHash<int, QVector<qint64>> m_clientIds; ///< controller job id -> client task id per index
-    QHash<int, QString> m_journalKeys;       ///< controller job id -> journal key (with a journal)
+    /** A frame's tasks in a job: from index \a first, journaled as the job \a key. */
+    struct JournalPart {
+        int first = 0;
+        QString key;
+    };
+    QHash<int, QVector<JournalPart>> m_journalKeys; ///< controller job id -> its frames' journal keys, by first index
     QHash<QString, int> m_liveJobOfKey; ///< client job key -> its latest controller job (tasks join it while it runs)
 };
 

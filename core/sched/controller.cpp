@@ -6,6 +6,7 @@
 #include "util/logging.h"
 
 #include <QtCore/QMetaMethod>
+#include <QtCore/QTimer>
 
 #include <algorithm>
 
@@ -311,6 +312,10 @@ int Controller::addTasks(int jobId, const QVector<QCborValue> &inputs)
     const size_t first = job->taskState.size();
     if (inputs.isEmpty())
         return int(first);
+    if (job->waiting) {
+        job->waiting = false; // its grace timer finds the job busy again and does nothing
+        job->ranOutUs = -1;
+    }
     for (const QCborValue &v : inputs) // no reserve(): an exact one per call would copy the list every time
         job->spec.inputs.append(v);
     job->taskState.resize(first + size_t(inputs.size()), TaskState::Pending);
@@ -325,6 +330,31 @@ int Controller::addTasks(int jobId, const QVector<QCborValue> &inputs)
     failLater(jobId, refused);
     scheduleDispatch();
     return int(first);
+}
+
+void Controller::keepOpen(int jobId, int graceMs)
+{
+    Job *job = findJob(jobId);
+    if (!job || job->isOver())
+        return;
+    job->graceMs = std::max(0, graceMs);
+    if (job->graceMs == 0)
+        closeJob(jobId);
+}
+
+void Controller::closeJob(int jobId)
+{
+    Job *job = findJob(jobId);
+    if (!job || job->isOver())
+        return;
+    job->graceMs = 0;
+    checkFinished(job);
+}
+
+bool Controller::isWaitingForTasks(int jobId) const
+{
+    const Job *j = job(jobId);
+    return j && j->waiting && !j->isOver();
 }
 
 void Controller::failLater(int jobId, const QVector<QPair<int, QString>> &refused)
@@ -400,6 +430,10 @@ void Controller::cancelJob(int jobId)
     Job *job = findJob(jobId);
     if (!job || job->isOver())
         return;
+    if (job->waiting) { // nothing left to cancel: it ends as it would have
+        closeJob(jobId);
+        return;
+    }
     QHash<Node *, QVector<quint64>> perNode;
     for (auto it = m_attempts.begin(); it != m_attempts.end();) {
         if (it->jobId == jobId) {
@@ -939,8 +973,24 @@ void Controller::checkFinished(Job *job)
 {
     if (job->isOver() || job->ended() != job->total())
         return;
+    if (job->graceMs > 0) {
+        // Kept open: it waits for more tasks, once per time it ran out, and finishes when none came.
+        if (!job->waiting) {
+            job->waiting = true;
+            job->ranOutUs = m_stats.nowUs();
+            const int id = job->id;
+            const quint32 round = ++job->graceRound;
+            QTimer::singleShot(job->graceMs, this, [this, id, round] {
+                Job *j = findJob(id);
+                if (j && j->waiting && j->graceRound == round)
+                    closeJob(id);
+            });
+        }
+        return;
+    }
     job->state = JobState::Finished;
-    job->finishedUs = m_stats.nowUs();
+    job->finishedUs = job->waiting ? job->ranOutUs : m_stats.nowUs();
+    job->waiting = false;
     dropLiveJob(job);
     if (isLogged())
         emit eventLogged(QStringLiteral("job %1 \"%2\" finished: %3 ok, %4 errors, %5 failed in %6 s")

@@ -84,6 +84,17 @@ public:
      * or -1 (nothing changes) for an unknown job, one that is over, or one of a range.
      */
     int addTasks(int jobId, const QVector<QCborValue> &inputs);
+    /**
+     * Keeps a job open for \a graceMs after its tasks all ended (an attached script's loop slower than its
+     * tasks): it waits, still running, and addTasks() may add to it, until that long passed without more
+     * tasks, or closeJob(). Only then does it finish, once (jobFinished()), its end the time its last task
+     * ended. 0: it finishes as soon as its tasks all ended (the default).
+     */
+    void keepOpen(int jobId, int graceMs);
+    /** No more grace for a job kept open: it finishes now if its tasks all ended (else when they have). */
+    void closeJob(int jobId);
+    /** Whether the job's tasks all ended and it waits for more (keepOpen()). */
+    bool isWaitingForTasks(int jobId) const;
     void pauseJob(int jobId);
     void resumeJob(int jobId);
     void cancelJob(int jobId);

@@ -78,6 +78,10 @@ struct Job {
     qint64 finishedUs = -1;
     qint64 pausedSinceUs = -1; ///< while paused: when; -1 otherwise
     qint64 pausedTotalUs = 0;  ///< time spent paused before pausedSinceUs (not counted in the job's rate)
+    int graceMs = 0;           ///< Controller::keepOpen(): how long it waits for more tasks once all ended
+    bool waiting = false;      ///< every task ended, and it waits graceMs for more before it finishes
+    qint64 ranOutUs = -1;      ///< while waiting: when its last task ended (its end, if none come)
+    quint32 graceRound = 0;    ///< which wait a grace timer belongs to (one that ended early is ignored)
 
     qint64 total() const { return qint64(taskState.size()); }
     /** Task \a index's extras, or zeros (without adding an entry). */

@@ -6,8 +6,12 @@
 #include "tasksmodel.h"
 
 #include "exec/pluginregistry.h"
+#include "sched/clientsession.h"
 #include "sched/controllerhost.h"
 #include "sched/journal.h"
+#include "sched/localnode.h"
+
+#include "protocol/frame.h"
 #include "testsupport.h"
 
 #include <QtCore/QDir>
@@ -220,6 +224,118 @@ private slots:
         qInfo("100,000 tasks added one at a time: %lld ms", ms);
         emit rig.host.tasksAdded(id, 5, {QCborValue(0)}); // not where the job ends: ignored
         QCOMPARE(rig.jobs.spec(id)->inputs.size(), 100001);
+    }
+
+    // A script's loop slower than its tasks (its job ran out of tasks between two frames) is still one job, in
+    // the window's session as in taskfleet-run's (ClientSession::setJoinFrames): a frame of the same code
+    // joins the job that ended a moment ago; the job finishes once, when no more came for a while or another
+    // job of the session started, its end the time its last task ended. With a journal each frame stays a job
+    // of its own there, its results under its own indices. The session runs the echo plugin as its "python".
+    void sessionLoopSlowerThanItsTasksIsOneJob()
+    {
+        QString error;
+        const auto echo = exec::PluginRegistry::inspect(test::pluginPath(QStringLiteral("echo")), &error);
+        QVERIFY2(echo, qPrintable(error));
+        QTemporaryDir dir;
+        sched::JournalWriter journal;
+        QVERIFY2(journal.open(dir.filePath(QStringLiteral("session.journal")), &error), qPrintable(error));
+        sched::Controller controller;
+        exec::WorkerPoolOptions options;
+        options.workers = 2;
+        options.program = test::program(QStringLiteral("taskfleet-worker"));
+        controller.addNode(new sched::LocalNode(options));
+        auto session = std::make_unique<sched::ClientSession>(&controller, *echo, [](const QByteArray &) {});
+        session->setJoinFrames(true);
+        session->setJournal(&journal);
+        QSignalSpy finished(&controller, &sched::Controller::jobFinished);
+        qint64 recorded = 0;
+        connect(&controller, &sched::Controller::resultsRecorded, this,
+                [&recorded](int, const QVector<sched::TaskRecord> &r) { recorded += r.size(); });
+        int nextId = 1;
+        const auto submit = [&](const QString &key, int tasks) {
+            QCborMap m;
+            m.insert(QStringLiteral("t"), QStringLiteral("submit"));
+            m.insert(QStringLiteral("job"), key);
+            QCborMap params;
+            params.insert(QStringLiteral("function"), key);
+            m.insert(QStringLiteral("params"), params);
+            QCborArray list;
+            for (int i = 0; i < tasks; ++i, ++nextId)
+                list.append(QCborArray {nextId, 100 + nextId});
+            m.insert(QStringLiteral("tasks"), list);
+            QByteArray frame;
+            protocol::appendFrame(frame, m);
+            session->receive(frame.constData(), frame.size());
+        };
+        const auto waitRecorded = [&](qint64 n) {
+            QElapsedTimer t;
+            t.start();
+            while (recorded < n && t.elapsed() < TimeoutMs)
+                QTest::qWait(10);
+            return recorded == n;
+        };
+
+        // Three frames of "f", each after the job ran out of tasks: one job of 3 + 2 + 1 tasks.
+        submit(QStringLiteral("f"), 3);
+        QCOMPARE(controller.jobIds().size(), 1);
+        const int id = controller.jobIds().first();
+        QVERIFY(waitRecorded(3));
+        QTRY_VERIFY_WITH_TIMEOUT(controller.isWaitingForTasks(id), 5000);
+        QVERIFY(!session->hasUnfinishedJobs()); // it has every result: nothing to cancel if the script went
+        QTest::qWait(300);
+        submit(QStringLiteral("f"), 2);
+        QVERIFY(waitRecorded(5));
+        QTest::qWait(300);
+        submit(QStringLiteral("f"), 1);
+        QVERIFY(waitRecorded(6));
+        QCOMPARE(controller.jobIds().size(), 1);
+        QCOMPARE(controller.job(id)->total(), 6);
+        QCOMPARE(controller.job(id)->done, 6);
+        QCOMPARE(finished.size(), 0); // not announced while it may still grow
+        QCOMPARE(int(controller.job(id)->state), int(sched::JobState::Running));
+
+        // Another job of the session starts: that wait is over, the first job finishes at once, once.
+        QTRY_VERIFY_WITH_TIMEOUT(controller.isWaitingForTasks(id), 5000);
+        const qint64 ranOut = controller.job(id)->ranOutUs;
+        submit(QStringLiteral("g"), 2);
+        QCOMPARE(controller.jobIds().size(), 2);
+        QCOMPARE(finished.size(), 1);
+        QCOMPARE(finished.first().first().toInt(), id);
+        QCOMPARE(int(controller.job(id)->state), int(sched::JobState::Finished));
+        QCOMPARE(controller.job(id)->finishedUs, ranOut); // when its last task ended, not when the wait did
+        const int g = controller.jobIds().last();
+        QVERIFY(waitRecorded(8));
+        // Alone, it finishes when the wait is over (bounded), once; a frame after that is a new job.
+        QTest::qWait(sched::ClientSession::JoinGraceMs / 2);
+        QCOMPARE(finished.size(), 1);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, 2 * sched::ClientSession::JoinGraceMs);
+        QCOMPARE(finished.last().first().toInt(), g);
+        submit(QStringLiteral("g"), 1);
+        QCOMPARE(controller.jobIds().size(), 3);
+        QVERIFY(waitRecorded(9));
+        // The session ends while that job waits: it finishes (all its results are in), not cancelled.
+        QTRY_VERIFY_WITH_TIMEOUT(controller.isWaitingForTasks(controller.jobIds().last()), 5000);
+        const int last = controller.jobIds().last();
+        session.reset();
+        QCOMPARE(int(controller.job(last)->state), int(sched::JobState::Finished));
+        QCOMPARE(controller.job(last)->cancelled, 0);
+        QCOMPARE(finished.size(), 3);
+
+        // The journal: each frame a job, its results under its own indices, every one ended.
+        QVERIFY(journal.sync());
+        const auto jobs = sched::JournalReader::read(journal.path(), &error);
+        QVERIFY2(jobs, qPrintable(error));
+        QCOMPARE(jobs->size(), 5);
+        const QVector<int> sizes = {3, 2, 1, 2, 1};
+        int value = 101;
+        for (int i = 0; i < jobs->size(); ++i) {
+            const sched::JournaledJob &j = jobs->at(i);
+            QCOMPARE(j.spec.inputs.size(), sizes.at(i));
+            QCOMPARE(j.results.size(), sizes.at(i));
+            QVERIFY(j.ended);
+            for (int k = 0; k < sizes.at(i); ++k, ++value)
+                QCOMPARE(j.results.value(k).output.toInteger(), value);
+        }
     }
 
     // A resumed job is the original job: its indices, total and earlier results; only the missing tasks run.

@@ -9,6 +9,7 @@
 #include "resultsmodel.h"
 #include "tasksmodel.h"
 
+#include "sched/clientsession.h"
 #include "sched/journal.h"
 #include "guitestsupport.h"
 #include "testsupport.h"
@@ -185,6 +186,74 @@ print(json.dumps({"ok": ok, "cancelled": cancelled, "other": other[:3]}))
         QVERIFY2(result.value(QStringLiteral("cancelled")).toInt() > 0, out.constData()); // nothing ran on
         QTRY_COMPARE_WITH_TIMEOUT(int(scriptJobs(w.get()).value(0).state), int(sched::JobState::Cancelled), 10000);
         QCOMPARE(scriptJobs(w.get()).size(), 1);
+    }
+
+    /**
+     * An attached loop slower than its tasks (it waits for each batch's results, then sleeps: its job runs out
+     * of tasks between frames) is still one job, announced finished once; a loop after a pause longer than
+     * the job's wait for more (ClientSession::JoinGraceMs) is a new job.
+     */
+    void attachedSlowLoopIsOneJobAnnouncedOnce()
+    {
+        if (!QFile::exists(QStringLiteral("/usr/bin/python3"))
+            || !QFile::exists(test::pluginPath(QStringLiteral("python"))))
+            TF_SKIP_OR_FAIL("needs /usr/bin/python3 and the python plugin");
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        QVERIFY(QDir(dir.path()).mkdir(QStringLiteral("run")));
+        QFile::setPermissions(dir.filePath(QStringLiteral("run")),
+                              QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+        gui::MainWindowOptions o = windowOptions(2);
+        o.scriptSocket = dir.filePath(QStringLiteral("run/app.sock"));
+        auto w = std::make_unique<MainWindow>(o);
+        w->show();
+        QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(o.scriptSocket), 10000);
+        const QString script = writeFile(dir, QStringLiteral("slow_loop.py"), R"(
+import json, sys, time, taskfleet as pp
+def quick(x):
+    return x
+s = pp.Server(attach=sys.argv[1])
+got = []
+for r in range(3):
+    batch = [s.submit(quick, (r * 10 + i,)) for i in range(10)]
+    got += [j() for j in batch]
+    time.sleep(0.4)
+time.sleep(float(sys.argv[2]))
+batch = [s.submit(quick, (i,)) for i in range(5)]
+got += [j() for j in batch]
+s.destroy()
+print(json.dumps({"n": len(got), "sum": sum(got)}))
+)");
+        QProcess python;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("PYTHONPATH"), test::sourceDir() + QStringLiteral("/python"));
+        env.insert(QStringLiteral("PYTHONDONTWRITEBYTECODE"), QStringLiteral("1"));
+        python.setProcessEnvironment(env);
+        const double pause = (sched::ClientSession::JoinGraceMs + 800) / 1000.0;
+        python.start(QStringLiteral("/usr/bin/python3"), {script, o.scriptSocket, QString::number(pause)});
+        QVERIFY(python.waitForStarted(5000));
+        QVERIFY2(python.waitForFinished(TimeoutMs), "the attached script hung");
+        const QByteArray out = python.readAllStandardOutput();
+        const QJsonObject result = QJsonDocument::fromJson(out.trimmed().split('\n').last()).object();
+        QVERIFY2(result.value(QStringLiteral("n")).toInt() == 35,
+                 QByteArray(out + python.readAllStandardError()).constData());
+        QCOMPARE(result.value(QStringLiteral("sum")).toInt(), 435 + 10);
+
+        // Two jobs: the three slow batches, and the loop after the long pause; both ended, each announced once.
+        QTRY_VERIFY_WITH_TIMEOUT(scriptJobs(w.get()).size() == 2
+                                     && int(scriptJobs(w.get()).last().state) == int(sched::JobState::Finished),
+                                 10000);
+        const QVector<sched::JobSnapshot> jobs = scriptJobs(w.get());
+        QCOMPARE(jobs.first().total, 30);
+        QCOMPARE(jobs.first().done, 30);
+        QCOMPARE(int(jobs.first().state), int(sched::JobState::Finished));
+        QCOMPARE(jobs.last().total, 5);
+        QTest::qWait(500); // a second announcement would come with the next snapshots
+        const QString log = w->logView()->toPlainText();
+        for (const sched::JobSnapshot &j : jobs) {
+            const QRegularExpression finished(QStringLiteral("job %1 \"[^\\n]*\" finished").arg(j.id));
+            QCOMPARE(log.count(finished), 1);
+        }
     }
 
     /**
