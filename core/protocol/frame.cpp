@@ -396,12 +396,11 @@ FrameDecoder::Status FrameDecoder::next(QCborMap *message)
     const QByteArray &payload = ready.payload;
     // A big payload is decoded through a device that gives back the pages already read: the value is built
     // while the payload goes, so a big message is never held twice in full.
+    // A smaller one is read in place: the reader shares the payload (addData() would copy it).
     ReleasingDevice device(&payload);
-    QCborStreamReader reader;
+    QCborStreamReader reader(payload.size() >= ReleasingDevice::MinPayload ? QByteArray() : payload);
     if (payload.size() >= ReleasingDevice::MinPayload)
         reader.setDevice(&device);
-    else
-        reader.addData(payload);
     const QCborValue value = QCborValue::fromCbor(reader);
     if (reader.lastError() != QCborError::NoError)
         return fail(QStringLiteral("frame is not valid CBOR: %1").arg(reader.lastError().toString()));

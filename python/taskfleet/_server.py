@@ -139,10 +139,15 @@ class _Task:
         if self._error is not None:
             raise self._error
         if raw_result:
+            if self._unpickled:  # the received form is gone (below): pickle the value again, as pp's bytes are
+                return pickle.dumps(self._result, pickle.HIGHEST_PROTOCOL)
             return raw_pickle(self._sresult)
         if not self._unpickled:
             self._result = unpickle_value(self._sresult)
             self._unpickled = True
+            # The received form (a memoryview into the frame it came in) is let go at once: the frame's buffer
+            # is freed and its memory taken by the next big frame, instead of every result being held twice.
+            self._sresult = None
         return self._result
 
     def wait(self):
@@ -917,6 +922,7 @@ class Server:
                 return
             task._result = unpickle_value(task._sresult)
             task._unpickled = True
+            task._sresult = None
             task.callback(*(task.callbackargs + (task._result,)))
         except Exception:
             sys.stderr.write("taskfleet: the callback of job %d raised:\n" % task.tid)
