@@ -23,24 +23,6 @@ constexpr int LegendMargin = 4; ///< between the grid and the legend, and around
 constexpr TasksModel::TaskState LegendOrder[] = {TasksModel::Done,  TasksModel::Running, TasksModel::Queued,
                                                  TasksModel::Error, TasksModel::Failed,  TasksModel::Cancelled};
 
-/** How much a state needs a look, for a cell of several tasks: the highest wins. */
-int urgency(TasksModel::TaskState s)
-{
-    switch (s) {
-    case TasksModel::Failed:
-        return 5;
-    case TasksModel::Error:
-        return 4;
-    case TasksModel::Running:
-        return 3;
-    case TasksModel::Queued:
-        return 2;
-    case TasksModel::Cancelled:
-        return 1;
-    default:
-        return 0;
-    }
-}
 } // namespace
 
 TaskMapView::TaskMapView(TasksModel *model, QWidget *parent)
@@ -176,30 +158,26 @@ void TaskMapView::layoutGrid(int tasks)
 
 TasksModel::TaskState TaskMapView::cellState(int first, int count, int *shown) const
 {
-    TasksModel::TaskState worst = TasksModel::Done;
-    *shown = first;
-    for (int i = first; i < first + count; ++i) {
-        const TasksModel::TaskState s = m_model->stateAt(i);
-        if (urgency(s) > urgency(worst)) {
-            worst = s;
-            *shown = i;
-        }
+    return m_model->worstState(first, count, shown);
+}
+
+QColor TaskMapView::colorOf(TasksModel::TaskState state, int shown) const
+{
+    switch (state) {
+    case TasksModel::Running:
+        return nodeColor(m_model->nodeAt(shown)).lighter(160);
+    case TasksModel::Done:
+        return nodeColor(m_model->nodeAt(shown));
+    default:
+        return stateColor(state);
     }
-    return worst;
 }
 
 QColor TaskMapView::cellColor(int first, int count) const
 {
-    int worstIndex = first;
-    const TasksModel::TaskState state = cellState(first, count, &worstIndex);
-    switch (state) {
-    case TasksModel::Running:
-        return nodeColor(m_model->nodeAt(worstIndex)).lighter(160);
-    case TasksModel::Done:
-        return nodeColor(m_model->nodeAt(worstIndex));
-    default:
-        return stateColor(state);
-    }
+    int shown = first;
+    const TasksModel::TaskState state = cellState(first, count, &shown);
+    return colorOf(state, shown);
 }
 
 void TaskMapView::paintEvent(QPaintEvent *)
@@ -221,10 +199,10 @@ void TaskMapView::paintEvent(QPaintEvent *)
         if (y + m_cell > gridHeight && y > 0)
             break;
         const int count = std::min(m_perCell, tasks - first);
-        painter.fillRect(x, y, m_cell - gap, m_cell - gap, cellColor(first, count));
-        // A cross on errors and failures, so that they never read as a node whose colour is orange or red.
         int shown = first;
         const TasksModel::TaskState state = cellState(first, count, &shown);
+        painter.fillRect(x, y, m_cell - gap, m_cell - gap, colorOf(state, shown));
+        // A cross on errors and failures, so that they never read as a node whose colour is orange or red.
         if (m_cell >= 6 && (state == TasksModel::Error || state == TasksModel::Failed)) {
             painter.setPen(QPen(Qt::white, 1.5));
             painter.drawLine(x + 1, y + 1, x + m_cell - gap - 2, y + m_cell - gap - 2);

@@ -34,7 +34,11 @@ public:
     int taskAt(const QPoint &pos) const;
     /** The colour a cell of these tasks gets (the first \a count from \a first). */
     QColor cellColor(int first, int count) const;
-    /** The state a cell of these tasks shows (the one that most needs a look), and in *shown the task it is. */
+    /**
+     * The state a cell of these tasks shows (the one that most needs a look), and in *shown the task it is: read
+     * from the model's block counts (TasksModel::worstState()), so a map of any job paints in time bounded by its
+     * cells. A done task whose node the model no longer keeps takes the colour of its block's latest done task.
+     */
     TasksModel::TaskState cellState(int first, int count, int *shown) const;
     /**
      * The fixed colour of a state's cells: queued, error, failed, cancelled. Done and running cells take their
@@ -61,6 +65,7 @@ private:
     /** The legend's entries placed for the widget's width: their text and top-left corners; its height. */
     int layoutLegend(QStringList *texts, QVector<QPoint> *at) const;
     void paintLegend(QPainter &painter);
+    QColor colorOf(TasksModel::TaskState state, int shown) const;
 
     TasksModel *m_model;
     int m_columns = 1;

@@ -90,13 +90,136 @@ QString TasksModel::stateName(TaskState state)
     return {};
 }
 
+void TasksModel::Job::resize(qint64 tasks)
+{
+    const qint64 old = size;
+    size = std::clamp<qint64>(tasks, 0, INT_MAX);
+    if (old > 0 && old % ChunkTasks != 0 && size > old) {
+        // The last chunk grows: if all its tasks were done, the new ones are not.
+        Chunk &last = chunks.back();
+        if (last.bits.empty() && last.uniform == StoredDone) {
+            last.bits.assign(ChunkTasks / 4, 0);
+            for (int k = 0; k < int(old % ChunkTasks); ++k)
+                last.bits[size_t(k) >> 2] |= quint8(StoredDone << ((k & 3) * 2));
+        }
+    }
+    chunks.resize(size_t((size + ChunkTasks - 1) / ChunkTasks));
+    blocks.resize(size_t((size + BlockTasks - 1) / BlockTasks));
+}
+
+void TasksModel::Job::setStored(int index, Stored s)
+{
+    const size_t n = size_t(index) / ChunkTasks;
+    Chunk &c = chunks[n];
+    const int k = index % ChunkTasks;
+    if (c.bits.empty()) {
+        if (s == c.uniform)
+            return;
+        // 0x55: every task of the chunk done.
+        c.bits.assign(ChunkTasks / 4, quint8(c.uniform == StoredDone ? 0x55 : 0));
+    }
+    quint8 &byte = c.bits[size_t(k) >> 2];
+    const int shift = (k & 3) * 2;
+    const Stored was = Stored((byte >> shift) & 3);
+    byte = quint8((byte & ~(3 << shift)) | (int(s) << shift));
+    c.done += (s == StoredDone) - (was == StoredDone);
+    if (c.done == chunkSize(n)) {
+        // All done: the chunk needs no bits (nor failed bits: none of its tasks went wrong).
+        std::vector<quint8>().swap(c.bits);
+        std::vector<quint8>().swap(c.failed);
+        c.uniform = StoredDone;
+    }
+}
+
+void TasksModel::Job::setFailed(int index, bool failed)
+{
+    Chunk &c = chunks[size_t(index) / ChunkTasks];
+    const int k = index % ChunkTasks;
+    if (c.failed.empty()) {
+        if (!failed)
+            return;
+        c.failed.assign(ChunkTasks / 8, 0);
+    }
+    quint8 &byte = c.failed[size_t(k) >> 3];
+    const quint8 bit = quint8(1 << (k & 7));
+    byte = failed ? quint8(byte | bit) : quint8(byte & ~bit);
+}
+
+TasksModel::TaskState TasksModel::Job::endState(int index) const
+{
+    switch (stored(index)) {
+    case NotEnded:
+        return Queued;
+    case StoredDone:
+        return Done;
+    case WentWrong:
+        return failedAt(index) ? Failed : Error;
+    case StoredCancelled:
+        return Cancelled;
+    }
+    return Queued;
+}
+
+qint64 TasksModel::Job::runningIn(qint64 first, qint64 last) const
+{
+    const auto a = std::lower_bound(runningSorted.begin(), runningSorted.end(), first);
+    const auto b = std::lower_bound(a, runningSorted.end(), last);
+    return b - a;
+}
+
+qint64 TasksModel::Job::countIn(int state, qint64 first, qint64 last) const
+{
+    first = std::max<qint64>(first, 0);
+    last = std::min(last, size);
+    if (first >= last)
+        return 0;
+    if (state < 0)
+        return last - first;
+    if (state == Running)
+        return runningIn(first, last);
+    qint64 n = 0;
+    qint64 i = first;
+    while (i < last) {
+        if (i % BlockTasks == 0 && i + BlockTasks <= last) {
+            const Block &b = blocks[size_t(i / BlockTasks)];
+            switch (state) {
+            case Queued:
+                n += BlockTasks - b.ended[StoredDone] - b.ended[WentWrong] - b.ended[StoredCancelled];
+                break;
+            case Done:
+                n += b.ended[StoredDone];
+                break;
+            case Error:
+                n += b.ended[WentWrong] - b.failed;
+                break;
+            case Failed:
+                n += b.failed;
+                break;
+            case Cancelled:
+                n += b.ended[StoredCancelled];
+                break;
+            default:
+                break;
+            }
+            i += BlockTasks;
+        } else {
+            n += endState(int(i)) == state;
+            ++i;
+        }
+    }
+    if (state == Queued)
+        n -= runningIn(first, last); // counted as not ended above
+    return n;
+}
+
 void TasksModel::addJob(int jobId, qint64 tasks, const QString &origin, const QVector<int> &originIndices)
 {
     const bool shown = jobId == m_current;
     if (shown)
         beginResetModel();
     Job &job = m_jobs[jobId];
-    job.rows.assign(size_t(std::max<qint64>(0, tasks)), Row {});
+    job = Job {};
+    job.resize(tasks);
     job.origin = origin;
     job.originIndices = originIndices;
     if (shown)
@@ -113,12 +236,13 @@ void TasksModel::setJobInputs(int jobId, const sched::JobInputs &inputs)
 void TasksModel::growJob(int jobId, qint64 tasks)
 {
     const auto it = m_jobs.find(jobId);
-    if (it == m_jobs.end() || tasks <= qint64(it->rows.size()))
+    if (it == m_jobs.end() || tasks <= it->size || it->size >= INT_MAX)
         return;
     const bool shown = jobId == m_current;
+    const qint64 to = std::min<qint64>(tasks, INT_MAX);
     if (shown)
-        beginInsertRows({}, int(it->rows.size()), int(tasks) - 1);
-    it->rows.resize(size_t(tasks));
+        beginInsertRows({}, int(it->size), int(to) - 1);
+    it->resize(to);
     if (shown)
         endInsertRows();
 }
@@ -138,30 +262,70 @@ void TasksModel::addRecords(int jobId, const QVector<sched::TaskRecord> &records
     Job &job = *it;
     int first = INT_MAX;
     int last = -1;
+    bool runningChanged = false;
     for (const sched::TaskRecord &r : records) {
-        if (r.index < 0 || size_t(r.index) >= job.rows.size())
+        if (r.index < 0 || r.index >= job.size)
             continue;
-        Row &row = job.rows[size_t(r.index)];
-        if (row.state != Queued)
-            --job.counts[row.state]; // cannot happen (one record per task); keeps the counts true if it did
-        row.state = stateOf(r.status);
-        ++job.counts[row.state];
-        row.attempts = quint8(std::clamp(r.attempts, 0, 255));
-        row.node = r.nodeName.isEmpty() ? qint16(-1) : nodeIndex(r.nodeName);
-        row.startMs = qint32(std::clamp<qint64>(r.startUs / 1000, 0, INT_MAX));
-        row.runtimeUs = r.runtimeUs;
-        if (r.status != stats::TaskStatus::Ok && !r.error.isEmpty())
+        Block &block = job.blocks[size_t(r.index / BlockTasks)];
+        if (const Stored was = job.stored(r.index); was != NotEnded) {
+            // Cannot happen (one record per task); keeps the counts true if it did.
+            --job.counts[job.endState(r.index)];
+            --block.ended[was];
+            if (was == WentWrong && job.failedAt(r.index))
+                --block.failed;
+        }
+        const TaskState state = stateOf(r.status);
+        const Stored stored = state == Done ? StoredDone : state == Cancelled ? StoredCancelled : WentWrong;
+        job.setStored(r.index, stored);
+        ++block.ended[stored];
+        if (stored == WentWrong) {
+            job.setFailed(r.index, state == Failed);
+            block.failed += state == Failed;
+        }
+        ++job.counts[state];
+        Detail detail;
+        detail.attempts = quint8(std::clamp(r.attempts, 0, 255));
+        detail.node = r.nodeName.isEmpty() ? qint16(-1) : nodeIndex(r.nodeName);
+        detail.startMs = qint32(std::clamp<qint64>(r.startUs / 1000, 0, INT_MAX));
+        detail.runtimeUs = r.runtimeUs;
+        if (state == Done) {
+            block.node = detail.node;
+            // The latest MaxDoneDetails done tasks keep their details: a ring, the oldest one's go.
+            if (job.doneOrder.size() < size_t(MaxDoneDetails)) {
+                job.doneOrder.push_back(r.index);
+            } else {
+                job.details.remove(job.doneOrder[job.doneNext]);
+                job.doneOrder[job.doneNext] = r.index;
+                job.doneNext = (job.doneNext + 1) % job.doneOrder.size();
+            }
+            job.details.insert(r.index, detail);
+        } else if (job.problemDetails < MaxProblemDetails && (detail.node >= 0 || detail.attempts > 0)) {
+            ++job.problemDetails;
+            job.details.insert(r.index, detail);
+        }
+        if (r.status != stats::TaskStatus::Ok && !r.error.isEmpty() && job.errors.size() < MaxErrorsPerJob)
             job.errors.insert(r.index, r.error);
         if (!r.log.isEmpty() && job.logs.size() < MaxLogsPerJob)
             job.logs.insert(r.index, r.log);
-        job.running.remove(r.index);
+        runningChanged |= job.running.remove(r.index);
         job.inFlight.remove(r.index);
         first = std::min(first, r.index);
         last = std::max(last, r.index);
     }
+    if (runningChanged)
+        sortRunning(job);
     if (last >= 0)
         rowsChanged(jobId, first, last);
     emit recordsAdded(jobId, records, controllerNowUs());
+}
+
+void TasksModel::sortRunning(Job &job)
+{
+    job.runningSorted.clear();
+    job.runningSorted.reserve(size_t(job.running.size()));
+    for (auto r = job.running.cbegin(); r != job.running.cend(); ++r)
+        job.runningSorted.push_back(r.key());
+    std::sort(job.runningSorted.begin(), job.runningSorted.end());
 }
 
 void TasksModel::setReport(const sched::TaskReport &report)
@@ -182,7 +346,7 @@ void TasksModel::setReport(const sched::TaskReport &report)
     for (const sched::RunningAttempt &a : report.running) {
         // A record taken before the report beats it: the host flushes records first, so this is a task still
         // running; the check keeps an ended task ended whatever the order.
-        if (a.index < 0 || size_t(a.index) >= job.rows.size() || job.rows[size_t(a.index)].state != Queued)
+        if (a.index < 0 || a.index >= job.size || job.stored(a.index) != NotEnded)
             continue;
         job.inFlight.insert(a.index, a);
         touch(a.index);
@@ -195,7 +359,7 @@ void TasksModel::setReport(const sched::TaskReport &report)
     job.notesTruncated = report.notesTruncated;
     job.reportUs = report.takenUs;
     if (last >= 0)
-        rowsChanged(report.jobId, std::max(0, first), std::min(last, int(job.rows.size()) - 1));
+        rowsChanged(report.jobId, std::max(0, first), int(std::min<qint64>(last, job.size - 1)));
 }
 
 void TasksModel::setNodesBusy(const QHash<QString, int> &busy)
@@ -214,7 +378,7 @@ void TasksModel::setNodesBusy(const QHash<QString, int> &busy)
     }
 }
 
-void TasksModel::splitInFlight(Job &job, int *first, int *last) const
+void TasksModel::splitInFlight(Job &job, int *first, int *last)
 {
     // Per node, the attempts it was sent longest ago are the ones its busy workers run (a node runs what it
     // is sent in order); the rest wait there for a worker.
@@ -245,6 +409,7 @@ void TasksModel::splitInFlight(Job &job, int *first, int *last) const
         if (!job.running.contains(r.key()))
             touch(r.key());
     job.running = std::move(running);
+    sortRunning(job);
 }
 
 QString TasksModel::clockTime(qint64 controllerUs) const
@@ -293,9 +458,15 @@ qint64 TasksModel::count(int jobId, TaskState state) const
         qint64 ended = 0;
         for (int s = Done; s < StateCount; ++s)
             ended += job.counts[s];
-        return qint64(job.rows.size()) - ended - running;
+        return job.size - ended - running;
     }
     return job.counts[state];
+}
+
+const TasksModel::Job *TasksModel::currentJobData() const
+{
+    const auto it = m_jobs.constFind(m_current);
+    return it == m_jobs.constEnd() ? nullptr : &*it;
 }
 
 QVector<int> TasksModel::indicesIn(int jobId, const QVector<TaskState> &states) const
@@ -304,34 +475,202 @@ QVector<int> TasksModel::indicesIn(int jobId, const QVector<TaskState> &states) 
     const auto it = m_jobs.constFind(jobId);
     if (it == m_jobs.constEnd())
         return indices;
-    for (size_t i = 0; i < it->rows.size(); ++i)
-        if (states.contains(shownState(*it, int(i))))
+    const Job &job = *it;
+    bool wanted[StateCount] = {};
+    for (TaskState s : states)
+        if (s < StateCount)
+            wanted[s] = true;
+    for (qint64 i = 0; i < job.size;) {
+        if (i % BlockTasks == 0 && i + BlockTasks <= job.size && !wanted[Queued] && !wanted[Running]) {
+            // A block none of whose tasks is in a wanted state is skipped by its counts.
+            const Block &b = job.blocks[size_t(i / BlockTasks)];
+            const qint64 n = (wanted[Done] ? b.ended[StoredDone] : 0)
+                             + (wanted[Error] ? b.ended[WentWrong] - b.failed : 0) + (wanted[Failed] ? b.failed : 0)
+                             + (wanted[Cancelled] ? b.ended[StoredCancelled] : 0);
+            if (n == 0) {
+                i += BlockTasks;
+                continue;
+            }
+        }
+        if (wanted[shownState(job, int(i))])
             indices.append(int(i));
+        ++i;
+    }
     return indices;
+}
+
+QVector<int> TasksModel::tasksIn(int state, qint64 skip, int limit) const
+{
+    QVector<int> tasks;
+    const Job *job = currentJobData();
+    if (!job || limit <= 0)
+        return tasks;
+    skip = std::max<qint64>(skip, 0);
+    if (state < 0) {
+        for (qint64 i = skip; i < job->size && tasks.size() < limit; ++i)
+            tasks.append(int(i));
+        return tasks;
+    }
+    if (state == Running) {
+        for (size_t i = size_t(std::min<qint64>(skip, qint64(job->runningSorted.size())));
+             i < job->runningSorted.size() && tasks.size() < limit; ++i)
+            tasks.append(job->runningSorted[i]);
+        return tasks;
+    }
+    qint64 i = 0;
+    // Whole blocks before the first wanted task are skipped by their counts.
+    while (i + BlockTasks <= job->size) {
+        const qint64 n = job->countIn(state, i, i + BlockTasks);
+        if (n > skip)
+            break;
+        skip -= n;
+        i += BlockTasks;
+    }
+    for (; i < job->size && tasks.size() < limit; ++i) {
+        if (i % BlockTasks == 0 && i + BlockTasks <= job->size && job->countIn(state, i, i + BlockTasks) == 0) {
+            i += BlockTasks - 1;
+            continue;
+        }
+        if (shownState(*job, int(i)) != state)
+            continue;
+        if (skip > 0)
+            --skip;
+        else
+            tasks.append(int(i));
+    }
+    return tasks;
+}
+
+qint64 TasksModel::rankOf(int state, int index) const
+{
+    const Job *job = currentJobData();
+    return job ? job->countIn(state, 0, index) : 0;
+}
+
+qint64 TasksModel::currentCount(int state) const
+{
+    const Job *job = currentJobData();
+    if (!job)
+        return 0;
+    return state < 0 ? job->size : count(m_current, TaskState(state));
+}
+
+namespace {
+/** How much a state needs a look, for a cell of several tasks: the highest wins. */
+int urgency(TasksModel::TaskState s)
+{
+    switch (s) {
+    case TasksModel::Failed:
+        return 5;
+    case TasksModel::Error:
+        return 4;
+    case TasksModel::Running:
+        return 3;
+    case TasksModel::Queued:
+        return 2;
+    case TasksModel::Cancelled:
+        return 1;
+    default:
+        return 0;
+    }
+}
+} // namespace
+
+TasksModel::TaskState TasksModel::worstState(int first, int count, int *shown) const
+{
+    *shown = first;
+    const Job *job = currentJobData();
+    TaskState worst = Done;
+    if (!job)
+        return Queued;
+    const qint64 end = std::min<qint64>(qint64(first) + std::max(count, 0), job->size);
+    qint64 i = std::max(first, 0);
+    while (i < end && worst != Failed) {
+        if (i % BlockTasks == 0 && i + BlockTasks <= end) {
+            // A whole block: its counts say which states it holds; only a block that beats the worst so far is read.
+            const Block &b = job->blocks[size_t(i / BlockTasks)];
+            const qint64 running = job->runningIn(i, i + BlockTasks);
+            const qint64 notEnded = BlockTasks - b.ended[StoredDone] - b.ended[WentWrong] - b.ended[StoredCancelled];
+            TaskState best = Done;
+            if (b.failed > 0)
+                best = Failed;
+            else if (b.ended[WentWrong] > 0)
+                best = Error;
+            else if (running > 0)
+                best = Running;
+            else if (notEnded > 0)
+                best = Queued;
+            else if (b.ended[StoredCancelled] > 0)
+                best = Cancelled;
+            if (urgency(best) > urgency(worst) || i == first) {
+                for (qint64 k = i; k < i + BlockTasks; ++k)
+                    if (shownState(*job, int(k)) == best) {
+                        worst = best;
+                        *shown = int(k);
+                        break;
+                    }
+            }
+            i += BlockTasks;
+            continue;
+        }
+        const TaskState s = shownState(*job, int(i));
+        if (urgency(s) > urgency(worst) || i == first) {
+            worst = s;
+            *shown = int(i);
+        }
+        ++i;
+    }
+    return worst;
+}
+
+qint64 TasksModel::memoryBytes() const
+{
+    qint64 bytes = 0;
+    for (const Job &job : m_jobs) {
+        bytes += qint64(job.chunks.capacity() * sizeof(Chunk));
+        for (const Chunk &c : job.chunks)
+            bytes += qint64(c.bits.capacity() + c.failed.capacity());
+        bytes += qint64(job.blocks.capacity() * sizeof(Block));
+        bytes += qint64(job.doneOrder.capacity() * sizeof(int));
+        // A hash entry: its key and value, and about as much again for the table around it.
+        bytes += qint64(job.details.size()) * 2 * qint64(sizeof(int) + sizeof(Detail));
+        bytes += qint64(job.runningSorted.capacity() * sizeof(int));
+    }
+    return bytes;
 }
 
 TasksModel::TaskState TasksModel::stateAt(int index) const
 {
-    const auto it = m_jobs.constFind(m_current);
-    if (it == m_jobs.constEnd() || index < 0 || size_t(index) >= it->rows.size())
+    const Job *job = currentJobData();
+    if (!job || index < 0 || index >= job->size)
         return Queued;
-    return shownState(*it, index);
+    return shownState(*job, index);
 }
 
 QString TasksModel::nodeAt(int index) const
 {
-    const auto it = m_jobs.constFind(m_current);
-    if (it == m_jobs.constEnd() || index < 0 || size_t(index) >= it->rows.size())
+    const Job *job = currentJobData();
+    if (!job || index < 0 || index >= job->size)
         return {};
-    if (const auto running = it->running.constFind(index); running != it->running.constEnd())
+    if (const auto running = job->running.constFind(index); running != job->running.constEnd())
         return running->nodeName;
-    return nodeName(it->rows[size_t(index)].node);
+    if (const auto detail = job->details.constFind(index); detail != job->details.constEnd())
+        return nodeName(detail->node);
+    if (job->stored(index) == StoredDone)
+        return nodeName(job->blocks[size_t(index / BlockTasks)].node);
+    return {};
+}
+
+bool TasksModel::detailsDropped(int index) const
+{
+    const Job *job = currentJobData();
+    return job && index >= 0 && index < job->size && job->stored(index) != NotEnded && !job->details.contains(index);
 }
 
 TasksModel::TaskState TasksModel::shownState(const Job &job, int index) const
 {
-    const TaskState s = job.rows[size_t(index)].state;
-    return s == Queued && job.running.contains(index) ? Running : s;
+    const TaskState s = job.endState(index);
+    return s == Queued && std::binary_search(job.runningSorted.begin(), job.runningSorted.end(), index) ? Running : s;
 }
 
 qint16 TasksModel::nodeIndex(const QString &name)
@@ -360,11 +699,13 @@ void TasksModel::rowsChanged(int jobId, int first, int last)
 
 QString TasksModel::detailText(int taskIndex) const
 {
-    const auto it = m_jobs.constFind(m_current);
-    if (it == m_jobs.constEnd() || taskIndex < 0 || size_t(taskIndex) >= it->rows.size())
+    const Job *current = currentJobData();
+    if (!current || taskIndex < 0 || taskIndex >= current->size)
         return {};
-    const Job &job = *it;
-    const Row &row = job.rows[size_t(taskIndex)];
+    const Job &job = *current;
+    const auto kept = job.details.constFind(taskIndex);
+    const Detail row = kept == job.details.constEnd() ? Detail {} : *kept;
+    const bool dropped = kept == job.details.constEnd() && job.stored(taskIndex) != NotEnded;
     const TaskState state = shownState(job, taskIndex);
     QStringList lines;
     lines << tr("Task %1: %2").arg(taskIndex).arg(stateName(state));
@@ -378,6 +719,12 @@ QString TasksModel::detailText(int taskIndex) const
                state == Queued && sent != job.inFlight.constEnd()) {
         lines
             << tr("Sent to %1 at %2; it waits there for a free worker.").arg(sent->nodeName, clockTime(sent->startUs));
+    } else if (dropped && state != Cancelled) {
+        lines << tr("Its node, attempts and times are no longer kept: the window keeps those of the latest %L1 done "
+                    "tasks and of the first %L2 that went wrong (the Results tab, the journal and the statistics "
+                    "CSV have them).")
+                     .arg(MaxDoneDetails)
+                     .arg(MaxProblemDetails);
     } else if (state != Queued) {
         if (row.node >= 0)
             lines << tr("Node: %1").arg(nodeName(row.node));
@@ -404,7 +751,7 @@ QString TasksModel::detailText(int taskIndex) const
     if (const QString log = job.logs.value(taskIndex); !log.isEmpty())
         lines << QString() << tr("What it printed:") << log;
     const QVector<sched::AttemptNote> notes = job.notes.value(taskIndex);
-    if (!notes.isEmpty() || state == Done || state == Error) {
+    if (!notes.isEmpty() || ((state == Done || state == Error) && !dropped)) {
         // Numbered as the job's "retries" count them: crashes and timeouts, and the attempt that gave the result.
         // Speculative copies, attempts lost with their node and the like ran too, but are not attempts of the task.
         lines << QString() << tr("Attempts, in order:");
@@ -420,7 +767,7 @@ QString TasksModel::detailText(int taskIndex) const
                 line += tr(", ran %1").arg(formatSeconds(double(note.runtimeUs) / 1e6));
             lines << line + QStringLiteral(": ") + note.what;
         }
-        if (state == Done || state == Error)
+        if ((state == Done || state == Error) && !dropped)
             lines << tr("%1. %2, started at %3, ran %4: %5 (the task's result)")
                          .arg(++n)
                          .arg(nodeName(row.node), clockTime(qint64(row.startMs) * 1000),
@@ -436,8 +783,8 @@ int TasksModel::rowCount(const QModelIndex &parent) const
 {
     if (parent.isValid())
         return 0;
-    const auto it = m_jobs.constFind(m_current);
-    return it == m_jobs.constEnd() ? 0 : int(it->rows.size());
+    const Job *job = currentJobData();
+    return job ? int(job->size) : 0;
 }
 
 int TasksModel::columnCount(const QModelIndex &parent) const
@@ -447,15 +794,19 @@ int TasksModel::columnCount(const QModelIndex &parent) const
 
 QVariant TasksModel::data(const QModelIndex &index, int role) const
 {
-    const auto it = m_jobs.constFind(m_current);
-    if (!index.isValid() || it == m_jobs.constEnd() || size_t(index.row()) >= it->rows.size())
+    const Job *current = currentJobData();
+    if (!index.isValid() || !current || index.row() >= current->size)
         return {};
-    const Job &job = *it;
+    const Job &job = *current;
     const int task = index.row();
-    const Row &row = job.rows[size_t(task)];
+    const auto kept = job.details.constFind(task);
+    const Detail row = kept == job.details.constEnd() ? Detail {} : *kept;
     const TaskState state = shownState(job, task);
+    const bool dropped = kept == job.details.constEnd() && state != Queued && state != Running;
     if (role == StateRole)
         return int(state);
+    if (role == TaskRole)
+        return task;
     const sched::RunningAttempt *running = state == Running ? &*job.running.constFind(task) : nullptr;
     const auto sent = job.inFlight.constFind(task);
     const bool waiting = state == Queued && sent != job.inFlight.constEnd();
@@ -475,11 +826,11 @@ QVariant TasksModel::data(const QModelIndex &index, int role) const
         case Node:
             if (waiting)
                 return tr("%1 (waits for a worker)").arg(sent->nodeName);
-            return running ? running->nodeName : nodeName(row.node);
+            return running ? running->nodeName : nodeName(row.node); // "" when the details are not kept
         case Attempts:
-            return state == Queued && attempts == 0 ? QVariant() : QVariant(attempts);
+            return (state == Queued && attempts == 0) || dropped ? QVariant() : QVariant(attempts);
         case Time:
-            if (state == Queued || state == Cancelled)
+            if (state == Queued || state == Cancelled || dropped)
                 return QString();
             // A crashed or lost final attempt reports no run time: unknown, not 0.
             return state == Failed && timeUs == 0 ? QStringLiteral("\u2013") : formatSeconds(double(timeUs) / 1e6);
@@ -496,6 +847,8 @@ QVariant TasksModel::data(const QModelIndex &index, int role) const
                     .arg(countOf(wrong.size(), tr("attempt"), tr("attempts")), firstLine(wrong.last().what));
             if (!notes.isEmpty())
                 return tr("ran a speculative copy too (not a failure)");
+            if (dropped && state != Cancelled)
+                return tr("node, attempts and time no longer kept");
             return QString();
         }
         }
@@ -555,9 +908,29 @@ QVariant TasksModel::headerData(int section, Qt::Orientation orientation, int ro
 }
 
 TaskStateFilter::TaskStateFilter(QObject *parent)
-    : QSortFilterProxyModel(parent)
+    : QAbstractTableModel(parent)
+    , m_timer(new QTimer(this))
 {
-    setSortRole(TasksModel::SortRole);
+    m_timer->setSingleShot(true);
+    connect(m_timer, &QTimer::timeout, this, &TaskStateFilter::refresh);
+}
+
+void TaskStateFilter::setSourceModel(TasksModel *model)
+{
+    beginResetModel();
+    if (m_model)
+        disconnect(m_model, nullptr, this, nullptr);
+    m_model = model;
+    connect(model, &QAbstractItemModel::modelReset, this, [this] {
+        m_page = 0;
+        reload();
+    });
+    connect(model, &QAbstractItemModel::rowsInserted, this, &TaskStateFilter::scheduleRefresh);
+    connect(model, &QAbstractItemModel::dataChanged, this, &TaskStateFilter::onSourceChanged);
+    m_tasks.clear();
+    m_rows = 0;
+    endResetModel();
+    reload();
 }
 
 void TaskStateFilter::setState(int state)
@@ -565,14 +938,218 @@ void TaskStateFilter::setState(int state)
     if (state == m_state)
         return;
     m_state = state;
-    invalidateFilter();
+    m_page = 0;
+    reload();
 }
 
-bool TaskStateFilter::filterAcceptsRow(int sourceRow, const QModelIndex &sourceParent) const
+void TaskStateFilter::setPage(qint64 page)
+{
+    page = std::clamp<qint64>(page, 0, pageCount() - 1);
+    if (page == m_page)
+        return;
+    m_page = page;
+    reload();
+}
+
+qint64 TaskStateFilter::matching() const
+{
+    return m_model ? m_model->currentCount(m_state) : 0;
+}
+
+qint64 TaskStateFilter::pageCount() const
+{
+    return std::max<qint64>(1, (matching() + PageRows - 1) / PageRows);
+}
+
+int TaskStateFilter::taskAt(int row) const
+{
+    if (row < 0 || row >= m_rows)
+        return -1;
+    return m_state < 0 ? int(m_first + row) : m_tasks.at(row);
+}
+
+int TaskStateFilter::rowOf(int index) const
 {
     if (m_state < 0)
-        return true;
-    return sourceModel()->index(sourceRow, 0, sourceParent).data(TasksModel::StateRole).toInt() == m_state;
+        return index >= m_first && index < m_first + m_rows ? int(index - m_first) : -1;
+    const auto it = std::lower_bound(m_tasks.cbegin(), m_tasks.cend(), index);
+    return it != m_tasks.cend() && *it == index ? int(it - m_tasks.cbegin()) : -1;
+}
+
+int TaskStateFilter::showTask(int index)
+{
+    if (!m_model || index < 0 || index >= m_model->rowCount())
+        return -1;
+    if (const int row = rowOf(index); row >= 0)
+        return row;
+    if (m_state >= 0) {
+        refresh(); // it may have joined the state since the last refresh
+        if (const int row = rowOf(index); row >= 0)
+            return row;
+        if (m_model->stateAt(index) != m_state)
+            return -1;
+    }
+    setPage(m_model->rankOf(m_state, index) / PageRows);
+    return rowOf(index);
+}
+
+QVector<int> TaskStateFilter::findRows() const
+{
+    if (!m_model || m_state < 0)
+        return {};
+    return m_model->tasksIn(m_state, m_page * PageRows, PageRows);
+}
+
+void TaskStateFilter::reload()
+{
+    m_timer->stop();
+    m_lastRefreshMs = QDateTime::currentMSecsSinceEpoch();
+    beginResetModel();
+    m_page = std::clamp<qint64>(m_page, 0, pageCount() - 1);
+    m_first = m_page * PageRows;
+    if (m_state < 0) {
+        m_tasks.clear();
+        m_rows = int(std::clamp<qint64>(matching() - m_first, 0, PageRows));
+    } else {
+        m_tasks = findRows();
+        m_rows = int(m_tasks.size());
+    }
+    endResetModel();
+    emit pageChanged();
+}
+
+void TaskStateFilter::scheduleRefresh()
+{
+    if (m_timer->isActive())
+        return;
+    // At most every RefreshMs, and at once when the last refresh is older than that.
+    const qint64 since = QDateTime::currentMSecsSinceEpoch() - m_lastRefreshMs;
+    m_timer->start(int(std::clamp<qint64>(RefreshMs - since, 0, RefreshMs)));
+}
+
+void TaskStateFilter::onSourceChanged(const QModelIndex &topLeft, const QModelIndex &bottomRight)
+{
+    if (m_state < 0) {
+        const qint64 first = std::max<qint64>(topLeft.row(), m_first);
+        const qint64 last = std::min<qint64>(bottomRight.row(), m_first + m_rows - 1);
+        if (first <= last)
+            emit dataChanged(index(int(first - m_first), 0), index(int(last - m_first), TasksModel::ColumnCount - 1));
+        return;
+    }
+    // Rows that are shown may have changed in place; which tasks are in the state is found again soon.
+    if (m_rows > 0) {
+        const auto a = std::lower_bound(m_tasks.cbegin(), m_tasks.cend(), topLeft.row());
+        const auto b = std::upper_bound(a, m_tasks.cend(), bottomRight.row());
+        if (a != b)
+            emit dataChanged(index(int(a - m_tasks.cbegin()), 0),
+                             index(int(b - m_tasks.cbegin()) - 1, TasksModel::ColumnCount - 1));
+    }
+    scheduleRefresh();
+}
+
+void TaskStateFilter::refresh()
+{
+    m_timer->stop();
+    m_lastRefreshMs = QDateTime::currentMSecsSinceEpoch();
+    if (m_state < 0) {
+        // A range of tasks: only its length can change (a job that grew).
+        const int rows = int(std::clamp<qint64>(matching() - m_first, 0, PageRows));
+        if (rows > m_rows) {
+            beginInsertRows({}, m_rows, rows - 1);
+            m_rows = rows;
+            endInsertRows();
+        } else if (rows < m_rows) {
+            beginRemoveRows({}, rows, m_rows - 1);
+            m_rows = rows;
+            endRemoveRows();
+        }
+        emit pageChanged();
+        return;
+    }
+    if (m_page > 0 && m_page >= pageCount()) {
+        reload(); // the page is gone: the last one is shown
+        return;
+    }
+    const QVector<int> want = findRows();
+    if (want == m_tasks) {
+        emit pageChanged();
+        return;
+    }
+    // Both lists ascend: rows that left are removed and rows that joined inserted, run by run, so that a
+    // selection stays on its task; many runs at once reset the page instead.
+    struct Run {
+        int at;
+        int count;
+    };
+    QVector<Run> removed;
+    QVector<Run> inserted; // at: where in the new list
+    {
+        qsizetype i = 0, j = 0;
+        while (i < m_tasks.size() || j < want.size()) {
+            if (j >= want.size() || (i < m_tasks.size() && m_tasks.at(i) < want.at(j))) {
+                if (!removed.isEmpty() && removed.last().at + removed.last().count == int(i))
+                    ++removed.last().count;
+                else
+                    removed.append({int(i), 1});
+                ++i;
+            } else if (i >= m_tasks.size() || want.at(j) < m_tasks.at(i)) {
+                if (!inserted.isEmpty() && inserted.last().at + inserted.last().count == int(j))
+                    ++inserted.last().count;
+                else
+                    inserted.append({int(j), 1});
+                ++j;
+            } else {
+                ++i;
+                ++j;
+            }
+        }
+    }
+    if (removed.size() + inserted.size() > 64) {
+        beginResetModel();
+        m_tasks = want;
+        m_rows = int(want.size());
+        endResetModel();
+        emit pageChanged();
+        return;
+    }
+    for (qsizetype k = removed.size() - 1; k >= 0; --k) {
+        const Run &r = removed.at(k);
+        beginRemoveRows({}, r.at, r.at + r.count - 1);
+        m_tasks.remove(r.at, r.count);
+        m_rows = int(m_tasks.size());
+        endRemoveRows();
+    }
+    for (const Run &r : std::as_const(inserted)) {
+        beginInsertRows({}, r.at, r.at + r.count - 1);
+        m_tasks.insert(r.at, r.count, 0);
+        std::copy(want.cbegin() + r.at, want.cbegin() + r.at + r.count, m_tasks.begin() + r.at);
+        m_rows = int(m_tasks.size());
+        endInsertRows();
+    }
+    emit pageChanged();
+}
+
+int TaskStateFilter::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : m_rows;
+}
+
+int TaskStateFilter::columnCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : TasksModel::ColumnCount;
+}
+
+QVariant TaskStateFilter::data(const QModelIndex &index, int role) const
+{
+    const int task = index.isValid() ? taskAt(index.row()) : -1;
+    if (task < 0 || !m_model)
+        return {};
+    return m_model->data(m_model->index(task, index.column()), role);
+}
+
+QVariant TaskStateFilter::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    return m_model && orientation == Qt::Horizontal ? m_model->headerData(section, orientation, role) : QVariant();
 }
 
 } // namespace taskfleet::gui

@@ -7,6 +7,7 @@
 #include "tasksmodel.h"
 #include "timelineview.h"
 
+#include <QtCore/QSortFilterProxyModel>
 #include <QtGui/QFontDatabase>
 #include <QtWidgets/QButtonGroup>
 #include <QtWidgets/QComboBox>
@@ -26,6 +27,7 @@ TasksPanel::TasksPanel(TasksModel *model, QWidget *parent)
     : QWidget(parent)
     , m_model(model)
     , m_proxy(new TaskStateFilter(this))
+    , m_sorter(new QSortFilterProxyModel(this))
     , m_view(makeTable(this))
     , m_timeline(new TimelineView(model, this))
     , m_pages(new QStackedWidget(this))
@@ -34,10 +36,17 @@ TasksPanel::TasksPanel(TasksModel *model, QWidget *parent)
     , m_filter(new QComboBox(this))
     , m_summary(new QLabel(this))
     , m_detail(new QPlainTextEdit(this))
+    , m_pageBar(new QWidget(this))
+    , m_previousPage(new QToolButton(m_pageBar))
+    , m_nextPage(new QToolButton(m_pageBar))
+    , m_pageLabel(new QLabel(m_pageBar))
 {
     m_proxy->setSourceModel(model);
-    m_view->setModel(m_proxy);
-    // Sortable by a click on a header; until then in task order (the model's own, so a big job costs no sort).
+    // The sort works on the page shown (at most TaskStateFilter::PageRows rows), never on the whole job.
+    m_sorter->setSourceModel(m_proxy);
+    m_sorter->setSortRole(TasksModel::SortRole);
+    m_view->setModel(m_sorter);
+    // Sortable by a click on a header; until then in task order (the page's own, so a big job costs no sort).
     m_view->horizontalHeader()->setSortIndicator(-1, Qt::AscendingOrder);
     m_view->setSortingEnabled(true);
     m_view->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -89,6 +98,24 @@ TasksPanel::TasksPanel(TasksModel *model, QWidget *parent)
         }
     });
 
+    // Pages, for a job of more tasks (in the state shown) than a page holds.
+    m_previousPage->setArrowType(Qt::LeftArrow);
+    m_previousPage->setToolTip(tr("Previous page of tasks"));
+    m_nextPage->setArrowType(Qt::RightArrow);
+    m_nextPage->setToolTip(tr("Next page of tasks"));
+    m_pageLabel->setToolTip(
+        tr("The table shows %L1 tasks at a time; a sort sorts the page shown.").arg(TaskStateFilter::PageRows));
+    auto *pageLayout = new QHBoxLayout(m_pageBar);
+    pageLayout->setContentsMargins(0, 0, 0, 0);
+    pageLayout->addWidget(m_previousPage);
+    pageLayout->addWidget(m_pageLabel);
+    pageLayout->addWidget(m_nextPage);
+    pageLayout->addStretch(1);
+    connect(m_previousPage, &QToolButton::clicked, this, [this] { m_proxy->setPage(m_proxy->page() - 1); });
+    connect(m_nextPage, &QToolButton::clicked, this, [this] { m_proxy->setPage(m_proxy->page() + 1); });
+    connect(m_proxy, &TaskStateFilter::pageChanged, this, &TasksPanel::updatePageBar);
+    m_pageBar->hide();
+
     auto *bar = new QHBoxLayout;
     bar->addWidget(m_tableButton);
     bar->addWidget(m_timelineButton);
@@ -97,7 +124,13 @@ TasksPanel::TasksPanel(TasksModel *model, QWidget *parent)
     bar->addWidget(m_summary, 1);
     auto *splitter = new QSplitter(Qt::Vertical, this);
     splitter->setObjectName(QStringLiteral("tasksSplitter"));
-    splitter->addWidget(m_pages);
+    auto *upper = new QWidget(this);
+    auto *upperLayout = new QVBoxLayout(upper);
+    upperLayout->setContentsMargins(0, 0, 0, 0);
+    upperLayout->setSpacing(2);
+    upperLayout->addWidget(m_pages, 1);
+    upperLayout->addWidget(m_pageBar);
+    splitter->addWidget(upper);
     splitter->addWidget(m_detail);
     splitter->setStretchFactor(0, 2);
     splitter->setStretchFactor(1, 1);
@@ -152,8 +185,10 @@ void TasksPanel::setStateFilter(int state)
 
 bool TasksPanel::selectTask(int index)
 {
-    const QModelIndex source = m_model->index(index, 0);
-    const QModelIndex row = m_proxy->mapFromSource(source);
+    const int pageRow = m_proxy->showTask(index);
+    if (pageRow < 0)
+        return false;
+    const QModelIndex row = m_sorter->mapFromSource(m_proxy->index(pageRow, 0));
     if (!row.isValid())
         return false;
     m_view->selectRow(row.row());
@@ -164,7 +199,24 @@ bool TasksPanel::selectTask(int index)
 int TasksPanel::selectedTask() const
 {
     const QModelIndexList rows = m_view->selectionModel()->selectedRows();
-    return rows.isEmpty() ? -1 : m_proxy->mapToSource(rows.first()).row();
+    return rows.isEmpty() ? -1 : rows.first().data(TasksModel::TaskRole).toInt();
+}
+
+void TasksPanel::updatePageBar()
+{
+    const qint64 pages = m_proxy->pageCount();
+    m_pageBar->setVisible(pages > 1);
+    if (pages <= 1)
+        return;
+    const qint64 first = m_proxy->page() * TaskStateFilter::PageRows;
+    m_pageLabel->setText(tr("Tasks %L1–%L2 of %L3 (page %L4 of %L5)")
+                             .arg(first + 1)
+                             .arg(first + m_proxy->rowCount())
+                             .arg(m_proxy->matching())
+                             .arg(m_proxy->page() + 1)
+                             .arg(pages));
+    m_previousPage->setEnabled(m_proxy->page() > 0);
+    m_nextPage->setEnabled(m_proxy->page() + 1 < pages);
 }
 
 void TasksPanel::updateCounts()

@@ -8,6 +8,7 @@ class QAction;
 class QComboBox;
 class QLabel;
 class QPlainTextEdit;
+class QSortFilterProxyModel;
 class QStackedWidget;
 class QTableView;
 class QToolButton;
@@ -19,7 +20,8 @@ class TasksModel;
 class TimelineView;
 
 /**
- * A table over TasksModel (through TaskStateFilter, so it filters by state and sorts by any column),
+ * A table over TasksModel through TaskStateFilter (one state or all, a page of at most TaskStateFilter::PageRows
+ * tasks at a time, with buttons to turn pages when there are more) and a sort of that page by any column,
  * a state filter whose entries carry their counts, the job's task actions as buttons, and below the
  * table the selected task's detail (TasksModel::detailText()): its input, full error, what it printed, every
  * attempt. Two buttons switch the upper half between the table and the timeline (TimelineView: each worker
@@ -36,7 +38,7 @@ public:
     void addButtons(const QList<QAction *> &actions);
     /** Shows only tasks in this state (TasksModel::TaskState), or all (-1). */
     void setStateFilter(int state);
-    /** Selects the task with this index (when the filter shows it); true if it is selected. */
+    /** Selects the task with this index (when the filter shows it; turning to its page); true if it is selected. */
     bool selectTask(int index);
     /** The selected task's index, or -1. */
     int selectedTask() const;
@@ -51,14 +53,20 @@ public:
     QComboBox *stateFilter() const { return m_filter; }
     QPlainTextEdit *detail() const { return m_detail; }
     QLabel *summary() const { return m_summary; }
+    /** The page model under the table (state filter and pages). */
+    TaskStateFilter *pages() const { return m_proxy; }
+    /** "Tasks 1–10,000 of 2,500,000", with the page buttons; hidden while one page holds them all. */
+    QWidget *pageBar() const { return m_pageBar; }
 
 private:
     /** The filter's entries and the summary line, with the current job's counts. */
     void updateCounts();
     void updateDetail();
+    void updatePageBar();
 
     TasksModel *m_model;
     TaskStateFilter *m_proxy;
+    QSortFilterProxyModel *m_sorter;
     QTableView *m_view;
     TimelineView *m_timeline;
     QStackedWidget *m_pages;
@@ -67,6 +75,10 @@ private:
     QComboBox *m_filter;
     QLabel *m_summary;
     QPlainTextEdit *m_detail;
+    QWidget *m_pageBar;
+    QToolButton *m_previousPage;
+    QToolButton *m_nextPage;
+    QLabel *m_pageLabel;
 };
 
 } // namespace taskfleet::gui
