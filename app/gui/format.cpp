@@ -2,7 +2,10 @@
 // Short human texts for values shown in tables.
 #include "format.h"
 
+#include <QtCore/QDir>
+#include <QtCore/QFileInfo>
 #include <QtCore/QHash>
+#include <QtCore/QSettings>
 
 #include <QtCore/QCborArray>
 #include <QtCore/QCborMap>
@@ -196,8 +199,69 @@ QString countOf(qint64 count, const QString &singular, const QString &plural)
 namespace {
 // Hues from green to purple only: no red, orange, brown or pink, which are the task map's failed and
 // error colours (an orange node read as errors); none grey either (queued, cancelled).
-constexpr QRgb NodeColors[] = {0x1e88e5, 0x43a047, 0x8e24aa, 0x00acc1, 0x3949ab, 0x7cb342, 0x00897b, 0x5e35b1};
+// Sixteen, so that as many nodes get a colour of their own; the second eight darker or lighter than the first.
+constexpr QRgb NodeColors[] = {0x1e88e5, 0x43a047, 0x8e24aa, 0x00acc1, 0x3949ab, 0x7cb342, 0x00897b, 0x5e35b1,
+                               0x0d47a1, 0x33691e, 0x42a5f5, 0xab47bc, 0x00695c, 0x9ccc65, 0x5c6bc0, 0x4dd0e1};
+constexpr int NodeColorCount = int(sizeof NodeColors / sizeof NodeColors[0]);
+/** Names the book keeps at most (a node seen after that still gets its hashed colour, not remembered). */
+constexpr int MaxBookedNodes = 4096;
+const QString BookKey = QStringLiteral("nodeColors/byName");
+
+/** Which node has which colour (a palette index), and where that is remembered. */
+struct ColorBook {
+    QHash<QString, int> byName;
+    int users[NodeColorCount] = {};
+    QString file; ///< empty: not remembered
+};
+
+ColorBook &book()
+{
+    static ColorBook b;
+    return b;
+}
+
+int paletteIndex(QRgb rgb)
+{
+    for (int i = 0; i < NodeColorCount; ++i)
+        if ((NodeColors[i] & 0xffffff) == (rgb & 0xffffff))
+            return i;
+    return -1;
+}
+
+int hashedIndex(const QString &nodeName)
+{
+    // FNV-1a of the UTF-8, the same in every process (unlike qHash).
+    quint32 hash = 2166136261u;
+    const QByteArray bytes = nodeName.toUtf8();
+    for (char c : bytes) {
+        hash ^= quint8(c);
+        hash *= 16777619u;
+    }
+    return int(hash % quint32(NodeColorCount));
+}
 } // namespace
+
+void useNodeColorBook(const QString &file)
+{
+    ColorBook &b = book();
+    b = ColorBook {};
+    b.file = file;
+    if (file.isEmpty())
+        return;
+    const QVariantMap stored = QSettings(file, QSettings::IniFormat).value(BookKey).toMap();
+    for (auto it = stored.cbegin(); it != stored.cend() && b.byName.size() < MaxBookedNodes; ++it) {
+        const int index = paletteIndex(QColor(it.value().toString()).rgb());
+        if (index < 0 || it.key().isEmpty())
+            continue; // a colour this palette no longer has: the node is given one again
+        b.byName.insert(it.key(), index);
+        ++b.users[index];
+    }
+}
+
+QString defaultNodeColorBook()
+{
+    return QFileInfo(QSettings().fileName()).absoluteDir().filePath(QStringLiteral("node-colors.ini"));
+}
 
 QVector<QColor> nodePalette()
 {
@@ -209,18 +273,31 @@ QVector<QColor> nodePalette()
 
 QColor nodeColor(const QString &nodeName)
 {
-    // Derived from the node's name alone (FNV-1a of its UTF-8, a hash that is the same in every
-    // process, unlike qHash), so a node has the same colour at every start of the app and whatever
-    // order the nodes appear in; before, colours were handed out in the order nodes were first seen.
     if (nodeName.isEmpty())
         return QColor(Qt::gray);
-    quint32 hash = 2166136261u;
-    const QByteArray bytes = nodeName.toUtf8();
-    for (char c : bytes) {
-        hash ^= quint8(c);
-        hash *= 16777619u;
+    ColorBook &b = book();
+    if (const auto it = b.byName.constFind(nodeName); it != b.byName.cend())
+        return QColor(NodeColors[*it]);
+    // Its hashed colour if no node has it, else the next one no node has: the first nodes all differ. The
+    // book keeps it, so the order nodes appear in later (another start of the app) changes nothing.
+    const int hashed = hashedIndex(nodeName);
+    int index = hashed;
+    for (int k = 0; k < NodeColorCount; ++k)
+        if (b.users[(hashed + k) % NodeColorCount] == 0) {
+            index = (hashed + k) % NodeColorCount;
+            break;
+        }
+    if (b.byName.size() >= MaxBookedNodes)
+        return QColor(NodeColors[hashed]);
+    b.byName.insert(nodeName, index);
+    ++b.users[index];
+    if (!b.file.isEmpty()) {
+        QSettings settings(b.file, QSettings::IniFormat);
+        QVariantMap stored = settings.value(BookKey).toMap();
+        stored.insert(nodeName, QColor(NodeColors[index]).name());
+        settings.setValue(BookKey, stored);
     }
-    return QColor(NodeColors[hash % (sizeof NodeColors / sizeof NodeColors[0])]);
+    return QColor(NodeColors[index]);
 }
 
 } // namespace taskfleet::gui

@@ -34,9 +34,23 @@ QString formatSeconds(double seconds);
 QString formatRate(double perSecond);
 /** "1 node", "2 nodes": \a count with the word in the right number (English; no translation is loaded). */
 QString countOf(qint64 count, const QString &singular, const QString &plural);
-/** The colour of the node named \a nodeName: derived from the name alone, so the same at every start and in the table, chart and picture. */
+/**
+ * The colour of the node named \a nodeName, the same in the table, chart and picture: the colour it was given
+ * the first time it was seen (the node colour book, useNodeColorBook()). A node seen for the first time takes
+ * the colour its name hashes to if no node in the book has it, else the first colour of the palette no node
+ * has (searching on from that one), so the first nodePalette().size() nodes all differ; after that, the one
+ * its name hashes to.
+ */
 QColor nodeColor(const QString &nodeName);
 /** Every colour nodeColor() hands out: blues, greens and purples, none that reads as a failure (red, orange). */
 QVector<QColor> nodePalette();
+/**
+ * Where node colours are remembered from now on: the QSettings INI file \a file (read now, written as nodes
+ * are first seen), so each node keeps its colour across restarts whatever order nodes appear in; empty: only
+ * while the process runs, starting from none. The window calls it as it opens.
+ */
+void useNodeColorBook(const QString &file);
+/** The app's node colour book: node-colors.ini beside its QSettings file. */
+QString defaultNodeColorBook();
 
 } // namespace taskfleet::gui

@@ -71,6 +71,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget *parent)
 {
     jobsources::initResources(); // the icons and the examples
     registerBuiltinNodeTypes();
+    useNodeColorBook(m_options.useSettings ? defaultNodeColorBook() : QString()); // nodes keep their colours
     if (m_options.useSettings)
         m_settings = AppSettings::load();
     rebuildRegistry();

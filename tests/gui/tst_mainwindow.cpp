@@ -99,6 +99,8 @@ QMap<QString, QString> nodeColorsOfAWindow(const QStringList &names)
     QMap<QString, QString> colors;
     const auto window = makeWindow(1);
     MainWindow &w = *window;
+    if (const QString book = qEnvironmentVariable("TF_NODE_COLOR_BOOK"); !book.isEmpty())
+        gui::useNodeColorBook(book); // as the app's book beside its settings
     for (const QString &name : names) {
         w.host()->addNode([name] { return new FakeNode(1, QStringLiteral("id-") + name, name); });
         // One at a time, so each is first seen after the ones before it.
@@ -302,6 +304,8 @@ private slots:
     {
         const QStringList names
             = {QStringLiteral("agent-red"), QStringLiteral("agent-blue"), QStringLiteral("agent-green")};
+        QTemporaryDir dir;
+        qputenv("TF_NODE_COLOR_BOOK", dir.filePath(QStringLiteral("node-colors.ini")).toLocal8Bit());
         const QMap<QString, QString> first = nodeColorsOfAWindow(names);
         QCOMPARE(first.size(), 3);
         QStringList reversed = names;
@@ -322,6 +326,7 @@ private slots:
         for (const QByteArray &line : lines)
             if (line.startsWith("NODECOLOR "))
                 third.insert(QString::fromUtf8(line.split(' ').value(1)), QString::fromUtf8(line.split(' ').value(2)));
+        qunsetenv("TF_NODE_COLOR_BOOK");
         QCOMPARE(third, first);
     }
 

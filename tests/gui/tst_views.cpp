@@ -180,6 +180,46 @@ private slots:
         }
     }
 
+    /**
+     * Node colours: the first nodes seen all differ (as many as the palette has), every one from the palette;
+     * the book remembers them (a restart reads it back), so the order nodes then appear in changes nothing,
+     * where without the book it would.
+     */
+    void nodeColoursDifferForTheFirstNodesAndAreRemembered()
+    {
+        const int n = int(gui::nodePalette().size());
+        QVERIFY(n >= 16);
+        QStringList names;
+        for (int i = 0; i < n; ++i)
+            names << QStringLiteral("host-%1:45450").arg(i);
+        const auto colorsOf = [](const QStringList &list) {
+            QMap<QString, QRgb> colors;
+            for (const QString &name : list)
+                colors.insert(name, gui::nodeColor(name).rgb());
+            return colors;
+        };
+        gui::useNodeColorBook({});
+        const QMap<QString, QRgb> first = colorsOf(names);
+        const QList<QRgb> distinct(first.cbegin(), first.cend());
+        QCOMPARE(QSet<QRgb>(distinct.cbegin(), distinct.cend()).size(), n);
+        QCOMPARE(colorsOf(names), first);                                                 // a node keeps its colour
+        QVERIFY(gui::nodePalette().contains(gui::nodeColor(QStringLiteral("one more")))); // shares one after that
+
+        // Remembered in a file: read back at a restart, the nodes in the opposite order get the same colours.
+        QTemporaryDir dir;
+        const QString file = dir.filePath(QStringLiteral("node-colors.ini"));
+        gui::useNodeColorBook(file);
+        const QMap<QString, QRgb> booked = colorsOf(names);
+        QStringList reversed = names;
+        std::reverse(reversed.begin(), reversed.end());
+        gui::useNodeColorBook(file);
+        QCOMPARE(colorsOf(reversed), booked);
+        // Without it, that order gives other colours: the book is what keeps them.
+        gui::useNodeColorBook({});
+        QVERIFY(colorsOf(reversed) != booked);
+        gui::useNodeColorBook({});
+    }
+
     /** Item 11: a node that never connected takes no legend entry; an online one does, and a node with tasks. */
     void chartLegendSkipsNeverConnectedNodes()
     {
