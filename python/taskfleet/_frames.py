@@ -5,9 +5,12 @@ A frame is a 4-byte big-endian length and a CBOR map (docs/protocol.md); a messa
 MAX_FRAME travels as continued frames (the length's top bit set on all but the last), as
 core/protocol/frame.h has it. Here:
 
-- Reading: small frames are parsed out of one reusable 1 MiB read buffer; a frame bigger than that
-  is read straight into a buffer of its own exact size (os.readv), and its byte strings are
-  decoded as memoryviews into it, so a 50 MB result is copied once, by the kernel.
+- Reading: small frames are parsed out of one reusable 64 KiB read buffer (a bigger one would copy
+  most of each big frame out of it); a frame bigger than half of it is read straight into a buffer
+  of its own (os.readv), and its byte strings are decoded as
+  memoryviews into it, so a 50 MB result is copied once, by the kernel. Buffers of up to 8 MiB are
+  used again for later frames once nothing refers to what was read into them (a stream of 1 MiB
+  results then costs no new pages per result).
 - Writing: a message is a list of parts (headers and the values themselves, as memoryviews), written
   with os.writev: a big argument is never joined into a second buffer.
 - Pickles with out-of-band buffers (protocol 5: numpy arrays and other buffer-protocol objects)
@@ -29,9 +32,11 @@ MAX_MESSAGE = 320 << 20       # MaxMessageSize: what continued frames may join t
 CONTINUED = 0x80000000        # ContinuedFrameBit
 PICKLE5_TAG = 0x74660005      # "tf" 5: a pickle and its out-of-band buffers
 SHARED_BUFFER_TAG = 0x74660006  # in place of one of those buffers: the key of the job's shared value holding it
-_READ_SIZE = 1 << 20
+_READ_SIZE = 1 << 16
 _IOV_MAX = 1024
 _OOB_MIN = 64 << 10           # buffers smaller than this stay in the pickle (a part costs more)
+_SPARE_MAX = 8 << 20          # big-frame buffers up to this size are kept for the next big frames...
+_SPARES = 4                   # ... this many of them
 
 
 class FrameError(ValueError):
@@ -46,23 +51,30 @@ class FrameReader:
         self._chunk = bytearray(_READ_SIZE)
         self._rest = b""           # the start of a frame that did not fit the last read
         self._big: Optional[bytearray] = None  # a big frame's payload, being filled in place
+        self._big_size = 0  # its size (the buffer may be a bigger spare)
         self._have = 0
         self._big_continued = False
         self._parts: List[Any] = []  # payloads of continued frames so far
         self._parts_size = 0
+        self._spares: List[bytearray] = []  # big-frame buffers that may be free again (see _big_buffer)
 
     def read(self) -> Optional[List[Any]]:
         """The messages completed by one read (maybe none); None at the end of the stream."""
         if self._big is not None:
-            n = os.readv(self.fd, [memoryview(self._big)[self._have:]])
+            n = os.readv(self.fd, [memoryview(self._big)[self._have:self._big_size]])
             if n == 0:
                 return None
             self._have += n
-            if self._have < len(self._big):
+            if self._have < self._big_size:
                 return []
-            payload, self._big = self._big, None
+            big, self._big = self._big, None
+            payload = memoryview(big)[:self._big_size] if len(big) != self._big_size else big
             out: List[Any] = []
             self._payload(payload, self._big_continued, True, out)
+            del payload
+            if len(big) <= _SPARE_MAX and not any(b is big for b in self._spares):
+                self._spares.append(big)
+                del self._spares[:-_SPARES]
             return out
         n = os.readv(self.fd, [self._chunk])
         if n == 0:
@@ -82,10 +94,11 @@ class FrameReader:
                 raise FrameError("the engine sent a frame of %d bytes (at most %d)" % (size, MAX_FRAME))
             if end - pos - 4 < size:
                 if size > _READ_SIZE // 2:  # read the rest straight into a buffer of its own
-                    big = bytearray(size)
+                    big = self._big_buffer(size)
                     have = end - pos - 4
                     big[:have] = data[pos + 4:end]
-                    self._big, self._have, self._big_continued = big, have, bool(word & CONTINUED)
+                    self._big, self._big_size, self._have = big, size, have
+                    self._big_continued = bool(word & CONTINUED)
                     pos = end
                 break
             self._payload(bytes(data[pos + 4:pos + 4 + size]), bool(word & CONTINUED), False, out)
@@ -93,6 +106,19 @@ class FrameReader:
         if pos < end:
             self._rest = bytes(data[pos:end])
         return out
+
+    def _big_buffer(self, size: int) -> bytearray:
+        """A buffer of at least size bytes for a big frame: a spare one nothing refers to any more, or a new one."""
+        for i, buf in enumerate(self._spares):
+            if size <= len(buf) <= 2 * size:
+                try:
+                    buf.append(0)  # a bytearray cannot change size while a view of it lives: then it is not free
+                except BufferError:
+                    continue
+                del buf[-1]
+                del self._spares[i]
+                return buf
+        return bytearray(size)
 
     def _payload(self, payload: Any, continued: bool, own: bool, out: List[Any]) -> None:
         if continued or self._parts:

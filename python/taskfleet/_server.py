@@ -139,15 +139,24 @@ class _Task:
         if self._error is not None:
             raise self._error
         if raw_result:
-            if self._unpickled:  # the received form is gone (below): pickle the value again, as pp's bytes are
+            received = self._sresult
+            if received is None:  # the received form is gone (_value()): pickle the value again, as pp's bytes are
                 return pickle.dumps(self._result, pickle.HIGHEST_PROTOCOL)
-            return raw_pickle(self._sresult)
+            return raw_pickle(received)
+        return self._value()
+
+    def _value(self):
+        """The result, unpickled once. The received form (a memoryview into the frame it came in) is let go then:
+        the frame's buffer is freed or read into again, instead of every result being held twice. The callback
+        thread and a caller may get here at once: whoever finds the received form gone finds the value set."""
         if not self._unpickled:
-            self._result = unpickle_value(self._sresult)
-            self._unpickled = True
-            # The received form (a memoryview into the frame it came in) is let go at once: the frame's buffer
-            # is freed and its memory taken by the next big frame, instead of every result being held twice.
-            self._sresult = None
+            received = self._sresult
+            if received is not None:
+                value = unpickle_value(received)
+                if not self._unpickled:
+                    self._result = value
+                    self._unpickled = True
+                self._sresult = None
         return self._result
 
     def wait(self):
@@ -920,10 +929,7 @@ class Server:
                 sys.stderr.write("taskfleet: job %d raised (its callback is not called):\n%s\n"
                                  % (task.tid, task._error.traceback))
                 return
-            task._result = unpickle_value(task._sresult)
-            task._unpickled = True
-            task._sresult = None
-            task.callback(*(task.callbackargs + (task._result,)))
+            task.callback(*(task.callbackargs + (task._value(),)))
         except Exception:
             sys.stderr.write("taskfleet: the callback of job %d raised:\n" % task.tid)
             traceback.print_exc()
