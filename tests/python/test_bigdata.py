@@ -116,6 +116,25 @@ class BigDataTest(unittest.TestCase):
         self.assertLess(kept, 8 * (4 << 20) * 1.25, "results held %.1f MiB in the client" % (kept / 2**20))
         self.assertEqual(pickle.loads(jobs[3](raw_result=True)), four_mib(3))
 
+    def test_values_alive_keep_their_memory_while_more_frames_arrive(self):
+        # The client reads big frames into buffers it uses again once nothing refers to them. Arrays returned
+        # out of band (views into such a buffer) and results not yet taken must never be overwritten.
+        rng = np.random.default_rng(11)
+        arrays = [rng.random(1 << 18) for _ in range(12)]  # 2 MiB each: buffers that are kept for reuse
+        digests = [digest(a) for a in arrays]
+        first = self.local.submit(echo, (arrays[0],))()
+        jobs = [self.local.submit(echo, (a,)) for a in arrays[1:]]
+        for j in jobs:
+            j.wait()  # all arrived, none taken yet
+        taken = [j() for j in reversed(jobs)]
+        self.assertEqual([digest(v) for v in reversed(taken)], digests[1:])
+        self.assertEqual(digest(first), digests[0])
+        for i in range(8):  # many more frames through the buffers; the arrays held still read the same
+            self.local.submit(four_mib, (i,))()
+            self.local.submit(echo, (arrays[i],))()
+        self.assertEqual(digest(first), digests[0])
+        self.assertEqual([digest(v) for v in reversed(taken)], digests[1:])
+
     def test_shared_value_travels_once_per_node(self):
         a = np.random.default_rng(1).random(20 * 10**6 // 8)  # 20 MB
         handle = self.remote.share(a)
