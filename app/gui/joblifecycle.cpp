@@ -206,8 +206,10 @@ int JobLifecycle::resumeLeftovers()
         for (const sched::JournaledJob &job : std::as_const(leftover.unfinished)) {
             QVector<sched::TaskRecord> earlier;
             earlier.reserve(job.results.size());
-            for (const sched::TaskRecord &r : job.results)
+            for (const sched::TaskRecord &r : job.results) {
                 earlier.append(r);
+                earlier.last().startUs = sched::TaskRecord::EarlierSession; // not this session's clock
+            }
             std::sort(earlier.begin(), earlier.end(),
                       [](const sched::TaskRecord &a, const sched::TaskRecord &b) { return a.index < b.index; });
             // The plugin must still be the one the journal names: same file, same content.

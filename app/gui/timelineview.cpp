@@ -166,8 +166,10 @@ void TimelineView::addRecords(int jobId, const QVector<sched::TaskRecord> &recor
 {
     bool added = false;
     for (const sched::TaskRecord &r : records) {
-        // A cancelled task did not run; a task with no node (refused at submit) ran nowhere.
-        if (r.status == stats::TaskStatus::Cancelled || r.nodeName.isEmpty())
+        // A cancelled task did not run; a task with no node (refused at submit) ran nowhere; a resumed job's
+        // earlier results ran in another session, at times the journal does not have.
+        if (r.status == stats::TaskStatus::Cancelled || r.nodeName.isEmpty()
+            || r.startUs == sched::TaskRecord::EarlierSession)
             continue;
         Bar bar;
         bar.jobId = jobId;

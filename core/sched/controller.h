@@ -25,7 +25,9 @@ struct TaskRecord {
     QString error;     ///< for every other status
     QString nodeId;
     QString nodeName;
-    qint64 startUs = 0; ///< when its final attempt was sent, since the controller started
+    /** startUs of a record from an earlier session (a resumed job's journaled results): the journal has no attempt times. */
+    static constexpr qint64 EarlierSession = -1;
+    qint64 startUs = 0; ///< when its final attempt was sent, since the controller started; or EarlierSession
     qint64 runtimeUs = 0;
     int attempts = 0; ///< attempts made, the final one included
     QString log;      ///< what the task printed (for example a Python function's print()), if anything

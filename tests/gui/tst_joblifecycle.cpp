@@ -399,6 +399,16 @@ private slots:
         QCOMPARE(outputs.lastKey(), Total - 1);
         QVERIFY2(outputs.value(5).contains(QStringLiteral("earlier 5")), qPrintable(outputs.value(5)));
         QVERIFY2(!outputs.value(15).contains(QStringLiteral("earlier")), qPrintable(outputs.value(15)));
+        // An earlier result says it ran in an earlier session, not at this session's start (the journal keeps
+        // no attempt times); one of this session gives its clock time.
+        rig.tasks.setCurrentJob(resumed.jobId);
+        const QString earlierDetail = rig.tasks.detailText(5);
+        QVERIFY2(earlierDetail.contains(QStringLiteral("old, in an earlier session"))
+                     && !earlierDetail.contains(QStringLiteral("started at")),
+                 qPrintable(earlierDetail));
+        const QString laterDetail = rig.tasks.detailText(15);
+        QVERIFY2(laterDetail.contains(QStringLiteral("started at")) && !laterDetail.contains(QStringLiteral("earlier")),
+                 qPrintable(laterDetail));
         // This session's journal has the whole job, ended, with every index once.
         rig.jobs.closeJournal();
         const auto journaled = sched::JournalReader::read(rig.jobs.journal().path(), &error);

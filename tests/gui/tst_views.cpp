@@ -425,6 +425,13 @@ private slots:
         timeline.setRunning(report);
         QCOMPARE(running().size(), 0);
         QCOMPARE(timeline.barCount(), 3);
+
+        // A resumed job's earlier result ran in another session: no bar at this session's clock.
+        sched::TaskRecord earlier = record(7, QStringLiteral("alpha"), 0, 400'000);
+        earlier.startUs = sched::TaskRecord::EarlierSession;
+        model.addRecords(1, {earlier});
+        QCOMPARE(model.stateAt(7), TasksModel::Done);
+        QCOMPARE(timeline.barCount(), 3);
     }
 
     /** Timeline: a lane per worker (as many as ran at once on a node), bars by job, bounded, clickable, scrolling. */
