@@ -32,10 +32,22 @@ TaskMapView::TaskMapView(TasksModel *model, QWidget *parent)
     setMinimumSize(120, 120);
     setToolTip(tr("One cell per task: done in its node's colour, running lighter, queued grey, "
                   "error orange, failed red (both crossed out). Click a cell to see the task."));
-    const auto repaint = [this] { update(); };
-    connect(model, &QAbstractItemModel::dataChanged, this, repaint);
-    connect(model, &QAbstractItemModel::modelReset, this, repaint);
-    connect(model, &QAbstractItemModel::rowsInserted, this, repaint); // TasksModel::growJob()
+    // Changes repaint at most every MinRepaintMs (a job's records come many times a second); a new job at once.
+    m_repaintTimer.setSingleShot(true);
+    connect(&m_repaintTimer, &QTimer::timeout, this, qOverload<>(&QWidget::update));
+    m_sincePaint.start();
+    const auto changed = [this] {
+        if (m_repaintTimer.isActive())
+            return;
+        const qint64 since = m_sincePaint.elapsed();
+        if (since >= MinRepaintMs)
+            update();
+        else
+            m_repaintTimer.start(int(MinRepaintMs - since));
+    };
+    connect(model, &QAbstractItemModel::dataChanged, this, changed);
+    connect(model, &QAbstractItemModel::modelReset, this, qOverload<>(&QWidget::update));
+    connect(model, &QAbstractItemModel::rowsInserted, this, changed); // TasksModel::growJob()
 }
 
 QColor TaskMapView::stateColor(TasksModel::TaskState state)
@@ -182,6 +194,7 @@ QColor TaskMapView::cellColor(int first, int count) const
 
 void TaskMapView::paintEvent(QPaintEvent *)
 {
+    m_sincePaint.restart();
     QPainter painter(this);
     painter.fillRect(rect(), palette().base());
     const int tasks = m_model->rowCount();

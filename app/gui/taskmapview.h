@@ -4,6 +4,8 @@
 
 #include "tasksmodel.h"
 
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QTimer>
 #include <QtWidgets/QWidget>
 
 namespace taskfleet::gui {
@@ -50,6 +52,9 @@ public:
     /** Where the legend is drawn (empty when there is no job). */
     QRect legendRect() const;
 
+    /** The map repaints for changes at most this often (a new job at once). */
+    static constexpr int MinRepaintMs = 100;
+
     QSize sizeHint() const override { return {320, 320}; }
 
 signals:
@@ -71,6 +76,8 @@ private:
     int m_columns = 1;
     int m_cell = 1;
     int m_perCell = 1;
+    QTimer m_repaintTimer;
+    QElapsedTimer m_sincePaint;
 };
 
 } // namespace taskfleet::gui

@@ -290,18 +290,23 @@ void TasksModel::addRecords(int jobId, const QVector<sched::TaskRecord> &records
         detail.runtimeUs = r.runtimeUs;
         if (state == Done) {
             block.node = detail.node;
-            // The latest MaxDoneDetails done tasks keep their details: a ring, the oldest one's go.
-            if (job.doneOrder.size() < size_t(MaxDoneDetails)) {
-                job.doneOrder.push_back(r.index);
-            } else {
-                job.details.remove(job.doneOrder[job.doneNext]);
-                job.doneOrder[job.doneNext] = r.index;
-                job.doneNext = (job.doneNext + 1) % job.doneOrder.size();
+            // A slot per index modulo the slot count: the latest done task of those indices keeps its details.
+            // As many slots as tasks, up to DoneDetailSlots (more when the job grew: the kept ones move).
+            if (job.doneSlots.size() < size_t(DoneDetailSlots) && qint64(job.doneSlots.size()) < job.size) {
+                size_t slotCount = 1;
+                while (slotCount < size_t(DoneDetailSlots) && qint64(slotCount) < job.size)
+                    slotCount *= 2;
+                std::vector<DoneSlot> grown(slotCount);
+                for (const DoneSlot &old : job.doneSlots)
+                    if (old.index >= 0)
+                        grown[size_t(old.index) & (slotCount - 1)] = old;
+                job.doneSlots.swap(grown);
             }
-            job.details.insert(r.index, detail);
-        } else if (job.problemDetails < MaxProblemDetails && (detail.node >= 0 || detail.attempts > 0)) {
-            ++job.problemDetails;
-            job.details.insert(r.index, detail);
+            DoneSlot &slot = job.doneSlots[size_t(r.index) & (job.doneSlots.size() - 1)];
+            slot.index = r.index;
+            slot.detail = detail;
+        } else if (job.problems.size() < MaxProblemDetails && (detail.node >= 0 || detail.attempts > 0)) {
+            job.problems.insert(r.index, detail);
         }
         if (r.status != stats::TaskStatus::Ok && !r.error.isEmpty() && job.errors.size() < MaxErrorsPerJob)
             job.errors.insert(r.index, r.error);
@@ -613,12 +618,34 @@ TasksModel::TaskState TasksModel::worstState(int first, int count, int *shown) c
             i += BlockTasks;
             continue;
         }
-        const TaskState s = shownState(*job, int(i));
-        if (urgency(s) > urgency(worst) || i == first) {
-            worst = s;
-            *shown = int(i);
+        // Part of a block: a block all of one state (the common case) answers for the part without reading it.
+        const qint64 blockEnd = std::min((i / BlockTasks + 1) * BlockTasks, end);
+        const Block &b = job->blocks[size_t(i / BlockTasks)];
+        const qint64 blockTasks = std::min<qint64>(BlockTasks, job->size - (i / BlockTasks) * BlockTasks);
+        if (job->runningIn(i, blockEnd) == 0) {
+            TaskState uniform = StateCount;
+            if (b.ended[StoredDone] == blockTasks)
+                uniform = Done;
+            else if (b.ended[StoredDone] + b.ended[WentWrong] + b.ended[StoredCancelled] == 0)
+                uniform = Queued;
+            else if (b.ended[StoredCancelled] == blockTasks)
+                uniform = Cancelled;
+            if (uniform != StateCount) {
+                if (urgency(uniform) > urgency(worst) || i == first) {
+                    worst = uniform;
+                    *shown = int(i);
+                }
+                i = blockEnd;
+                continue;
+            }
         }
-        ++i;
+        for (; i < blockEnd; ++i) {
+            const TaskState s = shownState(*job, int(i));
+            if (urgency(s) > urgency(worst) || i == first) {
+                worst = s;
+                *shown = int(i);
+            }
+        }
     }
     return worst;
 }
@@ -631,9 +658,9 @@ qint64 TasksModel::memoryBytes() const
         for (const Chunk &c : job.chunks)
             bytes += qint64(c.bits.capacity() + c.failed.capacity());
         bytes += qint64(job.blocks.capacity() * sizeof(Block));
-        bytes += qint64(job.doneOrder.capacity() * sizeof(int));
+        bytes += qint64(job.doneSlots.capacity() * sizeof(DoneSlot));
         // A hash entry: its key and value, and about as much again for the table around it.
-        bytes += qint64(job.details.size()) * 2 * qint64(sizeof(int) + sizeof(Detail));
+        bytes += qint64(job.problems.size()) * 2 * qint64(sizeof(int) + sizeof(Detail));
         bytes += qint64(job.runningSorted.capacity() * sizeof(int));
     }
     return bytes;
@@ -654,7 +681,7 @@ QString TasksModel::nodeAt(int index) const
         return {};
     if (const auto running = job->running.constFind(index); running != job->running.constEnd())
         return running->nodeName;
-    if (const auto detail = job->details.constFind(index); detail != job->details.constEnd())
+    if (const Detail *detail = detailOf(*job, index))
         return nodeName(detail->node);
     if (job->stored(index) == StoredDone)
         return nodeName(job->blocks[size_t(index / BlockTasks)].node);
@@ -664,7 +691,22 @@ QString TasksModel::nodeAt(int index) const
 bool TasksModel::detailsDropped(int index) const
 {
     const Job *job = currentJobData();
-    return job && index >= 0 && index < job->size && job->stored(index) != NotEnded && !job->details.contains(index);
+    return job && index >= 0 && index < job->size && job->stored(index) != NotEnded && !detailOf(*job, index);
+}
+
+const TasksModel::Detail *TasksModel::detailOf(const Job &job, int index)
+{
+    const Stored stored = job.stored(index);
+    if (stored == NotEnded)
+        return nullptr;
+    if (stored == StoredDone) {
+        if (job.doneSlots.empty())
+            return nullptr;
+        const DoneSlot &slot = job.doneSlots[size_t(index) & (job.doneSlots.size() - 1)];
+        return slot.index == index ? &slot.detail : nullptr;
+    }
+    const auto it = job.problems.constFind(index);
+    return it == job.problems.constEnd() ? nullptr : &*it;
 }
 
 TasksModel::TaskState TasksModel::shownState(const Job &job, int index) const
@@ -703,9 +745,9 @@ QString TasksModel::detailText(int taskIndex) const
     if (!current || taskIndex < 0 || taskIndex >= current->size)
         return {};
     const Job &job = *current;
-    const auto kept = job.details.constFind(taskIndex);
-    const Detail row = kept == job.details.constEnd() ? Detail {} : *kept;
-    const bool dropped = kept == job.details.constEnd() && job.stored(taskIndex) != NotEnded;
+    const Detail *kept = detailOf(job, taskIndex);
+    const Detail row = kept ? *kept : Detail {};
+    const bool dropped = !kept && job.stored(taskIndex) != NotEnded;
     const TaskState state = shownState(job, taskIndex);
     QStringList lines;
     lines << tr("Task %1: %2").arg(taskIndex).arg(stateName(state));
@@ -720,10 +762,10 @@ QString TasksModel::detailText(int taskIndex) const
         lines
             << tr("Sent to %1 at %2; it waits there for a free worker.").arg(sent->nodeName, clockTime(sent->startUs));
     } else if (dropped && state != Cancelled) {
-        lines << tr("Its node, attempts and times are no longer kept: the window keeps those of the latest %L1 done "
-                    "tasks and of the first %L2 that went wrong (the Results tab, the journal and the statistics "
-                    "CSV have them).")
-                     .arg(MaxDoneDetails)
+        lines << tr("Its node, attempts and times are no longer kept: a later done task took their place (the window "
+                    "keeps them for %L1 tasks at a time, and for the first %L2 that went wrong; the Results tab, the "
+                    "journal and the statistics CSV have them).")
+                     .arg(DoneDetailSlots)
                      .arg(MaxProblemDetails);
     } else if (state != Queued) {
         if (row.node >= 0)
@@ -801,10 +843,10 @@ QVariant TasksModel::data(const QModelIndex &index, int role) const
         return {};
     const Job &job = *current;
     const int task = index.row();
-    const auto kept = job.details.constFind(task);
-    const Detail row = kept == job.details.constEnd() ? Detail {} : *kept;
+    const Detail *kept = detailOf(job, task);
+    const Detail row = kept ? *kept : Detail {};
     const TaskState state = shownState(job, task);
-    const bool dropped = kept == job.details.constEnd() && state != Queued && state != Running;
+    const bool dropped = !kept && state != Queued && state != Running;
     if (role == StateRole)
         return int(state);
     if (role == TaskRole)

@@ -23,7 +23,8 @@ namespace taskfleet::gui {
  * tasks made when the first of them ends and dropped when all of them are done (so a job not started and
  * a job all done cost no bits); per block of BlockTasks tasks the count of each ended state and the node of
  * its latest done task. The node, the
- * attempts and the times of a task (its "details") are kept for the latest MaxDoneDetails done tasks and
+ * attempts and the times of a task (its "details") are kept for the latest done tasks (DoneDetailSlots slots,
+ * a task in the slot of its index modulo their count, so any DoneDetailSlots consecutive tasks keep theirs) and
  * for the first MaxProblemDetails that did not give a value; error texts and what tasks printed for the
  * first MaxErrorsPerJob and MaxLogsPerJob tasks. Rows are computed when asked for, so a view must not ask
  * for all of a big job's rows: the Tasks view shows them through TaskStateFilter, a page at a time.
@@ -46,8 +47,12 @@ public:
     static constexpr int MaxLogsPerJob = 10000;
     /** Error texts are kept for this many tasks per job (the Results tab and the journal have the rest). */
     static constexpr int MaxErrorsPerJob = 10000;
-    /** A done task's node, attempts and times are kept for this many of the job's latest done tasks. */
-    static constexpr int MaxDoneDetails = 65536;
+    /**
+     * A done task's node, attempts and times are kept in one of this many slots (its index modulo this), until a
+     * later done task takes the slot. A job of fewer tasks has as many slots as it has tasks (rounded up to a power
+     * of 2).
+     */
+    static constexpr int DoneDetailSlots = 131072;
     /** Those of an error, failed or cancelled task for this many of the job's first such tasks. */
     static constexpr int MaxProblemDetails = 10000;
     /** Tasks per block: a block keeps its count of each ended state and the node of its latest done task. */
@@ -148,6 +153,10 @@ private:
         qint32 startMs = 0;
         qint64 runtimeUs = 0;
     };
+    struct DoneSlot {
+        int index = -1; ///< the task whose details these are
+        Detail detail;
+    };
     struct Block {
         quint16 ended[4] = {}; ///< by Stored (NotEnded unused)
         quint16 failed = 0;    ///< of the WentWrong ones, how many failed (the rest are errors)
@@ -167,10 +176,8 @@ private:
         qint64 size = 0;
         std::vector<Chunk> chunks;
         std::vector<Block> blocks;
-        QHash<int, Detail> details;
-        std::vector<int> doneOrder; ///< a ring of the done tasks whose details are kept, oldest at doneNext
-        size_t doneNext = 0;
-        int problemDetails = 0;
+        std::vector<DoneSlot> doneSlots;            ///< made at the first done task (see DoneDetailSlots)
+        QHash<int, Detail> problems;                ///< the first MaxProblemDetails that did not give a value
         QHash<int, QString> errors;                 ///< full error texts of tasks that did not give a value
         QHash<int, QString> logs;                   ///< what tasks printed
         QHash<int, sched::RunningAttempt> inFlight; ///< every attempt the controller reported, by task
@@ -209,6 +216,8 @@ private:
     };
     TaskState shownState(const Job &job, int index) const;
     const Job *currentJobData() const;
+    /** The task's details, or null when they are not kept (or it did not end). */
+    static const Detail *detailOf(const Job &job, int index);
     /** Splits job.inFlight into running and queued-on-a-node by the nodes' busy workers; touches changed rows. */
     void splitInFlight(Job &job, int *first, int *last);
     static void sortRunning(Job &job);

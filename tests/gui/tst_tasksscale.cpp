@@ -253,6 +253,19 @@ private slots:
         const QModelIndexList selected = selection.selectedRows();
         QCOMPARE(selected.size(), 1);
         QCOMPARE(pages.taskAt(selected.first().row()), kept);
+
+        // A job that grows one task at a time (an attached script's loop) keeps the details of all its done tasks
+        // while it has fewer tasks than TasksModel::DoneDetailSlots.
+        TasksModel loop;
+        loop.addJob(9, 1);
+        loop.setCurrentJob(9);
+        for (int i = 0; i < 3000; ++i) {
+            loop.growJob(9, i + 1);
+            feed(loop, 9, i + 1, [i](int k) { return k == i; });
+        }
+        for (int i = 0; i < 3000; i += 7)
+            QVERIFY2(!loop.detailsDropped(i), qPrintable(QString::number(i)));
+        QCOMPARE(loop.index(2999, TasksModel::Node).data().toString(), loop.nodeAt(2999));
     }
 
     /** A job of millions of tasks in the Tasks tab: a page in the table, a task on any page selectable, sort of the page. */
