@@ -60,6 +60,11 @@ QString JobsModel::stateText(const sched::JobSnapshot &j)
     }
     case WasCancelled:
         return tr("cancelled (%1 not run)").arg(j.cancelled);
+    case InProgress:
+        // Every task ended and still running: a script's job waiting a moment for more of its loop.
+        if (j.total > 0 && j.done + j.errors + j.failed + j.cancelled == j.total)
+            return tr("waiting for more tasks");
+        return sched::jobStateName(j.state);
     default:
         return sched::jobStateName(j.state);
     }

@@ -45,7 +45,10 @@ public:
     /** Outcome (int), on the Progress column. */
     static constexpr int OutcomeRole = Qt::UserRole + 3;
 
-    /** The state as shown: "finished", "finished, 5 failed", "cancelled", "paused", ... */
+    /**
+     * The state as shown: "finished", "finished: 2 errors, 1 failed", "cancelled (N not run)", "paused", and
+     * "waiting for more tasks" for a running job whose tasks all ended (a script's loop, Controller::keepOpen).
+     */
     static QString stateText(const sched::JobSnapshot &job);
     static Outcome outcome(const sched::JobSnapshot &job);
 

@@ -649,6 +649,11 @@ private slots:
                     .data(Qt::ToolTipRole)
                     .toString()
                     .contains(QStringLiteral("\"failed\"")));
+        // Still running with every task ended: a script's job waiting for more of its loop says so.
+        job.state = sched::JobState::Running;
+        QCOMPARE(gui::JobsModel::stateText(job), QStringLiteral("waiting for more tasks"));
+        job.cancelled = 0;
+        QCOMPARE(gui::JobsModel::stateText(job), QStringLiteral("running"));
     }
 
     /**
