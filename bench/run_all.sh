@@ -13,7 +13,7 @@ bin="$build/bin"
 status=0
 json=()
 for b in bench_local_echo bench_agent_echo bench_sumprimes bench_big_job bench_many_agents bench_distance bench_python \
-    bench_bigdata_run bench_fairshare bench_storm; do
+    bench_bigdata_run bench_fairshare bench_storm bench_window_scale; do
     echo "== $b $*"
     if ! out=$("$bin/$b" "$@"); then
         echo "$out"
