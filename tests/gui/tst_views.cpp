@@ -564,10 +564,39 @@ private slots:
             model.setCurrentJob(jobId);
         });
         connect(&controller, &sched::Controller::resultsRecorded, &model, &TasksModel::addRecords);
-        controller.submit(spec);
-        QVERIFY(finished.wait(30000) || finished.size() == 1);
-        QApplication::processEvents();
+        const int id = controller.submit(spec);
         gui::TimelineView *timeline = panel.timeline();
+        // Mid-run, the controller's report: its running tasks grow, one a worker, on the node's lanes.
+        QTRY_VERIFY_WITH_TIMEOUT(model.count(id, TasksModel::Done) >= 4, 20000);
+        const sched::TaskReport report = controller.taskReport(id);
+        const sched::NodeSnapshot local = controller.snapshot().nodes.value(0);
+        model.setNodesBusy({{local.name, local.busy}});
+        model.setReport(report);
+        timeline->setRunning(report);
+        int growing = 0;
+        for (int lane = 0; lane < timeline->laneNames().size(); ++lane)
+            for (const gui::TimelineView::Bar &b : timeline->runningBars(lane)) {
+                QVERIFY(b.running && b.jobId == id && b.endUs > b.startUs);
+                QVERIFY(timeline->laneNames().at(lane).startsWith(local.name));
+                ++growing;
+            }
+        QVERIFY2(growing >= 1 && growing <= 2, qPrintable(QString::number(growing)));
+        // Reports all along the run, as the window asks for them: growing bars never push ended ones into
+        // lanes of their own (the node keeps one lane a worker, checked below).
+        QElapsedTimer clock;
+        clock.start();
+        while (finished.isEmpty() && clock.elapsed() < 30000) {
+            const sched::TaskReport now = controller.taskReport(id);
+            model.setNodesBusy({{local.name, controller.snapshot().nodes.value(0).busy}});
+            model.setReport(now);
+            timeline->setRunning(now);
+            QTest::qWait(15);
+        }
+        QCOMPARE(finished.size(), 1);
+        QApplication::processEvents();
+        timeline->setRunning(controller.taskReport(id)); // over: nothing grows
+        for (int lane = 0; lane < timeline->laneNames().size(); ++lane)
+            QVERIFY(timeline->runningBars(lane).isEmpty());
         keep(&panel, QStringLiteral("timeline-real"));
         QCOMPARE(timeline->laneNames().size(), 2);
         QCOMPARE(timeline->barCount(), 24);
