@@ -8,12 +8,15 @@
 //              submitted and after S seconds of running (the job is not run to its end)
 //   stall N:   the real MainWindow (1 local worker) plus 2 taskfleet-agent processes on 127.0.0.1 (1 worker each)
 //              running N echo tasks, the Tasks tab shown; a 5 ms timer records the longest gap of the event loop
-// --no-timeline (a diagnosis) gives the Tasks tab's timeline no records, to show what it costs the window.
+// --no-timeline (a diagnosis) gives the Tasks tab's timeline no records, to show what it costs the window;
+// --results-tab sorted|unsorted shows the Results tab instead of the Tasks tab.
 #include "benchsupport.h"
 #include "guitestsupport.h"
 
 #include "agentprocess.h"
 #include "jobsmodel.h"
+#include "resultsmodel.h"
+#include "resultspanel.h"
 #include "mainwindow.h"
 #include "taskmapview.h"
 #include "taskspanel.h"
@@ -30,6 +33,7 @@
 #include <QtTest/QTest>
 #include <QtWidgets/QApplication>
 #include <QtWidgets/QTabWidget>
+#include <QtWidgets/QTableView>
 
 #include <QtCore/QDir>
 
@@ -207,14 +211,23 @@ QString writeRangeJob(const QTemporaryDir &dir, int n)
 
 /** --no-timeline (diagnosis): the timeline gets no records, to show what it costs the window. */
 bool g_noTimeline = false;
+/** --results-tab sorted|unsorted: the Results tab is shown (sorted by time, or not) instead of the Tasks tab. */
+QString g_resultsTab;
 
 /** Selects the window's first job and shows the Tasks tab, as a user watching it would. */
 void watchTasks(gui::MainWindow *w)
 {
     if (g_noTimeline)
         QObject::disconnect(w->tasksModel(), nullptr, w->tasksPanel()->timeline(), nullptr);
-    if (auto *tabs = w->findChild<QTabWidget *>())
+    auto *tabs = w->findChild<QTabWidget *>();
+    if (tabs && !g_resultsTab.isEmpty()) {
+        tabs->setCurrentWidget(w->resultsPanel());
+        if (auto *view = w->resultsPanel()->findChild<QTableView *>())
+            if (g_resultsTab == QLatin1String("sorted"))
+                view->sortByColumn(gui::ResultsModel::Time, Qt::DescendingOrder);
+    } else if (tabs) {
         tabs->setCurrentWidget(w->tasksPanel());
+    }
 }
 
 /** The real window given a range job of \a n tasks: RSS once submitted and after \a seconds of running. */
@@ -364,9 +377,14 @@ int main(int argc, char **argv)
                                         QStringLiteral("N"));
     const QCommandLineOption noTimeline(QStringLiteral("no-timeline"),
                                         QStringLiteral("Diagnosis: the Tasks tab's timeline gets no records."));
-    parser.addOptions({quick, part, tasks, modelTasks, windowTasks, seconds, stallTasks, noTimeline});
+    const QCommandLineOption resultsTab(QStringLiteral("results-tab"),
+                                        QStringLiteral("The window shows the Results tab (sorted by time, or "
+                                                       "unsorted) instead of the Tasks tab."),
+                                        QStringLiteral("sorted|unsorted"));
+    parser.addOptions({quick, part, tasks, modelTasks, windowTasks, seconds, stallTasks, noTimeline, resultsTab});
     parser.process(app);
     g_noTimeline = parser.isSet(noTimeline);
+    g_resultsTab = parser.value(resultsTab);
 
     if (parser.isSet(part)) {
         const int n = parser.value(tasks).toInt();
@@ -390,7 +408,11 @@ int main(int argc, char **argv)
     const int nStall = size(stallTasks, 1000000, 20000);
     const int s = parser.isSet(seconds) ? parser.value(seconds).toInt() : q ? 1 : 5;
     QStringList lines;
-    const QStringList extra = g_noTimeline ? QStringList {QStringLiteral("--no-timeline")} : QStringList();
+    QStringList extra;
+    if (g_noTimeline)
+        extra << QStringLiteral("--no-timeline");
+    if (!g_resultsTab.isEmpty())
+        extra << QStringLiteral("--results-tab") << g_resultsTab;
     bool ok = runPart(
         {QStringLiteral("--part"), QStringLiteral("model"), QStringLiteral("--tasks"), QString::number(nModel)},
         &lines);
