@@ -329,9 +329,13 @@ void MainWindow::onSnapshot(const sched::ClusterSnapshot &snapshot)
     m_jobsModel->setSnapshot(snapshot);
     m_area->chart->setSnapshot(snapshot);
     QHash<QString, int> busy;
-    for (const sched::NodeSnapshot &n : snapshot.nodes)
+    QHash<QString, int> workers;
+    for (const sched::NodeSnapshot &n : snapshot.nodes) {
         busy[n.name] += n.busy;
+        workers[n.name] += n.workers;
+    }
     m_tasksModel->setNodesBusy(busy);
+    m_area->tasksPanel->timeline()->setNodeWorkers(workers);
     if (!m_clockOriginSet) { // the controller's clock started with the window: attempt times become clock times
         m_tasksModel->setClockOrigin(QDateTime::currentMSecsSinceEpoch() - snapshot.takenUs / 1000);
         m_clockOriginSet = true;

@@ -120,12 +120,9 @@ int TimelineView::laneFor(const QString &node, qint64 startUs, qint64 durationUs
     if (own && own->node == node && lanes.contains(own->lane)
         && m_lanes[size_t(own->lane)].freeFromUs <= startUs + tolerance)
         return own->lane;
-    const auto held = [this, own](int lane) {
-        for (const Live &l : m_running)
-            if (&l != own && l.lane == lane)
-                return true;
-        return false;
-    };
+    const std::vector<int> &holders = heldLanes();
+    const auto held
+        = [&holders, own](int lane) { return holders[size_t(lane)] - (own && own->lane == lane ? 1 : 0) > 0; };
     // First fit: of the lanes free at the bar's start, the one that became free last (a worker that just
     // finished its previous task); a lane per task running at once.
     int best = -1;
@@ -141,7 +138,8 @@ int TimelineView::laneFor(const QString &node, qint64 startUs, qint64 durationUs
     }
     if (best >= 0)
         return best;
-    if (lanes.size() >= MaxLanesPerNode)
+    const int workers = m_nodeWorkers.value(node, 0);
+    if (lanes.size() >= (workers > 0 ? std::min(workers, MaxLanesPerNode) : MaxLanesPerNode))
         return oldest >= 0 ? oldest : lanes.first();
     // A new lane goes after the node's others, so that a node's lanes stay together.
     const int at = lanes.isEmpty() ? int(m_lanes.size()) : *std::max_element(lanes.cbegin(), lanes.cend()) + 1;
@@ -157,14 +155,40 @@ int TimelineView::laneFor(const QString &node, qint64 startUs, qint64 durationUs
     lane.number = int(lanes.size()) + 1;
     m_lanes.insert(m_lanes.begin() + at, std::move(lane));
     lanes.append(at);
+    m_heldStale = true; // lanes from at on moved
     const int wanted = fontMetrics().horizontalAdvance(node + QStringLiteral(" \u00b7 000")) + 24;
     m_labelWidth = std::max(m_labelWidth, std::min(wanted, 220));
     return at;
 }
 
+void TimelineView::setNodeWorkers(const QHash<QString, int> &workers)
+{
+    for (auto it = workers.cbegin(); it != workers.cend(); ++it) {
+        int &most = m_nodeWorkers[it.key()];
+        most = std::max(most, it.value());
+    }
+}
+
+const std::vector<int> &TimelineView::heldLanes()
+{
+    if (m_heldStale || m_heldLanes.size() != m_lanes.size()) {
+        m_heldLanes.assign(m_lanes.size(), 0);
+        for (const Live &l : m_running)
+            if (l.lane >= 0 && size_t(l.lane) < m_heldLanes.size())
+                ++m_heldLanes[size_t(l.lane)];
+        m_heldStale = false;
+    }
+    return m_heldLanes;
+}
+
 void TimelineView::addRecords(int jobId, const QVector<sched::TaskRecord> &records, qint64 receivedUs)
 {
     bool added = false;
+    // Which of the job's tasks are drawn running (most records are of others): looked up, not searched for.
+    QSet<qint64> liveIndices;
+    for (const Live &l : m_running)
+        if (l.bar.jobId == jobId)
+            liveIndices.insert(l.bar.index);
     for (const sched::TaskRecord &r : records) {
         // A cancelled task did not run; a task with no node (refused at submit) ran nowhere; a resumed job's
         // earlier results ran in another session, at times the journal does not have.
@@ -175,8 +199,11 @@ void TimelineView::addRecords(int jobId, const QVector<sched::TaskRecord> &recor
         bar.jobId = jobId;
         bar.index = r.index;
         bar.status = r.status;
-        const auto live = std::find_if(m_running.begin(), m_running.end(),
-                                       [&](const Live &l) { return l.bar.jobId == jobId && l.bar.index == r.index; });
+        const auto live = !liveIndices.contains(r.index)
+                              ? m_running.end()
+                              : std::find_if(m_running.begin(), m_running.end(), [&](const Live &l) {
+                                    return l.bar.jobId == jobId && l.bar.index == r.index;
+                                });
         if (r.runtimeUs > 0) {
             // Ended when its record came, not before it could have: sent, then run for its run time.
             bar.endUs = std::max(r.startUs + r.runtimeUs, receivedUs);
@@ -189,8 +216,10 @@ void TimelineView::addRecords(int jobId, const QVector<sched::TaskRecord> &recor
         // Its final bar replaces its growing one, in the same lane when it ended there.
         const int lane
             = laneFor(r.nodeName, bar.startUs, bar.endUs - bar.startUs, live == m_running.end() ? nullptr : &*live);
-        if (live != m_running.end())
+        if (live != m_running.end()) {
             m_running.erase(live);
+            m_heldStale = true;
+        }
         m_lanes[size_t(lane)].append(bar);
         m_firstUs = m_firstUs < 0 ? bar.startUs : std::min(m_firstUs, bar.startUs);
         m_lastUs = std::max(m_lastUs, bar.endUs);
@@ -219,6 +248,11 @@ void TimelineView::setRunning(const sched::TaskReport &report)
     m_reportUs = report.takenUs;
     m_sinceReport.start();
     std::vector<Live> before = std::exchange(m_running, {});
+    m_heldStale = true;
+    QHash<qint64, const Live *> beforeByIndex; // the attempts drawn before, by task (one report's worth)
+    for (const Live &l : before)
+        if (l.bar.jobId == report.jobId)
+            beforeByIndex.insert(l.bar.index, &l);
     if (!report.jobOver) {
         // Of the current job, the attempts its Tasks view shows as running (the others wait on a node).
         const bool shown = report.jobId == m_model->currentJob();
@@ -231,18 +265,19 @@ void TimelineView::setRunning(const sched::TaskReport &report)
             live.bar.startUs = a.startUs;
             live.bar.running = true;
             live.node = a.nodeName;
-            const auto was = std::find_if(before.begin(), before.end(), [&](const Live &l) {
-                return l.bar.jobId == report.jobId && l.bar.index == a.index && l.node == a.nodeName
-                       && l.bar.startUs == a.startUs;
-            });
-            if (was != before.end())
+            const Live *was = beforeByIndex.value(a.index);
+            if (was && was->node == a.nodeName && was->bar.startUs == a.startUs)
                 live.lane = was->lane; // the same attempt keeps its lane
             m_running.push_back(live);
         }
         // Lanes for the new ones, after the kept ones hold theirs.
+        m_heldStale = true;
         for (Live &l : m_running)
-            if (l.lane < 0)
+            if (l.lane < 0) {
                 l.lane = laneFor(l.node, l.bar.startUs, std::max<qint64>(1000, m_reportUs - l.bar.startUs), &l);
+                if (!m_heldStale) // the next placement must see this lane taken
+                    ++m_heldLanes[size_t(l.lane)];
+            }
         for (const Live &l : m_running)
             m_firstUs = m_firstUs < 0 ? l.bar.startUs : std::min(m_firstUs, l.bar.startUs);
     }

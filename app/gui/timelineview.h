@@ -6,6 +6,7 @@
 #include "sched/taskreport.h"
 
 #include <QtCore/QElapsedTimer>
+#include <QtCore/QSet>
 #include <QtCore/QHash>
 #include <QtCore/QTimer>
 #include <QtWidgets/QAbstractScrollArea>
@@ -72,6 +73,12 @@ public:
      * of every job (reports come for one job at a time); a job that is over has none.
      */
     void setRunning(const sched::TaskReport &report);
+    /**
+     * How many workers each node (by name) has: a node gets no more lanes than the most workers it had. Records
+     * of tiny tasks come in batches and end, as drawn, when their batch came, so without the bound they would
+     * seem to overlap and take MaxLanesPerNode lanes (and every placement would look at all of them).
+     */
+    void setNodeWorkers(const QHash<QString, int> &workers);
     /** Forgets every bar. */
     void clear();
 
@@ -159,10 +166,16 @@ private:
     TasksModel *m_model;
     std::vector<Lane> m_lanes;
     QHash<QString, QVector<int>> m_nodeLanes; ///< node name -> its lanes, in m_lanes
+    QHash<QString, int> m_nodeWorkers;        ///< node name -> the most workers it had (setNodeWorkers())
     qint64 m_firstUs = -1;
     qint64 m_lastUs = -1;
     std::vector<Live> m_running; ///< tasks running now: a few per node
-    qint64 m_reportUs = -1;      ///< the latest report's controller time
+    /// How many of m_running hold each lane; rebuilt when stale. Placing a bar asks it for every lane of the node,
+    /// so it must not cost a scan of m_running each time (a 1 M-task job places 1 M bars).
+    std::vector<int> m_heldLanes;
+    bool m_heldStale = true;
+    const std::vector<int> &heldLanes();
+    qint64 m_reportUs = -1; ///< the latest report's controller time
     QElapsedTimer m_sinceReport;
     QTimer m_grow;
     double m_pxPerSecond = 40;

@@ -435,6 +435,41 @@ private slots:
     }
 
     /** Timeline: a lane per worker (as many as ran at once on a node), bars by job, bounded, clickable, scrolling. */
+    /**
+     * A node takes no more lanes than it has workers: a batch of tiny tasks' records, drawn as ending when the batch
+     * came, overlaps, and without the bound a 1-worker node would grow a lane for each of them.
+     */
+    void timelineLanesFollowTheNodesWorkers()
+    {
+        TasksModel model;
+        model.addJob(1, 1000);
+        model.setCurrentJob(1);
+        gui::TimelineView timeline(&model);
+        timeline.setNodeWorkers({{QStringLiteral("one"), 1}, {QStringLiteral("two"), 2}});
+        const qint64 t0 = 1'000'000;
+        for (int batch = 0; batch < 10; ++batch) {
+            QVector<sched::TaskRecord> records;
+            for (int k = 0; k < 50; ++k) {
+                const int index = batch * 100 + k;
+                records.append(record(index, QStringLiteral("one"), t0 + batch * 1000 + k * 10, 5));
+                records.append(record(index + 50, QStringLiteral("two"), t0 + batch * 1000 + k * 10, 5));
+            }
+            timeline.addRecords(1, records, t0 + batch * 1000 + 900); // the batch came after they all ended
+        }
+        QCOMPARE(timeline.laneNames(), QStringList({QStringLiteral("one \u00b7 1"), QStringLiteral("two \u00b7 1"),
+                                                    QStringLiteral("two \u00b7 2")}));
+        QCOMPARE(timeline.barCount(), 1000);
+        // A node that gains workers may take more lanes; one never seen keeps the general bound.
+        timeline.setNodeWorkers({{QStringLiteral("one"), 3}});
+        timeline.addRecords(1,
+                            {record(999, QStringLiteral("one"), t0 + 20'000, 5'000),
+                             record(998, QStringLiteral("one"), t0 + 20'000, 5'000),
+                             record(997, QStringLiteral("one"), t0 + 20'000, 5'000),
+                             record(996, QStringLiteral("one"), t0 + 20'000, 5'000)},
+                            t0 + 25'000);
+        QCOMPARE(timeline.laneNames().filter(QStringLiteral("one")).size(), 3);
+    }
+
     void timelineLanesBarsAndBounds()
     {
         TasksModel model;
