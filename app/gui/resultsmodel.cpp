@@ -15,6 +15,9 @@
 #include <QtGui/QBrush>
 #include <QtGui/QColor>
 
+#include <algorithm>
+#include <iterator>
+
 namespace taskfleet::gui {
 
 namespace {
@@ -64,6 +67,23 @@ void ResultsModel::addRecords(int jobId, const QVector<sched::TaskRecord> &recor
         return;
     JobResults &job = m_jobs[jobId];
     const bool shown = jobId == m_current;
+    if (shown && m_sortColumn >= 0) {
+        // Sorted: the rows move anyway; one reset after the order took the batch.
+        beginResetModel();
+        const qint64 from = job.dropped + qint64(job.records.size());
+        const qsizetype overflow = qsizetype(job.records.size()) + records.size() - m_rowLimit;
+        const qsizetype drop = overflow > 0 ? std::min<qsizetype>(overflow, qsizetype(job.records.size())) : 0;
+        const qsizetype skip = records.size() > m_rowLimit ? records.size() - m_rowLimit : 0;
+        job.records.erase(job.records.begin(), job.records.begin() + drop);
+        if (!m_texts.empty())
+            m_texts.erase(m_texts.begin(), m_texts.begin() + std::min<qsizetype>(drop, qsizetype(m_texts.size())));
+        job.dropped += drop + skip;
+        job.records.insert(job.records.end(), records.begin() + skip, records.end());
+        mergeIntoOrder(job.dropped, std::max(from + skip, job.dropped));
+        endResetModel();
+        emit countsChanged();
+        return;
+    }
     const qsizetype overflow = qsizetype(job.records.size()) + records.size() - m_rowLimit;
     if (overflow > 0) {
         if (shown)
@@ -101,6 +121,7 @@ void ResultsModel::setCurrentJob(int jobId)
         return;
     beginResetModel();
     m_current = jobId;
+    rebuildOrder();
     endResetModel();
     emit countsChanged();
 }
@@ -140,7 +161,12 @@ QVariant ResultsModel::data(const QModelIndex &index, int role) const
     const auto it = m_jobs.constFind(m_current);
     if (!index.isValid() || it == m_jobs.constEnd() || index.row() >= int(it->records.size()))
         return {};
-    const sched::TaskRecord &r = it->records[size_t(index.row())];
+    const size_t place = m_sortColumn >= 0 && size_t(index.row()) < m_order.size()
+                             ? size_t(m_order[size_t(index.row())] - it->dropped)
+                             : size_t(index.row());
+    if (place >= it->records.size())
+        return {};
+    const sched::TaskRecord &r = it->records[place];
     const bool ok = r.status == stats::TaskStatus::Ok;
     if (role == Qt::ForegroundRole && index.column() == Output && !ok)
         return QBrush(QColor(0xc6, 0x28, 0x28));
@@ -179,6 +205,90 @@ QVariant ResultsModel::data(const QModelIndex &index, int role) const
     default:
         return {};
     }
+}
+
+QString ResultsModel::sortText(const JobResults &job, const sched::TaskRecord &r) const
+{
+    switch (m_sortColumn) {
+    case Input:
+        return summarizeValue(inputOf(job, r.index));
+    case Output:
+        return r.status == stats::TaskStatus::Ok
+                   ? summarizeValue(r.output)
+                   : QStringLiteral("%1: %2").arg(stats::taskStatusName(r.status), r.error);
+    case Node:
+        return r.nodeName;
+    default:
+        return {};
+    }
+}
+
+bool ResultsModel::sortsBefore(const JobResults &job, qint64 a, qint64 b) const
+{
+    const size_t pa = size_t(a - job.dropped), pb = size_t(b - job.dropped);
+    const sched::TaskRecord &ra = job.records[pa];
+    const sched::TaskRecord &rb = job.records[pb];
+    int c = 0;
+    switch (m_sortColumn) {
+    case Index:
+        c = ra.index < rb.index ? -1 : ra.index > rb.index;
+        break;
+    case Time:
+        c = ra.runtimeUs < rb.runtimeUs ? -1 : ra.runtimeUs > rb.runtimeUs;
+        break;
+    case Attempts:
+        c = ra.attempts < rb.attempts ? -1 : ra.attempts > rb.attempts;
+        break;
+    default:
+        c = m_texts[pa].compare(m_texts[pb]);
+        break;
+    }
+    if (c == 0)
+        return a < b; // equal keys keep the order they came in, whichever way the sort goes
+    return m_sortOrder == Qt::AscendingOrder ? c < 0 : c > 0;
+}
+
+void ResultsModel::rebuildOrder()
+{
+    m_order.clear();
+    m_texts.clear();
+    const auto it = m_jobs.constFind(m_current);
+    if (m_sortColumn < 0 || it == m_jobs.constEnd())
+        return;
+    mergeIntoOrder(it->dropped, it->dropped);
+}
+
+void ResultsModel::mergeIntoOrder(qint64 dropped, qint64 from)
+{
+    const JobResults &job = m_jobs[m_current];
+    const bool byText = m_sortColumn == Input || m_sortColumn == Output || m_sortColumn == Node;
+    if (byText) // the text of every kept record not yet made (the new ones, or all after a sort())
+        for (size_t p = m_texts.size(); p < job.records.size(); ++p)
+            m_texts.push_back(sortText(job, job.records[p]));
+    // The records dropped for the row limit leave the order; the new ones are sorted and merged in.
+    m_order.erase(std::remove_if(m_order.begin(), m_order.end(), [dropped](qint64 n) { return n < dropped; }),
+                  m_order.end());
+    std::vector<qint64> added;
+    added.reserve(size_t(dropped + qint64(job.records.size()) - from));
+    for (qint64 n = from; n < dropped + qint64(job.records.size()); ++n)
+        added.push_back(n);
+    const auto before = [this, &job](qint64 a, qint64 b) { return sortsBefore(job, a, b); };
+    std::sort(added.begin(), added.end(), before);
+    std::vector<qint64> merged;
+    merged.reserve(m_order.size() + added.size());
+    std::merge(m_order.begin(), m_order.end(), added.begin(), added.end(), std::back_inserter(merged), before);
+    m_order = std::move(merged);
+}
+
+void ResultsModel::sort(int column, Qt::SortOrder order)
+{
+    if (column >= ColumnCount)
+        return;
+    beginResetModel();
+    m_sortColumn = column;
+    m_sortOrder = order;
+    rebuildOrder();
+    endResetModel();
 }
 
 QVariant ResultsModel::headerData(int section, Qt::Orientation orientation, int role) const

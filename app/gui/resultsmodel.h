@@ -57,6 +57,14 @@ public:
     int columnCount(const QModelIndex &parent = {}) const override;
     QVariant data(const QModelIndex &index, int role) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
+    /**
+     * Sorts the rows shown (a click on the view's header; -1: the order the results came), by typed keys: numbers
+     * as numbers, the other columns by the text shown, each row's text made once. The order holds as records
+     * arrive: new ones are sorted among themselves and merged in, and a job past its row limit loses its oldest
+     * from the order, so a batch costs the batch and one pass over the kept rows, never a sort of them all.
+     */
+    void sort(int column, Qt::SortOrder order = Qt::AscendingOrder) override;
+    int sortColumn() const { return m_sortColumn; }
 
 signals:
     /** The current job's kept/dropped counts changed. */
@@ -69,10 +77,22 @@ private:
         qint64 dropped = 0;
     };
     QCborValue inputOf(const JobResults &job, int index) const;
+    /** The text a row shows in a column that sorts by text (Input, Output, Node). */
+    QString sortText(const JobResults &job, const sched::TaskRecord &r) const;
+    /** Whether the record numbered \a a (job.dropped + its place) goes before \a b in the sort. */
+    bool sortsBefore(const JobResults &job, qint64 a, qint64 b) const;
+    /** The current job's kept records in sort order, from nothing. */
+    void rebuildOrder();
+    /** Adds the current job's records numbered \a from and up, past the \a dropped first: a merge. */
+    void mergeIntoOrder(qint64 dropped, qint64 from);
 
     int m_rowLimit;
     int m_current = -1;
     QHash<int, JobResults> m_jobs;
+    int m_sortColumn = -1;
+    Qt::SortOrder m_sortOrder = Qt::AscendingOrder;
+    std::vector<qint64> m_order; ///< sorted: the current job's records by number (dropped + place)
+    std::deque<QString> m_texts; ///< sorted by text: each kept record's text, by place
 };
 
 } // namespace taskfleet::gui

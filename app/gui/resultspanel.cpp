@@ -6,7 +6,6 @@
 #include "resultsmodel.h"
 #include "tableview.h"
 
-#include <QtCore/QSortFilterProxyModel>
 #include <QtWidgets/QFileDialog>
 #include <QtWidgets/QHBoxLayout>
 #include <QtWidgets/QHeaderView>
@@ -32,11 +31,9 @@ ResultsPanel::ResultsPanel(ResultsModel *model, QWidget *parent)
     bar->addWidget(jsonl);
     bar->addWidget(csv);
 
-    // Sortable by any column (a click on its header); until then in the order the results came.
-    auto *sorted = new QSortFilterProxyModel(this);
-    sorted->setSourceModel(model);
-    sorted->setSortRole(ResultsModel::SortRole);
-    m_view->setModel(sorted);
+    // Sortable by any column (a click on its header); until then in the order the results came. The model sorts
+    // itself (ResultsModel::sort()): a proxy would sort all kept rows again through QVariants at every batch.
+    m_view->setModel(model);
     m_view->setEditTriggers(QAbstractItemView::NoEditTriggers);
     QHeaderView *header = m_view->horizontalHeader();
     header->setSortIndicator(-1, Qt::AscendingOrder);

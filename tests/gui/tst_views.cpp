@@ -7,6 +7,7 @@
 #include "jobsmodel.h"
 #include "nodesmodel.h"
 #include "nodesview.h"
+#include "resultsmodel.h"
 #include "sched/controller.h"
 #include "sched/localnode.h"
 #include "taskmapview.h"
@@ -435,6 +436,97 @@ private slots:
     }
 
     /** Timeline: a lane per worker (as many as ran at once on a node), bars by job, bounded, clickable, scrolling. */
+    /**
+     * The Results table sorts itself and keeps its order while records arrive past its row limit: at every step the
+     * rows are exactly the kept records in the order a stable sort of them gives (arrival order for equal keys),
+     * by numbers and by the text shown, either way; -1 is the order they came in.
+     */
+    void resultsSortHoldsAsRecordsArrive()
+    {
+        constexpr int Limit = 500;
+        gui::ResultsModel model(nullptr, Limit);
+        model.setCurrentJob(1);
+        QVector<sched::TaskRecord> all;
+        const auto batch = [&](int first, int n) {
+            QVector<sched::TaskRecord> records;
+            for (int i = first; i < first + n; ++i) {
+                sched::TaskRecord r = record(i, QStringLiteral("node-%1").arg(i % 7), 0, (i * 7919) % 300);
+                r.output = QStringLiteral("out %1").arg((i * 104729) % 1000);
+                records.append(r);
+            }
+            all += records;
+            model.addRecords(1, records);
+        };
+        const auto check = [&](int column, Qt::SortOrder order) {
+            std::vector<sched::TaskRecord> kept(all.end() - std::min<qsizetype>(all.size(), Limit), all.end());
+            const auto key = [column](const sched::TaskRecord &r) -> QVariant {
+                switch (column) {
+                case gui::ResultsModel::Index:
+                    return r.index;
+                case gui::ResultsModel::Time:
+                    return r.runtimeUs;
+                case gui::ResultsModel::Node:
+                    return r.nodeName;
+                default:
+                    return r.output.toString();
+                }
+            };
+            if (column >= 0)
+                std::stable_sort(kept.begin(), kept.end(), [&](const sched::TaskRecord &a, const sched::TaskRecord &b) {
+                    const int c = QVariant::compare(key(a), key(b)) == QPartialOrdering::Less      ? -1
+                                  : QVariant::compare(key(a), key(b)) == QPartialOrdering::Greater ? 1
+                                                                                                   : 0;
+                    return order == Qt::AscendingOrder ? c < 0 : c > 0;
+                });
+            QCOMPARE(model.rowCount(), int(kept.size()));
+            for (int row = 0; row < model.rowCount(); ++row)
+                QCOMPARE(model.index(row, gui::ResultsModel::Index).data().toInt(), kept[size_t(row)].index);
+        };
+        batch(0, 300);
+        model.sort(gui::ResultsModel::Time, Qt::AscendingOrder);
+        check(gui::ResultsModel::Time, Qt::AscendingOrder);
+        if (QTest::currentTestFailed())
+            return;
+        batch(300, 150); // below the limit: merged in
+        check(gui::ResultsModel::Time, Qt::AscendingOrder);
+        if (QTest::currentTestFailed())
+            return;
+        batch(450, 200); // past it: the oldest leave the order
+        check(gui::ResultsModel::Time, Qt::AscendingOrder);
+        if (QTest::currentTestFailed())
+            return;
+        model.sort(gui::ResultsModel::Output, Qt::DescendingOrder);
+        check(gui::ResultsModel::Output, Qt::DescendingOrder);
+        if (QTest::currentTestFailed())
+            return;
+        for (int k = 0; k < 4; ++k) {
+            batch(650 + k * 90, 90);
+            check(gui::ResultsModel::Output, Qt::DescendingOrder);
+            if (QTest::currentTestFailed())
+                return;
+        }
+        batch(1010, 700); // one batch bigger than the limit
+        check(gui::ResultsModel::Output, Qt::DescendingOrder);
+        if (QTest::currentTestFailed())
+            return;
+        model.sort(gui::ResultsModel::Node, Qt::AscendingOrder);
+        batch(1710, 40);
+        check(gui::ResultsModel::Node, Qt::AscendingOrder);
+        if (QTest::currentTestFailed())
+            return;
+        model.sort(-1);
+        check(-1, Qt::AscendingOrder);
+        if (QTest::currentTestFailed())
+            return;
+        // Another job shown keeps the sort; its own records in it.
+        model.sort(gui::ResultsModel::Index, Qt::DescendingOrder);
+        model.setCurrentJob(2);
+        model.addRecords(2, {record(5, QStringLiteral("a"), 0, 1), record(9, QStringLiteral("a"), 0, 1),
+                             record(7, QStringLiteral("a"), 0, 1)});
+        QCOMPARE(model.index(0, gui::ResultsModel::Index).data().toInt(), 9);
+        QCOMPARE(model.index(2, gui::ResultsModel::Index).data().toInt(), 5);
+    }
+
     /**
      * A node takes no more lanes than it has workers: a batch of tiny tasks' records, drawn as ending when the batch
      * came, overlaps, and without the bound a 1-worker node would grow a lane for each of them.
