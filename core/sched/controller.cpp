@@ -763,7 +763,7 @@ void Controller::requeue(Job *job, int index)
 void Controller::finishTask(Job *job, int index, TaskStatus status, QCborValue output, QString error,
                             const Attempt *attempt, qint64 runtimeUs, QHash<int, QVector<TaskRecord>> *records)
 {
-    TaskState &state = job->taskState[size_t(index)];
+    TaskStates::Ref state = job->taskState[size_t(index)];
     if (state == TaskState::Running)
         --job->running;
     state = status == TaskStatus::Ok || status == TaskStatus::Error ? TaskState::Done

@@ -35,6 +35,65 @@ enum class TaskState : quint8 {
 };
 
 /**
+ * Every task's TaskState, half a byte each (a job may have a hundred million tasks: 50 MB, not 100).
+ * Indexing gives a value, or something that can be assigned one.
+ */
+class TaskStates
+{
+public:
+    class Ref
+    {
+    public:
+        operator TaskState() const { return m_states->at(m_index); }
+        Ref &operator=(TaskState s)
+        {
+            m_states->set(m_index, s);
+            return *this;
+        }
+
+    private:
+        friend class TaskStates;
+        Ref(TaskStates *states, size_t index)
+            : m_states(states)
+            , m_index(index)
+        {
+        }
+        TaskStates *m_states;
+        size_t m_index;
+    };
+
+    size_t size() const { return m_size; }
+    TaskState at(size_t i) const { return TaskState((m_nibbles[i / 2] >> (4 * (i % 2))) & 0xf); }
+    void set(size_t i, TaskState s)
+    {
+        quint8 &b = m_nibbles[i / 2];
+        const int shift = 4 * int(i % 2);
+        b = quint8((b & ~(0xf << shift)) | (quint8(s) << shift));
+    }
+    TaskState operator[](size_t i) const { return at(i); }
+    Ref operator[](size_t i) { return Ref(this, i); }
+    /** \a n tasks, all \a s. */
+    void assign(size_t n, TaskState s)
+    {
+        m_nibbles.assign((n + 1) / 2, quint8(quint8(s) | quint8(s) << 4));
+        m_size = n;
+    }
+    /** Grows (or shrinks) to \a n tasks; new ones are \a s. */
+    void resize(size_t n, TaskState s)
+    {
+        const size_t old = m_size;
+        m_nibbles.resize((n + 1) / 2, quint8(quint8(s) | quint8(s) << 4));
+        m_size = n;
+        for (size_t i = old; i < n && i % 2 != 0; ++i) // the odd half of the old last byte
+            set(i, s);
+    }
+
+private:
+    std::vector<quint8> m_nibbles;
+    size_t m_size = 0;
+};
+
+/**
  * What a task went through, kept only while it matters: from its first start until it ends (and
  * while it waits again after a crash, a timeout or a lost node). A job of 100 million tasks holds
  * one for each task in flight or retried, not 100 million.
@@ -47,7 +106,7 @@ struct TaskExtra {
 };
 
 /**
- * Runtime state of one job. Owned by the Controller; its per-task state is one byte a task (plus
+ * Runtime state of one job. Owned by the Controller; its per-task state is half a byte a task (plus
  * TaskExtra for the few in flight) because a job may have a hundred million tasks. Task outputs are not kept here: they are handed to whoever
  * listens (results file, GUI table, journal) as they arrive.
  */
@@ -56,7 +115,7 @@ struct Job {
     JobSpec spec;
     exec::JobParametersPtr parameters; ///< from spec.parameters, hashed once at submit
     JobState state = JobState::Queued;
-    std::vector<TaskState> taskState;       ///< 1 byte per task: all a task costs once it ended
+    TaskStates taskState;                   ///< half a byte per task: all a task costs once it ended
     QHash<int, TaskExtra> extras;           ///< tasks started and not ended, or put back: see TaskExtra
     IndexQueue pending;                     ///< task indices waiting to run, front first
     QHash<int, QSet<QString>> failedOn;     ///< node ids where a task crashed or timed out

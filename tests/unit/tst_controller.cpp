@@ -2,6 +2,7 @@
 // Scheduling rules of the Controller, driven through fake nodes: exactly-once, retries, poison,
 // lost nodes, speculation, plugin load failures, priorities and cancellation.
 #include "sched/controller.h"
+#include "sched/job.h"
 #include "testsupport.h"
 
 #include <QtTest/QtTest>
@@ -157,6 +158,7 @@ class TestController : public QObject
 
 private slots:
     void indexQueueBehavesAsADeque();
+    void taskStatesBehaveAsAVector();
     void exactlyOnceAcrossNodes();
     void retriesThenSucceeds();
     void retriesExhausted();
@@ -671,6 +673,45 @@ void TestController::tasksJoinARunningJobOnly()
     for (int i = 0; i < 100000; ++i)
         QCOMPARE(c.addTasks(loop, {QCborValue(i)}), i + 1);
     QVERIFY2(t.elapsed() < 5000 * test::timeScale(), qPrintable(QString::number(t.elapsed())));
+}
+
+// Every task's state is half a byte (TaskStates); it must read back exactly what a std::vector<TaskState> holds,
+// through assignments, growth from odd and even sizes, and shrinking.
+void TestController::taskStatesBehaveAsAVector()
+{
+    using sched::TaskState;
+    std::mt19937 rng(7);
+    sched::TaskStates packed;
+    std::vector<TaskState> plain;
+    packed.assign(9, TaskState::Pending);
+    plain.assign(9, TaskState::Pending);
+    for (int step = 0; step < 20000; ++step) {
+        const auto s = TaskState(rng() % 5);
+        switch (rng() % 10) {
+        case 0: { // grow by a few, from odd and even sizes
+            const size_t n = plain.size() + rng() % 5;
+            packed.resize(n, s);
+            plain.resize(n, s);
+            break;
+        }
+        case 1: // shrink a little
+            if (plain.size() > 3) {
+                packed.resize(plain.size() - 1, s);
+                plain.resize(plain.size() - 1, s);
+            }
+            break;
+        default: {
+            const size_t i = rng() % plain.size();
+            packed[i] = s;
+            plain[i] = s;
+        }
+        }
+        QCOMPARE(packed.size(), plain.size());
+    }
+    for (size_t i = 0; i < plain.size(); ++i)
+        QCOMPARE(int(packed.at(i)), int(plain[i]));
+    const sched::TaskStates &readOnly = packed;
+    QCOMPARE(int(readOnly[plain.size() - 1]), int(plain.back()));
 }
 
 // The controller's queue of waiting tasks stores runs of consecutive indices; it must give exactly the
