@@ -474,8 +474,11 @@ void MainWindow::log(const QString &message)
 
 int MainWindow::unfinishedJobs() const
 {
+    // A script's job waiting a moment for more of its loop has nothing left to lose: every task it has ended.
     const auto &jobs = m_jobsModel->jobs();
-    return int(std::count_if(jobs.cbegin(), jobs.cend(), [](const sched::JobSnapshot &j) { return !isOver(j.state); }));
+    return int(std::count_if(jobs.cbegin(), jobs.cend(), [](const sched::JobSnapshot &j) {
+        return !isOver(j.state) && !(j.total > 0 && j.done + j.errors + j.failed + j.cancelled == j.total);
+    }));
 }
 
 void MainWindow::quitWithoutAsking()

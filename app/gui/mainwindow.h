@@ -123,7 +123,7 @@ public:
     QString lastError() const { return m_lastError; }
     /** Shows \a message in the error bar and the log. */
     void showError(const QString &message);
-    /** Jobs neither finished nor cancelled. */
+    /** Jobs neither finished nor cancelled, with tasks that have not ended (what quitting would lose). */
     int unfinishedJobs() const;
     /** Closes without the "jobs are not finished" question (a termination signal, a script). */
     void quitWithoutAsking();
