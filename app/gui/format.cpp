@@ -278,13 +278,15 @@ QColor nodeColor(const QString &nodeName)
     ColorBook &b = book();
     if (const auto it = b.byName.constFind(nodeName); it != b.byName.cend())
         return QColor(NodeColors[*it]);
-    // Its hashed colour if no node has it, else the next one no node has: the first nodes all differ. The
-    // book keeps it, so the order nodes appear in later (another start of the app) changes nothing.
+    // The first colour of the palette no node has (the palette is ordered so that neighbours differ most: blue,
+    // green, purple, cyan, ...), so the first nodes all differ and the first few differ plainly; a hashed pick
+    // put two purples side by side for three nodes. When all are taken, its hashed colour. The book keeps it, so
+    // the order nodes appear in later (another start of the app) changes nothing.
     const int hashed = hashedIndex(nodeName);
     int index = hashed;
     for (int k = 0; k < NodeColorCount; ++k)
-        if (b.users[(hashed + k) % NodeColorCount] == 0) {
-            index = (hashed + k) % NodeColorCount;
+        if (b.users[k] == 0) {
+            index = k;
             break;
         }
     if (b.byName.size() >= MaxBookedNodes)

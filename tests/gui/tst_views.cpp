@@ -199,6 +199,15 @@ private slots:
                 colors.insert(name, gui::nodeColor(name).rgb());
             return colors;
         };
+        // The first few differ plainly, not only by shade: three nodes of a by-eye run got two purples.
+        gui::useNodeColorBook({});
+        const QStringList three = {QStringLiteral("vm (local)"), QStringLiteral("vm (127.0.0.1:47101)"),
+                                   QStringLiteral("vm (127.0.0.1:47102)")};
+        for (int a = 0; a < 3; ++a)
+            for (int b = a + 1; b < 3; ++b)
+                QVERIFY2(
+                    hueDistance(gui::nodeColor(three[a]), gui::nodeColor(three[b])) >= 60,
+                    qPrintable(gui::nodeColor(three[a]).name() + QLatin1Char(' ') + gui::nodeColor(three[b]).name()));
         gui::useNodeColorBook({});
         const QMap<QString, QRgb> first = colorsOf(names);
         const QList<QRgb> distinct(first.cbegin(), first.cend());
