@@ -405,14 +405,16 @@ void TimelineView::zoomBy(double factor, int anchorX)
 void TimelineView::updateScrollBars()
 {
     const int visible = std::max(1, viewport()->width() - m_labelWidth - RightMargin);
+    const qint64 endUs = spanEndUs(); // once: while bars grow it is the clock, which moves between two reads
     if (m_fit && m_firstUs >= 0)
-        m_pxPerSecond = std::clamp(double(visible) / (double(std::max<qint64>(1000, spanEndUs() - m_firstUs)) / 1e6),
+        m_pxPerSecond = std::clamp(double(visible) / (double(std::max<qint64>(1000, endUs - m_firstUs)) / 1e6),
                                    MinFitPixelsPerSecond, MaxPxPerSecond);
-    const double span = m_firstUs < 0 ? 0.0 : double(spanEndUs() - m_firstUs) / 1e6 * m_pxPerSecond;
+    const double span = m_firstUs < 0 ? 0.0 : double(endUs - m_firstUs) / 1e6 * m_pxPerSecond;
     QScrollBar *h = horizontalScrollBar();
     const bool wasAtEnd = h->value() >= h->maximum();
     h->setPageStep(visible);
-    h->setRange(0, int(std::min(double(INT_MAX / 2), std::max(0.0, std::ceil(span) - visible))));
+    // A span that fits exactly may come out a hair above the width (floating point): no 1-pixel scroll range.
+    h->setRange(0, int(std::min(double(INT_MAX / 2), std::max(0.0, std::ceil(span - 1e-6) - visible))));
     if (m_follow || wasAtEnd)
         h->setValue(h->maximum());
     QScrollBar *v = verticalScrollBar();
