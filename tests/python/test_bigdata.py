@@ -35,7 +35,7 @@ def echo(value):
 
 
 def four_mib(i):
-    return bytes([i]) * (4 << 20)
+    return bytes([i]) * (4 << 20)  # the last byte says which task it was
 
 
 def total(a, i):
@@ -102,18 +102,23 @@ class BigDataTest(unittest.TestCase):
             self.assertEqual(digest(back), digest(value))
 
     def test_results_taken_are_held_once(self):
-        # A result's received form (the frame it came in) is let go once the value is taken: 8 results of 4 MiB
-        # held by the caller cost about 32 MiB in the client, not twice that. pp's raw_result still works after.
+        # A result's received form (the frame it came in) is let go once the value is taken: 16 results of 4 MiB
+        # held by the caller cost their 64 MiB in the client plus at most the few free frame buffers it keeps for
+        # the next frames (_frames._SPARES), not twice 64 MiB. pp's raw_result still works after.
+        from taskfleet import _frames
+        n, size = 16, 4 << 20
         tracemalloc.start()  # before the frames arrive: their buffers are traced too
         try:
-            jobs = [self.local.submit(four_mib, (i,)) for i in range(8)]
+            jobs = [self.local.submit(four_mib, (i,)) for i in range(n)]
             held = [j() for j in jobs]
             kept = tracemalloc.get_traced_memory()[0]
         finally:
             tracemalloc.stop()
-        self.assertEqual([len(v) for v in held], [4 << 20] * 8)
-        self.assertEqual([v[-1] for v in held], list(range(8)))
-        self.assertLess(kept, 8 * (4 << 20) * 1.25, "results held %.1f MiB in the client" % (kept / 2**20))
+        self.assertEqual([len(v) for v in held], [size] * n)
+        self.assertEqual([v[-1] for v in held], list(range(n)))
+        bound = n * size + _frames._SPARES * (size + (1 << 20)) + (2 << 20)
+        self.assertLess(kept, bound, "results held %.1f MiB in the client (bound %.1f MiB, twice the values %.1f)"
+                        % (kept / 2**20, bound / 2**20, 2 * n * size / 2**20))
         self.assertEqual(pickle.loads(jobs[3](raw_result=True)), four_mib(3))
 
     def test_values_alive_keep_their_memory_while_more_frames_arrive(self):
