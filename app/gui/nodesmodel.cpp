@@ -220,8 +220,13 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
     if (role == Qt::TextAlignmentRole && index.column() >= Workers)
         return int(Qt::AlignRight | Qt::AlignVCenter);
     const bool gone = isGone(index.row());
-    if (role == Qt::DecorationRole && index.column() == Name)
+    if (role == Qt::DecorationRole && index.column() == Name) {
+        // A node that never said hello is named by its address until it does: it gets no colour of its own yet,
+        // or that name would keep one of the palette's first (most distinct) colours from the nodes to come.
+        if (!n.local && n.state != sched::NodeState::Online && n.host.version.isEmpty())
+            return QColor(0xc8, 0xcc, 0xd2);
         return nodeColor(n.name);
+    }
     if (role == Qt::ToolTipRole && index.column() == State)
         return n.stateReason.isEmpty() ? QVariant() : QVariant(n.stateReason);
     if (role == Qt::ToolTipRole && index.column() == Name && !gone)

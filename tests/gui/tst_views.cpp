@@ -271,6 +271,16 @@ private slots:
         two.nodes.append(node(QStringLiteral("other")));
         two.nodes.last().errors = 2;
         model.setSnapshot(two);
+        // A node still connecting, never online, named by its address: a neutral swatch, and no colour booked for
+        // that name (it would keep one of the first, most distinct colours from the nodes to come).
+        gui::useNodeColorBook({});
+        sched::ClusterSnapshot connecting;
+        connecting.nodes.append(node(QStringLiteral("127.0.0.1:47101"), sched::NodeState::Connecting));
+        gui::NodesModel waiting;
+        waiting.setSnapshot(connecting);
+        const QColor swatch = waiting.index(0, gui::NodesModel::Name).data(Qt::DecorationRole).value<QColor>();
+        QVERIFY(swatch.isValid() && !gui::nodePalette().contains(swatch));
+        QCOMPARE(gui::nodeColor(QStringLiteral("first to come")), gui::nodePalette().at(0));
         QCOMPARE(model.headerData(gui::NodesModel::Errors, Qt::Horizontal, Qt::DisplayRole).toString(),
                  QStringLiteral("Errors"));
         QCOMPARE(model.index(0, gui::NodesModel::Errors).data().toLongLong(), 5);
