@@ -67,43 +67,29 @@ void ResultsModel::addRecords(int jobId, const QVector<sched::TaskRecord> &recor
         return;
     JobResults &job = m_jobs[jobId];
     const bool shown = jobId == m_current;
-    if (shown && m_sortColumn >= 0) {
-        // Sorted: the rows move anyway; one reset after the order took the batch.
-        beginResetModel();
-        const qint64 from = job.dropped + qint64(job.records.size());
-        const qsizetype overflow = qsizetype(job.records.size()) + records.size() - m_rowLimit;
-        const qsizetype drop = overflow > 0 ? std::min<qsizetype>(overflow, qsizetype(job.records.size())) : 0;
-        const qsizetype skip = records.size() > m_rowLimit ? records.size() - m_rowLimit : 0;
-        job.records.erase(job.records.begin(), job.records.begin() + drop);
-        if (!m_texts.empty())
-            m_texts.erase(m_texts.begin(), m_texts.begin() + std::min<qsizetype>(drop, qsizetype(m_texts.size())));
-        job.dropped += drop + skip;
-        job.records.insert(job.records.end(), records.begin() + skip, records.end());
-        mergeIntoOrder(job.dropped, std::max(from + skip, job.dropped));
-        endResetModel();
-        emit countsChanged();
-        return;
-    }
+    const bool sorted = shown && m_sortColumn >= 0;
+    const qint64 from = job.dropped + qint64(job.records.size()); // the number of the batch's first record
     const qsizetype overflow = qsizetype(job.records.size()) + records.size() - m_rowLimit;
-    if (overflow > 0) {
-        if (shown)
-            beginResetModel();
-        const qsizetype drop = std::min<qsizetype>(overflow, qsizetype(job.records.size()));
-        job.records.erase(job.records.begin(), job.records.begin() + drop);
-        job.dropped += drop;
-        const qsizetype skip = records.size() > m_rowLimit ? records.size() - m_rowLimit : 0;
-        job.dropped += skip;
-        job.records.insert(job.records.end(), records.begin() + skip, records.end());
-        if (shown)
-            endResetModel();
-    } else {
-        const int first = int(job.records.size());
-        if (shown)
-            beginInsertRows({}, first, first + int(records.size()) - 1);
-        job.records.insert(job.records.end(), records.begin(), records.end());
-        if (shown)
-            endInsertRows();
+    const qsizetype drop = overflow > 0 ? std::min<qsizetype>(overflow, qsizetype(job.records.size())) : 0;
+    const qsizetype skip = records.size() > m_rowLimit ? records.size() - m_rowLimit : 0;
+    // Rows appended at the end when nothing leaves and the order is the arrival; else one reset.
+    const bool reset = shown && (drop > 0 || skip > 0 || sorted);
+    const int first = int(job.records.size());
+    if (reset)
+        beginResetModel();
+    else if (shown)
+        beginInsertRows({}, first, first + int(records.size()) - 1);
+    job.records.erase(job.records.begin(), job.records.begin() + drop);
+    job.dropped += drop + skip;
+    job.records.insert(job.records.end(), records.begin() + skip, records.end());
+    if (sorted) {
+        m_texts.erase(m_texts.begin(), m_texts.begin() + std::min<qsizetype>(drop, qsizetype(m_texts.size())));
+        mergeIntoOrder(job.dropped, std::max(from + skip, job.dropped));
     }
+    if (reset)
+        endResetModel();
+    else if (shown)
+        endInsertRows();
     if (shown)
         emit countsChanged();
 }

@@ -72,7 +72,7 @@ class FrameReader:
             out: List[Any] = []
             self._payload(payload, self._big_continued, True, out)
             del payload
-            if len(big) <= _SPARE_MAX and not any(b is big for b in self._spares):
+            if len(big) <= _SPARE_MAX:  # a spare taken for this frame left the list (_big_buffer)
                 self._spares.append(big)
                 del self._spares[:-_SPARES]
             return out
