@@ -318,10 +318,12 @@ void SecureChannel::flush()
     // One slice per call, each called when the socket drained the one before (onBytesWritten): no timer, and
     // no slice waits on the peer beyond TCP's own flow control.
     qsizetype n = m_outgoing.front().size() - m_outgoingOffset;
-    // Small buffers queued behind go in the same write when they fit in the slice. (Erasing from a deque's
-    // middle invalidates references to all its elements: the front is taken again after it.)
+    // Small buffers queued behind a small one go in the same write when they fit in the slice; a big one is
+    // written from its own storage, never copied into another. (Erasing from a deque's middle invalidates
+    // references to all its elements: the front is taken again after it.)
     size_t joined = 1;
-    while (joined < m_outgoing.size() && n + m_outgoing[joined].size() <= WriteSliceBytes)
+    while (n < CoalesceBytes && joined < m_outgoing.size() && m_outgoing[joined].size() < CoalesceBytes
+           && n + m_outgoing[joined].size() <= WriteSliceBytes)
         n += m_outgoing[joined++].size();
     if (joined > 1) {
         for (size_t i = 1; i < joined; ++i)

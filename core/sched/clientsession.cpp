@@ -16,6 +16,8 @@ namespace taskfleet::sched {
 namespace {
 /** Frames collected past this size are handed on at once: the client decodes one frame at a time. */
 constexpr qsizetype OutBytes = 4 * 1024 * 1024;
+/** A buffer up to this size is kept for the next frames once written (a bigger one is given back). */
+constexpr qsizetype KeptOutBytes = 2 * OutBytes;
 
 ClientSession::ResultRow failedRow(const QCborValue &clientId, const QString &error)
 {
@@ -453,9 +455,14 @@ void ClientSession::writeOut()
 {
     if (m_out.isEmpty())
         return;
-    const QByteArray out = std::move(m_out);
-    m_out = QByteArray();
+    // The writer gets a buffer of its own (it may call back into this session), which is then kept for the
+    // next frames unless the writer holds on to it: a stream of big results reuses one buffer's memory.
+    QByteArray out = std::exchange(m_out, QByteArray());
     m_writer(out);
+    if (m_out.isEmpty() && out.isDetached() && out.capacity() <= KeptOutBytes) {
+        out.resize(0); // keeps the capacity
+        m_out.swap(out);
+    }
 }
 
 } // namespace taskfleet::sched

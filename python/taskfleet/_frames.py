@@ -109,7 +109,8 @@ class FrameReader:
 
     def _big_buffer(self, size: int) -> bytearray:
         """A buffer of at least size bytes for a big frame: a spare one nothing refers to any more, or a new one."""
-        for i, buf in enumerate(self._spares):
+        for i in range(len(self._spares) - 1, -1, -1):  # the newest first: still in the CPU's caches
+            buf = self._spares[i]
             if size <= len(buf) <= 2 * size:
                 try:
                     buf.append(0)  # a bytearray cannot change size while a view of it lives: then it is not free
