@@ -60,6 +60,8 @@ constexpr int FlushEveryCount = 256;
 constexpr qsizetype FlushEveryBytes = 256 * 1024;
 constexpr auto FlushEveryTime = std::chrono::milliseconds(2);
 constexpr auto ProgressInterval = std::chrono::milliseconds(250);
+/** An output whose encoding may be this big or bigger is written in a frame of its own (Worker::sendBig). */
+constexpr qint64 StreamOutputBytes = 1024 * 1024;
 /** How long a plugin runs before the reader thread reads for it (the latency of a cancel, at worst). */
 constexpr long LendDelayNs = 2 * 1000 * 1000;
 
@@ -86,6 +88,23 @@ void writeAll(const struct iovec *iov, int count)
         }
     }
 }
+
+/** The pool's end of stdout as a QIODevice: what is written goes straight to writeAll(), unbuffered. */
+class StdoutDevice final : public QIODevice
+{
+public:
+    StdoutDevice() { open(QIODevice::WriteOnly | QIODevice::Unbuffered); }
+    bool isSequential() const override { return true; }
+
+protected:
+    qint64 readData(char *, qint64) override { return -1; }
+    qint64 writeData(const char *data, qint64 len) override
+    {
+        struct iovec iov[1] = {{const_cast<char *>(data), size_t(len)}};
+        writeAll(iov, 1);
+        return len;
+    }
+};
 
 // Encodes a CBOR head (major type + unsigned argument) into out; returns its length.
 int cborHead(unsigned char *out, unsigned major, quint64 value)
@@ -642,6 +661,7 @@ private:
             m_deadline = Clock::time_point::max();
         }
         result.runtimeUs = std::chrono::duration_cast<std::chrono::microseconds>(end - start).count();
+        qint64 outputBound = 0; // of the output's encoding, when it is sent
         sendOutput(task.item.id, context.takeOutput());
         if (g_currentCancelled.load() && !pluginError.isEmpty()) {
             result.outcome = Outcome::Cancelled;
@@ -649,17 +669,47 @@ private:
         } else if (!pluginError.isEmpty()) {
             result.outcome = Outcome::PluginError;
             result.error = pluginError;
-        } else if (const qint64 size = protocol::cborSizeIfOver(output, protocol::MaxValueSize);
-                   size > protocol::MaxValueSize) {
+        } else if (outputBound = protocol::cborSizeIfOver(output, protocol::MaxValueSize);
+                   outputBound > protocol::MaxValueSize) {
             // Bigger than any link carries: this task alone ends, saying why, and the worker goes on.
             result.outcome = Outcome::PluginError;
             result.error = QStringLiteral("the output is %1 MiB, more than the %2 MiB a task's output may be")
-                               .arg(double(size) / (1024 * 1024), 0, 'f', 1)
+                               .arg(double(outputBound) / (1024 * 1024), 0, 'f', 1)
                                .arg(protocol::MaxValueSize / (1024 * 1024));
         } else {
             result.output = std::move(output);
         }
-        append(result);
+        if (result.outcome == Outcome::Ok && outputBound >= StreamOutputBytes)
+            sendBig(result);
+        else
+            append(result);
+    }
+
+    /**
+     * A big output goes out in a frame of its own, written from where the plugin left it a MiB at a time (its
+     * size counted first): never encoded into a buffer of its size, whose fresh pages would cost as much as the
+     * copy. Results queued before it go first.
+     */
+    void sendBig(const WorkResult &r)
+    {
+        const auto write = [&r](QCborStreamWriter &w) {
+            w.startMap(2);
+            w.append(QLatin1String("t"));
+            w.append(QLatin1String("res"));
+            w.append(QLatin1String("r"));
+            w.startArray(4);
+            w.append(r.id);
+            w.append(quint64(r.outcome));
+            r.output.toCbor(w);
+            w.append(r.runtimeUs);
+            w.endArray();
+            w.endMap();
+        };
+        const qint64 size = protocol::encodedSize(write);
+        std::lock_guard<std::mutex> lock(m_outMutex);
+        flushLocked();
+        StdoutDevice out;
+        protocol::writeFramesStreamed(&out, size, write); // writes all or exits (writeAll)
     }
 
     void append(const WorkResult &r)

@@ -5,6 +5,7 @@
 #include "remotenode.h"
 #include "util/cborinteger.h"
 
+#include <QtCore/QIODevice>
 #include <QtCore/QPointer>
 #include <QtCore/QSet>
 #include <QtCore/QUuid>
@@ -18,6 +19,8 @@ namespace {
 constexpr qsizetype OutBytes = 4 * 1024 * 1024;
 /** A buffer up to this size is kept for the next frames once written (a bigger one is given back). */
 constexpr qsizetype KeptOutBytes = 2 * OutBytes;
+/** A result whose encoding may be this big or bigger is written in a frame of its own, from where it lies. */
+constexpr qint64 StreamedRowBytes = 1024 * 1024;
 
 ClientSession::ResultRow failedRow(const QCborValue &clientId, const QString &error)
 {
@@ -416,15 +419,59 @@ void ClientSession::flushResults()
     m_flushScheduled = false;
     if (m_pendingResults.empty())
         return;
-    // Streamed from the rows: a value put in a QCborArray would be copied into it first (a 50 MB result: 50 MB).
     const std::vector<ResultRow> rows = std::exchange(m_pendingResults, {});
-    protocol::appendFrameWith(m_out, [&rows](QCborStreamWriter &w) {
+    // Rows go out in order: the small ones together, each big one in a frame of its own.
+    qsizetype first = 0;
+    for (qsizetype i = 0; i < qsizetype(rows.size()); ++i) {
+        if (protocol::cborSizeBound(rows[size_t(i)].payload) < StreamedRowBytes)
+            continue;
+        if (i > first)
+            writeResultRows(rows.data() + first, i - first, false);
+        writeResultRows(rows.data() + i, 1, true);
+        first = i + 1;
+    }
+    if (qsizetype(rows.size()) > first)
+        writeResultRows(rows.data() + first, qsizetype(rows.size()) - first, false);
+    if (m_out.size() >= OutBytes)
+        writeOut();
+}
+
+namespace {
+/** Hands what is written to a ClientSession's writer, from where it lies (the writer copies what it keeps). */
+class WriterDevice final : public QIODevice
+{
+public:
+    explicit WriterDevice(const ClientSession::Writer &writer)
+        : m_writer(writer)
+    {
+        open(QIODevice::WriteOnly | QIODevice::Unbuffered);
+    }
+    bool isSequential() const override { return true; }
+
+protected:
+    qint64 readData(char *, qint64) override { return -1; }
+    qint64 writeData(const char *data, qint64 len) override
+    {
+        m_writer(QByteArray::fromRawData(data, qsizetype(len)));
+        return len;
+    }
+
+private:
+    const ClientSession::Writer &m_writer;
+};
+} // namespace
+
+void ClientSession::writeResultRows(const ResultRow *rows, qsizetype count, bool streamed)
+{
+    // Streamed from the rows: a value put in a QCborArray would be copied into it first (a 50 MB result: 50 MB).
+    const auto write = [rows, count](QCborStreamWriter &w) {
         w.startMap(2);
         w.append(QLatin1String("t"));
         w.append(QLatin1String("results"));
         w.append(QLatin1String("r"));
-        w.startArray(quint64(rows.size()));
-        for (const ResultRow &row : rows) {
+        w.startArray(quint64(count));
+        for (qsizetype i = 0; i < count; ++i) {
+            const ResultRow &row = rows[i];
             w.startArray(6);
             row.clientId.toCbor(w);
             w.append(row.ok);
@@ -439,9 +486,17 @@ void ClientSession::flushResults()
         }
         w.endArray();
         w.endMap();
-    });
-    if (m_out.size() >= OutBytes)
-        writeOut();
+    };
+    if (!streamed) {
+        protocol::appendFrameWith(m_out, write);
+        return;
+    }
+    // A big value is not encoded into a buffer of its size (fresh pages cost as much as the copy): what is
+    // queued goes first, then the frame, its size counted beforehand, a MiB at a time or from the value itself.
+    writeOut();
+    const qint64 size = protocol::encodedSize(write);
+    WriterDevice device(m_writer);
+    protocol::writeFramesStreamed(&device, size, write);
 }
 
 void ClientSession::send(const QCborMap &message)
@@ -456,7 +511,7 @@ void ClientSession::writeOut()
     if (m_out.isEmpty())
         return;
     // The writer gets a buffer of its own (it may call back into this session), which is then kept for the
-    // next frames unless the writer holds on to it: a stream of big results reuses one buffer's memory.
+    // next frames (the writer copies what it keeps): a stream of big results reuses one buffer's memory.
     QByteArray out = std::exchange(m_out, QByteArray());
     m_writer(out);
     if (m_out.isEmpty() && out.isDetached() && out.capacity() <= KeptOutBytes) {

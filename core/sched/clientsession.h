@@ -28,7 +28,9 @@ namespace taskfleet::sched {
  * sessions may share one controller (the desktop app serves each attached script with one).
  *
  * Outgoing frames are collected and handed to the writer in one call per event-loop turn (or when
- * they pass a few MiB); the writer must take them all (a pipe writes them blocking, a socket buffers).
+ * they pass a few MiB); a big result goes in pieces, each handed over from where the value lies. The
+ * writer must take them all (a pipe writes them blocking, a socket buffers), and the bytes are valid
+ * only during the call: a writer that keeps them copies them.
  * Lives on the controller's thread.
  */
 class ClientSession : public QObject
@@ -107,6 +109,8 @@ private:
     void send(const QCborMap &message);
     void scheduleFlush();
     void flushResults();
+    /** Encodes \a rows as one results frame: into m_out, or, for one big row, to the writer in pieces. */
+    void writeResultRows(const ResultRow *rows, qsizetype count, bool streamed);
     void writeOut();
     /** Says once, in a warning frame, that the journal could not be written (path and reason). */
     void reportJournalFailure();

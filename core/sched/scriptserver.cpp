@@ -116,7 +116,9 @@ void ScriptServer::onNewConnection()
             m_controller, m_python,
             [socket = QPointer<QLocalSocket>(socket)](const QByteArray &frames) {
                 if (socket && socket->state() == QLocalSocket::ConnectedState)
-                    socket->write(frames); // buffered by Qt: the client's reader thread drains it
+                    // Copied into Qt's buffer (the client's reader thread drains it): the bytes may be a big
+                    // value's own, valid only during this call, which write(QByteArray) would keep a reference to.
+                    socket->write(frames.constData(), frames.size());
             },
             this);
         if (m_submit)

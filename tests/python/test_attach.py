@@ -37,6 +37,10 @@ def slow(x):
     return x
 
 
+def sized(i, n):
+    return bytes([i % 251]) * n + i.to_bytes(4, "big")
+
+
 class Window:
     """The desktop app with 2 local workers, its own settings and a script socket in a private directory."""
 
@@ -114,6 +118,17 @@ class AttachTest(unittest.TestCase):
         finally:
             s.destroy()
         self.assertIsNone(self.window.proc.poll(), "the window must outlive the script's destroy()")
+
+    def test_big_results_mixed_with_small_ones_reach_their_tasks(self):
+        # The window writes a big result to the script from where the value lies, in pieces its socket copies.
+        s = pp.Server(attach=self.window.socket)
+        try:
+            sizes = [5, 3 << 20, 17, 1 << 20, 0, 9 << 20, 2000, (1 << 20) - 10] * 2
+            jobs = [s.submit(sized, (i, n)) for i, n in enumerate(sizes)]
+            for i, (job, n) in enumerate(zip(jobs, sizes)):
+                self.assertEqual(job(), sized(i, n), "task %d (%d bytes)" % (i, n))
+        finally:
+            s.destroy()
 
     def test_environment_variable_attaches_unchanged_pp_code(self):
         script = textwrap.dedent("""

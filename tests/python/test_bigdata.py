@@ -38,6 +38,14 @@ def four_mib(i):
     return bytes([i]) * (4 << 20)  # the last byte says which task it was
 
 
+def sized(i, n):
+    # Around the size from which workers and the engine write a result in a frame of its own (1 MiB).
+    return bytes([i % 251]) * n + i.to_bytes(4, "big")
+
+
+MIXED_SIZES = [10, (1 << 20) - 64, 3, 1 << 20, (1 << 20) + 5, 100, 5 << 20, 7, 0, 2 << 20, 1000, 1 << 19]
+
+
 def total(a, i):
     return float(a.sum()) + i
 
@@ -94,6 +102,15 @@ class BigDataTest(unittest.TestCase):
 
     def test_exact_through_an_agent(self):
         self.check_exact(self.remote)
+
+    def test_big_and_small_results_mixed_each_reach_their_task(self):
+        # Small results wait in the worker and the engine to go out together; a big one goes in a frame of its
+        # own, after those queued before it. Each task must get its own value, whatever the mix.
+        for server in (self.local, self.remote):
+            sizes = MIXED_SIZES * 3
+            jobs = [server.submit(sized, (i, n)) for i, n in enumerate(sizes)]
+            for i, (job, n) in enumerate(zip(jobs, sizes)):
+                self.assertEqual(job(), sized(i, n), "task %d (%d bytes)" % (i, n))
 
     def test_a_value_past_one_frame(self):
         value = np.frombuffer(os.urandom(80 << 20), dtype=np.uint8)  # 80 MiB: continued frames both ways
