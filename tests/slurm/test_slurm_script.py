@@ -26,10 +26,11 @@ from taskfleet.slurm import SlurmAgents, SlurmError  # noqa: E402
 SCRIPT = os.path.join(SOURCE, "resources", "slurm", "taskfleet-agents.sbatch")
 FAKE_AGENT = r"""#!/bin/bash
 # taskfleet-agent's stand-in: writes its arguments and Slurm variables to $FAKE_AGENT_LOG/agent-PID, sleeps.
+# The trap is set before the log appears: a test that sees the log may scancel at once.
 log="$FAKE_AGENT_LOG/agent-$$"
+trap 'echo "term" >> "$log"; exit 0' TERM
 { echo "job=${SLURM_JOB_ID:-}"; echo "node=${SLURMD_NODENAME:-}"; echo "rank=${SLURM_PROCID:-}"
   printf 'arg=%s\n' "$@"; } > "$log.tmp" && mv "$log.tmp" "$log"
-trap 'echo "term" >> "$log"; exit 0' TERM
 sleep 300 &
 wait
 """
