@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The JSON helpers every result and job file goes through (core/util): values are written exactly or not at all
 // (NaN and infinities had once become null), and a key named twice is refused where that is asked for.
+#include "util/cborstring.h"
 #include "util/jsontocbor.h"
 #include "util/jsonwriter.h"
 
@@ -40,6 +41,7 @@ private slots:
     void parserRefusesNonFiniteTokens();
     void duplicateKeysLastWinsByDefault();
     void duplicateKeysRefusedWhenAsked();
+    void findJsonSpecialMatchesAByteLoop();
 };
 
 // What a C++ plugin (echo returns its input) or a Python task returns reaches taskfleet-run's -o through this.
@@ -178,4 +180,35 @@ void TestJsonValues::duplicateKeysRefusedWhenAsked()
 }
 
 QTEST_GUILESS_MAIN(TestJsonValues)
+void TestJsonValues::findJsonSpecialMatchesAByteLoop()
+{
+    // Every length up to a few vector steps, every special byte at every place (and bytes around the edges
+    // that are not special: a vector compare of signed bytes would take 0x80-0xff for controls).
+    const auto byteLoop = [](const char *p, const char *end) {
+        while (p < end && uchar(*p) >= 0x20 && *p != '"' && *p != '\\')
+            ++p;
+        return p;
+    };
+    const char plain[] = {'a', ' ', '\x7f', '\x80', '\xff', '!', '#', '[', ']', '~'};
+    const char special[] = {'\0', '\x01', '\n', '\x1f', '"', '\\'};
+    for (int length = 0; length <= 100; ++length) {
+        QByteArray text(length, 'x');
+        for (int i = 0; i < length; ++i)
+            text[i] = plain[(i * 7 + length) % int(sizeof(plain))];
+        const char *begin = text.constData();
+        QCOMPARE(util::findJsonSpecial(begin, begin + length), begin + length);
+        for (int at = 0; at < length; ++at) {
+            for (char c : special) {
+                QByteArray t = text;
+                t[at] = c;
+                const char *b = t.constData();
+                QCOMPARE(util::findJsonSpecial(b, b + length) - b, byteLoop(b, b + length) - b);
+                QCOMPARE(util::findJsonSpecial(b, b + length) - b, qsizetype(at));
+                if (at >= 1) // from an odd start too
+                    QCOMPARE(util::findJsonSpecial(b + 1, b + length) - b, qsizetype(at));
+            }
+        }
+    }
+}
+
 #include "tst_jsonvalues.moc"
