@@ -79,6 +79,7 @@ private slots:
     void twoFortyMegabyteInputsThroughAnAgent();
     void mixedSizesOnOneWorkerFirstAttempt();
     void valuePastOneFrameThroughAnAgent();
+    void agentKilledWhileBigValuesTravelEachTaskEndsOnceExactly();
     void inputOverTheMaximumFailsAloneAtSubmit();
     void outputOverTheMaximumFailsAlone();
 
@@ -199,6 +200,72 @@ void TestBigValues::valuePastOneFrameThroughAnAgent()
     const QString problem = echoedExactly(c, inputs, true);
     QVERIFY2(problem.isEmpty(), qPrintable(problem));
     qInfo("a 100 MiB value through the agent and back: %lld ms", clock.elapsed());
+}
+
+// kill -9 of an agent while big values are on their way to it and back: its tasks run again on the local node,
+// and every task ends exactly once (one record per index), with its own value.
+void TestBigValues::agentKilledWhileBigValuesTravelEachTaskEndsOnceExactly()
+{
+    const QString secret = m_dir.filePath(QStringLiteral("secret"));
+    QVERIFY(test::writeSecretFile(secret, Secret));
+    test::AgentProcess agent;
+    QVERIFY2(
+        agent.start(m_dir.filePath(QStringLiteral("state-kill")), secret, {QStringLiteral("-w"), QStringLiteral("1")}),
+        qPrintable(agent.error()));
+    sched::Controller c;
+    test::addLocalNode(c, 1);
+    auto *node = test::startRemoteNode(c, test::loopbackNodeOptions(agent.port(), Secret));
+    QVERIFY(QTest::qWaitFor([&] { return node->state() == sched::NodeState::Online; }, 15000));
+    const QString agentNode = node->id();
+
+    QVector<QCborValue> inputs;
+    for (int i = 0; i < 16; ++i)
+        inputs.append(QCborValue(bytes(6 * MiB + i, char('A' + i))));
+    QHash<int, int> ended;                 // records per index
+    QHash<int, sched::TaskRecord> byIndex; // the last of them
+    int inFlightAtKill = -1;
+    bool finished = false;
+    int id = -1;
+    QObject guard;
+    QEventLoop loop;
+    QObject::connect(&c, &sched::Controller::resultsRecorded, &guard,
+                     [&](int jobId, const QVector<sched::TaskRecord> &records) {
+                         if (jobId != id)
+                             return;
+                         for (const sched::TaskRecord &r : records) {
+                             ++ended[r.index];
+                             byIndex.insert(r.index, r);
+                             // The agent's first result back: others are on their way to it or in its worker.
+                             if (r.nodeId == agentNode && inFlightAtKill < 0) {
+                                 inFlightAtKill = node->inFlight();
+                                 agent.kill9();
+                             }
+                         }
+                     });
+    QObject::connect(&c, &sched::Controller::jobFinished, &loop, [&](int jobId) {
+        if (jobId == id) {
+            finished = true;
+            loop.quit();
+        }
+    });
+    QTimer::singleShot(120000, &loop, &QEventLoop::quit);
+    sched::JobSpec spec = echoJob(inputs);
+    spec.retries = 0; // a task lost with its node is not a failed attempt: it runs again all the same
+    id = c.submit(std::move(spec));
+    loop.exec();
+
+    QVERIFY2(finished, "the job did not end");
+    QVERIFY2(inFlightAtKill > 0, qPrintable(QStringLiteral("nothing was on its way to the agent when it was killed "
+                                                           "(%1)")
+                                                .arg(inFlightAtKill)));
+    for (int i = 0; i < inputs.size(); ++i) {
+        QVERIFY2(ended.value(i) == 1, qPrintable(QStringLiteral("task %1 ended %2 times").arg(i).arg(ended.value(i))));
+        const sched::TaskRecord &r = byIndex[i];
+        QVERIFY2(r.status == stats::TaskStatus::Ok, qPrintable(QStringLiteral("task %1: %2").arg(i).arg(r.error)));
+        QVERIFY2(r.output == inputs[i], qPrintable(QStringLiteral("task %1's output differs").arg(i)));
+    }
+    qInfo("agent killed with %d big tasks on their way to it; all %lld ended once, exactly", inFlightAtKill,
+          qlonglong(inputs.size()));
 }
 
 void TestBigValues::inputOverTheMaximumFailsAloneAtSubmit()
