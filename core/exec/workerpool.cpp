@@ -2,6 +2,7 @@
 #include "workerpool.h"
 
 #include "protocol/frame.h"
+#include "util/allocator.h"
 #include "util/cborinteger.h"
 #include "workerprocess.h"
 #include "util/logging.h"
@@ -24,6 +25,8 @@ namespace {
 constexpr double TargetBatchUs = 2000; // each batch is about this much work
 constexpr int MaxBatch = 256;
 constexpr int StartFailuresBeforeGivingUp = 3;
+/** A run frame of at least this many bytes is allocated once, at its bounded size (sendBatch). */
+constexpr qint64 BigFrameBytes = 4 * 1024 * 1024;
 
 QString signalName(int sig)
 {
@@ -373,6 +376,12 @@ void WorkerPool::sendBatch(Worker *w, std::deque<PoolTask> &queue)
     }
     m_queue.settle();
     QByteArray frame;
+    if (const qint64 big = bytes + (batch.withParametersValue ? batch.parameters->encodedSize : 0);
+        big >= BigFrameBytes) {
+        // Its size is bounded beforehand: one allocation, filled once, backed by huge pages where offered.
+        frame.reserve(qsizetype(big) + 4096);
+        util::adviseHugePages(frame.data(), frame.capacity());
+    }
     appendRunFrame(frame, batch); // each input copied once, into the frame; QProcess keeps the frame itself
     w->process->write(frame);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "frame.h"
 
+#include "util/allocator.h"
 #include "util/cborstring.h"
 
 #include <QtCore/QBuffer>
@@ -305,9 +306,10 @@ bool FrameDecoder::startFrame()
     m_frameContinued = continued;
     // Sized from the header: the payload is written once, in place (continued frames extend it; a big
     // QByteArray grows by remapping, not copying).
-    if (m_payload.isEmpty())
+    if (m_payload.isEmpty()) {
         m_payload = QByteArray(qsizetype(length), Qt::Uninitialized);
-    else
+        util::adviseHugePages(m_payload.data(), length);
+    } else
         m_payload.resize(m_payload.size() + qsizetype(length));
     m_messageWire += FrameHeaderSize;
     return true;

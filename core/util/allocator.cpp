@@ -7,6 +7,9 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace taskfleet::util {
 
@@ -33,6 +36,22 @@ void trimFreeMemoryPeriodically(QObject *owner)
     timer->start(TrimIntervalMs);
 #else
     Q_UNUSED(owner);
+#endif
+}
+
+void adviseHugePages(void *data, qint64 size)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    constexpr quintptr HugePage = 2 * 1024 * 1024;
+    if (size < qint64(2 * HugePage))
+        return;
+    const quintptr begin = (quintptr(data) + HugePage - 1) & ~(HugePage - 1);
+    const quintptr end = (quintptr(data) + quintptr(size)) & ~(HugePage - 1);
+    if (end > begin)
+        madvise(reinterpret_cast<void *>(begin), end - begin, MADV_HUGEPAGE); // advice: a failure changes nothing
+#else
+    Q_UNUSED(data);
+    Q_UNUSED(size);
 #endif
 }
 

@@ -4,6 +4,8 @@
 
 class QObject;
 
+#include <QtCore/QtGlobal>
+
 namespace taskfleet::util {
 
 /**
@@ -20,5 +22,13 @@ void tuneAllocatorForBigValues();
  * or a connection storm leaves no lasting footprint. The timer belongs to \a owner's thread.
  */
 void trimFreeMemoryPeriodically(QObject *owner);
+
+/**
+ * Asks the kernel to back the 2 MiB-aligned part of a fresh buffer of \a size bytes at \a data with huge pages
+ * (madvise MADV_HUGEPAGE), before anything is written to it: filling it then takes one page fault per 2 MiB
+ * instead of one per 4 KiB. Only for buffers of at least a few MiB that are about to be written whole; a no-op
+ * where the system does not offer it (transparent huge pages "never", or not Linux).
+ */
+void adviseHugePages(void *data, qint64 size);
 
 } // namespace taskfleet::util

@@ -2,10 +2,18 @@
 // The frame codec must round-trip every frame and reject every broken stream without crashing.
 #include "protocol/frame.h"
 #include "protocol/messagereader.h"
+#include "util/allocator.h"
 
 #include <QtCore/QCborArray>
+#include <QtCore/QFile>
 #include <QtCore/QtEndian>
 #include <QtTest/QtTest>
+
+#include <cstring>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 using namespace taskfleet::protocol;
 
@@ -25,6 +33,7 @@ private slots:
     void bigMessageTravelsAsContinuedFrames();
     void continuedFramesAreBounded();
     void sizeBounds();
+    void bigBuffersAskForHugePages();
 };
 
 static QCborMap makeMessage(const QString &type)
@@ -279,4 +288,51 @@ void TestFrameCodec::sizeBounds()
 }
 
 QTEST_GUILESS_MAIN(TestFrameCodec)
+// Big frame payloads are advised for huge pages before they are filled (FrameDecoder, the pool's run frames):
+// where transparent huge pages are offered on request, a buffer so advised and then written is backed by them.
+void TestFrameCodec::bigBuffersAskForHugePages()
+{
+#if defined(__linux__)
+    QFile mode(QStringLiteral("/sys/kernel/mm/transparent_hugepage/enabled"));
+    if (!mode.open(QIODevice::ReadOnly) || mode.readAll().contains("[never]"))
+        QSKIP("transparent huge pages are off here");
+    // Not on the heap: a mapping of its own, so that smaps tells its huge pages apart from everything else's.
+    constexpr qint64 Size = 16 * 1024 * 1024;
+    void *map = mmap(nullptr, size_t(Size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    QVERIFY(map != MAP_FAILED);
+    char *data = static_cast<char *>(map) + 4096; // unaligned on purpose: only whole huge pages inside count
+    taskfleet::util::adviseHugePages(data, Size - 4096);
+    std::memset(data, 1, size_t(Size - 4096));
+    qint64 hugeKb = 0;
+    QFile smaps(QStringLiteral("/proc/self/smaps"));
+    QVERIFY(smaps.open(QIODevice::ReadOnly));
+    bool inside = false;
+    const quintptr begin = quintptr(map), end = begin + quintptr(Size);
+    for (const QByteArray &line : smaps.readAll().split('\n')) {
+        const int dash = line.indexOf('-');
+        const int space = line.indexOf(' ');
+        bool startOk = false, endOk = false;
+        const quintptr from = dash > 0 ? line.left(dash).toULongLong(&startOk, 16) : 0;
+        const quintptr to = dash > 0 && space > dash ? line.mid(dash + 1, space - dash - 1).toULongLong(&endOk, 16) : 0;
+        if (startOk && endOk)
+            inside = from >= begin && to <= end;
+        else if (inside && line.startsWith("AnonHugePages:"))
+            hugeKb += line.mid(14).trimmed().split(' ').first().toLongLong();
+    }
+    munmap(map, size_t(Size));
+    qInfo("a 16 MiB buffer advised and written: %lld KiB in huge pages", hugeKb);
+    // With defrag "always", "madvise" or "defer+madvise" a fault in an advised range compacts memory for a huge
+    // page if none is free; with "defer" or "never" it may fall back to small pages, and then nothing is asserted.
+    QFile defrag(QStringLiteral("/sys/kernel/mm/transparent_hugepage/defrag"));
+    const QByteArray policy = defrag.open(QIODevice::ReadOnly) ? defrag.readAll() : QByteArray();
+    if (policy.contains("[always]") || policy.contains("[madvise]") || policy.contains("[defer+madvise]"))
+        QVERIFY2(hugeKb >= 2048, "no huge page backs the advised buffer");
+    // Small buffers are left alone: no advice, no split mappings.
+    char small[4096];
+    taskfleet::util::adviseHugePages(small, sizeof(small));
+#else
+    QSKIP("Linux only");
+#endif
+}
+
 #include "tst_framecodec.moc"
