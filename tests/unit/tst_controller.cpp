@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Scheduling rules of the Controller, driven through fake nodes: exactly-once, retries, poison,
 // lost nodes, speculation, plugin load failures, priorities and cancellation.
+#include "protocol/frame.h"
+#include "sched/clientsession.h"
 #include "sched/controller.h"
 #include "sched/job.h"
 #include "testsupport.h"
@@ -157,6 +159,7 @@ class TestController : public QObject
     Q_OBJECT
 
 private slots:
+    void clientSessionSendsBigResultsAloneInOrder();
     void indexQueueBehavesAsADeque();
     void taskStatesBehaveAsAVector();
     void exactlyOnceAcrossNodes();
@@ -716,6 +719,66 @@ void TestController::taskStatesBehaveAsAVector()
 
 // The controller's queue of waiting tasks stores runs of consecutive indices; it must give exactly the
 // sequence a std::deque<int> gives, whatever mix of pushes and pops (retries go to the front).
+// A script's session writes small results together and each big one (1 MiB or more) in a frame of its own,
+// from where it lies; one batch of records mixing them comes out whole and in order.
+void TestController::clientSessionSendsBigResultsAloneInOrder()
+{
+    sched::Controller controller; // no node: the job waits, and its records are made up here
+    exec::PluginInfo python;
+    python.name = QStringLiteral("python");
+    python.path = QStringLiteral("/nonexistent/python.so");
+    python.sha256 = QByteArray(64, 'a');
+    QByteArray written;
+    sched::ClientSession session(&controller, python,
+                                 [&written](const QByteArray &bytes) { written.append(bytes); }); // copies
+    const QVector<qsizetype> sizes {10, 20, 2 * 1024 * 1024, 30, 3 * 1024 * 1024, 5 * 1024 * 1024, 40, 50};
+    QCborMap submit;
+    submit.insert(QStringLiteral("t"), QStringLiteral("submit"));
+    submit.insert(QStringLiteral("job"), QStringLiteral("f"));
+    submit.insert(QStringLiteral("params"), QCborMap {{QStringLiteral("function"), QStringLiteral("f")}});
+    QCborArray tasks;
+    for (int i = 0; i < sizes.size(); ++i)
+        tasks.append(QCborArray {100 + i, i});
+    submit.insert(QStringLiteral("tasks"), tasks);
+    QByteArray frame;
+    protocol::appendFrame(frame, submit);
+    session.receive(frame.constData(), frame.size());
+    QCOMPARE(controller.jobIds().size(), 1);
+
+    QVector<sched::TaskRecord> records;
+    for (int i = 0; i < sizes.size(); ++i) {
+        sched::TaskRecord r;
+        r.index = i;
+        r.output = QCborValue(QByteArray(sizes[i], char('a' + i)));
+        records.append(r);
+    }
+    written.clear();
+    emit controller.resultsRecorded(controller.jobIds().first(), records);
+    session.flush();
+
+    protocol::FrameDecoder decoder;
+    decoder.append(written.constData(), written.size());
+    QCborMap message;
+    QVector<qint64> ids;
+    while (decoder.next(&message) == protocol::FrameDecoder::Status::Frame) {
+        if (message.value(QStringLiteral("t")).toString() != QLatin1String("results"))
+            continue;
+        const QCborArray rows = message.value(QStringLiteral("r")).toArray();
+        for (const QCborValue &row : rows) {
+            const QCborArray r = row.toArray();
+            const int i = int(r.at(0).toInteger()) - 100;
+            QVERIFY(i >= 0 && i < sizes.size());
+            QVERIFY(r.at(1).toBool());
+            QCOMPARE(r.at(2).toByteArray(), QByteArray(sizes[i], char('a' + i)));
+            if (sizes[i] >= 1024 * 1024)
+                QCOMPARE(rows.size(), 1); // alone in its frame
+            ids.append(r.at(0).toInteger());
+        }
+    }
+    QCOMPARE(decoder.errorString(), QString());
+    QCOMPARE(ids, (QVector<qint64> {100, 101, 102, 103, 104, 105, 106, 107}));
+}
+
 void TestController::indexQueueBehavesAsADeque()
 {
     IndexQueue q;
