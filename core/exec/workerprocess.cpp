@@ -89,23 +89,6 @@ void writeAll(const struct iovec *iov, int count)
     }
 }
 
-/** The pool's end of stdout as a QIODevice: what is written goes straight to writeAll(), unbuffered. */
-class StdoutDevice final : public QIODevice
-{
-public:
-    StdoutDevice() { open(QIODevice::WriteOnly | QIODevice::Unbuffered); }
-    bool isSequential() const override { return true; }
-
-protected:
-    qint64 readData(char *, qint64) override { return -1; }
-    qint64 writeData(const char *data, qint64 len) override
-    {
-        struct iovec iov[1] = {{const_cast<char *>(data), size_t(len)}};
-        writeAll(iov, 1);
-        return len;
-    }
-};
-
 // Encodes a CBOR head (major type + unsigned argument) into out; returns its length.
 int cborHead(unsigned char *out, unsigned major, quint64 value)
 {
@@ -705,11 +688,14 @@ private:
             w.endArray();
             w.endMap();
         };
-        const qint64 size = protocol::encodedSize(write);
         std::lock_guard<std::mutex> lock(m_outMutex);
         flushLocked();
-        StdoutDevice out;
-        protocol::writeFramesStreamed(&out, size, write); // writes all or exits (writeAll)
+        protocol::writeFramesStreamed(
+            [](const char *data, qint64 size) {
+                struct iovec iov[1] = {{const_cast<char *>(data), size_t(size)}};
+                writeAll(iov, 1); // writes all or exits
+            },
+            write);
     }
 
     void append(const WorkResult &r)

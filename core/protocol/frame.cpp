@@ -221,6 +221,38 @@ bool writeFramesStreamed(QIODevice *device, qint64 payloadSize, const std::funct
     return framing.finish();
 }
 
+namespace {
+/** Hands what is written to a function, unbuffered. */
+class SinkDevice final : public QIODevice
+{
+public:
+    explicit SinkDevice(const std::function<void(const char *, qint64)> &sink)
+        : m_sink(sink)
+    {
+        open(QIODevice::WriteOnly | QIODevice::Unbuffered);
+    }
+    bool isSequential() const override { return true; }
+
+protected:
+    qint64 readData(char *, qint64) override { return -1; }
+    qint64 writeData(const char *data, qint64 len) override
+    {
+        m_sink(data, len);
+        return len;
+    }
+
+private:
+    const std::function<void(const char *, qint64)> &m_sink;
+};
+} // namespace
+
+void writeFramesStreamed(const std::function<void(const char *data, qint64 size)> &sink,
+                         const std::function<void(QCborStreamWriter &)> &write)
+{
+    SinkDevice device(sink);
+    writeFramesStreamed(&device, encodedSize(write), write);
+}
+
 void appendEncodedFrame(QByteArray &out, const QByteArray &cbor)
 {
     qsizetype at = 0;

@@ -65,6 +65,13 @@ qint64 encodedSize(const std::function<void(QCborStreamWriter &)> &write);
  */
 bool writeFramesStreamed(QIODevice *device, qint64 payloadSize, const std::function<void(QCborStreamWriter &)> &write);
 
+/**
+ * The same, handing the bytes to \a sink: a big string's from where it lies, valid only during the call (the
+ * sink copies what it keeps). The message is counted first (encodedSize()), then written.
+ */
+void writeFramesStreamed(const std::function<void(const char *data, qint64 size)> &sink,
+                         const std::function<void(QCborStreamWriter &)> &write);
+
 /** The same for a map already encoded as CBOR. */
 void appendEncodedFrame(QByteArray &out, const QByteArray &cbor);
 

@@ -5,7 +5,6 @@
 #include "remotenode.h"
 #include "util/cborinteger.h"
 
-#include <QtCore/QIODevice>
 #include <QtCore/QPointer>
 #include <QtCore/QSet>
 #include <QtCore/QUuid>
@@ -436,31 +435,6 @@ void ClientSession::flushResults()
         writeOut();
 }
 
-namespace {
-/** Hands what is written to a ClientSession's writer, from where it lies (the writer copies what it keeps). */
-class WriterDevice final : public QIODevice
-{
-public:
-    explicit WriterDevice(const ClientSession::Writer &writer)
-        : m_writer(writer)
-    {
-        open(QIODevice::WriteOnly | QIODevice::Unbuffered);
-    }
-    bool isSequential() const override { return true; }
-
-protected:
-    qint64 readData(char *, qint64) override { return -1; }
-    qint64 writeData(const char *data, qint64 len) override
-    {
-        m_writer(QByteArray::fromRawData(data, qsizetype(len)));
-        return len;
-    }
-
-private:
-    const ClientSession::Writer &m_writer;
-};
-} // namespace
-
 void ClientSession::writeResultRows(const ResultRow *rows, qsizetype count, bool streamed)
 {
     // Streamed from the rows: a value put in a QCborArray would be copied into it first (a 50 MB result: 50 MB).
@@ -494,9 +468,8 @@ void ClientSession::writeResultRows(const ResultRow *rows, qsizetype count, bool
     // A big value is not encoded into a buffer of its size (fresh pages cost as much as the copy): what is
     // queued goes first, then the frame, its size counted beforehand, a MiB at a time or from the value itself.
     writeOut();
-    const qint64 size = protocol::encodedSize(write);
-    WriterDevice device(m_writer);
-    protocol::writeFramesStreamed(&device, size, write);
+    protocol::writeFramesStreamed(
+        [this](const char *data, qint64 size) { m_writer(QByteArray::fromRawData(data, qsizetype(size))); }, write);
 }
 
 void ClientSession::send(const QCborMap &message)
